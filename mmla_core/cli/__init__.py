@@ -1,0 +1,51 @@
+"""`mmla`: the command line twin of the GUI.
+
+Exit codes scripts can rely on: 0 done, 1 failed (nothing or not everything done, message on
+stderr), 2 bad usage, 3 done but some rows/files were skipped and reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mmla_core.cli import commands_catalog, commands_data
+from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, CliError
+from mmla_core.config import default_db_path
+from mmla_core.store import StoreError, open_store
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mmla", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=None,
+                        help=f"project database (default: {default_db_path()})")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands_catalog.register(sub)
+    commands_data.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    db_path = args.db or default_db_path()
+    try:
+        store = open_store(db_path)
+    except StoreError as exc:
+        print(f"mmla: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        return int(args.handler(store, args) or EXIT_OK)
+    except (CliError, ValueError, FileNotFoundError) as exc:
+        print(f"mmla {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("mmla: interrupted; finished batches are saved", file=sys.stderr)
+        return 130
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""`mmla demo | ls | show | tasks`: look at what a project holds."""
+
+from __future__ import annotations
+
+import json
+
+from mmla_core.cli.common import CliError, print_table
+from mmla_core.prompts import check_template
+from mmla_core.store import Store
+from mmla_core.store.catalog import (
+    dataset_by_name,
+    ensure_builtin_tasks,
+    ensure_task,
+    find_clip,
+    list_clips,
+    list_datasets,
+    list_tasks,
+)
+from mmla_core.store.labels import check_answers, labels_for_clip
+from mmla_core.tasks import make_custom_task
+
+
+def register(sub) -> None:
+    demo = sub.add_parser("demo", help="build (or refresh) the bundled demo project")
+    demo.set_defaults(handler=cmd_demo)
+
+    ls = sub.add_parser("ls", help="list clips (of all datasets, or one), or the datasets")
+    ls.add_argument("dataset", nargs="?", help="only this dataset")
+    ls.add_argument("--datasets", action="store_true", help="list datasets instead of clips")
+    ls.add_argument("--split", help="only this split")
+    ls.add_argument("--grep", help="only clips whose id or transcript contains this")
+    ls.add_argument("--limit", type=int, default=0, help="at most this many clips")
+    ls.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    ls.set_defaults(handler=cmd_ls)
+
+    show = sub.add_parser("show", help="everything about one clip")
+    show.add_argument("clip", help="clip id, DATASET/EXTERNAL_ID or a unique external id")
+    show.set_defaults(handler=cmd_show)
+
+    tasks = sub.add_parser("tasks", help="list tasks, or add a custom one")
+    tasks.add_argument("--add", metavar="NAME", help="create a custom task with this name")
+    tasks.add_argument("--labels", help="comma-separated labels of the new task")
+    tasks.add_argument("--key", default="", help="prompt word / label column (default: name)")
+    tasks.add_argument("--template", help="prompt template with {transcript} {task} {labels}")
+    tasks.set_defaults(handler=cmd_tasks)
+
+
+def cmd_demo(store: Store, args) -> int:
+    from mmla_core.demo import ensure_demo
+
+    dataset_id = ensure_demo(store)
+    count = store.scalar("SELECT count(*) FROM clips WHERE dataset_id = ?", (dataset_id,))
+    print(f"demo project ready: {count} clips in {store.path}")
+    return 0
+
+
+def cmd_ls(store: Store, args) -> int:
+    if args.datasets:
+        rows = list_datasets(store)
+        if args.json:
+            for row in rows:
+                print(json.dumps(row))
+        else:
+            print_table(rows, ["name", "clip_count", "source_kind", "root"], widths={"root": 70})
+        return 0
+    dataset_id = None
+    if args.dataset:
+        dataset = dataset_by_name(store, args.dataset)
+        if dataset is None:
+            raise CliError(f"no dataset named {args.dataset!r} (see `mmla ls --datasets`)")
+        dataset_id = dataset["id"]
+    clips = list_clips(store, dataset_id=dataset_id, split=args.split, text=args.grep,
+                       limit=args.limit or None)
+    _print_clips(clips, as_json=args.json)
+    return 0
+
+
+def _print_clips(clips: list[dict], *, as_json: bool) -> None:
+    columns = ["id", "dataset_name", "split", "external_id", "duration_s", "health", "transcript"]
+    if as_json:
+        for clip in clips:
+            print(json.dumps({c: clip[c] for c in [*columns, "media_path"]}))
+    else:
+        print_table(clips, columns, widths={"transcript": 60, "external_id": 30})
+
+
+def cmd_show(store: Store, args) -> int:
+    clip = find_clip(store, args.clip)
+    if clip is None:
+        raise CliError(f"no single clip matches {args.clip!r}; use its numeric id")
+    hidden = {"dataset_root", "recipe_json"}
+    for key, value in clip.items():
+        if key not in hidden and value is not None:
+            print(f"{key:18} {value}")
+    if clip["recipe_json"]:
+        print(f"{'recipe':18} {clip['recipe_json']}")
+    for label in labels_for_clip(store, clip["id"]):
+        print(f"{'label':18} {label['task']}: {label['label']}  ({label['annotator']})")
+    for answer in check_answers(store, clip["id"]):
+        print(f"{'check':18} {answer['check_key']}: {answer['answer']}  ({answer['annotator']})")
+    return 0
+
+
+def cmd_tasks(store: Store, args) -> int:
+    ensure_builtin_tasks(store)
+    if args.add:
+        if not args.labels:
+            raise CliError("--add needs --labels a,b,c")
+        if args.template:
+            check_template(args.template)
+        task = make_custom_task(args.add, args.labels.split(","), task_key=args.key,
+                                prompt_template=args.template)
+        ensure_task(store, task)
+        print(f"task {task.name!r} saved with {len(task.labels)} labels")
+        return 0
+    rows = [
+        {"name": t.name, "key": t.task_key, "kind": "MMLA" if t.builtin else "custom",
+         "n": len(t.labels), "labels": ", ".join(t.labels)}
+        for t in list_tasks(store)
+    ]
+    print_table(rows, ["name", "key", "kind", "n", "labels"], widths={"labels": 80})
+    return 0

@@ -1,0 +1,121 @@
+"""`mmla import | probe | export`: move datasets in and out of a project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmla_core.cli.common import EXIT_OK, EXIT_PARTIAL, CliError, progress_bar
+from mmla_core.store import Store
+from mmla_core.store.catalog import dataset_by_name, task_by_name
+
+IMPORT_KINDS = ("auto", "mmla", "folder", "sharegpt")
+EXPORT_FORMATS = ("llamafactory", "jsonl", "csv")
+
+
+def register(sub) -> None:
+    imp = sub.add_parser("import", help="import an MMLA tree, a clip folder or a sharegpt JSON")
+    imp.add_argument("path", type=Path)
+    imp.add_argument("--kind", choices=IMPORT_KINDS, default="auto")
+    imp.add_argument("--name", help="dataset name (folder / sharegpt imports)")
+    imp.add_argument("--manifest", type=Path, help="CSV/JSONL manifest for a folder import")
+    imp.add_argument("--task", help="task of a sharegpt file's answers (default: inferred)")
+    imp.add_argument("--only", help="comma-separated MMLA datasets to import")
+    imp.add_argument("--no-probe", action="store_true",
+                     help="skip probing media now (run `mmla probe` later; it resumes)")
+    imp.set_defaults(handler=cmd_import)
+
+    probe = sub.add_parser("probe", help="probe media not probed yet (resumable)")
+    probe.add_argument("dataset", nargs="?", help="only this dataset")
+    probe.add_argument("--workers", type=int, default=None)
+    probe.set_defaults(handler=cmd_probe)
+
+    exp = sub.add_parser("export", help="export labelled clips")
+    exp.add_argument("format", choices=EXPORT_FORMATS)
+    exp.add_argument("out", type=Path, help="output folder (llamafactory) or file (jsonl/csv)")
+    exp.add_argument("--dataset", help="dataset name (required for llamafactory)")
+    exp.add_argument("--task", help="task name (required for llamafactory)")
+    exp.add_argument("--splits", default="train,dev", help="llamafactory: splits to write")
+    exp.add_argument("--split", help="jsonl/csv: only this split")
+    exp.add_argument("--mode", choices=("video", "video_audio", "text"), default="video")
+    exp.set_defaults(handler=cmd_export)
+
+
+def detect_kind(path: Path) -> str:
+    """mmla: a folder with DATASET/{train,dev,test}.tsv (or one such folder); sharegpt: .json."""
+    if path.is_file() and path.suffix.lower() == ".json":
+        return "sharegpt"
+    if not path.is_dir():
+        raise CliError(f"{path}: no such folder or JSON file")
+    if any(path.glob("*.tsv")) or any(path.glob("*/*.tsv")):
+        return "mmla"
+    return "folder"
+
+
+def cmd_import(store: Store, args) -> int:
+    from mmla_core import datasets
+
+    kind = detect_kind(args.path) if args.kind == "auto" else args.kind
+    if kind == "mmla":
+        only = args.only.split(",") if args.only else None
+        reports = datasets.import_mmla(store, args.path, only=only)
+    elif kind == "folder":
+        reports = [datasets.import_folder(store, args.path, name=args.name,
+                                          manifest=args.manifest)]
+    else:
+        reports = [datasets.import_sharegpt(store, args.path, name=args.name, task=args.task)]
+    if not reports:
+        raise CliError(f"{args.path}: nothing to import (no known dataset layout found)")
+    for report in reports:
+        print(report.summary())
+        for issue in report.issues[:50]:
+            print(f"  ! {issue.location}: {issue.message}")
+        if len(report.issues) > 50:
+            print(f"  ! … and {len(report.issues) - 50} more")
+    if not args.no_probe:
+        for report in reports:
+            _probe(store, report.dataset_id, None)
+    return EXIT_PARTIAL if any(r.issues for r in reports) else EXIT_OK
+
+
+def cmd_probe(store: Store, args) -> int:
+    dataset_id = None
+    if args.dataset:
+        dataset = dataset_by_name(store, args.dataset)
+        if dataset is None:
+            raise CliError(f"no dataset named {args.dataset!r}")
+        dataset_id = dataset["id"]
+    _probe(store, dataset_id, args.workers)
+    return EXIT_OK
+
+
+def _probe(store: Store, dataset_id: int | None, workers: int | None) -> None:
+    from mmla_core.datasets import probe_pending
+
+    update, close = progress_bar("probing media")
+    try:
+        counts = probe_pending(store, dataset_id, workers=workers, progress=update)
+    finally:
+        close()
+    if counts:
+        print("media health: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+
+def cmd_export(store: Store, args) -> int:
+    from mmla_core import datasets
+
+    if args.format == "llamafactory":
+        if not (args.dataset and args.task):
+            raise CliError("llamafactory export needs --dataset and --task")
+        if task_by_name(store, args.task) is None:
+            raise CliError(f"no task named {args.task!r} (see `mmla tasks`)")
+        files = datasets.export_llamafactory(
+            store, args.out, dataset=args.dataset, task=args.task,
+            splits=tuple(args.splits.split(",")), mode=args.mode,
+        )
+        for path in files:
+            print(f"wrote {path}")
+        return EXIT_OK
+    writer = datasets.export_jsonl if args.format == "jsonl" else datasets.export_csv
+    count = writer(store, args.out, dataset=args.dataset, split=args.split)
+    print(f"wrote {count} clips to {args.out}")
+    return EXIT_OK

@@ -1,0 +1,43 @@
+"""Shared bits of the CLI: exit codes, errors, progress bars and table printing."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+class CliError(Exception):
+    """A failure the user can act on; printed without a traceback."""
+
+
+def progress_bar(desc: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """A (callback(done, total), close) pair drawing a tqdm bar on stderr."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="clip", file=sys.stderr, disable=None, leave=False)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close
+
+
+def print_table(rows: list[dict], columns: list[str], *, widths: dict[str, int] | None = None):
+    """Plain aligned text, one row per line, cells cut to a width so lines stay readable."""
+    widths = widths or {}
+    cells = [[_cell(row.get(c), widths.get(c, 40)) for c in columns] for row in rows]
+    sizes = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(s) for c, s in zip(columns, sizes, strict=True)).rstrip())
+    for r in cells:
+        print("  ".join(v.ljust(s) for v, s in zip(r, sizes, strict=True)).rstrip())
+
+
+def _cell(value, width: int) -> str:
+    text = "" if value is None else str(value).replace("\n", " ")
+    if isinstance(value, float):
+        text = f"{value:.2f}"
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,29 @@
+"""Where things live by default: the per-user data dir (platformdirs) and the bundled resources."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "mmla-studio"
+DB_ENV = "MMLA_STUDIO_DB"
+
+
+def data_dir() -> Path:
+    """Per-user data folder; `MMLA_STUDIO_HOME` overrides it (tests, portable installs)."""
+    override = os.environ.get("MMLA_STUDIO_HOME")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def default_db_path() -> Path:
+    """The project database used when `--db` is not given (`MMLA_STUDIO_DB` overrides)."""
+    override = os.environ.get(DB_ENV)
+    return Path(override) if override else data_dir() / "project.sqlite"
+
+
+def resources_dir() -> Path:
+    """The bundled `resources/` folder, from a checkout, a wheel or a frozen app alike."""
+    return Path(str(resources.files("mmla_resources")))

@@ -1,0 +1,281 @@
+"""Datasets, tasks and clips: the catalogue every panel reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mmla_core.store.db import Store
+from mmla_core.tasks import MMLA_TASKS, Task, task_from_row, task_to_row
+
+CLIP_MEDIA_COLUMNS = (
+    "duration_s", "video_duration_s", "audio_duration_s", "fps", "frame_count", "width",
+    "height", "video_codec", "audio_codec", "has_video", "has_audio", "audio_rate",
+    "audio_channels", "is_vfr", "health", "health_detail", "media_size", "media_mtime",
+)
+
+
+@dataclass
+class ClipUpsertCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+# --- datasets ---------------------------------------------------------------------------------
+
+def upsert_dataset(store: Store, name: str, root: str, source_kind: str) -> int:
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO datasets (name, root, source_kind) VALUES (?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET root = excluded.root",
+            (name, root, source_kind),
+        )
+    return int(store.scalar("SELECT id FROM datasets WHERE name = ?", (name,)))
+
+
+def dataset_by_name(store: Store, name: str) -> dict | None:
+    rows = store.query("SELECT * FROM datasets WHERE name = ?", (name,))
+    return rows[0] if rows else None
+
+
+def list_datasets(store: Store) -> list[dict]:
+    return store.query(
+        "SELECT d.*, (SELECT count(*) FROM clips c WHERE c.dataset_id = d.id) AS clip_count "
+        "FROM datasets d ORDER BY d.name"
+    )
+
+
+# --- tasks ------------------------------------------------------------------------------------
+
+def ensure_task(store: Store, task: Task) -> int:
+    """The id of `task`, inserting it if new. A custom task may not silently change labels."""
+    existing = store.query("SELECT * FROM tasks WHERE name = ?", (task.name,))
+    if existing:
+        stored = task_from_row(existing[0])
+        if stored.labels != task.labels:
+            raise ValueError(
+                f"task {task.name!r} already exists with labels {list(stored.labels)}"
+            )
+        return int(existing[0]["id"])
+    row = task_to_row(task)
+    with store.write() as conn:
+        cursor = conn.execute(
+            f"INSERT INTO tasks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            tuple(row.values()),
+        )
+    return int(cursor.lastrowid)
+
+
+def ensure_builtin_tasks(store: Store) -> None:
+    for task in MMLA_TASKS:
+        ensure_task(store, task)
+
+
+def list_tasks(store: Store) -> list[Task]:
+    return [task_from_row(r) for r in store.query("SELECT * FROM tasks ORDER BY builtin DESC, id")]
+
+
+def task_by_name(store: Store, name: str) -> tuple[int, Task] | None:
+    rows = store.query("SELECT * FROM tasks WHERE name = ?", (name,))
+    return (int(rows[0]["id"]), task_from_row(rows[0])) if rows else None
+
+
+def attach_task(store: Store, dataset_id: int, task_id: int) -> None:
+    with store.write() as conn:
+        conn.execute(
+            "INSERT OR IGNORE INTO dataset_tasks (dataset_id, task_id) VALUES (?, ?)",
+            (dataset_id, task_id),
+        )
+
+
+def tasks_for_dataset(store: Store, dataset_id: int) -> list[tuple[int, Task]]:
+    rows = store.query(
+        "SELECT t.* FROM tasks t JOIN dataset_tasks dt ON dt.task_id = t.id "
+        "WHERE dt.dataset_id = ? ORDER BY t.id", (dataset_id,),
+    )
+    return [(int(r["id"]), task_from_row(r)) for r in rows]
+
+
+# --- clips ------------------------------------------------------------------------------------
+
+def upsert_clips(store: Store, dataset_id: int, clips: Iterable[dict]) -> ClipUpsertCounts:
+    """Insert new clips and update changed transcripts/paths; re-imports add only what is new.
+
+    Each clip dict has external_id, split, media_path (or None), transcript.
+    """
+    existing = {
+        (r[0], r[1]): (r[2], r[3])
+        for r in store.conn.execute(
+            "SELECT split, external_id, media_path, transcript FROM clips WHERE dataset_id = ?",
+            (dataset_id,),
+        )
+    }
+    new_rows, changed_rows, counts = [], [], ClipUpsertCounts()
+    for clip in clips:
+        key = (clip.get("split", ""), clip["external_id"])
+        values = (clip.get("media_path"), clip.get("transcript", ""))
+        if key not in existing:
+            new_rows.append((dataset_id, key[0], key[1], *values, _initial_health(values[0])))
+            existing[key] = values
+        elif existing[key] != values:
+            changed_rows.append((*values, _initial_health(values[0]), dataset_id, *key))
+        else:
+            counts.unchanged += 1
+    with store.write() as conn:
+        conn.executemany(
+            "INSERT INTO clips (dataset_id, split, external_id, media_path, transcript, health) "
+            "VALUES (?, ?, ?, ?, ?, ?)", new_rows,
+        )
+        conn.executemany(
+            "UPDATE clips SET media_path = ?, transcript = ?, health = ? "
+            "WHERE dataset_id = ? AND split = ? AND external_id = ?", changed_rows,
+        )
+    counts.added, counts.updated = len(new_rows), len(changed_rows)
+    return counts
+
+
+def _initial_health(media_path: str | None) -> str:
+    return "unprobed" if media_path else "text_only"
+
+
+def clip_ids_by_key(store: Store, dataset_id: int) -> dict[tuple[str, str], int]:
+    rows = store.conn.execute(
+        "SELECT split, external_id, id FROM clips WHERE dataset_id = ?", (dataset_id,)
+    )
+    return {(split, ext): cid for split, ext, cid in rows}
+
+
+def get_clip(store: Store, clip_id: int) -> dict | None:
+    rows = store.query(
+        "SELECT c.*, d.name AS dataset_name, d.root AS dataset_root FROM clips c "
+        "JOIN datasets d ON d.id = c.dataset_id WHERE c.id = ?", (clip_id,),
+    )
+    return rows[0] if rows else None
+
+
+def find_clip(store: Store, ref: str) -> dict | None:
+    """A clip by numeric id, or by `DATASET/external_id` or a bare external id when unique."""
+    if ref.isdigit():
+        return get_clip(store, int(ref))
+    dataset, _, external = ref.rpartition("/")
+    sql = "SELECT c.id FROM clips c JOIN datasets d ON d.id = c.dataset_id WHERE c.external_id = ?"
+    params: tuple = (external,)
+    if dataset:
+        sql, params = sql + " AND d.name = ?", (external, dataset)
+    ids = [r[0] for r in store.conn.execute(sql, params)]
+    return get_clip(store, ids[0]) if len(ids) == 1 else None
+
+
+def list_clips(
+    store: Store, *, dataset_id: int | None = None, split: str | None = None,
+    text: str | None = None, limit: int | None = None, include_variants: bool = True,
+) -> list[dict]:
+    where, params = ["1"], []
+    if dataset_id is not None:
+        where.append("c.dataset_id = ?")
+        params.append(dataset_id)
+    if split:
+        where.append("c.split = ?")
+        params.append(split)
+    if text:
+        where.append("(c.transcript LIKE ? OR c.external_id LIKE ?)")
+        params += [f"%{text}%", f"%{text}%"]
+    if not include_variants:
+        where.append("c.parent_clip_id IS NULL")
+    sql = (
+        "SELECT c.*, d.name AS dataset_name, d.root AS dataset_root FROM clips c "
+        f"JOIN datasets d ON d.id = c.dataset_id WHERE {' AND '.join(where)} ORDER BY c.id"
+    )
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return store.query(sql, tuple(params))
+
+
+def clips_to_probe(store: Store, dataset_id: int | None = None) -> list[tuple[int, str, str]]:
+    """(clip id, dataset root, media path) of clips whose media was never probed."""
+    sql = (
+        "SELECT c.id, d.root, c.media_path FROM clips c JOIN datasets d ON d.id = c.dataset_id "
+        "WHERE c.health = 'unprobed' AND c.media_path IS NOT NULL"
+    )
+    params: tuple = ()
+    if dataset_id is not None:
+        sql, params = sql + " AND c.dataset_id = ?", (dataset_id,)
+    return [tuple(r) for r in store.conn.execute(sql + " ORDER BY c.id", params)]
+
+
+def save_media_info(store: Store, updates: list[tuple[int, dict]]) -> None:
+    """Write probe results (clip id, clip_columns()) in one transaction."""
+    assignments = ", ".join(f"{col} = ?" for col in CLIP_MEDIA_COLUMNS)
+    rows = [
+        (*(cols.get(c) for c in CLIP_MEDIA_COLUMNS), clip_id) for clip_id, cols in updates
+    ]
+    with store.write() as conn:
+        conn.executemany(
+            f"UPDATE clips SET {assignments}, "
+            "probed_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?", rows,
+        )
+
+
+def add_variant_clip(store: Store, parent_id: int, external_id: str, media_path: str | None,
+                     transcript: str, recipe: dict) -> int:
+    """A conflict variant is a clip with a parent and a recipe (DESIGN rule 5)."""
+    parent = get_clip(store, parent_id)
+    if parent is None:
+        raise ValueError(f"no clip {parent_id}")
+    with store.write() as conn:
+        cursor = conn.execute(
+            "INSERT INTO clips (dataset_id, split, external_id, media_path, transcript, health, "
+            "parent_clip_id, recipe_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (parent["dataset_id"], parent["split"], external_id, media_path, transcript,
+             _initial_health(media_path), parent_id, json.dumps(recipe, sort_keys=True)),
+        )
+    return int(cursor.lastrowid)
+
+
+def health_summary(store: Store, dataset_id: int) -> dict[str, int]:
+    rows = store.conn.execute(
+        "SELECT health, count(*) FROM clips WHERE dataset_id = ? GROUP BY health", (dataset_id,)
+    )
+    return dict(rows.fetchall())
+
+
+# --- bulk label reads for importers and exporters ----------------------------------------------
+
+def imported_labels(store: Store, dataset_id: int) -> dict[tuple[int, int], str]:
+    """{(clip id, task id): label} of the source labels (annotator 'import') of one dataset.
+
+    Importers compare against it so a re-import writes only labels that changed.
+    """
+    rows = store.conn.execute(
+        "SELECT a.clip_id, a.task_id, a.label FROM annotations a JOIN clips c ON c.id = a.clip_id "
+        "WHERE c.dataset_id = ? AND a.annotator = 'import'", (dataset_id,),
+    )
+    return {(clip_id, task_id): label for clip_id, task_id, label in rows}
+
+
+def gold_labels(
+    store: Store, *, dataset_id: int | None = None, task_id: int | None = None,
+) -> dict[int, dict[int, str]]:
+    """{clip id: {task id: gold label}} in one query, with `labels.gold_label`'s rule.
+
+    The imported label wins, else the latest human one (same ORDER BY as `gold_label`).
+    """
+    where, params = ["1"], []
+    if dataset_id is not None:
+        where.append("c.dataset_id = ?")
+        params.append(dataset_id)
+    if task_id is not None:
+        where.append("a.task_id = ?")
+        params.append(task_id)
+    rows = store.conn.execute(
+        "SELECT clip_id, task_id, label FROM (SELECT a.clip_id, a.task_id, a.label, row_number() "
+        "OVER (PARTITION BY a.clip_id, a.task_id ORDER BY a.annotator = 'import' DESC, "
+        "a.updated_at DESC) AS rank FROM annotations a JOIN clips c ON c.id = a.clip_id "
+        f"WHERE {' AND '.join(where)}) WHERE rank = 1", tuple(params),
+    )
+    result: dict[int, dict[int, str]] = {}
+    for clip_id, tid, label in rows:
+        result.setdefault(clip_id, {})[tid] = label
+    return result

@@ -1,0 +1,44 @@
+"""Training jobs and their per-step events (written by the detached trainer process)."""
+
+from __future__ import annotations
+
+import json
+
+from mmla_core.store.db import Store
+
+EVENT_COLUMNS = (
+    "step", "epoch", "kind", "loss", "eval_loss", "eval_accuracy", "learning_rate",
+    "samples_per_s", "tokens_per_s", "gpu_mem_mb",
+)
+
+
+def create_job(store: Store, name: str, config: dict, output_dir: str) -> int:
+    with store.write() as conn:
+        cursor = conn.execute(
+            "INSERT INTO training_jobs (name, config_json, output_dir) VALUES (?, ?, ?)",
+            (name, json.dumps(config, sort_keys=True), output_dir),
+        )
+    return int(cursor.lastrowid)
+
+
+def update_job(store: Store, job_id: int, **fields) -> None:
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    with store.write() as conn:
+        conn.execute(f"UPDATE training_jobs SET {assignments} WHERE id = ?",
+                     (*fields.values(), job_id))
+
+
+def add_events(store: Store, job_id: int, events: list[dict]) -> None:
+    rows = [(job_id, *(e.get(col) for col in EVENT_COLUMNS)) for e in events]
+    with store.write() as conn:
+        conn.executemany(
+            f"INSERT INTO training_events (job_id, {', '.join(EVENT_COLUMNS)}) "
+            f"VALUES (?, {', '.join('?' * len(EVENT_COLUMNS))})", rows,
+        )
+
+
+def job_events(store: Store, job_id: int, after_id: int = 0) -> list[dict]:
+    """Events newer than `after_id`, for incremental polling by the GUI."""
+    return store.query(
+        "SELECT * FROM training_events WHERE job_id = ? AND id > ? ORDER BY id", (job_id, after_id)
+    )

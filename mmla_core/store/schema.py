@@ -1,0 +1,171 @@
+"""The database schema, as sqlite-utils migrations (recorded in `_sqlite_migrations`).
+
+Table and column names are meant to read well in `sqlite-utils` or Datasette: one row per thing,
+`<thing>_id` foreign keys, times as ISO-8601 UTC text, JSON in `*_json` columns.
+Never edit a shipped migration: add a new one and bump SCHEMA_VERSION.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Migrations
+
+MIGRATIONS = Migrations("mmla_studio")
+SCHEMA_VERSION = 1
+
+_M001_TABLES = [
+    """CREATE TABLE datasets (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        root TEXT NOT NULL,            -- folder every clip media_path is relative to
+        source_kind TEXT NOT NULL,     -- mmla | folder | sharegpt | demo | variants
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    """CREATE TABLE clips (
+        id INTEGER PRIMARY KEY,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        external_id TEXT NOT NULL,     -- the id in the source manifest
+        split TEXT NOT NULL DEFAULT '',-- train | dev | test | '' (unsplit)
+        media_path TEXT,               -- relative to datasets.root; NULL = text-only clip
+        transcript TEXT NOT NULL DEFAULT '',
+        duration_s REAL, video_duration_s REAL, audio_duration_s REAL,
+        fps REAL, frame_count INTEGER, width INTEGER, height INTEGER,
+        video_codec TEXT, audio_codec TEXT,
+        has_video INTEGER, has_audio INTEGER, audio_rate INTEGER, audio_channels INTEGER,
+        is_vfr INTEGER,
+        health TEXT NOT NULL DEFAULT 'unprobed', -- ok | unprobed | text_only | or a problem list
+        health_detail TEXT NOT NULL DEFAULT '',
+        media_size INTEGER, media_mtime REAL, probed_at TEXT,
+        parent_clip_id INTEGER REFERENCES clips(id) ON DELETE CASCADE,
+        recipe_json TEXT,              -- variants: {type, params, donor_clip_id, seed}
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        UNIQUE (dataset_id, split, external_id)
+    )""",
+    "CREATE INDEX idx_clips_dataset_split ON clips(dataset_id, split)",
+    "CREATE INDEX idx_clips_parent ON clips(parent_clip_id)",
+    "CREATE INDEX idx_clips_health ON clips(health)",
+    """CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,     -- e.g. MIntRec, MELD-DA, or a user's own
+        task_key TEXT NOT NULL,        -- label column / prompt word: intent, dialogue_act, ...
+        dimension TEXT NOT NULL,
+        labels_json TEXT NOT NULL,     -- ordered list of exact label strings
+        prompt_template TEXT,          -- NULL = MMLA's template
+        builtin INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    """CREATE TABLE dataset_tasks (
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        PRIMARY KEY (dataset_id, task_id)
+    )""",
+    """CREATE TABLE annotations (
+        id INTEGER PRIMARY KEY,
+        clip_id INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+        task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        annotator TEXT NOT NULL,       -- a person's name, or 'import' for labels from a manifest
+        label TEXT NOT NULL,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        UNIQUE (clip_id, task_id, annotator)
+    )""",
+    "CREATE INDEX idx_annotations_task_label ON annotations(task_id, label)",
+    """CREATE TABLE annotation_history (
+        id INTEGER PRIMARY KEY,
+        clip_id INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+        task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+        annotator TEXT NOT NULL,
+        old_label TEXT,                -- NULL = there was none
+        new_label TEXT,                -- NULL = cleared
+        state TEXT NOT NULL DEFAULT 'done', -- done | undone | dropped (a redo branch cut off)
+        at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    "CREATE INDEX idx_history_annotator_state ON annotation_history(annotator, state, id)",
+    """CREATE TABLE clip_notes (
+        clip_id INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+        annotator TEXT NOT NULL,
+        note TEXT NOT NULL,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        PRIMARY KEY (clip_id, annotator)
+    )""",
+    """CREATE TABLE check_answers (
+        id INTEGER PRIMARY KEY,
+        clip_id INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+        check_key TEXT NOT NULL,       -- visual_only | audio_only | full_* | a custom key
+        answer TEXT NOT NULL CHECK (answer IN ('yes', 'no', 'unsure')),
+        source TEXT NOT NULL DEFAULT 'human', -- human | model
+        annotator TEXT NOT NULL,
+        confidence REAL,               -- model answers: P(answer)
+        prediction_id INTEGER REFERENCES predictions(id) ON DELETE SET NULL,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        UNIQUE (clip_id, check_key, annotator)
+    )""",
+    """CREATE TABLE models (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        family TEXT NOT NULL,          -- qwen2_5_omni | qwen2_vl | qwen2_5_vl | text_lm
+        path TEXT NOT NULL,            -- local folder or hub cache id
+        weights_hash TEXT,
+        random_weights INTEGER NOT NULL DEFAULT 0,
+        added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,            -- eval | probe | checks | train_eval
+        name TEXT NOT NULL DEFAULT '',
+        model_id INTEGER REFERENCES models(id) ON DELETE SET NULL,
+        adapter_path TEXT, checkpoint TEXT,
+        task_id INTEGER REFERENCES tasks(id) ON DELETE SET NULL,
+        dataset_id INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+        split TEXT,
+        settings_json TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL DEFAULT 'running', -- running | done | failed | cancelled
+        started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        finished_at TEXT
+    )""",
+    """CREATE TABLE predictions (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        clip_id INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+        task_id INTEGER REFERENCES tasks(id) ON DELETE SET NULL,
+        model_id INTEGER REFERENCES models(id) ON DELETE SET NULL,
+        weights_hash TEXT, adapter_path TEXT, checkpoint TEXT,
+        prompt_template TEXT NOT NULL, prompt_hash TEXT NOT NULL, prompt_kind TEXT,
+        recipe_json TEXT,              -- the variant recipe when the clip was built in memory
+        num_frames INTEGER, sample_fps REAL, max_pixels INTEGER,
+        audio_on INTEGER NOT NULL DEFAULT 0, seed INTEGER,
+        answer_mode TEXT NOT NULL,     -- scoring | generation
+        raw_output TEXT, parsed_label TEXT, gold_label TEXT,
+        is_correct INTEGER,            -- parsed_label = gold_label, kept for fast run metrics
+        scores_json TEXT,              -- {label: probability} for every candidate
+        latency_ms REAL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    "CREATE INDEX idx_predictions_run_correct ON predictions(run_id, is_correct)",
+    "CREATE INDEX idx_predictions_clip ON predictions(clip_id)",
+    """CREATE TABLE training_jobs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        config_json TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'created', -- created|running|stopping|done|failed|stopped
+        pid INTEGER, output_dir TEXT, log_path TEXT,
+        exit_code INTEGER, stderr_tail TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        started_at TEXT, finished_at TEXT
+    )""",
+    """CREATE TABLE training_events (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES training_jobs(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL, epoch REAL,
+        kind TEXT NOT NULL DEFAULT 'train', -- train | eval | checkpoint
+        loss REAL, eval_loss REAL, eval_accuracy REAL, learning_rate REAL,
+        samples_per_s REAL, tokens_per_s REAL, gpu_mem_mb REAL,
+        at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    "CREATE INDEX idx_training_events_job_step ON training_events(job_id, step)",
+]
+
+
+@MIGRATIONS()
+def m001_initial(db) -> None:
+    for statement in _M001_TABLES:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 1")

@@ -1,0 +1,1 @@
+"""Bundled assets (demo clips, icons, desktop entry), importable as `mmla_resources`."""

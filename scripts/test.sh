@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up (if needed) and run the linter and the whole test suite, headless.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check .
+export QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES="qt.multimedia.*=false"
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
