@@ -39,6 +39,10 @@ class Store:
             raise StoreError(f"{self.path}: not a usable SQLite database ({exc})") from exc
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL is durable across app crashes
+        # Bulk logging (predictions, training events) wants a warm page cache and fewer, larger
+        # WAL checkpoints; both cost only memory / WAL size on a desktop.
+        conn.execute("PRAGMA cache_size = -65536")
+        conn.execute("PRAGMA wal_autocheckpoint = 8000")
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         if migrate:

@@ -1,0 +1,36 @@
+"""The bundled demo project: a few synthetic talking clips with MELD and MIntRec labels.
+
+The clips live in `resources/demo/` (made once by `scripts/make_demo.py` with our own synth code)
+and are imported like any clip folder with a manifest, so the demo exercises the real importer.
+"""
+
+from __future__ import annotations
+
+from mmla_core.config import resources_dir
+from mmla_core.store import Store
+from mmla_core.store.catalog import dataset_by_name, ensure_builtin_tasks
+
+DEMO_NAME = "demo"
+DEMO_TASKS = ("MELD", "MIntRec")
+
+
+def demo_folder():
+    return resources_dir() / "demo"
+
+
+def ensure_demo(store: Store) -> int:
+    """Import the demo project unless it is already there; returns its dataset id."""
+    from mmla_core.datasets import import_folder, probe_pending
+
+    ensure_builtin_tasks(store)
+    existing = dataset_by_name(store, DEMO_NAME)
+    if existing is None or not store.scalar(
+        "SELECT count(*) FROM clips WHERE dataset_id = ?", (existing["id"],)
+    ):
+        report = import_folder(store, demo_folder(), name=DEMO_NAME)
+        if report.issues:
+            details = "; ".join(f"{i.location}: {i.message}" for i in report.issues)
+            raise RuntimeError(f"the bundled demo project is damaged: {details}")
+    dataset_id = int(dataset_by_name(store, DEMO_NAME)["id"])
+    probe_pending(store, dataset_id, workers=1)
+    return dataset_id
