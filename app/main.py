@@ -1,0 +1,101 @@
+"""Start MMLA Studio: parse the command line, set the app identity, show the main window.
+
+Only Qt and the light parts of the core load here; torch/transformers stay lazy (imported by the
+jobs that need them), so the window shows in about a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+from pathlib import Path
+
+APP_NAME = "MMLA Studio"
+ORGANISATION = "MMLA Studio"
+DESKTOP_FILE = "mmla-studio"
+ICON_FILE = "mmla-studio.svg"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from mmla_core.config import default_db_path
+
+    parser = argparse.ArgumentParser(prog="mmla-studio", description="MMLA Studio desktop app")
+    parser.add_argument("--db", type=Path, default=None, metavar="PATH",
+                        help=f"project database (default: {default_db_path()})")
+    parser.add_argument("--demo", action="store_true",
+                        help="import the bundled demo project if absent and show it "
+                             "(the default when the database has no datasets)")
+    parser.add_argument("--quit-after", type=int, default=None, metavar="MS",
+                        help="close the window after MS milliseconds (smoke tests)")
+    args = parser.parse_args(argv)
+    args.db = args.db if args.db is not None else default_db_path()
+    return args
+
+
+def _fix_frozen_streams() -> None:
+    """Windowed frozen builds have no stdout/stderr; logging and print must not crash there."""
+    import os
+
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115
+
+
+def set_app_identity(app) -> None:
+    """Name, organisation and desktop file: QSettings, the .desktop StartupWMClass and the
+    Wayland app id all follow from these."""
+    from PySide6.QtGui import QIcon
+
+    from mmla_app import __version__
+    from mmla_core.config import resources_dir
+
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(DESKTOP_FILE)
+    icon = resources_dir() / "icons" / ICON_FILE
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()
+    _fix_frozen_streams()
+    args = parse_args(argv)
+
+    from PySide6.QtCore import QThreadPool, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from mmla_app.main_window import MainWindow
+    from mmla_app.theme import apply_theme
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_NAME])
+    set_app_identity(app)
+    apply_theme(app)
+    window = MainWindow(args.db, demo=True if args.demo else None)
+    window.show()
+    if args.quit_after is not None:
+        QTimer.singleShot(max(args.quit_after, 0), window.close)
+    code = app.exec()
+    window.runner.shutdown()
+    _drain_workers(QThreadPool.globalInstance(), timeout_s=10.0)
+    return int(code)
+
+
+def _drain_workers(pool, timeout_s: float) -> None:
+    """Let a job still running (say, the demo import) commit before the process exits.
+
+    Sleep-polls instead of `QThreadPool.waitForDone`, which holds the GIL while it blocks and so
+    starves the very Python worker it waits for.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while pool.activeThreadCount() > 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
