@@ -1,13 +1,15 @@
-"""Labels (annotations), notes and alignment-check answers, with an undo log in the database.
+"""Labels (annotations), notes, alignment-check answers and transcript edits, with undo.
 
-Every human change writes the new state and an `annotation_history` row in one transaction, so a
-crash never leaves them apart and undo survives a restart. Imported labels use annotator
-`import` and skip the history: they are the source, not an edit.
+Every human edit writes the new state and an `edit_history` row in one transaction, so a crash
+never leaves them apart, and undo/redo (one stack per annotator, across labels, check answers
+and transcripts) survives a restart. Imported labels use annotator `import` and skip the
+history: they are the source, not an edit. Notes are saved as typed and are not undoable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from mmla_core.store.db import Store
 
@@ -15,58 +17,115 @@ IMPORT_ANNOTATOR = "import"
 CHECK_ANSWERS = ("yes", "no", "unsure")
 
 
+@dataclass(frozen=True)
+class Edit:
+    """One undoable edit: what it touched and the value before/after."""
+
+    kind: str  # label | check | transcript
+    clip_id: int
+    task_id: int | None = None
+    check_key: str | None = None
+    old_value: str | None = None
+    new_value: str | None = None
+
+
 def set_label(store: Store, clip_id: int, task_id: int, label: str | None, annotator: str) -> None:
-    """Set (or clear, with None) one annotator's label; the redo branch is dropped."""
+    """Set (or clear, with None) one annotator's label for a task."""
+    _edit(store, annotator, Edit("label", clip_id, task_id=task_id, new_value=label))
+
+
+def set_check_answer(store: Store, clip_id: int, check_key: str, answer: str | None,
+                     annotator: str, *, source: str = "human", confidence: float | None = None,
+                     prediction_id: int | None = None) -> None:
+    """A curator's answer is an undoable edit; a model's answer is stored as its own layer."""
+    if answer is not None and answer not in CHECK_ANSWERS:
+        raise ValueError(f"check answer must be one of {CHECK_ANSWERS}, got {answer!r}")
+    if source == "human":
+        _edit(store, annotator, Edit("check", clip_id, check_key=check_key, new_value=answer))
+        return
     with store.write() as conn:
-        old = _current_label(conn, clip_id, task_id, annotator)
-        if old == label:
+        _apply_check(conn, clip_id, check_key, annotator, answer, source, confidence,
+                     prediction_id)
+
+
+def set_transcript(store: Store, clip_id: int, text: str, annotator: str) -> None:
+    _edit(store, annotator, Edit("transcript", clip_id, new_value=text))
+
+
+def _edit(store: Store, annotator: str, edit: Edit) -> None:
+    """Apply an edit and log it; a new edit cuts off the annotator's redo branch."""
+    with store.write() as conn:
+        old = _current_value(conn, edit, annotator)
+        if old == edit.new_value:
             return
-        _apply_label(conn, clip_id, task_id, annotator, label)
+        _apply(conn, edit, annotator, edit.new_value)
         conn.execute(
-            "UPDATE annotation_history SET state = 'dropped' "
-            "WHERE annotator = ? AND state = 'undone'",
+            "UPDATE edit_history SET state = 'dropped' WHERE annotator = ? AND state = 'undone'",
             (annotator,),
         )
         conn.execute(
-            "INSERT INTO annotation_history (clip_id, task_id, annotator, old_label, new_label) "
-            "VALUES (?, ?, ?, ?, ?)", (clip_id, task_id, annotator, old, label),
+            "INSERT INTO edit_history (annotator, kind, clip_id, task_id, check_key, old_value, "
+            "new_value) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (annotator, edit.kind, edit.clip_id, edit.task_id, edit.check_key, old,
+             edit.new_value),
         )
 
 
-def undo(store: Store, annotator: str) -> dict | None:
-    """Revert the annotator's latest change; returns what was undone (or None)."""
+def undo(store: Store, annotator: str) -> Edit | None:
+    """Revert the annotator's latest edit; returns it (None when there is nothing to undo)."""
+    return _step(store, annotator, "done", "undone", "DESC", backwards=True)
+
+
+def redo(store: Store, annotator: str) -> Edit | None:
+    """Re-apply the annotator's most recently undone edit."""
+    return _step(store, annotator, "undone", "done", "ASC", backwards=False)
+
+
+def _step(store: Store, annotator: str, from_state: str, to_state: str, order: str, *,
+          backwards: bool) -> Edit | None:
     with store.write() as conn:
         row = conn.execute(
-            "SELECT id, clip_id, task_id, old_label, new_label FROM annotation_history "
-            "WHERE annotator = ? AND state = 'done' ORDER BY id DESC LIMIT 1", (annotator,),
+            "SELECT id, kind, clip_id, task_id, check_key, old_value, new_value FROM edit_history"
+            f" WHERE annotator = ? AND state = ? ORDER BY id {order} LIMIT 1",
+            (annotator, from_state),
         ).fetchone()
         if row is None:
             return None
-        _apply_label(conn, row[1], row[2], annotator, row[3])
-        conn.execute("UPDATE annotation_history SET state = 'undone' WHERE id = ?", (row[0],))
-    return {"clip_id": row[1], "task_id": row[2], "label": row[3], "was": row[4]}
+        edit = Edit(*row[1:])
+        _apply(conn, edit, annotator, edit.old_value if backwards else edit.new_value)
+        conn.execute("UPDATE edit_history SET state = ? WHERE id = ?", (to_state, row[0]))
+    return edit
 
 
-def redo(store: Store, annotator: str) -> dict | None:
-    """Re-apply the annotator's most recently undone change."""
-    with store.write() as conn:
-        row = conn.execute(
-            "SELECT id, clip_id, task_id, old_label, new_label FROM annotation_history "
-            "WHERE annotator = ? AND state = 'undone' ORDER BY id ASC LIMIT 1", (annotator,),
-        ).fetchone()
-        if row is None:
-            return None
-        _apply_label(conn, row[1], row[2], annotator, row[4])
-        conn.execute("UPDATE annotation_history SET state = 'done' WHERE id = ?", (row[0],))
-    return {"clip_id": row[1], "task_id": row[2], "label": row[4], "was": row[3]}
+def undo_depth(store: Store, annotator: str) -> tuple[int, int]:
+    """(edits that can be undone, edits that can be redone) for menu state."""
+    rows = dict(store.conn.execute(
+        "SELECT state, count(*) FROM edit_history WHERE annotator = ? GROUP BY state",
+        (annotator,),
+    ).fetchall())
+    return rows.get("done", 0), rows.get("undone", 0)
 
 
-def _current_label(conn, clip_id: int, task_id: int, annotator: str) -> str | None:
-    row = conn.execute(
-        "SELECT label FROM annotations WHERE clip_id = ? AND task_id = ? AND annotator = ?",
-        (clip_id, task_id, annotator),
-    ).fetchone()
+def _current_value(conn, edit: Edit, annotator: str) -> str | None:
+    if edit.kind == "label":
+        sql, params = ("SELECT label FROM annotations WHERE clip_id = ? AND task_id = ? "
+                       "AND annotator = ?", (edit.clip_id, edit.task_id, annotator))
+    elif edit.kind == "check":
+        sql, params = ("SELECT answer FROM check_answers WHERE clip_id = ? AND check_key = ? "
+                       "AND annotator = ?", (edit.clip_id, edit.check_key, annotator))
+    else:
+        sql, params = "SELECT transcript FROM clips WHERE id = ?", (edit.clip_id,)
+    row = conn.execute(sql, params).fetchone()
     return row[0] if row else None
+
+
+def _apply(conn, edit: Edit, annotator: str, value: str | None) -> None:
+    if edit.kind == "label":
+        _apply_label(conn, edit.clip_id, edit.task_id, annotator, value)
+    elif edit.kind == "check":
+        _apply_check(conn, edit.clip_id, edit.check_key, annotator, value, "human", None, None)
+    else:
+        conn.execute("UPDATE clips SET transcript = ? WHERE id = ?", (value or "", edit.clip_id))
 
 
 def _apply_label(conn, clip_id: int, task_id: int, annotator: str, label: str | None) -> None:
@@ -81,6 +140,25 @@ def _apply_label(conn, clip_id: int, task_id: int, annotator: str, label: str | 
         "ON CONFLICT(clip_id, task_id, annotator) DO UPDATE SET label = excluded.label, "
         "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')",
         (clip_id, task_id, annotator, label),
+    )
+
+
+def _apply_check(conn, clip_id: int, check_key: str, annotator: str, answer: str | None,
+                 source: str, confidence: float | None, prediction_id: int | None) -> None:
+    if answer is None:
+        conn.execute(
+            "DELETE FROM check_answers WHERE clip_id = ? AND check_key = ? AND annotator = ?",
+            (clip_id, check_key, annotator),
+        )
+        return
+    conn.execute(
+        "INSERT INTO check_answers (clip_id, check_key, answer, source, annotator, confidence,"
+        " prediction_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(clip_id, check_key, annotator) DO UPDATE SET answer = excluded.answer, "
+        "source = excluded.source, confidence = excluded.confidence, "
+        "prediction_id = excluded.prediction_id, "
+        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')",
+        (clip_id, check_key, answer, source, annotator, confidence, prediction_id),
     )
 
 
@@ -119,23 +197,6 @@ def set_note(store: Store, clip_id: int, annotator: str, note: str) -> None:
             "INSERT INTO clip_notes (clip_id, annotator, note) VALUES (?, ?, ?) "
             "ON CONFLICT(clip_id, annotator) DO UPDATE SET note = excluded.note, "
             "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')", (clip_id, annotator, note),
-        )
-
-
-def set_check_answer(store: Store, clip_id: int, check_key: str, answer: str, annotator: str, *,
-                     source: str = "human", confidence: float | None = None,
-                     prediction_id: int | None = None) -> None:
-    if answer not in CHECK_ANSWERS:
-        raise ValueError(f"check answer must be one of {CHECK_ANSWERS}, got {answer!r}")
-    with store.write() as conn:
-        conn.execute(
-            "INSERT INTO check_answers (clip_id, check_key, answer, source, annotator, confidence,"
-            " prediction_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(clip_id, check_key, annotator) DO UPDATE SET answer = excluded.answer, "
-            "source = excluded.source, confidence = excluded.confidence, "
-            "prediction_id = excluded.prediction_id, "
-            "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')",
-            (clip_id, check_key, answer, source, annotator, confidence, prediction_id),
         )
 
 

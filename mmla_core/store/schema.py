@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("mmla_studio")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _M001_TABLES = [
     """CREATE TABLE datasets (
@@ -68,17 +68,19 @@ _M001_TABLES = [
         UNIQUE (clip_id, task_id, annotator)
     )""",
     "CREATE INDEX idx_annotations_task_label ON annotations(task_id, label)",
-    """CREATE TABLE annotation_history (
-        id INTEGER PRIMARY KEY,
-        clip_id INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
-        task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    """CREATE TABLE edit_history (
+        id INTEGER PRIMARY KEY,        -- one undoable human edit; undo/redo walk this per annotator
         annotator TEXT NOT NULL,
-        old_label TEXT,                -- NULL = there was none
-        new_label TEXT,                -- NULL = cleared
+        kind TEXT NOT NULL CHECK (kind IN ('label', 'check', 'transcript')),
+        clip_id INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+        task_id INTEGER REFERENCES tasks(id) ON DELETE CASCADE, -- kind = label
+        check_key TEXT,                -- kind = check
+        old_value TEXT,                -- NULL = there was none
+        new_value TEXT,                -- NULL = cleared
         state TEXT NOT NULL DEFAULT 'done', -- done | undone | dropped (a redo branch cut off)
         at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
     )""",
-    "CREATE INDEX idx_history_annotator_state ON annotation_history(annotator, state, id)",
+    "CREATE INDEX idx_history_annotator_state ON edit_history(annotator, state, id)",
     """CREATE TABLE clip_notes (
         clip_id INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
         annotator TEXT NOT NULL,
@@ -169,3 +171,33 @@ def m001_initial(db) -> None:
     for statement in _M001_TABLES:
         db.execute(statement)
     db.execute("PRAGMA user_version = 1")
+
+
+_M002_STATEMENTS = [
+    # A variant written by the app lives in the project's own variants folder, not in the
+    # (possibly read-only) dataset folder: media_root says which root media_path is under.
+    "ALTER TABLE clips ADD COLUMN media_root TEXT",  # NULL = datasets.root
+    """CREATE TABLE dataset_checks (
+        id INTEGER PRIMARY KEY,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        check_key TEXT NOT NULL,
+        question TEXT NOT NULL,
+        position INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (dataset_id, check_key)
+    )""",
+    """CREATE TABLE clip_reviews (
+        clip_id INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+        annotator TEXT NOT NULL,
+        verdict TEXT CHECK (verdict IN ('accept', 'reject')), -- NULL = reviewed, no verdict
+        reviewed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        PRIMARY KEY (clip_id, annotator)
+    )""",
+    "CREATE INDEX idx_clip_reviews_annotator ON clip_reviews(annotator)",
+]
+
+
+@MIGRATIONS()
+def m002_variants_root_checks_reviews(db) -> None:
+    for statement in _M002_STATEMENTS:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 2")

@@ -18,13 +18,16 @@ from mmla_core.store.catalog import (
     upsert_dataset,
 )
 from mmla_core.store.labels import (
+    check_answers,
     gold_label,
     import_labels,
     labels_for_clip,
     redo,
     set_check_answer,
     set_label,
+    set_transcript,
     undo,
+    undo_depth,
 )
 from mmla_core.store.results import insert_predictions, run_accuracy, start_run
 from mmla_core.tasks import builtin_task, make_custom_task
@@ -52,7 +55,7 @@ def meld_clips(store):
 def test_new_database_is_migrated_wal_and_reopens(tmp_path):
     path = tmp_path / "p.sqlite"
     with open_store(path) as s:
-        assert s.schema_version() == 1
+        assert s.schema_version() == 2
         assert s.scalar("PRAGMA journal_mode") == "wal"
         assert s.scalar("PRAGMA foreign_keys") == 1
     with open_store(path) as s:
@@ -109,12 +112,12 @@ def test_label_edits_undo_and_redo(store, meld_clips):
     set_label(store, ids[0], task_id, "joy", "ana")
     set_label(store, ids[0], task_id, "anger", "ana")
     set_label(store, ids[1], task_id, "fear", "bo")
-    assert undo(store, "ana")["label"] == "joy"
+    assert undo(store, "ana").old_value == "joy"
     assert [r["label"] for r in labels_for_clip(store, ids[0])] == ["joy"]
-    assert undo(store, "ana")["label"] is None
+    assert undo(store, "ana").old_value is None
     assert labels_for_clip(store, ids[0]) == []
     assert undo(store, "ana") is None
-    assert redo(store, "ana")["label"] == "joy"
+    assert redo(store, "ana").new_value == "joy"
     set_label(store, ids[0], task_id, "sadness", "ana")  # a new edit cuts the redo branch
     assert redo(store, "ana") is None
     assert [r["label"] for r in labels_for_clip(store, ids[1])] == ["fear"]  # bo untouched
@@ -125,7 +128,29 @@ def test_undo_survives_reopening(tmp_path, meld_clips, store):
     set_label(store, ids[0], task_id, "joy", "ana")
     store.close()
     with open_store(store.path) as again:
-        assert undo(again, "ana")["was"] == "joy"
+        assert undo(again, "ana").new_value == "joy"
+
+
+def test_one_undo_stack_across_labels_checks_and_transcripts(store, meld_clips):
+    _, task_id, ids = meld_clips
+    set_label(store, ids[0], task_id, "joy", "ana")
+    set_check_answer(store, ids[0], "visual_only", "no", "ana")
+    set_transcript(store, ids[0], "line zero, corrected", "ana")
+    assert undo(store, "ana").kind == "transcript"
+    assert find_clip(store, str(ids[0]))["transcript"] == "line 0"
+    assert undo(store, "ana").kind == "check"
+    assert check_answers(store, ids[0]) == []
+    assert undo_depth(store, "ana") == (1, 2)
+    assert redo(store, "ana").kind == "check"
+    assert check_answers(store, ids[0])[0]["answer"] == "no"
+
+
+def test_model_check_answers_are_a_separate_layer(store, meld_clips):
+    _, _, ids = meld_clips
+    set_check_answer(store, ids[0], "audio_only", "yes", "model:tiny", source="model",
+                     confidence=0.8)
+    assert undo(store, "model:tiny") is None
+    assert check_answers(store, ids[0])[0]["source"] == "model"
 
 
 def test_imported_label_is_gold(store, meld_clips):
