@@ -1,0 +1,129 @@
+"""Pieces every importer shares: tolerant text decoding, label matching and the batched write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmla_core.datasets.report import DatasetImportError, ImportReport
+from mmla_core.store.catalog import (
+    clip_ids_by_key,
+    dataset_by_name,
+    imported_labels,
+    upsert_clips,
+    upsert_dataset,
+)
+from mmla_core.store.db import Store
+from mmla_core.store.labels import import_labels
+from mmla_core.tasks import Task
+
+MEDIA_EXTENSIONS = frozenset(
+    {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4a", ".wav", ".mp3", ".flac"}
+)
+MAX_ROW_ISSUES = 20  # per file and kind, for issues that tend to repeat on every row
+
+
+@dataclass
+class PendingClip:
+    """One parsed source row, waiting for the batched write."""
+
+    external_id: str
+    split: str = ""
+    media_path: str | None = None  # relative to the dataset root; None = text-only
+    transcript: str = ""
+    labels: dict[int, str] = field(default_factory=dict)  # task id -> exact label
+
+    def as_row(self) -> dict:
+        return {
+            "external_id": self.external_id, "split": self.split,
+            "media_path": self.media_path, "transcript": self.transcript,
+        }
+
+
+def read_text(path: Path, report: ImportReport) -> str | None:
+    """The file as text. Bad UTF-8 bytes become U+FFFD and each such line is reported."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report.issue(path, f"cannot read file: {exc.strerror or exc}")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = []
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            lines.append(raw.decode("utf-8", errors="replace"))
+            report.issue(
+                f"{path}:{number}",
+                f"not valid UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1}); "
+                "bad bytes replaced with U+FFFD",
+            )
+    return "\n".join(lines).removeprefix("\ufeff")
+
+
+def match_label(task: Task, raw: str) -> str | None:
+    """The task's exact label for `raw`: any case, bare or in the `task: label` answer form."""
+    label = task.canonical_label(raw)
+    if label is None and ":" in raw:
+        prefix, _, rest = raw.partition(":")
+        names = {task.task_key.lower(), task.prompt_word.lower(), task.name.lower()}
+        if prefix.strip().lower() in names:
+            label = task.canonical_label(rest)
+    return label
+
+
+def open_dataset(store: Store, name: str, root: Path, kind: str) -> int:
+    """The dataset's id, created or re-rooted; refuses to merge into another kind of dataset.
+
+    Re-importing a moved folder updates its root. A name already used by a dataset from another
+    source (say a folder import named like an MMLA dataset) would mix two id schemes: refused.
+    """
+    existing = dataset_by_name(store, name)
+    if existing is not None and existing["source_kind"] != kind:
+        raise DatasetImportError(
+            f"dataset {name!r} already exists ({existing['source_kind']} import of "
+            f"{existing['root']}); import this {kind} under another name"
+        )
+    return upsert_dataset(store, name, str(root), kind)
+
+
+def write_clips(
+    store: Store, dataset_id: int, pending: list[PendingClip], report: ImportReport
+) -> None:
+    """Upsert the clips and their source labels in one transaction; only changes are written."""
+    report.dataset_id = dataset_id
+    report.text_only += sum(1 for clip in pending if clip.media_path is None)
+    with store.write():
+        report.add_counts(upsert_clips(store, dataset_id, (c.as_row() for c in pending)))
+        ids = clip_ids_by_key(store, dataset_id)
+        existing = imported_labels(store, dataset_id)
+        rows = []
+        for clip in pending:
+            clip_id = ids[(clip.split, clip.external_id)]
+            rows += [
+                (clip_id, task_id, label) for task_id, label in clip.labels.items()
+                if existing.get((clip_id, task_id)) != label
+            ]
+        if rows:
+            report.labels += import_labels(store, rows)
+
+
+class RowIssueLimiter:
+    """Reports the first MAX_ROW_ISSUES rows of one kind per file, then counts the rest."""
+
+    def __init__(self, report: ImportReport, path: Path, what: str):
+        self.report, self.path, self.what, self.count = report, path, what, 0
+
+    def __call__(self, line: int, message: str) -> None:
+        self.count += 1
+        if self.count <= MAX_ROW_ISSUES:
+            self.report.issue(f"{self.path}:{line}", message)
+
+    def close(self) -> None:
+        extra = self.count - MAX_ROW_ISSUES
+        if extra > 0:
+            self.report.issue(self.path, f"{extra} more rows: {self.what}")

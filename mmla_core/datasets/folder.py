@@ -1,0 +1,161 @@
+"""Import a plain folder of media files, optionally described by a CSV / JSONL manifest.
+
+Every media file under the folder becomes a clip (external id = its relative path without the
+extension, split ''). A manifest adds transcripts, splits and labels, may rename a clip
+(`external_id`) and may list text-only rows (an `external_id` without a `path`). Manifest paths
+are confined to the folder (`mmla_core.paths.confine`): `../x.mp4`, an absolute path elsewhere or
+a symlink leading out is reported and the row skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+from mmla_core.datasets.common import MEDIA_EXTENSIONS, PendingClip, open_dataset, write_clips
+from mmla_core.datasets.manifest import (
+    TaskCatalog,
+    read_manifest,
+    read_task_sidecars,
+    row_labels,
+)
+from mmla_core.datasets.report import DatasetImportError, ImportReport
+from mmla_core.paths import PathEscapeError, confine, relative_to_root
+from mmla_core.store.catalog import attach_task
+from mmla_core.store.db import Store
+
+MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
+
+
+def import_folder(
+    store: Store, folder: str | os.PathLike, *, name: str | None = None,
+    manifest: str | os.PathLike | None = None,
+) -> ImportReport:
+    """Import `folder` as dataset `name` (default: the folder's name)."""
+    root = Path(folder).resolve()
+    if not root.is_dir():
+        raise DatasetImportError(f"{folder}: not a folder")
+    if manifest is not None and not Path(manifest).is_file():
+        raise DatasetImportError(f"{manifest}: manifest not found")
+    report = ImportReport(name or root.name)
+    dataset_id = open_dataset(store, report.dataset, root, "folder")
+    media = scan_media(root, report)
+    manifest_path = Path(manifest) if manifest is not None else find_manifest(root, report)
+    pending, task_ids = list(media.values()), set()
+    if manifest_path is not None:
+        applier = ManifestApplier(store, root, manifest_path, media, report)
+        pending, task_ids = applier.apply()
+    for task_id in sorted(task_ids):
+        attach_task(store, dataset_id, task_id)
+    write_clips(store, dataset_id, pending, report)
+    return report
+
+
+def scan_media(root: Path, report: ImportReport) -> dict[str, PendingClip]:
+    """{relative path: clip} for every media file under root (hidden folders skipped)."""
+    found: dict[str, PendingClip] = {}
+    ids: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for filename in sorted(filenames):
+            if Path(filename).suffix.lower() not in MEDIA_EXTENSIONS or filename.startswith("."):
+                continue
+            relative = (Path(dirpath) / filename).relative_to(root).as_posix()
+            try:
+                confine(root, relative)
+            except PathEscapeError as exc:
+                report.issue(root / relative, f"{exc}; skipped")
+                continue
+            external_id = str(PurePosixPath(relative).with_suffix(""))
+            if external_id in ids:
+                report.issue(root / relative, f"shares the id {external_id!r} with "
+                             f"{ids[external_id]}; imported with id {relative!r}")
+                external_id = relative
+            ids[external_id] = relative
+            found[relative] = PendingClip(external_id, "", relative, "")
+    return found
+
+
+def find_manifest(root: Path, report: ImportReport) -> Path | None:
+    for name in MANIFEST_NAMES:
+        if (root / name).is_file():
+            return root / name
+    candidates = sorted(root.glob("*.jsonl"))
+    if len(candidates) > 1:
+        report.issue(root, f"several *.jsonl files ({', '.join(p.name for p in candidates)}); "
+                     "none used as manifest: name one manifest.jsonl or pass it explicitly")
+        return None
+    return candidates[0] if candidates else None
+
+
+class ManifestApplier:
+    """Merges manifest rows into the scanned media clips."""
+
+    def __init__(self, store: Store, root: Path, manifest: Path,
+                 media: dict[str, PendingClip], report: ImportReport):
+        self.root, self.manifest, self.media, self.report = root, manifest, media, report
+        rows, definitions = read_manifest(manifest, report)
+        sidecars = read_task_sidecars([root, manifest.parent], report)
+        self.rows = rows
+        self.catalog = TaskCatalog(store, report, sidecars + definitions)
+        self.claimed: set[str] = set()  # media files a manifest row took over
+        self.keys: dict[tuple[str, str], int] = {}  # (split, external id) -> line
+
+    def apply(self) -> tuple[list[PendingClip], set[int]]:
+        clips = [c for c in (self._row(line, f) for line, f in self.rows) if c is not None]
+        self.catalog.close(self.manifest)
+        unclaimed = [c for rel, c in self.media.items() if rel not in self.claimed]
+        keys = {(c.split, c.external_id) for c in clips}
+        for clip in unclaimed:
+            if (clip.split, clip.external_id) in keys:
+                clip.external_id = clip.media_path or clip.external_id
+            clips.append(clip)
+        task_ids = {task_id for clip in clips for task_id in clip.labels}
+        return clips, task_ids | set(self.catalog.ids.values())
+
+    def _row(self, line: int, fields: dict) -> PendingClip | None:
+        where = f"{self.manifest}:{line}"
+        path = _text(fields.get("path") or fields.get("media_path"))
+        external_id = _text(fields.get("external_id")) or _text(fields.get("id"))
+        if not path and not external_id:
+            return self._skip(where, "row has no 'path' (nor an 'external_id' for a text-only "
+                              "clip); skipped")
+        media_path = None
+        if path:
+            try:
+                relative = relative_to_root(self.root, path)
+            except PathEscapeError as exc:
+                return self._skip(where, f"{exc}; row skipped")
+            media_path = self._media(relative, path, where)
+            external_id = external_id or str(PurePosixPath(relative).with_suffix(""))
+        clip = PendingClip(external_id, _text(fields.get("split")), media_path,
+                           _text(fields.get("transcript") or fields.get("utterance")))
+        key = (clip.split, clip.external_id)
+        if key in self.keys:
+            return self._skip(where, f"duplicate id {external_id!r} in split {clip.split!r} "
+                              f"(first on line {self.keys[key]}); skipped")
+        self.keys[key] = line
+        clip.labels, problems = row_labels(fields, line, self.catalog)
+        for problem in problems:
+            self.report.issue(where, problem)
+        return clip
+
+    def _media(self, relative: str, path: str, where: str) -> str | None:
+        if relative in self.media:
+            self.claimed.add(relative)
+            return relative
+        if (self.root / relative).is_file():
+            return relative
+        self.report.issue(where, f"media file {path!r} not found under {self.root}; "
+                          "imported text-only")
+        return None
+
+    def _skip(self, where: str, message: str) -> None:
+        self.report.skipped += 1
+        self.report.issue(where, message)
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return str(value).strip()

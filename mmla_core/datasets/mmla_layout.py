@@ -1,0 +1,253 @@
+"""Import the MMLA benchmark layout: `<root>/<DATASET>/{train,dev,test}.tsv` + `video/*.mp4`.
+
+Layout and column names: reference/seeds_systems.md 1.3. Hugging Face folder names
+(`CH-SIMSv2.0`, `UR-FUNNY-v2`) map to MMLA's code names through `mmla_task_for_folder`. MOSI,
+IEMOCAP and IEMOCAP-DA ship without video, so a missing `video/` folder is normal: every row
+becomes a text-only clip and one issue says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmla_core.datasets.common import (
+    PendingClip,
+    RowIssueLimiter,
+    match_label,
+    open_dataset,
+    read_text,
+    write_clips,
+)
+from mmla_core.datasets.report import DatasetImportError, ImportReport
+from mmla_core.paths import PathEscapeError, confine
+from mmla_core.store.catalog import attach_task, ensure_task
+from mmla_core.store.db import Store
+from mmla_core.tasks import MMLA_TASKS, Task, mmla_task_for_folder
+
+SPLITS = ("train", "dev", "test")
+VIDEO_DIR = "video"
+Progress = Callable[[int, int], None]
+
+
+def import_mmla(
+    store: Store, root: str | os.PathLike, *, only: Iterable[str] | None = None,
+    progress: Progress | None = None,
+) -> list[ImportReport]:
+    """Import every MMLA dataset folder under `root` (or `root` itself if it is one).
+
+    `only` keeps folders whose folder or task name matches (any case). `progress(done, total)`
+    is called after each TSV file. Returns one report per dataset folder.
+    """
+    folders = dataset_folders(Path(root))
+    if only is not None:
+        wanted = {name.lower() for name in only}
+        folders = [f for f in folders if _folder_names(f) & wanted]
+    if not folders:
+        raise DatasetImportError(
+            f"{root}: no MMLA dataset folder (one holding train/dev/test.tsv) found"
+            + (f" matching {sorted(only)}" if only is not None else "")
+        )
+    files_total = sum(len(_split_files(f)) for f in folders)
+    done = [0]
+
+    def file_done() -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], files_total)
+
+    return [_import_dataset(store, folder, file_done) for folder in folders]
+
+
+def dataset_folders(root: Path) -> list[Path]:
+    if not root.is_dir():
+        raise DatasetImportError(f"{root}: not a folder")
+    if _split_files(root):
+        return [root]
+    return sorted(d for d in root.iterdir() if d.is_dir() and _split_files(d))
+
+
+def _split_files(folder: Path) -> list[tuple[str, Path]]:
+    return [(s, folder / f"{s}.tsv") for s in SPLITS if (folder / f"{s}.tsv").is_file()]
+
+
+def _folder_names(folder: Path) -> set[str]:
+    task = mmla_task_for_folder(folder.name)
+    return {folder.name.lower()} | ({task.name.lower()} if task else set())
+
+
+def _import_dataset(store: Store, folder: Path, file_done: Callable[[], None]) -> ImportReport:
+    task = mmla_task_for_folder(folder.name)
+    if task is None:
+        report = ImportReport(folder.name)
+        known = ", ".join(t.name for t in MMLA_TASKS)
+        report.issue(folder, f"not an MMLA dataset folder name (known: {known}); skipped")
+        for _ in _split_files(folder):
+            file_done()
+        return report
+    report = ImportReport(task.name)
+    try:
+        dataset_id = open_dataset(store, task.name, folder.resolve(), "mmla")
+    except DatasetImportError as exc:
+        report.issue(folder, f"{exc}; skipped")
+        return report
+    task_id = ensure_task(store, task)
+    videos = VideoIndex(folder, task, report)
+    pending: list[PendingClip] = []
+    for split, path in _split_files(folder):
+        parser = SplitParser(path, split, task, task_id, videos, report)
+        pending += parser.parse()
+        file_done()
+    attach_task(store, dataset_id, task_id)
+    write_clips(store, dataset_id, pending, report)
+    return report
+
+
+class VideoIndex:
+    """`video/` listed once (subfolders too), so 60k rows cost 60k dict lookups, not 180k stats."""
+
+    def __init__(self, folder: Path, task: Task, report: ImportReport):
+        self.folder = folder
+        self.prefixes = list(dict.fromkeys((f"{task.name}_", f"{folder.name}_", "")))
+        self.names: dict[str, tuple[str, bool]] = {}  # lower-case file name -> (relative, link)
+        self.available = (folder / VIDEO_DIR).is_dir()
+        if not self.available:
+            report.issue(folder, f"no {VIDEO_DIR}/ folder: every row imports as text-only")
+            return
+        for dirpath, dirnames, filenames in os.walk(folder / VIDEO_DIR):
+            dirnames.sort()
+            base = Path(dirpath).relative_to(folder).as_posix()
+            for name in filenames:
+                if name.lower().endswith(".mp4") and name.lower() not in self.names:
+                    link = os.path.islink(os.path.join(dirpath, name))
+                    self.names[name.lower()] = (f"{base}/{name}", link)
+        if not self.names:
+            report.issue(folder / VIDEO_DIR, "holds no .mp4 files: every row imports text-only")
+            self.available = False
+
+    def find(self, external_id: str) -> str | None:
+        """`video/.../<name>` for the id, or None; PathEscapeError for a symlink leading out."""
+        for prefix in self.prefixes:
+            hit = self.names.get(f"{prefix}{external_id}.mp4".lower())
+            if hit is not None:
+                relative, link = hit
+                if link or "/" in relative[len(VIDEO_DIR) + 1:]:
+                    confine(self.folder, relative)  # a linked subfolder can lead out too
+                return relative
+        return None
+
+
+@dataclass
+class _Columns:
+    id: int
+    utterance: int
+    label: int
+
+
+class SplitParser:
+    """Rows of one `<split>.tsv` into PendingClips; bad rows become issues, the rest import."""
+
+    def __init__(self, path: Path, split: str, task: Task, task_id: int, videos: VideoIndex,
+                 report: ImportReport):
+        self.path, self.split, self.task, self.task_id = path, split, task, task_id
+        self.videos, self.report = videos, report
+        self.seen: dict[str, int] = {}
+        self.missing_video = RowIssueLimiter(report, path, "no video file; imported text-only")
+        self.bad_label = RowIssueLimiter(report, path, "label not imported")
+
+    def parse(self) -> list[PendingClip]:
+        text = read_text(self.path, self.report)
+        if text is None:
+            return []
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t")
+        columns = self._columns(next(reader, None), reader)
+        if columns is None:
+            return []
+        clips = []
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                clip = self._row(row, reader.line_num, columns)
+                if clip is not None:
+                    clips.append(clip)
+        self.missing_video.close()
+        self.bad_label.close()
+        return clips
+
+    def _columns(self, header: list[str] | None, reader) -> _Columns | None:
+        if header is None:
+            self.report.issue(self.path, "empty file (no header row)")
+            return None
+        names = {cell.strip().lower().replace(" ", "_"): i for i, cell in enumerate(header)}
+        label_name = self.task.task_key if self.task.task_key in names else "label"
+        missing = [c for c in ("id", "utterance", self.task.task_key) if c not in names]
+        if label_name == "label" and "label" in names:
+            missing.remove(self.task.task_key)
+        if missing:
+            rows = sum(1 for row in reader if any(cell.strip() for cell in row))
+            self.report.skipped += rows
+            self.report.issue(
+                self.path, f"missing column(s) {', '.join(missing)} (header: {header}); "
+                f"file skipped ({rows} rows)",
+            )
+            return None
+        return _Columns(names["id"], names["utterance"], names[label_name])
+
+    def _row(self, row: list[str], line: int, cols: _Columns) -> PendingClip | None:
+        where = f"{self.path}:{line}"
+        external_id = _cell(row, cols.id)
+        if not external_id:
+            self.report.skipped += 1
+            self.report.issue(where, "row has no id; skipped")
+            return None
+        if external_id in self.seen:
+            self.report.skipped += 1
+            self.report.issue(
+                where, f"duplicate id {external_id!r} (first on line {self.seen[external_id]}); "
+                "skipped",
+            )
+            return None
+        self.seen[external_id] = line
+        clip = PendingClip(external_id, self.split, None, _cell(row, cols.utterance))
+        clip.media_path = self._video(external_id, where, line)
+        self._label(clip, _cell(row, cols.label), line)
+        return clip
+
+    def _video(self, external_id: str, where: str, line: int) -> str | None:
+        if not _plain_name(external_id):
+            self.report.issue(where, f"id {external_id!r} is not a plain file name (path "
+                              "separator or '..'); video not looked up, imported text-only")
+            return None
+        try:
+            found = self.videos.find(external_id)
+        except PathEscapeError as exc:
+            self.report.issue(where, f"{exc}; imported text-only")
+            return None
+        if found is None and self.videos.available:
+            self.missing_video(line, f"no video for id {external_id!r} in "
+                                     f"{VIDEO_DIR}/; imported text-only")
+        return found
+
+    def _label(self, clip: PendingClip, raw: str, line: int) -> None:
+        if not raw:
+            self.bad_label(line, f"no {self.task.task_key} label; clip imported unlabelled")
+            return
+        label = match_label(self.task, raw)
+        if label is None:
+            self.bad_label(
+                line, f"unknown {self.task.task_key} label {raw!r} for {self.task.name}; "
+                "clip imported, label skipped",
+            )
+            return
+        clip.labels[self.task_id] = label
+
+
+def _cell(row: list[str], index: int) -> str:
+    return row[index].strip() if index < len(row) else ""
+
+
+def _plain_name(external_id: str) -> bool:
+    return not any(bad in external_id for bad in ("/", "\\", "..", "\x00"))

@@ -1,0 +1,66 @@
+"""What an import did, and every problem it met, each named by where it is (DESIGN rule 7).
+
+Importers never stop at the first bad row: they record an `ImportIssue` (file:line, or the file for
+a whole-file problem) and go on, so one typo in row 40,000 costs the user one row, not the import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mmla_core.store.catalog import ClipUpsertCounts
+
+SUMMARY_ISSUES = 5  # issues listed in full by summary(); the rest are counted
+
+
+class DatasetImportError(ValueError):
+    """The input as a whole cannot be imported (no such folder, not this format at all)."""
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    location: str  # "path/to/train.tsv:17", "records.json[3]" or a bare file path
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    dataset: str
+    dataset_id: int | None = None
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    text_only: int = 0  # rows imported without media (none found, or none given)
+    labels: int = 0  # labels written (new or changed)
+    skipped: int = 0  # rows not imported at all
+    issues: list[ImportIssue] = field(default_factory=list)
+
+    def issue(self, location: object, message: str) -> None:
+        self.issues.append(ImportIssue(str(location), message))
+
+    def add_counts(self, counts: ClipUpsertCounts) -> None:
+        self.added += counts.added
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+
+    @property
+    def clips(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def summary(self) -> str:
+        head = (
+            f"{self.dataset}: {self.clips} clips ({self.added} added, {self.updated} updated, "
+            f"{self.unchanged} unchanged), {self.text_only} text-only, {self.labels} labels "
+            f"written, {self.skipped} rows skipped, {len(self.issues)} issues"
+        )
+        lines = [head, *(f"  {issue}" for issue in self.issues[:SUMMARY_ISSUES])]
+        if len(self.issues) > SUMMARY_ISSUES:
+            lines.append(f"  ... and {len(self.issues) - SUMMARY_ISSUES} more")
+        return "\n".join(lines)

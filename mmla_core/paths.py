@@ -1,0 +1,69 @@
+"""Keep manifest paths inside their dataset root (DESIGN rule 8).
+
+A manifest, a TSV id or a sharegpt record is untrusted input: `../../etc/passwd`, an absolute path
+elsewhere, or a symlink planted in the dataset folder must not make the app read (or later export,
+or hand to a model) a file outside the folder the user chose. `confine` resolves the path the way
+the OS will open it (symlinks followed) and refuses anything that lands outside the root.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class PathEscapeError(ValueError):
+    """A path that resolves outside the root it must stay in."""
+
+    def __init__(self, path: str | os.PathLike, root: str | os.PathLike, why: str):
+        self.path = str(path)
+        self.root = str(root)
+        super().__init__(f"path {self.path!r} {why} (dataset root: {self.root})")
+
+
+def confine(root: str | os.PathLike, relative: str | os.PathLike) -> Path:
+    """The resolved absolute path of `relative` under `root`, or PathEscapeError.
+
+    `relative` may be absolute only if it lies inside `root`. `..` that stays inside is fine;
+    `..` or a symlink (anywhere along the path) that leads out is refused. The file need not exist.
+    """
+    raw = os.fspath(relative)
+    if "\x00" in raw:
+        raise PathEscapeError(raw, root, "contains a NUL byte")
+    if not raw.strip():
+        raise PathEscapeError(raw, root, "is empty")
+    base = Path(root).resolve()
+    candidate = Path(raw)
+    joined = candidate if candidate.is_absolute() else base / candidate
+    resolved = joined.resolve()
+    if resolved != base and not resolved.is_relative_to(base):
+        why = "is outside the dataset root"
+        if not candidate.is_absolute():
+            why = "escapes the dataset root" + (
+                " through '..'" if ".." in candidate.parts else " through a symlink"
+            )
+        raise PathEscapeError(raw, base, why)
+    return resolved
+
+
+def is_confined(root: str | os.PathLike, relative: str | os.PathLike) -> bool:
+    try:
+        confine(root, relative)
+    except PathEscapeError:
+        return False
+    return True
+
+
+def relative_to_root(root: str | os.PathLike, path: str | os.PathLike) -> str:
+    """`path`, confined to `root`, as the POSIX relative string stored in the database.
+
+    The lexical path is kept (a symlink inside the root stays a link name), so what the user sees
+    matches their folder; `confine` has already checked where it really leads.
+    """
+    resolved = confine(root, path)
+    candidate = Path(os.fspath(path))
+    for base in (Path(root).absolute(), Path(root).resolve()):
+        lexical = Path(os.path.normpath(candidate if candidate.is_absolute() else base / candidate))
+        if lexical.is_relative_to(base):
+            return lexical.relative_to(base).as_posix()
+    return resolved.relative_to(Path(root).resolve()).as_posix()
