@@ -4,7 +4,8 @@ Two MMLA forms exist and both are kept:
 - `zero_shot`: built by MMLA's `infer.py` (no space after "]." and two before "Only");
 - `sft`: the canonical form in MMLA's LLaMA-Factory / Swift training files, prefixed by `<video>`
   for video models; its answer is `"<task word>: <label>"`.
-- `text_sft`: the text-only LLM form ("The speaker says: ...", "Based on the text").
+- `text_sft`: the text-only LLM form ("The speaker says: ...", "Based on the text"); MMLA's
+  text files capitalise each label (`[Complain, ..., Ask for help]`, answer `intent: Inform`).
 User templates use `str.format` fields: {transcript}, {task}, {labels}.
 """
 
@@ -62,15 +63,19 @@ def render(task: Task, transcript: str, *, kind: str = "zero_shot",
     """The prompt text for one clip (no model-specific media tokens)."""
     chosen = template or task.prompt_template or TEMPLATES[kind]
     check_template(chosen)
-    return chosen.format(
-        transcript=transcript, task=task.prompt_word,
-        labels=", ".join(labels if labels is not None else task.labels),
-    )
+    shown = labels if labels is not None else task.labels
+    if kind == "text_sft" and template is None and task.prompt_template is None:
+        shown = [_capitalised(label) for label in shown]
+    return chosen.format(transcript=transcript, task=task.prompt_word, labels=", ".join(shown))
 
 
-def answer(task: Task, label: str) -> str:
+def answer(task: Task, label: str, *, kind: str = "sft") -> str:
     """The SFT target: MMLA writes the spaced task word, e.g. `dialogue act: question`."""
-    return f"{task.prompt_word}: {label}"
+    return f"{task.prompt_word}: {_capitalised(label) if kind == 'text_sft' else label}"
+
+
+def _capitalised(label: str) -> str:
+    return label[:1].upper() + label[1:]
 
 
 def template_hash(template: str) -> str:

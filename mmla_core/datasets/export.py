@@ -117,7 +117,7 @@ def _record(clip: dict, task: Task, label: str | None, mode: str, kind: str) -> 
     prompt = render(task, clip["transcript"], kind=kind)
     record["conversations"] = [
         {"from": "human", "value": prefix + prompt},
-        {"from": "gpt", "value": answer(task, label)},
+        {"from": "gpt", "value": answer(task, label, kind=kind)},
     ]
     return record
 

@@ -45,9 +45,12 @@ def test_zero_shot_prompt_keeps_mmla_spacing_quirks():
     assert text.endswith("'.  Only one label should be provided.")
 
 
-def test_text_only_prompt():
-    text = render(builtin_task("MOSI"), "great movie", kind="text_sft")
-    assert text.startswith("The speaker says: great movie. Based on the text, what is the sen")
+def test_text_only_prompt_capitalises_labels_like_mmla():
+    task = builtin_task("MIntRec")
+    text = render(task, SLUSHIE, kind="text_sft")
+    assert text.startswith(f"The speaker says: {SLUSHIE}. Based on the text, what is the intent")
+    assert "are: [Complain, Praise, Apologise," in text and "Greet, Ask for help]." in text
+    assert answer(task, "inform", kind="text_sft") == "intent: Inform"
 
 
 def test_folder_names_map_to_tasks():
