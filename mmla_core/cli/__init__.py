@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mmla_core.cli import commands_catalog, commands_data
+from mmla_core.cli import commands_catalog, commands_data, commands_review, commands_variants
 from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, CliError
 from mmla_core.config import default_db_path
 from mmla_core.store import StoreError, open_store
@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands_catalog.register(sub)
     commands_data.register(sub)
+    commands_variants.register(sub)
+    commands_review.register(sub)
     return parser
 
 
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     try:
         return int(args.handler(store, args) or EXIT_OK)
-    except (CliError, ValueError, FileNotFoundError) as exc:
+    except (CliError, ValueError, OSError) as exc:
         print(f"mmla {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmla_core.cli.common import EXIT_OK, EXIT_PARTIAL, CliError, progress_bar
+from mmla_core.datasets.auto import KINDS
 from mmla_core.store import Store
 from mmla_core.store.catalog import dataset_by_name, task_by_name
 
-IMPORT_KINDS = ("auto", "mmla", "folder", "sharegpt")
-EXPORT_FORMATS = ("llamafactory", "jsonl", "csv")
+EXPORT_FORMATS = ("llamafactory", "jsonl", "csv", "eaf")
 
 
 def register(sub) -> None:
     imp = sub.add_parser("import", help="import an MMLA tree, a clip folder or a sharegpt JSON")
     imp.add_argument("path", type=Path)
-    imp.add_argument("--kind", choices=IMPORT_KINDS, default="auto")
+    imp.add_argument("--kind", choices=KINDS, default="auto")
     imp.add_argument("--name", help="dataset name (folder / sharegpt imports)")
     imp.add_argument("--manifest", type=Path, help="CSV/JSONL manifest for a folder import")
     imp.add_argument("--task", help="task of a sharegpt file's answers (default: inferred)")
@@ -40,29 +40,12 @@ def register(sub) -> None:
     exp.set_defaults(handler=cmd_export)
 
 
-def detect_kind(path: Path) -> str:
-    """mmla: a folder with DATASET/{train,dev,test}.tsv (or one such folder); sharegpt: .json."""
-    if path.is_file() and path.suffix.lower() == ".json":
-        return "sharegpt"
-    if not path.is_dir():
-        raise CliError(f"{path}: no such folder or JSON file")
-    if any(path.glob("*.tsv")) or any(path.glob("*/*.tsv")):
-        return "mmla"
-    return "folder"
-
-
 def cmd_import(store: Store, args) -> int:
-    from mmla_core import datasets
+    from mmla_core.datasets.auto import import_path
 
-    kind = detect_kind(args.path) if args.kind == "auto" else args.kind
-    if kind == "mmla":
-        only = args.only.split(",") if args.only else None
-        reports = datasets.import_mmla(store, args.path, only=only)
-    elif kind == "folder":
-        reports = [datasets.import_folder(store, args.path, name=args.name,
-                                          manifest=args.manifest)]
-    else:
-        reports = [datasets.import_sharegpt(store, args.path, name=args.name, task=args.task)]
+    only = args.only.split(",") if args.only else None
+    reports = import_path(store, args.path, kind=args.kind, name=args.name,
+                          manifest=args.manifest, task=args.task, only=only)
     if not reports:
         raise CliError(f"{args.path}: nothing to import (no known dataset layout found)")
     for report in reports:
@@ -103,6 +86,10 @@ def _probe(store: Store, dataset_id: int | None, workers: int | None) -> None:
 def cmd_export(store: Store, args) -> int:
     from mmla_core import datasets
 
+    if args.format == "eaf":
+        from mmla_core.cli.commands_review import cmd_export_eaf
+
+        return cmd_export_eaf(store, args)
     if args.format == "llamafactory":
         if not (args.dataset and args.task):
             raise CliError("llamafactory export needs --dataset and --task")

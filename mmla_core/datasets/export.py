@@ -20,11 +20,19 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mmla_core.fsutil import write_text_atomic
-from mmla_core.paths import PathEscapeError, confine
+from mmla_core.media.decode import MediaError
+from mmla_core.paths import PathEscapeError
 from mmla_core.prompts import TEMPLATES, VIDEO_TOKEN, answer, render
-from mmla_core.store.catalog import dataset_by_name, gold_labels, list_clips, task_by_name
+from mmla_core.store.catalog import (
+    clip_media_path,
+    dataset_by_name,
+    gold_labels,
+    list_clips,
+    task_by_name,
+)
 from mmla_core.store.db import Store
 from mmla_core.tasks import Task
+from mmla_core.variants.export_audio import export_audio_path
 
 MODES = ("video", "video_audio", "text")
 AUDIO_TOKEN = "<audio>"
@@ -106,13 +114,16 @@ def _record(clip: dict, task: Task, label: str | None, mode: str, kind: str) -> 
         if problem:
             return problem
         try:
-            media = str(confine(clip["dataset_root"], clip["media_path"]))
+            media_file = clip_media_path(clip)  # a variant's file is under its media_root
         except PathEscapeError:
             return "unsafe_path"
-        record["videos"] = [media]
+        record["videos"] = [str(media_file)]
         prefix = VIDEO_TOKEN
         if mode == "video_audio":
-            record["audios"] = [media]
+            try:  # a variant whose audio differs from its video's gets its own 16 kHz WAV
+                record["audios"] = [str(export_audio_path(clip, media_file))]
+            except (MediaError, OSError):
+                return "broken_media"
             prefix += AUDIO_TOKEN
     prompt = render(task, clip["transcript"], kind=kind)
     record["conversations"] = [

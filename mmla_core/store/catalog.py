@@ -279,3 +279,74 @@ def gold_labels(
     for clip_id, tid, label in rows:
         result.setdefault(clip_id, {})[tid] = label
     return result
+
+
+# --- variants (conflict clips with a parent; DESIGN rule 5) ------------------------------------
+
+def clip_media_path(clip: dict):
+    """The absolute media file of a clip row (from get_clip / list_clips), confined to its root.
+
+    `media_root` NULL means the dataset root; a variant written by the app names its own
+    folder there. Raises paths.PathEscapeError for a path leading out of its root.
+    """
+    from mmla_core.paths import confine
+
+    if not clip.get("media_path"):
+        return None
+    return confine(clip.get("media_root") or clip["dataset_root"], clip["media_path"])
+
+
+def list_variants(store: Store, parent_id: int) -> list[dict]:
+    """The direct variants of a clip, oldest first, as clip rows (with dataset name and root)."""
+    return store.query(
+        "SELECT c.*, d.name AS dataset_name, d.root AS dataset_root FROM clips c "
+        "JOIN datasets d ON d.id = c.dataset_id WHERE c.parent_clip_id = ? ORDER BY c.id",
+        (parent_id,),
+    )
+
+
+def variant_keys(store: Store, dataset_id: int, *, parent_id: int | None = None) -> dict[str, int]:
+    """{content key: clip id} of the variants of a dataset, or of one parent clip in it."""
+    sql = ("SELECT json_extract(recipe_json, '$.key'), id FROM clips WHERE dataset_id = ? "
+           "AND parent_clip_id IS NOT NULL AND recipe_json IS NOT NULL")
+    params: tuple = (dataset_id,)
+    if parent_id is not None:
+        sql, params = sql + " AND parent_clip_id = ?", (dataset_id, parent_id)
+    return {key: clip_id for key, clip_id in store.conn.execute(sql, params) if key}
+
+
+def variant_descendants(store: Store, clip_id: int) -> list[dict]:
+    """The clip and every variant built on it (variants of variants too), as clip rows."""
+    return store.query(
+        "WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT c.id FROM clips c "
+        "JOIN tree t ON c.parent_clip_id = t.id) "
+        "SELECT c.*, d.name AS dataset_name, d.root AS dataset_root FROM clips c "
+        "JOIN datasets d ON d.id = c.dataset_id WHERE c.id IN (SELECT id FROM tree) "
+        "ORDER BY c.id", (clip_id,),
+    )
+
+
+def delete_clip(store: Store, clip_id: int) -> bool:
+    """Delete one clip row; its labels, predictions and variants go with it (ON DELETE CASCADE)."""
+    with store.write() as conn:
+        cursor = conn.execute("DELETE FROM clips WHERE id = ?", (clip_id,))
+    return cursor.rowcount > 0
+
+
+def add_variant_with_media(store: Store, parent_id: int, external_id: str, *,
+                           media_root: str | None, media_path: str | None, transcript: str,
+                           recipe: dict, media_columns: dict | None,
+                           copy_labels: bool = False) -> int:
+    """A variant row, its media root and probe facts (and the parent's labels) in one commit."""
+    with store.write() as conn:
+        clip_id = add_variant_clip(store, parent_id, external_id, media_path, transcript, recipe)
+        conn.execute("UPDATE clips SET media_root = ? WHERE id = ?", (media_root, clip_id))
+        if media_columns:
+            save_media_info(store, [(clip_id, media_columns)])
+        if copy_labels:
+            conn.execute(
+                "INSERT INTO annotations (clip_id, task_id, annotator, label) "
+                "SELECT ?, task_id, annotator, label FROM annotations WHERE clip_id = ?",
+                (clip_id, parent_id),
+            )
+    return clip_id

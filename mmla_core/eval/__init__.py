@@ -1,0 +1,2 @@
+"""Evaluation: inter-annotator agreement (`agreement`); prediction metrics and modality reliance
+join here as they are built."""

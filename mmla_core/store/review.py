@@ -1,0 +1,299 @@
+"""Review state: who reviewed a clip and with what verdict, progress, the next clip to review.
+
+A review is one row per (clip, annotator) in `clip_reviews`; marking again replaces it. The
+verdict follows MMA-Bench's AND gate over the annotator's own check answers (`checks.verdict`)
+unless the curator gives one: an explicit reject is always allowed, an explicit accept is refused
+when one of their checks says No. Progress and "next unreviewed" count original clips only:
+conflict variants are derived from them and are reviewed through their parent.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmla_core.checks import ACCEPT, REJECT, clip_check_state
+from mmla_core.datasets.export import (
+    CLIP_FIELDS,
+    DATASET_INFO,
+    ExportedFiles,
+    ExportError,
+    clip_records,
+    export_llamafactory,
+)
+from mmla_core.fsutil import write_text_atomic
+from mmla_core.store.catalog import dataset_by_name, tasks_for_dataset
+from mmla_core.store.db import Store
+from mmla_core.store.labels import labels_for_clip
+from mmla_core.tasks import Task, task_from_row
+
+AUTO = "auto"  # mark_reviewed: derive the verdict from the annotator's check answers
+VERDICTS = (ACCEPT, REJECT)
+
+
+class ReviewError(ValueError):
+    """A review that cannot be recorded as asked."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+    def __str__(self) -> str:
+        return f"{self.done} of {self.total} reviewed"
+
+
+def mark_reviewed(store: Store, clip_id: int, annotator: str,
+                  verdict: str | None = AUTO) -> str | None:
+    """Record that `annotator` reviewed the clip; returns the verdict stored (or None)."""
+    if not annotator.strip():
+        raise ReviewError("an annotator name is needed to review")
+    state = clip_check_state(store, clip_id, annotator)
+    gate = state.verdict
+    if verdict == AUTO:
+        verdict = gate
+    elif verdict not in (*VERDICTS, None):
+        raise ReviewError(f"verdict must be one of {VERDICTS} or none, got {verdict!r}")
+    if verdict == ACCEPT and gate == REJECT:
+        failed = [c.key for c in state.checks if state.mine.get(c.key) == "no"]
+        raise ReviewError(f"cannot accept clip {clip_id}: check(s) {', '.join(failed)} "
+                          "answered No (accept needs every check Yes)")
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO clip_reviews (clip_id, annotator, verdict) VALUES (?, ?, ?) "
+            "ON CONFLICT(clip_id, annotator) DO UPDATE SET verdict = excluded.verdict, "
+            "reviewed_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')",
+            (clip_id, annotator, verdict),
+        )
+    return verdict
+
+
+def clear_review(store: Store, clip_id: int, annotator: str) -> None:
+    with store.write() as conn:
+        conn.execute("DELETE FROM clip_reviews WHERE clip_id = ? AND annotator = ?",
+                     (clip_id, annotator))
+
+
+def reviewed_by(store: Store, clip_id: int) -> list[dict]:
+    """[{annotator, verdict, reviewed_at}] of the clip, oldest review first."""
+    return store.query(
+        "SELECT annotator, verdict, reviewed_at FROM clip_reviews WHERE clip_id = ? "
+        "ORDER BY reviewed_at, annotator", (clip_id,),
+    )
+
+
+def review_progress(store: Store, dataset_id: int, annotator: str | None = None) -> Progress:
+    """How many of the dataset's (original) clips `annotator` (or anyone) has reviewed."""
+    total = store.scalar(
+        "SELECT count(*) FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL",
+        (dataset_id,),
+    )
+    sql = ("SELECT count(DISTINCT r.clip_id) FROM clip_reviews r JOIN clips c ON c.id = r.clip_id "
+           "WHERE c.dataset_id = ? AND c.parent_clip_id IS NULL")
+    params: tuple = (dataset_id,)
+    if annotator is not None:
+        sql, params = sql + " AND r.annotator = ?", (dataset_id, annotator)
+    return Progress(int(store.scalar(sql, params)), int(total))
+
+
+def next_unreviewed(store: Store, dataset_id: int, annotator: str,
+                    after: int | None = None) -> int | None:
+    """The first clip (by id) after `after` that `annotator` has not reviewed, wrapping round.
+
+    `after` itself comes back only when it is the one clip left; None when all are reviewed.
+    """
+    rows = store.conn.execute(
+        "SELECT c.id FROM clips c WHERE c.dataset_id = ? AND c.parent_clip_id IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM clip_reviews r WHERE r.clip_id = c.id "
+        "AND r.annotator = ?) ORDER BY c.id", (dataset_id, annotator),
+    ).fetchall()
+    ids = [r[0] for r in rows]
+    if not ids:
+        return None
+    if after is None:
+        return ids[0]
+    later = [i for i in ids if i > after]
+    earlier = [i for i in ids if i < after]
+    return (later or earlier or [after])[0]
+
+
+def accepted_clip_ids(store: Store, dataset_id: int, annotator: str | None = None) -> set[int]:
+    """Clips with an accept and no reject (from `annotator`, or from any reviewer)."""
+    sql = ("SELECT r.clip_id, group_concat(r.verdict) FROM clip_reviews r "
+           "JOIN clips c ON c.id = r.clip_id WHERE c.dataset_id = ? AND r.verdict IS NOT NULL")
+    params: tuple = (dataset_id,)
+    if annotator is not None:
+        sql, params = sql + " AND r.annotator = ?", (dataset_id, annotator)
+    rows = store.conn.execute(sql + " GROUP BY r.clip_id", params).fetchall()
+    return {cid for cid, verdicts in rows if REJECT not in verdicts.split(",")}
+
+
+# --- one clip's labels and notes (what the annotation panel shows) ------------------------------
+
+@dataclass
+class ClipLabelState:
+    clip_id: int
+    tasks: list[tuple[int, Task]]                     # the dataset's tasks, then any other labelled
+    labels: dict[int, dict[str, tuple[str, str]]]     # task id -> annotator -> (label, updated_at)
+    notes: dict[str, str]                             # annotator -> note
+
+
+def clip_label_state(store: Store, clip_id: int) -> ClipLabelState | None:
+    """Every task of the clip's dataset, every annotator's label for it, and the notes."""
+    dataset_id = store.scalar("SELECT dataset_id FROM clips WHERE id = ?", (clip_id,))
+    if dataset_id is None:
+        return None
+    tasks = tasks_for_dataset(store, int(dataset_id))
+    labels: dict[int, dict[str, tuple[str, str]]] = {}
+    for row in labels_for_clip(store, clip_id):
+        labels.setdefault(row["task_id"], {})[row["annotator"]] = (row["label"], row["updated_at"])
+    extra = sorted(set(labels) - {task_id for task_id, _ in tasks})
+    for row in store.query(f"SELECT * FROM tasks WHERE id IN ({','.join('?' * len(extra))})",
+                           tuple(extra)):
+        tasks.append((int(row["id"]), task_from_row(row)))
+    return ClipLabelState(clip_id, tasks, labels, notes_for_clip(store, clip_id))
+
+
+# --- notes ---------------------------------------------------------------------------------------
+
+def note_for(store: Store, clip_id: int, annotator: str) -> str:
+    row = store.conn.execute(
+        "SELECT note FROM clip_notes WHERE clip_id = ? AND annotator = ?", (clip_id, annotator),
+    ).fetchone()
+    return row[0] if row else ""
+
+
+def notes_for_clip(store: Store, clip_id: int) -> dict[str, str]:
+    """{annotator: note} of every non-empty note on the clip."""
+    rows = store.conn.execute(
+        "SELECT annotator, note FROM clip_notes WHERE clip_id = ? AND note != '' "
+        "ORDER BY annotator", (clip_id,),
+    )
+    return dict(rows.fetchall())
+
+
+# --- exports: labels + check answers + verdicts --------------------------------------------------
+
+def review_records(store: Store, dataset: str | int, *, split: str | None = None) -> list[dict]:
+    """`clip_records` (clip fields + gold labels) plus, per clip, every human check answer,
+    the reviews and one overall verdict (a reject from anyone wins over accepts)."""
+    dataset_id = dataset_id_of(store, dataset)
+    records = clip_records(store, dataset=dataset_id, split=split)
+    answers: dict[int, dict[str, dict[str, str]]] = {}
+    for clip_id, key, annotator, answer in store.conn.execute(
+        "SELECT a.clip_id, a.check_key, a.annotator, a.answer FROM check_answers a "
+        "JOIN clips c ON c.id = a.clip_id WHERE c.dataset_id = ? AND a.source = 'human' "
+        "ORDER BY a.clip_id, a.check_key, a.annotator", (dataset_id,),
+    ):
+        answers.setdefault(clip_id, {}).setdefault(key, {})[annotator] = answer
+    reviews: dict[int, dict[str, str | None]] = {}
+    for clip_id, annotator, verdict in store.conn.execute(
+        "SELECT r.clip_id, r.annotator, r.verdict FROM clip_reviews r JOIN clips c "
+        "ON c.id = r.clip_id WHERE c.dataset_id = ? ORDER BY r.clip_id, r.annotator",
+        (dataset_id,),
+    ):
+        reviews.setdefault(clip_id, {})[annotator] = verdict
+    for record in records:
+        given = reviews.get(record["id"], {})
+        record["checks"] = answers.get(record["id"], {})
+        record["reviews"] = given
+        record["verdict"] = _overall_verdict(given.values())
+    return records
+
+
+def dataset_id_of(store: Store, dataset: str | int) -> int:
+    if isinstance(dataset, int):
+        if store.scalar("SELECT 1 FROM datasets WHERE id = ?", (dataset,)):
+            return dataset
+    elif (row := dataset_by_name(store, dataset)) is not None:
+        return int(row["id"])
+    raise ExportError(f"no dataset {dataset!r} in {store.path}")
+
+
+def _overall_verdict(verdicts) -> str | None:
+    given = set(verdicts) - {None}
+    return REJECT if REJECT in given else (ACCEPT if ACCEPT in given else None)
+
+
+def export_review_jsonl(store: Store, path: str | os.PathLike, *, dataset: str | int,
+                        split: str | None = None) -> int:
+    """One clip per line: labels, check answers per annotator, reviews and the verdict."""
+    records = review_records(store, dataset, split=split)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    return len(records)
+
+
+def export_review_csv(store: Store, path: str | os.PathLike, *, dataset: str | int,
+                      split: str | None = None) -> int:
+    """Flat columns: clip fields, `label:<task>`, `check:<key>:<annotator>`, `verdict` and
+    `reviewed_by` (annotators joined with ';')."""
+    records = review_records(store, dataset, split=split)
+    tasks = list(dict.fromkeys(t for r in records for t in r["labels"]))
+    checks = list(dict.fromkeys(
+        (key, who) for r in records for key, by in r["checks"].items() for who in by))
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*CLIP_FIELDS, *(f"label:{t}" for t in tasks),
+                     *(f"check:{k}:{a}" for k, a in checks), "verdict", "reviewed_by"])
+    for r in records:
+        writer.writerow([
+            *(("" if r[f] is None else r[f]) for f in CLIP_FIELDS),
+            *(r["labels"].get(t, "") for t in tasks),
+            *(r["checks"].get(k, {}).get(a, "") for k, a in checks),
+            r["verdict"] or "", ";".join(r["reviews"]),
+        ])
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, buffer.getvalue())
+    return len(records)
+
+
+def export_accepted_llamafactory(
+    store: Store, out_dir: str | os.PathLike, *, dataset: str | int, task: str,
+    annotator: str | None = None, splits: tuple[str, ...] = ("train", "dev"), **options,
+) -> ExportedFiles:
+    """`export_llamafactory`, keeping only accepted clips (`accepted_clip_ids`).
+
+    Runs the stock exporter split by split, then filters each file by record id (the external
+    id, unique within a split); a split left empty loses its file and its dataset_info entry.
+    """
+    dataset_id = dataset_id_of(store, dataset)
+    accepted = accepted_clip_ids(store, dataset_id, annotator)
+    wanted = set(store.conn.execute(
+        "SELECT split, external_id FROM clips WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(accepted)),)).fetchall())
+    kept = ExportedFiles()
+    for split in splits:
+        files = export_llamafactory(store, out_dir, dataset=dataset_id, task=task,
+                                    splits=(split,), **options)
+        kept.skipped.update(files.skipped)
+        kept.empty_splits += files.empty_splits
+        for path in files:
+            records = json.loads(path.read_text(encoding="utf-8"))
+            chosen = [r for r in records if (split, r["id"]) in wanted]
+            kept.skipped["not_accepted"] += len(records) - len(chosen)
+            if chosen:
+                write_text_atomic(path, json.dumps(chosen, ensure_ascii=False, indent=2) + "\n")
+                kept.append(path)
+                kept.written[path.name] = len(chosen)
+            else:
+                path.unlink()
+                _drop_dataset_info(Path(out_dir), path.stem)
+                kept.empty_splits.append(split)
+    return kept
+
+
+def _drop_dataset_info(out_dir: Path, entry: str) -> None:
+    info_path = out_dir / DATASET_INFO
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    info.pop(entry, None)
+    write_text_atomic(info_path, json.dumps(info, ensure_ascii=False, indent=2) + "\n")

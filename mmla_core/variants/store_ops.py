@@ -1,0 +1,162 @@
+"""Create and delete variant clips: the row (DESIGN rule 5) and the file, kept together.
+
+A written variant lives in the project's own folder, `<db folder>/<db stem>.variants/<dataset>/`
+(never in the dataset folder, which may be read-only or shared), and its row says so with
+`media_root`. The file is written first and the row committed after it, so a crash leaves at
+worst a finished, unrecorded file that the next request (same content key) simply records.
+A variant that changes only text has no file of its own: its row points at the parent's media.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmla_core.media.probe import probe
+from mmla_core.paths import PathEscapeError
+from mmla_core.store.catalog import (
+    CLIP_MEDIA_COLUMNS,
+    add_variant_with_media,
+    clip_media_path,
+    delete_clip,
+    get_clip,
+    list_variants,
+    save_media_info,
+    variant_descendants,
+    variant_keys,
+)
+from mmla_core.store.db import Store
+from mmla_core.variants.plan import DatasetContext, VariantPlan, plan_variant, safe_name
+from mmla_core.variants.recipes import VariantError, badge
+from mmla_core.variants.writer import write_variant
+
+__all__ = ["CreatedVariant", "create_variant", "delete_variant", "describe_variants",
+           "media_columns", "record_variant", "variants_dir"]
+
+VARIANTS_SUFFIX = ".variants"
+SIDECAR_SUFFIXES = (".16k.wav",)  # files export_audio writes beside a variant
+
+
+@dataclass(frozen=True)
+class CreatedVariant:
+    clip_id: int
+    created: bool  # False: the same variant existed already (same content key)
+    path: Path | None  # its media file (the parent's for a text-only variant)
+    recipe: dict
+
+
+def variants_dir(store: Store, dataset_name: str) -> Path:
+    """`<db folder>/<db stem>.variants/<dataset name>/`: where a dataset's variants are written."""
+    return store.path.parent / f"{store.path.stem}{VARIANTS_SUFFIX}" / safe_name(dataset_name)
+
+
+def media_columns(plan: VariantPlan, parent: dict) -> dict:
+    """Probe facts for the variant row: its own file's, or (text-only) the parent's."""
+    if plan.out_path is None:
+        return {column: parent.get(column) for column in CLIP_MEDIA_COLUMNS}
+    return probe(plan.out_path).clip_columns()
+
+
+def record_variant(store: Store, plan: VariantPlan, columns: dict, parent: dict, *,
+                   copy_labels: bool = False, existing_id: int | None = None) -> int:
+    """Insert the variant's row (or refresh the media facts of `existing_id`)."""
+    if existing_id is not None:
+        save_media_info(store, [(existing_id, columns)])
+        return existing_id
+    if plan.out_path is None:
+        root, path = parent.get("media_root"), parent.get("media_path")
+    else:
+        root, path = str(Path(plan.out_path).parent), Path(plan.out_path).name
+    try:
+        return add_variant_with_media(
+            store, plan.parent_id, plan.external_id, media_root=root, media_path=path,
+            transcript=plan.transcript, recipe=plan.recipe(), media_columns=columns,
+            copy_labels=copy_labels,
+        )
+    except sqlite3.IntegrityError:  # another process recorded the same variant just now
+        found = store.scalar("SELECT id FROM clips WHERE parent_clip_id = ? AND external_id = ?",
+                             (plan.parent_id, plan.external_id))
+        if found is None:
+            raise
+        return int(found)
+
+
+def create_variant(store: Store, parent_id: int, steps, seed: int = 0, *,
+                   copy_labels: bool = False) -> CreatedVariant:
+    """Build (or find) the variant of `parent_id` that `steps` and `seed` describe.
+
+    `steps`: recipe names, (name, params) pairs or {"name", "params"} dicts, applied in order.
+    `copy_labels` gives the variant the parent's labels (all annotators), e.g. for export.
+    Raises RecipeError for a bad request and VariantError when it cannot apply to this clip.
+    """
+    parent = get_clip(store, parent_id)
+    if parent is None:
+        raise VariantError(f"clip {parent_id}", "-", "no such clip in the project")
+    ctx = DatasetContext(store, parent["dataset_id"], preload=False)
+    plan = plan_variant(ctx, parent_id, steps, seed, variants_dir(store, parent["dataset_name"]))
+    existing = variant_keys(store, parent["dataset_id"], parent_id=parent_id).get(plan.key)
+    if existing is not None and (plan.out_path is None or Path(plan.out_path).is_file()):
+        row = get_clip(store, existing)
+        return CreatedVariant(existing, False, _path_or_none(row), json.loads(row["recipe_json"]))
+    write_variant(plan)
+    columns = media_columns(plan, parent)
+    clip_id = record_variant(store, plan, columns, parent, copy_labels=copy_labels,
+                             existing_id=existing)
+    path = Path(plan.out_path) if plan.out_path else _path_or_none(parent)
+    return CreatedVariant(clip_id, existing is None, path, plan.recipe())
+
+
+def _path_or_none(row: dict) -> Path | None:
+    try:
+        return clip_media_path(row)
+    except PathEscapeError:
+        return None
+
+
+def owned_file(row: dict) -> Path | None:
+    """The variant's own media file, if it has one inside a project variants folder."""
+    recipe = json.loads(row.get("recipe_json") or "{}")
+    root = row.get("media_root")
+    if not recipe.get("owns_media") or not root or not row.get("media_path"):
+        return None
+    if not Path(root).parent.name.endswith(VARIANTS_SUFFIX):
+        return None  # never delete anything outside a folder this app made for variants
+    return _path_or_none(row)
+
+
+def delete_variant(store: Store, variant_id: int) -> list[Path]:
+    """Delete a variant (and the variants built on it): rows first, then their files.
+
+    Returns the files removed. Refuses a clip that is not a variant.
+    """
+    rows = variant_descendants(store, variant_id)
+    if not rows:
+        raise ValueError(f"no clip {variant_id}")
+    top = next(r for r in rows if r["id"] == variant_id)
+    if top["parent_clip_id"] is None:
+        raise ValueError(f"clip {variant_id} ({top['external_id']}) is not a variant; "
+                         "only variants can be deleted here")
+    files = [f for f in (owned_file(r) for r in rows) if f is not None]
+    delete_clip(store, variant_id)
+    removed = []
+    for media in files:
+        for path in (media, *(media.with_suffix(s) for s in SIDECAR_SUFFIXES)):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+def describe_variants(store: Store, parent_id: int) -> list[dict]:
+    """One dict per direct variant: id, external_id, badge, recipe type, media path, health."""
+    result = []
+    for row in list_variants(store, parent_id):
+        recipe = json.loads(row["recipe_json"] or "{}")
+        result.append({
+            "id": row["id"], "external_id": row["external_id"], "badge": badge(recipe),
+            "type": recipe.get("type", ""), "path": _path_or_none(row),
+            "health": row["health"], "transcript": row["transcript"],
+        })
+    return result

@@ -1,0 +1,227 @@
+"""ELAN .eaf export: EAF 3.0 structure, media links, round trips, and a reader that refuses junk."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from mmla_core.datasets.eaf import EafError, eaf_file_name, export_eaf, read_eaf
+from mmla_core.datasets.export import ExportError
+from mmla_core.store import open_store
+from mmla_core.store.catalog import task_by_name, upsert_clips
+from mmla_core.store.labels import set_check_answer, set_label
+from mmla_core.store.review import mark_reviewed
+
+# EAFv3.0.xsd: ANNOTATION_DOCUMENT's children, in this order, and each element's required
+# attributes (the ones this exporter writes).
+DOCUMENT_ORDER = ("HEADER", "TIME_ORDER", "TIER", "LINGUISTIC_TYPE", "LOCALE", "LANGUAGE",
+                  "CONSTRAINT", "CONTROLLED_VOCABULARY", "LEXICON_REF", "EXTERNAL_REF")
+REQUIRED = {
+    "ANNOTATION_DOCUMENT": {"DATE", "AUTHOR", "VERSION"},
+    "MEDIA_DESCRIPTOR": {"MEDIA_URL", "MIME_TYPE"},
+    "TIME_SLOT": {"TIME_SLOT_ID"},
+    "TIER": {"TIER_ID", "LINGUISTIC_TYPE_REF"},
+    "ALIGNABLE_ANNOTATION": {"ANNOTATION_ID", "TIME_SLOT_REF1", "TIME_SLOT_REF2"},
+    "LINGUISTIC_TYPE": {"LINGUISTIC_TYPE_ID"},
+    "LANGUAGE": {"LANG_ID"},
+    "CONSTRAINT": {"STEREOTYPE"},
+    "CONTROLLED_VOCABULARY": {"CV_ID"},
+    "CV_ENTRY_ML": {"CVE_ID"},
+    "CVE_VALUE": {"LANG_REF"},
+    "DESCRIPTION": {"LANG_REF"},
+}
+
+
+def assert_eaf3_structure(path: Path) -> ET.Element:
+    root = ET.parse(path).getroot()
+    assert root.tag == "ANNOTATION_DOCUMENT" and root.get("FORMAT") == "3.0"
+    order = [DOCUMENT_ORDER.index(child.tag) for child in root]
+    assert order == sorted(order), [c.tag for c in root]
+    assert [c.tag for c in root][:2] == ["HEADER", "TIME_ORDER"]
+    for element in root.iter():
+        missing = REQUIRED.get(element.tag, set()) - set(element.attrib)
+        assert not missing, f"<{element.tag}> lacks {missing}"
+    header = [c.tag for c in root.find("HEADER")]
+    assert header == sorted(header, key=["MEDIA_DESCRIPTOR", "PROPERTY"].index)
+    slots = {s.get("TIME_SLOT_ID") for s in root.iter("TIME_SLOT")}
+    types = {t.get("LINGUISTIC_TYPE_ID"): t for t in root.iter("LINGUISTIC_TYPE")}
+    cvs = {c.get("CV_ID") for c in root.iter("CONTROLLED_VOCABULARY")}
+    entries = {e.get("CVE_ID") for e in root.iter("CV_ENTRY_ML")}
+    languages = {lang.get("LANG_ID") for lang in root.iter("LANGUAGE")}
+    ids = [a.get("ANNOTATION_ID") for a in root.iter("ALIGNABLE_ANNOTATION")]
+    assert len(ids) == len(set(ids))
+    for tier in root.iter("TIER"):
+        assert tier.get("LINGUISTIC_TYPE_REF") in types
+    for lt in types.values():
+        assert lt.get("CONTROLLED_VOCABULARY_REF") in (None, *cvs)
+    for ann in root.iter("ALIGNABLE_ANNOTATION"):
+        assert {ann.get("TIME_SLOT_REF1"), ann.get("TIME_SLOT_REF2")} <= slots
+        assert ann.get("CVE_REF") in (None, *entries)
+    assert {v.get("LANG_REF") for v in root.iter("CVE_VALUE")} <= languages
+    last = root.find("HEADER/PROPERTY[@NAME='lastUsedAnnotationId']")
+    assert int(last.text) == len(ids)
+    return root
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    from mmla_core.demo import ensure_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    with open_store(path) as store:
+        ensure_demo(store)
+    return path
+
+
+@pytest.fixture
+def store(demo_db, tmp_path):
+    shutil.copy(demo_db, tmp_path / "p.sqlite")
+    with open_store(tmp_path / "p.sqlite") as s:
+        yield s
+
+
+def test_one_valid_eaf_per_clip_linked_to_its_media(store, tmp_path):
+    files = export_eaf(store, tmp_path / "eaf", dataset="demo")
+    assert len(files) == 8 and not files.skipped
+    path = tmp_path / "eaf" / "train_demo_01.eaf"
+    assert path in files
+    root = assert_eaf3_structure(path)
+    media = root.find("HEADER/MEDIA_DESCRIPTOR")
+    clip_file = Path(store.scalar("SELECT root FROM datasets WHERE name = 'demo'")) / "demo_01.mp4"
+    assert media.get("MEDIA_URL") == clip_file.resolve().as_uri()
+    assert media.get("MIME_TYPE") == "video/mp4"
+    relative = (tmp_path / "eaf" / media.get("RELATIVE_MEDIA_URL")).resolve()
+    assert relative == clip_file.resolve()
+    duration = store.scalar("SELECT duration_s FROM clips WHERE id = 1")
+    assert [int(s.get("TIME_VALUE")) for s in root.iter("TIME_SLOT")] == [0, round(duration * 1000)]
+
+
+def test_round_trip_gold_labels_checks_and_verdict(store, tmp_path):
+    meld = task_by_name(store, "MELD")[0]
+    set_label(store, 2, meld, "fear", "alice")  # the imported label stays gold
+    for key in ("visual_only", "audio_only", "full_visual", "full_audio"):
+        set_check_answer(store, 2, key, "yes", "alice")
+    mark_reviewed(store, 2, "alice")
+    export_eaf(store, tmp_path / "eaf", dataset="demo")
+    doc = read_eaf(tmp_path / "eaf" / "train_demo_02.eaf")
+    values = doc.values()
+    assert values["MELD"] == "anger" and values["MIntRec"] == "complain"
+    assert values["transcript"] == "I can't believe you lost the keys again."
+    assert values["check:full_audio"] == "yes" and values["verdict"] == "accept"
+    assert doc.tiers["MELD"].annotator == "import"
+    assert doc.tiers["verdict"].annotator == "alice"
+    assert doc.vocabularies["MELD"][:2] == ["neutral", "surprise"]
+    assert doc.vocabularies["check-answers"] == ["yes", "no", "unsure"]
+    start, end, _ = doc.tiers["MELD"].annotations[0]
+    assert start == 0 and end > 2000
+
+
+def test_one_annotators_work_and_empty_tiers_ready_for_elan(store, tmp_path):
+    meld = task_by_name(store, "MELD")[0]
+    set_label(store, 1, meld, "surprise", "bob")
+    set_check_answer(store, 1, "audio_only", "no", "bob")
+    export_eaf(store, tmp_path / "eaf", dataset="demo", annotator="bob", split="train")
+    doc = read_eaf(tmp_path / "eaf" / "train_demo_01.eaf")
+    assert doc.values() == {"transcript": "Thank you so much, this is wonderful!",
+                            "MELD": "surprise", "check:audio_only": "no"}
+    assert doc.tiers["MIntRec"].annotations == [] and doc.tiers["MIntRec"].annotator == "bob"
+    assert len(list((tmp_path / "eaf").glob("*.eaf"))) == 3  # train only
+
+
+def test_clips_without_media_or_duration_are_skipped_with_reasons(store, tmp_path):
+    upsert_clips(store, 1, [
+        {"split": "dev", "external_id": "text_only", "media_path": None, "transcript": "hi"},
+        {"split": "dev", "external_id": "unprobed", "media_path": "gone.mp4", "transcript": ""},
+        {"split": "dev", "external_id": "escape", "media_path": "../../etc/x.mp4",
+         "transcript": ""},
+    ])
+    with store.write() as conn:
+        conn.execute("UPDATE clips SET duration_s = 1.0 WHERE external_id = 'escape'")
+    files = export_eaf(store, tmp_path / "eaf", dataset=1, split="dev")
+    assert len(files) == 2
+    assert dict(files.skipped) == {"no_media": 1, "unprobed (run `mmla probe`)": 1,
+                                   "unsafe_path": 1}
+    with pytest.raises(ExportError, match="no dataset"):
+        export_eaf(store, tmp_path / "eaf", dataset="nope")
+
+
+def test_file_names_are_safe():
+    assert eaf_file_name({"split": "train", "external_id": "S01/E02 #3"}) == "train_S01_E02_3.eaf"
+    assert eaf_file_name({"split": "", "external_id": "a.b-c"}) == "a.b-c.eaf"
+
+
+# --- the reader on other people's files --------------------------------------------------------
+
+ELAN_STYLE = """<?xml version="1.0" encoding="UTF-8"?>
+<ANNOTATION_DOCUMENT AUTHOR="x" DATE="2024-01-01T00:00:00+00:00" FORMAT="3.0" VERSION="3.0">
+  <HEADER MEDIA_FILE="" TIME_UNITS="milliseconds"/>
+  <TIME_ORDER>
+    <TIME_SLOT TIME_SLOT_ID="ts1" TIME_VALUE="100"/>
+    <TIME_SLOT TIME_SLOT_ID="ts2"/>
+    <TIME_SLOT TIME_SLOT_ID="ts3" TIME_VALUE="900"/>
+  </TIME_ORDER>
+  <TIER LINGUISTIC_TYPE_REF="lt" TIER_ID="words">
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a1" TIME_SLOT_REF1="ts1"
+      TIME_SLOT_REF2="ts2"><ANNOTATION_VALUE>hel</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION>
+    </ANNOTATION>
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a2" TIME_SLOT_REF1="ts2"
+      TIME_SLOT_REF2="ts3"><ANNOTATION_VALUE>lo</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION>
+    </ANNOTATION>
+  </TIER>
+  <TIER LINGUISTIC_TYPE_REF="lt" TIER_ID="gloss2" PARENT_REF="gloss">
+    <ANNOTATION><REF_ANNOTATION ANNOTATION_ID="a4" ANNOTATION_REF="a3">
+      <ANNOTATION_VALUE>HI</ANNOTATION_VALUE></REF_ANNOTATION></ANNOTATION>
+  </TIER>
+  <TIER LINGUISTIC_TYPE_REF="lt" TIER_ID="gloss" PARENT_REF="words">
+    <ANNOTATION><REF_ANNOTATION ANNOTATION_ID="a3" ANNOTATION_REF="a2">
+      <ANNOTATION_VALUE>hi</ANNOTATION_VALUE></REF_ANNOTATION></ANNOTATION>
+  </TIER>
+  <LINGUISTIC_TYPE LINGUISTIC_TYPE_ID="lt" TIME_ALIGNABLE="true"/>
+  <CONTROLLED_VOCABULARY CV_ID="old"><CV_ENTRY DESCRIPTION="">A</CV_ENTRY></CONTROLLED_VOCABULARY>
+</ANNOTATION_DOCUMENT>
+"""
+
+
+def test_reader_handles_unaligned_slots_symbolic_chains_and_old_vocabularies(tmp_path):
+    path = tmp_path / "elan.eaf"
+    path.write_text(ELAN_STYLE, encoding="utf-8")
+    doc = read_eaf(path)
+    assert doc.tiers["words"].annotations == [(100, None, "hel"), (None, 900, "lo")]
+    assert doc.tiers["gloss"].annotations == [(None, 900, "hi")]
+    assert doc.tiers["gloss2"].annotations == [(None, 900, "HI")]  # a chain, out of order
+    assert doc.vocabularies == {"old": ["A"]} and doc.media == []
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (None, "no such file"),
+    ("", "not a readable XML"),
+    ("<ANNOTATION_DOCUMENT><HEADER>", "not a readable XML"),
+    ("\xff\xfe garbage", "not a readable XML"),
+    ("<TEI/>", "not <ANNOTATION_DOCUMENT>"),
+    ("<ANNOTATION_DOCUMENT/>", "no <TIME_ORDER>"),
+    ("<ANNOTATION_DOCUMENT><TIME_ORDER><TIME_SLOT/></TIME_ORDER></ANNOTATION_DOCUMENT>",
+     "no TIME_SLOT_ID"),
+    ('<ANNOTATION_DOCUMENT><TIME_ORDER><TIME_SLOT TIME_SLOT_ID="t" TIME_VALUE="1.5s"/>'
+     "</TIME_ORDER></ANNOTATION_DOCUMENT>", "not a whole number"),
+    ("<ANNOTATION_DOCUMENT><TIME_ORDER/><TIER/></ANNOTATION_DOCUMENT>", "no TIER_ID"),
+    ('<ANNOTATION_DOCUMENT><TIME_ORDER/><TIER TIER_ID="t"><ANNOTATION><ALIGNABLE_ANNOTATION '
+     'ANNOTATION_ID="a" TIME_SLOT_REF1="x" TIME_SLOT_REF2="y"/></ANNOTATION></TIER>'
+     "</ANNOTATION_DOCUMENT>", "unknown time slot"),
+    ('<ANNOTATION_DOCUMENT><TIME_ORDER><TIME_SLOT TIME_SLOT_ID="a" TIME_VALUE="9"/>'
+     '<TIME_SLOT TIME_SLOT_ID="b" TIME_VALUE="1"/></TIME_ORDER><TIER TIER_ID="t"><ANNOTATION>'
+     '<ALIGNABLE_ANNOTATION ANNOTATION_ID="x" TIME_SLOT_REF1="a" TIME_SLOT_REF2="b"/>'
+     "</ANNOTATION></TIER></ANNOTATION_DOCUMENT>", "ends"),
+    ('<ANNOTATION_DOCUMENT><TIME_ORDER/><TIER TIER_ID="t"><ANNOTATION><REF_ANNOTATION '
+     'ANNOTATION_ID="r" ANNOTATION_REF="ghost"/></ANNOTATION></TIER></ANNOTATION_DOCUMENT>',
+     "unknown annotation 'ghost'"),
+])
+def test_reader_names_what_is_wrong(tmp_path, text, message):
+    path = tmp_path / "bad.eaf"
+    if text is not None:
+        path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(EafError, match=message) as info:
+        read_eaf(path)
+    assert str(path) in str(info.value)
