@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(max(args.quit_after, 0), window.close)
     code = app.exec()
     window.runner.shutdown()
+    from mmla_app.workers import write_queue
+
+    write_queue().drain()  # every acknowledged edit is committed before the process exits
     _drain_workers(QThreadPool.globalInstance(), timeout_s=10.0)
     return int(code)
 

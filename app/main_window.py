@@ -1,7 +1,8 @@
-"""The main window: dataset picker, filter and clip table on the left, the clip panel on the right.
+"""The curation workspace: clip browser | player, waveform and transcript | labels and checks.
 
-Nothing here touches the database on the GUI thread: opening the project, importing the demo and
-loading the clip list are runner jobs, each with its own Store; their results are applied here.
+Wiring only: each panel owns its widgets and background work; this window connects the panels
+(one master clock, one selected clip), owns the keyboard actions and the menus. Nothing here
+touches the database on the GUI thread: every core call is a runner job with its own Store.
 """
 
 from __future__ import annotations
@@ -9,197 +10,175 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
-from superqt import QElidingLabel
-from superqt.utils import qdebounced, signals_blocked
 
-from mmla_app.clip_table import ClipFilterProxy, ClipTableModel, ClipTableView, load_clip_rows
-from mmla_app.clip_view import ClipView
+from mmla_app import settings
+from mmla_app.actions import install_actions
+from mmla_app.annotation_panel import AnnotationPanel
+from mmla_app.browser_panel import BrowserPanel
+from mmla_app.checks_panel import ChecksPanel
+from mmla_app.clip_header import ClipHeader
+from mmla_app.edits import EditController
+from mmla_app.import_flow import ImportController
+from mmla_app.player_widget import PlayerWidget
 from mmla_app.theme import STYLESHEET
+from mmla_app.transcript_pane import TranscriptPane
+from mmla_app.variants_panel import VariantsPanel
+from mmla_app.waveform_pane import WaveformPane
 from mmla_app.workers import Runner
+from mmla_core.paths import PathEscapeError, confine
 
-CLIPS_CHANNEL = "clip_list"
 PROJECT_CHANNEL = "project"
-FILTER_DEBOUNCE_MS = 150
-TABLE_SHARE = 0.55
 
 
-def open_project(store, demo: bool | None) -> tuple[list[dict], int | None]:
-    """Runs on a worker: migrate, import the demo when asked (or when the DB is empty), list
-    datasets. Returns (datasets, the dataset to select or None)."""
+def open_project(store, demo: bool | None) -> int:
+    """Worker job: migrate, import the demo when asked (or when the DB is empty)."""
     from mmla_core.store.catalog import list_datasets
 
-    datasets = list_datasets(store)
-    select = None
-    if demo or (demo is None and not datasets):
+    if demo or (demo is None and not list_datasets(store)):
         from mmla_core.demo import ensure_demo
 
-        select = ensure_demo(store)
-        datasets = list_datasets(store)
-    return datasets, select
+        ensure_demo(store)
+    return len(list_datasets(store))
 
 
 class MainWindow(QMainWindow):
-    """MMLA Studio's main window on one project database.
+    """`demo`: True imports the demo project (if absent); None only when the DB is empty."""
 
-    `demo`: True imports the demo project (if absent) and selects it; None does so only when
-    the database has no datasets; False never does.
-    """
-
-    datasets_loaded = Signal(int)   # number of datasets
-    clips_loaded = Signal(int)      # number of clips in the selected dataset
+    datasets_loaded = Signal(int)
+    clips_loaded = Signal(int)
     load_failed = Signal(str)
+    clip_shown = Signal(object)  # the BrowseRow now on screen, or None
 
     def __init__(self, db_path: str | Path, *, demo: bool | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.db_path = Path(db_path)
+        self.annotator = settings.annotator()
+        self.current_row = None
+        self.check_view = False  # V: play the current check's view (muted / black frames)
+        self._check_shown = "full"
         self.runner = Runner(self.db_path, self)
         self.setStyleSheet(STYLESHEET)
-        self.resize(1280, 800)
-        self._build_widgets()
-        self._build_menus()
+        self.resize(1440, 900)
+        self.setAcceptDrops(True)
+        self._build_panels()
+        self.edits = EditController(self)
+        self.importer = ImportController(self)
+        self._connect_panels()
+        install_actions(self)
         self._build_status_bar()
         self.open_database(self.db_path, demo=demo)
 
     def sizeHint(self) -> QSize:
-        return QSize(1280, 800)
+        return QSize(1440, 900)
 
     # --- construction -------------------------------------------------------------------------
 
-    def _build_widgets(self) -> None:
-        self.dataset_combo = QComboBox(self)
-        self.dataset_combo.setMinimumContentsLength(14)
-        self.dataset_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.dataset_combo.setToolTip("Dataset")
-        self.dataset_combo.currentIndexChanged.connect(self._on_dataset_changed)
-        self.filter_edit = QLineEdit(self, clearButtonEnabled=True)
-        self.filter_edit.setPlaceholderText("Filter by id or transcript…")
-        self.filter_edit.textChanged.connect(self._on_filter_text_changed)
-        self.model = ClipTableModel(self)
-        self.proxy = ClipFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.table = ClipTableView(self.proxy, self)
-        self.clip_view = ClipView(self.runner, self)
-        self.table.clip_selected.connect(self.clip_view.show_clip)
-
-        top = QHBoxLayout()
-        top.addWidget(self.dataset_combo)
-        top.addWidget(self.filter_edit, 1)
-        left = QWidget(self)
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(top)
-        left_layout.addWidget(self.table, 1)
-
+    def _build_panels(self) -> None:
+        self.browser = BrowserPanel(self.runner, self)
+        self.header = ClipHeader(self.runner, self)
+        self.player = PlayerWidget(self)
+        self.waveform = WaveformPane(self)
+        self.transcript = TranscriptPane(self)
+        self.annotation = AnnotationPanel(self)
+        self.checks = ChecksPanel(self)
+        centre = QWidget(self)
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(6, 0, 6, 0)
+        centre_layout.addWidget(self.header)
+        centre_layout.addWidget(self.player, 5)
+        centre_layout.addWidget(self.waveform, 2)
+        centre_layout.addWidget(self.transcript)
+        self.side_tabs = QTabWidget(self)
+        label_page = QWidget(self)
+        label_layout = QVBoxLayout(label_page)
+        label_layout.setContentsMargins(4, 4, 4, 4)
+        label_layout.addWidget(self.annotation, 3)
+        label_layout.addWidget(self.checks, 2)
+        self.side_tabs.addTab(label_page, "Label && check")
+        self.variants = VariantsPanel(self.db_path, self.annotator, self)
+        self.side_tabs.addTab(self.variants, "Variants")
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(self.clip_view)
+        for widget, share in ((self.browser, 36), (centre, 40), (self.side_tabs, 24)):
+            self.splitter.addWidget(widget)
+            self.splitter.setStretchFactor(self.splitter.count() - 1, share)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setStretchFactor(0, 55)
-        self.splitter.setStretchFactor(1, 45)
         width = self.width()
-        self.splitter.setSizes([int(width * TABLE_SHARE), int(width * (1 - TABLE_SHARE))])
-        container = QWidget(self)
-        outer = QVBoxLayout(container)
-        outer.setContentsMargins(8, 8, 8, 4)
-        outer.addWidget(self.splitter)
-        self.setCentralWidget(container)
+        self.splitter.setSizes([int(width * 0.36), int(width * 0.40), int(width * 0.24)])
+        self.setCentralWidget(self.splitter)
 
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.open_action = QAction("&Open database…", self, shortcut=QKeySequence.StandardKey.Open)
-        self.open_action.triggered.connect(self._choose_database)
-        file_menu.addAction(self.open_action)
-        file_menu.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        about_action = QAction("&About MMLA Studio", self)
-        about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        about_action.triggered.connect(self._show_about)
-        help_menu.addAction(about_action)
+    def _connect_panels(self) -> None:
+        self.browser.clip_selected.connect(self.show_clip)
+        self.browser.loaded.connect(self.clips_loaded)
+        self.browser.load_failed.connect(lambda msg: self._on_load_error("load the clips", msg))
+        self.player.position_changed.connect(self.waveform.set_position)
+        self.waveform.seek_requested.connect(self.player.seek)
+        self.waveform.selection_changed.connect(self.player.set_selection)
+        self.waveform.selection_changed.connect(
+            lambda sel: self.variants.set_range(*(sel if sel else (None, None))))
+        self.variants.variants_changed.connect(
+            lambda _parent: self.reload_clips(self.current_row.id if self.current_row else None))
+        self.variants.play_requested.connect(self._play_clip)
+        self.player.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.transcript.edited.connect(lambda clip_id, text: self.edits.set_transcript(
+            clip_id, text))
+        self.annotation.changed.connect(self.edits.refresh_clip)
+        self.checks.changed.connect(self.edits.refresh_clip)
+        self.checks.current_check_changed.connect(self._on_check_focus)
+        for panel in (self.annotation, self.checks):
+            panel.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
 
     def _build_status_bar(self) -> None:
-        self.db_label = QElidingLabel(self)
-        self.db_label.setElideMode(Qt.TextElideMode.ElideMiddle)
-        self.db_label.setMinimumWidth(120)
+        self.annotator_label = QLabel(self)
         self.count_label = QLabel(self)
-        self.statusBar().addPermanentWidget(self.db_label, 1)
+        self.db_label = QLabel(self, objectName="muted")
+        self.statusBar().addPermanentWidget(self.annotator_label)
         self.statusBar().addPermanentWidget(self.count_label)
+        self.statusBar().addPermanentWidget(self.db_label)
+        self.statusBar().addPermanentWidget(self.importer.progress)
+        self.browser.counts_changed.connect(self.count_label.setText)
+        self._show_annotator()
 
-    # --- project and dataset loading ----------------------------------------------------------
+    # --- project ------------------------------------------------------------------------------
 
     def open_database(self, path: str | Path, *, demo: bool | None = False) -> None:
         """Switch to another project file; everything in flight for the old one is dropped."""
+        self.show_clip(None)
         self.db_path = Path(path)
         self.runner.set_db_path(self.db_path)
+        settings.remember_project(self.db_path)
         self.setWindowTitle(f"{self.db_path.name} — MMLA Studio")
-        self.db_label.setText(str(self.db_path))
+        self.db_label.setText(self.db_path.name)
         self.db_label.setToolTip(str(self.db_path))
-        with signals_blocked(self.dataset_combo):
-            self.dataset_combo.clear()
-        self._set_rows([])
+        for panel in (self.annotation, self.checks, self.variants):
+            panel.set_context(self.db_path, self.annotator)
         self.statusBar().showMessage("Opening project…")
         self.runner.submit(open_project, demo, channel=PROJECT_CHANNEL,
                            on_success=self._on_project_opened,
                            on_error=lambda exc: self._on_load_error("open the project", exc))
 
-    def _on_project_opened(self, result: tuple[list[dict], int | None]) -> None:
-        datasets, select = result
-        with signals_blocked(self.dataset_combo):
-            self.dataset_combo.clear()
-            for ds in datasets:
-                self.dataset_combo.addItem(f"{ds['name']}  ({ds['clip_count']})", int(ds["id"]))
-            index = self.dataset_combo.findData(select) if select is not None else 0
-            self.dataset_combo.setCurrentIndex(max(index, 0) if datasets else -1)
+    def _on_project_opened(self, dataset_count: int) -> None:
         self.statusBar().clearMessage()
-        self.datasets_loaded.emit(len(datasets))
-        if datasets:
-            self._on_dataset_changed()
-        else:
-            self.count_label.setText("no datasets")
-            self.statusBar().showMessage("This database has no datasets yet.")
+        self.datasets_loaded.emit(dataset_count)
+        if not dataset_count:
+            self.statusBar().showMessage(
+                "This project has no datasets yet: File > Import, or drop a folder here.")
+        self.browser.reload(self.annotator)
 
-    def current_dataset_id(self) -> int | None:
-        data = self.dataset_combo.currentData()
-        return None if data is None else int(data)
+    def reload_clips(self, select_clip: int | None = None) -> None:
+        self.browser.reload(self.annotator, select_clip=select_clip)
 
-    def _on_dataset_changed(self, _index: int = -1) -> None:
-        dataset_id = self.current_dataset_id()
-        if dataset_id is None:
-            return
-        self.statusBar().showMessage("Loading clips…")
-        self.runner.submit(load_clip_rows, dataset_id, channel=CLIPS_CHANNEL,
-                           on_success=self._on_clips_loaded,
-                           on_error=lambda exc: self._on_load_error("load the clips", exc))
-
-    def _on_clips_loaded(self, rows: list[dict]) -> None:
-        self._set_rows(rows)
-        self.statusBar().clearMessage()
-        self.clips_loaded.emit(len(rows))
-
-    def _set_rows(self, rows: list[dict]) -> None:
-        self.model.set_rows(rows)  # the reset clears the selection -> the empty state shows
-        self.clip_view.show_clip(None)
-        self._update_count()
-
-    def _on_load_error(self, what: str, exc: Exception) -> None:
+    def _on_load_error(self, what: str, exc) -> None:
         message = f"Could not {what}: {exc}"
         self.statusBar().showMessage(message)
         self.load_failed.emit(message)
@@ -208,43 +187,85 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # window-modal, never blocks the event loop
 
-    # --- filtering ----------------------------------------------------------------------------
+    # --- the selected clip --------------------------------------------------------------------
 
-    def _on_filter_text_changed(self, _text: str) -> None:
-        self._apply_filter()
+    def show_clip(self, row) -> None:
+        """Point every pane at one clip (a BrowseRow) or at nothing."""
+        self.current_row = row
+        self.header.set_row(row)
+        clip_id = None if row is None else row.id
+        self.transcript.set_clip(clip_id, row.transcript if row else "",
+                                 row.recipe_json if row else None)
+        self.annotation.set_clip(clip_id)
+        self.checks.set_clip(clip_id)
+        self.variants.set_clip(clip_id)
+        path = self._media_path(row)
+        self.player.load_clip(path, duration_s=row.duration_s if row else None)
+        self.waveform.load_clip(path)
+        self.clip_shown.emit(row)
+        if row is not None and path is not None and settings.auto_play():
+            self.player.play()
 
-    @qdebounced(timeout=FILTER_DEBOUNCE_MS)
-    def _apply_filter(self) -> None:
-        self.proxy.set_filter_text(self.filter_edit.text())
-        self._update_count()
+    def _media_path(self, row) -> Path | None:
+        if row is None or not row.media_path:
+            return None
+        try:
+            return confine(row.media_root, row.media_path)
+        except PathEscapeError as exc:
+            self.statusBar().showMessage(f"Refusing to open {row.media_path}: {exc}", 8000)
+            return None
 
-    def _update_count(self) -> None:
-        total, shown = self.model.rowCount(), self.proxy.rowCount()
-        noun = "clip" if total == 1 else "clips"
-        self.count_label.setText(f"{total} {noun}" if shown == total
-                                 else f"{shown} of {total} {noun}")
+    def _play_clip(self, clip_id: int) -> None:
+        """Show a clip (say, a variant picked in the variants panel) and play it."""
+        if self.browser.table.select_clip(clip_id):
+            self.player.play()
+        else:  # not loaded yet (just created) or filtered out: reload and select it
+            self.reload_clips(clip_id)
 
-    # --- menus and lifetime -------------------------------------------------------------------
+    def _on_check_focus(self, _key: str, shown: str) -> None:
+        """Each alignment check is judged on its own view: muted video, black frames or full."""
+        self._check_shown = shown
+        self.player.set_presentation(shown if self.check_view else "full")
 
-    def _choose_database(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open project database", str(self.db_path.parent),
-            "MMLA Studio databases (*.sqlite *.sqlite3 *.db);;All files (*)",
-        )
-        if path:
-            self.open_database(path, demo=False)
+    def toggle_check_view(self) -> None:
+        """Off by default, so labelling always sees and hears the whole clip."""
+        self.check_view = not self.check_view
+        self.player.set_presentation(self._check_shown if self.check_view else "full")
+        state = "on: each check plays its own view" if self.check_view else "off: full clip"
+        self.statusBar().showMessage(f"Check views {state} (V)", 5000)
 
-    def _show_about(self) -> None:
-        from mmla_app import __version__
+    # --- annotator ----------------------------------------------------------------------------
 
-        QMessageBox.about(
-            self, "About MMLA Studio",
-            f"<b>MMLA Studio</b> {__version__}<p>A workbench for multimodal language analysis: "
-            "curate utterance clips, probe multimodal LLMs with modality-conflict variants, "
-            "and fine-tune them with LoRA.</p>"
-            f"<p>Project database:<br><code>{self.db_path}</code></p>",
-        )
+    def set_annotator(self, name: str) -> None:
+        name = name.strip()
+        if not name or name == self.annotator:
+            return
+        self.annotator = name
+        settings.set_annotator(name)
+        for panel in (self.annotation, self.checks, self.variants):
+            panel.set_context(self.db_path, name)
+        self._show_annotator()
+        current = self.current_row.id if self.current_row else None
+        self.browser.reload(name, select_clip=current)
+
+    def _show_annotator(self) -> None:
+        self.annotator_label.setText(f"Annotator: <b>{self.annotator}</b>")
+
+    # --- lifetime -----------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:
+        self.importer.drag_enter(event)
+
+    def dropEvent(self, event) -> None:
+        self.importer.drop(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.transcript.save()
+        self.annotation.shutdown()  # commits a note still being typed
+        self.checks.shutdown()
+        self.variants.shutdown()
+        self.player.close_clip()
+        self.waveform.load_clip(None)
         self.runner.shutdown()
+        self.importer.shutdown()
         super().closeEvent(event)

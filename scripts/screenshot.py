@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshot.py [--db PATH] [--out PNG] [--row N] [--filter TEXT]
 
 Without --db the demo is imported into a throw-away database, so the user's project is untouched.
-The grab happens after the selected clip's first frame and labels have loaded.
+The grab happens after the selected clip's frame, waveform and labels have loaded.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--row", type=int, default=0,
                         help="table row to select (-1: none, to show the empty state)")
     parser.add_argument("--filter", default="", help="text for the filter box")
-    parser.add_argument("--size", default="1280x800", help="window size, WxH")
+    parser.add_argument("--size", default="1600x960", help="window size, WxH")
+    parser.add_argument("--at", type=float, default=1.2, help="seconds into the clip to show")
     return parser.parse_args(argv)
 
 
@@ -48,16 +49,15 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout_s: float = 60.0
         raise TimeoutError(f"timed out waiting for {what}")
 
 
-def select_row(window, row: int) -> None:
-    """Select a row and wait until the clip's frame (or its message) and labels are shown."""
-    done: set[str] = set()
-    view = window.clip_view
-    view.frame_shown.connect(lambda _id: done.add("frame"))
-    view.frame_failed.connect(lambda _id, _msg: done.add("frame"))
-    view.labels_shown.connect(lambda _id: done.add("labels"))
-    window.table.setFocus()
-    window.table.selectRow(min(row, window.proxy.rowCount() - 1))
-    wait_until(lambda: done == {"frame", "labels"}, "the clip's frame and labels")
+def select_row(window, row: int, at_s: float) -> None:
+    """Select a row, wait for its frame, waveform and labels, then show the frame at `at_s`."""
+    window.browser.table.setFocus()
+    window.browser.table.select_position(min(row, window.browser.model.rowCount() - 1))
+    wait_until(lambda: window.player.is_ready() and window.waveform.point_count() > 0,
+               "the clip's frame and waveform")
+    window.player.seek(at_s)
+    frame = window.player.current_frame_index()
+    wait_until(lambda: window.player.shown_frame_index() == frame, "the frame at the seek")
     wait_until(lambda: not window.runner.busy, "background jobs")
 
 
@@ -75,12 +75,13 @@ def render(db_path: Path, args: argparse.Namespace) -> Path:
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
     window.show()
-    wait_until(lambda: window.model.rowCount() > 0, "the clip list")
+    model = window.browser.model
+    wait_until(lambda: model.rowCount() > 0, "the clip list")
     if args.filter:
-        window.filter_edit.setText(args.filter)
-        wait_until(lambda: window.proxy.rowCount() < window.model.rowCount(), "the filter")
+        window.browser.text_edit.setText(args.filter)
+        wait_until(lambda: model.rowCount() < model.total_count(), "the filter")
     if args.row >= 0:
-        select_row(window, args.row)
+        select_row(window, args.row, args.at)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(args.out)):
         raise OSError(f"could not write {args.out}")

@@ -36,6 +36,20 @@ def _isolated_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, qapp):
+    """QSettings in a temp folder (key remaps, annotator, recent projects), named 'alice'."""
+    from PySide6.QtCore import QCoreApplication, QSettings
+
+    QCoreApplication.setOrganizationName("mmla-tests")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
+    QSettings().clear()
+    QSettings().setValue("review/annotator", "alice")
+    yield
+    QSettings().clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_leaked_threads(qtbot):
     """Every background job a test started must be over when it ends (napari's guard)."""
     from PySide6.QtCore import QThreadPool
@@ -123,5 +137,5 @@ def make_window(qtbot):
 def window(make_window, tiny_project, qtbot):
     """The main window on the tiny project, with its clip table filled."""
     win = make_window(tiny_project.db_path)
-    qtbot.waitUntil(lambda: win.model.rowCount() == len(CLIPS), timeout=10_000)
+    qtbot.waitUntil(lambda: win.browser.model.rowCount() == len(CLIPS), timeout=10_000)
     return win

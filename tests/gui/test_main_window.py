@@ -1,4 +1,4 @@
-"""The first real window, driven through its widgets on a tiny real project (offscreen Qt)."""
+"""The curation workspace, driven through its real widgets and keys on a tiny project."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from PySide6.QtCore import Qt, QThread
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from mmla_app.clip_view import EMPTY_TEXT
-from mmla_app.workers import Runner
+from mmla_app.workers import Runner, write_queue
+from mmla_core.store.db import open_store
 
 pytestmark = pytest.mark.gui
 
 
 def click_row(qtbot, window, row: int) -> None:
-    table = window.table
-    rect = table.visualRect(window.proxy.index(row, 0))
+    table = window.browser.table
+    rect = table.visualRect(window.browser.model.index(row, 0))
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
@@ -31,129 +31,145 @@ def image_std(image: QImage) -> float:
     return float(pixels.reshape(height, stride)[:, :width].std())
 
 
-# --- the window ----------------------------------------------------------------------------------
-
-def test_table_fills_and_starts_with_empty_state(window, tiny_project):
-    assert window.model.rowCount() == 3
-    assert [window.proxy.index(r, 2).data() for r in range(3)] == ["utt_a", "utt_b", "utt_c"]
-    assert window.proxy.index(0, 6).data() == "surprise"
-    assert window.proxy.index(0, 5).data() == "ok"
-    assert window.proxy.index(2, 5).data() == "text only"
-    assert window.clip_view.stack.currentWidget() is window.clip_view.empty_label
-    assert window.clip_view.empty_label.text() == EMPTY_TEXT
-    assert window.count_label.text() == "3 clips"
-    assert window.db_label.text() == str(tiny_project.db_path)
-    assert window.width() >= 1000 and window.height() >= 600
-    left, right = window.splitter.sizes()
-    assert 0.45 < left / (left + right) < 0.65
+def db_rows(db_path, sql: str, params: tuple = ()) -> list[tuple]:
+    write_queue().drain()  # every write the window acknowledged has committed
+    with open_store(db_path) as store:
+        return [tuple(r) for r in store.conn.execute(sql, params)]
 
 
-def test_click_row_shows_frame_transcript_and_label(window, tiny_project, qtbot):
-    view = window.clip_view
-    with qtbot.waitSignals([view.frame_shown, view.labels_shown], timeout=10_000):
-        click_row(qtbot, window, 1)
-    assert view.clip_id == tiny_project.clip_ids[1]
-    pixmap = view.frame.pixmap()
-    assert not pixmap.isNull()
-    assert view.frame.source_size().toTuple() == (320, 240)
-    assert 150 <= pixmap.width() <= view.frame.width()
-    assert pixmap.height() <= view.frame.height()
-    assert abs(pixmap.width() / pixmap.height() - 4 / 3) < 0.02
-    assert view.transcript.toPlainText() == "That is wonderful news."
-    assert ("MELD", "joy", "import") in view.label_rows()
-    assert view.title.text() == "utt_b"
-    assert "320×240" in view.facts["video"].text()
-    assert view.health_badge.text() == "ok"
+def key(qtbot, window, k, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.keyClick(window.browser.table, k, modifier)
 
 
-def test_down_key_moves_to_the_text_only_clip(window, tiny_project, qtbot):
-    view = window.clip_view
-    with qtbot.waitSignal(view.frame_shown, timeout=10_000):
-        click_row(qtbot, window, 1)
-    with qtbot.waitSignals([view.frame_failed, view.labels_shown], timeout=10_000):
-        qtbot.keyClick(window.table, Qt.Key.Key_Down)
-    assert view.clip_id == tiny_project.clip_ids[2]
-    assert window.table.currentIndex().row() == 2
-    assert view.transcript.toPlainText() == "Fine, whatever."
-    assert view.frame.pixmap().isNull()
-    assert view.frame.text().startswith("No video:")
-    assert "text-only" in view.frame.text()
-    assert ("MELD", "neutral", "import") in view.label_rows()
-    assert view.facts["file"].text() == "— (text only)"
+@pytest.fixture
+def on_first_clip(window, qtbot):
+    click_row(qtbot, window, 0)
+    qtbot.waitUntil(lambda: window.player.is_ready() and window.annotation.clip_id is not None,
+                    timeout=10_000)
+    return window
 
 
-def test_up_key_and_rapid_moves_end_on_the_last_clip(window, tiny_project, qtbot):
-    view = window.clip_view
-    with qtbot.waitSignal(view.frame_failed, timeout=10_000):
-        click_row(qtbot, window, 2)
-    shown: list[int] = []
-    view.frame_shown.connect(shown.append)
-    qtbot.keyClick(window.table, Qt.Key.Key_Up)
-    qtbot.keyClick(window.table, Qt.Key.Key_Up)  # straight on, before the first answer
-    qtbot.waitUntil(lambda: shown == [tiny_project.clip_ids[0]], timeout=10_000)
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
-    assert shown == [tiny_project.clip_ids[0]]  # the superseded frame was never shown
-    assert view.transcript.toPlainText() == "I can't believe you did that!"
+# --- browsing ------------------------------------------------------------------------------------
+
+def test_table_lists_clips_with_labels_and_health(window):
+    model = window.browser.model
+    assert [model.index(r, 3).data() for r in range(3)] == ["utt_a", "utt_b", "utt_c"]
+    assert model.index(0, 7).data() == "surprise"
+    assert model.index(0, 6).data() == "ok"
+    assert model.index(2, 6).data() == "text only"
 
 
-def test_filter_narrows_rows(window, qtbot):
-    qtbot.keyClicks(window.filter_edit, "wonderful")
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == 1, timeout=5_000)
-    assert window.proxy.index(0, 2).data() == "utt_b"
-    assert window.count_label.text() == "1 of 3 clips"
-    window.filter_edit.setText("UTT_")  # ids too, any case
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == 3, timeout=5_000)
-    window.filter_edit.setText("utt_c fine")  # every word must match
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == 1, timeout=5_000)
-    assert window.proxy.index(0, 2).data() == "utt_c"
-    window.filter_edit.clear()
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == 3, timeout=5_000)
-    assert window.count_label.text() == "3 clips"
+def test_click_shows_frame_transcript_and_labels(on_first_clip, tiny_project):
+    window = on_first_clip
+    assert window.transcript.editor.toPlainText() == "I can't believe you did that!"
+    assert window.player.shown_frame_index() == 0
+    assert window.header.title.text().startswith("utt_a")
 
 
-def test_sorting_by_duration_column(window, qtbot):
-    window.table.sortByColumn(4, Qt.SortOrder.DescendingOrder)
-    assert window.proxy.index(2, 2).data() == "utt_c"  # no duration sorts last
-    window.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-    assert [window.proxy.index(r, 2).data() for r in range(3)] == ["utt_c", "utt_b", "utt_a"]
+def test_filter_by_text_split_and_label(window, qtbot):
+    browser = window.browser
+    qtbot.keyClicks(browser.text_edit, "wonderful")
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=3_000)
+    browser.text_edit.clear()
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 3, timeout=3_000)
+    browser.split_combo.setCurrentIndex(browser.split_combo.findData("dev"))
+    assert browser.model.rowCount() == 1
+    browser.split_combo.setCurrentIndex(0)
+    browser.label_combo.setCurrentIndex(browser.label_combo.findData("MELD\tjoy"))
+    assert [browser.model.row_at(r).external_id for r in range(browser.model.rowCount())] == [
+        "utt_b"]
 
 
-def test_deleted_media_file_shows_an_error_not_a_crash(window, tiny_project, qtbot):
-    (tiny_project.media_root / "b.mp4").unlink()
-    view = window.clip_view
-    with qtbot.waitSignal(view.frame_failed, timeout=10_000) as blocker:
-        click_row(qtbot, window, 1)
-    message = blocker.args[1]
-    assert message.startswith("No video:") and "not found" in message
-    assert view.frame.text() == message
-    assert view.transcript.toPlainText() == "That is wonderful news."
-    with qtbot.waitSignal(view.frame_shown, timeout=10_000):  # the other clips still work
-        click_row(qtbot, window, 0)
+# --- labelling from the keyboard ------------------------------------------------------------
+
+def test_label_key_undo_redo(on_first_clip, qtbot, tiny_project):
+    window = on_first_clip
+    clip = tiny_project.clip_ids[0]
+    sql = "SELECT label FROM annotations WHERE clip_id = ? AND annotator = 'alice'"
+    key(qtbot, window, Qt.Key.Key_3)  # MELD labels: neutral, surprise, fear, ...
+    assert db_rows(tiny_project.db_path, sql, (clip,)) == [("fear",)]
+    key(qtbot, window, Qt.Key.Key_5)
+    assert db_rows(tiny_project.db_path, sql, (clip,)) == [("joy",)]
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert db_rows(tiny_project.db_path, sql, (clip,)) == [("fear",)]
+    key(qtbot, window, Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert db_rows(tiny_project.db_path, sql, (clip,)) == [("joy",)]
+    qtbot.waitUntil(lambda: window.browser.model.index(0, 7).data() == "joy", timeout=5_000)
 
 
-def test_window_grab_is_not_blank(window, qtbot, tmp_path):
-    with qtbot.waitSignal(window.clip_view.frame_shown, timeout=10_000):
-        click_row(qtbot, window, 0)
-    path = tmp_path / "window.png"
-    assert window.grab().save(str(path))
-    image = QImage(str(path))
-    assert image.width() == window.width() and image.height() == window.height()
-    assert image_std(image) > 20
+def test_checks_then_return_reviews_with_verdict_and_moves_on(on_first_clip, qtbot,
+                                                             tiny_project):
+    window = on_first_clip
+    for _ in range(4):
+        key(qtbot, window, Qt.Key.Key_Y)
+    write_queue().drain()
+    key(qtbot, window, Qt.Key.Key_Return)
+    rows = db_rows(tiny_project.db_path,
+                   "SELECT clip_id, verdict FROM clip_reviews WHERE annotator = 'alice'")
+    assert rows == [(tiny_project.clip_ids[0], "accept")]
+    qtbot.waitUntil(lambda: window.current_row is not None
+                    and window.current_row.external_id == "utt_b", timeout=5_000)
+    answers = db_rows(tiny_project.db_path, "SELECT count(*) FROM check_answers "
+                      "WHERE answer = 'yes' AND annotator = 'alice'")
+    assert answers == [(4,)]
+
+
+def test_transcript_edit_saves_and_undoes(on_first_clip, qtbot, tiny_project):
+    window = on_first_clip
+    key(qtbot, window, Qt.Key.Key_F2)
+    editor = window.transcript.editor
+    editor.selectAll()
+    qtbot.keyClicks(editor, "Corrected text")
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    sql = "SELECT transcript FROM clips WHERE id = ?"
+    assert db_rows(tiny_project.db_path, sql, (tiny_project.clip_ids[0],)) == [
+        ("Corrected text",)]
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert db_rows(tiny_project.db_path, sql, (tiny_project.clip_ids[0],)) == [
+        ("I can't believe you did that!",)]
+
+
+# --- playing -------------------------------------------------------------------------------------
+
+def test_space_plays_and_pauses_and_arrows_step_frames(on_first_clip, qtbot):
+    window = on_first_clip
+    key(qtbot, window, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: window.player.shown_frame_index() == 1, timeout=5_000)
+    key(qtbot, window, Qt.Key.Key_Left)
+    qtbot.waitUntil(lambda: window.player.shown_frame_index() == 0, timeout=5_000)
+    key(qtbot, window, Qt.Key.Key_Space)
+    assert window.player.is_playing()
+    qtbot.waitUntil(lambda: window.player.position() > 0.2, timeout=5_000)
+    key(qtbot, window, Qt.Key.Key_Space)
+    assert not window.player.is_playing()
+
+
+def test_waveform_seek_moves_the_player(on_first_clip, qtbot):
+    window = on_first_clip
+    window.waveform.seek_requested.emit(0.5)
+    qtbot.waitUntil(lambda: abs(window.player.position() - 0.5) < 0.05, timeout=5_000)
+    qtbot.waitUntil(lambda: window.player.shown_frame_index() == 12, timeout=5_000)
+
+
+def test_window_grab_is_not_blank(on_first_clip, qtbot, tmp_path):
+    window = on_first_clip
+    image = window.grab().toImage()
+    image.save(str(tmp_path / "window.png"))
+    assert image_std(image) > 10
 
 
 def test_empty_database_without_demo(make_window, tmp_path, qtbot):
     window = make_window(tmp_path / "empty.sqlite", demo=False)
-    qtbot.waitUntil(lambda: window.count_label.text() == "no datasets", timeout=10_000)
-    assert window.dataset_combo.count() == 0
-    assert window.clip_view.stack.currentWidget() is window.clip_view.empty_label
+    qtbot.waitUntil(lambda: "no datasets" in window.statusBar().currentMessage(),
+                    timeout=5_000)
+    assert window.browser.model.rowCount() == 0
 
 
 def test_open_database_switches_project(window, make_project, qtbot):
     other = make_project("other")
     window.open_database(other.db_path)
-    assert window.model.rowCount() == 0  # cleared at once, refilled in the background
-    qtbot.waitUntil(lambda: window.model.rowCount() == 3, timeout=10_000)
-    assert window.db_path == other.db_path
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 3, timeout=10_000)
     assert window.windowTitle().startswith("project.sqlite")
 
 

@@ -1,0 +1,185 @@
+"""The window's menus and keyboard actions.
+
+Every key is a QAction with a window-wide shortcut, named by an action id whose key sequence
+comes from `keymap` (defaults + the curator's remaps). Text boxes (filter, transcript, note)
+keep plain typing keys: Qt gives a focused text box first claim on printable keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+from mmla_app import keymap, settings
+
+
+def _player_actions(w) -> list[tuple[str, str, Callable[[], None]]]:
+    p = w.player
+    return [
+        ("play_pause", "Play / pause", p.toggle_play),
+        ("frame_back", "Previous frame", lambda: p.step_frames(-1)),
+        ("frame_forward", "Next frame", lambda: p.step_frames(1)),
+        ("jump_back", "Back 1 s", lambda: p.jump(-1.0)),
+        ("jump_forward", "Forward 1 s", lambda: p.jump(1.0)),
+        ("speed_down", "Slower", p.speed_down),
+        ("speed_up", "Faster", p.speed_up),
+        ("speed_reset", "Normal speed", lambda: p.set_speed(1.0)),
+        ("loop", "Loop selection", p.toggle_loop),
+        ("zoom_in", "Zoom waveform in", lambda: w.waveform.zoom(0.5)),
+        ("zoom_out", "Zoom waveform out", lambda: w.waveform.zoom(2.0)),
+        ("spectrogram", "Spectrogram on/off", w.waveform.toggle_spectrogram),
+    ]
+
+
+def _review_actions(w) -> list[tuple[str, str, Callable[[], None]]]:
+    actions = [
+        ("prev_clip", "Previous clip", lambda: w.browser.table.move(-1)),
+        ("next_clip", "Next clip", lambda: w.browser.table.move(1)),
+        ("next_unreviewed", "Next unreviewed clip", w.browser.select_next_unreviewed),
+        ("review_next", "Mark reviewed and go to next", w.edits.mark_reviewed_and_next),
+        ("next_task", "Next task", w.annotation.next_task),
+        ("check_yes", "Answer check: Yes", lambda: w.checks.answer_current("yes")),
+        ("check_no", "Answer check: No", lambda: w.checks.answer_current("no")),
+        ("check_unsure", "Answer check: Unsure", lambda: w.checks.answer_current("unsure")),
+        ("check_view", "Play each check's view", w.toggle_check_view),
+        ("edit_transcript", "Edit transcript", w.transcript.begin_edit),
+        ("filter", "Find clips", w.browser.focus_filter),
+    ]
+    for action_id, index in keymap.label_actions():
+        actions.append((action_id, keymap.action(action_id).text,
+                        lambda _checked=False, i=index: w.annotation.choose_label(i)))
+    return actions
+
+
+def _edit_actions(w) -> list[tuple[str, str, Callable[[], None]]]:
+    return [
+        ("undo", "Undo", w.edits.undo),
+        ("redo", "Redo", lambda: w.edits.undo(redo=True)),
+    ]
+
+
+def install_actions(w) -> None:
+    """Build the menus and bind every action's key from the keymap."""
+    bindings = keymap.current_bindings()
+    w.key_actions: dict[str, QAction] = {}
+    menus = _build_file_menu(w), w.menuBar().addMenu("&Edit"), w.menuBar().addMenu("&Play"), \
+        w.menuBar().addMenu("&Review")
+    label_menu = menus[3].addMenu("Label &keys")
+    for menu, group in zip(menus[1:], (_edit_actions(w), _player_actions(w), _review_actions(w)),
+                           strict=True):
+        for action_id, text, callback in group:
+            action = QAction(text, w)
+            action.setShortcut(QKeySequence(bindings.get(action_id, "")))
+            action.triggered.connect(callback)
+            (label_menu if action_id.startswith("label_") else menu).addAction(action)
+            w.key_actions[action_id] = action
+    _build_tools_menu(w)
+    _build_help_menu(w)
+
+
+def rebind(w) -> None:
+    """Re-read the keymap after the settings dialog changed it."""
+    bindings = keymap.current_bindings()
+    for action_id, action in w.key_actions.items():
+        action.setShortcut(QKeySequence(bindings.get(action_id, "")))
+
+
+def _build_file_menu(w) -> QMenu:
+    menu = w.menuBar().addMenu("&File")
+    _add(menu, w, "&Open project…", w_open_dialog(w), QKeySequence.StandardKey.Open)
+    w.recent_menu = menu.addMenu("Open &recent")
+    w.recent_menu.aboutToShow.connect(lambda: _fill_recent(w))
+    menu.addSeparator()
+    _add(menu, w, "&Import dataset folder…", w.importer.choose_and_import, "Ctrl+I")
+    _add(menu, w, "Import &sharegpt file…", w.importer.choose_file_and_import)
+    _add(menu, w, "&Export…", lambda: _open_export(w), "Ctrl+E")
+    menu.addSeparator()
+    quit_action = _add(menu, w, "&Quit", w.close, QKeySequence.StandardKey.Quit)
+    quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+    return menu
+
+
+def w_open_dialog(w) -> Callable[[], None]:
+    def choose() -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(
+            w, "Open project database", str(w.db_path.parent),
+            "MMLA Studio projects (*.sqlite *.sqlite3 *.db);;All files (*)")
+        if path:
+            w.open_database(path, demo=False)
+    return choose
+
+
+def _fill_recent(w) -> None:
+    w.recent_menu.clear()
+    for path in settings.recent_projects():
+        action = w.recent_menu.addAction(str(path))
+        action.setEnabled(path.exists())
+        action.triggered.connect(lambda _=False, p=path: w.open_database(p, demo=False))
+    if w.recent_menu.isEmpty():
+        w.recent_menu.addAction("(none yet)").setEnabled(False)
+
+
+def _build_tools_menu(w) -> None:
+    menu = w.menuBar().addMenu("&Tools")
+    _add(menu, w, "&Agreement…", lambda: _open_agreement(w))
+    _add(menu, w, "&Settings…", lambda: _open_settings(w), QKeySequence.StandardKey.Preferences)
+
+
+def _build_help_menu(w) -> None:
+    menu = w.menuBar().addMenu("&Help")
+    _add(menu, w, "&Keyboard shortcuts", lambda: _show_keys(w), "F1")
+    about = _add(menu, w, "&About MMLA Studio", lambda: _show_about(w))
+    about.setMenuRole(QAction.MenuRole.AboutRole)
+
+
+def _add(menu: QMenu, w, text: str, callback, shortcut=None) -> QAction:
+    action = QAction(text, w)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    action.triggered.connect(callback)
+    menu.addAction(action)
+    return action
+
+
+def _open_settings(w) -> None:
+    from mmla_app.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(w)
+    if dialog.exec():
+        w.set_annotator(settings.annotator())
+        rebind(w)
+
+
+def _open_agreement(w) -> None:
+    from mmla_app.agreement_dialog import AgreementDialog
+
+    dialog = AgreementDialog(w.db_path, w)
+    dialog.clip_requested.connect(w.browser.table.select_clip)
+    dialog.show()
+
+
+def _open_export(w) -> None:
+    from mmla_app.export_dialog import ExportDialog
+
+    ExportDialog(w.db_path, w.annotator, w).show()
+
+
+def _show_keys(w) -> None:
+    lines = [f"<tr><td>{a.text()}</td><td><b>{a.shortcut().toString()}</b></td></tr>"
+             for a in w.key_actions.values() if not a.shortcut().isEmpty()]
+    QMessageBox.information(w, "Keyboard shortcuts", f"<table>{''.join(lines)}</table>")
+
+
+def _show_about(w) -> None:
+    from mmla_app import __version__
+
+    QMessageBox.about(
+        w, "About MMLA Studio",
+        f"<b>MMLA Studio</b> {__version__}<p>A workbench for multimodal language analysis: "
+        "curate utterance clips, probe multimodal LLMs with modality-conflict variants, and "
+        f"fine-tune them with LoRA.</p><p>Project:<br><code>{w.db_path}</code></p>",
+    )

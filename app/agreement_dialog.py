@@ -1,0 +1,200 @@
+"""Agreement: pick a dataset and two or more annotators; kappa per task and per check, and the
+clips they disagree on, to adjudicate (double-click one to open it in the main window).
+
+Everything is computed on a worker thread (`eval.agreement.dataset_agreement`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from mmla_app.workers import Runner
+
+ALL_TASKS = "All tasks and checks"
+RESULT_COLUMNS = ("Kind", "Task / check", "Method", "Clips", "Kappa", "Strength", "Agreement",
+                  "Disagree", "Note")
+
+
+def _datasets(store) -> list[tuple[int, str]]:
+    from mmla_core.store.catalog import list_datasets
+
+    return [(int(d["id"]), d["name"]) for d in list_datasets(store)]
+
+
+def _dataset_choices(store, dataset_id: int) -> tuple[list[str], list[str]]:
+    from mmla_core.eval.agreement import annotators_for_dataset
+    from mmla_core.store.catalog import tasks_for_dataset
+
+    tasks = [task.name for _, task in tasks_for_dataset(store, dataset_id)]
+    return annotators_for_dataset(store, dataset_id), tasks
+
+
+def _compute(store, dataset_id: int, annotators: list[str], task: str | None):
+    from mmla_core.eval.agreement import dataset_agreement
+
+    return dataset_agreement(store, dataset_id, annotators, task=task)
+
+
+class AgreementDialog(QDialog):
+    """Cohen's kappa for two annotators, Fleiss' for more; `clip_requested(id)` on double-click."""
+
+    clip_requested = Signal(int)
+    computed = Signal(object)  # the AgreementReport, for tests and callers
+
+    def __init__(self, db_path: str | Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Inter-annotator agreement")
+        self.resize(860, 620)
+        self.runner = Runner(Path(db_path))  # no Qt parent: outlives us until jobs end
+        self.report = None
+        self.dataset_combo = QComboBox(self)
+        self.dataset_combo.currentIndexChanged.connect(self._on_dataset)
+        self.task_combo = QComboBox(self)
+        self.annotator_list = QListWidget(self)
+        self.annotator_list.setMaximumHeight(110)
+        self.annotator_list.itemChanged.connect(self._update_button)
+        self.compute_button = QPushButton("Compute", self)
+        self.compute_button.clicked.connect(self.compute)
+        self.status = QLabel(self, objectName="muted", wordWrap=True)
+        form = QFormLayout()
+        form.addRow("Dataset", self.dataset_combo)
+        form.addRow("Annotators", self.annotator_list)
+        form.addRow("Scope", self.task_combo)
+        self.results = self._table(RESULT_COLUMNS)
+        self.disagreements = self._table(("Clip", "External id", "Task / check", "Answers"))
+        self.disagreements.itemDoubleClicked.connect(self._on_double_click)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.results)
+        splitter.addWidget(self.disagreements)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.compute_button)
+        layout.addWidget(self.status)
+        layout.addWidget(splitter, 1)
+        self.runner.submit(_datasets, on_success=self._on_datasets, on_error=self._failed)
+
+    def _table(self, columns) -> QTableWidget:
+        table = QTableWidget(0, len(columns), self)
+        table.setHorizontalHeaderLabels(list(columns))
+        table.verticalHeader().hide()
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setStretchLastSection(True)
+        return table
+
+    # --- choices ------------------------------------------------------------------------------
+
+    def _on_datasets(self, datasets: list[tuple[int, str]]) -> None:
+        if not isValid(self):
+            return
+        for dataset_id, name in datasets:
+            self.dataset_combo.addItem(name, dataset_id)
+        if not datasets:
+            self.status.setText("This project has no datasets.")
+
+    def _on_dataset(self, _index: int = -1) -> None:
+        dataset_id = self.dataset_combo.currentData()
+        if dataset_id is not None:
+            self.runner.submit(_dataset_choices, int(dataset_id), channel="choices",
+                               on_success=self._on_choices, on_error=self._failed)
+
+    def _on_choices(self, choices: tuple[list[str], list[str]]) -> None:
+        if not isValid(self):
+            return
+        annotators, tasks = choices
+        self.annotator_list.blockSignals(True)
+        self.annotator_list.clear()
+        humans = [a for a in annotators if a != "import"]
+        for name in annotators:
+            item = QListWidgetItem("import (source labels)" if name == "import" else name)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if name in humans else
+                               Qt.CheckState.Unchecked)
+            self.annotator_list.addItem(item)
+        self.annotator_list.blockSignals(False)
+        self.task_combo.clear()
+        self.task_combo.addItem(ALL_TASKS, None)
+        for name in tasks:
+            self.task_combo.addItem(name, name)
+        self._update_button()
+
+    def chosen_annotators(self) -> list[str]:
+        return [self.annotator_list.item(i).data(Qt.ItemDataRole.UserRole)
+                for i in range(self.annotator_list.count())
+                if self.annotator_list.item(i).checkState() == Qt.CheckState.Checked]
+
+    def set_annotators(self, names: list[str]) -> None:
+        for i in range(self.annotator_list.count()):
+            item = self.annotator_list.item(i)
+            item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole)
+                               in names else Qt.CheckState.Unchecked)
+
+    def _update_button(self, *_args) -> None:
+        enough = len(self.chosen_annotators()) >= 2
+        self.compute_button.setEnabled(enough)
+        self.status.setText("" if enough else "Tick two or more annotators.")
+
+    # --- results ------------------------------------------------------------------------------
+
+    def compute(self) -> None:
+        dataset_id = self.dataset_combo.currentData()
+        chosen = self.chosen_annotators()
+        if dataset_id is None or len(chosen) < 2:
+            return
+        self.status.setText("Computing…")
+        self.runner.submit(_compute, int(dataset_id), chosen, self.task_combo.currentData(),
+                           channel="compute", on_success=self._on_report, on_error=self._failed)
+
+    def _on_report(self, report) -> None:
+        if not isValid(self):
+            return
+        self.report = report
+        self.results.setRowCount(len(report.rows))
+        for r, row in enumerate(report.rows):
+            k = row.kappa
+            cells = (row.kind, row.name, k.method, k.items,
+                     "—" if k.kappa is None else f"{k.kappa:.3f}", k.strength,
+                     "—" if k.observed is None else f"{k.observed:.0%}", row.disagreements, k.note)
+            for c, value in enumerate(cells):
+                self.results.setItem(r, c, QTableWidgetItem(str(value)))
+        self.disagreements.setRowCount(len(report.disagreements))
+        for r, d in enumerate(report.disagreements):
+            answers = ", ".join(f"{who}: {value}" for who, value in d.values.items())
+            for c, value in enumerate((d.clip_id, d.external_id, d.name, answers)):
+                item = QTableWidgetItem(str(value))
+                item.setData(Qt.ItemDataRole.UserRole, d.clip_id)
+                self.disagreements.setItem(r, c, item)
+        self.status.setText(f"{len(report.disagreements)} disagreement(s) to adjudicate; "
+                            "double-click one to open the clip.")
+        self.computed.emit(report)
+
+    def _on_double_click(self, item: QTableWidgetItem) -> None:
+        self.clip_requested.emit(int(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _failed(self, exc: Exception) -> None:
+        if isValid(self):
+            self.status.setText(f"Could not compute agreement: {exc}")
+
+    def done(self, result: int) -> None:
+        self.runner.shutdown()
+        super().done(result)

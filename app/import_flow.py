@@ -1,0 +1,124 @@
+"""Importing from the GUI: File > Import… or a folder dropped on the window.
+
+The import and the media probe run on a worker thread with their own Store; progress reaches
+the status bar's progress bar through a thread-safe signal. Bad rows are summarised in one
+dialog at the end; what imported stays imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar
+
+from mmla_app.workers import Runner
+
+IMPORT_CHANNEL = "import"
+MAX_ISSUES_SHOWN = 30
+
+
+class _Progress(QObject):
+    """Carries (done, total, phase) from the worker thread to the GUI thread (queued)."""
+
+    changed = Signal(int, int, str)
+
+
+def run_import(store, path: str, progress: _Progress) -> list:
+    """Worker job: import rows, then probe the new media; both report progress."""
+    from mmla_core.datasets import probe_pending
+    from mmla_core.datasets.auto import import_path
+
+    reports = import_path(store, Path(path),
+                          progress=lambda d, t: progress.changed.emit(d, t, "Importing"))
+    for report in reports:
+        probe_pending(store, report.dataset_id,
+                      progress=lambda d, t: progress.changed.emit(d, t, "Probing media"))
+    return reports
+
+
+class ImportController:
+    def __init__(self, window):
+        self.window = window
+        self.runner = Runner(window.db_path, window)  # its own runner: imports never queue
+        self.progress = QProgressBar(window)           # behind clip switches
+        self.progress.setMaximumWidth(220)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self._signal = _Progress()
+        self._signal.changed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+
+    def choose_and_import(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self.window, "Import a dataset folder (MMLA layout or clips + manifest)")
+        if folder:
+            self.start(Path(folder))
+
+    def choose_file_and_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Import a LLaMA-Factory sharegpt file", "",
+            "sharegpt JSON (*.json *.jsonl);;All files (*)")
+        if path:
+            self.start(Path(path))
+
+    def start(self, path: Path) -> None:
+        self.runner.set_db_path(self.window.db_path)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(f"Importing {path.name}…")
+        self.progress.show()
+        self.window.statusBar().showMessage(f"Importing {path} in the background…")
+        self.runner.submit(run_import, str(path), self._signal, channel=IMPORT_CHANNEL,
+                           on_success=lambda reports: self._done(path, reports),
+                           on_error=lambda exc: self._failed(path, exc))
+
+    def _on_progress(self, done: int, total: int, phase: str) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{phase} %v/%m")
+
+    def _done(self, path: Path, reports: list) -> None:
+        self.progress.hide()
+        added = sum(r.added for r in reports)
+        issues = [i for r in reports for i in r.issues]
+        self.window.statusBar().showMessage(
+            f"Imported {path.name}: {added} new clips, {len(issues)} problems reported", 10000)
+        self.window.reload_clips()
+        if issues:
+            lines = [f"{i.location}: {i.message}" for i in issues[:MAX_ISSUES_SHOWN]]
+            if len(issues) > MAX_ISSUES_SHOWN:
+                lines.append(f"… and {len(issues) - MAX_ISSUES_SHOWN} more (mmla import lists all)")
+            self._message(QMessageBox.Icon.Information, f"Imported {path.name} with problems",
+                          "\n".join(lines))
+
+    def _failed(self, path: Path, exc: Exception) -> None:
+        self.progress.hide()
+        self._message(QMessageBox.Icon.Warning, "Import failed", f"{path}:\n{exc}")
+
+    def _message(self, icon, title: str, text: str) -> None:
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self.window)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # --- drag and drop ------------------------------------------------------------------------
+
+    def drag_enter(self, event) -> None:
+        if _dropped_path(event) is not None:
+            event.acceptProposedAction()
+
+    def drop(self, event) -> None:
+        path = _dropped_path(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.start(path)
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+
+
+def _dropped_path(event) -> Path | None:
+    urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+    if len(urls) != 1 or not urls[0].isLocalFile():
+        return None
+    path = Path(urls[0].toLocalFile())
+    is_sharegpt = path.suffix.lower() in (".json", ".jsonl")
+    return path if path.is_dir() or is_sharegpt else None

@@ -1,0 +1,52 @@
+"""User settings (QSettings, keyed by the app identity set in main.py): one place for the keys."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+ANNOTATOR = "review/annotator"
+AUTO_PLAY = "player/auto_play"
+RECENT = "project/recent"
+MAX_RECENT = 8
+
+
+def _settings() -> QSettings:
+    return QSettings()
+
+
+def annotator() -> str:
+    """The curator's name on every label; the OS user name until they set one."""
+    value = _settings().value(ANNOTATOR, "")
+    if value:
+        return str(value)
+    try:
+        return getpass.getuser() or "curator"
+    except (KeyError, OSError):
+        return "curator"
+
+
+def set_annotator(name: str) -> None:
+    _settings().setValue(ANNOTATOR, name)
+
+
+def auto_play() -> bool:
+    return str(_settings().value(AUTO_PLAY, "false")).lower() == "true"
+
+
+def set_auto_play(on: bool) -> None:
+    _settings().setValue(AUTO_PLAY, "true" if on else "false")
+
+
+def recent_projects() -> list[Path]:
+    value = _settings().value(RECENT, [])
+    items = [value] if isinstance(value, str) else list(value or [])
+    return [Path(p) for p in items if p]
+
+
+def remember_project(path: Path) -> None:
+    paths = [str(path.resolve())] + [str(p) for p in recent_projects()
+                                     if str(p) != str(path.resolve())]
+    _settings().setValue(RECENT, paths[:MAX_RECENT])

@@ -1,0 +1,146 @@
+"""The variants panel, driven through its buttons on a tiny real project (offscreen Qt)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from mmla_app.variants_panel import RANDOM_DONOR, VariantsPanel
+from mmla_core.media.decode import decode_frames_at, frame_times
+from mmla_core.store import open_store
+from mmla_core.store.catalog import clip_media_path, get_clip
+
+pytestmark = pytest.mark.gui
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def panel(qtbot, tiny_project):
+    widget = VariantsPanel(tiny_project.db_path, "tester")
+    qtbot.addWidget(widget)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def select(qtbot, panel, clip_id: int) -> None:
+    with qtbot.waitSignal(panel.state_loaded, timeout=WAIT_MS):
+        panel.set_clip(clip_id)
+
+
+def click(qtbot, button) -> None:
+    assert button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def variants(db_path, parent_id: int) -> list[dict]:
+    with open_store(db_path) as store:
+        rows = store.query("SELECT id FROM clips WHERE parent_clip_id = ? ORDER BY id",
+                           (parent_id,))
+        return [get_clip(store, r["id"]) for r in rows]
+
+
+def create(qtbot, panel, *recipes: str) -> None:
+    for name in recipes:
+        panel.checks[name].setChecked(True)
+    with qtbot.waitSignal(panel.variants_changed, timeout=WAIT_MS), \
+            qtbot.waitSignal(panel.state_loaded, timeout=WAIT_MS):
+        click(qtbot, panel.create_button)
+    for name in recipes:
+        panel.checks[name].setChecked(False)
+
+
+def list_texts(panel) -> list[str]:
+    return [panel.variant_list.item(i).text() for i in range(panel.variant_list.count())]
+
+
+def test_nothing_selected_disables_the_actions(panel):
+    assert not panel.create_button.isEnabled() and not panel.mmabench_button.isEnabled()
+    assert not panel.delete_button.isEnabled() and panel.variant_list.count() == 0
+    assert "Select a clip" in panel.status.text()
+
+
+def test_create_black_frames_from_the_button(qtbot, panel, tiny_project):
+    clip_a = tiny_project.clip_ids[0]
+    select(qtbot, panel, clip_a)
+    donors = [panel.donor_combo.itemText(i) for i in range(panel.donor_combo.count())]
+    assert donors[0] == RANDOM_DONOR and any("utt_b" in d for d in donors)
+    assert not panel.create_button.isEnabled()  # no recipe checked yet
+    create(qtbot, panel, "frames_black")
+    (row,) = variants(tiny_project.db_path, clip_a)
+    path = clip_media_path(row)
+    assert json.loads(row["recipe_json"])["type"] == "frames_black"
+    assert decode_frames_at(path, frame_times(path)).max() == 0
+    assert list_texts(panel) == [f"#{row['id']}  frames black"]
+    assert "Created variant" in panel.status.text()
+
+
+def test_donor_pick_range_and_composition_reach_the_recipe(qtbot, panel, tiny_project):
+    clip_a, clip_b, _ = tiny_project.clip_ids
+    select(qtbot, panel, clip_a)
+    panel.donor_combo.setCurrentIndex(panel.donor_combo.findData(clip_b))
+    panel.set_range(0.2, 0.6)
+    assert "0.20–0.60" in panel.range_label.text()
+    panel.param_widgets[("audio_noise", "snr_db")].setValue(3.5)
+    create(qtbot, panel, "audio_swap", "audio_noise")
+    (row,) = variants(tiny_project.db_path, clip_a)
+    steps = json.loads(row["recipe_json"])["steps"]
+    assert [s["name"] for s in steps] == ["audio_swap", "audio_noise"]
+    assert steps[0]["params"]["donor_clip_id"] == clip_b
+    assert steps[1]["params"] == {"snr_db": 3.5, "start_s": 0.2, "end_s": 0.6}
+    assert list_texts(panel) == [f"#{row['id']}  audio ← clip {clip_b} · noise at 3.5 dB SNR "
+                                 "(0.2–0.6 s)"]
+    panel.set_range(None, None)
+    assert panel.range is None and not panel.clear_range_button.isEnabled()
+
+
+def test_mmabench_set_play_and_delete(qtbot, panel, tiny_project):
+    clip_a = tiny_project.clip_ids[0]
+    select(qtbot, panel, clip_a)
+    with qtbot.waitSignal(panel.variants_changed, timeout=WAIT_MS) as changed, \
+            qtbot.waitSignal(panel.state_loaded, timeout=WAIT_MS):
+        click(qtbot, panel.mmabench_button)
+    assert changed.args == [clip_a]
+    rows = variants(tiny_project.db_path, clip_a)
+    assert len(rows) == 5 and panel.variant_list.count() == 5
+    panel.variant_list.setCurrentRow(0)
+    with qtbot.waitSignal(panel.play_requested, timeout=WAIT_MS) as played:
+        click(qtbot, panel.play_button)
+    assert played.args == [rows[0]["id"]]
+    doomed = next(r for r in rows if json.loads(r["recipe_json"])["owns_media"])
+    path = clip_media_path(doomed)
+    panel.variant_list.setCurrentRow([r["id"] for r in rows].index(doomed["id"]))
+    with qtbot.waitSignal(panel.state_loaded, timeout=WAIT_MS):
+        click(qtbot, panel.delete_button)
+    assert len(variants(tiny_project.db_path, clip_a)) == 4 and not path.exists()
+    assert panel.variant_list.count() == 4
+
+
+def test_a_recipe_that_cannot_apply_reports_the_clip(qtbot, panel, tiny_project):
+    text_only = tiny_project.clip_ids[2]
+    select(qtbot, panel, text_only)
+    panel.checks["frames_black"].setChecked(True)
+    with qtbot.waitSignal(panel.job_failed, timeout=WAIT_MS) as failed:
+        click(qtbot, panel.create_button)
+    assert "text-only clip" in failed.args[0] and "utt_c" in failed.args[0]
+    assert "Failed" in panel.status.text() and panel.create_button.isEnabled()
+    assert variants(tiny_project.db_path, text_only) == []
+
+
+def test_dataset_batch_runs_in_the_background_with_progress(qtbot, panel, tiny_project):
+    clip_a, clip_b, _ = tiny_project.clip_ids
+    select(qtbot, panel, clip_a)
+    panel.checks["audio_silent"].setChecked(True)
+    with qtbot.waitSignal(panel.variants_changed, timeout=WAIT_MS):
+        click(qtbot, panel.batch_button)
+        assert panel.batch_progress.isVisible() and panel.cancel_button.isVisible()
+    qtbot.waitUntil(lambda: not panel.cancel_button.isVisible(), timeout=WAIT_MS)
+    assert "2 variants created" in panel.status.text() and "1 failed" in panel.status.text()
+    for clip in (clip_a, clip_b):
+        (row,) = variants(tiny_project.db_path, clip)
+        assert json.loads(row["recipe_json"])["type"] == "audio_silent"
+        from mmla_core.media.decode import decode_audio
+        assert np.abs(decode_audio(clip_media_path(row))).max() < 1e-4
