@@ -175,6 +175,7 @@ class AnnotationPanel(QWidget):
         self.active = 0
         self._runner: Runner | None = None
         self._pending_writes = 0
+        self._queued: int | None = None  # a label key pressed while the clip was loading
         self._note_clip: int | None = None
         self._note_dirty = False
         self._build()
@@ -234,6 +235,7 @@ class AnnotationPanel(QWidget):
             return
         if changed_clip:
             self.state = None  # keys wait for this clip's labels: never write to the last one
+            self._queued = None
             for box in self.boxes:
                 box.show_labels({}, self.annotator)
             self._set_note_text("")
@@ -249,6 +251,9 @@ class AnnotationPanel(QWidget):
 
     def choose_label(self, index: int) -> bool:
         """Set label `index` of the active task; False (and a message) when there is none."""
+        if self.state is None and self.clip_id is not None and self.annotator:
+            self._queued = index  # the clip's labels are still loading: apply the key after
+            return True
         if self.state is None or not self.boxes or not self.annotator:
             self._say("No clip loaded yet" if self.state is None else "No tasks to label")
             return False
@@ -303,6 +308,9 @@ class AnnotationPanel(QWidget):
         self.note_edit.setToolTip("\n".join(others))
         if not self.boxes:
             self._show_empty("This dataset has no tasks yet.")
+        elif fresh and self._queued is not None:
+            index, self._queued = self._queued, None
+            self.choose_label(index)
 
     def _ensure_boxes(self, state) -> None:
         """Rebuild the task boxes only when the task list changes (clip switches stay cheap)."""
@@ -357,6 +365,10 @@ class AnnotationPanel(QWidget):
         self.status.setText("Saving…")
         submit_write(self.db_path, fn, *args,
                      on_success=self._on_written, on_error=self._on_write_error)
+
+    def has_unsaved(self) -> bool:
+        """True while a label shown on screen has not been committed yet."""
+        return self._pending_writes > 0
 
     def _on_written(self, clip_id: int) -> None:
         if not isValid(self):

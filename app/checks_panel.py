@@ -138,6 +138,7 @@ class ChecksPanel(QWidget):
         self.current = 0
         self._runner: Runner | None = None
         self._pending_writes = 0
+        self._queued: list[str] = []  # answer keys pressed while the clip was loading
         self._build()
 
     def _build(self) -> None:
@@ -185,6 +186,7 @@ class ChecksPanel(QWidget):
     def set_clip(self, clip_id: int | None) -> None:
         if clip_id != self.clip_id:
             self.state = None  # keys wait for this clip's answers: never write to the last one
+            self._queued = []
             for row in self.rows:
                 row.show_answers(None, None, [])
         self.clip_id = clip_id
@@ -202,6 +204,9 @@ class ChecksPanel(QWidget):
 
     def answer_current(self, answer: str) -> bool:
         """Answer the current check ('yes' | 'no' | 'unsure') and move to the next one."""
+        if self.state is None and self.clip_id is not None and self.annotator:
+            self._queued.append(answer)  # the clip's answers are still loading: keep the keys
+            return True
         if self.state is None or not self.rows or not self.annotator:
             self._say("No clip loaded yet")
             return False
@@ -249,6 +254,9 @@ class ChecksPanel(QWidget):
         self._show_state()
         if new_clip:
             self.set_current(state.first_open_index())
+            queued, self._queued = self._queued, []
+            for answer in queued:
+                self.answer_current(answer)
 
     def _ensure_rows(self, checks) -> None:
         self.empty_label.hide()
@@ -302,8 +310,13 @@ class ChecksPanel(QWidget):
             return
         self._pending_writes = max(self._pending_writes - 1, 0)
         if not self._pending_writes:
+            self.status.setText("Saved")
             self.refresh()
         self.changed.emit(clip_id)
+
+    def has_unsaved(self) -> bool:
+        """True while an answer shown on screen has not been committed yet."""
+        return self._pending_writes > 0
 
     def _on_write_error(self, exc: Exception) -> None:
         if not isValid(self):
