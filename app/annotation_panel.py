@@ -16,11 +16,9 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app import keymap
+from mmla_app.panel_frame import build_panel_frame
 from mmla_app.workers import Runner, submit_write
 
 NOTE_SAVE_MS = 700
@@ -181,24 +180,10 @@ class AnnotationPanel(QWidget):
         self._build()
 
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        header = QHBoxLayout()
-        header.addWidget(QLabel("Labels", self, objectName="panelTitle"))
-        header.addStretch(1)
         self.who_label = QLabel(self, objectName="muted")
-        header.addWidget(self.who_label)
-        layout.addLayout(header)
-        self.empty_label = QLabel("Select a clip to label it.", self, objectName="muted")
-        layout.addWidget(self.empty_label)
-        self.scroll = QScrollArea(self, widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.task_area = QWidget(self.scroll)
-        self.task_layout = QVBoxLayout(self.task_area)
-        self.task_layout.setContentsMargins(0, 0, 0, 0)
-        self.task_layout.addStretch(1)
-        self.scroll.setWidget(self.task_area)
-        layout.addWidget(self.scroll, 1)
+        frame = build_panel_frame(self, "Labels", "Select a clip to label it.", self.who_label)
+        layout, self.empty_label, self.scroll = frame.layout, frame.empty_label, frame.scroll
+        self.task_layout = frame.body
         self.note_edit = QPlainTextEdit(self)
         self.note_edit.setPlaceholderText("Note on this clip (saved as you type)")
         self.note_edit.setFixedHeight(64)
@@ -325,7 +310,7 @@ class AnnotationPanel(QWidget):
         self.boxes = []
         for task_id, task in state.tasks:
             keys = [keymap.label_key_text(i, bindings) for i in range(len(task.labels))]
-            box = TaskBox(task_id, task, keys, self.task_area)
+            box = TaskBox(task_id, task, keys, self.scroll.widget())
             box.label_clicked.connect(self._on_label_clicked)
             self.task_layout.insertWidget(self.task_layout.count() - 1, box)
             self.boxes.append(box)

@@ -17,13 +17,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 from shiboken6 import isValid
 
 from mmla_app import keymap
+from mmla_app.panel_frame import build_panel_frame
 from mmla_app.workers import Runner, submit_write
 
 ANSWERS = (("yes", "Yes", "check_yes"), ("no", "No", "check_no"),
@@ -142,24 +142,11 @@ class ChecksPanel(QWidget):
         self._build()
 
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        header = QHBoxLayout()
-        header.addWidget(QLabel("Alignment checks", self, objectName="panelTitle"))
-        header.addStretch(1)
         self.verdict_label = QLabel(self, objectName="verdict")
-        header.addWidget(self.verdict_label)
-        layout.addLayout(header)
-        self.empty_label = QLabel("Select a clip to check it.", self, objectName="muted")
-        layout.addWidget(self.empty_label)
-        self.scroll = QScrollArea(self, widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.row_area = QWidget(self.scroll)
-        self.row_layout = QVBoxLayout(self.row_area)
-        self.row_layout.setContentsMargins(0, 0, 0, 0)
-        self.row_layout.addStretch(1)
-        self.scroll.setWidget(self.row_area)
-        layout.addWidget(self.scroll, 1)
+        frame = build_panel_frame(self, "Alignment checks", "Select a clip to check it.",
+                                  self.verdict_label)
+        layout, self.empty_label, self.scroll = frame.layout, frame.empty_label, frame.scroll
+        self.row_layout = frame.body
         footer = QHBoxLayout()
         self.accept_model_button = QPushButton("Accept model answers", self)
         self.accept_model_button.setToolTip("Copy the model's answers into the checks you have "
@@ -270,7 +257,7 @@ class ChecksPanel(QWidget):
                 for _, _, action_id in ANSWERS}
         self.rows = []
         for i, check in enumerate(checks):
-            row = CheckRow(i, check, keys, self.row_area)
+            row = CheckRow(i, check, keys, self.scroll.widget())
             row.answered.connect(self._on_row_answered)
             self.row_layout.insertWidget(self.row_layout.count() - 1, row)
             self.rows.append(row)

@@ -33,3 +33,27 @@ def audio_only_clip(media_dir):
 @pytest.fixture(scope="session")
 def vfr_clip(media_dir):
     return synth.make_clip(media_dir / "vfr.mp4", vfr=True, seed=3)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """The demo project imported once; tests get their own copy through `demo_store`."""
+    from mmla_core.demo import ensure_demo
+    from mmla_core.store import open_store
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    with open_store(path) as store:
+        ensure_demo(store)
+    return path
+
+
+@pytest.fixture
+def demo_store(demo_db, tmp_path):
+    """A private, writable copy of the demo project."""
+    import shutil
+
+    from mmla_core.store import open_store
+
+    shutil.copy(demo_db, tmp_path / "p.sqlite")
+    with open_store(tmp_path / "p.sqlite") as store:
+        yield store

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
@@ -18,7 +16,6 @@ from mmla_core.eval.agreement import (
     fleiss_kappa,
     kappa_for,
 )
-from mmla_core.store import open_store
 from mmla_core.store.catalog import task_by_name
 from mmla_core.store.labels import set_check_answer, set_label
 
@@ -113,21 +110,9 @@ def test_malformed_rating_tables_are_refused():
 
 # --- a dataset ----------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    from mmla_core.demo import ensure_demo
-
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    with open_store(path) as store:
-        ensure_demo(store)
-    return path
-
-
 @pytest.fixture
-def store(demo_db, tmp_path):
-    shutil.copy(demo_db, tmp_path / "p.sqlite")
-    with open_store(tmp_path / "p.sqlite") as s:
-        yield s
+def store(demo_store):
+    return demo_store
 
 
 def label_all(store, annotator: str, labels: list[str]) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from mmla_core import checks
@@ -18,27 +16,14 @@ from mmla_core.checks import (
     set_dataset_checks,
     verdict,
 )
-from mmla_core.store import open_store
 from mmla_core.store.labels import check_answers, set_check_answer, undo
 
 ALL_YES = dict.fromkeys(MMA_KEYS, "yes")
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    from mmla_core.demo import ensure_demo
-
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    with open_store(path) as store:
-        ensure_demo(store)
-    return path
-
-
 @pytest.fixture
-def store(demo_db, tmp_path):
-    shutil.copy(demo_db, tmp_path / "p.sqlite")
-    with open_store(tmp_path / "p.sqlite") as s:
-        yield s
+def store(demo_store):
+    return demo_store
 
 
 def test_the_four_checks_follow_mma_bench():

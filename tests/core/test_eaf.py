@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 
 from mmla_core.datasets.eaf import EafError, eaf_file_name, export_eaf, read_eaf
 from mmla_core.datasets.export import ExportError
-from mmla_core.store import open_store
 from mmla_core.store.catalog import task_by_name, upsert_clips
 from mmla_core.store.labels import set_check_answer, set_label
 from mmla_core.store.review import mark_reviewed
@@ -66,21 +64,9 @@ def assert_eaf3_structure(path: Path) -> ET.Element:
     return root
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    from mmla_core.demo import ensure_demo
-
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    with open_store(path) as store:
-        ensure_demo(store)
-    return path
-
-
 @pytest.fixture
-def store(demo_db, tmp_path):
-    shutil.copy(demo_db, tmp_path / "p.sqlite")
-    with open_store(tmp_path / "p.sqlite") as s:
-        yield s
+def store(demo_store):
+    return demo_store
 
 
 def test_one_valid_eaf_per_clip_linked_to_its_media(store, tmp_path):

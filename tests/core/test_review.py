@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 
 import pytest
 
 from mmla_core.checks import MMA_KEYS
-from mmla_core.store import open_store
 from mmla_core.store.catalog import add_variant_clip
 from mmla_core.store.labels import set_check_answer, set_note
 from mmla_core.store.review import (
@@ -30,21 +28,9 @@ from mmla_core.store.review import (
 )
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    from mmla_core.demo import ensure_demo
-
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    with open_store(path) as store:
-        ensure_demo(store)
-    return path
-
-
 @pytest.fixture
-def store(demo_db, tmp_path):
-    shutil.copy(demo_db, tmp_path / "p.sqlite")
-    with open_store(tmp_path / "p.sqlite") as s:
-        yield s
+def store(demo_store):
+    return demo_store
 
 
 def answer_all(store, clip_id: int, annotator: str, answer: str = "yes", **overrides) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QWidget
 
@@ -15,14 +15,6 @@ from mmla_core.store.labels import set_label, undo
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path, qapp):
-    """QSettings in a temp folder: key remaps and names never touch the user's real config."""
-    QCoreApplication.setOrganizationName("mmla-tests")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
-    yield
-    QSettings().clear()
 
 
 def labels_of(db_path, clip_id: int, annotator: str = "alice") -> dict[str, str]:

@@ -4,7 +4,7 @@ dialog that edits them (keys pressed into its key editors)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from mmla_app import keymap, settings
@@ -21,14 +21,6 @@ BRIEF_DEFAULTS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path, qapp):
-    QCoreApplication.setOrganizationName("mmla-tests")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
-    QSettings().clear()
-    yield
-    QSettings().clear()
 
 
 def test_defaults_match_the_brief_and_have_no_conflicts():
