@@ -58,6 +58,20 @@ def _set_label(store, clip_id: int, task_id: int, label: str | None, annotator: 
     return clip_id
 
 
+def _set_label_by_index(store, clip_id: int, task_position: int, label_index: int,
+                        annotator: str) -> int:
+    """A key pressed before the clip's labels loaded, resolved against the database."""
+    from mmla_core.store.labels import set_label
+    from mmla_core.store.review import clip_label_state
+
+    tasks = clip_label_state(store, clip_id).tasks
+    if 0 <= task_position < len(tasks):
+        task_id, task = tasks[task_position]
+        if 0 <= label_index < len(task.labels):
+            set_label(store, clip_id, task_id, task.labels[label_index], annotator)
+    return clip_id
+
+
 def _set_note(store, clip_id: int, annotator: str, text: str) -> int:
     from mmla_core.store.labels import set_note
 
@@ -175,6 +189,7 @@ class AnnotationPanel(QWidget):
         self._runner: Runner | None = None
         self._pending_writes = 0
         self._queued: int | None = None  # a label key pressed while the clip was loading
+        self._queued_clip: int | None = None
         self._note_clip: int | None = None
         self._note_dirty = False
         self._build()
@@ -213,6 +228,8 @@ class AnnotationPanel(QWidget):
     def set_clip(self, clip_id: int | None) -> None:
         self.save_note()
         changed_clip = clip_id != self.clip_id
+        if changed_clip:
+            self._flush_queued()
         self.clip_id = clip_id
         if clip_id is None or self._runner is None:
             self.state = None
@@ -220,7 +237,6 @@ class AnnotationPanel(QWidget):
             return
         if changed_clip:
             self.state = None  # keys wait for this clip's labels: never write to the last one
-            self._queued = None
             for box in self.boxes:
                 box.show_labels({}, self.annotator)
             self._set_note_text("")
@@ -237,7 +253,7 @@ class AnnotationPanel(QWidget):
     def choose_label(self, index: int) -> bool:
         """Set label `index` of the active task; False (and a message) when there is none."""
         if self.state is None and self.clip_id is not None and self.annotator:
-            self._queued = index  # the clip's labels are still loading: apply the key after
+            self._queued, self._queued_clip = index, self.clip_id  # applied once loaded
             return True
         if self.state is None or not self.boxes or not self.annotator:
             self._say("No clip loaded yet" if self.state is None else "No tasks to label")
@@ -352,8 +368,15 @@ class AnnotationPanel(QWidget):
                      on_success=self._on_written, on_error=self._on_write_error)
 
     def has_unsaved(self) -> bool:
-        """True while a label shown on screen has not been committed yet."""
-        return self._pending_writes > 0
+        """True while a label key or a shown label has not been committed yet."""
+        return self._pending_writes > 0 or self._queued is not None
+
+    def _flush_queued(self) -> None:
+        """The curator moved on before the clip loaded: still write the key they pressed."""
+        if self._queued is not None and self._queued_clip is not None:
+            self._write(_set_label_by_index, self._queued_clip, self.active, self._queued,
+                        self.annotator)
+        self._queued = None
 
     def _on_written(self, clip_id: int) -> None:
         if not isValid(self):

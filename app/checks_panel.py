@@ -61,6 +61,18 @@ def _answer(store, clip_id: int, key: str, answer: str, annotator: str) -> int:
     return clip_id
 
 
+def _answer_in_order(store, clip_id: int, answers: list[str], annotator: str) -> int:
+    """Keys pressed before the clip's checks loaded: answer from the first open check on."""
+    from mmla_core.checks import answer_check, clip_check_state
+
+    state = clip_check_state(store, clip_id, annotator)
+    index = state.first_open_index()
+    for answer in answers:
+        answer_check(store, clip_id, state.checks[index].key, answer, annotator)
+        index = min(index + 1, len(state.checks) - 1)
+    return clip_id
+
+
 def _accept_model(store, clip_id: int, annotator: str) -> int:
     from mmla_core.checks import accept_model_answers
 
@@ -139,6 +151,7 @@ class ChecksPanel(QWidget):
         self._runner: Runner | None = None
         self._pending_writes = 0
         self._queued: list[str] = []  # answer keys pressed while the clip was loading
+        self._queued_clip: int | None = None
         self._build()
 
     def _build(self) -> None:
@@ -172,6 +185,8 @@ class ChecksPanel(QWidget):
 
     def set_clip(self, clip_id: int | None) -> None:
         if clip_id != self.clip_id:
+            if self._queued:  # moved on before the clip loaded: still write those answers
+                self._write(_answer_in_order, self._queued_clip, self._queued, self.annotator)
             self.state = None  # keys wait for this clip's answers: never write to the last one
             self._queued = []
             for row in self.rows:
@@ -193,6 +208,7 @@ class ChecksPanel(QWidget):
         """Answer the current check ('yes' | 'no' | 'unsure') and move to the next one."""
         if self.state is None and self.clip_id is not None and self.annotator:
             self._queued.append(answer)  # the clip's answers are still loading: keep the keys
+            self._queued_clip = self.clip_id
             return True
         if self.state is None or not self.rows or not self.annotator:
             self._say("No clip loaded yet")
@@ -303,7 +319,7 @@ class ChecksPanel(QWidget):
 
     def has_unsaved(self) -> bool:
         """True while an answer shown on screen has not been committed yet."""
-        return self._pending_writes > 0
+        return self._pending_writes > 0 or bool(self._queued)
 
     def _on_write_error(self, exc: Exception) -> None:
         if not isValid(self):

@@ -230,3 +230,19 @@ def test_gui_modules_import_no_heavy_libraries():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_keys_pressed_before_a_clip_loads_are_kept(window, qtbot, tiny_project):
+    table = window.browser.table
+    table.setFocus()
+    table.select_position(0)
+    key(qtbot, window, Qt.Key.Key_5)  # the clip's labels are still loading here
+    key(qtbot, window, Qt.Key.Key_N)
+    key(qtbot, window, Qt.Key.Key_Down)  # and the curator moves on at once
+    qtbot.waitUntil(lambda: not window.annotation.has_unsaved()
+                    and not window.checks.has_unsaved(), timeout=10_000)
+    clip = tiny_project.clip_ids[0]
+    assert db_rows(tiny_project.db_path, "SELECT label FROM annotations WHERE clip_id = ? AND "
+                   "annotator = 'alice'", (clip,)) == [("joy",)]
+    assert db_rows(tiny_project.db_path, "SELECT check_key, answer FROM check_answers WHERE "
+                   "clip_id = ?", (clip,)) == [("visual_only", "no")]
