@@ -8,8 +8,12 @@ from setuptools import find_packages, setup
 
 APP_PACKAGES = ["mmla_app", *(f"mmla_app.{p}" for p in find_packages("app"))]
 
+RESOURCE_PACKAGES = ["mmla_resources", "mmla_resources.demo", "mmla_resources.icons"]
+
 setup(
     packages=[*find_packages(include=["mmla_core", "mmla_core.*"]), *APP_PACKAGES,
-              "mmla_resources"],
+              *RESOURCE_PACKAGES],
     package_dir={"mmla_app": "app", "mmla_resources": "resources"},
+    package_data={"mmla_resources": ["*.desktop"], "mmla_resources.demo": ["*"],
+                  "mmla_resources.icons": ["*"]},
 )
