@@ -93,9 +93,9 @@ class TranscriptPane(QWidget):
 def _caption(recipe_json: str | None) -> str:
     if not recipe_json:
         return "Transcript"
-    steps = json.loads(recipe_json)
-    steps = steps if isinstance(steps, list) else steps.get("steps", [steps])
-    changed = [TEXT_RECIPES[s.get("type", "")] for s in steps if s.get("type") in TEXT_RECIPES]
+    recipe = json.loads(recipe_json)
+    names = [step.get("name") for step in recipe.get("steps", [])] or [recipe.get("type")]
+    changed = [TEXT_RECIPES[name] for name in names if name in TEXT_RECIPES]
     if not changed:
         return "Transcript (unchanged from the original clip)"
     return f"Transcript the model sees — {', '.join(changed)}"

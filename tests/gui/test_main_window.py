@@ -246,3 +246,13 @@ def test_keys_pressed_before_a_clip_loads_are_kept(window, qtbot, tiny_project):
                    "annotator = 'alice'", (clip,)) == [("joy",)]
     assert db_rows(tiny_project.db_path, "SELECT check_key, answer FROM check_answers WHERE "
                    "clip_id = ?", (clip,)) == [("visual_only", "no")]
+
+
+def test_transcript_pane_says_when_a_variant_changed_the_text():
+    from mmla_app.transcript_pane import _caption
+
+    recipe = ('{"steps": [{"name": "caption_misleading", "params": {}}, '
+              '{"name": "frames_black", "params": {}}], "type": "caption_misleading+frames_black"}')
+    assert _caption(recipe) == "Transcript the model sees — misleading caption"
+    assert _caption('{"steps": [{"name": "audio_swap"}]}').startswith("Transcript (unchanged")
+    assert _caption(None) == "Transcript"
