@@ -106,6 +106,11 @@ class BrowserPanel(QWidget):
         self.loaded.emit(len(rows))
         if self._pending_select is not None:
             self.table.select_clip(self._pending_select)
+        elif rows and not self.table.currentIndex().isValid():
+            # keyboard first: start on the first clip this curator has not reviewed
+            if not self.select_next_unreviewed():
+                self.table.select_position(0)
+            self.table.setFocus()
 
     def _refill(self, combo: QComboBox, items: list[tuple[str, object]]) -> None:
         keep = combo.currentData()

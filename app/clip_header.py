@@ -49,8 +49,8 @@ class ClipHeader(QWidget):
         self._clip_id = None if row is None else row.id
         if row is None:
             self.title.setText("No clip selected")
-            self.facts.setText("Pick a clip in the list (Up/Down), or press N for the next "
-                               "unreviewed one.")
+            self.facts.setText("Pick a clip in the list (Up/Down), or press Shift+N for the "
+                               "next unreviewed one.")
             self.health_badge.hide()
             return
         variant = f" · variant of #{row.parent_clip_id}" if row.parent_clip_id else ""
