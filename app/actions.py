@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
@@ -125,6 +126,9 @@ def _fill_recent(w) -> None:
 
 def _build_tools_menu(w) -> None:
     menu = w.menuBar().addMenu("&Tools")
+    _add(menu, w, "&Evaluate…", lambda: _open_evaluate(w), "Ctrl+Shift+E")
+    _add(menu, w, "&Results", lambda: _open_results(w), "Ctrl+Shift+R")
+    menu.addSeparator()
     _add(menu, w, "&Agreement…", lambda: _open_agreement(w))
     _add(menu, w, "&Settings…", lambda: _open_settings(w), QKeySequence.StandardKey.Preferences)
 
@@ -160,6 +164,31 @@ def _open_agreement(w) -> None:
     dialog = AgreementDialog(w.db_path, w)
     dialog.clip_requested.connect(w.browser.table.select_clip)
     dialog.show()
+
+
+def _open_evaluate(w) -> None:
+    from mmla_app.evaluate_dialog import EvaluateDialog
+
+    dialog = EvaluateDialog(w.db_path, w)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.run_finished.connect(lambda run_id: _open_results(w, select=[run_id]))
+    dialog.show()
+
+
+def _open_results(w, select=None) -> None:
+    """One results window per project; a double-clicked sample opens its clip in the player."""
+    from shiboken6 import isValid
+
+    from mmla_app.results_view import ResultsView
+
+    view = getattr(w, "results_view", None)
+    if view is None or not isValid(view) or view.db_path != w.db_path:
+        view = w.results_view = ResultsView(w.db_path, w)
+        view.setWindowFlag(Qt.WindowType.Window)
+        view.clip_requested.connect(w.browser.table.select_clip)
+    view.reload(select=select)
+    view.show()
+    view.raise_()
 
 
 def _open_export(w) -> None:

@@ -10,7 +10,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from mmla_core.cli import commands_catalog, commands_data, commands_review, commands_variants
+from mmla_core.cli import (
+    commands_catalog,
+    commands_data,
+    commands_eval,
+    commands_models,
+    commands_review,
+    commands_variants,
+)
 from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, CliError
 from mmla_core.config import default_db_path
 from mmla_core.store import StoreError, open_store
@@ -25,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands_data.register(sub)
     commands_variants.register(sub)
     commands_review.register(sub)
+    commands_models.register(sub)
+    commands_eval.register(sub)
     return parser
 
 

@@ -18,6 +18,10 @@ _INSERT_PREDICTION = (
     f"VALUES ({', '.join('?' * len(PREDICTION_COLUMNS))})"
 )
 
+_RUN_NAMES = "m.name AS model_name, t.name AS task_name, d.name AS dataset_name"
+_RUN_JOINS = ("LEFT JOIN models m ON m.id = r.model_id LEFT JOIN tasks t ON t.id = r.task_id "
+              "LEFT JOIN datasets d ON d.id = r.dataset_id")
+
 
 def add_model(store: Store, name: str, family: str, path: str, *, weights_hash: str | None = None,
               random_weights: bool = False) -> int:
@@ -43,11 +47,13 @@ def start_run(store: Store, kind: str, *, settings: dict | None = None, **fields
     return int(cursor.lastrowid)
 
 
-def finish_run(store: Store, run_id: int, status: str = "done") -> None:
+def finish_run(store: Store, run_id: int, status: str = "done", *,
+               error: str | None = None) -> None:
     with store.write() as conn:
         conn.execute(
-            "UPDATE runs SET status = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
-            "WHERE id = ?", (status, run_id),
+            "UPDATE runs SET status = ?, error = ?, "
+            "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+            (status, error, run_id),
         )
 
 
@@ -82,8 +88,116 @@ def run_accuracy(store: Store, run_id: int) -> tuple[int, int, float | None]:
 
 def list_runs(store: Store) -> list[dict]:
     return store.query(
-        "SELECT r.*, m.name AS model_name, t.name AS task_name, "
+        f"SELECT r.*, {_RUN_NAMES}, "
         "(SELECT count(*) FROM predictions p WHERE p.run_id = r.id) AS prediction_count "
-        "FROM runs r LEFT JOIN models m ON m.id = r.model_id "
-        "LEFT JOIN tasks t ON t.id = r.task_id ORDER BY r.id DESC"
+        f"FROM runs r {_RUN_JOINS} ORDER BY r.id DESC"
     )
+
+
+# --- evaluation runs: resumable, one row per sample ---------------------------------------------
+
+EVAL_COLUMNS = (*PREDICTION_COLUMNS, "sample_key", "variant", "error")
+_UPSERT_EVAL = (  # REPLACE: a retried sample (an error row, a rank racing another) keeps one row
+    f"INSERT OR REPLACE INTO predictions ({', '.join(EVAL_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(EVAL_COLUMNS))})"
+)
+
+
+def sample_key(clip_id: int, task_id: int | None, prompt_kind: str, variant: str | None) -> str:
+    """What makes a prediction unique within a run (a resumed run skips the keys it has)."""
+    return f"{clip_id}|{task_id}|{prompt_kind}|{variant or ''}"
+
+
+def eval_prediction_row(prediction: dict) -> tuple:
+    """`prediction_row` plus sample key, variant and error; an error row is neither right nor
+    wrong (is_correct NULL), so accuracy counts only samples the model answered."""
+    row = prediction_row(prediction)
+    if prediction.get("error"):
+        row = tuple(None if c == "is_correct" else v
+                    for c, v in zip(PREDICTION_COLUMNS, row, strict=True))
+    return (*row, prediction.get("sample_key"), prediction.get("variant"),
+            prediction.get("error"))
+
+
+def upsert_eval_predictions(store: Store, predictions: Iterable[dict]) -> int:
+    """Write one batch of an evaluation run in one transaction; idempotent per sample key."""
+    rows = [eval_prediction_row(p) for p in predictions]
+    with store.write() as conn:
+        conn.executemany(_UPSERT_EVAL, rows)
+    return len(rows)
+
+
+def done_sample_keys(store: Store, run_id: int) -> set[str]:
+    """Samples of a run already answered (error rows are retried on resume)."""
+    rows = store.conn.execute(
+        "SELECT sample_key FROM predictions WHERE run_id = ? AND sample_key IS NOT NULL "
+        "AND error IS NULL", (run_id,),
+    )
+    return {key for (key,) in rows}
+
+
+def run_counts(store: Store, run_id: int) -> tuple[int, int]:
+    """(samples written, of which errors) of a run."""
+    written, errors = store.conn.execute(
+        "SELECT count(*), count(error) FROM predictions WHERE run_id = ?", (run_id,)
+    ).fetchone()
+    return int(written), int(errors)
+
+
+def get_run(store: Store, run_id: int) -> dict | None:
+    rows = store.query(f"SELECT r.*, {_RUN_NAMES} FROM runs r {_RUN_JOINS} WHERE r.id = ?",
+                       (run_id,))
+    return rows[0] if rows else None
+
+
+def update_run(store: Store, run_id: int, **fields) -> None:
+    if "settings" in fields:
+        fields["settings_json"] = json.dumps(fields.pop("settings"), sort_keys=True)
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    with store.write() as conn:
+        conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
+
+
+def claim_launch_run(store: Store, launch_key: str, kind: str, *, settings: dict,
+                     **fields) -> tuple[int, bool]:
+    """(run id, created): the first rank of a launch creates the run, the others join it."""
+    with store.write() as conn:
+        row = conn.execute("SELECT id FROM runs WHERE launch_key = ?", (launch_key,)).fetchone()
+        if row is not None:
+            return int(row[0]), False
+        run_id = start_run(store, kind, settings=settings, launch_key=launch_key, **fields)
+    return run_id, True
+
+
+def complete_if_all_written(store: Store, run_id: int) -> bool:
+    """Mark a running run done once every sample of every shard is written (the last rank to
+    finish does it); returns whether the run is done now."""
+    with store.write() as conn:
+        conn.execute(
+            "UPDATE runs SET status = 'done', error = NULL, "
+            "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND status = "
+            "'running' AND total IS NOT NULL AND (SELECT count(*) FROM predictions p WHERE "
+            "p.run_id = runs.id AND p.sample_key IS NOT NULL) >= total", (run_id,),
+        )
+        status = conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+    return status is not None and status[0] == "done"
+
+
+def run_predictions(store: Store, run_id: int) -> list[dict]:
+    """Every prediction of a run with its clip's external id, in clip then variant order."""
+    return store.query(
+        "SELECT p.*, c.external_id, c.split FROM predictions p "
+        "JOIN clips c ON c.id = p.clip_id WHERE p.run_id = ? "
+        "ORDER BY p.clip_id, p.variant IS NOT NULL, p.variant, p.id", (run_id,),
+    )
+
+
+def fail_if_running(store: Store, run_id: int, message: str) -> bool:
+    """Mark a run failed unless it already ended (its worker process died mid-run)."""
+    with store.write() as conn:
+        cursor = conn.execute(
+            "UPDATE runs SET status = 'failed', error = ?, "
+            "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND status = "
+            "'running'", (message, run_id),
+        )
+    return cursor.rowcount > 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("mmla_studio")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _M001_TABLES = [
     """CREATE TABLE datasets (
@@ -201,3 +201,26 @@ def m002_variants_root_checks_reviews(db) -> None:
     for statement in _M002_STATEMENTS:
         db.execute(statement)
     db.execute("PRAGMA user_version = 2")
+
+
+_M003_STATEMENTS = [
+    # Evaluation runs: resumable, shardable and honest about what went wrong.
+    "ALTER TABLE runs ADD COLUMN total INTEGER",     # samples the run will predict (all shards)
+    "ALTER TABLE runs ADD COLUMN error TEXT",        # why it failed / what was cancelled
+    "ALTER TABLE runs ADD COLUMN launch_key TEXT",   # ranks of one torchrun launch share a run
+    "CREATE UNIQUE INDEX idx_runs_launch_key ON runs(launch_key) WHERE launch_key IS NOT NULL",
+    # One row per (run, sample): sample_key = clip|task|prompt kind|variant. Partial, so rows
+    # written before (or by code that logs freely, e.g. benchmarks) are not constrained.
+    "ALTER TABLE predictions ADD COLUMN sample_key TEXT",
+    "ALTER TABLE predictions ADD COLUMN variant TEXT",  # NULL = the clip itself, else its type
+    "ALTER TABLE predictions ADD COLUMN error TEXT",    # the input or model failed on this sample
+    "CREATE UNIQUE INDEX idx_predictions_run_sample ON predictions(run_id, sample_key) "
+    "WHERE sample_key IS NOT NULL",
+]
+
+
+@MIGRATIONS()
+def m003_resumable_eval_runs(db) -> None:
+    for statement in _M003_STATEMENTS:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 3")

@@ -7,7 +7,11 @@ CORE_MODULES = [
     "mmla_core", "mmla_core.store", "mmla_core.store.catalog", "mmla_core.store.labels",
     "mmla_core.store.results", "mmla_core.store.jobs", "mmla_core.tasks", "mmla_core.prompts",
     "mmla_core.media.probe", "mmla_core.media.decode", "mmla_core.media.waveform",
-    "mmla_core.media.synth", "mmla_core.datasets", "mmla_core.cli", "mmla_core.demo",
+    "mmla_core.media.synth", "mmla_core.media.playback", "mmla_core.datasets", "mmla_core.cli",
+    "mmla_core.demo", "mmla_core.checks", "mmla_core.variants.store_ops", "mmla_core.eval.runs",
+    "mmla_core.eval.metrics", "mmla_core.eval.parse", "mmla_core.models",
+    "mmla_core.models.registry", "mmla_core.models.inputs", "mmla_core.models.prompting",
+    "mmla_core.models.engine", "mmla_core.models.worker",
 ]
 
 

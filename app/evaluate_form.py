@@ -1,0 +1,286 @@
+"""The Evaluate window's form: model, adapter, data, answer mode, sampling, variants, prompt.
+
+It holds no run state: `eval_request()` is what the worker's `run_evaluation` gets. Choices come
+from background jobs (`load_choices`, `load_dataset_info`, run on a Runner thread by the
+dialog); the prompt preview is rendered here on every edit (string formatting only).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+PRESET_ITEM = "mmabench"
+ERROR_STYLE = "color: #c8453b;"
+
+
+# --- background jobs (worker threads, own Store) ------------------------------------------------
+
+def load_choices(store) -> dict:
+    from mmla_core.store.catalog import list_datasets, list_tasks
+
+    models = store.query("SELECT id, name, family, random_weights FROM models ORDER BY name")
+    unfinished = store.query(
+        "SELECT r.id, r.status, t.name AS task FROM runs r LEFT JOIN tasks t ON t.id = r.task_id "
+        "WHERE r.kind = 'eval' AND r.status != 'done' ORDER BY r.id DESC LIMIT 50")
+    datasets = [(int(d["id"]), d["name"]) for d in list_datasets(store)]
+    return {"models": models, "datasets": datasets, "tasks": list_tasks(store),
+            "unfinished": unfinished}
+
+
+def load_dataset_info(store, dataset_id: int) -> dict:
+    from mmla_core.store.catalog import tasks_for_dataset
+
+    splits = store.conn.execute(
+        "SELECT split, count(*) FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL "
+        "GROUP BY split ORDER BY split", (dataset_id,)).fetchall()
+    sample = {split: store.scalar(
+        "SELECT transcript FROM clips WHERE dataset_id = ? AND split = ? AND parent_clip_id "
+        "IS NULL ORDER BY id LIMIT 1", (dataset_id, split)) for split, _ in splits}
+    return {"splits": splits, "sample": sample,
+            "tasks": [task.name for _, task in tasks_for_dataset(store, dataset_id)]}
+
+
+def add_model_folder(store, folder: str) -> str:
+    """Validate a model folder from its files (no torch) and register it; returns its name."""
+    from mmla_core.models.registry import inspect_model
+    from mmla_core.store.results import add_model
+
+    check = inspect_model(folder)
+    existing = store.scalar("SELECT name FROM models WHERE path = ?", (str(check.path),))
+    name, n = existing or check.path.name, 1
+    while not existing and store.scalar("SELECT 1 FROM models WHERE name = ?", (name,)):
+        n += 1
+        name = f"{check.path.name}-{n}"
+    add_model(store, name, check.family, str(check.path), weights_hash=check.weights_hash,
+              random_weights=check.random_weights)
+    return name
+
+
+class EvaluateForm(QWidget):
+    """Every setting of an evaluation; `valid_changed(bool)` when it can (not) be run."""
+
+    dataset_changed = Signal(int)
+    add_model_requested = Signal(str)  # a folder the user picked
+    valid_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.tasks: dict = {}
+        self.samples: dict = {}
+        self.valid = False
+        self._template_edited = False
+        self._build()
+
+    def _build(self) -> None:
+        self.model_combo = QComboBox(self)
+        self.add_model_button = QPushButton("Add model…", self)
+        self.add_model_button.clicked.connect(self.choose_model_folder)
+        self.adapter_edit = QLineEdit(self, placeholderText="none (base model)")
+        adapter_button = QPushButton("…", self)
+        adapter_button.clicked.connect(self._choose_adapter)
+        self.dataset_combo = QComboBox(self)
+        self.dataset_combo.currentIndexChanged.connect(self._on_dataset)
+        self.split_combo = QComboBox(self)
+        self.split_combo.currentIndexChanged.connect(self._update_preview)
+        self.task_combo = QComboBox(self)
+        self.task_combo.currentIndexChanged.connect(self._on_task)
+        self.mode_combo = QComboBox(self)
+        self.mode_combo.addItem("Label scoring (probability of every label)", "scoring")
+        self.mode_combo.addItem("Generation + MMLA's parser (the paper's protocol)", "generation")
+        self._build_sampling()
+        self.audio_check = QCheckBox("Feed the clip's own audio (models that hear)", self)
+        self.audio_check.setChecked(True)
+        self.variants_list = self._variants_list()
+        self.template_edit = QPlainTextEdit(self)
+        self.template_edit.setFixedHeight(110)
+        self.template_edit.textChanged.connect(self._on_template_edited)
+        self.preview = QLabel(self, wordWrap=True, objectName="muted")
+        self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.name_edit = QLineEdit(self, placeholderText="optional")
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        for label, widget in (
+                ("Model", row(self.model_combo, self.add_model_button)),
+                ("LoRA adapter", row(self.adapter_edit, adapter_button)),
+                ("Dataset", self.dataset_combo), ("Split", self.split_combo),
+                ("Task", self.task_combo), ("Answer", self.mode_combo),
+                ("Frames", self.sampling_row), ("Max pixels", self.pixels_spin),
+                ("", self.audio_check), ("Variants too", self.variants_list),
+                ("Prompt template", self.template_edit), ("Preview", self.preview),
+                ("Run name", self.name_edit)):
+            form.addRow(label, widget)
+
+    def _build_sampling(self) -> None:
+        self.sampling_combo = QComboBox(self)
+        self.sampling_combo.addItem("frames per clip", "frames")
+        self.sampling_combo.addItem("frames per second", "fps")
+        self.sampling_combo.currentIndexChanged.connect(self._on_sampling)
+        self.frames_spin = QSpinBox(self, minimum=1, maximum=256, value=4)
+        self.fps_spin = QDoubleSpinBox(self, minimum=0.1, maximum=30.0, value=2.0, decimals=1)
+        self.fps_spin.setVisible(False)
+        self.pixels_spin = QSpinBox(self, minimum=784, maximum=4096 * 4096, value=360 * 420,
+                                    singleStep=28 * 28)
+        self.sampling_row = row(self.frames_spin, self.fps_spin, self.sampling_combo)
+
+    def _variants_list(self) -> QListWidget:
+        from mmla_core.variants.recipes import RECIPES
+
+        widget = QListWidget(self)
+        widget.setFixedHeight(96)
+        entries = [(PRESET_ITEM, "MMA-Bench: the five conflict scenarios")]
+        entries += [(name, f"{name}: {recipe.summary}") for name, recipe in RECIPES.items()]
+        for key, text in entries:
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            widget.addItem(item)
+        return widget
+
+    # --- choices ------------------------------------------------------------------------------
+
+    def set_choices(self, choices: dict) -> None:
+        self.tasks = {task.name: task for task in choices["tasks"]}
+        current = self.model_combo.currentData()
+        self.model_combo.clear()
+        for model in choices["models"]:
+            note = " (random weights)" if model["random_weights"] else ""
+            self.model_combo.addItem(f"{model['name']} · {model['family']}{note}", model["name"])
+        if current is not None:
+            self.select_model(current)
+        if not self.dataset_combo.count():
+            for dataset_id, name in choices["datasets"]:
+                self.dataset_combo.addItem(name, dataset_id)
+        self._update_preview()
+
+    def select_model(self, name: str) -> None:
+        index = self.model_combo.findData(name)
+        if index >= 0:
+            self.model_combo.setCurrentIndex(index)
+        self._update_preview()
+
+    def _on_dataset(self, _index: int = -1) -> None:
+        if self.dataset_combo.currentData() is not None:
+            self.dataset_changed.emit(int(self.dataset_combo.currentData()))
+
+    def set_dataset_info(self, info: dict) -> None:
+        self.samples = info["sample"]
+        self.split_combo.blockSignals(True)
+        self.split_combo.clear()
+        for split, count in info["splits"]:
+            self.split_combo.addItem(f"{split or '(unsplit)'} · {count} clips", split)
+        self.split_combo.setCurrentIndex(max(self.split_combo.findData("test"), 0))
+        self.split_combo.blockSignals(False)
+        self.task_combo.blockSignals(True)
+        self.task_combo.clear()
+        for name in info["tasks"] or list(self.tasks):
+            self.task_combo.addItem(name, name)
+        self.task_combo.blockSignals(False)
+        self._on_task()
+
+    def _on_task(self, _index: int = -1) -> None:
+        task = self.tasks.get(self.task_combo.currentData())
+        if task is not None and not self._template_edited:
+            from mmla_core.prompts import TEMPLATES
+
+            self.template_edit.blockSignals(True)
+            self.template_edit.setPlainText(task.prompt_template or TEMPLATES["zero_shot"])
+            self.template_edit.blockSignals(False)
+        self._update_preview()
+
+    def _on_template_edited(self) -> None:
+        self._template_edited = True
+        self._update_preview()
+
+    def _on_sampling(self, _index: int = -1) -> None:
+        by_fps = self.sampling_combo.currentData() == "fps"
+        self.fps_spin.setVisible(by_fps)
+        self.frames_spin.setVisible(not by_fps)
+
+    def _update_preview(self, *_args) -> None:
+        from mmla_core.prompts import PromptError, render
+
+        task = self.tasks.get(self.task_combo.currentData())
+        prompt_ok = False
+        if task is not None:
+            transcript = self.samples.get(self.split_combo.currentData()) or "…"
+            try:
+                self.preview.setText(render(task, transcript, template=self.template_text()))
+                self.preview.setStyleSheet("")
+                prompt_ok = True
+            except PromptError as exc:
+                self.preview.setText(str(exc))
+                self.preview.setStyleSheet(ERROR_STYLE)
+        valid = prompt_ok and self.model_combo.count() > 0
+        if valid != self.valid:
+            self.valid = valid
+            self.valid_changed.emit(valid)
+
+    def template_text(self) -> str:
+        return self.template_edit.toPlainText()
+
+    def custom_template(self) -> str | None:
+        """The edited template, or None while it is still the task's own (MMLA's) one."""
+        from mmla_core.prompts import TEMPLATES
+
+        task = self.tasks.get(self.task_combo.currentData())
+        default = (task.prompt_template if task else None) or TEMPLATES["zero_shot"]
+        return None if self.template_text() == default else self.template_text()
+
+    # --- pickers ------------------------------------------------------------------------------
+
+    def choose_model_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model folder (config.json + weights)")
+        if folder:
+            self.add_model_requested.emit(folder)
+
+    def _choose_adapter(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "LoRA adapter folder")
+        if folder:
+            self.adapter_edit.setText(folder)
+
+    # --- the request --------------------------------------------------------------------------
+
+    def eval_request(self) -> dict:
+        """What the worker's `run_evaluation` is called with."""
+        settings = {"audio_on": self.audio_check.isChecked(),
+                    "answer_mode": self.mode_combo.currentData(),
+                    "max_pixels": self.pixels_spin.value(), "template": self.custom_template()}
+        if self.sampling_combo.currentData() == "fps":
+            settings.update(num_frames=None, sample_fps=self.fps_spin.value())
+        else:
+            settings["num_frames"] = self.frames_spin.value()
+        variants = [self.variants_list.item(i).data(Qt.ItemDataRole.UserRole)
+                    for i in range(self.variants_list.count())
+                    if self.variants_list.item(i).checkState() == Qt.CheckState.Checked]
+        return {"model": self.model_combo.currentData(),
+                "adapter": self.adapter_edit.text().strip() or None,
+                "dataset": self.dataset_combo.currentText(),
+                "split": self.split_combo.currentData(), "task": self.task_combo.currentData(),
+                "settings": settings, "variants": variants or None,
+                "name": self.name_edit.text().strip()}
+
+
+def row(*widgets: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QHBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, QComboBox | QLineEdit) else 0)
+    return box

@@ -1,0 +1,297 @@
+"""Results: evaluation runs side by side (zero-shot vs fine-tuned, model A vs B, audio on vs off).
+
+Pick one run or several in the list: their metrics (MMLA's ACC / F1 / WF1 / WP, per variant type
+with flips), a confusion matrix, and the samples where they disagree (one run: where it
+disagrees with the gold label), each with every run's label and probability. Double-click a
+sample to open its clip in the player (`clip_requested`). All queries run on worker threads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from mmla_app.workers import Runner
+
+RUN_COLUMNS = ("Run", "Status", "Model", "Task", "Data", "Samples", "ACC", "Started")
+METRIC_COLUMNS = ("run", "variant", "n", "ACC", "F1", "WF1", "WP", "P", "R", "flips", "errors")
+DISAGREEMENT_LIMIT = 2000
+SELECTION_DELAY_MS = 150
+
+
+def load_runs(store) -> list[dict]:
+    from mmla_core.store.results import list_runs, run_accuracy
+
+    runs = [r for r in list_runs(store) if r["kind"] == "eval"]
+    for run in runs:
+        run["accuracy"] = run_accuracy(store, run["id"])[2]
+    return runs
+
+
+def load_comparison(store, run_ids: list[int]):
+    """(reports, disagreements as rows): several runs compared, or one run against gold."""
+    from mmla_core.eval.compare import compare_runs, run_report
+
+    if len(run_ids) == 1:
+        report = run_report(store, run_ids[0])
+        return [report], _wrong_rows(store, run_ids[0])
+    comparison = compare_runs(store, run_ids, limit=DISAGREEMENT_LIMIT)
+    rows = [{"clip_id": d.clip_id, "external_id": d.external_id, "variant": d.variant,
+             "gold": d.gold, "answers": d.answers} for d in comparison.disagreements]
+    return comparison.reports, rows
+
+
+def _wrong_rows(store, run_id: int) -> list[dict]:
+    import json
+
+    from mmla_core.store.results import run_predictions
+
+    rows = []
+    for p in run_predictions(store, run_id):
+        if p["error"] or p["is_correct"]:
+            continue
+        scores = json.loads(p["scores_json"]) if p["scores_json"] else {}
+        label = p["parsed_label"] or "unknown"
+        rows.append({"clip_id": p["clip_id"], "external_id": p["external_id"],
+                     "variant": p["variant"] or "original", "gold": p["gold_label"],
+                     "answers": {run_id: (label, scores.get(label))}})
+        if len(rows) >= DISAGREEMENT_LIMIT:
+            break
+    return rows
+
+
+class ResultsView(QWidget):
+    """Runs list | metrics, confusion matrix and disagreements of the selected runs."""
+
+    clip_requested = Signal(int)
+    runs_loaded = Signal(int)
+    compared = Signal(object)  # the RunReports shown, for tests and callers
+
+    def __init__(self, db_path: str | Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Results")
+        self.resize(1100, 700)
+        self.db_path = Path(db_path)
+        self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
+        self.reports: list = []
+        self.disagreement_rows: list[dict] = []
+        self._build()
+        self._selection_timer = QTimer(self, singleShot=True, interval=SELECTION_DELAY_MS)
+        self._selection_timer.timeout.connect(self._compare_selected)
+        self.runs_table.itemSelectionChanged.connect(self._selection_timer.start)
+        self.reload()
+
+    def _build(self) -> None:
+        self.runs_table = _table(RUN_COLUMNS, self)
+        self.runs_table.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
+        refresh = QPushButton("Refresh", self)
+        refresh.clicked.connect(self.reload)
+        self.status = QLabel("Select one run, or several to compare (Ctrl+click).", self,
+                             wordWrap=True, objectName="muted")
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.runs_table, 1)
+        left_layout.addWidget(refresh)
+        self.metrics_table = _table(METRIC_COLUMNS, self)
+        self.confusion_run = QComboBox(self)
+        self.confusion_run.currentIndexChanged.connect(self._show_confusion)
+        self.confusion_table = _table((), self)
+        self.disagreements = _table((), self)
+        self.disagreements.itemDoubleClicked.connect(self._on_double_click)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.metrics_table, "Metrics")
+        self.tabs.addTab(_stack(self.confusion_run, self.confusion_table), "Confusion matrix")
+        self.tabs.addTab(self.disagreements, "Disagreements")
+        right = _stack(self.status, self.tabs)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setSizes([420, 680])
+        layout = QHBoxLayout(self)
+        layout.addWidget(splitter)
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def reload(self, select: list[int] | None = None) -> None:
+        """Re-read the runs list; `select` these runs once it is in (e.g. a finished run)."""
+        self.runner.submit(load_runs, channel="runs",
+                           on_success=lambda runs: self._on_runs(runs, select),
+                           on_error=self._failed)
+
+    def _on_runs(self, runs: list[dict], select: list[int] | None = None) -> None:
+        if not isValid(self):
+            return
+        selected = set(self.selected_runs() if select is None else select)
+        self.runs_table.blockSignals(True)
+        self.runs_table.setRowCount(len(runs))
+        for r, run in enumerate(runs):
+            acc = "" if run["accuracy"] is None else f"{run['accuracy'] * 100:.2f}"
+            model = (run["model_name"] or "?") + (" + adapter" if run["adapter_path"] else "")
+            cells = (run["id"], run["status"], model, run["task_name"] or "",
+                     f"{run['dataset_name'] or '?'} / {run['split']}",
+                     f"{run['prediction_count']} / {run['total'] or '?'}", acc,
+                     (run["started_at"] or "")[:16].replace("T", " "))
+            for c, value in enumerate(cells):
+                item = QTableWidgetItem(str(value))
+                item.setData(Qt.ItemDataRole.UserRole, run["id"])
+                if run["error"]:
+                    item.setToolTip(run["error"])
+                self.runs_table.setItem(r, c, item)
+        self.runs_table.blockSignals(False)
+        self.select_runs(sorted(selected))
+        self.runs_loaded.emit(len(runs))
+
+    def selected_runs(self) -> list[int]:
+        """The selected run ids, oldest first (the baseline on the left)."""
+        rows = {index.row() for index in self.runs_table.selectedIndexes()}
+        return sorted(int(self.runs_table.item(r, 0).data(Qt.ItemDataRole.UserRole))
+                      for r in rows)
+
+    def select_runs(self, run_ids: list[int]) -> None:
+        """Select these runs (and compare them), e.g. after an evaluation finished."""
+        self.runs_table.clearSelection()
+        mode = self.runs_table.selectionMode()
+        self.runs_table.setSelectionMode(QTableWidget.SelectionMode.MultiSelection)
+        for r in range(self.runs_table.rowCount()):
+            if int(self.runs_table.item(r, 0).data(Qt.ItemDataRole.UserRole)) in run_ids:
+                self.runs_table.selectRow(r)
+        self.runs_table.setSelectionMode(mode)
+
+    def _compare_selected(self) -> None:
+        run_ids = self.selected_runs()
+        if not run_ids:
+            return
+        self.status.setText(f"Loading run{'s' if len(run_ids) > 1 else ''} "
+                            f"{', '.join(map(str, run_ids))}…")
+        self.runner.submit(load_comparison, run_ids, channel="compare",
+                           on_success=self._on_comparison, on_error=self._failed)
+
+    # --- results ------------------------------------------------------------------------------
+
+    def _on_comparison(self, result) -> None:
+        if not isValid(self):
+            return
+        from mmla_core.eval.compare import metrics_rows
+
+        self.reports, self.disagreement_rows = result
+        _fill(self.metrics_table, METRIC_COLUMNS, metrics_rows(self.reports))
+        self.confusion_run.blockSignals(True)
+        self.confusion_run.clear()
+        for report in self.reports:
+            self.confusion_run.addItem(report.title(), report.run_id)
+        self.confusion_run.blockSignals(False)
+        self._show_confusion()
+        self._show_disagreements()
+        self.compared.emit(self.reports)
+
+    def _show_confusion(self, _index: int = -1) -> None:
+        report = next((r for r in self.reports
+                       if r.run_id == self.confusion_run.currentData()), None)
+        table = self.confusion_table
+        if report is None:
+            table.setRowCount(0)
+            return
+        table.setColumnCount(len(report.labels))
+        table.setRowCount(len(report.labels))
+        table.setHorizontalHeaderLabels(report.labels)
+        table.setVerticalHeaderLabels(report.labels)
+        table.verticalHeader().show()
+        for r, counts in enumerate(report.matrix):
+            total = sum(counts) or 1
+            for c, count in enumerate(counts):
+                item = QTableWidgetItem(str(count) if count else "")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                share = count / total
+                colour = QColor(61, 111, 182) if r == c else QColor(200, 69, 59)
+                colour.setAlphaF(min(0.85, share))
+                item.setBackground(QBrush(colour))
+                item.setToolTip(f"gold {report.labels[r]}, predicted {report.labels[c]}: "
+                                f"{count} ({share:.0%} of the row)")
+                table.setItem(r, c, item)
+
+    def _show_disagreements(self) -> None:
+        run_ids = [r.run_id for r in self.reports]
+        columns = ("Clip", "External id", "Variant", "Gold", *(f"Run {i}" for i in run_ids))
+        rows = self.disagreement_rows
+        table = self.disagreements
+        table.setColumnCount(len(columns))
+        table.setHorizontalHeaderLabels(list(columns))
+        table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            cells = [row["clip_id"], row["external_id"], row["variant"], row["gold"]]
+            cells += [_answer(*row["answers"][i]) for i in run_ids]
+            for c, value in enumerate(cells):
+                item = QTableWidgetItem(str(value))
+                item.setData(Qt.ItemDataRole.UserRole, row["clip_id"])
+                if c >= 4 and row["answers"][run_ids[c - 4]][0] == row["gold"]:
+                    item.setForeground(QBrush(QColor("#2e9d5b")))
+                table.setItem(r, c, item)
+        what = "the runs disagree" if len(run_ids) > 1 else "the run is wrong"
+        capped = f" (the first {DISAGREEMENT_LIMIT})" if len(rows) >= DISAGREEMENT_LIMIT else ""
+        self.status.setText(f"{len(rows)} samples where {what}{capped}; double-click one to "
+                            "open its clip.")
+
+    def _on_double_click(self, item: QTableWidgetItem) -> None:
+        self.clip_requested.emit(int(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _failed(self, exc: Exception) -> None:
+        if isValid(self):
+            self.status.setText(f"Could not load the results: {exc}")
+
+    def shutdown(self) -> None:
+        """Stop delivering results (call it when the view is embedded and its window closes)."""
+        self.runner.shutdown()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def _answer(label: str, probability: float | None) -> str:
+    return label if probability is None else f"{label} ({probability:.2f})"
+
+
+def _table(columns, parent: QWidget) -> QTableWidget:
+    table = QTableWidget(0, len(columns), parent)
+    table.setHorizontalHeaderLabels(list(columns))
+    table.verticalHeader().hide()
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def _fill(table: QTableWidget, columns, rows: list[dict]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, name in enumerate(columns):
+            value = row.get(name, "")
+            text = f"{value:.2f}" if isinstance(value, float) else str(value)
+            table.setItem(r, c, QTableWidgetItem(text))
+
+
+def _stack(*widgets: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, QTableWidget | QTabWidget) else 0)
+    return box

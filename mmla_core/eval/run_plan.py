@@ -1,0 +1,346 @@
+"""What an evaluation run will do: its samples, settings and run row, before any model loads.
+
+A sample is one clip, or one conflict variant of it built in memory, with the clip's gold label
+and a key unique within the run (`results.sample_key`). Every rank of a sharded launch plans
+the same list in the same order (clip id, then variant order) and takes its share of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+
+from mmla_core.prompts import TEMPLATES
+from mmla_core.store.catalog import dataset_by_name, gold_labels, task_by_name
+from mmla_core.store.db import Store
+from mmla_core.store.results import (
+    claim_launch_run,
+    done_sample_keys,
+    get_run,
+    sample_key,
+    start_run,
+    update_run,
+)
+from mmla_core.tasks import Task, task_from_row
+from mmla_core.variants.presets import PRESETS
+from mmla_core.variants.recipes import format_spec, normalize_steps, parse_spec
+
+DEFAULT_FACTORIES = {
+    "engine": "mmla_core.models.engine:Engine.load",
+    "inputs": "mmla_core.models.inputs:clip_input_from_store",
+    "settings": "mmla_core.models.engine:InferenceSettings",
+}
+
+
+class EvalError(RuntimeError):
+    """An evaluation that cannot start or go on; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class EvalProgress:
+    """Where a run (this rank's shard of it) stands; `stage`: loading | running | done |
+    failed | cancelled, with `message` saying why for the last two."""
+
+    run_id: int
+    done: int
+    total: int
+    errors: int
+    stage: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Sample:
+    clip_id: int
+    variant: str | None  # None: the clip itself; else the variant type (preset key or spec)
+    steps: tuple | None
+    gold: str
+    key: str
+
+    def recipe_json(self, seed: int) -> str | None:
+        if not self.steps:
+            return None
+        steps = [{"name": name, "params": params} for name, params in self.steps]
+        return json.dumps({"variant": self.variant, "steps": steps, "seed": seed},
+                          sort_keys=True)
+
+
+@dataclass
+class EvalJob:
+    run_id: int
+    task_id: int
+    task: Task
+    settings: object  # InferenceSettings
+    run_settings: dict  # what runs.settings_json holds
+    model_path: str
+    model_id: int | None
+    adapter: str | None
+    checkpoint: str | None
+    total: int
+    shard: list[Sample]
+    pending: list[Sample]
+    batch_size: int = 4
+    rank: int = 0
+    world_size: int = 1
+    device: str | None = None
+    allow_pickle: bool = False
+    resumed: bool = False
+    engine_info: dict = field(default_factory=dict)
+
+    @property
+    def seed(self) -> int:
+        return int(getattr(self.settings, "seed", 0) or 0)
+
+    @property
+    def template_text(self) -> str:
+        kind = getattr(self.settings, "prompt_kind", "zero_shot")
+        return (getattr(self.settings, "template", None) or self.task.prompt_template
+                or TEMPLATES.get(kind, TEMPLATES["zero_shot"]))
+
+
+def shard(items: list, rank: int, world_size: int) -> list:
+    """The items rank `rank` of `world_size` takes: every Nth, starting at its rank."""
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} is not in a world of {world_size}")
+    return items[rank::world_size]
+
+
+def shard_from_env(env=None) -> tuple[int, int]:
+    """(rank, world size) from torchrun / accelerate (`RANK`/`WORLD_SIZE`, else the LOCAL_ ones)."""
+    env = os.environ if env is None else env
+    rank = env.get("RANK", env.get("LOCAL_RANK", "0"))
+    world = env.get("WORLD_SIZE", env.get("LOCAL_WORLD_SIZE", "1"))
+    return int(rank), int(world)
+
+
+def launch_key_from_env(env=None) -> str | None:
+    """The same string in every rank of one launch (None for a single process).
+
+    torchrun's rendezvous id when given, plus the master port and the launcher's pid: the
+    ranks of one `torchrun` / `accelerate launch` on a machine are children of one agent.
+    """
+    env = os.environ if env is None else env
+    if shard_from_env(env)[1] <= 1:
+        return None
+    if env.get("MMLA_LAUNCH_KEY"):
+        return env["MMLA_LAUNCH_KEY"]
+    rdzv = env.get("TORCHELASTIC_RUN_ID", "")
+    return f"{rdzv}:{env.get('MASTER_PORT', '')}:{os.getppid()}"
+
+
+def checkpoint_of(adapter: str | None) -> str | None:
+    """`checkpoint-1200` when the adapter folder is a Trainer checkpoint."""
+    if not adapter:
+        return None
+    match = re.search(r"checkpoint-\d+", str(adapter))
+    return match.group(0) if match else None
+
+
+_INFO_FIELDS = ("name", "family", "path", "weights_hash", "random_weights", "device", "dtype",
+                "attn_implementation", "hears_audio", "sees_video", "adapter_path", "adapter_hash")
+_OUT_OF_MEMORY = re.compile(r"out of (\w+ )?memory", re.IGNORECASE)
+
+
+def engine_info_dict(info) -> dict:
+    """The engine's info as JSON-able values (paths, devices and dtypes as text)."""
+    values = {k: getattr(info, k, None) for k in _INFO_FIELDS}
+    return {k: v if v is None or isinstance(v, bool | int | float | str) else str(v)
+            for k, v in values.items()}
+
+
+def resolve(factory, kind: str):
+    """A callable, or a "module:attr.attr" string imported here (worker processes pass paths)."""
+    factory = DEFAULT_FACTORIES[kind] if factory is None else factory
+    if not isinstance(factory, str):
+        return factory
+    module_name, _, attr = factory.partition(":")
+    try:
+        target = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise EvalError(f"cannot import {module_name} for the {kind} ({exc})") from exc
+    for part in attr.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or \
+        bool(_OUT_OF_MEMORY.search(str(exc)))
+
+
+def describe_failure(exc: BaseException) -> str:
+    if is_out_of_memory(exc):
+        return ("out of memory: lower the frames, max pixels or batch size, or use a smaller "
+                "model; the predictions so far are saved, resume the run to go on")
+    if isinstance(exc, EvalError) or type(exc).__name__ in ("ModelLoadError", "VariantError"):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def inference_settings(values):
+    """An InferenceSettings from a dict (GUI, worker, a resumed run's JSON), or as given."""
+    if values is not None and not isinstance(values, dict):
+        return values
+    cls = resolve(None, "settings")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values or {}) - known)
+    if unknown:
+        raise EvalError(f"unknown inference settings {unknown}; known: {sorted(known)}")
+    return cls(**(values or {}))
+
+
+def variant_specs(variants) -> list[tuple[str, tuple]]:
+    """[(variant type, steps)] from "mmabench", "audio_swap,frames_black+audio_silent", a list
+    of such strings, or the [[type, steps]] a run's settings stored."""
+    if not variants:
+        return []
+    items = variants.split(",") if isinstance(variants, str) else list(variants)
+    specs: dict[str, tuple] = {}
+    for item in items:
+        if isinstance(item, str):
+            text = item.strip()
+            if text in PRESETS:
+                specs.update((s.key, s.steps) for s in PRESETS[text] if s.steps)
+            elif text:
+                steps = parse_spec(text)[0]
+                specs[format_spec(steps)] = steps
+        else:
+            label, steps = item
+            specs[str(label)] = normalize_steps(steps)
+    return list(specs.items())
+
+
+def plan_samples(store: Store, dataset_id: int, split: str | None, task_id: int,
+                 prompt_kind: str, variants: list[tuple[str, tuple]]) -> tuple[list[Sample], int]:
+    """(samples, clips left out for having no gold label), in a stable order."""
+    sql, params = "SELECT id FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL", [
+        dataset_id]
+    if split not in (None, "all"):
+        sql, params = sql + " AND split = ?", [*params, split]
+    gold = gold_labels(store, dataset_id=dataset_id, task_id=task_id)
+    samples, unlabelled = [], 0
+    for (clip_id,) in store.conn.execute(sql + " ORDER BY id", params):
+        label = gold.get(clip_id, {}).get(task_id)
+        if label is None:
+            unlabelled += 1
+            continue
+        samples.append(Sample(clip_id, None, None, label,
+                              sample_key(clip_id, task_id, prompt_kind, None)))
+        samples += [Sample(clip_id, name, steps, label,
+                           sample_key(clip_id, task_id, prompt_kind, name))
+                    for name, steps in variants]
+    return samples, unlabelled
+
+
+def _task(store: Store, ref) -> tuple[int, Task]:
+    found = task_by_name(store, str(ref)) if ref is not None else None
+    if found is None:
+        raise EvalError(f"no task {ref!r} in this project (see `mmla tasks`)")
+    return found
+
+
+def _dataset(store: Store, ref) -> tuple[int, str]:
+    row = dataset_by_name(store, str(ref)) if ref is not None else None
+    if row is None and str(ref).isdigit():
+        rows = store.query("SELECT * FROM datasets WHERE id = ?", (int(ref),))
+        row = rows[0] if rows else None
+    if row is None:
+        raise EvalError(f"no dataset {ref!r} in this project (see `mmla ls --datasets`)")
+    return int(row["id"]), row["name"]
+
+
+def _model(store: Store, ref) -> tuple[int | None, str]:
+    """(registered model id or None, the path or hub id the engine loads)."""
+    if ref is None or str(ref).strip() == "":
+        raise EvalError("choose a model: a registered name (`mmla models ls`) or a folder")
+    rows = store.query("SELECT id, path FROM models WHERE name = ? OR CAST(id AS TEXT) = ? "
+                       "OR path = ? ORDER BY name = ? DESC", (str(ref),) * 4)
+    return (int(rows[0]["id"]), rows[0]["path"]) if rows else (None, str(ref))
+
+
+def prepare_job(store: Store, request: dict) -> EvalJob:
+    """Create (or join, or resume) the run row and work out the samples still to predict."""
+    if request.get("resume") is not None:
+        job, samples = _resumed(store, request)
+    else:
+        job, samples = _created(store, request)
+    job.checkpoint = checkpoint_of(job.adapter)
+    job.shard = shard(samples, job.rank, job.world_size)
+    done = done_sample_keys(store, job.run_id)
+    job.pending = [s for s in job.shard if s.key not in done]
+    return job
+
+
+def _job(request: dict, **fields) -> EvalJob:
+    return EvalJob(
+        batch_size=int(request.get("batch_size") or 4), rank=int(request.get("rank") or 0),
+        world_size=int(request.get("world_size") or 1), device=request.get("device"),
+        allow_pickle=bool(request.get("allow_pickle")), checkpoint=None, shard=[], pending=[],
+        **fields)
+
+
+def _created(store: Store, request: dict) -> tuple[EvalJob, list[Sample]]:
+    task_id, task = _task(store, request.get("task"))
+    dataset_id, dataset_name = _dataset(store, request.get("dataset"))
+    settings = inference_settings(request.get("settings"))
+    variants = variant_specs(request.get("variants"))
+    split = request.get("split")
+    samples, unlabelled = plan_samples(store, dataset_id, split, task_id, settings.prompt_kind,
+                                       variants)
+    if not samples:
+        raise EvalError(f"no clip of {dataset_name} (split {split!r}) has a {task.name} label: "
+                        "nothing to evaluate")
+    model_id, model_path = _model(store, request.get("model"))
+    adapter = str(request["adapter"]) if request.get("adapter") else None
+    run_settings = {
+        "model": str(request.get("model")), "model_path": model_path, "adapter": adapter,
+        "task": task.name, "dataset": dataset_name, "split": split,
+        "inference": dataclasses.asdict(settings),
+        "variants": [[name, [list(step) for step in steps]] for name, steps in variants],
+        "batch_size": request.get("batch_size"), "world_size": request.get("world_size") or 1,
+        "unlabelled_clips": unlabelled, "engine": {},
+    }
+    fields = {"name": request.get("name") or "", "model_id": model_id, "adapter_path": adapter,
+              "task_id": task_id, "dataset_id": dataset_id, "split": split,
+              "total": len(samples)}
+    run_id = _new_run(store, request, run_settings, fields)
+    job = _job(request, run_id=run_id, task_id=task_id, task=task, settings=settings,
+               run_settings=run_settings, model_path=model_path, model_id=model_id,
+               adapter=adapter, total=len(samples))
+    return job, samples
+
+
+def _new_run(store: Store, request: dict, run_settings: dict, fields: dict) -> int:
+    key = request.get("launch_key")
+    if int(request.get("world_size") or 1) > 1 and not key:
+        raise EvalError("a sharded run (world size > 1) needs a launch key shared by its ranks")
+    if key:
+        return claim_launch_run(store, key, "eval", settings=run_settings, **fields)[0]
+    return start_run(store, "eval", settings=run_settings, **fields)
+
+
+def _resumed(store: Store, request: dict) -> tuple[EvalJob, list[Sample]]:
+    run_id = int(request["resume"])
+    run = get_run(store, run_id)
+    if run is None or run["kind"] != "eval":
+        raise EvalError(f"no evaluation run {run_id} in this project (see `mmla runs ls`)")
+    stored = json.loads(run["settings_json"] or "{}")
+    rows = store.query("SELECT * FROM tasks WHERE id = ?", (run["task_id"],))
+    if not rows or run["dataset_id"] is None or "inference" not in stored:
+        raise EvalError(f"run {run_id} cannot be resumed: its task, dataset or settings are gone")
+    task = task_from_row(rows[0])
+    settings = inference_settings(stored["inference"])
+    variants = variant_specs(stored.get("variants"))
+    samples, _ = plan_samples(store, run["dataset_id"], run["split"], run["task_id"],
+                              settings.prompt_kind, variants)
+    update_run(store, run_id, status="running", error=None, finished_at=None,
+               total=len(samples))
+    job = _job(request, run_id=run_id, task_id=int(run["task_id"]), task=task,
+               settings=settings, run_settings=stored, model_path=stored["model_path"],
+               model_id=run["model_id"], adapter=run["adapter_path"], total=len(samples),
+               resumed=True)
+    return job, samples

@@ -1,0 +1,284 @@
+"""Evaluation runs: one model on a dataset split for one task, optionally on conflict variants.
+
+Predictions are written in small batches as they come, each with its full provenance (DESIGN
+rule 6) and a sample key unique within the run, so a run killed halfway resumes where it
+stopped with no duplicate rows (`resume=run_id`: the samples already answered are skipped, and
+samples that failed are retried). A clip whose media or variant cannot be built is recorded as
+an error row and the run goes on (rule 7); out-of-memory or a model failing on clip after clip
+stops the run as `failed` with a message saying what to do. Cancel is checked between batches.
+
+Data parallel on one machine: every rank plans the same sample list and takes every Nth sample
+(`shard`); all ranks write to the same run (SQLite WAL + busy timeout, one short transaction
+per batch). The last rank to finish marks the run done. Launch with
+
+    torchrun --nproc_per_node 4 -m mmla_core.eval.runs --db project.sqlite \\
+        --model Qwen/Qwen2.5-Omni-7B --task MELD --dataset MELD --split test
+
+or `accelerate launch --num_processes 4 -m mmla_core.eval.runs ...` (see docs/evaluation.md).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from mmla_core.eval.run_plan import (
+    EvalError,
+    EvalJob,
+    EvalProgress,
+    Sample,
+    checkpoint_of,
+    describe_failure,
+    engine_info_dict,
+    is_out_of_memory,
+    launch_key_from_env,
+    prepare_job,
+    resolve,
+    shard,
+    shard_from_env,
+)
+from mmla_core.prompts import template_hash
+from mmla_core.store.db import Store, open_store
+from mmla_core.store.results import (
+    add_model,
+    complete_if_all_written,
+    finish_run,
+    run_counts,
+    update_run,
+    upsert_eval_predictions,
+)
+
+__all__ = ["EvalError", "EvalProgress", "checkpoint_of", "launch_key_from_env", "main",
+           "run_evaluation", "shard", "shard_from_env"]
+
+MAX_FAILURES_IN_A_ROW = 8  # the model failing on this many samples in a row stops the run
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def run_evaluation(store_path: str | Path, *, model=None, task=None, dataset=None, split="test",
+                   settings=None, variants=None, adapter=None, progress=None, cancel=None,
+                   engine_factory=None, input_factory=None, resume: int | None = None,
+                   name: str = "", batch_size: int = 4, rank: int = 0, world_size: int = 1,
+                   launch_key: str | None = None, device: str | None = None,
+                   allow_pickle: bool = False) -> int:
+    """Evaluate (or resume) a run and return its id; its status says how it ended.
+
+    `progress(EvalProgress)` is called as the run advances; `cancel` is a callable or an event
+    (`is_set()`). `engine_factory(path, **load_kwargs)` and `input_factory(store, clip_id,
+    settings, recipe_steps=, seed=)` default to the real engine; either may be a
+    "module:attribute" string. EvalError (no run created) for an unknown task, dataset or run.
+    """
+    request = {"model": model, "task": task, "dataset": dataset, "split": split,
+               "settings": settings, "variants": variants, "adapter": adapter, "resume": resume,
+               "name": name, "batch_size": batch_size, "rank": rank, "world_size": world_size,
+               "launch_key": launch_key, "device": device, "allow_pickle": allow_pickle}
+    with open_store(store_path) as store:
+        job = prepare_job(store, request)
+        runner = _Runner(store, job, progress, cancel)
+        runner.run(engine_factory, input_factory)
+        return job.run_id
+
+
+class _Runner:
+    """Loads the engine when there is work, predicts batch by batch, finishes the run."""
+
+    def __init__(self, store: Store, job: EvalJob, progress, cancel):
+        self.store, self.job = store, job
+        self._progress = progress
+        self._cancel = cancel
+        self.done, self.errors, self.failures_in_a_row = 0, 0, 0
+
+    def emit(self, stage: str, message: str = "") -> None:
+        if self._progress is not None:
+            self._progress(EvalProgress(self.job.run_id, self.done, len(self.job.shard),
+                                        self.errors, stage, message))
+
+    def cancelled(self) -> bool:
+        c = self._cancel
+        if c is None:
+            return False
+        return bool(c.is_set() if hasattr(c, "is_set") else c())
+
+    def run(self, engine_factory, input_factory) -> None:
+        job = self.job
+        self.done = len(job.shard) - len(job.pending)
+        self.emit("loading" if job.pending else "running")
+        engine, owned = None, engine_factory is None
+        try:
+            if job.pending:
+                engine = self._load(engine_factory)
+                self._predict_all(engine, resolve(input_factory, "inputs"))
+        except _Cancelled:
+            self._finish("cancelled", f"cancelled after {self.done} of {len(job.shard)} samples")
+        except KeyboardInterrupt:
+            self._finish("cancelled", f"interrupted after {self.done} of {len(job.shard)} samples")
+            raise
+        except Exception as exc:  # any failure ends the run with its message
+            self._finish("failed", describe_failure(exc))
+        else:
+            self._finish("done", "")
+        finally:
+            if engine is not None and owned:
+                engine.close()
+
+    def _finish(self, status: str, message: str) -> None:
+        job = self.job
+        if status == "done":
+            complete = complete_if_all_written(self.store, job.run_id)
+            stage = "done" if complete or job.world_size > 1 else "failed"
+            if not complete and job.world_size == 1:
+                written, _ = run_counts(self.store, job.run_id)
+                message = f"only {written} of {job.total} samples were written"
+                finish_run(self.store, job.run_id, "failed", error=message)
+        else:
+            stage = status
+            prefix = f"rank {job.rank}: " if job.world_size > 1 else ""
+            finish_run(self.store, job.run_id, status, error=prefix + message)
+        self.emit(stage, message)
+
+    def _load(self, engine_factory):
+        job = self.job
+        factory = resolve(engine_factory, "engine")
+        engine = factory(job.model_path, device=job.device, allow_pickle=job.allow_pickle,
+                         attn_implementation=job.settings.attn_implementation,
+                         adapter_path=job.adapter)
+        info = engine.info
+        stored = job.run_settings.get("engine", {}).get("weights_hash")
+        if job.resumed and stored and stored != info.weights_hash:
+            raise EvalError(
+                f"the model's weights changed since run {job.run_id} started ({stored} -> "
+                f"{info.weights_hash}); start a new run instead of resuming this one")
+        job.model_id = _register_model(self.store, info, job.model_id)
+        job.engine_info = engine_info_dict(info)
+        job.run_settings["engine"] = job.engine_info
+        update_run(self.store, job.run_id, model_id=job.model_id, settings=job.run_settings)
+        self.emit("running")
+        return engine
+
+    def _predict_all(self, engine, build_input: Callable) -> None:
+        size = max(1, self.job.batch_size)
+        pending = self.job.pending
+        for start in range(0, len(pending), size):
+            if self.cancelled():
+                raise _Cancelled
+            rows = self._predict_batch(engine, build_input, pending[start:start + size])
+            upsert_eval_predictions(self.store, rows)
+            self.done += len(rows)
+            self.errors += sum(1 for r in rows if r.get("error"))
+            self.emit("running")
+
+    def _predict_batch(self, engine, build_input: Callable, batch: list[Sample]) -> list[dict]:
+        job, rows, ready = self.job, [], []
+        for sample in batch:
+            try:
+                clip = build_input(self.store, sample.clip_id, job.settings,
+                                   recipe_steps=sample.steps, seed=job.seed)
+            except Exception as exc:  # bad input: record it, go on (rule 7)
+                if is_out_of_memory(exc):
+                    raise
+                rows.append(self._error_row(sample, f"input: {describe_failure(exc)}"))
+            else:
+                ready.append((sample, clip))
+        for sample, clip, outcome in self._run_model(engine, ready):
+            if isinstance(outcome, Exception):
+                rows.append(self._error_row(sample, f"model: {describe_failure(outcome)}"))
+            else:
+                rows.append(self._row(sample, clip, outcome))
+        return rows
+
+    def _run_model(self, engine, ready: list) -> list[tuple]:
+        """Predict the batch at once; if that fails, one by one to isolate the bad sample."""
+        if not ready:
+            return []
+        task, settings = self.job.task, self.job.settings
+        try:
+            results = engine.predict_batch([clip for _, clip in ready], task, settings)
+            self.failures_in_a_row = 0
+            return [(s, c, r) for (s, c), r in zip(ready, results, strict=True)]
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise
+        outcomes = []
+        for sample, clip in ready:
+            try:
+                outcomes.append((sample, clip, engine.predict(clip, task, settings)))
+                self.failures_in_a_row = 0
+            except Exception as exc:
+                if is_out_of_memory(exc):
+                    raise
+                self.failures_in_a_row += 1
+                if self.failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+                    raise EvalError(f"the model failed on {self.failures_in_a_row} samples in a "
+                                    f"row; last error: {describe_failure(exc)}") from exc
+                outcomes.append((sample, clip, exc))
+        return outcomes
+
+    def _base_row(self, sample: Sample) -> dict:
+        job = self.job
+        return {
+            "run_id": job.run_id, "clip_id": sample.clip_id, "task_id": job.task_id,
+            "model_id": job.model_id, "weights_hash": job.engine_info.get("weights_hash"),
+            "adapter_path": job.adapter, "checkpoint": job.checkpoint,
+            "gold_label": sample.gold, "sample_key": sample.key, "variant": sample.variant,
+            "recipe_json": sample.recipe_json(job.seed), "seed": job.seed,
+        }
+
+    def _error_row(self, sample: Sample, message: str) -> dict:
+        s = self.job.settings
+        template = self.job.template_text
+        return {**self._base_row(sample), "prompt_template": template,
+                "prompt_hash": template_hash(template), "prompt_kind": s.prompt_kind,
+                "num_frames": s.num_frames, "sample_fps": s.sample_fps,
+                "max_pixels": s.max_pixels, "audio_on": s.audio_on,
+                "answer_mode": s.answer_mode, "error": message[:2000]}
+
+    def _row(self, sample: Sample, clip, result) -> dict:
+        row = self._base_row(sample)
+        recipe = getattr(clip, "recipe", None)
+        if sample.variant and isinstance(recipe, dict):  # the resolved recipe (donor id)
+            row["recipe_json"] = json.dumps({"variant": sample.variant, **recipe},
+                                            sort_keys=True)
+        row.update(
+            prompt_template=result.template or self.job.template_text,
+            prompt_hash=result.prompt_hash, prompt_kind=result.prompt_kind,
+            num_frames=result.num_frames, sample_fps=result.sample_fps,
+            max_pixels=result.max_pixels, audio_on=result.audio_on, seed=result.seed,
+            answer_mode=result.answer_mode, raw_output=result.raw_output,
+            parsed_label=result.parsed_label, scores_json=dict(result.scores or {}),
+            latency_ms=result.latency_ms,
+        )
+        return row
+
+
+def _register_model(store: Store, info, model_id: int | None) -> int:
+    """The models row for the loaded weights: the registered one, else a new row."""
+    path = str(info.path)
+    rows = store.query("SELECT id, name, path FROM models WHERE id = ? OR path = ? "
+                       "ORDER BY id = ? DESC", (model_id, path, model_id))
+    name = rows[0]["name"] if rows else _free_name(store, str(info.name) or Path(path).name)
+    return add_model(store, name, info.family, path, weights_hash=info.weights_hash,
+                     random_weights=bool(info.random_weights))
+
+
+def _free_name(store: Store, wanted: str) -> str:
+    name, n = wanted, 1
+    while store.scalar("SELECT 1 FROM models WHERE name = ?", (name,)):
+        n += 1
+        name = f"{wanted}-{n}"
+    return name
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m mmla_core.eval.runs`: one rank of a (possibly torchrun-launched) evaluation."""
+    from mmla_core.cli.commands_eval import run_eval_entry
+
+    return run_eval_entry(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,407 @@
+"""The model worker process: the model lives here, so a CUDA crash or OOM never takes the caller
+down (DESIGN rule 3).
+
+`WorkerClient` (GUI or CLI side) starts one `spawn`ed process and talks to it over a pipe:
+requests go in (`load`, `evaluate`, `predict`, `stop`), events come out as plain dicts
+(`ready`, `loaded`, `progress`, `finished`, `prediction`, `error`, `crashed`, `stopped`).
+The caller never blocks: `poll()` returns what has arrived. The worker loads the engine when a
+request first needs it and keeps it for the next one; evaluations write their predictions to
+SQLite themselves (the worker's own Store) and stream progress. `cancel()` sets a shared event
+that the running evaluation checks between batches.
+
+A worker that dies (segfault, the kernel's OOM killer, `os._exit`) is noticed by `poll()` from
+its exit code: the caller gets a `crashed` event with a plain-language message and the tail of
+the worker's log (stderr and faulthandler's traceback go there), and an evaluation that was
+running is marked failed, resumable from its last saved batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+from mmla_core.eval.run_plan import (
+    describe_failure,
+    engine_info_dict,
+    inference_settings,
+    resolve,
+)
+
+__all__ = ["WorkerClient", "crash_message"]
+
+LOG_TAIL_CHARS = 2000
+FINAL_EVENTS = ("finished", "prediction", "loaded", "error", "crashed")
+LOAD_DEFAULTS = {"device": None, "allow_pickle": False, "attn_implementation": None,
+                 "adapter_path": None}
+
+
+class WorkerClient:
+    """Handle on one model worker process; every method returns at once."""
+
+    def __init__(self, db_path: str | Path, *, engine_factory: str | None = None,
+                 input_factory: str | None = None, start_method: str = "spawn"):
+        import multiprocessing
+
+        self.db_path = Path(db_path)
+        self._ctx = multiprocessing.get_context(start_method)
+        self._factories = (engine_factory, input_factory)
+        self._process = None
+        self._conn = None
+        self._cancel = self._ctx.Event()
+        self._ids = itertools.count(1)
+        self._inflight: dict[int, str] = {}
+        self._runs: dict[int, int] = {}  # request id -> the run it is evaluating
+        self._stopping = False
+        self._crash_reported = False
+        self.log_path: Path | None = None
+        self.crash_writes: list[threading.Thread] = []
+
+    # --- lifetime ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.alive:
+            return
+        self._drop_log()  # the last worker's, unless it tells of a crash
+        fd, name = tempfile.mkstemp(prefix="mmla-worker-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(name)
+        parent, child = self._ctx.Pipe(duplex=True)
+        self._process = self._ctx.Process(
+            target=worker_main, name="mmla-model-worker", daemon=True,
+            args=(child, self._cancel, str(self.db_path), *self._factories, name))
+        with _main_module_hidden():
+            self._process.start()
+        child.close()
+        self._conn = parent
+        self._stopping = self._crash_reported = False
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._inflight)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the worker to exit (it frees the model), then make sure it is gone.
+
+        `timeout=0` never waits (a window closing): a busy worker is killed at once, and its
+        running evaluation is marked failed, resumable from the last saved batch.
+        """
+        if self._process is None:
+            return
+        self._read_events()  # learn the run ids of events not polled yet
+        self._stopping = True
+        self._cancel.set()
+        if timeout == 0 and self.busy:
+            self._process.kill()
+            self._mark_runs_failed("the model worker was stopped while it ran; resume the run "
+                                   "to finish it")
+        else:
+            try:
+                self._conn.send({"op": "stop"})
+            except (OSError, ValueError):
+                pass
+        self._process.join(timeout)
+        if timeout and self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout)
+        self._conn.close()
+        self._process = None
+        self._inflight.clear()
+        for thread in self.crash_writes if timeout else ():
+            thread.join(timeout)
+        self._drop_log()
+
+    def _drop_log(self) -> None:
+        """The log is kept after a crash that wrote something (the crash event names it)."""
+        try:
+            if self.log_path is not None and not (
+                    self._crash_reported and self.log_path.stat().st_size):
+                self.log_path.unlink()
+        except OSError:
+            pass
+
+    def _mark_runs_failed(self, message: str) -> list[int]:
+        """In a thread: the caller (maybe the GUI thread) must not wait on the database."""
+        run_ids = [self._runs[r] for r in self._inflight if r in self._runs]
+        for run_id in run_ids:
+            thread = threading.Thread(target=_mark_failed, args=(self.db_path, run_id, message),
+                                      daemon=True)
+            thread.start()
+            self.crash_writes.append(thread)
+        return run_ids
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def _send(self, op: str, **payload) -> int:
+        if not self.alive:
+            self.start()
+        request = next(self._ids)
+        self._inflight[request] = op
+        self._conn.send({"op": op, "request": request, **payload})
+        return request
+
+    def load(self, model_path: str, **load_kwargs) -> int:
+        """Load (or keep) a model: `loaded` event with its info, or `error`."""
+        return self._send("load", model_path=str(model_path), kwargs=load_kwargs)
+
+    def evaluate(self, **eval_kwargs) -> int:
+        """`run_evaluation(**eval_kwargs)` in the worker (settings as a dict); `progress`
+        events, then `finished` with run id, status and error."""
+        self._cancel.clear()
+        return self._send("evaluate", kwargs=eval_kwargs)
+
+    def predict(self, clip_id: int, task: str, settings: dict, *, model: str,
+                recipe_steps=None, labels=None, **load_kwargs) -> int:
+        """One clip (or in-memory variant): a `prediction` event with the result as a dict."""
+        return self._send("predict", clip_id=clip_id, task=task, settings=settings,
+                          model_path=str(model), recipe_steps=recipe_steps, labels=labels,
+                          kwargs=load_kwargs)
+
+    def cancel(self) -> None:
+        """Stop the running evaluation after its current batch (it ends as `cancelled`)."""
+        self._cancel.set()
+
+    # --- events -------------------------------------------------------------------------------
+
+    def poll(self) -> list[dict]:
+        """Events that have arrived, oldest first; a dead worker yields one `crashed` event."""
+        events = self._read_events()
+        crash = self._check_crash()
+        return events + ([crash] if crash else [])
+
+    def _read_events(self) -> list[dict]:
+        events = []
+        while self._conn is not None and not self._conn.closed:
+            try:
+                if not self._conn.poll(0):
+                    break
+                event = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            self._track(event)
+            events.append(event)
+        return events
+
+    def _track(self, event: dict) -> None:
+        request = event.get("request")
+        if event.get("run_id") is not None and request is not None:
+            self._runs[request] = event["run_id"]
+        if event.get("type") in FINAL_EVENTS and request is not None:
+            self._inflight.pop(request, None)
+
+    def _check_crash(self) -> dict | None:
+        process = self._process
+        if process is None or self._stopping or self._crash_reported or process.is_alive():
+            return None
+        self._crash_reported = True
+        process.join(0)
+        requests = dict(self._inflight)
+        run_ids = [self._runs[r] for r in requests if r in self._runs]
+        message = crash_message(process.exitcode, run_ids)
+        self._mark_runs_failed(message)
+        self._inflight.clear()
+        return {"type": "crashed", "exitcode": process.exitcode, "message": message,
+                "requests": sorted(requests), "run_ids": run_ids, "log_tail": self.log_tail(),
+                "log_path": str(self.log_path)}
+
+    def log_tail(self, chars: int = LOG_TAIL_CHARS) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:] if self.log_path else ""
+        except OSError:
+            return ""
+
+    def wait(self, request: int, *, timeout: float | None = None, on_event=None) -> dict:
+        """Block until `request` ends (CLI and tests; the GUI polls instead): its final event."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while deadline is None or time.monotonic() < deadline:
+            for event in self.poll():
+                if on_event is not None:
+                    on_event(event)
+                if event["type"] == "crashed" or (
+                        event.get("request") == request and event["type"] in FINAL_EVENTS):
+                    return event
+            time.sleep(0.02)
+        raise TimeoutError(f"the model worker did not answer request {request} in {timeout} s")
+
+
+@contextmanager
+def _main_module_hidden():
+    """Keep `spawn` from re-running the caller's __main__ in the worker.
+
+    The worker's code lives in mmla_core, so it needs nothing from the caller's script; without
+    this the child would import the GUI's entry script (and Qt), fail on a script read from
+    stdin, or re-run a script that lacks an `if __name__ == "__main__"` guard.
+    """
+    main = sys.modules.get("__main__")
+    saved = {key: getattr(main, key) for key in ("__file__", "__spec__") if hasattr(main, key)}
+    try:
+        if "__file__" in saved:
+            del main.__file__
+        if "__spec__" in saved:
+            main.__spec__ = None
+        yield
+    finally:
+        for key, value in saved.items():
+            setattr(main, key, value)
+
+
+def crash_message(exitcode: int | None, run_ids: list[int]) -> str:
+    """What happened to the worker, in words, and what the user can do."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        if name == "SIGKILL":
+            what = ("the model worker was killed (SIGKILL), most likely by the system for "
+                    "running out of memory: try fewer frames, lower max pixels or a smaller model")
+        elif name == "SIGSEGV":
+            what = "the model worker crashed (segmentation fault in native code: driver or library)"
+        else:
+            what = f"the model worker was stopped by {name}"
+    else:
+        what = f"the model worker exited unexpectedly (exit code {exitcode})"
+    if run_ids:
+        runs = ", ".join(str(r) for r in run_ids)
+        what += (f"; run {runs} is saved up to its last batch: resume it (mmla eval --resume "
+                 f"{run_ids[0]}, or Resume in the Evaluate window)")
+    return what
+
+
+def _mark_failed(db_path: Path, run_id: int, message: str) -> None:
+    from mmla_core.store.db import open_store
+    from mmla_core.store.results import fail_if_running
+
+    with open_store(db_path) as store:
+        fail_if_running(store, run_id, message)
+
+
+# --- the worker process -------------------------------------------------------------------------
+
+class _Engines:
+    """The loaded engine, kept across requests; a different model replaces it."""
+
+    def __init__(self, factory):
+        self._factory_ref = factory
+        self._factory = None
+        self.key, self.engine = None, None
+
+    @property
+    def factory(self):
+        if self._factory is None:
+            self._factory = resolve(self._factory_ref, "engine")
+        return self._factory
+
+    def get(self, model_path, **kwargs):
+        """`engine_factory`'s signature; the same model and load options reuse the engine."""
+        kwargs = {**LOAD_DEFAULTS, **kwargs}
+        key = (str(model_path), tuple(sorted((k, str(v)) for k, v in kwargs.items())))
+        if key != self.key:
+            self.close()
+            self.engine = self.factory(model_path, **kwargs)
+            self.key = key
+        return self.engine
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+        self.key, self.engine = None, None
+
+
+def _as_dict(value) -> dict:
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    return {k: v for k, v in vars(value).items() if not k.startswith("_")}
+
+
+def _redirect_stderr(log_path: str) -> None:
+    import faulthandler
+
+    log = open(log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - lives as long as us
+    os.dup2(log.fileno(), 2)
+    sys.stderr = log
+    faulthandler.enable(log)
+
+
+def worker_main(conn, cancel, db_path: str, engine_factory, input_factory, log_path: str):
+    """The worker's loop: one request at a time until `stop` or the caller goes away."""
+    _redirect_stderr(log_path)
+    conn.send({"type": "ready", "pid": os.getpid()})
+    engines = _Engines(engine_factory)
+    handlers = {"load": _load, "evaluate": _evaluate, "predict": _predict}
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            break
+        if request["op"] == "stop":
+            break
+        try:
+            handlers[request["op"]](request, conn, cancel, db_path, engines, input_factory)
+        except Exception as exc:
+            traceback.print_exc()
+            conn.send({"type": "error", "request": request.get("request"),
+                       "message": describe_failure(exc), "traceback": traceback.format_exc()})
+    engines.close()
+    try:
+        conn.send({"type": "stopped"})
+    except (OSError, ValueError):
+        pass
+
+
+def _load(request, conn, cancel, db_path, engines, input_factory) -> None:
+    engine = engines.get(request["model_path"], **request.get("kwargs", {}))
+    info = engine_info_dict(engine.info)
+    conn.send({"type": "loaded", "request": request["request"], "info": info})
+
+
+def _evaluate(request, conn, cancel, db_path, engines, input_factory) -> None:
+    from mmla_core.eval.runs import run_evaluation
+    from mmla_core.store.db import open_store
+    from mmla_core.store.results import get_run
+
+    rid = request["request"]
+    engines.factory  # noqa: B018 - import the engine module before settings are built
+
+    def progress(event) -> None:
+        conn.send({"type": "progress", "request": rid, **dataclasses.asdict(event)})
+
+    run_id = run_evaluation(db_path, **request["kwargs"], progress=progress, cancel=cancel,
+                            engine_factory=engines.get, input_factory=input_factory)
+    with open_store(db_path) as store:
+        run = get_run(store, run_id)
+    conn.send({"type": "finished", "request": rid, "run_id": run_id, "status": run["status"],
+               "error": run["error"]})
+
+
+def _predict(request, conn, cancel, db_path, engines, input_factory) -> None:
+    from mmla_core.store.catalog import task_by_name
+    from mmla_core.store.db import open_store
+
+    engine = engines.get(request["model_path"], **request.get("kwargs", {}))
+    settings = inference_settings(request["settings"])
+    build = resolve(input_factory, "inputs")
+    with open_store(db_path) as store:
+        found = task_by_name(store, request["task"])
+        if found is None:
+            raise ValueError(f"no task {request['task']!r} in this project")
+        clip = build(store, request["clip_id"], settings, recipe_steps=request["recipe_steps"],
+                     seed=settings.seed)
+    result = engine.predict(clip, found[1], settings, labels=request.get("labels"))
+    conn.send({"type": "prediction", "request": request["request"], "result": _as_dict(result)})

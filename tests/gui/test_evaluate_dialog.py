@@ -1,0 +1,140 @@
+"""The Evaluate window, driven through its widgets; the model runs in a real worker process
+(the fake engine from tests/core), and the assertions are on the database."""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "core"))  # fake_engine, also for the worker
+
+from mmla_app.evaluate_dialog import EvaluateDialog
+from mmla_core.store.db import open_store
+
+pytestmark = pytest.mark.gui
+FAKE = {"engine_factory": "fake_engine:load", "input_factory": "fake_engine:clip_input"}
+ENV = ("FAKE_ENGINE_DELAY", "FAKE_ENGINE_EXIT_AFTER", "FAKE_ENGINE_FAIL_LOAD",
+       "FAKE_ENGINE_OOM_AFTER", "FAKE_ENGINE_FAIL_CLIPS", "FAKE_INPUT_FAIL_CLIPS")
+WAIT = 30_000
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def model_folder(root: Path) -> Path:
+    """A folder `registry.inspect_model` accepts: config.json + a one-tensor safetensors."""
+    root.mkdir(parents=True)
+    (root / "config.json").write_text(json.dumps({"architectures": ["Qwen2ForCausalLM"],
+                                                  "model_type": "qwen2"}))
+    header = json.dumps({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()
+    (root / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 4)
+    return root
+
+
+def db(db_path, sql, params=()):
+    from mmla_app.workers import write_queue
+
+    write_queue().drain()
+    with open_store(db_path) as store:
+        return store.query(sql, params)
+
+
+@pytest.fixture
+def dialog(qtbot, tiny_project, tmp_path):
+    dlg = EvaluateDialog(tiny_project.db_path, **FAKE)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.add_model(str(model_folder(tmp_path / "tiny-model")))
+    form = dlg.form
+    qtbot.waitUntil(lambda: form.model_combo.count() == 1 and form.task_combo.count() > 0,
+                    timeout=WAIT)
+    form.split_combo.setCurrentIndex(form.split_combo.findData("train"))
+    yield dlg
+    dlg.reject()
+
+
+def test_add_model_registers_the_folder(dialog, tmp_path, tiny_project):
+    rows = db(tiny_project.db_path, "SELECT name, family, path, weights_hash FROM models")
+    assert rows == [{"name": "tiny-model", "family": "text_lm",
+                     "path": str((tmp_path / "tiny-model").resolve()),
+                     "weights_hash": rows[0]["weights_hash"]}]
+    assert rows[0]["weights_hash"].startswith("wh1:")
+    assert dialog.form.model_combo.currentData() == "tiny-model"
+
+
+def test_a_broken_model_folder_is_refused_with_a_message(dialog, tmp_path, qtbot):
+    (tmp_path / "empty").mkdir()
+    dialog.add_model(str(tmp_path / "empty"))
+    qtbot.waitUntil(lambda: "no config.json" in dialog.status.text(), timeout=WAIT)
+    assert dialog.form.model_combo.count() == 1
+
+
+def test_prompt_is_shown_editable_and_checked(dialog, qtbot):
+    form = dialog.form
+    assert "what is the emotion of this speaker" in form.preview.text()
+    assert "I can't believe you did that!" in form.preview.text()  # the first train clip
+    assert dialog.run_button.isEnabled()
+    form.template_edit.setPlainText("Say {oops}")
+    assert "unknown fields" in form.preview.text() and not dialog.run_button.isEnabled()
+    form.template_edit.setPlainText("Emotion of: {transcript}? [{labels}]")
+    assert form.preview.text().startswith("Emotion of: I can't believe")
+    assert dialog.run_button.isEnabled()
+    assert form.eval_request()["settings"]["template"] == "Emotion of: {transcript}? [{labels}]"
+
+
+def test_run_fills_the_database_through_the_worker(dialog, qtbot, tiny_project):
+    form = dialog.form
+    form.frames_spin.setValue(2)
+    form.audio_check.setChecked(False)
+    form.template_edit.setPlainText("Emotion of: {transcript}? [{labels}]")
+    form.variants_list.item(1).setCheckState(Qt.CheckState.Checked)  # the first recipe
+    with qtbot.waitSignal(dialog.run_finished, timeout=WAIT) as finished:
+        qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+        assert dialog.cancel_button.isEnabled()  # returned at once; the worker runs
+    run_id = finished.args[0]
+    qtbot.waitUntil(lambda: "ACC" in dialog.status.text(), timeout=WAIT)
+    run = db(tiny_project.db_path, "SELECT * FROM runs WHERE id = ?", (run_id,))[0]
+    assert run["status"] == "done" and run["split"] == "train" and run["total"] == 4
+    rows = db(tiny_project.db_path, "SELECT * FROM predictions WHERE run_id = ?", (run_id,))
+    assert len(rows) == 4 and {r["variant"] for r in rows} == {None, "audio_swap"}
+    assert {r["num_frames"] for r in rows} == {2} and {r["audio_on"] for r in rows} == {0}
+    assert {r["prompt_template"] for r in rows} == {"Emotion of: {transcript}? [{labels}]"}
+    assert "Random weights" in dialog.status.text()
+    assert dialog.run_button.isEnabled() and not dialog.cancel_button.isEnabled()
+
+
+def test_worker_crash_is_shown_and_the_run_resumes(dialog, qtbot, tiny_project, monkeypatch):
+    monkeypatch.setenv("FAKE_ENGINE_EXIT_AFTER", "1")
+    dialog.start()
+    qtbot.waitUntil(lambda: "exited unexpectedly" in dialog.status.text(), timeout=WAIT)
+    assert dialog.isVisible() and dialog.run_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.resume_combo.count() == 1, timeout=WAIT)
+    run_id = dialog.resume_combo.currentData()
+    monkeypatch.delenv("FAKE_ENGINE_EXIT_AFTER")
+    with qtbot.waitSignal(dialog.run_finished, timeout=WAIT):
+        qtbot.mouseClick(dialog.resume_button, Qt.MouseButton.LeftButton)
+    rows = db(tiny_project.db_path, "SELECT clip_id FROM predictions WHERE run_id = ?",
+              (run_id,))
+    assert len(rows) == 2 and len({r["clip_id"] for r in rows}) == 2
+    status = db(tiny_project.db_path, "SELECT status FROM runs WHERE id = ?", (run_id,))
+    assert status[0]["status"] == "done"
+
+
+def test_cancel_then_stop_now_keeps_the_window_up(dialog, qtbot, tiny_project, monkeypatch):
+    monkeypatch.setenv("FAKE_ENGINE_DELAY", "2")
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.run_id is not None, timeout=WAIT)
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    assert dialog.cancel_button.text() == "Stop now"
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)  # kills the worker
+    assert dialog.client is None and "Resume" in dialog.status.text()
+    qtbot.waitUntil(lambda: db(tiny_project.db_path, "SELECT status FROM runs")[0]["status"]
+                    == "failed", timeout=WAIT)

@@ -1,0 +1,115 @@
+"""The Results view on real runs (fake engine, in process): metrics side by side, the confusion
+matrix, disagreements, and double-click opening the clip in the main window."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
+
+from fake_engine import clip_input, load
+
+from mmla_app.results_view import ResultsView
+from mmla_core.eval.runs import run_evaluation
+from mmla_core.store.db import open_store
+from mmla_core.store.results import add_model
+
+pytestmark = pytest.mark.gui
+WAIT = 15_000
+
+
+def evaluate(project, **settings) -> int:
+    return run_evaluation(project.db_path, model="m", task="MELD", dataset="tiny", split=None,
+                          settings={"num_frames": 2, **settings}, engine_factory=load,
+                          input_factory=clip_input)
+
+
+@pytest.fixture
+def two_runs(tiny_project):
+    """Audio on vs off: the fake engine answers differently on some clips."""
+    return tiny_project, evaluate(tiny_project), evaluate(tiny_project, audio_on=False)
+
+
+@pytest.fixture
+def view(qtbot, two_runs):
+    project = two_runs[0]
+    widget = ResultsView(project.db_path)
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.runs_table.rowCount() == 2, timeout=WAIT)
+    yield widget
+    widget.close()
+
+
+def test_lists_runs_newest_first_with_accuracy(view, two_runs):
+    _, first, second = two_runs
+    ids = [int(view.runs_table.item(r, 0).text()) for r in range(2)]
+    assert ids == [second, first]
+    assert view.runs_table.item(0, 1).text() == "done"
+    assert view.runs_table.item(0, 5).text() == "3 / 3"
+
+
+def test_one_run_shows_metrics_confusion_and_its_mistakes(view, qtbot, two_runs):
+    _, first, _ = two_runs
+    with qtbot.waitSignal(view.compared, timeout=WAIT) as shown:
+        view.select_runs([first])
+    report = shown.args[0][0]
+    assert view.metrics_table.rowCount() == 1
+    assert view.metrics_table.item(0, 3).text() == f"{report.metrics.percent()['ACC']:.2f}"
+    assert view.confusion_table.rowCount() == 7  # MELD's labels, in MMLA's order
+    assert view.confusion_table.horizontalHeaderItem(0).text() == "neutral"
+    total = sum(int(view.confusion_table.item(r, c).text() or 0)
+                for r in range(7) for c in range(7))
+    assert total == 3
+    wrong = 3 - report.metrics.correct
+    assert view.disagreements.rowCount() == wrong
+
+
+def test_two_runs_side_by_side_and_double_click_opens_the_clip(view, qtbot, two_runs, window):
+    _, first, second = two_runs
+    with qtbot.waitSignal(view.compared, timeout=WAIT):
+        view.select_runs([first, second])
+    assert view.metrics_table.rowCount() == 2
+    assert view.confusion_run.count() == 2
+    table = view.disagreements
+    assert table.columnCount() == 6
+    assert table.horizontalHeaderItem(4).text() == f"Run {first}"
+    assert table.rowCount() >= 1, "the fake engine answers differently without audio"
+    view.clip_requested.connect(window.browser.table.select_clip)  # the lead's wiring
+    clip_id = int(table.item(0, 0).text())
+    view.tabs.setCurrentWidget(table)
+    with qtbot.waitSignal(view.clip_requested, timeout=WAIT) as opened:
+        rect = table.visualItemRect(table.item(0, 1))
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert opened.args == [clip_id]
+    qtbot.waitUntil(lambda: window.current_row is not None and window.current_row.id == clip_id,
+                    timeout=WAIT)
+
+
+def test_an_eval_from_the_gui_fills_the_results_view(qtbot, tiny_project):
+    """Evaluate window -> worker process -> database -> Results view, as a user does it."""
+    from mmla_app.evaluate_dialog import EvaluateDialog
+
+    dialog = EvaluateDialog(tiny_project.db_path, engine_factory="fake_engine:load",
+                            input_factory="fake_engine:clip_input")
+    qtbot.addWidget(dialog)
+    view = ResultsView(tiny_project.db_path)
+    qtbot.addWidget(view)
+    dialog.run_finished.connect(lambda run_id: view.reload(select=[run_id]))  # lead's wiring
+    with open_store(tiny_project.db_path) as store:
+        add_model(store, "m", "qwen2_5_omni", "/models/m")
+    dialog._refresh_choices()
+    qtbot.waitUntil(lambda: dialog.run_button.isEnabled(), timeout=WAIT)
+    try:
+        with qtbot.waitSignal(view.compared, timeout=WAIT * 2) as shown:
+            dialog.start()
+    finally:
+        dialog.reject()
+    assert view.runs_table.rowCount() == 1 and view.selected_runs() == [1]
+    assert shown.args[0][0].metrics.n == 1  # no test split here: the first one, dev (1 clip)
+    view.close()
