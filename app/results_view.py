@@ -145,7 +145,7 @@ class ResultsView(QWidget):
             acc = "" if run["accuracy"] is None else f"{run['accuracy'] * 100:.2f}"
             model = (run["model_name"] or "?") + (" + adapter" if run["adapter_path"] else "")
             cells = (run["id"], run["status"], model, run["task_name"] or "",
-                     f"{run['dataset_name'] or '?'} / {run['split']}",
+                     f"{run['dataset_name'] or '?'} / {run['split'] or 'all splits'}",
                      f"{run['prediction_count']} / {run['total'] or '?'}", acc,
                      (run["started_at"] or "")[:16].replace("T", " "))
             for c, value in enumerate(cells):
