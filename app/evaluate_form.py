@@ -63,13 +63,21 @@ def add_model_folder(store, folder: str) -> str:
 
     check = inspect_model(folder)
     existing = store.scalar("SELECT name FROM models WHERE path = ?", (str(check.path),))
-    name, n = existing or check.path.name, 1
+    base = check.path.name
+    if check.path.parent.name == "snapshots":  # a Hub cache snapshot: name it after the repo
+        base = check.path.parents[1].name.split("--")[-1]
+    name, n = existing or base, 1
     while not existing and store.scalar("SELECT 1 FROM models WHERE name = ?", (name,)):
         n += 1
-        name = f"{check.path.name}-{n}"
+        name = f"{base}-{n}"
     add_model(store, name, check.family, str(check.path), weights_hash=check.weights_hash,
               random_weights=check.random_weights)
     return name
+
+
+PROMPT_KINDS = (("MMLA zero-shot (task question)", "zero_shot"),
+                ("MMA-Bench visual-focused question", "visual_focused"),
+                ("MMA-Bench audio-focused question", "audio_focused"))
 
 
 class EvaluateForm(QWidget):
@@ -91,6 +99,8 @@ class EvaluateForm(QWidget):
         self.model_combo = QComboBox(self)
         self.add_model_button = QPushButton("Add model…", self)
         self.add_model_button.clicked.connect(self.choose_model_folder)
+        self.download_button = QPushButton("Download…", self)  # from the Hugging Face Hub
+        self.download_button.clicked.connect(self.download_model)
         self.adapter_edit = QLineEdit(self, placeholderText="none (base model)")
         adapter_button = QPushButton("…", self)
         adapter_button.clicked.connect(self._choose_adapter)
@@ -103,6 +113,10 @@ class EvaluateForm(QWidget):
         self.mode_combo = QComboBox(self)
         self.mode_combo.addItem("Label scoring (probability of every label)", "scoring")
         self.mode_combo.addItem("Generation + MMLA's parser (the paper's protocol)", "generation")
+        self.prompt_combo = QComboBox(self)
+        for text, kind in PROMPT_KINDS:
+            self.prompt_combo.addItem(text, kind)
+        self.prompt_combo.currentIndexChanged.connect(self._on_prompt_kind)
         self._build_sampling()
         self.audio_check = QCheckBox("Feed the clip's own audio (models that hear)", self)
         self.audio_check.setChecked(True)
@@ -116,10 +130,11 @@ class EvaluateForm(QWidget):
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         for label, widget in (
-                ("Model", row(self.model_combo, self.add_model_button)),
+                ("Model", row(self.model_combo, self.add_model_button, self.download_button)),
                 ("LoRA adapter", row(self.adapter_edit, adapter_button)),
                 ("Dataset", self.dataset_combo), ("Split", self.split_combo),
-                ("Task", self.task_combo), ("Answer", self.mode_combo),
+                ("Task", self.task_combo), ("Prompt", self.prompt_combo),
+                ("Answer", self.mode_combo),
                 ("Frames", self.sampling_row), ("Max pixels", self.pixels_spin),
                 ("", self.audio_check), ("Variants too", self.variants_list),
                 ("Prompt template", self.template_edit), ("Preview", self.preview),
@@ -195,14 +210,27 @@ class EvaluateForm(QWidget):
         self._on_task()
 
     def _on_task(self, _index: int = -1) -> None:
-        task = self.tasks.get(self.task_combo.currentData())
-        if task is not None and not self._template_edited:
-            from mmla_core.prompts import TEMPLATES
-
-            self.template_edit.blockSignals(True)
-            self.template_edit.setPlainText(task.prompt_template or TEMPLATES["zero_shot"])
-            self.template_edit.blockSignals(False)
+        if not self._template_edited:
+            self._show_default_template()
         self._update_preview()
+
+    def _on_prompt_kind(self, _index: int = -1) -> None:
+        self._template_edited = False  # another kind of question: start from its own template
+        self._on_task()
+
+    def _show_default_template(self) -> None:
+        self.template_edit.blockSignals(True)
+        self.template_edit.setPlainText(self.default_template())
+        self.template_edit.blockSignals(False)
+
+    def default_template(self) -> str:
+        """MMLA's zero-shot template (or the task's own), or MMA-Bench's focused question."""
+        from mmla_core.models.prompting import plan_prompt
+
+        task = self.tasks.get(self.task_combo.currentData())
+        if task is None:
+            return ""
+        return plan_prompt(task, "", self.prompt_combo.currentData()).template
 
     def _on_template_edited(self) -> None:
         self._template_edited = True
@@ -214,14 +242,16 @@ class EvaluateForm(QWidget):
         self.frames_spin.setVisible(not by_fps)
 
     def _update_preview(self, *_args) -> None:
-        from mmla_core.prompts import PromptError, render
+        from mmla_core.models.prompting import plan_prompt
+        from mmla_core.prompts import PromptError
 
         task = self.tasks.get(self.task_combo.currentData())
         prompt_ok = False
         if task is not None:
             transcript = self.samples.get(self.split_combo.currentData()) or "…"
             try:
-                self.preview.setText(render(task, transcript, template=self.template_text()))
+                self.preview.setText(plan_prompt(task, transcript, self.prompt_combo.currentData(),
+                                                 template=self.template_text()).text)
                 self.preview.setStyleSheet("")
                 prompt_ok = True
             except PromptError as exc:
@@ -236,12 +266,8 @@ class EvaluateForm(QWidget):
         return self.template_edit.toPlainText()
 
     def custom_template(self) -> str | None:
-        """The edited template, or None while it is still the task's own (MMLA's) one."""
-        from mmla_core.prompts import TEMPLATES
-
-        task = self.tasks.get(self.task_combo.currentData())
-        default = (task.prompt_template if task else None) or TEMPLATES["zero_shot"]
-        return None if self.template_text() == default else self.template_text()
+        """The edited template, or None while it is still the prompt kind's own one."""
+        return None if self.template_text() == self.default_template() else self.template_text()
 
     # --- pickers ------------------------------------------------------------------------------
 
@@ -249,6 +275,14 @@ class EvaluateForm(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Model folder (config.json + weights)")
         if folder:
             self.add_model_requested.emit(folder)
+
+    def download_model(self) -> None:
+        """The Hub download dialog; its snapshot folder is registered like "Add model…"."""
+        from mmla_app.download_dialog import DownloadDialog
+
+        self.download_dialog = DownloadDialog(self)
+        self.download_dialog.downloaded.connect(self.add_model_requested.emit)
+        self.download_dialog.open()
 
     def _choose_adapter(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "LoRA adapter folder")
@@ -261,6 +295,7 @@ class EvaluateForm(QWidget):
         """What the worker's `run_evaluation` is called with."""
         settings = {"audio_on": self.audio_check.isChecked(),
                     "answer_mode": self.mode_combo.currentData(),
+                    "prompt_kind": self.prompt_combo.currentData(),
                     "max_pixels": self.pixels_spin.value(), "template": self.custom_template()}
         if self.sampling_combo.currentData() == "fps":
             settings.update(num_frames=None, sample_fps=self.fps_spin.value())

@@ -1,6 +1,7 @@
-"""`mmla models add | ls | tiny` and `mmla predict`: local models from the command line.
+"""`mmla models add | download | ls | tiny` and `mmla predict`: local models from the command line.
 
-`models add` validates a folder from its files (config, family, weights index, hash) without
+`models download` is the only command that uses the network (the Hugging Face Hub); `models add`
+validates a folder from its files (config, family, weights index, hash) without
 loading the weights; `predict` answers one clip for a researcher poking at it and writes nothing.
 """
 
@@ -27,6 +28,13 @@ def register(sub) -> None:
     add.add_argument("--allow-pickle", action="store_true",
                      help="accept pickle weights (*.bin); only for models you trust")
     add.set_defaults(handler=cmd_add)
+
+    download = msub.add_parser(
+        "download", help="download a model from the Hugging Face Hub, then register it")
+    download.add_argument("repo_id", help="Hugging Face id, e.g. Qwen/Qwen2.5-Omni-3B")
+    download.add_argument("--revision", help="branch, tag or commit (default: main)")
+    download.add_argument("--name", help="name in the project (default: the repo name)")
+    download.set_defaults(handler=cmd_download)
 
     ls = msub.add_parser("ls", help="list the project's models")
     ls.add_argument("--json", action="store_true", help="JSON lines instead of a table")
@@ -74,6 +82,42 @@ def cmd_add(store: Store, args) -> int:
     if check.random_weights:
         print("  random weights: its predictions are noise (a tiny test model)")
     return 0
+
+
+def cmd_download(store: Store, args) -> int:
+    """Fetch safetensors + configs into the HF cache (tqdm on stderr), then register like `add`.
+
+    Ctrl+C stops cleanly: nothing is registered, finished files stay in the cache and a rerun
+    fetches only the rest."""
+    import sys
+
+    from tqdm import tqdm
+
+    from mmla_core.models.download import download_model
+    from mmla_core.models.registry import ModelLoadError
+
+    bar = tqdm(desc=args.repo_id, unit="B", unit_scale=True, file=sys.stderr, disable=None,
+               leave=False)
+
+    def progress(done: int, total: int, name: str) -> None:
+        bar.total = total
+        bar.set_postfix_str(name, refresh=False)
+        bar.update(done - bar.n)
+
+    try:
+        path = download_model(args.repo_id, revision=args.revision, progress=progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print("mmla models download: cancelled; nothing registered. Finished files stay in "
+              "the cache: run it again to resume", file=sys.stderr)
+        return 130
+    except ModelLoadError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        bar.close()
+    args.path, args.allow_pickle = str(path), False
+    args.name = args.name or args.repo_id.split("/")[-1]
+    return cmd_add(store, args)
 
 
 def _models(store: Store) -> list[dict]:

@@ -138,3 +138,14 @@ def test_cancel_then_stop_now_keeps_the_window_up(dialog, qtbot, tiny_project, m
     assert dialog.client is None and "Resume" in dialog.status.text()
     qtbot.waitUntil(lambda: db(tiny_project.db_path, "SELECT status FROM runs")[0]["status"]
                     == "failed", timeout=WAIT)
+
+
+def test_mma_bench_prompt_kinds_are_offered_and_sent(dialog):
+    form = dialog.form
+    form.prompt_combo.setCurrentIndex(form.prompt_combo.findData("audio_focused"))
+    assert form.template_text() == form.default_template() != ""
+    assert form.custom_template() is None
+    request = form.eval_request()
+    assert request["settings"]["prompt_kind"] == "audio_focused"
+    form.prompt_combo.setCurrentIndex(form.prompt_combo.findData("zero_shot"))
+    assert "Based on the text, video, and audio content" in form.preview.text()

@@ -1,0 +1,160 @@
+"""Download a model from the Hugging Face Hub (the one GUI action that uses the network).
+
+A repo id field, Download, a progress bar and Cancel. `mmla_core.models.download.download_model`
+runs on a superqt thread worker; its progress callback (worker thread) reaches the bar through a
+queued signal, and Cancel sets the `threading.Event` the download checks between chunks and
+files. Finished files stay in the Hugging Face cache, so Download again resumes. On success the
+dialog emits `downloaded(path)` (the snapshot folder; the Evaluate form registers it like
+"Add model…") and closes.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+from superqt.utils import create_worker
+
+STEPS = 1000  # the bar's range: byte counts overflow a QProgressBar's int
+
+
+def _default_download(repo_id: str, **kwargs):
+    from mmla_core.models.download import download_model
+
+    return download_model(repo_id, **kwargs)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+class DownloadDialog(QDialog):
+    """Repo id -> the snapshot folder in the Hugging Face cache, with progress and Cancel."""
+
+    downloaded = Signal(str)
+    _progress = Signal(object, object, str)  # (done, total, file): emitted on the worker thread
+
+    def __init__(self, parent: QWidget | None = None, *, download=None):
+        super().__init__(parent)
+        self.setWindowTitle("Download a model from the Hugging Face Hub")
+        self._download = download or _default_download
+        self._cancel: threading.Event | None = None
+        self._worker = None
+        self.repo_edit = QLineEdit(self, placeholderText="ORG/NAME, e.g. Qwen/Qwen2.5-Omni-3B")
+        self.repo_edit.returnPressed.connect(self.start)
+        self.download_button = QPushButton("Download", self)
+        self.download_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setRange(0, STEPS)
+        self.status = QLabel("Safetensors weights + config and tokenizer files go to the "
+                             "Hugging Face cache. Needs the network.", self, wordWrap=True)
+        form = QFormLayout()
+        form.addRow("Repo id", self.repo_edit)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.download_button)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        self._progress.connect(self._on_progress)
+        self.resize(520, self.sizeHint().height())
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def start(self) -> None:
+        repo = self.repo_edit.text().strip()
+        if self.running:
+            return
+        if repo.count("/") != 1 or not all(repo.split("/")):
+            self.status.setText("Give a Hugging Face id: ORG/NAME.")
+            return
+        self._cancel = threading.Event()
+        self.progress_bar.setValue(0)
+        self.status.setText(f"Downloading {repo}…")
+        self.download_button.setEnabled(False)
+        self.repo_edit.setEnabled(False)
+        worker = create_worker(self._download, repo, progress=self._report, cancel=self._cancel,
+                               _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(self._on_done)
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        worker.start()
+
+    def cancel(self) -> None:
+        """While downloading: stop at the next chunk (the dialog stays open); else close."""
+        if self.running and self._cancel is not None:
+            self._cancel.set()
+            self.status.setText("Cancelling…")
+        else:
+            self.reject()
+
+    def reject(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        super().reject()
+
+    def closeEvent(self, event) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        super().closeEvent(event)
+
+    # --- worker callbacks ---------------------------------------------------------------------
+
+    def _report(self, done: int, total: int, name: str) -> None:
+        """Worker thread: hand the numbers to the GUI thread (a queued signal)."""
+        if isValid(self):
+            self._progress.emit(done, total, name)
+
+    def _on_progress(self, done: int, total: int, name: str) -> None:
+        self.progress_bar.setValue(min(STEPS, done * STEPS // total) if total else 0)
+        self.status.setText(f"{name}  ({_size(done)} of {_size(total)})")
+
+    def _on_done(self, path) -> None:
+        if not isValid(self):
+            return
+        self.progress_bar.setValue(STEPS)
+        self.status.setText(f"Downloaded to {path}")
+        self.downloaded.emit(str(path))
+        self.accept()
+
+    def _on_error(self, exc: Exception) -> None:
+        if not isValid(self):
+            return
+        from mmla_core.models.download import DownloadCancelled
+
+        if isinstance(exc, DownloadCancelled):
+            self.status.setText("Cancelled. Finished files stay in the cache: Download again "
+                                "resumes from there.")
+        else:
+            self.status.setText(str(exc))
+
+    def _on_finished(self) -> None:
+        if not isValid(self):
+            return
+        self._worker = None
+        self.download_button.setEnabled(True)
+        self.repo_edit.setEnabled(True)
