@@ -15,6 +15,7 @@ from mmla_core.cli import (
     commands_data,
     commands_eval,
     commands_models,
+    commands_probe,
     commands_review,
     commands_variants,
 )
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_review.register(sub)
     commands_models.register(sub)
     commands_eval.register(sub)
+    commands_probe.register(sub)
     return parser
 
 

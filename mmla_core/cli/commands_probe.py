@@ -1,0 +1,199 @@
+"""`mmla probe CLIP` (the scenario x prompt matrix of one clip + its reliance profile),
+`mmla probe show RUN` (a stored probe) and `mmla checks-model` (MMA-Bench's four checks answered
+by a model for a dataset, as a model layer in the checks panel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmla_core.cli.common import EXIT_OK, CliError, print_table, progress_bar
+
+DEFAULT_SCENARIOS = "aligned,audio_swap,misleading_caption,long_context,frames_zeroed,audio_removed"
+DEFAULT_PROMPTS = "zero_shot,visual_focused,audio_focused"
+
+
+def register(sub) -> None:
+    """`mmla probe` already probes media (`mmla probe [DATASET]`, commands_data); the model
+    probe joins that command: with --model (or `show RUN`) it probes a clip, otherwise the
+    media probe runs as before."""
+    p = sub.choices.get("probe")
+    if p is None:
+        p = sub.add_parser("probe", help="probe one clip with a model")
+        p.add_argument("dataset", nargs="?", help="the clip")
+        media_handler = None
+    else:
+        media_handler = p.get_default("handler")
+    p.description = ("Without --model: probe media not probed yet (`mmla probe [DATASET]`). "
+                     "With --model M --task T: `mmla probe CLIP` runs the scenario x prompt "
+                     "matrix of one clip (MMA-Bench scenarios) and prints it with the modality "
+                     "reliance profile; `mmla probe show RUN` reopens a stored probe.")
+    p.add_argument("run", nargs="?", type=int, help="with `show`: the probe's run id")
+    p.add_argument("--model", help="registered model name (mmla models ls) or a model folder")
+    p.add_argument("--task", help="task name, e.g. MIntRec")
+    p.add_argument("--scenarios", default=DEFAULT_SCENARIOS,
+                   help=f"comma-separated MMA-Bench scenarios (default: {DEFAULT_SCENARIOS})")
+    p.add_argument("--prompts", default=DEFAULT_PROMPTS,
+                   help=f"comma-separated prompt kinds (default: {DEFAULT_PROMPTS})")
+    p.add_argument("--attention", action="store_true",
+                   help="also capture attention shares by modality per layer (eager attention: "
+                   "more memory and time, very costly with long_context)")
+    p.add_argument("--frames", type=int, help="frames per clip (default 4)")
+    p.add_argument("--max-pixels", type=int, help="pixels per frame (default 360*420)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", help="cpu, cuda, ... (default: auto)")
+    p.add_argument("--adapter", help="LoRA adapter folder")
+    p.add_argument("--csv", type=Path, help="also write the probe as CSV")
+    p.set_defaults(handler=lambda store, args: _probe(store, args, media_handler))
+    c = sub.add_parser("checks-model", help="answer MMA-Bench's four alignment checks with a "
+                       "model for a dataset (a model layer; human answers are never touched)")
+    c.add_argument("--dataset", required=True)
+    c.add_argument("--model", required=True)
+    c.add_argument("--limit", type=int, help="only the first N clips")
+    c.add_argument("--frames", type=int)
+    c.add_argument("--max-pixels", type=int)
+    c.add_argument("--device")
+    c.set_defaults(handler=_checks_model)
+
+
+def _settings(args):
+    from mmla_core.models.inputs import InferenceSettings
+
+    values = {"seed": getattr(args, "seed", 0)}
+    if args.frames is not None:
+        values["num_frames"] = args.frames
+    if args.max_pixels is not None:
+        values["max_pixels"] = args.max_pixels
+    return InferenceSettings(**values)
+
+
+def _engine(store, ref: str, args):
+    from mmla_core.models.engine import Engine, ModelLoadError
+
+    rows = store.query("SELECT name, path FROM models WHERE name = ? OR CAST(id AS TEXT) = ? "
+                       "OR path = ? ORDER BY name = ? DESC", (ref,) * 4)
+    path, name = (rows[0]["path"], rows[0]["name"]) if rows else (ref, None)
+    try:
+        return Engine.load(path, device=args.device, name=name,
+                           adapter_path=getattr(args, "adapter", None))
+    except ModelLoadError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def _probe(store, args, media_handler=None) -> int:
+    from mmla_core.probe import load_probe, run_probe
+    from mmla_core.store.catalog import find_clip
+
+    clip_ref = args.dataset
+    if clip_ref != "show" and not (args.model or args.task) and media_handler is not None:
+        if args.run is not None:
+            raise CliError("mmla probe: give --model and --task to probe a clip, or "
+                           "`mmla probe show RUN`")
+        return media_handler(store, args)
+    if clip_ref == "show":
+        if args.run is None:
+            raise CliError("give the probe's run id: mmla probe show RUN")
+        result = load_probe(store, args.run)
+    else:
+        if not (args.model and args.task):
+            raise CliError("give --model and --task")
+        if clip_ref is None:
+            raise CliError("give the clip: mmla probe CLIP --model M --task T")
+        row = find_clip(store, clip_ref)
+        if row is None:
+            raise CliError(f"no clip {clip_ref!r} (an id, DATASET/external_id, or a unique "
+                           "external id)")
+        engine = _engine(store, args.model, args)
+        try:
+            result = run_probe(store, engine, int(row["id"]), args.task,
+                               scenarios=_split(args.scenarios), prompts=_split(args.prompts),
+                               settings=_settings(args), seed=args.seed,
+                               attention=args.attention)
+        finally:
+            engine.close()
+    print_probe(result)
+    if getattr(args, "csv", None) is not None:
+        from mmla_core.probe.export import probe_to_csv
+
+        print(f"csv: {probe_to_csv(result, args.csv)}")
+    return EXIT_OK
+
+
+def print_probe(result) -> None:
+    from mmla_core.probe.reliance import cell_reliance, reliance_profile
+
+    print(f"probe run {result.run_id}: clip {result.clip_id}, task {result.task}, model "
+          f"{result.model}, gold {result.gold or '-'} ({result.status})")
+    rows = []
+    for scenario in result.scenarios:
+        row = {"scenario": scenario}
+        for prompt in result.prompts:
+            cell = result.cell(scenario, prompt)
+            mark = "" if cell is None or cell.correct is None else (" ✓" if cell.correct else
+                                                                    " ✗")
+            row[prompt] = "-" if cell is None else \
+                f"{cell.predicted} {cell.p_predicted:.2f}{mark}"
+        rows.append(row)
+    print_table(rows, ["scenario", *result.prompts])
+    rel = cell_reliance(result)
+    if rel:
+        print("\nvs aligned (same prompt):")
+        print_table([{"scenario": r.scenario, "prompt": r.prompt, "dP(gold)": r.delta_p_gold,
+                      "flipped": "yes" if r.flipped else "", "KL": f"{r.kl:.4f}"} for r in rel],
+                    ["scenario", "prompt", "dP(gold)", "flipped", "KL"])
+    profile = reliance_profile(result)
+    print("\nreliance profile (mean drop of P(gold) / mean KL / flip rate):")
+    for modality in ("video", "audio", "text"):
+        drop, kl, flips = (profile.drop[modality], profile.kl[modality],
+                           profile.flips[modality])
+        if drop is None and kl is None:
+            print(f"  {modality:<5}  -")
+            continue
+        print(f"  {modality:<5}  drop {_num(drop)}  KL {_num(kl)}  flips {_num(flips)}")
+    print(f"  relied on most: {profile.relied_on or '-'}")
+    attention = [c for c in result.cells if c.attention]
+    if attention:
+        print("\nattention at the answer position (video / audio / text, mean over layers):")
+        for cell in attention:
+            n = len(cell.attention)
+            v, a, t = (sum(layer[i] for layer in cell.attention) / n for i in range(3))
+            print(f"  {cell.scenario:<20} {cell.prompt:<16} {v:.3f} / {a:.3f} / {t:.3f}")
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:+.4f}"
+
+
+def _checks_model(store, args) -> int:
+    from mmla_core.probe.model_checks import run_model_checks
+    from mmla_core.store.catalog import dataset_by_name
+
+    dataset = dataset_by_name(store, args.dataset)
+    if dataset is None:
+        raise CliError(f"no dataset {args.dataset!r} (see `mmla ls --datasets`)")
+    sql = "SELECT id FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL ORDER BY id"
+    params: tuple = (dataset["id"],)
+    if args.limit is not None:
+        sql, params = sql + " LIMIT ?", (*params, args.limit)
+    clip_ids = [r[0] for r in store.conn.execute(sql, params)]
+    args.seed = 0
+    engine = _engine(store, args.model, args)
+    update, close = progress_bar("checks")
+    try:
+        run_id = run_model_checks(store, engine, clip_ids, settings=_settings(args),
+                                  progress=update)
+    finally:
+        close()
+        engine.close()
+    counts = store.query(
+        "SELECT ca.check_key, ca.answer, count(*) AS n FROM check_answers ca JOIN predictions p "
+        "ON p.id = ca.prediction_id WHERE p.run_id = ? GROUP BY ca.check_key, ca.answer "
+        "ORDER BY ca.check_key, ca.answer", (run_id,))
+    print(f"checks run {run_id}: {len(clip_ids)} clip(s) answered by the model")
+    print_table(counts, ["check_key", "answer", "n"])
+    return EXIT_OK
+
+

@@ -1,0 +1,141 @@
+"""Attention by modality at the answer position (MMA-Bench's white-box analysis, section 2.8).
+
+For one clip and prompt the prompt runs once more through the model with eager attention and
+`output_attentions=True`; at the answer position (the last prompt token, whose output is the
+first answer token) each decoder layer's attention row is averaged over heads and summed over
+the key positions of each modality:
+
+- video: the video placeholder tokens (`video_token_id` / `video_token_index` of the config, else
+  the tokenizer's), and image placeholders, if any;
+- audio: the audio placeholder tokens (`audio_token_id` / `audio_token_index`);
+- text: every other token (chat template, the vision/audio begin/end markers, the prompt).
+
+The three shares are divided by their sum, so they sum to 1 per layer (they already do up to
+rounding: the row is a softmax over the unpadded keys of one clip).
+
+Cost: eager attention materialises every layer's (heads x L x L) weights: with a 5 s clip at
+Qwen2.5-Omni-7B scale (~2k tokens, 28 layers x 28 heads) that is ~0.5 GB per layer in fp16 and
+a forward several times slower than SDPA/flash. The capture switches the model to eager for that
+forward only and back afterwards. Cohen's d per layer compares the shares under visual- and
+audio-focused prompts over a set of clips: d = (mean_v - mean_a) / pooled s.d., pooled s.d. =
+sqrt(((n_v-1) s_v^2 + (n_a-1) s_a^2) / (n_v + n_a - 2)); d > 0: more attention under the visual
+prompt (MMA-Bench's sign convention).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mmla_core.models.inputs import InferenceSettings, build_model_inputs, with_view
+from mmla_core.models.prompting import plan_prompt
+
+__all__ = ["MODALITIES", "AttentionProfile", "attention_shares", "cohens_d",
+           "cohens_d_by_layer", "modality_spans", "modality_token_ids"]
+
+MODALITIES = ("video", "audio", "text")
+
+
+@dataclass
+class AttentionProfile:
+    shares: list[list[float]]        # per decoder layer: [video, audio, text], summing to 1
+    spans: dict[str, list[int]]      # token positions of each modality in the prompt
+    num_tokens: int
+
+    def layer_share(self, modality: str) -> list[float]:
+        i = MODALITIES.index(modality)
+        return [row[i] for row in self.shares]
+
+
+def modality_token_ids(engine) -> dict[str, set[int]]:
+    """Placeholder token ids of video and audio, from the model config (tokenizer fallback)."""
+    config = getattr(engine.model, "config", None)
+    tok = getattr(engine.processor, "tokenizer", engine.processor)
+
+    def ids(*names):
+        found = set()
+        for name in names:
+            for source in (config, getattr(config, "thinker_config", None), tok):
+                value = getattr(source, name, None) if source is not None else None
+                if isinstance(value, int):
+                    found.add(value)
+                    break
+        return found
+
+    return {"video": ids("video_token_id", "video_token_index") |
+            ids("image_token_id", "image_token_index"),
+            "audio": ids("audio_token_id", "audio_token_index")}
+
+
+def modality_spans(input_ids, token_ids: dict[str, set[int]], mask=None) -> dict[str, list[int]]:
+    """Positions of each modality's tokens in one row of input ids (padding left out)."""
+    ids = [int(t) for t in input_ids]
+    keep = [True] * len(ids) if mask is None else [bool(m) for m in mask]
+    spans: dict[str, list[int]] = {m: [] for m in MODALITIES}
+    for pos, (tid, real) in enumerate(zip(ids, keep, strict=True)):
+        if not real:
+            continue
+        kind = next((m for m in ("video", "audio") if tid in token_ids[m]), "text")
+        spans[kind].append(pos)
+    return spans
+
+
+def attention_shares(engine, clip, task, settings: InferenceSettings, *,
+                     labels=None) -> AttentionProfile:
+    """The share of attention to video / audio / text at the answer position, per layer."""
+    import torch
+
+    plan = plan_prompt(task, clip.transcript, settings.prompt_kind, template=settings.template,
+                       labels=labels)
+    inputs = build_model_inputs(engine.processor, engine.info.family, with_view(clip, plan.view),
+                                plan.text, settings)
+    spans = modality_spans(inputs["input_ids"][0], modality_token_ids(engine),
+                           inputs.get("attention_mask", [None])[0]
+                           if "attention_mask" in inputs else None)
+    inputs = engine._to_device(inputs)
+    previous = engine.info.attn_implementation
+    model = engine.model
+    if previous != "eager":
+        model.set_attn_implementation("eager")
+    try:
+        with torch.no_grad():
+            out = model(**inputs, output_attentions=True, use_cache=False)
+    finally:
+        if previous != "eager":
+            model.set_attn_implementation(previous)
+    shares = []
+    for layer in out.attentions:
+        row = layer[0, :, -1, :].float().mean(0).cpu()  # heads averaged, answer position
+        parts = [float(row[spans[m]].sum()) if spans[m] else 0.0 for m in MODALITIES]
+        total = sum(parts) or 1.0
+        shares.append([p / total for p in parts])
+    return AttentionProfile(shares, spans, int(inputs["input_ids"].shape[1]))
+
+
+def cohens_d(first: list[float], second: list[float]) -> float | None:
+    """Cohen's d of two samples with the pooled standard deviation (None if undefined)."""
+    n1, n2 = len(first), len(second)
+    if n1 < 1 or n2 < 1 or n1 + n2 < 3:
+        return None
+    m1, m2 = sum(first) / n1, sum(second) / n2
+    ss = sum((x - m1) ** 2 for x in first) + sum((x - m2) ** 2 for x in second)
+    pooled = math.sqrt(ss / (n1 + n2 - 2))
+    if pooled == 0:
+        return 0.0 if m1 == m2 else None
+    return (m1 - m2) / pooled
+
+
+def cohens_d_by_layer(visual: list[AttentionProfile | list[list[float]]],
+                      audio: list[AttentionProfile | list[list[float]]],
+                      modality: str) -> list[float | None]:
+    """Per layer, Cohen's d of `modality`'s share: visual-focused vs audio-focused prompts, one
+    profile per clip in each list (e.g. the aligned cells of several probes)."""
+    i = MODALITIES.index(modality)
+
+    def rows(p):
+        return p.shares if isinstance(p, AttentionProfile) else p
+
+    vis, aud = [rows(p) for p in visual], [rows(p) for p in audio]
+    layers = min(len(r) for r in vis + aud) if vis and aud else 0
+    return [cohens_d([r[layer][i] for r in vis], [r[layer][i] for r in aud])
+            for layer in range(layers)]

@@ -1,0 +1,122 @@
+"""MMA-Bench's four alignment checks answered by a model (seeds_systems.md 2.2).
+
+Per clip the clip is decoded once and each check runs as one label-scoring prediction with prompt
+kind `check:<key>`: the engine shows the check's view (audio muted, frames black, or the full
+clip) and scores "Yes" against "No". The answer lands in `check_answers` with source "model",
+annotator `model:<model name>`, confidence = P(answer) and the prediction's id; it is a layer of
+its own (one row per clip, check and annotator), so a curator's answer (another annotator) is
+never overwritten, and the checks panel offers the model's answers to accept or override.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from mmla_core.checks import MMA_CHECKS
+from mmla_core.models.inputs import InferenceSettings, clip_input_from_store
+from mmla_core.store.db import Store
+from mmla_core.store.labels import set_check_answer
+from mmla_core.store.results import (
+    finish_run,
+    sample_key,
+    start_run,
+    upsert_eval_predictions,
+)
+
+__all__ = ["MODEL_ANNOTATOR_PREFIX", "model_annotator", "run_model_checks"]
+
+MODEL_ANNOTATOR_PREFIX = "model:"
+
+
+def model_annotator(model_name: str) -> str:
+    return f"{MODEL_ANNOTATOR_PREFIX}{model_name}"
+
+
+def _cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    return bool(cancel.is_set() if hasattr(cancel, "is_set") else cancel())
+
+
+def run_model_checks(store: Store, engine, clip_ids, *, settings: InferenceSettings | None = None,
+                     checks=MMA_CHECKS, progress: Callable[[int, int], None] | None = None,
+                     cancel=None, name: str = "") -> int:
+    """Answer the checks for each clip; returns the run id (kind "checks").
+
+    `progress(done, total)` after each clip; `cancel` (Event or callable) is checked between
+    clips. A clip whose input or model fails is recorded as an error row and skipped.
+    """
+    from mmla_core.eval.run_plan import describe_failure, engine_info_dict
+    from mmla_core.probe.matrix import register_engine_model
+
+    settings = settings or InferenceSettings()
+    clip_ids = [int(c) for c in clip_ids]
+    model_id = register_engine_model(store, engine)
+    model_name = str(store.scalar("SELECT name FROM models WHERE id = ?", (model_id,)))
+    annotator = model_annotator(model_name)
+    dataset_id = store.scalar("SELECT dataset_id FROM clips WHERE id = ?",
+                              (clip_ids[0],)) if clip_ids else None
+    run_id = start_run(store, "checks", name=name, model_id=model_id, dataset_id=dataset_id,
+                       total=len(clip_ids) * len(checks), settings={
+                           "checks": [c.key for c in checks], "clip_ids": clip_ids,
+                           "annotator": annotator, "inference": dict(vars(settings)),
+                           "engine": engine_info_dict(engine.info)})
+    status = "done"
+    try:
+        for done, clip_id in enumerate(clip_ids, 1):
+            if _cancelled(cancel):
+                status = "cancelled"
+                break
+            try:
+                clip = clip_input_from_store(store, clip_id, settings)
+            except Exception as exc:  # a broken clip: record it and go on
+                _error_rows(store, run_id, model_id, clip_id, checks, settings,
+                            describe_failure(exc))
+            else:
+                for check in checks:
+                    _answer(store, engine, clip, check, settings, run_id, model_id, annotator)
+            if progress is not None:
+                progress(done, len(clip_ids))
+    except BaseException as exc:
+        finish_run(store, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    finish_run(store, run_id, status)
+    return run_id
+
+
+def _answer(store, engine, clip, check, settings, run_id, model_id, annotator) -> None:
+    from dataclasses import replace
+
+    from mmla_core.tasks import Task
+
+    kind = f"check:{check.key}"
+    task = Task("check", "check", ("yes", "no"))  # the check plan supplies the labels
+    result = engine.predict(clip, task, replace(settings, prompt_kind=kind))
+    answer = result.parsed_label
+    key = sample_key(clip.clip_id, None, kind, None)
+    upsert_eval_predictions(store, [{
+        "run_id": run_id, "clip_id": clip.clip_id, "task_id": None, "model_id": model_id,
+        "weights_hash": engine.info.weights_hash, "adapter_path": engine.info.adapter_path,
+        "prompt_template": result.template, "prompt_hash": result.prompt_hash,
+        "prompt_kind": kind, "recipe_json": json.dumps({"view": check.shown}),
+        "num_frames": result.num_frames, "sample_fps": result.sample_fps,
+        "max_pixels": result.max_pixels, "audio_on": result.audio_on, "seed": result.seed,
+        "answer_mode": result.answer_mode, "raw_output": result.raw_output,
+        "parsed_label": answer, "scores_json": dict(result.scores),
+        "latency_ms": result.latency_ms, "sample_key": key, "variant": None}])
+    pid = int(store.scalar("SELECT id FROM predictions WHERE run_id = ? AND sample_key = ?",
+                           (run_id, key)))
+    set_check_answer(store, clip.clip_id, check.key, answer, annotator, source="model",
+                     confidence=float(result.scores[answer]), prediction_id=pid)
+
+
+def _error_rows(store, run_id, model_id, clip_id, checks, settings, message: str) -> None:
+    from mmla_core.prompts import template_hash
+
+    upsert_eval_predictions(store, [{
+        "run_id": run_id, "clip_id": clip_id, "task_id": None, "model_id": model_id,
+        "prompt_template": c.model_prompt, "prompt_hash": template_hash(c.model_prompt),
+        "prompt_kind": f"check:{c.key}", "answer_mode": settings.answer_mode,
+        "sample_key": sample_key(clip_id, None, f"check:{c.key}", None),
+        "error": f"input: {message}"[:2000]} for c in checks])

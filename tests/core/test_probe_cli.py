@@ -1,0 +1,73 @@
+"""`mmla probe`, `mmla probe show` and `mmla checks-model` end to end on the demo project."""
+
+import csv
+import shutil
+
+import models_fixtures
+from probe_helpers import first_clip
+
+from mmla_core.cli import main
+from mmla_core.probe import load_probe
+from mmla_core.store import open_store
+
+omni_dir = models_fixtures.omni_dir
+models_demo_db = models_fixtures.models_demo_db
+
+
+def test_probe_show_and_csv(models_demo_db, omni_dir, tmp_path, capsys):
+    db = tmp_path / "project.sqlite"
+    shutil.copy(models_demo_db, db)
+    store = open_store(db)
+    clip = first_clip(store)
+    store.close()
+    out_csv = tmp_path / "probe.csv"
+    args = ["--db", str(db), "probe", str(clip), "--model", str(omni_dir), "--task", "MIntRec",
+            "--scenarios", "aligned,audio_swap,frames_zeroed,misleading_caption",
+            "--max-pixels", str(models_fixtures.SMALL_PIXELS), "--device", "cpu",
+            "--attention", "--csv", str(out_csv)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "reliance profile" in printed and "frames_zeroed" in printed
+    assert "attention at the answer position" in printed
+    run_id = int(printed.split("probe run ", 1)[1].split(":", 1)[0])
+    store = open_store(db)
+    result = load_probe(store, run_id)
+    store.close()
+    assert len(result.cells) == 12
+    # the matrix printed by `probe show` is the one printed by the run
+    assert main(["--db", str(db), "probe", "show", str(run_id)]) == 0
+    shown = capsys.readouterr().out
+    assert shown == printed.rsplit("csv: ", 1)[0]
+    with out_csv.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 12
+    for row, cell in zip(rows, result.cells, strict=True):
+        assert (row["scenario"], row["prompt"], row["predicted"]) == \
+            (cell.scenario, cell.prompt, cell.predicted)
+        assert float(row["p_predicted"]) == cell.p_predicted
+        assert float(row[f"P({cell.predicted})"]) == cell.p_predicted
+    assert rows[0]["kl_from_aligned"] == "" and float(rows[3]["kl_from_aligned"]) >= 0
+
+
+def test_probe_needs_model_and_task_and_show_needs_a_run(models_demo_db, tmp_path, capsys):
+    db = tmp_path / "project.sqlite"
+    shutil.copy(models_demo_db, db)
+    assert main(["--db", str(db), "probe", "1", "--task", "MIntRec"]) == 1
+    assert main(["--db", str(db), "probe", "show"]) == 1
+    assert main(["--db", str(db), "probe", "show", "999"]) == 1
+    assert "no probe run 999" in capsys.readouterr().err
+
+
+def test_checks_model_for_a_dataset(models_demo_db, omni_dir, tmp_path, capsys):
+    db = tmp_path / "project.sqlite"
+    shutil.copy(models_demo_db, db)
+    assert main(["--db", str(db), "checks-model", "--dataset", "demo", "--model", str(omni_dir),
+                 "--limit", "2", "--max-pixels", str(models_fixtures.SMALL_PIXELS),
+                 "--device", "cpu"]) == 0
+    assert "2 clip(s) answered" in capsys.readouterr().out
+    store = open_store(db)
+    try:
+        assert store.scalar("SELECT count(*) FROM check_answers WHERE source = 'model'") == 8
+        assert store.scalar("SELECT count(*) FROM check_answers WHERE source = 'human'") == 0
+    finally:
+        store.close()
