@@ -30,6 +30,7 @@ from mmla_app.clip_header import ClipHeader
 from mmla_app.edits import EditController
 from mmla_app.import_flow import ImportController
 from mmla_app.player_widget import PlayerWidget
+from mmla_app.probe_panel import ProbePanel
 from mmla_app.theme import STYLESHEET
 from mmla_app.transcript_pane import TranscriptPane
 from mmla_app.variants_panel import VariantsPanel
@@ -108,6 +109,8 @@ class MainWindow(QMainWindow):
         self.side_tabs.addTab(label_page, "Label && check")
         self.variants = VariantsPanel(self.db_path, self.annotator, self)
         self.side_tabs.addTab(self.variants, "Variants")
+        self.probe = ProbePanel(self.db_path, self)
+        self.side_tabs.addTab(self.probe, "Probe")
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         for widget, share in ((self.browser, 36), (centre, 40), (self.side_tabs, 24)):
             self.splitter.addWidget(widget)
@@ -160,7 +163,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.db_path.name} — MMLA Studio")
         self.db_label.setText(self.db_path.name)
         self.db_label.setToolTip(str(self.db_path))
-        for panel in (self.annotation, self.checks, self.variants):
+        for panel in (self.annotation, self.checks, self.variants, self.probe):
             panel.set_context(self.db_path, self.annotator)
         self.statusBar().showMessage("Opening project…")
         self.runner.submit(open_project, demo, channel=PROJECT_CHANNEL,
@@ -199,6 +202,7 @@ class MainWindow(QMainWindow):
         self.annotation.set_clip(clip_id)
         self.checks.set_clip(clip_id)
         self.variants.set_clip(clip_id)
+        self.probe.set_clip(clip_id)
         path = self._media_path(row)
         self.player.load_clip(path, duration_s=row.duration_s if row else None)
         self.waveform.load_clip(path)
@@ -264,6 +268,7 @@ class MainWindow(QMainWindow):
         self.annotation.shutdown()  # commits a note still being typed
         self.checks.shutdown()
         self.variants.shutdown()
+        self.probe.shutdown()
         self.player.close_clip()
         self.waveform.load_clip(None)
         self.runner.shutdown()

@@ -173,6 +173,15 @@ class WorkerClient:
                           model_path=str(model), recipe_steps=recipe_steps, labels=labels,
                           kwargs=load_kwargs)
 
+    def probe(self, clip_id: int, task: str, *, model: str, settings: dict | None = None,
+              scenarios=None, prompts=None, seed: int = 0, **load_kwargs) -> int:
+        """`probe.run_probe` in the worker: a `cell` event per (scenario, prompt) as it is
+        written, then `finished` with the probe's run id and status."""
+        self._cancel.clear()
+        return self._send("probe", clip_id=clip_id, task=task, model_path=str(model),
+                          settings=settings or {}, scenarios=scenarios, prompts=prompts,
+                          seed=seed, kwargs=load_kwargs)
+
     def cancel(self) -> None:
         """Stop the running evaluation after its current batch (it ends as `cancelled`)."""
         self._cancel.set()
@@ -344,7 +353,7 @@ def worker_main(conn, cancel, db_path: str, engine_factory, input_factory, log_p
     _redirect_stderr(log_path)
     conn.send({"type": "ready", "pid": os.getpid()})
     engines = _Engines(engine_factory)
-    handlers = {"load": _load, "evaluate": _evaluate, "predict": _predict}
+    handlers = {"load": _load, "evaluate": _evaluate, "predict": _predict, "probe": _probe}
     while True:
         try:
             request = conn.recv()
@@ -405,3 +414,24 @@ def _predict(request, conn, cancel, db_path, engines, input_factory) -> None:
                      seed=settings.seed)
     result = engine.predict(clip, found[1], settings, labels=request.get("labels"))
     conn.send({"type": "prediction", "request": request["request"], "result": _as_dict(result)})
+
+
+def _probe(request, conn, cancel, db_path, engines, input_factory) -> None:
+    from mmla_core.probe.matrix import DEFAULT_PROMPTS, DEFAULT_SCENARIOS, run_probe
+    from mmla_core.store.db import open_store
+
+    rid = request["request"]
+    engine = engines.get(request["model_path"], **request.get("kwargs", {}))
+    settings = inference_settings(request["settings"]) if request["settings"] else None
+
+    def progress(cell) -> None:
+        conn.send({"type": "cell", "request": rid, "cell": dataclasses.asdict(cell)})
+
+    with open_store(db_path) as store:
+        result = run_probe(store, engine, request["clip_id"], request["task"],
+                           scenarios=tuple(request["scenarios"] or DEFAULT_SCENARIOS),
+                           prompts=tuple(request["prompts"] or DEFAULT_PROMPTS),
+                           settings=settings, seed=request["seed"], progress=progress,
+                           cancel=cancel)
+    conn.send({"type": "finished", "request": rid, "run_id": result.run_id,
+               "status": result.status, "error": None})

@@ -1,0 +1,251 @@
+"""The Probe tab: one clip under MMA-Bench's scenarios x prompts, answered by a model.
+
+The model runs in the model worker process (`WorkerClient.probe`); cells stream in as they are
+written to SQLite and the window never waits. Reading the screen: each cell is the predicted
+label and its probability, green when right, red when wrong, outlined when the answer flipped
+from the aligned clip's; the line under the matrix says which modality the model relied on.
+Past probes of the clip reopen from the database exactly as they were.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmla_app.workers import Runner
+from mmla_core.probe.matrix import DEFAULT_PROMPTS, DEFAULT_SCENARIOS, ProbeCell, ProbeResult
+
+RIGHT, WRONG = QColor("#d9f2e1"), QColor("#f8d7d4")
+POLL_MS = 50
+BAR_WIDTH = 20
+
+
+def load_choices(store, clip_id: int) -> dict:
+    """Worker job: registered models, the clip's tasks and its past probes."""
+    from mmla_core.store.catalog import get_clip, tasks_for_dataset
+
+    clip = get_clip(store, clip_id)
+    tasks = [t.name for _, t in tasks_for_dataset(store, clip["dataset_id"])] if clip else []
+    models = [(r["name"], r["path"]) for r in store.query("SELECT name, path FROM models "
+                                                          "ORDER BY id")]
+    probes = [r["id"] for r in store.query(
+        "SELECT id FROM runs WHERE kind = 'probe' AND "
+        "json_extract(settings_json, '$.probe.clip_id') = ? ORDER BY id DESC", (clip_id,))]
+    return {"tasks": tasks, "models": models, "probes": probes}
+
+
+def load_result(store, run_id: int) -> ProbeResult:
+    from mmla_core.probe.matrix import load_probe
+
+    return load_probe(store, run_id)
+
+
+class ProbePanel(QWidget):
+    probe_finished = Signal(int)  # run id
+
+    def __init__(self, db_path: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self.runner = Runner(self.db_path)  # no Qt parent: outlives the panel until jobs end
+        self.clip_id: int | None = None
+        self.client = None
+        self.cells: dict[tuple[str, str], ProbeCell] = {}
+        self.result: ProbeResult | None = None
+        self.timer = QTimer(self, interval=POLL_MS)
+        self.timer.timeout.connect(self._poll)
+        self._build()
+
+    def _build(self) -> None:
+        self.model_combo, self.task_combo, self.past_combo = (QComboBox(self) for _ in range(3))
+        self.past_combo.activated.connect(self._open_past)
+        self.run_button = QPushButton("Run probe", self, clicked=self.run_probe)
+        self.cancel_button = QPushButton("Cancel", self, clicked=self.cancel, enabled=False)
+        self.matrix = QTableWidget(len(DEFAULT_SCENARIOS), len(DEFAULT_PROMPTS), self)
+        self.matrix.setHorizontalHeaderLabels([p.replace("_", " ") for p in DEFAULT_PROMPTS])
+        self.matrix.setVerticalHeaderLabels([s.replace("_", " ") for s in DEFAULT_SCENARIOS])
+        self.matrix.horizontalHeader().setStretchLastSection(True)
+        self.matrix.currentCellChanged.connect(lambda row, col, *_: self._show_bars(row, col))
+        self.bars = QLabel(self, objectName="muted", wordWrap=True)
+        self.bars.setTextFormat(Qt.TextFormat.PlainText)
+        self.bars.setStyleSheet("font-family: monospace;")
+        self.reliance = QLabel("Pick a model and a task, then Run probe.", self, wordWrap=True)
+        self.status = QLabel(self, objectName="muted", wordWrap=True)
+        export_csv = QPushButton("CSV…", self, clicked=self.export_csv)
+        export_png = QPushButton("PNG…", self, clicked=self.export_png)
+        layout = QVBoxLayout(self)
+        for widgets in ((QLabel("Model"), self.model_combo), (QLabel("Task"), self.task_combo),
+                        (self.run_button, self.cancel_button),
+                        (QLabel("Past probes"), self.past_combo, export_csv, export_png)):
+            line = QHBoxLayout()
+            for widget in widgets:
+                line.addWidget(widget, 1 if isinstance(widget, QComboBox) else 0)
+            layout.addLayout(line)
+        for widget in (self.matrix, self.reliance, self.bars, self.status):
+            layout.addWidget(widget, 1 if widget is self.matrix else 0)
+
+    # --- context ------------------------------------------------------------------------------
+
+    def set_context(self, db_path: Path, _annotator: str = "") -> None:
+        self.shutdown()
+        self.db_path = Path(db_path)
+        self.runner = Runner(self.db_path)
+        self.set_clip(None)
+
+    def set_clip(self, clip_id: int | None) -> None:
+        if self.client is not None and self.client.busy:
+            return  # a running probe keeps its clip; the matrix stays meaningful
+        self.clip_id = clip_id
+        self._clear()
+        self.run_button.setEnabled(clip_id is not None)
+        if clip_id is not None:
+            self.runner.submit(load_choices, clip_id, channel="probe_choices",
+                               on_success=self._on_choices)
+
+    def _on_choices(self, choices: dict) -> None:
+        for combo, items in ((self.model_combo, choices["models"]),
+                             (self.task_combo, [(t, t) for t in choices["tasks"]]),
+                             (self.past_combo, [(f"probe #{r}", r) for r in choices["probes"]])):
+            keep = combo.currentData()
+            combo.clear()
+            for text, data in items:
+                combo.addItem(text, data)
+            combo.setCurrentIndex(max(combo.findData(keep), 0))
+        if not choices["models"]:
+            self.reliance.setText("No model yet: Tools > Evaluate > Add model… "
+                                  "(or `mmla models tiny OUT --add`).")
+
+    # --- running ------------------------------------------------------------------------------
+
+    def run_probe(self) -> None:
+        model, task = self.model_combo.currentData(), self.task_combo.currentData()
+        if self.clip_id is None or not model or not task:
+            self.status.setText("Pick a clip, a model and a task first.")
+            return
+        from mmla_core.models.worker import WorkerClient
+
+        if self.client is None:
+            self.client = WorkerClient(self.db_path)
+        self._clear()
+        self.client.probe(self.clip_id, task, model=model)
+        self.status.setText("Loading the model in the worker process…")
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.timer.start()
+
+    def cancel(self) -> None:
+        if self.client is not None:
+            self.client.cancel()
+            self.status.setText("Cancelling after the current cell…")
+
+    def _poll(self) -> None:
+        for event in self.client.poll():
+            kind = event["type"]
+            if kind == "cell":
+                self._add_cell(ProbeCell(**event["cell"]))
+            elif kind in ("finished", "error", "crashed"):
+                self._done(event)
+
+    def _done(self, event: dict) -> None:
+        self.timer.stop()
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if event["type"] != "finished":
+            self.status.setText(f"Probe failed: {event.get('message', event)}")
+            return
+        self.status.setText(f"Probe #{event['run_id']} {event['status']}; saved.")
+        self.runner.submit(load_result, event["run_id"], on_success=self.show_result)
+        self.runner.submit(load_choices, self.clip_id, channel="probe_choices",
+                           on_success=self._on_choices)  # lists the new probe under Past
+        self.probe_finished.emit(event["run_id"])
+
+    # --- showing ------------------------------------------------------------------------------
+
+    def _clear(self) -> None:
+        self.cells, self.result = {}, None
+        self.matrix.clearContents()
+        self.bars.clear()
+
+    def _add_cell(self, cell: ProbeCell) -> None:
+        self.cells[(cell.scenario, cell.prompt)] = cell
+        row, col = DEFAULT_SCENARIOS.index(cell.scenario), DEFAULT_PROMPTS.index(cell.prompt)
+        aligned = self.cells.get(("aligned", cell.prompt))
+        flipped = aligned is not None and cell.scenario != "aligned" and \
+            aligned.predicted != cell.predicted
+        item = QTableWidgetItem(f"{'⇄ ' if flipped else ''}{cell.predicted}  "
+                                f"{cell.p_predicted:.2f}")
+        if cell.correct is not None:
+            item.setBackground(QBrush(RIGHT if cell.correct else WRONG))
+        item.setToolTip(f"gold: {cell.gold}\nP(gold): {cell.p_gold}\n"
+                        f"{'flipped from the aligned answer' if flipped else ''}")
+        self.matrix.setItem(row, col, item)
+        self.status.setText(f"{len(self.cells)} of {self.matrix.rowCount() * 3} cells")
+
+    def show_result(self, result: ProbeResult) -> None:
+        from mmla_core.probe.reliance import reliance_profile
+
+        self._clear()
+        self.result = result
+        for cell in result.cells:
+            self._add_cell(cell)
+        profile = reliance_profile(result)
+        drops = ", ".join(f"{m} {v:+.3f}" if v is not None else f"{m} —"
+                          for m, v in profile.drop.items())
+        relied = profile.relied_on or "no single modality"
+        self.reliance.setText(f"Relied on: <b>{relied}</b>  (drop of P(gold) when it is "
+                              f"perturbed: {drops}; gold: {result.gold})")
+        self.matrix.setCurrentCell(0, 0)
+
+    def _show_bars(self, row: int, col: int) -> None:
+        if row < 0 or col < 0:
+            return
+        cell = self.cells.get((DEFAULT_SCENARIOS[row], DEFAULT_PROMPTS[col]))
+        if cell is None:
+            self.bars.clear()
+            return
+        width = max(len(label) for label in cell.scores)
+        self.bars.setText("\n".join(
+            f"{label:<{width}} {'█' * round(p * BAR_WIDTH):<{BAR_WIDTH}} {p:.3f}"
+            f"{'  ← gold' if label == cell.gold else ''}"
+            for label, p in sorted(cell.scores.items(), key=lambda kv: -kv[1])[:10]))
+
+    def _open_past(self, _index: int) -> None:
+        run_id = self.past_combo.currentData()
+        if run_id is not None:
+            self.runner.submit(load_result, run_id, on_success=self.show_result)
+
+    # --- export -------------------------------------------------------------------------------
+
+    def export_csv(self) -> None:
+        from mmla_core.probe.export import probe_to_csv
+
+        if self.result is not None:
+            name = f"probe-{self.result.run_id}.csv"
+            path, _ = QFileDialog.getSaveFileName(self, "Export probe", name, "CSV (*.csv)")
+            if path:
+                probe_to_csv(self.result, path)
+
+    def export_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export probe picture", "probe.png",
+                                              "PNG (*.png)")
+        if path:
+            self.grab().save(path)
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        if self.client is not None:
+            self.client.stop(timeout=0)
+            self.client = None
+        self.runner.shutdown()

@@ -1,0 +1,56 @@
+"""The Probe tab on the demo project with a tiny random Omni model in the worker process."""
+
+import pytest
+from PySide6.QtCore import Qt
+
+from mmla_core.store.db import open_store
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def demo_with_model(tmp_path):
+    from mmla_core.demo import ensure_demo
+    from mmla_core.models.registry import inspect_model
+    from mmla_core.models.tiny import build_tiny
+    from mmla_core.store.results import add_model
+
+    db_path = tmp_path / "p.sqlite"
+    folder = build_tiny(tmp_path / "tiny-omni", "qwen2_5_omni")
+    check = inspect_model(folder)
+    with open_store(db_path) as store:
+        ensure_demo(store)
+        add_model(store, "tiny-omni", check.family, str(check.path),
+                  weights_hash=check.weights_hash, random_weights=True)
+    return db_path
+
+
+def test_probe_fills_the_matrix_saves_and_reopens(qtbot, demo_with_model):
+    from mmla_app.probe_panel import ProbePanel
+
+    panel = ProbePanel(demo_with_model)
+    qtbot.addWidget(panel)
+    panel.set_clip(1)
+    qtbot.waitUntil(lambda: panel.model_combo.count() == 1 and panel.task_combo.count() == 2,
+                    timeout=10_000)
+    panel.task_combo.setCurrentIndex(panel.task_combo.findData("MELD"))
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=180_000)
+    try:
+        assert len(panel.result.cells) == 18
+        assert panel.matrix.item(0, 0).text()  # every cell shown
+        assert panel.reliance.text().startswith("Relied on:")
+        with open_store(demo_with_model) as store:
+            rows = store.scalar("SELECT count(*) FROM predictions p JOIN runs r ON r.id = "
+                                "p.run_id WHERE r.kind = 'probe'")
+        assert rows == 18
+        shown = {(c.scenario, c.prompt): c.scores for c in panel.result.cells}
+        run_id = panel.result.run_id
+        panel.set_clip(1)  # the clip's past probes are listed; reopen the one just run
+        qtbot.waitUntil(lambda: panel.past_combo.findData(run_id) >= 0, timeout=10_000)
+        panel.result = None
+        panel._open_past(panel.past_combo.findData(run_id))
+        qtbot.waitUntil(lambda: panel.result is not None, timeout=10_000)
+        assert {(c.scenario, c.prompt): c.scores for c in panel.result.cells} == shown
+    finally:
+        panel.shutdown()
