@@ -132,6 +132,8 @@ class MainWindow(QMainWindow):
         self.variants.variants_changed.connect(
             lambda _parent: self.reload_clips(self.current_row.id if self.current_row else None))
         self.variants.play_requested.connect(self._play_clip)
+        self.probe.play_requested.connect(self._play_clip)
+        self.probe.checks_answered.connect(lambda _clip: self.checks.refresh())
         self.player.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.transcript.edited.connect(lambda clip_id, text: self.edits.set_transcript(
             clip_id, text))

@@ -47,6 +47,15 @@ def load_choices(store, clip_id: int) -> dict:
     return {"tasks": tasks, "models": models, "probes": probes}
 
 
+def write_scenario(store, clip_id: int, scenario: str, seed: int) -> int:
+    """Worker job: the scenario as a real variant clip (written once, then reused)."""
+    from mmla_core.variants.presets import MMABENCH
+    from mmla_core.variants.store_ops import create_variant
+
+    steps = next(s.steps for s in MMABENCH if s.key == scenario)
+    return clip_id if not steps else create_variant(store, clip_id, steps, seed=seed).clip_id
+
+
 def load_result(store, run_id: int) -> ProbeResult:
     from mmla_core.probe.matrix import load_probe
 
@@ -55,6 +64,8 @@ def load_result(store, run_id: int) -> ProbeResult:
 
 class ProbePanel(QWidget):
     probe_finished = Signal(int)  # run id
+    play_requested = Signal(int)  # a clip or variant id to show in the player
+    checks_answered = Signal(int)  # the clip whose checks the model answered
 
     def __init__(self, db_path: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -73,11 +84,18 @@ class ProbePanel(QWidget):
         self.past_combo.activated.connect(self._open_past)
         self.run_button = QPushButton("Run probe", self, clicked=self.run_probe)
         self.cancel_button = QPushButton("Cancel", self, clicked=self.cancel, enabled=False)
+        self.checks_button = QPushButton("Model answers the checks", self,
+                                         clicked=self.run_model_checks)
+        self.checks_button.setToolTip("The four alignment checks answered by the model (yes/no "
+                                      "scoring), shown beside yours in the checks panel")
+        self._job = ""  # "probe" | "checks" while the worker is busy
         self.matrix = QTableWidget(len(DEFAULT_SCENARIOS), len(DEFAULT_PROMPTS), self)
         self.matrix.setHorizontalHeaderLabels([p.replace("_", " ") for p in DEFAULT_PROMPTS])
         self.matrix.setVerticalHeaderLabels([s.replace("_", " ") for s in DEFAULT_SCENARIOS])
         self.matrix.horizontalHeader().setStretchLastSection(True)
         self.matrix.currentCellChanged.connect(lambda row, col, *_: self._show_bars(row, col))
+        self.matrix.cellDoubleClicked.connect(self.play_scenario)
+        self.matrix.setToolTip("Double-click a cell to play that scenario")
         self.bars = QLabel(self, objectName="muted", wordWrap=True)
         self.bars.setTextFormat(Qt.TextFormat.PlainText)
         self.bars.setStyleSheet("font-family: monospace;")
@@ -87,7 +105,7 @@ class ProbePanel(QWidget):
         export_png = QPushButton("PNG…", self, clicked=self.export_png)
         layout = QVBoxLayout(self)
         for widgets in ((QLabel("Model"), self.model_combo), (QLabel("Task"), self.task_combo),
-                        (self.run_button, self.cancel_button),
+                        (self.run_button, self.cancel_button, self.checks_button),
                         (QLabel("Past probes"), self.past_combo, export_csv, export_png)):
             line = QHBoxLayout()
             for widget in widgets:
@@ -140,8 +158,25 @@ class ProbePanel(QWidget):
             self.client = WorkerClient(self.db_path)
         self._clear()
         self.client.probe(self.clip_id, task, model=model)
+        self._started("probe")
+
+    def run_model_checks(self) -> None:
+        model = self.model_combo.currentData()
+        if self.clip_id is None or not model:
+            self.status.setText("Pick a clip and a model first.")
+            return
+        from mmla_core.models.worker import WorkerClient
+
+        if self.client is None:
+            self.client = WorkerClient(self.db_path)
+        self.client.model_checks([self.clip_id], model=model)
+        self._started("checks")
+
+    def _started(self, job: str) -> None:
+        self._job = job
         self.status.setText("Loading the model in the worker process…")
-        self.run_button.setEnabled(False)
+        for button in (self.run_button, self.checks_button):
+            button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.timer.start()
 
@@ -160,10 +195,17 @@ class ProbePanel(QWidget):
 
     def _done(self, event: dict) -> None:
         self.timer.stop()
-        self.run_button.setEnabled(True)
+        job, self._job = self._job, ""
+        for button in (self.run_button, self.checks_button):
+            button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         if event["type"] != "finished":
-            self.status.setText(f"Probe failed: {event.get('message', event)}")
+            self.status.setText(f"{job.capitalize()} failed: {event.get('message', event)}")
+            return
+        if job == "checks":
+            self.status.setText(f"The model answered the checks (run #{event['run_id']}); "
+                                "accept or override them in Label & check.")
+            self.checks_answered.emit(self.clip_id)
             return
         self.status.setText(f"Probe #{event['run_id']} {event['status']}; saved.")
         self.runner.submit(load_result, event["run_id"], on_success=self.show_result)
@@ -220,6 +262,15 @@ class ProbePanel(QWidget):
             f"{label:<{width}} {'█' * round(p * BAR_WIDTH):<{BAR_WIDTH}} {p:.3f}"
             f"{'  ← gold' if label == cell.gold else ''}"
             for label, p in sorted(cell.scores.items(), key=lambda kv: -kv[1])[:10]))
+
+    def play_scenario(self, row: int, _col: int = 0) -> None:
+        """Show the cell's scenario in the player, writing it as a variant clip if needed."""
+        if self.clip_id is None:
+            return
+        self.status.setText(f"Preparing {DEFAULT_SCENARIOS[row].replace('_', ' ')}…")
+        self.runner.submit(write_scenario, self.clip_id, DEFAULT_SCENARIOS[row], 0,
+                           on_success=self.play_requested.emit,
+                           on_error=lambda exc: self.status.setText(f"Cannot play: {exc}"))
 
     def _open_past(self, _index: int) -> None:
         run_id = self.past_combo.currentData()

@@ -182,6 +182,13 @@ class WorkerClient:
                           settings=settings or {}, scenarios=scenarios, prompts=prompts,
                           seed=seed, kwargs=load_kwargs)
 
+    def model_checks(self, clip_ids: list[int], *, model: str, **load_kwargs) -> int:
+        """`probe.model_checks.run_model_checks` in the worker: `progress` events (done,
+        total), then `finished` with the checks run's id."""
+        self._cancel.clear()
+        return self._send("checks", clip_ids=list(clip_ids), model_path=str(model),
+                          kwargs=load_kwargs)
+
     def cancel(self) -> None:
         """Stop the running evaluation after its current batch (it ends as `cancelled`)."""
         self._cancel.set()
@@ -353,7 +360,8 @@ def worker_main(conn, cancel, db_path: str, engine_factory, input_factory, log_p
     _redirect_stderr(log_path)
     conn.send({"type": "ready", "pid": os.getpid()})
     engines = _Engines(engine_factory)
-    handlers = {"load": _load, "evaluate": _evaluate, "predict": _predict, "probe": _probe}
+    handlers = {"load": _load, "evaluate": _evaluate, "predict": _predict, "probe": _probe,
+                "checks": _checks}
     while True:
         try:
             request = conn.recv()
@@ -435,3 +443,20 @@ def _probe(request, conn, cancel, db_path, engines, input_factory) -> None:
                            cancel=cancel)
     conn.send({"type": "finished", "request": rid, "run_id": result.run_id,
                "status": result.status, "error": None})
+
+
+def _checks(request, conn, cancel, db_path, engines, input_factory) -> None:
+    from mmla_core.probe.model_checks import run_model_checks
+    from mmla_core.store.db import open_store
+
+    rid = request["request"]
+    engine = engines.get(request["model_path"], **request.get("kwargs", {}))
+
+    def progress(done: int, total: int) -> None:
+        conn.send({"type": "progress", "request": rid, "done": done, "total": total})
+
+    with open_store(db_path) as store:
+        run_id = run_model_checks(store, engine, request["clip_ids"], progress=progress,
+                                  cancel=cancel)
+    conn.send({"type": "finished", "request": rid, "run_id": run_id, "status": "done",
+               "error": None})

@@ -54,3 +54,33 @@ def test_probe_fills_the_matrix_saves_and_reopens(qtbot, demo_with_model):
         assert {(c.scenario, c.prompt): c.scores for c in panel.result.cells} == shown
     finally:
         panel.shutdown()
+
+
+def test_model_answers_checks_and_a_cell_plays_its_scenario(qtbot, demo_with_model):
+    from mmla_app.probe_panel import ProbePanel
+    from mmla_core.store.labels import set_check_answer
+
+    with open_store(demo_with_model) as store:
+        set_check_answer(store, 1, "visual_only", "no", "alice")  # a curator's answer first
+    panel = ProbePanel(demo_with_model)
+    qtbot.addWidget(panel)
+    panel.set_clip(1)
+    qtbot.waitUntil(lambda: panel.model_combo.count() == 1, timeout=10_000)
+    try:
+        with qtbot.waitSignal(panel.checks_answered, timeout=180_000):
+            qtbot.mouseClick(panel.checks_button, Qt.MouseButton.LeftButton)
+        with open_store(demo_with_model) as store:
+            rows = store.query("SELECT check_key, answer, source, annotator FROM check_answers "
+                               "WHERE clip_id = 1 ORDER BY annotator, check_key")
+        model_rows = [r for r in rows if r["source"] == "model"]
+        assert len(model_rows) == 4 and {r["answer"] for r in model_rows} <= {"yes", "no"}
+        assert [r for r in rows if r["annotator"] == "alice"] == [
+            {"check_key": "visual_only", "answer": "no", "source": "human", "annotator": "alice"}]
+        with qtbot.waitSignal(panel.play_requested, timeout=30_000) as played:
+            panel.play_scenario(5)  # audio removed
+        with open_store(demo_with_model) as store:
+            variant = store.query("SELECT parent_clip_id, has_audio FROM clips WHERE id = ?",
+                                  (played.args[0],))[0]
+        assert variant == {"parent_clip_id": 1, "has_audio": 0}
+    finally:
+        panel.shutdown()
