@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -31,6 +32,22 @@ from mmla_core.probe.matrix import DEFAULT_PROMPTS, DEFAULT_SCENARIOS, ProbeCell
 RIGHT, WRONG = QColor("#d9f2e1"), QColor("#f8d7d4")
 POLL_MS = 50
 BAR_WIDTH = 20
+
+
+MODALITY_PENS = (("video", "#2563eb"), ("audio", "#16a34a"), ("text", "#d97706"))
+
+
+def _attention_plot(parent: QWidget):
+    import pyqtgraph as pg
+
+    plot = pg.PlotWidget(parent, background="w")
+    plot.setMinimumHeight(150)
+    plot.setLabel("bottom", "layer")
+    plot.setLabel("left", "attention share")
+    plot.setYRange(0, 1)
+    plot.addLegend(offset=(-10, 10))
+    plot.hide()
+    return plot
 
 
 def load_choices(store, clip_id: int) -> dict:
@@ -89,6 +106,11 @@ class ProbePanel(QWidget):
         self.checks_button.setToolTip("The four alignment checks answered by the model (yes/no "
                                       "scoring), shown beside yours in the checks panel")
         self._job = ""  # "probe" | "checks" while the worker is busy
+        self.attention_box = QCheckBox("Attention by modality", self)
+        self.attention_box.setToolTip("Also capture each layer's attention to video, audio and "
+                                      "text tokens. Needs eager attention: several times slower "
+                                      "and more memory (long context: about 20x).")
+        self.attention_plot = _attention_plot(self)
         self.matrix = QTableWidget(len(DEFAULT_SCENARIOS), len(DEFAULT_PROMPTS), self)
         self.matrix.setHorizontalHeaderLabels([p.replace("_", " ") for p in DEFAULT_PROMPTS])
         self.matrix.setVerticalHeaderLabels([s.replace("_", " ") for s in DEFAULT_SCENARIOS])
@@ -105,13 +127,14 @@ class ProbePanel(QWidget):
         export_png = QPushButton("PNG…", self, clicked=self.export_png)
         layout = QVBoxLayout(self)
         for widgets in ((QLabel("Model"), self.model_combo), (QLabel("Task"), self.task_combo),
-                        (self.run_button, self.cancel_button, self.checks_button),
+                        (self.run_button, self.cancel_button, self.attention_box),
+                        (self.checks_button,),
                         (QLabel("Past probes"), self.past_combo, export_csv, export_png)):
             line = QHBoxLayout()
             for widget in widgets:
                 line.addWidget(widget, 1 if isinstance(widget, QComboBox) else 0)
             layout.addLayout(line)
-        for widget in (self.matrix, self.reliance, self.bars, self.status):
+        for widget in (self.matrix, self.reliance, self.bars, self.attention_plot, self.status):
             layout.addWidget(widget, 1 if widget is self.matrix else 0)
 
     # --- context ------------------------------------------------------------------------------
@@ -157,7 +180,8 @@ class ProbePanel(QWidget):
         if self.client is None:
             self.client = WorkerClient(self.db_path)
         self._clear()
-        self.client.probe(self.clip_id, task, model=model)
+        self.client.probe(self.clip_id, task, model=model,
+                          attention=self.attention_box.isChecked())
         self._started("probe")
 
     def run_model_checks(self) -> None:
@@ -254,6 +278,7 @@ class ProbePanel(QWidget):
         if row < 0 or col < 0:
             return
         cell = self.cells.get((DEFAULT_SCENARIOS[row], DEFAULT_PROMPTS[col]))
+        self._show_attention(cell)
         if cell is None:
             self.bars.clear()
             return
@@ -271,6 +296,18 @@ class ProbePanel(QWidget):
         self.runner.submit(write_scenario, self.clip_id, DEFAULT_SCENARIOS[row], 0,
                            on_success=self.play_requested.emit,
                            on_error=lambda exc: self.status.setText(f"Cannot play: {exc}"))
+
+    def _show_attention(self, cell: ProbeCell | None) -> None:
+        """Layer x modality: the share of the answer position's attention on each modality."""
+        self.attention_plot.clear()
+        shares = cell.attention if cell is not None else None
+        self.attention_plot.setVisible(bool(shares))
+        if not shares:
+            return
+        layers = list(range(len(shares)))
+        for column, (name, colour) in enumerate(MODALITY_PENS):
+            self.attention_plot.plot(layers, [layer[column] for layer in shares], name=name,
+                                     pen=colour, symbol="o", symbolSize=5, symbolBrush=colour)
 
     def _open_past(self, _index: int) -> None:
         run_id = self.past_combo.currentData()

@@ -174,13 +174,14 @@ class WorkerClient:
                           kwargs=load_kwargs)
 
     def probe(self, clip_id: int, task: str, *, model: str, settings: dict | None = None,
-              scenarios=None, prompts=None, seed: int = 0, **load_kwargs) -> int:
+              scenarios=None, prompts=None, seed: int = 0, attention: bool = False,
+              **load_kwargs) -> int:
         """`probe.run_probe` in the worker: a `cell` event per (scenario, prompt) as it is
         written, then `finished` with the probe's run id and status."""
         self._cancel.clear()
         return self._send("probe", clip_id=clip_id, task=task, model_path=str(model),
                           settings=settings or {}, scenarios=scenarios, prompts=prompts,
-                          seed=seed, kwargs=load_kwargs)
+                          seed=seed, attention=attention, kwargs=load_kwargs)
 
     def model_checks(self, clip_ids: list[int], *, model: str, **load_kwargs) -> int:
         """`probe.model_checks.run_model_checks` in the worker: `progress` events (done,
@@ -439,7 +440,8 @@ def _probe(request, conn, cancel, db_path, engines, input_factory) -> None:
         result = run_probe(store, engine, request["clip_id"], request["task"],
                            scenarios=tuple(request["scenarios"] or DEFAULT_SCENARIOS),
                            prompts=tuple(request["prompts"] or DEFAULT_PROMPTS),
-                           settings=settings, seed=request["seed"], progress=progress,
+                           settings=settings, seed=request["seed"],
+                           attention=request.get("attention", False), progress=progress,
                            cancel=cancel)
     conn.send({"type": "finished", "request": rid, "run_id": result.run_id,
                "status": result.status, "error": None})

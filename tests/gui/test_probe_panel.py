@@ -84,3 +84,24 @@ def test_model_answers_checks_and_a_cell_plays_its_scenario(qtbot, demo_with_mod
         assert variant == {"parent_clip_id": 1, "has_audio": 0}
     finally:
         panel.shutdown()
+
+
+def test_attention_shares_plot_per_layer(qtbot, tmp_path):
+    from mmla_app.probe_panel import ProbePanel
+    from mmla_core.probe.matrix import ProbeCell, ProbeResult
+
+    panel = ProbePanel(tmp_path / "p.sqlite")
+    qtbot.addWidget(panel)
+    panel.show()
+    shares = [[0.5, 0.3, 0.2], [0.2, 0.2, 0.6]]
+    cell = ProbeCell("aligned", "zero_shot", {"joy": 0.7, "anger": 0.3}, "joy", "joy", True,
+                     attention=shares)
+    panel.show_result(ProbeResult(1, 1, "MELD", 1, "m", ("aligned",), ("zero_shot",), "joy",
+                                  [cell]))
+    panel.matrix.setCurrentCell(1, 0)
+    panel.matrix.setCurrentCell(0, 0)
+    curves = panel.attention_plot.getPlotItem().listDataItems()
+    assert panel.attention_plot.isVisible() and len(curves) == 3
+    assert list(curves[1].yData) == [0.3, 0.2]  # audio share per layer
+    assert "joy" in panel.bars.text() and "← gold" in panel.bars.text()
+    panel.shutdown()
