@@ -16,6 +16,7 @@ from mmla_core.cli import (
     commands_eval,
     commands_models,
     commands_probe,
+    commands_probe_set,
     commands_review,
     commands_variants,
 )
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_models.register(sub)
     commands_eval.register(sub)
     commands_probe.register(sub)
+    commands_probe_set.register(sub)
     return parser
 
 

@@ -71,3 +71,21 @@ def test_checks_model_for_a_dataset(models_demo_db, omni_dir, tmp_path, capsys):
         assert store.scalar("SELECT count(*) FROM check_answers WHERE source = 'human'") == 0
     finally:
         store.close()
+
+
+def test_probe_table_over_several_clips(models_demo_db, omni_dir, tmp_path, capsys):
+    db = tmp_path / "project.sqlite"
+    shutil.copy(models_demo_db, db)
+    for clip in ("1", "2"):
+        assert main(["--db", str(db), "probe", clip, "--model", str(omni_dir), "--task", "MELD",
+                     "--scenarios", "aligned,frames_zeroed", "--max-pixels",
+                     str(models_fixtures.SMALL_PIXELS), "--device", "cpu", "--attention"]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "probe-table", "--task", "MELD"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 probes, 2 clips")
+    lines = [line.split() for line in out.splitlines()]
+    assert [row[0] for row in lines if row and row[0] in ("aligned", "frames_zeroed")] == [
+        "aligned", "frames_zeroed"]
+    assert "Cohen's d per layer" in out
+    assert main(["--db", str(db), "probe-table"]) == 1
