@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -35,6 +36,13 @@ BAR_WIDTH = 20
 
 
 MODALITY_PENS = (("video", "#2563eb"), ("audio", "#16a34a"), ("text", "#d97706"))
+
+
+def _checkboxes(parent: QWidget, keys: tuple[str, ...]) -> dict[str, QCheckBox]:
+    boxes = {key: QCheckBox(key.replace("_", " "), parent) for key in keys}
+    for box in boxes.values():
+        box.setChecked(True)
+    return boxes
 
 
 def _attention_plot(parent: QWidget):
@@ -106,11 +114,15 @@ class ProbePanel(QWidget):
         self.checks_button.setToolTip("The four alignment checks answered by the model (yes/no "
                                       "scoring), shown beside yours in the checks panel")
         self._job = ""  # "probe" | "checks" while the worker is busy
+        self._expected = len(DEFAULT_SCENARIOS) * len(DEFAULT_PROMPTS)
         self.attention_box = QCheckBox("Attention by modality", self)
         self.attention_box.setToolTip("Also capture each layer's attention to video, audio and "
                                       "text tokens. Needs eager attention: several times slower "
                                       "and more memory (long context: about 20x).")
         self.attention_plot = _attention_plot(self)
+        self.scenario_boxes = _checkboxes(self, DEFAULT_SCENARIOS)
+        self.prompt_boxes = _checkboxes(self, DEFAULT_PROMPTS)
+        self.adapter_edit = QLineEdit(self, placeholderText="LoRA adapter folder (optional)")
         self.matrix = QTableWidget(len(DEFAULT_SCENARIOS), len(DEFAULT_PROMPTS), self)
         self.matrix.setHorizontalHeaderLabels([p.replace("_", " ") for p in DEFAULT_PROMPTS])
         self.matrix.setVerticalHeaderLabels([s.replace("_", " ") for s in DEFAULT_SCENARIOS])
@@ -127,6 +139,10 @@ class ProbePanel(QWidget):
         export_png = QPushButton("PNG…", self, clicked=self.export_png)
         layout = QVBoxLayout(self)
         for widgets in ((QLabel("Model"), self.model_combo), (QLabel("Task"), self.task_combo),
+                        (QLabel("Adapter"), self.adapter_edit),
+                        tuple(self.prompt_boxes.values()),
+                        tuple(self.scenario_boxes.values())[:3],
+                        tuple(self.scenario_boxes.values())[3:],
                         (self.run_button, self.cancel_button, self.attention_box),
                         (self.checks_button,),
                         (QLabel("Past probes"), self.past_combo, export_csv, export_png)):
@@ -180,8 +196,17 @@ class ProbePanel(QWidget):
         if self.client is None:
             self.client = WorkerClient(self.db_path)
         self._clear()
-        self.client.probe(self.clip_id, task, model=model,
-                          attention=self.attention_box.isChecked())
+        scenarios = [k for k, box in self.scenario_boxes.items() if box.isChecked()]
+        prompts = [k for k, box in self.prompt_boxes.items() if box.isChecked()]
+        if not prompts or "aligned" not in scenarios:
+            self.status.setText("Keep the aligned clip and at least one question: the other "
+                                "cells are compared with them.")
+            return
+        adapter = self.adapter_edit.text().strip()
+        self._expected = len(scenarios) * len(prompts)
+        self.client.probe(self.clip_id, task, model=model, scenarios=scenarios, prompts=prompts,
+                          attention=self.attention_box.isChecked(),
+                          **({"adapter_path": adapter} if adapter else {}))
         self._started("probe")
 
     def run_model_checks(self) -> None:
@@ -257,13 +282,14 @@ class ProbePanel(QWidget):
         item.setToolTip(f"gold: {cell.gold}\nP(gold): {cell.p_gold}\n"
                         f"{'flipped from the aligned answer' if flipped else ''}")
         self.matrix.setItem(row, col, item)
-        self.status.setText(f"{len(self.cells)} of {self.matrix.rowCount() * 3} cells")
+        self.status.setText(f"{len(self.cells)} of {self._expected} cells")
 
     def show_result(self, result: ProbeResult) -> None:
         from mmla_core.probe.reliance import reliance_profile
 
         self._clear()
         self.result = result
+        self._expected = len(result.scenarios) * len(result.prompts)
         for cell in result.cells:
             self._add_cell(cell)
         profile = reliance_profile(result)

@@ -105,3 +105,27 @@ def test_attention_shares_plot_per_layer(qtbot, tmp_path):
     assert list(curves[1].yData) == [0.3, 0.2]  # audio share per layer
     assert "joy" in panel.bars.text() and "← gold" in panel.bars.text()
     panel.shutdown()
+
+
+def test_probe_runs_only_the_chosen_scenarios_and_questions(qtbot, demo_with_model):
+    from mmla_app.probe_panel import ProbePanel
+
+    panel = ProbePanel(demo_with_model)
+    qtbot.addWidget(panel)
+    panel.set_clip(2)
+    qtbot.waitUntil(lambda: panel.model_combo.count() == 1, timeout=10_000)
+    for key, box in panel.scenario_boxes.items():
+        box.setChecked(key in ("aligned", "frames_zeroed"))
+    panel.prompt_boxes["visual_focused"].setChecked(False)
+    panel.prompt_boxes["audio_focused"].setChecked(False)
+    try:
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.result is not None, timeout=180_000)
+        assert {(c.scenario, c.prompt) for c in panel.result.cells} == {
+            ("aligned", "zero_shot"), ("frames_zeroed", "zero_shot")}
+        assert panel.status.text() == "2 of 2 cells"
+        panel.scenario_boxes["aligned"].setChecked(False)
+        panel.run_probe()  # refused: every cell is compared with the aligned clip
+        assert "aligned" in panel.status.text()
+    finally:
+        panel.shutdown()
