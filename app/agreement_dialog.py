@@ -13,19 +13,18 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QFormLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 from shiboken6 import isValid
 
+from mmla_app.tables import read_only_table
 from mmla_app.workers import Runner
 
 ALL_TASKS = "All tasks and checks"
@@ -78,8 +77,9 @@ class AgreementDialog(QDialog):
         form.addRow("Dataset", self.dataset_combo)
         form.addRow("Annotators", self.annotator_list)
         form.addRow("Scope", self.task_combo)
-        self.results = self._table(RESULT_COLUMNS)
-        self.disagreements = self._table(("Clip", "External id", "Task / check", "Answers"))
+        self.results = read_only_table(RESULT_COLUMNS, self)
+        self.disagreements = read_only_table(
+            ("Clip", "External id", "Task / check", "Answers"), self)
         self.disagreements.itemDoubleClicked.connect(self._on_double_click)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.results)
@@ -90,16 +90,6 @@ class AgreementDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(splitter, 1)
         self.runner.submit(_datasets, on_success=self._on_datasets, on_error=self._failed)
-
-    def _table(self, columns) -> QTableWidget:
-        table = QTableWidget(0, len(columns), self)
-        table.setHorizontalHeaderLabels(list(columns))
-        table.verticalHeader().hide()
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        table.horizontalHeader().setStretchLastSection(True)
-        return table
 
     # --- choices ------------------------------------------------------------------------------
 

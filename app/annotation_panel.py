@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app import keymap
-from mmla_app.panel_frame import build_panel_frame
-from mmla_app.workers import Runner, submit_write
+from mmla_app.panel_frame import BackgroundWrites, build_panel_frame
+from mmla_app.workers import Runner
 
 NOTE_SAVE_MS = 700
 PANEL_STYLE = """
@@ -167,7 +167,7 @@ class TaskBox(QFrame):
 
 # --- the panel ------------------------------------------------------------------------------------
 
-class AnnotationPanel(QWidget):
+class AnnotationPanel(BackgroundWrites, QWidget):
     """Labels for every task of the clip's dataset, from keys or clicks, plus a note.
 
     `choose_label(i)` sets label i (0-based; key 1 = 0, key 0 = 9) of the active task;
@@ -361,12 +361,6 @@ class AnnotationPanel(QWidget):
 
     # --- writing ------------------------------------------------------------------------------
 
-    def _write(self, fn, *args) -> None:
-        self._pending_writes += 1
-        self.status.setText("Saving…")
-        submit_write(self.db_path, fn, *args,
-                     on_success=self._on_written, on_error=self._on_write_error)
-
     def has_unsaved(self) -> bool:
         """True while a label key or a shown label has not been committed yet."""
         return self._pending_writes > 0 or self._queued is not None
@@ -378,29 +372,9 @@ class AnnotationPanel(QWidget):
                         self.annotator)
         self._queued = None
 
-    def _on_written(self, clip_id: int) -> None:
-        if not isValid(self):
-            return
-        self._pending_writes = max(self._pending_writes - 1, 0)
-        if not self._pending_writes:
-            self.status.setText("Saved")
-            self.refresh()
-        self.changed.emit(clip_id)
-
-    def _on_write_error(self, exc: Exception) -> None:
-        if not isValid(self):
-            return
-        self._pending_writes = max(self._pending_writes - 1, 0)
-        self._say(f"Could not save: {exc}")
-        self.refresh()
-
     def _on_error(self, exc: Exception) -> None:
         if isValid(self):
             self._say(f"Could not load labels: {exc}")
-
-    def _say(self, text: str) -> None:
-        self.status.setText(text)
-        self.message.emit(text)
 
     # --- the note -----------------------------------------------------------------------------
 

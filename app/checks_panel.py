@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app import keymap
-from mmla_app.panel_frame import build_panel_frame
-from mmla_app.workers import Runner, submit_write
+from mmla_app.panel_frame import BackgroundWrites, build_panel_frame
+from mmla_app.workers import Runner
 
 ANSWERS = (("yes", "Yes", "check_yes"), ("no", "No", "check_no"),
            ("unsure", "Unsure", "check_unsure"))
@@ -132,7 +132,7 @@ class CheckRow(QFrame):
         self.style().polish(self)
 
 
-class ChecksPanel(QWidget):
+class ChecksPanel(BackgroundWrites, QWidget):
     """The clip's alignment checks, answered by Y / N / U (or clicks); writes commit at once."""
 
     changed = Signal(int)
@@ -303,32 +303,6 @@ class ChecksPanel(QWidget):
 
     # --- writing ------------------------------------------------------------------------------
 
-    def _write(self, fn, *args) -> None:
-        self._pending_writes += 1
-        submit_write(self.db_path, fn, *args,
-                     on_success=self._on_written, on_error=self._on_write_error)
-
-    def _on_written(self, clip_id: int) -> None:
-        if not isValid(self):
-            return
-        self._pending_writes = max(self._pending_writes - 1, 0)
-        if not self._pending_writes:
-            self.status.setText("Saved")
-            self.refresh()
-        self.changed.emit(clip_id)
-
     def has_unsaved(self) -> bool:
         """True while an answer shown on screen has not been committed yet."""
         return self._pending_writes > 0 or bool(self._queued)
-
-    def _on_write_error(self, exc: Exception) -> None:
-        if not isValid(self):
-            return
-        self._pending_writes = max(self._pending_writes - 1, 0)
-        self._say(f"Could not save: {exc}")
-        self.refresh()
-
-    def _say(self, text: str) -> None:
-        if isValid(self):
-            self.status.setText(text)
-            self.message.emit(text)

@@ -1,4 +1,5 @@
-"""The frame the side panels share: a title row, an empty-state line and a scrolling body."""
+"""What the side panels share: the frame (title row, empty-state line, scrolling body) and the
+bookkeeping of their background writes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 
 @dataclass
@@ -36,3 +38,43 @@ def build_panel_frame(panel: QWidget, title: str, empty_text: str,
     scroll.setWidget(area)
     layout.addWidget(scroll, 1)
     return PanelFrame(layout, empty_label, scroll, body)
+
+
+class BackgroundWrites:
+    """Mixin for a side panel whose edits go through the app's writer thread.
+
+    The panel shows an edit at once; this counts the writes still in flight, says "Saved" when
+    the last one has committed (what the curator may rely on), then reloads the shown state.
+    The panel provides `db_path`, `status` (QLabel), `message` and `changed` signals, `refresh()`.
+    """
+
+    _pending_writes = 0
+
+    def _write(self, fn, *args) -> None:
+        from mmla_app.workers import submit_write
+
+        self._pending_writes += 1
+        self.status.setText("Saving…")
+        submit_write(self.db_path, fn, *args,
+                     on_success=self._on_written, on_error=self._on_write_error)
+
+    def _on_written(self, clip_id: int) -> None:
+        if not isValid(self):
+            return
+        self._pending_writes = max(self._pending_writes - 1, 0)
+        if not self._pending_writes:
+            self.status.setText("Saved")
+            self.refresh()
+        self.changed.emit(clip_id)
+
+    def _on_write_error(self, exc: Exception) -> None:
+        if not isValid(self):
+            return
+        self._pending_writes = max(self._pending_writes - 1, 0)
+        self._say(f"Could not save: {exc}")
+        self.refresh()
+
+    def _say(self, text: str) -> None:
+        if isValid(self):
+            self.status.setText(text)
+            self.message.emit(text)

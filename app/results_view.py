@@ -15,7 +15,6 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from mmla_app.tables import read_only_table
 from mmla_app.workers import Runner
 
 RUN_COLUMNS = ("Run", "Status", "Model", "Task", "Data", "Samples", "ACC", "Started")
@@ -98,7 +98,7 @@ class ResultsView(QWidget):
         self.reload()
 
     def _build(self) -> None:
-        self.runs_table = _table(RUN_COLUMNS, self)
+        self.runs_table = read_only_table(RUN_COLUMNS, self)
         self.runs_table.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
         refresh = QPushButton("Refresh", self)
         refresh.clicked.connect(self.reload)
@@ -109,11 +109,11 @@ class ResultsView(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.runs_table, 1)
         left_layout.addWidget(refresh)
-        self.metrics_table = _table(METRIC_COLUMNS, self)
+        self.metrics_table = read_only_table(METRIC_COLUMNS, self)
         self.confusion_run = QComboBox(self)
         self.confusion_run.currentIndexChanged.connect(self._show_confusion)
-        self.confusion_table = _table((), self)
-        self.disagreements = _table((), self)
+        self.confusion_table = read_only_table((), self)
+        self.disagreements = read_only_table((), self)
         self.disagreements.itemDoubleClicked.connect(self._on_double_click)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.metrics_table, "Metrics")
@@ -266,17 +266,6 @@ class ResultsView(QWidget):
 
 def _answer(label: str, probability: float | None) -> str:
     return label if probability is None else f"{label} ({probability:.2f})"
-
-
-def _table(columns, parent: QWidget) -> QTableWidget:
-    table = QTableWidget(0, len(columns), parent)
-    table.setHorizontalHeaderLabels(list(columns))
-    table.verticalHeader().hide()
-    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
 
 
 def _fill(table: QTableWidget, columns, rows: list[dict]) -> None:

@@ -26,7 +26,7 @@ from mmla_core.checks import dataset_checks
 from mmla_core.datasets.export import ExportedFiles, ExportError
 from mmla_core.fsutil import write_text_atomic
 from mmla_core.paths import PathEscapeError, confine
-from mmla_core.store.catalog import dataset_by_name, list_clips, tasks_for_dataset
+from mmla_core.store.catalog import find_dataset, list_clips, tasks_for_dataset
 from mmla_core.store.db import Store
 from mmla_core.store.labels import CHECK_ANSWERS
 
@@ -195,11 +195,10 @@ def eaf_file_name(clip: dict) -> str:
 
 
 def _dataset(store: Store, dataset: str | int) -> dict:
-    rows = (store.query("SELECT * FROM datasets WHERE id = ?", (dataset,))
-            if isinstance(dataset, int) else [r for r in [dataset_by_name(store, dataset)] if r])
-    if not rows:
+    row = find_dataset(store, dataset)
+    if row is None:
         raise ExportError(f"no dataset {dataset!r} in {store.path}")
-    return rows[0]
+    return row
 
 
 def _clip_media(clip: dict) -> tuple[Path | None, str | None]:

@@ -25,7 +25,7 @@ from mmla_core.paths import PathEscapeError
 from mmla_core.prompts import TEMPLATES, VIDEO_TOKEN, answer, render
 from mmla_core.store.catalog import (
     clip_media_path,
-    dataset_by_name,
+    find_dataset,
     gold_labels,
     list_clips,
     task_by_name,
@@ -218,11 +218,7 @@ def export_csv(store: Store, path: str | os.PathLike, *, dataset: str | int | No
 
 
 def _dataset_row(store: Store, dataset: str | int) -> dict:
-    if isinstance(dataset, int):
-        rows = store.query("SELECT * FROM datasets WHERE id = ?", (dataset,))
-        row = rows[0] if rows else None
-    else:
-        row = dataset_by_name(store, dataset)
+    row = find_dataset(store, dataset)
     if row is None:
         raise ExportError(f"no dataset {dataset!r} in {store.path}")
     return row

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from mmla_core.prompts import TEMPLATES
-from mmla_core.store.catalog import dataset_by_name, gold_labels, task_by_name
+from mmla_core.store.catalog import find_dataset, gold_labels, task_by_name
 from mmla_core.store.db import Store
 from mmla_core.store.results import (
     claim_launch_run,
@@ -244,10 +244,7 @@ def _task(store: Store, ref) -> tuple[int, Task]:
 
 
 def _dataset(store: Store, ref) -> tuple[int, str]:
-    row = dataset_by_name(store, str(ref)) if ref is not None else None
-    if row is None and str(ref).isdigit():
-        rows = store.query("SELECT * FROM datasets WHERE id = ?", (int(ref),))
-        row = rows[0] if rows else None
+    row = find_dataset(store, ref)
     if row is None:
         raise EvalError(f"no dataset {ref!r} in this project (see `mmla ls --datasets`)")
     return int(row["id"]), row["name"]

@@ -40,6 +40,17 @@ def dataset_by_name(store: Store, name: str) -> dict | None:
     return rows[0] if rows else None
 
 
+def find_dataset(store: Store, ref: str | int | None) -> dict | None:
+    """A dataset by id (an int, or a string of digits naming no dataset) or by name."""
+    if ref is None:
+        return None
+    row = None if isinstance(ref, int) else dataset_by_name(store, str(ref))
+    if row is None and str(ref).isdigit():
+        rows = store.query("SELECT * FROM datasets WHERE id = ?", (int(ref),))
+        row = rows[0] if rows else None
+    return row
+
+
 def list_datasets(store: Store) -> list[dict]:
     return store.query(
         "SELECT d.*, (SELECT count(*) FROM clips c WHERE c.dataset_id = d.id) AS clip_count "

@@ -26,7 +26,7 @@ from mmla_core.datasets.export import (
     export_llamafactory,
 )
 from mmla_core.fsutil import write_text_atomic
-from mmla_core.store.catalog import dataset_by_name, tasks_for_dataset
+from mmla_core.store.catalog import find_dataset, tasks_for_dataset
 from mmla_core.store.db import Store
 from mmla_core.store.labels import labels_for_clip
 from mmla_core.tasks import Task, task_from_row
@@ -211,10 +211,7 @@ def review_records(store: Store, dataset: str | int, *, split: str | None = None
 
 
 def dataset_id_of(store: Store, dataset: str | int) -> int:
-    if isinstance(dataset, int):
-        if store.scalar("SELECT 1 FROM datasets WHERE id = ?", (dataset,)):
-            return dataset
-    elif (row := dataset_by_name(store, dataset)) is not None:
+    if (row := find_dataset(store, dataset)) is not None:
         return int(row["id"])
     raise ExportError(f"no dataset {dataset!r} in {store.path}")
 

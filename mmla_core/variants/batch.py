@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmla_core.media.probe import probe
-from mmla_core.store.catalog import dataset_by_name, variant_keys
+from mmla_core.store.catalog import find_dataset, variant_keys
 from mmla_core.store.db import Store
 from mmla_core.variants.plan import DatasetContext, VariantPlan, plan_variant
 from mmla_core.variants.recipes import RecipeError, VariantError, normalize_steps
@@ -117,11 +117,7 @@ def make_variants(
 
 
 def _dataset(store: Store, dataset: str | int) -> dict:
-    if isinstance(dataset, int):
-        rows = store.query("SELECT * FROM datasets WHERE id = ?", (dataset,))
-        found = rows[0] if rows else None
-    else:
-        found = dataset_by_name(store, dataset)
+    found = find_dataset(store, dataset)
     if found is None:
         raise ValueError(f"no dataset {dataset!r} in {store.path}")
     return found
