@@ -53,7 +53,10 @@ class ClipTableModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._rows: list[BrowseRow] = []
-        self._visible: list[int] = []
+        self._index_of: dict[int, int] = {}   # clip id -> index in _rows
+        self._visible: list[int] = []         # indexes in _rows, in the order shown
+        self._position: dict[int, int] = {}   # index in _rows -> row on screen
+        self._reviewed = 0                    # rows this annotator reviewed
         self._filter = BrowseFilter()
         self._annotator = ""
         self._sort: tuple[str, bool] = ("id", False)
@@ -64,7 +67,9 @@ class ClipTableModel(QAbstractTableModel):
     def set_rows(self, rows: list[BrowseRow], annotator: str) -> None:
         self.beginResetModel()
         self._rows, self._annotator = rows, annotator
-        self._visible = self._compute_visible()
+        self._index_of = {row.id: index for index, row in enumerate(rows)}
+        self._reviewed = sum(self._is_mine(row) for row in rows)
+        self._set_visible(self._compute_visible())
         self.endResetModel()
 
     def set_filter(self, spec: BrowseFilter) -> None:
@@ -72,14 +77,14 @@ class ClipTableModel(QAbstractTableModel):
             return
         self.beginResetModel()
         self._filter = spec
-        self._visible = self._compute_visible()
+        self._set_visible(self._compute_visible())
         self.endResetModel()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.layoutAboutToBeChanged.emit()
         self._sort = (COLUMN_KEYS[column], order == Qt.SortOrder.DescendingOrder)
-        self._visible = sort_indexes(self._rows, self._visible, self._sort[0],
-                                     descending=self._sort[1])
+        self._set_visible(sort_indexes(self._rows, self._visible, self._sort[0],
+                                       descending=self._sort[1]))
         self.layoutChanged.emit()
 
     def _compute_visible(self) -> list[int]:
@@ -88,16 +93,23 @@ class ClipTableModel(QAbstractTableModel):
             kept = sort_indexes(self._rows, kept, self._sort[0], descending=self._sort[1])
         return kept
 
+    def _set_visible(self, visible: list[int]) -> None:
+        self._visible = visible
+        self._position = {index: position for position, index in enumerate(visible)}
+
+    def _is_mine(self, row: BrowseRow) -> bool:
+        return bool(self._annotator) and self._annotator in row.reviewed_by.split(", ")
+
     def update_row(self, clip_id: int, fresh: BrowseRow) -> None:
         """Replace one row after an edit (labels, verdict) without reloading the list."""
-        for index, row in enumerate(self._rows):
-            if row.id == clip_id:
-                self._rows[index] = fresh
-                if index in self._visible:
-                    position = self._visible.index(index)
-                    self.dataChanged.emit(self.index(position, 0),
-                                          self.index(position, len(COLUMNS) - 1))
-                return
+        index = self._index_of.get(clip_id)
+        if index is None:
+            return
+        self._reviewed += self._is_mine(fresh) - self._is_mine(self._rows[index])
+        self._rows[index] = fresh
+        position = self._position.get(index)
+        if position is not None:
+            self.dataChanged.emit(self.index(position, 0), self.index(position, len(COLUMNS) - 1))
 
     # --- lookups ------------------------------------------------------------------------------
 
@@ -107,10 +119,8 @@ class ClipTableModel(QAbstractTableModel):
         return None
 
     def position_of(self, clip_id: int) -> int | None:
-        for position, index in enumerate(self._visible):
-            if self._rows[index].id == clip_id:
-                return position
-        return None
+        index = self._index_of.get(clip_id)
+        return None if index is None else self._position.get(index)
 
     def next_unreviewed_position(self, after: int | None) -> int | None:
         return next_unreviewed(self._rows, self._visible, after, self._annotator)
@@ -119,8 +129,7 @@ class ClipTableModel(QAbstractTableModel):
         return len(self._rows)
 
     def reviewed_count(self) -> int:
-        me = self._annotator
-        return sum(1 for r in self._rows if me and me in r.reviewed_by.split(", "))
+        return self._reviewed
 
     # --- Qt model API -------------------------------------------------------------------------
 
