@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("mmla_studio")
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _M001_TABLES = [
     """CREATE TABLE datasets (
@@ -224,3 +224,22 @@ def m003_resumable_eval_runs(db) -> None:
     for statement in _M003_STATEMENTS:
         db.execute(statement)
     db.execute("PRAGMA user_version = 3")
+
+
+_M004_STATEMENTS = [
+    # Training jobs: what the trainer reports besides its events, for the job list, the ETA,
+    # the model picker (adapter) and the results view (the runs it evaluated itself with).
+    "ALTER TABLE training_jobs ADD COLUMN total_steps INTEGER",       # optimizer steps planned
+    "ALTER TABLE training_jobs ADD COLUMN heartbeat_at TEXT",         # last sign of life
+    "ALTER TABLE training_jobs ADD COLUMN best_step INTEGER",         # best dev accuracy at
+    "ALTER TABLE training_jobs ADD COLUMN best_eval_accuracy REAL",
+    "ALTER TABLE training_jobs ADD COLUMN adapter_path TEXT",         # <output_dir>/adapter
+    "ALTER TABLE training_jobs ADD COLUMN test_run_ids_json TEXT",    # [run id] per task/variant
+]
+
+
+@MIGRATIONS()
+def m004_training_job_results(db) -> None:
+    for statement in _M004_STATEMENTS:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 4")
