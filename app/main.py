@@ -21,6 +21,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     from mmla_core.config import default_db_path
 
     parser = argparse.ArgumentParser(prog="mmla-studio", description="MMLA Studio desktop app")
+    parser.add_argument("project", type=Path, nargs="?", default=None,
+                        help="project database to open (the same as --db; the desktop entry "
+                             "passes a file dropped on the launcher here)")
     parser.add_argument("--db", type=Path, default=None, metavar="PATH",
                         help=f"project database (default: {default_db_path()})")
     parser.add_argument("--demo", action="store_true",
@@ -28,8 +31,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "(the default when the database has no datasets)")
     parser.add_argument("--quit-after", type=int, default=None, metavar="MS",
                         help="close the window after MS milliseconds (smoke tests)")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="open the demo project, print a line once the window shows its "
+                             "clips, then quit (exit code 0; 1 if the project failed to load)")
     args = parser.parse_args(argv)
-    args.db = args.db if args.db is not None else default_db_path()
+    if args.project is not None and args.db is not None:
+        parser.error("give the project either as an argument or with --db, not both")
+    args.db = args.db or args.project or default_db_path()
     return args
 
 
@@ -60,6 +68,41 @@ def set_app_identity(app) -> None:
         app.setWindowIcon(QIcon(str(icon)))
 
 
+class SmokeTest:
+    """`--smoke-test`: proof that a (frozen) build starts, finds its resources and opens the demo
+    project. Prints one line when the clip list is on screen, then closes the window."""
+
+    TIMEOUT_MS = 120_000
+
+    def __init__(self, app, window):
+        from PySide6.QtCore import QTimer
+
+        self.app, self.window = app, window
+        self.exit_code, self.done = 1, False
+        window.clips_loaded.connect(self._shown)
+        window.load_failed.connect(lambda message: self._finish(1, f"FAILED: {message}"))
+        QTimer.singleShot(self.TIMEOUT_MS, lambda: self._finish(
+            2, f"FAILED: no clips on screen after {self.TIMEOUT_MS // 1000} s"))
+
+    def _shown(self, count: int) -> None:
+        from mmla_core.config import resources_dir
+
+        visible = self.window.isVisible()
+        ok = visible and count > 0
+        self._finish(0 if ok else 1, f"window shown={visible}, {count} clips of the demo "
+                                     f"project loaded, app id {self.app.desktopFileName()}, "
+                                     f"resources in {resources_dir()}")
+
+    def _finish(self, code: int, message: str) -> None:
+        if self.done:
+            return
+        self.done, self.exit_code = True, code
+        sys.stdout.write(f"mmla-studio smoke test: {message}\n")  # the line the script greps
+        sys.stdout.flush()
+        self.window.close()
+        self.app.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()
     _fix_frozen_streams()
@@ -71,14 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     from mmla_app.main_window import MainWindow
     from mmla_app.theme import apply_theme
 
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_NAME])
+    # argv[0] names the X11 WM_CLASS instance: "mmla-studio" (the .desktop StartupWMClass)
+    # however the app was started (`python -m mmla_app`, the entry point, the frozen binary)
+    app = QApplication.instance() or QApplication([DESKTOP_FILE])
     set_app_identity(app)
     apply_theme(app)
-    window = MainWindow(args.db, demo=True if args.demo else None)
+    window = MainWindow(args.db, demo=True if args.demo or args.smoke_test else None)
+    smoke = SmokeTest(app, window) if args.smoke_test else None
     window.show()
     if args.quit_after is not None:
         QTimer.singleShot(max(args.quit_after, 0), window.close)
     code = app.exec()
+    if smoke is not None:
+        code = code or smoke.exit_code
     window.runner.shutdown()
     from mmla_app.workers import write_queue
 

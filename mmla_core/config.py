@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -25,5 +26,15 @@ def default_db_path() -> Path:
 
 
 def resources_dir() -> Path:
-    """The bundled `resources/` folder, from a checkout, a wheel or a frozen app alike."""
+    """The bundled `resources/` folder, from a checkout, a wheel or a frozen app alike.
+
+    A PyInstaller build unpacks data files under `sys._MEIPASS` (the one-folder build's
+    `_internal/`); look there first, so the frozen app never depends on how its resource
+    reader maps the package.
+    """
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and frozen_root:
+        bundled = Path(frozen_root) / "mmla_resources"
+        if bundled.is_dir():
+            return bundled
     return Path(str(resources.files("mmla_resources")))
