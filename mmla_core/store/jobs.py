@@ -42,3 +42,15 @@ def job_events(store: Store, job_id: int, after_id: int = 0) -> list[dict]:
     return store.query(
         "SELECT * FROM training_events WHERE job_id = ? AND id > ? ORDER BY id", (job_id, after_id)
     )
+
+
+def get_job(store: Store, job_id: int) -> dict | None:
+    rows = store.query("SELECT * FROM training_jobs WHERE id = ?", (job_id,))
+    return rows[0] if rows else None
+
+
+def delete_job(store: Store, job_id: int) -> None:
+    """The job row and (by cascade) its events."""
+    with store.write() as conn:
+        conn.execute("DELETE FROM training_events WHERE job_id = ?", (job_id,))
+        conn.execute("DELETE FROM training_jobs WHERE id = ?", (job_id,))

@@ -1,0 +1,477 @@
+"""Job control for LoRA training runs: launch, stop, resume, delete and watch detached trainers.
+
+The GUI and the CLI never run a trainer in their own process. `launch` starts a supervisor
+(`python -m mmla_core.train.supervise`) in a session of its own, so closing the window, or even
+killing its process, leaves the run going; the supervisor starts the trainer and records how it
+ended. Everything else here reads SQLite and the output folder, so a reopened GUI reattaches by
+polling again. `refresh` catches the one case nobody records: a supervisor that died itself.
+
+Cheap to import (no torch): the GUI calls it from its poll timer's worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mmla_core.store import jobs
+from mmla_core.store.db import Store
+from mmla_core.train.config import TrainConfig, TrainConfigError
+
+ACTIVE = ("created", "running", "stopping")      # a process is (or is about to be) at work
+FINISHED = ("done", "stopped", "failed")
+PID_ROLES = ("supervisor", "trainer")   # <output_dir>/<role>.pid: "pid start-time"
+MARKER_FILE = ".mmla-job"        # written by launch: the folder is ours to delete
+STOP_FILE = "STOP"
+LOG_FILE = "train.log"
+TAIL_LINES = 40
+STARTING_GRACE_S = 60.0          # a job row without a pid yet is a launch in progress
+
+
+class JobControlError(ValueError):
+    """An action refused on a job (still running, device busy, nothing to resume...)."""
+
+
+# --- launch / resume -------------------------------------------------------------------------
+
+def launch(db_path: str | Path, config: TrainConfig) -> int:
+    """Validate, insert the job, write `<output_dir>/config.yaml`, start the detached supervisor.
+
+    Raises TrainConfigError listing every problem of the config against the store, and
+    JobControlError when the device is busy or the output folder already holds something.
+    """
+    from mmla_core.store import open_store
+    from mmla_core.train.samples import validate
+
+    db_path = Path(db_path).resolve()
+    with open_store(db_path) as store:
+        problems = validate(store, config)
+        if problems:
+            raise TrainConfigError(problems)
+        with store.write():   # the busy check and the insert in one transaction: no double launch
+            _refuse_busy_device(store, config.device)
+            job_id = jobs.create_job(store, config.name, config.to_dict(), "")
+        try:
+            out = _prepare_output_dir(db_path, job_id, config)
+        except BaseException:
+            jobs.delete_job(store, job_id)
+            raise
+        config = dataclasses.replace(config, output_dir=str(out))
+        (out / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+        jobs.update_job(store, job_id, output_dir=str(out), log_path=str(out / LOG_FILE),
+                        config_json=json.dumps(config.to_dict(), sort_keys=True))
+        _spawn_supervisor(store, db_path, job_id, out, resume=None)
+    return job_id
+
+
+def resume(db_path: str | Path, job_id: int, checkpoint: str | None = None) -> None:
+    """Start a finished job again from its latest checkpoint, or from `checkpoint` (a folder, or
+    a step number). Refused while the job runs or when it has no checkpoint to resume from."""
+    from mmla_core.store import open_store
+
+    db_path = Path(db_path).resolve()
+    with open_store(db_path) as store:
+        job = refresh(store, job_id)
+        if job["status"] in ACTIVE:
+            raise JobControlError(f"training job {job_id} is still {job['status']}: stop it "
+                                  "first or wait for it to end")
+        target = _resume_target(job, checkpoint)
+        config = job_config(job)
+        out = Path(job["output_dir"])
+        with store.write():
+            _refuse_busy_device(store, config.device)
+            for role in PID_ROLES:
+                (out / f"{role}.pid").unlink(missing_ok=True)
+            jobs.update_job(store, job_id, status="created", pid=None, exit_code=None,
+                            started_at=utc_now(), finished_at=None, stderr_tail=None)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / STOP_FILE).unlink(missing_ok=True)   # else the resumed run stops at once
+        if not (out / "config.yaml").exists():
+            (out / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+        _spawn_supervisor(store, db_path, job_id, out, resume=target)
+
+
+def _resume_target(job: dict, checkpoint: str | None) -> str:
+    known = checkpoints(job)
+    if checkpoint in (None, "", "latest"):
+        if not known:
+            raise JobControlError(f"training job {job['id']} has no checkpoint to resume from "
+                                  f"(none in {job['output_dir']})")
+        return "latest"
+    if str(checkpoint).isdigit():
+        by_step = {c["step"]: c["path"] for c in known}
+        if int(checkpoint) not in by_step:
+            steps = ", ".join(str(c["step"]) for c in known) or "none"
+            raise JobControlError(f"training job {job['id']} has no checkpoint at step "
+                                  f"{checkpoint} (saved steps: {steps})")
+        return by_step[int(checkpoint)]
+    path = Path(checkpoint).expanduser().resolve()
+    if not path.is_dir():
+        raise JobControlError(f"checkpoint folder {path} does not exist")
+    return str(path)
+
+
+def _prepare_output_dir(db_path: Path, job_id: int, config: TrainConfig) -> Path:
+    if config.output_dir:
+        out = Path(config.output_dir).expanduser()
+        out = out if out.is_absolute() else db_path.parent / out
+    else:
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", config.name).strip("._") or "run"
+        out = db_path.parent / f"{db_path.stem}.train" / f"{job_id}-{safe}"
+    if out.exists() and any(out.iterdir()):
+        raise JobControlError(f"output folder {out} is not empty: choose another one (a new run "
+                              "would mix its checkpoints with what is there)")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER_FILE).write_text(json.dumps({"job_id": job_id, "db": str(db_path)}))
+    return out
+
+
+def _spawn_supervisor(store: Store, db_path: Path, job_id: int, out: Path,
+                      resume: str | None) -> None:
+    """Detached: own session (no SIGHUP/SIGINT from the GUI's terminal), no inherited fds."""
+    cmd = [sys.executable, "-m", "mmla_core.train.supervise", "--db", str(db_path),
+           "--job", str(job_id)]
+    if resume:
+        cmd += ["--resume", resume]
+    with open(out / LOG_FILE, "ab") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                close_fds=True, env=child_env())
+    write_pid_file(out, "supervisor", proc.pid)
+    jobs.update_job(store, job_id, pid=proc.pid)
+    with store.write() as conn:   # unless the supervisor has already recorded the end
+        conn.execute("UPDATE training_jobs SET status = 'running' WHERE id = ? AND "
+                     "status = 'created'", (job_id,))
+    # Reap it when it ends (while we live), so a finished supervisor is not left a zombie.
+    threading.Thread(target=proc.wait, name=f"reap-train-{job_id}", daemon=True).start()
+
+
+def child_env() -> dict[str, str]:
+    """The environment for the supervisor and the trainer: unbuffered output (the log is read
+    live) and this checkout importable even when the package is not installed."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
+
+
+# --- stop / delete ---------------------------------------------------------------------------
+
+def request_stop(store: Store, job_id: int, force: bool = False) -> None:
+    """Ask the trainer to save a checkpoint and exit (status 'stopping' + a STOP file, which the
+    trainer checks after every step). `force` also sends SIGTERM, for a trainer that hangs."""
+    job = refresh(store, job_id)
+    if job["status"] not in ACTIVE:
+        raise JobControlError(f"training job {job_id} is not running (it is {job['status']})")
+    with store.write() as conn:
+        conn.execute("UPDATE training_jobs SET status = 'stopping' WHERE id = ? AND status IN "
+                     "('created', 'running')", (job_id,))
+    if job["output_dir"]:
+        Path(job["output_dir"], STOP_FILE).write_text("stop requested\n")
+    if force:
+        pid, start = read_pid_files(Path(job["output_dir"] or ".")).get(
+            "supervisor", (job["pid"], None))
+        if pid and process_alive(pid, start):
+            os.kill(int(pid), signal.SIGTERM)   # the supervisor forwards it to the trainer
+
+
+def delete(store: Store, job_id: int, remove_files: bool = True) -> None:
+    """Forget a job (row + events) and, by default, its output folder. Refused while running."""
+    job = refresh(store, job_id)
+    if job["status"] in ACTIVE:
+        raise JobControlError(f"training job {job_id} is {job['status']}: stop it before "
+                              "deleting it")
+    if remove_files and job["output_dir"]:
+        _remove_output(job)
+    jobs.delete_job(store, job_id)
+
+
+def _remove_output(job: dict) -> None:
+    """The whole folder only if launch made it for this job (marker), else only the files a run
+    writes; never follows a link out of the folder (rmtree unlinks links, it does not enter)."""
+    out = Path(job["output_dir"])
+    if out.is_symlink():
+        out.unlink()
+        return
+    if not out.is_dir():
+        return
+    try:
+        marker = json.loads((out / MARKER_FILE).read_text())
+    except (OSError, ValueError):
+        marker = {}
+    if marker.get("job_id") == job["id"]:
+        shutil.rmtree(out)
+        return
+    for name in ("config.yaml", LOG_FILE, "events.jsonl", STOP_FILE, "adapter",
+                 *(f"{role}.pid" for role in PID_ROLES)):
+        _remove_path(out / name)
+    for entry in checkpoints(job):
+        _remove_path(Path(entry["path"]))
+    if not any(out.iterdir()):
+        out.rmdir()
+
+
+def _remove_path(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+# --- state -----------------------------------------------------------------------------------
+
+def refresh(store: Store, job_id: int) -> dict:
+    """The job row, after marking it failed if it claims to run but no process of it is alive.
+
+    The supervisor records every ending it sees; this catches the supervisor itself dying
+    (killed, machine restarted). Pid reuse is ruled out by comparing process start times."""
+    job = jobs.get_job(store, job_id)
+    if job is None:
+        raise JobControlError(f"no training job {job_id}")
+    if job["status"] not in ACTIVE or _job_alive(job):
+        return job
+    note = (f"[job control] no process of this run is alive (supervisor pid {job['pid']}): it "
+            "was killed or the machine restarted before the end could be recorded")
+    tail = "\n".join(x for x in (log_tail(job), note) if x)
+    with store.write() as conn:   # conditional: the supervisor may have recorded the end just now
+        conn.execute("UPDATE training_jobs SET status = 'failed', finished_at = ?, "
+                     "stderr_tail = ? WHERE id = ? AND status IN ('created', 'running', "
+                     "'stopping')", (utc_now(), tail, job_id))
+    return jobs.get_job(store, job_id)
+
+
+def has_ended(job: dict) -> bool:
+    """Finished and recorded: the trainer writes done/stopped a moment before it exits, and the
+    supervisor adds the exit code after; wait for both before showing the final state."""
+    return job["status"] in FINISHED and not _job_alive(job)
+
+
+def _job_alive(job: dict) -> bool:
+    pids = list(read_pid_files(Path(job["output_dir"])).values()) if job["output_dir"] else []
+    if not pids and job["pid"]:
+        pids = [(job["pid"], None)]
+    if not pids:   # launch/resume has set the row up but not started the supervisor yet
+        return _age_s(job["started_at"] or job["created_at"]) < STARTING_GRACE_S
+    return any(process_alive(pid, start) for pid, start in pids)
+
+
+def list_jobs(store: Store) -> list[dict]:
+    """Every job, newest first, refreshed, with best dev accuracy, test accuracy and last step."""
+    rows = store.query(
+        "SELECT j.*, (SELECT MAX(eval_accuracy) FROM training_events e WHERE e.job_id = j.id "
+        "AND e.kind = 'eval') AS best_eval_accuracy, (SELECT MAX(eval_accuracy) FROM "
+        "training_events e WHERE e.job_id = j.id AND e.kind = 'test') AS test_accuracy, "
+        "(SELECT MAX(step) FROM training_events e WHERE e.job_id = j.id) AS last_step "
+        "FROM training_jobs j ORDER BY j.id DESC")
+    for row in rows:
+        if row["status"] in ACTIVE:
+            row.update(refresh(store, row["id"]))
+    return rows
+
+
+def job_config(job: dict) -> TrainConfig:
+    return TrainConfig.from_dict(json.loads(job["config_json"]))
+
+
+def checkpoints(job: dict) -> list[dict]:
+    """`[{step, path}]` of the job's `checkpoint-<step>` folders, oldest first."""
+    out = Path(job["output_dir"] or "")
+    if not job["output_dir"] or not out.is_dir():
+        return []
+    found = []
+    for path in out.glob("checkpoint-*"):
+        step = path.name.removeprefix("checkpoint-")
+        if step.isdigit() and path.is_dir():
+            found.append({"step": int(step), "path": str(path)})
+    return sorted(found, key=lambda c: c["step"])
+
+
+def trained_adapters(store: Store) -> list[dict]:
+    """Finished runs that exported an adapter, for the probe panel's and CLI's model pickers."""
+    found = []
+    for job in list_jobs(store):
+        adapter = Path(job["output_dir"] or "", "adapter")
+        if job["status"] not in ("done", "stopped") or not job["output_dir"] \
+                or not adapter.is_dir():
+            continue
+        config = json.loads(job["config_json"])
+        found.append({"job_id": job["id"], "name": job["name"], "model": config.get("model"),
+                      "adapter_path": str(adapter), "tasks": config.get("tasks", []),
+                      "mode": config.get("mode"),
+                      "best_eval_accuracy": job["best_eval_accuracy"]})
+    return found
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda:0' or 'cpu', 'cuda' -> 'cuda:0': one string per physical device.
+
+    Without importing torch (seconds, and CUDA init) when the GUI has not: an NVIDIA device node
+    and an importable torch mean the trainer's 'auto' will pick the GPU."""
+    name = (device or "auto").strip().lower()
+    if name == "auto":
+        name = "cuda" if _cuda_probably_available() else "cpu"
+    return "cuda:0" if name == "cuda" else name
+
+
+def _cuda_probably_available() -> bool:
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return bool(torch.cuda.is_available())
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
+        return False
+    import importlib.util
+
+    return any(Path("/dev").glob("nvidia[0-9]*")) and importlib.util.find_spec("torch") is not None
+
+
+def _refuse_busy_device(store: Store, device: str) -> None:
+    wanted = resolve_device(device)
+    for job in store.query("SELECT id FROM training_jobs WHERE status IN "
+                           "('created', 'running', 'stopping')"):
+        other = refresh(store, job["id"])
+        if other["status"] in ACTIVE and resolve_device(job_config(other).device) == wanted:
+            raise JobControlError(
+                f"{wanted} is busy with training job {other['id']} '{other['name']}' "
+                f"({other['status']}): stop it or wait for it to end, or pick another device")
+
+
+# --- processes -------------------------------------------------------------------------------
+
+def process_start_time(pid: int) -> int | None:
+    """The start time of `pid` in clock ticks since boot (/proc/<pid>/stat field 22), or None
+    where /proc is not available. With the pid it names one process, even after pid reuse."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[19])
+
+
+def process_alive(pid: int, start: int | None = None) -> bool:
+    """True when `pid` runs and (if `start` is known) is the process that started at `start`."""
+    if Path("/proc/self/stat").exists():
+        try:
+            fields = Path(f"/proc/{int(pid)}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return False
+        if fields[0] in ("Z", "X"):    # a zombie has ended; only its exit status is left
+            return False
+        return start is None or int(fields[19]) == int(start)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_pid_file(out: Path, role: str, pid: int) -> None:
+    """`<out>/<role>.pid` = "pid start-time": one file per writer (launch writes the supervisor's,
+    the supervisor the trainer's), so no read-modify-write race between them."""
+    start = process_start_time(pid)
+    (out / f"{role}.pid").write_text(f"{pid} {'' if start is None else start}\n")
+
+
+def read_pid_files(out: Path) -> dict[str, tuple[int, int | None]]:
+    found = {}
+    for role in PID_ROLES:
+        try:
+            parts = (out / f"{role}.pid").read_text().split()
+            found[role] = (int(parts[0]), int(parts[1]) if len(parts) > 1 else None)
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+# --- logs ------------------------------------------------------------------------------------
+
+def log_path(job: dict) -> Path | None:
+    if job.get("log_path"):
+        return Path(job["log_path"])
+    return Path(job["output_dir"], LOG_FILE) if job.get("output_dir") else None
+
+
+def log_tail(job_or_path: dict | str | Path, lines: int = TAIL_LINES) -> str:
+    """The last `lines` lines of the job's train.log, reading only the end of the file."""
+    path = log_path(job_or_path) if isinstance(job_or_path, dict) else Path(job_or_path)
+    if path is None:
+        return ""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            chunk = min(size, max(4096, lines * 400))
+            f.seek(size - chunk)
+            data = f.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    # tqdm-style progress lines rewrite themselves with \r: keep the last state of each line
+    return "\n".join(x.rsplit("\r", 1)[-1] for x in text.rstrip("\n").split("\n")[-lines:])
+
+
+def read_log_from(path: str | Path, offset: int, limit: int = 1 << 20) -> tuple[str, int]:
+    """New text of a growing log after byte `offset` and the offset to pass next time (the
+    GUI's log view and `mmla train follow` append instead of rereading)."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size < offset:           # truncated or replaced: start over
+                offset = 0
+            start = f.seek(max(offset, size - limit))
+            data = f.read()
+    except OSError:
+        return "", offset
+    end = data.rfind(b"\n") + 1        # only whole lines; the rest comes next time
+    return data[:end].decode("utf-8", errors="replace"), start + end
+
+
+def oom_advice(log_tail: str, config: dict | None = None) -> str | None:
+    """What to change when the log shows the run ran out of memory; None when it did not."""
+    if not log_tail:
+        return None
+    gpu = re.search(r"CUDA out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED|"
+                    r"MPS backend out of memory", log_tail)
+    host = re.search(r"DefaultCPUAllocator: can't allocate memory|MemoryError|"
+                     r"signal 9 \(SIGKILL\)", log_tail)
+    if not gpu and not host:
+        return None
+    c = config or {}
+    batch, accum = int(c.get("batch_size", 1)), int(c.get("grad_accum", 1))
+    frames, pixels = int(c.get("frames", 8)), int(c.get("max_pixels", 128 * 28 * 28))
+    steps = []
+    if batch > 1:
+        steps.append(f"batch size {batch} -> {max(1, batch // 2)} and gradient accumulation "
+                     f"{accum} -> {accum * 2} (same effective batch)")
+    else:
+        steps.append("batch size is already 1: lower what each sample costs instead")
+    steps.append(f"frames {frames} -> {max(1, frames // 2)} (or a lower fps)")
+    steps.append(f"max pixels {pixels} -> {max(28 * 28, pixels // 2)} per frame")
+    steps.append("a smaller LoRA rank or fewer target modules; gradient checkpointing "
+                 "(on by default on GPU) must stay on")
+    where = "GPU" if gpu else "host (CPU RAM; a SIGKILL is often the kernel's OOM killer)"
+    found = re.search(r"Tried to allocate [^\n]*", log_tail)
+    head = f"The run ran out of {where} memory" + (f" ({found.group(0)[:160]})" if found else "")
+    return head + ". Try, in this order:\n" + "\n".join(f"- {s}" for s in steps)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _age_s(stamp: str | None) -> float:
+    if not stamp:
+        return 0.0
+    then = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return (datetime.now(UTC) - then).total_seconds()

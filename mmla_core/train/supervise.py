@@ -1,0 +1,131 @@
+"""The detached supervisor of one training run.
+
+`python -m mmla_core.train.supervise --db DB --job ID [--resume latest|CHECKPOINT_DIR]`, started by
+`control.launch` / `control.resume` in a session of its own. It runs the trainer
+(`python -m mmla_core.train <output_dir>/config.yaml --db DB --job ID`) as its child with stdout and
+stderr appended to `<output_dir>/train.log`, waits, and records how the run ended: exit code
+(negative for a signal, e.g. -9), finished_at, status and the last log lines. A crash, a SIGKILL or
+a CUDA OOM in the trainer therefore always ends as a readable row, never as a job stuck "running".
+
+SIGTERM is forwarded to the trainer (a forced stop); the supervisor itself keeps waiting so the end
+is still recorded.
+
+Test hook: the environment variable `MMLA_TRAINER_CMD` (a shell-quoted command line) replaces
+`python -m mmla_core.train`; the same arguments are appended. Tests use it to run a fake trainer
+with controlled timing; nothing else should set it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from mmla_core.store import jobs, open_store
+from mmla_core.train import control
+
+TRAINER_CMD_ENV = "MMLA_TRAINER_CMD"
+
+
+def trainer_command(config_path: Path, db: Path, job_id: int, resume: str | None) -> list[str]:
+    override = os.environ.get(TRAINER_CMD_ENV)
+    base = shlex.split(override) if override else [sys.executable, "-m", "mmla_core.train"]
+    cmd = [*base, str(config_path), "--db", str(db), "--job", str(job_id)]
+    return [*cmd, "--resume", resume] if resume else cmd
+
+
+def final_status(exit_code: int, status_now: str) -> str:
+    """done / stopped as the trainer set it; a clean exit it did not record is judged from the
+    stop request; any nonzero exit or signal is a failure."""
+    if exit_code != 0:
+        return "failed"
+    if status_now in ("done", "stopped"):
+        return status_now
+    return "stopped" if status_now == "stopping" else "done"
+
+
+def describe_exit(exit_code: int) -> str:
+    if exit_code >= 0:
+        return f"exit code {exit_code}"
+    try:
+        name = signal.Signals(-exit_code).name
+    except ValueError:
+        name = "unknown signal"
+    return f"signal {-exit_code} ({name})"
+
+
+def run(db: Path, job_id: int, resume: str | None) -> int:
+    store = open_store(db)
+    try:
+        job = jobs.get_job(store, job_id)
+        if job is None:
+            _say(f"no training job {job_id} in {db}")
+            return 1
+        out = Path(job["output_dir"])
+        cmd = trainer_command(out / "config.yaml", db, job_id, resume)
+        exit_code = _run_trainer(cmd, out, job_id)
+        _record_end(store, job_id, exit_code)
+        return 0
+    finally:
+        store.close()
+
+
+def _run_trainer(cmd: list[str], out: Path, job_id: int) -> int:
+    log_file = out / control.LOG_FILE
+    _say(f"job {job_id}: {shlex.join(cmd)}")
+    env = dict(control.child_env(), MMLA_TRAIN_LOG_CAPTURED="1")  # stdout already is train.log
+    with open(log_file, "ab") as log:
+        try:
+            child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=subprocess.STDOUT, cwd=out, env=env)
+        except OSError as exc:
+            _say(f"could not start the trainer: {exc}")
+            return 127
+    control.write_pid_file(out, "trainer", child.pid)
+    signal.signal(signal.SIGTERM, lambda signum, frame: _forward(child, signum))
+    exit_code = child.wait()   # PEP 475: a handled SIGTERM does not interrupt the wait
+    _say(f"trainer pid {child.pid} ended: {describe_exit(exit_code)}")
+    return exit_code
+
+
+def _forward(child: subprocess.Popen, signum: int) -> None:
+    _say(f"got signal {signum}: passing it to the trainer")
+    if child.poll() is None:
+        child.send_signal(signum)
+
+
+def _record_end(store, job_id: int, exit_code: int) -> None:
+    with store.write() as conn:
+        status_now = conn.execute("SELECT status FROM training_jobs WHERE id = ?",
+                                  (job_id,)).fetchone()
+        if status_now is None:     # deleted meanwhile: nothing to record
+            return
+        job = jobs.get_job(store, job_id)
+        conn.execute("UPDATE training_jobs SET status = ?, exit_code = ?, finished_at = ?, "
+                     "stderr_tail = ? WHERE id = ?",
+                     (final_status(exit_code, status_now[0]), exit_code, control.utc_now(),
+                      control.log_tail(job), job_id))
+
+
+def _say(message: str) -> None:
+    """A supervisor line in train.log (our stdout), told apart from the trainer's own lines."""
+    sys.stdout.write(f"[supervisor] {message}\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mmla_core.train.supervise",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--job", type=int, required=True)
+    parser.add_argument("--resume", default=None)
+    args = parser.parse_args(argv)
+    return run(args.db.resolve(), args.job, args.resume)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

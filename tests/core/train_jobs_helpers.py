@@ -1,0 +1,58 @@
+"""Shared by the job-control and `mmla train` tests: a project whose trainer is the fake one."""
+
+import shlex
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+
+from mmla_core.store import open_store
+from mmla_core.train import control
+from mmla_core.train.config import TrainConfig
+
+FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """An empty project DB; launches run tests/core/fake_trainer.py and skip sample checks
+    (samples.validate is the trainer's to test; here only job control is under test)."""
+    monkeypatch.setenv("MMLA_TRAINER_CMD", shlex.join([sys.executable, str(FAKE_TRAINER)]))
+    monkeypatch.setenv("FAKE_TRAINER_MODE", "quick")
+    fake_samples = types.ModuleType("mmla_core.train.samples")
+    fake_samples.validate = lambda store, config: []
+    monkeypatch.setitem(sys.modules, "mmla_core.train.samples", fake_samples)
+    db = tmp_path / "proj.sqlite"
+    open_store(db).close()
+    return db
+
+
+def toy_config(**overrides) -> TrainConfig:
+    return TrainConfig(**{"name": "toy run", "model": "tiny-omni", "tasks": ["MIntRec"],
+                          "device": "cpu", **overrides})
+
+
+def wait_for(db, job_id: int, statuses=control.FINISHED, timeout_s: float = 30.0) -> dict:
+    """Poll like the GUI does until the job reaches one of `statuses`."""
+    deadline = time.monotonic() + timeout_s
+    with open_store(db) as store:
+        while True:
+            job = control.refresh(store, job_id)
+            ended = control.has_ended(job) or job["status"] not in control.FINISHED
+            if job["status"] in statuses and ended:
+                return job
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job {job_id} still {job['status']} after {timeout_s} s:\n"
+                                     f"{control.log_tail(job)}")
+            time.sleep(0.05)
+
+
+def wait_for_events(db, job_id: int, count: int = 1, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    with open_store(db) as store:
+        while store.scalar("SELECT COUNT(*) FROM training_events WHERE job_id = ?",
+                           (job_id,)) < count:
+            assert time.monotonic() < deadline, f"job {job_id} wrote no events"
+            time.sleep(0.05)
