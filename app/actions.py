@@ -128,6 +128,7 @@ def _build_tools_menu(w) -> None:
     menu = w.menuBar().addMenu("&Tools")
     _add(menu, w, "&Evaluate…", lambda: _open_evaluate(w), "Ctrl+Shift+E")
     _add(menu, w, "&Results", lambda: _open_results(w), "Ctrl+Shift+R")
+    _add(menu, w, "&Train LoRA…", lambda: open_train_dialog(w), "Ctrl+Shift+T")
     menu.addSeparator()
     _add(menu, w, "&Agreement…", lambda: _open_agreement(w))
     _add(menu, w, "&Settings…", lambda: _open_settings(w), QKeySequence.StandardKey.Preferences)
@@ -172,6 +173,17 @@ def _open_evaluate(w) -> None:
     dialog = EvaluateDialog(w.db_path, w)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.run_finished.connect(lambda run_id: _open_results(w, select=[run_id]))
+    dialog.show()
+
+
+def open_train_dialog(w) -> None:
+    """The launch form; a launched job is shown at once in the Training tab."""
+    from mmla_app.train_dialog import TrainDialog
+
+    dialog = w.train_dialog = TrainDialog(w.db_path, w)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.launched.connect(w.training.select_job)
+    dialog.launched.connect(lambda _job: w.side_tabs.setCurrentWidget(w.training))
     dialog.show()
 
 

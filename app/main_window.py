@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app import settings
-from mmla_app.actions import install_actions
+from mmla_app.actions import install_actions, open_train_dialog
 from mmla_app.annotation_panel import AnnotationPanel
 from mmla_app.browser_panel import BrowserPanel
 from mmla_app.checks_panel import ChecksPanel
@@ -32,6 +32,7 @@ from mmla_app.import_flow import ImportController
 from mmla_app.player_widget import PlayerWidget
 from mmla_app.probe_panel import ProbePanel
 from mmla_app.theme import STYLESHEET
+from mmla_app.training_panel import TrainingPanel
 from mmla_app.transcript_pane import TranscriptPane
 from mmla_app.variants_panel import VariantsPanel
 from mmla_app.waveform_pane import WaveformPane
@@ -111,6 +112,8 @@ class MainWindow(QMainWindow):
         self.side_tabs.addTab(self.variants, "Variants")
         self.probe = ProbePanel(self.db_path, self)
         self.side_tabs.addTab(self.probe, "Probe")
+        self.training = TrainingPanel(self.db_path, self, start=False)
+        self.side_tabs.addTab(self.training, "Training")
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         for widget, share in ((self.browser, 36), (centre, 40), (self.side_tabs, 24)):
             self.splitter.addWidget(widget)
@@ -140,6 +143,9 @@ class MainWindow(QMainWindow):
         self.annotation.changed.connect(self.edits.refresh_clip)
         self.checks.changed.connect(self.edits.refresh_clip)
         self.checks.current_check_changed.connect(self._on_check_focus)
+        self.training.new_training_requested.connect(lambda: open_train_dialog(self))
+        self.datasets_loaded.connect(lambda _count: self.training.start())
+        self.training.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         for panel in (self.annotation, self.checks):
             panel.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
 
@@ -165,7 +171,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.db_path.name} — MMLA Studio")
         self.db_label.setText(self.db_path.name)
         self.db_label.setToolTip(str(self.db_path))
-        for panel in (self.annotation, self.checks, self.variants, self.probe):
+        for panel in (self.annotation, self.checks, self.variants, self.probe, self.training):
             panel.set_context(self.db_path, self.annotator)
         self.statusBar().showMessage("Opening project…")
         self.runner.submit(open_project, demo, channel=PROJECT_CHANNEL,
@@ -271,6 +277,7 @@ class MainWindow(QMainWindow):
         self.checks.shutdown()
         self.variants.shutdown()
         self.probe.shutdown()
+        self.training.shutdown()  # stops polling only: training jobs run on, detached
         self.player.close_clip()
         self.waveform.load_clip(None)
         self.runner.shutdown()

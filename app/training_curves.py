@@ -1,0 +1,91 @@
+"""Live curves of one training job: train and dev loss on top, dev accuracy below (pyqtgraph).
+
+Points are appended as the monitor polls new events (`add_events`), so a curve is drawn from the
+first logged step (LlamaBoard users asked for exactly that: "too few steps to plot"). The x axis
+is the optimizer step, shared by both plots; checkpoints are thin vertical ticks on the loss plot.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+TRAIN_PEN, EVAL_PEN, ACC_PEN, CHECKPOINT_PEN = "#3d6fb6", "#d97706", "#2e9d5b", "#b8bcc4"
+SERIES = ("loss", "eval_loss", "eval_accuracy")
+
+
+class TrainingCurves(QWidget):
+    """Two linked plots; `add_events(events)` appends, `clear()` starts a new job."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        import pyqtgraph as pg
+
+        self._pg = pg
+        self.points: dict[str, tuple[list[float], list[float]]] = {}
+        self.checkpoints: list = []
+        self.loss_plot = self._plot("loss")
+        self.loss_plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
+        self.acc_plot = self._plot("dev accuracy")
+        self.acc_plot.setXLink(self.loss_plot)
+        self.acc_plot.setLabel("bottom", "step")
+        self.acc_plot.setYRange(0, 1, padding=0.02)
+        self.items = {
+            "loss": self.loss_plot.plot(name="train", pen=pg.mkPen(TRAIN_PEN, width=1.5)),
+            "eval_loss": self.loss_plot.plot(
+                name="dev", pen=pg.mkPen(EVAL_PEN, width=2), symbol="o", symbolSize=5,
+                symbolBrush=EVAL_PEN, symbolPen=None),
+            "eval_accuracy": self.acc_plot.plot(
+                pen=pg.mkPen(ACC_PEN, width=2), symbol="o", symbolSize=5,
+                symbolBrush=ACC_PEN, symbolPen=None),
+        }
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.loss_plot, 3)
+        layout.addWidget(self.acc_plot, 2)
+        self.clear()
+
+    def _plot(self, y_label: str):
+        plot = self._pg.PlotWidget(self, background="w")
+        plot.setMinimumHeight(90)
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setLabel("left", y_label)
+        plot.setMouseEnabled(x=True, y=False)
+        return plot
+
+    def clear(self) -> None:
+        self.points = {name: ([], []) for name in SERIES}
+        for item in self.items.values():
+            item.setData([], [])
+        for line in self.checkpoints:
+            self.loss_plot.removeItem(line)
+        self.checkpoints = []
+
+    def add_events(self, events: list[dict]) -> None:
+        """Append the new events of the job (in id order) and redraw what changed."""
+        changed = set()
+        for event in events:
+            if event.get("kind") == "checkpoint":
+                self._add_checkpoint(event["step"])
+                continue
+            for name in SERIES:
+                value = event.get(name)
+                if value is not None:
+                    xs, ys = self.points[name]
+                    xs.append(float(event["step"]))
+                    ys.append(float(value))
+                    changed.add(name)
+        for name in changed:
+            self.items[name].setData(*self.points[name])
+
+    def _add_checkpoint(self, step: int) -> None:
+        pg = self._pg
+        line = pg.InfiniteLine(step, angle=90, movable=False,
+                               pen=pg.mkPen(CHECKPOINT_PEN, width=1, style=Qt.PenStyle.DashLine))
+        line.setToolTip(f"checkpoint-{step}")
+        self.loss_plot.addItem(line, ignoreBounds=True)
+        self.checkpoints.append(line)
+
+    def point_count(self, name: str) -> int:
+        return len(self.points[name][0])

@@ -1,0 +1,309 @@
+"""The launch form of a LoRA fine-tune: every `TrainConfig` field, as widgets.
+
+It holds no job state: `config()` builds the TrainConfig (raising TrainConfigError with every
+problem of the values), `set_config()` fills the widgets from one (a loaded YAML, a past job).
+Choices (models, datasets, their tasks and splits) come from background jobs run by the dialog.
+Checking two tasks or more switches the mode to instruction tuning (MMLA's IT: one adapter on
+the mixed tasks); a single task goes back to SFT.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmla_app.evaluate_form import row
+
+ALL_DATASETS = ""  # dataset combo data: every dataset having the task
+MODE_ITEMS = (("SFT: one task", "sft"), ("Instruction tuning: several tasks", "it"),
+              ("Modality alignment (MMA-Bench)", "alignment"))
+TARGET_PRESETS = (("q, v (MMA-Bench)", "q_proj, v_proj"),
+                  ("all linear", "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj"))
+DEVICES = ("auto", "cpu", "cuda", "cuda:0", "cuda:1")
+SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
+
+
+def load_splits(store, dataset: str | None) -> dict:
+    """Worker job: a dataset's splits (clip counts) and tasks; every dataset's for None."""
+    from mmla_app.evaluate_form import load_dataset_info
+    from mmla_core.store.catalog import find_dataset
+
+    row = find_dataset(store, dataset)
+    if row is not None:
+        return load_dataset_info(store, int(row["id"]))
+    splits = store.conn.execute(
+        "SELECT split, count(*) FROM clips WHERE parent_clip_id IS NULL "
+        "GROUP BY split ORDER BY split").fetchall()
+    tasks = [r["name"] for r in store.query(
+        "SELECT DISTINCT t.name FROM tasks t JOIN dataset_tasks dt ON dt.task_id = t.id "
+        "ORDER BY t.id")]
+    return {"splits": splits, "tasks": tasks}
+
+
+def _checklist(parent: QWidget, height: int) -> QListWidget:
+    widget = QListWidget(parent)
+    widget.setFixedHeight(height)
+    return widget
+
+
+def _checked(widget: QListWidget) -> list[str]:
+    return [widget.item(i).data(Qt.ItemDataRole.UserRole) for i in range(widget.count())
+            if widget.item(i).checkState() == Qt.CheckState.Checked]
+
+
+def _fill_checklist(widget: QListWidget, entries: list[tuple[str, str]], checked: set[str]) -> None:
+    widget.blockSignals(True)
+    widget.clear()
+    for text, key in entries:
+        item = QListWidgetItem(text)
+        item.setData(Qt.ItemDataRole.UserRole, key)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if key in checked else Qt.CheckState.Unchecked)
+        widget.addItem(item)
+    widget.blockSignals(False)
+
+
+class TrainForm(QWidget):
+    """Every setting of a training run. `dataset_changed(id or None)`, `changed()` on any edit."""
+
+    dataset_changed = Signal(object)
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._pending: object | None = None  # a config to apply once its choices are in
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for title, build in (("Data", self._build_data), ("LoRA", self._build_lora),
+                             ("Optimisation", self._build_optimisation),
+                             ("Media and run", self._build_run)):
+            box = QGroupBox(title, self)
+            form = QFormLayout(box)
+            for label, widget in build():
+                form.addRow(label, widget)
+            layout.addWidget(box)
+        layout.addStretch(1)
+
+    # --- construction -------------------------------------------------------------------------
+
+    def _build_data(self) -> list[tuple[str, QWidget]]:
+        self.name_edit = QLineEdit(self, placeholderText="default: <tasks>-<mode>")
+        self.model_combo = QComboBox(self)
+        self.dataset_combo = QComboBox(self)
+        self.dataset_combo.currentIndexChanged.connect(self._on_dataset)
+        self.task_list = _checklist(self, 84)
+        self.task_list.itemChanged.connect(self._on_tasks)
+        self.mode_combo = QComboBox(self)
+        for text, key in MODE_ITEMS:
+            self.mode_combo.addItem(text, key)
+        self.train_splits = _checklist(self, 60)
+        self.dev_combo, self.test_combo = QComboBox(self), QComboBox(self)
+        self.modality_combo = QComboBox(self)
+        for text, key in (("auto (family default: video + audio for Omni)", "auto"),
+                          ("video only", "video"), ("text only", "text")):
+            self.modality_combo.addItem(text, key)
+        return [("Name", self.name_edit), ("Model", self.model_combo),
+                ("Dataset", self.dataset_combo), ("Tasks", self.task_list),
+                ("Mode", self.mode_combo), ("Train splits", self.train_splits),
+                ("Dev / test", row(self.dev_combo, self.test_combo)),
+                ("Input", self.modality_combo)]
+
+    def _build_lora(self) -> list[tuple[str, QWidget]]:
+        self.rank_spin = QSpinBox(self, minimum=1, maximum=1024, value=8)
+        self.alpha_spin = QSpinBox(self, minimum=1, maximum=4096, value=16)
+        self.dropout_spin = QDoubleSpinBox(self, minimum=0.0, maximum=0.9, value=0.05,
+                                           singleStep=0.05, decimals=2)
+        self.targets_edit = QLineEdit("q_proj, v_proj", self)
+        self.targets_edit.setToolTip("Module names (regex) of the language model that get LoRA")
+        self.targets_preset = QComboBox(self)
+        self.targets_preset.addItem("preset…", None)
+        for text, value in TARGET_PRESETS:
+            self.targets_preset.addItem(text, value)
+        self.targets_preset.activated.connect(self._on_target_preset)
+        return [("Rank / alpha", row(self.rank_spin, self.alpha_spin)),
+                ("Dropout", self.dropout_spin),
+                ("Target modules", row(self.targets_edit, self.targets_preset))]
+
+    def _build_optimisation(self) -> list[tuple[str, QWidget]]:
+        self.lr_edit = QLineEdit("1e-4", self)
+        self.scheduler_combo = QComboBox(self)
+        self.scheduler_combo.addItems(SCHEDULERS)
+        self.warmup_spin = QDoubleSpinBox(self, minimum=0.0, maximum=0.9, value=0.1,
+                                          singleStep=0.05, decimals=2)
+        self.epochs_spin = QDoubleSpinBox(self, minimum=0.0, maximum=1000.0, value=1.0,
+                                          decimals=2)
+        self.steps_spin = QSpinBox(self, minimum=-1, maximum=10_000_000, value=-1)
+        self.steps_spin.setSpecialValueText("by epochs")
+        self.batch_spin = QSpinBox(self, minimum=1, maximum=4096, value=1)
+        self.accum_spin = QSpinBox(self, minimum=1, maximum=4096, value=1)
+        self.seed_spin = QSpinBox(self, minimum=0, maximum=2**31 - 1, value=42)
+        return [("Learning rate", row(self.lr_edit, self.scheduler_combo)),
+                ("Warmup ratio", self.warmup_spin),
+                ("Epochs / max steps", row(self.epochs_spin, self.steps_spin)),
+                ("Batch × accumulation", row(self.batch_spin, self.accum_spin)),
+                ("Seed", self.seed_spin)]
+
+    def _build_run(self) -> list[tuple[str, QWidget]]:
+        self.frames_spin = QSpinBox(self, minimum=1, maximum=256, value=8)
+        self.fps_spin = QDoubleSpinBox(self, minimum=0.1, maximum=30.0, value=2.0, decimals=1)
+        self.pixels_spin = QSpinBox(self, minimum=784, maximum=4096 * 4096, value=128 * 28 * 28,
+                                    singleStep=28 * 28)
+        self.eval_spin = QSpinBox(self, minimum=1, maximum=1_000_000, value=50)
+        self.save_spin = QSpinBox(self, minimum=1, maximum=1_000_000, value=50)
+        self.device_combo = QComboBox(self, editable=True)
+        self.device_combo.addItems(DEVICES)
+        self.variants_check = QCheckBox("Evaluate on the test clips' variants afterwards", self)
+        self.output_edit = QLineEdit(self, placeholderText="default: <project>.train/<job>-<name>")
+        return [("Frames / fps", row(self.frames_spin, self.fps_spin)),
+                ("Max pixels", self.pixels_spin),
+                ("Eval / save every", row(self.eval_spin, self.save_spin)),
+                ("Device", self.device_combo), ("", self.variants_check),
+                ("Output folder", self.output_edit)]
+
+    # --- choices ------------------------------------------------------------------------------
+
+    def set_choices(self, choices: dict) -> None:
+        """Models and datasets (from `evaluate_form.load_choices`)."""
+        keep = self.model_combo.currentData()
+        self.model_combo.clear()
+        for model in choices["models"]:
+            note = " (random weights)" if model["random_weights"] else ""
+            self.model_combo.addItem(f"{model['name']} · {model['family']}{note}", model["name"])
+        self.model_combo.setCurrentIndex(max(self.model_combo.findData(keep), 0))
+        self.dataset_combo.blockSignals(True)
+        self.dataset_combo.clear()
+        self.dataset_combo.addItem("every dataset having the task", ALL_DATASETS)
+        for _dataset_id, name in choices["datasets"]:
+            self.dataset_combo.addItem(name, name)
+        self.dataset_combo.setCurrentIndex(1 if choices["datasets"] else 0)
+        self.dataset_combo.blockSignals(False)
+        self._on_dataset()
+
+    def _on_dataset(self, _index: int = -1) -> None:
+        self.dataset_changed.emit(self.dataset_combo.currentData() or None)
+
+    def set_splits(self, info: dict) -> None:
+        """A dataset's tasks and splits arrived: fill the lists, keeping what was checked."""
+        tasks = _checked(self.task_list) or info["tasks"][:1]
+        _fill_checklist(self.task_list, [(t, t) for t in info["tasks"]], set(tasks))
+        splits = [split or "" for split, _count in info["splits"]]
+        train = _checked(self.train_splits) or ["train"]
+        _fill_checklist(self.train_splits, [(f"{s or '(unsplit)'} · {n} clips", s or "")
+                                            for s, n in info["splits"]], set(train))
+        for combo, default in ((self.dev_combo, "dev"), (self.test_combo, "test")):
+            keep = combo.currentText() or default
+            combo.clear()
+            combo.addItems(splits or [default])
+            combo.setCurrentIndex(max(combo.findText(keep), 0))
+        if self._pending is not None:
+            config, self._pending = self._pending, None
+            self._apply_data(config)
+        self.changed.emit()
+
+    def _on_tasks(self, _item=None) -> None:
+        several = len(_checked(self.task_list)) > 1
+        mode = self.mode_combo.currentData()
+        if several and mode == "sft":
+            self.mode_combo.setCurrentIndex(self.mode_combo.findData("it"))
+        elif not several and mode == "it":
+            self.mode_combo.setCurrentIndex(self.mode_combo.findData("sft"))
+        self.changed.emit()
+
+    def _on_target_preset(self, index: int) -> None:
+        value = self.targets_preset.itemData(index)
+        if value:
+            self.targets_edit.setText(value)
+        self.targets_preset.setCurrentIndex(0)
+
+    def check_tasks(self, names: list[str]) -> None:
+        for i in range(self.task_list.count()):
+            item = self.task_list.item(i)
+            item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole)
+                               in names else Qt.CheckState.Unchecked)
+
+    # --- config <-> widgets -------------------------------------------------------------------
+
+    def config(self):
+        """The TrainConfig of the form; TrainConfigError lists every wrong value."""
+        from mmla_core.train.config import TrainConfig, TrainConfigError
+
+        tasks, mode = _checked(self.task_list), self.mode_combo.currentData()
+        try:
+            learning_rate = float(self.lr_edit.text())
+        except ValueError:
+            raise TrainConfigError(
+                f"learning rate {self.lr_edit.text()!r} is not a number (e.g. 1e-4)") from None
+        targets = [t.strip() for t in self.targets_edit.text().split(",") if t.strip()]
+        name = self.name_edit.text().strip() or "-".join([*tasks[:3], mode]).lower()
+        return TrainConfig.from_dict({
+            "name": name, "model": self.model_combo.currentData() or "", "tasks": tasks,
+            "mode": mode, "dataset": self.dataset_combo.currentData() or None,
+            "train_splits": _checked(self.train_splits), "dev_split": self.dev_combo.currentText(),
+            "test_split": self.test_combo.currentText(),
+            "modality": self.modality_combo.currentData(), "lora_rank": self.rank_spin.value(),
+            "lora_alpha": self.alpha_spin.value(), "lora_dropout": self.dropout_spin.value(),
+            "target_modules": targets, "learning_rate": learning_rate,
+            "lr_scheduler": self.scheduler_combo.currentText(),
+            "warmup_ratio": self.warmup_spin.value(), "epochs": self.epochs_spin.value(),
+            "max_steps": self.steps_spin.value(), "batch_size": self.batch_spin.value(),
+            "grad_accum": self.accum_spin.value(), "frames": self.frames_spin.value(),
+            "fps": self.fps_spin.value(), "max_pixels": self.pixels_spin.value(),
+            "seed": self.seed_spin.value(), "eval_every": self.eval_spin.value(),
+            "save_every": self.save_spin.value(), "device": self.device_combo.currentText(),
+            "eval_on_variants": self.variants_check.isChecked(),
+            "output_dir": self.output_edit.text().strip(),
+        })
+
+    def set_config(self, config) -> None:
+        """Fill every widget from a TrainConfig; tasks and splits once the dataset's are in."""
+        self.name_edit.setText(config.name)
+        self.model_combo.setCurrentIndex(max(self.model_combo.findData(config.model), 0))
+        for combo, value in ((self.modality_combo, config.modality),
+                             (self.scheduler_combo, config.lr_scheduler)):
+            index = combo.findData(value)
+            combo.setCurrentIndex(index if index >= 0 else max(combo.findText(value), 0))
+        for spin, value in ((self.rank_spin, config.lora_rank), (self.alpha_spin,
+                            config.lora_alpha), (self.dropout_spin, config.lora_dropout),
+                            (self.warmup_spin, config.warmup_ratio),
+                            (self.epochs_spin, config.epochs), (self.steps_spin, config.max_steps),
+                            (self.batch_spin, config.batch_size),
+                            (self.accum_spin, config.grad_accum), (self.seed_spin, config.seed),
+                            (self.frames_spin, config.frames), (self.fps_spin, config.fps),
+                            (self.pixels_spin, config.max_pixels),
+                            (self.eval_spin, config.eval_every),
+                            (self.save_spin, config.save_every)):
+            spin.setValue(value)
+        self.targets_edit.setText(", ".join(config.target_modules))
+        self.lr_edit.setText(f"{config.learning_rate:g}")
+        self.device_combo.setCurrentText(config.device)
+        self.variants_check.setChecked(config.eval_on_variants)
+        self.output_edit.setText(config.output_dir)
+        self._pending = config
+        index = self.dataset_combo.findData(config.dataset or ALL_DATASETS)
+        if index >= 0 and index != self.dataset_combo.currentIndex():
+            self.dataset_combo.setCurrentIndex(index)  # set_splits applies the rest
+        else:
+            self._apply_data(config)
+            self._pending = None
+
+    def _apply_data(self, config) -> None:
+        self.check_tasks(config.tasks)
+        self.mode_combo.setCurrentIndex(max(self.mode_combo.findData(config.mode), 0))
+        for i in range(self.train_splits.count()):
+            item = self.train_splits.item(i)
+            item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole)
+                               in config.train_splits else Qt.CheckState.Unchecked)
+        self.dev_combo.setCurrentText(config.dev_split)
+        self.test_combo.setCurrentText(config.test_split)

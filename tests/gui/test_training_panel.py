@@ -1,0 +1,134 @@
+"""The Training tab on jobs written straight into the project DB (a fake trainer's writes):
+reattach, live curves and progress from polled events, a failed OOM job's advice, Stop."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from PySide6.QtCore import Qt
+
+from mmla_app.training_panel import TrainingPanel
+from mmla_core.store.db import open_store
+from mmla_core.store.jobs import create_job, update_job
+from mmla_core.train.config import TrainConfig
+
+pytestmark = pytest.mark.gui
+WAIT = 10_000
+OOM_TAIL = ("Traceback (most recent call last):\n  File \"trainer.py\", line 9, in step\n"
+            "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has "
+            "a total capacity of 23.6 GiB")
+
+
+def make_job(db_path, status="running", name="meld-sft", **fields) -> int:
+    """A job row as the supervisor leaves it; pid = this test process, so it counts as alive."""
+    config = TrainConfig(name=name, model="tiny", tasks=["MELD"], max_steps=20, batch_size=4)
+    with open_store(db_path) as store:
+        job_id = create_job(store, name, config.to_dict(), "")
+        update_job(store, job_id, status=status, pid=os.getpid(), **fields)
+    return job_id
+
+
+def write_events(db_path, job_id, steps) -> None:
+    """Train events every step, an eval every 5th, stamped one second apart (a known ETA)."""
+    columns = ("step", "epoch", "kind", "loss", "eval_loss", "eval_accuracy", "learning_rate",
+               "samples_per_s", "tokens_per_s", "gpu_mem_mb", "at")
+    rows = []
+    for step in steps:
+        at = f"2026-01-01T00:00:{step:02d}.000Z"
+        rows.append((step, step / 20, "train", 2.0 / step, None, None, 1e-4, 3.5, 900.0, 2048.0,
+                     at))
+        if step % 5 == 0:
+            rows.append((step, step / 20, "eval", None, 1.5 / step, step / 25, *[None] * 4, at))
+    with open_store(db_path) as store, store.write() as conn:
+        conn.executemany(f"INSERT INTO training_events (job_id, {', '.join(columns)}) VALUES "
+                         f"({job_id}, {', '.join('?' * len(columns))})", rows)
+
+
+@pytest.fixture
+def panel_on(qtbot):
+    panels = []
+
+    def make(db_path) -> TrainingPanel:
+        panel = TrainingPanel(db_path)
+        qtbot.addWidget(panel)
+        panel.resize(420, 820)
+        panel.show()
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        panel.shutdown()
+
+
+def test_window_opened_after_a_job_started_shows_it_running(make_window, tiny_project, qtbot):
+    job_id = make_job(tiny_project.db_path, name="already-going")
+    window = make_window(tiny_project.db_path)
+    window.side_tabs.setCurrentWidget(window.training)
+    panel = window.training
+    qtbot.waitUntil(lambda: panel.jobs_table.rowCount() == 1, timeout=WAIT)
+    assert panel.job_id == job_id
+    assert panel.jobs_table.item(0, 1).text() == "already-going"
+    assert panel.jobs_table.item(0, 2).text() == "running"
+    assert "running" in panel.title.text()
+    assert panel.stop_button.isEnabled() and not panel.delete_button.isEnabled()
+
+
+def test_events_written_by_the_trainer_become_curve_points_and_progress(
+        panel_on, tiny_project, qtbot):
+    job_id = make_job(tiny_project.db_path)
+    panel = panel_on(tiny_project.db_path)
+    qtbot.waitUntil(lambda: panel.job_id == job_id, timeout=WAIT)
+    write_events(tiny_project.db_path, job_id, range(1, 6))
+    qtbot.waitUntil(lambda: panel.curves.point_count("loss") == 5, timeout=WAIT)
+    assert panel.curves.point_count("eval_accuracy") == 1
+    write_events(tiny_project.db_path, job_id, range(6, 11))  # the next polls only add these
+    qtbot.waitUntil(lambda: panel.curves.point_count("loss") == 10, timeout=WAIT)
+    assert panel.curves.points["loss"][0] == [float(s) for s in range(1, 11)]
+    assert panel.curves.point_count("eval_loss") == 2
+    assert panel.progress_bar.value() == 500  # step 10 of max_steps 20
+    assert "step 10/20" in panel.progress_label.text()
+    assert "0:09 elapsed, 0:10 left" in panel.progress_label.text()  # 45% took 9 s
+    assert "3.50 samples/s" in panel.throughput.text()
+    assert "GPU 2.0 GiB" in panel.throughput.text()
+    assert "best dev 40.0%" in panel.throughput.text()
+    qtbot.waitUntil(lambda: panel.jobs_table.item(0, 3).text() == "50%", timeout=WAIT)
+    assert panel.jobs_table.item(0, 4).text() == "40.0%"
+
+
+def test_failed_job_shows_exit_code_last_lines_and_oom_advice(panel_on, tiny_project, qtbot):
+    make_job(tiny_project.db_path, status="failed", exit_code=1, stderr_tail=OOM_TAIL)
+    panel = panel_on(tiny_project.db_path)
+    qtbot.waitUntil(lambda: panel.failure.isVisible(), timeout=WAIT)
+    text = panel.failure.text()
+    assert "exit code 1" in text
+    assert "CUDA out of memory" in text
+    assert "batch size 4 -> 2" in text  # advice computed from the job's own config
+    assert "frames 8 -> 4" in text
+    assert panel.resume_button.isEnabled() and panel.delete_button.isEnabled()
+    assert not panel.stop_button.isEnabled()
+
+
+def test_stop_marks_the_job_stopping_in_the_database(panel_on, tiny_project, qtbot):
+    job_id = make_job(tiny_project.db_path)
+    panel = panel_on(tiny_project.db_path)
+    qtbot.waitUntil(lambda: panel.stop_button.isEnabled(), timeout=WAIT)
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+
+    def status() -> str:
+        with open_store(tiny_project.db_path) as store:
+            return store.scalar("SELECT status FROM training_jobs WHERE id = ?", (job_id,))
+
+    qtbot.waitUntil(lambda: status() == "stopping", timeout=WAIT)
+    qtbot.waitUntil(lambda: panel.jobs_table.item(0, 2).text() == "stopping", timeout=WAIT)
+
+
+def test_closing_the_window_leaves_the_job_running(make_window, tiny_project, qtbot):
+    job_id = make_job(tiny_project.db_path)
+    window = make_window(tiny_project.db_path)
+    qtbot.waitUntil(lambda: window.training.jobs_table.rowCount() == 1, timeout=WAIT)
+    window.close()
+    with open_store(tiny_project.db_path) as store:
+        assert store.scalar("SELECT status FROM training_jobs WHERE id = ?",
+                            (job_id,)) == "running"
