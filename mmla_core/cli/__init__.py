@@ -18,6 +18,7 @@ from mmla_core.cli import (
     commands_probe,
     commands_probe_set,
     commands_review,
+    commands_train,
     commands_variants,
 )
 from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, CliError
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_eval.register(sub)
     commands_probe.register(sub)
     commands_probe_set.register(sub)
+    commands_train.register(sub)
     return parser
 
 

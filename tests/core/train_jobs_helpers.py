@@ -4,6 +4,7 @@ import shlex
 import sys
 import time
 import types
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,18 @@ import pytest
 from mmla_core.store import open_store
 from mmla_core.train import control
 from mmla_core.train.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class TrainSample:   # the contract's samples.TrainSample, for a fake samples module
+    clip_id: int
+    task: str
+    split: str
+    prompt: str
+    answer: str
+    label: str
+    media_path: str | None
+    variant: str | None = None
 
 FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
 
@@ -23,6 +36,10 @@ def project(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_TRAINER_MODE", "quick")
     fake_samples = types.ModuleType("mmla_core.train.samples")
     fake_samples.validate = lambda store, config: []
+    fake_samples.preview = lambda store, config, n=5: [
+        TrainSample(clip_id=i, task=config.tasks[0], split="train", prompt=f"What is clip {i}?",
+                    answer=f"{config.tasks[0]}: thank", label="thank", media_path=f"c{i}.mp4")
+        for i in range(1, n + 1)]
     monkeypatch.setitem(sys.modules, "mmla_core.train.samples", fake_samples)
     db = tmp_path / "proj.sqlite"
     open_store(db).close()

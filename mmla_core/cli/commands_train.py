@@ -1,0 +1,336 @@
+"""`mmla train ...`: LoRA fine-tuning runs from the command line, the twin of the training panel.
+
+`launch` starts a detached run (it keeps going after the command returns; `follow` watches it,
+Ctrl+C detaches), `ls` / `show` report, `stop` / `resume` / `rm` control, `export-config` writes
+the YAML and the command lines to run it on another machine.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_table
+
+POLL_S = 0.5
+
+# (flag, TrainConfig field, type, help) for `mmla train launch`; a flag overrides the YAML.
+CONFIG_FLAGS = [
+    ("--name", "name", str, "run name (default: <task>-<model>)"),
+    ("--model", "model", str, "registered model name or a local model folder"),
+    ("--mode", "mode", str, "sft (one task), it (several tasks) or alignment (MMA-Bench)"),
+    ("--dataset", "dataset", str, "dataset id or name (default: every dataset with the task)"),
+    ("--modality", "modality", str, "auto, video or text"),
+    ("--dev-split", "dev_split", str, "split evaluated during training (default dev)"),
+    ("--test-split", "test_split", str, "split evaluated after training (default test)"),
+    ("--rank", "lora_rank", int, "LoRA rank (default 8)"),
+    ("--alpha", "lora_alpha", int, "LoRA alpha (default 16)"),
+    ("--dropout", "lora_dropout", float, "LoRA dropout (default 0.05)"),
+    ("--lr", "learning_rate", float, "learning rate (default 1e-4)"),
+    ("--scheduler", "lr_scheduler", str, "learning-rate schedule (default cosine)"),
+    ("--warmup", "warmup_ratio", float, "warmup ratio (default 0.1)"),
+    ("--epochs", "epochs", float, "epochs (default 1)"),
+    ("--max-steps", "max_steps", int, "stop after N steps (overrides --epochs)"),
+    ("--batch-size", "batch_size", int, "per-device batch size (default 1)"),
+    ("--grad-accum", "grad_accum", int, "gradient accumulation steps (default 1)"),
+    ("--frames", "frames", int, "frames per clip (default 8)"),
+    ("--fps", "fps", float, "frame sampling rate (default 2)"),
+    ("--max-pixels", "max_pixels", int, "pixels per frame (default 128*28*28)"),
+    ("--seed", "seed", int, "random seed (default 42)"),
+    ("--eval-every", "eval_every", int, "dev evaluation every N steps (default 50)"),
+    ("--save-every", "save_every", int, "checkpoint every N steps (default 50)"),
+    ("--device", "device", str, "auto, cpu, cuda or cuda:N (default auto)"),
+    ("--output-dir", "output_dir", str, "run folder (default <project>.train/<id>-<name>)"),
+]
+LIST_FLAGS = [   # comma-separated lists
+    ("--task", "tasks", "task name(s), comma-separated; several = instruction tuning"),
+    ("--train-splits", "train_splits", "training split(s), comma-separated (default train)"),
+    ("--targets", "target_modules", "LoRA target modules, comma-separated (default q_proj,v_proj)"),
+]
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="LoRA fine-tuning runs: launch, watch, stop, resume",
+                       description=__doc__.splitlines()[0])
+    tsub = p.add_subparsers(dest="train_command", required=True, metavar="ACTION")
+    _register_launch(tsub)
+    ls = tsub.add_parser("ls", help="list training runs")
+    ls.add_argument("--json", action="store_true", help="one JSON object per run")
+    ls.set_defaults(handler=_ls)
+    for name, handler, help_text in (
+        ("show", _show, "status, last events, best accuracy, checkpoints, log tail, OOM advice"),
+        ("follow", _follow, "print events as they come until the run ends (Ctrl+C detaches; "
+                            "the run goes on)"),
+        ("stop", _stop, "ask the run to save a checkpoint and exit"),
+        ("resume", _resume, "start a stopped or failed run again from a checkpoint"),
+        ("rm", _rm, "delete a finished run and its folder"),
+        ("export-config", _export, "write the run's YAML and print the command lines to run "
+                                   "it elsewhere"),
+    ):
+        action = tsub.add_parser(name, help=help_text, description=help_text)
+        action.add_argument("job", type=int, help="training job id (mmla train ls)")
+        action.set_defaults(handler=handler)
+        _register_extras(name, action)
+
+
+def _register_launch(tsub) -> None:
+    launch = tsub.add_parser("launch", help="validate a config and start a detached run",
+                             description="Start a LoRA run from CONFIG.yaml and/or flags (flags "
+                             "override the file). --dry-run only validates and previews samples.")
+    launch.add_argument("config", nargs="?", type=Path, help="YAML with TrainConfig fields")
+    for flag, dest, kind, help_text in CONFIG_FLAGS:
+        launch.add_argument(flag, dest=f"cfg_{dest}", type=kind, help=help_text,
+                            metavar={int: "N", float: "X"}.get(kind, "TEXT"))
+    for flag, dest, help_text in LIST_FLAGS:
+        launch.add_argument(flag, dest=f"cfg_{dest}", help=help_text, metavar="A,B")
+    launch.add_argument("--eval-on-variants", dest="cfg_eval_on_variants", action="store_true",
+                        default=None, help="after training, also evaluate the test variants")
+    launch.add_argument("--dry-run", action="store_true",
+                        help="print the validated config and 3 sample previews; start nothing")
+    launch.add_argument("--follow", action="store_true", help="then follow it (like `follow`)")
+    launch.set_defaults(handler=_launch)
+
+
+def _register_extras(name: str, action) -> None:
+    if name == "follow":
+        action.add_argument("--log", action="store_true", help="print the log, not the events")
+    elif name == "stop":
+        action.add_argument("--force", action="store_true",
+                            help="also send SIGTERM (for a trainer that does not react)")
+    elif name == "resume":
+        action.add_argument("--checkpoint", help="a checkpoint folder or step (default: latest)")
+    elif name == "rm":
+        action.add_argument("--keep-files", action="store_true",
+                            help="forget the run but keep its folder")
+    elif name == "show":
+        action.add_argument("--lines", type=int, default=20, help="log lines to show")
+    elif name == "export-config":
+        action.add_argument("--out", type=Path, help="YAML to write (default ./<name>.yaml)")
+
+
+# --- launch --------------------------------------------------------------------------------
+
+def config_from_args(args):
+    """The YAML (if any) with the flags on top, validated by TrainConfig.from_dict."""
+    import yaml
+
+    from mmla_core.train.config import TrainConfig, TrainConfigError
+
+    values: dict = {}
+    if args.config is not None:
+        try:
+            values = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise TrainConfigError(f"{args.config}: not valid YAML: {exc}") from exc
+        if not isinstance(values, dict):
+            raise TrainConfigError(f"{args.config}: expected a mapping of TrainConfig fields")
+    for key, value in vars(args).items():
+        if key.startswith("cfg_") and value is not None:
+            field = key.removeprefix("cfg_")
+            is_list = any(dest == field for _, dest, _ in LIST_FLAGS)
+            values[field] = [v.strip() for v in value.split(",") if v.strip()] if is_list \
+                else value
+    if args.cfg_output_dir:   # relative to where the command runs, not to the project
+        values["output_dir"] = str(Path(args.cfg_output_dir).resolve())
+    if "name" not in values and values.get("tasks") and values.get("model"):
+        values["name"] = f"{'+'.join(values['tasks'])}-{Path(str(values['model'])).name}"
+    try:
+        return TrainConfig.from_dict(values)
+    except TrainConfigError as exc:
+        where = f"{args.config}: " if args.config else ""
+        raise TrainConfigError([f"{where}{p}" for p in exc.problems]) from exc
+
+
+def _launch(store, args) -> int:
+    from mmla_core.train import control
+
+    if args.config is None and not (args.cfg_tasks and args.cfg_model):
+        print("mmla train launch: give CONFIG.yaml, or --task and --model", file=sys.stderr)
+        return EXIT_USAGE
+    config = config_from_args(args)
+    if args.dry_run:
+        return _dry_run(store, config)
+    job_id = control.launch(store.path, config)
+    job = control.refresh(store, job_id)
+    print(f"training job {job_id} '{config.name}' started in {job['output_dir']}")
+    print(f"  watch: mmla train follow {job_id}    stop: mmla train stop {job_id}")
+    return _follow_job(store, job_id, log=False) if args.follow else EXIT_OK
+
+
+def _dry_run(store, config) -> int:
+    from mmla_core.train.samples import preview, validate
+
+    print(config.to_yaml().rstrip())
+    problems = validate(store, config)
+    if problems:
+        for problem in problems:
+            print(f"refused: {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\nsample previews:")
+    for sample in preview(store, config, 3):
+        print(f"--- clip {sample.clip_id} ({sample.split}, {sample.task}"
+              f"{', variant ' + sample.variant if sample.variant else ''}) media: "
+              f"{sample.media_path or '-'}")
+        print(f"prompt: {sample.prompt}")
+        print(f"answer: {sample.answer}")
+    print("\nconfig OK (dry run: nothing started)")
+    return EXIT_OK
+
+
+# --- reports -------------------------------------------------------------------------------
+
+def _ls(store, args) -> int:
+    from mmla_core.train import control
+
+    rows = []
+    for job in control.list_jobs(store):
+        config = json.loads(job["config_json"])
+        rows.append({"id": job["id"], "name": job["name"], "status": job["status"],
+                     "model": config.get("model"), "tasks": ",".join(config.get("tasks", [])),
+                     "mode": config.get("mode"), "device": config.get("device"),
+                     "step": job["last_step"], "best_dev_acc": job["best_eval_accuracy"],
+                     "test_acc": job["test_accuracy"], "exit": job["exit_code"],
+                     "started": (job["started_at"] or "")[:19].replace("T", " ")})
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+    elif rows:
+        print_table(rows, list(rows[0]), widths={"name": 24, "model": 24, "tasks": 24})
+    else:
+        print("no training runs yet (mmla train launch --task T --model M)")
+    return EXIT_OK
+
+
+def _show(store, args) -> int:
+    from mmla_core.store.jobs import job_events
+    from mmla_core.train import control
+
+    job = control.refresh(store, args.job)
+    config = json.loads(job["config_json"])
+    events = job_events(store, args.job)
+    evals = [e["eval_accuracy"] for e in events if e["kind"] == "eval"
+             and e["eval_accuracy"] is not None]
+    facts = {"job": f"{job['id']} '{job['name']}'", "status": job["status"],
+             "model": config.get("model"), "tasks": ", ".join(config.get("tasks", [])),
+             "mode": config.get("mode"), "device": config.get("device"),
+             "output": job["output_dir"], "started": job["started_at"],
+             "finished": job["finished_at"], "exit code": job["exit_code"],
+             "best dev accuracy": f"{max(evals):.3f}" if evals else "-"}
+    for key, value in facts.items():
+        print(f"{key:<18} {'-' if value is None else value}")
+    print("\nlast events:")
+    _print_events(events[-5:])
+    print("\ncheckpoints: " + (", ".join(str(c["step"]) for c in control.checkpoints(job))
+                              or "none"))
+    running = job["status"] in control.ACTIVE
+    tail = control.log_tail(job, args.lines) if running or not job["stderr_tail"] \
+        else "\n".join(job["stderr_tail"].splitlines()[-args.lines:])
+    print(f"\nlog tail ({control.log_path(job)}):\n{tail or '(empty)'}")
+    advice = control.oom_advice(tail, config)
+    if advice:
+        print(f"\n{advice}")
+    return EXIT_OK
+
+
+def _print_events(events: list[dict]) -> None:
+    if not events:
+        print("  (none yet)")
+    for e in events:
+        parts = [f"step {e['step']}", e["kind"]]
+        for key, label, fmt in (("loss", "loss", ".4f"), ("eval_loss", "eval loss", ".4f"),
+                                ("eval_accuracy", "acc", ".3f"), ("learning_rate", "lr", ".2e"),
+                                ("samples_per_s", "samples/s", ".2f"),
+                                ("gpu_mem_mb", "GPU MB", ".0f")):
+            if e.get(key) is not None:
+                parts.append(f"{label} {e[key]:{fmt}}")
+        print("  " + "  ".join(parts))
+
+
+def _follow(store, args) -> int:
+    return _follow_job(store, args.job, log=args.log)
+
+
+def _follow_job(store, job_id: int, log: bool) -> int:
+    """Events (or log lines) as they come, until the run has ended; Ctrl+C only detaches."""
+    from mmla_core.store.jobs import job_events
+    from mmla_core.train import control
+
+    after, offset = 0, 0
+    try:
+        while True:
+            job = control.refresh(store, job_id)
+            if log:
+                text, offset = control.read_log_from(control.log_path(job), offset)
+                print(text, end="", flush=True)
+            else:
+                events = job_events(store, job_id, after)
+                _print_events(events)
+                after = events[-1]["id"] if events else after
+            if control.has_ended(job):
+                return _report_end(job)
+            time.sleep(POLL_S)
+    except KeyboardInterrupt:
+        print(f"\ndetached: job {job_id} keeps running (mmla train stop {job_id} stops it)")
+        return EXIT_OK
+
+
+def _report_end(job: dict) -> int:
+    from mmla_core.train import control
+
+    print(f"job {job['id']} {job['status']} (exit code {job['exit_code']})")
+    if job["status"] != "failed":
+        return EXIT_OK
+    print(job["stderr_tail"] or "", file=sys.stderr)
+    advice = control.oom_advice(job["stderr_tail"] or "", json.loads(job["config_json"]))
+    if advice:
+        print(advice, file=sys.stderr)
+    return EXIT_FAILED
+
+
+# --- control -------------------------------------------------------------------------------
+
+def _stop(store, args) -> int:
+    from mmla_core.train import control
+
+    control.request_stop(store, args.job, force=args.force)
+    print(f"stop requested for job {args.job}: it saves a checkpoint, then exits "
+          f"(mmla train follow {args.job} to watch)")
+    return EXIT_OK
+
+
+def _resume(store, args) -> int:
+    from mmla_core.train import control
+
+    control.resume(store.path, args.job, args.checkpoint)
+    print(f"training job {args.job} resumed from {args.checkpoint or 'its latest checkpoint'}")
+    return EXIT_OK
+
+
+def _rm(store, args) -> int:
+    from mmla_core.train import control
+
+    job = control.refresh(store, args.job)
+    control.delete(store, args.job, remove_files=not args.keep_files)
+    kept = " (folder kept)" if args.keep_files else f" and {job['output_dir']}"
+    print(f"deleted training job {args.job}{kept}")
+    return EXIT_OK
+
+
+def _export(store, args) -> int:
+    import dataclasses
+
+    from mmla_core.train import control
+
+    job = control.refresh(store, args.job)
+    # This machine's run folder means nothing elsewhere: the trainer picks one next to --db.
+    config = dataclasses.replace(control.job_config(job), output_dir="")
+    out = args.out or Path(f"{job['name'].replace(' ', '_').replace('/', '_')}.yaml")
+    if out.exists() and out.is_dir():
+        raise CliError(f"{out} is a folder; give a file name with --out")
+    out.write_text(config.to_yaml(), encoding="utf-8")
+    print(f"wrote {out}")
+    for kind, line in config.command_lines(str(out)).items():
+        print(f"{kind + ':':<12} {line} --db PROJECT.sqlite")
+    return EXIT_OK
