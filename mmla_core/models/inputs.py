@@ -27,8 +27,10 @@ __all__ = [
     "AUDIO_RATE",
     "ClipInput",
     "InferenceSettings",
+    "build_chat_inputs",
     "build_model_inputs",
     "build_model_inputs_batch",
+    "chat_texts",
     "clip_input_from_arrays",
     "clip_input_from_store",
     "group_key",
@@ -184,16 +186,9 @@ def build_model_inputs_batch(processor, family: str, clips: list[ClipInput],
                              prompt_texts: list[str], settings: InferenceSettings, *,
                              answer_texts: list[str] | None = None) -> dict:
     """Left-padded batch. All clips must agree on hearing (the model flag is per batch)."""
-    from mmla_core.models.prompting import chat_prompt, end_token_text
+    from mmla_core.models.prompting import end_token_text
 
-    hears = {_hears(family, c, settings) for c in clips}
-    if len(hears) > 1:
-        raise ValueError("a batch mixes clips with and without audio; group them first")
-    hear = hears.pop()
-    sees = FAMILIES[family].sees_video
-    texts = [chat_prompt(processor, family, text, video=sees and clip.has_video,
-                         audio=hear and not clip.has_video)
-             for clip, text in zip(clips, prompt_texts, strict=True)]
+    texts, hear = chat_texts(processor, family, clips, prompt_texts, settings)
     if answer_texts is not None:
         end = end_token_text(processor)
         texts = [t + a + end for t, a in zip(texts, answer_texts, strict=True)]
@@ -201,6 +196,31 @@ def build_model_inputs_batch(processor, family: str, clips: list[ClipInput],
         tok = processor
         return dict(tok(texts, return_tensors="pt", padding=True, padding_side="left"))
     return _call_processor(processor, family, clips, texts, settings, hear)
+
+
+def chat_texts(processor, family: str, clips: list[ClipInput], prompt_texts: list[str],
+               settings: InferenceSettings) -> tuple[list[str], bool]:
+    """Each clip's chat-wrapped prompt (media placeholders first) and whether the batch hears."""
+    from mmla_core.models.prompting import chat_prompt
+
+    hears = {_hears(family, c, settings) for c in clips}
+    if len(hears) > 1:
+        raise ValueError("a batch mixes clips with and without audio; group them first")
+    hear = hears.pop()
+    sees = FAMILIES[family].sees_video
+    return [chat_prompt(processor, family, text, video=sees and clip.has_video,
+                        audio=hear and not clip.has_video)
+            for clip, text in zip(clips, prompt_texts, strict=True)], hear
+
+
+def build_chat_inputs(processor, family: str, clip: ClipInput, chat_text: str,
+                      settings: InferenceSettings) -> dict:
+    """Processor outputs for one clip and an already chat-wrapped text (e.g. a prompt cut
+    after its media placeholders, the prefix several questions share)."""
+    if family == "text_lm":
+        return dict(processor([chat_text], return_tensors="pt"))
+    return _call_processor(processor, family, [clip], [chat_text], settings,
+                           _hears(family, clip, settings))
 
 
 def _call_processor(processor, family, clips, texts, settings, hear: bool) -> dict:

@@ -29,6 +29,8 @@ __all__ = [
     "PROMPT_KINDS",
     "PromptPlan",
     "chat_prompt",
+    "check_prompt_text",
+    "default_template",
     "end_token_id",
     "end_token_text",
     "plan_prompt",
@@ -81,6 +83,28 @@ def plan_prompt(task: Task, transcript: str, kind: str = "zero_shot", *,
     text = render(task, transcript, template=chosen, labels=shown)
     answers = tuple(f"{task.prompt_word}: {label}" for label in shown)
     return PromptPlan(kind, chosen, text, shown, answers, task.prompt_word)
+
+
+def default_template(task: Task, kind: str) -> str:
+    """The text a prompt kind uses unless the user edits it."""
+    if kind == "zero_shot":
+        return task.prompt_template or ZERO_SHOT
+    if kind in ("visual_focused", "audio_focused"):
+        return MMA_VISUAL if kind == "visual_focused" else MMA_AUDIO
+    raise PromptKindError(f"prompt kind {kind!r} has no default text")
+
+
+def check_prompt_text(task: Task, kind: str, text: str) -> None:
+    """Refuse an edited prompt text that cannot be rendered, naming the prompt kind."""
+    from mmla_core.prompts import PromptError
+
+    if not text.strip():
+        raise PromptKindError(f"the {kind} prompt text is empty")
+    try:
+        check_template(text)
+        plan_prompt(task, "", kind, template=text)
+    except (PromptError, KeyError, IndexError, ValueError) as exc:
+        raise PromptKindError(f"the {kind} prompt text cannot be used: {exc}") from None
 
 
 def _check_plan(kind: str, template: str | None, labels) -> PromptPlan:

@@ -33,11 +33,13 @@ __all__ = [
     "LabelScores",
     "Prefix",
     "answer_token_ids",
+    "extend_prefix",
     "naive_scores",
     "prefix_from_generation",
     "run_prefix",
     "score_candidates",
     "score_from_prefix",
+    "score_packed",
 ]
 
 MAX_ROWS = 64  # candidate rows per continuation pass (memory: rows x prefix KV cache)
@@ -157,11 +159,16 @@ def _forward_tail(model, keep: int, *, drop_last: bool = False, **inputs):
 
 
 @torch.no_grad()
-def run_prefix(model, family: str, inputs: dict, shared: list[int] | None = None) -> Prefix:
-    """One forward over the clip prefix (+ the shared answer tokens), keeping the cache."""
+def run_prefix(model, family: str, inputs: dict, shared: list[int] | None = None, *,
+               scored: int | None = None) -> Prefix:
+    """One forward over the clip prefix (+ the shared answer tokens), keeping the cache.
+
+    `scored`: how many of the appended tokens (the last ones) are answer tokens whose
+    log-probs count (default: all of them).
+    """
     shared = shared or []
     full = _append_tokens(inputs, shared)
-    k = len(shared)
+    k = len(shared) if scored is None else scored
     _forget_rope_delta(model, family)
     out, logits = _forward_tail(model, k + 1, **full,
                                 **_text_positions(family, full["attention_mask"]), use_cache=True)
@@ -202,6 +209,84 @@ def _expanded_cache(cache, repeats: int):
         return fresh
     return DynamicCache([(layer.keys.repeat_interleave(repeats, 0),
                           layer.values.repeat_interleave(repeats, 0)) for layer in layers])
+
+
+def _shared_cache(cache):
+    """A new cache over the same tensors: a pass that extends it leaves `cache` as it was
+    (DynamicCache.update concatenates into new tensors), so sibling prompts can reuse it."""
+    from transformers import DynamicCache
+
+    layers = getattr(cache, "layers", [])
+    if not layers or any(getattr(layer, "is_sliding", False) for layer in layers):
+        return copy.deepcopy(cache)
+    return DynamicCache([(layer.keys, layer.values) for layer in layers])
+
+
+def _next_positions(prefix: Prefix, family: str, width: int, offsets=None) -> torch.Tensor:
+    """Positions of `width` text tokens after the prefix (`offsets`: each token's own step)."""
+    device = prefix.mask.device
+    start = prefix.mask.long().sum(-1, keepdim=True)
+    if prefix.rope_delta is not None:
+        start = start + prefix.rope_delta.to(device)
+    steps = torch.arange(width, device=device) if offsets is None else offsets.to(device)
+    pos = (start + steps).long()
+    return pos[None].expand(3, -1, -1) if family != "text_lm" else pos
+
+
+@torch.no_grad()
+def extend_prefix(model, family: str, prefix: Prefix, ids: list[int], scored: int = 0) -> Prefix:
+    """The prefix followed by text tokens `ids`, in one cached pass; `prefix` stays reusable.
+
+    The last `scored` of `ids` are shared answer tokens: their log-probs are added to the
+    new prefix's `shared_logprob` (as `run_prefix` does for the tokens every label shares).
+    """
+    if not ids:
+        return prefix
+    rows, width = prefix.mask.shape[0], len(ids)
+    device = prefix.mask.device
+    new = torch.tensor(ids, dtype=torch.long, device=device).expand(rows, -1)
+    mask = torch.cat([prefix.mask, torch.ones_like(new, dtype=prefix.mask.dtype)], 1)
+    out, logits = _forward_tail(model, min(width, scored + 1), input_ids=new,
+                                attention_mask=mask, use_cache=True,
+                                position_ids=_next_positions(prefix, family, width),
+                                past_key_values=_shared_cache(prefix.cache))
+    dists = torch.cat([prefix.next_logprobs[:, None], logits.float().log_softmax(-1)], 1)
+    picked = prefix.shared_logprob
+    if scored:
+        chosen = dists[:, -(scored + 1):-1].gather(-1, new[:, -scored:, None]).squeeze(-1)
+        picked = picked + chosen.sum(-1)
+    return Prefix(out.past_key_values, dists[:, -1], mask, prefix.rope_delta, picked,
+                  prefix.shared_count + scored)
+
+
+@torch.no_grad()
+def score_packed(model, family: str, prefix: Prefix, rests: list[list[int]]) -> torch.Tensor:
+    """(N,) summed log-probs of the candidates after a one-row prefix, in ONE pass of one row.
+
+    The candidates are packed end to end with a 4-D mask (each sees the prefix and its own
+    earlier tokens), so a long prefix is neither copied per candidate nor attended N times
+    over; equal to `score_from_prefix` up to float rounding.
+    """
+    if prefix.mask.shape[0] != 1:
+        raise ValueError("score_packed takes a one-row prefix")
+    device = prefix.mask.device
+    ids = torch.tensor([t for r in rests for t in r], dtype=torch.long, device=device)[None]
+    owner = torch.tensor([i for i, r in enumerate(rests) for _ in r], device=device)
+    steps = torch.tensor([j for r in rests for j in range(len(r))], device=device)
+    width = ids.shape[1]
+    own = (owner[:, None] == owner[None, :]) & (steps[:, None] >= steps[None, :])
+    seen = torch.cat([prefix.mask.bool().expand(width, -1), own], 1)
+    dtype = next(model.parameters()).dtype
+    mask = torch.zeros(seen.shape, dtype=dtype, device=device)
+    mask.masked_fill_(~seen, torch.finfo(dtype).min)
+    _, logits = _forward_tail(model, width, input_ids=ids, attention_mask=mask[None, None],
+                              position_ids=_next_positions(prefix, family, width, steps[None]),
+                              past_key_values=_shared_cache(prefix.cache), use_cache=True)
+    dists = torch.cat([prefix.next_logprobs[:1], logits[0].float().log_softmax(-1)])
+    before = torch.where(steps == 0, 0, torch.arange(width, device=device))  # predicting dist
+    token_lp = dists[before, ids[0]]
+    total = torch.zeros(len(rests), device=device).index_add_(0, owner, token_lp)
+    return total + prefix.shared_logprob[0]
 
 
 def _candidate_batch(rests: list[list[int]], rows: int, pad_id: int, device):

@@ -1,8 +1,11 @@
 """The probe of one clip: every (scenario, prompt) cell answered by label scoring.
 
 The clip is decoded once (`variants.presets.mmabench_in_memory`, only the frames the settings
-sample) and the six MMA-Bench scenarios are derived from those arrays in memory; each cell is one
-`Engine.predict` on a scenario's arrays with the prompt kind replaced. Every cell is written as
+sample) and the six MMA-Bench scenarios are derived from those arrays in memory; existing variant
+clips of the clip (written files or text recipes) can follow as extra rows (key
+"variant:<clip id>"). A row's prompts share one pass over its media (`probe.shared_prefix`),
+equal to one `Engine.predict` per cell; edited prompt texts replace the defaults
+(`templates`, by prompt kind) and are kept in the run's settings. Every cell is written as
 it is answered: one prediction row (DESIGN rule 6) of a run of kind "probe", with `variant` =
 the scenario key (also "aligned"), `prompt_kind` = the prompt and a `sample_key`; the run's
 settings JSON names the clip, scenarios, prompts, the clip's own gold label and (when captured)
@@ -33,8 +36,8 @@ from mmla_core.store.results import (
 )
 from mmla_core.tasks import Task
 
-__all__ = ["DEFAULT_PROMPTS", "DEFAULT_SCENARIOS", "ProbeCell", "ProbeResult", "load_probe",
-           "run_probe"]
+__all__ = ["DEFAULT_PROMPTS", "DEFAULT_SCENARIOS", "ProbeCell", "ProbeRequest", "ProbeResult",
+           "load_probe", "run_probe", "variant_key", "variant_rows"]
 
 DEFAULT_SCENARIOS = ("aligned", "audio_swap", "misleading_caption", "long_context",
                      "frames_zeroed", "audio_removed")
@@ -77,6 +80,15 @@ class ProbeResult:
     gold: str | None                  # the clip's own label for the task
     cells: list[ProbeCell] = field(default_factory=list)
     status: str = "done"              # done | cancelled | failed | running
+    templates: dict[str, str] = field(default_factory=dict)  # edited prompt texts by kind
+    variants: dict[str, dict] = field(default_factory=dict)  # row key -> existing variant info
+
+    def row_title(self, key: str) -> str:
+        """A row's name on screen: the scenario, or the existing variant's recipe and id."""
+        info = self.variants.get(key)
+        if info is None:
+            return key
+        return f"variant {info['clip_id']}: {info.get('label') or '?'}"
 
     def cell(self, scenario: str, prompt: str) -> ProbeCell | None:
         return next((c for c in self.cells if c.scenario == scenario and c.prompt == prompt),
@@ -122,7 +134,9 @@ def sampled_times(row: dict, settings: InferenceSettings):
 
 def cell_gold(store: Store, clip_gold: str | None, scenario: str, prompt: str, recipe: dict | None,
               task_id: int | None) -> str | None:
-    if scenario == "audio_swap" and prompt == "audio_focused" and recipe and task_id is not None:
+    swapped = scenario == "audio_swap" or any(
+        step.get("name") == "audio_swap" for step in (recipe or {}).get("steps", []))
+    if swapped and prompt == "audio_focused" and recipe and task_id is not None:
         donor = recipe.get("donor_clip_id")
         donor_gold = gold_label(store, int(donor), task_id) if donor is not None else None
         if donor_gold is not None:
@@ -130,65 +144,101 @@ def cell_gold(store: Store, clip_gold: str | None, scenario: str, prompt: str, r
     return clip_gold
 
 
+@dataclass(frozen=True)
+class ProbeRequest:
+    """What to probe besides the clip: scenarios, prompts, edited prompt texts, variants."""
+
+    scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
+    prompts: tuple[str, ...] = DEFAULT_PROMPTS
+    templates: dict | None = None     # prompt kind -> edited text (None/missing: the default)
+    variants: tuple[int, ...] = ()    # existing variant clips of the clip, as extra rows
+
+
+def _check_request(store: Store, clip_id: int, task: Task, request: ProbeRequest) -> dict:
+    """Refuse unknown scenarios, unusable templates and foreign variants; variant row infos."""
+    from mmla_core.models.prompting import check_prompt_text
+    from mmla_core.variants.presets import MMABENCH
+
+    known = [s.key for s in MMABENCH]
+    unknown = [s for s in request.scenarios if s not in known]
+    if unknown:
+        raise ValueError(f"unknown scenarios {unknown}; known: {', '.join(known)}")
+    for kind, text in (request.templates or {}).items():
+        if kind not in request.prompts:
+            raise ValueError(f"a prompt text was given for {kind!r}, which is not probed")
+        check_prompt_text(task, kind, text)
+    return variant_rows(store, clip_id, request.variants)
+
+
+def variant_rows(store: Store, clip_id: int, variant_ids) -> dict[str, dict]:
+    """{row key: info} for existing variants of the clip (written files or text recipes)."""
+    from mmla_core.store.catalog import variant_descendants
+
+    mine = {int(r["id"]): r for r in variant_descendants(store, clip_id) if r["id"] != clip_id}
+    rows = {}
+    for vid in variant_ids:
+        row = mine.get(int(vid))
+        if row is None:
+            raise ValueError(f"clip {vid} is not a variant of clip {clip_id}")
+        recipe = json.loads(row["recipe_json"] or "{}")
+        rows[variant_key(int(vid))] = {"clip_id": int(vid), "label": recipe.get("type") or "",
+                                       "external_id": row["external_id"]}
+    return rows
+
+
+def variant_key(clip_id: int) -> str:
+    return f"variant:{clip_id}"
+
+
 def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
               scenarios=DEFAULT_SCENARIOS, prompts=DEFAULT_PROMPTS,
               settings: InferenceSettings | None = None, seed: int = 0,
-              attention: bool = False, name: str = "",
-              progress: Callable[[ProbeCell], None] | None = None, cancel=None) -> ProbeResult:
+              attention: bool = False, name: str = "", templates: dict | None = None,
+              variants=(), progress: Callable[[ProbeCell], None] | None = None,
+              cancel=None) -> ProbeResult:
     """Probe one clip; cells stream through `progress(cell)` as they are written.
 
-    `attention=True` also captures the attention shares of every cell (an extra eager-attention
-    forward per cell; see probe.attention). `cancel`: an Event (or a callable) checked between
-    cells; a cancelled probe keeps its finished cells (run status "cancelled").
+    Rows: the MMA-Bench `scenarios` built in memory, then the existing `variants` (clip ids).
+    `templates`: edited prompt texts by prompt kind. `attention=True` also captures the
+    attention shares of every cell (an extra eager-attention forward per cell; see
+    probe.attention). `cancel`: an Event (or a callable) checked between rows; a cancelled
+    probe keeps its finished cells (run status "cancelled").
     """
-    from mmla_core.eval.run_plan import engine_info_dict
-    from mmla_core.variants.presets import MMABENCH, mmabench_in_memory
-
+    request = ProbeRequest(tuple(scenarios), tuple(prompts), dict(templates or {}) or None,
+                           tuple(int(v) for v in variants))
     settings = settings or InferenceSettings(seed=seed)
-    known = [s.key for s in MMABENCH]
-    unknown = [s for s in scenarios if s not in known]
-    if unknown:
-        raise ValueError(f"unknown scenarios {unknown}; known: {', '.join(known)}")
     row = get_clip(store, clip_id)
     if row is None:
         raise ValueError(f"no clip {clip_id} in the project")
     task_id, task_obj = _task(store, task)
+    extra = _check_request(store, clip_id, task_obj, request)
     clip_gold = gold_label(store, clip_id, task_id) if task_id is not None else None
     model_id = register_engine_model(store, engine)
-    run_settings = {
-        "probe": {"clip_id": clip_id, "scenarios": list(scenarios), "prompts": list(prompts),
-                  "gold": clip_gold, "task": task_obj.name, "seed": seed,
-                  "attention": attention},
-        "inference": dict(vars(settings)),
-        "engine": engine_info_dict(engine.info),
-    }
+    run_settings = _run_settings(clip_id, request, extra, clip_gold, task_obj, seed, attention,
+                                 settings, engine)
+    rows = (*request.scenarios, *extra)
     run_id = start_run(store, "probe", settings=run_settings, name=name, model_id=model_id,
-                       task_id=task_id, dataset_id=row["dataset_id"], total=len(scenarios) *
-                       len(prompts))
+                       task_id=task_id, dataset_id=row["dataset_id"],
+                       total=len(rows) * len(request.prompts))
     model_name = store.scalar("SELECT name FROM models WHERE id = ?", (model_id,))
-    result = ProbeResult(run_id, clip_id, task_obj.name, task_id, str(model_name),
-                         tuple(scenarios), tuple(prompts), clip_gold, status="running")
+    result = ProbeResult(run_id, clip_id, task_obj.name, task_id, str(model_name), rows,
+                         request.prompts, clip_gold, status="running",
+                         templates=dict(request.templates or {}), variants=extra)
+    job = _ProbeJob(store, engine, task_obj, task_id, clip_gold, run_id, model_id, attention)
     try:
-        arrays = mmabench_in_memory(store, clip_id, seed, times=sampled_times(row, settings))
-        shares: dict[str, list] = {}
-        for scenario in scenarios:
-            clip = clip_input_from_arrays(arrays[scenario], clip_id)
-            for prompt in prompts:
-                if _cancelled(cancel):
-                    result.status = "cancelled"
-                    break
-                cell = _run_cell(store, engine, clip, task_obj, replace(
-                    settings, prompt_kind=prompt, seed=seed), scenario, clip_gold, task_id,
-                    run_id, model_id, attention)
-                if cell.attention is not None:
-                    shares[f"{scenario}|{prompt}"] = cell.attention
+        for key, clip in _row_inputs(store, row, request, extra, settings, seed):
+            if _cancelled(cancel):
+                result.status = "cancelled"
+                break
+            cell_settings = [replace(settings, prompt_kind=p, seed=seed,
+                                     template=(request.templates or {}).get(p))
+                             for p in request.prompts]
+            for cell in job.answer_row(key, clip, cell_settings):
                 result.cells.append(cell)
                 if progress is not None:
                     progress(cell)
-            if result.status == "cancelled":
-                break
-        if shares:
-            run_settings["attention"] = shares
+        if job.shares:
+            run_settings["attention"] = job.shares
             update_run(store, run_id, settings=run_settings)
     except BaseException as exc:
         finish_run(store, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -199,36 +249,84 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
     return result
 
 
-def _run_cell(store, engine, clip, task: Task, settings: InferenceSettings, scenario: str,
-              clip_gold, task_id, run_id: int, model_id: int, attention: bool) -> ProbeCell:
-    predicted = engine.predict(clip, task, settings)
-    gold = cell_gold(store, clip_gold, scenario, settings.prompt_kind, clip.recipe, task_id)
-    key = sample_key(clip.clip_id, task_id, settings.prompt_kind, scenario)
-    recipe = None if clip.recipe is None else json.dumps({"variant": scenario, **clip.recipe},
-                                                         sort_keys=True)
-    info = engine.info
-    upsert_eval_predictions(store, [{
-        "run_id": run_id, "clip_id": clip.clip_id, "task_id": task_id, "model_id": model_id,
-        "weights_hash": info.weights_hash, "adapter_path": info.adapter_path,
-        "prompt_template": predicted.template, "prompt_hash": predicted.prompt_hash,
-        "prompt_kind": predicted.prompt_kind, "recipe_json": recipe,
-        "num_frames": predicted.num_frames, "sample_fps": predicted.sample_fps,
-        "max_pixels": predicted.max_pixels, "audio_on": predicted.audio_on,
-        "seed": predicted.seed, "answer_mode": predicted.answer_mode,
-        "raw_output": predicted.raw_output, "parsed_label": predicted.parsed_label,
-        "gold_label": gold, "scores_json": dict(predicted.scores),
-        "latency_ms": predicted.latency_ms, "sample_key": key, "variant": scenario}])
-    pid = store.scalar("SELECT id FROM predictions WHERE run_id = ? AND sample_key = ?",
-                       (run_id, key))
-    shares = None
-    if attention:
-        from mmla_core.probe.attention import attention_shares
+def _run_settings(clip_id, request: ProbeRequest, extra: dict, clip_gold, task: Task, seed,
+                  attention, settings, engine) -> dict:
+    from mmla_core.eval.run_plan import engine_info_dict
 
-        shares = attention_shares(engine, clip, task, settings).shares
-    return ProbeCell(scenario, settings.prompt_kind, dict(predicted.scores),
-                     predicted.parsed_label, gold,
-                     None if gold is None else predicted.parsed_label == gold,
-                     predicted.latency_ms, int(pid), shares)
+    return {
+        "probe": {"clip_id": clip_id, "scenarios": list(request.scenarios),
+                  "prompts": list(request.prompts), "gold": clip_gold, "task": task.name,
+                  "seed": seed, "attention": attention,
+                  "templates": dict(request.templates or {}), "variants": extra},
+        "inference": dict(vars(settings)),
+        "engine": engine_info_dict(engine.info),
+    }
+
+
+def _row_inputs(store, row: dict, request: ProbeRequest, extra: dict, settings, seed):
+    """(row key, ClipInput) per row: the scenarios from one decode, then each variant."""
+    from mmla_core.models.inputs import clip_input_from_store
+    from mmla_core.variants.presets import mmabench_in_memory
+
+    clip_id = int(row["id"])
+    if request.scenarios:
+        arrays = mmabench_in_memory(store, clip_id, seed, times=sampled_times(row, settings))
+        for scenario in request.scenarios:
+            yield scenario, clip_input_from_arrays(arrays[scenario], clip_id)
+    for key, info in extra.items():
+        clip = clip_input_from_store(store, info["clip_id"], settings, seed=seed)
+        recipe = json.loads(get_clip(store, info["clip_id"])["recipe_json"] or "{}")
+        yield key, replace(clip, recipe=recipe)
+
+
+class _ProbeJob:
+    """Answers one row's prompts (sharing its media prefix) and writes a prediction per cell."""
+
+    def __init__(self, store, engine, task, task_id, clip_gold, run_id, model_id, attention):
+        self.store, self.engine, self.task, self.task_id = store, engine, task, task_id
+        self.clip_gold, self.run_id, self.model_id = clip_gold, run_id, model_id
+        self.attention = attention
+        self.shares: dict[str, list] = {}
+
+    def answer_row(self, key: str, clip, cell_settings: list[InferenceSettings]):
+        from mmla_core.probe.shared_prefix import answer_prompts
+
+        answers = answer_prompts(self.engine, clip, self.task, cell_settings)
+        for settings, predicted in zip(cell_settings, answers, strict=True):
+            cell = self._write(key, clip, settings, predicted)
+            if self.attention:
+                from mmla_core.probe.attention import attention_shares
+
+                cell.attention = attention_shares(self.engine, clip, self.task, settings).shares
+                self.shares[f"{key}|{settings.prompt_kind}"] = cell.attention
+            yield cell
+
+    def _write(self, key: str, clip, settings: InferenceSettings, predicted) -> ProbeCell:
+        store = self.store
+        gold = cell_gold(store, self.clip_gold, key, settings.prompt_kind, clip.recipe,
+                         self.task_id)
+        sample = sample_key(clip.clip_id, self.task_id, settings.prompt_kind, key)
+        recipe = None if clip.recipe is None else json.dumps({"variant": key, **clip.recipe},
+                                                             sort_keys=True)
+        info = self.engine.info
+        upsert_eval_predictions(store, [{
+            "run_id": self.run_id, "clip_id": clip.clip_id, "task_id": self.task_id,
+            "model_id": self.model_id, "weights_hash": info.weights_hash,
+            "adapter_path": info.adapter_path, "prompt_template": predicted.template,
+            "prompt_hash": predicted.prompt_hash, "prompt_kind": predicted.prompt_kind,
+            "recipe_json": recipe, "num_frames": predicted.num_frames,
+            "sample_fps": predicted.sample_fps, "max_pixels": predicted.max_pixels,
+            "audio_on": predicted.audio_on, "seed": predicted.seed,
+            "answer_mode": predicted.answer_mode, "raw_output": predicted.raw_output,
+            "parsed_label": predicted.parsed_label, "gold_label": gold,
+            "scores_json": dict(predicted.scores), "latency_ms": predicted.latency_ms,
+            "sample_key": sample, "variant": key}])
+        pid = store.scalar("SELECT id FROM predictions WHERE run_id = ? AND sample_key = ?",
+                           (self.run_id, sample))
+        return ProbeCell(key, settings.prompt_kind, dict(predicted.scores),
+                         predicted.parsed_label, gold,
+                         None if gold is None else predicted.parsed_label == gold,
+                         predicted.latency_ms, int(pid))
 
 
 def load_probe(store: Store, run_id: int) -> ProbeResult:
@@ -238,7 +336,9 @@ def load_probe(store: Store, run_id: int) -> ProbeResult:
         raise ValueError(f"no probe run {run_id} in this project")
     settings = json.loads(run["settings_json"] or "{}")
     meta, shares = settings.get("probe", {}), settings.get("attention", {})
-    scenarios, prompts = tuple(meta.get("scenarios", ())), tuple(meta.get("prompts", ()))
+    variants = meta.get("variants") or {}
+    scenarios = (*meta.get("scenarios", ()), *variants)
+    prompts = tuple(meta.get("prompts", ()))
     rows = store.query("SELECT * FROM predictions WHERE run_id = ? ORDER BY id", (run_id,))
     cells = []
     for r in rows:
@@ -251,4 +351,5 @@ def load_probe(store: Store, run_id: int) -> ProbeResult:
     cells.sort(key=lambda c: order.get((c.scenario, c.prompt), len(order)))
     return ProbeResult(run_id, int(meta.get("clip_id")), meta.get("task") or run["task_name"],
                        run["task_id"], run["model_name"] or "", scenarios, prompts,
-                       meta.get("gold"), cells, run["status"])
+                       meta.get("gold"), cells, run["status"], meta.get("templates") or {},
+                       variants)

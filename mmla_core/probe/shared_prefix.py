@@ -1,0 +1,151 @@
+"""All prompts of one scenario answered over ONE pass of its media: the probe's fast path.
+
+The chat template puts the media placeholders before the question, so every prompt of a
+scenario starts with the same tokens up to the end of the media (system turn, user header,
+video/audio tokens). That prefix (processor, encoders and decoder) runs once with a KV cache;
+each prompt's own text is then a cached extension of it. The extensions form a tree: prompts
+that go on sharing tokens (the visual- and audio-focused questions both start with the
+transcript, long_context's 10k letters included) extend a common node once before they part.
+At each leaf the tokens every label shares are scored, then all labels in one packed pass
+(`scoring.score_packed`). The results equal `Engine.predict` per prompt up to float rounding
+(tests/core/test_probe_prefix.py); a prompt this path cannot take (generation mode, a check's
+view, a batch of one) goes through `Engine.predict`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from mmla_core.models.inputs import ClipInput, InferenceSettings, build_chat_inputs, chat_texts
+from mmla_core.models.prompting import PromptPlan, plan_prompt
+from mmla_core.tasks import Task
+
+__all__ = ["FRESH_RUN", "answer_prompts", "media_prefix_text"]
+
+FRESH_RUN = 1024  # text tokens past which a branch is run from the start, not extended
+
+
+@dataclass
+class _Branch:
+    key: int                # index of the prompt
+    rest: list[int]         # prompt tokens still to run
+    shared: list[int]       # answer tokens every label of this prompt starts with
+
+
+def _special_tokens(processor) -> list[str]:
+    tok = getattr(processor, "tokenizer", processor)
+    return [t.content for t in tok.added_tokens_decoder.values() if t.special]
+
+
+def media_prefix_text(processor, texts: list[str]) -> str:
+    """The longest common start of the chat texts, cut right after a special token.
+
+    Cutting after a special token (the media's end marker, at the latest) keeps the
+    tokenisation of the prefix and of each remainder equal to that of the whole text.
+    """
+    common = _common(texts)
+    ends = [common.rfind(t) + len(t) for t in _special_tokens(processor) if t in common]
+    return common[: max(ends, default=0)]
+
+
+def _usable(settings_list: list[InferenceSettings], plans: list[PromptPlan]) -> bool:
+    return (len(plans) > 1 and all(s.answer_mode == "scoring" for s in settings_list)
+            and all(p.view == "full" for p in plans))
+
+
+def answer_prompts(engine, clip: ClipInput, task: Task, settings_list: list[InferenceSettings],
+                   *, labels=None) -> list:
+    """`Engine.predict(clip, task, s)` for every `s` (one per prompt), sharing the media pass.
+
+    All settings must agree on everything but the prompt kind and template.
+    """
+    plans = [plan_prompt(task, clip.transcript, s.prompt_kind, template=s.template,
+                         labels=labels) for s in settings_list]
+    if not _usable(settings_list, plans):
+        return [engine.predict(clip, task, s, labels=labels) for s in settings_list]
+    import torch
+
+    from mmla_core.models.scoring import answer_token_ids, run_prefix
+
+    first = settings_list[0]
+    engine._use_attention(first.attn_implementation)
+    torch.manual_seed(first.seed)
+    start = time.perf_counter()
+    processor, family = engine.processor, engine.info.family
+    texts, heard = chat_texts(processor, family, [clip] * len(plans), [p.text for p in plans],
+                              first)
+    head = media_prefix_text(processor, texts)
+    inputs = engine._to_device(build_chat_inputs(processor, family, clip, head, first))
+    root = run_prefix(engine.model, family, inputs)
+    tok = getattr(processor, "tokenizer", processor)
+    cands = [answer_token_ids(processor, p.answers) for p in plans]
+    branches = [_Branch(i, tok(t[len(head):], add_special_tokens=False)["input_ids"],
+                        _shared(c)) for i, (t, c) in enumerate(zip(texts, cands, strict=True))]
+    tree = _Tree(engine, inputs)
+    tree.grow(root, [], branches)
+    scores = [_leaf_scores(engine, tree.leaves[i], plans[i], cands[i])
+              for i in range(len(plans))]
+    latency = (time.perf_counter() - start) * 1000 / len(plans)
+    return [engine._result(plan, s, heard, latency, *answer)
+            for plan, s, answer in zip(plans, settings_list, scores, strict=True)]
+
+
+def _shared(cands: list[list[int]]) -> list[int]:
+    from mmla_core.models.scoring import _common_prefix
+
+    return _common_prefix(cands)
+
+
+def _common(rests: list) -> list:
+    """The longest common start of sequences (token lists or strings)."""
+    shortest = min(len(r) for r in rests)
+    n = next((i for i in range(shortest) if len({r[i] for r in rests}) > 1), shortest)
+    return rests[0][:n]
+
+
+class _Tree:
+    """Grows the prompt tree from the media prefix; `inputs` are the prefix's model inputs."""
+
+    def __init__(self, engine, inputs: dict):
+        self.model, self.family, self.inputs = engine.model, engine.info.family, inputs
+        self.leaves: dict[int, object] = {}
+
+    def extend(self, node, path: list[int], ids: list[int], scored: int = 0):
+        """`node` (whose text tokens after the media are `path`) followed by `ids`.
+
+        A long run (long_context's letters) is a fresh pass from the start instead of a cached
+        extension: on a CPU, attention with an explicit mask (what an extension needs) is ~5x
+        slower than the causal kernel a fresh pass gets, and the media prefix is small next to it.
+        """
+        from mmla_core.models.scoring import extend_prefix, run_prefix
+
+        if len(ids) > FRESH_RUN:
+            return run_prefix(self.model, self.family, self.inputs, path + ids, scored=scored)
+        return extend_prefix(self.model, self.family, node, ids, scored=scored)
+
+    def grow(self, node, path: list[int], branches: list[_Branch]) -> None:
+        """Extend `node` along the branches: shared runs of tokens once, then each branch."""
+        if len(branches) == 1 or all(not b.rest for b in branches):
+            for b in branches:
+                self.leaves[b.key] = self.extend(node, path, b.rest + b.shared, len(b.shared))
+            return
+        groups: dict[int | None, list[_Branch]] = {}
+        for b in branches:
+            groups.setdefault(b.rest[0] if b.rest else None, []).append(b)
+        for group in groups.values():
+            if len(group) == 1:
+                self.grow(node, path, group)
+                continue
+            common = _common([b.rest for b in group])
+            self.grow(self.extend(node, path, common), path + common,
+                      [_Branch(b.key, b.rest[len(common):], b.shared) for b in group])
+
+
+def _leaf_scores(engine, leaf, plan: PromptPlan, cands: list[list[int]]):
+    from mmla_core.models.scoring import LabelScores, score_packed
+
+    done = leaf.shared_count
+    sums = score_packed(engine.model, engine.info.family, leaf, [c[done:] for c in cands])
+    table = LabelScores(plan.labels, sums.cpu().tolist(), [len(c) for c in cands])
+    return plan.answers[plan.labels.index(table.best)], table.best, table

@@ -1,0 +1,54 @@
+"""`python -m mmla_core.train CONFIG.yaml [--db DB --job ID] [--resume latest|DIR]`.
+
+Also the command torchrun / accelerate launch run on every rank:
+`torchrun --nproc_per_node 4 -m mmla_core.train run.yaml --db project.sqlite`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m mmla_core.train",
+                                     description="LoRA fine-tuning of a model on the project's "
+                                                 "labelled clips (see docs/training.md)")
+    parser.add_argument("config", help="the run's YAML (TrainConfig fields)")
+    parser.add_argument("--db", help="project database (default: the app's project)")
+    parser.add_argument("--job", type=int, help="training_jobs id: events and status go there")
+    parser.add_argument("--resume", help="'latest' or a checkpoint-<step> folder")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mmla_core.config import default_db_path
+    from mmla_core.train.config import TrainConfig, TrainConfigError
+    from mmla_core.train.run import run_training
+
+    args = parse_args(argv)
+    try:
+        config = TrainConfig.from_yaml(Path(args.config).read_text(encoding="utf-8"))
+        db = Path(args.db) if args.db else default_db_path()
+        if not db.is_file():
+            raise TrainConfigError(f"{db}: no project database; give --db")
+        outcome = run_training(config, db, job_id=args.job, resume=args.resume)
+    except (TrainConfigError, OSError) as exc:
+        print(f"mmla_core.train: refused: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    except Exception as exc:  # the supervisor keeps the stderr tail: traceback, then one line
+        import traceback
+
+        traceback.print_exc()
+        print(f"mmla_core.train: failed: {type(exc).__name__}: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    best = outcome.best.get("eval_accuracy")
+    print(f"{outcome.status} at step {outcome.global_step}; best dev accuracy "  # noqa: T201
+          f"{'-' if best is None else f'{best:.3f}'}; adapter {outcome.adapter_path}; "
+          f"test runs {outcome.test_runs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""After training: the adapter evaluated on the test split by the evaluation runs of `eval.runs`.
+
+One run per (task, dataset) (IT: every task of the mix; alignment: the visual- and the
+audio-focused question over MMA-Bench's scenarios), each a normal `runs` row with predictions, so
+the results view lines it up against the zero-shot runs. Its settings name the adapter (as every
+run does) plus `training_job_id` and `training` (mode, config name, output folder, the frame
+rule), which is how the results view tells zero-shot, SFT and IT apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+
+from mmla_core.train.config import TrainConfig
+
+__all__ = ["evaluate_after_training", "test_plan"]
+
+
+def test_plan(store, config: TrainConfig) -> list[dict]:
+    """[{task, dataset id, prompt_kind, template, variants}] for the runs to make."""
+    from mmla_core.prompts import SFT, TEXT_SFT
+    from mmla_core.train.samples import (
+        effective_modality,
+        labelled_clips,
+        resolve_model,
+        resolve_tasks,
+    )
+
+    _, family, _ = resolve_model(store, config.model)
+    modality = effective_modality(config, family)
+    if config.mode == "alignment":
+        kinds = [("visual_focused", None), ("audio_focused", None)]
+        variants = "mmabench"
+    else:
+        kinds = [("custom", TEXT_SFT if modality == "text" else SFT)]
+        variants = "mmabench" if config.eval_on_variants else None
+    plan = []
+    for task_id, task in resolve_tasks(store, config.tasks):
+        datasets = sorted({row["dataset_id"] for row, _ in
+                           labelled_clips(store, config, task_id, config.test_split)})
+        plan += [{"task": task.name, "dataset": dataset, "prompt_kind": kind,
+                  "template": template, "variants": variants, "modality": modality}
+                 for dataset in datasets for kind, template in kinds]
+    return plan
+
+
+def evaluate_after_training(config: TrainConfig, db_path, job_id: int | None, adapter: Path,
+                            device: str | None) -> tuple[list[int], dict[int, float]]:
+    """Run the test evaluations; (run ids, {run id: accuracy on the clips themselves})."""
+    from mmla_core.eval.runs import run_evaluation
+    from mmla_core.store.db import open_store
+    from mmla_core.train.data import base_settings, training_clip_input
+
+    with open_store(db_path) as store:
+        plan = test_plan(store, config)
+    run_ids, accuracy = [], {}
+    for item in plan:
+        settings = base_settings(config, item["modality"])
+        settings = {**asdict(settings), "prompt_kind": item["prompt_kind"],
+                    "template": item["template"]}
+        run_id = run_evaluation(
+            db_path, model=config.model, task=item["task"], dataset=item["dataset"],
+            split=config.test_split, settings=settings, variants=item["variants"],
+            adapter=str(adapter), device=device, batch_size=config.batch_size,
+            name=f"{config.name} ({config.mode}, job {job_id if job_id is not None else '-'})",
+            input_factory=partial(training_clip_input, fps=config.fps))
+        with open_store(db_path) as store:
+            _tag_run(store, run_id, config, job_id, adapter)
+            accuracy[run_id] = _clip_accuracy(store, run_id)
+        run_ids.append(run_id)
+    return run_ids, accuracy
+
+
+def _tag_run(store, run_id: int, config: TrainConfig, job_id: int | None, adapter: Path) -> None:
+    import json
+
+    from mmla_core.store.results import get_run, update_run
+
+    settings = json.loads(get_run(store, run_id)["settings_json"] or "{}")
+    settings["training_job_id"] = job_id
+    settings["training"] = {"mode": config.mode, "name": config.name, "tasks": config.tasks,
+                            "output_dir": str(adapter.parent), "adapter": str(adapter),
+                            "frame_rule": f"min({config.frames}, ceil(duration x {config.fps}"
+                                          " fps)), at least 2"}
+    update_run(store, run_id, settings=settings)
+
+
+def _clip_accuracy(store, run_id: int) -> float | None:
+    scored, correct = store.conn.execute(
+        "SELECT count(is_correct), total(is_correct) FROM predictions WHERE run_id = ? "
+        "AND variant IS NULL", (run_id,)).fetchone()
+    return correct / scored if scored else None

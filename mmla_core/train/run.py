@@ -1,0 +1,202 @@
+"""One training run from start to end: validate, train, pick the best adapter, test, report.
+
+`python -m mmla_core.train CONFIG.yaml [--db DB --job ID] [--resume latest|DIR]` calls `main`;
+tests call `run_training` in-process. Exit codes: 0 done or stopped on request, 1 failed,
+2 the config was refused (the message says what to fix).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmla_core.train.config import TrainConfig, TrainConfigError
+
+__all__ = ["TrainOutcome", "default_output_dir", "run_training"]
+
+log = logging.getLogger("mmla_core.train")
+
+
+@dataclass
+class TrainOutcome:
+    status: str                      # done | stopped
+    output_dir: Path
+    global_step: int
+    adapter_path: Path | None
+    best: dict = field(default_factory=dict)     # {step, eval_accuracy}
+    test_runs: list[int] = field(default_factory=list)
+    test_accuracy: dict = field(default_factory=dict)  # run id -> accuracy
+
+
+def default_output_dir(db_path, job_id: int | None, name: str) -> Path:
+    """`<project folder>/<project stem>.train/<job id>-<name>` (like `<stem>.variants`)."""
+    from mmla_core.variants.plan import safe_name
+
+    db = Path(db_path)
+    return db.parent / f"{db.stem}.train" / f"{job_id if job_id is not None else 'cli'}-" \
+        f"{safe_name(name)}"
+
+
+def _ranks() -> tuple[int, int, int]:
+    from mmla_core.eval.run_plan import shard_from_env
+
+    rank, world = shard_from_env()
+    return rank, world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _log_to(output_dir: Path, rank: int) -> logging.Handler:
+    handler = logging.FileHandler(output_dir / ("train.log" if rank == 0 else f"train.{rank}.log"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return handler
+
+
+def _resume_point(output_dir: Path, resume: str | None) -> str | None:
+    if resume in (None, ""):
+        return None
+    if resume == "latest":
+        from transformers.trainer_utils import get_last_checkpoint
+
+        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        return last  # None: nothing saved yet, start from the beginning
+    path = Path(resume)
+    if not (path / "trainer_state.json").is_file():
+        raise TrainConfigError(f"{path}: not a training checkpoint (no trainer_state.json); "
+                               f"pick a checkpoint-<step> folder of {output_dir}")
+    return str(path)
+
+
+def run_training(config: TrainConfig, db_path, *, job_id: int | None = None,
+                 resume: str | None = None, callbacks=()) -> TrainOutcome:
+    """Train (or resume) and return how it ended; TrainConfigError before anything starts."""
+    from mmla_core.store.db import open_store
+
+    rank, world, _ = _ranks()
+    output_dir = Path(config.output_dir or default_output_dir(db_path, job_id, config.name))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    handler = _log_to(output_dir, rank)
+    store = open_store(db_path)
+    try:
+        from mmla_core.train.samples import validate
+
+        problems = validate(store, config)
+        if problems:
+            raise TrainConfigError(problems)
+        return _Run(config, db_path, store, output_dir, job_id, rank, world).go(
+            _resume_point(output_dir, resume), callbacks)
+    finally:
+        store.close()
+        log.removeHandler(handler)
+        handler.close()
+
+
+class _Run:
+    def __init__(self, config, db_path, store, output_dir, job_id, rank, world):
+        self.config, self.db_path, self.store = config, db_path, store
+        self.output_dir, self.job_id, self.rank, self.world = output_dir, job_id, rank, world
+
+    def go(self, checkpoint: str | None, extra_callbacks) -> TrainOutcome:
+        from mmla_core.train.callbacks import EventSink, utc_now
+
+        writer = self.rank == 0
+        sink = EventSink(self.output_dir, self.store if writer else None,
+                         self.job_id if writer else None)
+        if writer:
+            sink.update_job(status="running", pid=os.getpid(), started_at=utc_now(),
+                            finished_at=None, log_path=str(self.output_dir / "train.log"),
+                            output_dir=str(self.output_dir))
+            (self.output_dir / "STOP").unlink(missing_ok=True)
+        try:
+            outcome = self._train(checkpoint, sink, extra_callbacks)
+        except Exception as exc:
+            log.exception("training failed")
+            sink.flush()
+            sink.update_job(status="failed", finished_at=utc_now(),
+                            stderr_tail=f"{type(exc).__name__}: {exc}"[-4000:])
+            raise
+        if writer:
+            sink.update_job(status=outcome.status, finished_at=utc_now(), exit_code=0,
+                            test_run_ids_json=json.dumps(outcome.test_runs))
+        return outcome
+
+    def _train(self, checkpoint, sink, extra_callbacks) -> TrainOutcome:
+        from mmla_core.train.callbacks import ProgressCallback, StopCallback
+        from mmla_core.train.data import Collator, TrainDataset
+        from mmla_core.train.samples import (
+            build_samples,
+            effective_modality,
+            resolve_model,
+            resolve_tasks,
+        )
+        from mmla_core.train.trainer import (
+            build_trainer,
+            dev_accuracy,
+            prepare_model,
+            training_arguments,
+        )
+
+        config = self.config
+        model_path, family, _ = resolve_model(self.store, config.model)
+        modality = effective_modality(config, family)
+        train = [s for split in config.train_splits
+                 for s in build_samples(self.store, config, split)]
+        dev = build_samples(self.store, config, config.dev_split)
+        log.info("%s: %d train / %d dev samples, model %s (%s, %s), resume from %s",
+                 config.name, len(train), len(dev), model_path, family, modality, checkpoint)
+        prepared = prepare_model(config, model_path, int(os.environ.get("LOCAL_RANK", "0")))
+        train_set = TrainDataset(train, self.db_path, config, modality)
+        dev_set = TrainDataset(dev, self.db_path, config, modality)
+        tasks = {t.name: t for _, t in resolve_tasks(self.store, config.tasks)}
+        args = training_arguments(config, self.output_dir, prepared.device,
+                                  workers=2 if prepared.device.startswith("cuda") else 0)
+        progress = ProgressCallback(sink, self.output_dir,
+                                    config.batch_size * config.grad_accum * self.world)
+        stop = StopCallback(self.output_dir, self.store, self.job_id, self.rank, self.world)
+        callbacks = [stop, *extra_callbacks] + ([progress] if self.rank == 0 else [])
+        trainer = build_trainer(
+            prepared, args, train_set, dev_set, Collator(prepared.processor, family,
+                                                         train_set.settings),
+            lambda: dev_accuracy(prepared, dev_set, dev, tasks, config.batch_size,
+                                 self.rank, self.world), callbacks)
+        trainer.train(resume_from_checkpoint=checkpoint)
+        status = "stopped" if stop.requested else "done"
+        log.info("training %s at step %d", status, trainer.state.global_step)
+        return self._finish(trainer, prepared, progress, status, sink)
+
+    def _finish(self, trainer, prepared, progress, status: str, sink) -> TrainOutcome:
+        adapter = self.output_dir / "adapter"
+        if self.rank == 0 and not adapter.is_dir():  # no evaluation yet: export what we have
+            progress.export_adapter(prepared.model)
+            sink.update_job(adapter_path=str(adapter))
+        outcome = TrainOutcome(status, self.output_dir, trainer.state.global_step,
+                               adapter if adapter.is_dir() else None, dict(progress.best))
+        del trainer
+        prepared.model = None
+        _free_gpu()
+        if self.rank == 0 and status == "done":
+            from mmla_core.train.evaluation import evaluate_after_training
+
+            outcome.test_runs, outcome.test_accuracy = evaluate_after_training(
+                self.config, self.db_path, self.job_id, adapter, prepared.device)
+            for run_id, accuracy in outcome.test_accuracy.items():
+                sink.add({"kind": "test", "step": outcome.global_step,
+                          "eval_accuracy": accuracy, "run_id": run_id})
+        sink.flush()
+        return outcome
+
+
+def _free_gpu() -> None:
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass

@@ -1,0 +1,264 @@
+"""Training samples from the store: labelled clips -> (prompt, answer) pairs, checked before launch.
+
+SFT / IT (MMLA): the prompt is MMLA's SFT template (`prompts.SFT`; `prompts.TEXT_SFT` for text-only
+input), rendered through `models.prompting.plan_prompt` exactly as the engine renders it when it
+scores the dev and test splits, and the answer is `"<task word>: <label>"`. IT mixes several
+tasks; MMLA's prompt names the task word in every prompt, so one adapter learns them all.
+
+Alignment (MMA-Bench 2.7): for every clip and scenario (aligned, audio swapped, misleading
+caption) one visual-focused and one audio-focused question whose answer follows the asked
+modality: the clip's label, except the audio question under an audio swap, whose answer is the
+donor clip's label (`probe.matrix.cell_gold`'s rule; a donor with no label gives no question).
+
+Gold labels: `catalog.gold_labels` (the imported label, else the latest human one).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmla_core.models.prompting import plan_prompt
+from mmla_core.models.registry import FAMILIES, ModelLoadError
+from mmla_core.prompts import SFT, TEXT_SFT, answer
+from mmla_core.store.catalog import clip_media_path, find_dataset, gold_labels, task_by_name
+from mmla_core.store.db import Store
+from mmla_core.tasks import Task
+from mmla_core.train.config import TrainConfig
+
+__all__ = ["ALIGN_SCENARIOS", "TrainSample", "build_samples", "effective_modality", "preview",
+           "resolve_model", "resolve_tasks", "validate"]
+
+ALIGN_SCENARIOS = ("aligned", "audio_swap", "misleading_caption")
+ALIGN_PROMPTS = ("visual_focused", "audio_focused")
+
+
+@dataclass(frozen=True)
+class TrainSample:
+    clip_id: int
+    task: str
+    split: str
+    prompt: str                 # the user turn, rendered (no chat wrapper, no media tokens)
+    answer: str                 # what the loss is computed on (+ the end token)
+    label: str
+    media_path: str | None
+    variant: str | None = None  # MMA-Bench scenario key (alignment mode)
+    prompt_kind: str = "custom"  # engine prompt kind: custom (SFT template) | *_focused
+    template: str | None = None  # the template behind `prompt` (None for the focused kinds)
+
+
+class _Refused(Exception):
+    """One problem that makes the rest of the checks meaningless."""
+
+
+# --- what the config names ---------------------------------------------------------------------
+
+def resolve_model(store: Store, ref: str) -> tuple[str, str, dict]:
+    """(folder, family, config.json) of a registered model name or a folder; files only."""
+    from mmla_core.models.registry import detect_family, read_config, resolve_model_path
+
+    rows = store.query("SELECT path FROM models WHERE name = ? OR CAST(id AS TEXT) = ?",
+                       (str(ref), str(ref)))
+    path = resolve_model_path(rows[0]["path"] if rows else ref)
+    config = read_config(path)
+    return str(path), detect_family(config, path), config
+
+
+def effective_modality(config: TrainConfig, family: str) -> str:
+    """"video+audio" | "video" | "text": what the model is fed (auto = the family's default)."""
+    fam = FAMILIES[family]
+    if config.modality == "text" or not fam.sees_video:
+        return "text"
+    if config.modality == "video" or not fam.hears_audio:
+        return "video"
+    return "video+audio"
+
+
+def resolve_tasks(store: Store, names: list[str]) -> list[tuple[int, Task]]:
+    found = []
+    for name in names:
+        hit = task_by_name(store, name)
+        if hit is None:
+            raise _Refused(f"unknown task {name!r}: see `mmla tasks` for the project's tasks")
+        found.append(hit)
+    return found
+
+
+def _dataset_ids(store: Store, config: TrainConfig) -> list[int] | None:
+    if config.dataset is None:
+        return None
+    row = find_dataset(store, config.dataset)
+    if row is None:
+        raise _Refused(f"unknown dataset {config.dataset!r}: see `mmla ls --datasets`")
+    return [int(row["id"])]
+
+
+def _clip_rows(store: Store, dataset_ids, split: str) -> list[dict]:
+    sql = ("SELECT c.*, d.name AS dataset_name, d.root AS dataset_root FROM clips c "
+           "JOIN datasets d ON d.id = c.dataset_id WHERE c.parent_clip_id IS NULL AND c.split = ?")
+    params: list = [split]
+    if dataset_ids is not None:
+        sql += f" AND c.dataset_id IN ({', '.join('?' * len(dataset_ids))})"
+        params += dataset_ids
+    return store.query(sql + " ORDER BY c.id", tuple(params))
+
+
+def labelled_clips(store: Store, config: TrainConfig, task_id: int, split: str) -> list[tuple]:
+    """[(clip row, gold label)] of the split for the task, in clip id order."""
+    gold = gold_labels(store, task_id=task_id)
+    rows = _clip_rows(store, _dataset_ids(store, config), split)
+    return [(row, gold[row["id"]][task_id]) for row in rows if task_id in gold.get(row["id"], {})]
+
+
+# --- samples -----------------------------------------------------------------------------------
+
+def _media(row: dict) -> str | None:
+    path = clip_media_path(row) if row.get("media_path") else None
+    return None if path is None else str(path)
+
+
+def _sft_samples(config, task: Task, split: str, pairs, template: str) -> list[TrainSample]:
+    out = []
+    for row, label in pairs:
+        plan = plan_prompt(task, row["transcript"] or "", "custom", template=template)
+        out.append(TrainSample(row["id"], task.name, split, plan.text, answer(task, label),
+                               label, _media(row), None, "custom", template))
+    return out
+
+
+def _alignment_samples(store: Store, config, task_id: int, task: Task, split: str,
+                       pairs) -> list[TrainSample]:
+    from mmla_core.variants.plan import DatasetContext, plan_variant
+    from mmla_core.variants.presets import MMABENCH
+    from mmla_core.variants.recipes import VariantError
+    from mmla_core.variants.store_ops import variants_dir
+
+    scenarios = [s for s in MMABENCH if s.key in ALIGN_SCENARIOS]
+    gold = {cid: labels.get(task_id) for cid, labels in gold_labels(store, task_id=task_id).items()}
+    contexts: dict[int, DatasetContext] = {}
+    out = []
+    for row, label in pairs:
+        ctx = contexts.setdefault(row["dataset_id"], DatasetContext(store, row["dataset_id"]))
+        for scenario in scenarios:
+            transcript, audio_label = row["transcript"] or "", label
+            if scenario.steps:
+                try:
+                    plan = plan_variant(ctx, row["id"], scenario.steps, config.seed,
+                                        variants_dir(store, row["dataset_name"]))
+                except VariantError:
+                    continue  # e.g. no donor of another class: the scenario cannot apply
+                transcript = plan.transcript
+                donor = dict(plan.steps[0][1]).get("donor_clip_id")
+                if donor is not None:
+                    audio_label = gold.get(int(donor))
+            for kind in ALIGN_PROMPTS:
+                wanted = audio_label if kind == "audio_focused" else label
+                if wanted is None:
+                    continue
+                plan_text = plan_prompt(task, transcript, kind).text
+                out.append(TrainSample(row["id"], task.name, split, plan_text, wanted, wanted,
+                                       _media(row), scenario.key, kind, None))
+    return out
+
+
+def build_samples(store: Store, config: TrainConfig, split: str) -> list[TrainSample]:
+    """The split's samples for every task of the config, task by task, clip id order."""
+    try:
+        return _build(store, config, split)
+    except _Refused as exc:
+        from mmla_core.train.config import TrainConfigError
+
+        raise TrainConfigError(str(exc)) from None
+
+
+def _build(store: Store, config: TrainConfig, split: str) -> list[TrainSample]:
+    _, family, _ = resolve_model(store, config.model)
+    template = TEXT_SFT if effective_modality(config, family) == "text" else SFT
+    samples: list[TrainSample] = []
+    for task_id, task in resolve_tasks(store, config.tasks):
+        pairs = labelled_clips(store, config, task_id, split)
+        if config.mode == "alignment":
+            samples += _alignment_samples(store, config, task_id, task, split, pairs)
+        else:
+            samples += _sft_samples(config, task, split, pairs, template)
+    return samples
+
+
+def preview(store: Store, config: TrainConfig, n: int = 5) -> list[TrainSample]:
+    """The first `n` training samples as the model will read them (prompt + answer)."""
+    split = config.train_splits[0] if config.train_splits else "train"
+    return build_samples(store, config, split)[:n]
+
+
+# --- checks before launch ------------------------------------------------------------------------
+
+def validate(store: Store, config: TrainConfig) -> list[str]:
+    """Every reason the run cannot start, each saying what to fix (empty: ready to launch)."""
+    problems = list(config.problems())
+    if problems:
+        return problems
+    try:
+        path, family, model_config = resolve_model(store, config.model)
+        tasks = resolve_tasks(store, config.tasks)
+        _dataset_ids(store, config)
+    except (ModelLoadError, _Refused) as exc:
+        return [str(exc)]
+    modality = effective_modality(config, family)
+    for task_id, task in tasks:
+        problems += _task_problems(store, config, task_id, task, modality, Path(path).name)
+    if not problems:
+        from mmla_core.train.fit import fit_problems
+
+        problems += fit_problems(store, config, family, model_config, modality)
+    return problems
+
+
+def _where(config: TrainConfig, splits) -> str:
+    place = f"dataset {config.dataset!r}" if config.dataset else "any dataset"
+    return f"split(s) {', '.join(splits)} of {place}"
+
+
+def _task_problems(store, config, task_id, task: Task, modality: str, model: str) -> list[str]:
+    train = [p for s in config.train_splits for p in labelled_clips(store, config, task_id, s)]
+    dev = labelled_clips(store, config, task_id, config.dev_split)
+    if not train:
+        return [f"task {task.name}: no labelled clips in {_where(config, config.train_splits)}; "
+                "label some clips (or import labels) or choose other train splits"]
+    problems = []
+    if not dev:
+        problems.append(f"task {task.name}: no labelled clips in the dev split "
+                        f"{config.dev_split!r} ({_where(config, [config.dev_split])}); the best "
+                        "adapter is chosen by dev accuracy, so label some dev clips or pick "
+                        "another dev split")
+    outside = [(row["id"], label) for row, label in train + dev if label not in task.labels]
+    if outside:
+        shown = ", ".join(f"clip {cid}: {label!r}" for cid, label in outside[:3])
+        problems.append(f"task {task.name}: {len(outside)} clip(s) have labels outside the "
+                        f"task's set ({shown}); the set is {', '.join(task.labels)}: fix "
+                        "those labels or add them to the task")
+    classes = Counter(label for _, label in train)
+    if len(classes) < 2:
+        problems.append(f"task {task.name}: every training clip has the label "
+                        f"{next(iter(classes))!r}; a classifier needs at least two classes "
+                        "in the train split(s)")
+    problems += _media_problems(task, train + dev, modality, model)
+    return problems
+
+
+def _media_problems(task: Task, pairs, modality: str, model: str) -> list[str]:
+    if modality == "text":
+        return []
+    no_video = [row for row, _ in pairs if not row.get("media_path") or row.get("has_video") == 0]
+    problems = []
+    if no_video:
+        problems.append(f"task {task.name}: {len(no_video)} clip(s) have no video "
+                        f"(e.g. clip {no_video[0]['id']} {no_video[0]['external_id']!r}) but "
+                        f"{model} is fed video: set modality 'text' or fix/remove those clips")
+    if modality == "video+audio":
+        mute = [row for row, _ in pairs if row.get("media_path") and row.get("has_audio") == 0]
+        if mute:
+            problems.append(f"task {task.name}: {len(mute)} clip(s) have no audio track (e.g. "
+                            f"clip {mute[0]['id']} {mute[0]['external_id']!r}) but {model} "
+                            "hears audio: set modality 'video', or fix/remove those clips")
+    return problems
