@@ -265,17 +265,17 @@ def _job_alive(job: dict) -> bool:
 
 
 def list_jobs(store: Store) -> list[dict]:
-    """Every job, newest first, refreshed, with best dev accuracy, test accuracy and last step."""
-    rows = store.query(
-        "SELECT j.*, (SELECT MAX(eval_accuracy) FROM training_events e WHERE e.job_id = j.id "
-        "AND e.kind = 'eval') AS best_eval_accuracy, (SELECT MAX(eval_accuracy) FROM "
-        "training_events e WHERE e.job_id = j.id AND e.kind = 'test') AS test_accuracy, "
-        "(SELECT MAX(step) FROM training_events e WHERE e.job_id = j.id) AS last_step "
-        "FROM training_jobs j ORDER BY j.id DESC")
-    for row in rows:
-        if row["status"] in ACTIVE:
-            row.update(refresh(store, row["id"]))
-    return rows
+    """Every job, newest first, refreshed, with best dev accuracy, test accuracy and last step
+    (from the events, so also for a run whose trainer has not written its summary yet)."""
+    for job in store.query("SELECT id FROM training_jobs WHERE status IN "
+                           "('created', 'running', 'stopping')"):
+        refresh(store, job["id"])
+    return store.query(
+        "SELECT j.*, COALESCE(j.best_eval_accuracy, (SELECT MAX(eval_accuracy) FROM "
+        "training_events e WHERE e.job_id = j.id AND e.kind = 'eval')) AS best_eval_accuracy, "
+        "(SELECT MAX(eval_accuracy) FROM training_events e WHERE e.job_id = j.id AND "
+        "e.kind = 'test') AS test_accuracy, (SELECT MAX(step) FROM training_events e "
+        "WHERE e.job_id = j.id) AS last_step FROM training_jobs j ORDER BY j.id DESC")
 
 
 def job_config(job: dict) -> TrainConfig:
@@ -299,9 +299,10 @@ def trained_adapters(store: Store) -> list[dict]:
     """Finished runs that exported an adapter, for the probe panel's and CLI's model pickers."""
     found = []
     for job in list_jobs(store):
-        adapter = Path(job["output_dir"] or "", "adapter")
-        if job["status"] not in ("done", "stopped") or not job["output_dir"] \
-                or not adapter.is_dir():
+        if job["status"] not in ("done", "stopped") or not job["output_dir"]:
+            continue
+        adapter = Path(job["adapter_path"] or Path(job["output_dir"], "adapter"))
+        if not adapter.is_dir():
             continue
         config = json.loads(job["config_json"])
         found.append({"job_id": job["id"], "name": job["name"], "model": config.get("model"),
