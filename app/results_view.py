@@ -119,6 +119,11 @@ class ResultsView(QWidget):
         self.tabs.addTab(self.metrics_table, "Metrics")
         self.tabs.addTab(_stack(self.confusion_run, self.confusion_table), "Confusion matrix")
         self.tabs.addTab(self.disagreements, "Disagreements")
+        from mmla_app.results_finetune import FinetuneTab  # imports this module: not at the top
+
+        self.finetune = FinetuneTab(self.runner, self)
+        self.finetune.run_requested.connect(self._show_run)
+        self.tabs.addTab(self.finetune, "Zero-shot vs fine-tuned")
         right = _stack(self.status, self.tabs)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
@@ -134,6 +139,7 @@ class ResultsView(QWidget):
         self.runner.submit(load_runs, channel="runs",
                            on_success=lambda runs: self._on_runs(runs, select),
                            on_error=self._failed)
+        self.finetune.reload()
 
     def _on_runs(self, runs: list[dict], select: list[int] | None = None) -> None:
         if not isValid(self):
@@ -173,6 +179,11 @@ class ResultsView(QWidget):
             if int(self.runs_table.item(r, 0).data(Qt.ItemDataRole.UserRole)) in run_ids:
                 self.runs_table.selectRow(r)
         self.runs_table.setSelectionMode(mode)
+
+    def _show_run(self, run_id: int) -> None:
+        """From the fine-tune table: this run's metrics, confusion matrix and mistakes."""
+        self.select_runs([run_id])
+        self.tabs.setCurrentWidget(self.metrics_table)
 
     def _compare_selected(self) -> None:
         run_ids = self.selected_runs()

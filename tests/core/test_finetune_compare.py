@@ -1,0 +1,73 @@
+"""Zero-shot vs SFT vs IT per task, and the config diff between two runs (finetune_compare)."""
+
+from __future__ import annotations
+
+import pytest
+from finetune_helpers import add_job, add_run
+
+from mmla_core.eval.finetune_compare import best_by_kind, config_diff, finetune_rows
+from mmla_core.store import open_store
+from mmla_core.store.catalog import (
+    attach_task,
+    ensure_task,
+    upsert_clips,
+    upsert_dataset,
+)
+from mmla_core.store.results import add_model
+from mmla_core.tasks import builtin_task
+
+GOLD = ["joy", "anger", "neutral", "joy"]
+
+
+@pytest.fixture
+def store(tmp_path):
+    with open_store(tmp_path / "p.sqlite") as store:
+        dataset = upsert_dataset(store, "tiny", str(tmp_path), "folder")
+        for name in ("MELD", "MOSI"):
+            attach_task(store, dataset, ensure_task(store, builtin_task(name)))
+        upsert_clips(store, dataset, [{"split": "test", "external_id": f"u{i}",
+                                       "media_path": None, "transcript": "hi"}
+                                      for i in range(len(GOLD))])
+        add_model(store, "tiny-omni", "qwen2_5_omni", str(tmp_path))
+        yield store
+
+
+def test_runs_line_up_as_zero_shot_sft_and_it_per_task(store, tmp_path):
+    zero = add_run(store, ["neutral"] * 4)                                   # 1/4
+    sft_job, sft_adapter = add_job(store, tmp_path, "meld-sft", ["MELD"], "sft")
+    sft = add_run(store, ["joy", "anger", "neutral", "anger"], adapter=sft_adapter,
+                  settings={"training_job_id": sft_job, "training": {"mode": "sft"}})  # 3/4
+    it_job, it_adapter = add_job(store, tmp_path, "mix-it", ["MELD", "MOSI"], "it")
+    it = add_run(store, GOLD, adapter=it_adapter)  # made later with the job's adapter: 4/4
+    other = add_run(store, GOLD, adapter=str(tmp_path / "elsewhere" / "adapter"))
+    rows = finetune_rows(store, task="MELD")
+    assert [(r.run_id, r.kind) for r in rows] == [
+        (zero, "zero-shot"), (sft, "SFT"), (it, "IT"), (other, "adapter")]
+    assert [r.accuracy for r in rows] == [25.0, 75.0, 100.0, 100.0]
+    assert rows[1].job_name == "meld-sft" and rows[2].job_id == it_job
+    assert rows[0].n == 4 and rows[0].split == "test"
+    (line,) = best_by_kind(rows)
+    assert (line["zero-shot"].run_id, line["SFT"].run_id, line["IT"].run_id) == (zero, sft, it)
+
+
+def test_config_diff_names_what_differs_between_two_runs(store, tmp_path):
+    job_a, adapter_a = add_job(store, tmp_path, "r8", ["MELD"], "sft", lora_rank=8)
+    job_b, adapter_b = add_job(store, tmp_path, "r64", ["MELD"], "sft", lora_rank=64,
+                               learning_rate=2e-4)
+    run_a = add_run(store, GOLD, adapter=adapter_a, settings={"training_job_id": job_a})
+    run_b = add_run(store, GOLD, adapter=adapter_b, settings={"training_job_id": job_b})
+    diff = {key: (a, b) for key, a, b in config_diff(store, run_a, run_b)}
+    assert diff["train.lora_rank"] == (8, 64)
+    assert diff["train.learning_rate"] == (1e-4, 2e-4)
+    assert diff["train.name"] == ("r8", "r64")
+    assert "train.lora_alpha" not in diff  # equal values are not listed
+    assert "eval.inference.num_frames" not in diff
+    zero = add_run(store, GOLD)
+    diff = {key: (a, b) for key, a, b in config_diff(store, zero, run_a)}
+    assert diff["adapter"] == (None, adapter_a)
+    assert diff["train.lora_rank"] == (None, 8)  # the zero-shot run has no training config
+
+
+def test_unknown_run_is_named(store):
+    with pytest.raises(ValueError, match="no run 99"):
+        config_diff(store, 99, 98)
