@@ -8,6 +8,7 @@ run on a cluster (no project database) leaves the same record.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from transformers import TrainerCallback
 
 __all__ = ["EventSink", "ProgressCallback", "StopCallback", "utc_now"]
 
+log = logging.getLogger("mmla_core.train")
 FLUSH_EVERY_S = 0.5
 STOP_POLL_S = 0.25
 
@@ -85,6 +87,7 @@ class ProgressCallback(TrainerCallback):
         self.sink.update_job(total_steps=state.max_steps)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
+        log.info("step %d: %s", state.global_step, json.dumps(logs))
         if not logs or "loss" not in logs or self._mark is None:
             return
         now, tokens = time.perf_counter(), state.num_input_tokens_seen or 0

@@ -70,10 +70,8 @@ class TrainConfig:
         known = {f.name: f for f in dataclasses.fields(cls)}
         problems = [f"unknown config key {k!r}" for k in d if k not in known]
         problems += [f"missing config key {k!r}" for k in ("name", "model", "tasks") if k not in d]
-        if problems:
-            raise TrainConfigError(problems)
         values = {}
-        for key, raw in d.items():
+        for key, raw in ((k, v) for k, v in d.items() if k in known):
             value, problem = _coerce(key, raw, _default_of(known[key]))
             if problem:
                 problems.append(problem)

@@ -157,6 +157,10 @@ def build_trainer(prepared: Prepared, args, train_set, dev_set, collator, scorer
                 self.pending_accuracy = None
             return super().log(logs, *a, **kw)
 
-    return LabelScoringTrainer(model=prepared.model, args=args, train_dataset=train_set,
-                               eval_dataset=dev_set, data_collator=collator,
-                               callbacks=list(callbacks))
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer = LabelScoringTrainer(model=prepared.model, args=args, train_dataset=train_set,
+                                  eval_dataset=dev_set, data_collator=collator,
+                                  callbacks=list(callbacks))
+    trainer.remove_callback(PrinterCallback)  # train.log gets the same lines (ProgressCallback)
+    return trainer

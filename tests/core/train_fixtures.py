@@ -69,3 +69,33 @@ def toy_project(toy_db, tmp_path):
     """A private copy of the toy project."""
     shutil.copy(toy_db, tmp_path / "toy.sqlite")
     return tmp_path / "toy.sqlite"
+
+
+def sharpened_tiny(out_dir, family: str, scale: float = 10.0):
+    """A tiny random model with its matrices scaled up: at init (std 0.02) a 64-wide model's
+    logits barely depend on the prompt, so a few LoRA steps could not move them; scaled, the
+    toy task is learnt in ~10 steps while the untrained model stays at chance."""
+    from safetensors.torch import load_file, save_file
+
+    from mmla_core.models.tiny import build_tiny
+
+    path = build_tiny(out_dir, family)
+    weights = load_file(path / "model.safetensors")
+    scaled = {k: v * scale if v.ndim == 2 else v for k, v in weights.items()}
+    save_file(scaled, path / "model.safetensors", metadata={"format": "pt"})
+    return path
+
+
+@pytest.fixture(scope="session")
+def toy_text_model(tmp_path_factory):
+    return sharpened_tiny(tmp_path_factory.mktemp("toy-text") / "text_lm", "text_lm")
+
+
+def toy_config(model, **overrides):
+    from mmla_core.train.config import TrainConfig
+
+    values = {"name": "toy", "model": str(model), "tasks": [TOY_TASK], "dataset": "toy",
+              "learning_rate": 1e-2, "lr_scheduler": "constant", "warmup_ratio": 0.0,
+              "max_steps": 12, "batch_size": 4, "eval_every": 6, "save_every": 6,
+              "frames": 2, "max_pixels": 56 * 56, "lora_dropout": 0.0}
+    return TrainConfig(**{**values, **overrides})
