@@ -46,9 +46,9 @@ def preview_config(store, config_dict: dict) -> dict:
     problems = list(validate(store, config))
     try:
         samples = preview(store, config, n=PREVIEW_SAMPLES)
-    except ValueError as exc:  # e.g. no sample can be built: already named by validate
+    except Exception as exc:  # no sample can be built (no model, no labels): validate said why
         samples = []
-        if str(exc) not in problems:
+        if not problems:
             problems.append(str(exc))
     return {"problems": problems, "samples": samples}
 
@@ -81,7 +81,7 @@ class TrainDialog(QDialog):
     def __init__(self, db_path: str | Path, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Train LoRA")
-        self.resize(1100, 760)
+        self.resize(1100, 840)
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
         self.yaml_path: str | None = None

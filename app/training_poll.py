@@ -21,12 +21,6 @@ def list_training_jobs(store) -> list[dict]:
     jobs = [dict(job) for job in control.list_jobs(store)]
     for job in jobs:
         job["config"] = json.loads(job.get("config_json") or "{}")
-        if job["status"] in ACTIVE and job.get("best_eval_accuracy") is None:
-            # adapter: list_jobs' refresh of a running job replaces its computed best dev
-            # accuracy with the (not yet written) column of the same name
-            job["best_eval_accuracy"] = store.scalar(
-                "SELECT max(eval_accuracy) FROM training_events WHERE job_id = ? AND "
-                "kind = 'eval'", (job["id"],))
     return jobs
 
 

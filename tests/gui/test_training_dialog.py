@@ -1,0 +1,138 @@
+"""Train LoRA dialog: fill the form, preview rendered samples, refusals that create no job, YAML
+round trip; and (slow) a real short run on a tiny model launched from the GUI, watched to its
+end in the Training tab and compared with zero-shot in the results view."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
+
+from train_fixtures import TOY_TASK, add_toy_dataset, sharpened_tiny
+
+from mmla_app.train_dialog import TrainDialog
+from mmla_core.store.db import open_store
+from mmla_core.store.results import add_model
+
+pytestmark = pytest.mark.gui
+WAIT = 15_000
+
+
+@pytest.fixture(scope="session")
+def tiny_text_model(tmp_path_factory):
+    return sharpened_tiny(tmp_path_factory.mktemp("gui-toy") / "text_lm", "text_lm")
+
+
+@pytest.fixture
+def toy_db(tmp_path, tiny_text_model):
+    """The trainer's toy task (text clips, labels in the transcript) + a registered model."""
+    path = tmp_path / "toy.sqlite"
+    with open_store(path) as store:
+        add_toy_dataset(store, media=False)
+        add_model(store, "tiny-text", "text_lm", str(tiny_text_model))
+    return path
+
+
+def open_dialog(qtbot, db_path) -> TrainDialog:
+    dialog = TrainDialog(db_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    form = dialog.form
+    qtbot.waitUntil(lambda: form.task_list.count() > 0 and form.model_combo.count() > 0,
+                    timeout=WAIT)
+    return dialog
+
+
+def check(widget, key: str, checked: bool = True) -> None:
+    for i in range(widget.count()):
+        item = widget.item(i)
+        if item.data(Qt.ItemDataRole.UserRole) == key:
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            return
+    raise AssertionError(f"{key} not in the list")
+
+
+def job_count(db_path) -> int:
+    with open_store(db_path) as store:
+        return store.scalar("SELECT count(*) FROM training_jobs")
+
+
+def test_filled_form_previews_rendered_samples_and_says_ready(qtbot, toy_db):
+    dialog = open_dialog(qtbot, toy_db)
+    form = dialog.form
+    assert form.model_combo.currentData() == "tiny-text"
+    assert form.dataset_combo.currentText() == "toy"
+    check(form.task_list, TOY_TASK)
+    form.steps_spin.setValue(12)
+    form.batch_spin.setValue(4)
+    with qtbot.waitSignal(dialog.previewed, timeout=WAIT) as shown:
+        qtbot.mouseClick(dialog.preview_button, Qt.MouseButton.LeftButton)
+    assert shown.args[0]["problems"] == []
+    text = dialog.samples_view.toPlainText()
+    assert "The speaker says: It is cold cold cold today." in text
+    assert "⇒ speaking style: sincere" in text
+    assert dialog.problems.text() == "Ready to launch: no problem found."
+    config = form.config()
+    assert (config.tasks, config.mode, config.max_steps, config.batch_size) == (
+        [TOY_TASK], "sft", 12, 4)
+    dialog.close()
+
+
+def test_task_without_labelled_clips_is_refused_and_creates_no_job(qtbot, tiny_project,
+                                                                    tiny_text_model):
+    with open_store(tiny_project.db_path) as store:
+        add_model(store, "tiny-text", "text_lm", str(tiny_text_model))
+        from mmla_core.store.catalog import attach_task, ensure_task
+        from mmla_core.tasks import builtin_task
+
+        attach_task(store, tiny_project.dataset_id, ensure_task(store, builtin_task("MIntRec")))
+    dialog = open_dialog(qtbot, tiny_project.db_path)
+    check(dialog.form.task_list, "MELD", False)
+    check(dialog.form.task_list, "MIntRec")  # attached to the dataset, but nothing labelled
+    with qtbot.waitSignal(dialog.refused, timeout=WAIT) as refused:
+        qtbot.mouseClick(dialog.launch_button, Qt.MouseButton.LeftButton)
+    assert any("MIntRec" in problem for problem in refused.args[0])
+    assert dialog.problems.text().startswith("Launch refused. Fix:")
+    assert "MIntRec" in dialog.problems.text()
+    assert job_count(tiny_project.db_path) == 0
+    assert dialog.launch_button.isEnabled()
+    dialog.close()
+
+
+def test_wrong_values_are_named_before_anything_runs(qtbot, toy_db):
+    dialog = open_dialog(qtbot, toy_db)
+    check(dialog.form.task_list, TOY_TASK, False)
+    dialog.form.lr_edit.setText("fast")
+    qtbot.mouseClick(dialog.launch_button, Qt.MouseButton.LeftButton)
+    assert "learning rate 'fast' is not a number" in dialog.problems.text()
+    dialog.form.lr_edit.setText("1e-4")
+    qtbot.mouseClick(dialog.launch_button, Qt.MouseButton.LeftButton)
+    assert "tasks is empty" in dialog.problems.text()
+    assert job_count(toy_db) == 0
+    dialog.close()
+
+
+def test_yaml_saved_then_loaded_restores_the_form(qtbot, toy_db, tmp_path):
+    from mmla_core.train.config import TrainConfig
+
+    dialog = open_dialog(qtbot, toy_db)
+    check(dialog.form.task_list, TOY_TASK)
+    dialog.form.rank_spin.setValue(32)
+    dialog.form.targets_edit.setText("q_proj, k_proj")
+    saved = dialog.form.config()
+    path = tmp_path / "run.yaml"
+    path.write_text(saved.to_yaml())
+    dialog.close()
+    again = open_dialog(qtbot, toy_db)
+    again.load_yaml(str(path))
+    assert again.form.config() == saved
+    assert TrainConfig.from_yaml(path.read_text()).lora_rank == 32
+    again.copy_command()
+    from PySide6.QtGui import QGuiApplication
+
+    assert QGuiApplication.clipboard().text() == f"python -m mmla_core.train {path}"
+    again.close()
