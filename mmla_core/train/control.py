@@ -211,20 +211,15 @@ def _remove_output(job: dict) -> None:
     if marker.get("job_id") == job["id"]:
         shutil.rmtree(out)
         return
-    for name in ("config.yaml", LOG_FILE, "events.jsonl", STOP_FILE, "adapter",
-                 *(f"{role}.pid" for role in PID_ROLES)):
-        _remove_path(out / name)
-    for entry in checkpoints(job):
-        _remove_path(Path(entry["path"]))
+    known = [out / name for name in ("config.yaml", LOG_FILE, "events.jsonl", STOP_FILE,
+                                     "adapter", *(f"{role}.pid" for role in PID_ROLES))]
+    for path in known + [Path(c["path"]) for c in checkpoints(job)]:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
     if not any(out.iterdir()):
         out.rmdir()
-
-
-def _remove_path(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.is_dir():
-        shutil.rmtree(path)
 
 
 # --- state -----------------------------------------------------------------------------------
@@ -239,8 +234,8 @@ def refresh(store: Store, job_id: int) -> dict:
         raise JobControlError(f"no training job {job_id}")
     if job["status"] not in ACTIVE or _job_alive(job):
         return job
-    note = (f"[job control] no process of this run is alive (supervisor pid {job['pid']}): it "
-            "was killed or the machine restarted before the end could be recorded")
+    note = ("[job control] no process of this run is alive: it was killed or the machine "
+            "restarted before the end could be recorded")
     tail = "\n".join(x for x in (log_tail(job), note) if x)
     with store.write() as conn:   # conditional: the supervisor may have recorded the end just now
         conn.execute("UPDATE training_jobs SET status = 'failed', finished_at = ?, "
@@ -260,7 +255,8 @@ def _job_alive(job: dict) -> bool:
     if not pids and job["pid"]:
         pids = [(job["pid"], None)]
     if not pids:   # launch/resume has set the row up but not started the supervisor yet
-        return _age_s(job["started_at"] or job["created_at"]) < STARTING_GRACE_S
+        return job["status"] == "created" and \
+            _age_s(job["started_at"] or job["created_at"]) < STARTING_GRACE_S
     return any(process_alive(pid, start) for pid, start in pids)
 
 
@@ -270,12 +266,45 @@ def list_jobs(store: Store) -> list[dict]:
     for job in store.query("SELECT id FROM training_jobs WHERE status IN "
                            "('created', 'running', 'stopping')"):
         refresh(store, job["id"])
-    return store.query(
-        "SELECT j.*, COALESCE(j.best_eval_accuracy, (SELECT MAX(eval_accuracy) FROM "
-        "training_events e WHERE e.job_id = j.id AND e.kind = 'eval')) AS best_eval_accuracy, "
-        "(SELECT MAX(eval_accuracy) FROM training_events e WHERE e.job_id = j.id AND "
-        "e.kind = 'test') AS test_accuracy, (SELECT MAX(step) FROM training_events e "
-        "WHERE e.job_id = j.id) AS last_step FROM training_jobs j ORDER BY j.id DESC")
+    rows = store.query("SELECT * FROM training_jobs ORDER BY id DESC")
+    for row in rows:
+        summary = _event_summary(store, row)
+        row["best_eval_accuracy"] = _max(row.get("best_eval_accuracy"), summary["best"])
+        row["test_accuracy"], row["last_step"] = summary["test"], summary["last_step"]
+    return rows
+
+
+# (db file, job id, created_at) -> what its events say so far. The GUI polls list_jobs twice a
+# second; rescanning every job's events (tens of thousands per run) each time cost ~30 ms, so an
+# ended run is read once and a running one only for events newer than the last one seen.
+_SUMMARIES: dict[tuple, dict] = {}
+_SUMMARY_SQL = ("SELECT MAX(id) AS last_id, MAX(step) AS last_step, "
+                "MAX(CASE WHEN kind = 'eval' THEN eval_accuracy END) AS best, "
+                "MAX(CASE WHEN kind = 'test' THEN eval_accuracy END) AS test FROM training_events")
+
+
+def _event_summary(store: Store, job: dict) -> dict:
+    key = (str(store.path), job["id"], job["created_at"])
+    seen = _SUMMARIES.get(key) or {"after": 0, "best": None, "test": None, "last_step": None}
+    if seen.get("final") == (job["started_at"], job["finished_at"]):
+        return seen    # an ended run gets no new events until it is resumed (new started_at)
+    if seen["after"]:   # rowid range: only rows newer than the last seen (the running job's)
+        new = store.query(f"{_SUMMARY_SQL} NOT INDEXED WHERE id > ? AND job_id = ?",
+                          (seen["after"], job["id"]))[0]
+    else:
+        new = store.query(f"{_SUMMARY_SQL} WHERE job_id = ?", (job["id"],))[0]
+    if new["last_id"] is not None:
+        seen = {"after": new["last_id"], "best": _max(seen["best"], new["best"]),
+                "test": _max(seen["test"], new["test"]),
+                "last_step": _max(seen["last_step"], new["last_step"])}
+    if job["status"] in FINISHED and job["finished_at"] and not _job_alive(job):
+        seen = {**seen, "final": (job["started_at"], job["finished_at"])}
+    _SUMMARIES[key] = seen
+    return seen
+
+
+def _max(a, b):
+    return b if a is None else a if b is None else max(a, b)
 
 
 def job_config(job: dict) -> TrainConfig:
@@ -352,30 +381,32 @@ def _refuse_busy_device(store: Store, device: str) -> None:
 def process_start_time(pid: int) -> int | None:
     """The start time of `pid` in clock ticks since boot (/proc/<pid>/stat field 22), or None
     where /proc is not available. With the pid it names one process, even after pid reuse."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rpartition(")")[2].split()[19])
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[19])
 
 
 def process_alive(pid: int, start: int | None = None) -> bool:
     """True when `pid` runs and (if `start` is known) is the process that started at `start`."""
     if Path("/proc/self/stat").exists():
-        try:
-            fields = Path(f"/proc/{int(pid)}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            return False
-        if fields[0] in ("Z", "X"):    # a zombie has ended; only its exit status is left
+        fields = _stat_fields(pid)
+        if fields is None or fields[0] in ("Z", "X"):   # a zombie has ended already
             return False
         return start is None or int(fields[19]) == int(start)
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:   # alive, someone else's
+        pass
     return True
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (which may hold spaces and parentheses)."""
+    try:
+        return Path(f"/proc/{int(pid)}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
 
 
 def write_pid_file(out: Path, role: str, pid: int) -> None:
