@@ -1,4 +1,5 @@
-"""Live curves of one training job: train and dev loss on top, dev accuracy below (pyqtgraph).
+"""Live curves of one training job: train and dev loss on top, dev (and the final test) accuracy
+below (pyqtgraph).
 
 Points are appended as the monitor polls new events (`add_events`), so a curve is drawn from the
 first logged step (LlamaBoard users asked for exactly that: "too few steps to plot"). The x axis
@@ -11,7 +12,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 TRAIN_PEN, EVAL_PEN, ACC_PEN, CHECKPOINT_PEN = "#3d6fb6", "#d97706", "#2e9d5b", "#b8bcc4"
-SERIES = ("loss", "eval_loss", "eval_accuracy")
+TEST_PEN = "#7c3aed"
+# (series, event kind, event column): the final test accuracy is its own point, not dev
+SERIES = (("loss", "train", "loss"), ("eval_loss", "eval", "eval_loss"),
+          ("eval_accuracy", "eval", "eval_accuracy"), ("test_accuracy", "test", "eval_accuracy"))
 
 
 class TrainingCurves(QWidget):
@@ -26,7 +30,8 @@ class TrainingCurves(QWidget):
         self.checkpoints: list = []
         self.loss_plot = self._plot("loss")
         self.loss_plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
-        self.acc_plot = self._plot("dev accuracy")
+        self.acc_plot = self._plot("accuracy")
+        self.acc_plot.addLegend(offset=(-6, -6), labelTextSize="8pt")
         self.acc_plot.setXLink(self.loss_plot)
         self.acc_plot.setLabel("bottom", "step")
         self.acc_plot.setYRange(0, 1, padding=0.02)
@@ -36,8 +41,11 @@ class TrainingCurves(QWidget):
                 name="dev", pen=pg.mkPen(EVAL_PEN, width=2), symbol="o", symbolSize=5,
                 symbolBrush=EVAL_PEN, symbolPen=None),
             "eval_accuracy": self.acc_plot.plot(
-                pen=pg.mkPen(ACC_PEN, width=2), symbol="o", symbolSize=5,
+                name="dev", pen=pg.mkPen(ACC_PEN, width=2), symbol="o", symbolSize=5,
                 symbolBrush=ACC_PEN, symbolPen=None),
+            "test_accuracy": self.acc_plot.plot(
+                name="test", pen=None, symbol="star", symbolSize=12, symbolBrush=TEST_PEN,
+                symbolPen=None),
         }
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -55,7 +63,7 @@ class TrainingCurves(QWidget):
         return plot
 
     def clear(self) -> None:
-        self.points = {name: ([], []) for name in SERIES}
+        self.points = {name: ([], []) for name, _kind, _column in SERIES}
         for item in self.items.values():
             item.setData([], [])
         for line in self.checkpoints:
@@ -69,9 +77,9 @@ class TrainingCurves(QWidget):
             if event.get("kind") == "checkpoint":
                 self._add_checkpoint(event["step"])
                 continue
-            for name in SERIES:
-                value = event.get(name)
-                if value is not None:
+            for name, kind, column in SERIES:
+                value = event.get(column)
+                if value is not None and (event.get("kind") or "train") == kind:
                     xs, ys = self.points[name]
                     xs.append(float(event["step"]))
                     ys.append(float(value))

@@ -263,7 +263,9 @@ class TrainingPanel(QWidget):
         if job is None or job["status"] != "failed":
             self.failure.hide()
             return
-        lines = [f"The trainer failed (exit code {job.get('exit_code')})."]
+        code = job.get("exit_code")
+        lines = [f"The trainer failed (exit code {code})." if code is not None else
+                 "The run failed: its process ended without recording an exit code."]
         tail = (job.get("stderr_tail") or "").strip().splitlines()[-3:]
         lines += tail
         if advice:

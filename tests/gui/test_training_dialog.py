@@ -136,3 +136,61 @@ def test_yaml_saved_then_loaded_restores_the_form(qtbot, toy_db, tmp_path):
 
     assert QGuiApplication.clipboard().text() == f"python -m mmla_core.train {path}"
     again.close()
+
+
+@pytest.mark.slow
+def test_real_short_run_from_the_gui_to_the_results_view(qtbot, make_window, toy_db):
+    """Launch on the tiny text model, watch it end in the Training tab, then zero-shot vs SFT."""
+    from mmla_app.actions import _open_results, open_train_dialog
+
+    window = make_window(toy_db)
+    open_train_dialog(window)
+    dialog = window.train_dialog
+    form = dialog.form
+    qtbot.waitUntil(lambda: form.task_list.count() > 0 and form.model_combo.count() > 0,
+                    timeout=WAIT)
+    for spin, value in ((form.steps_spin, 12), (form.batch_spin, 4), (form.eval_spin, 6),
+                        (form.save_spin, 6), (form.frames_spin, 2), (form.warmup_spin, 0.0),
+                        (form.dropout_spin, 0.0)):
+        spin.setValue(value)
+    form.lr_edit.setText("1e-2")
+    form.scheduler_combo.setCurrentText("constant")
+    form.device_combo.setCurrentText("cpu")
+    with qtbot.waitSignal(dialog.launched, timeout=WAIT) as launched:
+        qtbot.mouseClick(dialog.launch_button, Qt.MouseButton.LeftButton)
+    job_id = launched.args[0]
+    panel = window.training
+    assert window.side_tabs.currentWidget() is panel and panel.job_id == job_id
+    qtbot.waitUntil(lambda: (panel.current_job() or {}).get("status") in ("done", "failed"),
+                    timeout=120_000)
+    assert panel.current_job()["status"] == "done", panel.log_view.toPlainText()
+    qtbot.waitUntil(lambda: panel.curves.point_count("loss") == 12, timeout=WAIT)
+    losses = panel.curves.points["loss"][1]
+    assert losses[-1] < losses[0]
+    assert panel.curves.point_count("eval_accuracy") == 2  # dev, at steps 6 and 12
+    assert panel.curves.point_count("test_accuracy") == 1  # the final test run
+    assert "test " in panel.throughput.text()
+    assert panel.progress_bar.value() == 1000
+    zero_shot_like(toy_db, job_id)
+    _open_results(window)
+    tab = window.results_view.finetune
+    qtbot.waitUntil(lambda: tab.runs.rowCount() == 2, timeout=WAIT)
+    kinds = {tab.runs.item(r, 1).text(): float(tab.runs.item(r, 8).text()) for r in range(2)}
+    assert set(kinds) == {"zero-shot", "SFT"}
+    assert kinds["SFT"] > kinds["zero-shot"]
+    window.results_view.close()
+
+
+def zero_shot_like(db_path, job_id: int) -> int:
+    """The base model on the test split with the SFT run's own inference settings."""
+    import json
+
+    from mmla_core.eval.runs import run_evaluation
+
+    with open_store(db_path) as store:
+        run_id = json.loads(store.scalar("SELECT test_run_ids_json FROM training_jobs WHERE "
+                                         "id = ?", (job_id,)))[0]
+        settings = json.loads(store.scalar("SELECT settings_json FROM runs WHERE id = ?",
+                                           (run_id,)))
+    return run_evaluation(db_path, model="tiny-text", task=TOY_TASK, dataset="toy",
+                          split="test", settings=settings["inference"])
