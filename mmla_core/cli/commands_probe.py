@@ -34,6 +34,15 @@ def register(sub) -> None:
                    help=f"comma-separated MMA-Bench scenarios (default: {DEFAULT_SCENARIOS})")
     p.add_argument("--prompts", default=DEFAULT_PROMPTS,
                    help=f"comma-separated prompt kinds (default: {DEFAULT_PROMPTS})")
+    p.add_argument("--prompt-task", metavar="TEXT",
+                   help="the task prompt's text ({transcript} {task} {labels}; default: MMLA's)")
+    p.add_argument("--prompt-visual", metavar="TEXT",
+                   help="the visual-focused question's text (default: MMA-Bench's)")
+    p.add_argument("--prompt-audio", metavar="TEXT",
+                   help="the audio-focused question's text (default: MMA-Bench's)")
+    p.add_argument("--variants", default="none", metavar="existing|none|ID,...",
+                   help="existing variant clips of the clip to probe as extra rows: all of "
+                   "them, none (default), or these clip ids")
     p.add_argument("--attention", action="store_true",
                    help="also capture attention shares by modality per layer (eager attention: "
                    "more memory and time, very costly with long_context)")
@@ -83,6 +92,26 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
+def _templates(args) -> dict:
+    given = {"zero_shot": args.prompt_task, "visual_focused": args.prompt_visual,
+             "audio_focused": args.prompt_audio}
+    return {kind: text for kind, text in given.items() if text is not None}
+
+
+def _variant_ids(store, clip_id: int, spec: str) -> list[int]:
+    """`existing`: every variant of the clip; `none`; or comma-separated clip ids."""
+    from mmla_core.store.catalog import variant_descendants
+
+    if spec in ("", "none"):
+        return []
+    if spec == "existing":
+        return [int(r["id"]) for r in variant_descendants(store, clip_id) if r["id"] != clip_id]
+    try:
+        return [int(v) for v in _split(spec)]
+    except ValueError:
+        raise CliError(f"--variants: give existing, none or clip ids, not {spec!r}") from None
+
+
 def _probe(store, args, media_handler=None) -> int:
     from mmla_core.probe import load_probe, run_probe
     from mmla_core.store.catalog import find_clip
@@ -106,12 +135,16 @@ def _probe(store, args, media_handler=None) -> int:
         if row is None:
             raise CliError(f"no clip {clip_ref!r} (an id, DATASET/external_id, or a unique "
                            "external id)")
+        variants = _variant_ids(store, int(row["id"]), args.variants)
         engine = _engine(store, args.model, args)
         try:
             result = run_probe(store, engine, int(row["id"]), args.task,
                                scenarios=_split(args.scenarios), prompts=_split(args.prompts),
                                settings=_settings(args), seed=args.seed,
-                               attention=args.attention)
+                               attention=args.attention, templates=_templates(args),
+                               variants=variants)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
         finally:
             engine.close()
     print_probe(result)
@@ -127,9 +160,11 @@ def print_probe(result) -> None:
 
     print(f"probe run {result.run_id}: clip {result.clip_id}, task {result.task}, model "
           f"{result.model}, gold {result.gold or '-'} ({result.status})")
+    for kind, text in result.templates.items():
+        print(f"{kind} prompt (edited): {text!r}")
     rows = []
     for scenario in result.scenarios:
-        row = {"scenario": scenario}
+        row = {"scenario": result.row_title(scenario)}
         for prompt in result.prompts:
             cell = result.cell(scenario, prompt)
             mark = "" if cell is None or cell.correct is None else (" ✓" if cell.correct else

@@ -1,16 +1,30 @@
-"""`mmla probe-table`: MMA-Bench's view over several probes (a selection or a whole split)."""
+"""`mmla probe-table`: MMA-Bench's view over several probes (given runs, a selection of clips or
+a dataset split), optionally probing the clips of the set that have no probe yet first."""
 
 from __future__ import annotations
 
-from mmla_core.cli.common import EXIT_OK, CliError, print_table
+from mmla_core.cli.common import EXIT_OK, CliError, print_table, progress_bar
 from mmla_core.store import Store
 
 
 def register(sub) -> None:
     p = sub.add_parser("probe-table", help="accuracy per scenario and question over probes")
     p.add_argument("runs", nargs="*", type=int, help="probe run ids (default: see --task)")
-    p.add_argument("--task", help="every probe run of this task")
-    p.add_argument("--model", help="with --task: only this model's probes")
+    p.add_argument("--task", help="every probe run of this task (of the set, if one is given)")
+    p.add_argument("--model", help="only this model's probes (registered name or folder)")
+    p.add_argument("--dataset", help="the set: this dataset's clips (variants left out)")
+    p.add_argument("--split", help="with --dataset: only this split (train, dev, test)")
+    p.add_argument("--clips", help="the set: comma-separated clip ids")
+    p.add_argument("--run-missing", action="store_true",
+                   help="first probe the clips of the set without a probe (needs --model)")
+    p.add_argument("--attention", action="store_true",
+                   help="with --run-missing: capture attention too (Cohen's d per layer)")
+    p.add_argument("--scenarios", help="with --run-missing: comma-separated scenarios "
+                   "(default: all six)")
+    p.add_argument("--device", help="with --run-missing: cpu, cuda, ...")
+    p.add_argument("--frames", type=int, help="with --run-missing: frames per clip (default 4)")
+    p.add_argument("--max-pixels", type=int, help="with --run-missing: pixels per frame")
+    p.add_argument("--csv", help="also write the table as CSV")
     p.set_defaults(handler=cmd_probe_table)
 
 
@@ -27,25 +41,63 @@ def _run_ids(store: Store, args) -> list[int]:
     return [row[0] for row in store.conn.execute(sql + " ORDER BY r.id", params)]
 
 
+def _set_clips(store: Store, args) -> list[int] | None:
+    from mmla_core.probe.sets import set_clips
+
+    if not (args.dataset or args.clips):
+        return None
+    if not args.task:
+        raise CliError("a set of clips needs --task")
+    try:
+        ids = [int(c) for c in args.clips.split(",") if c.strip()] if args.clips else None
+        return set_clips(store, clip_ids=ids, dataset=args.dataset, split=args.split)
+    except ValueError as exc:
+        raise CliError(f"--clips/--dataset: {exc}") from exc
+
+
+def _run_missing(store: Store, clips: list[int], args) -> None:
+    from mmla_core.cli.commands_probe import _engine, _settings, _split
+    from mmla_core.probe.sets import run_probe_set
+
+    if not args.model:
+        raise CliError("--run-missing needs --model")
+    engine = _engine(store, args.model, args)
+    update, close = progress_bar("probes")
+    try:
+        run_probe_set(store, engine, clips, args.task, attention=args.attention,
+                      settings=_settings(args), scenarios=_split(args.scenarios or ""),
+                      progress=lambda done, total, _run: update(done, total))
+    finally:
+        close()
+        engine.close()
+
+
 def cmd_probe_table(store: Store, args) -> int:
-    from mmla_core.probe.attention import cohens_d_by_layer
     from mmla_core.probe.matrix import load_probe
     from mmla_core.probe.reliance import mma_table
+    from mmla_core.probe.sets import SetTable, cohens_d_of, set_table, set_table_csv
 
-    results = [load_probe(store, run_id) for run_id in _run_ids(store, args)]
-    if not results:
+    clips = _set_clips(store, args)
+    if clips is not None and args.run_missing:
+        _run_missing(store, clips, args)
+    if clips is not None:
+        table = set_table(store, clips, args.task, args.model)
+        print(f"{table.clips} clips in the set, {len(table.run_ids)} probed "
+              f"({table.missing} without a probe)")
+    else:
+        results = [load_probe(store, run_id) for run_id in _run_ids(store, args)]
+        table = SetTable(len({r.clip_id for r in results}), [r.run_id for r in results],
+                         mma_table(results) if results else [], cohens_d_of(results))
+        print(f"{len(results)} probes, {table.clips} clips")
+    if not table.run_ids:
         raise CliError("no probe runs found")
-    print(f"{len(results)} probes, {len({r.clip_id for r in results})} clips")
-    rows = [{k: (f"{v * 100:.1f}" if isinstance(v, float) else v) for k, v in row.items()}
-            for row in mma_table(results)]
-    print_table(rows, ["scenario", "n", "visual_focused", "audio_focused", "zero_shot"])
-    visual = [c.attention for r in results for c in r.cells
-              if c.scenario == "aligned" and c.prompt == "visual_focused" and c.attention]
-    audio = [c.attention for r in results for c in r.cells
-             if c.scenario == "aligned" and c.prompt == "audio_focused" and c.attention]
-    if len(visual) > 1 and len(audio) > 1:
+    print_table([{k: (f"{v * 100:.1f}" if isinstance(v, float) else v) for k, v in row.items()}
+                 for row in table.rows],
+                ["scenario", "n", "visual_focused", "audio_focused", "zero_shot"])
+    if table.cohens_d:
         print("\nCohen's d per layer, visual- vs audio-focused prompt (aligned clips):")
-        for modality in ("video", "audio"):
-            ds = cohens_d_by_layer(visual, audio, modality)
+        for modality, ds in table.cohens_d.items():
             print(f"  {modality:5} " + " ".join("—" if d is None else f"{d:+.2f}" for d in ds))
+    if args.csv:
+        print(f"csv: {set_table_csv(table, args.csv)}")
     return EXIT_OK

@@ -175,13 +175,24 @@ class WorkerClient:
 
     def probe(self, clip_id: int, task: str, *, model: str, settings: dict | None = None,
               scenarios=None, prompts=None, seed: int = 0, attention: bool = False,
-              **load_kwargs) -> int:
+              templates: dict | None = None, variants=(), **load_kwargs) -> int:
         """`probe.run_probe` in the worker: a `cell` event per (scenario, prompt) as it is
         written, then `finished` with the probe's run id and status."""
         self._cancel.clear()
         return self._send("probe", clip_id=clip_id, task=task, model_path=str(model),
                           settings=settings or {}, scenarios=scenarios, prompts=prompts,
-                          seed=seed, attention=attention, kwargs=load_kwargs)
+                          seed=seed, attention=attention, templates=templates or {},
+                          variants=list(variants), kwargs=load_kwargs)
+
+    def probe_set(self, clip_ids: list[int], task: str, *, model: str,
+                  attention: bool = False, settings: dict | None = None, scenarios=None,
+                  **load_kwargs) -> int:
+        """`probe.sets.run_probe_set` in the worker: `progress` events (done, total, run_id)
+        per probed clip, then `finished` with the status."""
+        self._cancel.clear()
+        return self._send("probe_set", clip_ids=list(clip_ids), task=task,
+                          model_path=str(model), attention=attention,
+                          settings=settings or {}, scenarios=scenarios, kwargs=load_kwargs)
 
     def model_checks(self, clip_ids: list[int], *, model: str, **load_kwargs) -> int:
         """`probe.model_checks.run_model_checks` in the worker: `progress` events (done,
@@ -362,7 +373,7 @@ def worker_main(conn, cancel, db_path: str, engine_factory, input_factory, log_p
     conn.send({"type": "ready", "pid": os.getpid()})
     engines = _Engines(engine_factory)
     handlers = {"load": _load, "evaluate": _evaluate, "predict": _predict, "probe": _probe,
-                "checks": _checks}
+                "probe_set": _probe_set, "checks": _checks}
     while True:
         try:
             request = conn.recv()
@@ -442,9 +453,31 @@ def _probe(request, conn, cancel, db_path, engines, input_factory) -> None:
                            prompts=tuple(request["prompts"] or DEFAULT_PROMPTS),
                            settings=settings, seed=request["seed"],
                            attention=request.get("attention", False), progress=progress,
-                           cancel=cancel)
+                           cancel=cancel, templates=request.get("templates") or None,
+                           variants=request.get("variants") or ())
     conn.send({"type": "finished", "request": rid, "run_id": result.run_id,
                "status": result.status, "error": None})
+
+
+def _probe_set(request, conn, cancel, db_path, engines, input_factory) -> None:
+    from mmla_core.probe.sets import run_probe_set
+    from mmla_core.store.db import open_store
+
+    rid = request["request"]
+    engine = engines.get(request["model_path"], **request.get("kwargs", {}))
+
+    def progress(done: int, total: int, run_id: int | None) -> None:
+        conn.send({"type": "progress", "request": rid, "done": done, "total": total,
+                   "run_id": run_id})
+
+    with open_store(db_path) as store:
+        status = run_probe_set(store, engine, request["clip_ids"], request["task"],
+                               attention=request.get("attention", False), progress=progress,
+                               cancel=cancel, scenarios=request.get("scenarios"),
+                               settings=inference_settings(request["settings"])
+                               if request.get("settings") else None)
+    conn.send({"type": "finished", "request": rid, "run_id": None, "status": status,
+               "error": None})
 
 
 def _checks(request, conn, cancel, db_path, engines, input_factory) -> None:
@@ -460,5 +493,6 @@ def _checks(request, conn, cancel, db_path, engines, input_factory) -> None:
     with open_store(db_path) as store:
         run_id = run_model_checks(store, engine, request["clip_ids"], progress=progress,
                                   cancel=cancel)
-    conn.send({"type": "finished", "request": rid, "run_id": run_id, "status": "done",
+        status = store.scalar("SELECT status FROM runs WHERE id = ?", (run_id,))
+    conn.send({"type": "finished", "request": rid, "run_id": run_id, "status": status,
                "error": None})

@@ -257,7 +257,8 @@ def _run_settings(clip_id, request: ProbeRequest, extra: dict, clip_gold, task: 
         "probe": {"clip_id": clip_id, "scenarios": list(request.scenarios),
                   "prompts": list(request.prompts), "gold": clip_gold, "task": task.name,
                   "seed": seed, "attention": attention,
-                  "templates": dict(request.templates or {}), "variants": extra},
+                  "templates": dict(request.templates or {}),
+                  "variants": [{"key": k, **v} for k, v in extra.items()]},  # a list: ordered
         "inference": dict(vars(settings)),
         "engine": engine_info_dict(engine.info),
     }
@@ -336,7 +337,8 @@ def load_probe(store: Store, run_id: int) -> ProbeResult:
         raise ValueError(f"no probe run {run_id} in this project")
     settings = json.loads(run["settings_json"] or "{}")
     meta, shares = settings.get("probe", {}), settings.get("attention", {})
-    variants = meta.get("variants") or {}
+    variants = {v["key"]: {k: x for k, x in v.items() if k != "key"}
+                for v in meta.get("variants") or []}
     scenarios = (*meta.get("scenarios", ()), *variants)
     prompts = tuple(meta.get("prompts", ()))
     rows = store.query("SELECT * FROM predictions WHERE run_id = ? ORDER BY id", (run_id,))

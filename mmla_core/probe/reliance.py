@@ -19,7 +19,8 @@ the fraction of its cells whose prediction flipped.
 Over a set of probes, `mma_table` gives MMA-Bench's table shape (seeds_systems.md 2.4/2.6): per
 scenario, the accuracy of visual-focused and of audio-focused prompt questions (and the task
 prompt's), each cell judged against its own gold (the donor's label for the audio question under
-audio_swap).
+audio_swap). Existing variants probed as extra rows share a row per recipe ("written: <recipe>");
+they are not part of the per-clip reliance profile, which is MMA-Bench's scenarios only.
 """
 
 from __future__ import annotations
@@ -124,22 +125,28 @@ def mma_table(results: list[ProbeResult], *,
     Accuracy is the fraction of the scenario's cells (one per probe) answered correctly; cells
     without a gold label are left out; None where no cell was scored.
     """
+    keyed = [(r, _set_row(r, c), c) for r in results for c in r.cells]
     scenarios: list[str] = []
-    for r in results:
-        scenarios += [s for s in r.scenarios if s not in scenarios]
+    for _, key, _ in keyed:
+        if key not in scenarios:
+            scenarios.append(key)
     if "aligned" in scenarios:
         scenarios.remove("aligned")
         scenarios.insert(0, "aligned")
     table = []
     for scenario in scenarios:
         row: dict = {"scenario": scenario, "n": 0}
-        clips = set()
+        mine = [(r, c) for r, key, c in keyed if key == scenario]
         for prompt in prompts:
-            judged = [c for r in results for c in r.cells
-                      if c.scenario == scenario and c.prompt == prompt and c.correct is not None]
-            clips |= {r.clip_id for r in results for c in r.cells
-                      if c.scenario == scenario and c.prompt == prompt}
+            judged = [c for _, c in mine if c.prompt == prompt and c.correct is not None]
             row[prompt] = (sum(c.correct for c in judged) / len(judged)) if judged else None
-        row["n"] = len(clips)
+        row["n"] = len({r.clip_id for r, c in mine if c.prompt in prompts})
         table.append(row)
     return table
+
+
+def _set_row(result: ProbeResult, cell: ProbeCell) -> str:
+    """The table row of a cell: its scenario, or "written: <recipe>" for an existing variant
+    (variants of different clips with the same recipe share a row)."""
+    info = result.variants.get(cell.scenario)
+    return cell.scenario if info is None else f"written: {info.get('label') or '?'}"

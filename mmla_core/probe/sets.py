@@ -1,0 +1,140 @@
+"""Probes over a set of clips (a selection or a dataset split): which exist, running the missing
+ones, and MMA-Bench's view of them (accuracy per scenario and question, per-layer Cohen's d).
+
+A clip counts as probed for (task, model) when it has a finished ("done") probe run of that
+task by that model; the latest one is used. Shared by `mmla probe-table` and the Probe set
+dialog (app/probe_set_dialog.py), which runs `run_probe_set` in the model worker.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmla_core.store.db import Store
+
+__all__ = ["SetTable", "cohens_d_of", "latest_probes", "run_probe_set", "set_clips",
+           "set_table", "set_table_csv"]
+
+PROMPT_COLUMNS = ("visual_focused", "audio_focused", "zero_shot")
+
+
+@dataclass
+class SetTable:
+    clips: int                                   # clips in the set
+    run_ids: list[int]                           # the probes the table is made of
+    rows: list[dict]                             # probe.reliance.mma_table rows
+    cohens_d: dict[str, list[float | None]] = field(default_factory=dict)  # modality -> layers
+
+    @property
+    def missing(self) -> int:
+        return self.clips - len(self.run_ids)
+
+
+def set_clips(store: Store, *, clip_ids=None, dataset: str | int | None = None,
+              split: str | None = None) -> list[int]:
+    """The clip ids of a selection, or of a dataset (one split of it; variants left out)."""
+    if clip_ids is not None:
+        return [int(c) for c in clip_ids]
+    from mmla_core.store.catalog import find_dataset
+
+    found = find_dataset(store, dataset)
+    if found is None:
+        raise ValueError(f"no dataset {dataset!r} in this project")
+    sql = "SELECT id FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL"
+    params: tuple = (found["id"],)
+    if split is not None:
+        sql, params = sql + " AND split = ?", (*params, split)
+    return [r[0] for r in store.conn.execute(sql + " ORDER BY id", params)]
+
+
+def latest_probes(store: Store, clip_ids, task: str, model: str | None = None) -> dict[int, int]:
+    """{clip id: run id of its latest finished probe of `task` (by `model`, if given)}."""
+    wanted = {int(c) for c in clip_ids}
+    sql = ("SELECT r.id, json_extract(r.settings_json, '$.probe.clip_id') AS clip FROM runs r "
+           "JOIN tasks t ON t.id = r.task_id LEFT JOIN models m ON m.id = r.model_id "
+           "WHERE r.kind = 'probe' AND r.status = 'done' AND t.name = ?")
+    params: tuple = (task,)
+    if model:
+        sql, params = sql + " AND (m.name = ? OR m.path = ?)", (task, model, model)
+    found: dict[int, int] = {}
+    for run_id, clip in store.conn.execute(sql + " ORDER BY r.id", params):
+        if clip is not None and int(clip) in wanted:
+            found[int(clip)] = int(run_id)
+    return found
+
+
+def set_table(store: Store, clip_ids, task: str, model: str | None = None) -> SetTable:
+    """MMA-Bench's table over the set's existing probes (and Cohen's d where attention was kept)."""
+    from mmla_core.probe.matrix import load_probe
+    from mmla_core.probe.reliance import mma_table
+
+    clip_ids = list(clip_ids)
+    runs = latest_probes(store, clip_ids, task, model)
+    results = [load_probe(store, runs[c]) for c in clip_ids if c in runs]
+    rows = mma_table(results) if results else []
+    return SetTable(len(clip_ids), [r.run_id for r in results], rows, cohens_d_of(results))
+
+
+def cohens_d_of(results) -> dict[str, list[float | None]]:
+    """Per layer, visual- vs audio-focused prompt on the aligned clips (needs >= 2 of each)."""
+    from mmla_core.probe.attention import cohens_d_by_layer
+
+    def shares(prompt):
+        return [c.attention for r in results for c in r.cells
+                if c.scenario == "aligned" and c.prompt == prompt and c.attention]
+
+    visual, audio = shares("visual_focused"), shares("audio_focused")
+    if len(visual) < 2 or len(audio) < 2:
+        return {}
+    return {m: cohens_d_by_layer(visual, audio, m) for m in ("video", "audio")}
+
+
+def run_probe_set(store: Store, engine, clip_ids, task: str, *, attention: bool = False,
+                  settings=None, scenarios=None,
+                  progress: Callable[[int, int, int | None], None] | None = None,
+                  cancel=None) -> str:
+    """Probe every clip of the set that has no probe of `task` by this engine's model yet.
+
+    `progress(done, total, run_id)` after each clip (total = the missing clips). Returns the
+    status: "done", or "cancelled" (checked between clips and between a probe's rows).
+    """
+    from mmla_core.probe.matrix import (
+        DEFAULT_SCENARIOS,
+        _cancelled,
+        register_engine_model,
+        run_probe,
+    )
+
+    model_id = register_engine_model(store, engine)
+    model_name = str(store.scalar("SELECT name FROM models WHERE id = ?", (model_id,)))
+    have = latest_probes(store, clip_ids, task, model_name)
+    missing = [int(c) for c in clip_ids if int(c) not in have]
+    for done, clip_id in enumerate(missing, 1):
+        if _cancelled(cancel):
+            return "cancelled"
+        result = run_probe(store, engine, clip_id, task, attention=attention, cancel=cancel,
+                           settings=settings, scenarios=tuple(scenarios or DEFAULT_SCENARIOS))
+        if progress is not None:
+            progress(done, len(missing), result.run_id)
+        if result.status == "cancelled":
+            return "cancelled"
+    return "done"
+
+
+def set_table_csv(table: SetTable, path: str | Path) -> Path:
+    """The table as CSV: one row per scenario (accuracy in %), then Cohen's d per layer."""
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["scenario", "n", *PROMPT_COLUMNS])
+        for row in table.rows:
+            writer.writerow([row["scenario"], row["n"],
+                             *("" if row.get(p) is None else f"{row[p] * 100:.2f}"
+                               for p in PROMPT_COLUMNS)])
+        for modality, values in table.cohens_d.items():
+            writer.writerow([f"cohens_d_{modality}", "",
+                             *("" if v is None else f"{v:.4f}" for v in values)])
+    return path
