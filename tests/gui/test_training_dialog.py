@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
 
-from train_fixtures import TOY_TASK, add_toy_dataset, sharpened_tiny
+from train_fixtures import TOY_TASK, add_toy_dataset, toy_text_model
 
 from mmla_app.train_dialog import TrainDialog
 from mmla_core.store.db import open_store
@@ -20,20 +20,16 @@ from mmla_core.store.results import add_model
 
 pytestmark = pytest.mark.gui
 WAIT = 15_000
-
-
-@pytest.fixture(scope="session")
-def tiny_text_model(tmp_path_factory):
-    return sharpened_tiny(tmp_path_factory.mktemp("gui-toy") / "text_lm", "text_lm")
+__all__ = ["toy_text_model"]  # the session fixture (a sharpened tiny text model)
 
 
 @pytest.fixture
-def toy_db(tmp_path, tiny_text_model):
+def toy_db(tmp_path, toy_text_model):
     """The trainer's toy task (text clips, labels in the transcript) + a registered model."""
     path = tmp_path / "toy.sqlite"
     with open_store(path) as store:
         add_toy_dataset(store, media=False)
-        add_model(store, "tiny-text", "text_lm", str(tiny_text_model))
+        add_model(store, "tiny-text", "text_lm", str(toy_text_model))
     return path
 
 
@@ -83,9 +79,9 @@ def test_filled_form_previews_rendered_samples_and_says_ready(qtbot, toy_db):
 
 
 def test_task_without_labelled_clips_is_refused_and_creates_no_job(qtbot, tiny_project,
-                                                                    tiny_text_model):
+                                                                    toy_text_model):
     with open_store(tiny_project.db_path) as store:
-        add_model(store, "tiny-text", "text_lm", str(tiny_text_model))
+        add_model(store, "tiny-text", "text_lm", str(toy_text_model))
         from mmla_core.store.catalog import attach_task, ensure_task
         from mmla_core.tasks import builtin_task
 
