@@ -156,7 +156,7 @@ class _Run:
         progress = ProgressCallback(sink, self.output_dir,
                                     config.batch_size * config.grad_accum * self.world)
         stop = StopCallback(self.output_dir, self.store, self.job_id, self.rank, self.world)
-        callbacks = [stop, *extra_callbacks] + ([progress] if self.rank == 0 else [])
+        callbacks = [*extra_callbacks, stop] + ([progress] if self.rank == 0 else [])
         trainer = build_trainer(
             prepared, args, train_set, dev_set, Collator(prepared.processor, family,
                                                          train_set.settings),

@@ -67,6 +67,9 @@ def prepare_model(config: TrainConfig, model_path: str, local_rank: int = 0) -> 
     lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha,
                       lora_dropout=config.lora_dropout, task_type="CAUSAL_LM",
                       target_modules=lora_target_regex(family, config.target_modules))
+    from transformers import set_seed
+
+    set_seed(config.seed)  # LoRA A is drawn here, before the Trainer seeds anything
     model = get_peft_model(loaded.model, lora)
     if loaded.device.startswith("cuda"):
         model.config.use_cache = False
