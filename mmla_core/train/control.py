@@ -142,10 +142,12 @@ def _spawn_supervisor(store: Store, db_path: Path, job_id: int, out: Path,
            "--job", str(job_id)]
     if resume:
         cmd += ["--resume", resume]
+    detach = {"start_new_session": True} if os.name != "nt" else {"creationflags": getattr(
+        subprocess, "DETACHED_PROCESS", 0) | getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
     with open(out / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                close_fds=True, env=child_env())
+                                stderr=subprocess.STDOUT, close_fds=True, env=child_env(),
+                                **detach)
     write_pid_file(out, "supervisor", proc.pid)
     jobs.update_job(store, job_id, pid=proc.pid)
     with store.write() as conn:   # unless the supervisor has already recorded the end
