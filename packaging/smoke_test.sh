@@ -40,4 +40,10 @@ echo "smoke: CLI ok ($(grep -c demo_ "$scratch/ls.txt") demo clips listed by '-m
   >"$scratch/predict.txt" 2>&1 || { cat "$scratch/predict.txt"; echo "smoke: FAILED: predict" >&2; exit 1; }
 grep -E "^(model|answer|latency)" "$scratch/predict.txt"
 echo "smoke: inference ok (torch + transformers run inside the bundle)"
+# The GUI and `mmla eval` run models in a spawned worker process: the frozen binary must re-enter
+# as that worker (multiprocessing.freeze_support in packaging/launcher.py).
+"$app" -m mmla_core --db "$db" eval --model tiny-qwen2_5_omni --task MELD --dataset demo \
+  --split test --frames 2 >"$scratch/eval.txt" 2>&1 || { cat "$scratch/eval.txt"; echo "smoke: FAILED: eval in the worker process" >&2; exit 1; }
+grep -E "^run [0-9]+: done" "$scratch/eval.txt"
+echo "smoke: model worker process ok"
 echo "smoke: PASSED"
