@@ -111,3 +111,22 @@ def test_dry_run_prints_the_config_and_sample_previews_and_starts_nothing(projec
     assert "lora_rank: 4" in out and out.count("--- clip") == 3
     assert "prompt: What is clip 1?" in out and "answer: MIntRec: thank" in out
     assert train(project, "ls") == 0 and "no training runs yet" in capsys.readouterr().out
+
+
+def test_ctrl_c_in_follow_detaches_and_the_run_goes_on(project, monkeypatch, capsys):
+    from mmla_core.cli import commands_train
+
+    monkeypatch.setenv("FAKE_TRAINER_MODE", "wait")
+    assert train(project, "launch", *FLAGS) == 0
+    wait_for_events(project, 1)
+
+    def interrupt(seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands_train.time, "sleep", interrupt)
+    assert train(project, "follow", "1") == 0
+    assert "detached: job 1 keeps running" in capsys.readouterr().out
+    monkeypatch.undo()
+    assert wait_for(project, 1, ("running",))["status"] == "running"
+    assert train(project, "stop", "1") == 0
+    assert wait_for(project, 1)["status"] == "stopped"
