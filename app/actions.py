@@ -130,6 +130,10 @@ def _build_tools_menu(w) -> None:
     _add(menu, w, "&Results", lambda: _open_results(w), "Ctrl+Shift+R")
     _add(menu, w, "&Train LoRA…", lambda: open_train_dialog(w), "Ctrl+Shift+T")
     menu.addSeparator()
+    _add(menu, w, "&Probe a set of clips…", lambda: _open_probe_set(w))
+    _add(menu, w, "&Model answers the checks for the whole dataset…",
+         lambda: _open_model_checks(w))
+    menu.addSeparator()
     _add(menu, w, "&Agreement…", lambda: _open_agreement(w))
     _add(menu, w, "&Settings…", lambda: _open_settings(w), QKeySequence.StandardKey.Preferences)
 
@@ -157,6 +161,19 @@ def _open_settings(w) -> None:
     if dialog.exec():
         w.set_annotator(settings.annotator())
         rebind(w)
+
+
+def _open_probe_set(w) -> None:
+    from mmla_app.probe_set_dialog import open_probe_set
+
+    open_probe_set(w, w.db_path, model=w.probe.model_combo.currentData(),
+                   task=w.probe.task_combo.currentData())
+
+
+def _open_model_checks(w) -> None:
+    from mmla_app.probe_checks_dialog import open_model_checks
+
+    open_model_checks(w, w.db_path)
 
 
 def _open_agreement(w) -> None:

@@ -9,6 +9,7 @@ Past probes of the clip reopen from the database exactly as they were.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmla_app.probe_options import ProbeOptions
 from mmla_app.workers import Runner
 from mmla_core.probe.matrix import DEFAULT_PROMPTS, DEFAULT_SCENARIOS, ProbeCell, ProbeResult
 
@@ -36,13 +38,6 @@ BAR_WIDTH = 20
 
 
 MODALITY_PENS = (("video", "#2563eb"), ("audio", "#16a34a"), ("text", "#d97706"))
-
-
-def _checkboxes(parent: QWidget, keys: tuple[str, ...]) -> dict[str, QCheckBox]:
-    boxes = {key: QCheckBox(key.replace("_", " "), parent) for key in keys}
-    for box in boxes.values():
-        box.setChecked(True)
-    return boxes
 
 
 def _attention_plot(parent: QWidget):
@@ -59,17 +54,26 @@ def _attention_plot(parent: QWidget):
 
 
 def load_choices(store, clip_id: int) -> dict:
-    """Worker job: registered models, the clip's tasks and its past probes."""
-    from mmla_core.store.catalog import get_clip, tasks_for_dataset
+    """Worker job: registered models, the clip's tasks (with their default prompt texts), its
+    past probes and its existing variants."""
+    from mmla_core.models.prompting import default_template
+    from mmla_core.store.catalog import get_clip, tasks_for_dataset, variant_descendants
 
     clip = get_clip(store, clip_id)
-    tasks = [t.name for _, t in tasks_for_dataset(store, clip["dataset_id"])] if clip else []
+    found = [t for _, t in tasks_for_dataset(store, clip["dataset_id"])] if clip else []
+    tasks = [t.name for t in found]
+    defaults = {t.name: {k: default_template(t, k) for k in DEFAULT_PROMPTS} for t in found}
+    variants = [{"id": r["id"], "external_id": r["external_id"],
+                 "label": json.loads(r["recipe_json"] or "{}").get("type", "")}
+                for r in (variant_descendants(store, clip_id) if clip else [])
+                if r["id"] != clip_id]
     models = [(r["name"], r["path"]) for r in store.query("SELECT name, path FROM models "
                                                           "ORDER BY id")]
     probes = [r["id"] for r in store.query(
         "SELECT id FROM runs WHERE kind = 'probe' AND "
         "json_extract(settings_json, '$.probe.clip_id') = ? ORDER BY id DESC", (clip_id,))]
-    return {"tasks": tasks, "models": models, "probes": probes}
+    return {"tasks": tasks, "models": models, "probes": probes, "defaults": defaults,
+            "variants": variants}
 
 
 def write_scenario(store, clip_id: int, scenario: str, seed: int) -> int:
@@ -100,6 +104,9 @@ class ProbePanel(QWidget):
         self.client = None
         self.cells: dict[tuple[str, str], ProbeCell] = {}
         self.result: ProbeResult | None = None
+        self.row_keys: list[str] = list(DEFAULT_SCENARIOS)  # matrix rows (scenario or variant)
+        self.prompt_keys: list[str] = list(DEFAULT_PROMPTS)
+        self._defaults: dict[str, dict] = {}  # task -> default prompt texts
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self._poll)
         self._build()
@@ -120,8 +127,13 @@ class ProbePanel(QWidget):
                                       "text tokens. Needs eager attention: several times slower "
                                       "and more memory (long context: about 20x).")
         self.attention_plot = _attention_plot(self)
-        self.scenario_boxes = _checkboxes(self, DEFAULT_SCENARIOS)
-        self.prompt_boxes = _checkboxes(self, DEFAULT_PROMPTS)
+        self.options = ProbeOptions(self)
+        self.scenario_boxes, self.prompt_boxes = (self.options.scenario_boxes,
+                                                  self.options.prompt_boxes)
+        self.task_combo.currentIndexChanged.connect(self._task_changed)
+        self.set_button = QPushButton("Over a set of clips…", self, clicked=self.open_set)
+        self.set_button.setToolTip("MMA-Bench's table and per-layer Cohen's d over the browser's "
+                                   "selection or a dataset split; runs the missing probes")
         self.adapter_edit = QLineEdit(self, placeholderText="LoRA adapter folder (optional)")
         self.matrix = QTableWidget(len(DEFAULT_SCENARIOS), len(DEFAULT_PROMPTS), self)
         self.matrix.setHorizontalHeaderLabels([p.replace("_", " ") for p in DEFAULT_PROMPTS])
@@ -140,15 +152,14 @@ class ProbePanel(QWidget):
         layout = QVBoxLayout(self)
         for widgets in ((QLabel("Model"), self.model_combo), (QLabel("Task"), self.task_combo),
                         (QLabel("Adapter"), self.adapter_edit),
-                        tuple(self.prompt_boxes.values()),
-                        tuple(self.scenario_boxes.values())[:3],
-                        tuple(self.scenario_boxes.values())[3:],
+                        (self.options,),
                         (self.run_button, self.cancel_button, self.attention_box),
-                        (self.checks_button,),
+                        (self.checks_button, self.set_button),
                         (QLabel("Past probes"), self.past_combo, export_csv, export_png)):
             line = QHBoxLayout()
             for widget in widgets:
-                line.addWidget(widget, 1 if isinstance(widget, QComboBox) else 0)
+                line.addWidget(widget, 1 if isinstance(widget, QComboBox | ProbeOptions)
+                               else 0)
             layout.addLayout(line)
         for widget in (self.matrix, self.reliance, self.bars, self.attention_plot, self.status):
             layout.addWidget(widget, 1 if widget is self.matrix else 0)
@@ -172,6 +183,8 @@ class ProbePanel(QWidget):
                                on_success=self._on_choices)
 
     def _on_choices(self, choices: dict) -> None:
+        self._defaults = choices["defaults"]
+        self.options.set_variants(choices["variants"])
         for combo, items in ((self.model_combo, choices["models"]),
                              (self.task_combo, [(t, t) for t in choices["tasks"]]),
                              (self.past_combo, [(f"probe #{r}", r) for r in choices["probes"]])):
@@ -180,9 +193,13 @@ class ProbePanel(QWidget):
             for text, data in items:
                 combo.addItem(text, data)
             combo.setCurrentIndex(max(combo.findData(keep), 0))
+        self._task_changed()
         if not choices["models"]:
             self.reliance.setText("No model yet: Tools > Evaluate > Add model… "
                                   "(or `mmla models tiny OUT --add`).")
+
+    def _task_changed(self, *_args) -> None:
+        self.options.set_defaults(self._defaults.get(self.task_combo.currentData(), {}))
 
     # --- running ------------------------------------------------------------------------------
 
@@ -196,16 +213,18 @@ class ProbePanel(QWidget):
         if self.client is None:
             self.client = WorkerClient(self.db_path)
         self._clear()
-        scenarios = [k for k, box in self.scenario_boxes.items() if box.isChecked()]
-        prompts = [k for k, box in self.prompt_boxes.items() if box.isChecked()]
+        scenarios, prompts = self.options.chosen_scenarios(), self.options.chosen_prompts()
+        variants = self.options.chosen_variants()
         if not prompts or "aligned" not in scenarios:
             self.status.setText("Keep the aligned clip and at least one question: the other "
                                 "cells are compared with them.")
             return
         adapter = self.adapter_edit.text().strip()
-        self._expected = len(scenarios) * len(prompts)
+        titles = {f"variant:{v}": self.options.variant_title(v) for v in variants}
+        self._layout_matrix([*scenarios, *titles], prompts, titles)
         self.client.probe(self.clip_id, task, model=model, scenarios=scenarios, prompts=prompts,
                           attention=self.attention_box.isChecked(),
+                          templates=self.options.templates(), variants=variants,
                           **({"adapter_path": adapter} if adapter else {}))
         self._started("probe")
 
@@ -264,6 +283,15 @@ class ProbePanel(QWidget):
 
     # --- showing ------------------------------------------------------------------------------
 
+    def _layout_matrix(self, rows: list[str], prompts: list[str], titles: dict) -> None:
+        """Rows (scenarios, then variants) x prompts, before any cell arrives."""
+        self.row_keys, self.prompt_keys = list(rows), list(prompts)
+        self._expected = len(rows) * len(prompts)
+        self.matrix.setRowCount(len(rows))
+        self.matrix.setColumnCount(len(prompts))
+        self.matrix.setVerticalHeaderLabels([titles.get(r, r.replace("_", " ")) for r in rows])
+        self.matrix.setHorizontalHeaderLabels([p.replace("_", " ") for p in prompts])
+
     def _clear(self) -> None:
         self.cells, self.result = {}, None
         self.matrix.clearContents()
@@ -271,7 +299,9 @@ class ProbePanel(QWidget):
 
     def _add_cell(self, cell: ProbeCell) -> None:
         self.cells[(cell.scenario, cell.prompt)] = cell
-        row, col = DEFAULT_SCENARIOS.index(cell.scenario), DEFAULT_PROMPTS.index(cell.prompt)
+        if cell.scenario not in self.row_keys or cell.prompt not in self.prompt_keys:
+            return
+        row, col = self.row_keys.index(cell.scenario), self.prompt_keys.index(cell.prompt)
         aligned = self.cells.get(("aligned", cell.prompt))
         flipped = aligned is not None and cell.scenario != "aligned" and \
             aligned.predicted != cell.predicted
@@ -289,7 +319,9 @@ class ProbePanel(QWidget):
 
         self._clear()
         self.result = result
-        self._expected = len(result.scenarios) * len(result.prompts)
+        self._layout_matrix(list(result.scenarios), list(result.prompts),
+                            {k: result.row_title(k) for k in result.variants})
+        self.options.show_templates(result.templates)
         for cell in result.cells:
             self._add_cell(cell)
         profile = reliance_profile(result)
@@ -303,7 +335,9 @@ class ProbePanel(QWidget):
     def _show_bars(self, row: int, col: int) -> None:
         if row < 0 or col < 0:
             return
-        cell = self.cells.get((DEFAULT_SCENARIOS[row], DEFAULT_PROMPTS[col]))
+        if row >= len(self.row_keys) or col >= len(self.prompt_keys):
+            return
+        cell = self.cells.get((self.row_keys[row], self.prompt_keys[col]))
         self._show_attention(cell)
         if cell is None:
             self.bars.clear()
@@ -316,10 +350,14 @@ class ProbePanel(QWidget):
 
     def play_scenario(self, row: int, _col: int = 0) -> None:
         """Show the cell's scenario in the player, writing it as a variant clip if needed."""
-        if self.clip_id is None:
+        if self.clip_id is None or not 0 <= row < len(self.row_keys):
             return
-        self.status.setText(f"Preparing {DEFAULT_SCENARIOS[row].replace('_', ' ')}…")
-        self.runner.submit(write_scenario, self.clip_id, DEFAULT_SCENARIOS[row], 0,
+        key = self.row_keys[row]
+        if key.startswith("variant:"):  # an existing variant clip plays as it is
+            self.play_requested.emit(int(key.split(":", 1)[1]))
+            return
+        self.status.setText(f"Preparing {key.replace('_', ' ')}…")
+        self.runner.submit(write_scenario, self.clip_id, key, 0,
                            on_success=self.play_requested.emit,
                            on_error=lambda exc: self.status.setText(f"Cannot play: {exc}"))
 
@@ -339,6 +377,13 @@ class ProbePanel(QWidget):
         run_id = self.past_combo.currentData()
         if run_id is not None:
             self.runner.submit(load_result, run_id, on_success=self.show_result)
+
+    def open_set(self) -> None:
+        """The set view over the window's browser selection (when there is one)."""
+        from mmla_app.probe_set_dialog import open_probe_set
+
+        open_probe_set(self.window(), self.db_path, model=self.model_combo.currentData(),
+                       task=self.task_combo.currentData())
 
     # --- export -------------------------------------------------------------------------------
 

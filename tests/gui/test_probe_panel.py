@@ -129,3 +129,57 @@ def test_probe_runs_only_the_chosen_scenarios_and_questions(qtbot, demo_with_mod
         assert "aligned" in panel.status.text()
     finally:
         panel.shutdown()
+
+
+def test_edited_prompt_and_existing_variant_match_the_cli(qtbot, demo_with_model, capsys):
+    from mmla_app.probe_panel import ProbePanel
+    from mmla_core.cli import main
+    from mmla_core.probe import load_probe
+    from mmla_core.variants.store_ops import create_variant
+
+    with open_store(demo_with_model) as store:
+        variant = create_variant(store, 1, ["frames_black"]).clip_id
+        model_path = store.scalar("SELECT path FROM models")
+    visual = "{transcript}\nWhat is SEEN? Options: [{labels}]. One class."
+    panel = ProbePanel(demo_with_model)
+    qtbot.addWidget(panel)
+    panel.set_clip(1)
+    qtbot.waitUntil(lambda: panel.options.variant_list.count() == 1 and
+                    bool(panel.options.editors["visual_focused"].toPlainText()), timeout=10_000)
+    panel.task_combo.setCurrentIndex(panel.task_combo.findData("MELD"))
+    assert "visual content" in panel.options.editors["visual_focused"].toPlainText()
+    for key, box in panel.scenario_boxes.items():
+        box.setChecked(key == "aligned")
+    panel.prompt_boxes["zero_shot"].setChecked(False)
+    panel.prompt_boxes["audio_focused"].setChecked(False)
+    panel.options.editors["visual_focused"].setPlainText(visual)
+    panel.options.variant_list.item(0).setCheckState(Qt.CheckState.Checked)
+    try:
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.result is not None, timeout=120_000)
+        gui = panel.result
+        assert gui.scenarios == ("aligned", f"variant:{variant}")
+        assert panel.matrix.verticalHeaderItem(1).text() == f"variant {variant}: frames_black"
+        assert panel.matrix.item(1, 0).text()
+        assert gui.templates == {"visual_focused": visual}
+        # the same probe from the CLI gives the same numbers
+        assert main(["--db", str(demo_with_model), "probe", "1", "--model", model_path,
+                     "--task", "MELD", "--scenarios", "aligned", "--prompts", "visual_focused",
+                     "--prompt-visual", visual, "--variants", str(variant)]) == 0
+        out = capsys.readouterr().out
+        with open_store(demo_with_model) as store:
+            cli = load_probe(store, int(out.split("probe run ", 1)[1].split(":", 1)[0]))
+        for a, b in zip(gui.cells, cli.cells, strict=True):
+            assert (a.scenario, a.prompt, a.predicted) == (b.scenario, b.prompt, b.predicted)
+            assert a.scores == pytest.approx(b.scores, abs=1e-6)
+        # reopened, the probe shows the text it asked
+        panel.options.reset_texts()
+        panel.result = None
+        panel._open_past(0)
+        qtbot.waitUntil(lambda: panel.result is not None, timeout=10_000)
+        assert panel.options.editors["visual_focused"].toPlainText() == visual
+        with qtbot.waitSignal(panel.play_requested, timeout=5_000) as played:
+            panel.play_scenario(1)
+        assert played.args == [variant]
+    finally:
+        panel.shutdown()
