@@ -75,7 +75,9 @@ def _confined_jobs(pending: list[tuple[int, str, str]]) -> tuple[list[Job], list
     jobs, refused = [], []
     for clip_id, root, media_path in pending:
         try:
-            jobs.append((clip_id, str(confine(root, media_path))))
+            confine(root, media_path)
+            # probe the path as the user named it: a verdict on a link names the link
+            jobs.append((clip_id, os.path.normpath(os.path.join(root, media_path))))
         except PathEscapeError as exc:
             refused.append((clip_id, {"health": UNSAFE_PATH, "health_detail": str(exc)}))
     return jobs, refused

@@ -104,6 +104,9 @@ def _file_level_problem(target: Path) -> MediaInfo | None:
     try:
         stat = target.stat()
     except FileNotFoundError:
+        if target.is_symlink():
+            why = f"is a symbolic link to a missing file ({os.readlink(target)})"
+            return _unhealthy(target, 0, 0.0, [("missing_file", why)])
         return _unhealthy(target, 0, 0.0, [("missing_file", "file not found")])
     except OSError as exc:
         return _unhealthy(target, 0, 0.0, [("unreadable", f"cannot be accessed ({exc.strerror})")])

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mmla_core.media.decode import decode_audio, decode_frames_at, frame_times
+from mmla_core.media.decode import MediaError, decode_audio, decode_frames_at, frame_times
 from mmla_core.media.probe import probe
 from mmla_core.store.catalog import get_clip
 from mmla_core.store.db import Store
@@ -49,6 +49,8 @@ def load_arrays(path: str | os.PathLike | None, transcript: str, *, times=None,
     if path is None:
         return VariantArrays(None, None, None, None, AUDIO_RATE, transcript, 0)
     info = probe(path)
+    if not (info.has_video or info.has_audio):  # broken or stream-less: never a silent text-only
+        raise MediaError(info.health_detail or f"{path}: holds no audio or video stream")
     frames = shown = fps = None
     if info.has_video:
         all_times = frame_times(path)

@@ -295,8 +295,9 @@ def _check_streams(parent: ClipRef, steps: tuple[Step, ...]) -> None:
     audio = "none" if parent.has_audio is False else "yes"
     media_steps = [n for n, _ in steps if RECIPES[n].changes - {"text"}]
     if media_steps and parent.has_audio is False and parent.has_video is False:
+        detail = parent.row.get("health_detail") if parent.row.get("health") != "ok" else ""
         raise VariantError(parent.name, media_steps[0], "zero-length clip: its media holds "
-                           "no audio or video samples")
+                           "no audio or video samples" + (f" ({detail})" if detail else ""))
     for name, _ in steps:
         if name == "frames_black" and parent.has_video is False:
             raise VariantError(parent.name, name, "the clip has no video stream")
