@@ -29,6 +29,7 @@ class TrainOutcome:
     best: dict = field(default_factory=dict)     # {step, eval_accuracy}
     test_runs: list[int] = field(default_factory=list)
     test_accuracy: dict = field(default_factory=dict)  # run id -> accuracy
+    train_metrics: dict = field(default_factory=dict)  # the Trainer's (runtime, samples/s...)
 
 
 def default_output_dir(db_path, job_id: int | None, name: str) -> Path:
@@ -162,10 +163,12 @@ class _Run:
                                                          train_set.settings),
             lambda: dev_accuracy(prepared, dev_set, dev, tasks, config.batch_size,
                                  self.rank, self.world), callbacks)
-        trainer.train(resume_from_checkpoint=checkpoint)
+        result = trainer.train(resume_from_checkpoint=checkpoint)
         status = "stopped" if stop.requested else "done"
         log.info("training %s at step %d", status, trainer.state.global_step)
-        return self._finish(trainer, prepared, progress, status, sink)
+        outcome = self._finish(trainer, prepared, progress, status, sink)
+        outcome.train_metrics = dict(result.metrics)
+        return outcome
 
     def _finish(self, trainer, prepared, progress, status: str, sink) -> TrainOutcome:
         adapter = self.output_dir / "adapter"
