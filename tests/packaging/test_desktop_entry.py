@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 ENTRY = REPO / "resources" / "mmla-studio.desktop"
 INSTALLER = REPO / "packaging" / "install-desktop-entry.sh"
@@ -73,3 +75,15 @@ def test_smoke_test_flag_opens_the_demo_and_quits(tmp_path):
     assert ("mmla-studio smoke test: window shown=True, 8 clips of the demo project loaded, "
             "app id mmla-studio") in result.stdout
     assert (tmp_path / "project.sqlite").is_file()  # the default project, not the user's
+
+
+def test_a_project_file_from_the_launcher_opens_that_project(tmp_path, capsys):
+    from mmla_app.main import parse_args
+
+    project = tmp_path / "dropped.sqlite"
+    assert parse_args([str(project)]).db == project  # Exec=mmla-studio %f
+    assert parse_args(["--db", str(project)]).db == project
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args([str(project), "--db", str(tmp_path / "other.sqlite")])
+    assert exit_info.value.code == 2
+    assert "either as an argument or with --db" in capsys.readouterr().err
