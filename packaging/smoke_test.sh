@@ -46,4 +46,9 @@ echo "smoke: inference ok (torch + transformers run inside the bundle)"
   --split test --frames 2 >"$scratch/eval.txt" 2>&1 || { cat "$scratch/eval.txt"; echo "smoke: FAILED: eval in the worker process" >&2; exit 1; }
 grep -E "^run [0-9]+: done" "$scratch/eval.txt"
 echo "smoke: model worker process ok"
+# Training runs detached as `[sys.executable, "-m", "mmla_core.train.supervise" | "mmla_core.train"]`.
+for module in mmla_core.train mmla_core.train.supervise; do
+  "$app" -m "$module" --help >/dev/null || { echo "smoke: FAILED: -m $module" >&2; exit 1; }
+done
+echo "smoke: training entry points ok"
 echo "smoke: PASSED"
