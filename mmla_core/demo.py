@@ -31,6 +31,16 @@ def ensure_demo(store: Store) -> int:
         if report.issues:
             details = "; ".join(f"{i.location}: {i.message}" for i in report.issues)
             raise RuntimeError(f"the bundled demo project is damaged: {details}")
+    else:
+        _follow_moved_install(store, existing)
     dataset_id = int(dataset_by_name(store, DEMO_NAME)["id"])
     probe_pending(store, dataset_id, workers=1)
     return dataset_id
+
+
+def _follow_moved_install(store: Store, dataset: dict) -> None:
+    """An upgraded, moved or frozen install keeps the demo clips elsewhere: point the root there."""
+    folder = str(demo_folder())
+    if dataset["root"] != folder and demo_folder().is_dir():
+        with store.write() as conn:
+            conn.execute("UPDATE datasets SET root = ? WHERE id = ?", (folder, dataset["id"]))
