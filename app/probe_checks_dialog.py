@@ -61,7 +61,8 @@ class ModelChecksDialog(QDialog):
         for part in (form, self.status, self.progress, buttons):
             (layout.addLayout if isinstance(part, QHBoxLayout | QFormLayout)
              else layout.addWidget)(part)
-        self.resize(460, 200)
+        layout.addStretch(1)
+        self.resize(460, 180)
         self.runner.submit(load_set_choices, on_success=self._on_choices)
 
     def _on_choices(self, choices: dict) -> None:

@@ -76,6 +76,7 @@ class ProbeOptions(QTabWidget):
         self.variant_list = QListWidget(page)
         self.variant_list.setMaximumHeight(90)
         grid.addWidget(self.variant_list, 4, 0, 1, 2)
+        grid.setRowStretch(5, 1)  # the rows stay together at the top
         return page
 
     # --- prompt texts -------------------------------------------------------------------------

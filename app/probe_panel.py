@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -138,7 +139,7 @@ class ProbePanel(QWidget):
         self.matrix = QTableWidget(len(DEFAULT_SCENARIOS), len(DEFAULT_PROMPTS), self)
         self.matrix.setHorizontalHeaderLabels([p.replace("_", " ") for p in DEFAULT_PROMPTS])
         self.matrix.setVerticalHeaderLabels([s.replace("_", " ") for s in DEFAULT_SCENARIOS])
-        self.matrix.horizontalHeader().setStretchLastSection(True)
+        self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.matrix.currentCellChanged.connect(lambda row, col, *_: self._show_bars(row, col))
         self.matrix.cellDoubleClicked.connect(self.play_scenario)
         self.matrix.setToolTip("Double-click a cell to play that scenario")

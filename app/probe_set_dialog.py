@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -85,7 +86,8 @@ class ProbeSetDialog(QDialog):
         self.status = QLabel("Choose the set, then Show table.", self, wordWrap=True)
         self.table = QTableWidget(0, 1 + len(PROMPT_COLUMNS), self)
         self.table.setHorizontalHeaderLabels(["clips", *(t for _, t in PROMPT_COLUMNS)])
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumHeight(280)
         self.cohens = QTableWidget(0, 0, self)
         self.cohens.setMaximumHeight(110)
         form = QFormLayout()
@@ -112,7 +114,7 @@ class ProbeSetDialog(QDialog):
                                 "(aligned clips; > 0: more attention under the visual one)",
                                 self, wordWrap=True))
         layout.addWidget(self.cohens)
-        self.resize(640, 560)
+        self.resize(640, 680)
 
     def _on_choices(self, choices: dict) -> None:
         self.splits = choices["splits"]
