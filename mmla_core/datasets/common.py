@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ class PendingClip:
     external_id: str
     split: str = ""
     media_path: str | None = None  # relative to the dataset root; None = text-only
-    transcript: str = ""
+    transcript: str | None = ""  # None: the source says nothing (keep what the project has)
     labels: dict[int, str] = field(default_factory=dict)  # task id -> exact label
 
     def as_row(self) -> dict:
@@ -51,6 +52,11 @@ def read_text(path: Path, report: ImportReport) -> str | None:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):  # Excel's "Unicode text"
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     lines = []
     for number, raw in enumerate(data.split(b"\n"), 1):
         try:
@@ -98,6 +104,7 @@ def write_clips(
     report.dataset_id = dataset_id
     report.text_only += sum(1 for clip in pending if clip.media_path is None)
     with store.write():
+        _keep_known_transcripts(store, dataset_id, pending)
         report.add_counts(upsert_clips(store, dataset_id, (c.as_row() for c in pending)))
         ids = clip_ids_by_key(store, dataset_id)
         existing = imported_labels(store, dataset_id)
@@ -110,6 +117,18 @@ def write_clips(
             ]
         if rows:
             report.labels += import_labels(store, rows)
+
+
+def _keep_known_transcripts(store: Store, dataset_id: int, pending: list[PendingClip]) -> None:
+    """A clip whose source gives no transcript keeps the one stored (imported or curated):
+    re-importing a folder, or a manifest row that was skipped, must not blank it."""
+    unknown = [clip for clip in pending if clip.transcript is None]
+    if not unknown:
+        return
+    stored = {(r["split"], r["external_id"]): r["transcript"] for r in store.query(
+        "SELECT split, external_id, transcript FROM clips WHERE dataset_id = ?", (dataset_id,))}
+    for clip in unknown:
+        clip.transcript = stored.get((clip.split, clip.external_id)) or ""
 
 
 class RowIssueLimiter:

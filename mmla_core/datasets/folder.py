@@ -47,8 +47,30 @@ def import_folder(
         pending, task_ids = applier.apply()
     for task_id in sorted(task_ids):
         attach_task(store, dataset_id, task_id)
+    keep_existing_keys(store, dataset_id, pending)
     write_clips(store, dataset_id, pending, report)
     return report
+
+
+def keep_existing_keys(store: Store, dataset_id: int, pending: list[PendingClip]) -> None:
+    """A media file no manifest row describes (this time) stays the clip it already is.
+
+    Without this, re-importing with its row missing or skipped would add the file again under
+    split '' next to the clip that holds the curator's work.
+    """
+    scanned = [c for c in pending if c.transcript is None and c.media_path]
+    if not scanned:
+        return
+    known = {r["media_path"]: (r["split"], r["external_id"]) for r in store.query(
+        "SELECT media_path, split, external_id FROM clips WHERE dataset_id = ? "
+        "AND media_path IS NOT NULL ORDER BY id DESC", (dataset_id,))}
+    taken = {(c.split, c.external_id) for c in pending}
+    for clip in scanned:
+        key = known.get(clip.media_path)
+        if key is not None and key not in taken:
+            taken.discard((clip.split, clip.external_id))
+            clip.split, clip.external_id = key
+            taken.add(key)
 
 
 def scan_media(root: Path, report: ImportReport) -> dict[str, PendingClip]:
@@ -72,7 +94,7 @@ def scan_media(root: Path, report: ImportReport) -> dict[str, PendingClip]:
                              f"{ids[external_id]}; imported with id {relative!r}")
                 external_id = relative
             ids[external_id] = relative
-            found[relative] = PendingClip(external_id, "", relative, "")
+            found[relative] = PendingClip(external_id, "", relative, None)
     return found
 
 
@@ -128,8 +150,9 @@ class ManifestApplier:
                 return self._skip(where, f"{exc}; row skipped")
             media_path = self._media(relative, path, where)
             external_id = external_id or str(PurePosixPath(relative).with_suffix(""))
+        text = fields.get("transcript", fields.get("utterance"))
         clip = PendingClip(external_id, _text(fields.get("split")), media_path,
-                           _text(fields.get("transcript") or fields.get("utterance")))
+                           None if text is None else _text(text))
         key = (clip.split, clip.external_id)
         if key in self.keys:
             return self._skip(where, f"duplicate id {external_id!r} in split {clip.split!r} "
