@@ -107,10 +107,11 @@ class _Run:
         sink = EventSink(self.output_dir, self.store if writer else None,
                          self.job_id if writer else None)
         if writer:
-            sink.update_job(status="running", pid=os.getpid(), started_at=utc_now(),
+            # A stop asked for before we started must survive, so the first step ends the run.
+            status = "stopping" if self._stop_requested_before_start() else "running"
+            sink.update_job(status=status, pid=os.getpid(), started_at=utc_now(),
                             finished_at=None, log_path=str(self.output_dir / "train.log"),
                             output_dir=str(self.output_dir))
-            (self.output_dir / "STOP").unlink(missing_ok=True)
         try:
             outcome = self._train(checkpoint, sink, extra_callbacks)
         except Exception as exc:
@@ -123,6 +124,16 @@ class _Run:
             sink.update_job(status=outcome.status, finished_at=utc_now(), exit_code=0,
                             test_run_ids_json=json.dumps(outcome.test_runs))
         return outcome
+
+    def _stop_requested_before_start(self) -> bool:
+        """Only the job row says so (control.request_stop sets it); a STOP file alone is stale."""
+        status = None
+        if self.store is not None and self.job_id is not None:
+            status = self.store.scalar("SELECT status FROM training_jobs WHERE id = ?",
+                                       (self.job_id,))
+        if status != "stopping":
+            (self.output_dir / "STOP").unlink(missing_ok=True)
+        return status == "stopping"
 
     def _train(self, checkpoint, sink, extra_callbacks) -> TrainOutcome:
         from mmla_core.train.callbacks import ProgressCallback, StopCallback

@@ -100,6 +100,17 @@ def test_stop_then_resume_ends_with_the_uninterrupted_weights(toy_project, toy_t
     assert any(not torch.allclose(a[k], torch.zeros_like(a[k])) for k in a if "lora_B" in k)
 
 
+def test_a_stop_asked_before_the_trainer_started_is_kept(toy_project, toy_text_model, tmp_path):
+    config = toy_config(toy_text_model, output_dir=str(tmp_path / "early"), max_steps=6,
+                        save_every=4, eval_every=4, test_split="none")
+    job_id = _job(toy_project, config)
+    with open_store(toy_project) as store, store.write() as conn:
+        conn.execute("UPDATE training_jobs SET status = 'stopping' WHERE id = ?", (job_id,))
+    outcome = run_training(config, toy_project, job_id=job_id)
+    assert (outcome.status, outcome.global_step) == ("stopped", 1)
+    assert (tmp_path / "early" / "checkpoint-1").is_dir()
+
+
 def test_cli_runs_a_job_in_a_subprocess(toy_project, toy_text_model, tmp_path):
     config = toy_config(toy_text_model, output_dir=str(tmp_path / "cli"), max_steps=2,
                         eval_every=2, save_every=2, test_split="dev")
