@@ -135,11 +135,13 @@ class _Decoder:
 
     def to_qimage(self, frame: av.VideoFrame) -> QImage:
         width, height = self.size
+        # contiguous: FFmpeg pads rows of odd widths (162 px), and QImage needs plain rows
         if _FAST_FORMAT is None:
-            pixels = frame.to_ndarray(format="rgb24", width=width, height=height)
+            pixels = np.ascontiguousarray(frame.to_ndarray(format="rgb24", width=width,
+                                                           height=height))
             return QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
         fmt, qt_format = _FAST_FORMAT
-        pixels = frame.to_ndarray(format=fmt, width=width, height=height)
+        pixels = np.ascontiguousarray(frame.to_ndarray(format=fmt, width=width, height=height))
         return QImage(pixels.data, width, height, 4 * width, qt_format).copy()
 
     def close(self) -> None:
@@ -343,7 +345,8 @@ class FrameSource(QObject):
                 decoder.seek(need)
             got = decoder.next_frame()
         except (av.FFmpegError, MediaError) as exc:
-            self._give_up(gen, need, f"frame {need} could not be decoded ({exc})")
+            what = "the next frame" if need is None else f"frame {need}"
+            self._give_up(gen, need, f"{what} could not be decoded ({exc})")
             decoder.rewind()
             return
         if got is None:

@@ -38,6 +38,11 @@ PLAYABLE = {
     "wav_pcm", "mkv", "webm", "avi_mjpeg", "mov", "mp3", "flac", "hevc",
 }
 
+AUDIO_ONLY = {"audio_only_m4a", "audio_only_mp4", "wav_pcm", "mp3", "flac", "wav_header_lies",
+              "wav_named_mp4"}
+BROKEN = {"truncated_30pct", "truncated_moov_at_end", "zero_bytes", "random_bytes",
+          "dangling_symlink", "no_streams", "unreadable"}  # no usable stream: an error is due
+
 
 def _frames(n: int, width: int, height: int, seed: int = 0) -> list[np.ndarray]:
     return list(render_frames(n, width, height, caption="x", color=(90, 60, 30), seed=seed))

@@ -91,6 +91,24 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def corpus_project(corpus, tmp_path_factory) -> tuple[Path, dict[int, str]]:
+    """(db path, {clip id: kind}): the corpus imported as one folder (File > Import), probed."""
+    from mmla_core.datasets.auto import import_path
+    from mmla_core.datasets.probing import probe_pending
+    from mmla_core.store.catalog import list_clips
+    from mmla_core.store.db import open_store
+
+    db_path = tmp_path_factory.mktemp("bad-media-db") / "project.sqlite"
+    folder = next(iter(corpus.values())).parent
+    with open_store(db_path) as store:
+        (report,) = import_path(store, folder)
+        probe_pending(store)
+        rows = list_clips(store, dataset_id=report.dataset_id)
+    by_name = {p.name: kind for kind, p in corpus.items()}
+    return db_path, {r["id"]: by_name.get(r["media_path"], "?") for r in rows}
+
+
+@pytest.fixture(scope="session")
 def omni_dir(tmp_path_factory) -> Path:
     from mmla_core.models.tiny import build_tiny
 

@@ -14,31 +14,12 @@ import subprocess
 from collections import Counter
 
 import pytest
-from bad_media import MIN_KINDS, PLAYABLE
+from bad_media import BROKEN, MIN_KINDS, PLAYABLE
 from conftest import json_lines, python_child
 
-from mmla_core.datasets.auto import import_path
-from mmla_core.datasets.probing import probe_pending
-from mmla_core.store.catalog import list_clips
 from mmla_core.store.db import open_store
 
 FORWARD = ("good.mp4", "uhd_4k.mp4", "audio_only.mp4")  # one forward each: A+V, 4K, audio only
-UNHEALTHY_KINDS = {"truncated_30pct", "truncated_moov_at_end", "zero_bytes", "random_bytes",
-                   "dangling_symlink", "no_streams", "unreadable"}
-
-
-@pytest.fixture(scope="module")
-def imported(corpus, tmp_path_factory):
-    """(db path, {clip id: kind}) for the corpus imported as one folder and probed."""
-    db_path = tmp_path_factory.mktemp("bad-media-db") / "project.sqlite"
-    folder = next(iter(corpus.values())).parent
-    with open_store(db_path) as store:
-        (report,) = import_path(store, folder)
-        probe_pending(store)
-        rows = list_clips(store, dataset_id=report.dataset_id)
-        by_name = {p.name: kind for kind, p in corpus.items()}
-        kinds = {r["id"]: by_name.get(r["media_path"], "?") for r in rows}
-    return db_path, kinds
 
 
 def run_pipeline(db_path, clip_ids: list[int], omni_dir) -> list[dict]:
@@ -74,8 +55,8 @@ def test_corpus_has_enough_kinds(corpus):
     assert len(corpus) >= MIN_KINDS, sorted(corpus)
 
 
-def test_import_gives_every_file_a_health_that_names_it(imported, corpus):
-    db_path, kinds = imported
+def test_import_gives_every_file_a_health_that_names_it(corpus_project, corpus):
+    db_path, kinds = corpus_project
     with open_store(db_path) as store:
         rows = {r["id"]: r for r in store.query("SELECT * FROM clips")}
     assert set(kinds.values()) >= set(corpus) - {"directory_named_mp4"}  # a folder is no clip
@@ -86,12 +67,12 @@ def test_import_gives_every_file_a_health_that_names_it(imported, corpus):
         if kind in PLAYABLE:
             assert not {"unreadable", "empty_file", "missing_file"} & set(
                 row["health"].split(",")), (kind, row["health_detail"])
-        if kind in UNHEALTHY_KINDS:
+        if kind in BROKEN:
             assert row["health"] not in ("ok", "vfr"), kind
 
 
-def test_every_clip_works_or_fails_clearly_and_nothing_crashes(imported, omni_dir):
-    db_path, kinds = imported
+def test_every_clip_works_or_fails_clearly_and_nothing_crashes(corpus_project, omni_dir):
+    db_path, kinds = corpus_project
     events = run_pipeline(db_path, sorted(kinds), omni_dir)
     starts = {e["clip"]: e for e in events if e["step"] == "start"}
     crashes = [(kinds[e["clip"]], e["step"], e["error"]) for e in events
@@ -104,7 +85,7 @@ def test_every_clip_works_or_fails_clearly_and_nothing_crashes(imported, omni_di
     for kind in PLAYABLE & set(kinds.values()):  # healthy files: play, draw, probe
         for step in ("first_frame", "audio", "waveform", "probe_inputs", "model_inputs"):
             assert outcome.get((kind, step), "ok") == "ok", (kind, step)
-    for kind in UNHEALTHY_KINDS & set(kinds.values()):  # never probed as if text-only
+    for kind in BROKEN & set(kinds.values()):  # never probed as if text-only
         assert outcome[(kind, "probe_inputs")] == "error", kind
     forwards = [e for e in events if e["step"] == "forward"]
     assert len(forwards) == len(FORWARD) and {e["outcome"] for e in forwards} == {"ok"}
