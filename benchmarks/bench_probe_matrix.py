@@ -2,8 +2,10 @@
 the same 18 cells as independent requests, plus the cost of capturing attention.
 
 Probe: `mmla_core.probe.run_probe` decodes the clip once, derives the six scenarios in memory
-and answers each cell by label scoring (the prefix shared across the 20 labels), writing one
-prediction row per cell. Baseline: 18 independent `engine.predict` calls, each building its own
+and answers each scenario's three prompts over ONE pass of its media (processor, encoders and
+the media tokens' KV cache), each prompt a cached extension of it (the visual and audio questions
+also share the transcript, long_context's 10k letters included), then all 20 labels of a prompt
+in one packed pass (`probe.shared_prefix`), writing one prediction row per cell. Baseline: 18 independent `engine.predict` calls, each building its own
 input from the project as an evaluation request would (`clip_input_from_store`: decode the clip
 and its audio-swap donor, build the variant), on the same loaded model and settings, writing
 nothing. Both give the same scores (checked). Attention: the same probe with `attention=True`
