@@ -5,7 +5,7 @@ rows: they may refuse a whole input only with DatasetImportError, otherwise they
 can and report every other problem as an issue with a location. The answer parser (MMLA's
 `clean`) never raises and always names a label, "unknown" or "multi"; a well-formed answer for
 any label of any MMLA task parses back to that label. CI runs 200 examples per parser property and
-60 per importer (each imports a file); the `long` versions run 4000.
+60 per importer (each imports a file); the `long` versions run 2000.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from mmla_core.tasks import MMLA_TASKS
 
 CI = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CI_FILES = settings(CI, max_examples=60)  # each example imports a file into a fresh project
-LONG = settings(max_examples=4000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+LONG = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TASK_NAMES = [t.name for t in MMLA_TASKS]
 LABELS = [label for t in MMLA_TASKS for label in t.labels]
 NASTY = ["", " ", "..", "../x.mp4", "/etc/passwd", "a.mp4", "sub/../a.mp4", "\x00", "\ufeff",
