@@ -252,7 +252,7 @@ class ProbePanel(QWidget):
     def cancel(self) -> None:
         if self.client is not None:
             self.client.cancel()
-            self.status.setText("Cancelling after the current cell…")
+            self.status.setText("Cancelling after the current row…")
 
     def _poll(self) -> None:
         for event in self.client.poll():
