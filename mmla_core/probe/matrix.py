@@ -207,11 +207,7 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
     request = ProbeRequest(tuple(scenarios), tuple(prompts), dict(templates or {}) or None,
                            tuple(int(v) for v in variants))
     settings = settings or InferenceSettings(seed=seed)
-    row = get_clip(store, clip_id)
-    if row is None:
-        raise ValueError(f"no clip {clip_id} in the project")
-    task_id, task_obj = _task(store, task)
-    extra = _check_request(store, clip_id, task_obj, request)
+    row, task_id, task_obj, extra = _prepare(store, clip_id, task, request)
     clip_gold = gold_label(store, clip_id, task_id) if task_id is not None else None
     model_id = register_engine_model(store, engine)
     run_settings = _run_settings(clip_id, request, extra, clip_gold, task_obj, seed, attention,
@@ -225,14 +221,13 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
                          request.prompts, clip_gold, status="running",
                          templates=dict(request.templates or {}), variants=extra)
     job = _ProbeJob(store, engine, task_obj, task_id, clip_gold, run_id, model_id, attention)
+    cell_settings = [replace(settings, prompt_kind=p, seed=seed,
+                             template=(request.templates or {}).get(p)) for p in request.prompts]
     try:
         for key, clip in _row_inputs(store, row, request, extra, settings, seed):
             if _cancelled(cancel):
                 result.status = "cancelled"
                 break
-            cell_settings = [replace(settings, prompt_kind=p, seed=seed,
-                                     template=(request.templates or {}).get(p))
-                             for p in request.prompts]
             for cell in job.answer_row(key, clip, cell_settings):
                 result.cells.append(cell)
                 if progress is not None:
@@ -247,6 +242,15 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
     result.status = "cancelled" if result.status == "cancelled" else "done"
     finish_run(store, run_id, result.status)
     return result
+
+
+def _prepare(store: Store, clip_id: int, task, request: ProbeRequest):
+    """The clip row, the task (id, object) and the variant rows, all checked before a run."""
+    row = get_clip(store, clip_id)
+    if row is None:
+        raise ValueError(f"no clip {clip_id} in the project")
+    task_id, task_obj = _task(store, task)
+    return row, task_id, task_obj, _check_request(store, clip_id, task_obj, request)
 
 
 def _run_settings(clip_id, request: ProbeRequest, extra: dict, clip_gold, task: Task, seed,
