@@ -72,7 +72,7 @@ class EvaluateDialog(QDialog):
         self.run_id: int | None = None
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self.poll)
-        self.form = EvaluateForm(self)
+        self.form = EvaluateForm(self.db_path, self)
         self.form.dataset_changed.connect(self._on_dataset)
         self.form.add_model_requested.connect(self.add_model)
         self.form.valid_changed.connect(self._update_buttons)
@@ -255,4 +255,5 @@ class EvaluateDialog(QDialog):
         """Closing stops the worker without waiting; a running evaluation stays resumable."""
         self._stop_worker()
         self.runner.shutdown()
+        self.form.adapter_picker.shutdown()
         super().done(result)

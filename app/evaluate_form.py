@@ -7,6 +7,8 @@ dialog); the prompt preview is rendered here on every edit (string formatting on
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,6 +26,8 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QWidget,
 )
+
+from mmla_app.adapter_picker import AdapterPicker
 
 PRESET_ITEM = "mmabench"
 ERROR_STYLE = "color: #c8453b;"
@@ -87,8 +91,9 @@ class EvaluateForm(QWidget):
     add_model_requested = Signal(str)  # a folder the user picked
     valid_changed = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, db_path: str | Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.db_path = Path(db_path) if db_path else None
         self.tasks: dict = {}
         self.samples: dict = {}
         self.valid = False
@@ -101,9 +106,9 @@ class EvaluateForm(QWidget):
         self.add_model_button.clicked.connect(self.choose_model_folder)
         self.download_button = QPushButton("Download…", self)  # from the Hugging Face Hub
         self.download_button.clicked.connect(self.download_model)
-        self.adapter_edit = QLineEdit(self, placeholderText="none (base model)")
-        adapter_button = QPushButton("…", self)
-        adapter_button.clicked.connect(self._choose_adapter)
+        self.adapter_picker = AdapterPicker(self.db_path or "", self)
+        if self.db_path:  # the project's trained adapters, by name
+            self.adapter_picker.reload()
         self.dataset_combo = QComboBox(self)
         self.dataset_combo.currentIndexChanged.connect(self._on_dataset)
         self.split_combo = QComboBox(self)
@@ -131,7 +136,7 @@ class EvaluateForm(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         for label, widget in (
                 ("Model", row(self.model_combo, self.add_model_button, self.download_button)),
-                ("LoRA adapter", row(self.adapter_edit, adapter_button)),
+                ("LoRA adapter", self.adapter_picker),
                 ("Dataset", self.dataset_combo), ("Split", self.split_combo),
                 ("Task", self.task_combo), ("Prompt", self.prompt_combo),
                 ("Answer", self.mode_combo),
@@ -284,11 +289,6 @@ class EvaluateForm(QWidget):
         self.download_dialog.downloaded.connect(self.add_model_requested.emit)
         self.download_dialog.open()
 
-    def _choose_adapter(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "LoRA adapter folder")
-        if folder:
-            self.adapter_edit.setText(folder)
-
     # --- the request --------------------------------------------------------------------------
 
     def eval_request(self) -> dict:
@@ -305,7 +305,7 @@ class EvaluateForm(QWidget):
                     for i in range(self.variants_list.count())
                     if self.variants_list.item(i).checkState() == Qt.CheckState.Checked]
         return {"model": self.model_combo.currentData(),
-                "adapter": self.adapter_edit.text().strip() or None,
+                "adapter": self.adapter_picker.adapter_path(),
                 "dataset": self.dataset_combo.currentText(),
                 "split": self.split_combo.currentData(), "task": self.task_combo.currentData(),
                 "settings": settings, "variants": variants or None,

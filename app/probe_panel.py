@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmla_app.adapter_picker import AdapterPicker
 from mmla_app.probe_options import ProbeOptions
 from mmla_app.workers import Runner
 from mmla_core.probe.matrix import DEFAULT_PROMPTS, DEFAULT_SCENARIOS, ProbeCell, ProbeResult
@@ -135,7 +135,7 @@ class ProbePanel(QWidget):
         self.set_button = QPushButton("Over a set of clips…", self, clicked=self.open_set)
         self.set_button.setToolTip("MMA-Bench's table and per-layer Cohen's d over the browser's "
                                    "selection or a dataset split; runs the missing probes")
-        self.adapter_edit = QLineEdit(self, placeholderText="LoRA adapter folder (optional)")
+        self.adapter_picker = AdapterPicker(self.db_path, self)
         self.matrix = QTableWidget(len(DEFAULT_SCENARIOS), len(DEFAULT_PROMPTS), self)
         self.matrix.setHorizontalHeaderLabels([p.replace("_", " ") for p in DEFAULT_PROMPTS])
         self.matrix.setVerticalHeaderLabels([s.replace("_", " ") for s in DEFAULT_SCENARIOS])
@@ -152,7 +152,7 @@ class ProbePanel(QWidget):
         export_png = QPushButton("PNG…", self, clicked=self.export_png)
         layout = QVBoxLayout(self)
         for widgets in ((QLabel("Model"), self.model_combo), (QLabel("Task"), self.task_combo),
-                        (QLabel("Adapter"), self.adapter_edit),
+                        (QLabel("Adapter"), self.adapter_picker),
                         (self.options,),
                         (self.run_button, self.cancel_button, self.attention_box),
                         (self.checks_button, self.set_button),
@@ -168,9 +168,11 @@ class ProbePanel(QWidget):
     # --- context ------------------------------------------------------------------------------
 
     def set_context(self, db_path: Path, _annotator: str = "") -> None:
-        self.shutdown()
+        self._stop_work()
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)
+        self.adapter_picker.set_db_path(self.db_path)
+        self.adapter_picker.reload()
         self.set_clip(None)
 
     def set_clip(self, clip_id: int | None) -> None:
@@ -220,7 +222,7 @@ class ProbePanel(QWidget):
             self.status.setText("Keep the aligned clip and at least one question: the other "
                                 "cells are compared with them.")
             return
-        adapter = self.adapter_edit.text().strip()
+        adapter = self.adapter_picker.adapter_path()
         titles = {f"variant:{v}": self.options.variant_title(v) for v in variants}
         self._layout_matrix([*scenarios, *titles], prompts, titles)
         self.client.probe(self.clip_id, task, model=model, scenarios=scenarios, prompts=prompts,
@@ -404,6 +406,10 @@ class ProbePanel(QWidget):
             self.grab().save(path)
 
     def shutdown(self) -> None:
+        self._stop_work()
+        self.adapter_picker.shutdown()
+
+    def _stop_work(self) -> None:
         self.timer.stop()
         if self.client is not None:
             self.client.stop(timeout=0)

@@ -183,3 +183,34 @@ def test_edited_prompt_and_existing_variant_match_the_cli(qtbot, demo_with_model
         assert played.args == [variant]
     finally:
         panel.shutdown()
+
+
+def test_probe_tab_and_evaluate_window_offer_the_trained_adapters(qtbot, demo_with_model,
+                                                                   tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
+    from finetune_helpers import add_job
+
+    from mmla_app.evaluate_dialog import EvaluateDialog
+    from mmla_app.probe_panel import ProbePanel
+    from mmla_core.store.jobs import update_job
+
+    with open_store(demo_with_model) as store:
+        job_id, adapter = add_job(store, tmp_path, "meld-sft", ["MELD"], "sft")
+        Path(adapter).mkdir(parents=True)
+        update_job(store, job_id, status="done")
+    panel = ProbePanel(demo_with_model)
+    qtbot.addWidget(panel)
+    panel.set_context(demo_with_model)
+    dialog = EvaluateDialog(demo_with_model)
+    qtbot.addWidget(dialog)
+    for picker in (panel.adapter_picker, dialog.form.adapter_picker):
+        qtbot.waitUntil(lambda p=picker: p.combo.count() == 2, timeout=10_000)
+        assert "meld-sft" in picker.combo.itemText(1)
+        picker.combo.setCurrentIndex(1)
+        assert picker.adapter_path() == adapter
+    assert dialog.form.eval_request()["adapter"] == adapter
+    panel.shutdown()
+    dialog.done(0)
