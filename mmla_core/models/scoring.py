@@ -79,6 +79,7 @@ class Prefix:
     rope_delta: torch.Tensor | None   # (B, 1) mRoPE offset, None for plain 1-D positions
     shared_logprob: torch.Tensor      # (B,) log-prob of shared answer tokens already in it
     shared_count: int = 0
+    attentions: tuple | None = None   # per layer (B, heads, new tokens, keys), when asked for
 
 
 def answer_token_ids(processor, answers) -> list[list[int]]:
@@ -234,11 +235,13 @@ def _next_positions(prefix: Prefix, family: str, width: int, offsets=None) -> to
 
 
 @torch.no_grad()
-def extend_prefix(model, family: str, prefix: Prefix, ids: list[int], scored: int = 0) -> Prefix:
+def extend_prefix(model, family: str, prefix: Prefix, ids: list[int], scored: int = 0, *,
+                  output_attentions: bool = False) -> Prefix:
     """The prefix followed by text tokens `ids`, in one cached pass; `prefix` stays reusable.
 
     The last `scored` of `ids` are shared answer tokens: their log-probs are added to the
     new prefix's `shared_logprob` (as `run_prefix` does for the tokens every label shares).
+    `output_attentions`: keep the new tokens' attention rows (needs eager attention).
     """
     if not ids:
         return prefix
@@ -249,14 +252,15 @@ def extend_prefix(model, family: str, prefix: Prefix, ids: list[int], scored: in
     out, logits = _forward_tail(model, min(width, scored + 1), input_ids=new,
                                 attention_mask=mask, use_cache=True,
                                 position_ids=_next_positions(prefix, family, width),
-                                past_key_values=_shared_cache(prefix.cache))
+                                past_key_values=_shared_cache(prefix.cache),
+                                **({"output_attentions": True} if output_attentions else {}))
     dists = torch.cat([prefix.next_logprobs[:, None], logits.float().log_softmax(-1)], 1)
     picked = prefix.shared_logprob
     if scored:
         chosen = dists[:, -(scored + 1):-1].gather(-1, new[:, -scored:, None]).squeeze(-1)
         picked = picked + chosen.sum(-1)
     return Prefix(out.past_key_values, dists[:, -1], mask, prefix.rope_delta, picked,
-                  prefix.shared_count + scored)
+                  prefix.shared_count + scored, out.attentions if output_attentions else None)
 
 
 @torch.no_grad()

@@ -1,9 +1,8 @@
 """Attention by modality at the answer position (MMA-Bench's white-box analysis, section 2.8).
 
-For one clip and prompt the prompt runs once more through the model with eager attention and
-`output_attentions=True`; at the answer position (the last prompt token, whose output is the
-first answer token) each decoder layer's attention row is averaged over heads and summed over
-the key positions of each modality:
+At the answer position (the last prompt token, whose output is the first answer token) each
+decoder layer's attention row is averaged over heads and summed over the key positions of each
+modality:
 
 - video: the video placeholder tokens (`video_token_id` / `video_token_index` of the config, else
   the tokenizer's), and image placeholders, if any;
@@ -13,11 +12,18 @@ the key positions of each modality:
 The three shares are divided by their sum, so they sum to 1 per layer (they already do up to
 rounding: the row is a softmax over the unpadded keys of one clip).
 
-Cost: eager attention materialises every layer's (heads x L x L) weights: with a 5 s clip at
-Qwen2.5-Omni-7B scale (~2k tokens, 28 layers x 28 heads) that is ~0.5 GB per layer in fp16 and
-a forward several times slower than SDPA/flash. The capture switches the model to eager for that
-forward only and back afterwards. Cohen's d per layer compares the shares under visual- and
-audio-focused prompts over a set of clips: d = (mean_v - mean_a) / pooled s.d., pooled s.d. =
+Only that row is computed: the prompt minus its last token runs once with the model's own
+attention (SDPA / flash) and a KV cache (`scoring.run_prefix`, mRoPE offset kept), then the
+model switches to eager for ONE token, the last, extended from that cache with
+`output_attentions=True` (`scoring.extend_prefix`): each layer returns heads x 1 x L weights,
+never the heads x L x L matrix a full eager forward materialises (~0.5 GB per layer in fp16
+for a 5 s clip at 7B scale, and ~20k x 20k per head for long_context). The capture costs one
+extra prompt pass at the normal attention speed plus a one-token step; the attention
+implementation is restored afterwards, also on error. Equal to the full eager forward's row up
+to float rounding (tests/core/test_probe_attention.py).
+
+Cohen's d per layer compares the shares under visual- and audio-focused prompts over a set of
+clips: d = (mean_v - mean_a) / pooled s.d., pooled s.d. =
 sqrt(((n_v-1) s_v^2 + (n_a-1) s_a^2) / (n_v + n_a - 2)); d > 0: more attention under the visual
 prompt (MMA-Bench's sign convention).
 """
@@ -25,13 +31,14 @@ prompt (MMA-Bench's sign convention).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from mmla_core.models.inputs import InferenceSettings, build_model_inputs, with_view
 from mmla_core.models.prompting import plan_prompt
 
-__all__ = ["MODALITIES", "AttentionProfile", "attention_shares", "cohens_d",
-           "cohens_d_by_layer", "modality_spans", "modality_token_ids"]
+__all__ = ["MODALITIES", "AttentionProfile", "answer_attention", "attention_shares", "cohens_d",
+           "cohens_d_by_layer", "modality_spans", "modality_token_ids", "shares_by_modality"]
 
 MODALITIES = ("video", "audio", "text")
 
@@ -83,33 +90,62 @@ def modality_spans(input_ids, token_ids: dict[str, set[int]], mask=None) -> dict
 def attention_shares(engine, clip, task, settings: InferenceSettings, *,
                      labels=None) -> AttentionProfile:
     """The share of attention to video / audio / text at the answer position, per layer."""
-    import torch
-
     plan = plan_prompt(task, clip.transcript, settings.prompt_kind, template=settings.template,
                        labels=labels)
     inputs = build_model_inputs(engine.processor, engine.info.family, with_view(clip, plan.view),
                                 plan.text, settings)
     spans = modality_spans(inputs["input_ids"][0], modality_token_ids(engine),
-                           inputs.get("attention_mask", [None])[0]
-                           if "attention_mask" in inputs else None)
-    inputs = engine._to_device(inputs)
-    previous = engine.info.attn_implementation
-    model = engine.model
-    if previous != "eager":
-        model.set_attn_implementation("eager")
-    try:
-        with torch.no_grad():
-            out = model(**inputs, output_attentions=True, use_cache=False)
-    finally:
-        if previous != "eager":
-            model.set_attn_implementation(previous)
+                           inputs["attention_mask"][0] if "attention_mask" in inputs else None)
+    rows = answer_attention(engine, engine._to_device(inputs))
+    return AttentionProfile(shares_by_modality(rows, spans), spans,
+                            int(inputs["input_ids"].shape[1]))
+
+
+def answer_attention(engine, inputs: dict) -> list:
+    """Per layer, the last token's attention row (heads x keys) of one-row model inputs."""
+    from mmla_core.models.scoring import extend_prefix, run_prefix
+
+    model, family = engine.model, engine.info.family
+    prefix = run_prefix(model, family, _without_last_token(inputs))
+    with _eager_attention(engine):
+        last = extend_prefix(model, family, prefix, [int(inputs["input_ids"][0, -1])],
+                             output_attentions=True)
+    return [layer[0, :, -1, :] for layer in last.attentions]
+
+
+def shares_by_modality(rows, spans: dict[str, list[int]]) -> list[list[float]]:
+    """[video, audio, text] per layer from (heads x keys) rows: heads averaged, summed per
+    modality, divided by the total."""
     shares = []
-    for layer in out.attentions:
-        row = layer[0, :, -1, :].float().mean(0).cpu()  # heads averaged, answer position
+    for layer in rows:
+        row = layer.float().mean(0).cpu()
         parts = [float(row[spans[m]].sum()) if spans[m] else 0.0 for m in MODALITIES]
         total = sum(parts) or 1.0
         shares.append([p / total for p in parts])
-    return AttentionProfile(shares, spans, int(inputs["input_ids"].shape[1]))
+    return shares
+
+
+def _without_last_token(inputs: dict) -> dict:
+    """The inputs minus the last position (the answer position is a text token, so the media
+    inputs stay whole)."""
+    out = dict(inputs)
+    for key in ("input_ids", "attention_mask", "mm_token_type_ids", "token_type_ids"):
+        if key in inputs:
+            out[key] = inputs[key][:, :-1]
+    return out
+
+
+@contextmanager
+def _eager_attention(engine):
+    """Eager attention (the only one that returns weights) inside, the previous one after."""
+    previous = engine.info.attn_implementation
+    if previous != "eager":
+        engine.model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        if previous != "eager":
+            engine.model.set_attn_implementation(previous)
 
 
 def cohens_d(first: list[float], second: list[float]) -> float | None:

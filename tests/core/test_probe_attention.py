@@ -9,6 +9,7 @@ from mmla_core.models.inputs import InferenceSettings, build_model_inputs
 from mmla_core.models.prompting import plan_prompt
 from mmla_core.probe import load_probe, run_probe
 from mmla_core.probe.attention import (
+    answer_attention,
     attention_shares,
     cohens_d_by_layer,
     modality_spans,
@@ -18,6 +19,8 @@ from mmla_core.tasks import builtin_task
 
 omni_dir = models_fixtures.omni_dir
 omni_engine = models_fixtures.omni_engine
+vl_dir = models_fixtures.vl_dir
+text_dir = models_fixtures.text_dir
 models_demo_db = models_fixtures.models_demo_db
 
 SMALL = InferenceSettings(max_pixels=models_fixtures.SMALL_PIXELS)
@@ -51,6 +54,71 @@ def test_shares_sum_to_one_per_layer_and_spans_match_token_ids(omni_engine):
     merge = omni_engine.processor.video_processor.merge_size ** 2
     assert len(video) == int(inputs["video_grid_thw"].prod()) // merge
     assert profile.num_tokens == len(ids)
+
+
+def _full_eager_rows(engine, inputs: dict) -> list:
+    """Reference (the capture's first version): the whole prompt in ONE eager forward with
+    every layer's heads x L x L weights, of which the last row is kept."""
+    previous = engine.info.attn_implementation
+    engine.model.set_attn_implementation("eager")
+    try:
+        with torch.no_grad():
+            out = engine.model(**inputs, output_attentions=True, use_cache=False)
+    finally:
+        engine.model.set_attn_implementation(previous)
+    return [layer[0, :, -1, :] for layer in out.attentions]
+
+
+def _check_rows_equal_full_eager(engine, clip, prompt_kind: str, long_text: str = "") -> None:
+    task = builtin_task("MIntRec")
+    settings = InferenceSettings(max_pixels=models_fixtures.SMALL_PIXELS, prompt_kind=prompt_kind)
+    text = plan_prompt(task, clip.transcript + long_text, prompt_kind).text
+    inputs = engine._to_device(build_model_inputs(engine.processor, engine.info.family, clip,
+                                                  text, settings))
+    before = engine.info.attn_implementation
+    rows = answer_attention(engine, inputs)
+    assert engine.info.attn_implementation == before
+    assert engine.model.config._attn_implementation == before  # switched back after the row
+    reference = _full_eager_rows(engine, inputs)
+    assert len(rows) == len(reference) == engine.model.config.get_text_config().num_hidden_layers
+    length = inputs["input_ids"].shape[1]
+    for row, ref in zip(rows, reference, strict=True):
+        assert row.shape == ref.shape == (ref.shape[0], length)  # heads x keys: one row only
+        torch.testing.assert_close(row, ref, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("prompt_kind", ["zero_shot", "visual_focused"])
+def test_answer_row_equals_the_full_eager_forward_omni(omni_engine, prompt_kind):
+    # mRoPE: the last token's 3-D position comes from the cached prefix's rope_deltas
+    _check_rows_equal_full_eager(omni_engine, models_fixtures.synthetic_clip(1), prompt_kind)
+
+
+@pytest.mark.parametrize("family_dir", ["vl_dir", "text_dir"])
+def test_answer_row_equals_the_full_eager_forward_other_families(family_dir, request):
+    from mmla_core.models.engine import Engine
+
+    engine = Engine.load(request.getfixturevalue(family_dir), device="cpu")
+    try:
+        _check_rows_equal_full_eager(engine, models_fixtures.synthetic_clip(2, audio=False),
+                                     "zero_shot", long_text=" and then some" * 20)
+    finally:
+        engine.close()
+
+
+def test_attention_implementation_restored_when_the_row_fails(omni_engine, monkeypatch):
+    before = omni_engine.info.attn_implementation
+    seen = []
+
+    def failing_extension(model, *args, **kwargs):
+        seen.append(model.config._attn_implementation)
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr("mmla_core.models.scoring.extend_prefix", failing_extension)
+    inputs = {"input_ids": torch.tensor([[1, 2, 3]]), "attention_mask": torch.ones(1, 3)}
+    with pytest.raises(RuntimeError, match="out of memory"):
+        answer_attention(omni_engine, inputs)
+    assert seen == ["eager"]
+    assert omni_engine.model.config._attn_implementation == before != "eager"
 
 
 def test_spans_skip_padding():
