@@ -17,7 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from mmla_core.store.db import Store
-from mmla_core.store.labels import CHECK_ANSWERS, check_answers, set_check_answer
+from mmla_core.store.labels import (
+    CHECK_ANSWERS,
+    check_answers,
+    set_check_answer,
+    set_check_answers,
+)
 
 # What the curator (or the judge) is shown, in MMA-Bench's own words.
 SHOWN = {
@@ -208,10 +213,8 @@ def answer_check(store: Store, clip_id: int, check_key: str, answer: str, annota
 def accept_model_answers(store: Store, clip_id: int, annotator: str) -> dict[str, str]:
     """Copy the latest model answers into the curator's own, for checks they left open.
 
-    One transaction: all copied or none. Returns what was copied.
+    One transaction and one undo step: all copied or none. Returns what was copied.
     """
     todo = clip_check_state(store, clip_id, annotator).model_to_accept()
-    with store.write():
-        for key, answer in todo.items():
-            set_check_answer(store, clip_id, key, answer, annotator)
+    set_check_answers(store, clip_id, todo, annotator)
     return todo

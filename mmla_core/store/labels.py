@@ -52,23 +52,45 @@ def set_transcript(store: Store, clip_id: int, text: str, annotator: str) -> Non
     _edit(store, annotator, Edit("transcript", clip_id, new_value=text))
 
 
-def _edit(store: Store, annotator: str, edit: Edit) -> None:
-    """Apply an edit and log it; a new edit cuts off the annotator's redo branch."""
+def set_check_answers(store: Store, clip_id: int, answers: dict[str, str],
+                      annotator: str) -> None:
+    """Several check answers from one action (accepting the model's): one undo step."""
+    for answer in answers.values():
+        if answer not in CHECK_ANSWERS:
+            raise ValueError(f"check answer must be one of {CHECK_ANSWERS}, got {answer!r}")
     with store.write() as conn:
-        old = _current_value(conn, edit, annotator)
-        if old == edit.new_value:
-            return
-        _apply(conn, edit, annotator, edit.new_value)
-        conn.execute(
-            "UPDATE edit_history SET state = 'dropped' WHERE annotator = ? AND state = 'undone'",
-            (annotator,),
-        )
-        conn.execute(
-            "INSERT INTO edit_history (annotator, kind, clip_id, task_id, check_key, old_value, "
-            "new_value) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (annotator, edit.kind, edit.clip_id, edit.task_id, edit.check_key, old,
-             edit.new_value),
-        )
+        group = None  # named by its first edit's id
+        for key, answer in answers.items():
+            row_id = _log_edit(conn, annotator, Edit("check", clip_id, check_key=key,
+                                                     new_value=answer), group)
+            if group is None and row_id is not None:
+                group = row_id
+                conn.execute("UPDATE edit_history SET group_id = id WHERE id = ?", (group,))
+
+
+def _edit(store: Store, annotator: str, edit: Edit) -> None:
+    with store.write() as conn:
+        _log_edit(conn, annotator, edit, None)
+
+
+def _log_edit(conn, annotator: str, edit: Edit, group: int | None) -> int | None:
+    """Apply an edit and log it (None when it changes nothing); a new edit cuts off the
+    annotator's redo branch."""
+    old = _current_value(conn, edit, annotator)
+    if old == edit.new_value:
+        return None
+    _apply(conn, edit, annotator, edit.new_value)
+    conn.execute(
+        "UPDATE edit_history SET state = 'dropped' WHERE annotator = ? AND state = 'undone'",
+        (annotator,),
+    )
+    row_id = conn.execute(
+        "INSERT INTO edit_history (annotator, kind, clip_id, task_id, check_key, old_value, "
+        "new_value, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (annotator, edit.kind, edit.clip_id, edit.task_id, edit.check_key, old,
+         edit.new_value, group),
+    ).lastrowid
+    return row_id
 
 
 def undo(store: Store, annotator: str) -> Edit | None:
@@ -83,24 +105,32 @@ def redo(store: Store, annotator: str) -> Edit | None:
 
 def _step(store: Store, annotator: str, from_state: str, to_state: str, order: str, *,
           backwards: bool) -> Edit | None:
+    """Undo or redo the latest step: one edit, or every edit of its group."""
+    columns = "id, kind, clip_id, task_id, check_key, old_value, new_value"
     with store.write() as conn:
         row = conn.execute(
-            "SELECT id, kind, clip_id, task_id, check_key, old_value, new_value FROM edit_history"
+            f"SELECT {columns}, group_id FROM edit_history"
             f" WHERE annotator = ? AND state = ? ORDER BY id {order} LIMIT 1",
             (annotator, from_state),
         ).fetchone()
         if row is None:
             return None
-        edit = Edit(*row[1:])
-        _apply(conn, edit, annotator, edit.old_value if backwards else edit.new_value)
-        conn.execute("UPDATE edit_history SET state = ? WHERE id = ?", (to_state, row[0]))
+        rows = [row[:-1]] if row[-1] is None else conn.execute(
+            f"SELECT {columns} FROM edit_history WHERE group_id = ? AND annotator = ?"
+            f" AND state = ? ORDER BY id {order}", (row[-1], annotator, from_state),
+        ).fetchall()
+        for row_id, *fields in rows:
+            edit = Edit(*fields)
+            _apply(conn, edit, annotator, edit.old_value if backwards else edit.new_value)
+            conn.execute("UPDATE edit_history SET state = ? WHERE id = ?", (to_state, row_id))
     return edit
 
 
 def undo_depth(store: Store, annotator: str) -> tuple[int, int]:
-    """(edits that can be undone, edits that can be redone) for menu state."""
+    """(steps that can be undone, steps that can be redone) for menu state; a group is one."""
     rows = dict(store.conn.execute(
-        "SELECT state, count(*) FROM edit_history WHERE annotator = ? GROUP BY state",
+        "SELECT state, count(DISTINCT coalesce(group_id, -id)) FROM edit_history"
+        " WHERE annotator = ? GROUP BY state",
         (annotator,),
     ).fetchall())
     return rows.get("done", 0), rows.get("undone", 0)

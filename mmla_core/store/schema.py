@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("mmla_studio")
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _M001_TABLES = [
     """CREATE TABLE datasets (
@@ -243,3 +243,19 @@ def m004_training_job_results(db) -> None:
     for statement in _M004_STATEMENTS:
         db.execute(statement)
     db.execute("PRAGMA user_version = 4")
+
+
+_M005_STATEMENTS = [
+    # Several edits made by one action (accepting the model's check answers) undo as one step.
+    "ALTER TABLE edit_history ADD COLUMN group_id INTEGER",  # NULL = an edit of its own
+    "CREATE INDEX idx_history_group ON edit_history(group_id) WHERE group_id IS NOT NULL",
+    # The Training tab reads a job's new events by id: a short range scan on this index.
+    "CREATE INDEX idx_training_events_job_id ON training_events(job_id, id)",
+]
+
+
+@MIGRATIONS()
+def m005_grouped_undo_event_index(db) -> None:
+    for statement in _M005_STATEMENTS:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 5")

@@ -16,7 +16,7 @@ from mmla_core.checks import (
     set_dataset_checks,
     verdict,
 )
-from mmla_core.store.labels import check_answers, set_check_answer, undo
+from mmla_core.store.labels import check_answers, redo, set_check_answer, undo, undo_depth
 
 ALL_YES = dict.fromkeys(MMA_KEYS, "yes")
 
@@ -120,8 +120,15 @@ def test_accept_model_answers_fills_only_open_checks_and_is_undoable(store):
     human = [r for r in check_answers(store, 2) if r["annotator"] == "alice"]
     assert {r["source"] for r in human} == {"human"}
     assert accept_model_answers(store, 2, "alice") == {}
+    assert undo_depth(store, "alice") == (2, 0)  # her own answer + the accepted group
+    undo(store, "alice")  # one step takes back every accepted answer, not just the last
+    assert clip_check_state(store, 2, "alice").mine == {"visual_only": "no"}
+    assert undo_depth(store, "alice") == (1, 1)
+    redo(store, "alice")
+    assert clip_check_state(store, 2, "alice").mine == {**copied, "visual_only": "no"}
     undo(store, "alice")
-    assert "full_audio" not in clip_check_state(store, 2, "alice").mine
+    undo(store, "alice")
+    assert clip_check_state(store, 2, "alice").mine == {}
 
 
 def test_first_open_index_points_at_the_first_undecided_check(store):
