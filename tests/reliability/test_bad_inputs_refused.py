@@ -123,13 +123,6 @@ def test_manifest_encodings_import_or_say_which_line_is_not_utf8(tmp_path, speak
 
 # --- model folders ------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def text_model(tmp_path_factory):
-    from mmla_core.models.tiny import build_tiny
-
-    return build_tiny(tmp_path_factory.mktemp("tiny-text") / "text_lm", "text_lm")
-
-
 def _broken(model_dir, tmp_path, name: str):
     folder = tmp_path / name
     shutil.copytree(model_dir, folder)
@@ -161,21 +154,21 @@ REFUSALS = {"remote_code": "trust_remote_code", "pickle_only": "pickle",
 
 
 @pytest.mark.parametrize("name", sorted(REFUSALS))
-def test_a_refused_model_folder_changes_nothing(curated, text_model, tmp_path, name, capsys):
+def test_a_refused_model_folder_changes_nothing(curated, omni_dir, tmp_path, name, capsys):
     _, db_path, _ = curated
-    assert cli(["--db", str(db_path), "models", "add", str(text_model), "--name", "good"]) == 0
+    assert cli(["--db", str(db_path), "models", "add", str(omni_dir), "--name", "good"]) == 0
     before = snapshot(db_path)
-    folder = _broken(text_model, tmp_path, name)
+    folder = _broken(omni_dir, tmp_path, name)
     assert cli(["--db", str(db_path), "models", "add", str(folder)]) != 0
     message = capsys.readouterr().err
     assert str(folder) in message and REFUSALS[name] in message, message
     assert snapshot(db_path) == before
 
 
-def test_a_model_folder_without_tokenizer_is_refused_at_load(text_model, tmp_path):
+def test_a_model_folder_without_tokenizer_is_refused_at_load(omni_dir, tmp_path):
     from mmla_core.models.engine import Engine
 
-    folder = _broken(text_model, tmp_path, "no_tokenizer")
+    folder = _broken(omni_dir, tmp_path, "no_tokenizer")
     with pytest.raises(ModelLoadError, match="no tokenizer files") as caught:
         Engine.load(folder, device="cpu")
     assert str(folder) in str(caught.value)
