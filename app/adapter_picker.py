@@ -19,11 +19,28 @@ from mmla_app.workers import Runner
 BASE_MODEL = "none (base model)"
 
 
-def load_trained_adapters(store, model: str | None = None) -> list[dict]:
-    """Worker job: the project's trained adapters, those of `model` only when given."""
+def load_trained_adapters(db_path: str, model: str | None = None) -> list[dict]:
+    """Worker job: the project's trained adapters, those of `model` only when given.
+
+    Pickers reload when a project is opened, while the window's own job may still be creating
+    or migrating the file: a project not at the current schema yet is only peeked at (read-only)
+    and has nothing to offer, so this never runs migrations concurrently with that job."""
+    import sqlite3
+    from contextlib import closing
+
+    from mmla_core.store.db import open_store
+    from mmla_core.store.schema import SCHEMA_VERSION
     from mmla_core.train.control import trained_adapters
 
-    return [a for a in trained_adapters(store) if model is None or a["model"] == model]
+    path = Path(db_path)
+    if not path.is_file():
+        return []
+    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                 timeout=30)) as peek:
+        if peek.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            return []
+    with open_store(path) as store:
+        return [a for a in trained_adapters(store) if model is None or a["model"] == model]
 
 
 def adapter_title(adapter: dict) -> str:
@@ -57,8 +74,8 @@ class AdapterPicker(QWidget):
 
     def reload(self, model: str | None = None) -> None:
         """Offer the trained adapters (of `model`, when given), keeping the current choice."""
-        self.runner.submit(load_trained_adapters, model, channel="adapters",
-                           on_success=self._on_adapters)
+        self.runner.submit(load_trained_adapters, str(self.db_path), model, channel="adapters",
+                           with_store=False, on_success=self._on_adapters)
 
     def set_db_path(self, db_path: str | Path) -> None:
         self.db_path = Path(db_path)

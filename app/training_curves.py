@@ -8,9 +8,11 @@ is the optimizer step, shared by both plots; checkpoints are thin vertical ticks
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+REDRAW_MS = 1000  # points are taken at every poll; the plots redraw at most once a second
 TRAIN_PEN, EVAL_PEN, ACC_PEN, CHECKPOINT_PEN = "#3d6fb6", "#d97706", "#2e9d5b", "#b8bcc4"
 TEST_PEN = "#7c3aed"
 # (series, event kind, event column): the final test accuracy is its own point, not dev
@@ -26,7 +28,10 @@ class TrainingCurves(QWidget):
         import pyqtgraph as pg
 
         self._pg = pg
-        self.points: dict[str, tuple[list[float], list[float]]] = {}
+        self.points: dict[str, _Series] = {}
+        self._dirty: set[str] = set()
+        self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._redraw.timeout.connect(self.redraw)
         self.checkpoints: list = []
         self.loss_plot = self._plot("loss")
         self.loss_plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
@@ -60,10 +65,15 @@ class TrainingCurves(QWidget):
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("left", y_label)
         plot.setMouseEnabled(x=True, y=False)
+        # a long run has tens of thousands of steps: draw ~2 points per pixel (peaks kept)
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setClipToView(True)
         return plot
 
     def clear(self) -> None:
-        self.points = {name: ([], []) for name, _kind, _column in SERIES}
+        self.points = {name: _Series() for name, _kind, _column in SERIES}
+        self._dirty.clear()
+        self._redraw.stop()
         for item in self.items.values():
             item.setData([], [])
         for line in self.checkpoints:
@@ -71,8 +81,11 @@ class TrainingCurves(QWidget):
         self.checkpoints = []
 
     def add_events(self, events: list[dict]) -> None:
-        """Append the new events of the job (in id order) and redraw what changed."""
-        changed = set()
+        """Append the new events of the job (in id order); what changed is redrawn at once the
+        first time (a job just opened), then at most once every REDRAW_MS (drawing two plots
+        twice a second was half of what watching a run cost)."""
+        first = not any(series.size for series in self.points.values())
+        changed = self._dirty
         for event in events:
             if event.get("kind") == "checkpoint":
                 self._add_checkpoint(event["step"])
@@ -80,12 +93,17 @@ class TrainingCurves(QWidget):
             for name, kind, column in SERIES:
                 value = event.get(column)
                 if value is not None and (event.get("kind") or "train") == kind:
-                    xs, ys = self.points[name]
-                    xs.append(float(event["step"]))
-                    ys.append(float(value))
+                    self.points[name].append(event["step"], value)
                     changed.add(name)
-        for name in changed:
-            self.items[name].setData(*self.points[name])
+        if first:
+            self.redraw()
+        elif changed and not self._redraw.isActive():
+            self._redraw.start()
+
+    def redraw(self) -> None:
+        for name in self._dirty:
+            self.items[name].setData(*self.points[name].arrays())
+        self._dirty.clear()
 
     def _add_checkpoint(self, step: int) -> None:
         pg = self._pg
@@ -95,5 +113,31 @@ class TrainingCurves(QWidget):
         self.loss_plot.addItem(line, ignoreBounds=True)
         self.checkpoints.append(line)
 
+    def set_planned_steps(self, steps: int | None) -> None:
+        """Fix the step axis to the whole run when its length is known: the axis then stays put
+        while points arrive (no tick relayout per poll), and the curve shows how far along it is."""
+        if steps:
+            self.loss_plot.setXRange(0, steps, padding=0.02)
+        else:
+            self.loss_plot.enableAutoRange(x=True)
+
     def point_count(self, name: str) -> int:
-        return len(self.points[name][0])
+        return self.points[name].size
+
+
+class _Series:
+    """x/y arrays that grow by doubling: each poll appends a few points to a long run's curve
+    without converting the whole history again."""
+
+    def __init__(self) -> None:
+        self.data = np.empty((2, 256))
+        self.size = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.size == self.data.shape[1]:
+            self.data = np.concatenate([self.data, np.empty_like(self.data)], axis=1)
+        self.data[:, self.size] = (x, y)
+        self.size += 1
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.data[0, :self.size], self.data[1, :self.size]

@@ -37,7 +37,9 @@ from mmla_app.training_progress import JobProgress
 from mmla_app.workers import Runner, submit_write
 
 POLL_MS = 500
+LOG_LINES = 2000  # the log view keeps the last lines; the file has them all
 HIDDEN_EVERY = 10  # a hidden tab polls every 10th tick: the list stays fresh, curves wait
+LIST_EVERY = 10  # the whole job list every 10th tick (5 s); the selected job every tick
 JOB_COLUMNS = ("#", "Name", "Status", "Progress", "Best dev")
 STATUS_COLOURS = {"running": "#3d6fb6", "stopping": "#d08a1c", "done": "#2e9d5b",
                   "failed": "#c8453b", "stopped": "#8a8f98", "created": "#8a8f98"}
@@ -57,8 +59,9 @@ class TrainingPanel(QWidget):
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)  # no Qt parent: outlives the panel until jobs end
         self.jobs: list[dict] = []
+        self._shown_rows: list[tuple] = []
         self.job_id: int | None = None
-        self.after_id = 0
+        self.after_id, self.log_offset = 0, -1
         self.progress = JobProgress()
         self._ticks = 0
         self._build()
@@ -88,6 +91,7 @@ class TrainingPanel(QWidget):
         self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.log_view.setMinimumHeight(80)
         self.log_view.setPlaceholderText("The trainer's log (train.log) appears here.")
+        self.log_view.setMaximumBlockCount(LOG_LINES)
         self.stop_button = QPushButton("Stop", self, clicked=self.stop)
         self.stop_button.setToolTip("Save a checkpoint, then end the run (resumable)")
         self.checkpoint_combo = QComboBox(self)
@@ -124,7 +128,7 @@ class TrainingPanel(QWidget):
         self.runner.shutdown()
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)
-        self.jobs, self.job_id = [], None
+        self.jobs, self.job_id, self._shown_rows = [], None, []
         self.jobs_table.setRowCount(0)
         self._show_job(None)
 
@@ -138,24 +142,42 @@ class TrainingPanel(QWidget):
     def _tick(self) -> None:
         self._ticks += 1
         if self.isVisible() or self._ticks % HIDDEN_EVERY == 0:
-            self.poll_now()
+            self.poll_now(with_list=self._ticks % LIST_EVERY == 0)
 
-    def poll_now(self) -> None:
-        self.runner.submit(training_poll.poll, self.job_id, self.after_id, channel="poll",
-                           on_success=self._on_poll, on_error=self._on_poll_error)
+    def poll_now(self, with_list: bool = True) -> None:
+        self.runner.submit(training_poll.poll_project, str(self.db_path), self.job_id,
+                           self.after_id, self.log_offset, with_list, channel="poll",
+                           with_store=False, on_success=self._on_poll,
+                           on_error=self._on_poll_error)
 
     def _on_poll(self, result: dict) -> None:
         if not isValid(self):
             return
-        self._fill_jobs(result["jobs"])
-        if result["job_id"] == self.job_id and self.job_id is not None:
+        current = result["job_id"] == self.job_id and self.job_id is not None
+        if current:
             events = [e for e in result["events"] if e["id"] > self.after_id]
             if events:
                 self.after_id = events[-1]["id"]
                 self.curves.add_events(events)
                 self.progress.add(events)
+        if result["jobs"] is not None:
+            self._fill_jobs(result["jobs"])
+        elif current and result["job"] is not None:
+            self._fill_jobs([self._merged(j, result["job"]) if j["id"] == self.job_id else j
+                             for j in self.jobs])
+        if current:
             self._show_monitor(result)
         self.polled.emit(result)
+
+    def _merged(self, listed: dict, fresh: dict) -> dict:
+        """The selected job's fresh row, with the list's figures brought up to date by the
+        events this poll folded (its own row has no last step; best dev may be unset yet)."""
+        job = {**listed, **fresh, "last_step": max(int(listed.get("last_step") or 0),
+                                                   self.progress.step)}
+        job["best_eval_accuracy"] = (fresh.get("best_eval_accuracy")
+                                     or self.progress.best_dev_accuracy
+                                     or listed.get("best_eval_accuracy"))
+        return job
 
     def _on_poll_error(self, exc: Exception) -> None:
         if isValid(self):
@@ -165,30 +187,30 @@ class TrainingPanel(QWidget):
 
     def _fill_jobs(self, jobs: list[dict]) -> None:
         self.jobs = jobs
+        rows = [_job_cells(job) for job in jobs]
+        if rows != self._shown_rows:  # unchanged: no rebuild, no repaint
+            self._shown_rows = rows
+            self._fill_table(jobs, rows)
+        if self.current_job() is None and jobs:
+            self.job_id = int(jobs[0]["id"])  # reattach: the newest job is shown at once
+            self._reset_monitor()
+            QTimer.singleShot(0, self.poll_now)
+            self._select_row(self.job_id)
+        self._update_buttons()
+
+    def _fill_table(self, jobs: list[dict], rows: list[tuple]) -> None:
         table = self.jobs_table
         table.blockSignals(True)
-        table.setRowCount(len(jobs))
-        for r, job in enumerate(jobs):
-            progress = JobProgress.for_job(job).fraction_at(int(job.get("last_step") or 0), None)
-            if job["status"] == "done":
-                progress = 1.0
-            best = job.get("best_eval_accuracy")
-            cells = (job["id"], job["name"], job["status"],
-                     "" if progress is None else f"{progress:.0%}",
-                     "" if best is None else f"{best:.1%}")
+        table.setRowCount(len(rows))
+        for r, (job, cells) in enumerate(zip(jobs, rows, strict=True)):
             for c, value in enumerate(cells):
                 item = QTableWidgetItem(str(value))
                 item.setData(Qt.ItemDataRole.UserRole, int(job["id"]))
                 if c == 2:
                     item.setForeground(QColor(STATUS_COLOURS.get(job["status"], "#2b2d31")))
                 table.setItem(r, c, item)
-        if self.current_job() is None and jobs:
-            self.job_id = int(jobs[0]["id"])  # reattach: the newest job is shown at once
-            self._reset_monitor()
-            QTimer.singleShot(0, self.poll_now)
         self._select_row(self.job_id)
         table.blockSignals(False)
-        self._update_buttons()
 
     def _select_row(self, job_id: int | None) -> None:
         for r in range(self.jobs_table.rowCount()):
@@ -216,10 +238,11 @@ class TrainingPanel(QWidget):
     # --- monitor ------------------------------------------------------------------------------
 
     def _reset_monitor(self) -> None:
-        self.after_id = 0
+        self.after_id, self.log_offset = 0, -1
         self.curves.clear()
         job = self.current_job()
         self.progress = JobProgress.for_job(job)
+        self.curves.set_planned_steps(self.progress.planned_steps)
         self.log_view.clear()
         self.checkpoint_combo.clear()
         self._show_job(job)
@@ -227,8 +250,9 @@ class TrainingPanel(QWidget):
     def _show_monitor(self, result: dict) -> None:
         job = self.current_job()
         self._show_job(job)
-        if job is not None and job.get("total_steps"):
-            self.progress.total_steps = int(job["total_steps"])
+        if job is not None and job.get("total_steps") != self.progress.total_steps:
+            self.progress.total_steps = job.get("total_steps") or None
+            self.curves.set_planned_steps(self.progress.planned_steps)
         fraction = self.progress.fraction
         if job is not None and job["status"] == "done":
             fraction = 1.0
@@ -237,10 +261,12 @@ class TrainingPanel(QWidget):
         self.progress_label.setText(self.progress.progress_text(finished))
         self.throughput.setText(self.progress.throughput_text())
         self._show_failure(job, result.get("advice"))
-        if result["log"] != self.log_view.toPlainText():
-            self.log_view.setPlainText(result["log"])
-            bar = self.log_view.verticalScrollBar()
-            bar.setValue(bar.maximum())
+        if result["log_offset"] != self.log_offset or result["log"]:
+            if result["log_offset"] < self.log_offset or self.log_offset < 0:
+                self.log_view.clear()  # a first read, or the log was replaced
+            self.log_offset = result["log_offset"]
+            if result["log"]:
+                self.log_view.appendPlainText(result["log"].rstrip("\n"))
         self._fill_checkpoints(result["checkpoints"])
 
     def _show_job(self, job: dict | None) -> None:
@@ -371,6 +397,16 @@ class TrainingPanel(QWidget):
             self.failure.show()
             self.message.emit(str(exc))
             self.poll_now()
+
+
+def _job_cells(job: dict) -> tuple:
+    """The job list's cells: id, name, status, share done, best dev accuracy."""
+    progress = JobProgress.for_job(job).fraction_at(int(job.get("last_step") or 0), None)
+    if job["status"] == "done":
+        progress = 1.0
+    best = job.get("best_eval_accuracy")
+    return (job["id"], job["name"], job["status"], "" if progress is None else f"{progress:.0%}",
+            "" if best is None else f"{best:.1%}")
 
 
 def _line(*widgets) -> QHBoxLayout:

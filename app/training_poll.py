@@ -10,6 +10,7 @@ opened later (or after a crash) shows a running job exactly like the window that
 from __future__ import annotations
 
 import json
+import threading
 
 ACTIVE = ("created", "running", "stopping")
 
@@ -24,21 +25,64 @@ def list_training_jobs(store) -> list[dict]:
     return jobs
 
 
-def poll(store, job_id: int | None, after_id: int) -> dict:
-    """The tab's whole refresh: the job list, and for the selected job what is new."""
+LOG_FIRST_BYTES = 64 * 1024  # a job shown for the first time: the end of its log only
+
+
+def selected_job(store, job_id: int | None) -> dict | None:
+    """One job's row, refreshed (a dead trainer becomes failed); None when it is gone."""
+    from mmla_core.train import control
+
+    if job_id is None:
+        return None
+    try:
+        job = dict(control.refresh(store, job_id))
+    except control.JobControlError:
+        return None
+    job["config"] = json.loads(job.get("config_json") or "{}")
+    return job
+
+
+def poll(store, job_id: int | None, after_id: int, log_offset: int = -1,
+         with_list: bool = True) -> dict:
+    """The tab's refresh: the job list (`with_list`; it reads every job's events, so not on
+    every tick), and for the selected job its row and what is new: events after `after_id`,
+    log text after byte `log_offset` (-1: the log's last lines, to start from)."""
     from mmla_core.store.jobs import job_events
     from mmla_core.train import control
 
-    jobs = list_training_jobs(store)
-    result = {"jobs": jobs, "job_id": job_id, "events": [], "log": "", "checkpoints": [],
-              "advice": None}
-    job = next((j for j in jobs if int(j["id"]) == job_id), None)
+    job = None if with_list else selected_job(store, job_id)
+    jobs = list_training_jobs(store) if with_list or job is None else None
+    if jobs is not None:
+        job = next((j for j in jobs if int(j["id"]) == job_id), None)
+    result = {"jobs": jobs, "job": job, "job_id": job_id, "events": [], "log": "",
+              "log_offset": log_offset, "checkpoints": [], "advice": None}
     if job is None:
         return result
     result["events"] = job_events(store, job_id, after_id)
-    result["log"] = control.log_tail(job)
+    path = control.log_path(job)
+    if path is not None:
+        start = max(log_offset, 0)
+        result["log"], result["log_offset"] = control.read_log_from(
+            path, start, limit=LOG_FIRST_BYTES if log_offset < 0 else 1 << 20)
     result["checkpoints"] = control.checkpoints(job)
     if job["status"] == "failed":
         result["advice"] = control.oom_advice(
-            "\n".join(filter(None, (job.get("stderr_tail"), result["log"]))), job["config"])
+            "\n".join(filter(None, (job.get("stderr_tail"), control.log_tail(job)))),
+            job["config"])
     return result
+
+
+_THREAD = threading.local()
+
+
+def poll_project(db_path: str, job_id: int | None, after_id: int, log_offset: int = -1,
+                 with_list: bool = True) -> dict:
+    """`poll` on this pool thread's own long-lived Store (a Store is bound to its thread): a
+    poll twice a second should not pay for opening the database and checking its migrations."""
+    from mmla_core.store.db import open_store
+
+    stores = _THREAD.__dict__.setdefault("stores", {})
+    store = stores.get(db_path)
+    if store is None:
+        store = stores[db_path] = open_store(db_path)
+    return poll(store, job_id, after_id, log_offset, with_list)

@@ -161,7 +161,7 @@ def test_real_short_run_from_the_gui_to_the_results_view(qtbot, make_window, toy
                     timeout=120_000)
     assert panel.current_job()["status"] == "done", panel.log_view.toPlainText()
     qtbot.waitUntil(lambda: panel.curves.point_count("loss") == 12, timeout=WAIT)
-    losses = panel.curves.points["loss"][1]
+    losses = panel.curves.points["loss"].arrays()[1]
     assert losses[-1] < losses[0]
     assert panel.curves.point_count("eval_accuracy") == 2  # dev, at steps 6 and 12
     assert panel.curves.point_count("test_accuracy") == 1  # the final test run
