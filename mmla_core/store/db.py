@@ -45,7 +45,13 @@ class Store:
         conn.execute("PRAGMA wal_autocheckpoint = 8000")
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
-        if migrate:
+        if migrate and self.schema_version() < SCHEMA_VERSION:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Under the write lock: threads or processes opening a fresh file at once queue here,
+        and whoever comes second finds nothing pending (no 'duplicate column')."""
+        with self.write():
             MIGRATIONS.apply(self.db)
 
     @contextmanager

@@ -30,6 +30,7 @@ from mmla_core.store.labels import (
     undo_depth,
 )
 from mmla_core.store.results import insert_predictions, run_accuracy, start_run
+from mmla_core.store.schema import SCHEMA_VERSION
 from mmla_core.tasks import builtin_task, make_custom_task
 
 
@@ -223,3 +224,25 @@ def test_two_stores_on_one_file_write_concurrently(tmp_path):
         t.join()
     with open_store(path) as s:
         assert s.scalar("SELECT count(*) FROM datasets") == 150
+
+
+def test_many_threads_opening_a_fresh_file_at_once_migrate_it_once(tmp_path):
+    path, errors = tmp_path / "fresh.sqlite", []
+    start = threading.Barrier(8)
+
+    def open_it():
+        start.wait()
+        try:
+            open_store(path).close()
+        except Exception as exc:  # the race used to raise 'duplicate column name'
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with open_store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.scalar("SELECT count(*) FROM _sqlite_migrations") == SCHEMA_VERSION
