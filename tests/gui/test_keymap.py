@@ -142,3 +142,15 @@ def test_restore_defaults_and_cancel_store_nothing(qtbot, dialog):
     press_into(qtbot, dialog, "undo", Qt.Key.Key_Z)
     dialog.reject()
     assert keymap.current_bindings()["undo"] == "Ctrl+Z"
+
+
+def test_every_menu_shortcut_is_reserved_so_remaps_see_the_conflict(window):
+    from PySide6.QtGui import QAction
+
+    from mmla_app.keymap import RESERVED, normalise
+
+    bound = set(window.key_actions.values())
+    menu_keys = {normalise(a.shortcut()) for a in window.findChildren(QAction)
+                 if a not in bound and not a.shortcut().isEmpty()}
+    assert menu_keys, "the menus have shortcuts"
+    assert menu_keys <= {normalise(k) for k in RESERVED}
