@@ -205,6 +205,60 @@ def results(studio: Studio) -> Path:
     return path
 
 
+@shot("train_dialog")
+def train_dialog(studio: Studio) -> Path:
+    """Tools > Train LoRA…: the form filled for MELD on the demo, with Preview's samples."""
+    from mmla_app.actions import open_train_dialog
+    from mmla_core.train.config import TrainConfig
+
+    window = studio.window
+    tiny_model(studio)
+    open_train_dialog(window)
+    dialog = window.train_dialog
+    wait_until(lambda: dialog.form.model_combo.count() > 0, "the dialog's models")
+    wait_until(lambda: dialog.form.task_list.count() > 0, "the dataset's tasks")
+    dialog.form.set_config(TrainConfig(
+        name="demo-meld-sft", model=TINY_MODEL, tasks=[PROBE_TASK], dataset="demo",
+        max_steps=40, eval_every=8, save_every=20, frames=2, fps=2.0, max_pixels=56 * 56,
+        learning_rate=1e-3, warmup_ratio=0.1, device="cpu", lora_rank=8))
+    shown: list = []
+    dialog.previewed.connect(shown.append)
+    dialog.preview_button.click()
+    wait_until(lambda: bool(shown), "the sample preview")
+    settle(400)
+    studio.extras["train_dialog"] = dialog
+    return studio.save(dialog, "train_dialog")
+
+
+@shot("training")
+def training(studio: Studio) -> Path:
+    """The Training tab watching the run launched from the dialog until it ends."""
+    from mmla_core.store.db import open_store
+
+    window = studio.window
+    if "train_dialog" not in studio.extras:
+        train_dialog(studio)
+    dialog = studio.extras.pop("train_dialog")
+    launched: list[int] = []
+    dialog.launched.connect(launched.append)
+    dialog.launch_button.click()
+    wait_until(lambda: bool(launched), "the launch")
+    dialog.close()
+
+    def ended() -> bool:
+        with open_store(studio.db_path) as store:
+            status = store.scalar("SELECT status FROM training_jobs WHERE id = ?",
+                                  (launched[0],))
+        return status in ("done", "stopped", "failed")
+
+    wait_until(ended, "the training run", timeout_s=900)
+    widen_side_panel(studio, 0.36)
+    window.side_tabs.setCurrentWidget(window.training)
+    window.training.select_job(launched[0])
+    settle(2500)  # two polls: the final events and the log
+    return studio.save(window, "training")
+
+
 # --- running ----------------------------------------------------------------------------------
 
 def open_studio(db_path: Path, workdir: Path, out_dir: Path) -> Studio:

@@ -58,7 +58,8 @@ def register(sub) -> None:
     p.add_argument("--in-process", action="store_true",
                    help="run the model in this process instead of the worker process")
     p.set_defaults(handler=_eval)
-    runs = sub.add_parser("runs", help="evaluation runs: ls, show, compare, export, pooled")
+    runs = sub.add_parser("runs", help="evaluation runs: ls, show, compare, export, pooled, "
+                                       "finetune, diff")
     rsub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
     rsub.add_parser("ls", help="list runs").set_defaults(handler=_runs_ls)
     show = rsub.add_parser("show", help="a run's settings and metrics")
@@ -77,6 +78,15 @@ def register(sub) -> None:
     pooled = rsub.add_parser("pooled", help="accuracy pooled over runs (weighted by test size)")
     pooled.add_argument("runs", type=int, nargs="+")
     pooled.set_defaults(handler=_runs_pooled)
+    finetune = rsub.add_parser("finetune", help="zero-shot vs SFT vs IT per task (MMLA's table)")
+    finetune.add_argument("--task", help="only this task")
+    finetune.add_argument("--all", action="store_true",
+                          help="every run, not only the best of each kind")
+    finetune.set_defaults(handler=_runs_finetune)
+    diff = rsub.add_parser("diff", help="how two runs' configs differ (with their training)")
+    diff.add_argument("run_a", type=int)
+    diff.add_argument("run_b", type=int)
+    diff.set_defaults(handler=_runs_diff)
 
 
 # --- mmla eval ----------------------------------------------------------------------------------
@@ -341,4 +351,39 @@ def _runs_pooled(store, args) -> int:
     pooled = pooled_accuracy(reports)
     print(f"pooled accuracy over {sum(r.metrics.n for r in reports)} samples: "
           f"{'—' if pooled is None else f'{pooled * 100:.2f}'}")
+    return EXIT_OK
+
+
+def _runs_finetune(store, args) -> int:
+    from mmla_core.eval.finetune_compare import KINDS, best_by_kind, finetune_rows
+
+    rows = finetune_rows(store, args.task)
+    if not rows:
+        raise CliError("no evaluation runs" + (f" for task {args.task}" if args.task else ""))
+    if args.all:
+        print_table([vars(r) for r in rows], ["task", "kind", "run_id", "model", "job_name",
+                                              "dataset", "split", "n", "accuracy", "macro_f1"])
+        return EXIT_OK
+    lines = best_by_kind(rows)
+    for line in lines:
+        for kind in KINDS:
+            best = line.get(kind)
+            line[kind] = "" if best is None else f"{best.accuracy:.2f} (#{best.run_id})"
+    print("best ACC of each kind (run id); `--all` lists every run")
+    print_table(lines, ["task", "model", "split", *KINDS])
+    return EXIT_OK
+
+
+def _runs_diff(store, args) -> int:
+    from mmla_core.eval.finetune_compare import config_diff
+
+    try:
+        diff = config_diff(store, args.run_a, args.run_b)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    if not diff:
+        print(f"runs {args.run_a} and {args.run_b} have the same config")
+        return EXIT_OK
+    print_table([{"key": k, f"run {args.run_a}": a, f"run {args.run_b}": b} for k, a, b in diff],
+                ["key", f"run {args.run_a}", f"run {args.run_b}"], widths={"key": 40})
     return EXIT_OK

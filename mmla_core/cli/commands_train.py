@@ -234,8 +234,8 @@ def _show(store, args) -> int:
     return EXIT_OK
 
 
-def _print_events(events: list[dict]) -> None:
-    if not events:
+def _print_events(events: list[dict], *, say_none: bool = True) -> None:
+    if not events and say_none:
         print("  (none yet)")
     for e in events:
         parts = [f"step {e['step']}", e["kind"]]
@@ -266,7 +266,7 @@ def _follow_job(store, job_id: int, log: bool) -> int:
                 print(text, end="", flush=True)
             else:
                 events = job_events(store, job_id, after)
-                _print_events(events)
+                _print_events(events, say_none=False)  # quiet while a step is running
                 after = events[-1]["id"] if events else after
             if control.has_ended(job):
                 return _report_end(job)

@@ -38,6 +38,6 @@ def print_table(rows: list[dict], columns: list[str], *, widths: dict[str, int] 
 
 def _cell(value, width: int) -> str:
     text = "" if value is None else str(value).replace("\n", " ")
-    if isinstance(value, float):
-        text = f"{value:.2f}"
+    if isinstance(value, float):  # 2 decimals, but a learning rate of 1e-4 is not "0.00"
+        text = f"{value:.2f}" if value == 0 or abs(value) >= 0.01 else f"{value:.3g}"
     return text if len(text) <= width else text[: width - 1] + "…"

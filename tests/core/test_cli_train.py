@@ -130,3 +130,33 @@ def test_ctrl_c_in_follow_detaches_and_the_run_goes_on(project, monkeypatch, cap
     assert wait_for(project, 1, ("running",))["status"] == "running"
     assert train(project, "stop", "1") == 0
     assert wait_for(project, 1)["status"] == "stopped"
+
+
+def test_runs_finetune_and_diff_line_up_zero_shot_and_sft(tmp_path, capsys):
+    from finetune_helpers import add_job, add_run
+
+    from mmla_core.cli import main
+    from mmla_core.demo import ensure_demo
+    from mmla_core.store.db import open_store
+    from mmla_core.store.jobs import update_job
+    from mmla_core.store.results import add_model
+
+    db = tmp_path / "p.sqlite"
+    gold = ["surprise", "joy", "neutral"]
+    with open_store(db) as store:
+        ensure_demo(store)
+        add_model(store, "tiny-omni", "qwen2_5_omni", str(tmp_path))
+        zero = add_run(store, ["neutral"] * 3, gold=gold)
+        job_id, adapter = add_job(store, tmp_path, "meld-sft", ["MELD"], "sft",
+                                  learning_rate=2e-4)
+        update_job(store, job_id, status="done")
+        sft = add_run(store, ["surprise", "joy", "joy"], gold=gold, adapter=adapter,
+                      settings={"training_job_id": job_id, "training": {"mode": "sft"}})
+    capsys.readouterr()
+    assert main(["--db", str(db), "runs", "finetune"]) == 0
+    table = capsys.readouterr().out
+    assert f"33.33 (#{zero})" in table and f"66.67 (#{sft})" in table
+    assert main(["--db", str(db), "runs", "diff", str(zero), str(sft)]) == 0
+    diff = capsys.readouterr().out
+    assert "train.learning_rate" in diff and "0.0002" in diff and "train.mode" in diff
+    assert main(["--db", str(db), "runs", "diff", str(zero), "999"]) == 1
