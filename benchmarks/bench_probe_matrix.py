@@ -5,15 +5,17 @@ Probe: `mmla_core.probe.run_probe` decodes the clip once, derives the six scenar
 and answers each scenario's three prompts over ONE pass of its media (processor, encoders and
 the media tokens' KV cache), each prompt a cached extension of it (the visual and audio questions
 also share the transcript, long_context's 10k letters included), then all 20 labels of a prompt
-in one packed pass (`probe.shared_prefix`), writing one prediction row per cell. Baseline: 18 independent `engine.predict` calls, each building its own
-input from the project as an evaluation request would (`clip_input_from_store`: decode the clip
-and its audio-swap donor, build the variant), on the same loaded model and settings, writing
-nothing. Both give the same scores (checked). Attention: the same probe with `attention=True`
-(one extra eager-attention forward per cell, long_context's 10k-letter prompt included in the
-full run; --quick leaves long_context out of the attention comparison). Times are the best of
-N, the sides alternating.
+in one packed pass (`probe.shared_prefix`), writing one prediction row per cell. Baseline: 18
+independent `engine.predict` calls, each building its own input from the project as an
+evaluation request would (`clip_input_from_store`: decode the clip and its audio-swap donor,
+build the variant), on the same loaded model and settings, writing nothing. Both give the same
+scores (checked). Attention: the same probe with `attention=True` (per cell one more pass of the
+prompt minus its last token with the normal attention, then that token alone with eager
+attention: `probe.attention`; long_context's 10k-letter prompt included in the full run,
+--quick leaves it out of the attention comparison; --attention-only measures just that, with
+and without long_context). Times are the best of N, the sides alternating.
 
-    python benchmarks/bench_probe_matrix.py [--quick] [--model DIR --device cuda]
+    python benchmarks/bench_probe_matrix.py [--quick] [--attention-only] [--model DIR --device cuda]
 """
 
 from __future__ import annotations
@@ -57,12 +59,54 @@ def best_of(fn, repeats):
     return best, value
 
 
+def matrix_vs_independent(store, engine, clip_id, task, settings, repeats, short) -> None:
+    probe_s = base_s = float("inf")
+    probe = base = None
+    for _ in range(repeats):
+        t, probe = best_of(lambda: run_probe(store, engine, clip_id, TASK,
+                                             settings=settings), 1)
+        probe_s = min(probe_s, t)
+        t, base = best_of(lambda: independent_cells(store, engine, clip_id, task, settings,
+                                                    0, DEFAULT_SCENARIOS), 1)
+        base_s = min(base_s, t)
+    diff = max(abs(c.scores[k] - base[(c.scenario, c.prompt)].scores[k])
+               for c in probe.cells for k in c.scores)
+    print(f"same scores as the independent cells: max |dP| = {diff:.2e}")
+    verdict = "PASS" if base_s / probe_s >= 2 else "FAIL"
+    print(f"RESULT probe_matrix_full_s={probe_s:.3f} independent_18_cells_s={base_s:.3f} "
+          f"speedup={base_s / probe_s:.2f}x target>=2x {verdict}")
+    short_probe, _ = best_of(lambda: run_probe(store, engine, clip_id, TASK,
+                                               settings=settings, scenarios=short), repeats)
+    short_base, _ = best_of(lambda: independent_cells(store, engine, clip_id, task,
+                                                      settings, 0, short), repeats)
+    print(f"RESULT probe_matrix_without_long_context cells={len(short)}x3 "
+          f"probe_s={short_probe:.3f} independent_s={short_base:.3f} "
+          f"speedup={short_base / short_probe:.2f}x")
+
+
+def attention_overhead(store, engine, clip_id, settings, scenarios, repeats) -> None:
+    """The same probe with and without attention capture, alternating, best of `repeats`."""
+    plain_s = attn_s = float("inf")
+    for _ in range(repeats):
+        t, _ = best_of(lambda: run_probe(store, engine, clip_id, TASK, settings=settings,
+                                         scenarios=scenarios), 1)
+        plain_s = min(plain_s, t)
+        t, _ = best_of(lambda: run_probe(store, engine, clip_id, TASK, settings=settings,
+                                         scenarios=scenarios, attention=True), 1)
+        attn_s = min(attn_s, t)
+    print(f"RESULT probe_attention_overhead scenarios={len(scenarios)}x3 "
+          f"plain_s={plain_s:.3f} with_attention_s={attn_s:.3f} "
+          f"overhead={attn_s / plain_s:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--model", help="model folder (default: the tiny random Omni model)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--attention-only", action="store_true",
+                        help="only the attention capture overhead (with and without long_context)")
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,37 +123,13 @@ def main() -> None:
               f"({duration or 0:.1f} s), {TASK} ({len(task.labels)} labels), "
               f"{len(DEFAULT_SCENARIOS)} scenarios x {len(DEFAULT_PROMPTS)} prompts")
         run_probe(store, engine, clip_id, TASK, settings=settings)  # warm-up (caches, lazy init)
-        probe_s = base_s = float("inf")
-        probe = base = None
-        for _ in range(repeats):
-            t, probe = best_of(lambda: run_probe(store, engine, clip_id, TASK,
-                                                 settings=settings), 1)
-            probe_s = min(probe_s, t)
-            t, base = best_of(lambda: independent_cells(store, engine, clip_id, task, settings,
-                                                        0, DEFAULT_SCENARIOS), 1)
-            base_s = min(base_s, t)
-        diff = max(abs(c.scores[k] - base[(c.scenario, c.prompt)].scores[k])
-                   for c in probe.cells for k in c.scores)
-        print(f"same scores as the independent cells: max |dP| = {diff:.2e}")
-        verdict = "PASS" if base_s / probe_s >= 2 else "FAIL"
-        print(f"RESULT probe_matrix_full_s={probe_s:.3f} independent_18_cells_s={base_s:.3f} "
-              f"speedup={base_s / probe_s:.2f}x target>=2x {verdict}")
         short = tuple(s for s in DEFAULT_SCENARIOS if s != "long_context")
-        short_probe, _ = best_of(lambda: run_probe(store, engine, clip_id, TASK,
-                                                   settings=settings, scenarios=short), repeats)
-        short_base, _ = best_of(lambda: independent_cells(store, engine, clip_id, task,
-                                                          settings, 0, short), repeats)
-        print(f"RESULT probe_matrix_without_long_context cells={len(short)}x3 "
-              f"probe_s={short_probe:.3f} independent_s={short_base:.3f} "
-              f"speedup={short_base / short_probe:.2f}x")
-        scenarios = short if args.quick else DEFAULT_SCENARIOS
-        plain_s, _ = best_of(lambda: run_probe(store, engine, clip_id, TASK, settings=settings,
-                                               scenarios=scenarios), repeats)
-        attn_s, _ = best_of(lambda: run_probe(store, engine, clip_id, TASK, settings=settings,
-                                              scenarios=scenarios, attention=True), 1)
-        print(f"RESULT probe_attention_overhead scenarios={len(scenarios)}x3 "
-              f"plain_s={plain_s:.3f} with_attention_s={attn_s:.3f} "
-              f"overhead={attn_s / plain_s:.2f}x")
+        if not args.attention_only:
+            matrix_vs_independent(store, engine, clip_id, task, settings, repeats, short)
+        choices = (short, DEFAULT_SCENARIOS) if args.attention_only else \
+            ((short,) if args.quick else (DEFAULT_SCENARIOS,))
+        for scenarios in choices:
+            attention_overhead(store, engine, clip_id, settings, scenarios, repeats)
         store.close()
         engine.close()
 
