@@ -44,8 +44,8 @@ def register(sub) -> None:
                    help="existing variant clips of the clip to probe as extra rows: all of "
                    "them, none (default), or these clip ids")
     p.add_argument("--attention", action="store_true",
-                   help="also capture attention shares by modality per layer (eager attention: "
-                   "more memory and time, very costly with long_context)")
+                   help="also capture attention shares by modality per layer (one more pass per "
+                   "prompt plus its last token with eager attention: about 3x the probe's time)")
     p.add_argument("--frames", type=int, help="frames per clip (default 4)")
     p.add_argument("--max-pixels", type=int, help="pixels per frame (default 360*420)")
     p.add_argument("--seed", type=int, default=0)

@@ -27,7 +27,7 @@ from transformers.feature_extraction_utils import BatchFeature
 from transformers.video_processing_utils import VideoProcessorMixin
 from transformers.video_utils import VideoMetadata
 
-from mmla_core.models.registry import ModelLoadError
+from mmla_core.models.registry import ModelLoadError, check_tokenizer_files
 
 __all__ = [
     "NumpyQwen2VLVideoProcessor",
@@ -263,19 +263,12 @@ def _plain(value):
     return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
-TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model")
-
-
 def load_processor(path: str | Path, family: str):
     """The offline processor of a model folder (the tokenizer alone for text_lm)."""
     from transformers import AutoTokenizer
 
     path = Path(path)
-    if not any((path / name).is_file() for name in TOKENIZER_FILES):
-        # transformers would build an empty tokenizer here and every prompt would encode to []
-        raise ModelLoadError(
-            f"{path}: no tokenizer files ({', '.join(TOKENIZER_FILES)}); the folder needs "
-            "tokenizer.json or vocab.json + merges.txt: download the model again")
+    check_tokenizer_files(path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     except (OSError, ValueError) as exc:

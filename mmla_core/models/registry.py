@@ -256,6 +256,7 @@ def inspect_model(ref: str | os.PathLike, *, allow_pickle: bool = False) -> Mode
     config = read_config(path)
     family = detect_family(config, path)
     files, fmt = weight_files(path, allow_pickle=allow_pickle)
+    check_tokenizer_files(path)
     notes = []
     if fmt == "safetensors":
         for file in files:
@@ -264,6 +265,18 @@ def inspect_model(ref: str | os.PathLike, *, allow_pickle: bool = False) -> Mode
         notes.append("pickle weights allowed by the user")
     return ModelCheck(path, family, config, tuple(files), fmt, is_random_weights(path, config),
                       weights_hash(files), tuple(notes))
+
+
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model")
+
+
+def check_tokenizer_files(path: Path) -> None:
+    """Refuse a folder without tokenizer files: transformers would build an empty tokenizer
+    and every prompt would encode to no tokens."""
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelLoadError(
+            f"{path}: no tokenizer files ({', '.join(TOKENIZER_FILES)}); the folder needs "
+            "tokenizer.json or vocab.json + merges.txt: download the model again")
 
 
 def _check_safetensors_header(file: Path) -> None:

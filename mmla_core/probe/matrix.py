@@ -200,9 +200,9 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
 
     Rows: the MMA-Bench `scenarios` built in memory, then the existing `variants` (clip ids).
     `templates`: edited prompt texts by prompt kind. `attention=True` also captures the
-    attention shares of every cell (an extra eager-attention forward per cell; see
-    probe.attention). `cancel`: an Event (or a callable) checked between rows; a cancelled
-    probe keeps its finished cells (run status "cancelled").
+    attention shares of every cell (an extra pass per cell plus its last token with eager
+    attention; see probe.attention). `cancel`: an Event (or a callable) checked between rows;
+    a cancelled probe keeps its finished cells (run status "cancelled").
     """
     request = ProbeRequest(tuple(scenarios), tuple(prompts), dict(templates or {}) or None,
                            tuple(int(v) for v in variants))

@@ -30,8 +30,10 @@ def _clean_env(monkeypatch):
 
 
 def model_folder(root: Path) -> Path:
-    """A folder `registry.inspect_model` accepts: config.json + a one-tensor safetensors."""
+    """A folder `registry.inspect_model` accepts: config.json, a one-tensor safetensors and a
+    tokenizer file (the fake engine never reads them)."""
     root.mkdir(parents=True)
+    (root / "tokenizer.json").write_text("{}")
     (root / "config.json").write_text(json.dumps({"architectures": ["Qwen2ForCausalLM"],
                                                   "model_type": "qwen2"}))
     header = json.dumps({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()

@@ -150,7 +150,8 @@ def _broken(model_dir, tmp_path, name: str):
 
 
 REFUSALS = {"remote_code": "trust_remote_code", "pickle_only": "pickle",
-            "no_weights": "weights", "truncated_config": "config.json"}
+            "no_weights": "weights", "truncated_config": "config.json",
+            "no_tokenizer": "no tokenizer files"}
 
 
 @pytest.mark.parametrize("name", sorted(REFUSALS))
