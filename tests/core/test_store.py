@@ -246,3 +246,15 @@ def test_many_threads_opening_a_fresh_file_at_once_migrate_it_once(tmp_path):
     with open_store(path) as store:
         assert store.schema_version() == SCHEMA_VERSION
         assert store.scalar("SELECT count(*) FROM _sqlite_migrations") == SCHEMA_VERSION
+
+
+def test_a_new_project_uses_16k_pages_and_an_old_one_keeps_its_own(tmp_path):
+    with open_store(tmp_path / "new.sqlite") as store:
+        assert store.scalar("PRAGMA page_size") == 16384
+    old = sqlite3.connect(tmp_path / "old.sqlite")
+    old.execute("CREATE TABLE t (x)")
+    old.commit()
+    old.close()
+    with open_store(tmp_path / "old.sqlite") as store:
+        assert store.scalar("PRAGMA page_size") == 4096
+        assert store.schema_version() == SCHEMA_VERSION
