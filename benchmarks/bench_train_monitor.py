@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from mmla_core.store import jobs, open_store
-from mmla_core.train import control
+from mmla_core.train import control, processes
 from mmla_core.train.config import TrainConfig
 
 POLL_S = 0.5
@@ -149,7 +149,7 @@ def _run_one(db: Path, job_id: int, folder: Path, args, name: str, make) -> None
                                    str(folder / "run3" / "train.log"), str(args.seconds + 3),
                                    str(step)])
         (folder / "run3" / "trainer.pid").write_text(f"{writer.pid} "
-                                                    f"{control.process_start_time(writer.pid)}\n")
+                                                    f"{processes.process_start_time(writer.pid)}\n")
         try:
             time.sleep(1.0)   # writer started and writing
             poll, state = make(store, job_id)

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 from mmla_core.store import jobs, open_store
-from mmla_core.train import control
+from mmla_core.train import control, processes
 
 TRAINER_CMD_ENV = "MMLA_TRAINER_CMD"
 
@@ -85,7 +85,7 @@ def _run_trainer(cmd: list[str], out: Path, job_id: int) -> int:
         except OSError as exc:
             _say(f"could not start the trainer: {exc}")
             return 127
-    control.write_pid_file(out, "trainer", child.pid)
+    processes.write_pid_file(out, "trainer", child.pid)
     signal.signal(signal.SIGTERM, lambda signum, frame: _forward(child, signum))
     exit_code = child.wait()   # PEP 475: a handled SIGTERM does not interrupt the wait
     _say(f"trainer pid {child.pid} ended: {describe_exit(exit_code)}")

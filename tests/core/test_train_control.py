@@ -13,7 +13,7 @@ import pytest
 from train_jobs_helpers import project, toy_config, wait_for, wait_for_events
 
 from mmla_core.store import jobs, open_store
-from mmla_core.train import control
+from mmla_core.train import control, processes
 from mmla_core.train.config import TrainConfig, TrainConfigError
 
 __all__ = ["project"]   # a fixture, used by name
@@ -42,7 +42,7 @@ def test_sigkilled_trainer_is_a_failed_job_with_exit_code_and_log_tail(project, 
     job_id = control.launch(project, toy_config())
     wait_for_events(project, job_id, 2)
     out = Path(wait_for(project, job_id, ("running",))["output_dir"])
-    trainer_pid, _ = control.read_pid_files(out)["trainer"]
+    trainer_pid, _ = processes.read_pid_files(out)["trainer"]
     os.kill(trainer_pid, signal.SIGKILL)
     job = wait_for(project, job_id)
     assert (job["status"], job["exit_code"]) == ("failed", -9)
@@ -163,7 +163,7 @@ def test_refresh_marks_a_job_whose_processes_are_gone_as_failed(project):
         assert job["status"] == "failed" and job["finished_at"]
         assert "step 2 loss 0.5" in job["stderr_tail"] and "no process" in job["stderr_tail"]
         # Pid reuse: a live pid (ours) that started at another time is not the job's process.
-        own_start = control.process_start_time(os.getpid())
+        own_start = processes.process_start_time(os.getpid())
         (out / "supervisor.pid").write_text(f"{os.getpid()} {own_start + 1}\n")
         jobs.update_job(store, job_id, status="running", finished_at=None)
         assert control.refresh(store, job_id)["status"] == "failed"
