@@ -33,6 +33,7 @@ __all__ = [
     "LabelScores",
     "Prefix",
     "answer_token_ids",
+    "crop_prefix",
     "extend_prefix",
     "naive_scores",
     "prefix_from_generation",
@@ -221,6 +222,29 @@ def _shared_cache(cache):
     if not layers or any(getattr(layer, "is_sliding", False) for layer in layers):
         return copy.deepcopy(cache)
     return DynamicCache([(layer.keys, layer.values) for layer in layers])
+
+
+def crop_prefix(prefix: Prefix, length: int) -> Prefix:
+    """The first `length` positions of a prefix, as a new prefix over views of its cache
+    (`prefix` stays as it was): to extend from there, e.g. the answer position alone.
+
+    The next-token log-probs after the cut are not known: they are NaN.
+    """
+    from transformers import DynamicCache
+
+    if not 0 < length <= prefix.mask.shape[1]:
+        raise ValueError(f"cannot crop a prefix of {prefix.mask.shape[1]} positions to {length}")
+    layers = getattr(prefix.cache, "layers", [])
+    if not layers or any(getattr(layer, "is_sliding", False) for layer in layers):
+        cache = copy.deepcopy(prefix.cache)
+        cache.crop(length)
+    else:
+        cache = DynamicCache([(layer.keys[:, :, :length], layer.values[:, :, :length])
+                              for layer in layers])
+    rows = prefix.mask.shape[0]
+    return Prefix(cache, torch.full_like(prefix.next_logprobs, float("nan")),
+                  prefix.mask[:, :length], prefix.rope_delta,
+                  torch.zeros(rows, device=prefix.mask.device))
 
 
 def _next_positions(prefix: Prefix, family: str, width: int, offsets=None) -> torch.Tensor:

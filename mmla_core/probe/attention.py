@@ -17,10 +17,13 @@ attention (SDPA / flash) and a KV cache (`scoring.run_prefix`, mRoPE offset kept
 model switches to eager for ONE token, the last, extended from that cache with
 `output_attentions=True` (`scoring.extend_prefix`): each layer returns heads x 1 x L weights,
 never the heads x L x L matrix a full eager forward materialises (~0.5 GB per layer in fp16
-for a 5 s clip at 7B scale, and ~20k x 20k per head for long_context). The capture costs one
-extra prompt pass at the normal attention speed plus a one-token step; the attention
-implementation is restored afterwards, also on error. Equal to the full eager forward's row up
-to float rounding (tests/core/test_probe_attention.py).
+for a 5 s clip at 7B scale, and ~20k x 20k per head for long_context). The attention
+implementation is restored afterwards, also on error. In a probe the prompt's cached pass
+already exists (the leaf of `shared_prefix`'s prompt tree, which scored the labels):
+`leaf_profile` crops a view of its cache to the prompt minus its last token and runs only the
+one-token step, so the capture adds no prompt pass (`answer_attention` runs its own for other
+callers). Both equal the full eager forward's row up to float rounding
+(tests/core/test_probe_attention.py).
 
 Cohen's d per layer compares the shares under visual- and audio-focused prompts over a set of
 clips: d = (mean_v - mean_a) / pooled s.d., pooled s.d. =
@@ -38,7 +41,8 @@ from mmla_core.models.inputs import InferenceSettings, build_model_inputs, with_
 from mmla_core.models.prompting import plan_prompt
 
 __all__ = ["MODALITIES", "AttentionProfile", "answer_attention", "attention_shares", "cohens_d",
-           "cohens_d_by_layer", "modality_spans", "modality_token_ids", "shares_by_modality"]
+           "cohens_d_by_layer", "leaf_attention", "leaf_profile", "modality_spans",
+           "modality_token_ids", "shares_by_modality"]
 
 MODALITIES = ("video", "audio", "text")
 
@@ -103,12 +107,41 @@ def attention_shares(engine, clip, task, settings: InferenceSettings, *,
 
 def answer_attention(engine, inputs: dict) -> list:
     """Per layer, the last token's attention row (heads x keys) of one-row model inputs."""
-    from mmla_core.models.scoring import extend_prefix, run_prefix
+    from mmla_core.models.scoring import run_prefix
 
-    model, family = engine.model, engine.info.family
-    prefix = run_prefix(model, family, _without_last_token(inputs))
+    prefix = run_prefix(engine.model, engine.info.family, _without_last_token(inputs))
+    return _last_token_rows(engine, prefix, int(inputs["input_ids"][0, -1]))
+
+
+def leaf_attention(engine, leaf, prompt_ids: list[int]) -> list:
+    """`answer_attention` of a prompt whose cached pass already ran (the probe's leaf).
+
+    `leaf` covers the prompt `prompt_ids` (media placeholders expanded) followed by its
+    `shared_count` answer tokens; a view of its cache cropped to the prompt minus its last
+    token is extended by that token with eager attention, and `leaf` stays as it was.
+    """
+    from mmla_core.models.scoring import crop_prefix
+
+    covered = leaf.mask.shape[1] - leaf.shared_count
+    if covered != len(prompt_ids):
+        raise ValueError(f"the cached pass covers {covered} prompt tokens, the prompt has "
+                         f"{len(prompt_ids)}: not this prompt's cache")
+    return _last_token_rows(engine, crop_prefix(leaf, covered - 1), int(prompt_ids[-1]))
+
+
+def leaf_profile(engine, leaf, prompt_ids: list[int]) -> AttentionProfile:
+    """`attention_shares` from a prompt's cached pass (see `leaf_attention`)."""
+    spans = modality_spans(prompt_ids, modality_token_ids(engine))
+    rows = leaf_attention(engine, leaf, prompt_ids)
+    return AttentionProfile(shares_by_modality(rows, spans), spans, len(prompt_ids))
+
+
+def _last_token_rows(engine, prefix, token: int) -> list:
+    """Per layer, the attention row (heads x keys) of `token` extending `prefix`, eager."""
+    from mmla_core.models.scoring import extend_prefix
+
     with _eager_attention(engine):
-        last = extend_prefix(model, family, prefix, [int(inputs["input_ids"][0, -1])],
+        last = extend_prefix(engine.model, engine.info.family, prefix, [token],
                              output_attentions=True)
     return [layer[0, :, -1, :] for layer in last.attentions]
 

@@ -200,9 +200,10 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
 
     Rows: the MMA-Bench `scenarios` built in memory, then the existing `variants` (clip ids).
     `templates`: edited prompt texts by prompt kind. `attention=True` also captures the
-    attention shares of every cell (an extra pass per cell plus its last token with eager
-    attention; see probe.attention). `cancel`: an Event (or a callable) checked between rows;
-    a cancelled probe keeps its finished cells (run status "cancelled").
+    attention shares of every cell (its last prompt token once more, with eager attention,
+    over the cell's own cached pass; see probe.attention). `cancel`: an Event (or a
+    callable) checked between rows; a cancelled probe keeps its finished cells (run status
+    "cancelled").
     """
     request = ProbeRequest(tuple(scenarios), tuple(prompts), dict(templates or {}) or None,
                            tuple(int(v) for v in variants))
@@ -294,15 +295,22 @@ class _ProbeJob:
         self.shares: dict[str, list] = {}
 
     def answer_row(self, key: str, clip, cell_settings: list[InferenceSettings]):
+        from mmla_core.probe.attention import attention_shares, leaf_profile
         from mmla_core.probe.shared_prefix import answer_prompts
 
-        answers = answer_prompts(self.engine, clip, self.task, cell_settings)
-        for settings, predicted in zip(cell_settings, answers, strict=True):
+        captured: dict[int, list] = {}
+
+        def capture(index: int, leaf, prompt_ids: list[int]) -> None:
+            # the row from the cached pass the scores came from, not one more pass per cell
+            captured[index] = leaf_profile(self.engine, leaf, prompt_ids).shares
+
+        answers = answer_prompts(self.engine, clip, self.task, cell_settings,
+                                 on_leaf=capture if self.attention else None)
+        for i, (settings, predicted) in enumerate(zip(cell_settings, answers, strict=True)):
             cell = self._write(key, clip, settings, predicted)
             if self.attention:
-                from mmla_core.probe.attention import attention_shares
-
-                cell.attention = attention_shares(self.engine, clip, self.task, settings).shares
+                cell.attention = captured.get(i) or attention_shares(  # Engine.predict path
+                    self.engine, clip, self.task, settings).shares
                 self.shares[f"{key}|{settings.prompt_kind}"] = cell.attention
             yield cell
 

@@ -9,12 +9,14 @@ transcript, long_context's 10k letters included) extend a common node once befor
 At each leaf the tokens every label shares are scored, then all labels in one packed pass
 (`scoring.score_packed`). The results equal `Engine.predict` per prompt up to float rounding
 (tests/core/test_probe_prefix.py); a prompt this path cannot take (generation mode, a check's
-view, a batch of one) goes through `Engine.predict`.
+view, a batch of one) goes through `Engine.predict`. The leaves are handed to the attention
+capture (`on_leaf`), which takes the answer position's row from them instead of another pass.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mmla_core.models.inputs import ClipInput, InferenceSettings, build_chat_inputs, chat_texts
@@ -55,10 +57,15 @@ def _usable(settings_list: list[InferenceSettings], plans: list[PromptPlan]) -> 
 
 
 def answer_prompts(engine, clip: ClipInput, task: Task, settings_list: list[InferenceSettings],
-                   *, labels=None) -> list:
+                   *, labels=None, on_leaf: Callable[[int, object, list[int]], None] | None = None
+                   ) -> list:
     """`Engine.predict(clip, task, s)` for every `s` (one per prompt), sharing the media pass.
 
-    All settings must agree on everything but the prompt kind and template.
+    All settings must agree on everything but the prompt kind and template. `on_leaf(i, leaf,
+    prompt_ids)` is called for each prompt once all are scored (on this path only, not on
+    the `Engine.predict` fallback): `leaf` is the `scoring.Prefix` of prompt i's cached pass
+    (its token ids `prompt_ids`, then `leaf.shared_count` answer tokens), for the attention
+    capture to reuse; it must leave `leaf` as it is.
     """
     plans = [plan_prompt(task, clip.transcript, s.prompt_kind, template=s.template,
                          labels=labels) for s in settings_list]
@@ -66,7 +73,7 @@ def answer_prompts(engine, clip: ClipInput, task: Task, settings_list: list[Infe
         return [engine.predict(clip, task, s, labels=labels) for s in settings_list]
     import torch
 
-    from mmla_core.models.scoring import answer_token_ids, run_prefix
+    from mmla_core.models.scoring import answer_token_ids
 
     first = settings_list[0]
     engine._use_attention(first.attn_implementation)
@@ -77,18 +84,30 @@ def answer_prompts(engine, clip: ClipInput, task: Task, settings_list: list[Infe
                               first)
     head = media_prefix_text(processor, texts)
     inputs = engine._to_device(build_chat_inputs(processor, family, clip, head, first))
-    root = run_prefix(engine.model, family, inputs)
-    tok = getattr(processor, "tokenizer", processor)
     cands = [answer_token_ids(processor, p.answers) for p in plans]
-    branches = [_Branch(i, tok(t[len(head):], add_special_tokens=False)["input_ids"],
-                        _shared(c)) for i, (t, c) in enumerate(zip(texts, cands, strict=True))]
-    tree = _Tree(engine, inputs)
-    tree.grow(root, [], branches)
+    tree, branches = _grown_tree(engine, inputs, [t[len(head):] for t in texts], cands)
     scores = [_leaf_scores(engine, tree.leaves[i], plans[i], cands[i])
               for i in range(len(plans))]
     latency = (time.perf_counter() - start) * 1000 / len(plans)
+    if on_leaf is not None:
+        media_ids = inputs["input_ids"][0].tolist()  # + a branch's whole rest: its prompt
+        for b in branches:
+            on_leaf(b.key, tree.leaves[b.key], media_ids + b.rest)
     return [engine._result(plan, s, heard, latency, *answer)
             for plan, s, answer in zip(plans, settings_list, scores, strict=True)]
+
+
+def _grown_tree(engine, inputs: dict, rests: list[str], cands: list[list[list[int]]]):
+    """The prompt tree over the media prefix `inputs`: a leaf per prompt, whose text after
+    the media is `rests[i]`, followed by the answer tokens all of `cands[i]` share."""
+    from mmla_core.models.scoring import run_prefix
+
+    tok = getattr(engine.processor, "tokenizer", engine.processor)
+    branches = [_Branch(i, tok(rest, add_special_tokens=False)["input_ids"], _shared(c))
+                for i, (rest, c) in enumerate(zip(rests, cands, strict=True))]
+    tree = _Tree(engine, inputs)
+    tree.grow(run_prefix(engine.model, engine.info.family, inputs), [], branches)
+    return tree, branches
 
 
 def _shared(cands: list[list[int]]) -> list[int]:

@@ -1,5 +1,7 @@
 """Attention shares by modality on the tiny Omni model: sums, spans and the probe's capture."""
 
+from dataclasses import replace
+
 import models_fixtures
 import pytest
 import torch
@@ -7,14 +9,17 @@ from probe_helpers import demo_copy, first_clip
 
 from mmla_core.models.inputs import InferenceSettings, build_model_inputs
 from mmla_core.models.prompting import plan_prompt
-from mmla_core.probe import load_probe, run_probe
+from mmla_core.probe import load_probe, run_probe, shared_prefix
 from mmla_core.probe.attention import (
     answer_attention,
     attention_shares,
     cohens_d_by_layer,
+    leaf_attention,
     modality_spans,
     modality_token_ids,
 )
+from mmla_core.probe.matrix import ProbeRequest, _row_inputs
+from mmla_core.store.catalog import get_clip
 from mmla_core.tasks import builtin_task
 
 omni_dir = models_fixtures.omni_dir
@@ -150,5 +155,155 @@ def test_probe_with_attention_stores_and_reopens_shares(models_demo_db, tmp_path
                               [result.cell("aligned", "audio_focused").attention,
                                result.cell("frames_zeroed", "audio_focused").attention], "video")
         assert len(d) == len(removed)
+    finally:
+        store.close()
+
+
+PROMPTS = ("zero_shot", "visual_focused", "audio_focused")
+EDITED = {"zero_shot": "Say {task} for: {transcript}. Labels: [{labels}]. "
+                        "Answer '{task}: [label]'.",
+          "audio_focused": "{transcript}\nWhat do you HEAR? Options: [{labels}]."}
+
+
+def _prompt_inputs(engine, clip, settings: InferenceSettings) -> dict:
+    task = builtin_task("MIntRec")
+    text = plan_prompt(task, clip.transcript, settings.prompt_kind,
+                       template=settings.template).text
+    return engine._to_device(build_model_inputs(engine.processor, engine.info.family, clip,
+                                                text, settings))
+
+
+@pytest.mark.parametrize("long_branch", [False, True])
+def test_rows_from_the_probe_leaves_equal_a_separate_pass_and_the_full_eager_forward(
+        omni_engine, monkeypatch, long_branch):
+    # long_branch: every branch past 8 tokens runs from the start (long_context's path, whose
+    # leaf cache is a fresh pass, not an extension), with edited prompts
+    clip = models_fixtures.synthetic_clip(8, transcript="t n g u l m n t z f " * 4 + "Help?")
+    templates = EDITED if long_branch else {}
+    if long_branch:
+        monkeypatch.setattr(shared_prefix, "FRESH_RUN", 8)
+    settings = [replace(SMALL, prompt_kind=p, template=templates.get(p)) for p in PROMPTS]
+    fresh = []
+    real_run = shared_prefix._Tree.extend
+
+    def counting_extend(self, node, path, ids, scored=0):
+        fresh.append(len(ids) > shared_prefix.FRESH_RUN)
+        return real_run(self, node, path, ids, scored)
+
+    monkeypatch.setattr(shared_prefix._Tree, "extend", counting_extend)
+    rows = {}
+
+    def on_leaf(index, leaf, prompt_ids):
+        rows[index] = (leaf_attention(omni_engine, leaf, prompt_ids), prompt_ids)
+
+    shared_prefix.answer_prompts(omni_engine, clip, builtin_task("MIntRec"), settings,
+                                 on_leaf=on_leaf)
+    assert any(fresh) == long_branch
+    assert sorted(rows) == [0, 1, 2]
+    for i, s in enumerate(settings):
+        inputs = _prompt_inputs(omni_engine, clip, s)
+        got, prompt_ids = rows[i]
+        assert prompt_ids == inputs["input_ids"][0].tolist()
+        for row, separate, full in zip(got, answer_attention(omni_engine, inputs),
+                                       _full_eager_rows(omni_engine, inputs), strict=True):
+            assert row.shape == full.shape == (full.shape[0], len(prompt_ids))
+            torch.testing.assert_close(row, separate, atol=1e-5, rtol=0)
+            torch.testing.assert_close(row, full, atol=1e-5, rtol=0)
+
+
+def test_a_leaf_of_another_prompt_is_refused(omni_engine):
+    clip = models_fixtures.synthetic_clip(9)
+    settings = [replace(SMALL, prompt_kind=p) for p in PROMPTS]
+    leaves = {}
+    shared_prefix.answer_prompts(omni_engine, clip, builtin_task("MIntRec"), settings,
+                                 on_leaf=lambda i, leaf, ids: leaves.setdefault(i, (leaf, ids)))
+    leaf, ids = leaves[0]
+    with pytest.raises(ValueError, match="not this prompt's cache"):
+        leaf_attention(omni_engine, leaf, ids[:-1])
+
+
+def _probe(store, engine, attention, scenarios, templates=None):
+    return run_probe(store, engine, first_clip(store), "MIntRec", settings=SMALL,
+                     scenarios=scenarios, attention=attention, templates=templates)
+
+
+def test_probe_capture_leaves_scores_alone_and_equals_a_separate_pass_per_cell(
+        models_demo_db, tmp_path, omni_engine):
+    store = demo_copy(models_demo_db, tmp_path)
+    scenarios = ("aligned", "audio_swap", "misleading_caption", "frames_zeroed",
+                 "audio_removed")
+    try:
+        plain = _probe(store, omni_engine, False, scenarios, EDITED)
+        captured = _probe(store, omni_engine, True, scenarios, EDITED)
+        assert [(c.scenario, c.prompt, c.scores, c.predicted) for c in captured.cells] == \
+            [(c.scenario, c.prompt, c.scores, c.predicted) for c in plain.cells]
+        request = ProbeRequest(scenarios, PROMPTS, EDITED)
+        row = get_clip(store, captured.clip_id)
+        task = builtin_task("MIntRec")
+        for key, clip in _row_inputs(store, row, request, {}, SMALL, 0):
+            for prompt in PROMPTS:
+                settings = replace(SMALL, prompt_kind=prompt, template=EDITED.get(prompt))
+                separate = attention_shares(omni_engine, clip, task, settings).shares
+                got = captured.cell(key, prompt).attention
+                assert torch.tensor(got) == pytest.approx(torch.tensor(separate), abs=1e-5)
+    finally:
+        store.close()
+
+
+def test_a_probe_of_one_prompt_captures_through_its_own_pass(models_demo_db, tmp_path,
+                                                            omni_engine):
+    # one prompt per row: no shared media pass, no leaves; the capture runs its own pass
+    store = demo_copy(models_demo_db, tmp_path)
+    try:
+        result = run_probe(store, omni_engine, first_clip(store), "MIntRec", settings=SMALL,
+                           scenarios=("aligned",), prompts=("audio_focused",), attention=True)
+        shares = result.cell("aligned", "audio_focused").attention
+        assert shares and all(sum(r) == pytest.approx(1.0) for r in shares)
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_long_context_cells_equal_a_separate_pass(models_demo_db, tmp_path, omni_engine):
+    # the real 10k-letter context: the visual and audio questions' branch (> FRESH_RUN tokens)
+    # runs from the start, so their leaf caches are fresh passes
+    store = demo_copy(models_demo_db, tmp_path)
+    try:
+        plain = _probe(store, omni_engine, False, ("long_context",))
+        captured = _probe(store, omni_engine, True, ("long_context",))
+        assert [c.scores for c in captured.cells] == [c.scores for c in plain.cells]
+        row = get_clip(store, captured.clip_id)
+        (key, clip), = _row_inputs(store, row, ProbeRequest(("long_context",)), {}, SMALL, 0)
+        for prompt in PROMPTS:
+            settings = replace(SMALL, prompt_kind=prompt)
+            separate = attention_shares(omni_engine, clip, builtin_task("MIntRec"), settings)
+            assert separate.num_tokens > shared_prefix.FRESH_RUN
+            got = captured.cell(key, prompt).attention
+            assert torch.tensor(got) == pytest.approx(torch.tensor(separate.shares), abs=1e-5)
+    finally:
+        store.close()
+
+
+def test_probe_capture_restores_the_attention_setting_on_error(models_demo_db, tmp_path,
+                                                              omni_engine, monkeypatch):
+    from mmla_core.models import scoring
+
+    before = omni_engine.info.attn_implementation
+    real_extend, seen = scoring.extend_prefix, []
+
+    def failing_row(model, *args, output_attentions=False, **kwargs):
+        if output_attentions:
+            seen.append(model.config._attn_implementation)
+            raise RuntimeError("out of memory")
+        return real_extend(model, *args, **kwargs)
+
+    monkeypatch.setattr(scoring, "extend_prefix", failing_row)
+    store = demo_copy(models_demo_db, tmp_path)
+    try:
+        with pytest.raises(RuntimeError, match="out of memory"):
+            _probe(store, omni_engine, True, ("aligned",))
+        assert seen == ["eager"]
+        assert omni_engine.model.config._attn_implementation == before != "eager"
+        assert store.scalar("SELECT status FROM runs ORDER BY id DESC LIMIT 1") == "failed"
     finally:
         store.close()

@@ -11,6 +11,8 @@ from mmla_core.models.engine import Engine
 from mmla_core.models.inputs import InferenceSettings, build_model_inputs
 from mmla_core.models.scoring import (
     answer_token_ids,
+    crop_prefix,
+    extend_prefix,
     run_prefix,
     score_from_prefix,
     score_packed,
@@ -100,3 +102,22 @@ def test_packed_candidates_equal_one_row_per_candidate(omni_engine):
     rows = score_from_prefix(omni_engine.model, "qwen2_5_omni", prefix, cands)[0]
     packed = score_packed(omni_engine.model, "qwen2_5_omni", prefix, cands)
     assert torch.allclose(rows, packed, atol=1e-4)
+
+
+def test_a_cropped_prefix_extends_like_the_whole_and_leaves_it_alone(omni_engine):
+    # the attention capture extends a crop of a probe leaf by its last prompt token
+    clip = models_fixtures.synthetic_clip(8)
+    inputs = omni_engine._to_device(build_model_inputs(
+        omni_engine.processor, "qwen2_5_omni", clip, "Which intent is it?", SMALL))
+    whole = run_prefix(omni_engine.model, "qwen2_5_omni", inputs)
+    keys = [layer.keys.clone() for layer in whole.cache.layers]
+    ids = inputs["input_ids"][0].tolist()
+    cropped = crop_prefix(whole, len(ids) - 3)
+    assert cropped.cache.get_seq_length() == len(ids) - 3
+    again = extend_prefix(omni_engine.model, "qwen2_5_omni", cropped, ids[-3:])
+    assert torch.allclose(again.next_logprobs, whole.next_logprobs, atol=1e-4)
+    assert whole.cache.get_seq_length() == len(ids)
+    assert all(torch.equal(layer.keys, k) for layer, k in zip(whole.cache.layers, keys,
+                                                              strict=True))
+    with pytest.raises(ValueError, match="cannot crop"):
+        crop_prefix(whole, len(ids) + 1)
