@@ -125,9 +125,10 @@ class ProbePanel(QWidget):
         self._expected = len(DEFAULT_SCENARIOS) * len(DEFAULT_PROMPTS)
         self.attention_box = QCheckBox("Attention by modality", self)
         self.attention_box.setToolTip("Also capture each layer's attention to video, audio and "
-                                      "text tokens at the answer position: one more pass of "
-                                      "each prompt, its last token with eager attention. A "
-                                      "probe takes about 3x as long; little extra memory.")
+                                      "text tokens at the answer position: the last prompt "
+                                      "token once more, with eager attention, over the probe's "
+                                      "own cached pass. A probe takes about 10-15% longer; "
+                                      "little extra memory.")
         self.attention_plot = _attention_plot(self)
         self.options = ProbeOptions(self)
         self.scenario_boxes, self.prompt_boxes = (self.options.scenario_boxes,

@@ -76,7 +76,7 @@ class ProbeSetDialog(QDialog):
         self.dataset_combo, self.split_combo = QComboBox(self), QComboBox(self)
         self.model_combo, self.task_combo = QComboBox(self), QComboBox(self)
         self.dataset_combo.currentIndexChanged.connect(self._fill_splits)
-        self.attention_box = QCheckBox("Capture attention (Cohen's d; about 3x slower)",
+        self.attention_box = QCheckBox("Capture attention (Cohen's d; about 10-15% slower)",
                                        self)
         self.show_button = QPushButton("Show table", self, clicked=self.refresh)
         self.run_button = QPushButton("Run the missing probes", self, clicked=self.run_missing)

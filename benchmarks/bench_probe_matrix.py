@@ -9,11 +9,11 @@ in one packed pass (`probe.shared_prefix`), writing one prediction row per cell.
 independent `engine.predict` calls, each building its own input from the project as an
 evaluation request would (`clip_input_from_store`: decode the clip and its audio-swap donor,
 build the variant), on the same loaded model and settings, writing nothing. Both give the same
-scores (checked). Attention: the same probe with `attention=True` (per cell one more pass of the
-prompt minus its last token with the normal attention, then that token alone with eager
-attention: `probe.attention`; long_context's 10k-letter prompt included in the full run,
---quick leaves it out of the attention comparison; --attention-only measures just that, with
-and without long_context). Times are the best of N, the sides alternating.
+scores (checked). Attention: the same probe with `attention=True` (per cell the last prompt
+token once more with eager attention, over a view of the cell's own cached pass cropped by one
+token: `probe.attention.leaf_profile`; long_context's 10k-letter prompt included in the full
+run, --quick leaves it out of the attention comparison; --attention-only measures just that,
+with and without long_context). Times are the best of N, the sides alternating.
 
     python benchmarks/bench_probe_matrix.py [--quick] [--attention-only] [--model DIR --device cuda]
 """

@@ -44,8 +44,9 @@ def register(sub) -> None:
                    help="existing variant clips of the clip to probe as extra rows: all of "
                    "them, none (default), or these clip ids")
     p.add_argument("--attention", action="store_true",
-                   help="also capture attention shares by modality per layer (one more pass per "
-                   "prompt plus its last token with eager attention: about 3x the probe's time)")
+                   help="also capture attention shares by modality per layer (each prompt's last "
+                   "token once more with eager attention, over the probe's own cached pass: "
+                   "about 10-15%% more time)")
     p.add_argument("--frames", type=int, help="frames per clip (default 4)")
     p.add_argument("--max-pixels", type=int, help="pixels per frame (default 360*420)")
     p.add_argument("--seed", type=int, default=0)
