@@ -188,8 +188,6 @@ class AnnotationPanel(BackgroundWrites, QWidget):
         self.active = 0
         self._runner: Runner | None = None
         self._pending_writes = 0
-        self._queued: int | None = None  # a label key pressed while the clip was loading
-        self._queued_clip: int | None = None
         self._note_clip: int | None = None
         self._note_dirty = False
         self._build()
@@ -228,8 +226,6 @@ class AnnotationPanel(BackgroundWrites, QWidget):
     def set_clip(self, clip_id: int | None) -> None:
         self.save_note()
         changed_clip = clip_id != self.clip_id
-        if changed_clip:
-            self._flush_queued()
         self.clip_id = clip_id
         if clip_id is None or self._runner is None:
             self.state = None
@@ -253,7 +249,9 @@ class AnnotationPanel(BackgroundWrites, QWidget):
     def choose_label(self, index: int) -> bool:
         """Set label `index` of the active task; False (and a message) when there is none."""
         if self.state is None and self.clip_id is not None and self.annotator:
-            self._queued, self._queued_clip = index, self.clip_id  # applied once loaded
+            # The clip is still loading: the writer thread resolves the key against the
+            # database, in the order of every key pressed in any panel (undo stays in order).
+            self._write(_set_label_by_index, self.clip_id, self.active, index, self.annotator)
             return True
         if self.state is None or not self.boxes or not self.annotator:
             self._say("No clip loaded yet" if self.state is None else "No tasks to label")
@@ -309,9 +307,6 @@ class AnnotationPanel(BackgroundWrites, QWidget):
         self.note_edit.setToolTip("\n".join(others))
         if not self.boxes:
             self._show_empty("This dataset has no tasks yet.")
-        elif fresh and self._queued is not None:
-            index, self._queued = self._queued, None
-            self.choose_label(index)
 
     def _ensure_boxes(self, state) -> None:
         """Rebuild the task boxes only when the task list changes (clip switches stay cheap)."""
@@ -363,14 +358,7 @@ class AnnotationPanel(BackgroundWrites, QWidget):
 
     def has_unsaved(self) -> bool:
         """True while a label key or a shown label has not been committed yet."""
-        return self._pending_writes > 0 or self._queued is not None
-
-    def _flush_queued(self) -> None:
-        """The curator moved on before the clip loaded: still write the key they pressed."""
-        if self._queued is not None and self._queued_clip is not None:
-            self._write(_set_label_by_index, self._queued_clip, self.active, self._queued,
-                        self.annotator)
-        self._queued = None
+        return self._pending_writes > 0
 
     def _on_error(self, exc: Exception) -> None:
         if isValid(self):

@@ -150,8 +150,6 @@ class ChecksPanel(BackgroundWrites, QWidget):
         self.current = 0
         self._runner: Runner | None = None
         self._pending_writes = 0
-        self._queued: list[str] = []  # answer keys pressed while the clip was loading
-        self._queued_clip: int | None = None
         self._build()
 
     def _build(self) -> None:
@@ -185,10 +183,7 @@ class ChecksPanel(BackgroundWrites, QWidget):
 
     def set_clip(self, clip_id: int | None) -> None:
         if clip_id != self.clip_id:
-            if self._queued:  # moved on before the clip loaded: still write those answers
-                self._write(_answer_in_order, self._queued_clip, self._queued, self.annotator)
             self.state = None  # keys wait for this clip's answers: never write to the last one
-            self._queued = []
             for row in self.rows:
                 row.show_answers(None, None, [])
         self.clip_id = clip_id
@@ -207,8 +202,9 @@ class ChecksPanel(BackgroundWrites, QWidget):
     def answer_current(self, answer: str) -> bool:
         """Answer the current check ('yes' | 'no' | 'unsure') and move to the next one."""
         if self.state is None and self.clip_id is not None and self.annotator:
-            self._queued.append(answer)  # the clip's answers are still loading: keep the keys
-            self._queued_clip = self.clip_id
+            # The clip is still loading: the writer thread answers the first open check, in
+            # the order of every key pressed in any panel (undo stays in order).
+            self._write(_answer_in_order, self.clip_id, [answer], self.annotator)
             return True
         if self.state is None or not self.rows or not self.annotator:
             self._say("No clip loaded yet")
@@ -257,9 +253,6 @@ class ChecksPanel(BackgroundWrites, QWidget):
         self._show_state()
         if new_clip:
             self.set_current(state.first_open_index())
-            queued, self._queued = self._queued, []
-            for answer in queued:
-                self.answer_current(answer)
 
     def _ensure_rows(self, checks) -> None:
         self.empty_label.hide()
@@ -305,4 +298,4 @@ class ChecksPanel(BackgroundWrites, QWidget):
 
     def has_unsaved(self) -> bool:
         """True while an answer shown on screen has not been committed yet."""
-        return self._pending_writes > 0 or bool(self._queued)
+        return self._pending_writes > 0

@@ -250,6 +250,23 @@ def test_keys_pressed_before_a_clip_loads_are_kept(window, qtbot, tiny_project):
                    "clip_id = ?", (clip,)) == [("visual_only", "no")]
 
 
+def test_keys_pressed_while_loading_undo_in_the_order_they_were_pressed(window, qtbot,
+                                                                        tiny_project):
+    table = window.browser.table
+    table.setFocus()
+    table.select_position(1)
+    key(qtbot, window, Qt.Key.Key_5)  # label, then a check answer, both while loading
+    key(qtbot, window, Qt.Key.Key_Y)
+    qtbot.waitUntil(lambda: not window.annotation.has_unsaved()
+                    and not window.checks.has_unsaved(), timeout=10_000)
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the last key: Y
+    clip = tiny_project.clip_ids[1]
+    qtbot.waitUntil(lambda: db_rows(tiny_project.db_path, "SELECT count(*) FROM check_answers"
+                                    " WHERE clip_id = ?", (clip,)) == [(0,)], timeout=10_000)
+    assert db_rows(tiny_project.db_path, "SELECT label FROM annotations WHERE clip_id = ? AND "
+                   "annotator = 'alice'", (clip,)) == [("joy",)]
+
+
 def test_transcript_pane_says_when_a_variant_changed_the_text():
     from mmla_app.transcript_pane import _caption
 
