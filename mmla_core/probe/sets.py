@@ -125,7 +125,8 @@ def run_probe_set(store: Store, engine, clip_ids, task: str, *, attention: bool 
 
 
 def set_table_csv(table: SetTable, path: str | Path) -> Path:
-    """The table as CSV: one row per scenario (accuracy in %), then Cohen's d per layer."""
+    """The table as CSV: one row per scenario (accuracy in %); then, after a blank row, the
+    Cohen's d block under its own header (layer L0..Ln), one row per modality."""
     path = Path(path)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -134,7 +135,11 @@ def set_table_csv(table: SetTable, path: str | Path) -> Path:
             writer.writerow([row["scenario"], row["n"],
                              *("" if row.get(p) is None else f"{row[p] * 100:.2f}"
                                for p in PROMPT_COLUMNS)])
+        if table.cohens_d:
+            layers = max(len(v) for v in table.cohens_d.values())
+            writer.writerow([])
+            writer.writerow(["layer", *(f"L{i}" for i in range(layers))])
         for modality, values in table.cohens_d.items():
-            writer.writerow([f"cohens_d_{modality}", "",
+            writer.writerow([f"cohens_d_{modality}",
                              *("" if v is None else f"{v:.4f}" for v in values)])
     return path

@@ -1,0 +1,26 @@
+"""The set table's CSV: accuracy under its header, Cohen's d under its own (layer) header."""
+
+import csv
+
+from mmla_core.probe.sets import SetTable, set_table_csv
+
+
+def test_cohens_d_block_has_its_own_layer_header(tmp_path):
+    table = SetTable(clips=2, run_ids=[1, 2],
+                     rows=[{"scenario": "aligned", "n": 2, "visual_focused": 0.5,
+                            "audio_focused": None, "zero_shot": 1.0}],
+                     cohens_d={"visual": [0.25, None, -1.0], "audio": [0.5, 0.125, 0.0]})
+    rows = list(csv.reader(set_table_csv(table, tmp_path / "t.csv").open(encoding="utf-8")))
+    assert rows[0] == ["scenario", "n", "visual_focused", "audio_focused", "zero_shot"]
+    assert rows[1] == ["aligned", "2", "50.00", "", "100.00"]
+    assert rows[2] == []
+    assert rows[3] == ["layer", "L0", "L1", "L2"]
+    assert rows[4] == ["cohens_d_visual", "0.2500", "", "-1.0000"]
+    assert dict(zip(rows[3], rows[5], strict=True))["L1"] == "0.1250"
+
+
+def test_table_without_attention_has_no_cohens_d_block(tmp_path):
+    table = SetTable(clips=1, run_ids=[1], rows=[{"scenario": "aligned", "n": 1}])
+    rows = list(csv.reader(set_table_csv(table, tmp_path / "t.csv").open(encoding="utf-8")))
+    assert rows == [["scenario", "n", "visual_focused", "audio_focused", "zero_shot"],
+                    ["aligned", "1", "", "", ""]]
