@@ -21,7 +21,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmla_app.probe_jobs import WorkerJob, fill_combo, load_set_choices
+from mmla_app.probe_jobs import (
+    LOADING_TEXT,
+    WorkerJob,
+    fill_combo,
+    free_probe_tab_worker,
+    load_set_choices,
+)
 from mmla_app.workers import Runner
 
 
@@ -76,18 +82,24 @@ class ModelChecksDialog(QDialog):
         if not dataset or not model:
             self.status.setText("Choose a dataset and a model first.")
             return
+        if self.job.running or not self.run_button.isEnabled():
+            return
+        self.run_button.setEnabled(False)  # at once: a double click must not start two jobs
         self.runner.submit(dataset_clips, dataset,
-                           on_success=lambda ids: self._start(ids, model))
+                           on_success=lambda ids: self._start(ids, model),
+                           on_error=lambda exc: self._ended(f"Cannot read the dataset: {exc}"))
 
     def _start(self, clip_ids: list[int], model: str) -> None:
         if not clip_ids:
-            self.status.setText("That dataset has no clips.")
+            self._ended("That dataset has no clips.")
             return
-        self.job.start("model_checks", clip_ids, model=model)
+        if not self.job.start("model_checks", clip_ids, model=model):
+            return
+        free_probe_tab_worker(self.parentWidget())
         self._set_running(True)
         self.progress.setRange(0, len(clip_ids))
         self.progress.setValue(0)
-        self.status.setText("Loading the model in the worker process…")
+        self.status.setText(LOADING_TEXT)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)

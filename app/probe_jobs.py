@@ -34,7 +34,9 @@ def fill_combo(combo, items: list[tuple[str, object]], keep=None) -> None:
 
 class WorkerJob(QObject):
     """Starts one worker op and reports it: `progress(done, total)`, then `finished(event)`
-    or `failed(message)`. One job at a time; the worker process is kept for the next."""
+    or `failed(message)`. One job at a time; the worker process is kept for the next (and
+    stopped, freeing its model, by `shutdown` when the dialog closes). Only the events of the
+    job's own request count: a late end of an earlier (cancelled) request never ends this one."""
 
     progress = Signal(int, int)
     finished = Signal(dict)
@@ -44,6 +46,7 @@ class WorkerJob(QObject):
         super().__init__(parent)
         self.db_path = Path(db_path)
         self.client = None
+        self.request: int | None = None
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self._poll)
 
@@ -51,14 +54,18 @@ class WorkerJob(QObject):
     def running(self) -> bool:
         return self.timer.isActive()
 
-    def start(self, op: str, *args, **kwargs) -> None:
-        """`op`: a WorkerClient method (probe_set, model_checks)."""
+    def start(self, op: str, *args, **kwargs) -> bool:
+        """`op`: a WorkerClient method (probe_set, model_checks). False (nothing started)
+        while a job runs."""
         from mmla_core.models.worker import WorkerClient
 
+        if self.running:
+            return False
         if self.client is None:
             self.client = WorkerClient(self.db_path)
-        getattr(self.client, op)(*args, **kwargs)
+        self.request = getattr(self.client, op)(*args, **kwargs)
         self.timer.start()
+        return True
 
     def cancel(self) -> None:
         if self.client is not None:
@@ -66,17 +73,40 @@ class WorkerJob(QObject):
 
     def _poll(self) -> None:
         for event in self.client.poll():
+            if event["type"] != "crashed" and event.get("request") != self.request:
+                continue  # another request's (a cancelled one ending late)
             if event["type"] == "progress":
                 self.progress.emit(int(event["done"]), int(event["total"]))
             elif event["type"] == "finished":
-                self.timer.stop()
+                self._end()
                 self.finished.emit(event)
             elif event["type"] in ("error", "crashed"):
-                self.timer.stop()
+                self._end()
                 self.failed.emit(str(event.get("message", event)))
 
-    def shutdown(self) -> None:
+    def _end(self) -> None:
         self.timer.stop()
+        self.request = None
+
+    def shutdown(self) -> None:
+        self._end()
         if self.client is not None:
             self.client.stop(timeout=0)
             self.client = None
+
+
+def free_probe_tab_worker(window) -> bool:
+    """Stop the Probe tab's model worker when it is idle, so the GPU holds one copy of the
+    model (the dialog's), not two; the tab starts a fresh worker on its next run. (Sharing the
+    tab's worker is not safe: both would poll it and take each other's events.)"""
+    panel = getattr(window, "probe", None)
+    client = getattr(panel, "client", None)
+    if client is None or client.busy:
+        return False
+    client.stop(timeout=0)
+    panel.client = None
+    return True
+
+
+LOADING_TEXT = ("Loading the model in this dialog's worker process (it keeps the model until "
+                "the dialog closes)…")

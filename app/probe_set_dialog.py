@@ -30,7 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmla_app.probe_jobs import WorkerJob, fill_combo, load_set_choices
+from mmla_app.probe_jobs import (
+    LOADING_TEXT,
+    WorkerJob,
+    fill_combo,
+    free_probe_tab_worker,
+    load_set_choices,
+)
 from mmla_app.workers import Runner
 
 PROMPT_COLUMNS = (("visual_focused", "visual question"), ("audio_focused", "audio question"),
@@ -177,15 +183,23 @@ class ProbeSetDialog(QDialog):
         if not model or not task:
             self.status.setText("Choose a model and a task first.")
             return
+        if self.job.running or not self.run_button.isEnabled():
+            return  # a second click while the set is read or probed
+        for button in (self.show_button, self.run_button):
+            button.setEnabled(False)  # at once: a double click must not start two jobs
+        self.status.setText("Reading the set…")
         self.runner.submit(load_table, *self._set_spec(), task, model,
-                           on_success=lambda loaded: self._start(loaded[0], task, model))
+                           on_success=lambda loaded: self._start(loaded[0], task, model),
+                           on_error=lambda exc: self._ended(f"Cannot read the set: {exc}"))
 
     def _start(self, clip_ids: list[int], task: str, model: str) -> None:
-        self.job.start("probe_set", clip_ids, task, model=model,
-                       attention=self.attention_box.isChecked())
+        if not self.job.start("probe_set", clip_ids, task, model=model,
+                              attention=self.attention_box.isChecked()):
+            return
+        free_probe_tab_worker(self.parentWidget())
         self._set_running(True)
         self.progress.setRange(0, 0)  # busy until the first clip is done
-        self.status.setText("Loading the model in the worker process…")
+        self.status.setText(LOADING_TEXT)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
@@ -213,8 +227,14 @@ class ProbeSetDialog(QDialog):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export the table", "probe-table.csv",
                                               "CSV (*.csv)")
-        if path:
+        if not path:
+            return
+        try:
             set_table_csv(self.table_data, path)
+        except OSError as exc:
+            self.status.setText(f"Cannot write {path}: {exc.strerror or exc}")
+            return
+        self.status.setText(f"Saved {path}.")
 
     def done(self, result: int) -> None:
         self.job.shutdown()

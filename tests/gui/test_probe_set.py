@@ -78,3 +78,107 @@ def test_dataset_checks_land_as_the_model_layer_beside_a_human_answer(qtbot, dem
                           "annotator": "alice"}]
     finally:
         dialog.done(0)
+
+
+class FakeClient:
+    """A WorkerClient stand-in: numbered requests, events handed in by the test."""
+
+    def __init__(self):
+        self.sent, self.events, self.stopped = [], [], False
+        self.busy = False
+
+    def probe_set(self, *args, **kwargs) -> int:
+        self.sent.append(args)
+        return len(self.sent)
+
+    def poll(self) -> list[dict]:
+        events, self.events = self.events, []
+        return events
+
+    def stop(self, timeout=5.0) -> None:
+        self.stopped = True
+
+
+def test_a_late_end_of_another_request_never_ends_the_running_job(qtbot, tmp_path):
+    from mmla_app.probe_jobs import WorkerJob
+
+    job = WorkerJob(tmp_path / "p.sqlite")
+    job.client = client = FakeClient()
+    ended = []
+    job.finished.connect(ended.append)
+    assert job.start("probe_set", [1], "MELD", model="m")
+    assert not job.start("probe_set", [2], "MELD", model="m")  # refused while it runs
+    assert client.sent == [([1], "MELD")]
+    client.events = [{"type": "finished", "request": 0, "status": "cancelled"},
+                     {"type": "progress", "request": 0, "done": 9, "total": 9}]
+    job._poll()
+    assert job.running and ended == []
+    client.events = [{"type": "finished", "request": 1, "status": "done"}]
+    job._poll()
+    assert not job.running and [e["status"] for e in ended] == ["done"]
+    job.shutdown()
+    assert client.stopped
+
+
+def test_run_clicked_twice_reads_and_probes_the_set_once(qtbot, tiny_project, monkeypatch):
+    import threading
+
+    from mmla_app import probe_set_dialog
+
+    release, reads = threading.Event(), []
+
+    def slow_load_table(store, *args):
+        reads.append(args)
+        release.wait(5)
+        return [1, 2], None
+
+    monkeypatch.setattr(probe_set_dialog, "load_table", slow_load_table)
+    dialog = probe_set_dialog.ProbeSetDialog(tiny_project.db_path, task="MELD")
+    qtbot.addWidget(dialog)
+    started = []
+    monkeypatch.setattr(dialog.job, "start", lambda *a, **k: started.append(a) or True)
+    dialog.model_combo.addItem("m", "m")
+    dialog.task_combo.addItem("MELD", "MELD")
+    try:
+        qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+        assert not dialog.run_button.isEnabled()  # before the set is even read
+        qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+        dialog.run_missing()
+        release.set()
+        qtbot.waitUntil(lambda: len(started) == 1, timeout=10_000)
+        qtbot.wait(200)
+        assert len(reads) == 1 and len(started) == 1
+    finally:
+        release.set()
+        dialog.done(0)
+
+
+def test_dialog_job_stops_the_probe_tabs_idle_worker_only():
+    from types import SimpleNamespace
+
+    from mmla_app.probe_jobs import free_probe_tab_worker
+
+    idle, busy = FakeClient(), FakeClient()
+    busy.busy = True
+    window = SimpleNamespace(probe=SimpleNamespace(client=idle))
+    assert free_probe_tab_worker(window) and idle.stopped and window.probe.client is None
+    window.probe.client = busy
+    assert not free_probe_tab_worker(window) and not busy.stopped
+    assert not free_probe_tab_worker(None)
+
+
+def test_csv_that_cannot_be_written_says_so(qtbot, tmp_path, monkeypatch):
+    from mmla_app import probe_set_dialog
+    from mmla_core.probe.sets import SetTable
+
+    dialog = probe_set_dialog.ProbeSetDialog(tmp_path / "p.sqlite")
+    qtbot.addWidget(dialog)
+    dialog.table_data = SetTable(clips=1, run_ids=[1], rows=[{"scenario": "aligned", "n": 1}])
+    target = tmp_path / "no-such-folder" / "t.csv"
+    monkeypatch.setattr(probe_set_dialog.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(target), ""))
+    try:
+        dialog.export_csv()
+        assert "Cannot write" in dialog.status.text() and str(target) in dialog.status.text()
+    finally:
+        dialog.done(0)
