@@ -78,11 +78,19 @@ _THREAD = threading.local()
 def poll_project(db_path: str, job_id: int | None, after_id: int, log_offset: int = -1,
                  with_list: bool = True) -> dict:
     """`poll` on this pool thread's own long-lived Store (a Store is bound to its thread): a
-    poll twice a second should not pay for opening the database and checking its migrations."""
+    poll twice a second should not pay for opening the database and checking its migrations.
+    One Store per thread, on the current project: another project closes the old one."""
+    return poll(_thread_store(db_path), job_id, after_id, log_offset, with_list)
+
+
+def _thread_store(db_path: str):
     from mmla_core.store.db import open_store
 
-    stores = _THREAD.__dict__.setdefault("stores", {})
-    store = stores.get(db_path)
-    if store is None:
-        store = stores[db_path] = open_store(db_path)
-    return poll(store, job_id, after_id, log_offset, with_list)
+    held = getattr(_THREAD, "held", None)
+    if held is not None and held[0] == db_path:
+        return held[1]
+    _THREAD.held = None
+    if held is not None:
+        held[1].close()
+    _THREAD.held = (db_path, open_store(db_path))
+    return _THREAD.held[1]

@@ -132,3 +132,19 @@ def test_closing_the_window_leaves_the_job_running(make_window, tiny_project, qt
     with open_store(tiny_project.db_path) as store:
         assert store.scalar("SELECT status FROM training_jobs WHERE id = ?",
                             (job_id,)) == "running"
+
+
+def test_polling_another_project_closes_the_old_projects_connection(tmp_path):
+    import sqlite3
+
+    from mmla_app import training_poll
+
+    first, second = str(tmp_path / "a.sqlite"), str(tmp_path / "b.sqlite")
+    assert training_poll.poll_project(first, None, 0)["jobs"] == []
+    old = training_poll._thread_store(first)
+    assert training_poll._thread_store(first) is old  # kept between polls of one project
+    assert training_poll.poll_project(second, None, 0)["jobs"] == []
+    with pytest.raises(sqlite3.ProgrammingError):
+        old.conn.execute("SELECT 1")  # closed: the old .sqlite is no longer held open
+    training_poll._thread_store(second).close()
+    training_poll._THREAD.held = None
