@@ -15,7 +15,6 @@ import dataclasses
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from mmla_core.store import jobs
 from mmla_core.store.db import Store
+from mmla_core.train import outputs
 from mmla_core.train.config import TrainConfig, TrainConfigError
 from mmla_core.train.processes import (
     PID_ROLES,
@@ -35,9 +35,7 @@ from mmla_core.train.processes import (
 
 ACTIVE = ("created", "running", "stopping")      # a process is (or is about to be) at work
 FINISHED = ("done", "stopped", "failed")
-MARKER_FILE = ".mmla-job"        # written by launch: the folder is ours to delete
-STOP_FILE = "STOP"
-LOG_FILE = "train.log"
+MARKER_FILE, STOP_FILE, LOG_FILE = outputs.MARKER_FILE, outputs.STOP_FILE, outputs.LOG_FILE
 TAIL_LINES = 40
 STARTING_GRACE_S = 60.0          # a job row without a pid yet is a launch in progress
 
@@ -66,7 +64,7 @@ def launch(db_path: str | Path, config: TrainConfig) -> int:
             _refuse_busy_device(store, config.device)
             job_id = jobs.create_job(store, config.name, config.to_dict(), "")
         try:
-            out = _prepare_output_dir(db_path, job_id, config)
+            out = _prepare_output_dir(store, db_path, job_id, config)
         except BaseException:
             jobs.delete_job(store, job_id)
             raise
@@ -125,18 +123,22 @@ def _resume_target(job: dict, checkpoint: str | None) -> str:
     return str(path)
 
 
-def _prepare_output_dir(db_path: Path, job_id: int, config: TrainConfig) -> Path:
+def _prepare_output_dir(store: Store, db_path: Path, job_id: int, config: TrainConfig) -> Path:
     if config.output_dir:
         out = Path(config.output_dir).expanduser()
         out = out if out.is_absolute() else db_path.parent / out
     else:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", config.name).strip("._") or "run"
         out = db_path.parent / f"{db_path.stem}.train" / f"{job_id}-{safe}"
-    if out.exists() and any(out.iterdir()):
-        raise JobControlError(f"output folder {out} is not empty: choose another one (a new run "
-                              "would mix its checkpoints with what is there)")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER_FILE).write_text(json.dumps({"job_id": job_id, "db": str(db_path)}))
+    try:
+        outputs.refuse_nested(store, out, job_id)
+        if out.exists() and any(out.iterdir()):
+            raise outputs.OutputDirError(
+                f"output folder {out} is not empty: choose another one (a new run would mix "
+                "its checkpoints with what is there)")
+    except outputs.OutputDirError as exc:
+        raise JobControlError(str(exc)) from None
+    outputs.claim(out, job_id, db_path)
     return out
 
 
@@ -198,35 +200,8 @@ def delete(store: Store, job_id: int, remove_files: bool = True) -> None:
         raise JobControlError(f"training job {job_id} is {job['status']}: stop it before "
                               "deleting it")
     if remove_files and job["output_dir"]:
-        _remove_output(job)
+        outputs.remove(store, job, [Path(c["path"]) for c in checkpoints(job)])
     jobs.delete_job(store, job_id)
-
-
-def _remove_output(job: dict) -> None:
-    """The whole folder only if launch made it for this job (marker), else only the files a run
-    writes; never follows a link out of the folder (rmtree unlinks links, it does not enter)."""
-    out = Path(job["output_dir"])
-    if out.is_symlink():
-        out.unlink()
-        return
-    if not out.is_dir():
-        return
-    try:
-        marker = json.loads((out / MARKER_FILE).read_text())
-    except (OSError, ValueError):
-        marker = {}
-    if marker.get("job_id") == job["id"]:
-        shutil.rmtree(out)
-        return
-    known = [out / name for name in ("config.yaml", LOG_FILE, "events.jsonl", STOP_FILE,
-                                     "adapter", *(f"{role}.pid" for role in PID_ROLES))]
-    for path in known + [Path(c["path"]) for c in checkpoints(job)]:
-        if path.is_symlink() or path.is_file():
-            path.unlink()
-        elif path.is_dir():
-            shutil.rmtree(path)
-    if not any(out.iterdir()):
-        out.rmdir()
 
 
 # --- state -----------------------------------------------------------------------------------

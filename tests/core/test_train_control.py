@@ -225,3 +225,39 @@ def test_log_reading_for_the_gui(tmp_path):
         f.write("new line\npartial")
     assert control.read_log_from(log, offset) == ("new line\n", offset + 9)
 
+
+
+def test_deleting_a_run_never_removes_a_later_runs_folder_inside_it(project, tmp_path):
+    outer = tmp_path / "runs"
+    first = control.launch(project, toy_config(output_dir=str(outer)))
+    wait_for(project, first)
+    with pytest.raises(control.JobControlError, match=f"training job {first} "):
+        control.launch(project, toy_config(output_dir=str(outer / "job2")))
+    # A folder made by hand inside it (as an older version allowed) survives the delete too.
+    inner = outer / "job2"
+    inner.mkdir()
+    with open_store(project) as store:
+        second = jobs.create_job(store, "inner", toy_config().to_dict(), str(inner))
+        (inner / "adapter_model.safetensors").write_bytes(b"weights")
+        jobs.update_job(store, second, status="done")
+        control.delete(store, first)
+    assert (inner / "adapter_model.safetensors").read_bytes() == b"weights"
+    assert sorted(p.name for p in outer.iterdir()) == ["job2"]
+
+
+def test_a_new_folder_may_not_hold_another_runs_folder(project, tmp_path):
+    first = control.launch(project, toy_config(output_dir=str(tmp_path / "a" / "b")))
+    wait_for(project, first)
+    with pytest.raises(control.JobControlError, match=f"holds the folder of training job {first}"):
+        control.launch(project, toy_config(output_dir=str(tmp_path / "a")))
+
+
+def test_a_folder_the_user_picked_keeps_what_the_run_did_not_write(project, tmp_path):
+    picked = tmp_path / "picked"
+    picked.mkdir()        # existed (empty) before the launch: not the app's to remove
+    job_id = control.launch(project, toy_config(output_dir=str(picked)))
+    wait_for(project, job_id)
+    (picked / "notes.txt").write_text("mine")
+    with open_store(project) as store:
+        control.delete(store, job_id)
+    assert sorted(p.name for p in picked.iterdir()) == ["notes.txt"]

@@ -1,0 +1,112 @@
+"""A run's output folder: choosing it, claiming it, and deleting it without touching anything else.
+
+Launch writes a `.mmla-job` marker {job_id, db, created}; delete removes the whole folder only
+when that marker says launch created the folder for this job of this database and no other
+job's folder lies inside it; otherwise it removes only the files a run writes. Two jobs' folders
+never nest (refused at launch), so deleting one never reaches into another.
+
+Cheap to import (no torch).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from mmla_core.train.processes import PID_ROLES
+
+MARKER_FILE = ".mmla-job"
+LOG_FILE = "train.log"
+STOP_FILE = "STOP"
+# Written by the launcher before the trainer starts: a fresh run may find these (and only these).
+LAUNCH_FILES = ("config.yaml", LOG_FILE, MARKER_FILE, STOP_FILE,
+                *(f"{role}.pid" for role in PID_ROLES))
+RUN_FILES = (*LAUNCH_FILES, "events.jsonl", "best.json", "adapter", "adapter.saving",
+             "adapter.old")
+
+
+class OutputDirError(ValueError):
+    """An output folder a new run may not use (not empty, or nested with another job's)."""
+
+
+def leftovers(out: Path) -> list[str]:
+    """Names in `out` that a fresh run must not start on (an earlier run's adapter, best.json,
+    checkpoints...); the launcher's own files do not count."""
+    if not out.is_dir():
+        return []
+    return sorted(p.name for p in out.iterdir() if p.name not in LAUNCH_FILES)
+
+
+def refuse_used(out: Path) -> None:
+    found = leftovers(out)
+    if found:
+        shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+        raise OutputDirError(f"output folder {out} is not empty ({shown}): choose another one "
+                             "(a new run would mix its checkpoints and best adapter with what "
+                             "is there), or resume the run that wrote them")
+
+
+def refuse_nested(store, out: Path, job_id: int | None = None) -> None:
+    """Refuse `out` when it is inside, equal to, or holds another job's output folder."""
+    mine = out.resolve()
+    for other in store.query("SELECT id, name, output_dir FROM training_jobs WHERE "
+                             "output_dir IS NOT NULL AND output_dir != '' AND id IS NOT ?",
+                             (job_id,)):
+        theirs = Path(other["output_dir"]).resolve()
+        if mine == theirs or mine in theirs.parents or theirs in mine.parents:
+            how = "is" if mine == theirs else "is inside" if theirs in mine.parents else "holds"
+            raise OutputDirError(
+                f"output folder {out} {how} the folder of training job {other['id']} "
+                f"'{other['name']}' ({theirs}): pick a folder apart from other runs' folders")
+
+
+def claim(out: Path, job_id: int, db_path: Path) -> None:
+    """Create `out` (empty or missing) and mark it as this job's, noting whether we made it."""
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER_FILE).write_text(json.dumps({"job_id": job_id, "db": str(db_path),
+                                               "created": created}))
+
+
+def remove(store, job: dict, checkpoint_dirs: list[Path]) -> None:
+    """The whole folder only when it is provably ours alone, else only the files a run writes;
+    never follows a link out of the folder (rmtree unlinks links, it does not enter them)."""
+    out = Path(job["output_dir"])
+    if out.is_symlink():
+        out.unlink()
+        return
+    if not out.is_dir():
+        return
+    if _whole_folder_is_ours(store, job, out):
+        shutil.rmtree(out)
+        return
+    names = [n for n in RUN_FILES if n != MARKER_FILE or _marker(out).get("job_id") == job["id"]]
+    logs = list(out.glob("train.*.log"))
+    for path in [out / n for n in names] + logs + checkpoint_dirs:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
+    if not any(out.iterdir()):
+        out.rmdir()
+
+
+def _marker(out: Path) -> dict:
+    try:
+        marker = json.loads((out / MARKER_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return marker if isinstance(marker, dict) else {}
+
+
+def _whole_folder_is_ours(store, job: dict, out: Path) -> bool:
+    marker = _marker(out)
+    if not (marker.get("job_id") == job["id"] and marker.get("created") is True
+            and marker.get("db") == str(Path(store.path).resolve())):
+        return False
+    try:
+        refuse_nested(store, out, job["id"])
+    except OutputDirError:
+        return False
+    return True
