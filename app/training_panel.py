@@ -64,6 +64,7 @@ class TrainingPanel(QWidget):
         self.after_id, self.log_offset = 0, -1
         self.progress = JobProgress()
         self._ticks = 0
+        self._deleting: set[int] = set()  # jobs whose files are being removed
         self._build()
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self._tick)
@@ -129,6 +130,7 @@ class TrainingPanel(QWidget):
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)
         self.jobs, self.job_id, self._shown_rows = [], None, []
+        self._deleting.clear()  # ids of the other project's jobs
         self.jobs_table.setRowCount(0)
         self._show_job(None)
 
@@ -191,8 +193,9 @@ class TrainingPanel(QWidget):
         if rows != self._shown_rows:  # unchanged: no rebuild, no repaint
             self._shown_rows = rows
             self._fill_table(jobs, rows)
-        if self.current_job() is None and jobs:
-            self.job_id = int(jobs[0]["id"])  # reattach: the newest job is shown at once
+        shown = [j for j in jobs if int(j["id"]) not in self._deleting]
+        if self.current_job() is None and shown:
+            self.job_id = int(shown[0]["id"])  # reattach: the newest job is shown at once
             self._reset_monitor()
             QTimer.singleShot(0, self.poll_now)
             self._select_row(self.job_id)
@@ -363,8 +366,26 @@ class TrainingPanel(QWidget):
             self._reset_monitor()
         from mmla_core.train import control
 
-        submit_write(self.db_path, control.delete, job_id,
-                     on_success=lambda _r: self.poll_now(), on_error=self._action_failed)
+        # On the panel's Runner (its own Store), not the writer thread: removing gigabytes of
+        # checkpoints must not hold up label keypresses queued behind it.
+        self._deleting.add(job_id)
+        self.progress_label.setText(f"Deleting job #{job_id} and its files…")
+        self.message.emit(f"Deleting training job #{job_id}…")
+        self.runner.submit(control.delete, job_id,
+                           on_success=lambda _r: self._deleted(job_id),
+                           on_error=lambda exc: self._deleted(job_id, exc))
+
+    def _deleted(self, job_id: int, exc: Exception | None = None) -> None:
+        if not isValid(self):
+            return
+        self._deleting.discard(job_id)
+        if exc is not None:
+            self._action_failed(exc)
+            return
+        if self.job_id is None:
+            self.progress_label.setText("")
+        self.message.emit(f"Deleted training job #{job_id}.")
+        self.poll_now()
 
     def _job_config(self):
         from mmla_core.train import control

@@ -148,3 +148,40 @@ def test_polling_another_project_closes_the_old_projects_connection(tmp_path):
         old.conn.execute("SELECT 1")  # closed: the old .sqlite is no longer held open
     training_poll._thread_store(second).close()
     training_poll._THREAD.held = None
+
+
+def test_delete_never_holds_up_the_writes_queued_behind_it(panel_on, tiny_project, qtbot,
+                                                           monkeypatch):
+    import threading
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from mmla_app.workers import submit_write
+    from mmla_core.train import control
+
+    job_id = make_job(tiny_project.db_path, status="stopped")
+    removing, real_delete = threading.Event(), control.delete
+
+    def slow_delete(store, job, *args):
+        removing.wait(10)  # gigabytes of checkpoints
+        real_delete(store, job, *args)
+
+    monkeypatch.setattr(control, "delete", slow_delete)
+    panel = panel_on(tiny_project.db_path)
+    qtbot.waitUntil(lambda: panel.delete_button.isEnabled(), timeout=WAIT)
+    try:
+        qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+        panel.delete_box.button(QMessageBox.StandardButton.Yes).click()
+        assert "Deleting job" in panel.progress_label.text()
+        written = []
+        submit_write(tiny_project.db_path, lambda store: 1, on_success=written.append)
+        qtbot.waitUntil(lambda: written == [1], timeout=WAIT)  # a label keypress, say
+        panel.poll_now()
+        qtbot.wait(300)
+        assert panel.job_id is None  # the job being deleted is not shown again meanwhile
+    finally:
+        removing.set()
+    qtbot.waitUntil(lambda: panel.jobs_table.rowCount() == 0, timeout=WAIT)
+    assert panel.progress_label.text() == ""
+    with open_store(tiny_project.db_path) as store:
+        assert store.scalar("SELECT count(*) FROM training_jobs WHERE id = ?", (job_id,)) == 0
