@@ -1,14 +1,20 @@
 """Where a training job stands, folded from its events as they arrive (no Qt, no database).
 
 The trainer records step and epoch per event; the share done comes from the config's budget
-(`max_steps` when set, else `epochs`), and the ETA from the pace between the first and the last
-event (LlamaBoard's "elapsed < remaining"), so a paused or resumed job does not count its pause.
+(`max_steps` when set, else `epochs`), and the ETA from the pace seen while it trained
+(LlamaBoard's "elapsed < remaining"). A stop/resume splits the events into stretches (far more
+time per step between two events than PAUSE_S and the pace so far, or a step going back to an
+earlier checkpoint): elapsed and pace add up the stretches only, so a day paused never inflates
+the ETA.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+
+PAUSE_S = 300.0  # more seconds per step between two events: a pause (stop/resume)...
+PAUSE_PACES = 20  # ... when it is also this many times the pace so far
 
 
 def _seconds(at: str | None) -> float | None:
@@ -42,8 +48,12 @@ class JobProgress:
     gpu_mem_mb: float | None = None
     best_dev_accuracy: float | None = None
     test_accuracy: float | None = None
-    _first: tuple[float, float] | None = None  # (time, fraction) of the first timed event
-    _last: tuple[float, float] | None = None
+    _first: tuple[float, float] | None = None  # (time, fraction): this stretch's first event
+    _last: tuple[float, float] | None = None  # ... and its last
+    _last_step: int = -1  # the last timed event's own step (a resume may go back)
+    _before_s: float = 0.0  # seconds trained in the earlier stretches
+    _before_fraction: float = 0.0  # share of the budget they did
+    _paced: tuple[float, int] = (0.0, 0)  # (seconds, steps) between events, pauses left out
 
     @classmethod
     def for_job(cls, job: dict | None) -> JobProgress:
@@ -87,28 +97,57 @@ class JobProgress:
         accuracy = event.get("eval_accuracy")
         if kind == "eval" and accuracy is not None:
             self.best_dev_accuracy = max(accuracy, self.best_dev_accuracy or 0.0)
-        moment, fraction = _seconds(event.get("at")), self.fraction
-        if moment is not None and fraction is not None:
-            self._first = self._first or (moment, fraction)
-            self._last = (moment, fraction)
+        self._time(event)
+
+    def _time(self, event: dict) -> None:
+        """Extend the current stretch with this event, or start a new one after a pause."""
+        step = int(event.get("step") or 0)
+        moment, fraction = _seconds(event.get("at")), self.fraction_at(step, self.epoch)
+        if moment is None or fraction is None:
+            return
+        if self._paused(moment, step):
+            (t0, f0), (t1, f1) = self._first, self._last
+            self._before_s += t1 - t0
+            self._before_fraction += max(f1 - f0, 0.0)
+            self._first = None
+        elif self._last is not None:
+            self._paced = (self._paced[0] + moment - self._last[0],
+                           self._paced[1] + step - self._last_step)
+        self._first = self._first or (moment, fraction)
+        self._last, self._last_step = (moment, fraction), step
+
+    def _paused(self, moment: float, step: int) -> bool:
+        """A step back (resumed from an earlier checkpoint), or far more time per step since
+        the last event than PAUSE_S and than the pace so far (a slow model or a long dev
+        evaluation is not a pause)."""
+        if self._last is None:
+            return False
+        if step < self._last_step:
+            return True
+        per_step = (moment - self._last[0]) / max(step - self._last_step, 1)
+        seconds, steps = self._paced
+        pace = seconds / steps if steps else 0.0
+        return per_step > max(PAUSE_S, PAUSE_PACES * pace)
 
     @property
     def elapsed_s(self) -> float | None:
+        """Seconds spent training: the stretches between events, pauses left out."""
         if self._first is None or self._last is None:
             return None
-        return self._last[0] - self._first[0]
+        return self._before_s + self._last[0] - self._first[0]
 
     @property
     def eta_s(self) -> float | None:
         """Seconds left at the pace seen so far; None before two timed events."""
         if self._first is None or self._last is None:
             return None
-        (t0, f0), (t1, f1) = self._first, self._last
+        f0, f1 = self._first[1], self._last[1]
         if f1 >= 1.0:
             return 0.0
-        if f1 <= f0 or t1 <= t0:
+        spent, done = self.elapsed_s, self._before_fraction + f1 - f0
+        if done <= 0 or spent <= 0:
             return None
-        return (1.0 - f1) * (t1 - t0) / (f1 - f0)
+        return (1.0 - f1) * spent / done
 
     def progress_text(self, finished: bool = False) -> str:
         """"step 120/200 · epoch 1.20 · 1:59 elapsed, 1:20 left" (no ETA once it ended)."""

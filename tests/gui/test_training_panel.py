@@ -185,3 +185,43 @@ def test_delete_never_holds_up_the_writes_queued_behind_it(panel_on, tiny_projec
     assert panel.progress_label.text() == ""
     with open_store(tiny_project.db_path) as store:
         assert store.scalar("SELECT count(*) FROM training_jobs WHERE id = ?", (job_id,)) == 0
+
+
+def _timed_events(steps_and_seconds):
+    from datetime import UTC, datetime
+
+    return [{"kind": "train", "step": step,
+             "at": datetime.fromtimestamp(1_767_225_600 + s, UTC).isoformat()}
+            for step, s in steps_and_seconds]
+
+
+def test_a_day_paused_counts_neither_in_elapsed_nor_in_the_eta():
+    from mmla_app.training_progress import JobProgress
+
+    progress = JobProgress(max_steps=20)
+    day = 86_400
+    progress.add(_timed_events([(step, 10 * step) for step in range(1, 11)]))
+    assert progress.elapsed_s == 90 and progress.eta_s == 100  # 10 s a step, 10 steps left
+    progress.add(_timed_events([(step, day + 10 * step) for step in range(10, 16)]))
+    assert progress.elapsed_s == 90 + 50  # the day stopped is left out
+    assert progress.eta_s == 50  # still 10 s a step, 5 steps left
+
+
+def test_a_resume_from_an_earlier_checkpoint_starts_a_new_stretch():
+    from mmla_app.training_progress import JobProgress
+
+    progress = JobProgress(max_steps=20)
+    progress.add(_timed_events([(step, 10 * step) for step in range(1, 11)]))
+    progress.add(_timed_events([(step, 200 + 10 * step) for step in range(9, 13)]))
+    assert progress.step == 12
+    assert progress.elapsed_s == 90 + 30  # the 200 s restart and the redone steps' gap left out
+    assert progress.eta_s == pytest.approx(80)  # 120 s for 12 steps' worth, 8 left
+
+
+def test_a_slow_model_and_a_long_evaluation_are_not_pauses():
+    from mmla_app.training_progress import JobProgress
+
+    progress = JobProgress(max_steps=100)  # 40 s a step, an event every 10 steps
+    progress.add(_timed_events([(step, 40 * step) for step in (10, 20, 30)]))
+    progress.add(_timed_events([(30, 40 * 30 + 600)]))  # a 10-minute dev evaluation
+    assert progress.elapsed_s == 800 + 600
