@@ -72,10 +72,12 @@ def _gpu_mem_mb() -> float | None:
 class ProgressCallback(TrainerCallback):
     """train / eval / checkpoint events, throughput, and the best adapter by dev accuracy."""
 
-    def __init__(self, sink: EventSink, output_dir: Path, samples_per_step: int):
+    def __init__(self, sink: EventSink, output_dir: Path, samples_per_step: int,
+                 resuming: bool = False):
         self.sink, self.output_dir = sink, Path(output_dir)
         self.samples_per_step = samples_per_step
-        self.best = self._read_best()
+        # Only a resumed run continues the best so far; a fresh one starts from nothing.
+        self.best = self._read_best() if resuming else {}
         self._mark: tuple[float, int, int] | None = None
 
     def _read_best(self) -> dict:

@@ -11,6 +11,7 @@ Cheap to import (no torch).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def leftovers(out: Path) -> list[str]:
     checkpoints...); the launcher's own files do not count."""
     if not out.is_dir():
         return []
-    return sorted(p.name for p in out.iterdir() if p.name not in LAUNCH_FILES)
+    return sorted(p.name for p in out.iterdir()
+                  if p.name not in LAUNCH_FILES and not re.fullmatch(r"train\.\d+\.log", p.name))
 
 
 def refuse_used(out: Path) -> None:

@@ -75,9 +75,15 @@ def run_training(config: TrainConfig, db_path, *, job_id: int | None = None,
                  resume: str | None = None, callbacks=()) -> TrainOutcome:
     """Train (or resume) and return how it ended; TrainConfigError before anything starts."""
     from mmla_core.store.db import open_store
+    from mmla_core.train import outputs
 
     rank, world, _ = _ranks()
     output_dir = Path(config.output_dir or default_output_dir(db_path, job_id, config.name))
+    if resume in (None, "") and rank == 0:
+        try:   # a fresh run must not pick up an earlier run's best.json, adapter or checkpoints
+            outputs.refuse_used(output_dir)
+        except outputs.OutputDirError as exc:
+            raise TrainConfigError(str(exc)) from None
     output_dir.mkdir(parents=True, exist_ok=True)
     handler = _log_to(output_dir, rank)
     store = open_store(db_path)
@@ -99,6 +105,7 @@ class _Run:
     def __init__(self, config, db_path, store, output_dir, job_id, rank, world):
         self.config, self.db_path, self.store = config, db_path, store
         self.output_dir, self.job_id, self.rank, self.world = output_dir, job_id, rank, world
+        self.device: str | None = None     # where the model trained; the test runs there too
 
     def go(self, checkpoint: str | None, extra_callbacks) -> TrainOutcome:
         from mmla_core.train.callbacks import EventSink, utc_now
@@ -107,11 +114,7 @@ class _Run:
         sink = EventSink(self.output_dir, self.store if writer else None,
                          self.job_id if writer else None)
         if writer:
-            # A stop asked for before we started must survive, so the first step ends the run.
-            status = "stopping" if self._stop_requested_before_start() else "running"
-            sink.update_job(status=status, pid=os.getpid(), started_at=utc_now(),
-                            finished_at=None, log_path=str(self.output_dir / "train.log"),
-                            output_dir=str(self.output_dir))
+            self._mark_running()
         try:
             outcome = self._train(checkpoint, sink, extra_callbacks)
         except Exception as exc:
@@ -120,20 +123,54 @@ class _Run:
             sink.update_job(status="failed", finished_at=utc_now(),
                             stderr_tail=f"{type(exc).__name__}: {exc}"[-4000:])
             raise
+        _free_gpu()   # the training model is gone with _train's frame: test on a clean GPU
+        problem = self._test(outcome, sink) if writer and outcome.status == "done" else None
+        sink.flush()
         if writer:
             sink.update_job(status=outcome.status, finished_at=utc_now(), exit_code=0,
-                            test_run_ids_json=json.dumps(outcome.test_runs))
+                            test_run_ids_json=json.dumps(outcome.test_runs),
+                            **({"stderr_tail": problem} if problem else {}))
         return outcome
 
-    def _stop_requested_before_start(self) -> bool:
-        """Only the job row says so (control.request_stop sets it); a STOP file alone is stale."""
+    def _mark_running(self) -> None:
+        """Status running, unless a stop was asked for before we started (then it stays
+        'stopping' and the first step ends the run): one transaction, so a Stop clicked now is
+        never overwritten. A STOP file without a 'stopping' row is stale and removed."""
+        from mmla_core.train.callbacks import utc_now
+
         status = None
         if self.store is not None and self.job_id is not None:
-            status = self.store.scalar("SELECT status FROM training_jobs WHERE id = ?",
-                                       (self.job_id,))
+            started = utc_now()
+            with self.store.write() as conn:
+                conn.execute(
+                    "UPDATE training_jobs SET status = CASE status WHEN 'stopping' THEN "
+                    "'stopping' ELSE 'running' END, pid = ?, started_at = ?, finished_at = NULL, "
+                    "log_path = ?, output_dir = ? WHERE id = ?",
+                    (os.getpid(), started, str(self.output_dir / "train.log"),
+                     str(self.output_dir), self.job_id))
+                status = conn.execute("SELECT status FROM training_jobs WHERE id = ?",
+                                      (self.job_id,)).fetchone()[0]
         if status != "stopping":
             (self.output_dir / "STOP").unlink(missing_ok=True)
-        return status == "stopping"
+
+    def _test(self, outcome: TrainOutcome, sink) -> str | None:
+        """The adapter on the test split; a failure here is reported, not a failed run (the
+        adapter is trained and saved). Returns the problem for the job's stderr_tail."""
+        from mmla_core.train.evaluation import evaluate_after_training
+
+        try:
+            outcome.test_runs, outcome.test_accuracy = evaluate_after_training(
+                self.config, self.db_path, self.job_id, outcome.adapter_path, self.device)
+        except Exception as exc:
+            log.exception("test evaluation failed")
+            problem = (f"test evaluation failed: {type(exc).__name__}: {exc} (training is done; "
+                       f"the adapter is in {outcome.adapter_path})")[-4000:]
+            log.error("%s", problem)
+            return problem
+        for run_id, accuracy in outcome.test_accuracy.items():
+            sink.add({"kind": "test", "step": outcome.global_step, "eval_accuracy": accuracy,
+                      "run_id": run_id})
+        return None
 
     def _train(self, checkpoint, sink, extra_callbacks) -> TrainOutcome:
         from mmla_core.train.callbacks import ProgressCallback, StopCallback
@@ -166,7 +203,8 @@ class _Run:
         args = training_arguments(config, self.output_dir, prepared.device,
                                   workers=2 if prepared.device.startswith("cuda") else 0)
         progress = ProgressCallback(sink, self.output_dir,
-                                    config.batch_size * config.grad_accum * self.world)
+                                    config.batch_size * config.grad_accum * self.world,
+                                    resuming=checkpoint is not None)
         stop = StopCallback(self.output_dir, self.store, self.job_id, self.rank, self.world)
         callbacks = [*extra_callbacks, stop] + ([progress] if self.rank == 0 else [])
         trainer = build_trainer(
@@ -177,30 +215,19 @@ class _Run:
         result = trainer.train(resume_from_checkpoint=checkpoint)
         status = "stopped" if stop.requested else "done"
         log.info("training %s at step %d", status, trainer.state.global_step)
-        outcome = self._finish(trainer, prepared, progress, status, sink)
-        outcome.train_metrics = dict(result.metrics)
-        return outcome
+        self.device = prepared.device
+        # Returning drops the trainer and the model (this frame held the last references).
+        return self._export(trainer, prepared, progress, status, sink, dict(result.metrics))
 
-    def _finish(self, trainer, prepared, progress, status: str, sink) -> TrainOutcome:
+    def _export(self, trainer, prepared, progress, status: str, sink, metrics) -> TrainOutcome:
         adapter = self.output_dir / "adapter"
-        if self.rank == 0 and not adapter.is_dir():  # no evaluation yet: export what we have
+        # No dev evaluation in this run (or its resumed start) improved: export what we have.
+        if self.rank == 0 and (not progress.best or not adapter.is_dir()):
             progress.export_adapter(prepared.model)
             sink.update_job(adapter_path=str(adapter))
-        outcome = TrainOutcome(status, self.output_dir, trainer.state.global_step,
-                               adapter if adapter.is_dir() else None, dict(progress.best))
-        del trainer
-        prepared.model = None
-        _free_gpu()
-        if self.rank == 0 and status == "done":
-            from mmla_core.train.evaluation import evaluate_after_training
-
-            outcome.test_runs, outcome.test_accuracy = evaluate_after_training(
-                self.config, self.db_path, self.job_id, adapter, prepared.device)
-            for run_id, accuracy in outcome.test_accuracy.items():
-                sink.add({"kind": "test", "step": outcome.global_step,
-                          "eval_accuracy": accuracy, "run_id": run_id})
-        sink.flush()
-        return outcome
+        return TrainOutcome(status, self.output_dir, trainer.state.global_step,
+                            adapter if adapter.is_dir() else None, dict(progress.best),
+                            train_metrics=metrics)
 
 
 def _free_gpu() -> None:

@@ -163,3 +163,96 @@ def test_lora_targets_only_the_language_model(family):
     for tower in ("model.audio_tower.layers.0.self_attn.q_proj",
                   "model.visual.blocks.0.attn.qkv", "model.language_model.layers.0.mlp.up_proj"):
         assert not re.fullmatch(pattern, tower)
+
+
+class _KeepModel(TrainerCallback):
+    """Holds only a weak reference to the model being trained."""
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        import weakref
+
+        self.model = weakref.ref(model)
+
+
+def test_the_test_evaluation_runs_after_the_training_model_is_freed(toy_project, toy_text_model,
+                                                                   tmp_path, monkeypatch):
+    import gc
+
+    from mmla_core.train import evaluation
+
+    kept, seen = _KeepModel(), []
+
+    def evaluate(*args):
+        gc.collect()
+        seen.append(kept.model())
+        return [], {}
+
+    monkeypatch.setattr(evaluation, "evaluate_after_training", evaluate)
+    config = toy_config(toy_text_model, output_dir=str(tmp_path / "free"), max_steps=2,
+                        eval_every=2, save_every=2)
+    assert run_training(config, toy_project, callbacks=[kept]).status == "done"
+    assert seen == [None]     # no second copy of the model next to the training one
+
+
+def test_a_failing_test_evaluation_keeps_the_trained_run_done(toy_project, toy_text_model,
+                                                             tmp_path, monkeypatch):
+    from mmla_core.train import evaluation
+
+    def evaluate(*args):
+        raise RuntimeError("CUDA out of memory in the test run")
+
+    monkeypatch.setattr(evaluation, "evaluate_after_training", evaluate)
+    config = toy_config(toy_text_model, output_dir=str(tmp_path / "t"), max_steps=2,
+                        eval_every=2, save_every=2)
+    job_id = _job(toy_project, config)
+    outcome = run_training(config, toy_project, job_id=job_id)
+    assert outcome.status == "done" and outcome.test_runs == []
+    with open_store(toy_project) as store:
+        job = store.query("SELECT * FROM training_jobs WHERE id = ?", (job_id,))[0]
+    assert job["status"] == "done" and job["adapter_path"] == str(tmp_path / "t" / "adapter")
+    assert job["stderr_tail"].startswith("test evaluation failed: RuntimeError: CUDA out of")
+    assert "test evaluation failed: RuntimeError" in (tmp_path / "t" / "train.log").read_text()
+
+
+def test_a_fresh_run_refuses_a_folder_holding_an_earlier_run(toy_project, toy_text_model,
+                                                             tmp_path):
+    from mmla_core.train.config import TrainConfigError
+
+    out = tmp_path / "old"
+    (out / "adapter").mkdir(parents=True)
+    (out / "best.json").write_text('{"step": 40, "eval_accuracy": 0.99}')
+    config = toy_config(toy_text_model, output_dir=str(out), max_steps=2)
+    with pytest.raises(TrainConfigError, match=r"old is not empty \(adapter, best.json\)"):
+        run_training(config, toy_project)
+
+
+def test_only_a_resumed_run_continues_the_best_so_far(tmp_path):
+    from mmla_core.train.callbacks import EventSink, ProgressCallback
+
+    (tmp_path / "best.json").write_text('{"step": 40, "eval_accuracy": 0.99}')
+    sink = EventSink(tmp_path)
+    assert ProgressCallback(sink, tmp_path, 1).best == {}
+    assert ProgressCallback(sink, tmp_path, 1, resuming=True).best["eval_accuracy"] == 0.99
+
+
+def test_a_stop_asked_while_the_trainer_marks_itself_running_is_kept(toy_project,
+                                                                     toy_text_model, tmp_path,
+                                                                     monkeypatch):
+    from mmla_core.train import callbacks
+
+    config = toy_config(toy_text_model, output_dir=str(tmp_path / "race"), max_steps=6,
+                        save_every=4, eval_every=4, test_split="none")
+    job_id = _job(toy_project, config)
+    real_now, asked = callbacks.utc_now, []
+
+    def stop_clicked_now():   # the Stop button, at the moment the trainer starts
+        if not asked:
+            asked.append(True)
+            with open_store(toy_project) as store, store.write() as conn:
+                conn.execute("UPDATE training_jobs SET status = 'stopping' WHERE id = ?",
+                             (job_id,))
+        return real_now()
+
+    monkeypatch.setattr(callbacks, "utc_now", stop_clicked_now)
+    outcome = run_training(config, toy_project, job_id=job_id)
+    assert (outcome.status, outcome.global_step) == ("stopped", 1)
