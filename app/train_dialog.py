@@ -88,6 +88,7 @@ class TrainDialog(QDialog):
         self.form = TrainForm(self)
         self.form.dataset_changed.connect(self._load_splits)
         self.form.changed.connect(self._mark_stale)
+        self.form.mismatches.connect(self._show_mismatches)
         self._build()
         self.runner.submit(load_choices, channel="choices", on_success=self._on_choices,
                            on_error=self._failed)
@@ -209,6 +210,11 @@ class TrainDialog(QDialog):
         self.problems.setText(head + "\n" + "\n".join(f"• {p}" for p in problems))
         self.status.setText("")
 
+    def _show_mismatches(self, mismatches: list[str]) -> None:
+        """A loaded config the form could not show as it is: say what differs."""
+        if mismatches:
+            self._show_problems([f"The loaded config's {m}" for m in mismatches])
+
     def _mark_stale(self) -> None:
         if self.problems.text():
             self.problems.setStyleSheet("color: #8a8f98;")
@@ -226,10 +232,15 @@ class TrainDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "Save training config",
                                               self.yaml_path or f"{config.name}.yaml",
                                               "YAML (*.yaml *.yml)")
-        if path:
+        if not path:
+            return
+        try:
             Path(path).write_text(config.to_yaml(), encoding="utf-8")
-            self.yaml_path = path
-            self.status.setText(f"Saved {path}.")
+        except OSError as exc:
+            self._show_problems([f"Cannot write {path}: {exc.strerror or exc}"])
+            return
+        self.yaml_path = path
+        self.status.setText(f"Saved {path}.")
 
     def load_yaml(self, path: str | None = None) -> None:
         from mmla_core.train.config import TrainConfig, TrainConfigError

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app.evaluate_form import row
+from mmla_core.train.config import SCHEDULERS  # every scheduler TrainConfig accepts
 
 ALL_DATASETS = ""  # dataset combo data: every dataset having the task
 MODE_ITEMS = (("SFT: one task", "sft"), ("Instruction tuning: several tasks", "it"),
@@ -32,7 +33,6 @@ MODE_ITEMS = (("SFT: one task", "sft"), ("Instruction tuning: several tasks", "i
 TARGET_PRESETS = (("q, v (MMA-Bench)", "q_proj, v_proj"),
                   ("all linear", "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj"))
 DEVICES = ("auto", "cpu", "cuda", "cuda:0", "cuda:1")
-SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
 
 
 def load_splits(store, dataset: str | None) -> dict:
@@ -80,10 +80,12 @@ class TrainForm(QWidget):
 
     dataset_changed = Signal(object)
     changed = Signal()
+    mismatches = Signal(list)  # what of a loaded config the form could not show (set_config)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._pending: object | None = None  # a config to apply once its choices are in
+        self._mismatches: list[str] = []  # collected while a config is applied
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for title, build in (("Data", self._build_data), ("LoRA", self._build_lora),
@@ -227,12 +229,6 @@ class TrainForm(QWidget):
             self.targets_edit.setText(value)
         self.targets_preset.setCurrentIndex(0)
 
-    def check_tasks(self, names: list[str]) -> None:
-        for i in range(self.task_list.count()):
-            item = self.task_list.item(i)
-            item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole)
-                               in names else Qt.CheckState.Unchecked)
-
     # --- config <-> widgets -------------------------------------------------------------------
 
     def config(self):
@@ -267,13 +263,15 @@ class TrainForm(QWidget):
         })
 
     def set_config(self, config) -> None:
-        """Fill every widget from a TrainConfig; tasks and splits once the dataset's are in."""
+        """Fill every widget from a TrainConfig; tasks and splits once the dataset's are in.
+        Then `mismatches` lists what the form could not take (a model or dataset not in this
+        project, unknown tasks or splits), never silently replaced."""
+        self._mismatches = []
         self.name_edit.setText(config.name)
-        self.model_combo.setCurrentIndex(max(self.model_combo.findData(config.model), 0))
-        for combo, value in ((self.modality_combo, config.modality),
-                             (self.scheduler_combo, config.lr_scheduler)):
-            index = combo.findData(value)
-            combo.setCurrentIndex(index if index >= 0 else max(combo.findText(value), 0))
+        for combo, value, what in ((self.model_combo, config.model, "model"),
+                                   (self.modality_combo, config.modality, "input"),
+                                   (self.scheduler_combo, config.lr_scheduler, "scheduler")):
+            self._choose(combo, value, what)
         for spin, value in ((self.rank_spin, config.lora_rank), (self.alpha_spin,
                             config.lora_alpha), (self.dropout_spin, config.lora_dropout),
                             (self.warmup_spin, config.warmup_ratio),
@@ -292,6 +290,9 @@ class TrainForm(QWidget):
         self.output_edit.setText(config.output_dir)
         self._pending = config
         index = self.dataset_combo.findData(config.dataset or ALL_DATASETS)
+        if index < 0:
+            self._mismatches.append(f"dataset {config.dataset!r} is not in this project: kept "
+                                    f"{self.dataset_combo.currentText() or 'none'!r}")
         if index >= 0 and index != self.dataset_combo.currentIndex():
             self.dataset_combo.setCurrentIndex(index)  # set_splits applies the rest
         else:
@@ -299,11 +300,35 @@ class TrainForm(QWidget):
             self._pending = None
 
     def _apply_data(self, config) -> None:
-        self.check_tasks(config.tasks)
+        self._check(self.task_list, config.tasks, "task")
         self.mode_combo.setCurrentIndex(max(self.mode_combo.findData(config.mode), 0))
-        for i in range(self.train_splits.count()):
-            item = self.train_splits.item(i)
+        self._check(self.train_splits, config.train_splits, "train split")
+        self._choose(self.dev_combo, config.dev_split, "dev split")
+        self._choose(self.test_combo, config.test_split, "test split")
+        mismatches, self._mismatches = self._mismatches, []
+        self.mismatches.emit(mismatches)
+
+    def _choose(self, combo: QComboBox, value, what: str) -> None:
+        """Select `value` (item data or text); when it is not offered, keep the current item
+        and note it."""
+        index = combo.findData(value)
+        index = index if index >= 0 else combo.findText(str(value))
+        if index >= 0:
+            combo.setCurrentIndex(index)
+        else:
+            self._mismatches.append(f"{what} {value!r} is not offered here: kept "
+                                    f"{combo.currentText() or 'none'!r}")
+
+    def _check(self, widget: QListWidget, wanted: list[str], what: str) -> None:
+        """Check exactly the `wanted` items; note the ones the list does not have."""
+        listed = set()
+        for i in range(widget.count()):
+            item = widget.item(i)
+            listed.add(item.data(Qt.ItemDataRole.UserRole))
             item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole)
-                               in config.train_splits else Qt.CheckState.Unchecked)
-        self.dev_combo.setCurrentText(config.dev_split)
-        self.test_combo.setCurrentText(config.test_split)
+                               in wanted else Qt.CheckState.Unchecked)
+        missing = [w for w in wanted if w not in listed]
+        if missing:
+            self._mismatches.append(f"{what}{'s' if len(missing) > 1 else ''} "
+                                    f"{', '.join(map(repr, missing))} not in this dataset: left "
+                                    "out")

@@ -190,3 +190,40 @@ def zero_shot_like(db_path, job_id: int) -> int:
                                            (run_id,)))
     return run_evaluation(db_path, model="tiny-text", task=TOY_TASK, dataset="toy",
                           split="test", settings=settings["inference"])
+
+
+def test_loaded_yaml_keeps_its_scheduler_and_names_what_the_project_lacks(qtbot, toy_db,
+                                                                           tmp_path):
+    from dataclasses import replace
+
+    dialog = open_dialog(qtbot, toy_db)
+    check(dialog.form.task_list, TOY_TASK)
+    saved = dialog.form.config()
+    path = tmp_path / "run.yaml"
+    path.write_text(replace(saved, lr_scheduler="polynomial").to_yaml())
+    dialog.load_yaml(str(path))
+    assert dialog.form.scheduler_combo.currentText() == "polynomial"  # not cosine
+    assert dialog.form.config() == replace(saved, lr_scheduler="polynomial")
+    assert dialog.problems.text() == ""  # everything matched: nothing to say
+    path.write_text(replace(saved, dataset="elsewhere", dev_split="validation",
+                            tasks=[TOY_TASK, "NOPE"], mode="it").to_yaml())
+    dialog.load_yaml(str(path))
+    qtbot.waitUntil(lambda: "dev split 'validation'" in dialog.problems.text(), timeout=WAIT)
+    text = dialog.problems.text()
+    assert "dataset 'elsewhere' is not in this project" in text
+    assert "task 'NOPE' not in this dataset" in text
+    dialog.close()
+
+
+def test_yaml_that_cannot_be_written_says_so(qtbot, toy_db, tmp_path, monkeypatch):
+    from mmla_app import train_dialog
+
+    dialog = open_dialog(qtbot, toy_db)
+    check(dialog.form.task_list, TOY_TASK)
+    target = tmp_path / "no-such-folder" / "run.yaml"
+    monkeypatch.setattr(train_dialog.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(target), ""))
+    dialog.save_yaml()
+    assert f"Cannot write {target}" in dialog.problems.text()
+    assert dialog.yaml_path != str(target)  # Copy command line must not name the unwritten file
+    dialog.close()
