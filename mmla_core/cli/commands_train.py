@@ -261,7 +261,7 @@ def _follow_job(store, job_id: int, log: bool) -> int:
     try:
         while True:
             job = control.refresh(store, job_id)
-            if log:
+            if log and control.log_path(job) is not None:   # None: no run folder yet
                 text, offset = control.read_log_from(control.log_path(job), offset)
                 print(text, end="", flush=True)
             else:

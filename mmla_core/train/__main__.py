@@ -7,8 +7,13 @@ Also the command torchrun / accelerate launch run on every rank:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+# Set by the supervisor: our stdout/stderr are appended to train.log, where run_training already
+# writes a failure's traceback, so printing it again would show it twice.
+LOG_CAPTURED_ENV = "MMLA_TRAIN_LOG_CAPTURED"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -40,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the supervisor keeps the stderr tail: traceback, then one line
         import traceback
 
-        traceback.print_exc()
+        if not os.environ.get(LOG_CAPTURED_ENV):   # else run_training has logged it to train.log
+            traceback.print_exc()
         print(f"mmla_core.train: failed: {type(exc).__name__}: {exc}", file=sys.stderr)  # noqa: T201
         return 1
     best = outcome.best.get("eval_accuracy")

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,11 +70,24 @@ def launch(db_path: str | Path, config: TrainConfig) -> int:
             jobs.delete_job(store, job_id)
             raise
         config = dataclasses.replace(config, output_dir=str(out))
-        (out / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
         jobs.update_job(store, job_id, output_dir=str(out), log_path=str(out / LOG_FILE),
                         config_json=json.dumps(config.to_dict(), sort_keys=True))
-        _spawn_supervisor(store, db_path, job_id, out, resume=None)
+        with _failed_if_not_started(store, job_id):
+            (out / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+            _spawn_supervisor(store, db_path, job_id, out, resume=None)
     return job_id
+
+
+@contextmanager
+def _failed_if_not_started(store: Store, job_id: int):
+    """A job whose supervisor could not be started ends `failed` with the reason, not `created`."""
+    try:
+        yield
+    except Exception as exc:
+        jobs.update_job(store, job_id, status="failed", finished_at=utc_now(),
+                        stderr_tail=f"[job control] could not start the run: "
+                                    f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def resume(db_path: str | Path, job_id: int, checkpoint: str | None = None) -> None:
@@ -96,11 +110,12 @@ def resume(db_path: str | Path, job_id: int, checkpoint: str | None = None) -> N
                 (out / f"{role}.pid").unlink(missing_ok=True)
             jobs.update_job(store, job_id, status="created", pid=None, exit_code=None,
                             started_at=utc_now(), finished_at=None, stderr_tail=None)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / STOP_FILE).unlink(missing_ok=True)   # else the resumed run stops at once
-        if not (out / "config.yaml").exists():
-            (out / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
-        _spawn_supervisor(store, db_path, job_id, out, resume=target)
+        with _failed_if_not_started(store, job_id):
+            out.mkdir(parents=True, exist_ok=True)
+            (out / STOP_FILE).unlink(missing_ok=True)   # else the resumed run stops at once
+            if not (out / "config.yaml").exists():
+                (out / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+            _spawn_supervisor(store, db_path, job_id, out, resume=target)
 
 
 def _resume_target(job: dict, checkpoint: str | None) -> str:
@@ -186,11 +201,11 @@ def request_stop(store: Store, job_id: int, force: bool = False) -> None:
                      "('created', 'running')", (job_id,))
     if job["output_dir"]:
         Path(job["output_dir"], STOP_FILE).write_text("stop requested\n")
-    if force:
-        pid, start = read_pid_files(Path(job["output_dir"] or ".")).get(
-            "supervisor", (job["pid"], None))
-        if pid and process_alive(pid, start):
-            os.kill(int(pid), signal.SIGTERM)   # the supervisor forwards it to the trainer
+    if force and job["output_dir"]:
+        # Only processes named by a pid file with a start time: a bare pid may have been reused.
+        for pid, start in read_pid_files(Path(job["output_dir"])).values():
+            if start is not None and process_alive(pid, start):
+                os.kill(int(pid), signal.SIGTERM)   # the supervisor also passes it on
 
 
 def delete(store: Store, job_id: int, remove_files: bool = True) -> None:

@@ -73,8 +73,10 @@ def _resume_point(output_dir: Path, resume: str | None) -> str | None:
 
 def run_training(config: TrainConfig, db_path, *, job_id: int | None = None,
                  resume: str | None = None, callbacks=()) -> TrainOutcome:
-    """Train (or resume) and return how it ended; TrainConfigError before anything starts."""
-    from mmla_core.store.db import open_store
+    """Train (or resume) and return how it ended; TrainConfigError before anything starts.
+
+    A failure's traceback goes to train.log here, once (`python -m mmla_core.train` only adds
+    its one-line summary when its output is train.log already)."""
     from mmla_core.train import outputs
 
     rank, world, _ = _ranks()
@@ -86,19 +88,30 @@ def run_training(config: TrainConfig, db_path, *, job_id: int | None = None,
             raise TrainConfigError(str(exc)) from None
     output_dir.mkdir(parents=True, exist_ok=True)
     handler = _log_to(output_dir, rank)
-    store = open_store(db_path)
     try:
-        from mmla_core.train.samples import validate
+        return _validated_run(config, db_path, output_dir, job_id, rank, world, resume,
+                              callbacks)
+    except TrainConfigError:
+        raise
+    except Exception:
+        log.exception("training failed")
+        raise
+    finally:
+        log.removeHandler(handler)
+        handler.close()
 
+
+def _validated_run(config, db_path, output_dir, job_id, rank, world, resume,
+                   callbacks) -> TrainOutcome:
+    from mmla_core.store.db import open_store
+    from mmla_core.train.samples import validate
+
+    with open_store(db_path) as store:
         problems = validate(store, config)
         if problems:
             raise TrainConfigError(problems)
         return _Run(config, db_path, store, output_dir, job_id, rank, world).go(
             _resume_point(output_dir, resume), callbacks)
-    finally:
-        store.close()
-        log.removeHandler(handler)
-        handler.close()
 
 
 class _Run:
@@ -117,8 +130,7 @@ class _Run:
             self._mark_running()
         try:
             outcome = self._train(checkpoint, sink, extra_callbacks)
-        except Exception as exc:
-            log.exception("training failed")
+        except Exception as exc:   # run_training logs the traceback
             sink.flush()
             sink.update_job(status="failed", finished_at=utc_now(),
                             stderr_tail=f"{type(exc).__name__}: {exc}"[-4000:])

@@ -77,7 +77,8 @@ def run(db: Path, job_id: int, resume: str | None) -> int:
 def _run_trainer(cmd: list[str], out: Path, job_id: int) -> int:
     log_file = out / control.LOG_FILE
     _say(f"job {job_id}: {shlex.join(cmd)}")
-    env = dict(control.child_env(), MMLA_TRAIN_LOG_CAPTURED="1")  # stdout already is train.log
+    env = dict(control.child_env(), MMLA_TRAIN_LOG_CAPTURED="1")  # stdout already is train.log:
+    # the trainer then leaves its traceback to run_training's log (no second copy)
     with open(log_file, "ab") as log:
         try:
             child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
@@ -105,10 +106,12 @@ def _record_end(store, job_id: int, exit_code: int) -> None:
         if status_now is None:     # deleted meanwhile: nothing to record
             return
         job = jobs.get_job(store, job_id)
+        # A clean exit keeps what the trainer reported (a failed test evaluation), else the log.
+        kept = job["stderr_tail"] if exit_code == 0 and job["stderr_tail"] else None
         conn.execute("UPDATE training_jobs SET status = ?, exit_code = ?, finished_at = ?, "
                      "stderr_tail = ? WHERE id = ?",
                      (final_status(exit_code, status_now[0]), exit_code, control.utc_now(),
-                      control.log_tail(job), job_id))
+                      kept or control.log_tail(job), job_id))
 
 
 def _say(message: str) -> None:

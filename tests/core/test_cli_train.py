@@ -160,3 +160,13 @@ def test_runs_finetune_and_diff_line_up_zero_shot_and_sft(tmp_path, capsys):
     diff = capsys.readouterr().out
     assert "train.learning_rate" in diff and "0.0002" in diff and "train.mode" in diff
     assert main(["--db", str(db), "runs", "diff", str(zero), "999"]) == 1
+
+
+def test_follow_log_of_a_job_without_a_run_folder_reports_its_end(project, capsys):
+    from mmla_core.store import jobs, open_store
+
+    with open_store(project) as store:
+        job_id = jobs.create_job(store, "never ran", {"name": "never ran"}, "")
+        jobs.update_job(store, job_id, status="failed", stderr_tail="no folder")
+    assert train(project, "follow", str(job_id), "--log") == 1
+    assert f"job {job_id} failed" in capsys.readouterr().out

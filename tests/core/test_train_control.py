@@ -261,3 +261,49 @@ def test_a_folder_the_user_picked_keeps_what_the_run_did_not_write(project, tmp_
     with open_store(project) as store:
         control.delete(store, job_id)
     assert sorted(p.name for p in picked.iterdir()) == ["notes.txt"]
+
+
+def test_a_forced_stop_never_signals_a_pid_it_cannot_prove_is_the_runs(project, tmp_path):
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        out = tmp_path / "run"
+        out.mkdir()
+        with open_store(project) as store:   # a row naming a live pid, but no pid files
+            job_id = jobs.create_job(store, "legacy", toy_config().to_dict(), str(out))
+            jobs.update_job(store, job_id, status="running", pid=stranger.pid)
+            control.request_stop(store, job_id, force=True)
+            assert jobs.get_job(store, job_id)["status"] == "stopping"
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_a_launch_whose_supervisor_cannot_start_ends_failed_with_the_reason(project,
+                                                                           monkeypatch):
+    def no_fork(*args, **kwargs):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(control.subprocess, "Popen", no_fork)
+    with pytest.raises(OSError, match="Resource temporarily"):
+        control.launch(project, toy_config())
+    with open_store(project) as store:
+        [job] = control.list_jobs(store)
+    assert job["status"] == "failed"
+    assert "could not start the run: OSError: Resource temporarily" in job["stderr_tail"]
+
+
+def test_the_supervisor_keeps_a_done_runs_test_evaluation_failure(project, tmp_path):
+    from mmla_core.train import supervise
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "train.log").write_text("done at step 2\n")
+    with open_store(project) as store:
+        job_id = jobs.create_job(store, "t", toy_config().to_dict(), str(out))
+        jobs.update_job(store, job_id, status="done",
+                        stderr_tail="test evaluation failed: RuntimeError: no memory")
+        supervise._record_end(store, job_id, 0)
+        job = jobs.get_job(store, job_id)
+    assert (job["status"], job["exit_code"]) == ("done", 0)
+    assert job["stderr_tail"] == "test evaluation failed: RuntimeError: no memory"

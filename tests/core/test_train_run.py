@@ -256,3 +256,24 @@ def test_a_stop_asked_while_the_trainer_marks_itself_running_is_kept(toy_project
     monkeypatch.setattr(callbacks, "utc_now", stop_clicked_now)
     outcome = run_training(config, toy_project, job_id=job_id)
     assert (outcome.status, outcome.global_step) == ("stopped", 1)
+
+
+def test_a_crash_under_the_supervisor_puts_one_traceback_in_train_log(toy_project, toy_text_model,
+                                                                      tmp_path, monkeypatch,
+                                                                      capsys):
+    from mmla_core.train import run
+    from mmla_core.train.__main__ import main
+
+    def crash(self, *args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(run._Run, "_train", crash)
+    monkeypatch.setenv("MMLA_TRAIN_LOG_CAPTURED", "1")   # as the supervisor starts it
+    config = toy_config(toy_text_model, output_dir=str(tmp_path / "crash"))
+    path = tmp_path / "crash.yaml"
+    path.write_text(config.to_yaml())
+    assert main([str(path), "--db", str(toy_project)]) == 1
+    err = capsys.readouterr().err   # the supervisor appends this to train.log
+    log_text = (tmp_path / "crash" / "train.log").read_text() + err
+    assert log_text.count("Traceback") == 1 and "RuntimeError: boom" in log_text
+    assert "mmla_core.train: failed: RuntimeError: boom" in err
