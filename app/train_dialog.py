@@ -263,7 +263,11 @@ class TrainDialog(QDialog):
         config = self._form_config()
         if config is None:
             return
-        line = config.command_line(self.yaml_path or f"{config.name}.yaml")
+        from mmla_core.train import control
+
+        _, lines = control.export_config(config, self.db_path,
+                                         self.yaml_path or f"{config.name}.yaml")
+        line = lines["single"]
         QGuiApplication.clipboard().setText(line)
         self.status.setText(f"Copied: {line}  (Save YAML… writes the file it reads)")
 

@@ -387,29 +387,28 @@ class TrainingPanel(QWidget):
         self.message.emit(f"Deleted training job #{job_id}.")
         self.poll_now()
 
-    def _job_config(self):
+    def export_config(self) -> None:
         from mmla_core.train import control
 
         job = self.current_job()
-        return None if job is None else control.job_config(job)
-
-    def export_config(self) -> None:
-        config = self._job_config()
-        if config is None:
+        if job is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export training config",
-                                              f"{config.name}.yaml", "YAML (*.yaml *.yml)")
+                                              f"{job['name']}.yaml", "YAML (*.yaml *.yml)")
         if path:
+            config, lines = control.export_config(job, self.db_path, path)
             Path(path).write_text(config.to_yaml(), encoding="utf-8")
-            self.message.emit(f"Saved {path}: run it with `{config.command_line(path)}`")
+            self.message.emit(f"Saved {path}: run it with `{lines['single']}`")
 
     def copy_command(self) -> None:
-        config = self._job_config()
-        if config is None:
-            return
+        from mmla_core.train import control
+
         job = self.current_job()
+        if job is None:
+            return
         yaml_path = str(Path(job.get("output_dir") or ".") / "config.yaml")
-        QGuiApplication.clipboard().setText(config.command_line(yaml_path))
+        _, lines = control.export_config(job, self.db_path, yaml_path)
+        QGuiApplication.clipboard().setText(lines["single"])
         self.message.emit("Command line copied.")
 
     def _action_failed(self, exc: Exception) -> None:

@@ -319,18 +319,15 @@ def _rm(store, args) -> int:
 
 
 def _export(store, args) -> int:
-    import dataclasses
-
     from mmla_core.train import control
 
     job = control.refresh(store, args.job)
-    # This machine's run folder means nothing elsewhere: the trainer picks one next to --db.
-    config = dataclasses.replace(control.job_config(job), output_dir="")
     out = args.out or Path(f"{job['name'].replace(' ', '_').replace('/', '_')}.yaml")
     if out.exists() and out.is_dir():
         raise CliError(f"{out} is a folder; give a file name with --out")
+    config, lines = control.export_config(job, store.path, out)
     out.write_text(config.to_yaml(), encoding="utf-8")
     print(f"wrote {out}")
-    for kind, line in config.command_lines(str(out)).items():
-        print(f"{kind + ':':<12} {line} --db PROJECT.sqlite")
+    for kind, line in lines.items():
+        print(f"{kind + ':':<12} {line}")
     return EXIT_OK

@@ -117,7 +117,16 @@ class TrainConfig:
             out.append("set epochs > 0 or max_steps > 0")
         if not self.train_splits:
             out.append("train_splits is empty")
-        return out
+        return out + self._target_problems()
+
+    def _target_problems(self) -> list[str]:
+        # An empty name list turns the LoRA regex into "every module of the language model".
+        if any(not m.strip() for m in self.target_modules):
+            return [f"target_modules has an empty name: {self.target_modules!r}"]
+        if not [m for m in self.target_modules if m != "lm_head"]:
+            return [f"target_modules {self.target_modules!r} names no language-model layer: "
+                    "add at least one, e.g. q_proj, v_proj, or all-linear"]
+        return []
 
     def _choice_problems(self) -> list[str]:
         out: list[str] = []
@@ -133,21 +142,26 @@ class TrainConfig:
             out.append(f"device {self.device!r} is not auto, cpu, cuda or cuda:N")
         return out
 
-    def command_line(self, config_path: str, gpus: int = 1) -> str:
-        """The shell line that runs this config on another machine (torchrun for several GPUs)."""
-        path = shlex.quote(str(config_path))
+    def command_line(self, config_path: str, gpus: int = 1, db_path: str | None = None) -> str:
+        """The shell line that runs this config (torchrun for several GPUs); `db_path` adds
+        `--db`, without which the trainer falls back to the app's default project."""
+        path = shlex.quote(str(config_path)) + _db_flag(db_path)
         if gpus > 1:
             return f"torchrun --nproc_per_node {gpus} -m mmla_core.train {path}"
         return f"python -m mmla_core.train {path}"
 
-    def command_lines(self, config_path: str) -> dict[str, str]:
+    def command_lines(self, config_path: str, db_path: str | None = None) -> dict[str, str]:
         """Single process, torchrun and accelerate forms, for the export dialog and the docs."""
-        path = shlex.quote(str(config_path))
+        path = shlex.quote(str(config_path)) + _db_flag(db_path)
         return {
-            "single": self.command_line(config_path),
-            "torchrun": f"torchrun --nproc_per_node 4 -m mmla_core.train {path}",
+            "single": self.command_line(config_path, db_path=db_path),
+            "torchrun": self.command_line(config_path, 4, db_path),
             "accelerate": f"accelerate launch --num_processes 4 -m mmla_core.train {path}",
         }
+
+
+def _db_flag(db_path: str | None) -> str:
+    return f" --db {shlex.quote(str(db_path))}" if db_path else ""
 
 
 def _default_of(f: dataclasses.Field) -> Any:

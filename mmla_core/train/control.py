@@ -308,6 +308,18 @@ def job_config(job: dict) -> TrainConfig:
     return TrainConfig.from_dict(json.loads(job["config_json"]))
 
 
+def export_config(job_or_config: dict | TrainConfig, db_path: str | Path,
+                  config_path: str | Path) -> tuple[TrainConfig, dict[str, str]]:
+    """What the GUI's Export / Copy and `mmla train export-config` hand out: the config with
+    output_dir cleared (this machine's folder means nothing elsewhere; the trainer picks one
+    next to --db) and its single / torchrun / accelerate lines naming `config_path` and the
+    project database (without --db the trainer would fall back to the default project)."""
+    config = job_or_config if isinstance(job_or_config, TrainConfig) else \
+        job_config(job_or_config)
+    config = dataclasses.replace(config, output_dir="")
+    return config, config.command_lines(str(config_path), db_path=str(Path(db_path).resolve()))
+
+
 def checkpoints(job: dict) -> list[dict]:
     """`[{step, path}]` of the job's `checkpoint-<step>` folders, oldest first."""
     out = Path(job["output_dir"] or "")

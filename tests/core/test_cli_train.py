@@ -82,8 +82,8 @@ def test_launch_from_yaml_with_flag_overrides_and_export_config(project, tmp_pat
     out = capsys.readouterr().out
     exported = TrainConfig.from_yaml((tmp_path / "from-yaml.yaml").read_text())
     assert (exported.lora_rank, exported.epochs, exported.output_dir) == (16, 3.0, "")
-    assert "python -m mmla_core.train from-yaml.yaml --db PROJECT.sqlite" in out
-    assert "torchrun --nproc_per_node 4 -m mmla_core.train from-yaml.yaml" in out
+    assert f"python -m mmla_core.train from-yaml.yaml --db {project.resolve()}" in out
+    assert "torchrun --nproc_per_node 4 -m mmla_core.train from-yaml.yaml --db " in out
 
 
 def test_broken_configs_are_refused_with_what_and_where(project, tmp_path, capsys):

@@ -139,3 +139,23 @@ def test_loss_mask_covers_exactly_the_answer_tokens(toy_project, family_dir, req
         assert (batch["labels"][row, : -len(kept)] == IGNORE).all()
     if family_dir == "omni_dir":
         assert batch["use_audio_in_video"] is True and "pixel_values_videos" in batch
+
+
+def test_exported_command_lines_name_the_project_database(tmp_path):
+    from mmla_core.train import control
+
+    db = tmp_path / "my project" / "p.sqlite"
+    config = TrainConfig(name="r", model="m", tasks=["MELD"], output_dir="/here/only")
+    exported, lines = control.export_config(config, db, "run.yaml")
+    assert exported.output_dir == "" and exported.name == "r"
+    quoted = f"'{db.resolve()}'"
+    assert lines["single"] == f"python -m mmla_core.train run.yaml --db {quoted}"
+    assert lines["torchrun"].endswith(f"mmla_core.train run.yaml --db {quoted}")
+    assert lines["accelerate"].endswith(f"mmla_core.train run.yaml --db {quoted}")
+
+
+@pytest.mark.parametrize("targets", [[], ["lm_head"], ["q_proj", " "]])
+def test_lora_targets_naming_no_language_model_layer_are_refused(targets):
+    with pytest.raises(TrainConfigError, match=r"target_modules .*(no language-model|empty)"):
+        TrainConfig.from_dict({"name": "r", "model": "m", "tasks": ["MELD"],
+                               "target_modules": targets})

@@ -130,7 +130,8 @@ def test_yaml_saved_then_loaded_restores_the_form(qtbot, toy_db, tmp_path):
     again.copy_command()
     from PySide6.QtGui import QGuiApplication
 
-    assert QGuiApplication.clipboard().text() == f"python -m mmla_core.train {path}"
+    assert QGuiApplication.clipboard().text() == \
+        f"python -m mmla_core.train {path} --db {Path(toy_db).resolve()}"
     again.close()
 
 

@@ -225,3 +225,24 @@ def test_a_slow_model_and_a_long_evaluation_are_not_pauses():
     progress.add(_timed_events([(step, 40 * step) for step in (10, 20, 30)]))
     progress.add(_timed_events([(30, 40 * 30 + 600)]))  # a 10-minute dev evaluation
     assert progress.elapsed_s == 800 + 600
+
+
+def test_export_and_copy_name_this_project_database(panel_on, tiny_project, qtbot, tmp_path,
+                                                    monkeypatch):
+    from PySide6.QtGui import QGuiApplication
+
+    from mmla_app import training_panel
+
+    make_job(tiny_project.db_path, status="done", output_dir=str(tmp_path / "run"))
+    panel = panel_on(tiny_project.db_path)
+    qtbot.waitUntil(lambda: panel.copy_button.isEnabled(), timeout=WAIT)
+    db = tiny_project.db_path.resolve()
+    qtbot.mouseClick(panel.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == \
+        f"python -m mmla_core.train {tmp_path / 'run' / 'config.yaml'} --db {db}"
+    target = tmp_path / "exported.yaml"
+    monkeypatch.setattr(training_panel.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(target), ""))
+    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    exported = TrainConfig.from_yaml(target.read_text())
+    assert exported.output_dir == "" and exported.name == "meld-sft"
