@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 from mmla_core.store.db import Store
 from mmla_core.train.config import TrainConfig
@@ -71,8 +74,6 @@ def _text_config(model_config: dict) -> dict:
 
 
 def _parameter_count(model_path: str) -> int:
-    from pathlib import Path
-
     from mmla_core.models.registry import read_config, weight_files
 
     files, _ = weight_files(Path(model_path), allow_pickle=True)
@@ -98,8 +99,29 @@ def estimate_memory_bytes(config: TrainConfig, model_config: dict, params: int,
     return int(params * width * 1.02) + config.batch_size * tokens * per_token + overhead
 
 
-def device_memory(device: str) -> tuple[str, int]:
-    """(device name, total bytes) the run will use; CPU: the machine's RAM."""
+def device_memory(device: str) -> tuple[str, int | None]:
+    """(device name, total bytes) the run will use; CPU: the machine's RAM; 0: no such GPU;
+    None: a GPU whose size cannot be read (the memory check is skipped).
+
+    Without importing torch when nobody has (DESIGN rule 10: Preview / Launch run in the GUI
+    process, and importing torch there costs seconds and initialises CUDA): nvidia-smi."""
+    if "torch" in sys.modules:
+        return _torch_device_memory(device)
+    from mmla_core.train.control import resolve_device
+
+    name = resolve_device(device)
+    if name == "cpu":
+        return "cpu", _ram_bytes()
+    if not any(Path("/dev").glob("nvidia[0-9]*")):
+        return name, 0
+    totals = _nvidia_smi_totals()
+    if totals is None:
+        return name, None
+    index = _physical_index(int(name.split(":")[1]))
+    return (name, totals[index]) if 0 <= index < len(totals) else (name, 0)
+
+
+def _torch_device_memory(device: str) -> tuple[str, int]:
     if device != "cpu":
         try:
             import torch
@@ -112,8 +134,32 @@ def device_memory(device: str) -> tuple[str, int]:
             pass
         if device.startswith("cuda"):
             return device, 0
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return "cpu", int(ram)
+    return "cpu", _ram_bytes()
+
+
+def _nvidia_smi_totals() -> list[int] | None:
+    """Total memory of each physical GPU in bytes, or None when nvidia-smi cannot tell."""
+    try:
+        done = subprocess.run(["nvidia-smi", "--query-gpu=memory.total",
+                               "--format=csv,noheader,nounits"], capture_output=True,
+                              text=True, timeout=5)
+        if done.returncode != 0:
+            return None
+        return [int(float(line)) * 2**20 for line in done.stdout.split() if line.strip()]
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def _physical_index(index: int) -> int:
+    """cuda:N counts the GPUs CUDA_VISIBLE_DEVICES leaves; nvidia-smi lists every GPU."""
+    visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")]
+    if visible and all(v.isdigit() for v in visible) and index < len(visible):
+        return int(visible[index])
+    return index
+
+
+def _ram_bytes() -> int:
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
 def fit_problems(store: Store, config: TrainConfig, family: str, model_config: dict,
@@ -135,6 +181,8 @@ def fit_problems(store: Store, config: TrainConfig, family: str, model_config: d
         problems.append(f"a sample would be {seq.describe()} with {shape}, over the model's "
                         f"{limit}-position limit: lower frames or max_pixels")
     name, total = device_memory(config.device)
+    if total is None:   # a GPU nvidia-smi could not size: no memory verdict rather than a guess
+        return problems
     if total <= 0:
         return [*problems, f"device {config.device!r}: no CUDA GPU is usable here; use 'cpu' "
                            "or 'auto'"]

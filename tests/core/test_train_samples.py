@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import models_fixtures
 import pytest
 from train_fixtures import TOY_TASK, toy_config, toy_db, toy_project
@@ -159,3 +163,35 @@ def test_lora_targets_naming_no_language_model_layer_are_refused(targets):
     with pytest.raises(TrainConfigError, match=r"target_modules .*(no language-model|empty)"):
         TrainConfig.from_dict({"name": "r", "model": "m", "tasks": ["MELD"],
                                "target_modules": targets})
+
+
+def test_validate_keeps_torch_out_of_the_gui_process(toy_project, text_dir):
+    config = toy_config(text_dir, device="auto")
+    code = ("import sys\nfrom mmla_core.store import open_store\n"
+            "from mmla_core.train.config import TrainConfig\n"
+            "from mmla_core.train.samples import validate\n"
+            f"config = TrainConfig.from_yaml({config.to_yaml()!r})\n"
+            f"with open_store({str(toy_project)!r}) as store:\n"
+            "    print(validate(store, config))\n"
+            "print('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["[]", "False"]
+
+
+def test_gpu_memory_comes_from_nvidia_smi_and_its_absence_skips_the_check(monkeypatch):
+    from mmla_core.train import fit
+
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    monkeypatch.setattr("mmla_core.train.control.resolve_device", lambda device: "cuda:0")
+    monkeypatch.setattr(fit.Path, "glob", lambda self, pattern: iter([Path("/dev/nvidia0")]))
+    monkeypatch.setattr(fit.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a, 0, stdout="81559\n", stderr=""))
+    assert fit.device_memory("cuda") == ("cuda:0", 81559 * 2**20)
+
+    def absent(*args, **kwargs):
+        raise FileNotFoundError("nvidia-smi")
+
+    monkeypatch.setattr(fit.subprocess, "run", absent)
+    assert fit.device_memory("cuda") == ("cuda:0", None)
