@@ -39,20 +39,36 @@ class FinetuneRow:
 
 
 def _jobs_by_adapter(store: Store) -> tuple[dict[int, dict], dict[str, dict]]:
-    jobs = store.query("SELECT id, name, config_json, output_dir FROM training_jobs")
+    jobs = store.query("SELECT id, name, config_json, output_dir, created_at FROM training_jobs")
     by_id = {int(j["id"]): j for j in jobs}
     by_folder = {str(Path(j["output_dir"]).resolve()): j for j in jobs if j["output_dir"]}
     return by_id, by_folder
 
 
 def _job_of(run: dict, settings: dict, jobs: tuple[dict, dict]) -> dict | None:
+    """The job that made the run's adapter. Job ids are reused once the newest job is deleted,
+    so an id alone could hand a deleted job's runs to a new one: the tag must also match."""
     by_id, by_folder = jobs
     job_id = settings.get("training_job_id")
-    if job_id is not None and int(job_id) in by_id:
-        return by_id[int(job_id)]
-    if run.get("adapter_path"):
-        return by_folder.get(str(Path(run["adapter_path"]).resolve().parent))
-    return None
+    if job_id is not None:
+        job = by_id.get(int(job_id))
+        return job if job is not None and _tag_matches(job, settings.get("training")) else None
+    job = by_folder.get(str(Path(run["adapter_path"]).resolve().parent)) \
+        if run.get("adapter_path") else None
+    if job is not None and (run.get("started_at") or "~") < job["created_at"]:
+        return None   # a run older than the job cannot have used its adapter
+    return job
+
+
+def _tag_matches(job: dict, training: dict | None) -> bool:
+    """The job's creation time when the run recorded it, else (older runs) its output folder."""
+    training = training or {}
+    if training.get("job_created_at"):
+        return training["job_created_at"] == job["created_at"]
+    folder = training.get("output_dir")
+    if folder is None:
+        return True
+    return bool(job["output_dir"]) and Path(folder).resolve() == Path(job["output_dir"]).resolve()
 
 
 def run_kind(run: dict, settings: dict, job: dict | None) -> str:

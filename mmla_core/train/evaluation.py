@@ -80,7 +80,11 @@ def _tag_run(store, run_id: int, config: TrainConfig, job_id: int | None, adapte
 
     settings = json.loads(get_run(store, run_id)["settings_json"] or "{}")
     settings["training_job_id"] = job_id
+    created = None if job_id is None else store.scalar(
+        "SELECT created_at FROM training_jobs WHERE id = ?", (job_id,))
+    # job_created_at + output_dir tell this job from a later one that reused its id
     settings["training"] = {"mode": config.mode, "name": config.name, "tasks": config.tasks,
+                            "job_created_at": created,
                             "output_dir": str(adapter.parent), "adapter": str(adapter),
                             "frame_rule": f"min({config.frames}, ceil(duration x {config.fps}"
                                           " fps)), at least 2"}

@@ -71,3 +71,22 @@ def test_config_diff_names_what_differs_between_two_runs(store, tmp_path):
 def test_unknown_run_is_named(store):
     with pytest.raises(ValueError, match="no run 99"):
         config_diff(store, 99, 98)
+
+
+def test_a_new_job_reusing_a_deleted_jobs_id_does_not_take_its_runs(store, tmp_path):
+    from mmla_core.store.jobs import delete_job
+
+    old_job, old_adapter = add_job(store, tmp_path, "meld-sft", ["MELD"], "sft")
+    created = store.scalar("SELECT created_at FROM training_jobs WHERE id = ?", (old_job,))
+    tagged = add_run(store, GOLD, adapter=old_adapter, settings={
+        "training_job_id": old_job, "training": {"mode": "sft", "job_created_at": created,
+                                                 "output_dir": str(tmp_path / "meld-sft")}})
+    by_folder = add_run(store, GOLD, adapter=old_adapter)   # evaluated later, by hand
+    delete_job(store, old_job)
+    store.conn.execute("UPDATE runs SET started_at = '2000-01-01T00:00:00.000Z' WHERE id = ?",
+                       (by_folder,))
+    new_job, _ = add_job(store, tmp_path, "meld-sft", ["MELD"], "it")
+    assert new_job == old_job          # SQLite reuses the id of the deleted newest row
+    rows = {r.run_id: r for r in finetune_rows(store, task="MELD")}
+    assert rows[tagged].job_id is None and rows[tagged].kind == "SFT"
+    assert rows[by_folder].job_id is None and rows[by_folder].kind == "adapter"

@@ -61,6 +61,7 @@ def test_training_learns_the_toy_task_and_beats_zero_shot(toy_project, toy_text_
     assert job["adapter_path"] == str(tmp_path / "run" / "adapter")
     assert json.loads(job["test_run_ids_json"]) == outcome.test_runs
     assert tagged["training_job_id"] == job_id and tagged["adapter"] == job["adapter_path"]
+    assert tagged["training"]["job_created_at"] == job["created_at"]   # ids can be reused
     assert outcome.test_accuracy[outcome.test_runs[0]] > untrained
     assert (tmp_path / "run" / "train.log").read_text().count("step ") >= 12
 
