@@ -159,6 +159,9 @@ class EvaluateDialog(QDialog):
         from mmla_core.models.worker import WorkerClient
 
         if self.client is None:
+            from mmla_app.probe_jobs import free_probe_tab_worker
+
+            free_probe_tab_worker(self.parent())  # one copy of the model on the GPU, not two
             self.client = WorkerClient(self.db_path, engine_factory=self.factories[0],
                                        input_factory=self.factories[1])
         self.run_id = None

@@ -151,3 +151,21 @@ def test_mma_bench_prompt_kinds_are_offered_and_sent(dialog):
     assert request["settings"]["prompt_kind"] == "audio_focused"
     form.prompt_combo.setCurrentIndex(form.prompt_combo.findData("zero_shot"))
     assert "Based on the text, video, and audio content" in form.preview.text()
+
+
+def test_a_run_frees_the_probe_tabs_idle_model_worker(qtbot, tiny_project, tmp_path):
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QWidget
+
+    window, stopped = QWidget(), []
+    qtbot.addWidget(window)
+    window.probe = SimpleNamespace(client=SimpleNamespace(
+        busy=False, stop=lambda timeout=None: stopped.append(timeout)))
+    dlg = EvaluateDialog(tiny_project.db_path, window, **FAKE)
+    dlg.add_model(str(model_folder(tmp_path / "tiny-model")))
+    qtbot.waitUntil(lambda: dlg.form.model_combo.count() == 1, timeout=WAIT)
+    with qtbot.waitSignal(dlg.run_finished, timeout=WAIT):
+        dlg.start()
+    assert stopped and window.probe.client is None  # one copy of the model, not two
+    dlg.reject()
