@@ -236,14 +236,7 @@ class Engine:
 
     def close(self) -> None:
         """Free the model (and the GPU memory it held)."""
-        import gc
+        from mmla_core.models.loader import free_gpu_memory
 
         self.model = self.processor = None
-        gc.collect()
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except ImportError:
-            pass
+        free_gpu_memory()

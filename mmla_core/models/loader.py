@@ -62,6 +62,19 @@ def auto_attention(device: str, requested: str | None = None) -> str:
     return "sdpa"
 
 
+def free_gpu_memory() -> None:
+    """Collect dropped models and hand cached CUDA blocks back (a no-op without torch/CUDA)."""
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+    except ImportError:
+        return
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def quiet_progress() -> None:
     """No tqdm bars or info logs from transformers (they would flood the CLI and the log)."""
     from transformers.utils import logging as hf_logging

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmla_core.models.loader import free_gpu_memory
 from mmla_core.train.config import TrainConfig, TrainConfigError
 
 __all__ = ["TrainOutcome", "default_output_dir", "run_training"]
@@ -135,7 +136,7 @@ class _Run:
             sink.update_job(status="failed", finished_at=utc_now(),
                             stderr_tail=f"{type(exc).__name__}: {exc}"[-4000:])
             raise
-        _free_gpu()   # the training model is gone with _train's frame: test on a clean GPU
+        free_gpu_memory()   # the training model is gone with _train's frame: test on a clean GPU
         problem = self._test(outcome, sink) if writer and outcome.status == "done" else None
         sink.flush()
         if writer:
@@ -242,14 +243,3 @@ class _Run:
                             train_metrics=metrics)
 
 
-def _free_gpu() -> None:
-    import gc
-
-    gc.collect()
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except ImportError:
-        pass
