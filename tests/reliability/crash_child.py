@@ -12,23 +12,16 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from qt_wait import run_until
 
 
 def wait_until(window, predicate, what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    loop, poll = QEventLoop(), QTimer()
-    poll.timeout.connect(lambda: (predicate() or time.monotonic() > deadline) and loop.quit())
-    poll.start(5)
-    if not predicate():
-        loop.exec()
-    poll.stop()
-    if not predicate():
+    if not run_until(predicate, timeout_s):
         raise SystemExit(f"timed out waiting for {what}: {window.annotation.status.text()!r} "
                          f"{window.checks.status.text()!r} {window.statusBar().currentMessage()!r}")
 

@@ -12,21 +12,15 @@ import json
 import sys
 import time
 
-from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
+from qt_wait import run_until
 
 CLIP_TIMEOUT_S = 60.0
 
 
 def wait(predicate, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    loop, poll = QEventLoop(), QTimer()
-    poll.timeout.connect(lambda: (predicate() or time.monotonic() > deadline) and loop.quit())
-    poll.start(10)
-    if not predicate():
-        loop.exec()
-    poll.stop()
-    return predicate()
+    return run_until(predicate, timeout_s, poll_ms=10)
 
 
 def show_clip(window, position: int, notices: list[str], loaded: list[float]) -> dict:

@@ -48,8 +48,8 @@ def measure(count: int, work) -> dict:
 
 
 def clips_session(count: int, files: list[str]) -> dict:
-    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
+    from qt_wait import run_until as wait
 
     app = QApplication(["mmla-long-session"])
     from mmla_app.player_widget import PlayerWidget
@@ -60,15 +60,6 @@ def clips_session(count: int, files: list[str]) -> dict:
     waveform.show()
     loaded: list[float] = []
     waveform.loaded.connect(loaded.append)
-
-    def wait(predicate, timeout_s: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        loop, poll = QEventLoop(), QTimer()
-        poll.timeout.connect(lambda: (predicate() or time.monotonic() > deadline) and loop.quit())
-        poll.start(5)
-        if not predicate():
-            loop.exec()
-        poll.stop()
 
     def open_close(i: int) -> None:
         loaded.clear()
