@@ -74,7 +74,9 @@ class TrainingPanel(QWidget):
     # --- construction -------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.new_button = QPushButton("New training…", self, clicked=self.new_training_requested)
+        self.new_button = QPushButton("New training…", self)
+        # a signal passed as clicked= is called like a slot and raises; connect, then re-emit
+        self.new_button.clicked.connect(lambda: self.new_training_requested.emit())
         self.jobs_table = read_only_table(JOB_COLUMNS, self)
         self.jobs_table.setMaximumHeight(140)
         self.jobs_table.itemSelectionChanged.connect(self._on_job_selected)
