@@ -37,7 +37,7 @@ from mmla_app.transcript_pane import TranscriptPane
 from mmla_app.variants_panel import VariantsPanel
 from mmla_app.waveform_pane import WaveformPane
 from mmla_app.workers import Runner
-from mmla_core.paths import PathEscapeError, confine
+from mmla_core.paths import PathEscapeError, check_own_media, confine
 
 PROJECT_CHANNEL = "project"
 
@@ -222,6 +222,7 @@ class MainWindow(QMainWindow):
         if row is None or not row.media_path:
             return None
         try:
+            check_own_media(row.recipe_json, row.media_path)
             return confine(row.media_root, row.media_path)
         except PathEscapeError as exc:
             self.statusBar().showMessage(f"Refusing to open {row.media_path}: {exc}", 8000)

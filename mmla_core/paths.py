@@ -67,3 +67,33 @@ def relative_to_root(root: str | os.PathLike, path: str | os.PathLike) -> str:
         if lexical.is_relative_to(base):
             return lexical.relative_to(base).as_posix()
     return resolved.relative_to(Path(root).resolve()).as_posix()
+
+
+class ForeignMediaError(PathEscapeError):
+    """A variant row whose recorded media file is not its own (another variant's, say)."""
+
+
+def check_own_media(recipe_json: str | None, media_path: str | os.PathLike) -> None:
+    """Refuse a variant's media file whose name lacks the variant's content key.
+
+    A variant that owns its media is written as `...~<key[:10]>.mp4`, so the key in the name
+    proves the file is this variant's. Projects made before long names kept their key could
+    record two variants on one cut-off name: playing, probing or deleting either would use the
+    other's file. Such rows are refused here (`mmla variants make` again rebuilds them).
+    """
+    if not recipe_json:
+        return
+    import json
+
+    try:
+        recipe = json.loads(recipe_json)
+    except ValueError:
+        return
+    key = recipe.get("key") if isinstance(recipe, dict) else None
+    if not recipe.get("owns_media") or not isinstance(key, str) or not key:
+        return
+    if key[:10] not in Path(os.fspath(media_path)).name:
+        raise ForeignMediaError(media_path, Path(os.fspath(media_path)).parent,
+                                f"is not this variant's own media (its name lacks the "
+                                f"variant's key {key[:10]}; run `mmla variants make` again "
+                                "to rebuild it)")

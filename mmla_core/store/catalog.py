@@ -298,12 +298,14 @@ def clip_media_path(clip: dict):
     """The absolute media file of a clip row (from get_clip / list_clips), confined to its root.
 
     `media_root` NULL means the dataset root; a variant written by the app names its own
-    folder there. Raises paths.PathEscapeError for a path leading out of its root.
+    folder there. Raises paths.PathEscapeError for a path leading out of its root, and its
+    subclass ForeignMediaError for a variant whose file is not its own.
     """
-    from mmla_core.paths import confine
+    from mmla_core.paths import check_own_media, confine
 
     if not clip.get("media_path"):
         return None
+    check_own_media(clip.get("recipe_json"), clip["media_path"])
     return confine(clip.get("media_root") or clip["dataset_root"], clip["media_path"])
 
 
@@ -342,6 +344,16 @@ def delete_clip(store: Store, clip_id: int) -> bool:
     with store.write() as conn:
         cursor = conn.execute("DELETE FROM clips WHERE id = ?", (clip_id,))
     return cursor.rowcount > 0
+
+
+def move_variant_media(store: Store, clip_id: int, media_root: str, media_path: str,
+                       media_columns: dict | None) -> None:
+    """Point a variant row at its (re)written file and refresh its probe facts."""
+    with store.write() as conn:
+        conn.execute("UPDATE clips SET media_root = ?, media_path = ? WHERE id = ?",
+                     (media_root, media_path, clip_id))
+        if media_columns:
+            save_media_info(store, [(clip_id, media_columns)])
 
 
 def add_variant_with_media(store: Store, parent_id: int, external_id: str, *,

@@ -43,6 +43,8 @@ FORMAT_VERSION = 1  # bump when the same plan would write different bytes
 FINGERPRINT_SPAN = 64 * 1024
 DONOR_DRAWS = 64  # rejection-sampling tries before falling back to filtering every clip
 UNSAFE_NAME = '/\\:*?"<>| \t\n'
+NAME_CHARS = 150  # readable part of a variant file name, as before
+NAME_BYTES = 200  # a whole file name, in UTF-8 bytes: under every filesystem's 255
 
 
 def media_fingerprint(path: str | os.PathLike) -> str:
@@ -232,7 +234,33 @@ class VariantPlan:
 
 
 def safe_name(text: str) -> str:
-    return "".join("_" if ch in UNSAFE_NAME else ch for ch in text)[:150]
+    """`text` with path-unsafe characters replaced, at most 150 characters and 200 bytes."""
+    return _cut(_clean(text)[:NAME_CHARS], NAME_BYTES)
+
+
+def _clean(text: str) -> str:
+    return "".join("_" if ch in UNSAFE_NAME else ch for ch in text)
+
+
+def _cut(text: str, limit: int) -> str:
+    """The longest prefix of `text` within `limit` UTF-8 bytes (never half a character)."""
+    return text.encode("utf-8")[:max(0, limit)].decode("utf-8", "ignore")
+
+
+def variant_file_name(parent_external_id: str, label: str, key: str) -> str:
+    """`<parent>~<recipe>~<key[:10]>.mp4`, shortened in its readable parts only.
+
+    The key stays whole whatever the length: cutting the name's end once made two variants of a
+    long-named clip share one file (the second "found" the first's and was recorded on it).
+    """
+    tail = f"~{key[:10]}"
+    full = _clean(f"{parent_external_id}~{label}{tail}")
+    if len(full) <= NAME_CHARS and len(full.encode("utf-8")) <= NAME_BYTES:
+        return full + ".mp4"  # short names: exactly as before (existing files keep matching)
+    room = NAME_BYTES - len(tail) - len(".mp4")
+    recipe = _cut(_clean(f"~{label}"), room // 2)
+    readable = _cut(_clean(parent_external_id), room - len(recipe.encode("utf-8")))
+    return f"{readable}{recipe}{tail}.mp4"
 
 
 def plan_variant(ctx: DatasetContext, parent_id: int, steps, seed: int,
@@ -257,7 +285,8 @@ def plan_variant(ctx: DatasetContext, parent_id: int, steps, seed: int,
     media = parent.media(steps_label(final)) if changes - {"text"} else None
     key = _content_key(ctx, parent, media, final, donor_media, seed, transcript)
     external_id = f"{parent.external_id}~{steps_label(final)}~{key[:10]}"
-    out_path = str(Path(out_dir) / f"{safe_name(external_id)}.mp4") if media else None
+    out_path = (str(Path(out_dir) / variant_file_name(parent.external_id, steps_label(final), key))
+                if media else None)
     facts = {path: ref.facts() for path, ref in
              [(media, parent), *((p, ctx.clip(i)) for i, p in donor_media.items())] if path}
     return VariantPlan(parent.id, parent.name, media, tuple(final), seed, seeds, donor_media,

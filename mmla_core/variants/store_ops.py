@@ -23,6 +23,7 @@ from mmla_core.store.catalog import (
     delete_clip,
     get_clip,
     list_variants,
+    move_variant_media,
     save_media_info,
     variant_descendants,
     variant_keys,
@@ -61,14 +62,18 @@ def media_columns(plan: VariantPlan, parent: dict) -> dict:
 
 def record_variant(store: Store, plan: VariantPlan, columns: dict, parent: dict, *,
                    copy_labels: bool = False, existing_id: int | None = None) -> int:
-    """Insert the variant's row (or refresh the media facts of `existing_id`)."""
-    if existing_id is not None:
-        save_media_info(store, [(existing_id, columns)])
-        return existing_id
+    """Insert the variant's row (or point `existing_id` at the file just written: a row made
+    before long names kept their key may name another variant's file)."""
     if plan.out_path is None:
         root, path = parent.get("media_root"), parent.get("media_path")
     else:
         root, path = str(Path(plan.out_path).parent), Path(plan.out_path).name
+    if existing_id is not None:
+        if plan.out_path is None:
+            save_media_info(store, [(existing_id, columns)])
+        else:
+            move_variant_media(store, existing_id, root, path, columns)
+        return existing_id
     try:
         return add_variant_with_media(
             store, plan.parent_id, plan.external_id, media_root=root, media_path=path,
