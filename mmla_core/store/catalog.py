@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mmla_core.store.db import Store
+from mmla_core.store.label_policy import resolve_labels
 from mmla_core.tasks import MMLA_TASKS, Task, task_from_row, task_to_row
 
 CLIP_MEDIA_COLUMNS = (
@@ -268,28 +269,11 @@ def imported_labels(store: Store, dataset_id: int) -> dict[tuple[int, int], str]
 
 def gold_labels(
     store: Store, *, dataset_id: int | None = None, task_id: int | None = None,
+    source: str = "curated",
 ) -> dict[int, dict[int, str]]:
-    """{clip id: {task id: gold label}} in one query, with `labels.gold_label`'s rule.
-
-    The imported label wins, else the latest human one (same ORDER BY as `gold_label`).
-    """
-    where, params = ["1"], []
-    if dataset_id is not None:
-        where.append("c.dataset_id = ?")
-        params.append(dataset_id)
-    if task_id is not None:
-        where.append("a.task_id = ?")
-        params.append(task_id)
-    rows = store.conn.execute(
-        "SELECT clip_id, task_id, label FROM (SELECT a.clip_id, a.task_id, a.label, row_number() "
-        "OVER (PARTITION BY a.clip_id, a.task_id ORDER BY a.annotator = 'import' DESC, "
-        "a.updated_at DESC) AS rank FROM annotations a JOIN clips c ON c.id = a.clip_id "
-        f"WHERE {' AND '.join(where)}) WHERE rank = 1", tuple(params),
-    )
-    result: dict[int, dict[int, str]] = {}
-    for clip_id, tid, label in rows:
-        result.setdefault(clip_id, {})[tid] = label
-    return result
+    """{clip id: {task id: label}} from the label policy (`store.label_policy`), curated by
+    default; use `label_policy.resolve_labels` where the per-kind counts are needed too."""
+    return resolve_labels(store, source, dataset_id=dataset_id, task_id=task_id).labels
 
 
 # --- variants (conflict clips with a parent; DESIGN rule 5) ------------------------------------

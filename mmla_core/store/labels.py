@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mmla_core.store.db import Store
+from mmla_core.store.label_policy import IMPORT_ANNOTATOR, label_of
 
-IMPORT_ANNOTATOR = "import"
 CHECK_ANSWERS = ("yes", "no", "unsure")
 
 
@@ -212,13 +212,9 @@ def labels_for_clip(store: Store, clip_id: int) -> list[dict]:
     )
 
 
-def gold_label(store: Store, clip_id: int, task_id: int) -> str | None:
-    """The reference label: the imported one, else the latest human one."""
-    row = store.conn.execute(
-        "SELECT label FROM annotations WHERE clip_id = ? AND task_id = ? "
-        "ORDER BY annotator = 'import' DESC, updated_at DESC LIMIT 1", (clip_id, task_id),
-    ).fetchone()
-    return row[0] if row else None
+def gold_label(store: Store, clip_id: int, task_id: int, source: str = "curated") -> str | None:
+    """The clip's label for the task from the label policy (`store.label_policy`)."""
+    return label_of(store, clip_id, task_id, source)
 
 
 def set_note(store: Store, clip_id: int, annotator: str, note: str) -> None:

@@ -154,11 +154,12 @@ def test_model_check_answers_are_a_separate_layer(store, meld_clips):
     assert check_answers(store, ids[0])[0]["source"] == "model"
 
 
-def test_imported_label_is_gold(store, meld_clips):
+def test_a_persons_label_is_gold_over_the_imported_one(store, meld_clips):
     _, task_id, ids = meld_clips
     import_labels(store, [(ids[0], task_id, "neutral")])
     set_label(store, ids[0], task_id, "joy", "ana")
-    assert gold_label(store, ids[0], task_id) == "neutral"
+    assert gold_label(store, ids[0], task_id) == "joy"
+    assert gold_label(store, ids[0], task_id, "import") == "neutral"
 
 
 def test_check_answers_are_validated(store, meld_clips):
