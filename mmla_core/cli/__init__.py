@@ -17,6 +17,7 @@ from mmla_core.cli import (
     commands_models,
     commands_probe,
     commands_probe_set,
+    commands_project,
     commands_review,
     commands_train,
     commands_variants,
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", type=Path, default=None,
                         help=f"project database (default: {default_db_path()})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands_project.register(sub)
     commands_catalog.register(sub)
     commands_data.register(sub)
     commands_variants.register(sub)
@@ -46,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "own_store", False):  # `mmla new PATH` makes its own database
+        return _run(args.handler, None, args)
     db_path = args.db or default_db_path()
     try:
         store = open_store(db_path)
@@ -53,15 +57,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mmla: {exc}", file=sys.stderr)
         return EXIT_FAILED
     try:
-        return int(args.handler(store, args) or EXIT_OK)
-    except (CliError, ValueError, OSError) as exc:
+        return _run(args.handler, store, args)
+    finally:
+        store.close()
+
+
+def _run(handler, store, args) -> int:
+    try:
+        return int(handler(store, args) or EXIT_OK)
+    except (CliError, ValueError, OSError, StoreError) as exc:
         print(f"mmla {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("mmla: interrupted; finished batches are saved", file=sys.stderr)
         return 130
-    finally:
-        store.close()
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ from mmla_core.variants.recipes import VariantError, badge
 from mmla_core.variants.writer import write_variant
 
 __all__ = ["CreatedVariant", "create_variant", "delete_variant", "describe_variants",
-           "media_columns", "record_variant", "variants_dir"]
+           "media_columns", "record_variant", "remove_variant_files",
+           "variants_dir"]
 
 VARIANTS_SUFFIX = ".variants"
 SIDECAR_SUFFIXES = (".16k.wav",)  # files export_audio writes beside a variant
@@ -145,6 +146,11 @@ def delete_variant(store: Store, variant_id: int) -> list[Path]:
                          "only variants can be deleted here")
     files = [f for f in (owned_file(r) for r in rows) if f is not None]
     delete_clip(store, variant_id)
+    return remove_variant_files(files)
+
+
+def remove_variant_files(files: list[Path]) -> list[Path]:
+    """Unlink variant media files and their sidecars (after their rows are gone)."""
     removed = []
     for media in files:
         for path in (media, *(media.with_suffix(s) for s in SIDECAR_SUFFIXES)):
