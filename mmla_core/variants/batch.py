@@ -19,7 +19,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmla_core.fsutil import sweep_stale_temps
 from mmla_core.media.probe import probe
+from mmla_core.procs import pool_initializer
 from mmla_core.store.catalog import find_dataset, variant_keys
 from mmla_core.store.db import Store
 from mmla_core.variants.plan import DatasetContext, VariantPlan, plan_variant
@@ -132,6 +134,7 @@ def _parents(ctx: DatasetContext, split: str | None, clip_ids) -> list:
 def _plan_all(store, ctx, dataset_row, parents, variants, seed, report) -> list[list[_Pending]]:
     """Plan every (parent, variant); skip those recorded already, note those that cannot apply."""
     out_dir = variants_dir(store, dataset_row["name"])
+    sweep_stale_temps(out_dir)  # what a killed run was writing when it died
     known = variant_keys(store, dataset_row["id"])
     jobs = []
     for parent in parents:
@@ -223,7 +226,9 @@ def _run_pool(jobs: list[list[_Pending]], workers: int, state: _Recorder, cancel
     per_task = max(1, min(JOBS_PER_TASK, math.ceil(len(jobs) / (workers * 4))))
     tasks = [[p for job in jobs[i:i + per_task] for p in job]
              for i in range(0, len(jobs), per_task)]
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+    initializer, initargs = pool_initializer()  # a SIGKILLed batch takes its workers along
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
+                               initializer=initializer, initargs=initargs)
     try:
         futures = {pool.submit(build_job, [p.plan for p in t]): t for t in tasks}
         pending = set(futures)

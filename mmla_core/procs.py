@@ -1,0 +1,64 @@
+"""Worker processes that die with the process that started them.
+
+A SIGKILL of `mmla variants make` (or of an import) gives its pool no chance to shut down: the
+workers, whose parent is the forkserver rather than the killed process, went on writing files
+and holding memory. `die_with_parent` is the pool initializer that prevents this: on Linux the
+kernel sends the worker SIGKILL when its direct parent dies (prctl PR_SET_PDEATHSIG), and on
+every platform a daemon thread watches the process that owns the pool and exits as soon as it
+is gone (which also covers a forkserver that outlives it).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+
+__all__ = ["die_with_parent", "pid_alive", "pool_initializer"]
+
+PR_SET_PDEATHSIG = 1
+WATCH_INTERVAL_S = 0.2
+
+
+def pid_alive(pid: int) -> bool:
+    """True while process `pid` exists (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): kill(0) said it exists
+
+
+def die_with_parent(owner_pid: int) -> None:
+    """Make this process exit when `owner_pid` (the pool's owner) or its own parent dies."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watcher thread below still covers it
+    parent = os.getppid()
+    if not pid_alive(owner_pid) or parent == 1:  # it died before we got here
+        os._exit(1)
+    threading.Thread(target=_watch, args=(owner_pid, parent), daemon=True,
+                     name="die-with-parent").start()
+
+
+def _watch(owner_pid: int, parent: int) -> None:
+    while pid_alive(owner_pid) and os.getppid() == parent:
+        time.sleep(WATCH_INTERVAL_S)
+    os._exit(1)  # no cleanup: the owner is gone, nobody waits for our results
+
+
+def pool_initializer() -> tuple:
+    """(initializer, initargs) for ProcessPoolExecutor: its workers die with this process."""
+    return die_with_parent, (os.getpid(),)
