@@ -126,7 +126,7 @@ def test_export_eaf_and_review_table(db, tmp_path, capsys):
                "--annotator", "alice") == 0
     assert "wrote 8 .eaf files" in capsys.readouterr().out
     values = read_eaf(tmp_path / "eaf" / "train_demo_01.eaf").values()
-    assert values["MELD"] == "fear" and values["verdict"] == "reject"
+    assert values["MELD@alice"] == "fear" and values["verdict@alice"] == "reject"
     assert run(db, "export-review", str(tmp_path / "r.csv"), "--dataset", "demo") == 0
     rows = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
     assert rows[0]["verdict"] == "reject" and rows[0]["reviewed_by"] == "alice"

@@ -2,66 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
+from eaf_schema import assert_valid_eaf
 
 from mmla_core.datasets.eaf import EafError, eaf_file_name, export_eaf, read_eaf
 from mmla_core.datasets.export import ExportError
 from mmla_core.store.catalog import task_by_name, upsert_clips
 from mmla_core.store.labels import set_check_answer, set_label
 from mmla_core.store.review import mark_reviewed
-
-# EAFv3.0.xsd: ANNOTATION_DOCUMENT's children, in this order, and each element's required
-# attributes (the ones this exporter writes).
-DOCUMENT_ORDER = ("HEADER", "TIME_ORDER", "TIER", "LINGUISTIC_TYPE", "LOCALE", "LANGUAGE",
-                  "CONSTRAINT", "CONTROLLED_VOCABULARY", "LEXICON_REF", "EXTERNAL_REF")
-REQUIRED = {
-    "ANNOTATION_DOCUMENT": {"DATE", "AUTHOR", "VERSION"},
-    "MEDIA_DESCRIPTOR": {"MEDIA_URL", "MIME_TYPE"},
-    "TIME_SLOT": {"TIME_SLOT_ID"},
-    "TIER": {"TIER_ID", "LINGUISTIC_TYPE_REF"},
-    "ALIGNABLE_ANNOTATION": {"ANNOTATION_ID", "TIME_SLOT_REF1", "TIME_SLOT_REF2"},
-    "LINGUISTIC_TYPE": {"LINGUISTIC_TYPE_ID"},
-    "LANGUAGE": {"LANG_ID"},
-    "CONSTRAINT": {"STEREOTYPE"},
-    "CONTROLLED_VOCABULARY": {"CV_ID"},
-    "CV_ENTRY_ML": {"CVE_ID"},
-    "CVE_VALUE": {"LANG_REF"},
-    "DESCRIPTION": {"LANG_REF"},
-}
-
-
-def assert_eaf3_structure(path: Path) -> ET.Element:
-    root = ET.parse(path).getroot()
-    assert root.tag == "ANNOTATION_DOCUMENT" and root.get("FORMAT") == "3.0"
-    order = [DOCUMENT_ORDER.index(child.tag) for child in root]
-    assert order == sorted(order), [c.tag for c in root]
-    assert [c.tag for c in root][:2] == ["HEADER", "TIME_ORDER"]
-    for element in root.iter():
-        missing = REQUIRED.get(element.tag, set()) - set(element.attrib)
-        assert not missing, f"<{element.tag}> lacks {missing}"
-    header = [c.tag for c in root.find("HEADER")]
-    assert header == sorted(header, key=["MEDIA_DESCRIPTOR", "PROPERTY"].index)
-    slots = {s.get("TIME_SLOT_ID") for s in root.iter("TIME_SLOT")}
-    types = {t.get("LINGUISTIC_TYPE_ID"): t for t in root.iter("LINGUISTIC_TYPE")}
-    cvs = {c.get("CV_ID") for c in root.iter("CONTROLLED_VOCABULARY")}
-    entries = {e.get("CVE_ID") for e in root.iter("CV_ENTRY_ML")}
-    languages = {lang.get("LANG_ID") for lang in root.iter("LANGUAGE")}
-    ids = [a.get("ANNOTATION_ID") for a in root.iter("ALIGNABLE_ANNOTATION")]
-    assert len(ids) == len(set(ids))
-    for tier in root.iter("TIER"):
-        assert tier.get("LINGUISTIC_TYPE_REF") in types
-    for lt in types.values():
-        assert lt.get("CONTROLLED_VOCABULARY_REF") in (None, *cvs)
-    for ann in root.iter("ALIGNABLE_ANNOTATION"):
-        assert {ann.get("TIME_SLOT_REF1"), ann.get("TIME_SLOT_REF2")} <= slots
-        assert ann.get("CVE_REF") in (None, *entries)
-    assert {v.get("LANG_REF") for v in root.iter("CVE_VALUE")} <= languages
-    last = root.find("HEADER/PROPERTY[@NAME='lastUsedAnnotationId']")
-    assert int(last.text) == len(ids)
-    return root
 
 
 @pytest.fixture
@@ -72,9 +25,11 @@ def store(demo_store):
 def test_one_valid_eaf_per_clip_linked_to_its_media(store, tmp_path):
     files = export_eaf(store, tmp_path / "eaf", dataset="demo")
     assert len(files) == 8 and not files.skipped
+    for path in files:
+        assert_valid_eaf(path)
     path = tmp_path / "eaf" / "train_demo_01.eaf"
     assert path in files
-    root = assert_eaf3_structure(path)
+    root = ET.parse(path).getroot()
     media = root.find("HEADER/MEDIA_DESCRIPTOR")
     clip_file = Path(store.scalar("SELECT root FROM datasets WHERE name = 'demo'")) / "demo_01.mp4"
     assert media.get("MEDIA_URL") == clip_file.resolve().as_uri()
@@ -83,26 +38,62 @@ def test_one_valid_eaf_per_clip_linked_to_its_media(store, tmp_path):
     assert relative == clip_file.resolve()
     duration = store.scalar("SELECT duration_s FROM clips WHERE id = 1")
     assert [int(s.get("TIME_VALUE")) for s in root.iter("TIME_SLOT")] == [0, round(duration * 1000)]
+    last = root.find("HEADER/PROPERTY[@NAME='lastUsedAnnotationId']")
+    assert int(last.text) == len(list(root.iter("ALIGNABLE_ANNOTATION")))
 
 
-def test_round_trip_gold_labels_checks_and_verdict(store, tmp_path):
+def test_the_schema_check_catches_what_elan_would_refuse(tmp_path):
+    """The validator is real: a tier naming an undefined linguistic type fails it."""
+    path = tmp_path / "bad.eaf"
+    path.write_text('<ANNOTATION_DOCUMENT AUTHOR="" DATE="2024-01-01T00:00:00+00:00" '
+                    'FORMAT="3.0" VERSION="3.0"><HEADER MEDIA_FILE="" TIME_UNITS="milliseconds"/>'
+                    '<TIME_ORDER/><TIER TIER_ID="x" LINGUISTIC_TYPE_REF="nope"/>'
+                    '<LINGUISTIC_TYPE LINGUISTIC_TYPE_ID="lt"/></ANNOTATION_DOCUMENT>')
+    with pytest.raises(AssertionError, match="linTypeNameKey"):
+        assert_valid_eaf(path)
+
+
+def test_every_annotators_work_on_its_own_tier(store, tmp_path):
+    """A curator's "No" and reject survive next to another annotator's yes and accept."""
     meld = task_by_name(store, "MELD")[0]
-    set_label(store, 2, meld, "fear", "alice")  # the imported label stays gold
+    set_label(store, 2, meld, "fear", "alice")
+    set_label(store, 2, meld, "sadness", "bob")
     for key in ("visual_only", "audio_only", "full_visual", "full_audio"):
         set_check_answer(store, 2, key, "yes", "alice")
+        set_check_answer(store, 2, key, "no" if key == "audio_only" else "yes", "bob")
     mark_reviewed(store, 2, "alice")
+    mark_reviewed(store, 2, "bob")
     export_eaf(store, tmp_path / "eaf", dataset="demo")
-    doc = read_eaf(tmp_path / "eaf" / "train_demo_02.eaf")
+    path = tmp_path / "eaf" / "train_demo_02.eaf"
+    assert_valid_eaf(path)
+    doc = read_eaf(path)
     values = doc.values()
-    assert values["MELD"] == "anger" and values["MIntRec"] == "complain"
+    assert values["MELD@import"] == "anger" and values["MELD@alice"] == "fear"
+    assert values["MELD@bob"] == "sadness" and values["MIntRec@import"] == "complain"
     assert values["transcript"] == "I can't believe you lost the keys again."
-    assert values["check:full_audio"] == "yes" and values["verdict"] == "accept"
-    assert doc.tiers["MELD"].annotator == "import"
-    assert doc.tiers["verdict"].annotator == "alice"
+    assert values["check:audio_only@alice"] == "yes" and values["check:audio_only@bob"] == "no"
+    assert values["verdict@alice"] == "accept" and values["verdict@bob"] == "reject"
+    assert values["verdict"] == "reject" and doc.tiers["verdict"].annotator == "bob"
+    assert doc.tiers["MELD@bob"].annotator == "bob"
+    assert doc.tiers["MELD@import"].annotator == "import"
+    assert doc.tiers["MELD@bob"].type_ref == doc.tiers["MELD@alice"].type_ref == "MELD-lt"
     assert doc.vocabularies["MELD"][:2] == ["neutral", "surprise"]
     assert doc.vocabularies["check-answers"] == ["yes", "no", "unsure"]
-    start, end, _ = doc.tiers["MELD"].annotations[0]
+    assert doc.properties["mmla:clip"] == "demo_02" and doc.properties["mmla:split"] == "train"
+    start, end, _ = doc.tiers["MELD@alice"].annotations[0]
     assert start == 0 and end > 2000
+
+
+def test_a_label_of_a_task_not_attached_to_the_dataset_gets_its_tier(store, tmp_path):
+    task_id, _ = task_by_name(store, "MELD-DA")
+    set_label(store, 3, task_id, "question", "carol")  # MELD-DA is not one of demo's tasks
+    export_eaf(store, tmp_path / "eaf", dataset="demo", split="train")
+    path = tmp_path / "eaf" / "train_demo_03.eaf"
+    assert_valid_eaf(path)
+    doc = read_eaf(path)
+    assert doc.values()["MELD-DA@carol"] == "question"
+    assert "question" in doc.vocabularies["MELD-DA"]
+    assert "MELD-DA@carol" not in read_eaf(tmp_path / "eaf" / "train_demo_01.eaf").tiers
 
 
 def test_one_annotators_work_and_empty_tiers_ready_for_elan(store, tmp_path):
@@ -110,11 +101,35 @@ def test_one_annotators_work_and_empty_tiers_ready_for_elan(store, tmp_path):
     set_label(store, 1, meld, "surprise", "bob")
     set_check_answer(store, 1, "audio_only", "no", "bob")
     export_eaf(store, tmp_path / "eaf", dataset="demo", annotator="bob", split="train")
-    doc = read_eaf(tmp_path / "eaf" / "train_demo_01.eaf")
+    path = tmp_path / "eaf" / "train_demo_01.eaf"
+    assert_valid_eaf(path)
+    doc = read_eaf(path)
     assert doc.values() == {"transcript": "Thank you so much, this is wonderful!",
-                            "MELD": "surprise", "check:audio_only": "no"}
-    assert doc.tiers["MIntRec"].annotations == [] and doc.tiers["MIntRec"].annotator == "bob"
+                            "MELD@bob": "surprise", "check:audio_only@bob": "no"}
+    empty = doc.tiers["MIntRec@bob"]
+    assert empty.annotations == [] and empty.annotator == "bob"
+    assert "verdict@bob" in doc.tiers and "MELD@import" not in doc.tiers
     assert len(list((tmp_path / "eaf").glob("*.eaf"))) == 3  # train only
+
+
+def test_media_urls_are_percent_encoded_and_survive_a_folder_move(store, tmp_path):
+    media = tmp_path / "project" / "media"
+    media.mkdir(parents=True)
+    demo_root = Path(store.scalar("SELECT root FROM datasets WHERE name = 'demo'"))
+    shutil.copy(demo_root / "demo_01.mp4", media / "take #1 final.mp4")
+    with store.write() as conn:
+        conn.execute("UPDATE datasets SET root = ? WHERE name = 'demo'", (str(media),))
+        conn.execute("UPDATE clips SET media_path = 'take #1 final.mp4' WHERE id = 1")
+    export_eaf(store, tmp_path / "project" / "eaf", dataset="demo", split="train")
+    path = tmp_path / "project" / "eaf" / "train_demo_01.eaf"
+    assert_valid_eaf(path)
+    descriptor = read_eaf(path).media[0]
+    assert descriptor["RELATIVE_MEDIA_URL"] == "../media/take%20%231%20final.mp4"
+    assert descriptor["MEDIA_URL"].endswith("/media/take%20%231%20final.mp4")
+    moved = tmp_path / "elsewhere"
+    shutil.move(tmp_path / "project", moved)
+    url = read_eaf(moved / "eaf" / path.name).media[0]["RELATIVE_MEDIA_URL"]
+    assert (moved / "eaf" / unquote(url)).resolve() == (moved / "media" / "take #1 final.mp4")
 
 
 def test_clips_without_media_or_duration_are_skipped_with_reasons(store, tmp_path):
