@@ -88,13 +88,18 @@ def rebind(w) -> None:
 
 
 def _build_file_menu(w) -> QMenu:
+    from mmla_app.project_dialogs import open_delete_dataset, open_new_project
+
     menu = w.menuBar().addMenu("&File")
+    _add(menu, w, "&New project…", lambda: open_new_project(w), QKeySequence.StandardKey.New)
     _add(menu, w, "&Open project…", w_open_dialog(w), QKeySequence.StandardKey.Open)
     w.recent_menu = menu.addMenu("Open &recent")
     w.recent_menu.aboutToShow.connect(lambda: _fill_recent(w))
     menu.addSeparator()
     _add(menu, w, "&Import dataset folder…", w.importer.choose_and_import, "Ctrl+I")
     _add(menu, w, "Import &sharegpt file…", w.importer.choose_file_and_import)
+    _add(menu, w, "Add the &demo clips", w.add_demo)
+    _add(menu, w, "&Delete dataset…", lambda: open_delete_dataset(w))
     _add(menu, w, "&Export…", lambda: _open_export(w), "Ctrl+E")
     menu.addSeparator()
     quit_action = _add(menu, w, "&Quit", w.close, QKeySequence.StandardKey.Quit)
@@ -117,8 +122,9 @@ def w_open_dialog(w) -> Callable[[], None]:
 def _fill_recent(w) -> None:
     w.recent_menu.clear()
     for path in settings.recent_projects():
-        action = w.recent_menu.addAction(str(path))
-        action.setEnabled(path.exists())
+        action = w.recent_menu.addAction(f"{path.name}   ({path.parent})")
+        action.setToolTip(str(path))
+        action.setEnabled(path.exists() and path != w.db_path)
         action.triggered.connect(lambda _=False, p=path: w.open_database(p, demo=False))
     if w.recent_menu.isEmpty():
         w.recent_menu.addAction("(none yet)").setEnabled(False)

@@ -24,12 +24,13 @@ class _Progress(QObject):
     changed = Signal(int, int, str)
 
 
-def run_import(store, path: str, progress: _Progress) -> list:
-    """Worker job: import rows, then probe the new media; both report progress."""
+def run_import(store, path: str, progress: _Progress, name: str | None = None) -> list:
+    """Worker job: import rows, then probe the new media; both report progress.
+    `name` names the dataset of a folder or sharegpt import (an MMLA tree keeps its own)."""
     from mmla_core.datasets import probe_pending
     from mmla_core.datasets.auto import import_path
 
-    reports = import_path(store, Path(path),
+    reports = import_path(store, Path(path), name=name,
                           progress=lambda d, t: progress.changed.emit(d, t, "Importing"))
     for report in reports:
         probe_pending(store, report.dataset_id,
@@ -49,10 +50,13 @@ class ImportController:
         self._signal.changed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
 
     def choose_and_import(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self.window, "Import a dataset folder (MMLA layout or clips + manifest)")
-        if folder:
-            self.start(Path(folder))
+        """File > Import dataset folder…: a folder and the dataset's name, then Import."""
+        from mmla_app.project_dialogs import ImportFolderDialog
+
+        dialog = self.window.import_dialog = ImportFolderDialog(self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.chosen.connect(lambda folder, name: self.start(folder, name=name or None))
+        dialog.open()
 
     def choose_file_and_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -61,13 +65,13 @@ class ImportController:
         if path:
             self.start(Path(path))
 
-    def start(self, path: Path) -> None:
+    def start(self, path: Path, *, name: str | None = None) -> None:
         self.runner.set_db_path(self.window.db_path)
         self.progress.setRange(0, 0)
         self.progress.setFormat(f"Importing {path.name}…")
         self.progress.show()
         self.window.statusBar().showMessage(f"Importing {path} in the background…")
-        self.runner.submit(run_import, str(path), self._signal, channel=IMPORT_CHANNEL,
+        self.runner.submit(run_import, str(path), self._signal, name, channel=IMPORT_CHANNEL,
                            on_success=lambda reports: self._done(path, reports),
                            on_error=lambda exc: self._failed(path, exc))
 

@@ -79,7 +79,8 @@ _BY_ID = {a.id: a for a in ACTIONS}
 
 # Menu shortcuts that are not remappable (app/actions.py); a remap onto one is a conflict.
 RESERVED: dict[str, str] = {
-    "Ctrl+O": "Open project", "Ctrl+I": "Import dataset folder", "Ctrl+E": "Export",
+    "Ctrl+N": "New project", "Ctrl+O": "Open project", "Ctrl+I": "Import dataset folder",
+    "Ctrl+E": "Export",
     "Ctrl+Q": "Quit", "F1": "Keyboard shortcuts", "Ctrl+,": "Settings",
     "Ctrl+Shift+E": "Evaluate", "Ctrl+Shift+R": "Results", "Ctrl+Shift+T": "Train LoRA",
 }

@@ -27,8 +27,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", type=Path, default=None, metavar="PATH",
                         help=f"project database (default: {default_db_path()})")
     parser.add_argument("--demo", action="store_true",
-                        help="import the bundled demo project if absent and show it "
-                             "(the default when the database has no datasets)")
+                        help="import the bundled demo clips if absent and show them (without "
+                             "it, a project named here starts empty; only the default "
+                             "project gets the demo on its first start)")
     parser.add_argument("--quit-after", type=int, default=None, metavar="MS",
                         help="close the window after MS milliseconds (smoke tests)")
     parser.add_argument("--smoke-test", action="store_true",
@@ -37,8 +38,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.project is not None and args.db is not None:
         parser.error("give the project either as an argument or with --db, not both")
+    args.named = (args.db or args.project) is not None
     args.db = args.db or args.project or default_db_path()
     return args
+
+
+def demo_choice(args: argparse.Namespace) -> bool | None:
+    """True: import the demo. None: only into an empty default project (a first start).
+    False: a project the user named starts as it is, empty or not."""
+    if args.demo or args.smoke_test:
+        return True
+    return False if args.named else None
 
 
 def _fix_frozen_streams() -> None:
@@ -119,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([DESKTOP_FILE])
     set_app_identity(app)
     apply_theme(app)
-    window = MainWindow(args.db, demo=True if args.demo or args.smoke_test else None)
+    window = MainWindow(args.db, demo=demo_choice(args))
     smoke = SmokeTest(app, window) if args.smoke_test else None
     window.show()
     if args.quit_after is not None:

@@ -186,6 +186,13 @@ class MainWindow(QMainWindow):
                 "This project has no datasets yet: File > Import, or drop a folder here.")
         self.browser.reload(self.annotator)
 
+    def add_demo(self) -> None:
+        """File > Add the demo clips: the bundled demo dataset, into this project."""
+        self.statusBar().showMessage("Adding the demo clips…")
+        self.runner.submit(open_project, True, channel=PROJECT_CHANNEL,
+                           on_success=self._on_project_opened,
+                           on_error=lambda exc: self._on_load_error("add the demo clips", exc))
+
     def reload_clips(self, select_clip: int | None = None) -> None:
         self.browser.reload(self.annotator, select_clip=select_clip)
 

@@ -15,6 +15,7 @@ HEALTH_COLOURS = {
 }
 PROBLEM_COLOUR = "#d08a1c"   # amber: something to look at
 BROKEN_COLOUR = "#c8453b"    # red: unusable
+ERROR_STYLE = f"color: {BROKEN_COLOUR};"  # a label saying what is wrong
 _BROKEN_WORDS = ("missing", "unreadable", "empty", "not_a_file", "broken", "corrupt")
 
 STYLESHEET = """

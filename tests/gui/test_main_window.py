@@ -220,7 +220,7 @@ def test_main_smoke_imports_demo_into_an_empty_db(tmp_path):
     from mmla_core.store.db import open_store
 
     db = tmp_path / "smoke.sqlite"
-    assert main(["--db", str(db), "--quit-after", "500"]) == 0
+    assert main(["--db", str(db), "--demo", "--quit-after", "500"]) == 0
     with open_store(db) as store:
         assert [d["name"] for d in list_datasets(store)] == ["demo"]
 

@@ -1,0 +1,94 @@
+"""File menu: New project (empty unless the demo is asked for), Open recent, Delete dataset
+(with a confirmation saying how much goes), and the folder import's dataset name field."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from mmla_app import settings
+from mmla_core.store.db import open_store
+
+pytestmark = pytest.mark.gui
+WAIT = 15_000
+
+
+def menu_action(window, text: str):
+    """The File/Edit/... menu action whose text (without '&') starts with `text`."""
+    for menu_action_ in window.menuBar().actions():
+        for action in menu_action_.menu().actions():
+            if action.text().replace("&", "").startswith(text):
+                return action
+    raise AssertionError(f"no menu action {text!r}")
+
+
+def dataset_names(db_path) -> list[str]:
+    with open_store(db_path) as store:
+        return [r["name"] for r in store.query("SELECT name FROM datasets ORDER BY name")]
+
+
+def test_new_project_is_empty_and_joins_the_recent_list(window, qtbot, tmp_path, tiny_project):
+    menu_action(window, "New project").trigger()
+    dialog = window.new_project_dialog
+    dialog.path_edit.setText(str(tiny_project.db_path))
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    assert "already exists" in dialog.error.text() and dialog.isVisible()
+    new = tmp_path / "study.sqlite"
+    dialog.path_edit.setText(str(new))
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.db_path == new and new.exists(), timeout=WAIT)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 0, timeout=WAIT)
+    assert dataset_names(new) == []
+    assert settings.recent_projects()[:2] == [new.resolve(), tiny_project.db_path.resolve()]
+    window.recent_menu.aboutToShow.emit()
+    back = next(a for a in window.recent_menu.actions() if a.toolTip() == str(
+        tiny_project.db_path.resolve()))
+    assert back.isEnabled()
+    back.trigger()
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 3, timeout=WAIT)
+
+
+def test_the_app_started_on_a_named_new_file_has_no_demo_unless_asked(tmp_path):
+    from mmla_app.main import main
+
+    plain, demo = tmp_path / "plain.sqlite", tmp_path / "demo.sqlite"
+    assert main([str(plain), "--quit-after", "300"]) == 0
+    assert main([str(demo), "--demo", "--quit-after", "300"]) == 0
+    assert dataset_names(plain) == [] and dataset_names(demo) == ["demo"]
+
+
+def test_delete_dataset_says_how_much_goes_then_deletes_after_confirmation(window, qtbot,
+                                                                            tiny_project):
+    menu_action(window, "Delete dataset").trigger()
+    dialog = window.delete_dataset_dialog
+    qtbot.waitUntil(lambda: dialog.delete_button.isEnabled(), timeout=WAIT)
+    assert "3 clips, 0 variants, 3 labels" in dialog.summary.text()
+    qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    box = dialog.confirm_box
+    assert "3 clips" in box.text() and "cannot be undone" in box.text()
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert dataset_names(tiny_project.db_path) == ["tiny"]
+    qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    delete = next(b for b in dialog.confirm_box.buttons()
+                  if dialog.confirm_box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole)
+    delete.click()
+    qtbot.waitUntil(lambda: dataset_names(tiny_project.db_path) == [], timeout=WAIT)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 0, timeout=WAIT)
+    assert (tiny_project.media_root / "a.mp4").is_file()  # the media folder is the user's
+    qtbot.waitUntil(lambda: "no datasets" in dialog.summary.text(), timeout=WAIT)
+    dialog.close()
+
+
+def test_folder_import_takes_the_dataset_name(window, qtbot, clip_files):
+    menu_action(window, "Import dataset folder").trigger()
+    dialog = window.import_dialog
+    dialog.folder_edit.setText(str(clip_files / "nope"))
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert "Not a folder" in dialog.error.text()
+    dialog.folder_edit.setText(str(clip_files))
+    assert dialog.name_edit.text() == clip_files.name  # suggested from the folder
+    dialog.name_edit.setText("my clips")
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "my clips" in dataset_names(window.db_path), timeout=WAIT)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 5, timeout=WAIT)
