@@ -11,8 +11,10 @@ Tiers of a clip's document (`docs/user-guide.md`, "ELAN"), each one annotation s
   the dataset or not; the task's label set is the tier's controlled vocabulary;
 - `check:KEY@NAME`: NAME's answer to alignment check KEY (yes / no / unsure);
 - `verdict@NAME`: NAME's review verdict (accept / reject);
-- `TASK`: the label the label policy gives (curated by default), its ANNOTATOR naming the
-  source and the kind of label it came from; `verdict`: the clip's verdict (a reject wins).
+- `TASK`: the label the label policy gives (`store.label_policy`, curated by default), its
+  ANNOTATOR naming the source and the kind of label it came from ("curated (person)");
+  `verdict`: the clip's verdict (a reject wins). Both are views: an import reads the
+  per-annotator tiers of our own files and leaves these alone.
 The `@NAME` suffix is what ELAN's inter-rater tools match tiers by. Values no annotator gave
 stay out: nobody's "No" is folded into someone else's "yes".
 """
@@ -38,6 +40,7 @@ from mmla_core.store.annotator_work import (
 )
 from mmla_core.store.catalog import find_dataset, list_clips, tasks_for_dataset
 from mmla_core.store.db import Store
+from mmla_core.store.label_policy import CURATED, resolve_labels
 from mmla_core.store.labels import CHECK_ANSWERS
 from mmla_core.tasks import Task
 
@@ -57,8 +60,10 @@ def tier_name(base: str, annotator: str) -> str:
 class _ProjectWork:
     """Everyone's labels, answers and verdicts of one dataset, read once for the whole export."""
 
-    def __init__(self, store: Store, dataset_id: int, annotator: str | None):
+    def __init__(self, store: Store, dataset_id: int, annotator: str | None, source: str):
         self.annotator = annotator
+        self.policy = resolve_labels(store, source, dataset_id=dataset_id)
+        self.used: set[tuple[int, int]] = set()  # (clip, task) pairs a policy tier holds
         self.tasks = tasks_by_id(store)
         self.attached = [task_id for task_id, _ in tasks_for_dataset(store, dataset_id)]
         self.checks = [c.key for c in dataset_checks(store, dataset_id)]
@@ -77,6 +82,8 @@ class _ProjectWork:
         task_ids = list(dict.fromkeys([*self.attached, *(r[0] for r in labels)]))
         tiers = [Tier(TRANSCRIPT_TIER, clip["transcript"] or None)]
         for task_id in task_ids:
+            if self.annotator is None:
+                tiers.append(self._policy_tier(clip["id"], task_id))
             tiers += self._task_tiers(self.tasks[task_id], [r for r in labels if r[0] == task_id])
         answers = self.mine(self.answers.get(clip["id"], []), 1)
         for key in dict.fromkeys([*self.checks, *(r[0] for r in answers)]):
@@ -88,6 +95,19 @@ class _ProjectWork:
             tiers.append(Tier(VERDICT_TIER, first[1], first[0], VERDICT_CV))
         tiers += self._per_annotator(VERDICT_TIER, VERDICT_CV, reviews)
         return tiers
+
+    def _policy_tier(self, clip_id: int, task_id: int) -> Tier:
+        """The `TASK` tier: the policy's label, ANNOTATOR naming where it came from."""
+        task, key = self.tasks[task_id], (clip_id, task_id)
+        label, source = self.policy.get(clip_id, task_id), self.policy.source
+        if label is not None:
+            self.used.add(key)
+            return Tier(task.name, label, f"{source} ({self.policy.kinds[key]})", task.name)
+        tied = self.policy.unresolved.get(key)
+        if tied:
+            self.used.add(key)
+            return Tier(task.name, None, f"{source} (unresolved: {' / '.join(tied)})", task.name)
+        return Tier(task.name, None, source, task.name)
 
     def _task_tiers(self, task: Task, rows: list[tuple[int, str, str]]) -> list[Tier]:
         return self._per_annotator(task.name, task.name, [(who, label) for _, who, label in rows])
@@ -102,16 +122,18 @@ class _ProjectWork:
 
 
 def export_eaf(store: Store, out_dir: str | os.PathLike, *, dataset: str | int,
-               annotator: str | None = None, split: str | None = None) -> ExportedFiles:
+               annotator: str | None = None, split: str | None = None,
+               labels: str = CURATED) -> ExportedFiles:
     """One `.eaf` per clip with media and a known duration, into `out_dir`.
 
-    `annotator=None` writes every annotator's tiers; a name writes only that annotator's work,
-    with an empty tier for each task and check they have not done yet.
+    `annotator=None` writes every annotator's tiers and the `labels` source's tier per task;
+    a name writes only that annotator's work, with an empty tier for each task and check they
+    have not done yet. `.labels` of the result: the source and its per-kind counts.
     """
     ds = _dataset(store, dataset)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    work = _ProjectWork(store, ds["id"], annotator)
+    work = _ProjectWork(store, ds["id"], annotator, labels)
     result = ExportedFiles()
     for clip in list_clips(store, dataset_id=ds["id"], split=split):
         media, problem = _clip_media(clip)
@@ -121,6 +143,8 @@ def export_eaf(store: Store, out_dir: str | os.PathLike, *, dataset: str | int,
         path = out / eaf_file_name(clip)
         properties = {PROP_DATASET: ds["name"], PROP_SPLIT: clip["split"],
                       PROP_CLIP: clip["external_id"]}
+        if annotator is None:
+            properties[PROP_LABELS] = work.policy.source
         write_text_atomic(path, eaf_xml(
             work.clip_tiers(clip), round(clip["duration_s"] * 1000), media.resolve().as_uri(),
             relative_url=relative_media_url(media, out), properties=properties,
@@ -129,6 +153,7 @@ def export_eaf(store: Store, out_dir: str | os.PathLike, *, dataset: str | int,
         ))
         result.append(path)
         result.written[path.name] = 1
+    result.labels = work.policy.summary(work.used)
     return result
 
 

@@ -77,11 +77,29 @@ def test_every_annotators_work_on_its_own_tier(store, tmp_path):
     assert doc.tiers["MELD@bob"].annotator == "bob"
     assert doc.tiers["MELD@import"].annotator == "import"
     assert doc.tiers["MELD@bob"].type_ref == doc.tiers["MELD@alice"].type_ref == "MELD-lt"
+    # the label policy's tier: curated = the latest label by a person (bob's), source named
+    assert values["MELD"] == "sadness" and doc.tiers["MELD"].annotator == "curated (person)"
+    assert values["MIntRec"] == "complain" and doc.tiers["MIntRec"].annotator == "curated (import)"
+    assert doc.properties["mmla:labels"] == "curated"
     assert doc.vocabularies["MELD"][:2] == ["neutral", "surprise"]
     assert doc.vocabularies["check-answers"] == ["yes", "no", "unsure"]
     assert doc.properties["mmla:clip"] == "demo_02" and doc.properties["mmla:split"] == "train"
     start, end, _ = doc.tiers["MELD@alice"].annotations[0]
     assert start == 0 and end > 2000
+
+
+def test_the_policy_tier_follows_the_chosen_source_and_names_ties(store, tmp_path):
+    meld = task_by_name(store, "MELD")[0]
+    set_label(store, 2, meld, "fear", "alice")  # import says anger: a 1-1 tie
+    files = export_eaf(store, tmp_path / "maj", dataset="demo", split="train", labels="majority")
+    doc = read_eaf(tmp_path / "maj" / "train_demo_02.eaf")
+    assert doc.tiers["MELD"].annotations == []
+    assert doc.tiers["MELD"].annotator == "majority (unresolved: anger / fear)"
+    assert doc.values()["MIntRec"] == "complain"
+    assert files.labels["source"] == "majority" and files.labels["counts"]["unresolved"] == 1
+    export_eaf(store, tmp_path / "imp", dataset="demo", split="train", labels="import")
+    doc = read_eaf(tmp_path / "imp" / "train_demo_02.eaf")
+    assert doc.values()["MELD"] == "anger" and doc.tiers["MELD"].annotator == "import (import)"
 
 
 def test_a_label_of_a_task_not_attached_to_the_dataset_gets_its_tier(store, tmp_path):
