@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmla_core.datasets.report import DatasetImportError, ImportReport
+from mmla_core.prompts import answer_word
 from mmla_core.store.catalog import (
     clip_ids_by_key,
     dataset_by_name,
@@ -76,7 +77,8 @@ def match_label(task: Task, raw: str) -> str | None:
     label = task.canonical_label(raw)
     if label is None and ":" in raw:
         prefix, _, rest = raw.partition(":")
-        names = {task.task_key.lower(), task.prompt_word.lower(), task.name.lower()}
+        names = {task.task_key.lower(), task.prompt_word.lower(), task.name.lower(),
+                 answer_word(task, "text_sft").lower()}  # MMLA's text files: `talk_type: ...`
         if prefix.strip().lower() in names:
             label = task.canonical_label(rest)
     return label

@@ -2,11 +2,16 @@
 
 A record is `{"id", "videos": [...], "audios"?: [...], "conversations": [{"from": "human",
 "value": "<video>...prompt..."}, {"from": "gpt", "value": "intent: inform"}]}` (the `messages` /
-`role` / `content` spelling is accepted too). The transcript is cut out of MMLA-style prompts
-("...the speaker says: <transcript>. Based on the text..."), else the whole human turn is kept.
-The task is the one given, else the one named by an MMLA file name (`MIntRec_train_intent_...`),
-else inferred per record from the answer's task word, its label and the prompt's label list.
-Media paths are confined to `media_root` (default: the JSON file's folder).
+`role` / `content` spelling is accepted too). The utterance is cut out of MMLA's prompts exactly:
+"...the speaker says: <utterance> Based on the text..." (SFT files, video and text-only: the
+utterance keeps its own punctuation), "...says: <utterance>. Based on..." in the zero-shot form
+(whose "." infer.py added); a human turn in no MMLA form is kept whole.
+The task is the one given, else the one named by an MMLA file name (`MIntRec_train_intent_...`,
+`..._text_...`), else inferred per record from the answer's task word (any of MMLA's spellings:
+`dialogue act`, `dialogue_act`, `talk_type`...), its label and the prompt's label list.
+Media (`videos`, MMLA's text-only `video`, `audios`, `images`) are confined to `media_root`
+(default: the JSON file's folder); MMLA's cluster paths are found there by dataset folder and
+file name (datasets/media_map.py).
 """
 
 from __future__ import annotations
@@ -18,14 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mmla_core.datasets.common import PendingClip, match_label, open_dataset, write_clips
+from mmla_core.datasets.media_map import locate
 from mmla_core.datasets.report import DatasetImportError, ImportReport
-from mmla_core.paths import PathEscapeError, relative_to_root
+from mmla_core.prompts import answer_word
 from mmla_core.store.catalog import attach_task, ensure_task, list_tasks
 from mmla_core.store.db import Store
 from mmla_core.tasks import MMLA_TASKS, Task, mmla_task_for_folder
 
 MEDIA_TOKENS = re.compile(r"<(?:video|audio|image)>\n?")
-TRANSCRIPT = re.compile(r"speaker says: (?P<text>.*)\. Based on the text", re.S)
+UTTERANCE = re.compile(r"speaker says: (?P<text>.*?) ?Based on the text, ", re.S)
+ZERO_SHOT_MARK = "].Respond in the format: "  # only MMLA's zero-shot form glues these
 CANDIDATES = re.compile(r"candidate labels for [^\n]*? are: \[(?P<labels>[^\]]*)\]")
 MMLA_FILE = re.compile(
     r"^(?P<dataset>.+?)_(?P<split>train|dev|test)_(?:text_)?(?P<key>[a-z_]+)_llamafactory$"
@@ -51,6 +58,8 @@ def import_sharegpt(
     if not path.is_file():
         raise DatasetImportError(f"{path}: no such file")
     root = Path(media_root).resolve() if media_root is not None else path.resolve().parent
+    if not root.is_dir():
+        raise DatasetImportError(f"media root {media_root}: no such folder")
     report = ImportReport(name or path.stem)
     raw = _load_records(path, report)
     if raw is None:
@@ -64,7 +73,8 @@ def import_sharegpt(
         if record is None or _duplicate(record, seen, report):
             continue
         clip = PendingClip(record.external_id, match["split"] if match else "",
-                           _media(root, record, report), _transcript(record.human))
+                           _media(root, record, report, match and match["dataset"]),
+                           utterance_of(record.human))
         _label(clip, record, resolver, report)
         task_ids.update(clip.labels)
         pending.append(clip)
@@ -118,7 +128,8 @@ def _record(where: str, index: str, fields: object, report: ImportReport) -> Rec
     human = _turn(turns, USER_ROLES)
     if human is None:
         return _skip(report, where, "record has no human/user turn")
-    media = fields.get("videos") or fields.get("audios") or fields.get("images")
+    media = (fields.get("videos") or fields.get("video") or fields.get("audios")
+             or fields.get("images"))
     if isinstance(media, list):
         media = media[0] if media else None
     external_id = str(fields.get("id", index)).strip() or index
@@ -147,23 +158,24 @@ def _duplicate(record: Record, seen: set[str], report: ImportReport) -> bool:
     return False
 
 
-def _transcript(human: str) -> str:
+def utterance_of(human: str) -> str:
+    """The utterance inside an MMLA prompt, exactly as the source wrote it; else the whole turn."""
     text = MEDIA_TOKENS.sub("", human)
-    found = TRANSCRIPT.search(text)
-    return (found["text"] if found else text).strip()
+    found = UTTERANCE.search(text)
+    if found is None:
+        return text.strip()
+    utterance = found["text"]
+    if ZERO_SHOT_MARK in text and utterance.endswith("."):
+        utterance = utterance[:-1]  # infer.py's own "{context}."
+    return utterance
 
 
-def _media(root: Path, record: Record, report: ImportReport) -> str | None:
+def _media(root: Path, record: Record, report: ImportReport, dataset: str | None) -> str | None:
     if not record.media:
         return None
-    try:
-        relative = relative_to_root(root, record.media)
-    except PathEscapeError as exc:
-        report.issue(record.where, f"{exc}; imported text-only (pass media_root to allow it)")
-        return None
-    if not (root / relative).is_file():
-        report.issue(record.where, f"media file {record.media!r} not found; imported text-only")
-        return None
+    relative, problem = locate(root, record.media, dataset)
+    if problem:
+        report.issue(record.where, problem)
     return relative
 
 
@@ -224,10 +236,7 @@ class TaskResolver:
         return self.cache[key]
 
     def _infer(self, word: str, label: str, offered: str) -> tuple[Task | None, str]:
-        fits = [
-            t for t in self.tasks
-            if word in (t.prompt_word.lower(), t.task_key.lower()) and t.canonical_label(label)
-        ]
+        fits = [t for t in self.tasks if word in _answer_words(t) and t.canonical_label(label)]
         if len(fits) > 1 and offered:
             listed = {x.strip().lower() for x in offered.split(",")}
             fits = [t for t in fits if {x.lower() for x in t.labels} == listed] or fits
@@ -237,3 +246,8 @@ class TaskResolver:
             return None, f"no known task answers {word!r} with label {label!r}"
         names = ", ".join(t.name for t in fits)
         return None, f"answer fits several tasks ({names}); pass task="
+
+
+def _answer_words(task: Task) -> set[str]:
+    """Every spelling MMLA's files give the task in answers (`dialogue act`, `talk_type`...)."""
+    return {task.prompt_word.lower(), task.task_key.lower(), answer_word(task, "text_sft").lower()}

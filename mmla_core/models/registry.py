@@ -118,7 +118,7 @@ def _from_hf_cache(repo_id: str) -> Path:
     if found is None:
         raise ModelLoadError(
             f"{repo_id}: not a folder and not in the Hugging Face cache "
-            f"({_hf_cache_dir()}). Download it once with `huggingface-cli download {repo_id}` "
+            f"({_hf_cache_dir()}). Download it once with `hf download {repo_id}` "
             "on a machine with network access, or give the model's local folder")
     return found
 

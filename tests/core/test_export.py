@@ -29,7 +29,7 @@ MMLA_SAMPLE = (
     "care, inform, advise, arrange, introduce, leave, prevent, greet, ask for help]. Respond in "
     "the format: 'intent: [label]'. Only one label should be provided."
 )
-SLUSHIE = "apparently, teens are drinking the slushie stuff inside of these for the alcohol"
+SLUSHIE = "apparently, teens are drinking the slushie stuff inside of these for the alcohol."
 
 
 @pytest.fixture()
@@ -79,7 +79,7 @@ def test_text_and_video_audio_modes(store, mintrec, tmp_path):
     records = load(text[0])
     assert len(records) == 5 and "videos" not in records[0]
     sample = next(r for r in records if r["id"] == "S04_E01_100")
-    assert sample["conversations"][0]["value"].startswith(f"The speaker says: {SLUSHIE}. Based on "
+    assert sample["conversations"][0]["value"].startswith(f"The speaker says: {SLUSHIE} Based on "
                                                           "the text, what is the intent")
     both = export_llamafactory(store, out, dataset="MIntRec", task="MIntRec", splits=["dev"],
                                mode="video_audio")

@@ -11,7 +11,8 @@ from mmla_core.tasks import (
     mmla_task_for_folder,
 )
 
-SLUSHIE = "apparently, teens are drinking the slushie stuff inside of these for the alcohol"
+# MMLA's first MIntRec training utterance, with its own final period (MMLA adds none in SFT)
+SLUSHIE = "apparently, teens are drinking the slushie stuff inside of these for the alcohol."
 
 MMLA_SFT_SAMPLE = (
     "You are presented with a video in which the speaker says: apparently, teens are drinking "
@@ -48,7 +49,7 @@ def test_zero_shot_prompt_keeps_mmla_spacing_quirks():
 def test_text_only_prompt_capitalises_labels_like_mmla():
     task = builtin_task("MIntRec")
     text = render(task, SLUSHIE, kind="text_sft")
-    assert text.startswith(f"The speaker says: {SLUSHIE}. Based on the text, what is the intent")
+    assert text.startswith(f"The speaker says: {SLUSHIE} Based on the text, what is the intent")
     assert "are: [Complain, Praise, Apologise," in text and "Greet, Ask for help]." in text
     assert answer(task, "inform", kind="text_sft") == "intent: Inform"
 
