@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from mmla_app.runtime.change_bus import change_bus
 from mmla_app.tables import read_only_table
 from mmla_app.workers import Runner
+from mmla_core import changes as areas
 
 ALL_TASKS = "All tasks and checks"
 RESULT_COLUMNS = ("Kind", "Task / check", "Method", "Clips", "Kappa", "Strength", "Agreement",
@@ -90,6 +92,13 @@ class AgreementDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(splitter, 1)
         self.runner.submit(_datasets, on_success=self._on_datasets, on_error=self._failed)
+        change_bus().listen(self._on_changes)
+        self.finished.connect(lambda _result: change_bus().forget(self._on_changes))
+
+    def _on_changes(self, changes, _initiator) -> None:
+        """A label by an annotator not listed yet (here or from the CLI): list them now."""
+        if isValid(self) and changes.touches(areas.LABELS):
+            self._on_dataset()
 
     # --- choices ------------------------------------------------------------------------------
 
@@ -111,21 +120,25 @@ class AgreementDialog(QDialog):
         if not isValid(self):
             return
         annotators, tasks = choices
+        listed = {self.annotator_list.item(i).data(Qt.ItemDataRole.UserRole)
+                  for i in range(self.annotator_list.count())}
+        kept = set(self.chosen_annotators())  # a refresh keeps what the user ticked
         self.annotator_list.blockSignals(True)
         self.annotator_list.clear()
-        humans = [a for a in annotators if a != "import"]
         for name in annotators:
             item = QListWidgetItem("import (source labels)" if name == "import" else name)
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if name in humans else
-                               Qt.CheckState.Unchecked)
+            chosen = name in kept if name in listed else name != "import"
+            item.setCheckState(Qt.CheckState.Checked if chosen else Qt.CheckState.Unchecked)
             self.annotator_list.addItem(item)
         self.annotator_list.blockSignals(False)
+        scope = self.task_combo.currentData()
         self.task_combo.clear()
         self.task_combo.addItem(ALL_TASKS, None)
         for name in tasks:
             self.task_combo.addItem(name, name)
+        self.task_combo.setCurrentIndex(max(self.task_combo.findData(scope), 0))
         self._update_button()
 
     def chosen_annotators(self) -> list[str]:

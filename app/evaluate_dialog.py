@@ -31,7 +31,9 @@ from mmla_app.evaluate_form import (
     load_dataset_info,
     row,
 )
+from mmla_app.runtime.change_bus import announce
 from mmla_app.workers import Runner, submit_write
+from mmla_core import changes as areas
 
 POLL_MS = 100
 CANCEL, STOP_NOW = "Cancel run", "Stop now"
@@ -136,6 +138,7 @@ class EvaluateDialog(QDialog):
         if isValid(self):
             self._show(f"Model {name} added.")
             self._refresh_choices(select_model=name)
+        announce(areas.MODELS, initiator=self)  # the Probe tab offers it at once
 
     # --- running ------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from mmla_app.checks_panel import ChecksPanel
 from mmla_app.clip_header import ClipHeader
 from mmla_app.edits import EditController
 from mmla_app.import_flow import ImportController
+from mmla_app.live_refresh import LiveRefresh
 from mmla_app.player_widget import PlayerWidget
 from mmla_app.probe_panel import ProbePanel
 from mmla_app.theme import STYLESHEET
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self.edits = EditController(self)
         self.importer = ImportController(self)
+        self.live = LiveRefresh(self)
         self._connect_panels()
         install_actions(self)
         self._build_status_bar()
@@ -174,11 +176,13 @@ class MainWindow(QMainWindow):
         for panel in (self.annotation, self.checks, self.variants, self.probe, self.training):
             panel.set_context(self.db_path, self.annotator)
         self.statusBar().showMessage("Opening project…")
+        self.live.watcher.stop()
         self.runner.submit(open_project, demo, channel=PROJECT_CHANNEL,
                            on_success=self._on_project_opened,
                            on_error=lambda exc: self._on_load_error("open the project", exc))
 
     def _on_project_opened(self, dataset_count: int) -> None:
+        self.live.watch(self.db_path)  # from here on, outside writes reach the panels
         self.statusBar().clearMessage()
         self.datasets_loaded.emit(dataset_count)
         if not dataset_count:
@@ -209,6 +213,9 @@ class MainWindow(QMainWindow):
 
     def show_clip(self, row) -> None:
         """Point every pane at one clip (a BrowseRow) or at nothing."""
+        if self._same_clip(row):
+            self._refresh_clip(row)  # a reload re-selected it: keep playing, keep the task
+            return
         self.current_row = row
         self.header.set_row(row)
         clip_id = None if row is None else row.id
@@ -224,6 +231,19 @@ class MainWindow(QMainWindow):
         self.clip_shown.emit(row)
         if row is not None and path is not None and settings.auto_play():
             self.player.play()
+
+    def _same_clip(self, row) -> bool:
+        shown = self.current_row
+        return (row is not None and shown is not None and row.id == shown.id
+                and row.media_path == shown.media_path and row.media_root == shown.media_root)
+
+    def _refresh_clip(self, row) -> None:
+        if row.transcript != self.current_row.transcript and self.transcript.editor.isReadOnly():
+            self.transcript.set_clip(row.id, row.transcript, row.recipe_json)
+        self.current_row = row
+        self.header.set_row(row)
+        self.annotation.refresh()
+        self.checks.refresh()
 
     def _media_path(self, row) -> Path | None:
         if row is None or not row.media_path:
@@ -286,6 +306,7 @@ class MainWindow(QMainWindow):
         self.variants.shutdown()
         self.probe.shutdown()
         self.training.shutdown()  # stops polling only: training jobs run on, detached
+        self.live.shutdown()
         self.player.close_clip()
         self.waveform.load_clip(None)
         self.runner.shutdown()

@@ -187,6 +187,13 @@ class ProbePanel(QWidget):
             self.runner.submit(load_choices, clip_id, channel="probe_choices",
                                on_success=self._on_choices)
 
+    def refresh_choices(self) -> None:
+        """Models or trained adapters changed (here or in another process): offer them now."""
+        self.adapter_picker.reload()
+        if self.clip_id is not None:
+            self.runner.submit(load_choices, self.clip_id, channel="probe_choices",
+                               on_success=self._on_choices)
+
     def _on_choices(self, choices: dict) -> None:
         self._defaults = choices["defaults"]
         self.options.set_variants(choices["variants"])

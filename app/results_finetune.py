@@ -20,8 +20,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from mmla_app.results_view import _stack
-from mmla_app.tables import read_only_table
+from mmla_app.tables import read_only_table, stack
 
 SUMMARY_KINDS = ("zero-shot", "SFT", "IT", "alignment")
 SUMMARY_COLUMNS = ("Task", "Model", "Split", *SUMMARY_KINDS)
@@ -69,7 +68,7 @@ class FinetuneTab(QWidget):
         self.hint = QLabel("Select two runs to compare their configs.", self,
                            objectName="muted", wordWrap=True)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
-        for widget in (self.summary, self.runs, _stack(self.hint, self.diff)):
+        for widget in (self.summary, self.runs, stack(self.hint, self.diff)):
             splitter.addWidget(widget)
         splitter.setSizes([140, 300, 220])
         layout = QVBoxLayout(self)

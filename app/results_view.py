@@ -26,8 +26,11 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from mmla_app.tables import read_only_table
+from mmla_app.results_finetune import FinetuneTab
+from mmla_app.runtime.change_bus import change_bus
+from mmla_app.tables import read_only_table, stack
 from mmla_app.workers import Runner
+from mmla_core import changes as areas
 
 RUN_COLUMNS = ("Run", "Status", "Model", "Task", "Data", "Samples", "ACC", "Started")
 METRIC_COLUMNS = ("run", "variant", "n", "ACC", "F1", "WF1", "WP", "P", "R", "flips", "errors")
@@ -96,6 +99,12 @@ class ResultsView(QWidget):
         self._selection_timer.timeout.connect(self._compare_selected)
         self.runs_table.itemSelectionChanged.connect(self._selection_timer.start)
         self.reload()
+        change_bus().listen(self._on_changes)
+
+    def _on_changes(self, changes, _initiator) -> None:
+        """A run or a fine-tune finished (here or in another process): show it now."""
+        if isValid(self) and changes.touches(areas.RUNS, areas.TRAINING, areas.ADAPTERS):
+            self.reload()
 
     def _build(self) -> None:
         self.runs_table = read_only_table(RUN_COLUMNS, self)
@@ -117,14 +126,12 @@ class ResultsView(QWidget):
         self.disagreements.itemDoubleClicked.connect(self._on_double_click)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.metrics_table, "Metrics")
-        self.tabs.addTab(_stack(self.confusion_run, self.confusion_table), "Confusion matrix")
+        self.tabs.addTab(stack(self.confusion_run, self.confusion_table), "Confusion matrix")
         self.tabs.addTab(self.disagreements, "Disagreements")
-        from mmla_app.results_finetune import FinetuneTab  # imports this module: not at the top
-
         self.finetune = FinetuneTab(self.runner, self)
         self.finetune.run_requested.connect(self._show_run)
         self.tabs.addTab(self.finetune, "Zero-shot vs fine-tuned")
-        right = _stack(self.status, self.tabs)
+        right = stack(self.status, self.tabs)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
         splitter.addWidget(right)
@@ -269,6 +276,7 @@ class ResultsView(QWidget):
     def shutdown(self) -> None:
         """Stop delivering results (call it when the view is embedded and its window closes)."""
         self.runner.shutdown()
+        change_bus().forget(self._on_changes)
 
     def closeEvent(self, event) -> None:
         self.shutdown()
@@ -287,11 +295,3 @@ def _fill(table: QTableWidget, columns, rows: list[dict]) -> None:
             text = f"{value:.2f}" if isinstance(value, float) else str(value)
             table.setItem(r, c, QTableWidgetItem(text))
 
-
-def _stack(*widgets: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for widget in widgets:
-        layout.addWidget(widget, 1 if isinstance(widget, QTableWidget | QTabWidget) else 0)
-    return box

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHeaderView, QTableWidget, QWidget
+from PySide6.QtWidgets import QHeaderView, QTableWidget, QTabWidget, QVBoxLayout, QWidget
 
 
 def read_only_table(columns, parent: QWidget) -> QTableWidget:
@@ -15,3 +15,13 @@ def read_only_table(columns, parent: QWidget) -> QTableWidget:
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.horizontalHeader().setStretchLastSection(True)
     return table
+
+
+def stack(*widgets: QWidget) -> QWidget:
+    """Widgets one above the other, tables and tab widgets taking the spare height."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, QTableWidget | QTabWidget) else 0)
+    return box

@@ -1,0 +1,137 @@
+"""One change bus for the window (Anki's OpChanges): every write says what it changed.
+
+`ChangeBus.changed(changes, initiator)` reaches every panel; each reloads only what it shows from
+the areas in `changes` (mmla_core.changes) and skips its own echo (`initiator is self`).
+`ProjectWatcher` feeds the bus with writes made by *other* connections: a CLI import, the
+trainer finishing, the evaluation worker, another window. It reads SQLite's `data_version` once a
+second on the GUI thread (microseconds: no query, no lock) and only when that moved asks a runner
+job which areas changed (a few aggregate reads, mmla_core.store.changes).
+
+The window's own writes move `data_version` too. Curation writes (labels, checks, transcripts)
+already refresh the panes that made them, so after the writer thread committed, the next
+difference in those two areas is taken as our own echo and not sent again; an outside label
+written in that same second shows with the next change instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from mmla_core import changes as areas
+from mmla_core.changes import Changes
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 1000
+OWN_WRITE_AREAS = frozenset({areas.LABELS, areas.CLIPS})  # what the writer thread touches
+
+
+class ChangeBus(QObject):
+    """`changed(Changes, initiator)`: initiator is the panel/op that wrote, None = elsewhere."""
+
+    changed = Signal(object, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._listeners: set = set()
+
+    def announce(self, changes: Changes, initiator: object = None) -> None:
+        if changes:
+            self.changed.emit(changes, initiator)
+
+    def listen(self, slot) -> None:
+        """Connect `slot(changes, initiator)` once; `forget` it when its view closes."""
+        if slot not in self._listeners:
+            self._listeners.add(slot)
+            self.changed.connect(slot)
+
+    def forget(self, slot) -> None:
+        if slot in self._listeners:
+            self._listeners.discard(slot)
+            self.changed.disconnect(slot)
+
+
+_BUS: ChangeBus | None = None
+
+
+def change_bus() -> ChangeBus:
+    """The process-wide bus (created on first use, on the GUI thread)."""
+    global _BUS
+    if _BUS is None:
+        _BUS = ChangeBus()
+    return _BUS
+
+
+def announce(*changed_areas: str, initiator: object = None, clip_ids=()) -> None:
+    """Tell every view that this process changed `changed_areas` (one op's change record)."""
+    change_bus().announce(Changes.of(*changed_areas, clip_ids=clip_ids), initiator)
+
+
+def read_fingerprints(store) -> dict:
+    """Runner job: the per-area fingerprints of the project (see mmla_core.store.changes)."""
+    from mmla_core.store.changes import area_fingerprints
+
+    return area_fingerprints(store)
+
+
+class ProjectWatcher(QObject):
+    """Turns commits by other connections to the open project into `Changes` on the bus."""
+
+    def __init__(self, runner, bus: ChangeBus | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.runner = runner
+        self.bus = bus or change_bus()
+        self._version = None
+        self._baseline: dict | None = None
+        self._own_write_pending = False
+        self.stopped_for_good = False  # the window closed: never watch again
+        self.timer = QTimer(self, interval=POLL_MS)
+        self.timer.timeout.connect(self.poll)
+
+    def watch(self, db_path: str | Path) -> None:
+        """Follow `db_path` from now on (a project was opened); earlier reads are forgotten."""
+        from mmla_core.store.changes import DataVersion
+
+        self.stop()
+        self._baseline = None
+        try:
+            self._version = DataVersion(db_path)
+        except Exception as exc:
+            log.warning("not watching %s for outside changes: %s", db_path, exc)
+            return
+        self.runner.submit(read_fingerprints, channel="changes", on_success=self._set_baseline)
+        self.timer.start()
+
+    def own_write_committed(self, *_args) -> None:
+        self._own_write_pending = True
+
+    def poll(self) -> None:
+        if self._version is not None and self._version.changed():
+            self.runner.submit(read_fingerprints, channel="changes",
+                               on_success=self._on_fingerprints)
+
+    def _set_baseline(self, fingerprints: dict) -> None:
+        self._baseline = fingerprints
+
+    def _on_fingerprints(self, fingerprints: dict) -> None:
+        from mmla_core.store.changes import changed_areas
+
+        if self._baseline is None:
+            self._baseline = fingerprints
+            return
+        moved = changed_areas(self._baseline, fingerprints)
+        self._baseline = fingerprints
+        if self._own_write_pending:
+            moved -= OWN_WRITE_AREAS
+            self._own_write_pending = False
+        if moved:
+            self.bus.announce(Changes.of(*moved), None)
+
+    def stop(self) -> None:
+        self.timer.stop()
+        if self._version is not None:
+            self._version.close()
+            self._version = None
