@@ -1,6 +1,8 @@
 """Export from the GUI: labels + check answers + verdicts to CSV / JSONL, one ELAN .eaf per clip,
-or the accepted clips to LLaMA-Factory. The export runs on a worker thread; files are written
-atomically, so a failed export never leaves half a file behind.
+or clips to LLaMA-Factory. The export runs on a worker thread; files are written atomically, so
+a failed export never leaves half a file behind. Which labels and clips: the `LabelChoice` row
+(curated labels, rejected clips left out by default, as the CLI); the summary names the label
+source, the per-kind counts and the clips each rule left out.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from mmla_app.label_choice import LabelChoice, label_annotators
 from mmla_app.workers import Runner
 
 # (key, shown name, writes a folder?)
@@ -30,35 +33,39 @@ FORMATS = (
     ("csv", "Labels, checks and verdicts (CSV)", False),
     ("jsonl", "Labels, checks and verdicts (JSONL)", False),
     ("eaf", "ELAN .eaf, one per clip (folder)", True),
-    ("llamafactory", "Accepted clips to LLaMA-Factory (folder)", True),
+    ("llamafactory", "Clips to LLaMA-Factory (folder)", True),
 )
 MODES = ("video", "video_audio", "text")
 
 
-def _choices(store) -> tuple[list[tuple[int, str]], list[str]]:
+def _choices(store) -> tuple[list[tuple[int, str]], list[str], list[str]]:
     from mmla_core.store.catalog import list_datasets, list_tasks
 
     return ([(int(d["id"]), d["name"]) for d in list_datasets(store)],
-            [t.name for t in list_tasks(store)])
+            [t.name for t in list_tasks(store)], label_annotators(store))
 
 
 def run_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> str:
     """Runs on a worker thread; returns a one-line summary."""
+    from mmla_core.datasets.export import export_llamafactory
     from mmla_core.store import review
+    from mmla_core.store.verdicts import Selection, describe_record
 
+    selection = Selection.from_dict(options.get("selection"))
     if fmt in ("csv", "jsonl"):
         writer = review.export_review_csv if fmt == "csv" else review.export_review_jsonl
-        count = writer(store, out, dataset=dataset_id)
-        return f"Wrote {count} clips to {out}"
+        written = writer(store, out, dataset=dataset_id, selection=selection)
+        return f"Wrote {written.records} clips to {out}; {describe_record(written.labels)}"
     if fmt == "eaf":
         from mmla_core.datasets.eaf import export_eaf
 
         files = export_eaf(store, out, dataset=dataset_id, annotator=options.get("annotator"))
         return f"Wrote {len(files)} .eaf files to {out}; skipped: " + (
             ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())) or "none")
-    files = review.export_accepted_llamafactory(
+    files = export_llamafactory(
         store, out, dataset=dataset_id, task=options["task"], mode=options["mode"],
-        splits=tuple(s.strip() for s in options["splits"].split(",") if s.strip()))
+        splits=tuple(s.strip() for s in options["splits"].split(",") if s.strip()),
+        selection=selection)
     return files.summary()
 
 
@@ -96,6 +103,7 @@ class ExportDialog(QDialog):
         self.mode_combo = QComboBox(self)
         self.mode_combo.addItems(MODES)
         self.splits_edit = QLineEdit("train,dev", self)
+        self.label_choice = LabelChoice(self)
         self.form = QFormLayout()
         self.form.addRow("Dataset", self.dataset_combo)
         self.form.addRow("Format", self.format_combo)
@@ -104,6 +112,7 @@ class ExportDialog(QDialog):
         self.form.addRow("Task", self.task_combo)
         self.form.addRow("Inputs", self.mode_combo)
         self.form.addRow("Splits", self.splits_edit)
+        self.form.addRow("Labels", self.label_choice)
         self.export_button = QPushButton("Export", self)
         self.export_button.clicked.connect(self.start_export)
         self.status = QLabel(self, wordWrap=True, objectName="muted")
@@ -115,7 +124,8 @@ class ExportDialog(QDialog):
     def _on_choices(self, choices) -> None:
         if not isValid(self):
             return
-        datasets, tasks = choices
+        datasets, tasks, annotators = choices
+        self.label_choice.set_annotators(annotators)
         for dataset_id, name in datasets:
             self.dataset_combo.addItem(name, dataset_id)
         self.task_combo.addItems(tasks)
@@ -147,7 +157,8 @@ class ExportDialog(QDialog):
             return
         options = {"task": self.task_combo.currentText(), "mode": self.mode_combo.currentText(),
                    "splits": self.splits_edit.text(),
-                   "annotator": self.annotator if self.mine_box.isChecked() else None}
+                   "annotator": self.annotator if self.mine_box.isChecked() else None,
+                   "selection": self.label_choice.selection()}
         self.export_button.setEnabled(False)
         self.status.setText("Exporting…")
         self.runner.submit(run_export, self.fmt(), target, int(dataset_id), options,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmla_core.cli.common import EXIT_OK, EXIT_PARTIAL, CliError, progress_bar
+from mmla_core.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CliError,
+    add_selection_args,
+    print_selection,
+    progress_bar,
+    selection_from_args,
+)
 from mmla_core.datasets.auto import KINDS
 from mmla_core.store import Store
 from mmla_core.store.catalog import dataset_by_name, task_by_name
@@ -37,6 +45,7 @@ def register(sub) -> None:
     exp.add_argument("--splits", default="train,dev", help="llamafactory: splits to write")
     exp.add_argument("--split", help="jsonl/csv: only this split")
     exp.add_argument("--mode", choices=("video", "video_audio", "text"), default="video")
+    add_selection_args(exp)
     exp.set_defaults(handler=cmd_export)
 
 
@@ -90,6 +99,7 @@ def cmd_export(store: Store, args) -> int:
         from mmla_core.cli.commands_review import cmd_export_eaf
 
         return cmd_export_eaf(store, args)
+    selection = selection_from_args(args)
     if args.format == "llamafactory":
         if not (args.dataset and args.task):
             raise CliError("llamafactory export needs --dataset and --task")
@@ -97,12 +107,15 @@ def cmd_export(store: Store, args) -> int:
             raise CliError(f"no task named {args.task!r} (see `mmla tasks`)")
         files = datasets.export_llamafactory(
             store, args.out, dataset=args.dataset, task=args.task,
-            splits=tuple(args.splits.split(",")), mode=args.mode,
+            splits=tuple(args.splits.split(",")), mode=args.mode, selection=selection,
         )
         for path in files:
             print(f"wrote {path}")
+        print(files.summary())
         return EXIT_OK
     writer = datasets.export_jsonl if args.format == "jsonl" else datasets.export_csv
-    count = writer(store, args.out, dataset=args.dataset, split=args.split)
-    print(f"wrote {count} clips to {args.out}")
+    written = writer(store, args.out, dataset=args.dataset, split=args.split,
+                     selection=selection)
+    print(f"wrote {written.records} clips to {args.out}")
+    print_selection(written.labels)
     return EXIT_OK

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+from inspect import signature
 from pathlib import Path
 
-from mmla_core.cli.common import EXIT_OK, EXIT_PARTIAL, CliError, print_table
+from mmla_core.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CliError,
+    add_selection_args,
+    print_selection,
+    print_table,
+    selection_from_args,
+)
 from mmla_core.store import Store
 from mmla_core.store.catalog import dataset_by_name, find_clip, task_by_name
 from mmla_core.store.labels import CHECK_ANSWERS, IMPORT_ANNOTATOR
@@ -89,6 +98,7 @@ def _export_commands(sub) -> None:
     eaf.add_argument("--dataset", required=True)
     eaf.add_argument("--annotator", help="only this annotator's work (default: gold labels)")
     eaf.add_argument("--split", help="only this split")
+    add_selection_args(eaf)
     eaf.set_defaults(handler=cmd_export_eaf)
 
     table = sub.add_parser("export-review", help="labels + check answers + verdicts as CSV/JSONL")
@@ -97,6 +107,7 @@ def _export_commands(sub) -> None:
     table.add_argument("--format", choices=("csv", "jsonl"),
                        help="default: from the file extension")
     table.add_argument("--split", help="only this split")
+    add_selection_args(table)
     table.set_defaults(handler=cmd_export_review)
 
 
@@ -253,8 +264,11 @@ def cmd_export_eaf(store: Store, args) -> int:
 
     if not args.dataset:
         raise CliError("eaf export needs --dataset")
+    selection = selection_from_args(args)
+    # the ELAN exporter takes the Selection (curated tier, verdict rule) once it knows it
+    extra = {"selection": selection} if "selection" in signature(export_eaf).parameters else {}
     files = export_eaf(store, args.out, dataset=args.dataset,
-                       annotator=getattr(args, "annotator", None), split=args.split)
+                       annotator=getattr(args, "annotator", None), split=args.split, **extra)
     print(f"wrote {len(files)} .eaf files to {args.out}")
     if files.skipped:
         print("skipped: " + ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())))
@@ -266,8 +280,10 @@ def cmd_export_review(store: Store, args) -> int:
 
     fmt = args.format or ("csv" if args.out.suffix.lower() == ".csv" else "jsonl")
     writer = export_review_csv if fmt == "csv" else export_review_jsonl
-    count = writer(store, args.out, dataset=args.dataset, split=args.split)
-    print(f"wrote {count} clips to {args.out}")
+    written = writer(store, args.out, dataset=args.dataset, split=args.split,
+                     selection=selection_from_args(args))
+    print(f"wrote {written.records} clips to {args.out}")
+    print_selection(written.labels)
     return EXIT_OK
 
 

@@ -41,3 +41,41 @@ def _cell(value, width: int) -> str:
     if isinstance(value, float):  # 2 decimals, but a learning rate of 1e-4 is not "0.00"
         text = f"{value:.2f}" if value == 0 or abs(value) >= 0.01 else f"{value:.3g}"
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- which labels and clips (store.label_policy, store.verdicts) -------------------------------
+
+LABELS_HELP = ("label source: curated (default: the adjudicated label, else the latest by a "
+               "person, else the imported one), import, annotator:NAME, or majority (a tie is "
+               "left out and reported)")
+
+
+def add_selection_args(parser, *, verdicts: bool = True) -> None:
+    """--labels, and (with `verdicts`) --include-rejected / --only-accepted."""
+    parser.add_argument("--labels", default="curated", metavar="SOURCE", help=LABELS_HELP)
+    if verdicts:
+        rule = parser.add_mutually_exclusive_group()
+        rule.add_argument("--include-rejected", action="store_true",
+                          help="keep clips whose review verdict is reject (left out by default)")
+        rule.add_argument("--only-accepted", action="store_true",
+                          help="keep only clips whose review verdict is accept")
+
+
+def selection_from_args(args):
+    """The verdicts.Selection the flags ask for; a bad --labels is a CliError."""
+    from mmla_core.store.label_policy import LabelSourceError
+    from mmla_core.store.verdicts import Selection
+
+    try:
+        return Selection(getattr(args, "labels", None) or "curated",
+                         bool(getattr(args, "include_rejected", False)),
+                         bool(getattr(args, "only_accepted", False)))
+    except LabelSourceError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def print_selection(record: dict) -> None:
+    """The labels line every output prints (source, counts, clips each rule left out)."""
+    from mmla_core.store.verdicts import describe_record
+
+    print(describe_record(record))

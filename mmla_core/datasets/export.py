@@ -7,6 +7,11 @@ split named `<DS>_<split>_<task_key>_llamafactory.json` (`..._text_...` for text
 `video_audio` (Qwen2.5-Omni with `use_audio_in_video`) each `<video>` is followed by `<audio>` and
 the clip's own file is listed under `audios` too (reference/ml_stack.md 3.2-3.3).
 JSONL / CSV exports re-import through the folder manifest importer (`import_folder`).
+
+Which labels and clips: a `verdicts.Selection` (label source, default curated; rejected clips
+left out unless `include_rejected`; `only_accepted`). What it gave (source, per-kind counts,
+clips each rule left out) is written to the export's own metadata file (`mmla_export.json` in a
+folder export, `<file>.mmla_export.json` next to a file) and logged in the `exports` table.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mmla_core.fsutil import write_text_atomic
@@ -26,17 +32,19 @@ from mmla_core.prompts import TEMPLATES, VIDEO_TOKEN, answer, render
 from mmla_core.store.catalog import (
     clip_media_path,
     find_dataset,
-    gold_labels,
     list_clips,
     task_by_name,
 )
 from mmla_core.store.db import Store
+from mmla_core.store.exports import record_export
+from mmla_core.store.verdicts import ClipGate, Selection, describe_record
 from mmla_core.tasks import Task
 from mmla_core.variants.export_audio import export_audio_path
 
 MODES = ("video", "video_audio", "text")
 AUDIO_TOKEN = "<audio>"
 DATASET_INFO = "dataset_info.json"
+EXPORT_INFO = "mmla_export.json"  # the export's own metadata (labels used, clips left out)
 BROKEN_MEDIA = ("missing_file", "empty_file", "unreadable", "unsafe_path")
 CLIP_FIELDS = ("id", "dataset", "split", "external_id", "path", "transcript", "health")
 
@@ -53,16 +61,31 @@ class ExportedFiles(list):
         self.written: dict[str, int] = {}  # file name -> records
         self.skipped: Counter[str] = Counter()  # reason -> clips
         self.empty_splits: list[str] = []
+        self.labels: dict = {}  # verdicts.Selection.record: source, counts, left out
+        self.info_path: Path | None = None
+
+    @property
+    def records(self) -> int:
+        return sum(self.written.values())
 
     def summary(self) -> str:
         files = ", ".join(f"{name} ({n})" for name, n in self.written.items()) or "no files"
         skipped = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())) or "none"
-        return f"wrote {files}; skipped: {skipped}"
+        return f"wrote {files}; skipped: {skipped}; {describe_record(self.labels)}"
+
+
+class ClipRecords(list):
+    """`clip_records`' dicts plus `labels`, the Selection.record of what they hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.labels: dict = {}
 
 
 def export_llamafactory(
     store: Store, out_dir: str | os.PathLike, *, dataset: str | int, task: str | Task,
     splits: Iterable[str] = ("train", "dev"), mode: str = "video", prompt_kind: str = "sft",
+    selection: Selection | None = None,
 ) -> ExportedFiles:
     """Write one sharegpt file per split and register each in `out_dir/dataset_info.json`."""
     if mode not in MODES:
@@ -70,21 +93,25 @@ def export_llamafactory(
     kind = "text_sft" if (mode == "text" and prompt_kind == "sft") else prompt_kind
     if kind not in TEMPLATES:
         raise ExportError(f"prompt_kind must be one of {tuple(TEMPLATES)}, got {prompt_kind!r}")
+    selection = selection or Selection()
     ds = _dataset_row(store, dataset)
     task_id, task_obj = _task(store, task)
-    labels = gold_labels(store, dataset_id=ds["id"], task_id=task_id)
+    policy = selection.resolve(store, dataset_id=ds["id"], task_id=task_id)
+    gate = selection.gate(store, ds["id"])
     clips = list_clips(store, dataset_id=ds["id"])
-    out, result = Path(out_dir), ExportedFiles()
+    out, result, used = Path(out_dir), ExportedFiles(), []
     out.mkdir(parents=True, exist_ok=True)
     for split in splits:
         records = []
         for clip in (c for c in clips if c["split"] == split):
-            label = labels.get(clip["id"], {}).get(task_id)
-            record = _record(clip, task_obj, label, mode, kind)
+            key = (clip["id"], task_id)
+            record = _gated_record(gate, policy, key, clip, task_obj, mode, kind)
             if isinstance(record, str):
                 result.skipped[record] += 1
+                used += [key] if record == "unresolved" else []
             else:
                 records.append(record)
+                used.append(key)
         if not records:
             result.empty_splits.append(split)
             continue
@@ -94,7 +121,51 @@ def export_llamafactory(
         result.written[path.name] = len(records)
     if result:
         merge_dataset_info(out, [p.name for p in result], mode)
+    result.labels = selection.record(policy, used, gate)
+    _log_export(store, "llamafactory", out, result, dataset_id=ds["id"], task_id=task_id,
+                details={"dataset": ds["name"], "task": task_obj.name, "mode": mode,
+                         "prompt_kind": kind, "splits": list(splits)})
     return result
+
+
+def _gated_record(gate: ClipGate, policy, key, clip: dict, task: Task, mode: str,
+                  kind: str) -> dict | str:
+    """The clip's record, or why it is left out (a verdict rule, unresolved, no label...)."""
+    if not gate.keep(clip["id"]):
+        return gate.reason(clip["id"]) or "left_out"
+    if key in policy.unresolved:
+        return "unresolved"
+    return _record(clip, task, policy.get(*key), mode, kind)
+
+
+def _log_export(store: Store, fmt: str, target: Path, result: ExportedFiles, *,
+                dataset_id: int | None, task_id: int | None, details: dict) -> None:
+    """The export's metadata file and its `exports` row: what labels and clips it used."""
+    info = {"format": fmt, **details, "files": dict(result.written), "labels": result.labels,
+            "exported_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    result.info_path = write_export_info(target, info, folder=fmt == "llamafactory")
+    record_export(store, fmt, str(target), result.labels, dataset_id=dataset_id,
+                  task_id=task_id, files=result.written)
+
+
+def write_export_info(target: Path, info: dict, *, folder: bool) -> Path:
+    """A folder export keeps one entry per file written in `mmla_export.json` (several exports
+    may share a folder); a file export gets `<file>.mmla_export.json`."""
+    if not folder:
+        path = target.with_name(target.name + "." + EXPORT_INFO)
+        write_text_atomic(path, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+        return path
+    path = target / EXPORT_INFO
+    entries: dict = {}
+    if path.exists():
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            entries = {}  # ours alone: a broken one is rewritten
+    entries = entries if isinstance(entries, dict) else {}
+    entries.update(dict.fromkeys(info["files"], info))
+    write_text_atomic(path, json.dumps(entries, ensure_ascii=False, indent=2) + "\n")
+    return path
 
 
 def llamafactory_file_name(dataset: str, split: str, task: Task, mode: str) -> str:
@@ -170,40 +241,44 @@ def merge_dataset_info(out_dir: Path, file_names: list[str], mode: str) -> Path:
 
 # --- JSONL / CSV -------------------------------------------------------------------------------
 
-def clip_records(store: Store, *, dataset: str | int | None = None,
-                 split: str | None = None) -> list[dict]:
-    """One dict per clip: CLIP_FIELDS plus `labels` {task name: gold label}."""
+def clip_records(store: Store, *, dataset: str | int | None = None, split: str | None = None,
+                 selection: Selection | None = None) -> ClipRecords:
+    """One dict per clip the selection keeps: CLIP_FIELDS plus `labels` {task name: label}."""
+    selection = selection or Selection()
     dataset_id = _dataset_row(store, dataset)["id"] if dataset is not None else None
     names = dict(store.conn.execute("SELECT id, name FROM tasks").fetchall())
-    labels = gold_labels(store, dataset_id=dataset_id)
-    records = []
+    policy = selection.resolve(store, dataset_id=dataset_id)
+    gate = selection.gate(store, dataset_id)
+    records, used = ClipRecords(), []
     for clip in list_clips(store, dataset_id=dataset_id):
-        if split is not None and clip["split"] != split:
+        if (split is not None and clip["split"] != split) or not gate.keep(clip["id"]):
             continue
+        labels = policy.labels.get(clip["id"], {})
+        used += [(clip["id"], t) for t in labels]
+        used += [key for key in policy.unresolved if key[0] == clip["id"]]
         records.append({
             "id": clip["id"], "dataset": clip["dataset_name"], "split": clip["split"],
             "external_id": clip["external_id"], "path": clip["media_path"],
             "transcript": clip["transcript"], "health": clip["health"],
-            "labels": {names[t]: lab for t, lab in sorted(labels.get(clip["id"], {}).items())},
+            "labels": {names[t]: lab for t, lab in sorted(labels.items())},
         })
+    records.labels = selection.record(policy, used, gate)
     return records
 
 
 def export_jsonl(store: Store, path: str | os.PathLike, *, dataset: str | int | None = None,
-                 split: str | None = None) -> int:
-    """One clip per line (`path` is relative to the dataset root); returns the clip count."""
-    records = clip_records(store, dataset=dataset, split=split)
+                 split: str | None = None, selection: Selection | None = None) -> ExportedFiles:
+    """One clip per line (`path` is relative to the dataset root)."""
+    records = clip_records(store, dataset=dataset, split=split, selection=selection)
     lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in records]
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(target, "".join(lines))
-    return len(records)
+    return write_records_file(store, "jsonl", path, "".join(lines), records,
+                              dataset=dataset, split=split)
 
 
 def export_csv(store: Store, path: str | os.PathLike, *, dataset: str | int | None = None,
-               split: str | None = None) -> int:
+               split: str | None = None, selection: Selection | None = None) -> ExportedFiles:
     """The JSONL columns with labels flattened into `label:<task>` columns."""
-    records = clip_records(store, dataset=dataset, split=split)
+    records = clip_records(store, dataset=dataset, split=split, selection=selection)
     tasks = list(dict.fromkeys(name for r in records for name in r["labels"]))
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
@@ -211,10 +286,25 @@ def export_csv(store: Store, path: str | os.PathLike, *, dataset: str | int | No
     for r in records:
         row = [("" if r[f] is None else r[f]) for f in CLIP_FIELDS]
         writer.writerow([*row, *(r["labels"].get(name, "") for name in tasks)])
+    return write_records_file(store, "csv", path, buffer.getvalue(), records,
+                              dataset=dataset, split=split)
+
+
+def write_records_file(store: Store, fmt: str, path: str | os.PathLike, text: str,
+                       records: ClipRecords, *, dataset, split) -> ExportedFiles:
+    """Write a one-file export atomically, then its metadata file and `exports` row."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(target, buffer.getvalue())
-    return len(records)
+    write_text_atomic(target, text)
+    result = ExportedFiles()
+    result.append(target)
+    result.written[target.name] = len(records)
+    result.labels = records.labels
+    result.skipped.update({k: n for k, n in records.labels["left_out"].items() if n})
+    dataset_id = _dataset_row(store, dataset)["id"] if dataset is not None else None
+    _log_export(store, fmt, target, result, dataset_id=dataset_id, task_id=None,
+                details={"dataset": None if dataset is None else str(dataset), "split": split})
+    return result
 
 
 def _dataset_row(store: Store, dataset: str | int) -> dict:

@@ -121,7 +121,7 @@ def resolve_labels(store: Store, source: str = CURATED, *, dataset_id: int | Non
     source = parse_source(source)
     rows = _annotation_rows(store, dataset_id, task_id, clip_ids)
     result = PolicyLabels(source)
-    pick = _MAJORITY_PICK if source == MAJORITY else _single_pick(source)
+    pick = _pick_majority if source == MAJORITY else _single_pick(source)
     for key, group in _by_clip_task(rows):
         pick(result, key, group)
     return result
@@ -202,4 +202,12 @@ def _pick_majority(result: PolicyLabels, key: tuple[int, int], group) -> None:
         _take(result, key, top[0], "majority")
 
 
-_MAJORITY_PICK = _pick_majority
+
+def people_who_labelled(store: Store, dataset_id: int | None = None) -> list[str]:
+    """Every person (not import, not an adjudication row) with a label, in name order."""
+    sql = ("SELECT DISTINCT a.annotator FROM annotations a JOIN clips c ON c.id = a.clip_id "
+           "WHERE a.annotator != ? AND a.annotator NOT LIKE ?")
+    params: tuple = (IMPORT_ANNOTATOR, ADJUDICATED_PREFIX + "%")
+    if dataset_id is not None:
+        sql, params = sql + " AND c.dataset_id = ?", (*params, dataset_id)
+    return sorted(name for (name,) in store.conn.execute(sql, params))

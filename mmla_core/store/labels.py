@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mmla_core.store.db import Store
-from mmla_core.store.label_policy import IMPORT_ANNOTATOR, label_of
+from mmla_core.store.label_policy import ADJUDICATED_PREFIX, IMPORT_ANNOTATOR, label_of
 
 CHECK_ANSWERS = ("yes", "no", "unsure")
 
@@ -27,11 +27,24 @@ class Edit:
     check_key: str | None = None
     old_value: str | None = None
     new_value: str | None = None
+    owner: str | None = None  # the annotations.annotator written, when not the editor's own
+
+    def row_owner(self, annotator: str) -> str:
+        return self.owner or annotator
 
 
 def set_label(store: Store, clip_id: int, task_id: int, label: str | None, annotator: str) -> None:
     """Set (or clear, with None) one annotator's label for a task."""
     _edit(store, annotator, Edit("label", clip_id, task_id=task_id, new_value=label))
+
+
+def adjudicate(store: Store, clip_id: int, task_id: int, label: str | None,
+               annotator: str) -> None:
+    """`annotator` settles a (clip, task): the label row `adjudicated:<annotator>`, which the
+    curated label source takes first (`label_policy`); an undoable edit in their own stack.
+    None withdraws the adjudication."""
+    _edit(store, annotator, Edit("label", clip_id, task_id=task_id, new_value=label,
+                                 owner=ADJUDICATED_PREFIX + annotator))
 
 
 def set_check_answer(store: Store, clip_id: int, check_key: str, answer: str | None,
@@ -86,9 +99,9 @@ def _log_edit(conn, annotator: str, edit: Edit, group: int | None) -> int | None
     )
     row_id = conn.execute(
         "INSERT INTO edit_history (annotator, kind, clip_id, task_id, check_key, old_value, "
-        "new_value, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "new_value, group_id, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (annotator, edit.kind, edit.clip_id, edit.task_id, edit.check_key, old,
-         edit.new_value, group),
+         edit.new_value, group, edit.owner),
     ).lastrowid
     return row_id
 
@@ -106,7 +119,7 @@ def redo(store: Store, annotator: str) -> Edit | None:
 def _step(store: Store, annotator: str, from_state: str, to_state: str, order: str, *,
           backwards: bool) -> Edit | None:
     """Undo or redo the latest step: one edit, or every edit of its group."""
-    columns = "id, kind, clip_id, task_id, check_key, old_value, new_value"
+    columns = "id, kind, clip_id, task_id, check_key, old_value, new_value, owner"
     with store.write() as conn:
         row = conn.execute(
             f"SELECT {columns}, group_id FROM edit_history"
@@ -139,7 +152,7 @@ def undo_depth(store: Store, annotator: str) -> tuple[int, int]:
 def _current_value(conn, edit: Edit, annotator: str) -> str | None:
     if edit.kind == "label":
         sql, params = ("SELECT label FROM annotations WHERE clip_id = ? AND task_id = ? "
-                       "AND annotator = ?", (edit.clip_id, edit.task_id, annotator))
+                       "AND annotator = ?", (edit.clip_id, edit.task_id, edit.row_owner(annotator)))
     elif edit.kind == "check":
         sql, params = ("SELECT answer FROM check_answers WHERE clip_id = ? AND check_key = ? "
                        "AND annotator = ?", (edit.clip_id, edit.check_key, annotator))
@@ -151,7 +164,7 @@ def _current_value(conn, edit: Edit, annotator: str) -> str | None:
 
 def _apply(conn, edit: Edit, annotator: str, value: str | None) -> None:
     if edit.kind == "label":
-        _apply_label(conn, edit.clip_id, edit.task_id, annotator, value)
+        _apply_label(conn, edit.clip_id, edit.task_id, edit.row_owner(annotator), value)
     elif edit.kind == "check":
         _apply_check(conn, edit.clip_id, edit.check_key, annotator, value, "human", None, None)
     else:

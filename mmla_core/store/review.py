@@ -14,21 +14,19 @@ import io
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from mmla_core.checks import ACCEPT, REJECT, clip_check_state
 from mmla_core.datasets.export import (
     CLIP_FIELDS,
-    DATASET_INFO,
     ExportedFiles,
     ExportError,
     clip_records,
-    export_llamafactory,
+    write_records_file,
 )
-from mmla_core.fsutil import write_text_atomic
 from mmla_core.store.catalog import find_dataset, tasks_for_dataset
 from mmla_core.store.db import Store
 from mmla_core.store.labels import labels_for_clip
+from mmla_core.store.verdicts import Selection, overall_verdicts
 from mmla_core.tasks import Task, task_from_row
 
 AUTO = "auto"  # mark_reviewed: derive the verdict from the annotator's check answers
@@ -127,14 +125,18 @@ def next_unreviewed(store: Store, dataset_id: int, annotator: str,
 
 
 def accepted_clip_ids(store: Store, dataset_id: int, annotator: str | None = None) -> set[int]:
-    """Clips with an accept and no reject (from `annotator`, or from any reviewer)."""
-    sql = ("SELECT r.clip_id, group_concat(r.verdict) FROM clip_reviews r "
-           "JOIN clips c ON c.id = r.clip_id WHERE c.dataset_id = ? AND r.verdict IS NOT NULL")
-    params: tuple = (dataset_id,)
-    if annotator is not None:
-        sql, params = sql + " AND r.annotator = ?", (dataset_id, annotator)
-    rows = store.conn.execute(sql + " GROUP BY r.clip_id", params).fetchall()
-    return {cid for cid, verdicts in rows if REJECT not in verdicts.split(",")}
+    """Original clips `annotator` accepted, or (None) whose overall verdict is accept
+    (`verdicts.overall_verdict`: any reject wins unless a later accept by an adjudicator)."""
+    if annotator is None:
+        verdicts = overall_verdicts(store, dataset_id)
+        originals = {r[0] for r in store.conn.execute(
+            "SELECT id FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL", (dataset_id,))}
+        return {cid for cid, v in verdicts.items() if v == ACCEPT and cid in originals}
+    rows = store.conn.execute(
+        "SELECT r.clip_id FROM clip_reviews r JOIN clips c ON c.id = r.clip_id "
+        "WHERE c.dataset_id = ? AND r.annotator = ? AND r.verdict = ?",
+        (dataset_id, annotator, ACCEPT)).fetchall()
+    return {cid for (cid,) in rows}
 
 
 # --- one clip's labels and notes (what the annotation panel shows) ------------------------------
@@ -183,11 +185,13 @@ def notes_for_clip(store: Store, clip_id: int) -> dict[str, str]:
 
 # --- exports: labels + check answers + verdicts --------------------------------------------------
 
-def review_records(store: Store, dataset: str | int, *, split: str | None = None) -> list[dict]:
-    """`clip_records` (clip fields + gold labels) plus, per clip, every human check answer,
-    the reviews and one overall verdict (a reject from anyone wins over accepts)."""
+def review_records(store: Store, dataset: str | int, *, split: str | None = None,
+                   selection: Selection | None = None) -> list[dict]:
+    """`clip_records` (clip fields + policy labels, the clips the selection keeps) plus, per
+    clip, every human check answer, the reviews and the overall verdict (`verdicts`)."""
     dataset_id = dataset_id_of(store, dataset)
-    records = clip_records(store, dataset=dataset_id, split=split)
+    records = clip_records(store, dataset=dataset_id, split=split, selection=selection)
+    overall = overall_verdicts(store, dataset_id)
     answers: dict[int, dict[str, dict[str, str]]] = {}
     for clip_id, key, annotator, answer in store.conn.execute(
         "SELECT a.clip_id, a.check_key, a.annotator, a.answer FROM check_answers a "
@@ -206,7 +210,7 @@ def review_records(store: Store, dataset: str | int, *, split: str | None = None
         given = reviews.get(record["id"], {})
         record["checks"] = answers.get(record["id"], {})
         record["reviews"] = given
-        record["verdict"] = _overall_verdict(given.values())
+        record["verdict"] = overall.get(record["id"])
     return records
 
 
@@ -216,25 +220,22 @@ def dataset_id_of(store: Store, dataset: str | int) -> int:
     raise ExportError(f"no dataset {dataset!r} in {store.path}")
 
 
-def _overall_verdict(verdicts) -> str | None:
-    given = set(verdicts) - {None}
-    return REJECT if REJECT in given else (ACCEPT if ACCEPT in given else None)
-
-
 def export_review_jsonl(store: Store, path: str | os.PathLike, *, dataset: str | int,
-                        split: str | None = None) -> int:
+                        split: str | None = None,
+                        selection: Selection | None = None) -> ExportedFiles:
     """One clip per line: labels, check answers per annotator, reviews and the verdict."""
-    records = review_records(store, dataset, split=split)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    return len(records)
+    records = review_records(store, dataset, split=split, selection=selection)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    return write_records_file(store, "review-jsonl", path, text, records, dataset=dataset,
+                              split=split)
 
 
 def export_review_csv(store: Store, path: str | os.PathLike, *, dataset: str | int,
-                      split: str | None = None) -> int:
+                      split: str | None = None,
+                      selection: Selection | None = None) -> ExportedFiles:
     """Flat columns: clip fields, `label:<task>`, `check:<key>:<annotator>`, `verdict` and
     `reviewed_by` (annotators joined with ';')."""
-    records = review_records(store, dataset, split=split)
+    records = review_records(store, dataset, split=split, selection=selection)
     tasks = list(dict.fromkeys(t for r in records for t in r["labels"]))
     checks = list(dict.fromkeys(
         (key, who) for r in records for key, by in r["checks"].items() for who in by))
@@ -249,48 +250,5 @@ def export_review_csv(store: Store, path: str | os.PathLike, *, dataset: str | i
             *(r["checks"].get(k, {}).get(a, "") for k, a in checks),
             r["verdict"] or "", ";".join(r["reviews"]),
         ])
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, buffer.getvalue())
-    return len(records)
-
-
-def export_accepted_llamafactory(
-    store: Store, out_dir: str | os.PathLike, *, dataset: str | int, task: str,
-    annotator: str | None = None, splits: tuple[str, ...] = ("train", "dev"), **options,
-) -> ExportedFiles:
-    """`export_llamafactory`, keeping only accepted clips (`accepted_clip_ids`).
-
-    Runs the stock exporter split by split, then filters each file by record id (the external
-    id, unique within a split); a split left empty loses its file and its dataset_info entry.
-    """
-    dataset_id = dataset_id_of(store, dataset)
-    accepted = accepted_clip_ids(store, dataset_id, annotator)
-    wanted = set(store.conn.execute(
-        "SELECT split, external_id FROM clips WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted(accepted)),)).fetchall())
-    kept = ExportedFiles()
-    for split in splits:
-        files = export_llamafactory(store, out_dir, dataset=dataset_id, task=task,
-                                    splits=(split,), **options)
-        kept.skipped.update(files.skipped)
-        kept.empty_splits += files.empty_splits
-        for path in files:
-            records = json.loads(path.read_text(encoding="utf-8"))
-            chosen = [r for r in records if (split, r["id"]) in wanted]
-            kept.skipped["not_accepted"] += len(records) - len(chosen)
-            if chosen:
-                write_text_atomic(path, json.dumps(chosen, ensure_ascii=False, indent=2) + "\n")
-                kept.append(path)
-                kept.written[path.name] = len(chosen)
-            else:
-                path.unlink()
-                _drop_dataset_info(Path(out_dir), path.stem)
-                kept.empty_splits.append(split)
-    return kept
-
-
-def _drop_dataset_info(out_dir: Path, entry: str) -> None:
-    info_path = out_dir / DATASET_INFO
-    info = json.loads(info_path.read_text(encoding="utf-8"))
-    info.pop(entry, None)
-    write_text_atomic(info_path, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+    return write_records_file(store, "review-csv", path, buffer.getvalue(), records,
+                              dataset=dataset, split=split)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("mmla_studio")
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _M001_TABLES = [
     """CREATE TABLE datasets (
@@ -259,3 +259,31 @@ def m005_grouped_undo_event_index(db) -> None:
     for statement in _M005_STATEMENTS:
         db.execute(statement)
     db.execute("PRAGMA user_version = 5")
+
+
+_M006_STATEMENTS = [
+    # The label policy (store.label_policy, store.verdicts): every training job, evaluation run
+    # (runs.settings_json "labels") and export records the label source, the per-kind counts
+    # and how many clips the verdict rule left out (verdicts.Selection.record, as JSON).
+    "ALTER TABLE training_jobs ADD COLUMN labels_json TEXT",  # NULL = launched before m006
+    """CREATE TABLE exports (
+        id INTEGER PRIMARY KEY,
+        format TEXT NOT NULL,          -- llamafactory | jsonl | csv | eaf | review-jsonl | ...
+        path TEXT NOT NULL,            -- the folder or file written
+        dataset_id INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+        task_id INTEGER REFERENCES tasks(id) ON DELETE SET NULL,
+        labels_json TEXT NOT NULL,     -- Selection.record: source, counts, verdict rule, left out
+        files_json TEXT NOT NULL DEFAULT '{}',  -- {file name: records}
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    # An adjudication is person NAME's undoable edit of the label row `adjudicated:NAME`:
+    # owner names the annotations.annotator an edit wrote when it is not the editor.
+    "ALTER TABLE edit_history ADD COLUMN owner TEXT",  # NULL = the editor's own row
+]
+
+
+@MIGRATIONS()
+def m006_label_policy_records(db) -> None:
+    for statement in _M006_STATEMENTS:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 6")

@@ -64,7 +64,9 @@ def test_export_llamafactory_writes_mmla_prompts(demo_db, tmp_path, capsys):
                "--task", "MIntRec", "--splits", "train") == 0
     files = sorted(p.name for p in out.iterdir())
     assert "dataset_info.json" in files
-    data_file = next(p for p in out.iterdir() if p.name != "dataset_info.json")
+    data_file = next(p for p in out.iterdir() if p.name.endswith("_llamafactory.json"))
+    assert json.loads((out / "mmla_export.json").read_text())[data_file.name]["labels"][
+        "source"] == "curated"
     records = json.loads(data_file.read_text())
     assert len(records) == 3
     human, gpt = records[0]["conversations"]

@@ -128,9 +128,12 @@ def test_export_eaf_and_review_table(db, tmp_path, capsys):
     values = read_eaf(tmp_path / "eaf" / "train_demo_01.eaf").values()
     assert values["MELD@alice"] == "fear" and values["verdict@alice"] == "reject"
     assert run(db, "export-review", str(tmp_path / "r.csv"), "--dataset", "demo") == 0
+    assert "left out: 1 rejected" in capsys.readouterr().out  # the default rule
+    assert run(db, "export-review", str(tmp_path / "r.csv"), "--dataset", "demo",
+               "--include-rejected") == 0
     rows = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
     assert rows[0]["verdict"] == "reject" and rows[0]["reviewed_by"] == "alice"
     assert run(db, "export-review", str(tmp_path / "r.out"), "--dataset", "demo",
-               "--format", "jsonl") == 0
+               "--format", "jsonl", "--include-rejected") == 0
     assert json.loads((tmp_path / "r.out").read_text().splitlines()[0])["verdict"] == "reject"
     assert run(db, "export-eaf", str(tmp_path / "x"), "--dataset", "nope") == 1

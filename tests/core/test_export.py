@@ -146,8 +146,10 @@ def test_jsonl_and_csv_exports_reimport_with_the_same_labels(store, mintrec, fmt
     mosi = ensure_task(store, builtin_task("MOSI"))  # a human label on a second task
     set_label(store, clip["id"], mosi, "negative", "alice")
     manifest = mintrec / f"export.{fmt}"
-    count = (export_jsonl if fmt == "jsonl" else export_csv)(store, manifest, dataset="MIntRec")
-    assert count == 8
+    written = (export_jsonl if fmt == "jsonl" else export_csv)(store, manifest, dataset="MIntRec")
+    assert written.records == 8
+    meta = json.loads(written.info_path.read_text(encoding="utf-8"))
+    assert meta["labels"]["source"] == "curated" and meta["labels"]["counts"]["person"] == 1
     report = import_folder(store, mintrec, name="copy", manifest=manifest)
     assert report.issues == [] and report.added == 8 and report.text_only == 2
     for task in ("MIntRec", "MOSI"):

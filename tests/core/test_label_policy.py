@@ -85,3 +85,48 @@ def test_source_names_are_checked():
         with pytest.raises(LabelSourceError, match="source"):
             parse_source(bad)
     assert describe({"source": "import", "counts": {"import": 3}}) == "labels: import (import 3)"
+
+
+def test_adjudication_is_the_curated_label_and_undoes_like_any_edit(project):
+    from mmla_core.store.labels import adjudicate, redo, undo, undo_depth
+
+    store, task_id, ids = project
+    set_label(store, ids[0], task_id, "anger", "bob")     # ana said joy, bob anger
+    adjudicate(store, ids[0], task_id, "joy", "dana")
+    assert label_of(store, ids[0], task_id) == "joy"
+    assert resolve_labels(store, task_id=task_id).kinds[(ids[0], task_id)] == "adjudicated"
+    set_label(store, ids[0], task_id, "fear", "bob")      # a later person label does not win
+    assert label_of(store, ids[0], task_id) == "joy"
+    assert undo_depth(store, "dana") == (1, 0)
+    edit = undo(store, "dana")
+    assert edit.owner == "adjudicated:dana" and edit.new_value == "joy"
+    assert label_of(store, ids[0], task_id) == "fear"     # back to the latest person
+    assert redo(store, "dana").new_value == "joy"
+    assert label_of(store, ids[0], task_id) == "joy"
+    set_label(store, ids[0], task_id, "sadness", "dana")  # dana's own label is a separate row
+    assert undo(store, "dana").owner is None
+    assert label_of(store, ids[0], task_id) == "joy"
+
+
+def test_verdict_rule_and_filters(project):
+    from mmla_core.store.labels import adjudicate
+    from mmla_core.store.review import mark_reviewed
+    from mmla_core.store.verdicts import Selection, overall_verdicts
+
+    store, task_id, ids = project
+    mark_reviewed(store, ids[0], "ana", "accept")
+    mark_reviewed(store, ids[1], "ana", "accept")
+    mark_reviewed(store, ids[1], "bob", "reject")         # any reject wins
+    mark_reviewed(store, ids[2], "bob", "reject")
+    adjudicate(store, ids[2], task_id, "anger", "carl")
+    mark_reviewed(store, ids[2], "carl", "accept")        # ...unless a later adjudicator accept
+    verdicts = overall_verdicts(store)
+    assert [verdicts.get(c) for c in ids] == ["accept", "reject", "accept", None]
+    for selection, kept, left_out in (
+        (Selection(), [ids[0], ids[2], ids[3]], {"rejected": 1, "not_accepted": 0}),
+        (Selection(include_rejected=True), ids, {"rejected": 0, "not_accepted": 0}),
+        (Selection(only_accepted=True), [ids[0], ids[2]], {"rejected": 1, "not_accepted": 1}),
+    ):
+        gate = selection.gate(store)
+        assert [c for c in ids if gate.keep(c)] == kept
+        assert gate.left_out_dict() == left_out

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from mmla_core.checks import MMA_KEYS
+from mmla_core.datasets.export import export_llamafactory
 from mmla_core.store.catalog import add_variant_clip
 from mmla_core.store.labels import set_check_answer, set_note
 from mmla_core.store.review import (
@@ -15,7 +16,6 @@ from mmla_core.store.review import (
     ReviewError,
     accepted_clip_ids,
     clear_review,
-    export_accepted_llamafactory,
     export_review_csv,
     export_review_jsonl,
     mark_reviewed,
@@ -26,6 +26,7 @@ from mmla_core.store.review import (
     review_records,
     reviewed_by,
 )
+from mmla_core.store.verdicts import Selection
 
 
 @pytest.fixture
@@ -114,17 +115,22 @@ def test_review_exports_carry_labels_checks_and_verdicts(store, tmp_path):
     set_check_answer(store, 1, "visual_only", "yes", "omni", source="model", confidence=0.9)
     mark_reviewed(store, 1, "alice")
     mark_reviewed(store, 1, "bob")
-    records = review_records(store, "demo")
+    assert review_records(store, "demo")[0]["id"] == 2  # rejected clip 1 left out by default
+    everything = Selection(include_rejected=True)
+    records = review_records(store, "demo", selection=everything)
     first = records[0]
     assert first["labels"] == {"MIntRec": "thank", "MELD": "joy"}
     assert first["checks"]["visual_only"] == {"alice": "yes", "bob": "no"}  # no model layer
     assert first["reviews"] == {"alice": "accept", "bob": "reject"}
     assert first["verdict"] == "reject"
     assert records[1]["verdict"] is None and records[1]["checks"] == {}
-    assert export_review_jsonl(store, tmp_path / "out" / "r.jsonl", dataset="demo") == 8
+    written = export_review_jsonl(store, tmp_path / "out" / "r.jsonl", dataset="demo",
+                                  selection=everything)
+    assert written.records == 8 and written.labels["left_out"]["rejected"] == 0
     lines = (tmp_path / "out" / "r.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[0]) == first
-    assert export_review_csv(store, tmp_path / "r.csv", dataset=1, split="train") == 3
+    assert export_review_csv(store, tmp_path / "r.csv", dataset=1, split="train",
+                             selection=everything).records == 3
     rows = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
     assert rows[0]["check:visual_only:bob"] == "no" and rows[0]["verdict"] == "reject"
     assert rows[0]["reviewed_by"] == "alice;bob" and rows[0]["label:MELD"] == "joy"
@@ -136,11 +142,16 @@ def test_llamafactory_export_keeps_only_accepted_clips(store, tmp_path):
     mark_reviewed(store, 3, "alice", "accept")
     mark_reviewed(store, 3, "bob", "reject")
     out = tmp_path / "lf"
-    files = export_accepted_llamafactory(store, out, dataset="demo", task="MELD")
+    files = export_llamafactory(store, out, dataset="demo", task="MELD",
+                                selection=Selection(only_accepted=True))
     assert [p.name for p in files] == ["demo_train_emotion_llamafactory.json"]
     records = json.loads(files[0].read_text(encoding="utf-8"))
     assert [r["id"] for r in records] == ["demo_01"]
-    assert files.skipped["not_accepted"] == 4  # 2 more train clips and both dev clips
+    assert files.skipped["rejected"] == 1  # clip 3: bob's reject wins over alice's accept
+    assert files.skipped["not_accepted"] == 3  # 1 more train clip and both dev clips
+    assert files.labels["left_out"] == {"rejected": 1, "not_accepted": 3}
+    meta = json.loads((out / "mmla_export.json").read_text(encoding="utf-8"))
+    assert meta["demo_train_emotion_llamafactory.json"]["labels"] == files.labels
     info = json.loads((out / "dataset_info.json").read_text(encoding="utf-8"))
     assert list(info) == ["demo_train_emotion_llamafactory"]  # the empty dev file is gone
     assert not (out / "demo_dev_emotion_llamafactory.json").exists()

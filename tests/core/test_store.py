@@ -56,7 +56,7 @@ def meld_clips(store):
 def test_new_database_is_migrated_wal_and_reopens(tmp_path):
     path = tmp_path / "p.sqlite"
     with open_store(path) as s:
-        assert s.schema_version() == 5
+        assert s.schema_version() == SCHEMA_VERSION
         assert s.scalar("PRAGMA journal_mode") == "wal"
         assert s.scalar("PRAGMA foreign_keys") == 1
     with open_store(path) as s:
