@@ -59,7 +59,8 @@ def run_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> str
     if fmt == "eaf":
         from mmla_core.datasets.eaf import export_eaf
 
-        files = export_eaf(store, out, dataset=dataset_id, annotator=options.get("annotator"))
+        files = export_eaf(store, out, dataset=dataset_id, annotator=options.get("annotator"),
+                           labels=selection.labels)
         return f"Wrote {len(files)} .eaf files to {out}; skipped: " + (
             ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())) or "none")
     files = export_llamafactory(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from inspect import signature
 from pathlib import Path
 
 from mmla_core.cli.common import (
@@ -98,7 +97,7 @@ def _export_commands(sub) -> None:
     eaf.add_argument("--dataset", required=True)
     eaf.add_argument("--annotator", help="only this annotator's work (default: gold labels)")
     eaf.add_argument("--split", help="only this split")
-    add_selection_args(eaf)
+    add_selection_args(eaf, verdicts=False)  # every clip keeps its verdict tier
     eaf.set_defaults(handler=cmd_export_eaf)
 
     table = sub.add_parser("export-review", help="labels + check answers + verdicts as CSV/JSONL")
@@ -264,12 +263,11 @@ def cmd_export_eaf(store: Store, args) -> int:
 
     if not args.dataset:
         raise CliError("eaf export needs --dataset")
-    selection = selection_from_args(args)
-    # the ELAN exporter takes the Selection (curated tier, verdict rule) once it knows it
-    extra = {"selection": selection} if "selection" in signature(export_eaf).parameters else {}
     files = export_eaf(store, args.out, dataset=args.dataset,
-                       annotator=getattr(args, "annotator", None), split=args.split, **extra)
+                       annotator=getattr(args, "annotator", None), split=args.split,
+                       labels=selection_from_args(args).labels)
     print(f"wrote {len(files)} .eaf files to {args.out}")
+    print_selection(getattr(files, "labels", None))
     if files.skipped:
         print("skipped: " + ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())))
     return EXIT_PARTIAL if files.skipped else EXIT_OK
