@@ -21,10 +21,12 @@ EXPORT_FORMATS = ("llamafactory", "jsonl", "csv", "eaf")
 
 
 def register(sub) -> None:
-    imp = sub.add_parser("import", help="import an MMLA tree, a clip folder or a sharegpt JSON")
+    imp = sub.add_parser("import", help="import an MMLA tree, a clip folder, a sharegpt JSON or "
+                         "ELAN .eaf files (a file or a folder of them)")
     imp.add_argument("path", type=Path)
     imp.add_argument("--kind", choices=KINDS, default="auto")
-    imp.add_argument("--name", help="dataset name (folder / sharegpt imports)")
+    imp.add_argument("--name", help="dataset name (folder / sharegpt imports; eaf: the dataset "
+                     "for clips whose media no project clip has)")
     imp.add_argument("--manifest", type=Path, help="CSV/JSONL manifest for a folder import")
     imp.add_argument("--task", help="task of a sharegpt file's answers (default: inferred)")
     imp.add_argument("--only", help="comma-separated MMLA datasets to import")

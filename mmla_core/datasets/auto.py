@@ -1,4 +1,5 @@
-"""Import whatever the user points at: an MMLA tree, a clip folder or a sharegpt file.
+"""Import whatever the user points at: an MMLA tree, a clip folder, a sharegpt file, or ELAN
+`.eaf` files (one, or a folder of them).
 
 Shared by `mmla import` and the GUI's File > Import / drag and drop, so both pick the same
 importer for the same path.
@@ -9,24 +10,37 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from mmla_core.datasets.folder import import_folder
+from mmla_core.datasets.eaf_import import import_eaf
+from mmla_core.datasets.folder import folder_contents, import_folder
 from mmla_core.datasets.mmla_layout import import_mmla
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.datasets.sharegpt import import_sharegpt
 from mmla_core.store import Store
 
-KINDS = ("auto", "mmla", "folder", "sharegpt")
+KINDS = ("auto", "mmla", "folder", "sharegpt", "eaf")
+FILE_KINDS = {".json": "sharegpt", ".jsonl": "sharegpt", ".eaf": "eaf"}
 
 
 def detect_kind(path: Path) -> str:
-    """mmla: a folder with DATASET/{split}.tsv (or one such folder); sharegpt: .json/.jsonl."""
-    if path.is_file() and path.suffix.lower() in (".json", ".jsonl"):
-        return "sharegpt"
+    """mmla: a folder with DATASET/{split}.tsv (or one such folder); sharegpt: .json/.jsonl;
+    eaf: a .eaf file, or a folder holding .eaf files; folder: media files and/or a manifest.
+    A folder with none of these is an error, not an empty dataset."""
+    if path.is_file():
+        kind = FILE_KINDS.get(path.suffix.lower())
+        if kind is None:
+            raise DatasetImportError(f"{path}: not a file mmla imports (a .eaf, .json or .jsonl "
+                                     "file; or a folder)")
+        return kind
     if not path.is_dir():
-        raise DatasetImportError(f"{path}: no such folder or JSON file")
+        raise DatasetImportError(f"{path}: no such file or folder")
     if any(path.glob("*.tsv")) or any(path.glob("*/*.tsv")):
         return "mmla"
-    return "folder"
+    contents = folder_contents(path)
+    if contents.eaf:
+        return "eaf"
+    if contents.media or contents.manifest:
+        return "folder"
+    raise DatasetImportError(contents.nothing_message(path))
 
 
 def import_path(store: Store, path: str | Path, *, kind: str = "auto", name: str | None = None,
@@ -41,4 +55,6 @@ def import_path(store: Store, path: str | Path, *, kind: str = "auto", name: str
         return [import_folder(store, path, name=name, manifest=manifest)]
     if kind == "sharegpt":
         return [import_sharegpt(store, path, name=name, task=task)]
+    if kind == "eaf":
+        return [import_eaf(store, path, name=name)]
     raise DatasetImportError(f"unknown import kind {kind!r}; one of {KINDS}")

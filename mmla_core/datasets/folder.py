@@ -10,6 +10,7 @@ a symlink leading out is reported and the row skipped.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mmla_core.datasets.common import MEDIA_EXTENSIONS, PendingClip, open_dataset, write_clips
@@ -38,9 +39,11 @@ def import_folder(
     if manifest is not None and not Path(manifest).is_file():
         raise DatasetImportError(f"{manifest}: manifest not found")
     report = ImportReport(name or root.name)
+    manifest_path = Path(manifest) if manifest is not None else find_manifest(root, report)
+    if manifest_path is None and not folder_contents(root).media:
+        raise DatasetImportError(folder_contents(root).nothing_message(root))
     dataset_id = open_dataset(store, report.dataset, root, "folder")
     media = scan_media(root, report)
-    manifest_path = Path(manifest) if manifest is not None else find_manifest(root, report)
     pending, task_ids = list(media.values()), set()
     if manifest_path is not None:
         applier = ManifestApplier(store, root, manifest_path, media, report)
@@ -50,6 +53,33 @@ def import_folder(
     keep_existing_keys(store, dataset_id, pending)
     write_clips(store, dataset_id, pending, report)
     return report
+
+
+@dataclass
+class FolderContents:
+    eaf: bool = False      # an ELAN .eaf file somewhere under the folder
+    media: bool = False    # a media file (MEDIA_EXTENSIONS) somewhere under it
+    manifest: bool = False  # a manifest (CSV / JSONL) at its top
+
+    def nothing_message(self, folder: Path) -> str:
+        kinds = ", ".join(sorted(MEDIA_EXTENSIONS))
+        return (f"{folder}: nothing to import: no .eaf file, no media file ({kinds}) and no "
+                "manifest (manifest.csv / *.jsonl) in this folder or below")
+
+
+def folder_contents(root: Path) -> FolderContents:
+    """What kinds of importable files the folder holds; stops at the first .eaf."""
+    found = FolderContents(manifest=any((root / n).is_file() for n in MANIFEST_NAMES)
+                           or any(root.glob("*.jsonl")))
+    for _folder, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for filename in filenames:
+            suffix = Path(filename).suffix.lower()
+            if suffix == ".eaf" and not filename.startswith("."):
+                found.eaf = True
+                return found
+            found.media = found.media or suffix in MEDIA_EXTENSIONS
+    return found
 
 
 def keep_existing_keys(store: Store, dataset_id: int, pending: list[PendingClip]) -> None:

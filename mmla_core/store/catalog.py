@@ -207,14 +207,32 @@ def list_clips(
 
 def clips_to_probe(store: Store, dataset_id: int | None = None) -> list[tuple[int, str, str]]:
     """(clip id, dataset root, media path) of clips whose media was never probed."""
-    sql = (
-        "SELECT c.id, d.root, c.media_path FROM clips c JOIN datasets d ON d.id = c.dataset_id "
+    sql = (  # media_root: a clip whose media lives outside its dataset folder (variants, ELAN)
+        "SELECT c.id, coalesce(c.media_root, d.root), c.media_path FROM clips c "
+        "JOIN datasets d ON d.id = c.dataset_id "
         "WHERE c.health = 'unprobed' AND c.media_path IS NOT NULL"
     )
     params: tuple = ()
     if dataset_id is not None:
         sql, params = sql + " AND c.dataset_id = ?", (dataset_id,)
     return [tuple(r) for r in store.conn.execute(sql + " ORDER BY c.id", params)]
+
+
+def clips_by_media_file(store: Store) -> dict[str, int]:
+    """{absolute media file: clip id} of every clip with media (the first clip per file):
+    how an ELAN file, which names its media, finds its clip."""
+    from mmla_core.paths import PathEscapeError, confine
+
+    found: dict[str, int] = {}
+    for clip_id, root, path in store.conn.execute(
+            "SELECT c.id, coalesce(c.media_root, d.root), c.media_path FROM clips c "
+            "JOIN datasets d ON d.id = c.dataset_id WHERE c.media_path IS NOT NULL "
+            "ORDER BY c.id"):
+        try:
+            found.setdefault(str(confine(root, path)), clip_id)
+        except PathEscapeError:
+            continue
+    return found
 
 
 def save_media_info(store: Store, updates: list[tuple[int, dict]]) -> None:

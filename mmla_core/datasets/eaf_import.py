@@ -1,0 +1,194 @@
+"""Import ELAN `.eaf` files: transcripts, labels, check answers and verdicts, per annotator.
+
+An EAF names its media (MEDIA_DESCRIPTOR); the file's work goes to the project's clip with that
+media, or to a new clip (in a dataset named after the folder) when there is none. What each tier
+means (`eaf_tiers.classify`): `transcript`, a task (by tier name, or by its linguistic type or
+controlled vocabulary), `check:KEY` or `verdict`; `NAME@WHO` (what `export_eaf` writes) or the
+tier's ANNOTATOR says whose work it is, else it is the source's own (`import`).
+
+People's work is the truth (DESIGN rule 11): a label, answer or verdict a person already has in
+the project is kept and the difference reported, and a transcript a person edited is kept.
+A bad file is one problem named by its path; the other files still import.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from mmla_core.datasets.common import MEDIA_EXTENSIONS, open_dataset
+from mmla_core.datasets.eaf import PROP_CLIP, PROP_SPLIT
+from mmla_core.datasets.eaf_tiers import ClipWork, TaskMatcher, classify
+from mmla_core.datasets.eaf_xml import EafDocument, EafError, read_eaf
+from mmla_core.datasets.report import DatasetImportError, ImportReport
+from mmla_core.store.annotator_work import (
+    MergeCounts,
+    edited_transcripts,
+    merge_check_answers,
+    merge_labels,
+    merge_reviews,
+)
+from mmla_core.store.catalog import (
+    attach_task,
+    clip_ids_by_key,
+    clips_by_media_file,
+    get_clip,
+    upsert_clips,
+)
+from mmla_core.store.db import Store
+
+EAF_KIND = "eaf"
+
+
+def find_eaf_files(folder: Path) -> list[Path]:
+    """The .eaf files under `folder` (hidden folders and files skipped), sorted."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found += [Path(dirpath) / f for f in sorted(filenames)
+                  if f.lower().endswith(".eaf") and not f.startswith(".")]
+    return found
+
+
+def import_eaf(store: Store, path: str | os.PathLike, *, name: str | None = None) -> ImportReport:
+    """Import one .eaf file, or every .eaf under a folder; new clips go to dataset `name`
+    (default: the folder's name), rooted at that folder."""
+    path = Path(path)
+    if path.is_file():
+        files, root = [path], path.resolve().parent
+    elif path.is_dir():
+        files, root = find_eaf_files(path), path.resolve()
+        if not files:
+            raise DatasetImportError(f"{path}: no .eaf files in this folder")
+    else:
+        raise DatasetImportError(f"{path}: no such file or folder")
+    importer = _EafImporter(store, root, ImportReport(name or root.name))
+    for file in files:
+        importer.import_file(file)
+    return importer.report
+
+
+@dataclass
+class _Target:
+    clip_id: int
+    dataset_id: int
+    new: bool
+
+
+class _EafImporter:
+    def __init__(self, store: Store, root: Path, report: ImportReport):
+        self.store, self.root, self.report = store, root, report
+        self.tasks = TaskMatcher(store)
+        self.by_media = clips_by_media_file(store)
+        self.dataset_id: int | None = None  # the dataset new clips go to, made when needed
+
+    def import_file(self, path: Path) -> None:
+        try:
+            doc = read_eaf(path)
+        except EafError as exc:
+            self._bad_file(path, str(exc).removeprefix(f"{path}: "))
+            return
+        work = classify(doc, self.tasks, lambda where, msg: self.report.issue(where, msg))
+        media = self._media(doc)
+        try:
+            target = self._clip(doc, media, work)
+        except DatasetImportError as exc:
+            self._bad_file(path, str(exc))
+            return
+        if self.report.dataset_id is None:
+            self.report.dataset_id = target.dataset_id
+        self._merge(path, target, work)
+
+    def _bad_file(self, path: Path, message: str) -> None:
+        self.report.skipped += 1
+        self.report.issue(path, f"not imported: {message}")
+
+    # --- which clip ---------------------------------------------------------------------------
+
+    def _media(self, doc: EafDocument) -> Path | None:
+        """The media file the document names: RELATIVE_MEDIA_URL first (it survives moving
+        the folder with its media), then MEDIA_URL; percent-encoded or not (older ELANs)."""
+        candidates: list[Path] = []
+        for descriptor in doc.media:
+            relative = descriptor.get("RELATIVE_MEDIA_URL", "")
+            if relative:
+                relative = relative.removeprefix("file:")
+                candidates += [doc.path.parent / unquote(relative), doc.path.parent / relative]
+            absolute = urlparse(descriptor.get("MEDIA_URL", ""))
+            if absolute.scheme in ("file", "") and absolute.path:
+                candidates += [Path(unquote(absolute.path)), Path(absolute.path)]
+        for candidate in candidates:
+            if candidate.suffix.lower() in MEDIA_EXTENSIONS and candidate.is_file():
+                return candidate.resolve()
+        return None
+
+    def _clip(self, doc: EafDocument, media: Path | None, work: ClipWork) -> _Target:
+        clip_id = self.by_media.get(str(media)) if media is not None else None
+        if clip_id is not None:
+            return _Target(clip_id, int(get_clip(self.store, clip_id)["dataset_id"]), False)
+        if media is None:
+            named = ", ".join(m.get("MEDIA_URL", "?") for m in doc.media) or "none"
+            self.report.issue(doc.path, f"media not found (named: {named}); imported "
+                              "text-only")
+        return self._new_clip(doc, media, work)
+
+    def _new_clip(self, doc: EafDocument, media: Path | None, work: ClipWork) -> _Target:
+        if self.dataset_id is None:
+            self.dataset_id = open_dataset(self.store, self.report.dataset, self.root, EAF_KIND)
+        external_id = doc.properties.get(PROP_CLIP) or doc.path.stem
+        split = doc.properties.get(PROP_SPLIT, "")
+        media_root, media_path = None, None
+        if media is not None:
+            if media.is_relative_to(self.root):
+                media_path = media.relative_to(self.root).as_posix()
+            else:  # ELAN names media anywhere; the clip keeps that folder as its own root
+                media_root, media_path = str(media.parent), media.name
+        counts = upsert_clips(self.store, self.dataset_id, [{
+            "external_id": external_id, "split": split, "media_path": media_path,
+            "transcript": work.transcript or ""}])
+        self.report.add_counts(counts)
+        self.report.text_only += media_path is None
+        clip_id = clip_ids_by_key(self.store, self.dataset_id)[(split, external_id)]
+        with self.store.write() as conn:
+            conn.execute("UPDATE clips SET media_root = ? WHERE id = ?", (media_root, clip_id))
+        if media is not None:
+            self.by_media[str(media)] = clip_id
+        return _Target(clip_id, self.dataset_id, True)
+
+    # --- what goes into it --------------------------------------------------------------------
+
+    def _merge(self, path: Path, target: _Target, work: ClipWork) -> None:
+        if not target.new:
+            self._transcript(path, target.clip_id, work.transcript)
+        for task_id in dict.fromkeys(t for t, _, _ in work.labels):
+            attach_task(self.store, target.dataset_id, task_id)
+        labels = merge_labels(self.store, [(target.clip_id, *row) for row in work.labels])
+        answers = merge_check_answers(self.store,
+                                      [(target.clip_id, *row) for row in work.answers])
+        reviews = merge_reviews(self.store, [(target.clip_id, *row) for row in work.verdicts])
+        self.report.labels += labels.written + answers.written + reviews.written
+        for counts in (labels, answers, reviews):
+            self._report_kept(path, counts)
+
+    def _transcript(self, path: Path, clip_id: int, text: str | None) -> None:
+        clip = get_clip(self.store, clip_id)
+        if text is None or text == clip["transcript"]:
+            self.report.unchanged += 1
+            return
+        if clip_id in edited_transcripts(self.store, [clip_id]):
+            self.report.unchanged += 1
+            self.report.issue(path, "transcript: the project's, edited by a person, kept; the "
+                              f"file says {text!r}")
+            return
+        with self.store.write() as conn:
+            conn.execute("UPDATE clips SET transcript = ? WHERE id = ?", (text, clip_id))
+        self.report.updated += 1
+
+    def _report_kept(self, path: Path, counts: MergeCounts) -> None:
+        names = self.tasks.names
+        for _clip, key, annotator, ours, theirs in counts.kept:
+            what = names.get(key, key) if isinstance(key, int) else key
+            self.report.issue(path, f"{what}: {annotator}'s {ours!r} in the project kept; the "
+                              f"file says {theirs!r}")
