@@ -7,6 +7,11 @@ recall 0, weight 0 in the weighted averages, but it does pull the macro averages
 defined ratios count as 0 (scikit-learn's default `zero_division`). Reported numbers are x100
 rounded to 2 decimals. No scikit-learn at run time: the tests check equality against it.
 
+Averages are taken the way scikit-learn takes them (`np.average` over float64 arrays), not with
+`sum()/len`: numpy sums 8 or more values pairwise, so the last bit can differ, and at an exact
+tie of the third decimal (a macro precision of 0.51875) that bit decides 51.87 against MMLA's
+51.88.
+
 The leaderboard's overall accuracy is pooled: micro accuracy over all test samples of all tasks,
 i.e. the per-task accuracies weighted by test size (seeds_systems.md 1.7).
 """
@@ -16,6 +21,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+
+import numpy as np
 
 # MMLA's column names for what `Metrics.percent()` reports
 COLUMNS = {"accuracy": "ACC", "macro_f1": "F1", "macro_precision": "P", "macro_recall": "R",
@@ -44,8 +51,10 @@ class Metrics:
 
 
 def mmla_round(fraction: float) -> float:
-    """x100 rounded to 2 decimals, as MMLA writes results.csv."""
-    return round(fraction * 100, 2)
+    """x100 rounded to 2 decimals, as MMLA writes results.csv: Python's `round` on the float
+    scikit-learn returns (recent scikit-learn returns a Python float, not an np.float64, whose
+    `round` would be numpy's multiply-rint-divide)."""
+    return round(float(fraction) * 100, 2)
 
 
 def class_labels(y_true: Sequence, y_pred: Sequence) -> list:
@@ -75,12 +84,15 @@ def _per_class(y_true: Sequence, y_pred: Sequence, labels: Sequence) -> _PerClas
 
 
 def _weighted(values: list[float], weights: list[int]) -> float:
-    total = sum(weights)
-    return sum(v * w for v, w in zip(values, weights, strict=True)) / total if total else 0.0
+    """scikit-learn's weighted average: np.average with the class supports as weights."""
+    if not sum(weights):
+        return 0.0
+    return float(np.average(np.asarray(values, dtype=np.float64), weights=np.asarray(weights)))
 
 
 def _mean(values: list[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
+    """scikit-learn's macro average: np.average (pairwise summation), not sum()/len."""
+    return float(np.average(np.asarray(values, dtype=np.float64))) if values else 0.0
 
 
 def classification_metrics(y_true: Sequence, y_pred: Sequence,

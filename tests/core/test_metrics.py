@@ -4,8 +4,11 @@ import random
 import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mmla_core.eval.metrics import (
+    COLUMNS,
     Metrics,
     classification_metrics,
     confusion_matrix,
@@ -116,3 +119,42 @@ def test_empty_and_mismatched_inputs():
     assert classification_metrics([], []).n == 0
     with pytest.raises(ValueError, match="2 gold labels but 1"):
         classification_metrics(["a", "b"], ["a"])
+
+
+def _precision_tie_case() -> tuple[list[str], list[str]]:
+    """8 classes whose precisions are 0, 1/4, 1, 1, 0, 4/5, 1/2, 3/5: macro precision exactly
+    0.51875, where sum()/len gives 0.51874999... (51.87) and numpy's pairwise sum 0.51875."""
+    precisions = [(0, 1), (1, 4), (1, 1), (1, 1), (0, 1), (4, 5), (1, 2), (3, 5)]
+    classes = [f"c{i}" for i in range(len(precisions))]
+    y_true, y_pred = [], []
+    for i, (hits, predicted) in enumerate(precisions):
+        wrong_gold = classes[(i + 1) % len(classes)]  # a miss lands on a class that exists
+        y_pred += [classes[i]] * predicted
+        y_true += [classes[i]] * hits + [wrong_gold] * (predicted - hits)
+    return y_true, y_pred
+
+
+def test_exact_tie_rounds_like_sklearn_and_mmla_eval():
+    y_true, y_pred = _precision_tie_case()
+    expected = sklearn_metrics.precision_score(y_true, y_pred, average="macro", zero_division=0)
+    assert expected == 0.51875
+    ours = classification_metrics(y_true, y_pred)
+    assert ours.macro_precision == expected
+    assert ours.percent()["P"] == round(expected * 100, 2) == 51.88
+
+
+label_lists = st.integers(1, 120).flatmap(lambda n: st.tuples(
+    st.lists(st.sampled_from(LABELS), min_size=n, max_size=n),
+    st.lists(st.sampled_from([*LABELS, "unknown", "multi"]), min_size=n, max_size=n)))
+
+
+@settings(max_examples=50, deadline=None)
+@given(label_lists)
+def test_rounded_metrics_identical_to_sklearn(lists):
+    """Not approximately: every reported number equals sklearn's after MMLA's rounding."""
+    y_true, y_pred = lists
+    ours = classification_metrics(y_true, y_pred)
+    reference = sklearn_reference(y_true, y_pred)
+    for name, column in COLUMNS.items():
+        assert ours.percent()[column] == round(reference[name] * 100, 2), name
+        assert getattr(ours, name) == reference[name], name
