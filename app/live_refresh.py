@@ -31,10 +31,15 @@ class LiveRefresh(QObject):
         window = self.window
         outside = initiator is None
         current = window.current_row.id if window.current_row else None
-        if changes.touches(areas.DATASETS, areas.CLIPS) or (
-                outside and changes.touches(areas.LABELS)):
+        labels_only = outside and changes.touches(areas.LABELS) and not changes.touches(
+            areas.DATASETS, areas.CLIPS)
+        if labels_only and changes.clip_ids:  # just those rows, not a 100k-row reload
+            for clip_id in changes.clip_ids:
+                window.edits.refresh_clip(clip_id)
+        elif changes.touches(areas.DATASETS, areas.CLIPS) or labels_only:
             window.reload_clips(current)
-        if outside and changes.touches(areas.LABELS) and current is not None:
+        if outside and changes.touches(areas.LABELS) and current is not None and (
+                not changes.clip_ids or current in changes.clip_ids):
             window.annotation.refresh()
             window.checks.refresh()
         if changes.touches(areas.MODELS, areas.ADAPTERS):

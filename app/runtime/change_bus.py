@@ -70,11 +70,15 @@ def announce(*changed_areas: str, initiator: object = None, clip_ids=()) -> None
     change_bus().announce(Changes.of(*changed_areas, clip_ids=clip_ids), initiator)
 
 
-def read_fingerprints(store) -> dict:
-    """Runner job: the per-area fingerprints of the project (see mmla_core.store.changes)."""
-    from mmla_core.store.changes import area_fingerprints
+def read_fingerprints(store, baseline: dict | None = None) -> tuple[dict, set[int] | None]:
+    """Runner job: the per-area fingerprints of the project (see mmla_core.store.changes) and,
+    when only labels moved since `baseline`, which clips they were on (None: unknown)."""
+    from mmla_core.store.changes import area_fingerprints, labelled_clips_since
 
-    return area_fingerprints(store)
+    now = area_fingerprints(store)
+    if baseline is None or baseline[areas.LABELS] == now[areas.LABELS]:
+        return now, set()
+    return now, labelled_clips_since(store, baseline[areas.LABELS], now[areas.LABELS])
 
 
 class ProjectWatcher(QObject):
@@ -110,15 +114,16 @@ class ProjectWatcher(QObject):
 
     def poll(self) -> None:
         if self._version is not None and self._version.changed():
-            self.runner.submit(read_fingerprints, channel="changes",
+            self.runner.submit(read_fingerprints, self._baseline, channel="changes",
                                on_success=self._on_fingerprints)
 
-    def _set_baseline(self, fingerprints: dict) -> None:
-        self._baseline = fingerprints
+    def _set_baseline(self, result: tuple) -> None:
+        self._baseline = result[0]
 
-    def _on_fingerprints(self, fingerprints: dict) -> None:
+    def _on_fingerprints(self, result: tuple) -> None:
         from mmla_core.store.changes import changed_areas
 
+        fingerprints, clip_ids = result
         if self._baseline is None:
             self._baseline = fingerprints
             return
@@ -128,7 +133,7 @@ class ProjectWatcher(QObject):
             moved -= OWN_WRITE_AREAS
             self._own_write_pending = False
         if moved:
-            self.bus.announce(Changes.of(*moved), None)
+            self.bus.announce(Changes.of(*moved, clip_ids=clip_ids or ()), None)
 
     def stop(self) -> None:
         self.timer.stop()

@@ -18,17 +18,47 @@ _FINGERPRINT_SQL = {
     areas.DATASETS: "SELECT count(*), max(id), group_concat(name || '|' || root) FROM datasets",
     areas.CLIPS: "SELECT count(*), max(id), (SELECT max(id) FROM edit_history "
                  "WHERE kind = 'transcript') FROM clips",
-    areas.LABELS: "SELECT (SELECT count(*) || '|' || max(updated_at) FROM annotations), "
-                  "(SELECT count(*) || '|' || max(updated_at) FROM check_answers), "
-                  "(SELECT count(*) || '|' || max(reviewed_at) FROM clip_reviews), "
-                  "(SELECT count(*) || '|' || max(updated_at) FROM clip_notes), "
-                  "(SELECT max(id) || '|' || sum(state = 'done') FROM edit_history)",
+    # (count, latest change) per curation table in _LABEL_TABLES' order, then the undo log's
+    # newest edit and how many edits are done
+    areas.LABELS: "SELECT (SELECT count(*) FROM annotations), (SELECT max(updated_at) FROM "
+                  "annotations), (SELECT count(*) FROM check_answers), (SELECT max(updated_at) "
+                  "FROM check_answers), (SELECT count(*) FROM clip_reviews), (SELECT "
+                  "max(reviewed_at) FROM clip_reviews), (SELECT count(*) FROM clip_notes), "
+                  "(SELECT max(updated_at) FROM clip_notes), (SELECT max(id) FROM edit_history), "
+                  "(SELECT sum(state = 'done') FROM edit_history)",
     areas.MODELS: "SELECT count(*), max(id), group_concat(name || '|' || path) FROM models",
     areas.RUNS: "SELECT count(*), max(id), max(finished_at), sum(status = 'running') FROM runs",
     areas.TRAINING: "SELECT count(*), max(id), group_concat(id || status) FROM training_jobs",
     areas.ADAPTERS: "SELECT count(*), max(id), group_concat(id || '|' || "
                     "coalesce(adapter_path, '')) FROM training_jobs WHERE status = 'done'",
 }
+
+
+_LABEL_TABLES = (("annotations", "updated_at"), ("check_answers", "updated_at"),
+                 ("clip_reviews", "reviewed_at"), ("clip_notes", "updated_at"))
+CLIP_LIST_LIMIT = 500  # more clips than this changed at once: views reload everything
+
+
+def labelled_clips_since(store: Store, before: tuple, after: tuple) -> set[int] | None:
+    """The clips whose labels, checks, reviews or notes changed between two LABELS
+    fingerprints, or None when that cannot be told cheaply (a row was deleted, an undo, or
+    more than CLIP_LIST_LIMIT clips): then a view reloads everything it shows."""
+    if before[-2] == after[-2] and before[-1] != after[-1]:
+        return None  # an undo or redo (no new edit, other edits done): it may delete rows
+    clips: set[int] = set()
+    for i, (table, stamp) in enumerate(_LABEL_TABLES):
+        count_before, latest_before = before[2 * i], before[2 * i + 1]
+        if after[2 * i] < count_before:
+            return None
+        if latest_before == after[2 * i + 1] and count_before == after[2 * i]:
+            continue
+        rows = store.conn.execute(
+            f"SELECT DISTINCT clip_id FROM {table} WHERE {stamp} >= ? LIMIT ?",
+            (latest_before or "", CLIP_LIST_LIMIT + 1)).fetchall()
+        clips.update(int(r[0]) for r in rows)
+        if len(clips) > CLIP_LIST_LIMIT:
+            return None
+    return clips
 
 
 def area_fingerprints(store: Store) -> dict[str, tuple]:
