@@ -1,4 +1,7 @@
-"""Importing from the GUI: File > Import… or a folder dropped on the window.
+"""Importing from the GUI: File > Import… or a folder / file dropped on the window.
+
+Folders (MMLA layout, clips + manifest, or ELAN .eaf files) and files (a sharegpt JSON, an ELAN
+.eaf) go through `datasets.auto.import_path`, the same importer `mmla import` picks.
 
 The import and the media probe run on a worker thread with their own Store; progress reaches
 the status bar's progress bar through a thread-safe signal. Bad rows are summarised in one
@@ -16,6 +19,9 @@ from mmla_app.workers import Runner
 
 IMPORT_CHANNEL = "import"
 MAX_ISSUES_SHOWN = 30
+FILE_SUFFIXES = (".json", ".jsonl", ".eaf")  # files import_path takes (folders always)
+FILE_FILTER = ("Importable files (*.eaf *.json *.jsonl);;ELAN annotation files (*.eaf);;"
+               "LLaMA-Factory sharegpt JSON (*.json *.jsonl);;All files (*)")
 
 
 class _Progress(QObject):
@@ -32,7 +38,7 @@ def run_import(store, path: str, progress: _Progress, name: str | None = None) -
 
     reports = import_path(store, Path(path), name=name,
                           progress=lambda d, t: progress.changed.emit(d, t, "Importing"))
-    for report in reports:
+    for report in (r for r in reports if r.dataset_id is not None):
         probe_pending(store, report.dataset_id,
                       progress=lambda d, t: progress.changed.emit(d, t, "Probing media"))
     return reports
@@ -60,8 +66,7 @@ class ImportController:
 
     def choose_file_and_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self.window, "Import a LLaMA-Factory sharegpt file", "",
-            "sharegpt JSON (*.json *.jsonl);;All files (*)")
+            self.window, "Import an ELAN .eaf or a LLaMA-Factory sharegpt file", "", FILE_FILTER)
         if path:
             self.start(Path(path))
 
@@ -124,5 +129,4 @@ def _dropped_path(event) -> Path | None:
     if len(urls) != 1 or not urls[0].isLocalFile():
         return None
     path = Path(urls[0].toLocalFile())
-    is_sharegpt = path.suffix.lower() in (".json", ".jsonl")
-    return path if path.is_dir() or is_sharegpt else None
+    return path if path.is_dir() or path.suffix.lower() in FILE_SUFFIXES else None

@@ -66,8 +66,8 @@ def cmd_import(store: Store, args) -> int:
         if len(report.issues) > 50:
             print(f"  ! … and {len(report.issues) - 50} more")
     if not args.no_probe:
-        for report in reports:
-            _probe(store, report.dataset_id, None)
+        for report in (r for r in reports if r.dataset_id is not None):
+            _probe(store, report.dataset_id, None)  # None would probe every dataset
     return EXIT_PARTIAL if any(r.issues for r in reports) else EXIT_OK
 
 
