@@ -1,7 +1,8 @@
 """`mmla`: the command line twin of the GUI.
 
 Exit codes scripts can rely on: 0 done, 1 failed (nothing or not everything done, message on
-stderr), 2 bad usage, 3 done but some rows/files were skipped and reported.
+stderr), 2 bad usage, 3 done but some rows/files were skipped and reported. An unexpected error
+is also 1: one line on stderr, the traceback in a log file it names (cli/crash.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mmla_core.cli import (
     commands_variants,
 )
 from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, CliError
+from mmla_core.cli.crash import report_unexpected
 from mmla_core.config import default_db_path
 from mmla_core.store import StoreError, open_store
 
@@ -56,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"mmla: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as exc:  # e.g. sqlite3.DatabaseError: not a database
+        report_unexpected(args.command, exc)
+        return EXIT_FAILED
     try:
         return _run(args.handler, store, args)
     finally:
@@ -71,6 +76,9 @@ def _run(handler, store, args) -> int:
     except KeyboardInterrupt:
         print("mmla: interrupted; finished batches are saved", file=sys.stderr)
         return 130
+    except Exception as exc:  # anything else: one line + a log file, never a bare traceback
+        report_unexpected(args.command, exc)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":
