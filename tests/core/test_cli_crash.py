@@ -5,6 +5,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 from mmla_core.cli import main
 
@@ -27,6 +28,6 @@ def test_failing_command_prints_one_line_and_logs_the_traceback(tmp_path):
     assert re.search(r"\(at \S+\.py:\d+ in \w+\)", line), line
     log = re.search(r"full traceback in (\S+\.log)$", line).group(1)
     assert log.startswith(str(tmp_path / "home" / "logs"))
-    text = open(log, encoding="utf-8").read()
+    text = Path(log).read_text(encoding="utf-8")
     assert "Traceback (most recent call last)" in text and "no such table" in text
     assert "runs ls" in text.splitlines()[0]  # the command line that failed
