@@ -8,6 +8,7 @@ is also 1: one line on stderr, the traceback in a log file it names (cli/crash.p
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, CliError
 from mmla_core.cli.crash import report_unexpected
 from mmla_core.config import default_db_path
 from mmla_core.store import StoreError, open_store
+from mmla_core.store.db import describe_sqlite_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # e.g. sqlite3.DatabaseError: not a database
         report_unexpected(args.command, exc)
         return EXIT_FAILED
+    if store.read_only:
+        print(f"mmla: {store.path}: {store.read_only}; opened read-only (changes will be "
+              "refused)", file=sys.stderr)
     try:
         return _run(args.handler, store, args)
     finally:
@@ -72,6 +77,10 @@ def _run(handler, store, args) -> int:
         return int(handler(store, args) or EXIT_OK)
     except (CliError, ValueError, OSError, StoreError) as exc:
         print(f"mmla {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except sqlite3.OperationalError as exc:  # a write outside Store.write (sqlite-utils, ...)
+        where = store.path if store is not None else args.db
+        print(f"mmla {args.command}: {where}: {describe_sqlite_error(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("mmla: interrupted; finished batches are saved", file=sys.stderr)

@@ -46,15 +46,18 @@ def detect_kind(path: Path) -> str:
 def import_path(store: Store, path: str | Path, *, kind: str = "auto", name: str | None = None,
                 manifest: Path | None = None, task: str | None = None,
                 only: list[str] | None = None,
-                progress: Callable[[int, int], None] | None = None) -> list[ImportReport]:
+                progress: Callable[[int, int], None] | None = None,
+                overwrite_curated: bool = False) -> list[ImportReport]:
+    """`overwrite_curated`: take the source's values over a person's edits (undoable edits)."""
     path = Path(path)
     kind = detect_kind(path) if kind == "auto" else kind
+    keep = {"overwrite_curated": overwrite_curated}
     if kind == "mmla":
-        return import_mmla(store, path, only=only, progress=progress)
+        return import_mmla(store, path, only=only, progress=progress, **keep)
     if kind == "folder":
-        return [import_folder(store, path, name=name, manifest=manifest)]
+        return [import_folder(store, path, name=name, manifest=manifest, **keep)]
     if kind == "sharegpt":
-        return [import_sharegpt(store, path, name=name, task=task)]
+        return [import_sharegpt(store, path, name=name, task=task, **keep)]
     if kind == "eaf":
         return [import_eaf(store, path, name=name)]
     raise DatasetImportError(f"unknown import kind {kind!r}; one of {KINDS}")

@@ -6,6 +6,11 @@ import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmla_core.datasets.identity import (
+    keep_curated_transcripts,
+    move_to_new_keys,
+    report_curated_labels,
+)
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.prompts import answer_word
 from mmla_core.store.catalog import (
@@ -34,6 +39,7 @@ class PendingClip:
     media_path: str | None = None  # relative to the dataset root; None = text-only
     transcript: str | None = ""  # None: the source says nothing (keep what the project has)
     labels: dict[int, str] = field(default_factory=dict)  # task id -> exact label
+    where: str = ""  # the source row ("manifest.csv:7"), for reports about this clip
 
     def as_row(self) -> dict:
         return {
@@ -84,41 +90,73 @@ def match_label(task: Task, raw: str) -> str | None:
     return label
 
 
-def open_dataset(store: Store, name: str, root: Path, kind: str) -> int:
-    """The dataset's id, created or re-rooted; refuses to merge into another kind of dataset.
+def open_dataset(store: Store, report: ImportReport, root: Path, kind: str, *,
+                 explicit_name: bool = False) -> int:
+    """The id of the dataset imported from `root`, created if new; sets `report.dataset_id`.
 
-    Re-importing a moved folder updates its root. A name already used by a dataset from another
-    source (say a folder import named like an MMLA dataset) would mix two id schemes: refused.
+    A dataset's identity is its root. A name taken by a dataset with another root (a different
+    folder that happens to share the name, or this one moved) never re-roots it: the import goes
+    to a new dataset `NAME-2` (`-3`, ...) and the report says so; a name the user chose is
+    refused instead. `mmla datasets move` re-roots on purpose. A name used by another kind of
+    import (say a folder named like an MMLA dataset) would mix two id schemes: refused.
     """
+    name, root_text = report.dataset, str(root)
     existing = dataset_by_name(store, name)
     if existing is not None and existing["source_kind"] != kind:
         raise DatasetImportError(
             f"dataset {name!r} already exists ({existing['source_kind']} import of "
             f"{existing['root']}); import this {kind} under another name"
         )
-    return upsert_dataset(store, name, str(root), kind)
+    if existing is not None and existing["root"] != root_text:
+        if explicit_name:
+            raise DatasetImportError(
+                f"dataset {name!r} is the folder {existing['root']}, not {root}: choose another "
+                f"name, or `mmla datasets move {name} {root}` if it moved")
+        report.renamed_from = name
+        report.dataset = _name_for_root(store, name, root_text, kind)
+    dataset_id = upsert_dataset(store, report.dataset, root_text, kind)
+    report.dataset_id = dataset_id
+    return dataset_id
+
+
+def _name_for_root(store: Store, name: str, root: str, kind: str) -> str:
+    """`NAME-N`: the one already holding this root (a re-import), else the first free one."""
+    number = 2
+    while True:
+        candidate = dataset_by_name(store, f"{name}-{number}")
+        if candidate is None or (candidate["root"], candidate["source_kind"]) == (root, kind):
+            return f"{name}-{number}"
+        number += 1
 
 
 def write_clips(
-    store: Store, dataset_id: int, pending: list[PendingClip], report: ImportReport
+    store: Store, dataset_id: int, pending: list[PendingClip], report: ImportReport, *,
+    overwrite_curated: bool = False,
 ) -> None:
-    """Upsert the clips and their source labels in one transaction; only changes are written."""
+    """Upsert the clips and their source labels in one transaction; only changes are written.
+
+    Stored clips keep their identity (`identity.move_to_new_keys`) and a person's transcript
+    (`identity.keep_curated_transcripts`) whatever the source now says.
+    """
     report.dataset_id = dataset_id
     report.text_only += sum(1 for clip in pending if clip.media_path is None)
     with store.write():
+        move_to_new_keys(store, dataset_id, pending, report)
         _keep_known_transcripts(store, dataset_id, pending)
+        keep_curated_transcripts(store, dataset_id, pending, report, overwrite_curated)
         report.add_counts(upsert_clips(store, dataset_id, (c.as_row() for c in pending)))
         ids = clip_ids_by_key(store, dataset_id)
         existing = imported_labels(store, dataset_id)
-        rows = []
-        for clip in pending:
-            clip_id = ids[(clip.split, clip.external_id)]
-            rows += [
-                (clip_id, task_id, label) for task_id, label in clip.labels.items()
-                if existing.get((clip_id, task_id)) != label
-            ]
-        if rows:
-            report.labels += import_labels(store, rows)
+        changed = {
+            (ids[(clip.split, clip.external_id)], task_id): label
+            for clip in pending for task_id, label in clip.labels.items()
+            if existing.get((ids[(clip.split, clip.external_id)], task_id)) != label
+        }
+        if changed:
+            report.labels += import_labels(store, [(c, t, lab) for (c, t), lab in changed.items()])
+            known = {key for key in changed if key in existing}
+            report_curated_labels(store, dataset_id, pending,
+                                  {k: v for k, v in changed.items() if k in known}, report, ids)
 
 
 def _keep_known_transcripts(store: Store, dataset_id: int, pending: list[PendingClip]) -> None:

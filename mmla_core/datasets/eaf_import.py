@@ -136,7 +136,7 @@ class _EafImporter:
 
     def _new_clip(self, doc: EafDocument, media: Path | None, work: ClipWork) -> _Target:
         if self.dataset_id is None:
-            self.dataset_id = open_dataset(self.store, self.report.dataset, self.root, EAF_KIND)
+            self.dataset_id = open_dataset(self.store, self.report, self.root, EAF_KIND)
         external_id = doc.properties.get(PROP_CLIP) or doc.path.stem
         split = doc.properties.get(PROP_SPLIT, "")
         media_root, media_path = None, None

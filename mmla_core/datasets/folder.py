@@ -30,7 +30,7 @@ MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
 
 def import_folder(
     store: Store, folder: str | os.PathLike, *, name: str | None = None,
-    manifest: str | os.PathLike | None = None,
+    manifest: str | os.PathLike | None = None, overwrite_curated: bool = False,
 ) -> ImportReport:
     """Import `folder` as dataset `name` (default: the folder's name)."""
     root = Path(folder).resolve()
@@ -42,7 +42,7 @@ def import_folder(
     manifest_path = Path(manifest) if manifest is not None else find_manifest(root, report)
     if manifest_path is None and not folder_contents(root).media:
         raise DatasetImportError(folder_contents(root).nothing_message(root))
-    dataset_id = open_dataset(store, report.dataset, root, "folder")
+    dataset_id = open_dataset(store, report, root, "folder", explicit_name=name is not None)
     media = scan_media(root, report)
     pending, task_ids = list(media.values()), set()
     if manifest_path is not None:
@@ -51,7 +51,7 @@ def import_folder(
     for task_id in sorted(task_ids):
         attach_task(store, dataset_id, task_id)
     keep_existing_keys(store, dataset_id, pending)
-    write_clips(store, dataset_id, pending, report)
+    write_clips(store, dataset_id, pending, report, overwrite_curated=overwrite_curated)
     return report
 
 
@@ -182,7 +182,7 @@ class ManifestApplier:
             external_id = external_id or str(PurePosixPath(relative).with_suffix(""))
         text = fields.get("transcript", fields.get("utterance"))
         clip = PendingClip(external_id, _text(fields.get("split")), media_path,
-                           None if text is None else _text(text))
+                           None if text is None else _text(text), where=where)
         key = (clip.split, clip.external_id)
         if key in self.keys:
             return self._skip(where, f"duplicate id {external_id!r} in split {clip.split!r} "

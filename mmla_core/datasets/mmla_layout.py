@@ -36,7 +36,7 @@ Progress = Callable[[int, int], None]
 
 def import_mmla(
     store: Store, root: str | os.PathLike, *, only: Iterable[str] | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, overwrite_curated: bool = False,
 ) -> list[ImportReport]:
     """Import every MMLA dataset folder under `root` (or `root` itself if it is one).
 
@@ -60,7 +60,7 @@ def import_mmla(
         if progress is not None:
             progress(done[0], files_total)
 
-    return [_import_dataset(store, folder, file_done) for folder in folders]
+    return [_import_dataset(store, folder, file_done, overwrite_curated) for folder in folders]
 
 
 def dataset_folders(root: Path) -> list[Path]:
@@ -80,7 +80,8 @@ def _folder_names(folder: Path) -> set[str]:
     return {folder.name.lower()} | ({task.name.lower()} if task else set())
 
 
-def _import_dataset(store: Store, folder: Path, file_done: Callable[[], None]) -> ImportReport:
+def _import_dataset(store: Store, folder: Path, file_done: Callable[[], None],
+                    overwrite_curated: bool) -> ImportReport:
     task = mmla_task_for_folder(folder.name)
     if task is None:
         report = ImportReport(folder.name)
@@ -91,7 +92,7 @@ def _import_dataset(store: Store, folder: Path, file_done: Callable[[], None]) -
         return report
     report = ImportReport(task.name)
     try:
-        dataset_id = open_dataset(store, task.name, folder.resolve(), "mmla")
+        dataset_id = open_dataset(store, report, folder.resolve(), "mmla")
     except DatasetImportError as exc:
         report.issue(folder, f"{exc}; skipped")
         return report
@@ -103,7 +104,7 @@ def _import_dataset(store: Store, folder: Path, file_done: Callable[[], None]) -
         pending += parser.parse()
         file_done()
     attach_task(store, dataset_id, task_id)
-    write_clips(store, dataset_id, pending, report)
+    write_clips(store, dataset_id, pending, report, overwrite_curated=overwrite_curated)
     return report
 
 
@@ -211,7 +212,7 @@ class SplitParser:
             )
             return None
         self.seen[external_id] = line
-        clip = PendingClip(external_id, self.split, None, _cell(row, cols.utterance))
+        clip = PendingClip(external_id, self.split, None, _cell(row, cols.utterance), where=where)
         clip.media_path = self._video(external_id, where, line)
         self._label(clip, _cell(row, cols.label), line)
         return clip

@@ -83,12 +83,27 @@ def _confined_jobs(pending: list[tuple[int, str, str]]) -> tuple[list[Job], list
     return jobs, refused
 
 
-def _probe_inline(jobs: list[Job], batch: int, commit: Callable[[list[Update]], None]) -> None:
-    from mmla_core.media.probe import probe  # lazy: PyAV is not needed to import datasets
+def probe_columns(path: str) -> dict:
+    """The clip's media columns, plus the fingerprint `mmla datasets move` checks files by.
 
+    Never raises (a worker's answer for a bad file is its health verdict).
+    """
+    from mmla_core.media.probe import probe  # lazy: PyAV is not needed to import datasets
+    from mmla_core.variants.plan import media_fingerprint
+
+    columns = probe(path).clip_columns()
+    if columns["health"] not in ("missing_file", "not_a_file", "unreadable"):
+        try:
+            columns["media_hash"] = media_fingerprint(path)
+        except OSError:
+            columns["media_hash"] = None
+    return columns
+
+
+def _probe_inline(jobs: list[Job], batch: int, commit: Callable[[list[Update]], None]) -> None:
     for start in range(0, len(jobs), batch):
         chunk = jobs[start:start + batch]
-        commit([(clip_id, probe(path).clip_columns()) for clip_id, path in chunk])
+        commit([(clip_id, probe_columns(path)) for clip_id, path in chunk])
 
 
 def _probe_in_pool(
@@ -96,18 +111,16 @@ def _probe_in_pool(
 ) -> None:
     """Results arrive in job order; pending work is cancelled if `commit` raises.
 
-    Workers run `probe` itself (never raises), so a worker imports only the media layer.
+    Workers run `probe_columns` (never raises).
     """
-    from mmla_core.media.probe import probe
-
     context = _worker_context()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
         chunksize = max(1, min(8, batch // workers))
-        results = pool.map(probe, [path for _, path in jobs], chunksize=chunksize)
+        results = pool.map(probe_columns, [path for _, path in jobs], chunksize=chunksize)
         buffer: list[Update] = []
-        for (clip_id, _), info in zip(jobs, results, strict=True):
-            buffer.append((clip_id, info.clip_columns()))
+        for (clip_id, _), columns in zip(jobs, results, strict=True):
+            buffer.append((clip_id, columns))
             if len(buffer) >= batch:
                 commit(buffer)
                 buffer = []

@@ -36,6 +36,10 @@ class ImportReport:
     text_only: int = 0  # rows imported without media (none found, or none given)
     labels: int = 0  # labels written (new or changed)
     skipped: int = 0  # rows not imported at all
+    moved: int = 0  # stored clips whose row now gives another split (or id): moved, not copied
+    curated_kept: int = 0  # rows where the source differs from a person's edit, which is kept
+    curated_overwritten: int = 0  # ... replaced by the source (--overwrite-curated), undoable
+    renamed_from: str | None = None  # the name asked for, taken by a dataset with another root
     issues: list[ImportIssue] = field(default_factory=list)
 
     def issue(self, location: object, message: str) -> None:
@@ -60,7 +64,20 @@ class ImportReport:
             f"{self.unchanged} unchanged), {self.text_only} text-only, {self.labels} labels "
             f"written, {self.skipped} rows skipped, {len(self.issues)} issues"
         )
-        lines = [head, *(f"  {issue}" for issue in self.issues[:SUMMARY_ISSUES])]
+        lines = [head, *self._notes(), *(f"  {issue}" for issue in self.issues[:SUMMARY_ISSUES])]
         if len(self.issues) > SUMMARY_ISSUES:
             lines.append(f"  ... and {len(self.issues) - SUMMARY_ISSUES} more")
         return "\n".join(lines)
+
+    def _notes(self) -> list[str]:
+        notes = []
+        if self.renamed_from:
+            notes.append(f"  imported as a new dataset {self.dataset!r}: {self.renamed_from!r} "
+                         "is another folder (a dataset is its root; `mmla datasets move` "
+                         "re-roots one that moved)")
+        if self.moved:
+            notes.append(f"  {self.moved} clips moved to another split (same clip, labels kept)")
+        if self.curated_kept or self.curated_overwritten:
+            notes.append(f"  curated values: {self.curated_kept} kept where the source differs, "
+                         f"{self.curated_overwritten} replaced by the source")
+        return notes

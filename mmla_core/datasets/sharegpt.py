@@ -52,6 +52,7 @@ class Record:
 def import_sharegpt(
     store: Store, json_path: str | os.PathLike, *, name: str | None = None,
     task: str | Task | None = None, media_root: str | os.PathLike | None = None,
+    overwrite_curated: bool = False,
 ) -> ImportReport:
     """Import one sharegpt JSON (or JSONL) file as dataset `name` (default: the file's stem)."""
     path = Path(json_path)
@@ -64,7 +65,7 @@ def import_sharegpt(
     raw = _load_records(path, report)
     if raw is None:
         return report
-    dataset_id = open_dataset(store, report.dataset, root, "sharegpt")
+    dataset_id = open_dataset(store, report, root, "sharegpt", explicit_name=name is not None)
     match = MMLA_FILE.match(path.stem)
     resolver = TaskResolver(store, _fixed_task(store, task, match))
     pending, task_ids, seen = [], set(), set()
@@ -74,13 +75,13 @@ def import_sharegpt(
             continue
         clip = PendingClip(record.external_id, match["split"] if match else "",
                            _media(root, record, report, match and match["dataset"]),
-                           utterance_of(record.human))
+                           utterance_of(record.human), where=record.where)
         _label(clip, record, resolver, report)
         task_ids.update(clip.labels)
         pending.append(clip)
     for task_id in sorted(task_ids):
         attach_task(store, dataset_id, task_id)
-    write_clips(store, dataset_id, pending, report)
+    write_clips(store, dataset_id, pending, report, overwrite_curated=overwrite_curated)
     return report
 
 

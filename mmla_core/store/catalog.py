@@ -14,6 +14,7 @@ CLIP_MEDIA_COLUMNS = (
     "duration_s", "video_duration_s", "audio_duration_s", "fps", "frame_count", "width",
     "height", "video_codec", "audio_codec", "has_video", "has_audio", "audio_rate",
     "audio_channels", "is_vfr", "health", "health_detail", "media_size", "media_mtime",
+    "media_hash",
 )
 
 
@@ -34,6 +35,11 @@ def upsert_dataset(store: Store, name: str, root: str, source_kind: str) -> int:
             (name, root, source_kind),
         )
     return int(store.scalar("SELECT id FROM datasets WHERE name = ?", (name,)))
+
+
+def set_dataset_root(store: Store, dataset_id: int, root: str) -> None:
+    with store.write() as conn:
+        conn.execute("UPDATE datasets SET root = ? WHERE id = ?", (root, dataset_id))
 
 
 def dataset_by_name(store: Store, name: str) -> dict | None:
@@ -90,8 +96,17 @@ def list_tasks(store: Store) -> list[Task]:
 
 
 def task_by_name(store: Store, name: str) -> tuple[int, Task] | None:
+    """A task by name; one of MMLA's 12 built-in tasks is added on first use.
+
+    So `mmla eval --task MELD` works on a fresh project, before anything listed the tasks.
+    """
     rows = store.query("SELECT * FROM tasks WHERE name = ?", (name,))
-    return (int(rows[0]["id"]), task_from_row(rows[0])) if rows else None
+    if rows:
+        return int(rows[0]["id"]), task_from_row(rows[0])
+    builtin = next((task for task in MMLA_TASKS if task.name == name), None)
+    if builtin is None or store.read_only:
+        return None
+    return ensure_task(store, builtin), builtin
 
 
 def attach_task(store: Store, dataset_id: int, task_id: int) -> None:
@@ -146,6 +161,54 @@ def upsert_clips(store: Store, dataset_id: int, clips: Iterable[dict]) -> ClipUp
         )
     counts.added, counts.updated = len(new_rows), len(changed_rows)
     return counts
+
+
+def source_clips(store: Store, dataset_id: int) -> list[dict]:
+    """Id, key, media path and transcript of a dataset's imported clips (not its variants)."""
+    return store.query(
+        "SELECT id, split, external_id, media_path, transcript, media_size, media_hash "
+        "FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL ORDER BY id", (dataset_id,))
+
+
+def move_clips(store: Store, moves: list[tuple[int, str, str]]) -> None:
+    """Give clips a new (split, external id); their variants follow them to the new split.
+
+    The row keeps its id, so its labels, notes, reviews and predictions stay on it.
+    """
+    with store.write() as conn:
+        for clip_id, split, external_id in moves:
+            conn.execute("UPDATE clips SET split = ?, external_id = ? WHERE id = ?",
+                         (split, external_id, clip_id))
+            conn.execute(
+                "WITH RECURSIVE tree(id) AS (SELECT id FROM clips WHERE parent_clip_id = ? "
+                "UNION SELECT c.id FROM clips c JOIN tree t ON c.parent_clip_id = t.id) "
+                "UPDATE clips SET split = ? WHERE id IN (SELECT id FROM tree)", (clip_id, split))
+
+
+def curated_transcripts(store: Store, dataset_id: int) -> dict[int, tuple[str, str]]:
+    """{clip id: (transcript, annotator)} of clips whose transcript a person edited.
+
+    A transcript is curated when an edit of it is still in effect (state 'done'); the latest
+    one names the person.
+    """
+    rows = store.conn.execute(
+        "SELECT c.id, c.transcript, h.annotator FROM clips c JOIN edit_history h "
+        "ON h.id = (SELECT max(id) FROM edit_history WHERE clip_id = c.id "
+        "AND kind = 'transcript' AND state = 'done') "
+        "WHERE c.dataset_id = ?", (dataset_id,))
+    return {clip_id: (text, annotator) for clip_id, text, annotator in rows}
+
+
+def human_labels(store: Store, dataset_id: int) -> dict[tuple[int, int], list[tuple[str, str]]]:
+    """{(clip id, task id): [(annotator, label)]} of the labels persons gave in a dataset."""
+    rows = store.conn.execute(
+        "SELECT a.clip_id, a.task_id, a.annotator, a.label FROM annotations a "
+        "JOIN clips c ON c.id = a.clip_id WHERE c.dataset_id = ? AND a.annotator != 'import' "
+        "ORDER BY a.annotator", (dataset_id,))
+    result: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    for clip_id, task_id, annotator, label in rows:
+        result.setdefault((clip_id, task_id), []).append((annotator, label))
+    return result
 
 
 def _initial_health(media_path: str | None) -> str:

@@ -7,11 +7,13 @@ while one writer commits, and the busy timeout makes concurrent writers queue in
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlite_utils
 
@@ -28,20 +30,21 @@ class Store:
     """One connection to a project database (a single `.sqlite` file)."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True):
-        self.path = Path(path)
+        # Absolute, so paths derived from it (the variants folder) mean the same from any cwd.
+        self.path = Path(path).absolute()
         self.thread_id = threading.get_ident()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only: str | None = None  # why the project can only be read, or None
+        if not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S)
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            # Bulk prediction logging is ~15% faster on 16 KiB pages (docs/benchmarks.md); it
-            # only takes effect on a new file, before WAL is switched on.
-            conn.execute("PRAGMA page_size = 16384")
-            conn.execute("PRAGMA journal_mode = WAL")
+            conn = self._connect_writable()
+        except sqlite3.OperationalError as exc:
+            conn = self._connect_read_only(exc)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable SQLite database ({exc})") from exc
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL is durable across app crashes
+        if not self.read_only:
+            conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives app crashes
         # Bulk logging (predictions, training events) wants a warm page cache and fewer, larger
         # WAL checkpoints; both cost only memory / WAL size on a desktop.
         conn.execute("PRAGMA cache_size = -65536")
@@ -49,7 +52,48 @@ class Store:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         if migrate and self.schema_version() < SCHEMA_VERSION:
+            if self.read_only:
+                raise StoreError(f"{self.path}: {self.read_only}, and its schema needs an "
+                                 "upgrade this app cannot write; copy it somewhere writable")
             self._migrate()
+
+    def _connect_writable(self) -> sqlite3.Connection:
+        if self.path.exists() and not _writable_place(self.path):
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            # Bulk prediction logging is ~15% faster on 16 KiB pages (docs/benchmarks.md); it
+            # only takes effect on a new file, before WAL is switched on.
+            conn.execute("PRAGMA page_size = 16384")
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error:
+            conn.close()
+            raise
+        return conn
+
+    def _connect_read_only(self, why: sqlite3.OperationalError) -> sqlite3.Connection:
+        """A project on a read-only mount (or a file we may not write) can still be looked at.
+
+        `mode=ro` first (it still sees other processes' commits); where SQLite cannot even
+        keep its WAL index there, `immutable=1`: nobody can write that file anyway.
+        """
+        if not self.path.is_file():
+            raise StoreError(f"{self.path}: cannot create the project database "
+                             f"({describe_sqlite_error(why)})") from why
+        uri = f"file:{quote(str(self.path))}?mode=ro"
+        for options in ("", "&immutable=1"):
+            conn = None
+            try:
+                conn = sqlite3.connect(uri + options, uri=True, timeout=BUSY_TIMEOUT_S)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.DatabaseError:
+                if conn is not None:
+                    conn.close()  # an open handle would keep the mount busy
+                continue
+            self.read_only = "the project is on a read-only file system or not writable"
+            return conn
+        raise StoreError(f"{self.path}: cannot be opened, even read-only ({why})") from why
 
     def _migrate(self) -> None:
         """Under the write lock: threads or processes opening a fresh file at once queue here,
@@ -64,17 +108,28 @@ class Store:
         IMMEDIATE takes the write lock up front, so two writers wait on the busy timeout instead of
         deadlocking on a read->write upgrade. Nested calls become savepoints of the outer one.
         """
+        if self.read_only:
+            raise StoreError(f"{self.path}: {self.read_only}; opened read-only, so nothing "
+                             "can be saved (copy the project somewhere writable)")
         if self.conn.in_transaction:
             with self.db.atomic():
                 yield self.conn
             return
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.rollback()
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.rollback()
+                raise
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self.conn.in_transaction:
+                self.conn.rollback()
+            if _is_storage_error(exc):
+                raise StoreError(f"{self.path}: {describe_sqlite_error(exc)}; this change "
+                                 "was not saved, everything saved before is intact") from exc
             raise
-        self.conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
         """Rows of a read query as dicts."""
@@ -100,6 +155,35 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+STORAGE_ERRORS = {
+    "database or disk is full": "the disk is full",
+    "attempt to write a readonly database": "the project file is read-only",
+    "disk i/o error": "the disk reported an I/O error",
+    "unable to open database file": "the file or its folder cannot be opened for writing",
+}
+
+
+def _is_storage_error(exc: sqlite3.Error) -> bool:
+    return any(key in str(exc).lower() for key in STORAGE_ERRORS)
+
+
+def describe_sqlite_error(exc: sqlite3.Error) -> str:
+    """SQLite's message in words a user can act on ("the disk is full"), else as it is."""
+    text = str(exc)
+    return next((f"{words} ({text})" for key, words in STORAGE_ERRORS.items()
+                 if key in text.lower()), text)
+
+
+def _writable_place(path: Path) -> bool:
+    """False on a read-only mount (even for root, who passes every permission check)."""
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return False
+    except (OSError, AttributeError):  # no statvfs (Windows): let SQLite find out
+        pass
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 def open_store(path: str | Path) -> Store:

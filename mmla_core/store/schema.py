@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("mmla_studio")
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _M001_TABLES = [
     """CREATE TABLE datasets (
@@ -287,3 +287,18 @@ def m006_label_policy_records(db) -> None:
     for statement in _M006_STATEMENTS:
         db.execute(statement)
     db.execute("PRAGMA user_version = 6")
+
+
+_M007_STATEMENTS = [
+    # A dataset is re-rooted only on purpose (`mmla datasets move`), which checks that each
+    # file at the new root is the one probed at the old: same size and same fingerprint
+    # (sha256 of the size and the first and last 64 KiB, `variants.plan.media_fingerprint`).
+    "ALTER TABLE clips ADD COLUMN media_hash TEXT",  # NULL = not probed since this migration
+]
+
+
+@MIGRATIONS()
+def m007_clip_media_hash(db) -> None:
+    for statement in _M007_STATEMENTS:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 7")

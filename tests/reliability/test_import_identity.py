@@ -1,0 +1,117 @@
+"""Re-imports keep what a person made and which clip is which (issue 15, items 1, 2 and 5).
+
+A re-import never overwrites a curated transcript (it reports the row and keeps it, unless
+`--overwrite-curated`, which is an undoable edit); a different folder with a dataset's name is
+a new dataset, never a re-root; adding splits to a manifest moves clips instead of copying them.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from mmla_core.cli import main as cli
+from mmla_core.store.db import open_store
+from mmla_core.store.labels import set_label, set_transcript
+
+
+def make_folder(folder, clip, manifest: str, names=("a.mp4",)):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(clip, folder / name)
+    (folder / "manifest.csv").write_text(manifest)
+    return folder
+
+
+def clips_of(db, dataset="clips") -> list[dict]:
+    with open_store(db) as store:
+        return store.query(
+            "SELECT c.id, c.split, c.external_id, c.transcript, c.media_path FROM clips c "
+            "JOIN datasets d ON d.id = c.dataset_id WHERE d.name = ? ORDER BY c.id", (dataset,))
+
+
+def test_reimport_keeps_a_curated_transcript_and_reports_it(tmp_path, speaker_clip, capsys):
+    folder = make_folder(tmp_path / "clips", speaker_clip,
+                         "path,split,transcript,MELD\na.mp4,test,what!,surprise\n")
+    db = tmp_path / "p.sqlite"
+    assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 0
+    (clip,) = clips_of(db)
+    with open_store(db) as store:
+        set_transcript(store, clip["id"], "What?!", "alice")
+    assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 3  # reported
+    out = capsys.readouterr().out
+    assert "manifest.csv:2" in out and "'What?!'" in out and "alice" in out, out
+    assert clips_of(db)[0]["transcript"] == "What?!"
+    # the manifest changes too: still the person's text, still reported
+    (folder / "manifest.csv").write_text("path,split,transcript,MELD\na.mp4,test,what?,surprise\n")
+    assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 3
+    assert clips_of(db)[0]["transcript"] == "What?!"
+    # on purpose: the manifest's text, as an edit that undo takes back
+    assert cli(["--db", str(db), "import", str(folder), "--no-probe",
+                "--overwrite-curated"]) == 3
+    assert clips_of(db)[0]["transcript"] == "what?"
+    assert cli(["--db", str(db), "undo", "--annotator", "alice"]) == 0
+    assert clips_of(db)[0]["transcript"] == "What?!"
+
+
+def test_a_changed_source_label_never_touches_a_persons_label(tmp_path, speaker_clip):
+    folder = make_folder(tmp_path / "clips", speaker_clip,
+                         "path,split,transcript,MELD\na.mp4,test,hi,joy\n")
+    db = tmp_path / "p.sqlite"
+    cli(["--db", str(db), "import", str(folder), "--no-probe"])
+    (clip,) = clips_of(db)
+    with open_store(db) as store:
+        task_id = store.scalar("SELECT id FROM tasks WHERE name = 'MELD'")
+        set_label(store, clip["id"], task_id, "fear", "alice")
+    (folder / "manifest.csv").write_text("path,split,transcript,MELD\na.mp4,test,hi,anger\n")
+    from mmla_core.datasets.auto import import_path
+
+    with open_store(db) as store:
+        (report,) = import_path(store, folder)
+        labels = dict(store.conn.execute("SELECT annotator, label FROM annotations"))
+    assert labels == {"import": "anger", "alice": "fear"}
+    assert report.curated_kept == 1 and "'fear' by alice" in str(report.issues[0])
+
+
+def test_a_same_named_folder_is_a_new_dataset_and_move_checks_the_files(tmp_path, speaker_clip,
+                                                                        capsys):
+    from mmla_core.media.synth import make_clip
+
+    one = make_folder(tmp_path / "one" / "clips", speaker_clip, "path,transcript\na.mp4,hi\n")
+    other = make_clip(tmp_path / "other.mp4", text="bye", duration_s=0.5, width=64, height=48)
+    two = make_folder(tmp_path / "two" / "clips", other, "path,transcript\na.mp4,bye\n")
+    db = tmp_path / "p.sqlite"
+    assert cli(["--db", str(db), "import", str(one)]) == 0
+    assert cli(["--db", str(db), "import", str(two)]) == 0
+    assert "imported as a new dataset 'clips-2'" in capsys.readouterr().out
+    assert cli(["--db", str(db), "import", str(two)]) == 0  # again: the same clips-2
+    with open_store(db) as store:
+        roots = dict(store.conn.execute("SELECT name, root FROM datasets"))
+    assert roots == {"clips": str(one.resolve()), "clips-2": str(two.resolve())}
+    assert cli(["--db", str(db), "import", str(two), "--name", "clips"]) == 1  # named: refused
+    # moving onto other videos is refused; onto a true copy, done
+    assert cli(["--db", str(db), "datasets", "move", "clips", str(two)]) == 1
+    assert "another file" in capsys.readouterr().err
+    copy = tmp_path / "moved" / "clips"
+    shutil.copytree(one, copy)
+    shutil.rmtree(one)
+    assert cli(["--db", str(db), "datasets", "move", "clips", str(copy)]) == 0
+    assert "1 by size and fingerprint" in capsys.readouterr().out
+    with open_store(db) as store:
+        assert store.scalar("SELECT root FROM datasets WHERE name = 'clips'") == str(copy)
+
+
+def test_adding_splits_to_a_manifest_moves_the_clips(tmp_path, speaker_clip, capsys):
+    folder = make_folder(tmp_path / "clips", speaker_clip, "path,transcript\na.mp4,hi\n"
+                         "b.mp4,yo\n", names=("a.mp4", "b.mp4"))
+    db = tmp_path / "p.sqlite"
+    cli(["--db", str(db), "import", str(folder), "--no-probe"])
+    before = clips_of(db)
+    assert cli(["--db", str(db), "label", "clips/a", "MELD", "joy", "--annotator", "alice"]) == 0
+    (folder / "manifest.csv").write_text("path,split,transcript\na.mp4,train,hi\nb.mp4,test,yo\n")
+    assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 0
+    assert "2 clips moved to another split" in capsys.readouterr().out
+    after = clips_of(db)
+    assert [c["id"] for c in after] == [c["id"] for c in before]  # same rows, no copies
+    assert [c["split"] for c in after] == ["train", "test"]
+    assert cli(["--db", str(db), "show", "clips/a"]) == 0  # not ambiguous
+    assert "MELD: joy  (alice)" in capsys.readouterr().out  # the label stayed on it
