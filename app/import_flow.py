@@ -86,18 +86,21 @@ class ImportController:
         self.progress.setFormat(f"{phase} %v/%m")
 
     def _done(self, path: Path, reports: list) -> None:
+        """Status line, then one dialog: what the import decided (a new dataset name, clips
+        moved, curated values kept) and every problem, each with its file and line."""
         self.progress.hide()
         added = sum(r.added for r in reports)
         issues = [i for r in reports for i in r.issues]
+        notes = [f"{r.dataset}: {note.strip()}" for r in reports for note in r.notes()]
         self.window.statusBar().showMessage(
             f"Imported {path.name}: {added} new clips, {len(issues)} problems reported", 10000)
         self.window.reload_clips()
-        if issues:
-            lines = [f"{i.location}: {i.message}" for i in issues[:MAX_ISSUES_SHOWN]]
+        if issues or notes:
+            lines = notes + [f"{i.location}: {i.message}" for i in issues[:MAX_ISSUES_SHOWN]]
             if len(issues) > MAX_ISSUES_SHOWN:
                 lines.append(f"… and {len(issues) - MAX_ISSUES_SHOWN} more (mmla import lists all)")
-            self._message(QMessageBox.Icon.Information, f"Imported {path.name} with problems",
-                          "\n".join(lines))
+            title = f"Imported {path.name} with problems" if issues else f"Imported {path.name}"
+            self._message(QMessageBox.Icon.Information, title, "\n".join(lines))
 
     def _failed(self, path: Path, exc: Exception) -> None:
         self.progress.hide()

@@ -64,12 +64,13 @@ class ImportReport:
             f"{self.unchanged} unchanged), {self.text_only} text-only, {self.labels} labels "
             f"written, {self.skipped} rows skipped, {len(self.issues)} issues"
         )
-        lines = [head, *self._notes(), *(f"  {issue}" for issue in self.issues[:SUMMARY_ISSUES])]
+        lines = [head, *self.notes(), *(f"  {issue}" for issue in self.issues[:SUMMARY_ISSUES])]
         if len(self.issues) > SUMMARY_ISSUES:
             lines.append(f"  ... and {len(self.issues) - SUMMARY_ISSUES} more")
         return "\n".join(lines)
 
-    def _notes(self) -> list[str]:
+    def notes(self) -> list[str]:
+        """What the import did besides adding and updating rows, one indented line each."""
         notes = []
         if self.renamed_from:
             notes.append(f"  imported as a new dataset {self.dataset!r}: {self.renamed_from!r} "

@@ -77,7 +77,7 @@ def _make_read_only(folder):
                               capture_output=True)
         if done.returncode != 0:
             pytest.skip(f"cannot make a read-only mount here: {done.stderr.decode().strip()}")
-        return lambda: subprocess.run(["umount", str(folder)], check=True)
+        return lambda: subprocess.run(["umount", "-l", str(folder)], check=True)  # never left
     for path in folder.iterdir():
         path.chmod(0o444)
     folder.chmod(0o555)

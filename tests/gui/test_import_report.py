@@ -1,0 +1,38 @@
+"""File > Import tells the curator what a re-import kept of their work (issue 15, item 1)."""
+
+from __future__ import annotations
+
+import shutil
+
+from PySide6.QtWidgets import QMessageBox
+
+from mmla_core.store.db import open_store
+from mmla_core.store.labels import set_transcript
+
+
+def _shown_box(window):
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    return boxes[-1] if boxes else None
+
+
+def test_reimport_dialog_reports_the_kept_curated_transcript(make_window, tmp_path, clip_files,
+                                                             qtbot):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    shutil.copy(clip_files / "a.mp4", folder / "a.mp4")
+    (folder / "manifest.csv").write_text("path,split,transcript\na.mp4,test,what!\n")
+    window = make_window(tmp_path / "p.sqlite")
+    window.importer.start(folder)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 1, timeout=15_000)
+    with open_store(window.db_path) as store:
+        clip_id = store.scalar("SELECT id FROM clips")
+        set_transcript(store, clip_id, "What?!", "alice")
+    (folder / "manifest.csv").write_text("path,split,transcript\na.mp4,test,what?\n")
+    window.importer.start(folder)
+    qtbot.waitUntil(lambda: _shown_box(window) is not None, timeout=15_000)
+    text = _shown_box(window).text()
+    assert "1 kept where the source differs" in text and "manifest.csv:2" in text, text
+    assert "'What?!'" in text and "alice" in text
+    with open_store(window.db_path) as store:
+        assert store.scalar("SELECT transcript FROM clips WHERE id = ?", (clip_id,)) == "What?!"
+    _shown_box(window).close()
