@@ -37,14 +37,6 @@ def register(sub) -> None:
                      "person can undo); default: keep the person's and report the row")
     imp.set_defaults(handler=cmd_import)
 
-    datasets = sub.add_parser("datasets", help="manage datasets (move one whose folder moved)")
-    datasets_sub = datasets.add_subparsers(dest="datasets_command", required=True)
-    move = datasets_sub.add_parser(
-        "move", help="re-root a dataset at NEWROOT, if every file there is the one probed")
-    move.add_argument("name", help="dataset name or id")
-    move.add_argument("new_root", type=Path)
-    move.set_defaults(handler=cmd_datasets_move)
-
     probe = sub.add_parser("probe", help="probe media not probed yet (resumable)")
     probe.add_argument("dataset", nargs="?", help="only this dataset")
     probe.add_argument("--workers", type=int, default=None)
@@ -81,17 +73,6 @@ def cmd_import(store: Store, args) -> int:
         for report in (r for r in reports if r.dataset_id is not None):
             _probe(store, report.dataset_id, None)  # None would probe every dataset
     return EXIT_PARTIAL if any(r.issues for r in reports) else EXIT_OK
-
-
-def cmd_datasets_move(store: Store, args) -> int:
-    from mmla_core.datasets.relocate import move_dataset
-
-    check = move_dataset(store, args.name, args.new_root)
-    hashed = check.checked - check.size_only
-    print(f"dataset {check.dataset!r} moved from {check.old_root} to {check.new_root}: "
-          f"{check.checked} files checked ({hashed} by size and fingerprint, "
-          f"{check.size_only} by size only: probed before fingerprints were kept)")
-    return EXIT_OK
 
 
 def cmd_probe(store: Store, args) -> int:

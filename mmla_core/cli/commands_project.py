@@ -1,4 +1,4 @@
-"""`mmla new PATH` (an empty project, or the demo with --demo) and `mmla datasets ls | rm`."""
+"""`mmla new PATH` (empty, or the demo with --demo) and `mmla datasets ls | rm | move`."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ def register(sub) -> None:
     rm.add_argument("name", help="dataset name (or id)")
     rm.add_argument("--yes", "-y", action="store_true", help="do not ask")
     rm.set_defaults(handler=cmd_datasets_rm)
+    move = dsub.add_parser("move", help="re-root a dataset whose folder moved, if every file "
+                           "at NEWROOT is the one probed (same size and fingerprint)")
+    move.add_argument("name", help="dataset name (or id)")
+    move.add_argument("new_root", type=Path)
+    move.set_defaults(handler=cmd_datasets_move)
 
 
 def cmd_new(_store: Store | None, args) -> int:
@@ -65,6 +70,17 @@ def cmd_datasets_rm(store: Store, args) -> int:
         return EXIT_FAILED
     removal = remove_dataset(store, plan.footprint.dataset_id)
     print(f"deleted dataset {removal.footprint.name!r}: {removal.summary()}")
+    return EXIT_OK
+
+
+def cmd_datasets_move(store: Store, args) -> int:
+    from mmla_core.datasets.relocate import move_dataset
+
+    check = move_dataset(store, args.name, args.new_root)
+    hashed = check.checked - check.size_only
+    print(f"dataset {check.dataset!r} moved from {check.old_root} to {check.new_root}: "
+          f"{check.checked} files checked ({hashed} by size and fingerprint, "
+          f"{check.size_only} by size only: probed before fingerprints were kept)")
     return EXIT_OK
 
 
