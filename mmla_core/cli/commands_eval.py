@@ -16,6 +16,8 @@ from mmla_core.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
     CliError,
+    add_placement_arguments,
+    placement_kwargs,
     print_table,
     progress_bar,
 )
@@ -45,6 +47,7 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adapter", help="LoRA adapter folder (a fine-tune's checkpoint)")
     p.add_argument("--allow-pickle", action="store_true", help="allow pickle weights (unsafe)")
     p.add_argument("--batch-size", type=int, default=4, help="clips per batch and commit")
+    add_placement_arguments(p)
     p.add_argument("--name", default="", help="a name for the run")
     p.add_argument("--resume", type=int, metavar="RUN_ID",
                    help="resume a run: only the samples it has not answered are predicted")
@@ -113,7 +116,8 @@ def eval_kwargs(args) -> dict:
             "split": None if args.split == "all" else args.split,
             "settings": settings_from_args(args), "variants": args.variants,
             "adapter": args.adapter, "resume": args.resume, "name": args.name,
-            "batch_size": args.batch_size, "allow_pickle": args.allow_pickle}
+            "batch_size": args.batch_size, "allow_pickle": args.allow_pickle,
+            **placement_kwargs(args)}
 
 
 def _eval(store, args) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mmla_core.cli.common import CliError, print_table
+from mmla_core.cli.common import CliError, add_placement_arguments, placement_kwargs, print_table
 from mmla_core.store import Store
 
 TINY_CHOICES = ("all", "qwen2_5_omni", "qwen2_vl", "qwen2_5_vl", "text_lm")
@@ -60,6 +60,7 @@ def register(sub) -> None:
     predict.add_argument("--prompt", choices=PROMPT_CHOICES, default="zero_shot")
     predict.add_argument("--max-new-tokens", type=int, default=32)
     predict.add_argument("--device", help="cpu, cuda, cuda:1 (default: a GPU when present)")
+    add_placement_arguments(predict)
     predict.add_argument("--adapter", help="LoRA adapter folder to apply")
     predict.add_argument("--allow-pickle", action="store_true")
     predict.set_defaults(handler=cmd_predict)
@@ -197,7 +198,7 @@ def cmd_predict(store: Store, args) -> int:
     path, name = _model_ref(store, args.model)
     try:
         engine = Engine.load(path, device=args.device, allow_pickle=args.allow_pickle,
-                             adapter_path=args.adapter, name=name)
+                             adapter_path=args.adapter, name=name, **placement_kwargs(args))
     except ModelLoadError as exc:
         raise CliError(str(exc)) from exc
     try:

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmla_core.cli.common import EXIT_OK, CliError, print_table, progress_bar
+from mmla_core.cli.common import (
+    EXIT_OK,
+    CliError,
+    add_placement_arguments,
+    placement_kwargs,
+    print_table,
+    progress_bar,
+)
 
 DEFAULT_SCENARIOS = "aligned,audio_swap,misleading_caption,long_context,frames_zeroed,audio_removed"
 DEFAULT_PROMPTS = "zero_shot,visual_focused,audio_focused"
@@ -51,6 +58,7 @@ def register(sub) -> None:
     p.add_argument("--max-pixels", type=int, help="pixels per frame (default 360*420)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda, ... (default: auto)")
+    add_placement_arguments(p)
     p.add_argument("--adapter", help="LoRA adapter folder")
     p.add_argument("--csv", type=Path, help="also write the probe as CSV")
     p.set_defaults(handler=lambda store, args: _probe(store, args, media_handler))
@@ -62,6 +70,7 @@ def register(sub) -> None:
     c.add_argument("--frames", type=int)
     c.add_argument("--max-pixels", type=int)
     c.add_argument("--device")
+    add_placement_arguments(c)
     c.set_defaults(handler=_checks_model)
 
 
@@ -84,7 +93,7 @@ def _engine(store, ref: str, args):
     path, name = (rows[0]["path"], rows[0]["name"]) if rows else (ref, None)
     try:
         return Engine.load(path, device=args.device, name=name,
-                           adapter_path=getattr(args, "adapter", None))
+                           adapter_path=getattr(args, "adapter", None), **placement_kwargs(args))
     except ModelLoadError as exc:
         raise CliError(str(exc)) from exc
 

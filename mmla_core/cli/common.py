@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 
@@ -79,3 +80,21 @@ def print_selection(record: dict) -> None:
     from mmla_core.store.verdicts import describe_record
 
     print(describe_record(record))
+
+
+# --- where the model goes (models.placement) ----------------------------------------------------
+
+def add_placement_arguments(p: argparse.ArgumentParser) -> None:
+    """--device-map / --max-memory: a model larger than one GPU, split over the devices."""
+    p.add_argument("--device-map", metavar="auto|balanced|DEVICE",
+                   help="split the model over the visible GPUs (auto: fill them in order, then "
+                        "the CPU; balanced: even shares) or put it on one DEVICE; default: one "
+                        "device, split only when the weights do not fit it")
+    p.add_argument("--max-memory", metavar="0=20GiB,1=20GiB,cpu=64GiB",
+                   help="cap what each device takes of a split model")
+
+
+def placement_kwargs(args) -> dict:
+    given = {"device_map": getattr(args, "device_map", None),
+             "max_memory": getattr(args, "max_memory", None)}
+    return {k: v for k, v in given.items() if v}

@@ -87,9 +87,16 @@ class EvalJob:
     rank: int = 0
     world_size: int = 1
     device: str | None = None
+    device_map: str | None = None    # auto | balanced | a device (models.placement)
+    max_memory: str | None = None    # "0=20GiB,1=20GiB,cpu=64GiB"
     allow_pickle: bool = False
     resumed: bool = False
     engine_info: dict = field(default_factory=dict)
+
+    def placement(self) -> dict:
+        """The engine's split options, only when given (fake engines take none)."""
+        given = {"device_map": self.device_map, "max_memory": self.max_memory}
+        return {k: v for k, v in given.items() if v not in (None, "")}
 
     @property
     def seed(self) -> int:
@@ -141,14 +148,15 @@ def checkpoint_of(adapter: str | None) -> str | None:
 
 
 _INFO_FIELDS = ("name", "family", "path", "weights_hash", "random_weights", "device", "dtype",
-                "attn_implementation", "hears_audio", "sees_video", "adapter_path", "adapter_hash")
+                "attn_implementation", "hears_audio", "sees_video", "adapter_path", "adapter_hash",
+                "device_map")
 _OUT_OF_MEMORY = re.compile(r"out of (\w+ )?memory", re.IGNORECASE)
 
 
 def engine_info_dict(info) -> dict:
     """The engine's info as JSON-able values (paths, devices and dtypes as text)."""
     values = {k: getattr(info, k, None) for k in _INFO_FIELDS}
-    return {k: v if v is None or isinstance(v, bool | int | float | str) else str(v)
+    return {k: v if v is None or isinstance(v, bool | int | float | str | dict) else str(v)
             for k, v in values.items()}
 
 
@@ -276,6 +284,7 @@ def _job(request: dict, **fields) -> EvalJob:
     return EvalJob(
         batch_size=int(request.get("batch_size") or 4), rank=int(request.get("rank") or 0),
         world_size=int(request.get("world_size") or 1), device=request.get("device"),
+        device_map=request.get("device_map"), max_memory=request.get("max_memory"),
         allow_pickle=bool(request.get("allow_pickle")), checkpoint=None, shard=[], pending=[],
         **fields)
 

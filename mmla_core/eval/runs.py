@@ -65,18 +65,22 @@ def run_evaluation(store_path: str | Path, *, model=None, task=None, dataset=Non
                    engine_factory=None, input_factory=None, resume: int | None = None,
                    name: str = "", batch_size: int = 4, rank: int = 0, world_size: int = 1,
                    launch_key: str | None = None, device: str | None = None,
+                   device_map: str | None = None, max_memory: str | None = None,
                    allow_pickle: bool = False) -> int:
     """Evaluate (or resume) a run and return its id; its status says how it ended.
 
     `progress(EvalProgress)` is called as the run advances; `cancel` is a callable or an event
     (`is_set()`). `engine_factory(path, **load_kwargs)` and `input_factory(store, clip_id,
     settings, recipe_steps=, seed=)` default to the real engine; either may be a
-    "module:attribute" string. EvalError (no run created) for an unknown task, dataset or run.
+    "module:attribute" string. `device_map` / `max_memory` split a model larger than one GPU
+    over the devices (models.placement). EvalError (no run created) for an unknown task,
+    dataset or run.
     """
     request = {"model": model, "task": task, "dataset": dataset, "split": split,
                "settings": settings, "variants": variants, "adapter": adapter, "resume": resume,
                "name": name, "batch_size": batch_size, "rank": rank, "world_size": world_size,
-               "launch_key": launch_key, "device": device, "allow_pickle": allow_pickle}
+               "launch_key": launch_key, "device": device, "device_map": device_map,
+               "max_memory": max_memory, "allow_pickle": allow_pickle}
     with open_store(store_path) as store:
         job = prepare_job(store, request)
         runner = _Runner(store, job, progress, cancel)
@@ -146,7 +150,7 @@ class _Runner:
         factory = resolve(engine_factory, "engine")
         engine = factory(job.model_path, device=job.device, allow_pickle=job.allow_pickle,
                          attn_implementation=job.settings.attn_implementation,
-                         adapter_path=job.adapter)
+                         adapter_path=job.adapter, **job.placement())
         info = engine.info
         stored = job.run_settings.get("engine", {}).get("weights_hash")
         if job.resumed and stored and stored != info.weights_hash:

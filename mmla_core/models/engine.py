@@ -41,6 +41,7 @@ class ModelInfo:
     sees_video: bool
     adapter_path: str | None = None
     adapter_hash: str | None = None
+    device_map: dict | None = None   # {device: modules} when the model is split over devices
 
 
 @dataclass
@@ -73,11 +74,14 @@ class Engine:
 
     @classmethod
     def load(cls, model_path, *, device=None, allow_pickle=False, attn_implementation=None,
-             adapter_path=None, name: str | None = None) -> Engine:
+             adapter_path=None, name: str | None = None, device_map=None,
+             max_memory=None) -> Engine:
+        """`device_map` / `max_memory` split a model over devices (models.placement)."""
         from mmla_core.models.loader import load_adapter, load_model
 
         loaded = load_model(model_path, device=device, allow_pickle=allow_pickle,
-                            attn_implementation=attn_implementation)
+                            attn_implementation=attn_implementation, device_map=device_map,
+                            max_memory=max_memory)
         check, family = loaded.check, FAMILIES[loaded.check.family]
         model, adapter_hash = loaded.model, None
         if adapter_path is not None:
@@ -85,7 +89,8 @@ class Engine:
         info = ModelInfo(name or check.path.name, family.name, str(check.path),
                          check.weights_hash, check.random_weights, loaded.device, loaded.dtype,
                          loaded.attn_implementation, family.hears_audio, family.sees_video,
-                         None if adapter_path is None else str(adapter_path), adapter_hash)
+                         None if adapter_path is None else str(adapter_path), adapter_hash,
+                         loaded.device_map)
         return cls(model, loaded.processor, info)
 
     # --- predictions ---------------------------------------------------------------------------

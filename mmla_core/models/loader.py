@@ -4,6 +4,7 @@ CUDA when present: bf16 (fp16 where bf16 is unsupported), `flash_attention_2` wh
 importable, else `sdpa`; CPU: float32 + sdpa. `attn_implementation="eager"` on request (the
 attention-map probes need it). Weights from safetensors only unless the user allowed pickle;
 `trust_remote_code` is never on. Every failure becomes a ModelLoadError saying what to do.
+A model larger than one GPU is split over the visible devices (models.placement).
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ class Loaded:
     model: object
     processor: object
     check: ModelCheck
-    device: str
+    device: str                 # where inputs go (a split model: its input embeddings' device)
     dtype: str
     attn_implementation: str
+    device_map: dict | None = None   # {device: modules placed there} when split
+    split_reason: str = ""
 
 
 def auto_device(device: str | None = None) -> str:
@@ -84,29 +87,54 @@ def quiet_progress() -> None:
 
 
 def load_model(ref, *, device: str | None = None, allow_pickle: bool = False,
-               attn_implementation: str | None = None) -> Loaded:
-    """The model (eval mode, on its device) and its processor; never runs shipped code."""
+               attn_implementation: str | None = None, device_map=None,
+               max_memory=None) -> Loaded:
+    """The model (eval mode, on its device or split over several) and its processor; never runs
+    shipped code. `device_map` / `max_memory`: see models.placement."""
+    from mmla_core.models.placement import (
+        describe_map,
+        input_device,
+        plan_placement,
+        single_device,
+    )
     from mmla_core.models.processors import load_processor
 
     check = inspect_model(ref, allow_pickle=allow_pickle)
-    device = auto_device(device)
+    single = single_device(device_map)
+    given = device or single
+    device = auto_device(given)
     dtype = _dtype(device)
+    place = plan_placement(check, device, None if single else device_map, max_memory,
+                           device_given=given is not None, bytes_per_param=dtype.itemsize)
     attn = auto_attention(device, attn_implementation)
     quiet_progress()
-    model = _from_pretrained(check, device, dtype, attn)
+    model = _from_pretrained(check, place, dtype, attn)
     processor = load_processor(check.path, check.family)
-    return Loaded(model, processor, check, device, str(dtype).replace("torch.", ""), attn)
+    where = input_device(model, device) if place.split else device
+    return Loaded(model, processor, check, where, str(dtype).replace("torch.", ""), attn,
+                  describe_map(model) if place.split else None, place.reason)
 
 
-def _from_pretrained(check: ModelCheck, device: str, dtype, attn: str):
+def _placement_kwargs(place) -> dict:
+    from mmla_core.models.placement import offload_folder
+
+    if place.split:
+        kwargs = {"device_map": place.device_map, "offload_folder": offload_folder()}
+        return kwargs | ({"max_memory": place.max_memory} if place.max_memory else {})
+    if place.device.startswith("cuda"):
+        return {"device_map": {"": place.device}}
+    return {}
+
+
+def _from_pretrained(check: ModelCheck, place, dtype, attn: str):
     import torch
     import transformers
 
     cls = getattr(transformers, _MODEL_CLASSES[check.family])
     kwargs = {"dtype": dtype, "attn_implementation": attn, "trust_remote_code": False,
-              "use_safetensors": check.weights_format == "safetensors"}
-    if device.startswith("cuda"):
-        kwargs["device_map"] = {"": device}
+              "use_safetensors": check.weights_format == "safetensors",
+              **_placement_kwargs(place)}
+    device = place.device
     try:
         model = cls.from_pretrained(str(check.path), **kwargs)
     except torch.cuda.OutOfMemoryError as exc:
@@ -117,7 +145,9 @@ def _from_pretrained(check: ModelCheck, device: str, dtype, attn: str):
         if "out of memory" in str(exc).lower():
             raise _oom(check, device) from exc
         raise _load_failure(check, attn, exc) from exc
-    return model.to(device).eval() if not device.startswith("cuda") else model.eval()
+    if place.split or device.startswith("cuda"):
+        return model.eval()
+    return model.to(device).eval()
 
 
 def _load_failure(check: ModelCheck, attn: str, exc: Exception) -> ModelLoadError:
@@ -138,7 +168,8 @@ def _oom(check: ModelCheck, device: str) -> ModelLoadError:
     return ModelLoadError(
         f"{check.path}: not enough GPU memory on {device} (weights alone ~{need:.1f} GiB, "
         f"{free} GiB free). Close other programs using the GPU, pick a smaller model (e.g. the "
-        "3B), or load it on the CPU (device='cpu', slow)")
+        "3B), split it over the GPUs and the CPU (device map 'auto', `--device-map auto`), "
+        "or load it on the CPU (device='cpu', slow)")
 
 
 def load_adapter(model, adapter_path, *, allow_pickle: bool = False):
