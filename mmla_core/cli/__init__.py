@@ -28,7 +28,7 @@ from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, CliError
 from mmla_core.cli.crash import report_unexpected
 from mmla_core.config import default_db_path
 from mmla_core.store import StoreError, open_store
-from mmla_core.store.db import describe_sqlite_error
+from mmla_core.store.db import describe_sqlite_error, is_storage_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +79,9 @@ def _run(handler, store, args) -> int:
         print(f"mmla {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except sqlite3.OperationalError as exc:  # a write outside Store.write (sqlite-utils, ...)
+        if not is_storage_error(exc):  # a damaged project, a bug: the crash report
+            report_unexpected(args.command, exc)
+            return EXIT_FAILED
         where = store.path if store is not None else args.db
         print(f"mmla {args.command}: {where}: {describe_sqlite_error(exc)}", file=sys.stderr)
         return EXIT_FAILED

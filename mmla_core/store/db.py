@@ -126,7 +126,7 @@ class Store:
         except sqlite3.OperationalError as exc:
             if self.conn.in_transaction:
                 self.conn.rollback()
-            if _is_storage_error(exc):
+            if is_storage_error(exc):
                 raise StoreError(f"{self.path}: {describe_sqlite_error(exc)}; this change "
                                  "was not saved, everything saved before is intact") from exc
             raise
@@ -165,7 +165,7 @@ STORAGE_ERRORS = {
 }
 
 
-def _is_storage_error(exc: sqlite3.Error) -> bool:
+def is_storage_error(exc: sqlite3.Error) -> bool:
     return any(key in str(exc).lower() for key in STORAGE_ERRORS)
 
 
