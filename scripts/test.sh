@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
+.venv/bin/lint-imports  # the floors of docs/architecture.md ([tool.importlinter] in pyproject.toml)
 export QT_QPA_PLATFORM=offscreen QT_LOGGING_RULES="qt.multimedia.*=false"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
