@@ -60,9 +60,10 @@ def run_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> str
         from mmla_core.datasets.eaf import export_eaf
 
         files = export_eaf(store, out, dataset=dataset_id, annotator=options.get("annotator"),
-                           labels=selection.labels)
+                           selection=selection)
         return f"Wrote {len(files)} .eaf files to {out}; skipped: " + (
-            ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())) or "none")
+            ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())) or "none") + (
+            f"; {describe_record(files.labels)}")
     files = export_llamafactory(
         store, out, dataset=dataset_id, task=options["task"], mode=options["mode"],
         splits=tuple(s.strip() for s in options["splits"].split(",") if s.strip()),

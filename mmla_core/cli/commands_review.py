@@ -97,7 +97,7 @@ def _export_commands(sub) -> None:
     eaf.add_argument("--dataset", required=True)
     eaf.add_argument("--annotator", help="only this annotator's work (default: gold labels)")
     eaf.add_argument("--split", help="only this split")
-    add_selection_args(eaf, verdicts=False)  # every clip keeps its verdict tier
+    add_selection_args(eaf)  # rejected clips left out unless --include-rejected, as everywhere
     eaf.set_defaults(handler=cmd_export_eaf)
 
     table = sub.add_parser("export-review", help="labels + check answers + verdicts as CSV/JSONL")
@@ -265,7 +265,7 @@ def cmd_export_eaf(store: Store, args) -> int:
         raise CliError("eaf export needs --dataset")
     files = export_eaf(store, args.out, dataset=args.dataset,
                        annotator=getattr(args, "annotator", None), split=args.split,
-                       labels=selection_from_args(args).labels)
+                       selection=selection_from_args(args))
     print(f"wrote {len(files)} .eaf files to {args.out}")
     print_selection(getattr(files, "labels", None))
     if files.skipped:

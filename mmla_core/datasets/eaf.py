@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from mmla_core.checks import dataset_checks
 from mmla_core.datasets.eaf_xml import EafDocument, EafError, Tier, eaf_xml, read_eaf
-from mmla_core.datasets.export import ExportedFiles, ExportError
+from mmla_core.datasets.export import ExportedFiles, ExportError, _log_export
 from mmla_core.fsutil import write_text_atomic
 from mmla_core.paths import PathEscapeError, confine
 from mmla_core.store.annotator_work import (
@@ -40,8 +40,8 @@ from mmla_core.store.annotator_work import (
 )
 from mmla_core.store.catalog import find_dataset, list_clips, tasks_for_dataset
 from mmla_core.store.db import Store
-from mmla_core.store.label_policy import CURATED, resolve_labels
 from mmla_core.store.labels import CHECK_ANSWERS
+from mmla_core.store.verdicts import Selection
 from mmla_core.tasks import Task
 
 __all__ = ["EafDocument", "EafError", "eaf_file_name", "export_eaf", "read_eaf", "tier_name"]
@@ -60,9 +60,11 @@ def tier_name(base: str, annotator: str) -> str:
 class _ProjectWork:
     """Everyone's labels, answers and verdicts of one dataset, read once for the whole export."""
 
-    def __init__(self, store: Store, dataset_id: int, annotator: str | None, source: str):
+    def __init__(self, store: Store, dataset_id: int, annotator: str | None,
+                 selection: Selection):
         self.annotator = annotator
-        self.policy = resolve_labels(store, source, dataset_id=dataset_id)
+        self.policy = selection.resolve(store, dataset_id=dataset_id)
+        self.gate = selection.gate(store, dataset_id)  # the verdict rule, and each clip's verdict
         self.used: set[tuple[int, int]] = set()  # (clip, task) pairs a policy tier holds
         self.tasks = tasks_by_id(store)
         self.attached = [task_id for task_id, _ in tasks_for_dataset(store, dataset_id)]
@@ -91,8 +93,9 @@ class _ProjectWork:
                                          [(who, a) for k, who, a in answers if k == key])
         reviews = self.mine(self.reviews.get(clip["id"], []), 0)
         if self.annotator is None:
-            first = reviews[0] if reviews else ("", None)
-            tiers.append(Tier(VERDICT_TIER, first[1], first[0], VERDICT_CV))
+            verdict = self.gate.verdicts.get(clip["id"])  # the one rule (store.verdicts)
+            who = ", ".join(w for w, v in reviews if v == verdict)
+            tiers.append(Tier(VERDICT_TIER, verdict, who, VERDICT_CV))
         tiers += self._per_annotator(VERDICT_TIER, VERDICT_CV, reviews)
         return tiers
 
@@ -123,19 +126,24 @@ class _ProjectWork:
 
 def export_eaf(store: Store, out_dir: str | os.PathLike, *, dataset: str | int,
                annotator: str | None = None, split: str | None = None,
-               labels: str = CURATED) -> ExportedFiles:
+               selection: Selection | None = None) -> ExportedFiles:
     """One `.eaf` per clip with media and a known duration, into `out_dir`.
 
-    `annotator=None` writes every annotator's tiers and the `labels` source's tier per task;
-    a name writes only that annotator's work, with an empty tier for each task and check they
-    have not done yet. `.labels` of the result: the source and its per-kind counts.
+    `annotator=None` writes every annotator's tiers and the selection's label source's tier
+    per task; a name writes only that annotator's work, with an empty tier for each task and
+    check they have not done yet. The selection's verdict rule picks the clips (rejected ones
+    left out by default). `.labels` of the result (and `mmla_export.json` in the folder, and
+    the `exports` row): the source, its per-kind counts and the clips each rule left out.
     """
+    selection = selection or Selection()
     ds = _dataset(store, dataset)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    work = _ProjectWork(store, ds["id"], annotator, labels)
+    work = _ProjectWork(store, ds["id"], annotator, selection)
     result = ExportedFiles()
     for clip in list_clips(store, dataset_id=ds["id"], split=split):
+        if not work.gate.keep(clip["id"]):
+            continue
         media, problem = _clip_media(clip)
         if problem:
             result.skipped[problem] += 1
@@ -153,7 +161,9 @@ def export_eaf(store: Store, out_dir: str | os.PathLike, *, dataset: str | int,
         ))
         result.append(path)
         result.written[path.name] = 1
-    result.labels = work.policy.summary(work.used)
+    result.labels = selection.record(work.policy, work.used, work.gate)
+    _log_export(store, "eaf", out, result, dataset_id=ds["id"], task_id=None,
+                details={"dataset": ds["name"], "annotator": annotator, "split": split})
     return result
 
 

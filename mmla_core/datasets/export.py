@@ -143,7 +143,7 @@ def _log_export(store: Store, fmt: str, target: Path, result: ExportedFiles, *,
     """The export's metadata file and its `exports` row: what labels and clips it used."""
     info = {"format": fmt, **details, "files": dict(result.written), "labels": result.labels,
             "exported_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    result.info_path = write_export_info(target, info, folder=fmt == "llamafactory")
+    result.info_path = write_export_info(target, info, folder=fmt in ("llamafactory", "eaf"))
     record_export(store, fmt, str(target), result.labels, dataset_id=dataset_id,
                   task_id=task_id, files=result.written)
 

@@ -124,6 +124,9 @@ def test_export_eaf_and_review_table(db, tmp_path, capsys):
     run(db, "review", "1", "--verdict", "reject", "--annotator", "alice")
     assert run(db, "export-eaf", str(tmp_path / "eaf"), "--dataset", "demo",
                "--annotator", "alice") == 0
+    assert "wrote 7 .eaf files" in capsys.readouterr().out  # the rejected clip left out
+    assert run(db, "export-eaf", str(tmp_path / "eaf"), "--dataset", "demo",
+               "--annotator", "alice", "--include-rejected") == 0
     assert "wrote 8 .eaf files" in capsys.readouterr().out
     values = read_eaf(tmp_path / "eaf" / "train_demo_01.eaf").values()
     assert values["MELD@alice"] == "fear" and values["verdict@alice"] == "reject"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -15,6 +16,7 @@ from mmla_core.datasets.export import ExportError
 from mmla_core.store.catalog import task_by_name, upsert_clips
 from mmla_core.store.labels import set_check_answer, set_label
 from mmla_core.store.review import mark_reviewed
+from mmla_core.store.verdicts import Selection
 
 
 @pytest.fixture
@@ -63,7 +65,11 @@ def test_every_annotators_work_on_its_own_tier(store, tmp_path):
         set_check_answer(store, 2, key, "no" if key == "audio_only" else "yes", "bob")
     mark_reviewed(store, 2, "alice")
     mark_reviewed(store, 2, "bob")
-    export_eaf(store, tmp_path / "eaf", dataset="demo")
+    files = export_eaf(store, tmp_path / "default", dataset="demo")
+    assert len(files) == 7 and files.labels["left_out"] == {"rejected": 1, "not_accepted": 0}
+    info = json.loads((tmp_path / "default" / "mmla_export.json").read_text())
+    assert info["train_demo_01.eaf"]["labels"]["left_out"]["rejected"] == 1  # own metadata
+    export_eaf(store, tmp_path / "eaf", dataset="demo", selection=Selection(include_rejected=True))
     path = tmp_path / "eaf" / "train_demo_02.eaf"
     assert_valid_eaf(path)
     doc = read_eaf(path)
@@ -91,13 +97,15 @@ def test_every_annotators_work_on_its_own_tier(store, tmp_path):
 def test_the_policy_tier_follows_the_chosen_source_and_names_ties(store, tmp_path):
     meld = task_by_name(store, "MELD")[0]
     set_label(store, 2, meld, "fear", "alice")  # import says anger: a 1-1 tie
-    files = export_eaf(store, tmp_path / "maj", dataset="demo", split="train", labels="majority")
+    files = export_eaf(store, tmp_path / "maj", dataset="demo", split="train",
+                       selection=Selection("majority"))
     doc = read_eaf(tmp_path / "maj" / "train_demo_02.eaf")
     assert doc.tiers["MELD"].annotations == []
     assert doc.tiers["MELD"].annotator == "majority (unresolved: anger / fear)"
     assert doc.values()["MIntRec"] == "complain"
     assert files.labels["source"] == "majority" and files.labels["counts"]["unresolved"] == 1
-    export_eaf(store, tmp_path / "imp", dataset="demo", split="train", labels="import")
+    export_eaf(store, tmp_path / "imp", dataset="demo", split="train",
+               selection=Selection("import"))
     doc = read_eaf(tmp_path / "imp" / "train_demo_02.eaf")
     assert doc.values()["MELD"] == "anger" and doc.tiers["MELD"].annotator == "import (import)"
 

@@ -19,6 +19,7 @@ from mmla_core.store import open_store
 from mmla_core.store.catalog import attach_task, ensure_task, task_by_name
 from mmla_core.store.labels import set_check_answer, set_label, set_transcript
 from mmla_core.store.review import mark_reviewed
+from mmla_core.store.verdicts import Selection
 from mmla_core.tasks import make_custom_task
 
 
@@ -67,7 +68,8 @@ def two_annotators_work(store) -> None:
 
 def test_round_trip_into_a_fresh_project_gives_everyone_their_work_back(store, fresh, tmp_path):
     two_annotators_work(store)
-    files = export_eaf(store, tmp_path / "eaf", dataset="demo")
+    files = export_eaf(store, tmp_path / "eaf", dataset="demo",
+                       selection=Selection(include_rejected=True))  # bob rejected demo_02
     report = import_eaf(fresh, tmp_path / "eaf")
     assert report.issues == [] and report.added == len(files) == 8
     before, after = everyones_work(store), everyones_work(fresh)

@@ -177,7 +177,8 @@ def test_export_dialog_writes_in_the_background(qtbot, tiny_project, tmp_path, f
     with qtbot.waitSignal(dialog.exported, timeout=10_000) as signal:
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     if fmt == "eaf":
-        assert sorted(p.name for p in target.iterdir()) == ["train_utt_a.eaf", "train_utt_b.eaf"]
+        assert sorted(p.name for p in target.glob("*.eaf")) == ["train_utt_a.eaf",
+                                                                 "train_utt_b.eaf"]
         assert "1 no_media" in signal.args[0]
     elif fmt == "jsonl":
         rows = [json.loads(x) for x in target.read_text().splitlines()]
