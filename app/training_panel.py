@@ -347,7 +347,13 @@ class TrainingPanel(QWidget):
 
         self.runner.submit(control.resume, str(self.db_path), self.job_id,
                            self.checkpoint_combo.currentData(), with_store=False,
-                           on_success=lambda _r: self.poll_now(), on_error=self._action_failed)
+                           on_success=self._resumed, on_error=self._action_failed)
+
+    def _resumed(self, note: str | None) -> None:
+        """Say when the newest checkpoint was cut short by a kill (skipped), then refresh."""
+        if note and isValid(self):
+            self.message.emit(f"Job {self.job_id} resumed: {note}.")
+        self.poll_now()
 
     def confirm_delete(self) -> None:
         job = self.current_job()

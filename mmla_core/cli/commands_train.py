@@ -303,8 +303,9 @@ def _stop(store, args) -> int:
 def _resume(store, args) -> int:
     from mmla_core.train import control
 
-    control.resume(store.path, args.job, args.checkpoint)
-    print(f"training job {args.job} resumed from {args.checkpoint or 'its latest checkpoint'}")
+    note = control.resume(store.path, args.job, args.checkpoint)
+    print(f"training job {args.job} resumed from {args.checkpoint or 'its latest checkpoint'}"
+          + (f" ({note})" if note else ""))
     return EXIT_OK
 
 

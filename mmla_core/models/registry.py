@@ -153,9 +153,13 @@ def read_config(path: Path) -> dict:
             f"{path}: no config.json. This is not a Hugging Face model folder; pick the folder "
             "that holds config.json and the *.safetensors weights")
     try:
-        return json.loads(config_file.read_text(encoding="utf-8"))
+        config = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{config_file}: unreadable ({exc}); re-download the model") from exc
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{config_file}: must hold a JSON object, got "
+                             f"{type(config).__name__}; re-download the model")
+    return config
 
 
 def detect_family(config: dict, path: Path | str = "model") -> str:
@@ -165,8 +169,16 @@ def detect_family(config: dict, path: Path | str = "model") -> str:
             f"{path}: config.json has an auto_map, i.e. the model needs its own Python code "
             "(trust_remote_code). MMLA Studio never runs code shipped with weights; use a "
             "model that transformers supports natively (Qwen2.5-Omni, Qwen2-VL, Qwen2.5-VL, Qwen2)")
-    architectures = tuple(config.get("architectures") or ())
-    model_type = config.get("model_type", "")
+    architectures = config.get("architectures") or ()
+    model_type = config.get("model_type") or ""
+    if not isinstance(architectures, list | tuple) or not all(
+            isinstance(a, str) for a in architectures):
+        raise ModelLoadError(f"{path}: config.json's architectures must be a list of class "
+                             f"names, got {architectures!r}")
+    if not isinstance(model_type, str):
+        raise ModelLoadError(f"{path}: config.json's model_type must be a string, got "
+                             f"{model_type!r}")
+    architectures = tuple(architectures)
     for family in FAMILIES.values():
         if any(a in family.architectures for a in architectures):
             return family.name
@@ -204,17 +216,43 @@ def weight_files(path: Path, *, allow_pickle: bool = False) -> tuple[list[Path],
 def _listed_or_globbed(path: Path, index_name: str, pattern: str) -> list[Path]:
     index = path / index_name
     if index.is_file():
-        try:
-            names = sorted(set(json.loads(index.read_text())["weight_map"].values()))
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelLoadError(f"{index}: unreadable weights index ({exc})") from exc
-        missing = [n for n in names if not (path / n).is_file()]
+        names = _index_shards(index)
+        files = [_confined_shard(path, index, n) for n in names]
+        missing = [n for n, f in zip(names, files, strict=True) if not f.is_file()]
         if missing:
             raise ModelLoadError(
                 f"{path}: weight shards missing ({', '.join(missing[:3])}); the download is "
                 "incomplete, download the model again")
-        return [path / n for n in names]
+        return files
     return sorted(p for p in path.glob(pattern) if p.is_file())
+
+
+def _index_shards(index: Path) -> list[str]:
+    """The shard file names a weights index maps tensors to; refuses any other shape."""
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{index}: unreadable weights index ({exc})") from exc
+    weight_map = data.get("weight_map") if isinstance(data, dict) else None
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise ModelLoadError(f"{index}: weights index without a weight_map object "
+                             "({tensor name: shard file}); download the model again")
+    bad = [v for v in weight_map.values() if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise ModelLoadError(f"{index}: weight_map values must be shard file names, got "
+                             f"{bad[0]!r}")
+    return sorted(set(weight_map.values()))
+
+
+def _confined_shard(path: Path, index: Path, name: str) -> Path:
+    """A shard named by the index, inside the model folder (never `/etc/...` or `../`)."""
+    from mmla_core.paths import PathEscapeError, confine
+
+    try:
+        return confine(path, name)
+    except PathEscapeError as exc:
+        raise ModelLoadError(f"{index}: shard {name!r} is outside the model folder ({exc}); "
+                             "refused") from exc
 
 
 def weights_hash(files: list[Path]) -> str:
@@ -280,12 +318,10 @@ def check_tokenizer_files(path: Path) -> None:
 
 
 def _check_safetensors_header(file: Path) -> None:
+    from mmla_core.models.safetensors_check import check_safetensors
+
     try:
-        with open(file, "rb") as handle:
-            (header_len,) = struct.unpack("<Q", handle.read(8))
-            if header_len > 100 * 1024 * 1024:
-                raise ValueError("header length is implausible")
-            json.loads(handle.read(header_len))
+        check_safetensors(file)
     except (OSError, ValueError, struct.error) as exc:
         raise ModelLoadError(
             f"{file}: not a readable safetensors file ({exc}); the download may be truncated, "

@@ -13,12 +13,19 @@ EVENT_COLUMNS = (
 
 
 def create_job(store: Store, name: str, config: dict, output_dir: str) -> int:
+    """A new job row whose id was never given before (not even to a deleted job)."""
     with store.write() as conn:
-        cursor = conn.execute(
-            "INSERT INTO training_jobs (name, config_json, output_dir) VALUES (?, ?, ?)",
-            (name, json.dumps(config, sort_keys=True), output_dir),
+        (used,) = conn.execute(
+            "SELECT max(coalesce((SELECT value FROM id_high_water WHERE name = 'training_jobs'),"
+            " 0), coalesce((SELECT max(id) FROM training_jobs), 0))").fetchone()
+        job_id = int(used) + 1
+        conn.execute(
+            "INSERT INTO training_jobs (id, name, config_json, output_dir) VALUES (?, ?, ?, ?)",
+            (job_id, name, json.dumps(config, sort_keys=True), output_dir),
         )
-    return int(cursor.lastrowid)
+        conn.execute("INSERT INTO id_high_water (name, value) VALUES ('training_jobs', ?) "
+                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (job_id,))
+    return job_id
 
 
 def update_job(store: Store, job_id: int, **fields) -> None:
@@ -35,6 +42,14 @@ def add_events(store: Store, job_id: int, events: list[dict]) -> None:
             f"INSERT INTO training_events (job_id, {', '.join(EVENT_COLUMNS)}) "
             f"VALUES (?, {', '.join('?' * len(EVENT_COLUMNS))})", rows,
         )
+
+
+def drop_events_after(store: Store, job_id: int, step: int) -> int:
+    """Delete a job's events past `step` (a resume from that checkpoint replays those steps)."""
+    with store.write() as conn:
+        cursor = conn.execute("DELETE FROM training_events WHERE job_id = ? AND step > ?",
+                              (job_id, step))
+    return cursor.rowcount
 
 
 def job_events(store: Store, job_id: int, after_id: int = 0) -> list[dict]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("mmla_studio")
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 _M001_TABLES = [
     """CREATE TABLE datasets (
@@ -302,3 +302,22 @@ def m007_clip_media_hash(db) -> None:
     for statement in _M007_STATEMENTS:
         db.execute(statement)
     db.execute("PRAGMA user_version = 7")
+
+
+_M008_STATEMENTS = [
+    # The highest id ever given per table whose ids must never come back: `train rm` of the
+    # newest job let the next job take its id (and its old output folder, logs and results).
+    """CREATE TABLE id_high_water (
+        name TEXT PRIMARY KEY,       -- the table, e.g. training_jobs
+        value INTEGER NOT NULL
+    )""",
+    "INSERT INTO id_high_water (name, value) SELECT 'training_jobs', coalesce(max(id), 0) "
+    "FROM training_jobs",
+]
+
+
+@MIGRATIONS()
+def m008_id_high_water(db) -> None:
+    for statement in _M008_STATEMENTS:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 8")

@@ -54,11 +54,37 @@ class EventSink:
             add_events(self.store, self.job_id, rows)
             update_job(self.store, self.job_id, heartbeat_at=utc_now())
 
+    def forget_after(self, step: int) -> int:
+        """Drop events past `step`, from events.jsonl and the job: a run resumed from the
+        checkpoint at `step` logs those steps again (a kill after the checkpoint left them)."""
+        self.flush()
+        dropped = 0
+        if self.path.is_file():
+            lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in lines if _step_of(line) <= step]
+            if len(kept) != len(lines):
+                dropped = len(lines) - len(kept)
+                self.path.write_text("".join(kept), encoding="utf-8")
+        if self.store is not None and self.job_id is not None:
+            from mmla_core.store.jobs import drop_events_after
+
+            dropped = max(dropped, drop_events_after(self.store, self.job_id, step))
+        return dropped
+
     def update_job(self, **fields) -> None:
         if self.store is not None and self.job_id is not None:
             from mmla_core.store.jobs import update_job
 
             update_job(self.store, self.job_id, **fields)
+
+
+def _step_of(line: str) -> int:
+    """An events.jsonl line's step (-1 for a line that is not an event: kept)."""
+    try:
+        step = json.loads(line).get("step")
+    except (ValueError, AttributeError):
+        return -1
+    return step if isinstance(step, int) else -1
 
 
 def _gpu_mem_mb() -> float | None:

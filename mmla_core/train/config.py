@@ -8,6 +8,7 @@ machine or a cluster, so every field has a default and unknown keys are refused,
 from __future__ import annotations
 
 import dataclasses
+import math
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +105,7 @@ class TrainConfig:
     def problems(self) -> list[str]:
         """What is wrong with the values themselves (the store is checked by samples.validate)."""
         out = [f"{k} is empty" for k in ("name", "model") if not str(getattr(self, k)).strip()]
+        out += _finite(self)
         if not self.tasks:
             out.append("tasks is empty: name at least one task")
         out += self._choice_problems()
@@ -197,6 +199,14 @@ def _coerce(key: str, raw: Any, default: Any) -> tuple[Any, str | None]:
     if raw is None or isinstance(raw, dict | list):
         return raw, f"{key} must be a string, got {raw!r}"
     return str(raw), None
+
+
+def _finite(config: TrainConfig) -> list[str]:
+    """NaN passes every `<=` check and inf epochs never end: refuse both, naming the field."""
+    return [f"{f.name} must be a finite number, got {getattr(config, f.name)}"
+            for f in dataclasses.fields(config)
+            if isinstance(getattr(config, f.name), float)
+            and not math.isfinite(getattr(config, f.name))]
 
 
 def _positive(config: TrainConfig, keys: tuple[str, ...]) -> list[str]:

@@ -90,9 +90,10 @@ def _failed_if_not_started(store: Store, job_id: int):
         raise
 
 
-def resume(db_path: str | Path, job_id: int, checkpoint: str | None = None) -> None:
+def resume(db_path: str | Path, job_id: int, checkpoint: str | None = None) -> str | None:
     """Start a finished job again from its latest checkpoint, or from `checkpoint` (a folder, or
-    a step number). Refused while the job runs or when it has no checkpoint to resume from."""
+    a step number). Refused while the job runs or when it has no checkpoint to resume from.
+    Returns a note when the latest checkpoint folders were incomplete (skipped), else None."""
     from mmla_core.store import open_store
 
     db_path = Path(db_path).resolve()
@@ -116,6 +117,10 @@ def resume(db_path: str | Path, job_id: int, checkpoint: str | None = None) -> N
             if not (out / "config.yaml").exists():
                 (out / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
             _spawn_supervisor(store, db_path, job_id, out, resume=target)
+    if target != "latest":
+        return None
+    _, skipped = outputs.latest_complete_checkpoint(out)
+    return outputs.incomplete_note(skipped) if skipped else None
 
 
 def _resume_target(job: dict, checkpoint: str | None) -> str:
@@ -135,6 +140,9 @@ def _resume_target(job: dict, checkpoint: str | None) -> str:
     path = Path(checkpoint).expanduser().resolve()
     if not path.is_dir():
         raise JobControlError(f"checkpoint folder {path} does not exist")
+    if not outputs.checkpoint_is_complete(path):
+        raise JobControlError(f"checkpoint folder {path} is incomplete (no "
+                              f"{outputs.CHECKPOINT_STATE}: its save was cut short)")
     return str(path)
 
 
@@ -215,7 +223,7 @@ def delete(store: Store, job_id: int, remove_files: bool = True) -> None:
         raise JobControlError(f"training job {job_id} is {job['status']}: stop it before "
                               "deleting it")
     if remove_files and job["output_dir"]:
-        outputs.remove(store, job, [Path(c["path"]) for c in checkpoints(job)])
+        outputs.remove(store, job, [Path(c["path"]) for c in checkpoints(job, complete_only=False)])
     jobs.delete_job(store, job_id)
 
 
@@ -320,15 +328,18 @@ def export_config(job_or_config: dict | TrainConfig, db_path: str | Path,
     return config, config.command_lines(str(config_path), db_path=str(Path(db_path).resolve()))
 
 
-def checkpoints(job: dict) -> list[dict]:
-    """`[{step, path}]` of the job's `checkpoint-<step>` folders, oldest first."""
+def checkpoints(job: dict, *, complete_only: bool = True) -> list[dict]:
+    """`[{step, path}]` of the job's complete `checkpoint-<step>` folders, oldest first (one
+    cut short by a kill during its save cannot be resumed from, so it is not offered; delete
+    asks for all of them)."""
     out = Path(job["output_dir"] or "")
     if not job["output_dir"] or not out.is_dir():
         return []
     found = []
     for path in out.glob("checkpoint-*"):
         step = path.name.removeprefix("checkpoint-")
-        if step.isdigit() and path.is_dir():
+        if step.isdigit() and path.is_dir() and (
+                not complete_only or outputs.checkpoint_is_complete(path)):
             found.append({"step": int(step), "path": str(path)})
     return sorted(found, key=lambda c: c["step"])
 
@@ -433,8 +444,10 @@ def oom_advice(log_tail: str, config: dict | None = None) -> str | None:
         return None
     gpu = re.search(r"CUDA out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED|"
                     r"MPS backend out of memory", log_tail)
+    # A SIGKILL alone is no evidence (a person's `kill -9` looks the same): the supervisor
+    # says when the kernel's OOM killer did it.
     host = re.search(r"DefaultCPUAllocator: can't allocate memory|MemoryError|"
-                     r"signal 9 \(SIGKILL\)", log_tail)
+                     r"out-of-memory killer ended", log_tail)
     if not gpu and not host:
         return None
     c = config or {}
@@ -450,7 +463,7 @@ def oom_advice(log_tail: str, config: dict | None = None) -> str | None:
     steps.append(f"max pixels {pixels} -> {max(28 * 28, pixels // 2)} per frame")
     steps.append("a smaller LoRA rank or fewer target modules; gradient checkpointing "
                  "(on by default on GPU) must stay on")
-    where = "GPU" if gpu else "host (CPU RAM; a SIGKILL is often the kernel's OOM killer)"
+    where = "GPU" if gpu else "host (CPU RAM)"
     found = re.search(r"Tried to allocate [^\n]*", log_tail)
     head = f"The run ran out of {where} memory" + (f" ({found.group(0)[:160]})" if found else "")
     return head + ". Try, in this order:\n" + "\n".join(f"- {s}" for s in steps)

@@ -17,6 +17,10 @@ from pathlib import Path
 
 from mmla_core.train.processes import PID_ROLES
 
+CHECKPOINT_STAGING = ".checkpoint-saving"  # the trainer saves here, then renames (trainer.py)
+CHECKPOINT_STATE = "trainer_state.json"     # the last file a checkpoint save writes
+
+
 MARKER_FILE = ".mmla-job"
 LOG_FILE = "train.log"
 STOP_FILE = "STOP"
@@ -24,11 +28,35 @@ STOP_FILE = "STOP"
 LAUNCH_FILES = ("config.yaml", LOG_FILE, MARKER_FILE, STOP_FILE,
                 *(f"{role}.pid" for role in PID_ROLES))
 RUN_FILES = (*LAUNCH_FILES, "events.jsonl", "best.json", "adapter", "adapter.saving",
-             "adapter.old")
+             "adapter.old", CHECKPOINT_STAGING)
 
 
 class OutputDirError(ValueError):
     """An output folder a new run may not use (not empty, or nested with another job's)."""
+
+
+def checkpoint_is_complete(path: Path) -> bool:
+    """True when the save of this checkpoint finished: it is renamed into place only then, and
+    (for runs older than that) trainer_state.json is written after the weights and optimizer."""
+    return (Path(path) / CHECKPOINT_STATE).is_file()
+
+
+def latest_complete_checkpoint(out: Path) -> tuple[Path | None, list[Path]]:
+    """(the newest complete `checkpoint-<step>` in `out`, the newer incomplete ones skipped)."""
+    found = sorted((int(p.name.removeprefix("checkpoint-")), p) for p in Path(out).glob(
+        "checkpoint-*") if p.name.removeprefix("checkpoint-").isdigit() and p.is_dir())
+    skipped = []
+    for _, path in reversed(found):
+        if checkpoint_is_complete(path):
+            return path, skipped
+        skipped.append(path)
+    return None, skipped
+
+
+def incomplete_note(skipped: list[Path]) -> str:
+    names = ", ".join(p.name for p in skipped)
+    return (f"skipped incomplete checkpoint(s) {names} (no {CHECKPOINT_STATE}: the run was "
+            "killed while saving)")
 
 
 def leftovers(out: Path) -> list[str]:

@@ -60,15 +60,24 @@ def _log_to(output_dir: Path, rank: int) -> logging.Handler:
 def _resume_point(output_dir: Path, resume: str | None) -> str | None:
     if resume in (None, ""):
         return None
-    if resume == "latest":
-        from transformers.trainer_utils import get_last_checkpoint
+    from mmla_core.train.outputs import (
+        checkpoint_is_complete,
+        incomplete_note,
+        latest_complete_checkpoint,
+    )
 
-        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
-        return last  # None: nothing saved yet, start from the beginning
+    if resume == "latest":
+        last, skipped = latest_complete_checkpoint(output_dir)
+        if skipped:
+            log.warning("%s; resuming from %s", incomplete_note(skipped),
+                        last.name if last else "the beginning")
+        return str(last) if last else None  # None: nothing saved yet, start from the beginning
     path = Path(resume)
-    if not (path / "trainer_state.json").is_file():
-        raise TrainConfigError(f"{path}: not a training checkpoint (no trainer_state.json); "
-                               f"pick a checkpoint-<step> folder of {output_dir}")
+    if not checkpoint_is_complete(path):
+        raise TrainConfigError(f"{path}: not a complete training checkpoint (no "
+                               "trainer_state.json: not a checkpoint, or the run was killed "
+                               f"while saving it); pick another checkpoint-<step> folder of "
+                               f"{output_dir}")
     return str(path)
 
 
@@ -129,6 +138,8 @@ class _Run:
                          self.job_id if writer else None)
         if writer:
             self._mark_running()
+            if checkpoint is not None:
+                self._forget_replayed_steps(checkpoint, sink)
         try:
             outcome = self._train(checkpoint, sink, extra_callbacks)
         except Exception as exc:   # run_training logs the traceback
@@ -144,6 +155,18 @@ class _Run:
                             test_run_ids_json=json.dumps(outcome.test_runs),
                             **({"stderr_tail": problem} if problem else {}))
         return outcome
+
+    @staticmethod
+    def _forget_replayed_steps(checkpoint: str, sink) -> None:
+        """The steps after the checkpoint run again: their first events would show twice."""
+        try:
+            state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
+            step = int(state["global_step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        dropped = sink.forget_after(step)
+        log.info("resuming from step %d (%s): %d events logged after it dropped (those steps "
+                 "run again)", step, checkpoint, dropped)
 
     def _mark_running(self) -> None:
         """Status running, unless a stop was asked for before we started (then it stays

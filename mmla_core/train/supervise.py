@@ -87,10 +87,40 @@ def _run_trainer(cmd: list[str], out: Path, job_id: int) -> int:
             _say(f"could not start the trainer: {exc}")
             return 127
     processes.write_pid_file(out, "trainer", child.pid)
+    oom_kills_before = oom_kill_count()
     signal.signal(signal.SIGTERM, lambda signum, frame: _forward(child, signum))
     exit_code = child.wait()   # PEP 475: a handled SIGTERM does not interrupt the wait
     _say(f"trainer pid {child.pid} ended: {describe_exit(exit_code)}")
+    if exit_code in (-signal.SIGKILL, 128 + signal.SIGKILL):
+        _say(kill_cause(oom_kills_before, oom_kill_count()))
     return exit_code
+
+
+def oom_kill_count() -> int | None:
+    """The kernel OOM killer's kill count in our cgroup (v2 memory.events, v1 oom_control);
+    None where neither can be read (no cgroup memory controller, not Linux)."""
+    try:
+        line = next(x for x in Path("/proc/self/cgroup").read_text().splitlines()
+                    if x.startswith("0::"))
+        candidates = [Path("/sys/fs/cgroup") / line[3:].lstrip("/") / "memory.events"]
+    except (OSError, StopIteration):
+        candidates = []
+    candidates.append(Path("/sys/fs/cgroup/memory/memory.oom_control"))
+    for path in candidates:
+        try:
+            fields = dict(x.split() for x in path.read_text().splitlines() if " " in x)
+            return int(fields["oom_kill"])
+        except (OSError, KeyError, ValueError):
+            continue
+    return None
+
+
+def kill_cause(before: int | None, after: int | None) -> str:
+    """What killed the trainer with SIGKILL, said only from evidence (OOM advice reads this)."""
+    if before is not None and after is not None and after > before:
+        return (f"the kernel's out-of-memory killer ended the trainer (cgroup oom_kill "
+                f"{before} -> {after})")
+    return "killed by signal 9 from outside (no out-of-memory kill recorded by the kernel)"
 
 
 def _forward(child: subprocess.Popen, signum: int) -> None:

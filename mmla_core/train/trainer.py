@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mmla_core.train.config import TrainConfig
+from mmla_core.train.outputs import CHECKPOINT_STAGING
 from mmla_core.train.samples import TrainSample
 
 __all__ = ["Prepared", "build_trainer", "dev_accuracy", "lora_target_regex", "prepare_model",
@@ -143,9 +145,23 @@ def _reduce_share(correct: int, total: int, device: str, world_size: int) -> flo
     return correct / total if total else 0.0
 
 
+def _publish(staging: Path, run_dir: Path, name: str) -> None:
+    """Move the finished `staging/name` to `run_dir/name` (replacing an older save of that step)."""
+    final = run_dir / name
+    if final.exists():
+        old = run_dir / f".{name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+        shutil.rmtree(old, ignore_errors=True)
+    (staging / name).rename(final)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
 def build_trainer(prepared: Prepared, args, train_set, dev_set, collator, scorer, callbacks):
     """A transformers Trainer whose evaluations also report `eval_accuracy` from `scorer()`."""
     from transformers import Trainer
+
+    staging: str | None = None   # set while a checkpoint is being saved
 
     class LabelScoringTrainer(Trainer):
         pending_accuracy: float | None = None
@@ -159,6 +175,27 @@ def build_trainer(prepared: Prepared, args, train_set, dev_set, collator, scorer
                 logs["eval_accuracy"] = self.pending_accuracy
                 self.pending_accuracy = None
             return super().log(logs, *a, **kw)
+
+        def _get_output_dir(self, trial):
+            return staging or super()._get_output_dir(trial)
+
+        def _save_checkpoint(self, model, trial):
+            """Save into a staging folder, then rename it into place: a kill during the save
+            leaves no `checkpoint-<step>` for `resume latest` to pick."""
+            nonlocal staging
+            run_dir = Path(super()._get_output_dir(trial))
+            staging = str(run_dir / CHECKPOINT_STAGING)
+            try:
+                if self.args.should_save:
+                    shutil.rmtree(staging, ignore_errors=True)  # a killed save's leftovers
+                self.accelerator.wait_for_everyone()
+                super()._save_checkpoint(model, trial)
+                self.accelerator.wait_for_everyone()   # every rank has written its part
+                if self.args.should_save:
+                    _publish(Path(staging), run_dir, f"checkpoint-{self.state.global_step}")
+                self.accelerator.wait_for_everyone()
+            finally:
+                staging = None
 
     from transformers.trainer_callback import PrinterCallback
 

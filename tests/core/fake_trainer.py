@@ -35,6 +35,8 @@ def event(conn, job: int, step: int, kind: str = "train", accuracy=None) -> None
 
 def finish(conn, job: int, out: Path, step: int, status: str) -> None:
     (out / f"checkpoint-{step}").mkdir(exist_ok=True)
+    (out / f"checkpoint-{step}" / "trainer_state.json").write_text(
+        f'{{"global_step": {step}}}')  # what makes a checkpoint complete
     (out / "adapter").mkdir(exist_ok=True)
     (out / "adapter" / "adapter_config.json").write_text("{}")
     conn.execute("UPDATE training_jobs SET status = ? WHERE id = ?", (status, job))
