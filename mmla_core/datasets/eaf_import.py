@@ -64,7 +64,7 @@ def import_eaf(store: Store, path: str | os.PathLike, *, name: str | None = None
             raise DatasetImportError(f"{path}: no .eaf files in this folder")
     else:
         raise DatasetImportError(f"{path}: no such file or folder")
-    importer = _EafImporter(store, root, ImportReport(name or root.name))
+    importer = _EafImporter(store, root, ImportReport(name or root.name), name is not None)
     for file in files:
         importer.import_file(file)
     return importer.report
@@ -78,8 +78,9 @@ class _Target:
 
 
 class _EafImporter:
-    def __init__(self, store: Store, root: Path, report: ImportReport):
+    def __init__(self, store: Store, root: Path, report: ImportReport, explicit_name: bool):
         self.store, self.root, self.report = store, root, report
+        self.explicit_name = explicit_name  # a name the user chose is never renamed NAME-2
         self.tasks = TaskMatcher(store)
         self.by_media = clips_by_media_file(store)
         self.dataset_id: int | None = None  # the dataset new clips go to, made when needed
@@ -125,6 +126,8 @@ class _EafImporter:
         return None
 
     def _clip(self, doc: EafDocument, media: Path | None, work: ClipWork) -> _Target:
+        """The clip with the named media; else, in the import's own dataset, the clip with the
+        file's id and the same media (or none: a text-only clip imported before); else new."""
         clip_id = self.by_media.get(str(media)) if media is not None else None
         if clip_id is not None:
             return _Target(clip_id, int(get_clip(self.store, clip_id)["dataset_id"]), False)
@@ -132,13 +135,27 @@ class _EafImporter:
             named = ", ".join(m.get("MEDIA_URL", "?") for m in doc.media) or "none"
             self.report.issue(doc.path, f"media not found (named: {named}); imported "
                               "text-only")
-        return self._new_clip(doc, media, work)
-
-    def _new_clip(self, doc: EafDocument, media: Path | None, work: ClipWork) -> _Target:
         if self.dataset_id is None:
-            self.dataset_id = open_dataset(self.store, self.report, self.root, EAF_KIND)
-        external_id = doc.properties.get(PROP_CLIP) or doc.path.stem
+            self.dataset_id = open_dataset(self.store, self.report, self.root, EAF_KIND,
+                                           explicit_name=self.explicit_name)
         split = doc.properties.get(PROP_SPLIT, "")
+        wanted = doc.properties.get(PROP_CLIP) or doc.path.stem
+        ids = clip_ids_by_key(self.store, self.dataset_id)
+        if media is None and (split, wanted) in ids:
+            known = get_clip(self.store, ids[(split, wanted)])
+            if not known["media_path"]:
+                return _Target(known["id"], self.dataset_id, False)
+        external_id, n = wanted, 1
+        while (split, external_id) in ids:  # that id is another clip: never merge into it
+            n += 1
+            external_id = f"{wanted}~{n}"
+        if external_id != wanted:
+            self.report.issue(doc.path, f"clip id {wanted!r} (split {split!r}) is another clip "
+                              f"of dataset {self.report.dataset!r}; imported as {external_id!r}")
+        return self._new_clip(split, external_id, media, work)
+
+    def _new_clip(self, split: str, external_id: str, media: Path | None,
+                  work: ClipWork) -> _Target:
         media_root, media_path = None, None
         if media is not None:
             if media.is_relative_to(self.root):

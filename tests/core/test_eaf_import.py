@@ -242,6 +242,18 @@ def test_bad_files_are_named_and_the_rest_imports(fresh, good_clip, tmp_path, ca
         ids = {r[0] for r in store.conn.execute("SELECT external_id FROM clips")}
         assert ids == {"session1", "lost"}
         assert store.scalar("SELECT media_path FROM clips WHERE external_id = 'lost'") is None
+        set_transcript(store, store.scalar("SELECT id FROM clips WHERE external_id = 'lost'"),
+                       "curated text", "alice")
+        (folder / "sub" / "session1.eaf").write_text(  # same id, other media: not merged
+            ELAN_FILE.replace("./media/session%201.mp4", "../media/other.mp4"), encoding="utf-8")
+        shutil.copy(good_clip, folder / "media" / "other.mp4")
+        report = import_eaf(store, folder)
+        assert report.added == 1 and {r[0] for r in store.conn.execute(
+            "SELECT external_id FROM clips")} == {"session1", "lost", "session1~2"}
+        assert any("clip id 'session1' (split '') is another clip of dataset 'study'; "
+                   "imported as 'session1~2'" in str(i) for i in report.issues)
+        assert store.scalar("SELECT transcript FROM clips WHERE external_id = 'lost'") == \
+            "curated text"  # the text-only clip was found again, its edited text kept
 
 
 def test_what_import_detects_and_refuses(tmp_path, good_clip):
