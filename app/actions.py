@@ -146,7 +146,7 @@ def _build_tools_menu(w) -> None:
 
 def _build_help_menu(w) -> None:
     menu = w.menuBar().addMenu("&Help")
-    _add(menu, w, "&Keyboard shortcuts", lambda: _show_keys(w), "F1")
+    _add(menu, w, "&Help and keyboard shortcuts", lambda: open_help(w), "F1")
     about = _add(menu, w, "&About MMLA Studio", lambda: _show_about(w))
     about.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -232,10 +232,20 @@ def _open_export(w) -> None:
     ExportDialog(w.db_path, w.annotator, w).show()
 
 
-def _show_keys(w) -> None:
-    lines = [f"<tr><td>{a.text()}</td><td><b>{a.shortcut().toString()}</b></td></tr>"
-             for a in w.key_actions.values() if not a.shortcut().isEmpty()]
-    QMessageBox.information(w, "Keyboard shortcuts", f"<table>{''.join(lines)}</table>")
+def open_help(w):
+    """F1: one help window per main window, raised if already open."""
+    from shiboken6 import isValid
+
+    from mmla_app.help_window import HelpWindow
+
+    window = getattr(w, "help_window", None)
+    if window is None or not isValid(window):
+        window = w.help_window = HelpWindow(w)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    window.refresh()
+    window.show()
+    window.raise_()
+    return window
 
 
 def _show_about(w) -> None:

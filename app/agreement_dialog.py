@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app.runtime.change_bus import change_bus
+from mmla_app.screen_fit import fit_resize
 from mmla_app.tables import read_only_table
 from mmla_app.workers import Runner
 from mmla_core import changes as areas
@@ -63,7 +64,7 @@ class AgreementDialog(QDialog):
     def __init__(self, db_path: str | Path, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Inter-annotator agreement")
-        self.resize(860, 620)
+        fit_resize(self, 860, 620)
         self.runner = Runner(Path(db_path))  # no Qt parent: outlives us until jobs end
         self.report = None
         self.dataset_combo = QComboBox(self)

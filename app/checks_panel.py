@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app import keymap
+from mmla_app.elided_label import ElidedLabel
 from mmla_app.panel_frame import BackgroundWrites, build_panel_frame
 from mmla_app.workers import Runner
 
 ANSWERS = (("yes", "Yes", "check_yes"), ("no", "No", "check_no"),
            ("unsure", "Unsure", "check_unsure"))
+MAX_ROWS_HEIGHT = 420  # px of check rows before the list scrolls
 VERDICT_STYLE = {
     "accept": ("Accept", "#2e9d5b"),
     "reject": ("Reject", "#c8453b"),
@@ -43,6 +45,8 @@ QPushButton#answerButton[answer="yes"]:checked { background: #2e9d5b; color: whi
 QPushButton#answerButton[answer="no"]:checked { background: #c8453b; color: white; }
 QPushButton#answerButton[answer="unsure"]:checked { background: #d08a1c; color: white; }
 QLabel#modelLayer { color: #7a4fb0; font-style: italic; }
+QLabel#checkTitle { font-weight: 600; }
+QLabel#checkQuestion { color: #40444b; font-size: 9pt; }
 QLabel#verdict { color: white; border-radius: 9px; padding: 2px 10px; font-weight: 600; }
 QLabel#muted { color: #6b7079; }
 """
@@ -89,14 +93,15 @@ class CheckRow(QFrame):
         super().__init__(parent, objectName="checkRow")
         self.index, self.check = index, check
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.setSpacing(3)
-        title = QLabel(f"<b>{index + 1}. {check.label}</b> "
-                       f"<span style='color:#6b7079'>· {check.shown_text}</span>", self)
-        layout.addWidget(title)
-        question = QLabel(check.question, self, wordWrap=True)
-        layout.addWidget(question)
-        buttons = QHBoxLayout()
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(2)
+        top = QHBoxLayout()
+        top.setSpacing(4)
+        # the title shares its line with the buttons and gives way first (elided, full text in
+        # its tooltip), so the four checks fit a 1366x768 screen without scrolling
+        title = ElidedLabel(f"{index + 1}. {check.label}", self, objectName="checkTitle")
+        title.setToolTip(f"{check.label}: {check.shown_text}")
+        top.addWidget(title, 1)
         self.buttons: dict[str, QPushButton] = {}
         for answer, text, action_id in ANSWERS:
             key = keys.get(action_id, "")
@@ -105,10 +110,12 @@ class CheckRow(QFrame):
             button.setProperty("answer", answer)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _=False, a=answer: self.answered.emit(self.index, a))
-            buttons.addWidget(button)
+            top.addWidget(button)
             self.buttons[answer] = button
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
+        layout.addLayout(top)
+        question = QLabel(check.question, self, wordWrap=True, objectName="checkQuestion")
+        question.setToolTip(f"Shown while answering: {check.shown_text}")
+        layout.addWidget(question)
         self.layer = QLabel(self, objectName="modelLayer", wordWrap=True)
         layout.addWidget(self.layer)
 
@@ -270,6 +277,24 @@ class ChecksPanel(BackgroundWrites, QWidget):
             row.answered.connect(self._on_row_answered)
             self.row_layout.insertWidget(self.row_layout.count() - 1, row)
             self.rows.append(row)
+        QTimer.singleShot(0, self._fit_rows)  # new rows are shown (and measurable) after a turn
+
+
+    def _fit_rows(self) -> None:
+        """Ask for the rows' whole height (capped), so the checks show without scrolling and the
+        labels above give way; many custom checks still scroll."""
+        if not isValid(self):
+            return
+        area = self.scroll.widget()
+        width = max(self.scroll.viewport().width(), 200)
+        height = area.layout().heightForWidth(width) if area.layout().hasHeightForWidth() \
+            else area.sizeHint().height()
+        self.scroll.setMinimumHeight(min(height + 4, MAX_ROWS_HEIGHT))  # +4: rounding, no bar
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.rows:
+            self._fit_rows()
 
     def _show_state(self) -> None:
         state = self.state

@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from mmla_app.clip_table import format_duration
+from mmla_app.elided_label import ElidedLabel
 from mmla_app.theme import health_colour
 from mmla_app.workers import Runner
 
@@ -29,13 +30,12 @@ class ClipHeader(QWidget):
         super().__init__(parent)
         self._runner = runner
         self._clip_id: int | None = None
-        self.title = QLabel("No clip selected", objectName="clipTitle")
+        self.title = ElidedLabel("No clip selected", objectName="clipTitle")
         self.health_badge = QLabel(objectName="healthBadge")
         self.facts = QLabel(objectName="clipSubtitle", wordWrap=True)
         top = QHBoxLayout()
-        top.addWidget(self.title)
+        top.addWidget(self.title, 1)
         top.addWidget(self.health_badge)
-        top.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)

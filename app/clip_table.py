@@ -22,24 +22,26 @@ from mmla_core.store.browse import (
     sort_indexes,
 )
 
+# The review columns (labels, verdict, reviewer) come before the transcript, so they stay on
+# screen in a narrow browser (1366 px wide screens); the transcript takes what is left.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "Id"),
     ("dataset", "Dataset"),
     ("split", "Split"),
     ("external_id", "External id"),
-    ("transcript", "Transcript"),
-    ("duration_s", "Duration"),
-    ("health", "Health"),
     ("labels", "Labels"),
     ("verdict", "Verdict"),
     ("reviewed_by", "Reviewed by"),
+    ("transcript", "Transcript"),
+    ("duration_s", "Duration"),
+    ("health", "Health"),
 )
 COLUMN_KEYS = tuple(key for key, _ in COLUMNS)
 _NUMERIC = {"id", "duration_s"}
 _TRANSCRIPT = COLUMN_KEYS.index("transcript")
 MIN_TRANSCRIPT_WIDTH = 160
-_WIDTHS = {"id": 52, "dataset": 70, "split": 50, "external_id": 100, "duration_s": 64,
-           "health": 84, "labels": 110, "verdict": 60, "reviewed_by": 80}
+_WIDTHS = {"id": 44, "dataset": 64, "split": 44, "external_id": 92, "duration_s": 60,
+           "health": 84, "labels": 96, "verdict": 56, "reviewed_by": 76}
 _VERDICT_COLOURS = {"accept": "#15803d", "reject": "#b91c1c"}
 
 
@@ -158,8 +160,9 @@ class ClipTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if key == "labels":
                 return "\n".join(f"{task}: {label}" for task, label in row.labels.items())
-            return {"transcript": row.transcript, "health": row.health}.get(key)
-        if role == Qt.ItemDataRole.DecorationRole and key == "health":
+            return {"transcript": row.transcript, "health": row.health,
+                    "external_id": f"{row.external_id}\nhealth: {row.health}"}.get(key)
+        if role == Qt.ItemDataRole.DecorationRole and key in ("health", "external_id"):
             return self._dot(health_colour(row.health))
         if role == Qt.ItemDataRole.ForegroundRole and key == "verdict" and row.verdict:
             return QColor(_VERDICT_COLOURS[row.verdict])

@@ -32,6 +32,7 @@ from mmla_app.evaluate_form import (
     row,
 )
 from mmla_app.runtime.change_bus import announce
+from mmla_app.screen_fit import fit_resize
 from mmla_app.workers import Runner, submit_write
 from mmla_core import changes as areas
 
@@ -65,7 +66,7 @@ class EvaluateDialog(QDialog):
                  engine_factory: str | None = None, input_factory: str | None = None):
         super().__init__(parent)
         self.setWindowTitle("Evaluate")
-        self.resize(720, 780)
+        fit_resize(self, 720, 780)
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
         self.factories = (engine_factory, input_factory)

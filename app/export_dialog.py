@@ -81,7 +81,6 @@ class ExportDialog(QDialog):
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Export")
-        self.resize(560, 300)
         self.annotator = annotator
         self.runner = Runner(Path(db_path))  # no Qt parent: outlives us until jobs end
         self._build()
@@ -94,7 +93,7 @@ class ExportDialog(QDialog):
         for key, text, _folder in FORMATS:
             self.format_combo.addItem(text, key)
         self.format_combo.currentIndexChanged.connect(self._on_format)
-        self.target_edit = QLineEdit(self)
+        self.target_edit = QLineEdit(self, minimumWidth=380)
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self._browse)
         target = QHBoxLayout()
@@ -115,13 +114,19 @@ class ExportDialog(QDialog):
         self.form.addRow("Inputs", self.mode_combo)
         self.form.addRow("Splits", self.splits_edit)
         self.form.addRow("Labels", self.label_choice)
-        self.export_button = QPushButton("Export", self)
+        self.export_button = QPushButton("Export", self, default=True)
         self.export_button.clicked.connect(self.start_export)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(QPushButton("Close", self, clicked=self.close))
         self.status = QLabel(self, wordWrap=True, objectName="muted")
         layout = QVBoxLayout(self)
         layout.addLayout(self.form)
-        layout.addWidget(self.status, 1)
-        layout.addWidget(self.export_button)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        # the dialog is as tall as its rows: no gap when a format hides some of them
+        layout.setSizeConstraint(QVBoxLayout.SizeConstraint.SetFixedSize)
 
     def _on_choices(self, choices) -> None:
         if not isValid(self):

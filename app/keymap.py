@@ -81,7 +81,7 @@ _BY_ID = {a.id: a for a in ACTIONS}
 RESERVED: dict[str, str] = {
     "Ctrl+N": "New project", "Ctrl+O": "Open project", "Ctrl+I": "Import dataset folder",
     "Ctrl+E": "Export",
-    "Ctrl+Q": "Quit", "F1": "Keyboard shortcuts", "Ctrl+,": "Settings",
+    "Ctrl+Q": "Quit", "F1": "Help and keyboard shortcuts", "Ctrl+,": "Settings",
     "Ctrl+Shift+E": "Evaluate", "Ctrl+Shift+R": "Results", "Ctrl+Shift+T": "Train LoRA",
 }
 

@@ -32,6 +32,7 @@ from mmla_app.import_flow import ImportController
 from mmla_app.live_refresh import LiveRefresh
 from mmla_app.player_widget import PlayerWidget
 from mmla_app.probe_panel import ProbePanel
+from mmla_app.screen_fit import fit_resize
 from mmla_app.theme import STYLESHEET
 from mmla_app.training_panel import TrainingPanel
 from mmla_app.transcript_pane import TranscriptPane
@@ -72,7 +73,7 @@ class MainWindow(QMainWindow):
         self._check_shown = "full"
         self.runner = Runner(self.db_path, self)
         self.setStyleSheet(STYLESHEET)
-        self.resize(1440, 900)
+        fit_resize(self, 1440, 900)
         self.setAcceptDrops(True)
         self._build_panels()
         self.edits = EditController(self)

@@ -6,7 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 from shiboken6 import isValid
 
 
@@ -32,6 +40,8 @@ def build_panel_frame(panel: QWidget, title: str, empty_text: str,
     scroll = QScrollArea(panel, widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     area = QWidget(scroll)
+    # never squeeze the rows below their natural height: scroll instead
+    area.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
     body = QVBoxLayout(area)
     body.setContentsMargins(0, 0, 0, 0)
     body.addStretch(1)

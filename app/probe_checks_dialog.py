@@ -43,7 +43,7 @@ class ModelChecksDialog(QDialog):
 
     def __init__(self, db_path: Path, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Model answers the checks for a dataset")
+        self.setWindowTitle("Model answers the checks")
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)
         self.job = WorkerJob(self.db_path, self)
@@ -54,8 +54,9 @@ class ModelChecksDialog(QDialog):
         self.run_button = QPushButton("Run", self, clicked=self.run)
         self.cancel_button = QPushButton("Cancel", self, clicked=self.job.cancel, enabled=False)
         self.progress = QProgressBar(self, visible=False)
-        self.status = QLabel("Four yes/no checks per clip, by label scoring. Curators' answers "
-                             "are kept; the model's show beside them.", self, wordWrap=True)
+        self.status = QLabel("A model answers the four yes/no alignment checks of every clip in "
+                             "the dataset, by label scoring. Curators' answers are kept; the "
+                             "model's show beside them.", self, wordWrap=True)
         form = QFormLayout()
         form.addRow("Dataset", self.dataset_combo)
         form.addRow("Model", self.model_combo)
@@ -68,7 +69,7 @@ class ModelChecksDialog(QDialog):
             (layout.addLayout if isinstance(part, QHBoxLayout | QFormLayout)
              else layout.addWidget)(part)
         layout.addStretch(1)
-        self.resize(460, 180)
+        self.resize(560, self.sizeHint().height())
         self.runner.submit(load_set_choices, on_success=self._on_choices)
 
     def _on_choices(self, choices: dict) -> None:

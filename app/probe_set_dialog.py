@@ -37,6 +37,7 @@ from mmla_app.probe_jobs import (
     free_probe_tab_worker,
     load_set_choices,
 )
+from mmla_app.screen_fit import fit_resize
 from mmla_app.workers import Runner
 
 PROMPT_COLUMNS = (("visual_focused", "visual question"), ("audio_focused", "audio question"),
@@ -120,7 +121,7 @@ class ProbeSetDialog(QDialog):
                                 "(aligned clips; > 0: more attention under the visual one)",
                                 self, wordWrap=True))
         layout.addWidget(self.cohens)
-        self.resize(640, 680)
+        fit_resize(self, 640, 680)
 
     def _on_choices(self, choices: dict) -> None:
         self.splits = choices["splits"]

@@ -28,11 +28,13 @@ from shiboken6 import isValid
 
 from mmla_app.results_finetune import FinetuneTab
 from mmla_app.runtime.change_bus import change_bus
+from mmla_app.screen_fit import fit_resize
 from mmla_app.tables import read_only_table, stack
 from mmla_app.workers import Runner
 from mmla_core import changes as areas
 
-RUN_COLUMNS = ("Run", "Status", "Model", "Task", "Data", "Samples", "ACC", "Started")
+# what tells runs apart first (model, task, data, split, accuracy); bookkeeping last
+RUN_COLUMNS = ("Run", "Model", "Task", "Data", "Split", "ACC", "Samples", "Status", "Started")
 METRIC_COLUMNS = ("run", "variant", "n", "ACC", "F1", "WF1", "WP", "P", "R", "flips", "errors")
 DISAGREEMENT_LIMIT = 2000
 SELECTION_DELAY_MS = 150
@@ -89,7 +91,7 @@ class ResultsView(QWidget):
     def __init__(self, db_path: str | Path, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Results")
-        self.resize(1100, 700)
+        fit_resize(self, 1100, 700)
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
         self.reports: list = []
@@ -135,7 +137,7 @@ class ResultsView(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setSizes([420, 680])
+        splitter.setSizes([self.width() // 2, self.width() - self.width() // 2])
         layout = QHBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -157,9 +159,9 @@ class ResultsView(QWidget):
         for r, run in enumerate(runs):
             acc = "" if run["accuracy"] is None else f"{run['accuracy'] * 100:.2f}"
             model = (run["model_name"] or "?") + (" + adapter" if run["adapter_path"] else "")
-            cells = (run["id"], run["status"], model, run["task_name"] or "",
-                     f"{run['dataset_name'] or '?'} / {run['split'] or 'all splits'}",
-                     f"{run['prediction_count']} / {run['total'] or '?'}", acc,
+            cells = (run["id"], model, run["task_name"] or "", run["dataset_name"] or "?",
+                     run["split"] or "all", acc,
+                     f"{run['prediction_count']} / {run['total'] or '?'}", run["status"],
                      (run["started_at"] or "")[:16].replace("T", " "))
             for c, value in enumerate(cells):
                 item = QTableWidgetItem(str(value))

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app import keymap, settings
+from mmla_app.screen_fit import fit_resize
 from mmla_core.store.labels import IMPORT_ANNOTATOR
 
 CONFLICT_BRUSH = QBrush(QColor("#f6d5d2"))
@@ -37,7 +38,7 @@ class SettingsDialog(QDialog):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.resize(620, 640)
+        fit_resize(self, 620, 640)
         self.bindings = keymap.current_bindings()
         self.annotator_edit = QLineEdit(settings.annotator(), self)
         self.annotator_edit.setPlaceholderText("Your name, stored with every label")

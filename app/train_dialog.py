@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app.evaluate_form import load_choices
+from mmla_app.screen_fit import fit_resize
 from mmla_app.training_form import TrainForm, load_splits
 from mmla_app.workers import Runner
 
@@ -81,7 +82,7 @@ class TrainDialog(QDialog):
     def __init__(self, db_path: str | Path, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Train LoRA")
-        self.resize(1100, 840)
+        fit_resize(self, 1100, 840)
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
         self.yaml_path: str | None = None

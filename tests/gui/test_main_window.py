@@ -54,9 +54,9 @@ def on_first_clip(window, qtbot):
 def test_table_lists_clips_with_labels_and_health(window):
     model = window.browser.model
     assert [model.index(r, 3).data() for r in range(3)] == ["utt_a", "utt_b", "utt_c"]
-    assert model.index(0, 7).data() == "surprise"
-    assert model.index(0, 6).data() == "ok"
-    assert model.index(2, 6).data() == "text only"
+    assert model.index(0, 4).data() == "surprise"
+    assert model.index(0, 9).data() == "ok"
+    assert model.index(2, 9).data() == "text only"
 
 
 def test_click_shows_frame_transcript_and_labels(on_first_clip, tiny_project):
@@ -95,7 +95,7 @@ def test_label_key_undo_redo(on_first_clip, qtbot, tiny_project):
     key(qtbot, window, Qt.Key.Key_Z,
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert db_rows(tiny_project.db_path, sql, (clip,)) == [("joy",)]
-    qtbot.waitUntil(lambda: window.browser.model.index(0, 7).data() == "joy", timeout=5_000)
+    qtbot.waitUntil(lambda: window.browser.model.index(0, 4).data() == "joy", timeout=5_000)
 
 
 def test_checks_then_return_reviews_with_verdict_and_moves_on(on_first_clip, qtbot,

@@ -49,8 +49,8 @@ def test_lists_runs_newest_first_with_accuracy(view, two_runs):
     _, first, second = two_runs
     ids = [int(view.runs_table.item(r, 0).text()) for r in range(2)]
     assert ids == [second, first]
-    assert view.runs_table.item(0, 1).text() == "done"
-    assert view.runs_table.item(0, 5).text() == "3 / 3"
+    assert view.runs_table.item(0, 7).text() == "done"
+    assert view.runs_table.item(0, 6).text() == "3 / 3"
 
 
 def test_one_run_shows_metrics_confusion_and_its_mistakes(view, qtbot, two_runs):
