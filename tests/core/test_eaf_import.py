@@ -121,13 +121,18 @@ def test_a_persons_work_in_the_project_is_never_overwritten(store, tmp_path):
 
 # --- other people's files ------------------------------------------------------------------------
 
+# Shaped like ELAN's own files (pympi's test/sample_3.0.eaf, written by ELAN): a LICENSE, a
+# linked file, a participant, a symbolic child tier, constraints, CVs, segmented tiers.
 ELAN_FILE = """<?xml version="1.0" encoding="UTF-8"?>
 <ANNOTATION_DOCUMENT AUTHOR="Maria" DATE="2024-05-02T10:00:00+01:00" FORMAT="3.0" VERSION="3.0"
     xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
     xsi:noNamespaceSchemaLocation="http://www.mpi.nl/tools/elan/EAFv3.0.xsd">
+  <LICENSE LICENSE_URL="http://www.mpi.nl/license.txt">Terms of use</LICENSE>
   <HEADER MEDIA_FILE="" TIME_UNITS="milliseconds">
     <MEDIA_DESCRIPTOR MEDIA_URL="file:///nowhere/session%201.mp4" MIME_TYPE="video/mp4"
         RELATIVE_MEDIA_URL="./media/session%201.mp4"/>
+    <LINKED_FILE_DESCRIPTOR LINK_URL="file:///nowhere/tracker.txt" MIME_TYPE="text/plain"
+        RELATIVE_LINK_URL="./tracker.txt"/>
     <PROPERTY NAME="URN">urn:nl-mpi-tools-elan-eaf:0b3e1c9e-1111-4f4c-9d7c-2a9e7d2b4c11</PROPERTY>
     <PROPERTY NAME="lastUsedAnnotationId">9</PROPERTY>
   </HEADER>
