@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import heapq
 import io
+import itertools
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -108,6 +109,7 @@ class BlackVideo:
                 raise ValueError(f"{self.path}: has no video stream")
             index = scan(source, [stream])[stream.index]
             self.pts = [int(p) for p in np.unique(index.pts)]
+            self.durations = _frame_durations(self.pts, index.end_pts)
             self.time_base = stream.time_base
             width, height = stream.codec_context.width, stream.codec_context.height
             rate = stream.average_rate or stream.guessed_rate or DEFAULT_RATE
@@ -121,15 +123,27 @@ class BlackVideo:
         return self.out
 
     def packets(self) -> Iterator[av.Packet]:
-        stamps = iter(self.pts)
+        stamps = iter(zip(self.pts, self.durations, strict=True))
         for packet in self.source.demux(self.stream):
-            stamp = next(stamps, None)
+            stamp, duration = next(stamps, (None, None))
             if stamp is None or (packet.dts is None and packet.pts is None):
                 break
+            # The template's durations are in its own time base: AVI's 1/25 or WebM's 1/1000
+            # read them as 22 s or 2.6 s. Each frame lasts until the parent's next one.
             packet.pts = packet.dts = stamp
+            packet.duration = duration
             packet.time_base = self.time_base
             packet.stream = self.out
             yield packet
+
+
+def _frame_durations(pts: list[int], end_pts: int | None) -> list[int]:
+    """Each frame's duration in the stream's time base: up to the next frame, the last one up
+    to where the parent's stream ends (else as long as the one before it)."""
+    steps = [b - a for a, b in itertools.pairwise(pts)]
+    last = (end_pts - pts[-1]) if pts and end_pts is not None and end_pts > pts[-1] else \
+        (steps[-1] if steps else 0)
+    return [*steps, last] if pts else []
 
 
 @functools.lru_cache(maxsize=16)
