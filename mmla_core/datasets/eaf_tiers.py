@@ -106,10 +106,10 @@ def classify(doc: EafDocument, tasks: TaskMatcher, report: Report) -> ClipWork:
             value = _one_value(doc, tier, report, VERDICTS)
             if value is not None:
                 work.verdicts.append((who, value))
-        elif base.lower().startswith(CHECK_PREFIX):
+        elif base.lower().startswith(CHECK_PREFIX) and base[len(CHECK_PREFIX):].strip():
             value = _one_value(doc, tier, report, CHECK_ANSWERS)
             if value is not None:
-                work.answers.append((base[len(CHECK_PREFIX):], who, value))
+                work.answers.append((base[len(CHECK_PREFIX):].strip(), who, value))
         elif (hit := tasks.match(doc, tier, base, report)) is not None:
             value = _one_value(doc, tier, report, None, hit[1])
             if value is not None:
