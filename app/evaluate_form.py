@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmla_app import settings
 from mmla_app.adapter_picker import AdapterPicker
+from mmla_app.settings_dialog import placement_combo
 
 PRESET_ITEM = "mmabench"
 ERROR_STYLE = "color: #c8453b;"
@@ -132,11 +134,12 @@ class EvaluateForm(QWidget):
         self.preview = QLabel(self, wordWrap=True, objectName="muted")
         self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.name_edit = QLineEdit(self, placeholderText="optional")
+        self.placement_combo = placement_combo(self, settings.device_map())
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         for label, widget in (
                 ("Model", row(self.model_combo, self.add_model_button, self.download_button)),
-                ("LoRA adapter", self.adapter_picker),
+                ("Load on", self.placement_combo), ("LoRA adapter", self.adapter_picker),
                 ("Dataset", self.dataset_combo), ("Split", self.split_combo),
                 ("Task", self.task_combo), ("Prompt", self.prompt_combo),
                 ("Answer", self.mode_combo),
@@ -304,7 +307,9 @@ class EvaluateForm(QWidget):
         variants = [self.variants_list.item(i).data(Qt.ItemDataRole.UserRole)
                     for i in range(self.variants_list.count())
                     if self.variants_list.item(i).checkState() == Qt.CheckState.Checked]
+        placement = self.placement_combo.currentData()
         return {"model": self.model_combo.currentData(),
+                **({"device_map": placement} if placement else {}),
                 "adapter": self.adapter_picker.adapter_path(),
                 "dataset": self.dataset_combo.currentText(),
                 "split": self.split_combo.currentData(), "task": self.task_combo.currentData(),

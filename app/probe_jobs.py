@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from mmla_app import settings
+
 POLL_MS = 100
 
 
@@ -63,6 +65,7 @@ class WorkerJob(QObject):
             return False
         if self.client is None:
             self.client = WorkerClient(self.db_path)
+        kwargs = {**settings.model_load_kwargs(), **kwargs}   # where the model loads
         self.request = getattr(self.client, op)(*args, **kwargs)
         self.timer.start()
         return True

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmla_app import settings
 from mmla_app.adapter_picker import AdapterPicker
 from mmla_app.probe_options import ProbeOptions
 from mmla_app.workers import Runner
@@ -237,7 +238,8 @@ class ProbePanel(QWidget):
         self.client.probe(self.clip_id, task, model=model, scenarios=scenarios, prompts=prompts,
                           attention=self.attention_box.isChecked(),
                           templates=self.options.templates(), variants=variants,
-                          **({"adapter_path": adapter} if adapter else {}))
+                          **({"adapter_path": adapter} if adapter else {}),
+                          **settings.model_load_kwargs())
         self._started("probe")
 
     def run_model_checks(self) -> None:
@@ -249,7 +251,7 @@ class ProbePanel(QWidget):
 
         if self.client is None:
             self.client = WorkerClient(self.db_path)
-        self.client.model_checks([self.clip_id], model=model)
+        self.client.model_checks([self.clip_id], model=model, **settings.model_load_kwargs())
         self._started("checks")
 
     def _started(self, job: str) -> None:

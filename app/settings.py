@@ -10,7 +10,13 @@ from PySide6.QtCore import QSettings
 ANNOTATOR = "review/annotator"
 AUTO_PLAY = "player/auto_play"
 RECENT = "project/recent"
+DEVICE_MAP = "models/device_map"
 MAX_RECENT = 8
+# Where models load (models.placement): "" = one device, split only when a model does not fit it
+PLACEMENTS = (("One device (split only when the model does not fit)", ""),
+              ("Split over the GPUs, filling them in order (auto)", "auto"),
+              ("Split evenly over the GPUs (balanced)", "balanced"),
+              ("CPU only", "cpu"))
 
 
 def _settings() -> QSettings:
@@ -50,3 +56,17 @@ def remember_project(path: Path) -> None:
     paths = [str(path.resolve())] + [str(p) for p in recent_projects()
                                      if str(p) != str(path.resolve())]
     _settings().setValue(RECENT, paths[:MAX_RECENT])
+
+
+def device_map() -> str:
+    value = str(_settings().value(DEVICE_MAP, "") or "")
+    return value if value in {v for _, v in PLACEMENTS} else ""
+
+
+def set_device_map(value: str) -> None:
+    _settings().setValue(DEVICE_MAP, value or "")
+
+
+def model_load_kwargs() -> dict:
+    """What the model worker loads models with, from the placement setting (empty: defaults)."""
+    return {"device_map": device_map()} if device_map() else {}

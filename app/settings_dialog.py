@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtGui import QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -44,9 +45,11 @@ class SettingsDialog(QDialog):
         self.annotator_edit.setPlaceholderText("Your name, stored with every label")
         self.auto_play_box = QCheckBox("Start playing when moving to another clip", self)
         self.auto_play_box.setChecked(settings.auto_play())
+        self.placement_combo = placement_combo(self, settings.device_map())
         form = QFormLayout()
         form.addRow("Annotator", self.annotator_edit)
         form.addRow("Playback", self.auto_play_box)
+        form.addRow("Models load on", self.placement_combo)
         self.table = self._build_table()
         self.warning = QLabel(self, wordWrap=True)
         self.warning.setStyleSheet("color: #c8453b;")
@@ -129,5 +132,17 @@ class SettingsDialog(QDialog):
             return
         settings.set_annotator(self.annotator_edit.text().strip())
         settings.set_auto_play(self.auto_play_box.isChecked())
+        settings.set_device_map(self.placement_combo.currentData())
         keymap.save_bindings(self.bindings)
         super().accept()
+
+
+def placement_combo(parent: QWidget, current: str) -> QComboBox:
+    """Where models load: one device, split over the GPUs (a model larger than one), or CPU."""
+    combo = QComboBox(parent)
+    for text, value in settings.PLACEMENTS:
+        combo.addItem(text, value)
+    combo.setCurrentIndex(max(0, combo.findData(current)))
+    combo.setToolTip("A model larger than one GPU is split over the visible GPUs (then the "
+                     "CPU) automatically; choose a split here to always spread it")
+    return combo

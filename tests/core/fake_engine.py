@@ -17,6 +17,7 @@ Import paths for `engine_factory` / `input_factory`: "fake_engine:load",
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import os
@@ -44,6 +45,7 @@ class FakeInfo:
     attn_implementation: str = "sdpa"
     hears_audio: bool = True
     sees_video: bool = True
+    device_map: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -140,11 +142,14 @@ class FakeEngine:
 
 
 def load(model_path, *, device=None, allow_pickle=False, attn_implementation=None,
-         adapter_path=None) -> FakeEngine:
+         adapter_path=None, device_map=None, max_memory=None) -> FakeEngine:
     message = os.environ.get("FAKE_ENGINE_FAIL_LOAD")
     if message:
         raise ModelLoadError(message)
-    return FakeEngine(str(model_path), adapter_path)
+    engine = FakeEngine(str(model_path), adapter_path)
+    if device_map is not None:   # a split the real engine would report: {device: modules}
+        engine.info = dataclasses.replace(engine.info, device_map={f"split:{device_map}": 1})
+    return engine
 
 
 def reset_counter() -> None:

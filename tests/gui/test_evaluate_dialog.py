@@ -113,6 +113,20 @@ def test_run_fills_the_database_through_the_worker(dialog, qtbot, tiny_project):
     assert dialog.run_button.isEnabled() and not dialog.cancel_button.isEnabled()
 
 
+def test_the_placement_chosen_reaches_the_engine(dialog, qtbot, tiny_project):
+    from mmla_app import settings
+
+    form = dialog.form
+    assert form.placement_combo.currentData() == settings.device_map() == ""
+    assert "device_map" not in form.eval_request()
+    form.placement_combo.setCurrentIndex(form.placement_combo.findData("balanced"))
+    assert form.eval_request()["device_map"] == "balanced"
+    with qtbot.waitSignal(dialog.run_finished, timeout=WAIT) as finished:
+        qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    run = db(tiny_project.db_path, "SELECT * FROM runs WHERE id = ?", (finished.args[0],))[0]
+    assert json.loads(run["settings_json"])["engine"]["device_map"] == {"split:balanced": 1}
+
+
 def test_worker_crash_is_shown_and_the_run_resumes(dialog, qtbot, tiny_project, monkeypatch):
     monkeypatch.setenv("FAKE_ENGINE_EXIT_AFTER", "1")
     dialog.start()

@@ -129,8 +129,10 @@ def test_ok_stores_name_auto_play_and_keys(qtbot, dialog):
     dialog.annotator_edit.setText(" carol ")
     dialog.auto_play_box.setChecked(True)
     press_into(qtbot, dialog, "next_unreviewed", Qt.Key.Key_G)
+    dialog.placement_combo.setCurrentIndex(dialog.placement_combo.findData("auto"))
     qtbot.mouseClick(ok_button(dialog), Qt.MouseButton.LeftButton)
     assert settings.annotator() == "carol" and settings.auto_play()
+    assert settings.model_load_kwargs() == {"device_map": "auto"}   # what the worker gets
     assert keymap.current_bindings()["next_unreviewed"] == "G"
 
 
