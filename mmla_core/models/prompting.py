@@ -10,6 +10,9 @@ Kinds:
 - `check:<key>`: one of the four alignment checks (checks.MMA_CHECKS), "... Answer with Yes or
   No."; answers "Yes" / "No" for the labels ("yes", "no"). The check's view is applied to the
   clip (audio muted, frames black) exactly as the curator sees it.
+- `sft` / `text_sft`: MMLA's fine-tuning forms (prompts.SFT, and the dataset's own text-only
+  form prompts.TEXT_FORMS), answered exactly as MMLA's LLaMA-Factory files answer
+  (`dialogue act: question`; `dialogue_act: question`, `intent: Inform` in text-only files).
 - `custom`: a user template with {transcript} {task} {labels}; answered in MMLA's format.
 
 The chat wrapper is the model's own template with the media placeholder before the text, as
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmla_core.prompts import ZERO_SHOT, check_template, render
+from mmla_core.prompts import ZERO_SHOT, answer, answer_word, check_template, render, text_form
 from mmla_core.tasks import Task
 
 __all__ = [
@@ -40,7 +43,8 @@ MMA_VISUAL = ("{transcript}\nWhich class best describes the visual content of th
               "Options: [{labels}]. Answer using a single class name.")
 MMA_AUDIO = ("{transcript}\nWhich class best describes the audio content of this video? "
              "Options: [{labels}]. Answer using a single class name.")
-PROMPT_KINDS = ("zero_shot", "visual_focused", "audio_focused", "custom", "check:<key>")
+PROMPT_KINDS = ("zero_shot", "sft", "text_sft", "visual_focused", "audio_focused", "custom",
+                "check:<key>")
 CHECK_LABELS = ("yes", "no")
 END_TOKEN = "<|im_end|>"
 
@@ -66,6 +70,8 @@ def plan_prompt(task: Task, transcript: str, kind: str = "zero_shot", *,
     if kind.startswith("check:"):
         return _check_plan(kind, template, labels)
     shown = tuple(labels) if labels is not None else task.labels
+    if kind in ("sft", "text_sft") and not template:
+        return _sft_plan(task, transcript, kind, shown)
     if kind == "zero_shot":
         chosen = template or task.prompt_template or ZERO_SHOT
     elif kind in ("visual_focused", "audio_focused"):
@@ -83,6 +89,15 @@ def plan_prompt(task: Task, transcript: str, kind: str = "zero_shot", *,
     text = render(task, transcript, template=chosen, labels=shown)
     answers = tuple(f"{task.prompt_word}: {label}" for label in shown)
     return PromptPlan(kind, chosen, text, shown, answers, task.prompt_word)
+
+
+def _sft_plan(task: Task, transcript: str, kind: str, shown: tuple[str, ...]) -> PromptPlan:
+    from mmla_core.prompts import SFT
+
+    text = render(task, transcript, kind=kind, labels=shown)
+    answers = tuple(answer(task, label, kind=kind) for label in shown)
+    template = text_form(task).template if kind == "text_sft" else SFT
+    return PromptPlan(kind, template, text, shown, answers, answer_word(task, kind))
 
 
 def default_template(task: Task, kind: str) -> str:

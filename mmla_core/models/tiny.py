@@ -72,7 +72,8 @@ def _corpus() -> list[str]:
     for task in MMLA_TASKS:
         for kind in ("zero_shot", "sft", "text_sft"):
             lines.append(render(task, sample, kind=kind))
-        lines += [answer(task, label) for label in task.labels]
+        lines += [answer(task, label, kind=kind) for label in task.labels
+                  for kind in ("sft", "text_sft")]
     lines += [c.model_prompt for c in MMA_CHECKS]
     lines += [f"Which class best describes the {m} content of this video? Options: [a, b]. "
               "Answer using a single class name." for m in ("visual", "audio")]

@@ -19,8 +19,7 @@ __all__ = ["evaluate_after_training", "test_plan"]
 
 
 def test_plan(store, config: TrainConfig) -> list[dict]:
-    """[{task, dataset id, prompt_kind, template, variants}] for the runs to make."""
-    from mmla_core.prompts import SFT, TEXT_SFT
+    """[{task, dataset id, prompt_kind, template, variants}] for the runs to make (MMLA kinds)."""
     from mmla_core.train.samples import (
         effective_modality,
         labelled_clips,
@@ -34,7 +33,7 @@ def test_plan(store, config: TrainConfig) -> list[dict]:
         kinds = [("visual_focused", None), ("audio_focused", None)]
         variants = "mmabench"
     else:
-        kinds = [("custom", TEXT_SFT if modality == "text" else SFT)]
+        kinds = [("text_sft" if modality == "text" else "sft", None)]
         variants = "mmabench" if config.eval_on_variants else None
     plan = []
     for task_id, task in resolve_tasks(store, config.tasks):

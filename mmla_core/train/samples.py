@@ -1,9 +1,11 @@
 """Training samples from the store: labelled clips -> (prompt, answer) pairs, checked before launch.
 
-SFT / IT (MMLA): the prompt is MMLA's SFT template (`prompts.SFT`; `prompts.TEXT_SFT` for text-only
-input), rendered through `models.prompting.plan_prompt` exactly as the engine renders it when it
-scores the dev and test splits, and the answer is `"<task word>: <label>"`. IT mixes several
-tasks; MMLA's prompt names the task word in every prompt, so one adapter learns them all.
+SFT / IT (MMLA): the prompt is MMLA's SFT form (prompt kind `sft`, `prompts.SFT`; `text_sft`,
+the dataset's own text-only form `prompts.TEXT_FORMS`, for text-only input), rendered through
+`models.prompting.plan_prompt` exactly as the engine renders it when it scores the dev and test
+splits, and the answer is the one MMLA's LLaMA-Factory files give (`"<task word>: <label>"`).
+IT mixes several tasks; MMLA's prompt names the task word in every prompt, so one adapter learns
+them all.
 
 Alignment (MMA-Bench 2.7): for every clip and scenario (aligned, audio swapped, misleading
 caption) one visual-focused and one audio-focused question whose answer follows the asked
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from mmla_core.models.prompting import plan_prompt
 from mmla_core.models.registry import FAMILIES, ModelLoadError
-from mmla_core.prompts import SFT, TEXT_SFT, answer
+from mmla_core.prompts import answer
 from mmla_core.store.catalog import clip_media_path, find_dataset, gold_labels, task_by_name
 from mmla_core.store.db import Store
 from mmla_core.tasks import Task
@@ -44,8 +46,8 @@ class TrainSample:
     label: str
     media_path: str | None
     variant: str | None = None  # MMA-Bench scenario key (alignment mode)
-    prompt_kind: str = "custom"  # engine prompt kind: custom (SFT template) | *_focused
-    template: str | None = None  # the template behind `prompt` (None for the focused kinds)
+    prompt_kind: str = "sft"    # engine prompt kind: sft | text_sft (MMLA's forms) | *_focused
+    template: str | None = None  # a user template behind `prompt` (None: the kind's own)
 
 
 class _Refused(Exception):
@@ -118,12 +120,14 @@ def _media(row: dict) -> str | None:
     return None if path is None else str(path)
 
 
-def _sft_samples(config, task: Task, split: str, pairs, template: str) -> list[TrainSample]:
+def _sft_samples(config, task: Task, split: str, pairs, kind: str) -> list[TrainSample]:
+    """MMLA's SFT form (`sft`, or the dataset's own `text_sft` form for text-only models)."""
     out = []
     for row, label in pairs:
-        plan = plan_prompt(task, row["transcript"] or "", "custom", template=template)
-        out.append(TrainSample(row["id"], task.name, split, plan.text, answer(task, label),
-                               label, _media(row), None, "custom", template))
+        plan = plan_prompt(task, row["transcript"] or "", kind)
+        out.append(TrainSample(row["id"], task.name, split, plan.text,
+                               answer(task, label, kind=kind), label, _media(row), None, kind,
+                               None))
     return out
 
 
@@ -174,14 +178,14 @@ def build_samples(store: Store, config: TrainConfig, split: str) -> list[TrainSa
 
 def _build(store: Store, config: TrainConfig, split: str) -> list[TrainSample]:
     _, family, _ = resolve_model(store, config.model)
-    template = TEXT_SFT if effective_modality(config, family) == "text" else SFT
+    kind = "text_sft" if effective_modality(config, family) == "text" else "sft"
     samples: list[TrainSample] = []
     for task_id, task in resolve_tasks(store, config.tasks):
         pairs = labelled_clips(store, config, task_id, split)
         if config.mode == "alignment":
             samples += _alignment_samples(store, config, task_id, task, split, pairs)
         else:
-            samples += _sft_samples(config, task, split, pairs, template)
+            samples += _sft_samples(config, task, split, pairs, kind)
     return samples
 
 

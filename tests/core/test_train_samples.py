@@ -40,8 +40,11 @@ def test_sft_samples_use_mmla_prompt_and_answer(toy_project, text_dir):
         shown = preview(store, toy_config(text_dir), n=3)
     assert len(samples) == 12 and shown == samples[:3]
     first = samples[0]
-    assert first.prompt.startswith("The speaker says: It is cold cold cold today. Based on the "
+    # MMLA adds no period after the utterance in its SFT files; a custom task gets the plain
+    # text-only form (spaced task word, labels as written)
+    assert first.prompt.startswith("The speaker says: It is cold cold cold today Based on the "
                                    "text, what is the speaking style of this speaker?")
+    assert first.prompt_kind == "text_sft" and first.template is None
     assert "[sincere, sarcastic]" in first.prompt
     assert (first.answer, first.label) == ("speaking style: sincere", "sincere")
 
