@@ -95,7 +95,8 @@ def _export_commands(sub) -> None:
     eaf = sub.add_parser("export-eaf", help="write one ELAN .eaf per clip into a folder")
     eaf.add_argument("out", type=Path, help="output folder")
     eaf.add_argument("--dataset", required=True)
-    eaf.add_argument("--annotator", help="only this annotator's work (default: gold labels)")
+    eaf.add_argument("--annotator", help="only this annotator's tiers, with empty ones to fill "
+                     "in ELAN (default: every annotator's tiers + the label source's)")
     eaf.add_argument("--split", help="only this split")
     add_selection_args(eaf)  # rejected clips left out unless --include-rejected, as everywhere
     eaf.set_defaults(handler=cmd_export_eaf)
