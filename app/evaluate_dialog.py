@@ -43,6 +43,7 @@ CANCEL, STOP_NOW = "Cancel run", "Stop now"
 def run_summary(store, run_id: int) -> str:
     """Runs on a worker thread: the headline metrics of a finished run, MMLA's way."""
     from mmla_core.eval.compare import run_report
+    from mmla_core.store.verdicts import describe_record
 
     report = run_report(store, run_id)
     p = report.metrics.percent()
@@ -52,7 +53,7 @@ def run_summary(store, run_id: int) -> str:
         text += f"; {report.errors} samples failed (see Results)"
     if report.settings.get("engine", {}).get("random_weights"):
         text += ". Random weights: these numbers are noise"
-    return text
+    return f"{text}.\nGold {describe_record(report.settings.get('labels'))}"
 
 
 class EvaluateDialog(QDialog):

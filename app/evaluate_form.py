@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from mmla_app import settings
 from mmla_app.adapter_picker import AdapterPicker
+from mmla_app.label_choice import LabelChoice, label_annotators
 from mmla_app.settings_dialog import placement_combo
 
 PRESET_ITEM = "mmabench"
@@ -46,7 +47,7 @@ def load_choices(store) -> dict:
         "WHERE r.kind = 'eval' AND r.status != 'done' ORDER BY r.id DESC LIMIT 50")
     datasets = [(int(d["id"]), d["name"]) for d in list_datasets(store)]
     return {"models": models, "datasets": datasets, "tasks": list_tasks(store),
-            "unfinished": unfinished}
+            "unfinished": unfinished, "annotators": label_annotators(store)}
 
 
 def load_dataset_info(store, dataset_id: int) -> dict:
@@ -135,13 +136,15 @@ class EvaluateForm(QWidget):
         self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.name_edit = QLineEdit(self, placeholderText="optional")
         self.placement_combo = placement_combo(self, settings.device_map())
+        self.label_choice = LabelChoice(self)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         for label, widget in (
                 ("Model", row(self.model_combo, self.add_model_button, self.download_button)),
                 ("Load on", self.placement_combo), ("LoRA adapter", self.adapter_picker),
                 ("Dataset", self.dataset_combo), ("Split", self.split_combo),
-                ("Task", self.task_combo), ("Prompt", self.prompt_combo),
+                ("Task", self.task_combo), ("Gold labels", self.label_choice),
+                ("Prompt", self.prompt_combo),
                 ("Answer", self.mode_combo),
                 ("Frames", self.sampling_row), ("Max pixels", self.pixels_spin),
                 ("", self.audio_check), ("Variants too", self.variants_list),
@@ -180,6 +183,7 @@ class EvaluateForm(QWidget):
 
     def set_choices(self, choices: dict) -> None:
         self.tasks = {task.name: task for task in choices["tasks"]}
+        self.label_choice.set_annotators(choices.get("annotators", []))
         current = self.model_combo.currentData()
         self.model_combo.clear()
         for model in choices["models"]:
@@ -314,7 +318,8 @@ class EvaluateForm(QWidget):
                 "dataset": self.dataset_combo.currentText(),
                 "split": self.split_combo.currentData(), "task": self.task_combo.currentData(),
                 "settings": settings, "variants": variants or None,
-                "name": self.name_edit.text().strip()}
+                "name": self.name_edit.text().strip(),
+                "selection": self.label_choice.selection()}
 
 
 def row(*widgets: QWidget) -> QWidget:

@@ -1,6 +1,7 @@
 """Train LoRA: the launch form, a preview of the training samples, and the launch itself.
 
-Preview renders a few samples exactly as the trainer will see them (prompt and answer) and runs
+Preview renders a few samples exactly as the trainer will see them (prompt and answer), names
+the label source with its per-kind counts and the clips the verdict rule left out, and runs
 the store checks (`samples.validate`: no labelled clips, one class only, labels outside the task,
 clips without audio for a model that hears...) on a worker thread. Launch runs the same checks
 in `control.launch` and is refused with those messages shown here; nothing is created then. A
@@ -32,6 +33,7 @@ from mmla_app.evaluate_form import load_choices
 from mmla_app.screen_fit import fit_resize
 from mmla_app.training_form import TrainForm, load_splits
 from mmla_app.workers import Runner
+from mmla_core.store.verdicts import describe_record
 
 ERROR_STYLE = "color: #c8453b;"
 OK_STYLE = "color: #2e9d5b;"
@@ -41,17 +43,18 @@ PREVIEW_SAMPLES = 4
 def preview_config(store, config_dict: dict) -> dict:
     """Worker job: the store's refusals of this config and a few rendered samples."""
     from mmla_core.train.config import TrainConfig
-    from mmla_core.train.samples import preview, validate
+    from mmla_core.train.samples import labels_record, preview, validate
 
     config = TrainConfig.from_dict(config_dict)
     problems = list(validate(store, config))
+    labels = labels_record(store, config)
     try:
         samples = preview(store, config, n=PREVIEW_SAMPLES)
     except Exception as exc:  # no sample can be built (no model, no labels): validate said why
         samples = []
         if not problems:
             problems.append(str(exc))
-    return {"problems": problems, "samples": samples}
+    return {"problems": problems, "samples": samples, "labels": labels}
 
 
 def launch_config(db_path: str, config_dict: dict) -> int:
@@ -108,6 +111,8 @@ class TrainDialog(QDialog):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(QLabel("<b>Samples</b>", self))
+        self.labels_line = QLabel(self, wordWrap=True, objectName="muted")
+        right_layout.addWidget(self.labels_line)
         right_layout.addWidget(self.samples_view, 1)
         right_layout.addWidget(self.problems)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
@@ -171,6 +176,7 @@ class TrainDialog(QDialog):
         if not isValid(self):
             return
         self.samples_view.setPlainText(render_samples(result["samples"]))
+        self.labels_line.setText(describe_record(result.get("labels")))
         self._show_problems(result["problems"])
         self.status.setText(f"{len(result['samples'])} samples shown.")
         self.previewed.emit(result)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app.evaluate_form import row
+from mmla_app.label_choice import LabelChoice
 from mmla_core.train.config import SCHEDULERS  # every scheduler TrainConfig accepts
 
 ALL_DATASETS = ""  # dataset combo data: every dataset having the task
@@ -116,11 +117,13 @@ class TrainForm(QWidget):
         for text, key in (("auto (family default: video + audio for Omni)", "auto"),
                           ("video only", "video"), ("text only", "text")):
             self.modality_combo.addItem(text, key)
+        self.label_choice = LabelChoice(self)
+        self.label_choice.changed.connect(self.changed)
         return [("Name", self.name_edit), ("Model", self.model_combo),
                 ("Dataset", self.dataset_combo), ("Tasks", self.task_list),
                 ("Mode", self.mode_combo), ("Train splits", self.train_splits),
                 ("Dev / test", row(self.dev_combo, self.test_combo)),
-                ("Input", self.modality_combo)]
+                ("Input", self.modality_combo), ("Labels", self.label_choice)]
 
     def _build_lora(self) -> list[tuple[str, QWidget]]:
         self.rank_spin = QSpinBox(self, minimum=1, maximum=1024, value=8)
@@ -184,6 +187,7 @@ class TrainForm(QWidget):
             note = " (random weights)" if model["random_weights"] else ""
             self.model_combo.addItem(f"{model['name']} · {model['family']}{note}", model["name"])
         self.model_combo.setCurrentIndex(max(self.model_combo.findData(keep), 0))
+        self.label_choice.set_annotators(choices.get("annotators", []))
         self.dataset_combo.blockSignals(True)
         self.dataset_combo.clear()
         self.dataset_combo.addItem("every dataset having the task", ALL_DATASETS)
@@ -260,6 +264,7 @@ class TrainForm(QWidget):
             "save_every": self.save_spin.value(), "device": self.device_combo.currentText(),
             "eval_on_variants": self.variants_check.isChecked(),
             "output_dir": self.output_edit.text().strip(),
+            **self.label_choice.selection(),
         })
 
     def set_config(self, config) -> None:
@@ -288,6 +293,9 @@ class TrainForm(QWidget):
         self.device_combo.setCurrentText(config.device)
         self.variants_check.setChecked(config.eval_on_variants)
         self.output_edit.setText(config.output_dir)
+        self.label_choice.set_selection({"labels": config.labels,
+                                         "include_rejected": config.include_rejected,
+                                         "only_accepted": config.only_accepted})
         self._pending = config
         index = self.dataset_combo.findData(config.dataset or ALL_DATASETS)
         if index < 0:

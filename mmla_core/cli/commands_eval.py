@@ -17,9 +17,12 @@ from mmla_core.cli.common import (
     EXIT_PARTIAL,
     CliError,
     add_placement_arguments,
+    add_selection_args,
     placement_kwargs,
+    print_selection,
     print_table,
     progress_bar,
+    selection_from_args,
 )
 
 METRIC_COLUMNS = ["run", "variant", "n", "ACC", "F1", "WF1", "WP", "P", "R", "flips", "errors"]
@@ -51,6 +54,7 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default="", help="a name for the run")
     p.add_argument("--resume", type=int, metavar="RUN_ID",
                    help="resume a run: only the samples it has not answered are predicted")
+    add_selection_args(p)
     p.add_argument("--engine-factory", help=argparse.SUPPRESS)  # tests: fake engines
     p.add_argument("--input-factory", help=argparse.SUPPRESS)
 
@@ -117,7 +121,7 @@ def eval_kwargs(args) -> dict:
             "settings": settings_from_args(args), "variants": args.variants,
             "adapter": args.adapter, "resume": args.resume, "name": args.name,
             "batch_size": args.batch_size, "allow_pickle": args.allow_pickle,
-            **placement_kwargs(args)}
+            "selection": selection_from_args(args).to_dict(), **placement_kwargs(args)}
 
 
 def _eval(store, args) -> int:
@@ -196,6 +200,7 @@ def _summarise(store, run_id: int) -> int:
         print_table(metrics_rows([report]), METRIC_COLUMNS)
     print(f"run {run_id}: {run['status']}, {report.written} of {run['total']} samples written"
           f"{f', {report.errors} errors' if report.errors else ''}")
+    print_selection(json.loads(run["settings_json"] or "{}").get("labels"))
     if run["status"] == "done":
         return EXIT_PARTIAL if report.errors else EXIT_OK
     print(f"mmla eval: run {run_id} {run['status']}: {run['error'] or ''}\n"

@@ -12,7 +12,15 @@ import sys
 import time
 from pathlib import Path
 
-from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, print_table
+from mmla_core.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    LABELS_HELP,
+    CliError,
+    print_selection,
+    print_table,
+)
 
 POLL_S = 0.5
 
@@ -43,6 +51,7 @@ CONFIG_FLAGS = [
     ("--save-every", "save_every", int, "checkpoint every N steps (default 50)"),
     ("--device", "device", str, "auto, cpu, cuda or cuda:N (default auto)"),
     ("--output-dir", "output_dir", str, "run folder (default <project>.train/<id>-<name>)"),
+    ("--labels", "labels", str, LABELS_HELP),
 ]
 LIST_FLAGS = [   # comma-separated lists
     ("--task", "tasks", "task name(s), comma-separated; several = instruction tuning"),
@@ -87,6 +96,12 @@ def _register_launch(tsub) -> None:
         launch.add_argument(flag, dest=f"cfg_{dest}", help=help_text, metavar="A,B")
     launch.add_argument("--eval-on-variants", dest="cfg_eval_on_variants", action="store_true",
                         default=None, help="after training, also evaluate the test variants")
+    rule = launch.add_mutually_exclusive_group()
+    rule.add_argument("--include-rejected", dest="cfg_include_rejected", action="store_const",
+                      const=True, help="train on clips whose review verdict is reject too "
+                      "(left out by default)")
+    rule.add_argument("--only-accepted", dest="cfg_only_accepted", action="store_const",
+                      const=True, help="train only on clips whose review verdict is accept")
     launch.add_argument("--dry-run", action="store_true",
                         help="print the validated config and 3 sample previews; start nothing")
     launch.add_argument("--follow", action="store_true", help="then follow it (like `follow`)")
@@ -155,14 +170,16 @@ def _launch(store, args) -> int:
     job_id = control.launch(store.path, config)
     job = control.refresh(store, job_id)
     print(f"training job {job_id} '{config.name}' started in {job['output_dir']}")
+    print_selection(json.loads(job.get("labels_json") or "null"))
     print(f"  watch: mmla train follow {job_id}    stop: mmla train stop {job_id}")
     return _follow_job(store, job_id, log=False) if args.follow else EXIT_OK
 
 
 def _dry_run(store, config) -> int:
-    from mmla_core.train.samples import preview, validate
+    from mmla_core.train.samples import labels_record, preview, validate
 
     print(config.to_yaml().rstrip())
+    print_selection(labels_record(store, config))
     problems = validate(store, config)
     if problems:
         for problem in problems:
@@ -220,6 +237,7 @@ def _show(store, args) -> int:
              "best dev accuracy": f"{max(evals):.3f}" if evals else "-"}
     for key, value in facts.items():
         print(f"{key:<18} {'-' if value is None else value}")
+    print_selection(json.loads(job.get("labels_json") or "null"))
     print("\nlast events:")
     _print_events(events[-5:])
     print("\ncheckpoints: " + (", ".join(str(c["step"]) for c in control.checkpoints(job))

@@ -1,8 +1,11 @@
 """What an evaluation run will do: its samples, settings and run row, before any model loads.
 
 A sample is one clip, or one conflict variant of it built in memory, with the clip's gold label
-and a key unique within the run (`results.sample_key`). Every rank of a sharded launch plans
-the same list in the same order (clip id, then variant order) and takes its share of it.
+and a key unique within the run (`results.sample_key`). Gold comes from the request's label
+source and only clips its verdict rule keeps (`store.verdicts.Selection`: curated labels,
+rejected clips left out by default); `run_settings["labels"]` records what that gave. Every
+rank of a sharded launch plans the same list in the same order (clip id, then variant order)
+and takes its share of it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from mmla_core.prompts import TEMPLATES
-from mmla_core.store.catalog import find_dataset, gold_labels, task_by_name
+from mmla_core.store.catalog import find_dataset, task_by_name
 from mmla_core.store.db import Store
 from mmla_core.store.results import (
     claim_launch_run,
@@ -25,6 +28,7 @@ from mmla_core.store.results import (
     start_run,
     update_run,
 )
+from mmla_core.store.verdicts import Selection, describe_record
 from mmla_core.tasks import Task, task_from_row
 from mmla_core.variants.presets import PRESETS
 from mmla_core.variants.recipes import format_spec, normalize_steps, parse_spec
@@ -223,16 +227,25 @@ def variant_specs(variants) -> list[tuple[str, tuple]]:
 
 
 def plan_samples(store: Store, dataset_id: int, split: str | None, task_id: int,
-                 prompt_kind: str, variants: list[tuple[str, tuple]]) -> tuple[list[Sample], int]:
-    """(samples, clips left out for having no gold label), in a stable order."""
+                 prompt_kind: str, variants: list[tuple[str, tuple]],
+                 selection: Selection | None = None) -> tuple[list[Sample], int, dict]:
+    """(samples, clips left out for having no label, the Selection.record), in a stable order.
+
+    A clip the verdict rule leaves out, or whose label is an unresolved majority tie, is left
+    out with its variants and counted in the record."""
+    selection = selection or Selection()
     sql, params = "SELECT id FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL", [
         dataset_id]
     if split not in (None, "all"):
         sql, params = sql + " AND split = ?", [*params, split]
-    gold = gold_labels(store, dataset_id=dataset_id, task_id=task_id)
-    samples, unlabelled = [], 0
+    policy = selection.resolve(store, dataset_id=dataset_id, task_id=task_id)
+    gate = selection.gate(store, dataset_id)
+    samples, unlabelled, used = [], 0, []
     for (clip_id,) in store.conn.execute(sql + " ORDER BY id", params):
-        label = gold.get(clip_id, {}).get(task_id)
+        if not gate.keep(clip_id):
+            continue
+        label = policy.get(clip_id, task_id)
+        used.append((clip_id, task_id))
         if label is None:
             unlabelled += 1
             continue
@@ -241,7 +254,17 @@ def plan_samples(store: Store, dataset_id: int, split: str | None, task_id: int,
         samples += [Sample(clip_id, name, steps, label,
                            sample_key(clip_id, task_id, prompt_kind, name))
                     for name, steps in variants]
-    return samples, unlabelled
+    return samples, unlabelled, selection.record(policy, used, gate)
+
+
+def _selection(request: dict) -> Selection:
+    """The request's label source and verdict rule (EvalError naming a bad source)."""
+    from mmla_core.store.label_policy import LabelSourceError
+
+    try:
+        return Selection.from_dict(request.get("selection"))
+    except LabelSourceError as exc:
+        raise EvalError(str(exc)) from exc
 
 
 def _task(store: Store, ref) -> tuple[int, Task]:
@@ -295,11 +318,12 @@ def _created(store: Store, request: dict) -> tuple[EvalJob, list[Sample]]:
     settings = inference_settings(request.get("settings"))
     variants = variant_specs(request.get("variants"))
     split = request.get("split")
-    samples, unlabelled = plan_samples(store, dataset_id, split, task_id, settings.prompt_kind,
-                                       variants)
+    selection = _selection(request)
+    samples, unlabelled, labels = plan_samples(store, dataset_id, split, task_id,
+                                               settings.prompt_kind, variants, selection)
     if not samples:
-        raise EvalError(f"no clip of {dataset_name} (split {split!r}) has a {task.name} label: "
-                        "nothing to evaluate")
+        raise EvalError(f"no clip of {dataset_name} (split {split!r}) has a {task.name} label "
+                        f"the verdict rule keeps: nothing to evaluate ({describe_record(labels)})")
     model_id, model_path = _model(store, request.get("model"))
     adapter = str(request["adapter"]) if request.get("adapter") else None
     run_settings = {
@@ -309,6 +333,7 @@ def _created(store: Store, request: dict) -> tuple[EvalJob, list[Sample]]:
         "variants": [[name, [list(step) for step in steps]] for name, steps in variants],
         "batch_size": request.get("batch_size"), "world_size": request.get("world_size") or 1,
         "unlabelled_clips": unlabelled, "engine": {},
+        "selection": selection.to_dict(), "labels": labels,
     }
     fields = {"name": request.get("name") or "", "model_id": model_id, "adapter_path": adapter,
               "task_id": task_id, "dataset_id": dataset_id, "split": split,
@@ -341,8 +366,11 @@ def _resumed(store: Store, request: dict) -> tuple[EvalJob, list[Sample]]:
     task = task_from_row(rows[0])
     settings = inference_settings(stored["inference"])
     variants = variant_specs(stored.get("variants"))
-    samples, _ = plan_samples(store, run["dataset_id"], run["split"], run["task_id"],
-                              settings.prompt_kind, variants)
+    selection = Selection.from_dict(stored.get("selection"))  # before m006: curated, default
+    samples, _, stored["labels"] = plan_samples(store, run["dataset_id"], run["split"],
+                                                run["task_id"], settings.prompt_kind, variants,
+                                                selection)
+    update_run(store, run_id, settings_json=json.dumps(stored))
     update_run(store, run_id, status="running", error=None, finished_at=None,
                total=len(samples))
     job = _job(request, run_id=run_id, task_id=int(run["task_id"]), task=task,

@@ -66,21 +66,23 @@ def run_evaluation(store_path: str | Path, *, model=None, task=None, dataset=Non
                    name: str = "", batch_size: int = 4, rank: int = 0, world_size: int = 1,
                    launch_key: str | None = None, device: str | None = None,
                    device_map: str | None = None, max_memory: str | None = None,
-                   allow_pickle: bool = False) -> int:
+                   allow_pickle: bool = False, selection=None) -> int:
     """Evaluate (or resume) a run and return its id; its status says how it ended.
 
     `progress(EvalProgress)` is called as the run advances; `cancel` is a callable or an event
     (`is_set()`). `engine_factory(path, **load_kwargs)` and `input_factory(store, clip_id,
     settings, recipe_steps=, seed=)` default to the real engine; either may be a
     "module:attribute" string. `device_map` / `max_memory` split a model larger than one GPU
-    over the devices (models.placement). EvalError (no run created) for an unknown task,
-    dataset or run.
+    over the devices (models.placement). `selection`: a `store.verdicts.Selection` or its dict
+    (label source and verdict rule; default curated labels, rejected clips left out); a resumed
+    run keeps its own. EvalError (no run created) for an unknown task, dataset, run or source.
     """
     request = {"model": model, "task": task, "dataset": dataset, "split": split,
                "settings": settings, "variants": variants, "adapter": adapter, "resume": resume,
                "name": name, "batch_size": batch_size, "rank": rank, "world_size": world_size,
                "launch_key": launch_key, "device": device, "device_map": device_map,
-               "max_memory": max_memory, "allow_pickle": allow_pickle}
+               "max_memory": max_memory, "allow_pickle": allow_pickle,
+               "selection": selection.to_dict() if hasattr(selection, "to_dict") else selection}
     with open_store(store_path) as store:
         job = prepare_job(store, request)
         runner = _Runner(store, job, progress, cancel)

@@ -58,6 +58,10 @@ class TrainConfig:
     eval_on_variants: bool = False   # after training, also evaluate on the test clips' variants
     device: str = "auto"             # "auto" | "cpu" | "cuda" | "cuda:N"
     output_dir: str = ""             # "" = <project>.train/<job id>-<name>
+    labels: str = "curated"          # label source (store.label_policy): curated, import,
+    #                                  annotator:NAME or majority
+    include_rejected: bool = False   # keep clips whose review verdict is reject (store.verdicts)
+    only_accepted: bool = False      # keep only clips whose review verdict is accept
 
     # --- dict / YAML ----------------------------------------------------------------------
 
@@ -142,7 +146,25 @@ class TrainConfig:
             out.append(f"lr_scheduler {self.lr_scheduler!r} is not one of {', '.join(SCHEDULERS)}")
         if not (self.device in ("auto", "cpu", "cuda") or _is_cuda_index(self.device)):
             out.append(f"device {self.device!r} is not auto, cpu, cuda or cuda:N")
+        return out + self._selection_problems()
+
+    def _selection_problems(self) -> list[str]:
+        from mmla_core.store.label_policy import LabelSourceError, parse_source
+
+        out = []
+        try:
+            parse_source(self.labels)
+        except LabelSourceError as exc:
+            out.append(f"labels: {exc}")
+        if self.include_rejected and self.only_accepted:
+            out.append("include_rejected and only_accepted contradict each other: pick one")
         return out
+
+    def selection(self):
+        """The verdicts.Selection this run trains and evaluates on."""
+        from mmla_core.store.verdicts import Selection
+
+        return Selection(self.labels, self.include_rejected, self.only_accepted)
 
     def command_line(self, config_path: str, gpus: int = 1, db_path: str | None = None) -> str:
         """The shell line that runs this config (torchrun for several GPUs); `db_path` adds

@@ -54,7 +54,7 @@ def launch(db_path: str | Path, config: TrainConfig) -> int:
     JobControlError when the device is busy or the output folder already holds something.
     """
     from mmla_core.store import open_store
-    from mmla_core.train.samples import validate
+    from mmla_core.train.samples import labels_record, validate
 
     db_path = Path(db_path).resolve()
     with open_store(db_path) as store:
@@ -64,6 +64,7 @@ def launch(db_path: str | Path, config: TrainConfig) -> int:
         with store.write():   # the busy check and the insert in one transaction: no double launch
             _refuse_busy_device(store, config.device)
             job_id = jobs.create_job(store, config.name, config.to_dict(), "")
+            jobs.update_job(store, job_id, labels_json=json.dumps(labels_record(store, config)))
         try:
             out = _prepare_output_dir(store, db_path, job_id, config)
         except BaseException:

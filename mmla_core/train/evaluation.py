@@ -63,6 +63,7 @@ def evaluate_after_training(config: TrainConfig, db_path, job_id: int | None, ad
             db_path, model=config.model, task=item["task"], dataset=item["dataset"],
             split=config.test_split, settings=settings, variants=item["variants"],
             adapter=str(adapter), device=device, batch_size=config.batch_size,
+            selection=config.selection().to_dict(),
             name=f"{config.name} ({config.mode}, job {job_id if job_id is not None else '-'})",
             input_factory=partial(training_clip_input, fps=config.fps))
         with open_store(db_path) as store:

@@ -12,7 +12,9 @@ caption) one visual-focused and one audio-focused question whose answer follows 
 modality: the clip's label, except the audio question under an audio swap, whose answer is the
 donor clip's label (`probe.matrix.cell_gold`'s rule; a donor with no label gives no question).
 
-Gold labels: `catalog.gold_labels` (the imported label, else the latest human one).
+Labels: the config's label source (`store.label_policy`, curated by default), and only the
+clips its verdict rule keeps (`store.verdicts`: rejected clips left out by default);
+`labels_record` is what the job records and the Train preview shows.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from pathlib import Path
 from mmla_core.models.prompting import plan_prompt
 from mmla_core.models.registry import FAMILIES, ModelLoadError
 from mmla_core.prompts import answer
-from mmla_core.store.catalog import clip_media_path, find_dataset, gold_labels, task_by_name
+from mmla_core.store.catalog import clip_media_path, find_dataset, task_by_name
 from mmla_core.store.db import Store
 from mmla_core.tasks import Task
 from mmla_core.train.config import TrainConfig
 
-__all__ = ["ALIGN_SCENARIOS", "TrainSample", "build_samples", "effective_modality", "preview",
-           "resolve_model", "resolve_tasks", "validate"]
+__all__ = ["ALIGN_SCENARIOS", "TrainSample", "build_samples", "effective_modality",
+           "labels_record", "preview", "resolve_model", "resolve_tasks", "validate"]
 
 ALIGN_SCENARIOS = ("aligned", "audio_swap", "misleading_caption")
 ALIGN_PROMPTS = ("visual_focused", "audio_focused")
@@ -107,10 +109,31 @@ def _clip_rows(store: Store, dataset_ids, split: str) -> list[dict]:
 
 
 def labelled_clips(store: Store, config: TrainConfig, task_id: int, split: str) -> list[tuple]:
-    """[(clip row, gold label)] of the split for the task, in clip id order."""
-    gold = gold_labels(store, task_id=task_id)
+    """[(clip row, label)] of the split for the task, in clip id order: the config's label
+    source, the clips its verdict rule keeps."""
+    selection = config.selection()
+    gold = selection.resolve(store, task_id=task_id).labels
+    gate = selection.gate(store)
     rows = _clip_rows(store, _dataset_ids(store, config), split)
-    return [(row, gold[row["id"]][task_id]) for row in rows if task_id in gold.get(row["id"], {})]
+    return [(row, gold[row["id"]][task_id]) for row in rows
+            if task_id in gold.get(row["id"], {}) and gate.keep(row["id"])]
+
+
+def labels_record(store: Store, config: TrainConfig) -> dict:
+    """What the job records (`training_jobs.labels_json`) and the Train preview shows: the label
+    source, per-kind counts over the (clip, task) pairs of the run's splits, and how many clips
+    the verdict rule left out (each clip once)."""
+    selection = config.selection()
+    try:
+        dataset_ids, tasks = _dataset_ids(store, config), resolve_tasks(store, config.tasks)
+    except _Refused:
+        dataset_ids, tasks = None, []
+    policy = selection.resolve(store, dataset_id=dataset_ids[0] if dataset_ids else None)
+    gate = selection.gate(store)
+    splits = dict.fromkeys([*config.train_splits, config.dev_split, config.test_split])
+    rows = {row["id"]: row for split in splits for row in _clip_rows(store, dataset_ids, split)}
+    kept = [clip_id for clip_id in rows if gate.keep(clip_id)]
+    return selection.record(policy, [(c, t) for c in kept for t, _ in tasks], gate)
 
 
 # --- samples -----------------------------------------------------------------------------------
@@ -139,7 +162,8 @@ def _alignment_samples(store: Store, config, task_id: int, task: Task, split: st
     from mmla_core.variants.store_ops import variants_dir
 
     scenarios = [s for s in MMABENCH if s.key in ALIGN_SCENARIOS]
-    gold = {cid: labels.get(task_id) for cid, labels in gold_labels(store, task_id=task_id).items()}
+    gold = {cid: labels.get(task_id) for cid, labels in
+            config.selection().resolve(store, task_id=task_id).labels.items()}
     contexts: dict[int, DatasetContext] = {}
     out = []
     for row, label in pairs:

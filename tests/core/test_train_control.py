@@ -74,7 +74,9 @@ def test_run_survives_the_death_of_the_process_that_launched_it(project, monkeyp
     monkeypatch.setenv("FAKE_TRAINER_MODE", "wait")
     script = textwrap.dedent(f"""
         import os, signal, sys, types
-        sys.modules["mmla_core.train.samples"] = types.SimpleNamespace(validate=lambda s, c: [])
+        from mmla_core.train.samples import labels_record
+        sys.modules["mmla_core.train.samples"] = types.SimpleNamespace(
+            validate=lambda s, c: [], labels_record=labels_record)
         from mmla_core.train import control
         from mmla_core.train.config import TrainConfig
         job = control.launch({str(project)!r}, TrainConfig(name="orphan", model="m",
