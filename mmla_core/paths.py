@@ -8,6 +8,7 @@ the OS will open it (symlinks followed) and refuses anything that lands outside 
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -35,7 +36,14 @@ def confine(root: str | os.PathLike, relative: str | os.PathLike) -> Path:
     base = Path(root).resolve()
     candidate = Path(raw)
     joined = candidate if candidate.is_absolute() else base / candidate
-    resolved = joined.resolve()
+    try:
+        resolved = joined.resolve()
+    except RuntimeError:  # Python < 3.13 raises this for a loop; later ones return the path
+        raise PathEscapeError(raw, base, "is a symbolic link loop") from None
+    except OSError as exc:
+        raise PathEscapeError(raw, base, f"cannot be resolved ({exc.strerror})") from None
+    if _is_loop(resolved):
+        raise PathEscapeError(raw, base, "is a symbolic link loop")
     if resolved != base and not resolved.is_relative_to(base):
         why = "is outside the dataset root"
         if not candidate.is_absolute():
@@ -44,6 +52,17 @@ def confine(root: str | os.PathLike, relative: str | os.PathLike) -> Path:
             )
         raise PathEscapeError(raw, base, why)
     return resolved
+
+
+def _is_loop(path: Path) -> bool:
+    """Python 3.13 resolves a loop without raising: stat then fails with ELOOP."""
+    if not path.is_symlink():
+        return False
+    try:
+        path.stat()
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def is_confined(root: str | os.PathLike, relative: str | os.PathLike) -> bool:

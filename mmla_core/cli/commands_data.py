@@ -17,6 +17,7 @@ from mmla_core.datasets.auto import KINDS
 from mmla_core.store import Store
 from mmla_core.store.catalog import dataset_by_name, task_by_name
 
+MAX_LISTED = 50  # problems printed per command; the rest are counted
 EXPORT_FORMATS = ("llamafactory", "jsonl", "csv", "eaf")
 
 
@@ -98,6 +99,15 @@ def _probe(store: Store, dataset_id: int | None, workers: int | None) -> None:
         print("media health: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
+def _report_left_out(problems: list[str]) -> int:
+    """Each labelled clip left out for its media (missing, unsafe, broken), then exit 3."""
+    for line in problems[:MAX_LISTED]:
+        print(f"  ! left out: {line}")
+    if len(problems) > MAX_LISTED:
+        print(f"  ! … and {len(problems) - MAX_LISTED} more clips left out for their media")
+    return EXIT_PARTIAL if problems else EXIT_OK
+
+
 def cmd_export(store: Store, args) -> int:
     from mmla_core import datasets
 
@@ -118,7 +128,7 @@ def cmd_export(store: Store, args) -> int:
         for path in files:
             print(f"wrote {path}")
         print(files.summary())
-        return EXIT_OK
+        return _report_left_out(files.media_problems)
     writer = datasets.export_jsonl if args.format == "jsonl" else datasets.export_csv
     written = writer(store, args.out, dataset=args.dataset, split=args.split,
                      selection=selection)

@@ -6,6 +6,7 @@ import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmla_core.datasets.entries import clean_pending, special_file
 from mmla_core.datasets.identity import (
     keep_curated_transcripts,
     move_to_new_keys,
@@ -49,7 +50,14 @@ class PendingClip:
 
 
 def read_text(path: Path, report: ImportReport) -> str | None:
-    """The file as text. Bad UTF-8 bytes become U+FFFD and each such line is reported."""
+    """The file as text. Bad UTF-8 bytes become U+FFFD and each such line is reported.
+
+    A FIFO or other special file is reported, never opened (reading one would block forever).
+    """
+    special = special_file(path)
+    if special is not None:
+        report.issue(path, special)
+        return None
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -140,6 +148,7 @@ def write_clips(
     """
     report.dataset_id = dataset_id
     report.text_only += sum(1 for clip in pending if clip.media_path is None)
+    clean_pending(pending, report)
     with store.write():
         move_to_new_keys(store, dataset_id, pending, report)
         _keep_known_transcripts(store, dataset_id, pending)

@@ -45,7 +45,11 @@ MODES = ("video", "video_audio", "text")
 AUDIO_TOKEN = "<audio>"
 DATASET_INFO = "dataset_info.json"
 EXPORT_INFO = "mmla_export.json"  # the export's own metadata (labels used, clips left out)
-BROKEN_MEDIA = ("missing_file", "empty_file", "unreadable", "unsafe_path")
+BROKEN_MEDIA = ("missing_file", "empty_file", "unreadable", "unsafe_path", "not_a_file")
+# Reasons a labelled clip is left out because of its media: each is listed (`media_problems`)
+# and makes `mmla export` exit 3, never a silent drop.
+MEDIA_REASONS = frozenset({"broken_media", "unsafe_path", "missing_file", "no_video",
+                           "no_audio", "no_media"})
 CLIP_FIELDS = ("id", "dataset", "split", "external_id", "path", "transcript", "health")
 
 
@@ -60,6 +64,7 @@ class ExportedFiles(list):
         super().__init__()
         self.written: dict[str, int] = {}  # file name -> records
         self.skipped: Counter[str] = Counter()  # reason -> clips
+        self.media_problems: list[str] = []  # one line per clip left out for its media
         self.empty_splits: list[str] = []
         self.labels: dict = {}  # verdicts.Selection.record: source, counts, left out
         self.info_path: Path | None = None
@@ -108,6 +113,8 @@ def export_llamafactory(
             record = _gated_record(gate, policy, key, clip, task_obj, mode, kind)
             if isinstance(record, str):
                 result.skipped[record] += 1
+                if record in MEDIA_REASONS:
+                    result.media_problems.append(_media_problem_line(clip, record))
                 used += [key] if record == "unresolved" else []
             else:
                 records.append(record)
@@ -188,6 +195,8 @@ def _record(clip: dict, task: Task, label: str | None, mode: str, kind: str) -> 
             media_file = clip_media_path(clip)  # a variant's file is under its media_root
         except PathEscapeError:
             return "unsafe_path"
+        if not media_file.is_file():  # gone (or replaced by a FIFO) since it was probed
+            return "missing_file"
         record["videos"] = [str(media_file)]
         prefix = VIDEO_TOKEN
         if mode == "video_audio":
@@ -215,6 +224,21 @@ def _media_problem(clip: dict, mode: str) -> str | None:
     if mode == "video_audio" and (clip["has_audio"] == 0 or "no_audio" in health):
         return "no_audio"
     return None
+
+
+def _media_problem_line(clip: dict, reason: str) -> str:
+    """`clip 7 (utt_3, train): unsafe_path: path 'x.mp4' is a symbolic link loop ...`"""
+    detail = ""
+    if reason == "unsafe_path":
+        try:
+            clip_media_path(clip)
+        except PathEscapeError as exc:
+            detail = str(exc)
+    elif reason != "no_media" and clip["health"] not in (None, "ok"):
+        detail = clip["health_detail"] or clip["health"]
+    where = clip.get("media_path") or "text-only"
+    return (f"clip {clip['id']} ({clip['external_id']}, {clip['split'] or 'no split'}, {where}): "
+            f"{reason}" + (f": {detail}" if detail else ""))
 
 
 def merge_dataset_info(out_dir: Path, file_names: list[str], mode: str) -> Path:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mmla_core.datasets.common import MEDIA_EXTENSIONS, PendingClip, open_dataset, write_clips
+from mmla_core.datasets.entries import is_regular_file, special_file, storable
 from mmla_core.datasets.manifest import (
     TaskCatalog,
     read_manifest,
@@ -36,6 +37,8 @@ def import_folder(
     root = Path(folder).resolve()
     if not root.is_dir():
         raise DatasetImportError(f"{folder}: not a folder")
+    if manifest is not None and special_file(manifest):
+        raise DatasetImportError(f"{manifest}: {special_file(manifest)}")
     if manifest is not None and not Path(manifest).is_file():
         raise DatasetImportError(f"{manifest}: manifest not found")
     report = ImportReport(name or root.name)
@@ -69,8 +72,8 @@ class FolderContents:
 
 def folder_contents(root: Path) -> FolderContents:
     """What kinds of importable files the folder holds; stops at the first .eaf."""
-    found = FolderContents(manifest=any((root / n).is_file() for n in MANIFEST_NAMES)
-                           or any(root.glob("*.jsonl")))
+    found = FolderContents(manifest=any(is_regular_file(root / n) for n in MANIFEST_NAMES)
+                           or any(is_regular_file(p) for p in root.glob("*.jsonl")))
     for _folder, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for filename in filenames:
@@ -107,10 +110,17 @@ def scan_media(root: Path, report: ImportReport) -> dict[str, PendingClip]:
     """{relative path: clip} for every media file under root (hidden folders skipped)."""
     found: dict[str, PendingClip] = {}
     ids: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+
+    def unlisted(exc: OSError) -> None:
+        report.issue(exc.filename, f"cannot list folder ({exc.strerror}); skipped")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlisted):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and _storable_name(Path(dirpath) / d, report))
         for filename in sorted(filenames):
             if Path(filename).suffix.lower() not in MEDIA_EXTENSIONS or filename.startswith("."):
+                continue
+            if not _storable_name(Path(dirpath) / filename, report):
                 continue
             relative = (Path(dirpath) / filename).relative_to(root).as_posix()
             try:
@@ -128,11 +138,25 @@ def scan_media(root: Path, report: ImportReport) -> dict[str, PendingClip]:
     return found
 
 
+def _storable_name(path: Path, report: ImportReport) -> bool:
+    """A file or folder name that is not UTF-8 cannot be stored (nor shown): reported, skipped."""
+    if storable(path.name):
+        return True
+    report.issue(path, "name is not valid UTF-8; skipped (rename it to import it)")
+    return False
+
+
 def find_manifest(root: Path, report: ImportReport) -> Path | None:
+    """manifest.jsonl / manifest.csv, else the folder's one *.jsonl; only regular files (a FIFO
+    named like a manifest would block the import forever)."""
+    candidates = [root / name for name in MANIFEST_NAMES] + sorted(root.glob("*.jsonl"))
+    for path in dict.fromkeys(candidates):
+        if special_file(path):
+            report.issue(path, f"{special_file(path)} (not used as the manifest)")
     for name in MANIFEST_NAMES:
-        if (root / name).is_file():
+        if is_regular_file(root / name):
             return root / name
-    candidates = sorted(root.glob("*.jsonl"))
+    candidates = [p for p in sorted(root.glob("*.jsonl")) if is_regular_file(p)]
     if len(candidates) > 1:
         report.issue(root, f"several *.jsonl files ({', '.join(p.name for p in candidates)}); "
                      "none used as manifest: name one manifest.jsonl or pass it explicitly")

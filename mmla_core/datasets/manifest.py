@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 from mmla_core.datasets.common import match_label, read_text
+from mmla_core.datasets.entries import csv_rows, is_regular_file, json_line
 from mmla_core.datasets.report import ImportReport
 from mmla_core.store.catalog import ensure_task, list_tasks
 from mmla_core.store.db import Store
@@ -40,14 +41,14 @@ def read_manifest(path: Path, report: ImportReport) -> tuple[list[Row], list[dic
     if text is None:
         return [], []
     if path.suffix.lower() == ".csv":
-        return _read_csv(text), []
+        return _read_csv(path, text, report), []
     return _read_jsonl(path, text, report)
 
 
-def _read_csv(text: str) -> list[Row]:
+def _read_csv(path: Path, text: str, report: ImportReport) -> list[Row]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     rows = []
-    for fields in reader:
+    for fields in csv_rows(reader, report, path):
         clean = {
             (k or "").strip(): v.strip() for k, v in fields.items()
             if k is not None and isinstance(v, str) and v.strip()
@@ -63,7 +64,7 @@ def _read_jsonl(path: Path, text: str, report: ImportReport) -> tuple[list[Row],
         if not line.strip():
             continue
         try:
-            fields = json.loads(line)
+            fields = json_line(line)
         except json.JSONDecodeError as exc:
             report.skipped += 1
             report.issue(f"{path}:{number}", f"not valid JSON ({exc.msg} at column {exc.colno})")
@@ -90,10 +91,10 @@ def read_task_sidecars(folders: list[Path], report: ImportReport) -> list[dict]:
     definitions = []
     for folder in dict.fromkeys(f.resolve() for f in folders):
         sidecar = folder / TASKS_SIDECAR
-        if not sidecar.is_file():
+        if not is_regular_file(sidecar):
             continue
         try:
-            data = json.loads(sidecar.read_text(encoding="utf-8"))
+            data = json_line(sidecar.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             report.issue(sidecar, f"cannot read task definitions: {exc}")
             continue

@@ -23,6 +23,7 @@ from mmla_core.datasets.common import (
     read_text,
     write_clips,
 )
+from mmla_core.datasets.entries import csv_rows
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.paths import PathEscapeError, confine
 from mmla_core.store.catalog import attach_task, ensure_task
@@ -119,6 +120,12 @@ class VideoIndex:
         if not self.available:
             report.issue(folder, f"no {VIDEO_DIR}/ folder: every row imports as text-only")
             return
+        try:  # a video/ linked out of the root would hand the app files from elsewhere
+            confine(folder, VIDEO_DIR)
+        except PathEscapeError as exc:
+            report.issue(folder / VIDEO_DIR, f"{exc}; refused: every row imports text-only")
+            self.available = False
+            return
         for dirpath, dirnames, filenames in os.walk(folder / VIDEO_DIR):
             dirnames.sort()
             base = Path(dirpath).relative_to(folder).as_posix()
@@ -165,11 +172,12 @@ class SplitParser:
         if text is None:
             return []
         reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t")
-        columns = self._columns(next(reader, None), reader)
+        rows = csv_rows(reader, self.report, self.path)
+        columns = self._columns(next(rows, None), rows)
         if columns is None:
             return []
         clips = []
-        for row in reader:
+        for row in rows:
             if any(cell.strip() for cell in row):
                 clip = self._row(row, reader.line_num, columns)
                 if clip is not None:

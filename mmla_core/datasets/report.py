@@ -43,7 +43,9 @@ class ImportReport:
     issues: list[ImportIssue] = field(default_factory=list)
 
     def issue(self, location: object, message: str) -> None:
-        self.issues.append(ImportIssue(str(location), message))
+        """Record a problem; a file name that is not UTF-8 is shown with `\\x..` escapes, so
+        printing or saving the report cannot fail on it."""
+        self.issues.append(ImportIssue(_printable(str(location)), _printable(message)))
 
     def add_counts(self, counts: ClipUpsertCounts) -> None:
         self.added += counts.added
@@ -82,3 +84,16 @@ class ImportReport:
             notes.append(f"  curated values: {self.curated_kept} kept where the source differs, "
                          f"{self.curated_overwritten} replaced by the source")
         return notes
+
+
+def _printable(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # surrogates: undecodable bytes of a file name, or JSON escapes
+        return text.encode("utf-8", "surrogateescape" if _escaped_bytes(text) else
+                           "backslashreplace").decode("utf-8", "backslashreplace")
+    return text
+
+
+def _escaped_bytes(text: str) -> bool:
+    return all(0xDC80 <= ord(ch) <= 0xDCFF for ch in text if 0xD800 <= ord(ch) <= 0xDFFF)

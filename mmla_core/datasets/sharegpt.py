@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mmla_core.datasets.common import PendingClip, match_label, open_dataset, write_clips
+from mmla_core.datasets.entries import json_line
 from mmla_core.datasets.media_map import locate
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.prompts import answer_word
@@ -91,16 +92,15 @@ RawRecords = list[tuple[str, str, object]]  # (where, default id, parsed JSON)
 def _load_records(path: Path, report: ImportReport) -> RawRecords | None:
     try:
         text = path.read_text(encoding="utf-8-sig")
+        data = None if path.suffix.lower() == ".jsonl" else json_line(text)
     except (OSError, UnicodeDecodeError) as exc:
         report.issue(path, f"cannot read as UTF-8 text: {exc}")
         return None
-    if path.suffix.lower() == ".jsonl":
-        return _jsonl_records(path, text, report)
-    try:
-        data = json.loads(text)
     except json.JSONDecodeError as exc:
         report.issue(f"{path}:{exc.lineno}", f"not valid JSON ({exc.msg}); nothing imported")
         return None
+    if path.suffix.lower() == ".jsonl":
+        return _jsonl_records(path, text, report)
     if not isinstance(data, list):
         report.issue(path, "expected a JSON list of records; nothing imported")
         return None
@@ -113,7 +113,7 @@ def _jsonl_records(path: Path, text: str, report: ImportReport) -> RawRecords:
         if not line.strip():
             continue
         try:
-            records.append((f"{path}:{number}", str(len(records)), json.loads(line)))
+            records.append((f"{path}:{number}", str(len(records)), json_line(line)))
         except json.JSONDecodeError as exc:
             report.skipped += 1
             report.issue(f"{path}:{number}", f"not valid JSON ({exc.msg} at column {exc.colno})")

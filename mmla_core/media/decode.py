@@ -43,6 +43,8 @@ def open_media(path: str | os.PathLike[str]) -> av.container.InputContainer:
         raise MediaError(f"{target}: file not found")
     if target.is_dir():
         raise MediaError(f"{target}: is a folder, not a media file")
+    if not target.is_file():  # a FIFO or device: opening it would block (the player's thread)
+        raise MediaError(f"{target}: is not a regular file (a FIFO, socket or device); not read")
     try:
         return av.open(str(target), metadata_errors="ignore")
     except (av.FFmpegError, OSError) as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from stat import S_ISFIFO, S_ISREG
 
 import av
 import numpy as np
@@ -112,9 +113,16 @@ def _file_level_problem(target: Path) -> MediaInfo | None:
         return _unhealthy(target, 0, 0.0, [("unreadable", f"cannot be accessed ({exc.strerror})")])
     if target.is_dir():
         return _unhealthy(target, 0, stat.st_mtime, [("not_a_file", "is a folder, not a file")])
+    if not S_ISREG(stat.st_mode):  # a FIFO would block the demuxer forever
+        return _unhealthy(target, 0, stat.st_mtime, [("not_a_file", _special_kind(stat.st_mode))])
     if stat.st_size == 0:
         return _unhealthy(target, 0, stat.st_mtime, [("empty_file", "is empty (0 bytes)")])
     return None
+
+
+def _special_kind(mode: int) -> str:
+    kind = "a FIFO (named pipe)" if S_ISFIFO(mode) else "a socket or device"
+    return f"is not a regular file ({kind}); not read"
 
 
 def _unhealthy(target: Path, size: int, mtime: float, problems: list[tuple[str, str]]) -> MediaInfo:
