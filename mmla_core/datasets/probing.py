@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from mmla_core.paths import PathEscapeError, confine
+from mmla_core.procs import pool_initializer
 from mmla_core.store.catalog import clips_to_probe, save_media_info
 from mmla_core.store.db import Store
 
@@ -114,7 +115,10 @@ def _probe_in_pool(
     Workers run `probe_columns` (never raises).
     """
     context = _worker_context()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    # workers die with this process: a SIGKILLed `mmla import` leaves no probe workers behind
+    initializer, initargs = pool_initializer()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=initializer, initargs=initargs)
     try:
         chunksize = max(1, min(8, batch // workers))
         results = pool.map(probe_columns, [path for _, path in jobs], chunksize=chunksize)
