@@ -25,6 +25,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mmla_core.datasets.lf_tokens import (
+    DEFAULT_CUTOFF_LEN,
+    TokenCounter,
+    cutoff_len_for,
+    media_tokens,
+)
 from mmla_core.fsutil import write_text_atomic
 from mmla_core.media.decode import MediaError
 from mmla_core.paths import PathEscapeError
@@ -68,6 +74,23 @@ class ExportedFiles(list):
         self.empty_splits: list[str] = []
         self.labels: dict = {}  # verdicts.Selection.record: source, counts, left out
         self.info_path: Path | None = None
+        self.tokens: dict[str, dict] = {}  # file name -> longest sample (tokens, id), cutoff_len
+        self.counted_with = ""
+        self.warnings: list[str] = []
+
+    @property
+    def cutoff_len(self) -> int:
+        """The LLaMA-Factory cutoff_len that keeps every sample written whole."""
+        return max((t["cutoff_len"] for t in self.tokens.values()), default=DEFAULT_CUTOFF_LEN)
+
+    def note_tokens(self, file_name: str, longest: int, record_id) -> None:
+        self.tokens[file_name] = {"longest_tokens": longest, "longest_id": record_id,
+                                  "cutoff_len": cutoff_len_for(longest)}
+        if longest > DEFAULT_CUTOFF_LEN:
+            self.warnings.append(
+                f"{file_name}: sample {record_id!r} is {longest} tokens, past LLaMA-Factory's "
+                f"default cutoff_len {DEFAULT_CUTOFF_LEN}: train with cutoff_len: "
+                f"{cutoff_len_for(longest)} or it is cut off without a word")
 
     @property
     def records(self) -> int:
@@ -76,7 +99,12 @@ class ExportedFiles(list):
     def summary(self) -> str:
         files = ", ".join(f"{name} ({n})" for name, n in self.written.items()) or "no files"
         skipped = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())) or "none"
-        return f"wrote {files}; skipped: {skipped}; {describe_record(self.labels)}"
+        line = f"wrote {files}; skipped: {skipped}; {describe_record(self.labels)}"
+        if self.tokens:
+            longest = max(t["longest_tokens"] for t in self.tokens.values())
+            line += (f"; longest sample {longest} tokens ({self.counted_with}), "
+                     f"cutoff_len {self.cutoff_len}")
+        return "; ".join([line, *(f"WARNING {w}" for w in self.warnings)])
 
 
 class ClipRecords(list):
@@ -90,9 +118,12 @@ class ClipRecords(list):
 def export_llamafactory(
     store: Store, out_dir: str | os.PathLike, *, dataset: str | int, task: str | Task,
     splits: Iterable[str] = ("train", "dev"), mode: str = "video", prompt_kind: str = "sft",
-    selection: Selection | None = None,
+    selection: Selection | None = None, tokenizer=None, tokenizer_name: str | None = None,
 ) -> ExportedFiles:
-    """Write one sharegpt file per split and register each in `out_dir/dataset_info.json`."""
+    """Write one sharegpt file per split and register each in `out_dir/dataset_info.json`.
+
+    Each file's longest sample is counted in tokens (`tokenizer`, else an estimate: lf_tokens)
+    and the cutoff_len that keeps it whole goes into mmla_export.json."""
     if mode not in MODES:
         raise ExportError(f"mode must be one of {MODES}, got {mode!r}")
     kind = "text_sft" if (mode == "text" and prompt_kind == "sft") else prompt_kind
@@ -105,9 +136,11 @@ def export_llamafactory(
     gate = selection.gate(store, ds["id"])
     clips = list_clips(store, dataset_id=ds["id"])
     out, result, used = Path(out_dir), ExportedFiles(), []
+    counter = TokenCounter(tokenizer, tokenizer_name)
+    result.counted_with = counter.counted_with
     out.mkdir(parents=True, exist_ok=True)
     for split in splits:
-        records = []
+        records, longest = [], (0, None)
         for clip in (c for c in clips if c["split"] == split):
             key = (clip["id"], task_id)
             record = _gated_record(gate, policy, key, clip, task_obj, mode, kind)
@@ -119,6 +152,8 @@ def export_llamafactory(
             else:
                 records.append(record)
                 used.append(key)
+                longest = max(longest, (_record_tokens(counter, record, clip, mode),
+                                        record["id"]), key=lambda t: t[0])
         if not records:
             result.empty_splits.append(split)
             continue
@@ -126,13 +161,21 @@ def export_llamafactory(
         write_text_atomic(path, json.dumps(records, ensure_ascii=False, indent=2) + "\n")
         result.append(path)
         result.written[path.name] = len(records)
+        result.note_tokens(path.name, *longest)
     if result:
         merge_dataset_info(out, [p.name for p in result], mode)
     result.labels = selection.record(policy, used, gate)
     _log_export(store, "llamafactory", out, result, dataset_id=ds["id"], task_id=task_id,
                 details={"dataset": ds["name"], "task": task_obj.name, "mode": mode,
-                         "prompt_kind": kind, "splits": list(splits)})
+                         "prompt_kind": kind, "splits": list(splits), "tokens": result.tokens,
+                         "tokens_counted_with": result.counted_with,
+                         "cutoff_len": result.cutoff_len})
     return result
+
+
+def _record_tokens(counter: TokenCounter, record: dict, clip: dict, mode: str) -> int:
+    human, gpt = (turn["value"] for turn in record["conversations"])
+    return counter.conversation(human, gpt) + media_tokens(mode, clip.get("duration_s"))
 
 
 def _gated_record(gate: ClipGate, policy, key, clip: dict, task: Task, mode: str,
@@ -187,7 +230,9 @@ def _record(clip: dict, task: Task, label: str | None, mode: str, kind: str) -> 
         return "no_label"
     record: dict = {"id": clip["external_id"]}
     prefix = ""
-    if mode != "text":
+    if mode == "text":
+        _text_media(clip, record)
+    else:
         problem = _media_problem(clip, mode)
         if problem:
             return problem
@@ -211,6 +256,16 @@ def _record(clip: dict, task: Task, label: str | None, mode: str, kind: str) -> 
         {"from": "gpt", "value": answer(task, label, kind=kind)},
     ]
     return record
+
+
+def _text_media(clip: dict, record: dict) -> None:
+    """Text-only records name their clip under `video`, as MMLA's text files do (LLaMA-Factory
+    ignores it; `import_sharegpt` reads it back), here by absolute path so it re-imports."""
+    if clip["media_path"]:
+        try:
+            record["video"] = str(clip_media_path(clip))
+        except PathEscapeError:
+            pass  # an unsafe path is never written out
 
 
 def _media_problem(clip: dict, mode: str) -> str | None:
