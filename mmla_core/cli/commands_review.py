@@ -47,6 +47,15 @@ def _curation_commands(sub) -> None:
     _annotator_option(label)
     label.set_defaults(handler=cmd_label)
 
+    settle = sub.add_parser("adjudicate", help="settle a (clip, task): the adjudicated label "
+                            "wins over everyone's (undo with `mmla undo`)")
+    settle.add_argument("clip", help="clip id, DATASET/EXTERNAL_ID or a unique external id")
+    settle.add_argument("task", help="task name, e.g. MELD")
+    settle.add_argument("label", nargs="?", help="one of the task's labels")
+    settle.add_argument("--clear", action="store_true", help="withdraw your adjudication")
+    _annotator_option(settle)
+    settle.set_defaults(handler=cmd_label)
+
     check = sub.add_parser("check", help="answer one alignment check of a clip")
     check.add_argument("clip")
     check.add_argument("check", help="check key, e.g. visual_only (see `mmla checks DATASET`)")
@@ -126,11 +135,15 @@ def _writer(args) -> str:
         raise CliError(f"give --annotator NAME (or set ${ANNOTATOR_ENV})")
     if name == IMPORT_ANNOTATOR:
         raise CliError(f"{IMPORT_ANNOTATOR!r} is reserved for imported source labels")
+    if ":" in name:
+        raise CliError(f"annotator names may not contain ':' ({name!r}): 'adjudicated:NAME' "
+                       "and 'model:NAME' are kept for adjudications and models")
     return name
 
 
 def cmd_label(store: Store, args) -> int:
-    from mmla_core.store.labels import set_label
+    """`mmla label`, and `mmla adjudicate` (the same arguments, written as an adjudication)."""
+    from mmla_core.store.labels import adjudicate, set_label
 
     annotator, clip = _writer(args), _clip(store, args.clip)
     found = task_by_name(store, args.task)
@@ -144,8 +157,10 @@ def cmd_label(store: Store, args) -> int:
         label = task.canonical_label(args.label)
         if label is None:
             raise CliError(f"{args.label!r} is not a {task.name} label: {', '.join(task.labels)}")
-    set_label(store, clip["id"], task_id, label, annotator)
-    print(f"clip {clip['id']} {task.name}: {label or '(cleared)'}  ({annotator})")
+    settle = args.command == "adjudicate"
+    (adjudicate if settle else set_label)(store, clip["id"], task_id, label, annotator)
+    print(f"clip {clip['id']} {task.name}: {label or '(cleared)'}  "
+          f"({'adjudicated by ' if settle else ''}{annotator})")
     return EXIT_OK
 
 
@@ -194,6 +209,7 @@ def cmd_undo_redo(store: Store, args) -> int:
         return EXIT_OK
     if edit.kind == "label":
         what = store.scalar("SELECT name FROM tasks WHERE id = ?", (edit.task_id,))
+        what += " (adjudication)" if edit.owner else ""
     else:
         what = edit.check_key if edit.kind == "check" else "transcript"
     before, after = (edit.new_value, edit.old_value) if args.command == "undo" else (

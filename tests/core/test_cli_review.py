@@ -140,3 +140,28 @@ def test_export_eaf_and_review_table(db, tmp_path, capsys):
                "--format", "jsonl", "--include-rejected") == 0
     assert json.loads((tmp_path / "r.out").read_text().splitlines()[0])["verdict"] == "reject"
     assert run(db, "export-eaf", str(tmp_path / "x"), "--dataset", "nope") == 1
+
+
+def test_adjudicate_sets_the_curated_label_and_undoes(db, tmp_path, capsys):
+    from mmla_core.store.catalog import task_by_name
+    from mmla_core.store.label_policy import label_of
+
+    run(db, "label", "1", "MELD", "fear", "--annotator", "alice")
+    run(db, "label", "1", "MELD", "anger", "--annotator", "bob")
+    assert run(db, "adjudicate", "1", "MELD", "Fear", "--annotator", "carol") == 0
+    assert "adjudicated by carol" in capsys.readouterr().out
+    run(db, "label", "1", "MELD", "sadness", "--annotator", "bob")  # later, not adjudicated
+    with open_store(db) as store:
+        meld = task_by_name(store, "MELD")[0]
+        assert label_of(store, 1, meld) == "fear"
+    out = tmp_path / "lf"
+    assert run(db, "export", "llamafactory", str(out), "--dataset", "demo", "--task", "MELD",
+               "--splits", "train") == 0
+    assert "adjudicated 1" in capsys.readouterr().out
+    assert run(db, "undo", "--annotator", "carol") == 0
+    assert "MELD (adjudication): fear -> (none)" in capsys.readouterr().out
+    with open_store(db) as store:
+        assert label_of(store, 1, meld) == "sadness"  # back to the latest person
+    assert run(db, "adjudicate", "1", "MELD", "joy", "--annotator", "adjudicated:x") == 1
+    assert run(db, "export", "jsonl", str(tmp_path / "x.jsonl"), "--labels", "nobody") == 1
+    assert "unknown label source 'nobody'" in capsys.readouterr().err
