@@ -59,8 +59,9 @@ def _set_label(store, clip_id: int, task_id: int, label: str | None, annotator: 
 
 
 def _set_label_by_index(store, clip_id: int, task_position: int, label_index: int,
-                        annotator: str) -> int:
-    """A key pressed before the clip's labels loaded, resolved against the database."""
+                        annotator: str) -> tuple[int, str]:
+    """A key pressed before the clip's labels loaded, resolved against the database; returns
+    (clip id, what it wrote) for the "Saved" line."""
     from mmla_core.store.labels import set_label
     from mmla_core.store.review import clip_label_state
 
@@ -69,7 +70,9 @@ def _set_label_by_index(store, clip_id: int, task_position: int, label_index: in
         task_id, task = tasks[task_position]
         if 0 <= label_index < len(task.labels):
             set_label(store, clip_id, task_id, task.labels[label_index], annotator)
-    return clip_id
+            return clip_id, f"{task.name} = {task.labels[label_index]}"
+        return clip_id, f"nothing ({task.name} has {len(task.labels)} labels)"
+    return clip_id, "nothing (no task)"
 
 
 def _set_note(store, clip_id: int, annotator: str, text: str) -> int:
@@ -233,6 +236,7 @@ class AnnotationPanel(BackgroundWrites, QWidget):
             return
         if changed_clip:
             self.state = None  # keys wait for this clip's labels: never write to the last one
+            self._set_active(0)  # ...nor to a task the curator has not seen on this clip
             for box in self.boxes:
                 box.show_labels({}, self.annotator)
             self._set_note_text("")
@@ -265,7 +269,8 @@ class AnnotationPanel(BackgroundWrites, QWidget):
         mine[self.annotator] = (label, datetime.now().astimezone().isoformat())
         self.state.labels[box.task_id] = mine  # shown at once; the database follows
         box.show_labels(mine, self.annotator)
-        self._write(_set_label, self.state.clip_id, box.task_id, label, self.annotator)
+        self._write(_set_label, self.state.clip_id, box.task_id, label, self.annotator,
+                    what=f"{box.task.name} = {label}")
         return True
 
     def next_task(self) -> None:

@@ -54,26 +54,36 @@ class BackgroundWrites:
     """Mixin for a side panel whose edits go through the app's writer thread.
 
     The panel shows an edit at once; this counts the writes still in flight, says "Saved" when
-    the last one has committed (what the curator may rely on), then reloads the shown state.
-    The panel provides `db_path`, `status` (QLabel), `message` and `changed` signals, `refresh()`.
+    the last one has committed (what the curator may rely on), naming what each write since the
+    last "Saved" changed (`what=`, or a write returning (clip id, what)), then reloads the shown
+    state. The panel provides `db_path`, `status` (QLabel), `message` and `changed` signals,
+    `refresh()`.
     """
 
     _pending_writes = 0
+    _saved_what: list[str] | None = None
 
-    def _write(self, fn, *args) -> None:
+    def _write(self, fn, *args, what: str | None = None) -> None:
         from mmla_app.workers import submit_write
 
         self._pending_writes += 1
         self.status.setText("Saving…")
         submit_write(self.db_path, fn, *args,
-                     on_success=self._on_written, on_error=self._on_write_error)
+                     on_success=lambda result: self._on_written(result, what),
+                     on_error=self._on_write_error)
 
-    def _on_written(self, clip_id: int) -> None:
+    def _on_written(self, result, what: str | None = None) -> None:
         if not isValid(self):
             return
+        clip_id, what = result if isinstance(result, tuple) else (result, what)
+        if self._saved_what is None:
+            self._saved_what = []
+        if what:
+            self._saved_what.append(what)
         self._pending_writes = max(self._pending_writes - 1, 0)
         if not self._pending_writes:
-            self.status.setText("Saved")
+            said, self._saved_what = self._saved_what, []
+            self.status.setText("Saved: " + "; ".join(said) if said else "Saved")
             self.refresh()
         self.changed.emit(clip_id)
 

@@ -91,15 +91,32 @@ def test_number_keys_label_the_active_task_and_commit_at_once(host, qtbot, proje
         qtbot.keyClick(host, Qt.Key.Key_5)
     assert signal.args == [clip]
     assert labels_of(project.db_path, clip) == {"MELD": "joy"}
-    qtbot.waitUntil(lambda: panel.status.text() == "Saved")
+    qtbot.waitUntil(lambda: panel.status.text() == "Saved: MELD = joy")
     assert panel.boxes[0].buttons[4].isChecked()
     assert "✓ <b>joy</b> · alice" in panel.boxes[0].info.text()
     qtbot.keyClick(host, Qt.Key.Key_T)
     assert panel.active_task().name == "MOSI"
     qtbot.keyClick(host, Qt.Key.Key_2)
     qtbot.waitUntil(lambda: labels_of(project.db_path, clip).get("MOSI") == "negative")
+    qtbot.waitUntil(lambda: panel.status.text() == "Saved: MOSI = negative")
     qtbot.keyClick(host, Qt.Key.Key_T)
     assert panel.active_task().name == "MELD"  # wraps round
+
+
+def test_a_clip_change_brings_the_keys_back_to_the_first_task(host, qtbot, project):
+    """After `T` on one clip, the next clip opens on the dataset's first task: a digit never
+    writes to a task the curator has not seen on this clip, and "Saved" names the task."""
+    panel, first, second = host.panel, project.clip_ids[0], project.clip_ids[1]
+    show_clip(qtbot, panel, first)
+    qtbot.keyClick(host, Qt.Key.Key_T)
+    qtbot.keyClick(host, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: panel.status.text() == "Saved: MOSI = positive")
+    panel.set_clip(second)
+    assert panel.active_task().name == "MELD" and panel.boxes[0].property("active") == "true"
+    qtbot.keyClick(host, Qt.Key.Key_2)  # maybe before the clip's labels load: same task
+    qtbot.waitUntil(lambda: panel.status.text() == "Saved: MELD = surprise")
+    assert labels_of(project.db_path, second) == {"MELD": "surprise"}
+    assert labels_of(project.db_path, first) == {"MOSI": "positive"}
 
 
 def test_rapid_keys_land_in_order_and_undo_one_by_one(host, qtbot, project):

@@ -46,7 +46,7 @@ CHILD = textwrap.dedent("""
     wait_until(lambda: window.annotation.clip_id is not None and window.checks.clip_id is not None)
     QTest.keyClick(window.browser.table, Qt.Key.Key_3)
     QTest.keyClick(window.browser.table, Qt.Key.Key_N)
-    wait_until(lambda: window.annotation.status.text() == "Saved"
+    wait_until(lambda: window.annotation.status.text().startswith("Saved")
                and window.checks.status.text() == "Saved")
     print("ACK", flush=True)
     app.exec()

@@ -41,7 +41,7 @@ def go_to(window, position: int) -> int:
 def edit_label(window, value: int) -> tuple[str, str]:
     QTest.keyClick(window.browser.table, Qt.Key(Qt.Key.Key_1 + value))
     wait_until(window, lambda: not window.annotation.has_unsaved()
-               and window.annotation.status.text() == "Saved", "the label to save")
+               and window.annotation.status.text().startswith("Saved"), "the label to save")
     box = window.annotation.boxes[window.annotation.active]
     return box.task.name, box.task.labels[value]
 
