@@ -185,7 +185,7 @@ def _open_model_checks(w) -> None:
 def _open_agreement(w) -> None:
     from mmla_app.agreement_dialog import AgreementDialog
 
-    dialog = AgreementDialog(w.db_path, w)
+    dialog = AgreementDialog(w.db_path, w, annotator=w.annotator)
     dialog.clip_requested.connect(w.browser.table.select_clip)
     dialog.show()
 

@@ -1,14 +1,20 @@
 """Agreement: pick a dataset and two or more annotators; kappa per task and per check, and the
 clips they disagree on, to adjudicate (double-click one to open it in the main window).
 
+Adjudicate from the keyboard: select a task disagreement and press a label's key (the label
+pane's keys: 1..9, 0, then Ctrl / Alt); it is written as your adjudication
+(`store.labels.adjudicate`, undoable with Edit > Undo like any edit), becomes the curated label
+(`store.label_policy`), and the selection moves to the next disagreement.
 Everything is computed on a worker thread (`eval.agreement.dataset_agreement`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,10 +30,11 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from mmla_app import keymap
 from mmla_app.runtime.change_bus import change_bus
 from mmla_app.screen_fit import fit_resize
 from mmla_app.tables import read_only_table
-from mmla_app.workers import Runner
+from mmla_app.workers import Runner, submit_write
 from mmla_core import changes as areas
 
 ALL_TASKS = "All tasks and checks"
@@ -50,9 +57,26 @@ def _dataset_choices(store, dataset_id: int) -> tuple[list[str], list[str]]:
 
 
 def _compute(store, dataset_id: int, annotators: list[str], task: str | None):
+    """(the report, {task name: (task id, labels)}) for keying adjudications."""
     from mmla_core.eval.agreement import dataset_agreement
+    from mmla_core.store.catalog import list_tasks, task_by_name
 
-    return dataset_agreement(store, dataset_id, annotators, task=task)
+    report = dataset_agreement(store, dataset_id, annotators, task=task)
+    tasks = {t.name: (task_by_name(store, t.name)[0], t.labels) for t in list_tasks(store)}
+    return report, tasks
+
+
+def _adjudicate(store, clip_id: int, task_id: int, label: str, annotator: str) -> int:
+    from mmla_core.store.labels import adjudicate
+
+    adjudicate(store, clip_id, task_id, label, annotator)
+    return clip_id
+
+
+def _curated_text(d) -> str:
+    if d.kind != "task":
+        return ""
+    return f"{d.curated or '—'}{' (adjudicated)' if d.adjudicated else ''}"
 
 
 class AgreementDialog(QDialog):
@@ -60,13 +84,17 @@ class AgreementDialog(QDialog):
 
     clip_requested = Signal(int)
     computed = Signal(object)  # the AgreementReport, for tests and callers
+    adjudicated = Signal(int, str, str)  # clip id, task, label (once committed)
 
-    def __init__(self, db_path: str | Path, parent: QWidget | None = None):
+    def __init__(self, db_path: str | Path, parent: QWidget | None = None,
+                 annotator: str = ""):
         super().__init__(parent)
         self.setWindowTitle("Inter-annotator agreement")
         fit_resize(self, 860, 620)
-        self.runner = Runner(Path(db_path))  # no Qt parent: outlives us until jobs end
+        self.db_path, self.annotator = Path(db_path), annotator
+        self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
         self.report = None
+        self.task_labels: dict[str, tuple[int, tuple]] = {}
         self.dataset_combo = QComboBox(self)
         self.dataset_combo.currentIndexChanged.connect(self._on_dataset)
         self.task_combo = QComboBox(self)
@@ -82,8 +110,10 @@ class AgreementDialog(QDialog):
         form.addRow("Scope", self.task_combo)
         self.results = read_only_table(RESULT_COLUMNS, self)
         self.disagreements = read_only_table(
-            ("Clip", "External id", "Task / check", "Answers"), self)
+            ("Clip", "External id", "Task / check", "Answers", "Curated"), self)
         self.disagreements.itemDoubleClicked.connect(self._on_double_click)
+        self.disagreements.currentCellChanged.connect(self._show_keys)
+        self._bind_label_keys()
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.results)
         splitter.addWidget(self.disagreements)
@@ -169,9 +199,10 @@ class AgreementDialog(QDialog):
         self.runner.submit(_compute, int(dataset_id), chosen, self.task_combo.currentData(),
                            channel="compute", on_success=self._on_report, on_error=self._failed)
 
-    def _on_report(self, report) -> None:
+    def _on_report(self, result) -> None:
         if not isValid(self):
             return
+        report, self.task_labels = result
         self.report = report
         self.results.setRowCount(len(report.rows))
         for r, row in enumerate(report.rows):
@@ -184,13 +215,71 @@ class AgreementDialog(QDialog):
         self.disagreements.setRowCount(len(report.disagreements))
         for r, d in enumerate(report.disagreements):
             answers = ", ".join(f"{who}: {value}" for who, value in d.values.items())
-            for c, value in enumerate((d.clip_id, d.external_id, d.name, answers)):
+            for c, value in enumerate((d.clip_id, d.external_id, d.name, answers,
+                                       _curated_text(d))):
                 item = QTableWidgetItem(str(value))
                 item.setData(Qt.ItemDataRole.UserRole, d.clip_id)
                 self.disagreements.setItem(r, c, item)
-        self.status.setText(f"{len(report.disagreements)} disagreement(s) to adjudicate; "
-                            "double-click one to open the clip.")
+        self.status.setText(f"{len(report.disagreements)} disagreement(s) to adjudicate: "
+                            "select one and press a label's key; double-click opens the clip.")
         self.computed.emit(report)
+
+    # --- adjudication by keys -----------------------------------------------------------------
+
+    def _bind_label_keys(self) -> None:
+        bindings = keymap.current_bindings()
+        for action_id, index in keymap.label_actions():
+            if bindings.get(action_id):
+                shortcut = QShortcut(QKeySequence(bindings[action_id]), self.disagreements)
+                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(lambda i=index: self.adjudicate_current(i))
+
+    def _current(self):
+        row = self.disagreements.currentRow()
+        if self.report is None or not 0 <= row < len(self.report.disagreements):
+            return None
+        return self.report.disagreements[row]
+
+    def _show_keys(self, *_args) -> None:
+        d = self._current()
+        if d is None or d.kind != "task" or d.name not in self.task_labels:
+            return
+        bindings = keymap.current_bindings()
+        keys = [f"{keymap.label_key_text(i, bindings)} {label}"
+                for i, label in enumerate(self.task_labels[d.name][1])
+                if keymap.label_key_text(i, bindings)]
+        self.status.setText(f"Adjudicate {d.name} of clip {d.clip_id}: " + ", ".join(keys))
+
+    def adjudicate_current(self, index: int) -> bool:
+        """Settle the selected task disagreement with label `index` of its task."""
+        d = self._current()
+        if d is None or d.kind != "task" or d.name not in self.task_labels:
+            self.status.setText("Select a task disagreement to adjudicate (a check is settled "
+                                "by the clip's review).")
+            return False
+        if not self.annotator:
+            self.status.setText("Set your annotator name (Settings) to adjudicate.")
+            return False
+        task_id, labels = self.task_labels[d.name]
+        if not 0 <= index < len(labels):
+            self.status.setText(f"{d.name} has {len(labels)} labels")
+            return False
+        row, label = self.disagreements.currentRow(), labels[index]
+        submit_write(self.db_path, _adjudicate, d.clip_id, task_id, label, self.annotator,
+                     on_success=lambda _c: self._on_adjudicated(row, d, label),
+                     on_error=self._failed)
+        if row + 1 < self.disagreements.rowCount():
+            self.disagreements.setCurrentCell(row + 1, 0)
+        return True
+
+    def _on_adjudicated(self, row: int, d, label: str) -> None:
+        if not isValid(self):
+            return
+        self.report.disagreements[row] = replace(d, curated=label, adjudicated=True)
+        self.disagreements.item(row, 4).setText(_curated_text(self.report.disagreements[row]))
+        self.status.setText(f"Saved: clip {d.clip_id} {d.name} = {label}, adjudicated by "
+                            f"{self.annotator} (Edit > Undo takes it back)")
+        self.adjudicated.emit(d.clip_id, d.name, label)
 
     def _on_double_click(self, item: QTableWidgetItem) -> None:
         self.clip_requested.emit(int(item.data(Qt.ItemDataRole.UserRole)))

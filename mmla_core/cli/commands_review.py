@@ -253,7 +253,10 @@ def cmd_agreement(store: Store, args) -> int:
                  "note"], widths={"note": 50})
     for d in report.disagreements[:50]:
         values = ", ".join(f"{a}={v}" for a, v in d.values.items())
-        print(f"  ! clip {d.clip_id} ({d.external_id}) {d.name}: {values}")
+        settled = "" if d.kind != "task" else (
+            f" -> adjudicated {d.curated}" if d.adjudicated else
+            f" -> curated {d.curated} (settle: mmla adjudicate {d.clip_id} {d.name!r} LABEL)")
+        print(f"  ! clip {d.clip_id} ({d.external_id}) {d.name}: {values}{settled}")
     if len(report.disagreements) > 50:
         print(f"  ! … and {len(report.disagreements) - 50} more (use --json)")
     return EXIT_OK

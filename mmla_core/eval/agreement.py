@@ -9,12 +9,13 @@ made-up 1.0 or 0.0. Per task the ratings are labels; per check they are yes / no
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from mmla_core.checks import dataset_checks
 from mmla_core.store.db import Store
+from mmla_core.store.label_policy import ADJUDICATED_PREFIX, resolve_labels
 
 NO_OVERLAP = "no clip was rated by all chosen annotators"
 ONE_CATEGORY = "every rating is the same category: kappa is undefined"
@@ -120,6 +121,8 @@ class Disagreement:
     kind: str                   # task | check
     name: str                   # task name or check key
     values: dict[str, str]      # annotator -> label / answer
+    curated: str | None = None  # task: the curated label now (store.label_policy)
+    adjudicated: bool = False   # task: that label is an adjudication
 
 
 @dataclass(frozen=True)
@@ -139,12 +142,13 @@ class AgreementReport:
 
 
 def annotators_for_dataset(store: Store, dataset_id: int) -> list[str]:
-    """Everyone who labelled or answered a check in the dataset (source labels as 'import')."""
+    """Everyone who labelled or answered a check in the dataset (source labels as 'import');
+    adjudications (`adjudicated:NAME` rows) settle disagreements, they are not a rater."""
     rows = store.conn.execute(
         "SELECT a.annotator FROM annotations a JOIN clips c ON c.id = a.clip_id "
-        "WHERE c.dataset_id = ? UNION SELECT k.annotator FROM check_answers k "
-        "JOIN clips c ON c.id = k.clip_id WHERE c.dataset_id = ? ORDER BY 1",
-        (dataset_id, dataset_id),
+        "WHERE c.dataset_id = ? AND a.annotator NOT LIKE ? UNION SELECT k.annotator "
+        "FROM check_answers k JOIN clips c ON c.id = k.clip_id WHERE c.dataset_id = ? ORDER BY 1",
+        (dataset_id, ADJUDICATED_PREFIX + "%", dataset_id),
     )
     return [r[0] for r in rows]
 
@@ -161,7 +165,21 @@ def dataset_agreement(store: Store, dataset_id: int, annotators: Sequence[str], 
     if checks and task is None:
         for name, ratings in _check_ratings(store, dataset_id, chosen).items():
             _add(report, "check", name, ratings)
+    _with_curated(store, report)
     return report
+
+
+def _with_curated(store: Store, report: AgreementReport) -> None:
+    """Each task disagreement with its curated label now (adjudicated or not)."""
+    if not any(d.kind == "task" for d in report.disagreements):
+        return
+    names = dict(store.conn.execute("SELECT name, id FROM tasks").fetchall())
+    curated = resolve_labels(store, dataset_id=report.dataset_id)
+    report.disagreements = [
+        d if d.kind != "task" else replace(
+            d, curated=curated.get(d.clip_id, names[d.name]),
+            adjudicated=curated.kinds.get((d.clip_id, names[d.name])) == "adjudicated")
+        for d in report.disagreements]
 
 
 def _add(report: AgreementReport, kind: str, name: str,
