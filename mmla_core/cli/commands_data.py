@@ -31,6 +31,10 @@ def register(sub) -> None:
     imp.add_argument("--manifest", type=Path, help="CSV/JSONL manifest for a folder import")
     imp.add_argument("--task", help="task of a sharegpt file's answers (default: inferred)")
     imp.add_argument("--only", help="comma-separated MMLA datasets to import")
+    imp.add_argument("--media-root", type=Path, metavar="DIR",
+                     help="sharegpt: the folder its media paths are found in (default: the "
+                     "file's folder); MMLA's cluster paths /mnt/.../Datasets/<DS>/video/<file> "
+                     "are matched to DIR/<DS>/video/<file> by dataset folder and file name")
     imp.add_argument("--no-probe", action="store_true",
                      help="skip probing media now (run `mmla probe` later; it resumes)")
     imp.add_argument("--overwrite-curated", action="store_true",
@@ -51,6 +55,10 @@ def register(sub) -> None:
     exp.add_argument("--splits", default="train,dev", help="llamafactory: splits to write")
     exp.add_argument("--split", help="jsonl/csv: only this split")
     exp.add_argument("--mode", choices=("video", "video_audio", "text"), default="video")
+    exp.add_argument("--tokenizer", metavar="MODEL",
+                     help="llamafactory: count each sample's tokens with this model's tokenizer "
+                     "(a registered model, a folder or a cached Hugging Face id; default: an "
+                     "estimate) to report the longest sample and the cutoff_len it needs")
     add_selection_args(exp)
     exp.set_defaults(handler=cmd_export)
 
@@ -61,7 +69,7 @@ def cmd_import(store: Store, args) -> int:
     only = args.only.split(",") if args.only else None
     reports = import_path(store, args.path, kind=args.kind, name=args.name,
                           manifest=args.manifest, task=args.task, only=only,
-                          overwrite_curated=args.overwrite_curated)
+                          overwrite_curated=args.overwrite_curated, media_root=args.media_root)
     if not reports:
         raise CliError(f"{args.path}: nothing to import (no known dataset layout found)")
     for report in reports:
@@ -121,9 +129,11 @@ def cmd_export(store: Store, args) -> int:
             raise CliError("llamafactory export needs --dataset and --task")
         if task_by_name(store, args.task) is None:
             raise CliError(f"no task named {args.task!r} (see `mmla tasks`)")
+        tokenizer = _tokenizer(store, args.tokenizer) if args.tokenizer else None
         files = datasets.export_llamafactory(
             store, args.out, dataset=args.dataset, task=args.task,
             splits=tuple(args.splits.split(",")), mode=args.mode, selection=selection,
+            tokenizer=tokenizer, tokenizer_name=args.tokenizer,
         )
         for path in files:
             print(f"wrote {path}")
@@ -135,3 +145,13 @@ def cmd_export(store: Store, args) -> int:
     print(f"wrote {written.records} clips to {args.out}")
     print_selection(written.labels)
     return EXIT_OK
+
+
+def _tokenizer(store: Store, ref: str):
+    from mmla_core.datasets.lf_tokens import load_tokenizer
+    from mmla_core.models.registry import ModelLoadError
+
+    try:
+        return load_tokenizer(store, ref)
+    except (ModelLoadError, OSError, ValueError) as exc:
+        raise CliError(f"--tokenizer {ref}: {exc}") from None

@@ -47,17 +47,23 @@ def import_path(store: Store, path: str | Path, *, kind: str = "auto", name: str
                 manifest: Path | None = None, task: str | None = None,
                 only: list[str] | None = None,
                 progress: Callable[[int, int], None] | None = None,
-                overwrite_curated: bool = False) -> list[ImportReport]:
-    """`overwrite_curated`: take the source's values over a person's edits (undoable edits)."""
+                overwrite_curated: bool = False,
+                media_root: str | Path | None = None) -> list[ImportReport]:
+    """`overwrite_curated`: take the source's values over a person's edits (undoable edits).
+    `media_root`: where a sharegpt file's media are looked up (MMLA's cluster paths included)."""
     path = Path(path)
     kind = detect_kind(path) if kind == "auto" else kind
+    if media_root is not None and kind != "sharegpt":
+        raise DatasetImportError(f"{path}: a media root applies to sharegpt (.json/.jsonl) "
+                                 f"files only, not to a {kind} import")
     keep = {"overwrite_curated": overwrite_curated}
     if kind == "mmla":
         return import_mmla(store, path, only=only, progress=progress, **keep)
     if kind == "folder":
         return [import_folder(store, path, name=name, manifest=manifest, **keep)]
     if kind == "sharegpt":
-        return [import_sharegpt(store, path, name=name, task=task, **keep)]
+        return [import_sharegpt(store, path, name=name, task=task, media_root=media_root,
+                                **keep)]
     if kind == "eaf":
         return [import_eaf(store, path, name=name)]
     raise DatasetImportError(f"unknown import kind {kind!r}; one of {KINDS}")

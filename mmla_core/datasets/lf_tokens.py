@@ -77,12 +77,14 @@ def cutoff_len_for(longest: int) -> int:
     return math.ceil(longest / CUTOFF_STEP) * CUTOFF_STEP
 
 
-def load_tokenizer(ref: str):
-    """A registered model's or a local folder's tokenizer, offline, no remote code."""
+def load_tokenizer(store, ref: str):
+    """A registered model's (name or id), a folder's or a cached Hub id's tokenizer: offline,
+    no remote code."""
     from transformers import AutoTokenizer
 
     from mmla_core.models.registry import resolve_model_path
+    from mmla_core.store.results import model_path
 
-    path = resolve_model_path(ref)
+    path = resolve_model_path(model_path(store, ref) or ref)
     return AutoTokenizer.from_pretrained(str(path), local_files_only=True,
                                          trust_remote_code=False)

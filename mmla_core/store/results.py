@@ -36,6 +36,13 @@ def add_model(store: Store, name: str, family: str, path: str, *, weights_hash: 
     return int(store.scalar("SELECT id FROM models WHERE name = ?", (name,)))
 
 
+def model_path(store: Store, ref: str) -> str | None:
+    """The folder of a registered model, by name or id; None when no model is registered so."""
+    rows = store.query("SELECT path FROM models WHERE name = ? OR CAST(id AS TEXT) = ?",
+                       (str(ref), str(ref)))
+    return rows[0]["path"] if rows else None
+
+
 def start_run(store: Store, kind: str, *, settings: dict | None = None, **fields) -> int:
     """A run groups the predictions of one evaluation, probe or check pass."""
     columns = {"kind": kind, "settings_json": json.dumps(settings or {}, sort_keys=True), **fields}

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import models_fixtures
 import pytest
 from mmla_tree import Row, tiny_clip, write_tsv
 from test_mmla_forms import load, task_of, turns
 
+from mmla_core.cli import main
 from mmla_core.datasets import export_llamafactory, import_mmla, import_sharegpt
 from mmla_core.datasets.export import EXPORT_INFO
 from mmla_core.datasets.sharegpt import utterance_of
@@ -145,3 +147,17 @@ def test_a_sample_past_2048_tokens_is_warned_and_sets_cutoff_len(tmp_path):
     assert "'long'" in warning and f"cutoff_len: {files.cutoff_len}" in warning
     info = json.loads((tmp_path / "lf" / EXPORT_INFO).read_text())[name]
     assert info["cutoff_len"] == files.cutoff_len
+
+
+text_dir = models_fixtures.text_dir
+
+
+def test_cli_counts_with_a_model_tokenizer(project, tmp_path, text_dir, capsys):
+    _, db = project
+    base = ["--db", str(db), "export", "llamafactory", str(tmp_path / "lf"), "--dataset",
+            "MOSI", "--task", "MOSI", "--splits", "dev", "--mode", "text"]
+    assert main([*base, "--tokenizer", str(text_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"tokens (tokenizer of {text_dir})" in out and "cutoff_len 2048" in out
+    assert main([*base, "--tokenizer", str(tmp_path / "no-model")]) != 0
+    assert "--tokenizer" in capsys.readouterr().err
