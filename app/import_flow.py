@@ -13,15 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar
+from PySide6.QtWidgets import QMessageBox, QProgressBar
 
 from mmla_app.workers import Runner
 
 IMPORT_CHANNEL = "import"
 MAX_ISSUES_SHOWN = 30
 FILE_SUFFIXES = (".json", ".jsonl", ".eaf")  # files import_path takes (folders always)
-FILE_FILTER = ("Importable files (*.eaf *.json *.jsonl);;ELAN annotation files (*.eaf);;"
-               "LLaMA-Factory sharegpt JSON (*.json *.jsonl);;All files (*)")
 
 
 class _Progress(QObject):
@@ -30,13 +28,15 @@ class _Progress(QObject):
     changed = Signal(int, int, str)
 
 
-def run_import(store, path: str, progress: _Progress, name: str | None = None) -> list:
+def run_import(store, path: str, progress: _Progress, name: str | None = None,
+               media_root: str | None = None) -> list:
     """Worker job: import rows, then probe the new media; both report progress.
-    `name` names the dataset of a folder or sharegpt import (an MMLA tree keeps its own)."""
+    `name` names the dataset of a folder or sharegpt import (an MMLA tree keeps its own);
+    `media_root`: where a sharegpt file's media are found (`mmla import --media-root`)."""
     from mmla_core.datasets import probe_pending
     from mmla_core.datasets.auto import import_path
 
-    reports = import_path(store, Path(path), name=name,
+    reports = import_path(store, Path(path), name=name, media_root=media_root,
                           progress=lambda d, t: progress.changed.emit(d, t, "Importing"))
     for report in (r for r in reports if r.dataset_id is not None):
         probe_pending(store, report.dataset_id,
@@ -64,19 +64,26 @@ class ImportController:
         dialog.chosen.connect(lambda folder, name: self.start(folder, name=name or None))
         dialog.open()
 
-    def choose_file_and_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self.window, "Import an ELAN .eaf or a LLaMA-Factory sharegpt file", "", FILE_FILTER)
-        if path:
-            self.start(Path(path))
+    def choose_file_and_import(self, path: Path | None = None) -> None:
+        """File > Import file…: the file, the dataset name and (sharegpt) the media folder."""
+        from mmla_app.import_file_dialog import ImportFileDialog
 
-    def start(self, path: Path, *, name: str | None = None) -> None:
+        path = path if isinstance(path, Path) else None  # a QAction passes `checked`
+        dialog = self.window.import_file_dialog = ImportFileDialog(self.window, path)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.chosen.connect(lambda file, name, media: self.start(
+            file, name=name or None, media_root=media or None))
+        dialog.open()
+
+    def start(self, path: Path, *, name: str | None = None,
+              media_root: str | None = None) -> None:
         self.runner.set_db_path(self.window.db_path)
         self.progress.setRange(0, 0)
         self.progress.setFormat(f"Importing {path.name}…")
         self.progress.show()
         self.window.statusBar().showMessage(f"Importing {path} in the background…")
-        self.runner.submit(run_import, str(path), self._signal, name, channel=IMPORT_CHANNEL,
+        self.runner.submit(run_import, str(path), self._signal, name, media_root,
+                           channel=IMPORT_CHANNEL,
                            on_success=lambda reports: self._done(path, reports),
                            on_error=lambda exc: self._failed(path, exc))
 
