@@ -25,18 +25,16 @@ def load_trained_adapters(db_path: str, model: str | None = None) -> list[dict]:
     Pickers reload when a project is opened, while the window's own job may still be creating
     or migrating the file: a project not at the current schema yet is only peeked at (read-only)
     and has nothing to offer, so this never runs migrations concurrently with that job."""
-    import sqlite3
     from contextlib import closing
 
-    from mmla_core.store.db import open_store
+    from mmla_core.store.db import open_store, read_only_connection
     from mmla_core.store.schema import SCHEMA_VERSION
     from mmla_core.train.control import trained_adapters
 
     path = Path(db_path)
     if not path.is_file():
         return []
-    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                 timeout=30)) as peek:
+    with closing(read_only_connection(path, timeout=30)) as peek:
         if peek.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             return []
     with open_store(path) as store:

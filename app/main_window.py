@@ -44,15 +44,17 @@ from mmla_core.paths import PathEscapeError, check_own_media, confine
 PROJECT_CHANNEL = "project"
 
 
-def open_project(store, demo: bool | None) -> int:
-    """Worker job: migrate, import the demo when asked (or when the DB is empty)."""
+def open_project(store, demo: bool | None) -> tuple[int, str | None]:
+    """Worker job: migrate, import the demo when asked (or when the DB is empty).
+
+    Returns (datasets, why the project is read-only or None)."""
     from mmla_core.store.catalog import list_datasets
 
-    if demo or (demo is None and not list_datasets(store)):
+    if not store.read_only and (demo or (demo is None and not list_datasets(store))):
         from mmla_core.demo import ensure_demo
 
         ensure_demo(store)
-    return len(list_datasets(store))
+    return len(list_datasets(store)), store.read_only
 
 
 class MainWindow(QMainWindow):
@@ -182,11 +184,16 @@ class MainWindow(QMainWindow):
                            on_success=self._on_project_opened,
                            on_error=lambda exc: self._on_load_error("open the project", exc))
 
-    def _on_project_opened(self, dataset_count: int) -> None:
+    def _on_project_opened(self, opened: tuple[int, str | None]) -> None:
+        dataset_count, read_only = opened
         self.live.watch(self.db_path)  # from here on, outside writes reach the panels
         self.statusBar().clearMessage()
         self.datasets_loaded.emit(dataset_count)
-        if not dataset_count:
+        if read_only:  # look, list, export; every change is refused with this reason
+            self.setWindowTitle(f"{self.db_path.name} (read-only) — MMLA Studio")
+            self.statusBar().showMessage(f"Opened read-only: {read_only}; changes will not "
+                                         "be saved.")
+        elif not dataset_count:
             self.statusBar().showMessage(
                 "This project has no datasets yet: File > Import, or drop a folder here.")
         self.browser.reload(self.annotator)

@@ -81,19 +81,13 @@ class Store:
         if not self.path.is_file():
             raise StoreError(f"{self.path}: cannot create the project database "
                              f"({describe_sqlite_error(why)})") from why
-        uri = f"file:{quote(str(self.path))}?mode=ro"
-        for options in ("", "&immutable=1"):
-            conn = None
-            try:
-                conn = sqlite3.connect(uri + options, uri=True, timeout=BUSY_TIMEOUT_S)
-                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            except sqlite3.DatabaseError:
-                if conn is not None:
-                    conn.close()  # an open handle would keep the mount busy
-                continue
-            self.read_only = "the project is on a read-only file system or not writable"
-            return conn
-        raise StoreError(f"{self.path}: cannot be opened, even read-only ({why})") from why
+        try:
+            conn = read_only_connection(self.path, timeout=BUSY_TIMEOUT_S)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot be opened, even read-only ({why}; "
+                             f"{exc})") from why
+        self.read_only = "the project is on a read-only file system or not writable"
+        return conn
 
     def _migrate(self) -> None:
         """Under the write lock: threads or processes opening a fresh file at once queue here,
@@ -174,6 +168,25 @@ def describe_sqlite_error(exc: sqlite3.Error) -> str:
     text = str(exc)
     return next((f"{words} ({text})" for key, words in STORAGE_ERRORS.items()
                  if key in text.lower()), text)
+
+
+def read_only_connection(path: str | Path, *, timeout: float = BUSY_TIMEOUT_S
+                         ) -> sqlite3.Connection:
+    """A connection that never writes: `mode=ro`, else (a WAL file on a read-only mount, where
+    SQLite cannot keep its shared-memory index) `immutable=1`. Raises sqlite3.DatabaseError."""
+    uri = f"file:{quote(str(Path(path).absolute()))}?mode=ro"
+    error: sqlite3.DatabaseError | None = None
+    for options in ("", "&immutable=1"):
+        conn = None
+        try:
+            conn = sqlite3.connect(uri + options, uri=True, timeout=timeout)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.DatabaseError as exc:
+            error = exc
+            if conn is not None:
+                conn.close()  # an open handle would keep the mount busy
+    raise error
 
 
 def _writable_place(path: Path) -> bool:
