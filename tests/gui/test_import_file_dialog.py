@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from test_desk_projects import menu_action
 
 from mmla_core.store.db import open_store
 
@@ -16,14 +17,6 @@ pytestmark = pytest.mark.gui
 WAIT = 15_000
 NAME = "MIntRec_dev_intent_llamafactory.json"
 RECORDS = Path(__file__).resolve().parents[1] / "data" / "mmla_records"  # copied from MMLA
-
-
-def menu_action(window, text: str):
-    for top in window.menuBar().actions():
-        for action in top.menu().actions():
-            if action.text().replace("&", "").startswith(text):
-                return action
-    raise AssertionError(f"no menu action {text!r}")
 
 
 def media_paths(db_path, dataset: str) -> dict[str, str | None]:
