@@ -83,6 +83,8 @@ def add_model_folder(store, folder: str) -> str:
 
 
 PROMPT_KINDS = (("MMLA zero-shot (task question)", "zero_shot"),
+                ("MMLA fine-tuning prompt, video form (SFT)", "sft"),
+                ("MMLA fine-tuning prompt, the dataset's text-only form", "text_sft"),
                 ("MMA-Bench visual-focused question", "visual_focused"),
                 ("MMA-Bench audio-focused question", "audio_focused"))
 

@@ -70,8 +70,13 @@ def plan_prompt(task: Task, transcript: str, kind: str = "zero_shot", *,
     if kind.startswith("check:"):
         return _check_plan(kind, template, labels)
     shown = tuple(labels) if labels is not None else task.labels
-    if kind in ("sft", "text_sft") and not template:
-        return _sft_plan(task, transcript, kind, shown)
+    if kind in ("sft", "text_sft"):
+        plan = _sft_plan(task, transcript, kind, shown)
+        if not template or template == plan.template:
+            return plan
+        check_template(template)  # an edited SFT prompt: rendered as written, MMLA's answers
+        text = render(task, transcript, template=template, labels=shown)
+        return PromptPlan(kind, template, text, shown, plan.answers, plan.task_word)
     if kind == "zero_shot":
         chosen = template or task.prompt_template or ZERO_SHOT
     elif kind in ("visual_focused", "audio_focused"):

@@ -104,3 +104,17 @@ def test_custom_tasks_use_the_plain_text_form():
     assert text.startswith("The speaker says: hi. Based on the text, what is the politeness level")
     assert "[Polite, rude]. Respond in the format: 'politeness level: [label]'. Only" in text
     assert answer(task, "rude", kind="text_sft") == "politeness level: rude"
+
+
+def test_plan_prompt_answers_in_the_sft_forms():
+    from mmla_core.models.prompting import plan_prompt
+
+    task = builtin_task("AnnoMi-client")
+    text = plan_prompt(task, "Okay.", "text_sft")
+    assert text.answers == ("talk_type: neutral", "talk_type: change", "talk_type: sustain")
+    assert text.task_word == "talk_type" and text.text == render(task, "Okay.", kind="text_sft")
+    video = plan_prompt(task, "Okay.", "sft")
+    assert video.answers[0] == "communication behavior: neutral"
+    edited = plan_prompt(task, "Okay.", "text_sft", template="Say: {transcript} [{labels}]")
+    assert edited.text == "Say: Okay. [neutral, change, sustain]"
+    assert edited.answers == text.answers

@@ -165,6 +165,10 @@ def test_mma_bench_prompt_kinds_are_offered_and_sent(dialog):
     assert request["settings"]["prompt_kind"] == "audio_focused"
     form.prompt_combo.setCurrentIndex(form.prompt_combo.findData("zero_shot"))
     assert "Based on the text, video, and audio content" in form.preview.text()
+    form.prompt_combo.setCurrentIndex(form.prompt_combo.findData("text_sft"))
+    assert form.preview.text().startswith("The speaker says: ")
+    assert form.custom_template() is None
+    assert form.eval_request()["settings"]["prompt_kind"] == "text_sft"
 
 
 def test_a_run_frees_the_probe_tabs_idle_model_worker(qtbot, tiny_project, tmp_path):
