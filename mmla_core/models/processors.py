@@ -1,21 +1,30 @@
-"""Offline processors that need no torchvision and no torchcodec (reference/env_probe.md 4).
+"""Processors for a model folder, loaded with transformers' own classes wherever they work.
 
-transformers 5.23 marks every video processor `@requires(torchvision)`, and the CPU torch here
-has no matching torchvision, so `Qwen2VLVideoProcessor` cannot even be imported. The numpy
-version below reproduces its `smart_resize` + normalise + patchify exactly (same
-`video_grid_thw`, same patch layout); only the resize filter differs (OpenCV area/bicubic
-against torchvision's antialiased bicubic). The Omni and VL processors are subclassed so they
-accept it, and processors are saved and reloaded by hand, because AutoProcessor cannot rebuild
-a custom class (it silently returns a bare tokenizer).
+transformers' own pieces load from the folder as they are (either layout: the Hub's
+`preprocessor_config.json` or transformers 5's `processor_config.json`, see processor_files):
+`AutoTokenizer`, `Qwen2VLImageProcessorPil`, `WhisperFeatureExtractor`. The one piece we write
+ourselves is the video processor, and only where transformers' cannot run: every transformers
+video processor is `@requires(torchvision)`, and the CPU torch here has no matching torchvision
+wheel (PyPI's torchvision is a CUDA build whose `_C.so` needs libtorch_cuda; reference/
+env_probe.md 4), so `Qwen2VLVideoProcessor` cannot even be imported, and neither
+`AutoProcessor` nor the stock `Qwen2_5OmniProcessor` can be built (its class check looks the
+video class up in a mapping that is a dummy without torchvision). Where torchvision works (the
+`gpu` extra), `AutoProcessor.from_pretrained` gives the stock pieces and we use them.
 
-Layout on disk (the hub's, so real checkpoints load the same way): tokenizer files,
-`preprocessor_config.json` (image processor + Whisper feature extractor keys),
-`video_preprocessor_config.json`, `chat_template.jinja`.
+The numpy video processor reproduces `Qwen2VLVideoProcessor`'s `smart_resize` + normalise +
+patchify exactly (same `video_grid_thw`, same patch layout); only the resize filter differs
+(OpenCV area/bicubic against torchvision's antialiased bicubic). The Omni and VL processors are
+subclassed so they accept it and take a sampling rate per video.
+
+Saved with transformers' own `save_pretrained` (`processor_config.json`), naming only stock
+classes (`Qwen2_5OmniProcessor`, `Qwen2VLVideoProcessor`, ...), so plain transformers (and
+LLaMA-Factory) load the full processor from our folders where torchvision is installed.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 from typing import ClassVar
@@ -27,7 +36,10 @@ from transformers.feature_extraction_utils import BatchFeature
 from transformers.video_processing_utils import VideoProcessorMixin
 from transformers.video_utils import VideoMetadata
 
+from mmla_core.models.processor_files import UnreadableProcessorFile, read_processor_files
 from mmla_core.models.registry import ModelLoadError, check_tokenizer_files
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "NumpyQwen2VLVideoProcessor",
@@ -92,7 +104,9 @@ class NumpyQwen2VLVideoProcessor(VideoProcessorMixin):
     """
 
     model_input_names: ClassVar[list[str]] = ["pixel_values_videos", "video_grid_thw"]
-    video_processor_type = "NumpyQwen2VLVideoProcessor"
+    # saved under the name of the class whose config it reproduces, so transformers with
+    # torchvision loads the stock Qwen2VLVideoProcessor from our folders
+    video_processor_type = "Qwen2VLVideoProcessor"
 
     def __init__(self, patch_size=14, temporal_patch_size=2, merge_size=2, size=None,
                  image_mean=CLIP_MEAN, image_std=CLIP_STD, min_pixels=None, max_pixels=None,
@@ -183,7 +197,15 @@ def per_video_fps(video_metadata, count: int) -> list[float] | None:
 
 class _AcceptsNumpyVideo:
     """Without torchvision, transformers' VIDEO_PROCESSOR_MAPPING is a dummy and the class
-    check of the video slot fails; accept any VideoProcessorMixin there."""
+    check of the video slot fails; accept any VideoProcessorMixin there. Saved under the stock
+    class name (`stock_name`), which is what plain transformers must build from the folder."""
+
+    stock_name: ClassVar[str] = ""
+
+    def to_dict(self) -> dict:
+        data = super().to_dict()
+        data["processor_class"] = self.stock_name
+        return data
 
     def check_argument_for_proper_class(self, argument_name, argument):
         if argument_name == "video_processor":
@@ -196,6 +218,8 @@ class _AcceptsNumpyVideo:
 
 class OfflineOmniProcessor(_AcceptsNumpyVideo, Qwen2_5OmniProcessor):
     """Qwen2.5-Omni's processor with the numpy video processor and per-video sampling rates."""
+
+    stock_name = "Qwen2_5OmniProcessor"
 
     def _process_videos(self, videos, audio=None, processed_audio=None,
                         video_to_audio_indices=None, **kwargs):
@@ -219,9 +243,13 @@ class OfflineOmniProcessor(_AcceptsNumpyVideo, Qwen2_5OmniProcessor):
 class OfflineQwen2VLProcessor(_AcceptsNumpyVideo, Qwen2VLProcessor):
     """Qwen2-VL's processor with the numpy video processor."""
 
+    stock_name = "Qwen2VLProcessor"
+
 
 class OfflineQwen2_5_VLProcessor(_AcceptsNumpyVideo, Qwen2_5_VLProcessor):
     """Qwen2.5-VL's processor with the numpy video processor."""
+
+    stock_name = "Qwen2_5_VLProcessor"
 
 
 _VIDEO_CLASSES = {"qwen2_5_omni": OfflineOmniProcessor, "qwen2_vl": OfflineQwen2VLProcessor,
@@ -229,70 +257,96 @@ _VIDEO_CLASSES = {"qwen2_5_omni": OfflineOmniProcessor, "qwen2_vl": OfflineQwen2
 
 
 def save_processor(processor, out_dir: str | Path) -> None:
-    """Write a processor (or a text tokenizer) in the hub layout that `load_processor` reads."""
+    """transformers' own `save_pretrained` (tokenizer files, `chat_template.jinja`,
+    `processor_config.json`), under the stock class names (see `_AcceptsNumpyVideo`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = getattr(processor, "tokenizer", processor)
-    tokenizer.save_pretrained(out)
-    template = getattr(processor, "chat_template", None) or tokenizer.chat_template
-    if template:
-        (out / "chat_template.jinja").write_text(template, encoding="utf-8")
-    if tokenizer is processor:
-        return
-    pre = {"processor_class": type(processor).__name__.replace("Offline", "")}
-    pre.update(_image_config(processor.image_processor))
-    if getattr(processor, "feature_extractor", None) is not None:
-        pre.update(processor.feature_extractor.to_dict())
-    pre.pop("mel_filters", None)
-    (out / "preprocessor_config.json").write_text(json.dumps(pre, indent=2, default=_plain))
-    video = processor.video_processor.to_dict()
-    (out / "video_preprocessor_config.json").write_text(json.dumps(video, indent=2))
-
-
-def _image_config(image_processor) -> dict:
-    size = dict(image_processor.size)
-    return {"image_processor_type": "Qwen2VLImageProcessor", "size": size,
-            "min_pixels": size.get("shortest_edge"), "max_pixels": size.get("longest_edge"),
-            "patch_size": image_processor.patch_size, "merge_size": image_processor.merge_size,
-            "temporal_patch_size": image_processor.temporal_patch_size,
-            "image_mean": list(image_processor.image_mean),
-            "image_std": list(image_processor.image_std)}
-
-
-def _plain(value):
-    return value.tolist() if hasattr(value, "tolist") else str(value)
+    processor.save_pretrained(out)
 
 
 def load_processor(path: str | Path, family: str):
-    """The offline processor of a model folder (the tokenizer alone for text_lm)."""
-    from transformers import AutoTokenizer
-
+    """The processor of a model folder (the tokenizer alone for text_lm)."""
     path = Path(path)
     check_tokenizer_files(path)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"{path}: tokenizer cannot be loaded ({exc}); the folder needs tokenizer.json or "
-            "vocab.json + merges.txt") from exc
+    tokenizer = _tokenizer(path)
     template = _chat_template(path) or tokenizer.chat_template
     if family == "text_lm":
         tokenizer.chat_template = template
         return tokenizer
-    pre = _read_json(path / "preprocessor_config.json")
-    video = _read_json(path / "video_preprocessor_config.json") or _video_from(pre)
-    image_processor = _image_processor(pre)
-    video_processor = NumpyQwen2VLVideoProcessor(**video)
-    cls = _VIDEO_CLASSES[family]
+    try:
+        files = read_processor_files(path)
+    except UnreadableProcessorFile as exc:
+        raise ModelLoadError(str(exc)) from exc
     if family == "qwen2_5_omni":
-        from transformers import WhisperFeatureExtractor
-
         _name_omni_tokens(tokenizer)
-        extractor = WhisperFeatureExtractor(**_whisper_keys(pre))
-        return cls(image_processor=image_processor, video_processor=video_processor,
-                   feature_extractor=extractor, tokenizer=tokenizer, chat_template=template)
-    return cls(image_processor=image_processor, tokenizer=tokenizer,
-               video_processor=video_processor, chat_template=template)
+    parts = _stock_parts(path) or _own_parts(path, family, files)
+    return _VIDEO_CLASSES[family](tokenizer=tokenizer, chat_template=template, **parts)
+
+
+def _tokenizer(path: Path):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"{path}: tokenizer cannot be loaded ({exc}); the folder needs tokenizer.json or "
+            "vocab.json + merges.txt") from exc
+
+
+def _stock_parts(path: Path) -> dict | None:
+    """transformers' own image / video / audio processors, where torchvision makes them work."""
+    from transformers import AutoProcessor
+    from transformers.utils import is_torchvision_available
+
+    if not is_torchvision_available():
+        return None
+    try:
+        stock = AutoProcessor.from_pretrained(path, trust_remote_code=False)
+    except (ImportError, RuntimeError) as exc:  # a torchvision that is installed but broken
+        log.warning("%s: transformers' processor failed (%s); using the numpy video processor",
+                    path, exc)
+        return None
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{path}: the processor cannot be loaded ({exc})") from exc
+    names = ("image_processor", "video_processor", "feature_extractor")
+    parts = {n: getattr(stock, n) for n in names if getattr(stock, n, None) is not None}
+    return parts if "video_processor" in parts else None
+
+
+def _own_parts(path: Path, family: str, files) -> dict:
+    """transformers' image processor (PIL backend) and feature extractor from the folder, plus
+    the numpy video processor (no torchvision)."""
+    from transformers import WhisperFeatureExtractor
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
+        Qwen2VLImageProcessorPil,
+    )
+
+    parts = {"image_processor": Qwen2VLImageProcessorPil(**_image_kwargs(files.image)),
+             "video_processor": NumpyQwen2VLVideoProcessor(**files.video)}
+    if family == "qwen2_5_omni":
+        if not files.audio:  # Whisper's defaults (80 mel bins) would not fit the encoder
+            raise ModelLoadError(f"{path}: no feature extractor settings (processor_config.json "
+                                 "or preprocessor_config.json); copy the checkpoint's files")
+        keys = ("feature_size", "sampling_rate", "hop_length", "chunk_length", "n_fft",
+                "padding_value", "return_attention_mask", "dither", "padding_side")
+        parts["feature_extractor"] = WhisperFeatureExtractor(
+            **{k: files.audio[k] for k in keys if k in files.audio})
+    return parts
+
+
+def _image_kwargs(image: dict) -> dict:
+    """The Qwen2-VL image processor's keys (the Hub's flat file also holds Whisper's)."""
+    keys = ("patch_size", "temporal_patch_size", "merge_size", "image_mean", "image_std",
+            "size", "do_resize", "do_rescale", "do_normalize", "do_convert_rgb",
+            "rescale_factor", "resample")
+    kwargs = {k: image[k] for k in keys if k in image}
+    size = image.get("size") or {}
+    low = image.get("min_pixels") or size.get("shortest_edge")
+    high = image.get("max_pixels") or size.get("longest_edge")
+    if low and high:
+        kwargs["size"] = {"shortest_edge": int(low), "longest_edge": int(high)}
+    return kwargs
 
 
 OMNI_TOKENS = {"image_token": "<|IMAGE|>", "audio_token": "<|AUDIO|>", "video_token": "<|VIDEO|>",
@@ -328,27 +382,6 @@ def _read_json(file: Path) -> dict:
         raise ModelLoadError(f"{file}: unreadable ({exc}); re-download the model") from exc
 
 
-def _video_from(pre: dict) -> dict:
-    keys = ("patch_size", "temporal_patch_size", "merge_size", "image_mean", "image_std")
-    return {k: pre[k] for k in keys if k in pre}
 
 
-def _image_processor(pre: dict):
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
-        Qwen2VLImageProcessorPil,
-    )
 
-    keys = ("patch_size", "temporal_patch_size", "merge_size", "image_mean", "image_std")
-    kwargs = {k: pre[k] for k in keys if k in pre}
-    size = pre.get("size") or {}
-    low = pre.get("min_pixels") or size.get("shortest_edge")
-    high = pre.get("max_pixels") or size.get("longest_edge")
-    if low and high:
-        kwargs["size"] = {"shortest_edge": int(low), "longest_edge": int(high)}
-    return Qwen2VLImageProcessorPil(**kwargs)
-
-
-def _whisper_keys(pre: dict) -> dict:
-    keys = ("feature_size", "sampling_rate", "hop_length", "chunk_length", "n_fft",
-            "padding_value", "return_attention_mask", "dither")
-    return {k: pre[k] for k in keys if k in pre}

@@ -21,6 +21,8 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmla_core.models.processor_files import UnreadableProcessorFile, processor_problems
+
 __all__ = [
     "FAMILIES",
     "TINY_MARKER",
@@ -295,6 +297,7 @@ def inspect_model(ref: str | os.PathLike, *, allow_pickle: bool = False) -> Mode
     family = detect_family(config, path)
     files, fmt = weight_files(path, allow_pickle=allow_pickle)
     check_tokenizer_files(path)
+    check_processor_fits(path, family, config)
     notes = []
     if fmt == "safetensors":
         for file in files:
@@ -306,6 +309,20 @@ def inspect_model(ref: str | os.PathLike, *, allow_pickle: bool = False) -> Mode
 
 
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model")
+
+
+def check_processor_fits(path: Path, family: str, config: dict) -> None:
+    """Refuse a processor that cannot feed the model (processor_files), at registration rather
+    than as a shape error at the first forward."""
+    try:
+        problems = processor_problems(path, family, config)
+    except UnreadableProcessorFile as exc:
+        raise ModelLoadError(str(exc)) from exc
+    if problems:
+        raise ModelLoadError(
+            f"{path}: the processor does not fit the model: {'; '.join(problems)}. The processor "
+            "files (processor_config.json / preprocessor_config.json) belong to another "
+            "checkpoint: copy the ones that came with these weights")
 
 
 def check_tokenizer_files(path: Path) -> None:
