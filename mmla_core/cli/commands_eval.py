@@ -4,7 +4,6 @@ compare, export, pool): the CLI twin of the Evaluate window and the Results view
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import signal
 import sys
@@ -78,9 +77,13 @@ def register(sub) -> None:
     compare.add_argument("--disagreements", type=int, default=20, metavar="N",
                          help="list the first N samples they answer differently (default 20)")
     compare.set_defaults(handler=_runs_compare)
-    export = rsub.add_parser("export", help="a run's predictions as CSV")
+    export = rsub.add_parser("export", help="a run's predictions as CSV, JSONL or Parquet (by "
+                             "the file's extension), or lmms-eval's per-sample JSONL")
     export.add_argument("run", type=int)
-    export.add_argument("out", type=Path)
+    export.add_argument("out", type=Path, help="FILE.csv, FILE.jsonl or FILE.parquet")
+    export.add_argument("--format", choices=("csv", "jsonl", "parquet", "lmms-eval"),
+                        default=None, help="override the extension; lmms-eval: the fields "
+                        "lmms-eval logs per sample (doc_id, target, arguments, resps, ...)")
     export.set_defaults(handler=_runs_export)
     pooled = rsub.add_parser("pooled", help="accuracy pooled over runs (weighted by test size)")
     pooled.add_argument("runs", type=int, nargs="+")
@@ -336,17 +339,11 @@ def _runs_compare(store, args) -> int:
 
 
 def _runs_export(store, args) -> int:
-    from mmla_core.store.results import run_predictions
+    from mmla_core.eval.export import export_run
 
     _report(store, args.run)
-    rows = run_predictions(store, args.run)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="", encoding="utf-8") as handle:
-        columns = list(rows[0]) if rows else ["run_id"]
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"{len(rows)} predictions of run {args.run} -> {args.out}")
+    count, fmt = export_run(store, args.run, args.out, args.format)
+    print(f"{count} predictions of run {args.run} -> {args.out} ({fmt})")
     return EXIT_OK
 
 

@@ -45,6 +45,7 @@ from mmla_core.store.results import (
     add_model,
     complete_if_all_written,
     finish_run,
+    provenance_columns,
     run_counts,
     update_run,
     upsert_eval_predictions,
@@ -256,7 +257,7 @@ class _Runner:
             max_pixels=result.max_pixels, audio_on=result.audio_on, seed=result.seed,
             answer_mode=result.answer_mode, raw_output=result.raw_output,
             parsed_label=result.parsed_label, scores_json=dict(result.scores or {}),
-            latency_ms=result.latency_ms,
+            latency_ms=result.latency_ms, **provenance_columns(result),
         )
         return row
 

@@ -63,6 +63,9 @@ class PredictionResult:
     latency_ms: float
     mean_logprobs: dict[str, float] = field(default_factory=dict)  # length-normalised
     random_weights: bool = False
+    chat_text: str = ""             # the rendered prompt the processor got (chat template on)
+    input_hash: str = ""            # sha256 of this sample's model input (models.fingerprint)
+    token_counts: dict[str, int] = field(default_factory=dict)  # text / video / image / audio
 
 
 class Engine:
@@ -114,9 +117,10 @@ class Engine:
         jobs = [(chunk, [shown[i] for i in chunk], [plans[i] for i in chunk])
                 for chunk in self._chunks(shown, settings, size)]
         results: list[PredictionResult | None] = [None] * len(clips)
-        for (chunk, group, chunk_plans), inputs, prep_s in self._prepared(jobs, settings):
+        for (chunk, group, chunk_plans), inputs, prep_s, seen in self._prepared(jobs, settings):
             answered = self._run_chunk(group, chunk_plans, settings, inputs, prep_s)
-            for index, result in zip(chunk, answered, strict=True):
+            for index, result, (chat, digest, counts) in zip(chunk, answered, seen, strict=True):
+                result.chat_text, result.input_hash, result.token_counts = chat, digest, counts
                 results[index] = result
         return results
 
@@ -127,16 +131,22 @@ class Engine:
         return [idx[s: s + size] for idx in groups.values() for s in range(0, len(idx), size)]
 
     def _build(self, job, settings):
-        from mmla_core.models.inputs import build_model_inputs_batch
+        """(job, inputs, seconds, [(chat text, input hash, token counts)] per clip)."""
+        from mmla_core.models.fingerprint import input_fingerprints
+        from mmla_core.models.inputs import build_model_inputs_batch, chat_texts
 
         start = time.perf_counter()
         _, clips, plans = job
-        inputs = build_model_inputs_batch(self.processor, self.info.family, clips,
-                                          [p.text for p in plans], settings)
-        return job, inputs, time.perf_counter() - start
+        prompts = [p.text for p in plans]
+        inputs = build_model_inputs_batch(self.processor, self.info.family, clips, prompts,
+                                          settings)
+        chats, _ = chat_texts(self.processor, self.info.family, clips, prompts, settings)
+        prints = input_fingerprints(self.processor, inputs, len(clips))
+        seen = [(chat, *fp) for chat, fp in zip(chats, prints, strict=True)]
+        return job, inputs, time.perf_counter() - start, seen
 
     def _prepared(self, jobs: list, settings):
-        """(job, CPU inputs, seconds spent) per job; one job ahead in a thread on a GPU."""
+        """`_build`'s tuple per job; one job ahead in a thread on a GPU."""
         if not (self.prefetch and len(jobs) > 1):
             yield from (self._build(job, settings) for job in jobs)
             return

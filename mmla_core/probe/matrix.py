@@ -29,6 +29,7 @@ from mmla_core.store.labels import gold_label
 from mmla_core.store.results import (
     finish_run,
     get_run,
+    provenance_columns,
     sample_key,
     start_run,
     update_run,
@@ -333,7 +334,7 @@ class _ProbeJob:
             "answer_mode": predicted.answer_mode, "raw_output": predicted.raw_output,
             "parsed_label": predicted.parsed_label, "gold_label": gold,
             "scores_json": dict(predicted.scores), "latency_ms": predicted.latency_ms,
-            "sample_key": sample, "variant": key}])
+            "sample_key": sample, "variant": key, **provenance_columns(predicted)}])
         pid = store.scalar("SELECT id FROM predictions WHERE run_id = ? AND sample_key = ?",
                            (self.run_id, sample))
         return ProbeCell(key, settings.prompt_kind, dict(predicted.scores),

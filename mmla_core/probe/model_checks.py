@@ -19,6 +19,7 @@ from mmla_core.store.db import Store
 from mmla_core.store.labels import set_check_answer
 from mmla_core.store.results import (
     finish_run,
+    provenance_columns,
     sample_key,
     start_run,
     upsert_eval_predictions,
@@ -104,7 +105,8 @@ def _answer(store, engine, clip, check, settings, run_id, model_id, annotator) -
         "max_pixels": result.max_pixels, "audio_on": result.audio_on, "seed": result.seed,
         "answer_mode": result.answer_mode, "raw_output": result.raw_output,
         "parsed_label": answer, "scores_json": dict(result.scores),
-        "latency_ms": result.latency_ms, "sample_key": key, "variant": None}])
+        "latency_ms": result.latency_ms, "sample_key": key, "variant": None,
+        **provenance_columns(result)}])
     pid = int(store.scalar("SELECT id FROM predictions WHERE run_id = ? AND sample_key = ?",
                            (run_id, key)))
     set_check_answer(store, clip.clip_id, check.key, answer, annotator, source="model",

@@ -12,6 +12,7 @@ PREDICTION_COLUMNS = (
     "prompt_template", "prompt_hash", "prompt_kind", "recipe_json", "num_frames", "sample_fps",
     "max_pixels", "audio_on", "seed", "answer_mode", "raw_output", "parsed_label", "gold_label",
     "is_correct", "scores_json", "latency_ms",
+    "prompt_text", "input_hash", "token_counts_json", "logprobs_json",
 )
 _INSERT_PREDICTION = (
     f"INSERT INTO predictions ({', '.join(PREDICTION_COLUMNS)}) "
@@ -44,8 +45,12 @@ def model_path(store: Store, ref: str) -> str | None:
 
 
 def start_run(store: Store, kind: str, *, settings: dict | None = None, **fields) -> int:
-    """A run groups the predictions of one evaluation, probe or check pass."""
-    columns = {"kind": kind, "settings_json": json.dumps(settings or {}, sort_keys=True), **fields}
+    """A run groups the predictions of one evaluation, probe or check pass; it records the
+    library versions and code revision it was started with (provenance.environment)."""
+    from mmla_core.provenance import environment
+
+    columns = {"kind": kind, "settings_json": json.dumps(settings or {}, sort_keys=True),
+               "environment_json": json.dumps(environment(), sort_keys=True), **fields}
     with store.write() as conn:
         cursor = conn.execute(
             f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
@@ -69,11 +74,21 @@ def prediction_row(prediction: dict) -> tuple:
     record = dict(prediction)
     if record.get("is_correct") is None and record.get("gold_label") is not None:
         record["is_correct"] = int(record.get("parsed_label") == record["gold_label"])
-    if isinstance(record.get("scores_json"), dict):
-        record["scores_json"] = json.dumps(record["scores_json"])
+    for column in ("scores_json", "token_counts_json", "logprobs_json"):
+        if isinstance(record.get(column), dict):
+            record[column] = json.dumps(record[column])
     record.setdefault("answer_mode", "scoring")
     record["audio_on"] = int(bool(record.get("audio_on")))
     return tuple(record.get(col) for col in PREDICTION_COLUMNS)
+
+
+def provenance_columns(result) -> dict:
+    """The per-sample provenance columns of a PredictionResult (rendered prompt, input hash,
+    token counts per modality, each label's summed log-likelihood)."""
+    return {"prompt_text": getattr(result, "chat_text", None) or None,
+            "input_hash": getattr(result, "input_hash", None) or None,
+            "token_counts_json": dict(getattr(result, "token_counts", None) or {}) or None,
+            "logprobs_json": dict(getattr(result, "logprobs", None) or {}) or None}
 
 
 def insert_predictions(store: Store, predictions: Iterable[dict | tuple]) -> int:

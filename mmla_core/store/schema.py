@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("mmla_studio")
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 _M001_TABLES = [
     """CREATE TABLE datasets (
@@ -321,3 +321,21 @@ def m008_id_high_water(db) -> None:
     for statement in _M008_STATEMENTS:
         db.execute(statement)
     db.execute("PRAGMA user_version = 8")
+
+
+_M009_STATEMENTS = [
+    # Per-sample provenance a reproduction needs (docs/evaluation.md "Per-sample fields").
+    "ALTER TABLE predictions ADD COLUMN prompt_text TEXT",        # the chat text the processor got
+    "ALTER TABLE predictions ADD COLUMN input_hash TEXT",         # sha256 of the model input
+    "ALTER TABLE predictions ADD COLUMN token_counts_json TEXT",  # {text, video, audio, image}
+    "ALTER TABLE predictions ADD COLUMN logprobs_json TEXT",      # {label: summed log-likelihood}
+    # library versions and the project's git commit the run was started with (provenance.py)
+    "ALTER TABLE runs ADD COLUMN environment_json TEXT",
+]
+
+
+@MIGRATIONS()
+def m009_prediction_provenance(db) -> None:
+    for statement in _M009_STATEMENTS:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 9")

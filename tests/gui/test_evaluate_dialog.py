@@ -187,3 +187,22 @@ def test_a_run_frees_the_probe_tabs_idle_model_worker(qtbot, tiny_project, tmp_p
         dlg.start()
     assert stopped and window.probe.client is None  # one copy of the model, not two
     dlg.reject()
+
+
+def test_a_processor_that_does_not_fit_the_model_is_refused_at_add(dialog, tmp_path, qtbot,
+                                                                   tiny_project):
+    """Mel bins of the feature extractor against the audio encoder's: refused when added,
+    not as a shape error at the first prediction."""
+    folder = model_folder(tmp_path / "omni-mismatch")
+    (folder / "config.json").write_text(json.dumps({
+        "architectures": ["Qwen2_5OmniThinkerForConditionalGeneration"],
+        "model_type": "qwen2_5_omni_thinker", "audio_config": {"num_mel_bins": 128}}))
+    (folder / "processor_config.json").write_text(json.dumps({
+        "processor_class": "Qwen2_5OmniProcessor",
+        "feature_extractor": {"feature_extractor_type": "WhisperFeatureExtractor",
+                              "feature_size": 80}}))
+    dialog.add_model(str(folder))
+    qtbot.waitUntil(lambda: "num_mel_bins 128" in dialog.status.text(), timeout=WAIT)
+    assert "80 mel bins" in dialog.status.text()
+    assert dialog.form.model_combo.count() == 1
+    assert len(db(tiny_project.db_path, "SELECT id FROM models")) == 1
