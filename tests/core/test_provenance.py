@@ -77,6 +77,13 @@ def test_run_rows_store_prompt_hash_counts_and_logprobs(text_run):
     assert environment["git_commit"] is None or len(environment["git_commit"]) == 40
 
 
+def test_runs_show_prints_the_environment(text_run, capsys):
+    capsys.readouterr()
+    assert _mmla(text_run, "runs", "show", "1") == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("environment:"))
+    assert '"transformers": "' in line and '"git_commit"' in line
+
+
 def test_export_writes_by_extension_and_refuses_others(text_run, tmp_path, capsys):
     assert _mmla(text_run, "runs", "export", "1", str(tmp_path / "r.jsonl")) == 0
     lines = (tmp_path / "r.jsonl").read_text().splitlines()
