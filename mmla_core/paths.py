@@ -42,6 +42,8 @@ def confine(root: str | os.PathLike, relative: str | os.PathLike) -> Path:
         raise PathEscapeError(raw, base, "is a symbolic link loop") from None
     except OSError as exc:
         raise PathEscapeError(raw, base, f"cannot be resolved ({exc.strerror})") from None
+    except ValueError:  # a lone surrogate (from a JSON escape): no file can have this name
+        raise PathEscapeError(raw, base, "is not a valid file name (invalid Unicode)") from None
     if _is_loop(resolved):
         raise PathEscapeError(raw, base, "is a symbolic link loop")
     if resolved != base and not resolved.is_relative_to(base):

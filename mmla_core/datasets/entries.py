@@ -86,7 +86,7 @@ def clean_pending(pending: list, report: ImportReport) -> None:
     """Replace lone surrogates in each clip's id and transcript (reported per clip) so the batch
     write never fails on one row; a media path that is not storable was refused earlier."""
     for clip in pending:
-        for name in ("external_id", "transcript"):
+        for name in ("external_id", "split", "transcript"):
             value = getattr(clip, name)
             if isinstance(value, str) and not storable(value):
                 setattr(clip, name, clean_text(value))

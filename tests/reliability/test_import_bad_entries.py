@@ -83,7 +83,8 @@ def _deep_json(folder):
 
 def _lone_surrogate(folder):
     (folder / "manifest.jsonl").write_text(
-        '{"path": "a.mp4", "transcript": "fine"}\n{"external_id": "t", "transcript": "x\\ud800"}\n')
+        '{"path": "a.mp4", "transcript": "fine"}\n{"external_id": "t", "transcript": "x\\ud800"}\n'
+        '{"path": "b\\ud800.mp4", "split": "s\\udce9"}\n')  # no file can have that name
     return "manifest.jsonl:2", "lone surrogate"
 
 
