@@ -40,6 +40,12 @@ POLL_MS = 100
 CANCEL, STOP_NOW = "Cancel run", "Stop now"
 
 
+def load_adapter_settings(store, adapter: str, task: str | None):
+    from mmla_core.eval.comparable import adapter_settings
+
+    return adapter_settings(store, adapter, task)
+
+
 def run_summary(store, run_id: int) -> str:
     """Runs on a worker thread: the headline metrics of a finished run, MMLA's way."""
     from mmla_core.eval.compare import run_report
@@ -78,6 +84,7 @@ class EvaluateDialog(QDialog):
         self.timer.timeout.connect(self.poll)
         self.form = EvaluateForm(self.db_path, self)
         self.form.dataset_changed.connect(self._on_dataset)
+        self.form.adapter_changed.connect(self._on_adapter)
         self.form.add_model_requested.connect(self.add_model)
         self.form.valid_changed.connect(self._update_buttons)
         layout = QVBoxLayout(self)
@@ -126,6 +133,17 @@ class EvaluateDialog(QDialog):
         self.runner.submit(load_dataset_info, dataset_id, channel="dataset",
                            on_success=self._on_dataset_info, on_error=self._failed)
 
+    def _on_adapter(self, adapter: str) -> None:
+        """An adapter trained here: default to the inference settings its training used."""
+        if adapter:
+            self.runner.submit(load_adapter_settings, adapter, self.form.task_combo.currentData(),
+                               channel="adapter", on_success=self._on_adapter_settings,
+                               on_error=self._failed)
+
+    def _on_adapter_settings(self, found) -> None:
+        if isValid(self) and found:
+            self._show(self.form.apply_training_settings(found))
+
     def _on_dataset_info(self, info: dict) -> None:
         if isValid(self):
             self.form.set_dataset_info(info)
@@ -155,6 +173,10 @@ class EvaluateDialog(QDialog):
 
     def start(self) -> None:
         self._submit(self.form.eval_request(), "Starting the model worker…")
+
+    def run_request(self, request: dict, text: str = "Starting the model worker…") -> None:
+        """Run a request made elsewhere (e.g. Results' comparable zero-shot re-run)."""
+        self._submit(request, text)
 
     def resume(self, run_id: int | None) -> None:
         if run_id is not None:

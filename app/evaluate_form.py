@@ -93,6 +93,7 @@ class EvaluateForm(QWidget):
     """Every setting of an evaluation; `valid_changed(bool)` when it can (not) be run."""
 
     dataset_changed = Signal(int)
+    adapter_changed = Signal(str)  # a trained adapter was picked: its settings are loaded
     add_model_requested = Signal(str)  # a folder the user picked
     valid_changed = Signal(bool)
 
@@ -114,6 +115,8 @@ class EvaluateForm(QWidget):
         self.adapter_picker = AdapterPicker(self.db_path or "", self)
         if self.db_path:  # the project's trained adapters, by name
             self.adapter_picker.reload()
+        self.adapter_picker.changed.connect(
+            lambda: self.adapter_changed.emit(self.adapter_picker.adapter_path() or ""))
         self.dataset_combo = QComboBox(self)
         self.dataset_combo.currentIndexChanged.connect(self._on_dataset)
         self.split_combo = QComboBox(self)
@@ -264,8 +267,8 @@ class EvaluateForm(QWidget):
         if task is not None:
             transcript = self.samples.get(self.split_combo.currentData()) or "…"
             try:
-                self.preview.setText(plan_prompt(task, transcript, self.prompt_combo.currentData(),
-                                                 template=self.template_text()).text)
+                self.preview.setText(plan_prompt(task, transcript, self._prompt_kind(),
+                                                 template=self.custom_template()).text)
                 self.preview.setStyleSheet("")
                 prompt_ok = True
             except PromptError as exc:
@@ -276,8 +279,37 @@ class EvaluateForm(QWidget):
             self.valid = valid
             self.valid_changed.emit(valid)
 
+    def apply_training_settings(self, found: dict | None) -> str:
+        """The frames, max pixels, prompt form and audio the adapter's training used (from
+        eval.comparable.adapter_settings); returns a line saying what was taken."""
+        if not found:
+            return ""
+        inference = found["inference"]
+        if inference.get("sample_fps"):
+            self.sampling_combo.setCurrentIndex(self.sampling_combo.findData("fps"))
+            self.fps_spin.setValue(float(inference["sample_fps"]))
+        elif inference.get("num_frames"):
+            self.sampling_combo.setCurrentIndex(self.sampling_combo.findData("frames"))
+            self.frames_spin.setValue(int(inference["num_frames"]))
+        if inference.get("max_pixels"):
+            self.pixels_spin.setValue(int(inference["max_pixels"]))
+        kind = self.prompt_combo.findData(inference.get("prompt_kind"))
+        if kind >= 0:
+            self.prompt_combo.setCurrentIndex(kind)
+        if inference.get("audio_on") is not None:
+            self.audio_check.setChecked(bool(inference["audio_on"]))
+        self.label_choice.set_selection(found.get("selection"))
+        return (f"Settings of training job {found['job_id']}: {self.frames_spin.value()} frames, "
+                f"max pixels {self.pixels_spin.value()}, prompt "
+                f"{self.prompt_combo.currentData()}")
+
     def template_text(self) -> str:
         return self.template_edit.toPlainText()
+
+    def _prompt_kind(self) -> str:
+        """The chosen kind; MMLA's fine-tuning form with an edited text is a custom prompt."""
+        kind = self.prompt_combo.currentData()
+        return "custom" if kind in ("sft", "text_sft") and self.custom_template() else kind
 
     def custom_template(self) -> str | None:
         """The edited template, or None while it is still the prompt kind's own one."""
@@ -304,7 +336,7 @@ class EvaluateForm(QWidget):
         """What the worker's `run_evaluation` is called with."""
         settings = {"audio_on": self.audio_check.isChecked(),
                     "answer_mode": self.mode_combo.currentData(),
-                    "prompt_kind": self.prompt_combo.currentData(),
+                    "prompt_kind": self._prompt_kind(),
                     "max_pixels": self.pixels_spin.value(), "template": self.custom_template()}
         if self.sampling_combo.currentData() == "fps":
             settings.update(num_frames=None, sample_fps=self.fps_spin.value())

@@ -41,7 +41,8 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, help="sample frames at this rate instead of --frames")
     p.add_argument("--max-pixels", type=int, help="pixels per frame (default 360*420)")
     p.add_argument("--no-audio", action="store_true", help="do not feed the clip's audio")
-    p.add_argument("--prompt-kind", default="zero_shot", help="zero_shot (default), sft, ...")
+    p.add_argument("--prompt-kind", help="zero_shot (default; with --adapter: the form its "
+                   "training used), sft, ...")
     p.add_argument("--template", type=Path, help="file with your own prompt template")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-new-tokens", type=int, help="generation: token limit")
@@ -92,6 +93,8 @@ def register(sub) -> None:
     finetune.add_argument("--task", help="only this task")
     finetune.add_argument("--all", action="store_true",
                           help="every run, not only the best of each kind")
+    finetune.add_argument("--labels", metavar="SOURCE", help="only runs whose gold came from "
+                          "this label source (curated, import, annotator:NAME, majority)")
     finetune.set_defaults(handler=_runs_finetune)
     diff = rsub.add_parser("diff", help="how two runs' configs differ (with their training)")
     diff.add_argument("run_a", type=int)
@@ -102,8 +105,9 @@ def register(sub) -> None:
 # --- mmla eval ----------------------------------------------------------------------------------
 
 def settings_from_args(args) -> dict:
-    settings = {"audio_on": not args.no_audio, "answer_mode": args.mode,
-                "prompt_kind": args.prompt_kind, "seed": args.seed}
+    settings = {"audio_on": not args.no_audio, "answer_mode": args.mode, "seed": args.seed}
+    if args.prompt_kind is not None:
+        settings["prompt_kind"] = args.prompt_kind
     if args.fps is not None:
         settings.update(sample_fps=args.fps, num_frames=None)
     elif args.frames is not None:
@@ -129,11 +133,35 @@ def eval_kwargs(args) -> dict:
 
 def _eval(store, args) -> int:
     kwargs = eval_kwargs(args)
+    if args.adapter and args.resume is None:
+        _adapter_defaults(store, kwargs, args)
     runner = _eval_in_process if args.in_process else _eval_in_worker
     run_id = runner(store.path, kwargs, args)
     if run_id is None:
         return EXIT_FAILED
     return _summarise(store, run_id)
+
+
+def _adapter_defaults(store, kwargs: dict, args) -> None:
+    """Evaluating an adapter: the frames, max pixels, prompt form (and audio) its training used,
+    where the command line does not say otherwise (eval.comparable.adapter_settings)."""
+    from mmla_core.eval.comparable import adapter_settings
+
+    found = adapter_settings(store, args.adapter, args.task)
+    if found is None:
+        print(f"mmla eval: {args.adapter} was not trained in this project: MMLA's zero-shot "
+              "defaults (or your flags) apply", file=sys.stderr)
+        return
+    given = {"num_frames": args.frames is not None or args.fps is not None,
+             "sample_fps": args.frames is not None or args.fps is not None,
+             "max_pixels": args.max_pixels is not None, "prompt_kind": args.prompt_kind
+             is not None, "template": args.template is not None, "audio_on": args.no_audio}
+    settings = kwargs["settings"]
+    taken = {k: v for k, v in found["inference"].items() if k in given and not given[k]}
+    settings.update(taken)
+    shown = ", ".join(f"{k} {v}" for k, v in taken.items() if v is not None)
+    print(f"inference settings of training job {found['job_id']}: {shown or 'as given'} "
+          "(--frames/--fps/--max-pixels/--prompt-kind override them)", file=sys.stderr)
 
 
 def _eval_in_process(db_path: Path, kwargs: dict, args) -> int:
@@ -365,21 +393,42 @@ def _runs_pooled(store, args) -> int:
 def _runs_finetune(store, args) -> int:
     from mmla_core.eval.finetune_compare import KINDS, best_by_kind, finetune_rows
 
-    rows = finetune_rows(store, args.task)
+    labels = None if args.labels is None else selection_from_args(args).labels
+    rows = finetune_rows(store, args.task, labels)
     if not rows:
-        raise CliError("no evaluation runs" + (f" for task {args.task}" if args.task else ""))
+        raise CliError("no evaluation runs" + (f" for task {args.task}" if args.task else "")
+                       + (f" with labels {labels}" if labels else ""))
     if args.all:
         print_table([vars(r) for r in rows], ["task", "kind", "run_id", "model", "job_name",
                                               "dataset", "split", "n", "accuracy", "macro_f1"])
         return EXIT_OK
     lines = best_by_kind(rows)
+    flags = _settings_flags(store, lines)
     for line in lines:
         for kind in KINDS:
             best = line.get(kind)
-            line[kind] = "" if best is None else f"{best.accuracy:.2f} (#{best.run_id})"
-    print("best ACC of each kind (run id); `--all` lists every run")
+            line[kind] = "" if best is None else f"{best.accuracy:.2f} (#{best.run_id})" + (
+                " !" if kind in line["differs"] else "")
+    print("best ACC of each kind (run id); `--all` lists every run; ! = settings differ")
     print_table(lines, ["task", "model", "split", *KINDS])
+    for flag in flags:
+        print(flag)
     return EXIT_OK
+
+
+def _settings_flags(store, lines: list[dict]) -> list[str]:
+    """For each fine-tuned best run whose settings differ from the zero-shot best: the fields,
+    and the exact command that re-runs the zero-shot side with its settings."""
+    from mmla_core.eval.comparable import describe_differences, eval_command, zero_shot_rerun
+
+    out = []
+    for line in lines:
+        for kind, diff in line["differs"].items():
+            zero, tuned = line["zero-shot"].run_id, line[kind].run_id
+            command = eval_command(zero_shot_rerun(store, zero, tuned), store.path)
+            out.append(f"! {line['task']} {kind} run {tuned} vs zero-shot run {zero}: "
+                       f"{describe_differences(diff)}\n  comparable zero-shot: {command}")
+    return out
 
 
 def _runs_diff(store, args) -> int:

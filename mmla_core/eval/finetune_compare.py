@@ -13,9 +13,10 @@ and, when a training job made the adapter, that job's TrainConfig (`train.*`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmla_core.eval.comparable import run_settings, settings_differences
 from mmla_core.store.db import Store
 
 KINDS = ("zero-shot", "SFT", "IT", "alignment", "adapter")
@@ -36,6 +37,7 @@ class FinetuneRow:
     n: int
     accuracy: float | None  # MMLA's x100, 2 decimals
     macro_f1: float | None
+    settings: dict = field(default_factory=dict, compare=False)  # comparable.run_settings
 
 
 def _jobs_by_adapter(store: Store) -> tuple[dict[int, dict], dict[str, dict]]:
@@ -80,8 +82,10 @@ def run_kind(run: dict, settings: dict, job: dict | None) -> str:
     return _MODE_KIND.get(mode or "", "adapter")
 
 
-def finetune_rows(store: Store, task: str | None = None) -> list[FinetuneRow]:
-    """Every evaluation run (of `task`, when given), by task, then kind, then run id."""
+def finetune_rows(store: Store, task: str | None = None,
+                  labels: str | None = None) -> list[FinetuneRow]:
+    """Every evaluation run (of `task`, when given; whose gold came from the label source
+    `labels`, when given), by task, then kind, then run id."""
     from mmla_core.eval.compare import run_report
     from mmla_core.store.results import list_runs
 
@@ -91,6 +95,9 @@ def finetune_rows(store: Store, task: str | None = None) -> list[FinetuneRow]:
         if run["kind"] != "eval" or (task is not None and run["task_name"] != task):
             continue
         settings = json.loads(run["settings_json"] or "{}")
+        compared = run_settings(run)
+        if labels is not None and compared["labels"] != labels:
+            continue
         job = _job_of(run, settings, jobs)
         metrics = run_report(store, int(run["id"])).metrics
         percent = metrics.percent() if metrics.n else {}
@@ -100,12 +107,14 @@ def finetune_rows(store: Store, task: str | None = None) -> list[FinetuneRow]:
             job_id=None if job is None else int(job["id"]),
             job_name="" if job is None else job["name"], dataset=run["dataset_name"] or "?",
             split=run["split"] or "all", status=run["status"], n=metrics.n,
-            accuracy=percent.get("ACC"), macro_f1=percent.get("F1")))
+            accuracy=percent.get("ACC"), macro_f1=percent.get("F1"), settings=compared))
     return sorted(rows, key=lambda r: (r.task, KINDS.index(r.kind), r.run_id))
 
 
 def best_by_kind(rows: list[FinetuneRow]) -> list[dict]:
-    """MMLA's table: one line per (task, model, split) with the best ACC of each kind."""
+    """MMLA's table: one line per (task, model, split) with the best ACC of each kind, and
+    `differs` {kind: [(field, zero-shot value, its value)]} where a fine-tuned best run saw the
+    clips otherwise than the zero-shot best (comparable.COMPARED, label source)."""
     table: dict[tuple[str, str, str], dict] = {}
     for row in rows:
         if row.accuracy is None:
@@ -115,6 +124,11 @@ def best_by_kind(rows: list[FinetuneRow]) -> list[dict]:
         best = line.get(row.kind)
         if best is None or row.accuracy > best.accuracy:
             line[row.kind] = row
+    for line in table.values():
+        zero = line.get("zero-shot")
+        line["differs"] = {} if zero is None else {
+            kind: diff for kind in KINDS[1:] if kind in line
+            and (diff := settings_differences(zero.settings, line[kind].settings))}
     return list(table.values())
 
 

@@ -90,3 +90,37 @@ def test_a_new_job_reusing_a_deleted_jobs_id_does_not_take_its_runs(store, tmp_p
     rows = {r.run_id: r for r in finetune_rows(store, task="MELD")}
     assert rows[tagged].job_id is None and rows[tagged].kind == "SFT"
     assert rows[by_folder].job_id is None and rows[by_folder].kind == "adapter"
+
+
+def test_runs_whose_settings_differ_are_flagged_with_a_comparable_rerun(store, tmp_path, capsys):
+    from mmla_core.cli import main
+    from mmla_core.eval.comparable import adapter_settings, eval_command, zero_shot_rerun
+
+    curated = {"source": "curated", "counts": {}}
+    zero = add_run(store, ["neutral"] * 4, settings={
+        "model": "tiny-omni", "labels": curated,
+        "inference": {"num_frames": 4, "max_pixels": 151200, "prompt_kind": "zero_shot"}})
+    job, adapter = add_job(store, tmp_path, "meld-sft", ["MELD"], "sft", frames=8)
+    tuned_inference = {"num_frames": 8, "max_pixels": 100352, "prompt_kind": "sft"}
+    sft = add_run(store, GOLD, adapter=adapter, settings={
+        "training_job_id": job, "training": {"mode": "sft"}, "labels": curated,
+        "selection": {"labels": "curated"}, "inference": tuned_inference})
+    (line,) = best_by_kind(finetune_rows(store, task="MELD"))
+    assert line["differs"] == {"SFT": [("num_frames", 4, 8), ("max_pixels", 151200, 100352),
+                                       ("prompt_kind", "zero_shot", "sft")]}
+    rerun = zero_shot_rerun(store, zero, sft)
+    assert rerun["settings"] == tuned_inference and "adapter" not in rerun
+    assert (rerun["model"], rerun["task"], rerun["split"]) == ("tiny-omni", "MELD", "test")
+    command = eval_command(rerun)
+    assert "--frames 8 --max-pixels 100352 --prompt-kind sft --labels curated" in command
+    found = adapter_settings(store, str(tmp_path / "meld-sft" / "checkpoint-12"), "MELD")
+    assert found["job_id"] == job and found["inference"] == tuned_inference
+    assert finetune_rows(store, task="MELD", labels="import") == []
+    assert main(["--db", str(store.path), "runs", "finetune"]) == 0
+    out = capsys.readouterr().out
+    assert f"! MELD SFT run {sft} vs zero-shot run {zero}: num_frames 4 vs 8" in out
+    assert "comparable zero-shot: mmla --db" in out and "--frames 8" in out
+    same = add_run(store, ["joy", "anger", "neutral", "neutral"], settings={
+        "model": "tiny-omni", "labels": curated, "inference": tuned_inference})  # the re-run
+    (line,) = best_by_kind(finetune_rows(store, task="MELD"))
+    assert line["zero-shot"].run_id == same and line["differs"] == {}

@@ -206,3 +206,21 @@ def test_a_processor_that_does_not_fit_the_model_is_refused_at_add(dialog, tmp_p
     assert "80 mel bins" in dialog.status.text()
     assert dialog.form.model_combo.count() == 1
     assert len(db(tiny_project.db_path, "SELECT id FROM models")) == 1
+
+
+def test_an_adapter_defaults_to_the_settings_its_training_used(dialog, qtbot, tiny_project,
+                                                               tmp_path):
+    from finetune_helpers import add_job
+
+    with open_store(tiny_project.db_path) as store:
+        _job, adapter = add_job(store, tmp_path, "meld-sft", ["MELD"], "sft", frames=6,
+                                max_pixels=200704, labels="import")
+    form = dialog.form
+    assert (form.frames_spin.value(), form.prompt_combo.currentData()) == (4, "zero_shot")
+    form.adapter_picker.set_adapter_path(adapter)
+    qtbot.waitUntil(lambda: form.frames_spin.value() == 6, timeout=WAIT)
+    assert form.pixels_spin.value() == 200704 and form.prompt_combo.currentData() == "sft"
+    assert form.label_choice.source() == "import"
+    assert "Settings of training job" in dialog.status.text()
+    request = form.eval_request()
+    assert request["adapter"] == adapter and request["settings"]["num_frames"] == 6

@@ -3,6 +3,7 @@ matrix, disagreements, and double-click opening the clip in the main window."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -112,4 +113,41 @@ def test_an_eval_from_the_gui_fills_the_results_view(qtbot, tiny_project):
         dialog.reject()
     assert view.runs_table.rowCount() == 1 and view.selected_runs() == [1]
     assert shown.args[0][0].metrics.n == 1  # no test split here: the first one, dev (1 clip)
+    view.close()
+
+
+def test_zero_shot_vs_fine_tuned_flags_other_settings_and_reruns_comparably(
+        qtbot, tiny_project, tmp_path):
+    from finetune_helpers import add_job
+
+    with open_store(tiny_project.db_path) as store:
+        _job, adapter = add_job(store, tmp_path, "meld-sft", ["MELD"], "sft")
+    zero = evaluate(tiny_project)  # 2 frames, MMLA's zero-shot prompt
+    tuned = run_evaluation(tiny_project.db_path, model="m", task="MELD", dataset="tiny",
+                           split=None, adapter=adapter, engine_factory=load,
+                           input_factory=clip_input,
+                           settings={"num_frames": 4, "max_pixels": 100352, "prompt_kind": "sft"})
+    view = ResultsView(tiny_project.db_path)
+    qtbot.addWidget(view)
+    view.show()
+    tab = view.finetune
+    qtbot.waitUntil(lambda: tab.runs.rowCount() == 2, timeout=WAIT)
+    assert f"SFT #{tuned} vs zero-shot #{zero}: num_frames 2 vs 4" in tab.flags.text()
+    assert "max_pixels 151200 vs 100352" in tab.flags.text()
+    assert tab.summary.item(0, 4).text().endswith(" !") and tab.rerun_button.isEnabled()
+    tab.eval_factories = {"engine_factory": "fake_engine:load",
+                          "input_factory": "fake_engine:clip_input"}
+    with qtbot.waitSignal(tab.rerun_started, timeout=WAIT) as started:
+        qtbot.mouseClick(tab.rerun_button, Qt.MouseButton.LeftButton)
+    assert started.args[0]["settings"]["num_frames"] == 4
+    with qtbot.waitSignal(tab.rerun_dialog.run_finished, timeout=WAIT * 2) as finished:
+        pass
+    with open_store(tiny_project.db_path) as store:
+        run = store.query("SELECT adapter_path, settings_json FROM runs WHERE id = ?",
+                          (finished.args[0],))[0]
+    inference = json.loads(run["settings_json"])["inference"]
+    assert run["adapter_path"] is None
+    assert (inference["num_frames"], inference["max_pixels"], inference["prompt_kind"]) == (
+        4, 100352, "sft")
+    tab.rerun_dialog.reject()
     view.close()
