@@ -273,5 +273,8 @@ class ImportFolderDialog(QDialog):
         if not self.folder_edit.text().strip() or not folder.is_dir():
             self.error.setText(f"Not a folder: {self.folder_edit.text().strip() or '(empty)'}")
             return
-        self.chosen.emit(folder, self.name_edit.text().strip())
+        name = self.name_edit.text().strip()
+        # the suggestion is not a choice: a different folder of the same name then imports as
+        # NAME-2 (a dataset is its folder), where a typed name that is taken is refused
+        self.chosen.emit(folder, "" if name == self._suggested else name)
         self.accept()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from mmla_core.store.db import open_store
@@ -35,4 +36,27 @@ def test_reimport_dialog_reports_the_kept_curated_transcript(make_window, tmp_pa
     assert "'What?!'" in text and "alice" in text
     with open_store(window.db_path) as store:
         assert store.scalar("SELECT transcript FROM clips WHERE id = ?", (clip_id,)) == "What?!"
+    _shown_box(window).close()
+
+
+def test_a_same_named_folder_from_the_dialog_becomes_a_new_dataset(make_window, tmp_path,
+                                                                   clip_files, qtbot):
+    from mmla_core.store.catalog import list_datasets
+
+    folders = [tmp_path / side / "clips" for side in ("one", "two")]
+    for folder in folders:
+        folder.mkdir(parents=True)
+        shutil.copy(clip_files / "a.mp4", folder / "a.mp4")
+    window = make_window(tmp_path / "p.sqlite")
+    for number, folder in enumerate(folders, 1):
+        window.importer.choose_and_import()  # File > Import dataset folder…
+        dialog = window.import_dialog
+        dialog.folder_edit.setText(str(folder))  # the name field follows: "clips"
+        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda n=number: window.browser.model.rowCount() == n, timeout=15_000)
+    qtbot.waitUntil(lambda: _shown_box(window) is not None, timeout=15_000)
+    assert "imported as a new dataset 'clips-2'" in _shown_box(window).text()
+    with open_store(window.db_path) as store:
+        roots = {d["name"]: d["root"] for d in list_datasets(store)}
+    assert roots == {"clips": str(folders[0].resolve()), "clips-2": str(folders[1].resolve())}
     _shown_box(window).close()
