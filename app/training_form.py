@@ -34,6 +34,11 @@ MODE_ITEMS = (("SFT: one task", "sft"), ("Instruction tuning: several tasks", "i
 TARGET_PRESETS = (("q, v (MMA-Bench)", "q_proj, v_proj"),
                   ("all linear", "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj"))
 DEVICES = ("auto", "cpu", "cuda", "cuda:0", "cuda:1")
+SHARDING_CHOICES = (("none: every GPU holds the whole model (data parallel)", "none"),
+                    ("fsdp: weights sharded over the GPUs (FSDP)", "fsdp"),
+                    ("zero3: DeepSpeed ZeRO-3 (MMLA's recipe)", "zero3"),
+                    ("zero3_offload: ZeRO-3, weights in CPU RAM (MMLA's 72B runs)",
+                     "zero3_offload"))
 
 
 def load_splits(store, dataset: str | None) -> dict:
@@ -169,12 +174,19 @@ class TrainForm(QWidget):
         self.save_spin = QSpinBox(self, minimum=1, maximum=1_000_000, value=50)
         self.device_combo = QComboBox(self, editable=True)
         self.device_combo.addItems(DEVICES)
+        self.sharding_combo = QComboBox(self)
+        for text, value in SHARDING_CHOICES:
+            self.sharding_combo.addItem(text, value)
+        self.gpus_spin = QSpinBox(self, minimum=1, maximum=1024, value=1, suffix=" GPUs")
+        self.gpus_spin.setToolTip("GPUs the run spreads over (all machines together): the "
+                                  "memory check and the exported torchrun line use it")
         self.variants_check = QCheckBox("Evaluate on the test clips' variants afterwards", self)
         self.output_edit = QLineEdit(self, placeholderText="default: <project>.train/<job>-<name>")
         return [("Frames / fps", row(self.frames_spin, self.fps_spin)),
                 ("Max pixels", self.pixels_spin),
                 ("Eval / save every", row(self.eval_spin, self.save_spin)),
-                ("Device", self.device_combo), ("", self.variants_check),
+                ("Device", self.device_combo),
+                ("Sharding", row(self.sharding_combo, self.gpus_spin)), ("", self.variants_check),
                 ("Output folder", self.output_edit)]
 
     # --- choices ------------------------------------------------------------------------------
@@ -262,6 +274,7 @@ class TrainForm(QWidget):
             "fps": self.fps_spin.value(), "max_pixels": self.pixels_spin.value(),
             "seed": self.seed_spin.value(), "eval_every": self.eval_spin.value(),
             "save_every": self.save_spin.value(), "device": self.device_combo.currentText(),
+            "sharding": self.sharding_combo.currentData(), "gpus": self.gpus_spin.value(),
             "eval_on_variants": self.variants_check.isChecked(),
             "output_dir": self.output_edit.text().strip(),
             **self.label_choice.selection(),
@@ -291,6 +304,8 @@ class TrainForm(QWidget):
         self.targets_edit.setText(", ".join(config.target_modules))
         self.lr_edit.setText(f"{config.learning_rate:g}")
         self.device_combo.setCurrentText(config.device)
+        self._choose(self.sharding_combo, config.sharding, "sharding")
+        self.gpus_spin.setValue(config.gpus)
         self.variants_check.setChecked(config.eval_on_variants)
         self.output_edit.setText(config.output_dir)
         self.label_choice.set_selection({"labels": config.labels,

@@ -86,12 +86,18 @@ def quiet_progress() -> None:
     hf_logging.set_verbosity_error()
 
 
+def model_class_name(family: str) -> str:
+    return _MODEL_CLASSES[family]
+
+
 def load_model(ref, *, device: str | None = None, allow_pickle: bool = False,
                attn_implementation: str | None = None, device_map=None,
-               max_memory=None) -> Loaded:
+               max_memory=None, sharded_training: bool = False) -> Loaded:
     """The model (eval mode, on its device or split over several) and its processor; never runs
-    shipped code. `device_map` / `max_memory`: see models.placement."""
+    shipped code. `device_map` / `max_memory`: see models.placement. `sharded_training`: the
+    weights stay in CPU RAM at `device`'s dtype for FSDP / DeepSpeed to shard them."""
     from mmla_core.models.placement import (
+        Placement,
         describe_map,
         input_device,
         plan_placement,
@@ -104,13 +110,16 @@ def load_model(ref, *, device: str | None = None, allow_pickle: bool = False,
     given = device or single
     device = auto_device(given)
     dtype = _dtype(device)
-    place = plan_placement(check, device, None if single else device_map, max_memory,
-                           device_given=given is not None, bytes_per_param=dtype.itemsize)
+    if sharded_training:   # FSDP / DeepSpeed place it; ZeRO-3 partitions it while it loads
+        place = Placement(device, None, reason="sharded training", loads_in_place=True)
+    else:
+        place = plan_placement(check, device, None if single else device_map, max_memory,
+                               device_given=given is not None, bytes_per_param=dtype.itemsize)
     attn = auto_attention(device, attn_implementation)
     quiet_progress()
     model = _from_pretrained(check, place, dtype, attn)
     processor = load_processor(check.path, check.family)
-    where = input_device(model, device) if place.split else device
+    where = input_device(model, device) if place.split else device   # sharded: rank's GPU
     return Loaded(model, processor, check, where, str(dtype).replace("torch.", ""), attn,
                   describe_map(model) if place.split else None, place.reason)
 
@@ -121,7 +130,7 @@ def _placement_kwargs(place) -> dict:
     if place.split:
         kwargs = {"device_map": place.device_map, "offload_folder": offload_folder()}
         return kwargs | ({"max_memory": place.max_memory} if place.max_memory else {})
-    if place.device.startswith("cuda"):
+    if place.device.startswith("cuda") and not place.loads_in_place:
         return {"device_map": {"": place.device}}
     return {}
 
@@ -145,7 +154,7 @@ def _from_pretrained(check: ModelCheck, place, dtype, attn: str):
         if "out of memory" in str(exc).lower():
             raise _oom(check, device) from exc
         raise _load_failure(check, attn, exc) from exc
-    if place.split or device.startswith("cuda"):
+    if place.split or place.loads_in_place or device.startswith("cuda"):
         return model.eval()
     return model.to(device).eval()
 

@@ -34,6 +34,7 @@ class Placement:
     device_map: str | dict | None    # for from_pretrained when split, else None
     max_memory: dict | None = None
     reason: str = ""                 # why the model is split, for the log and the run record
+    loads_in_place: bool = False     # sharded training: CPU RAM, FSDP / DeepSpeed move it
 
     @property
     def split(self) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-__all__ = ["EventSink", "ProgressCallback", "StopCallback", "utc_now"]
+__all__ = ["EventSink", "ProgressCallback", "StopCallback", "agree", "save_adapter", "utc_now"]
 
 log = logging.getLogger("mmla_core.train")
 FLUSH_EVERY_S = 0.5
@@ -30,13 +30,17 @@ def utc_now() -> str:
 class EventSink:
     """Buffered event rows to `<output_dir>/events.jsonl` and (with a job) training_events."""
 
-    def __init__(self, output_dir: Path, store=None, job_id: int | None = None):
+    def __init__(self, output_dir: Path, store=None, job_id: int | None = None,
+                 enabled: bool = True):
         self.path = Path(output_dir) / "events.jsonl"
         self.store, self.job_id = store, job_id
+        self.enabled = enabled   # off on the other ranks of a sharded run (they only export)
         self.pending: list[dict] = []
         self.last_flush = 0.0
 
     def add(self, event: dict, *, flush: bool = False) -> None:
+        if not self.enabled:
+            return
         self.pending.append({k: v for k, v in event.items() if v is not None})
         if flush or time.monotonic() - self.last_flush >= FLUSH_EVERY_S:
             self.flush()
@@ -95,13 +99,24 @@ def _gpu_mem_mb() -> float | None:
     return torch.cuda.max_memory_allocated() / 2**20
 
 
+def save_adapter(model, folder: Path) -> None:
+    model.save_pretrained(str(folder), safe_serialization=True)
+
+
 class ProgressCallback(TrainerCallback):
-    """train / eval / checkpoint events, throughput, and the best adapter by dev accuracy."""
+    """train / eval / checkpoint events, throughput, and the best adapter by dev accuracy.
+
+    Rank 0 only, except in a sharded run (FSDP / ZeRO-3): there the weights are spread over
+    the ranks, so every rank runs this callback and takes part in the adapter's export
+    (`saver`: the Trainer's save_model, which gathers them), and only rank 0 (`writer`)
+    writes files and events."""
 
     def __init__(self, sink: EventSink, output_dir: Path, samples_per_step: int,
-                 resuming: bool = False):
+                 resuming: bool = False, writer: bool = True):
         self.sink, self.output_dir = sink, Path(output_dir)
         self.samples_per_step = samples_per_step
+        self.writer = writer
+        self.saver = save_adapter
         # Only a resumed run continues the best so far; a fresh one starts from nothing.
         self.best = self._read_best() if resuming else {}
         self._mark: tuple[float, int, int] | None = None
@@ -137,7 +152,8 @@ class ProgressCallback(TrainerCallback):
         if accuracy is not None and accuracy > self.best.get("eval_accuracy", -1.0):
             self.best = {"step": state.global_step, "eval_accuracy": accuracy}
             self.export_adapter(model)
-            (self.output_dir / "best.json").write_text(json.dumps(self.best))
+            if self.writer:
+                (self.output_dir / "best.json").write_text(json.dumps(self.best))
             self.sink.update_job(best_step=state.global_step, best_eval_accuracy=accuracy,
                                  adapter_path=str(self.output_dir / "adapter"))
         self._mark = (time.perf_counter(), state.global_step, state.num_input_tokens_seen or 0)
@@ -153,8 +169,11 @@ class ProgressCallback(TrainerCallback):
         """The LoRA weights as peft safetensors in <output_dir>/adapter (replaced atomically)."""
         final = self.output_dir / "adapter"
         staging = self.output_dir / "adapter.saving"
-        shutil.rmtree(staging, ignore_errors=True)
-        model.save_pretrained(str(staging), safe_serialization=True)
+        if self.writer:
+            shutil.rmtree(staging, ignore_errors=True)
+        self.saver(model, staging)
+        if not self.writer:
+            return final
         old = self.output_dir / "adapter.old"
         shutil.rmtree(old, ignore_errors=True)
         if final.exists():
@@ -193,14 +212,15 @@ class StopCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         asked = self._asked() if self.rank == 0 else False
         if self.world_size > 1:
-            asked = _agree(asked)
+            asked = agree(asked)
         if asked and state.global_step < state.max_steps:
             self.requested = True
             control.should_training_stop = True
             control.should_save = True
 
 
-def _agree(flag: bool) -> bool:
+def agree(flag: bool) -> bool:
+    """True on every rank when any rank says so (one all-reduce; as is without a launch)."""
     import torch
     import torch.distributed as dist
 

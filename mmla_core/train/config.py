@@ -57,6 +57,8 @@ class TrainConfig:
     save_every: int = 50             # steps
     eval_on_variants: bool = False   # after training, also evaluate on the test clips' variants
     device: str = "auto"             # "auto" | "cpu" | "cuda" | "cuda:N"
+    sharding: str = "none"           # none (DDP) | fsdp | zero3 | zero3_offload (sharding.py)
+    gpus: int = 1                    # GPUs the run spreads over, all machines together
     output_dir: str = ""             # "" = <project>.train/<job id>-<name>
     labels: str = "curated"          # label source (store.label_policy): curated, import,
     #                                  annotator:NAME or majority
@@ -114,7 +116,8 @@ class TrainConfig:
             out.append("tasks is empty: name at least one task")
         out += self._choice_problems()
         out += _positive(self, ("lora_rank", "lora_alpha", "batch_size", "grad_accum", "frames",
-                                "max_pixels", "eval_every", "save_every", "learning_rate", "fps"))
+                                "max_pixels", "eval_every", "save_every", "learning_rate", "fps",
+                                "gpus"))
         if not 0 <= self.lora_dropout < 1:
             out.append(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
         if not 0 <= self.warmup_ratio < 1:
@@ -146,7 +149,9 @@ class TrainConfig:
             out.append(f"lr_scheduler {self.lr_scheduler!r} is not one of {', '.join(SCHEDULERS)}")
         if not (self.device in ("auto", "cpu", "cuda") or _is_cuda_index(self.device)):
             out.append(f"device {self.device!r} is not auto, cpu, cuda or cuda:N")
-        return out + self._selection_problems()
+        from mmla_core.train.sharding import sharding_problems
+
+        return out + self._selection_problems() + sharding_problems(self.sharding, self.device)
 
     def _selection_problems(self) -> list[str]:
         from mmla_core.store.label_policy import LabelSourceError, parse_source
@@ -166,9 +171,11 @@ class TrainConfig:
 
         return Selection(self.labels, self.include_rejected, self.only_accepted)
 
-    def command_line(self, config_path: str, gpus: int = 1, db_path: str | None = None) -> str:
-        """The shell line that runs this config (torchrun for several GPUs); `db_path` adds
-        `--db`, without which the trainer falls back to the app's default project."""
+    def command_line(self, config_path: str, gpus: int | None = None,
+                     db_path: str | None = None) -> str:
+        """The shell line that runs this config (torchrun for several GPUs, `gpus` by default);
+        `db_path` adds `--db`, without which the trainer uses the app's default project."""
+        gpus = self.gpus if gpus is None else gpus
         path = shlex.quote(str(config_path)) + _db_flag(db_path)
         if gpus > 1:
             return f"torchrun --nproc_per_node {gpus} -m mmla_core.train {path}"
@@ -178,9 +185,10 @@ class TrainConfig:
         """Single process, torchrun and accelerate forms, for the export dialog and the docs."""
         path = shlex.quote(str(config_path)) + _db_flag(db_path)
         return {
-            "single": self.command_line(config_path, db_path=db_path),
-            "torchrun": self.command_line(config_path, 4, db_path),
-            "accelerate": f"accelerate launch --num_processes 4 -m mmla_core.train {path}",
+            "single": self.command_line(config_path, 1, db_path=db_path),
+            "torchrun": self.command_line(config_path, max(self.gpus, 4), db_path),
+            "accelerate": f"accelerate launch --num_processes {max(self.gpus, 4)} "
+                          f"-m mmla_core.train {path}",
         }
 
 

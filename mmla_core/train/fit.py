@@ -10,8 +10,10 @@ Memory = weights (parameters x 2 bytes bf16 on CUDA, 4 fp32 on CPU) + batch x to
 activations one token keeps: with activation checkpointing (CUDA) one hidden vector per layer
 plus one layer recomputed, without it (CPU) every layer's attention + MLP intermediates, plus
 the LM head's logits in fp32 with their gradient; + 1 GiB of CUDA context and allocator slack.
-Compared against the GPU's total memory (CPU: the machine's RAM). It errs on the generous side:
-a config it refuses would not have fitted; one it accepts may still OOM on fragmentation.
+Sharded runs hold only their share of the weights on each GPU: `fsdp` / `zero3` the weights
+divided by `gpus` plus one gathered block, `zero3_offload` a few blocks (the rest waits in CPU
+RAM). Compared against the GPU's total memory (CPU: the machine's RAM). It errs on the generous
+side: a config it refuses would not have fitted; one it accepts may still OOM on fragmentation.
 """
 
 from __future__ import annotations
@@ -96,7 +98,18 @@ def estimate_memory_bytes(config: TrainConfig, model_config: dict, params: int,
     per_token = layers * hidden * width + layer_acts if on_cuda else layers * layer_acts
     per_token += vocab * (width + 8)  # logits + fp32 copy + gradient
     overhead = GiB if on_cuda else 0
-    return int(params * width * 1.02) + config.batch_size * tokens * per_token + overhead
+    weights = _weights_per_device(config, int(params * width * 1.02), layers)
+    return weights + config.batch_size * tokens * per_token + overhead
+
+
+def _weights_per_device(config: TrainConfig, weights: int, layers: int) -> int:
+    """What one GPU holds of the weights under the run's sharding (see the module notes)."""
+    block = weights // max(1, layers)
+    if config.sharding in ("fsdp", "zero3"):
+        return weights // max(1, config.gpus) + block
+    if config.sharding == "zero3_offload":
+        return 2 * block
+    return weights
 
 
 def device_memory(device: str) -> tuple[str, int | None]:
@@ -181,6 +194,9 @@ def fit_problems(store: Store, config: TrainConfig, family: str, model_config: d
         problems.append(f"a sample would be {seq.describe()} with {shape}, over the model's "
                         f"{limit}-position limit: lower frames or max_pixels")
     name, total = device_memory(config.device)
+    if config.sharding != "none" and name == "cpu":
+        return [*problems, f"sharding {config.sharding!r} needs CUDA GPUs and none is usable "
+                           "here; use sharding 'none' on the CPU"]
     if total is None:   # a GPU nvidia-smi could not size: no memory verdict rather than a guess
         return problems
     if total <= 0:
@@ -194,8 +210,16 @@ def fit_problems(store: Store, config: TrainConfig, family: str, model_config: d
                                     model_config, _parameter_count(path), seq.total,
                                     name.startswith("cuda"))
         problems.append(
-            f"does not fit: ~{need / GiB:.1f} GiB needed for batch_size {config.batch_size} x "
-            f"{seq.describe()} ({shape}) on {name} with {total / GiB:.1f} GiB; lower batch_size "
-            f"(batch_size 1 needs ~{one / GiB:.1f} GiB; use grad_accum to keep the effective "
-            "batch), frames or max_pixels")
+            f"does not fit: ~{need / GiB:.1f} GiB needed {_per_gpu(config)}for batch_size "
+            f"{config.batch_size} x {seq.describe()} ({shape}) on {name} with "
+            f"{total / GiB:.1f} GiB; lower batch_size (batch_size 1 needs ~{one / GiB:.1f} GiB; "
+            "use grad_accum to keep the effective batch), frames or max_pixels"
+            + ("" if config.sharding != "none" else
+               ", or shard the model over several GPUs (sharding fsdp or zero3, gpus N)"))
     return problems
+
+
+def _per_gpu(config: TrainConfig) -> str:
+    if config.sharding == "none":
+        return ""
+    return f"per GPU ({config.sharding} over {config.gpus} GPU{'s' if config.gpus > 1 else ''}) "

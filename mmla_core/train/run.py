@@ -135,7 +135,7 @@ class _Run:
 
         writer = self.rank == 0
         sink = EventSink(self.output_dir, self.store if writer else None,
-                         self.job_id if writer else None)
+                         self.job_id if writer else None, enabled=writer)
         if writer:
             self._mark_running()
             if checkpoint is not None:
@@ -209,8 +209,7 @@ class _Run:
         return None
 
     def _train(self, checkpoint, sink, extra_callbacks) -> TrainOutcome:
-        from mmla_core.train.callbacks import ProgressCallback, StopCallback
-        from mmla_core.train.data import Collator, TrainDataset
+        from mmla_core.train.data import TrainDataset
         from mmla_core.train.samples import (
             build_samples,
             effective_modality,
@@ -218,10 +217,10 @@ class _Run:
             resolve_tasks,
         )
         from mmla_core.train.trainer import (
-            build_trainer,
             dev_accuracy,
             prepare_model,
             training_arguments,
+            training_device,
         )
 
         config = self.config
@@ -230,36 +229,62 @@ class _Run:
         train = [s for split in config.train_splits
                  for s in build_samples(self.store, config, split)]
         dev = build_samples(self.store, config, config.dev_split)
-        log.info("%s: %d train / %d dev samples, model %s (%s, %s), resume from %s",
-                 config.name, len(train), len(dev), model_path, family, modality, checkpoint)
-        prepared = prepare_model(config, model_path, int(os.environ.get("LOCAL_RANK", "0")))
+        log.info("%s: %d train / %d dev samples, model %s (%s, %s), sharding %s, resume from %s",
+                 config.name, len(train), len(dev), model_path, family, modality,
+                 config.sharding, checkpoint)
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        device = training_device(config, local_rank)
+        # before the model: ZeRO-3 partitions the weights while they load (zero.Init)
+        args = training_arguments(config, self.output_dir, device,
+                                  workers=2 if device.startswith("cuda") else 0, family=family)
+        prepared = prepare_model(config, model_path, local_rank)
         train_set = TrainDataset(train, self.db_path, config, modality)
         dev_set = TrainDataset(dev, self.db_path, config, modality)
         tasks = {t.name: t for _, t in resolve_tasks(self.store, config.tasks)}
-        args = training_arguments(config, self.output_dir, prepared.device,
-                                  workers=2 if prepared.device.startswith("cuda") else 0)
-        progress = ProgressCallback(sink, self.output_dir,
-                                    config.batch_size * config.grad_accum * self.world,
-                                    resuming=checkpoint is not None)
-        stop = StopCallback(self.output_dir, self.store, self.job_id, self.rank, self.world)
-        callbacks = [*extra_callbacks, stop] + ([progress] if self.rank == 0 else [])
-        trainer = build_trainer(
-            prepared, args, train_set, dev_set, Collator(prepared.processor, family,
-                                                         train_set.settings),
-            lambda: dev_accuracy(prepared, dev_set, dev, tasks, config.batch_size,
-                                 self.rank, self.world), callbacks)
+        trainer, progress, stop = self._trainer(
+            prepared, args, (train_set, dev_set), lambda: dev_accuracy(
+                prepared, dev_set, dev, tasks, config.batch_size, self.rank, self.world,
+                config.sharding != "none"), checkpoint, sink, extra_callbacks)
         result = trainer.train(resume_from_checkpoint=checkpoint)
         status = "stopped" if stop.requested else "done"
         log.info("training %s at step %d", status, trainer.state.global_step)
-        self.device = prepared.device
+        # a sharded model may not fit one GPU: its test run lets the loader place (and split) it
+        self.device = prepared.device if self.config.sharding == "none" else None
         # Returning drops the trainer and the model (this frame held the last references).
         return self._export(trainer, prepared, progress, status, sink, dict(result.metrics))
 
+    def _trainer(self, prepared, args, datasets, scorer, checkpoint, sink, extra_callbacks):
+        """(trainer, progress callback, stop callback); see callbacks.ProgressCallback for who
+        runs what in a sharded run."""
+        from mmla_core.train.callbacks import ProgressCallback, StopCallback
+        from mmla_core.train.data import Collator
+        from mmla_core.train.trainer import build_trainer
+
+        config, (train_set, dev_set) = self.config, datasets
+        sharded = config.sharding != "none"
+        progress = ProgressCallback(sink, self.output_dir,
+                                    config.batch_size * config.grad_accum * self.world,
+                                    resuming=checkpoint is not None, writer=self.rank == 0)
+        stop = StopCallback(self.output_dir, self.store, self.job_id, self.rank, self.world)
+        callbacks = [*extra_callbacks, stop] + ([progress] if self.rank == 0 or sharded else [])
+        collator = Collator(prepared.processor, prepared.family, train_set.settings)
+        trainer = build_trainer(prepared, args, train_set, dev_set, collator, scorer, callbacks)
+        if sharded:   # the weights are spread over the ranks: the Trainer gathers them to save
+            progress.saver = lambda _model, folder: trainer.save_model(str(folder))
+        return trainer, progress, stop
+
     def _export(self, trainer, prepared, progress, status: str, sink, metrics) -> TrainOutcome:
+        from mmla_core.train.callbacks import agree
+
         adapter = self.output_dir / "adapter"
         # No dev evaluation in this run (or its resumed start) improved: export what we have.
-        if self.rank == 0 and (not progress.best or not adapter.is_dir()):
+        missing = self.rank == 0 and (not progress.best or not adapter.is_dir())
+        if self.config.sharding != "none":   # a collective export: every rank, or none
+            if agree(missing):
+                progress.export_adapter(prepared.model)
+        elif missing:
             progress.export_adapter(prepared.model)
+        if missing:
             sink.update_job(adapter_path=str(adapter))
         return TrainOutcome(status, self.output_dir, trainer.state.global_step,
                             adapter if adapter.is_dir() else None, dict(progress.best),

@@ -6,6 +6,7 @@ importable else SDPA (models.loader decides). CPU: fp32 + SDPA. Dev evaluation e
 engine's label scoring (`Engine.predict_batch` on the model being trained, RNG forked so
 training is unaffected). The same code runs under torchrun / accelerate launch (DDP): the
 Trainer picks the launch up from the environment; only rank 0 writes events and the database.
+`sharding` fsdp / zero3 spreads a model larger than one GPU over the ranks (sharding.py).
 """
 
 from __future__ import annotations
@@ -46,25 +47,42 @@ class Prepared:
     device: str
 
 
-def _device(config: TrainConfig, local_rank: int) -> str:
+def training_device(config: TrainConfig, local_rank: int) -> str:
+    """Where this rank trains; a sharded run needs CUDA (TrainConfigError otherwise)."""
     from mmla_core.models.loader import auto_device
+    from mmla_core.train.config import TrainConfigError
+    from mmla_core.train.sharding import sharding_problems
 
-    if config.device == "cpu":
-        return "cpu"
-    device = auto_device(None if config.device == "auto" else config.device)
+    device = "cpu" if config.device == "cpu" else \
+        auto_device(None if config.device == "auto" else config.device)
     if device.startswith("cuda") and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        return f"cuda:{local_rank}"
+        device = f"cuda:{local_rank}"
+    problems = sharding_problems(config.sharding, device)
+    if problems:
+        raise TrainConfigError(problems)
     return device
 
 
+def wrap_classes(family: str) -> list[str]:
+    """The blocks FSDP wraps one by one: those the model class says must not be split."""
+    import transformers
+
+    from mmla_core.models.loader import model_class_name
+
+    return list(getattr(transformers, model_class_name(family))._no_split_modules or [])
+
+
 def prepare_model(config: TrainConfig, model_path: str, local_rank: int = 0) -> Prepared:
+    """The LoRA model. Sharded runs load the weights in CPU RAM (bf16): FSDP / DeepSpeed move
+    each rank's share to its GPU; ZeRO-3 needs the TrainingArguments made before this."""
     from peft import LoraConfig, get_peft_model
 
     from mmla_core.models.engine import ModelInfo
     from mmla_core.models.loader import load_model
     from mmla_core.models.registry import FAMILIES
 
-    loaded = load_model(model_path, device=_device(config, local_rank))
+    loaded = load_model(model_path, device=training_device(config, local_rank),
+                        sharded_training=config.sharding != "none")
     family = loaded.check.family
     lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha,
                       lora_dropout=config.lora_dropout, task_type="CAUSAL_LM",
@@ -82,34 +100,47 @@ def prepare_model(config: TrainConfig, model_path: str, local_rank: int = 0) -> 
     return Prepared(model, loaded.processor, info, family, loaded.device)
 
 
-def training_arguments(config: TrainConfig, output_dir: Path, device: str, workers: int = 0):
+def training_arguments(config: TrainConfig, output_dir: Path, device: str, workers: int = 0,
+                       family: str | None = None):
     from transformers import TrainingArguments
 
+    from mmla_core.train.sharding import sharding_arguments
+
     cuda = device.startswith("cuda")
-    return TrainingArguments(
-        output_dir=str(output_dir), per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
-        lr_scheduler_type=config.lr_scheduler, warmup_steps=float(config.warmup_ratio),
-        num_train_epochs=config.epochs, max_steps=config.max_steps, seed=config.seed,
-        data_seed=config.seed, eval_strategy="steps", eval_steps=config.eval_every,
-        save_strategy="steps", save_steps=config.save_every, logging_steps=1,
-        bf16=cuda, use_cpu=not cuda, activation_checkpointing=cuda,
-        activation_checkpointing_kwargs={"use_reentrant": False} if cuda else None,
-        remove_unused_columns=False, prediction_loss_only=True, report_to="none",
-        disable_tqdm=True, ddp_find_unused_parameters=False, label_names=["labels"],
-        include_num_input_tokens_seen="non_padding", dataloader_num_workers=workers,
-        dataloader_pin_memory=cuda, log_level="warning", save_total_limit=None)
+    sharded = sharding_arguments(config.sharding, output_dir,
+                                 wrap_classes(family) if config.sharding == "fsdp" else [])
+    return TrainingArguments(**_argument_values(config, output_dir, cuda, workers) | sharded)
+
+
+def _argument_values(config: TrainConfig, output_dir: Path, cuda: bool, workers: int) -> dict:
+    return {
+        "output_dir": str(output_dir), "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.batch_size,
+        "gradient_accumulation_steps": config.grad_accum, "learning_rate": config.learning_rate,
+        "lr_scheduler_type": config.lr_scheduler, "warmup_steps": float(config.warmup_ratio),
+        "num_train_epochs": config.epochs, "max_steps": config.max_steps, "seed": config.seed,
+        "data_seed": config.seed, "eval_strategy": "steps", "eval_steps": config.eval_every,
+        "save_strategy": "steps", "save_steps": config.save_every, "logging_steps": 1,
+        "bf16": cuda, "use_cpu": not cuda, "activation_checkpointing": cuda,
+        "activation_checkpointing_kwargs": {"use_reentrant": False} if cuda else None,
+        "remove_unused_columns": False, "prediction_loss_only": True, "report_to": "none",
+        "disable_tqdm": True, "ddp_find_unused_parameters": False, "label_names": ["labels"],
+        "include_num_input_tokens_seen": "non_padding", "dataloader_num_workers": workers,
+        "dataloader_pin_memory": cuda, "log_level": "warning", "save_total_limit": None}
 
 
 def dev_accuracy(prepared: Prepared, dataset, samples: list[TrainSample], tasks: dict,
-                 batch_size: int, rank: int = 0, world_size: int = 1) -> float:
-    """Share of dev samples whose top-scored label is the gold one (this rank's share, reduced)."""
+                 batch_size: int, rank: int = 0, world_size: int = 1,
+                 sharded: bool = False) -> float:
+    """Share of dev samples whose top-scored label is the gold one (this rank's share, reduced).
+    A sharded model's forward is collective, so there every rank scores every sample."""
     import torch
 
     from mmla_core.models.engine import Engine
 
     engine = Engine(prepared.model, prepared.processor, prepared.info, prefetch=False)
+    if sharded:
+        rank, world_size = 0, 1
     mine = samples[rank::world_size]
     groups: dict[tuple, list[TrainSample]] = {}
     for sample in mine:

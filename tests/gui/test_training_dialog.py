@@ -113,6 +113,23 @@ def test_wrong_values_are_named_before_anything_runs(qtbot, toy_db):
     dialog.close()
 
 
+def test_sharding_and_gpus_reach_the_config_and_the_fit_check(qtbot, toy_db):
+    dialog = open_dialog(qtbot, toy_db)
+    form = dialog.form
+    check(form.task_list, TOY_TASK)
+    form.sharding_combo.setCurrentIndex(form.sharding_combo.findData("zero3"))
+    form.gpus_spin.setValue(8)
+    config = form.config()
+    assert (config.sharding, config.gpus) == ("zero3", 8)
+    form.set_config(config)
+    assert form.sharding_combo.currentData() == "zero3" and form.gpus_spin.value() == 8
+    form.device_combo.setCurrentText("auto")   # CI has no GPU: the Preview says what to do
+    with qtbot.waitSignal(dialog.previewed, timeout=WAIT) as shown:
+        qtbot.mouseClick(dialog.preview_button, Qt.MouseButton.LeftButton)
+    assert any("sharding 'zero3' needs CUDA GPUs" in p for p in shown.args[0]["problems"])
+    dialog.close()
+
+
 def test_yaml_saved_then_loaded_restores_the_form(qtbot, toy_db, tmp_path):
     from mmla_core.train.config import TrainConfig
 
