@@ -9,19 +9,21 @@ Past probes of the clip reopen from the database exactly as they were.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -30,67 +32,45 @@ from PySide6.QtWidgets import (
 
 from mmla_app import settings
 from mmla_app.adapter_picker import AdapterPicker
+from mmla_app.probe_figure import FLIP_MARK, RIGHT, WRONG, ProbeFigure, save_figure
 from mmla_app.probe_options import ProbeOptions
+from mmla_app.probe_plots import ProbePlots
+from mmla_app.probe_queries import load_choices, load_result, write_scenario
 from mmla_app.workers import Runner
 from mmla_core.probe.matrix import DEFAULT_PROMPTS, DEFAULT_SCENARIOS, ProbeCell, ProbeResult
 
-RIGHT, WRONG = QColor("#d9f2e1"), QColor("#f8d7d4")
 POLL_MS = 50
-BAR_WIDTH = 20
+LEGEND_HTML = (f"<span style='background:{RIGHT.name()}'>&nbsp;right&nbsp;</span> "
+               f"<span style='background:{WRONG.name()}'>&nbsp;wrong&nbsp;</span> "
+               f"· {FLIP_MARK} flipped from the aligned clip's answer · the number is "
+               "P(predicted label) · double-click a row to play it")
+PROMPT_TIPS = {
+    "zero_shot": "MMLA's task question (the task prompt above)",
+    "visual_focused": "MMA-Bench's question about what the video shows",
+    "audio_focused": "MMA-Bench's question about what the audio carries",
+}
 
 
-MODALITY_PENS = (("video", "#2563eb"), ("audio", "#16a34a"), ("text", "#d97706"))
+SCENARIO_TIPS = {
+    "aligned": "the clip as it is",
+    "audio_swap": "the audio replaced by another clip's (of a different label)",
+    "misleading_caption": "a wrong caption ('Video_caption: <wrong class>.') before the transcript",
+    "long_context": "10,000 random letters appended to the transcript",
+    "frames_zeroed": "every frame black, the audio kept",
+    "audio_removed": "no audio at all, the frames kept",
+}
 
 
-def _attention_plot(parent: QWidget):
-    import pyqtgraph as pg
-
-    plot = pg.PlotWidget(parent, background="w")
-    plot.setMinimumHeight(150)
-    plot.setLabel("bottom", "layer")
-    plot.setLabel("left", "attention share")
-    plot.setYRange(0, 1)
-    plot.addLegend(offset=(-10, 10))
-    plot.hide()
-    return plot
+def scenario_tip(key: str) -> str:
+    """What a matrix row changed in the clip (MMA-Bench's scenarios, or an existing variant)."""
+    return SCENARIO_TIPS.get(key, "an existing variant clip of this clip, probed as it is")
 
 
-def load_choices(store, clip_id: int) -> dict:
-    """Worker job: registered models, the clip's tasks (with their default prompt texts), its
-    past probes and its existing variants."""
-    from mmla_core.models.prompting import default_template
-    from mmla_core.store.catalog import get_clip, tasks_for_dataset, variant_descendants
-
-    clip = get_clip(store, clip_id)
-    found = [t for _, t in tasks_for_dataset(store, clip["dataset_id"])] if clip else []
-    tasks = [t.name for t in found]
-    defaults = {t.name: {k: default_template(t, k) for k in DEFAULT_PROMPTS} for t in found}
-    variants = [{"id": r["id"], "external_id": r["external_id"],
-                 "label": json.loads(r["recipe_json"] or "{}").get("type", "")}
-                for r in (variant_descendants(store, clip_id) if clip else [])
-                if r["id"] != clip_id]
-    models = [(r["name"], r["path"]) for r in store.query("SELECT name, path FROM models "
-                                                          "ORDER BY id")]
-    probes = [r["id"] for r in store.query(
-        "SELECT id FROM runs WHERE kind = 'probe' AND "
-        "json_extract(settings_json, '$.probe.clip_id') = ? ORDER BY id DESC", (clip_id,))]
-    return {"tasks": tasks, "models": models, "probes": probes, "defaults": defaults,
-            "variants": variants}
-
-
-def write_scenario(store, clip_id: int, scenario: str, seed: int) -> int:
-    """Worker job: the scenario as a real variant clip (written once, then reused)."""
-    from mmla_core.variants.presets import MMABENCH
-    from mmla_core.variants.store_ops import create_variant
-
-    steps = next(s.steps for s in MMABENCH if s.key == scenario)
-    return clip_id if not steps else create_variant(store, clip_id, steps, seed=seed).clip_id
-
-
-def load_result(store, run_id: int) -> ProbeResult:
-    from mmla_core.probe.matrix import load_probe
-
-    return load_probe(store, run_id)
+def _line(widgets) -> QHBoxLayout:
+    line = QHBoxLayout()
+    for widget in widgets:
+        line.addWidget(widget, 1 if isinstance(widget, QComboBox | ProbeOptions) else 0)
+    return line
 
 
 class ProbePanel(QWidget):
@@ -106,6 +86,7 @@ class ProbePanel(QWidget):
         self.client = None
         self.cells: dict[tuple[str, str], ProbeCell] = {}
         self.result: ProbeResult | None = None
+        self.profile = None  # the shown probe's RelianceProfile
         self.row_keys: list[str] = list(DEFAULT_SCENARIOS)  # matrix rows (scenario or variant)
         self.prompt_keys: list[str] = list(DEFAULT_PROMPTS)
         self._defaults: dict[str, dict] = {}  # task -> default prompt texts
@@ -130,7 +111,8 @@ class ProbePanel(QWidget):
                                       "token once more, with eager attention, over the probe's "
                                       "own cached pass. A probe takes about 10-15% longer; "
                                       "little extra memory.")
-        self.attention_plot = _attention_plot(self)
+        self.plots = ProbePlots(self)
+        self.attention_plot, self.bars = self.plots.attention_plot, self.plots.bars
         self.options = ProbeOptions(self)
         self.scenario_boxes, self.prompt_boxes = (self.options.scenario_boxes,
                                                   self.options.prompt_boxes)
@@ -140,33 +122,51 @@ class ProbePanel(QWidget):
                                    "selection or a dataset split; runs the missing probes")
         self.adapter_picker = AdapterPicker(self.db_path, self)
         self.matrix = QTableWidget(len(DEFAULT_SCENARIOS), len(DEFAULT_PROMPTS), self)
-        self.matrix.setHorizontalHeaderLabels([p.replace("_", " ") for p in DEFAULT_PROMPTS])
-        self.matrix.setVerticalHeaderLabels([s.replace("_", " ") for s in DEFAULT_SCENARIOS])
         self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.matrix.currentCellChanged.connect(lambda row, col, *_: self._show_bars(row, col))
         self.matrix.cellDoubleClicked.connect(self.play_scenario)
-        self.matrix.setToolTip("Double-click a cell to play that scenario")
-        self.bars = QLabel(self, objectName="muted", wordWrap=True)
-        self.bars.setTextFormat(Qt.TextFormat.PlainText)
-        self.bars.setStyleSheet("font-family: monospace;")
+        self._layout_matrix(list(DEFAULT_SCENARIOS), list(DEFAULT_PROMPTS), {})
+        self.legend = QLabel(LEGEND_HTML, self, wordWrap=True, objectName="muted")
         self.reliance = QLabel("Pick a model and a task, then Run probe.", self, wordWrap=True)
         self.status = QLabel(self, objectName="muted", wordWrap=True)
+        self._build_layout()
+
+    def _build_layout(self) -> None:
+        """Controls (scrolling) | matrix, legend, verdict | plots, in a vertical splitter; the
+        matrix never shrinks below its rows."""
         export_csv = QPushButton("CSV…", self, clicked=self.export_csv)
-        export_png = QPushButton("PNG…", self, clicked=self.export_png)
-        layout = QVBoxLayout(self)
+        self.figure_button = QPushButton("Figure…", self, clicked=self.export_figure)
+        self.figure_button.setToolTip("Save the matrix, its legend and the selected cell's "
+                                      "plots as a figure for print (PNG or SVG)")
+        self.compare_button = QPushButton("Compare…", self, clicked=self.open_compare)
+        self.compare_button.setToolTip("This clip's probe side by side with another of its "
+                                       "probes (adapter vs base, one model vs another)")
+        controls = QWidget(self)
+        top = QVBoxLayout(controls)
+        top.setContentsMargins(0, 0, 0, 0)
         for widgets in ((QLabel("Model"), self.model_combo), (QLabel("Task"), self.task_combo),
-                        (QLabel("Adapter"), self.adapter_picker),
-                        (self.options,),
+                        (QLabel("Adapter"), self.adapter_picker), (self.options,),
                         (self.run_button, self.cancel_button, self.attention_box),
-                        (self.checks_button, self.set_button),
-                        (QLabel("Past probes"), self.past_combo, export_csv, export_png)):
-            line = QHBoxLayout()
-            for widget in widgets:
-                line.addWidget(widget, 1 if isinstance(widget, QComboBox | ProbeOptions)
-                               else 0)
-            layout.addLayout(line)
-        for widget in (self.matrix, self.reliance, self.bars, self.attention_plot, self.status):
-            layout.addWidget(widget, 1 if widget is self.matrix else 0)
+                        (self.checks_button, self.set_button)):
+            top.addLayout(_line(widgets))
+        scroll = QScrollArea(self, widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setWidget(controls)
+        middle = QWidget(self)
+        centre = QVBoxLayout(middle)
+        centre.setContentsMargins(0, 0, 0, 0)
+        centre.addLayout(_line((QLabel("Past probes"), self.past_combo, export_csv,
+                                self.figure_button, self.compare_button)))
+        for widget in (self.matrix, self.legend, self.reliance, self.status):
+            centre.addWidget(widget, 1 if widget is self.matrix else 0)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        for widget in (scroll, middle, self.plots):
+            self.splitter.addWidget(widget)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(2, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
 
     # --- context ------------------------------------------------------------------------------
 
@@ -303,13 +303,26 @@ class ProbePanel(QWidget):
         self._expected = len(rows) * len(prompts)
         self.matrix.setRowCount(len(rows))
         self.matrix.setColumnCount(len(prompts))
-        self.matrix.setVerticalHeaderLabels([titles.get(r, r.replace("_", " ")) for r in rows])
-        self.matrix.setHorizontalHeaderLabels([p.replace("_", " ") for p in prompts])
+        for r, key in enumerate(rows):
+            item = QTableWidgetItem(titles.get(key, key.replace("_", " ")))
+            item.setToolTip(scenario_tip(key) + "\nDouble-click a cell to play this row")
+            self.matrix.setVerticalHeaderItem(r, item)
+        for c, key in enumerate(prompts):
+            item = QTableWidgetItem(key.replace("_", " "))
+            item.setToolTip(PROMPT_TIPS.get(key, key))
+            self.matrix.setHorizontalHeaderItem(c, item)
+        self._fit_matrix()
+
+    def _fit_matrix(self) -> None:
+        """Tall enough for every row: the matrix is what the tab is for."""
+        header = self.matrix.horizontalHeader().sizeHint().height()
+        rows = sum(self.matrix.rowHeight(r) for r in range(self.matrix.rowCount()))
+        self.matrix.setMinimumHeight(header + rows + 2 * self.matrix.frameWidth() + 2)
 
     def _clear(self) -> None:
         self.cells, self.result = {}, None
         self.matrix.clearContents()
-        self.bars.clear()
+        self.plots.clear()
 
     def _add_cell(self, cell: ProbeCell) -> None:
         self.cells[(cell.scenario, cell.prompt)] = cell
@@ -317,14 +330,18 @@ class ProbePanel(QWidget):
             return
         row, col = self.row_keys.index(cell.scenario), self.prompt_keys.index(cell.prompt)
         aligned = self.cells.get(("aligned", cell.prompt))
-        flipped = aligned is not None and cell.scenario != "aligned" and \
+        flip = aligned is not None and cell.scenario != "aligned" and \
             aligned.predicted != cell.predicted
-        item = QTableWidgetItem(f"{'⇄ ' if flipped else ''}{cell.predicted}  "
+        item = QTableWidgetItem(f"{FLIP_MARK + ' ' if flip else ''}{cell.predicted}  "
                                 f"{cell.p_predicted:.2f}")
         if cell.correct is not None:
             item.setBackground(QBrush(RIGHT if cell.correct else WRONG))
-        item.setToolTip(f"gold: {cell.gold}\nP(gold): {cell.p_gold}\n"
-                        f"{'flipped from the aligned answer' if flipped else ''}")
+        verdict = {True: "right", False: "wrong", None: "no gold label"}[cell.correct]
+        p_gold = "—" if cell.p_gold is None else f"{cell.p_gold:.3f}"
+        item.setToolTip(f"answer: {cell.predicted} (P {cell.p_predicted:.3f}), {verdict}\n"
+                        f"gold: {cell.gold or '—'} (P {p_gold})"
+                        + (f"\n{FLIP_MARK} flipped from the aligned answer "
+                           f"({aligned.predicted})" if flip else ""))
         self.matrix.setItem(row, col, item)
         self.status.setText(f"{len(self.cells)} of {self._expected} cells")
 
@@ -338,29 +355,38 @@ class ProbePanel(QWidget):
         self.options.show_templates(result.templates)
         for cell in result.cells:
             self._add_cell(cell)
-        profile = reliance_profile(result)
+        profile = self.profile = reliance_profile(result)
         drops = ", ".join(f"{m} {v:+.3f}" if v is not None else f"{m} —"
                           for m, v in profile.drop.items())
         relied = profile.relied_on or "no single modality"
-        self.reliance.setText(f"Relied on: <b>{relied}</b>  (drop of P(gold) when it is "
-                              f"perturbed: {drops}; gold: {result.gold})")
+        self.reliance.setText(
+            f"Relied on: <b>{relied}</b> (threshold: a drop of P(gold) of at least "
+            f"{profile.threshold:.2f}; drops when each is perturbed: {drops}; gold: "
+            f"{result.gold})")
+        self.reliance.setToolTip(profile.verdict())
         self.matrix.setCurrentCell(0, 0)
+        self._make_room_for_plots()
+
+    def _make_room_for_plots(self) -> None:
+        """With a probe on screen, the plots get room from the (scrolling) controls."""
+        controls, middle, plots = self.splitter.sizes()
+        wanted = 260 if any(c.attention for c in self.cells.values()) else 180
+        if plots < wanted and controls > 120:
+            give = min(wanted - plots, controls - 120)
+            self.splitter.setSizes([controls - give, middle, plots + give])
 
     def _show_bars(self, row: int, col: int) -> None:
         if row < 0 or col < 0:
             return
         if row >= len(self.row_keys) or col >= len(self.prompt_keys):
             return
-        cell = self.cells.get((self.row_keys[row], self.prompt_keys[col]))
-        self._show_attention(cell)
-        if cell is None:
-            self.bars.clear()
-            return
-        width = max(len(label) for label in cell.scores)
-        self.bars.setText("\n".join(
-            f"{label:<{width}} {'█' * round(p * BAR_WIDTH):<{BAR_WIDTH}} {p:.3f}"
-            f"{'  ← gold' if label == cell.gold else ''}"
-            for label, p in sorted(cell.scores.items(), key=lambda kv: -kv[1])[:10]))
+        self.plots.show_cell(self.current_cell())
+
+    def current_cell(self) -> ProbeCell | None:
+        row, col = self.matrix.currentRow(), self.matrix.currentColumn()
+        if not (0 <= row < len(self.row_keys) and 0 <= col < len(self.prompt_keys)):
+            return None
+        return self.cells.get((self.row_keys[row], self.prompt_keys[col]))
 
     def play_scenario(self, row: int, _col: int = 0) -> None:
         """Show the cell's scenario in the player, writing it as a variant clip if needed."""
@@ -374,18 +400,6 @@ class ProbePanel(QWidget):
         self.runner.submit(write_scenario, self.clip_id, key, 0,
                            on_success=self.play_requested.emit,
                            on_error=lambda exc: self.status.setText(f"Cannot play: {exc}"))
-
-    def _show_attention(self, cell: ProbeCell | None) -> None:
-        """Layer x modality: the share of the answer position's attention on each modality."""
-        self.attention_plot.clear()
-        shares = cell.attention if cell is not None else None
-        self.attention_plot.setVisible(bool(shares))
-        if not shares:
-            return
-        layers = list(range(len(shares)))
-        for column, (name, colour) in enumerate(MODALITY_PENS):
-            self.attention_plot.plot(layers, [layer[column] for layer in shares], name=name,
-                                     pen=colour, symbol="o", symbolSize=5, symbolBrush=colour)
 
     def _open_past(self, _index: int) -> None:
         run_id = self.past_combo.currentData()
@@ -410,11 +424,37 @@ class ProbePanel(QWidget):
             if path:
                 probe_to_csv(self.result, path)
 
-    def export_png(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export probe picture", "probe.png",
-                                              "PNG (*.png)")
-        if path:
-            self.grab().save(path)
+    def export_figure(self, path: str | None = None) -> Path | None:
+        """The matrix, legend, verdict and the selected cell's plots, drawn for print."""
+        if self.result is None:
+            self.status.setText("Run or open a probe first: the figure draws a probe.")
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save the probe as a figure", f"probe-{self.result.run_id}.png",
+                "PNG image (*.png);;SVG drawing (*.svg)")
+        if not path:
+            return None
+        figure = ProbeFigure(self.result, self.current_cell(), self.profile.verdict())
+        try:
+            saved = save_figure(figure, path)
+        except OSError as exc:
+            self.status.setText(f"Could not save the figure: {exc}")
+            return None
+        self.status.setText(f"Figure saved: {saved}")
+        return saved
+
+    def open_compare(self) -> None:
+        """Side by side with another probe of this clip."""
+        from mmla_app.probe_compare import open_probe_compare
+
+        probes = [self.past_combo.itemData(i) for i in range(self.past_combo.count())]
+        if self.result is None or len(probes) < 2:
+            self.status.setText("Compare needs two probes of this clip: run another (say with "
+                                "an adapter or another model), then Compare….")
+            return
+        other = next(p for p in probes if p != self.result.run_id)
+        open_probe_compare(self.window(), self.db_path, probes, self.result.run_id, other)
 
     def shutdown(self) -> None:
         self._stop_work()

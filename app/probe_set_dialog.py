@@ -121,6 +121,8 @@ class ProbeSetDialog(QDialog):
                                 "(aligned clips; > 0: more attention under the visual one)",
                                 self, wordWrap=True))
         layout.addWidget(self.cohens)
+        self.cohens_note = QLabel(self, wordWrap=True, objectName="muted")
+        layout.addWidget(self.cohens_note)
         fit_resize(self, 640, 680)
 
     def _on_choices(self, choices: dict) -> None:
@@ -166,6 +168,9 @@ class ProbeSetDialog(QDialog):
                 value = row.get(key)
                 self.table.setItem(i, j, _item("—" if value is None else f"{value * 100:.1f}"))
         self._show_cohens(table.cohens_d)
+        self.cohens_note.setText(table.cohens_note)
+        self.cohens_note.setVisible(bool(table.cohens_note))
+        self.cohens.setVisible(bool(table.cohens_d))
 
     def _show_cohens(self, cohens: dict) -> None:
         layers = max((len(v) for v in cohens.values()), default=0)

@@ -148,6 +148,15 @@ def checks_problems(window) -> list[str]:
     return problems
 
 
+def probe_problems(window) -> list[str]:
+    """The probe matrix shows every one of its rows without scrolling."""
+    matrix = window.probe.matrix
+    viewport = matrix.viewport().rect()
+    hidden = [matrix.verticalHeaderItem(r).text() for r in range(matrix.rowCount())
+              if not viewport.contains(matrix.visualRect(matrix.model().index(r, 0)))]
+    return [f"probe matrix rows out of view: {', '.join(hidden)}"] if hidden else []
+
+
 def build_project(db_path: Path) -> int:
     """The demo, one written variant (the long title) and one evaluation run (Results rows)."""
     from mmla_core.demo import ensure_demo
@@ -215,6 +224,10 @@ def check(window, shots: Path | None, variant_id: int) -> list[str]:
     for index in range(window.side_tabs.count()):
         window.side_tabs.setCurrentIndex(index)
         look(window, f"tab_{index}_{window.side_tabs.tabText(index).split()[0].lower()}")
+        if window.side_tabs.currentWidget() is window.probe:
+            window.probe.attention_box.setChecked(True)
+            settle(200)
+            problems.extend(probe_problems(window))
     problems += browser_problems(window)
     window.side_tabs.setCurrentIndex(0)
     settle(200)

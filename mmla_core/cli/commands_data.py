@@ -36,13 +36,16 @@ def register(sub) -> None:
                      "file's folder); MMLA's cluster paths /mnt/.../Datasets/<DS>/video/<file> "
                      "are matched to DIR/<DS>/video/<file> by dataset folder and file name")
     imp.add_argument("--no-probe", action="store_true",
-                     help="skip probing media now (run `mmla probe` later; it resumes)")
+                     help="skip probing media now (run `mmla media probe` later; it resumes)")
     imp.add_argument("--overwrite-curated", action="store_true",
                      help="take the source's transcript over one a person edited (an edit that "
                      "person can undo); default: keep the person's and report the row")
     imp.set_defaults(handler=cmd_import)
 
-    probe = sub.add_parser("probe", help="probe media not probed yet (resumable)")
+    media = sub.add_parser("media", help="media files: `mmla media probe` reads streams, fps "
+                           "and durations and gives each clip a health verdict")
+    media_sub = media.add_subparsers(dest="media_command", required=True, metavar="ACTION")
+    probe = media_sub.add_parser("probe", help="probe media not probed yet (resumable)")
     probe.add_argument("dataset", nargs="?", help="only this dataset")
     probe.add_argument("--workers", type=int, default=None)
     probe.set_defaults(handler=cmd_probe)

@@ -4,6 +4,8 @@ by a model for a dataset, as a model layer in the checks panel)."""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
 from mmla_core.cli.common import (
@@ -19,22 +21,27 @@ DEFAULT_SCENARIOS = "aligned,audio_swap,misleading_caption,long_context,frames_z
 DEFAULT_PROMPTS = "zero_shot,visual_focused,audio_focused"
 
 
+MEDIA_NOTICE = ("mmla probe: probing media files is now `mmla media probe [DATASET]`; "
+                "running it (`mmla probe CLIP --model M --task T` probes a model on a clip)")
+
+
 def register(sub) -> None:
-    """`mmla probe` already probes media (`mmla probe [DATASET]`, commands_data); the model
-    probe joins that command: with --model (or `show RUN`) it probes a clip, otherwise the
-    media probe runs as before."""
-    p = sub.choices.get("probe")
-    if p is None:
-        p = sub.add_parser("probe", help="probe one clip with a model")
-        p.add_argument("dataset", nargs="?", help="the clip")
-        media_handler = None
-    else:
-        media_handler = p.get_default("handler")
-    p.description = ("Without --model: probe media not probed yet (`mmla probe [DATASET]`). "
-                     "With --model M --task T: `mmla probe CLIP` runs the scenario x prompt "
-                     "matrix of one clip (MMA-Bench scenarios) and prints it with the modality "
-                     "reliance profile; `mmla probe show RUN` reopens a stored probe.")
-    p.add_argument("run", nargs="?", type=int, help="with `show`: the probe's run id")
+    """`mmla probe CLIP --model M --task T` probes a model on a clip, `mmla probe show RUN`
+    reopens a probe, `mmla probe compare A B` puts two side by side. The old media form
+    (`mmla probe [DATASET]` without --model) still runs `mmla media probe`, with a notice."""
+    p = sub.add_parser("probe", help="probe a model on one clip (media files: `mmla media "
+                       "probe`)")
+    p.description = ("`mmla probe CLIP --model M --task T` runs the scenario x prompt matrix of "
+                     "one clip (MMA-Bench scenarios) and prints it with the modality reliance "
+                     "profile; `mmla probe show RUN` reopens a stored probe; `mmla probe "
+                     "compare RUN_A RUN_B` compares two probes of one clip cell by cell. "
+                     "(`mmla probe [DATASET]` without --model is the old spelling of `mmla media "
+                     "probe`.)")
+    p.add_argument("dataset", nargs="?", metavar="CLIP|show|compare",
+                   help="the clip (id, DATASET/external_id or a unique external id)")
+    p.add_argument("run", nargs="*", type=int, help="with show: a probe's run id; with "
+                   "compare: two run ids")
+    p.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--model", help="registered model name (mmla models ls) or a model folder")
     p.add_argument("--task", help="task name, e.g. MIntRec")
     p.add_argument("--scenarios", default=DEFAULT_SCENARIOS,
@@ -61,7 +68,7 @@ def register(sub) -> None:
     add_placement_arguments(p)
     p.add_argument("--adapter", help="LoRA adapter folder")
     p.add_argument("--csv", type=Path, help="also write the probe as CSV")
-    p.set_defaults(handler=lambda store, args: _probe(store, args, media_handler))
+    p.set_defaults(handler=_probe)
     c = sub.add_parser("checks-model", help="answer MMA-Bench's four alignment checks with a "
                        "model for a dataset (a model layer; human answers are never touched)")
     c.add_argument("--dataset", required=True)
@@ -122,20 +129,25 @@ def _variant_ids(store, clip_id: int, spec: str) -> list[int]:
         raise CliError(f"--variants: give existing, none or clip ids, not {spec!r}") from None
 
 
-def _probe(store, args, media_handler=None) -> int:
+def _probe(store, args) -> int:
     from mmla_core.probe import load_probe, run_probe
     from mmla_core.store.catalog import find_clip
 
     clip_ref = args.dataset
-    if clip_ref != "show" and not (args.model or args.task) and media_handler is not None:
-        if args.run is not None:
+    if clip_ref not in ("show", "compare") and not (args.model or args.task):
+        if args.run:
             raise CliError("mmla probe: give --model and --task to probe a clip, or "
                            "`mmla probe show RUN`")
-        return media_handler(store, args)
+        from mmla_core.cli.commands_data import cmd_probe
+
+        print(MEDIA_NOTICE, file=sys.stderr)
+        return cmd_probe(store, args)
+    if clip_ref == "compare":
+        return _compare(store, args.run)
     if clip_ref == "show":
-        if args.run is None:
+        if len(args.run) != 1:
             raise CliError("give the probe's run id: mmla probe show RUN")
-        result = load_probe(store, args.run)
+        result = load_probe(store, args.run[0])
     else:
         if not (args.model and args.task):
             raise CliError("give --model and --task")
@@ -162,6 +174,34 @@ def _probe(store, args, media_handler=None) -> int:
         from mmla_core.probe.export import probe_to_csv
 
         print(f"csv: {probe_to_csv(result, args.csv)}")
+    return EXIT_OK
+
+
+def _compare(store, runs: list[int]) -> int:
+    from mmla_core.probe import load_probe
+    from mmla_core.probe.compare import compare_probes
+
+    if len(runs) != 2:
+        raise CliError("give two probe run ids: mmla probe compare RUN_A RUN_B")
+    comparison = compare_probes(load_probe(store, runs[0]), load_probe(store, runs[1]))
+    print(f"A: {comparison.a.title()}\nB: {comparison.b.title()}\nclip "
+          f"{comparison.a.clip_id}, task {comparison.a.task}, gold {comparison.a.gold or '-'}")
+
+    def answer(cell) -> str:
+        return "-" if cell is None else f"{cell.predicted} {cell.p_predicted:.2f}"
+
+    rows = []
+    for row in comparison.rows:
+        line = {"scenario": row}
+        for prompt in comparison.prompts:
+            pair = comparison.pair(row, prompt)
+            mark = "≠ " if pair.differs else ""
+            change = f" ({pair.correctness_changed})" if pair.correctness_changed else ""
+            line[prompt] = f"{mark}{answer(pair.a)} | {answer(pair.b)}{change}"
+        rows.append(line)
+    print_table(rows, ["scenario", *comparison.prompts],
+                widths=dict.fromkeys(comparison.prompts, 60))
+    print(comparison.summary())
     return EXIT_OK
 
 
@@ -198,7 +238,7 @@ def print_probe(result) -> None:
             print(f"  {modality:<5}  -")
             continue
         print(f"  {modality:<5}  drop {_num(drop)}  KL {_num(kl)}  flips {_num(flips)}")
-    print(f"  relied on most: {profile.relied_on or '-'}")
+    print(f"  relied on: {profile.verdict()}")
     attention = [c for c in result.cells if c.attention]
     if attention:
         print("\nattention at the answer position (video / audio / text, mean over layers):")

@@ -190,7 +190,7 @@ def _clip_media(clip: dict) -> tuple[Path | None, str | None]:
     if not clip["media_path"]:
         return None, "no_media"
     if not clip["duration_s"]:
-        return None, "unprobed (run `mmla probe`)"
+        return None, "unprobed (run `mmla media probe`)"
     try:
         return confine(clip.get("media_root") or clip["dataset_root"], clip["media_path"]), None
     except PathEscapeError:

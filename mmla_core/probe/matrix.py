@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from mmla_core.models.inputs import InferenceSettings, clip_input_from_arrays
 from mmla_core.store.catalog import clip_media_path, get_clip, task_by_name
@@ -83,6 +84,13 @@ class ProbeResult:
     status: str = "done"              # done | cancelled | failed | running
     templates: dict[str, str] = field(default_factory=dict)  # edited prompt texts by kind
     variants: dict[str, dict] = field(default_factory=dict)  # row key -> existing variant info
+    adapter: str | None = None        # the LoRA adapter folder the model ran with, if any
+
+    def title(self) -> str:
+        """Which probe this is, for people: run, model and adapter."""
+        folder = Path(self.adapter) if self.adapter else None
+        adapter = f" + adapter {folder.parent.name}/{folder.name}" if folder else ""
+        return f"probe #{self.run_id}: {self.model or '?'}{adapter}"
 
     def row_title(self, key: str) -> str:
         """A row's name on screen: the scenario, or the existing variant's recipe and id."""
@@ -367,4 +375,4 @@ def load_probe(store: Store, run_id: int) -> ProbeResult:
     return ProbeResult(run_id, int(meta.get("clip_id")), meta.get("task") or run["task_name"],
                        run["task_id"], run["model_name"] or "", scenarios, prompts,
                        meta.get("gold"), cells, run["status"], meta.get("templates") or {},
-                       variants)
+                       variants, rows[0]["adapter_path"] if rows else None)

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 from mmla_core.probe.matrix import ProbeCell, ProbeResult
 
-__all__ = ["MODALITY_SCENARIOS", "CellReliance", "RelianceProfile", "cell_reliance", "kl",
-           "mma_table", "reliance_profile"]
+__all__ = ["MODALITY_SCENARIOS", "RELIANCE_THRESHOLD", "CellReliance", "RelianceProfile",
+           "cell_reliance", "kl", "mma_table", "reliance_profile"]
 
 MODALITY_SCENARIOS = {
     "video": ("frames_zeroed",),
@@ -39,6 +39,9 @@ MODALITY_SCENARIOS = {
     "text": ("misleading_caption", "long_context"),
 }
 EPS = 1e-12
+# a modality is "relied on" only when perturbing it costs at least this much P(gold) on
+# average: smaller drops are within what sampling different frames or prompts moves
+RELIANCE_THRESHOLD = 0.05
 
 
 @dataclass(frozen=True)
@@ -58,14 +61,27 @@ class RelianceProfile:
     drop: dict[str, float | None]     # modality -> mean drop of P(gold)
     kl: dict[str, float | None]       # modality -> mean KL(aligned || scenario)
     flips: dict[str, float | None]    # modality -> fraction of cells flipped
+    threshold: float = RELIANCE_THRESHOLD
 
     @property
     def relied_on(self) -> str | None:
-        """The modality whose perturbation costs the most P(gold) (None if nothing dropped)."""
+        """The modality whose perturbation costs the most P(gold), when that drop reaches the
+        threshold; None when no drop does (a drop of +0.000 says nothing about reliance)."""
         known = {m: v for m, v in self.drop.items() if v is not None}
-        if not known or max(known.values()) <= 0:
+        if not known or max(known.values()) < self.threshold:
             return None
         return max(known, key=known.__getitem__)
+
+    def verdict(self) -> str:
+        """One line for people: what was relied on, and the threshold it was judged by."""
+        known = {m: v for m, v in self.drop.items() if v is not None}
+        if not known:
+            return "no single modality (no modality was perturbed)"
+        top = max(known, key=known.__getitem__)
+        if self.relied_on is None:
+            return (f"no single modality (largest drop of P(gold): {top} {known[top]:+.3f}, "
+                    f"below the {self.threshold:.2f} threshold)")
+        return f"{top} (drop of P(gold) {known[top]:+.3f} ≥ the {self.threshold:.2f} threshold)"
 
 
 def kl(p: dict[str, float], q: dict[str, float]) -> float:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from mmla_core.store.db import Store
 
-__all__ = ["SetTable", "cohens_d_of", "latest_probes", "run_probe_set", "set_clips",
-           "set_table", "set_table_csv"]
+__all__ = ["SetTable", "cohens_d_of", "cohens_d_reason", "latest_probes", "run_probe_set",
+           "set_clips", "set_table", "set_table_csv"]
 
 PROMPT_COLUMNS = ("visual_focused", "audio_focused", "zero_shot")
 
@@ -27,6 +27,7 @@ class SetTable:
     run_ids: list[int]                           # the probes the table is made of
     rows: list[dict]                             # probe.reliance.mma_table rows
     cohens_d: dict[str, list[float | None]] = field(default_factory=dict)  # modality -> layers
+    cohens_note: str = ""                        # why cohens_d is empty ('' when it is not)
 
     @property
     def missing(self) -> int:
@@ -75,18 +76,37 @@ def set_table(store: Store, clip_ids, task: str, model: str | None = None) -> Se
     runs = latest_probes(store, clip_ids, task, model)
     results = [load_probe(store, runs[c]) for c in clip_ids if c in runs]
     rows = mma_table(results) if results else []
-    return SetTable(len(clip_ids), [r.run_id for r in results], rows, cohens_d_of(results))
+    return SetTable(len(clip_ids), [r.run_id for r in results], rows, cohens_d_of(results),
+                    cohens_d_reason(results))
+
+
+def _aligned_shares(results, prompt: str) -> list:
+    return [c.attention for r in results for c in r.cells
+            if c.scenario == "aligned" and c.prompt == prompt and c.attention]
+
+
+def cohens_d_reason(results) -> str:
+    """Why Cohen's d cannot be computed for these probes ('' when it can): said on screen
+    instead of an empty pane."""
+    if not results:
+        return "No probes in this set yet: Run the missing probes (with attention)."
+    if not any(c.attention for r in results for c in r.cells):
+        return ("None of these probes captured attention: tick “Capture attention” and run "
+                "the probes again (or probe clips with “Attention by modality”).")
+    counts = {p: len(_aligned_shares(results, p)) for p in ("visual_focused", "audio_focused")}
+    if min(counts.values()) < 2:
+        return (f"Cohen's d compares at least 2 aligned clips under each question; these "
+                f"probes have {counts['visual_focused']} with the visual-focused and "
+                f"{counts['audio_focused']} with the audio-focused question and attention.")
+    return ""
 
 
 def cohens_d_of(results) -> dict[str, list[float | None]]:
     """Per layer, visual- vs audio-focused prompt on the aligned clips (needs >= 2 of each)."""
     from mmla_core.probe.attention import cohens_d_by_layer
 
-    def shares(prompt):
-        return [c.attention for r in results for c in r.cells
-                if c.scenario == "aligned" and c.prompt == prompt and c.attention]
-
-    visual, audio = shares("visual_focused"), shares("audio_focused")
+    visual, audio = (_aligned_shares(results, "visual_focused"),
+                     _aligned_shares(results, "audio_focused"))
     if len(visual) < 2 or len(audio) < 2:
         return {}
     return {m: cohens_d_by_layer(visual, audio, m) for m in ("video", "audio")}

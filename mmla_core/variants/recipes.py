@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "RECIPES",
+    "RECIPE_TITLES",
     "Param",
     "Recipe",
     "RecipeError",
@@ -21,6 +22,7 @@ __all__ = [
     "format_spec",
     "normalize_steps",
     "parse_spec",
+    "recipe_title",
     "steps_label",
     "validate_step",
 ]
@@ -141,6 +143,25 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
         Param("snr_db", "float", 10.0, "signal-to-noise ratio in dB", minimum=-40.0,
               maximum=80.0), _START, _END)),
 )}
+
+
+# what people call each recipe (the GUI's check boxes, lists and tooltips); the key stays the
+# recipe's name in stored recipes, file names and the CLI
+RECIPE_TITLES: dict[str, str] = {
+    "audio_swap": "Audio from another clip",
+    "frames_black": "Black frames",
+    "audio_silent": "Silent audio",
+    "audio_removed": "No audio track",
+    "caption_misleading": "Misleading caption",
+    "context_long": "Long irrelevant text",
+    "av_offset": "Audio out of sync",
+    "audio_noise": "Noisy audio",
+}
+
+
+def recipe_title(name: str) -> str:
+    """'Audio from another clip' for 'audio_swap'; an unknown name as it is."""
+    return RECIPE_TITLES.get(name, name.replace("_", " "))
 
 
 def validate_step(name: str, params: Mapping | None = None) -> Step:

@@ -169,7 +169,7 @@ def test_clips_without_media_or_duration_are_skipped_with_reasons(store, tmp_pat
         conn.execute("UPDATE clips SET duration_s = 1.0 WHERE external_id = 'escape'")
     files = export_eaf(store, tmp_path / "eaf", dataset=1, split="dev")
     assert len(files) == 2
-    assert dict(files.skipped) == {"no_media": 1, "unprobed (run `mmla probe`)": 1,
+    assert dict(files.skipped) == {"no_media": 1, "unprobed (run `mmla media probe`)": 1,
                                    "unsafe_path": 1}
     with pytest.raises(ExportError, match="no dataset"):
         export_eaf(store, tmp_path / "eaf", dataset="nope")

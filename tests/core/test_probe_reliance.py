@@ -42,6 +42,18 @@ def test_profile_by_hand():
     assert profile.flips == {"video": 1.0, "audio": 0.0, "text": 0.0}
     assert profile.kl["text"] == pytest.approx(0.0)
     assert profile.relied_on == "video"
+    assert profile.verdict().startswith("video (drop of P(gold) +0.400 ≥ the 0.05 threshold")
+
+
+def test_small_drops_are_no_reliance_and_the_verdict_says_why():
+    from dataclasses import replace
+
+    profile = replace(reliance_profile(constructed()), drop={"video": 0.0, "audio": 0.03,
+                                                             "text": None})
+    assert profile.relied_on is None
+    assert profile.verdict() == ("no single modality (largest drop of P(gold): audio +0.030, "
+                                 "below the 0.05 threshold)")
+    assert replace(profile, threshold=0.02).relied_on == "audio"
 
 
 def test_reference_falls_back_to_the_aligned_answer_without_gold():

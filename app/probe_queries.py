@@ -1,0 +1,45 @@
+"""The Probe tab's background jobs (each runs on a pool thread with its own Store)."""
+
+from __future__ import annotations
+
+import json
+
+from mmla_core.probe.matrix import DEFAULT_PROMPTS, ProbeResult
+
+
+def load_choices(store, clip_id: int) -> dict:
+    """Worker job: registered models, the clip's tasks (with their default prompt texts), its
+    past probes and its existing variants."""
+    from mmla_core.models.prompting import default_template
+    from mmla_core.store.catalog import get_clip, tasks_for_dataset, variant_descendants
+
+    clip = get_clip(store, clip_id)
+    found = [t for _, t in tasks_for_dataset(store, clip["dataset_id"])] if clip else []
+    tasks = [t.name for t in found]
+    defaults = {t.name: {k: default_template(t, k) for k in DEFAULT_PROMPTS} for t in found}
+    variants = [{"id": r["id"], "external_id": r["external_id"],
+                 "label": json.loads(r["recipe_json"] or "{}").get("type", "")}
+                for r in (variant_descendants(store, clip_id) if clip else [])
+                if r["id"] != clip_id]
+    models = [(r["name"], r["path"]) for r in store.query("SELECT name, path FROM models "
+                                                          "ORDER BY id")]
+    probes = [r["id"] for r in store.query(
+        "SELECT id FROM runs WHERE kind = 'probe' AND "
+        "json_extract(settings_json, '$.probe.clip_id') = ? ORDER BY id DESC", (clip_id,))]
+    return {"tasks": tasks, "models": models, "probes": probes, "defaults": defaults,
+            "variants": variants}
+
+
+def write_scenario(store, clip_id: int, scenario: str, seed: int) -> int:
+    """Worker job: the scenario as a real variant clip (written once, then reused)."""
+    from mmla_core.variants.presets import MMABENCH
+    from mmla_core.variants.store_ops import create_variant
+
+    steps = next(s.steps for s in MMABENCH if s.key == scenario)
+    return clip_id if not steps else create_variant(store, clip_id, steps, seed=seed).clip_id
+
+
+def load_result(store, run_id: int) -> ProbeResult:
+    from mmla_core.probe.matrix import load_probe
+
+    return load_probe(store, run_id)

@@ -1,0 +1,100 @@
+"""The Probe tab on stored probes (no model needed): 6 matrix rows in view, legend and tooltips,
+the reliance threshold, figure export drawn for print (PNG and SVG), compare two probes, integer
+layer ticks, and empty panes that say why."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
+from probe_helpers import write_probe
+
+pytestmark = pytest.mark.gui
+WAIT = 10_000
+
+
+@pytest.fixture
+def probed(tiny_project):
+    """Two probes of the first clip: a base model that barely moves, an adapter that does."""
+    clip = tiny_project.clip_ids[0]
+    flat = {"aligned": (0.3, 0.5), "frames_zeroed": (0.3, 0.499)}
+    base = write_probe(tiny_project.db_path, clip, flat, attention={
+        "aligned|zero_shot": [[0.2, 0.3, 0.5], [0.4, 0.1, 0.5]]})
+    tuned = write_probe(tiny_project.db_path, clip, {"aligned": (0.1, 0.8),
+                                                     "audio_swap": (0.7, 0.2)},
+                        adapter="/runs/meld-sft/adapter")
+    return tiny_project, clip, base, tuned
+
+
+@pytest.fixture
+def panel_on(window, qtbot, probed):
+    _project, clip, base, _tuned = probed
+    panel = window.probe
+    window.side_tabs.setCurrentWidget(panel)
+    window.browser.table.select_clip(clip)
+    qtbot.waitUntil(lambda: panel.past_combo.findData(base) >= 0, timeout=WAIT)
+    panel.past_combo.setCurrentIndex(panel.past_combo.findData(base))
+    panel._open_past(0)
+    qtbot.waitUntil(lambda: panel.result is not None and panel.result.run_id == base,
+                    timeout=WAIT)
+    return panel
+
+
+def test_all_six_rows_show_with_legend_tooltips_and_the_threshold(panel_on, qtbot):
+    panel = panel_on
+    panel.attention_box.setChecked(True)
+    qtbot.wait(50)
+    viewport = panel.matrix.viewport().rect()
+    for row in range(6):
+        assert viewport.contains(panel.matrix.visualItemRect(panel.matrix.item(row, 0)))
+    assert "flipped" in panel.legend.text() and "right" in panel.legend.text()
+    assert "another clip" in panel.matrix.verticalHeaderItem(1).toolTip()
+    assert "video" in panel.matrix.horizontalHeaderItem(1).toolTip()
+    assert "gold: surprise" in panel.matrix.item(0, 0).toolTip()
+    # a drop of 0.001 is no reliance: the threshold is shown next to the verdict
+    assert "no single modality" in panel.reliance.text()
+    assert "at least 0.05" in panel.reliance.text()
+
+
+def test_figure_export_is_drawn_not_grabbed(panel_on, tmp_path):
+    panel = panel_on
+    panel.matrix.setCurrentCell(0, 0)
+    png = panel.export_figure(str(tmp_path / "probe.png"))
+    svg = panel.export_figure(str(tmp_path / "probe.svg"))
+    image = QImage(str(png))
+    assert image.width() == 2 * 760 and image.height() != panel.height()
+    assert image.pixelColor(5, 5).name() == "#ffffff"  # a white page, not the panel's grey
+    text = svg.read_text()
+    assert text.startswith("<?xml") and "<svg" in text and "surprise" in text
+
+
+def test_attention_plot_has_integer_layer_ticks_and_an_empty_pane_explains(panel_on):
+    from mmla_app.probe_plots import NO_ATTENTION, layer_ticks
+
+    panel = panel_on
+    panel.matrix.setCurrentCell(0, 0)
+    ticks = panel.attention_plot.getAxis("bottom")._tickLevels
+    assert ticks == [[(0, "0"), (1, "1")]] and panel.attention_plot.isVisibleTo(panel)
+    assert layer_ticks(28)[:3] == [(0, "0"), (3, "3"), (6, "6")]
+    panel.matrix.setCurrentCell(1, 0)
+    assert not panel.attention_plot.isVisibleTo(panel)
+    assert panel.plots.attention_note.text() == NO_ATTENTION
+
+
+def test_compare_two_probes_marks_the_differences(panel_on, qtbot, probed):
+    _, _, base, tuned = probed
+    panel = panel_on
+    panel.open_compare()
+    dialog = panel.window().probe_compare
+    qtbot.waitUntil(lambda: dialog.comparison is not None, timeout=WAIT)
+    assert dialog.combo_a.currentData() == base and dialog.combo_b.currentData() == tuned
+    swap = dialog.table.item(1, 0).text()  # audio swap: joy (base: surprise) -> broken
+    assert swap.startswith("≠ surprise") and "joy" in swap and "(broken)" in swap
+    assert not dialog.table.item(0, 0).text().startswith("≠")
+    assert "adapter" in dialog.title.text()
+    assert dialog.summary.text().startswith("3 of 18 cells answered differently")
+    dialog.close()
