@@ -148,3 +148,35 @@ def test_tiny_folders_name_only_transformers_own_processor_classes(omni_dir, vl_
     assert Qwen2VLImageProcessorPil.from_pretrained(omni_dir).patch_size == 14
     assert AutoTokenizer.from_pretrained(omni_dir).convert_tokens_to_ids("<|AUDIO|>") > 0
     assert type(AutoProcessor.from_pretrained(text_dir)).__name__ == "Qwen2Tokenizer"
+
+
+def test_transformers_own_processor_is_used_where_torchvision_works(omni_dir, monkeypatch):
+    """With torchvision, load_processor takes AutoProcessor's pieces as they are; a torchvision
+    that is installed but broken (ImportError/RuntimeError) falls back to the numpy video
+    processor instead of failing the model."""
+    import transformers
+    import transformers.utils
+
+    from mmla_core.models.processors import NumpyQwen2VLVideoProcessor, load_processor
+
+    own = load_processor(omni_dir, "qwen2_5_omni")
+    seen = []
+
+    def stock_from_pretrained(path, **kwargs):
+        seen.append((str(path), kwargs.get("trust_remote_code")))
+        return own  # stands in for the stock Qwen2_5OmniProcessor
+
+    monkeypatch.setattr(transformers.utils, "is_torchvision_available", lambda: True)
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", stock_from_pretrained)
+    again = load_processor(omni_dir, "qwen2_5_omni")
+    assert seen == [(str(omni_dir), False)]
+    assert again.video_processor is own.video_processor
+    assert again.feature_extractor is own.feature_extractor
+
+    def broken(path, **kwargs):
+        raise RuntimeError("operator torchvision::nms does not exist")
+
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", broken)
+    fallback = load_processor(omni_dir, "qwen2_5_omni")
+    assert isinstance(fallback.video_processor, NumpyQwen2VLVideoProcessor)
+    assert fallback.feature_extractor.feature_size == 128
