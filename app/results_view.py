@@ -3,7 +3,9 @@
 Pick one run or several in the list: their metrics (MMLA's ACC / F1 / WF1 / WP, per variant type
 with flips), a confusion matrix, and the samples where they disagree (one run: where it
 disagrees with the gold label), each with every run's label and probability. Double-click a
-sample to open its clip in the player (`clip_requested`). All queries run on worker threads.
+sample to open its clip in the player (`clip_requested`). "Export run…" writes the selected
+run's predictions as `mmla runs export` does (CSV / JSONL / Parquet / lmms-eval samples). All
+queries and exports run on worker threads.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -38,6 +41,9 @@ RUN_COLUMNS = ("Run", "Model", "Task", "Data", "Split", "ACC", "Samples", "Statu
 METRIC_COLUMNS = ("run", "variant", "n", "ACC", "F1", "WF1", "WP", "P", "R", "flips", "errors")
 DISAGREEMENT_LIMIT = 2000
 SELECTION_DELAY_MS = 150
+# the save dialog's filters, and the export format each one asks for (None: by extension)
+EXPORT_FILTERS = {"CSV (*.csv)": None, "JSON lines (*.jsonl)": None,
+                  "Parquet (*.parquet)": None, "lmms-eval samples (*.jsonl)": "lmms-eval"}
 
 
 def load_runs(store) -> list[dict]:
@@ -113,13 +119,20 @@ class ResultsView(QWidget):
         self.runs_table.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
         refresh = QPushButton("Refresh", self)
         refresh.clicked.connect(self.reload)
+        self.export_button = QPushButton("Export run…", self)
+        self.export_button.setToolTip("The selected run's predictions with their provenance: "
+                                      "CSV, JSONL, Parquet or lmms-eval's sample log")
+        self.export_button.clicked.connect(self._ask_export)
         self.status = QLabel("Select one run, or several to compare (Ctrl+click).", self,
                              wordWrap=True, objectName="muted")
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.runs_table, 1)
-        left_layout.addWidget(refresh)
+        buttons = QHBoxLayout()
+        buttons.addWidget(refresh)
+        buttons.addWidget(self.export_button)
+        left_layout.addLayout(buttons)
         self.metrics_table = read_only_table(METRIC_COLUMNS, self)
         self.confusion_run = QComboBox(self)
         self.confusion_run.currentIndexChanged.connect(self._show_confusion)
@@ -267,6 +280,36 @@ class ResultsView(QWidget):
         capped = f" (the first {DISAGREEMENT_LIMIT})" if len(rows) >= DISAGREEMENT_LIMIT else ""
         self.status.setText(f"{len(rows)} samples where {what}{capped}; double-click one to "
                             "open its clip.")
+
+    # --- export -------------------------------------------------------------------------------
+
+    def _ask_export(self) -> None:
+        run_ids = self.selected_runs()
+        if len(run_ids) != 1:
+            self.status.setText("Select one run to export.")
+            return
+        path, chosen = QFileDialog.getSaveFileName(
+            self, f"Export run {run_ids[0]}", f"run{run_ids[0]}.csv", ";;".join(EXPORT_FILTERS))
+        if path:
+            self.export_run(run_ids[0], path, EXPORT_FILTERS.get(chosen))
+
+    def export_run(self, run_id: int, path: str, fmt: str | None = None) -> None:
+        """Write the run's predictions off the GUI thread; the status line says how it went."""
+        from mmla_core.eval.export import export_run
+
+        self.status.setText(f"Exporting run {run_id}…")
+        self.runner.submit(export_run, run_id, path, fmt, channel="export",
+                           on_success=lambda done: self._exported(run_id, path, done),
+                           on_error=self._export_failed)
+
+    def _exported(self, run_id: int, path: str, done: tuple) -> None:
+        if isValid(self):
+            count, fmt = done
+            self.status.setText(f"Exported {count} predictions of run {run_id} to {path} ({fmt}).")
+
+    def _export_failed(self, exc: Exception) -> None:
+        if isValid(self):
+            self.status.setText(f"Could not export: {exc}")
 
     def _on_double_click(self, item: QTableWidgetItem) -> None:
         self.clip_requested.emit(int(item.data(Qt.ItemDataRole.UserRole)))

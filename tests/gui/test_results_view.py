@@ -151,3 +151,28 @@ def test_zero_shot_vs_fine_tuned_flags_other_settings_and_reruns_comparably(
         4, 100352, "sft")
     tab.rerun_dialog.reject()
     view.close()
+
+
+def test_export_run_writes_the_chosen_format_off_the_gui_thread(view, qtbot, two_runs, tmp_path,
+                                                                 monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    project, first, _ = two_runs
+    view.select_runs([first])
+    target = tmp_path / "samples.jsonl"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(
+        lambda *a, **k: (str(target), "lmms-eval samples (*.jsonl)")))
+    view.export_button.click()
+    qtbot.waitUntil(lambda: "Exported" in view.status.text(), timeout=WAIT)
+    records = [json.loads(line) for line in target.read_text().splitlines()]
+    with open_store(project.db_path) as store:
+        answered = store.scalar("SELECT count(*) FROM predictions WHERE run_id = ? "
+                                "AND error IS NULL", (first,))
+    assert len(records) == answered and {"doc_id", "target", "resps"} <= set(records[0])
+    assert "(lmms-eval)" in view.status.text()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(
+        lambda *a, **k: (str(tmp_path / "run.txt"), "CSV (*.csv)")))
+    view.export_button.click()
+    qtbot.waitUntil(lambda: "Could not export" in view.status.text(), timeout=WAIT)
+    assert "cannot tell the format" in view.status.text()
+    assert not (tmp_path / "run.txt").exists()
