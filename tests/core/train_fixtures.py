@@ -43,7 +43,7 @@ def add_toy_dataset(store, *, name: str = "toy", media: bool = True) -> int:
             key = f"{split}-{i:02d}"
             clips.append({"external_id": key, "split": split,
                           "media_path": f"demo_0{1 + i % 8}.mp4" if media else None,
-                          "transcript": f"It is {TOY_WORDS[label]} today"})
+                          "transcript": f"It is {TOY_WORDS[label]} today."})
             gold[(split, key)] = label
     upsert_clips(store, dataset_id, clips)
     ids = clip_ids_by_key(store, dataset_id)
