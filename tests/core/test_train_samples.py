@@ -42,7 +42,7 @@ def test_sft_samples_use_mmla_prompt_and_answer(toy_project, text_dir):
     first = samples[0]
     # MMLA adds no period after the utterance in its SFT files; a custom task gets the plain
     # text-only form (spaced task word, labels as written)
-    assert first.prompt.startswith("The speaker says: It is cold cold cold today Based on the "
+    assert first.prompt.startswith("The speaker says: It is cold cold cold today. Based on the "
                                    "text, what is the speaking style of this speaker?")
     assert first.prompt_kind == "text_sft" and first.template is None
     assert "[sincere, sarcastic]" in first.prompt

@@ -69,7 +69,7 @@ def test_filled_form_previews_rendered_samples_and_says_ready(qtbot, toy_db):
         qtbot.mouseClick(dialog.preview_button, Qt.MouseButton.LeftButton)
     assert shown.args[0]["problems"] == []
     text = dialog.samples_view.toPlainText()
-    assert "The speaker says: It is cold cold cold today Based on the text" in text  # MMLA's
+    assert "The speaker says: It is cold cold cold today. Based on the text" in text  # MMLA's
     # text-only SFT form: no period added after the utterance
     assert "⇒ speaking style: sincere" in text
     assert dialog.problems.text() == "Ready to launch: no problem found."
