@@ -3,7 +3,15 @@ a dataset split), optionally probing the clips of the set that have no probe yet
 
 from __future__ import annotations
 
-from mmla_core.cli.common import EXIT_OK, CliError, print_table, progress_bar
+from mmla_core.cli.common import (
+    EXIT_OK,
+    CliError,
+    add_selection_args,
+    print_selection,
+    print_table,
+    progress_bar,
+    selection_from_args,
+)
 from mmla_core.store import Store
 
 
@@ -25,6 +33,7 @@ def register(sub) -> None:
     p.add_argument("--frames", type=int, help="with --run-missing: frames per clip (default 4)")
     p.add_argument("--max-pixels", type=int, help="with --run-missing: pixels per frame")
     p.add_argument("--csv", help="also write the table as CSV")
+    add_selection_args(p)
     p.set_defaults(handler=cmd_probe_table)
 
 
@@ -73,7 +82,7 @@ def _run_missing(store: Store, clips: list[int], args) -> None:
 
 
 def cmd_probe_table(store: Store, args) -> int:
-    from mmla_core.probe.matrix import load_probe
+    from mmla_core.probe.matrix import load_probe, regold
     from mmla_core.probe.reliance import mma_table
     from mmla_core.probe.sets import SetTable, cohens_d_of, set_table, set_table_csv
 
@@ -81,11 +90,14 @@ def cmd_probe_table(store: Store, args) -> int:
     if clips is not None and args.run_missing:
         _run_missing(store, clips, args)
     if clips is not None:
-        table = set_table(store, clips, args.task, args.model)
+        table = set_table(store, clips, args.task, args.model, selection_from_args(args))
         print(f"{table.clips} clips in the set, {len(table.run_ids)} probed "
               f"({table.missing} without a probe)")
+        print_selection(table.labels)
     else:
-        results = [load_probe(store, run_id) for run_id in _run_ids(store, args)]
+        source = selection_from_args(args).labels
+        results = [regold(store, load_probe(store, run_id), source)
+                   for run_id in _run_ids(store, args)]
         table = SetTable(len({r.clip_id for r in results}), [r.run_id for r in results],
                          mma_table(results) if results else [], cohens_d_of(results))
         print(f"{len(results)} probes, {table.clips} clips")

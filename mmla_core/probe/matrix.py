@@ -142,12 +142,15 @@ def sampled_times(row: dict, settings: InferenceSettings):
 
 
 def cell_gold(store: Store, clip_gold: str | None, scenario: str, prompt: str, recipe: dict | None,
-              task_id: int | None) -> str | None:
+              task_id: int | None, source: str = "curated") -> str | None:
+    """What a cell is judged against: the clip's label, except the audio-focused question under
+    an audio swap, judged against the donor's label (from the same label source)."""
     swapped = scenario == "audio_swap" or any(
         step.get("name") == "audio_swap" for step in (recipe or {}).get("steps", []))
     if swapped and prompt == "audio_focused" and recipe and task_id is not None:
         donor = recipe.get("donor_clip_id")
-        donor_gold = gold_label(store, int(donor), task_id) if donor is not None else None
+        donor_gold = gold_label(store, int(donor), task_id, source) if donor is not None \
+            else None
         if donor_gold is not None:
             return donor_gold
     return clip_gold
@@ -376,3 +379,22 @@ def load_probe(store: Store, run_id: int) -> ProbeResult:
                        run["task_id"], run["model_name"] or "", scenarios, prompts,
                        meta.get("gold"), cells, run["status"], meta.get("templates") or {},
                        variants, rows[0]["adapter_path"] if rows else None)
+
+
+def regold(store: Store, result: ProbeResult, source: str = "curated") -> ProbeResult:
+    """The probe judged against today's labels from `source` (a probe stores the gold it had
+    when it ran): the clip's label, the donor's for the audio question under an audio swap."""
+    if result.task_id is None:
+        return result
+    clip_gold = gold_label(store, result.clip_id, result.task_id, source)
+    recipes = dict(store.conn.execute(
+        "SELECT id, recipe_json FROM predictions WHERE run_id = ?", (result.run_id,)).fetchall())
+    cells = []
+    for cell in result.cells:
+        recipe = json.loads(recipes.get(cell.prediction_id) or "null")
+        gold = cell_gold(store, clip_gold, cell.scenario, cell.prompt, recipe, result.task_id,
+                         source)
+        cells.append(replace(cell, gold=gold,
+                             correct=None if gold is None else cell.predicted == gold))
+    return replace(result, gold=clip_gold, cells=cells)
+

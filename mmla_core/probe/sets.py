@@ -28,6 +28,7 @@ class SetTable:
     rows: list[dict]                             # probe.reliance.mma_table rows
     cohens_d: dict[str, list[float | None]] = field(default_factory=dict)  # modality -> layers
     cohens_note: str = ""                        # why cohens_d is empty ('' when it is not)
+    labels: dict = field(default_factory=dict)   # verdicts.Selection.record of the gold used
 
     @property
     def missing(self) -> int:
@@ -67,17 +68,28 @@ def latest_probes(store: Store, clip_ids, task: str, model: str | None = None) -
     return found
 
 
-def set_table(store: Store, clip_ids, task: str, model: str | None = None) -> SetTable:
-    """MMA-Bench's table over the set's existing probes (and Cohen's d where attention was kept)."""
-    from mmla_core.probe.matrix import load_probe
+def set_table(store: Store, clip_ids, task: str, model: str | None = None,
+              selection=None) -> SetTable:
+    """MMA-Bench's table over the set's existing probes (and Cohen's d where attention was
+    kept), judged against today's labels from the selection's source (curated by default),
+    clips its verdict rule leaves out (rejected, by default) left out and counted."""
+    from mmla_core.probe.matrix import load_probe, regold
     from mmla_core.probe.reliance import mma_table
+    from mmla_core.store.catalog import task_by_name
+    from mmla_core.store.verdicts import Selection
 
-    clip_ids = list(clip_ids)
+    selection = selection or Selection()
+    gate = selection.gate(store)
+    clip_ids = [c for c in clip_ids if gate.keep(int(c))]
     runs = latest_probes(store, clip_ids, task, model)
-    results = [load_probe(store, runs[c]) for c in clip_ids if c in runs]
+    results = [regold(store, load_probe(store, runs[c]), selection.labels)
+               for c in clip_ids if c in runs]
     rows = mma_table(results) if results else []
+    found = task_by_name(store, task)
+    policy = selection.resolve(store, task_id=found[0] if found else -1, clip_ids=clip_ids)
+    keys = [(r.clip_id, r.task_id) for r in results]
     return SetTable(len(clip_ids), [r.run_id for r in results], rows, cohens_d_of(results),
-                    cohens_d_reason(results))
+                    cohens_d_reason(results), selection.record(policy, keys, gate))
 
 
 def _aligned_shares(results, prompt: str) -> list:

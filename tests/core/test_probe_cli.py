@@ -89,3 +89,31 @@ def test_probe_table_over_several_clips(models_demo_db, omni_dir, tmp_path, caps
         "aligned", "frames_zeroed"]
     assert "Cohen's d per layer" in out
     assert main(["--db", str(db), "probe-table"]) == 1
+    # the table judges against today's labels (a person's relabel wins) and leaves a
+    # rejected clip out, as every other output does
+    from mmla_core.probe.matrix import load_probe, regold
+    from mmla_core.probe.sets import latest_probes, set_table
+    from mmla_core.store import open_store
+    from mmla_core.store.catalog import task_by_name
+    from mmla_core.store.labels import set_label
+    from mmla_core.store.review import mark_reviewed
+    from mmla_core.store.verdicts import Selection
+
+    with open_store(db) as store:
+        meld = task_by_name(store, "MELD")[0]
+        probe = load_probe(store, latest_probes(store, [1], "MELD")[1])
+        other = next(label for label in ("anger", "fear") if label != probe.gold)
+        set_label(store, 1, meld, other, "ana")
+        mark_reviewed(store, 2, "ana", "reject")
+        fresh = regold(store, probe)
+        assert fresh.gold == other and {c.gold for c in fresh.cells} == {other}
+        assert all(c.correct == (c.predicted == other) for c in fresh.cells)
+        assert regold(store, probe, "import").gold == probe.gold
+        table = set_table(store, [1, 2], "MELD")
+        assert table.clips == 1 and table.labels["left_out"]["rejected"] == 1
+        assert table.labels["counts"]["person"] == 1
+        assert set_table(store, [1, 2], "MELD",
+                         selection=Selection(include_rejected=True)).clips == 2
+    assert main(["--db", str(db), "probe-table", "--task", "MELD", "--clips", "1,2",
+                 "--labels", "import", "--include-rejected"]) == 0
+    assert "labels: import (adjudicated 0, person 0, import 2" in capsys.readouterr().out
