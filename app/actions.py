@@ -102,7 +102,7 @@ def _build_file_menu(w) -> QMenu:
     _add(menu, w, "&Delete dataset…", lambda: open_delete_dataset(w))
     _add(menu, w, "&Export…", lambda: _open_export(w), "Ctrl+E")
     menu.addSeparator()
-    quit_action = _add(menu, w, "&Quit", w.close, QKeySequence.StandardKey.Quit)
+    quit_action = _add(menu, w, "&Quit", w.quit_app, QKeySequence.StandardKey.Quit)
     quit_action.setMenuRole(QAction.MenuRole.QuitRole)
     return menu
 

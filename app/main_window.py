@@ -307,6 +307,25 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:
         self.importer.drop(event)
 
+    def quit_app(self) -> None:
+        """File > Quit (Ctrl+Q). With training runs going, say first that they go on."""
+        active = self.training.active_jobs()
+        if not active:
+            self.close()
+            return
+        names = ", ".join(f"#{j['id']} {j['name']}" for j in active)
+        box = self.quit_box = QMessageBox(
+            QMessageBox.Icon.Information, "Quit MMLA Studio",
+            f"Training {'runs' if len(active) > 1 else 'run'} {names} "
+            f"{'go' if len(active) > 1 else 'goes'} on after you quit: "
+            f"{'they run' if len(active) > 1 else 'it runs'} in a process of its own. Open "
+            "this project again to follow it, or stop it first in the Training tab.",
+            QMessageBox.StandardButton.Cancel, self)
+        quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(lambda button: button is quit_button and self.close())
+        box.open()  # window-modal, never blocks the event loop
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self.transcript.save()
         self.annotation.shutdown()  # commits a note still being typed

@@ -10,6 +10,7 @@ from PySide6.QtCore import QSettings
 ANNOTATOR = "review/annotator"
 AUTO_PLAY = "player/auto_play"
 RECENT = "project/recent"
+LAST_TRAIN = "train/last"  # + a key per project file
 DEVICE_MAP = "models/device_map"
 MAX_RECENT = 8
 # Where models load (models.placement): "" = one device, split only when a model does not fit it
@@ -70,3 +71,27 @@ def set_device_map(value: str) -> None:
 def model_load_kwargs() -> dict:
     """What the model worker loads models with, from the placement setting (empty: defaults)."""
     return {"device_map": device_map()} if device_map() else {}
+
+
+def _project_key(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:16]
+
+
+def last_train_config(db_path: Path) -> dict | None:
+    """The Train dialog's settings from the last launch in this project (None: never)."""
+    import json
+
+    text = _settings().value(f"{LAST_TRAIN}/{_project_key(db_path)}", "")
+    try:
+        found = json.loads(str(text)) if text else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def remember_train_config(db_path: Path, config: dict) -> None:
+    import json
+
+    _settings().setValue(f"{LAST_TRAIN}/{_project_key(db_path)}", json.dumps(config))

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from mmla_app import settings
 from mmla_app.evaluate_form import load_choices
 from mmla_app.screen_fit import fit_resize
 from mmla_app.training_form import TrainForm, load_splits
@@ -143,9 +144,25 @@ class TrainDialog(QDialog):
         if not isValid(self):
             return
         self.form.set_choices(choices)
+        self._restore_last()
         if not choices["models"]:
             self._show_problems(["No model registered yet: Tools > Evaluate > Add model… "
                                  "(or `mmla models tiny OUT --add`)."])
+
+    def _restore_last(self) -> None:
+        """The settings of the last launch in this project (its output folder left empty: a
+        new run gets its own), unless a YAML was loaded meanwhile."""
+        from mmla_core.train.config import TrainConfig, TrainConfigError
+
+        last = settings.last_train_config(self.db_path)
+        if last is None or self.yaml_path is not None:
+            return
+        try:
+            config = TrainConfig.from_dict({**last, "output_dir": ""})
+        except TrainConfigError:
+            return  # an older release's settings this one refuses: start from the defaults
+        self.form.set_config(config)
+        self.status.setText("The settings of the last training launched in this project.")
 
     def _load_splits(self, dataset: str | None) -> None:
         self.runner.submit(load_splits, dataset, channel="splits",
@@ -186,6 +203,7 @@ class TrainDialog(QDialog):
         if config is None:
             return
         self.launch_button.setEnabled(False)
+        settings.remember_train_config(self.db_path, config.to_dict())
         self.status.setText(f"Checking and launching {config.name}…")
         self.runner.submit(launch_config, str(self.db_path), config.to_dict(), with_store=False,
                            channel="launch", on_success=self._on_launched,

@@ -16,9 +16,11 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -159,11 +161,26 @@ class TrainForm(QWidget):
         self.batch_spin = QSpinBox(self, minimum=1, maximum=4096, value=1)
         self.accum_spin = QSpinBox(self, minimum=1, maximum=4096, value=1)
         self.seed_spin = QSpinBox(self, minimum=0, maximum=2**31 - 1, value=42)
+        self.length_note = QLabel(self, wordWrap=True, objectName="muted")
+        for spin in (self.epochs_spin, self.steps_spin):
+            spin.valueChanged.connect(self._say_length)
+        self._say_length()
         return [("Learning rate", row(self.lr_edit, self.scheduler_combo)),
                 ("Warmup ratio", self.warmup_spin),
                 ("Epochs / max steps", row(self.epochs_spin, self.steps_spin)),
+                ("", self.length_note),
                 ("Batch × accumulation", row(self.batch_spin, self.accum_spin)),
                 ("Seed", self.seed_spin)]
+
+    def _say_length(self, *_args) -> None:
+        """Which of the two decides the run's length (max steps wins when set)."""
+        steps = self.steps_spin.value()
+        if steps > 0:
+            self.length_note.setText(f"Max steps wins: the run stops after {steps} steps, "
+                                     "whatever the epochs say.")
+        else:
+            self.length_note.setText(f"Runs {self.epochs_spin.value():g} epoch(s); set max "
+                                     "steps to stop earlier (it wins over epochs).")
 
     def _build_run(self) -> list[tuple[str, QWidget]]:
         self.frames_spin = QSpinBox(self, minimum=1, maximum=256, value=8)
@@ -181,13 +198,25 @@ class TrainForm(QWidget):
         self.gpus_spin.setToolTip("GPUs the run spreads over (all machines together): the "
                                   "memory check and the exported torchrun line use it")
         self.variants_check = QCheckBox("Evaluate on the test clips' variants afterwards", self)
-        self.output_edit = QLineEdit(self, placeholderText="default: <project>.train/<job>-<name>")
+        self.output_edit = QLineEdit(self, placeholderText="default: beside the project")
+        self.output_edit.setToolTip("Where the adapter, checkpoints and train.log go. Empty: "
+                                    "<project>.train/<job>-<name> next to the project file. "
+                                    "A new run needs an empty or new folder.")
+        output_browse = QPushButton("Browse…", self, clicked=self._browse_output)
         return [("Frames / fps", row(self.frames_spin, self.fps_spin)),
                 ("Max pixels", self.pixels_spin),
                 ("Eval / save every", row(self.eval_spin, self.save_spin)),
                 ("Device", self.device_combo),
                 ("Sharding", row(self.sharding_combo, self.gpus_spin)), ("", self.variants_check),
-                ("Output folder", self.output_edit)]
+                ("Output folder", row(self.output_edit, output_browse))]
+
+    def _browse_output(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(self, "Output folder of the run",
+                                                  self.output_edit.text())
+        if folder:
+            self.output_edit.setText(folder)
 
     # --- choices ------------------------------------------------------------------------------
 

@@ -33,8 +33,9 @@ from shiboken6 import isValid
 from mmla_app import training_poll
 from mmla_app.tables import read_only_table
 from mmla_app.training_curves import TrainingCurves
-from mmla_app.training_progress import JobProgress
+from mmla_app.training_progress import JobProgress, percent_text
 from mmla_app.workers import Runner, submit_write
+from mmla_core.train.logtext import readable_log
 
 POLL_MS = 500
 LOG_LINES = 2000  # the log view keeps the last lines; the file has them all
@@ -82,7 +83,7 @@ class TrainingPanel(QWidget):
         self.jobs_table.itemSelectionChanged.connect(self._on_job_selected)
         self.title = QLabel("No training job yet: New training… (or Tools > Train LoRA…).",
                             self, wordWrap=True, objectName="clipTitle")
-        self.progress_bar = QProgressBar(self, maximum=1000, textVisible=True, format="%p%")
+        self.progress_bar = QProgressBar(self, maximum=1000, textVisible=True, format="0%")
         self.progress_label = QLabel(self)
         self.throughput = QLabel(self, wordWrap=True, objectName="muted")
         self.failure = QLabel(self, wordWrap=True)
@@ -91,7 +92,7 @@ class TrainingPanel(QWidget):
         self.curves = TrainingCurves(self)
         self.log_view = QPlainTextEdit(self, readOnly=True)
         self.log_view.setFont(QFont("monospace", 8))
-        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.log_view.setMinimumHeight(80)
         self.log_view.setPlaceholderText("The trainer's log (train.log) appears here.")
         self.log_view.setMaximumBlockCount(LOG_LINES)
@@ -240,6 +241,10 @@ class TrainingPanel(QWidget):
     def current_job(self) -> dict | None:
         return next((j for j in self.jobs if int(j["id"]) == self.job_id), None)
 
+    def active_jobs(self) -> list[dict]:
+        """Runs still going (as of the last poll): they outlive the window."""
+        return [j for j in self.jobs if j["status"] in training_poll.ACTIVE]
+
     # --- monitor ------------------------------------------------------------------------------
 
     def _reset_monitor(self) -> None:
@@ -262,6 +267,8 @@ class TrainingPanel(QWidget):
         if job is not None and job["status"] == "done":
             fraction = 1.0
         self.progress_bar.setValue(round((fraction or 0.0) * 1000))
+        self.progress_bar.setFormat(percent_text(fraction) or "0%")
+        self._show_row_percent(job, fraction)
         finished = job is not None and job["status"] not in training_poll.ACTIVE
         self.progress_label.setText(self.progress.progress_text(finished))
         self.throughput.setText(self.progress.throughput_text())
@@ -271,8 +278,18 @@ class TrainingPanel(QWidget):
                 self.log_view.clear()  # a first read, or the log was replaced
             self.log_offset = result["log_offset"]
             if result["log"]:
-                self.log_view.appendPlainText(result["log"].rstrip("\n"))
+                self.log_view.appendPlainText(readable_log(result["log"]).rstrip("\n"))
         self._fill_checkpoints(result["checkpoints"])
+
+    def _show_row_percent(self, job: dict | None, fraction: float | None) -> None:
+        """The selected job's row says the same % as the bar (the bar may have newer events
+        than the last job-list poll)."""
+        if job is None or fraction is None:
+            return
+        for r in range(self.jobs_table.rowCount()):
+            item = self.jobs_table.item(r, 3)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == int(job["id"]):
+                item.setText(percent_text(fraction))
 
     def _show_job(self, job: dict | None) -> None:
         if job is None:
@@ -433,7 +450,7 @@ def _job_cells(job: dict) -> tuple:
     if job["status"] == "done":
         progress = 1.0
     best = job.get("best_eval_accuracy")
-    return (job["id"], job["name"], job["status"], "" if progress is None else f"{progress:.0%}",
+    return (job["id"], job["name"], job["status"], percent_text(progress),
             "" if best is None else f"{best:.1%}")
 
 

@@ -10,6 +10,7 @@ the ETA.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +31,12 @@ def format_duration(seconds: float | None) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def percent_text(fraction: float | None) -> str:
+    """The one way a share of a run is written (job table and progress bar alike): whole
+    percent, rounded down, so 100% means done."""
+    return "" if fraction is None else f"{math.floor(min(max(fraction, 0.0), 1.0) * 100)}%"
 
 
 @dataclass

@@ -21,6 +21,7 @@ from mmla_core.cli.common import (
     print_selection,
     print_table,
 )
+from mmla_core.train.logtext import readable_log
 
 POLL_S = 0.5
 
@@ -245,7 +246,7 @@ def _show(store, args) -> int:
     running = job["status"] in control.ACTIVE
     tail = control.log_tail(job, args.lines) if running or not job["stderr_tail"] \
         else "\n".join(job["stderr_tail"].splitlines()[-args.lines:])
-    print(f"\nlog tail ({control.log_path(job)}):\n{tail or '(empty)'}")
+    print(f"\nlog tail ({control.log_path(job)}):\n{readable_log(tail) or '(empty)'}")
     advice = control.oom_advice(tail, config)
     if advice:
         print(f"\n{advice}")
@@ -281,7 +282,7 @@ def _follow_job(store, job_id: int, log: bool) -> int:
             job = control.refresh(store, job_id)
             if log and control.log_path(job) is not None:   # None: no run folder yet
                 text, offset = control.read_log_from(control.log_path(job), offset)
-                print(text, end="", flush=True)
+                print(readable_log(text), end="", flush=True)
             else:
                 events = job_events(store, job_id, after)
                 _print_events(events, say_none=False)  # quiet while a step is running

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from mmla_core.train.logtext import metrics_text
+
 __all__ = ["EventSink", "ProgressCallback", "StopCallback", "agree", "save_adapter", "utc_now"]
 
 log = logging.getLogger("mmla_core.train")
@@ -130,7 +132,7 @@ class ProgressCallback(TrainerCallback):
         self.sink.update_job(total_steps=state.max_steps)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        log.info("step %d: %s", state.global_step, json.dumps(logs))
+        log.info("step %d: %s", state.global_step, metrics_text(logs or {}))
         if not logs or "loss" not in logs or self._mark is None:
             return
         now, tokens = time.perf_counter(), state.num_input_tokens_seen or 0
