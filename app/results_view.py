@@ -222,6 +222,7 @@ class ResultsView(QWidget):
         if not isValid(self):
             return
         from mmla_core.eval.compare import metrics_rows
+        from mmla_core.store.verdicts import describe_record
 
         self.reports, self.disagreement_rows = result
         _fill(self.metrics_table, METRIC_COLUMNS, metrics_rows(self.reports))
@@ -232,6 +233,8 @@ class ResultsView(QWidget):
         self.confusion_run.blockSignals(False)
         self._show_confusion()
         self._show_disagreements()
+        self.status.setText(self.status.text() + "\n" + "  ·  ".join(
+            f"#{r.run_id} gold {describe_record(r.settings.get('labels'))}" for r in self.reports))
         self.compared.emit(self.reports)
 
     def _show_confusion(self, _index: int = -1) -> None:

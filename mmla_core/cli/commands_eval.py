@@ -326,6 +326,7 @@ def _runs_show(store, args) -> int:
         print(f"error: {run['error']}")
     print(f"settings: {json.dumps(report.settings.get('inference', {}), sort_keys=True)}")
     print(f"engine: {json.dumps(report.settings.get('engine', {}), sort_keys=True)}")
+    print_selection(report.settings.get("labels"))  # gold: label source, kinds, left out
     if run.get("environment_json"):  # runs started before migration m009 have none
         print(f"environment: {run['environment_json']}")
     print_table(metrics_rows([report]), METRIC_COLUMNS)

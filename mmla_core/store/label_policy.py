@@ -106,7 +106,8 @@ def describe(summary: dict | None) -> str:
     """One line for a dialog or the CLI: 'labels: curated (adjudicated 1, person 2, ...)'."""
     if not summary:
         return "labels: not recorded"
-    counts = ", ".join(f"{kind} {n}" for kind, n in summary.get("counts", {}).items())
+    given = summary.get("counts", {})  # stored JSON may have its keys sorted: KINDS order
+    counts = ", ".join(f"{kind} {given[kind]}" for kind in KINDS if kind in given)
     return f"labels: {summary.get('source', CURATED)} ({counts})"
 
 

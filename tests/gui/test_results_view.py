@@ -68,6 +68,8 @@ def test_one_run_shows_metrics_confusion_and_its_mistakes(view, qtbot, two_runs)
     assert total == 3
     wrong = 3 - report.metrics.correct
     assert view.disagreements.rowCount() == wrong
+    assert f"#{first} gold labels: curated (adjudicated 0, person 0, import 3" in \
+        view.status.text()
 
 
 def test_two_runs_side_by_side_and_double_click_opens_the_clip(view, qtbot, two_runs, window):
