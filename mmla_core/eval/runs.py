@@ -186,9 +186,7 @@ class _Runner:
                 clip = build_input(self.store, sample.clip_id, job.settings,
                                    recipe_steps=sample.steps, seed=job.seed)
             except Exception as exc:  # bad input: record it, go on (rule 7)
-                if is_out_of_memory(exc):
-                    raise
-                rows.append(self._error_row(sample, f"input: {describe_failure(exc)}"))
+                rows.append(self._error_row(sample, f"input: {_input_failure(exc)}"))
             else:
                 ready.append((sample, clip))
         for sample, clip, outcome in self._run_model(engine, ready):
@@ -260,6 +258,16 @@ class _Runner:
             latency_ms=result.latency_ms, **provenance_columns(result),
         )
         return row
+
+
+def _input_failure(exc: Exception) -> str:
+    """Building inputs runs on the CPU: running out of memory there is this clip's media (a
+    decode too big for the machine), not the model's batch, so no out-of-memory advice."""
+    if isinstance(exc, MemoryError):
+        detail = str(exc) or "no detail"
+        return (f"decoding this clip's media needs more memory than there is ({detail}); "
+                "check the file or trim it")
+    return describe_failure(exc)
 
 
 def _register_model(store: Store, info, model_id: int | None) -> int:

@@ -18,15 +18,18 @@ import numpy as np
 from mmla_core.media.packets import StreamIndex, first_audio_stream, first_video_stream, scan
 
 __all__ = [
+    "AudioConverter",
     "FrameClock",
     "MediaError",
     "decode_audio",
+    "decode_converted",
     "decode_first_frame",
     "decode_frames_at",
     "frame_times",
     "open_media",
     "resample_audio",
     "sample_times",
+    "undecodable_frame",
 ]
 
 BOUNDARY_TOLERANCE_S = 1e-6  # a time this close to a frame's pts counts as on that frame
@@ -234,6 +237,23 @@ class _ForwardDecoder:
         return self.shown
 
 
+def undecodable_frame(container, stream, index: StreamIndex, points: int = 3) -> str | None:
+    """Decode `points` frames spread over the clip (first, middle, last); what went wrong at
+    the first one that fails, or None. The demux pass alone calls a file whose packets are
+    intact but whose frames are garbage "ok"; the player would then show nothing."""
+    if index.pts.size == 0:
+        return None
+    picks = np.unique(index.pts[np.linspace(0, index.pts.size - 1, points).round().astype(int)])
+    decoder = _ForwardDecoder(container, stream, index)
+    for target in picks:
+        try:
+            decoder.frame_at(int(target))
+        except (av.FFmpegError, MediaError) as exc:
+            at = float(index.seconds(int(target) - int(index.pts[0])))
+            return f"video frames cannot be decoded (at {at:.2f} s: {exc})"
+    return None
+
+
 def decode_frames_at(
     path: str | os.PathLike[str], times, *, max_side: int | None = None
 ) -> np.ndarray:
@@ -276,46 +296,137 @@ def _resampled_chunks(resampler: av.AudioResampler, frame) -> list[np.ndarray]:
     return [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
 
 
-def decode_audio(path: str | os.PathLike[str], rate: int = 16000) -> np.ndarray:
+class AudioConverter:
+    """Audio frames of any format, layout, rate and channel count -> float32 at `rate`, as
+    mono samples (`layout="mono"`) or (channels, samples) planar arrays (`planar=True`).
+
+    A stream may change its rate or channels mid-way (a concatenated recording): FFmpeg's
+    resampler is set up for the first frame's format ("Frame does not match AudioResampler
+    setup"), so it is flushed and made again for the new one. Layouts the resampler cannot
+    downmix (a 64-channel WAV has no named layout) are averaged to mono here first. Frames
+    already in the wanted format skip the resampler (the usual case for a clip's own audio).
+    """
+
+    def __init__(self, rate: int, layout: str = "mono", *, planar: bool = False) -> None:
+        self.rate, self.layout, self.planar = rate, layout, planar
+        self.format = "fltp" if planar else "flt"
+        self.key: tuple | None = None
+        self.resampler: av.AudioResampler | None = None
+        self.average = False  # True: downmix by hand, then resample the mono signal
+
+    def convert(self, frame: av.AudioFrame) -> list[np.ndarray]:
+        key = (frame.format.name, frame.layout.name, frame.sample_rate)
+        out: list[np.ndarray] = []
+        if key != self.key:
+            out += self.flush()
+            self.key, self.average = key, False
+            if key == (self.format, self.layout, self.rate):
+                return [*out, self._shape(frame.to_ndarray())]  # self.resampler stays None
+            self.resampler = self._new_resampler()
+        if self.resampler is None:
+            return [self._shape(frame.to_ndarray())]
+        if not self.average:
+            try:
+                return out + self._resample(frame)
+            except (av.FFmpegError, ValueError):
+                self.average = True  # no downmix for this layout: average the channels
+                self.resampler = self._new_resampler()
+        return out + self._resample(_averaged(frame))
+
+    def flush(self) -> list[np.ndarray]:
+        resampler, self.resampler, self.key = self.resampler, None, None
+        return self._resample(None, resampler) if resampler is not None else []
+
+    def _new_resampler(self) -> av.AudioResampler:
+        return av.AudioResampler(format=self.format, layout=self.layout, rate=self.rate)
+
+    def _resample(self, frame, resampler=None) -> list[np.ndarray]:
+        resampler = resampler or self.resampler
+        return [self._shape(out.to_ndarray()) for out in resampler.resample(frame)]
+
+    def _shape(self, data: np.ndarray) -> np.ndarray:
+        return data if self.planar else data.reshape(-1)
+
+
+def _averaged(frame: av.AudioFrame) -> av.AudioFrame:
+    """The mean of a frame's channels as a mono float frame at the same rate."""
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels) or 1
+    if not frame.format.is_planar:
+        data = data.reshape(-1, channels).T  # packed: samples interleaved
+    mono = _as_float(data, frame.format.name).mean(axis=0, dtype=np.float32)
+    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(mono[None, :]), format="flt",
+                                     layout="mono")
+    out.sample_rate = frame.sample_rate
+    return out
+
+
+def _as_float(data: np.ndarray, format_name: str) -> np.ndarray:
+    if data.dtype.kind == "f":
+        return data.astype(np.float32, copy=False)
+    if format_name.startswith("u8"):
+        return (data.astype(np.float32) - 128.0) / 128.0
+    return data.astype(np.float32) / float(np.iinfo(data.dtype).max + 1)
+
+
+def decode_audio(path: str | os.PathLike[str], rate: int = 16000, *,
+                 max_s: float | None = None) -> np.ndarray:
     """The first audio stream as float32 mono at `rate`, on the same clock as frame_times.
 
-    Any input rate or layout is downmixed and resampled by FFmpeg's resampler. Packets that
-    fail to decode are skipped (a damaged tail should not cost the whole clip); a file with
-    no audio stream, or no decodable audio at all, raises MediaError.
+    Any input rate, layout or channel count is downmixed and resampled. `max_s` stops after
+    that many seconds (what a model takes of a 3-hour file), so the cost is bounded by it, not
+    by the file. Packets that fail to decode are skipped (a damaged tail should not cost the
+    whole clip); a file with no audio stream, or no decodable audio at all, raises MediaError.
     """
     with open_media(path) as container:
         stream = first_audio_stream(container)
         if stream is None:
             raise MediaError(f"{path}: has no audio stream (video-only file); nothing to decode")
-        chunks, failures = _decode_audio_stream(container, stream, rate)
-        expected = _expected_samples(stream, rate)
         lead = _lead_samples(container, stream, rate)
+        limit = None if max_s is None else max(0, round(max_s * rate) - lead)
+        try:
+            chunks, failures = _decode_audio_stream(container, stream, rate, limit)
+        except (av.FFmpegError, ValueError) as exc:
+            raise MediaError(f"{path}: audio cannot be converted ({exc})") from exc
+        expected = _expected_samples(stream, rate)
     if not chunks:
         raise MediaError(f"{path}: audio stream could not be decoded ({failures} bad packets)")
     samples = np.concatenate(chunks).astype(np.float32, copy=False)
     if expected is not None and samples.size > expected:
         samples = samples[:expected]  # AAC pads its last frame; the header knows the true end
+    if limit is not None:
+        samples = samples[:limit]
     if lead:
         samples = np.concatenate([np.zeros(lead, np.float32), samples])
     return samples
 
 
-def _decode_audio_stream(container, stream, rate: int) -> tuple[list[np.ndarray], int]:
-    """Decode and resample every packet, counting (not raising on) damaged ones."""
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+def _decode_audio_stream(container, stream, rate: int,
+                         limit: int | None = None) -> tuple[list[np.ndarray], int]:
+    return decode_converted(container, stream, AudioConverter(rate), limit)
+
+
+def decode_converted(container, stream, converter: AudioConverter,
+                     limit: int | None = None) -> tuple[list[np.ndarray], int]:
+    """Decode and convert packets until `limit` samples, counting (not raising on) damaged
+    ones: ([arrays], bad packets)."""
     chunks: list[np.ndarray] = []
-    failures = 0
+    failures, total = 0, 0
     try:
         for packet in container.demux(stream):
             try:
                 for frame in packet.decode():
-                    chunks.extend(_resampled_chunks(resampler, frame))
+                    new = converter.convert(frame)
+                    chunks.extend(new)
+                    total += sum(c.shape[-1] for c in new)
             except av.FFmpegError:
                 failures += 1
+            if limit is not None and total >= limit:
+                break
     except (av.FFmpegError, OSError):
         failures += 1  # the demuxer hit the damage: keep what came before it
     if chunks:
-        chunks.extend(_resampled_chunks(resampler, None))
+        chunks.extend(converter.flush())
     return chunks, failures
 
 

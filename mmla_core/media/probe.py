@@ -27,6 +27,9 @@ VFR_MIN_UNEVEN_GAPS = 2  # a single odd gap is a dropped frame, not a variable r
 VFR_MIN_UNEVEN_FRACTION = 0.005  # ...and in long files a few odd gaps are drops too
 TRUNCATION_MIN_FRAMES = 2  # missing frames (vs the header) that mean lost data...
 TRUNCATION_MIN_FRACTION = 0.02  # ...AVI indexes can count one empty repeat slot more
+AUDIO_RATE_RANGE = (1000, 384_000)  # Hz; outside it no recording is real audio (an 8 Hz WAV
+#                                     of 2 MB "lasts" 35 h and needs 8 GB to resample)
+DECODE_CHECK_POINTS = 3  # video frames decoded per probe: first, middle, last
 
 
 @dataclass(frozen=True)
@@ -155,10 +158,12 @@ def _probe_container(container, target: Path, size: int, mtime: float) -> MediaI
     problems: list[tuple[str, str]] = []
     if video is not None:
         facts.update(_video_facts(video, indexes[video.index]))
-        problems += _stream_damage("video", video, indexes[video.index])
+        problems += _stream_damage("video", video, indexes[video.index]) or \
+            _decode_damage(container, video, indexes[video.index])
     if audio is not None:
         facts.update(_audio_facts(audio, indexes[audio.index]))
-        problems += _stream_damage("audio", audio, indexes[audio.index])
+        problems += _rate_problem(facts["audio_rate"]) or \
+            _stream_damage("audio", audio, indexes[audio.index])
     facts["duration_s"] = _overall_duration(container, facts)
     problems = _content_problems(facts, problems)
     facts["health"] = ",".join(flag for flag, _ in problems) or "ok"
@@ -247,6 +252,24 @@ def _stream_damage(kind: str, stream, index: StreamIndex) -> list[tuple[str, str
         where = f"{index.pts.size} of {stream.frames} video frames present"
         return [("unreadable", f"truncated: {where}")]
     return []
+
+
+def _decode_damage(container, stream, index: StreamIndex) -> list[tuple[str, str]]:
+    from mmla_core.media.decode import undecodable_frame
+
+    try:
+        why = undecodable_frame(container, stream, index, DECODE_CHECK_POINTS)
+    except (av.FFmpegError, OSError) as exc:  # a seek that fails is the same verdict
+        why = f"video frames cannot be decoded ({exc})"
+    return [("unreadable", why)] if why else []
+
+
+def _rate_problem(rate: int | None) -> list[tuple[str, str]]:
+    low, high = AUDIO_RATE_RANGE
+    if rate is None or low <= rate <= high:
+        return []
+    return [("unreadable", f"audio sample rate {rate} Hz is outside {low}-{high} Hz: not "
+                           "usable audio (a damaged or forged header)")]
 
 
 def _overall_duration(container, facts: dict) -> float | None:

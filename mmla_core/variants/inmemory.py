@@ -23,9 +23,13 @@ from mmla_core.variants.recipes import VariantError
 from mmla_core.variants.transforms import add_noise, fit_length, shift_audio
 from mmla_core.variants.writer import check_parent
 
-__all__ = ["AUDIO_RATE", "VariantArrays", "apply_plan", "build_in_memory", "load_arrays"]
+__all__ = ["AUDIO_RATE", "MODEL_AUDIO_LIMIT_S", "VariantArrays", "apply_plan", "build_in_memory",
+           "load_arrays"]
 
 AUDIO_RATE = 16000
+# The most audio a model takes: Qwen2.5-Omni's feature extractor reads 300 s (chunk_length
+# 300). Decoding more only costs time (a 3-hour FLAC took 434 s per prediction) and memory.
+MODEL_AUDIO_LIMIT_S = 300.0
 DonorAudio = Callable[[int], np.ndarray]
 
 
@@ -44,21 +48,25 @@ class VariantArrays:
 
 
 def load_arrays(path: str | os.PathLike | None, transcript: str, *, times=None,
-                max_side: int | None = None) -> VariantArrays:
-    """Decode a clip once: every frame (or those shown at `times`) and its 16 kHz audio."""
+                max_side: int | None = None,
+                max_audio_s: float = MODEL_AUDIO_LIMIT_S) -> VariantArrays:
+    """Decode a clip once: every frame (or those shown at `times`) and its 16 kHz audio, the
+    audio only as far as a model takes it (`max_audio_s`)."""
     if path is None:
         return VariantArrays(None, None, None, None, AUDIO_RATE, transcript, 0)
     info = probe(path)
     if not (info.has_video or info.has_audio):  # broken or stream-less: never a silent text-only
         raise MediaError(info.health_detail or f"{path}: holds no audio or video stream")
+    if "unreadable" in info.problems:  # damaged frames, an absurd sample rate: not a model input
+        raise MediaError(info.health_detail)
     frames = shown = fps = None
     if info.has_video:
         all_times = frame_times(path)
         shown = all_times if times is None else np.asarray(times, np.float64)
         frames = decode_frames_at(path, shown, max_side=max_side)
         fps = info.fps if times is None else _sampled_fps(shown, info.fps)
-    audio = decode_audio(path, AUDIO_RATE) if info.has_audio else None
-    video_length = round((info.video_duration_s or 0.0) * AUDIO_RATE)
+    audio = decode_audio(path, AUDIO_RATE, max_s=max_audio_s) if info.has_audio else None
+    video_length = round(min(info.video_duration_s or 0.0, max_audio_s) * AUDIO_RATE)
     length = audio.size if audio is not None else video_length
     return VariantArrays(frames, shown, fps, audio, AUDIO_RATE, transcript, length)
 
@@ -105,12 +113,14 @@ def _edit(plan: VariantPlan, name: str, params: dict, seed: int,
 
 
 def donor_loader(plan_donors: dict) -> DonorAudio:
-    """Decode each donor's audio once (16 kHz mono), however many variants use it."""
+    """Decode each donor's audio once (16 kHz mono, at most what a model takes), however many
+    variants use it."""
     cache: dict[int, np.ndarray] = {}
 
     def load(clip_id: int) -> np.ndarray:
         if clip_id not in cache:
-            cache[clip_id] = decode_audio(plan_donors[clip_id], AUDIO_RATE)
+            cache[clip_id] = decode_audio(plan_donors[clip_id], AUDIO_RATE,
+                                          max_s=MODEL_AUDIO_LIMIT_S)
         return cache[clip_id]
 
     return load

@@ -21,7 +21,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from mmla_core.media.decode import open_media
+from mmla_core.media.decode import AudioConverter, decode_converted, open_media
 from mmla_core.media.packets import first_audio_stream, first_video_stream, scan
 
 __all__ = ["BlackVideo", "CopyStream", "EncodedAudio", "decode_planar", "mux"]
@@ -189,25 +189,18 @@ def decode_planar(path: str | os.PathLike, rate: int, channels: int) -> np.ndarr
     """The first audio stream as (channels, samples) float32 at `rate`, trimmed to its length.
 
     Frames already in the wanted format skip the resampler (the usual case for a clip's own
-    audio), which halves the cost of decoding a short clip.
+    audio), which halves the cost of decoding a short clip; a mid-stream change of rate or
+    channels, or a layout FFmpeg cannot downmix, is handled by `AudioConverter`.
     """
-    layout = LAYOUTS[channels]
+    converter = AudioConverter(rate, LAYOUTS[channels], planar=True)
     with open_media(path) as container:
         stream = first_audio_stream(container)
         if stream is None:
             raise ValueError(f"{path}: has no audio stream")
-        codec = stream.codec_context
-        direct = (codec.format is not None and codec.format.name == "fltp"
-                  and codec.layout.name == layout and codec.sample_rate == rate)
-        resampler = None if direct else av.AudioResampler(format="fltp", layout=layout, rate=rate)
-        chunks = []
-        for frame in container.decode(stream):
-            if resampler is None:
-                chunks.append(frame.to_ndarray())
-            else:
-                chunks += [f.to_ndarray() for f in resampler.resample(frame)]
-        if resampler is not None:
-            chunks += [f.to_ndarray() for f in resampler.resample(None)]
+        try:
+            chunks, _ = decode_converted(container, stream, converter)  # skips bad packets
+        except (av.FFmpegError, ValueError) as exc:
+            raise ValueError(f"{path}: audio cannot be converted ({exc})") from exc
         expected = None
         if stream.duration and stream.time_base:
             expected = round(float(stream.duration * stream.time_base) * rate)
