@@ -36,6 +36,7 @@ __all__ = ["PlayerWidget", "VideoView", "format_clock"]
 
 TICK_MS = 16  # ~60 Hz: a 25-50 fps frame change is never more than one tick late
 AUDIO_ONLY_TEXT = "Audio only: this clip has no video"
+LOADING_TEXT = "Loading {name}…"  # until the new clip's first frame (or its error) arrives
 PRESENTATIONS = {  # how an alignment check shows the clip (mmla_core.checks SHOWN keys)
     "full": "",
     "muted": "sound muted",
@@ -158,7 +159,8 @@ class PlayerWidget(QWidget):
         self._frames.open(target)
         if target is None:
             self.view.set_message(NO_CLIP_TEXT)
-        else:
+        else:  # never leave the last clip's frame or error up while this one loads
+            self.view.set_message(LOADING_TEXT.format(name=target.name))
             self._start_audio_job(target)
         self._refresh_bar()
         if was_playing:
