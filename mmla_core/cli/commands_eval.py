@@ -55,6 +55,14 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", type=int, metavar="RUN_ID",
                    help="resume a run: only the samples it has not answered are predicted")
     add_selection_args(p)
+    p.add_argument("--db-mode", choices=("auto", "direct", "shards"), default=None,
+                   help="direct: write the project database; shards: open it read-only and "
+                        "write per-rank JSONL shards to --out (ranks on other machines), merged "
+                        "with `mmla runs merge`; auto: shards when the database is on a network "
+                        "file system or not writable (default: direct for mmla eval, auto for "
+                        "a torchrun rank)")
+    p.add_argument("--out", type=Path, metavar="RUN_FOLDER",
+                   help="with shards: the run folder every rank can write (shared storage)")
     p.add_argument("--engine-factory", help=argparse.SUPPRESS)  # tests: fake engines
     p.add_argument("--input-factory", help=argparse.SUPPRESS)
 
@@ -66,7 +74,7 @@ def register(sub) -> None:
                    help="run the model in this process instead of the worker process")
     p.set_defaults(handler=_eval)
     runs = sub.add_parser("runs", help="evaluation runs: ls, show, compare, export, pooled, "
-                                       "finetune, diff")
+                                       "finetune, diff, merge")
     rsub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
     rsub.add_parser("ls", help="list runs").set_defaults(handler=_runs_ls)
     show = rsub.add_parser("show", help="a run's settings and metrics")
@@ -96,6 +104,11 @@ def register(sub) -> None:
     finetune.add_argument("--labels", metavar="SOURCE", help="only runs whose gold came from "
                           "this label source (curated, import, annotator:NAME, majority)")
     finetune.set_defaults(handler=_runs_finetune)
+    merge = rsub.add_parser("merge", help="fold a run folder's shards (ranks that wrote JSONL "
+                                          "instead of the database) into this project")
+    merge.add_argument("folder", type=Path, help="the evaluation's --out folder or a training "
+                                                 "run's output folder")
+    merge.set_defaults(handler=_runs_merge)
     diff = rsub.add_parser("diff", help="how two runs' configs differ (with their training)")
     diff.add_argument("run_a", type=int)
     diff.add_argument("run_b", type=int)
@@ -128,7 +141,13 @@ def eval_kwargs(args) -> dict:
             "settings": settings_from_args(args), "variants": args.variants,
             "adapter": args.adapter, "resume": args.resume, "name": args.name,
             "batch_size": args.batch_size, "allow_pickle": args.allow_pickle,
-            "selection": selection_from_args(args).to_dict(), **placement_kwargs(args)}
+            "selection": selection_from_args(args).to_dict(), **placement_kwargs(args),
+            **_shard_kwargs(args)}
+
+
+def _shard_kwargs(args) -> dict:
+    given = {"db_mode": args.db_mode, "out_dir": args.out}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _eval(store, args) -> int:
@@ -139,7 +158,20 @@ def _eval(store, args) -> int:
     run_id = runner(store.path, kwargs, args)
     if run_id is None:
         return EXIT_FAILED
+    if run_id == 0 and args.out is not None:   # shards: fold them in now (this process can)
+        run_id = _merge(store, args.out).target_id
     return _summarise(store, run_id)
+
+
+def _merge(store, folder: Path):
+    from mmla_core.eval.shards import ShardError, merge_run_folder
+
+    try:
+        report = merge_run_folder(store, folder)
+    except (ShardError, OSError, ValueError, KeyError) as exc:
+        raise CliError(f"{folder}: cannot merge ({exc})") from exc
+    print(report.describe())
+    return report
 
 
 def _adapter_defaults(store, kwargs: dict, args) -> None:
@@ -257,16 +289,19 @@ def run_eval_entry(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", help="default: cuda:LOCAL_RANK when CUDA is there")
     args = parser.parse_args(argv)
     rank, world = shard_from_env()
+    kwargs = eval_kwargs(args)
+    kwargs.setdefault("db_mode", "auto")   # a rank on another machine: shards, not SQLite
     try:
         run_id = run_evaluation(
-            args.db or default_db_path(), **eval_kwargs(args), rank=rank, world_size=world,
+            args.db or default_db_path(), **kwargs, rank=rank, world_size=world,
             launch_key=launch_key_from_env(), device=args.device or _rank_device(),
             engine_factory=args.engine_factory, input_factory=args.input_factory,
             progress=lambda e: _rank_line(rank, e))
     except (CliError, EvalError, StoreError, OSError) as exc:
         print(f"mmla eval (rank {rank}/{world}): {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"rank {rank}/{world}: run {run_id}", file=sys.stderr)
+    where = f"run {run_id}" if run_id else f"shards in {args.out} (mmla runs merge {args.out})"
+    print(f"rank {rank}/{world}: {where}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -430,6 +465,11 @@ def _settings_flags(store, lines: list[dict]) -> list[str]:
             out.append(f"! {line['task']} {kind} run {tuned} vs zero-shot run {zero}: "
                        f"{describe_differences(diff)}\n  comparable zero-shot: {command}")
     return out
+
+
+def _runs_merge(store, args) -> int:
+    report = _merge(store, args.folder)
+    return EXIT_PARTIAL if report.problems else EXIT_OK
 
 
 def _runs_diff(store, args) -> int:

@@ -291,14 +291,20 @@ def _model(store: Store, ref) -> tuple[int | None, str]:
 
 
 def prepare_job(store: Store, request: dict) -> EvalJob:
-    """Create (or join, or resume) the run row and work out the samples still to predict."""
+    """Create (or join, or resume) the run row and work out the samples still to predict.
+    With `request["shards"]` (an eval.shards.ShardRecorder) the run is planned in its folder
+    instead, and the samples its shards already hold are done."""
+    recorder = request.get("shards")
+    if recorder is not None and request.get("resume") is not None:
+        raise EvalError("a sharded run (--db-mode shards) resumes by launching it again with "
+                        "the same --out folder, not --resume")
     if request.get("resume") is not None:
         job, samples = _resumed(store, request)
     else:
         job, samples = _created(store, request)
     job.checkpoint = checkpoint_of(job.adapter)
     job.shard = shard(samples, job.rank, job.world_size)
-    done = done_sample_keys(store, job.run_id)
+    done = recorder.done_keys() if recorder is not None else done_sample_keys(store, job.run_id)
     job.pending = [s for s in job.shard if s.key not in done]
     return job
 
@@ -338,7 +344,10 @@ def _created(store: Store, request: dict) -> tuple[EvalJob, list[Sample]]:
     fields = {"name": request.get("name") or "", "model_id": model_id, "adapter_path": adapter,
               "task_id": task_id, "dataset_id": dataset_id, "split": split,
               "total": len(samples)}
-    run_id = _new_run(store, request, run_settings, fields)
+    if request.get("shards") is not None:
+        run_id = _planned_in_folder(request["shards"], run_settings, fields)
+    else:
+        run_id = _new_run(store, request, run_settings, fields)
     job = _job(request, run_id=run_id, task_id=task_id, task=task, settings=settings,
                run_settings=run_settings, model_path=model_path, model_id=model_id,
                adapter=adapter, total=len(samples))
@@ -352,6 +361,18 @@ def _new_run(store: Store, request: dict, run_settings: dict, fields: dict) -> i
     if key:
         return claim_launch_run(store, key, "eval", settings=run_settings, **fields)[0]
     return start_run(store, "eval", settings=run_settings, **fields)
+
+
+def _planned_in_folder(recorder, run_settings: dict, fields: dict) -> int:
+    """Rank 0 writes the plan to the run folder; the merge claims a run by its launch key,
+    the same for every rank and every relaunch of this folder with these settings."""
+    import hashlib
+
+    same = {k: v for k, v in run_settings.items() if k not in ("world_size", "batch_size")}
+    digest = hashlib.sha1(json.dumps(same, sort_keys=True).encode()).hexdigest()[:12]
+    recorder.write_plan({"launch_key": f"shards:{recorder.folder.name}:{digest}",
+                         "settings": run_settings, "fields": fields})
+    return 0   # no run row yet: `mmla runs merge` creates it
 
 
 def _resumed(store: Store, request: dict) -> tuple[EvalJob, list[Sample]]:

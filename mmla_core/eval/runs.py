@@ -67,7 +67,8 @@ def run_evaluation(store_path: str | Path, *, model=None, task=None, dataset=Non
                    name: str = "", batch_size: int = 4, rank: int = 0, world_size: int = 1,
                    launch_key: str | None = None, device: str | None = None,
                    device_map: str | None = None, max_memory: str | None = None,
-                   allow_pickle: bool = False, selection=None) -> int:
+                   allow_pickle: bool = False, selection=None, db_mode: str = "direct",
+                   out_dir: str | Path | None = None) -> int:
     """Evaluate (or resume) a run and return its id; its status says how it ended.
 
     `progress(EvalProgress)` is called as the run advances; `cancel` is a callable or an event
@@ -76,7 +77,10 @@ def run_evaluation(store_path: str | Path, *, model=None, task=None, dataset=Non
     "module:attribute" string. `device_map` / `max_memory` split a model larger than one GPU
     over the devices (models.placement). `selection`: a `store.verdicts.Selection` or its dict
     (label source and verdict rule; default curated labels, rejected clips left out); a resumed
-    run keeps its own. EvalError (no run created) for an unknown task, dataset, run or source.
+    run keeps its own. `db_mode` shards (or auto, where the database is not safely writable)
+    opens the project read-only and writes the predictions to per-rank JSONL shards in
+    `out_dir` (eval.shards; returns 0: `mmla runs merge` makes the run). EvalError (no run
+    created) for an unknown task, dataset, run or source.
     """
     request = {"model": model, "task": task, "dataset": dataset, "split": split,
                "settings": settings, "variants": variants, "adapter": adapter, "resume": resume,
@@ -84,18 +88,35 @@ def run_evaluation(store_path: str | Path, *, model=None, task=None, dataset=Non
                "launch_key": launch_key, "device": device, "device_map": device_map,
                "max_memory": max_memory, "allow_pickle": allow_pickle,
                "selection": selection.to_dict() if hasattr(selection, "to_dict") else selection}
-    with open_store(store_path) as store:
-        job = prepare_job(store, request)
-        runner = _Runner(store, job, progress, cancel)
+    recorder = _shard_recorder(store_path, db_mode, out_dir, rank)
+    with open_store(store_path, read_only=True if recorder else None) as store:
+        job = prepare_job(store, {**request, "shards": recorder})
+        runner = _Runner(store, job, progress, cancel, recorder)
         runner.run(engine_factory, input_factory)
         return job.run_id
+
+
+def _shard_recorder(store_path, db_mode: str, out_dir, rank: int):
+    from mmla_core.eval.shards import ShardError, ShardRecorder, resolve_db_mode
+
+    try:
+        mode, why = resolve_db_mode(db_mode, store_path)
+        if mode == "direct":
+            return None
+        if out_dir is None:
+            raise EvalError(f"predictions go to shards ({why}): give --out RUN_FOLDER, a "
+                            "folder every rank can write")
+        return ShardRecorder(out_dir, rank)
+    except ShardError as exc:
+        raise EvalError(str(exc)) from exc
 
 
 class _Runner:
     """Loads the engine when there is work, predicts batch by batch, finishes the run."""
 
-    def __init__(self, store: Store, job: EvalJob, progress, cancel):
+    def __init__(self, store: Store, job: EvalJob, progress, cancel, recorder=None):
         self.store, self.job = store, job
+        self.recorder = recorder   # eval.shards.ShardRecorder: write there, not to the store
         self._progress = progress
         self._cancel = cancel
         self.done, self.errors, self.failures_in_a_row = 0, 0, 0
@@ -135,6 +156,10 @@ class _Runner:
 
     def _finish(self, status: str, message: str) -> None:
         job = self.job
+        if self.recorder is not None:
+            self.recorder.finish(status, message)
+            self.emit(status, message)
+            return
         if status == "done":
             complete = complete_if_all_written(self.store, job.run_id)
             stage = "done" if complete or job.world_size > 1 else "failed"
@@ -160,10 +185,13 @@ class _Runner:
             raise EvalError(
                 f"the model's weights changed since run {job.run_id} started ({stored} -> "
                 f"{info.weights_hash}); start a new run instead of resuming this one")
-        job.model_id = _register_model(self.store, info, job.model_id)
         job.engine_info = engine_info_dict(info)
         job.run_settings["engine"] = job.engine_info
-        update_run(self.store, job.run_id, model_id=job.model_id, settings=job.run_settings)
+        if self.recorder is not None:
+            self.recorder.write_plan({"engine": job.engine_info, "settings": job.run_settings})
+        else:
+            job.model_id = _register_model(self.store, info, job.model_id)
+            update_run(self.store, job.run_id, model_id=job.model_id, settings=job.run_settings)
         self.emit("running")
         return engine
 
@@ -174,7 +202,10 @@ class _Runner:
             if self.cancelled():
                 raise _Cancelled
             rows = self._predict_batch(engine, build_input, pending[start:start + size])
-            upsert_eval_predictions(self.store, rows)
+            if self.recorder is not None:
+                self.recorder.write(rows)
+            else:
+                upsert_eval_predictions(self.store, rows)
             self.done += len(rows)
             self.errors += sum(1 for r in rows if r.get("error"))
             self.emit("running")

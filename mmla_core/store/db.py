@@ -29,7 +29,7 @@ class StoreError(RuntimeError):
 class Store:
     """One connection to a project database (a single `.sqlite` file)."""
 
-    def __init__(self, path: str | Path, *, migrate: bool = True):
+    def __init__(self, path: str | Path, *, migrate: bool = True, read_only: bool = False):
         # Absolute, so paths derived from it (the variants folder) mean the same from any cwd.
         self.path = Path(path).absolute()
         self.thread_id = threading.get_ident()
@@ -37,6 +37,8 @@ class Store:
         if not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if read_only:   # a rank writing shards (eval.shards): never touch the shared file
+                raise sqlite3.OperationalError("opened read-only: this rank writes shards")
             conn = self._connect_writable()
         except sqlite3.OperationalError as exc:
             conn = self._connect_read_only(exc)
@@ -199,9 +201,15 @@ def _writable_place(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
-def open_store(path: str | Path) -> Store:
-    """Open (creating and migrating if needed) the project database at `path`."""
-    store = Store(path)
+READ_ONLY_ENV = "MMLA_DB_READ_ONLY"   # set by a rank in --db-mode shards, for its children too
+
+
+def open_store(path: str | Path, *, read_only: bool | None = None) -> Store:
+    """Open (creating and migrating if needed) the project database at `path`; `read_only`
+    (default: the MMLA_DB_READ_ONLY environment variable) opens it without ever writing."""
+    if read_only is None:
+        read_only = os.environ.get(READ_ONLY_ENV, "") not in ("", "0")
+    store = Store(path, read_only=read_only)
     if store.schema_version() > SCHEMA_VERSION:
         store.close()
         raise StoreError(

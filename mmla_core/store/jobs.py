@@ -44,6 +44,19 @@ def add_events(store: Store, job_id: int, events: list[dict]) -> None:
         )
 
 
+def job_by_output_dir(store: Store, output_dir: str) -> int | None:
+    row = store.conn.execute("SELECT id FROM training_jobs WHERE output_dir = ? ORDER BY id "
+                             "DESC", (output_dir,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def event_keys(store: Store, job_id: int) -> set[tuple]:
+    """(kind, step) of a job's events: what a shard merge has already folded in."""
+    rows = store.conn.execute("SELECT kind, step FROM training_events WHERE job_id = ?",
+                              (job_id,))
+    return {tuple(row) for row in rows}
+
+
 def drop_events_after(store: Store, job_id: int, step: int) -> int:
     """Delete a job's events past `step` (a resume from that checkpoint replays those steps)."""
     with store.write() as conn:

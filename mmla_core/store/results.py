@@ -158,6 +158,13 @@ def done_sample_keys(store: Store, run_id: int) -> set[str]:
     return {key for (key,) in rows}
 
 
+def sample_key_errors(store: Store, run_id: int) -> dict[str, bool]:
+    """{sample key: whether its row is an error row} of a run (a shard merge's starting point)."""
+    rows = store.conn.execute("SELECT sample_key, error IS NOT NULL FROM predictions "
+                              "WHERE run_id = ? AND sample_key IS NOT NULL", (run_id,))
+    return {key: bool(failed) for key, failed in rows}
+
+
 def run_counts(store: Store, run_id: int) -> tuple[int, int]:
     """(samples written, of which errors) of a run."""
     written, errors = store.conn.execute(

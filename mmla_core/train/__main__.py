@@ -24,7 +24,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", help="project database (default: the app's project)")
     parser.add_argument("--job", type=int, help="training_jobs id: events and status go there")
     parser.add_argument("--resume", help="'latest' or a checkpoint-<step> folder")
+    parser.add_argument("--db-mode", choices=("auto", "direct", "shards"), default="auto",
+                        help="shards: open the project read-only and leave the events in the "
+                             "output folder for `mmla runs merge` (a rank on another machine); "
+                             "auto (default): shards when the database is on a network file "
+                             "system or not writable")
     return parser.parse_args(argv)
+
+
+def _db_mode(mode: str, db: Path) -> bool:
+    """True when this process must not write the database (every open_store below, and in
+    the data loader's workers, is then read-only)."""
+    from mmla_core.eval.shards import resolve_db_mode
+    from mmla_core.store.db import READ_ONLY_ENV
+
+    resolved, why = resolve_db_mode(mode, db)
+    if resolved == "shards":
+        os.environ[READ_ONLY_ENV] = "1"
+        print(f"mmla_core.train: events to the output folder only ({why})",  # noqa: T201
+              file=sys.stderr)
+    return resolved == "shards"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         db = Path(args.db) if args.db else default_db_path()
         if not db.is_file():
             raise TrainConfigError(f"{db}: no project database; give --db")
-        outcome = run_training(config, db, job_id=args.job, resume=args.resume)
+        shards = _db_mode(args.db_mode, db)
+        outcome = run_training(config, db, job_id=args.job, resume=args.resume, shards=shards)
     except (TrainConfigError, OSError) as exc:
         print(f"mmla_core.train: refused: {exc}", file=sys.stderr)  # noqa: T201
         return 2

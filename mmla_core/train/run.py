@@ -82,8 +82,10 @@ def _resume_point(output_dir: Path, resume: str | None) -> str | None:
 
 
 def run_training(config: TrainConfig, db_path, *, job_id: int | None = None,
-                 resume: str | None = None, callbacks=()) -> TrainOutcome:
+                 resume: str | None = None, callbacks=(), shards: bool = False) -> TrainOutcome:
     """Train (or resume) and return how it ended; TrainConfigError before anything starts.
+    `shards`: the database is read only; the output folder's events.jsonl, config.yaml and
+    status.json are the record (`mmla runs merge OUTPUT_DIR`), and the test split waits.
 
     A failure's traceback goes to train.log here, once (`python -m mmla_core.train` only adds
     its one-line summary when its output is train.log already)."""
@@ -97,10 +99,12 @@ def run_training(config: TrainConfig, db_path, *, job_id: int | None = None,
         except outputs.OutputDirError as exc:
             raise TrainConfigError(str(exc)) from None
     output_dir.mkdir(parents=True, exist_ok=True)
+    if shards and rank == 0 and not (output_dir / "config.yaml").is_file():
+        (output_dir / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")  # for merge
     handler = _log_to(output_dir, rank)
     try:
-        return _validated_run(config, db_path, output_dir, job_id, rank, world, resume,
-                              callbacks)
+        return _validated_run(config, db_path, output_dir, None if shards else job_id, rank,
+                              world, resume, callbacks)
     except TrainConfigError:
         raise
     except Exception:
@@ -148,6 +152,11 @@ class _Run:
                             stderr_tail=f"{type(exc).__name__}: {exc}"[-4000:])
             raise
         free_gpu_memory()   # the training model is gone with _train's frame: test on a clean GPU
+        if self.store.read_only:   # --db-mode shards: the record is the output folder
+            sink.flush()
+            if writer:
+                self._write_status(outcome, utc_now())
+            return outcome
         problem = self._test(outcome, sink) if writer and outcome.status == "done" else None
         sink.flush()
         if writer:
@@ -155,6 +164,17 @@ class _Run:
                             test_run_ids_json=json.dumps(outcome.test_runs),
                             **({"stderr_tail": problem} if problem else {}))
         return outcome
+
+    def _write_status(self, outcome: TrainOutcome, finished_at: str) -> None:
+        """How the run ended, for `mmla runs merge` (the test split is evaluated after it)."""
+        status = {"status": outcome.status, "finished_at": finished_at, "exit_code": 0,
+                  "total_steps": outcome.global_step,
+                  "adapter_path": str(outcome.adapter_path) if outcome.adapter_path else None,
+                  "best_step": outcome.best.get("step"),
+                  "best_eval_accuracy": outcome.best.get("eval_accuracy")}
+        (self.output_dir / "status.json").write_text(json.dumps(status, indent=1))
+        log.info("database read-only (shards): merge with `mmla runs merge %s`, then evaluate "
+                 "the adapter on the test split", self.output_dir)
 
     @staticmethod
     def _forget_replayed_steps(checkpoint: str, sink) -> None:

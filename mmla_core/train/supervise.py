@@ -68,10 +68,24 @@ def run(db: Path, job_id: int, resume: str | None) -> int:
         out = Path(job["output_dir"])
         cmd = trainer_command(out / "config.yaml", db, job_id, resume)
         exit_code = _run_trainer(cmd, out, job_id)
+        _merge_shards(store, out)
         _record_end(store, job_id, exit_code)
         return 0
     finally:
         store.close()
+
+
+def _merge_shards(store, out: Path) -> None:
+    """A trainer that could not write the database (--db-mode auto on a network file system)
+    left its events in the output folder: fold them into the job now."""
+    if not (out / "status.json").is_file():
+        return
+    from mmla_core.eval.shards import ShardError, merge_run_folder
+
+    try:
+        _say(merge_run_folder(store, out).describe())
+    except (ShardError, OSError, ValueError) as exc:
+        _say(f"merging {out} failed: {exc}; run `mmla runs merge {out}`")
 
 
 def _run_trainer(cmd: list[str], out: Path, job_id: int) -> int:

@@ -1,0 +1,140 @@
+"""Folding a run folder's shards into the project database (see eval.shards for the layout).
+
+Idempotent: the evaluation run is claimed by the launch key its plan records, each prediction
+is added only when its sample key is missing (or held only an error row), and each training
+event only when the job has no event of that kind at that step.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mmla_core.eval.shards import PLAN_FILE, MergeReport, ShardError, read_jsonl
+from mmla_core.store.db import Store
+
+
+def _shard_rows(folder: Path, pattern: str) -> tuple[list[dict], list[str]]:
+    rows, problems = [], []
+    for path in sorted(folder.glob(pattern)):
+        found, bad = read_jsonl(path)
+        rows += found
+        problems += bad
+    return rows, problems
+
+
+def _best_by_key(rows: list[dict]) -> dict[str, dict]:
+    """One row per sample key: a later answer replaces an earlier error, never the reverse."""
+    best: dict[str, dict] = {}
+    for row in rows:
+        key = row.get("sample_key")
+        if key and (key not in best or best[key].get("error") or not row.get("error")):
+            best[key] = row
+    return best
+
+
+def merge_eval(store: Store, folder: Path) -> MergeReport:
+    from mmla_core.store.results import (
+        add_model,
+        claim_launch_run,
+        complete_if_all_written,
+        finish_run,
+        sample_key_errors,
+        update_run,
+        upsert_eval_predictions,
+    )
+
+    plan = json.loads((folder / PLAN_FILE).read_text(encoding="utf-8"))
+    fields = plan["fields"]
+    _check_same_project(store, fields)
+    run_id, _ = claim_launch_run(store, plan["launch_key"], "eval", settings=plan["settings"],
+                                 **fields)
+    model_id = _model_id(store, plan.get("engine") or {}, add_model)
+    update_run(store, run_id, model_id=model_id, settings=plan["settings"])
+    rows, problems = _shard_rows(folder, "predictions.rank*.jsonl")
+    have = sample_key_errors(store, run_id)
+    clip_ids = {int(c) for (c,) in store.conn.execute(
+        "SELECT id FROM clips WHERE dataset_id = ?", (fields["dataset_id"],))}
+    report = MergeReport("eval", run_id, problems=problems)
+    new = []
+    for key, row in _best_by_key(rows).items():
+        if int(row.get("clip_id", -1)) not in clip_ids:
+            report.problems.append(f"sample {key}: clip {row.get('clip_id')} is not in the "
+                                   "dataset, skipped")
+        elif key in have and not (have[key] and not row.get("error")):
+            report.already += 1
+        else:
+            new.append({**row, "run_id": run_id, "model_id": model_id})
+    if new:
+        upsert_eval_predictions(store, new)
+    report.added = len(new)
+    report.status = _final_eval_status(store, folder, run_id, complete_if_all_written,
+                                       finish_run)
+    return report
+
+
+def _check_same_project(store: Store, fields: dict) -> None:
+    found = store.conn.execute(
+        "SELECT (SELECT count(*) FROM tasks WHERE id = ?), (SELECT count(*) FROM datasets "
+        "WHERE id = ?)", (fields["task_id"], fields["dataset_id"])).fetchone()
+    if not all(found):
+        raise ShardError("the run folder was planned on another project (its task or dataset "
+                         "is not in this database): merge it into the project it was run on")
+
+
+def _model_id(store: Store, engine: dict, add_model) -> int | None:
+    if not engine.get("path"):
+        return None   # no rank loaded a model (nothing was pending)
+    row = store.conn.execute("SELECT id FROM models WHERE path = ?", (engine["path"],)).fetchone()
+    if row is not None:
+        return int(row[0])
+    return add_model(store, engine.get("name") or Path(engine["path"]).name,
+                     engine.get("family") or "", engine["path"],
+                     weights_hash=engine.get("weights_hash"),
+                     random_weights=bool(engine.get("random_weights")))
+
+
+def _final_eval_status(store: Store, folder: Path, run_id: int, complete, finish) -> str:
+    if complete(store, run_id):
+        return "done"
+    ended = [json.loads(p.read_text()) for p in sorted(folder.glob("status.rank*.json"))]
+    bad = [e for e in ended if e.get("status") in ("failed", "cancelled")]
+    if bad:
+        finish(store, run_id, bad[0]["status"], error=bad[0].get("message") or None)
+        return bad[0]["status"]
+    return store.scalar("SELECT status FROM runs WHERE id = ?", (run_id,))
+
+
+def merge_training(store: Store, folder: Path) -> MergeReport:
+    from mmla_core.store.jobs import (
+        add_events,
+        create_job,
+        event_keys,
+        job_by_output_dir,
+        update_job,
+    )
+    from mmla_core.train.config import TrainConfig
+
+    config = TrainConfig.from_yaml((folder / "config.yaml").read_text(encoding="utf-8"))
+    output_dir = str(folder.resolve())
+    job_id = job_by_output_dir(store, output_dir)
+    if job_id is None:
+        job_id = create_job(store, config.name, config.to_dict(), output_dir)
+        update_job(store, job_id, log_path=str(folder / "train.log"))
+    events, problems = read_jsonl(folder / "events.jsonl")
+    have = event_keys(store, job_id)
+    new = [e for e in events if (e.get("kind"), e.get("step")) not in have]
+    new = list({(e.get("kind"), e.get("step")): e for e in new}.values())
+    if new:
+        add_events(store, job_id, new)
+    report = MergeReport("train", job_id, len(new), len(events) - len(new), problems=problems)
+    status_path = folder / "status.json"
+    ended = json.loads(status_path.read_text()) if status_path.is_file() else {}
+    if ended:
+        update_job(store, job_id, **{k: v for k, v in ended.items() if k in _JOB_FIELDS})
+    report.status = store.scalar("SELECT status FROM training_jobs WHERE id = ?", (job_id,))
+    return report
+
+
+_JOB_FIELDS = ("status", "finished_at", "adapter_path", "best_step", "best_eval_accuracy",
+               "total_steps", "exit_code")
