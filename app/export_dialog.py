@@ -38,11 +38,12 @@ FORMATS = (
 MODES = ("video", "video_audio", "text")
 
 
-def _choices(store) -> tuple[list[tuple[int, str]], list[str], list[str]]:
+def _choices(store) -> tuple[list[tuple[int, str]], list[str], list[str], list[str]]:
     from mmla_core.store.catalog import list_datasets, list_tasks
+    from mmla_core.store.results import model_names
 
     return ([(int(d["id"]), d["name"]) for d in list_datasets(store)],
-            [t.name for t in list_tasks(store)], label_annotators(store))
+            [t.name for t in list_tasks(store)], label_annotators(store), model_names(store))
 
 
 def run_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> str:
@@ -64,10 +65,15 @@ def run_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> str
         return f"Wrote {len(files)} .eaf files to {out}; skipped: " + (
             ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())) or "none") + (
             f"; {describe_record(files.labels)}")
+    tokenizer = None
+    if options.get("tokenizer"):  # loaded here, on the worker thread (transformers is slow)
+        from mmla_core.datasets.lf_tokens import load_tokenizer
+
+        tokenizer = load_tokenizer(store, options["tokenizer"])
     files = export_llamafactory(
         store, out, dataset=dataset_id, task=options["task"], mode=options["mode"],
         splits=tuple(s.strip() for s in options["splits"].split(",") if s.strip()),
-        selection=selection)
+        selection=selection, tokenizer=tokenizer, tokenizer_name=options.get("tokenizer"))
     return files.summary()
 
 
@@ -104,6 +110,8 @@ class ExportDialog(QDialog):
         self.mode_combo = QComboBox(self)
         self.mode_combo.addItems(MODES)
         self.splits_edit = QLineEdit("train,dev", self)
+        self.tokens_combo = QComboBox(self)  # whose tokenizer counts the longest sample
+        self.tokens_combo.addItem("estimate (no model)", None)
         self.label_choice = LabelChoice(self)
         self.form = QFormLayout()
         self.form.addRow("Dataset", self.dataset_combo)
@@ -113,6 +121,7 @@ class ExportDialog(QDialog):
         self.form.addRow("Task", self.task_combo)
         self.form.addRow("Inputs", self.mode_combo)
         self.form.addRow("Splits", self.splits_edit)
+        self.form.addRow("Count tokens with", self.tokens_combo)
         self.form.addRow("Labels", self.label_choice)
         self.export_button = QPushButton("Export", self, default=True)
         self.export_button.clicked.connect(self.start_export)
@@ -131,8 +140,10 @@ class ExportDialog(QDialog):
     def _on_choices(self, choices) -> None:
         if not isValid(self):
             return
-        datasets, tasks, annotators = choices
+        datasets, tasks, annotators, models = choices
         self.label_choice.set_annotators(annotators)
+        for name in models:
+            self.tokens_combo.addItem(name, name)
         for dataset_id, name in datasets:
             self.dataset_combo.addItem(name, dataset_id)
         self.task_combo.addItems(tasks)
@@ -143,7 +154,7 @@ class ExportDialog(QDialog):
 
     def _on_format(self, _index: int = -1) -> None:
         fmt = self.fmt()
-        for widget in (self.task_combo, self.mode_combo, self.splits_edit):
+        for widget in (self.task_combo, self.mode_combo, self.splits_edit, self.tokens_combo):
             self.form.setRowVisible(widget, fmt == "llamafactory")
         self.form.setRowVisible(self.mine_box, fmt == "eaf")
 
@@ -165,7 +176,8 @@ class ExportDialog(QDialog):
         options = {"task": self.task_combo.currentText(), "mode": self.mode_combo.currentText(),
                    "splits": self.splits_edit.text(),
                    "annotator": self.annotator if self.mine_box.isChecked() else None,
-                   "selection": self.label_choice.selection()}
+                   "selection": self.label_choice.selection(),
+                   "tokenizer": self.tokens_combo.currentData()}
         self.export_button.setEnabled(False)
         self.status.setText("Exporting…")
         self.runner.submit(run_export, self.fmt(), target, int(dataset_id), options,

@@ -37,6 +37,10 @@ def add_model(store: Store, name: str, family: str, path: str, *, weights_hash: 
     return int(store.scalar("SELECT id FROM models WHERE name = ?", (name,)))
 
 
+def model_names(store: Store) -> list[str]:
+    return [r["name"] for r in store.query("SELECT name FROM models ORDER BY name")]
+
+
 def model_path(store: Store, ref: str) -> str | None:
     """The folder of a registered model, by name or id; None when no model is registered so."""
     rows = store.query("SELECT path FROM models WHERE name = ? OR CAST(id AS TEXT) = ?",
