@@ -14,6 +14,17 @@ from mmla_core.eval.shards import PLAN_FILE, MergeReport, ShardError, read_jsonl
 from mmla_core.store.db import Store
 
 
+def merge_run_folder(store: Store, folder: str | Path) -> MergeReport:
+    """Fold an evaluation or training run folder's shards into `store` (idempotent)."""
+    folder = Path(folder)
+    if (folder / PLAN_FILE).is_file():
+        return merge_eval(store, folder)
+    if (folder / "events.jsonl").is_file() and (folder / "config.yaml").is_file():
+        return merge_training(store, folder)
+    raise ShardError(f"{folder}: no run.json (an evaluation's shards) nor config.yaml + "
+                     "events.jsonl (a training run's): nothing to merge")
+
+
 def _shard_rows(folder: Path, pattern: str) -> tuple[list[dict], list[str]]:
     rows, problems = [], []
     for path in sorted(folder.glob(pattern)):

@@ -12,9 +12,10 @@ files in the run folder that every rank can reach:
   folder resumes: the samples already in the shards are skipped.
 - training: rank 0's `events.jsonl` (written in every mode) and `status.json`.
 
-`mmla runs merge RUN_FOLDER` folds a folder into the project database: the evaluation becomes a
-run (found again by its launch key, so a second merge adds nothing), the training a job (found by
-its output folder). A half-written last line (a rank killed mid-write) is skipped and reported.
+`mmla runs merge RUN_FOLDER` (eval.shard_merge) folds a folder into the project database: the
+evaluation becomes a run (found again by its launch key, so a second merge adds nothing), the
+training a job (found by its output folder). A half-written last line (a rank killed
+mid-write) is skipped and reported.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["DB_MODES", "MergeReport", "ShardError", "ShardRecorder", "database_unreachable",
-           "merge_run_folder", "read_jsonl", "resolve_db_mode"]
+           "read_jsonl", "resolve_db_mode"]
 
 DB_MODES = ("auto", "direct", "shards")
 PLAN_FILE = "run.json"
@@ -164,18 +165,3 @@ class MergeReport:
         lines = [f"{what} {self.target_id}: {self.added} {rows} added, {self.already} already "
                  f"there; status {self.status}"]
         return "\n".join(lines + [f"skipped {p}" for p in self.problems])
-
-
-def merge_run_folder(store, folder: str | Path) -> MergeReport:
-    """Fold an evaluation or training run folder's shards into `store` (idempotent)."""
-    folder = Path(folder)
-    if (folder / PLAN_FILE).is_file():
-        from mmla_core.eval.shard_merge import merge_eval
-
-        return merge_eval(store, folder)
-    if (folder / "events.jsonl").is_file() and (folder / "config.yaml").is_file():
-        from mmla_core.eval.shard_merge import merge_training
-
-        return merge_training(store, folder)
-    raise ShardError(f"{folder}: no run.json (an evaluation's shards) nor config.yaml + "
-                     "events.jsonl (a training run's): nothing to merge")
