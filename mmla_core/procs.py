@@ -24,7 +24,11 @@ WATCH_INTERVAL_S = 0.2
 
 
 def pid_alive(pid: int) -> bool:
-    """True while process `pid` exists (a zombie counts as gone)."""
+    """True while process `pid` exists (a zombie counts as gone). Off POSIX it says True
+    (conservative: nothing is swept, no worker exits): there `os.kill(pid, 0)` is no probe,
+    signal 0 is CTRL_C_EVENT on Windows."""
+    if os.name != "posix":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -46,8 +50,10 @@ def die_with_parent(owner_pid: int) -> None:
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):
             pass  # the watcher thread below still covers it
+    if os.name != "posix":
+        return
     parent = os.getppid()
-    if not pid_alive(owner_pid) or parent == 1:  # it died before we got here
+    if not pid_alive(owner_pid) or (parent == 1 and owner_pid != 1):  # it died already
         os._exit(1)
     threading.Thread(target=_watch, args=(owner_pid, parent), daemon=True,
                      name="die-with-parent").start()
