@@ -40,6 +40,14 @@ def test_missing_config_names_the_folder(tmp_path):
         inspect_model(tmp_path / "nowhere")
 
 
+def test_a_hub_id_not_in_the_cache_says_hf_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match=r"`hf download nobody/none-such`") as missing:
+        inspect_model("nobody/none-such")
+    assert "huggingface-cli" not in str(missing.value)  # huggingface_hub's CLI is `hf` now
+
+
 def test_missing_weights(tmp_path, text_dir):
     folder = _copy(text_dir, tmp_path / "m")
     (folder / "model.safetensors").unlink()
