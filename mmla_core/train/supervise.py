@@ -111,18 +111,19 @@ def _run_trainer(cmd: list[str], out: Path, job_id: int) -> int:
 
 
 def oom_kill_count() -> int | None:
-    """The kernel OOM killer's kill count in our cgroup (v2 memory.events, v1 oom_control);
-    None where neither can be read (no cgroup memory controller, not Linux)."""
+    """How many processes the kernel's OOM killer has ended: in our cgroup (v2 memory.events,
+    v1 oom_control), else machine-wide (/proc/vmstat); None where none can be read."""
+    candidates = []
     try:
         line = next(x for x in Path("/proc/self/cgroup").read_text().splitlines()
                     if x.startswith("0::"))
-        candidates = [Path("/sys/fs/cgroup") / line[3:].lstrip("/") / "memory.events"]
+        candidates.append(Path("/sys/fs/cgroup") / line[3:].lstrip("/") / "memory.events")
     except (OSError, StopIteration):
-        candidates = []
-    candidates.append(Path("/sys/fs/cgroup/memory/memory.oom_control"))
+        pass
+    candidates += [Path("/sys/fs/cgroup/memory/memory.oom_control"), Path("/proc/vmstat")]
     for path in candidates:
         try:
-            fields = dict(x.split() for x in path.read_text().splitlines() if " " in x)
+            fields = dict(x.split()[:2] for x in path.read_text().splitlines() if " " in x)
             return int(fields["oom_kill"])
         except (OSError, KeyError, ValueError):
             continue
@@ -131,8 +132,11 @@ def oom_kill_count() -> int | None:
 
 def kill_cause(before: int | None, after: int | None) -> str:
     """What killed the trainer with SIGKILL, said only from evidence (OOM advice reads this)."""
-    if before is not None and after is not None and after > before:
-        return (f"the kernel's out-of-memory killer ended the trainer (cgroup oom_kill "
+    if before is None or after is None:
+        return ("killed by signal 9 (the kernel's out-of-memory kill count cannot be read "
+                "here: a manual kill or the OOM killer)")
+    if after > before:
+        return (f"the kernel's out-of-memory killer ended the trainer (oom_kill "
                 f"{before} -> {after})")
     return "killed by signal 9 from outside (no out-of-memory kill recorded by the kernel)"
 
