@@ -61,8 +61,8 @@ class EditController:
         if edit is None:
             self.window.statusBar().showMessage(f"Nothing to {verb[:-1].lower()}o", 4000)
             return
-        what = {"label": "a label", "check": f"check {edit.check_key}",
-                "transcript": "a transcript edit"}[edit.kind]
+        what = {"label": "an adjudication" if edit.owner else "a label",
+                "check": f"check {edit.check_key}", "transcript": "a transcript edit"}[edit.kind]
         self._after_edit(edit.clip_id, f"{verb} {what} on clip #{edit.clip_id}", show=True)
 
     def mark_reviewed_and_next(self) -> None:
