@@ -11,6 +11,7 @@ from the latest or a chosen checkpoint; Delete removes the job and its files.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -304,7 +305,8 @@ class TrainingPanel(QWidget):
             colour = STATUS_COLOURS.get(job["status"], "#2b2d31")
             self.title.setText(f"#{job['id']} {job['name']} · <span style='color:{colour}'>"
                                f"{job['status']}</span><br><small>{config.get('model', '?')} · "
-                               f"{config.get('mode', 'sft').upper()} · {tasks}</small>")
+                               f"{config.get('mode', 'sft').upper()} · {tasks}<br>"
+                               f"{html.escape(_labels_line(job))}</small>")
         self._update_buttons()
 
     def _show_failure(self, job: dict | None, advice: str | None) -> None:
@@ -463,3 +465,12 @@ def _line(*widgets) -> QHBoxLayout:
         else:
             line.addWidget(widget, 1 if isinstance(widget, QComboBox) else 0)
     return line
+
+
+def _labels_line(job: dict) -> str:
+    """What the job trained on: label source, per-kind counts, clips left out (m006)."""
+    import json
+
+    from mmla_core.store.verdicts import describe_record
+
+    return describe_record(json.loads(job.get("labels_json") or "null"))

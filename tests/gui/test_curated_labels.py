@@ -168,3 +168,15 @@ def test_agreement_disagreement_list_adjudicates_by_label_keys(qtbot, tiny_proje
         assert undo(store, "carol").owner == "adjudicated:carol"  # Edit > Undo takes it back
         assert label_of(store, first, meld) == "anger"
     dialog.reject()
+
+
+def test_training_tab_names_the_labels_a_job_trained_on():
+    from mmla_app.training_panel import _labels_line
+
+    record = {"source": "majority", "counts": {"unresolved": 2, "majority": 5},
+              "include_rejected": False, "only_accepted": True,
+              "left_out": {"rejected": 1, "not_accepted": 3}}
+    assert _labels_line({"labels_json": json.dumps(record)}) == (
+        "labels: majority (majority 5, unresolved 2); left out: 1 rejected, 3 not accepted "
+        "(only accepted clips kept)")
+    assert _labels_line({"labels_json": None}) == "labels: not recorded"  # before m006
