@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mmla_core.store.db import Store
-from mmla_core.store.labels import IMPORT_ANNOTATOR
+from mmla_core.store.label_policy import resolve_labels
 
 HEALTH_CHOICES = ("any", "ok", "problem", "unprobed", "text_only")
 VERDICT_CHOICES = ("any", "accept", "reject", "none")
@@ -67,25 +67,32 @@ def browse_rows(store: Store, annotator: str, dataset_id: int | None = None, *,
             f"FROM clips c JOIN datasets d ON d.id = c.dataset_id {where} ORDER BY c.id", params,
         )
     }
-    _attach_labels(store, rows, annotator, where, params)
+    _attach_labels(store, rows, annotator, where, params,
+                   resolve_labels(store, dataset_id=dataset_id,
+                                  clip_ids=None if clip_id is None else [clip_id]))
     _attach_reviews(store, rows, annotator, where, params)
     for row in rows.values():
         row.search = " ".join((str(row.id), row.external_id, row.transcript)).lower()
     return list(rows.values())
 
 
-def _attach_labels(store, rows, annotator, where, params) -> None:
-    """Shown label per task: this annotator's, else the imported (gold) one."""
-    sql = (
-        "SELECT a.clip_id, t.name, a.label, a.annotator FROM annotations a "
-        "JOIN tasks t ON t.id = a.task_id JOIN clips c ON c.id = a.clip_id "
-        f"{where} {'AND' if where else 'WHERE'} a.annotator IN (?, ?) "
-        "ORDER BY a.clip_id, t.id, a.annotator = ? DESC"
-    )
-    for clip_id, task, label, _who in store.conn.execute(
-        sql, (*params, annotator, IMPORT_ANNOTATOR, annotator)
+def _attach_labels(store, rows, annotator, where, params, curated) -> None:
+    """Shown label per task: this annotator's, else the curated one (`label_policy`: an
+    adjudication, else the latest person's, else the imported label), in task order."""
+    names = dict(store.conn.execute("SELECT id, name FROM tasks").fetchall())
+    mine: dict[int, dict[int, str]] = {}
+    for clip_id, task_id, label in store.conn.execute(
+        "SELECT a.clip_id, a.task_id, a.label FROM annotations a JOIN clips c "
+        f"ON c.id = a.clip_id {where} {'AND' if where else 'WHERE'} a.annotator = ?",
+        (*params, annotator),
     ):
-        rows[clip_id].labels.setdefault(task, label)
+        mine.setdefault(clip_id, {})[task_id] = label
+    for clip_id in set(mine) | set(curated.labels):
+        row = rows.get(clip_id)
+        if row is None:
+            continue
+        shown = {**curated.labels.get(clip_id, {}), **mine.get(clip_id, {})}
+        row.labels.update((names[t], shown[t]) for t in sorted(shown))
 
 
 def _attach_reviews(store, rows, annotator, where, params) -> None:

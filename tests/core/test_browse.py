@@ -48,7 +48,8 @@ def test_rows_carry_labels_reviews_and_media_root(project):
     rows = browse_rows(store, "ana")
     assert [r.external_id for r in rows] == ["a", "b", "c"]
     assert rows[0].labels == {"MELD": "sadness"}  # the annotator's own label wins
-    assert browse_rows(store, "bo")[0].labels == {"MELD": "fear"}  # others see gold
+    assert browse_rows(store, "bo")[0].labels == {"MELD": "sadness"}  # others: the curated
+    assert browse_rows(store, "bo")[1].labels == {"MELD": "joy"}  # ...the imported one if alone
     assert (rows[0].verdict, rows[0].reviewed_by) == ("accept", "ana")
     assert rows[0].media_root == "/data/MELD"
 
