@@ -68,6 +68,16 @@ class PredictionResult:
     token_counts: dict[str, int] = field(default_factory=dict)  # text / video / image / audio
 
 
+def _refuse_adapter_on_disk(device_map: dict | None, adapter_path) -> None:
+    """peft cannot apply a LoRA adapter to layers accelerate offloaded to disk (its offload
+    index bookkeeping fails on these models): say so before a cryptic KeyError."""
+    if device_map and "disk" in device_map:
+        raise ModelLoadError(
+            f"{adapter_path}: a LoRA adapter cannot be applied to a model partly offloaded to "
+            f"disk ({device_map}); give the split more GPU / CPU memory (--max-memory) so "
+            "nothing goes to disk, or evaluate the adapter on a machine where it fits")
+
+
 class Engine:
     """A model + processor on a device. Not thread-safe: one caller at a time."""
 
@@ -88,6 +98,7 @@ class Engine:
         check, family = loaded.check, FAMILIES[loaded.check.family]
         model, adapter_hash = loaded.model, None
         if adapter_path is not None:
+            _refuse_adapter_on_disk(loaded.device_map, adapter_path)
             model, adapter_hash = load_adapter(model, adapter_path, allow_pickle=allow_pickle)
         info = ModelInfo(name or check.path.name, family.name, str(check.path),
                          check.weights_hash, check.random_weights, loaded.device, loaded.dtype,

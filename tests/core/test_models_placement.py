@@ -109,3 +109,17 @@ def test_cli_eval_and_predict_take_a_device_map(demo_db, omni_dir, tmp_path, cap
     assert main(["--db", str(db), "predict", "demo/demo_03", "--model", str(omni_dir),
                  "--task", "MELD", "--device-map", "everywhere"]) == 1
     assert "device map 'everywhere'" in capsys.readouterr().err
+
+
+def test_an_adapter_on_a_disk_offloaded_model_is_refused_clearly(omni_dir, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import Qwen2_5OmniThinkerForConditionalGeneration
+
+    from mmla_core.train.trainer import lora_target_regex
+
+    base = Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(omni_dir)
+    get_peft_model(base, LoraConfig(r=2, target_modules=lora_target_regex(
+        "qwen2_5_omni", ["q_proj"]))).save_pretrained(tmp_path / "adapter")
+    with pytest.raises(ModelLoadError, match="offloaded to disk"):
+        Engine.load(omni_dir, device_map="auto", adapter_path=tmp_path / "adapter",
+                    max_memory={"cpu": _share_of_the_weights(omni_dir, 0.92)})
