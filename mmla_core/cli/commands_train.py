@@ -51,6 +51,10 @@ CONFIG_FLAGS = [
     ("--eval-every", "eval_every", int, "dev evaluation every N steps (default 50)"),
     ("--save-every", "save_every", int, "checkpoint every N steps (default 50)"),
     ("--device", "device", str, "auto, cpu, cuda or cuda:N (default auto)"),
+    ("--sharding", "sharding", str, "none (DDP), fsdp, zero3 or zero3_offload: a model larger "
+                                    "than one GPU (default none)"),
+    ("--gpus", "gpus", int, "GPUs the run spreads over, for the memory check and the torchrun "
+                            "line (default 1)"),
     ("--output-dir", "output_dir", str, "run folder (default <project>.train/<id>-<name>)"),
     ("--labels", "labels", str, LABELS_HELP),
 ]

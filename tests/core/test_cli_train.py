@@ -111,6 +111,10 @@ def test_dry_run_prints_the_config_and_sample_previews_and_starts_nothing(projec
     assert "lora_rank: 4" in out and out.count("--- clip") == 3
     assert "prompt: What is clip 1?" in out and "answer: MIntRec: thank" in out
     assert train(project, "ls") == 0 and "no training runs yet" in capsys.readouterr().out
+    # a sharded run needs CUDA GPUs: the dry run says so on this CPU machine
+    assert train(project, "launch", *FLAGS, "--device", "cpu", "--sharding", "zero3",
+                 "--gpus", "8", "--dry-run") != 0
+    assert "sharding 'zero3' needs CUDA GPUs" in capsys.readouterr().err
 
 
 def test_ctrl_c_in_follow_detaches_and_the_run_goes_on(project, monkeypatch, capsys):
