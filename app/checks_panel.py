@@ -53,13 +53,13 @@ QLabel#muted { color: #6b7079; }
 
 
 def load_check_state(store, clip_id: int, annotator: str):
-    from mmla_core.checks import clip_check_state
+    from mmla_core.store.checks import clip_check_state
 
     return clip_check_state(store, clip_id, annotator)
 
 
 def _answer(store, clip_id: int, key: str, answer: str, annotator: str) -> int:
-    from mmla_core.checks import answer_check
+    from mmla_core.store.checks import answer_check
 
     answer_check(store, clip_id, key, answer, annotator)
     return clip_id
@@ -67,7 +67,7 @@ def _answer(store, clip_id: int, key: str, answer: str, annotator: str) -> int:
 
 def _answer_in_order(store, clip_id: int, answers: list[str], annotator: str) -> int:
     """Keys pressed before the clip's checks loaded: answer from the first open check on."""
-    from mmla_core.checks import answer_check, clip_check_state
+    from mmla_core.store.checks import answer_check, clip_check_state
 
     state = clip_check_state(store, clip_id, annotator)
     index = state.first_open_index()
@@ -78,7 +78,7 @@ def _answer_in_order(store, clip_id: int, answers: list[str], annotator: str) ->
 
 
 def _accept_model(store, clip_id: int, annotator: str) -> int:
-    from mmla_core.checks import accept_model_answers
+    from mmla_core.store.checks import accept_model_answers
 
     accept_model_answers(store, clip_id, annotator)
     return clip_id

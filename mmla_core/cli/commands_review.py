@@ -165,7 +165,7 @@ def cmd_label(store: Store, args) -> int:
 
 
 def cmd_check(store: Store, args) -> int:
-    from mmla_core.checks import answer_check, clip_check_state
+    from mmla_core.store.checks import answer_check, clip_check_state
 
     annotator, clip = _writer(args), _clip(store, args.clip)
     answer_check(store, clip["id"], args.check, args.answer, annotator)
@@ -176,7 +176,7 @@ def cmd_check(store: Store, args) -> int:
 
 
 def cmd_checks(store: Store, args) -> int:
-    from mmla_core.checks import dataset_checks, set_dataset_checks
+    from mmla_core.store.checks import dataset_checks, set_dataset_checks
 
     dataset = _dataset(store, args.dataset)
     if args.reset:

@@ -27,7 +27,6 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-from mmla_core.checks import dataset_checks
 from mmla_core.datasets.eaf_xml import EafDocument, EafError, Tier, eaf_xml, read_eaf
 from mmla_core.datasets.export import ExportedFiles, ExportError, _log_export
 from mmla_core.fsutil import write_text_atomic
@@ -39,6 +38,7 @@ from mmla_core.store.annotator_work import (
     tasks_by_id,
 )
 from mmla_core.store.catalog import find_dataset, list_clips, tasks_for_dataset
+from mmla_core.store.checks import dataset_checks
 from mmla_core.store.db import Store
 from mmla_core.store.labels import CHECK_ANSWERS
 from mmla_core.store.verdicts import Selection

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from mmla_core.checks import dataset_checks
+from mmla_core.store.checks import dataset_checks
 from mmla_core.store.db import Store
 from mmla_core.store.label_policy import ADJUDICATED_PREFIX, resolve_labels
 

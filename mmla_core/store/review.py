@@ -15,7 +15,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from mmla_core.checks import ACCEPT, REJECT, clip_check_state
+from mmla_core.checks import ACCEPT, REJECT
 from mmla_core.datasets.export import (
     CLIP_FIELDS,
     ExportedFiles,
@@ -24,6 +24,7 @@ from mmla_core.datasets.export import (
     write_records_file,
 )
 from mmla_core.store.catalog import find_dataset, tasks_for_dataset
+from mmla_core.store.checks import clip_check_state
 from mmla_core.store.db import Store
 from mmla_core.store.labels import labels_for_clip
 from mmla_core.store.verdicts import Selection, overall_verdicts

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from mmla_core import checks
-from mmla_core.checks import (
-    MMA_CHECKS,
-    MMA_KEYS,
-    CheckError,
+from mmla_core.checks import MMA_CHECKS, MMA_KEYS, CheckError, verdict
+from mmla_core.store import checks
+from mmla_core.store.checks import (
     accept_model_answers,
     answer_check,
     clip_check_state,
     dataset_checks,
     set_dataset_checks,
-    verdict,
 )
 from mmla_core.store.labels import check_answers, redo, set_check_answer, undo, undo_depth
 

@@ -5,9 +5,10 @@ import json
 import models_fixtures
 from probe_helpers import demo_copy, first_clip
 
-from mmla_core.checks import MMA_KEYS, accept_model_answers, answer_check, clip_check_state
+from mmla_core.checks import MMA_KEYS
 from mmla_core.models.inputs import InferenceSettings
 from mmla_core.probe.model_checks import run_model_checks
+from mmla_core.store.checks import accept_model_answers, answer_check, clip_check_state
 from mmla_core.store.labels import check_answers
 
 omni_dir = models_fixtures.omni_dir

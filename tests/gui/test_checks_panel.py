@@ -112,7 +112,7 @@ def test_model_answers_are_a_separate_layer_that_can_be_accepted(host, qtbot, ti
 
 
 def test_custom_check_list_and_no_clip(host, qtbot, tiny_project):
-    from mmla_core.checks import set_dataset_checks
+    from mmla_core.store.checks import set_dataset_checks
 
     with open_store(tiny_project.db_path) as store:
         set_dataset_checks(store, tiny_project.dataset_id, [("lips", "Lips in sync?")])
