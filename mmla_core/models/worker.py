@@ -413,6 +413,10 @@ def _evaluate(request, conn, cancel, db_path, engines, input_factory) -> None:
 
     run_id = run_evaluation(db_path, **request["kwargs"], progress=progress, cancel=cancel,
                             engine_factory=engines.get, input_factory=input_factory)
+    if run_id == 0:   # --db-mode shards: no run row yet, the caller merges the folder
+        conn.send({"type": "finished", "request": rid, "run_id": 0, "status": "sharded",
+                   "error": None})
+        return
     with open_store(db_path) as store:
         run = get_run(store, run_id)
     conn.send({"type": "finished", "request": rid, "run_id": run_id, "status": run["status"],

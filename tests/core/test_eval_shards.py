@@ -145,3 +145,17 @@ def test_a_training_rank_without_the_database_leaves_events_to_merge(toy_project
     assert job["status"] == "done" and job["adapter_path"] == str(out / "adapter")
     assert job["output_dir"] == str(out.resolve()) and job["best_step"] in (2, 4)
     assert kinds.count("train") == 4 and kinds.count("checkpoint") == 2
+
+
+def test_mmla_eval_in_shards_mode_merges_when_it_ends(project, tmp_path, capsys):
+    folder = tmp_path / "out"
+    assert main(["--db", str(project), "eval", "--model", "m", "--task", "MELD", "--dataset",
+                 "ds", "--db-mode", "shards", "--out", str(folder), *CLI_FAKE]) == 0
+    out = capsys.readouterr().out
+    assert f"run 1: {LABELLED} predictions added, 0 already there; status done" in out
+    assert (folder / "predictions.rank0.jsonl").is_file()
+    with open_store(project) as store:
+        assert len(run_predictions(store, 1)) == LABELLED
+    assert main(["--db", str(project), "eval", "--model", "m", "--task", "MELD", "--dataset",
+                 "ds", "--db-mode", "shards", *CLI_FAKE]) == 1
+    assert "give --out RUN_FOLDER" in capsys.readouterr().err
