@@ -142,7 +142,7 @@ def _answer_cap(engine, plan) -> int:
 
 def generate_then_parse(engine, clips, task, settings, batch: int, cap: int) -> list[str]:
     """The paper's protocol: greedy answers, then MMLA's parser."""
-    from mmla_core.eval.parse import clean
+    from mmla_core.answers import clean
 
     labels = []
     for start in range(0, len(clips), batch):

@@ -207,7 +207,7 @@ class Engine:
         return [(plan.answers[plan.labels.index(s.best)], s.best, s) for s in table]
 
     def _generate(self, inputs: dict, plans: list[PromptPlan], settings):
-        from mmla_core.eval.parse import clean
+        from mmla_core.answers import clean
         from mmla_core.models.generation import generate_answers
         from mmla_core.models.scoring import (
             LabelScores,

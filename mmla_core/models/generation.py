@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from mmla_core.eval.parse import clean
+from mmla_core.answers import clean
 
 __all__ = ["Generated", "generate_answers", "parse_answer"]
 

@@ -3,7 +3,7 @@
 import models_fixtures
 import pytest
 
-from mmla_core.eval.parse import MULTI, UNKNOWN, clean
+from mmla_core.answers import MULTI, UNKNOWN, clean
 from mmla_core.models.inputs import InferenceSettings
 from mmla_core.models.prompting import MMA_VISUAL, PromptKindError, plan_prompt
 from mmla_core.prompts import ZERO_SHOT, render

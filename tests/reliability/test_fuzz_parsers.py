@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mmla_core.answers import MULTI, UNKNOWN, clean
 from mmla_core.datasets.auto import import_path
 from mmla_core.datasets.common import match_label
 from mmla_core.datasets.report import DatasetImportError
-from mmla_core.eval.parse import MULTI, UNKNOWN, clean
 from mmla_core.prompts import answer
 from mmla_core.store.db import open_store
 from mmla_core.tasks import MMLA_TASKS
