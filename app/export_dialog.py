@@ -49,12 +49,12 @@ def _choices(store) -> tuple[list[tuple[int, str]], list[str], list[str], list[s
 def run_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> str:
     """Runs on a worker thread; returns a one-line summary."""
     from mmla_core.datasets.export import export_llamafactory
-    from mmla_core.store import review
+    from mmla_core.datasets.review_export import export_review_csv, export_review_jsonl
     from mmla_core.store.verdicts import Selection, describe_record
 
     selection = Selection.from_dict(options.get("selection"))
     if fmt in ("csv", "jsonl"):
-        writer = review.export_review_csv if fmt == "csv" else review.export_review_jsonl
+        writer = export_review_csv if fmt == "csv" else export_review_jsonl
         written = writer(store, out, dataset=dataset_id, selection=selection)
         return f"Wrote {written.records} clips to {out}; {describe_record(written.labels)}"
     if fmt == "eaf":

@@ -294,7 +294,7 @@ def cmd_export_eaf(store: Store, args) -> int:
 
 
 def cmd_export_review(store: Store, args) -> int:
-    from mmla_core.store.review import export_review_csv, export_review_jsonl
+    from mmla_core.datasets.review_export import export_review_csv, export_review_jsonl
 
     fmt = args.format or ("csv" if args.out.suffix.lower() == ".csv" else "jsonl")
     writer = export_review_csv if fmt == "csv" else export_review_jsonl

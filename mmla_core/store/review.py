@@ -9,25 +9,14 @@ conflict variants are derived from them and are reviewed through their parent.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
 from dataclasses import dataclass
 
 from mmla_core.checks import ACCEPT, REJECT
-from mmla_core.datasets.export import (
-    CLIP_FIELDS,
-    ExportedFiles,
-    ExportError,
-    clip_records,
-    write_records_file,
-)
-from mmla_core.store.catalog import find_dataset, tasks_for_dataset
+from mmla_core.store.catalog import tasks_for_dataset
 from mmla_core.store.checks import clip_check_state
 from mmla_core.store.db import Store
 from mmla_core.store.labels import labels_for_clip
-from mmla_core.store.verdicts import Selection, overall_verdicts
+from mmla_core.store.verdicts import overall_verdicts
 from mmla_core.tasks import Task, task_from_row
 
 AUTO = "auto"  # mark_reviewed: derive the verdict from the annotator's check answers
@@ -184,22 +173,9 @@ def notes_for_clip(store: Store, clip_id: int) -> dict[str, str]:
     return dict(rows.fetchall())
 
 
-# --- exports: labels + check answers + verdicts --------------------------------------------------
-
-def review_records(store: Store, dataset: str | int, *, split: str | None = None,
-                   selection: Selection | None = None) -> list[dict]:
-    """`clip_records` (clip fields + policy labels, the clips the selection keeps) plus, per
-    clip, every human check answer, the reviews and the overall verdict (`verdicts`)."""
-    dataset_id = dataset_id_of(store, dataset)
-    records = clip_records(store, dataset=dataset_id, split=split, selection=selection)
-    overall = overall_verdicts(store, dataset_id)
-    answers: dict[int, dict[str, dict[str, str]]] = {}
-    for clip_id, key, annotator, answer in store.conn.execute(
-        "SELECT a.clip_id, a.check_key, a.annotator, a.answer FROM check_answers a "
-        "JOIN clips c ON c.id = a.clip_id WHERE c.dataset_id = ? AND a.source = 'human' "
-        "ORDER BY a.clip_id, a.check_key, a.annotator", (dataset_id,),
-    ):
-        answers.setdefault(clip_id, {}).setdefault(key, {})[annotator] = answer
+def review_verdicts_by_clip(store: Store, dataset_id: int) -> dict[int, dict[str, str | None]]:
+    """{clip id: {annotator: verdict}} of every review of the dataset's clips (a review without
+    a verdict too), annotators in name order: what the review exports write."""
     reviews: dict[int, dict[str, str | None]] = {}
     for clip_id, annotator, verdict in store.conn.execute(
         "SELECT r.clip_id, r.annotator, r.verdict FROM clip_reviews r JOIN clips c "
@@ -207,49 +183,4 @@ def review_records(store: Store, dataset: str | int, *, split: str | None = None
         (dataset_id,),
     ):
         reviews.setdefault(clip_id, {})[annotator] = verdict
-    for record in records:
-        given = reviews.get(record["id"], {})
-        record["checks"] = answers.get(record["id"], {})
-        record["reviews"] = given
-        record["verdict"] = overall.get(record["id"])
-    return records
-
-
-def dataset_id_of(store: Store, dataset: str | int) -> int:
-    if (row := find_dataset(store, dataset)) is not None:
-        return int(row["id"])
-    raise ExportError(f"no dataset {dataset!r} in {store.path}")
-
-
-def export_review_jsonl(store: Store, path: str | os.PathLike, *, dataset: str | int,
-                        split: str | None = None,
-                        selection: Selection | None = None) -> ExportedFiles:
-    """One clip per line: labels, check answers per annotator, reviews and the verdict."""
-    records = review_records(store, dataset, split=split, selection=selection)
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    return write_records_file(store, "review-jsonl", path, text, records, dataset=dataset,
-                              split=split)
-
-
-def export_review_csv(store: Store, path: str | os.PathLike, *, dataset: str | int,
-                      split: str | None = None,
-                      selection: Selection | None = None) -> ExportedFiles:
-    """Flat columns: clip fields, `label:<task>`, `check:<key>:<annotator>`, `verdict` and
-    `reviewed_by` (annotators joined with ';')."""
-    records = review_records(store, dataset, split=split, selection=selection)
-    tasks = list(dict.fromkeys(t for r in records for t in r["labels"]))
-    checks = list(dict.fromkeys(
-        (key, who) for r in records for key, by in r["checks"].items() for who in by))
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*CLIP_FIELDS, *(f"label:{t}" for t in tasks),
-                     *(f"check:{k}:{a}" for k, a in checks), "verdict", "reviewed_by"])
-    for r in records:
-        writer.writerow([
-            *(("" if r[f] is None else r[f]) for f in CLIP_FIELDS),
-            *(r["labels"].get(t, "") for t in tasks),
-            *(r["checks"].get(k, {}).get(a, "") for k, a in checks),
-            r["verdict"] or "", ";".join(r["reviews"]),
-        ])
-    return write_records_file(store, "review-csv", path, buffer.getvalue(), records,
-                              dataset=dataset, split=split)
+    return reviews

@@ -9,6 +9,7 @@ import pytest
 
 from mmla_core.checks import MMA_KEYS
 from mmla_core.datasets.export import export_llamafactory
+from mmla_core.datasets.review_export import export_review_csv, export_review_jsonl, review_records
 from mmla_core.store.catalog import add_variant_clip
 from mmla_core.store.labels import set_check_answer, set_note
 from mmla_core.store.review import (
@@ -16,14 +17,11 @@ from mmla_core.store.review import (
     ReviewError,
     accepted_clip_ids,
     clear_review,
-    export_review_csv,
-    export_review_jsonl,
     mark_reviewed,
     next_unreviewed,
     note_for,
     notes_for_clip,
     review_progress,
-    review_records,
     reviewed_by,
 )
 from mmla_core.store.verdicts import Selection
