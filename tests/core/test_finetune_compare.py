@@ -86,7 +86,7 @@ def test_a_new_job_reusing_a_deleted_jobs_id_does_not_take_its_runs(store, tmp_p
     store.conn.execute("UPDATE runs SET started_at = '2000-01-01T00:00:00.000Z' WHERE id = ?",
                        (by_folder,))
     new_job, _ = add_job(store, tmp_path, "meld-sft", ["MELD"], "it")
-    assert new_job == old_job          # SQLite reuses the id of the deleted newest row
+    assert new_job != old_job          # ids are never reused (m008); the tag rule still holds
     rows = {r.run_id: r for r in finetune_rows(store, task="MELD")}
     assert rows[tagged].job_id is None and rows[tagged].kind == "SFT"
     assert rows[by_folder].job_id is None and rows[by_folder].kind == "adapter"
