@@ -127,7 +127,8 @@ class CheckRow(QFrame):
         if model is not None:
             confidence = model.get("confidence")
             shown = f" · {confidence:.0%}" if confidence is not None else ""
-            lines.append(f"model {model['annotator']}: {model['answer']}{shown}")
+            name = str(model["annotator"]).removeprefix("model:")
+            lines.append(f"model {name}: {model['answer']}{shown}")
         if others:
             lines.append(" · ".join(f"{who}: {a}" for who, a in others))
         self.layer.setText("<br>".join(lines))

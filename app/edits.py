@@ -12,10 +12,13 @@ from mmla_app.workers import submit_write
 
 
 def _undo(store, annotator: str, redo: bool):
+    """(the edit undone or redone, what it was in words), or None when there was none."""
     from mmla_core.store.labels import redo as redo_edit
     from mmla_core.store.labels import undo as undo_edit
+    from mmla_core.words import edit_description
 
-    return (redo_edit if redo else undo_edit)(store, annotator)
+    edit = (redo_edit if redo else undo_edit)(store, annotator)
+    return None if edit is None else (edit, edit_description(store, edit))
 
 
 def _set_transcript(store, clip_id: int, text: str, annotator: str) -> None:
@@ -56,13 +59,12 @@ class EditController:
         submit_write(self.window.db_path, _undo, self.window.annotator, redo,
                      on_success=partial(self._after_undo, redo), on_error=self._failed)
 
-    def _after_undo(self, redo: bool, edit) -> None:
+    def _after_undo(self, redo: bool, done) -> None:
         verb = "Redid" if redo else "Undid"
-        if edit is None:
+        if done is None:
             self.window.statusBar().showMessage(f"Nothing to {verb[:-1].lower()}o", 4000)
             return
-        what = {"label": "an adjudication" if edit.owner else "a label",
-                "check": f"check {edit.check_key}", "transcript": "a transcript edit"}[edit.kind]
+        edit, what = done
         self._after_edit(edit.clip_id, f"{verb} {what} on clip #{edit.clip_id}", show=True)
 
     def mark_reviewed_and_next(self) -> None:

@@ -35,6 +35,7 @@ from mmla_app.runtime.change_bus import announce
 from mmla_app.screen_fit import fit_resize
 from mmla_app.workers import Runner, submit_write
 from mmla_core import changes as areas
+from mmla_core.words import count
 
 POLL_MS = 100
 CANCEL, STOP_NOW = "Cancel run", "Stop now"
@@ -54,9 +55,9 @@ def run_summary(store, run_id: int) -> str:
     report = run_report(store, run_id)
     p = report.metrics.percent()
     text = (f"Run {run_id} {report.run['status']}: ACC {p['ACC']:.2f}  F1 {p['F1']:.2f}  "
-            f"WF1 {p['WF1']:.2f}  WP {p['WP']:.2f} on {report.metrics.n} clips")
+            f"WF1 {p['WF1']:.2f}  WP {p['WP']:.2f} on {count(report.metrics.n, 'clip')}")
     if report.errors:
-        text += f"; {report.errors} samples failed (see Results)"
+        text += f"; {count(report.errors, 'sample')} failed (see Results)"
     if report.settings.get("engine", {}).get("random_weights"):
         text += ". Random weights: these numbers are noise"
     return f"{text}.\nGold {describe_record(report.settings.get('labels'))}"

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar
 
 from mmla_app.workers import Runner
+from mmla_core.words import count
 
 IMPORT_CHANNEL = "import"
 MAX_ISSUES_SHOWN = 30
@@ -100,7 +101,8 @@ class ImportController:
         issues = [i for r in reports for i in r.issues]
         notes = [f"{r.dataset}: {note.strip()}" for r in reports for note in r.notes()]
         self.window.statusBar().showMessage(
-            f"Imported {path.name}: {added} new clips, {len(issues)} problems reported", 10000)
+            f"Imported {path.name}: {count(added, 'new clip')}, "
+            f"{count(len(issues), 'problem')} reported", 10000)
         self.window.reload_clips()
         if issues or notes:
             lines = notes + [f"{i.location}: {i.message}" for i in issues[:MAX_ISSUES_SHOWN]]

@@ -35,6 +35,7 @@ from mmla_app.screen_fit import fit_resize
 from mmla_app.tables import read_only_table, stack
 from mmla_app.workers import Runner
 from mmla_core import changes as areas
+from mmla_core import words
 
 # what tells runs apart first (model, task, data, split, accuracy); bookkeeping last
 RUN_COLUMNS = ("Run", "Model", "Task", "Data", "Split", "ACC", "Samples", "Status", "Started")
@@ -281,8 +282,8 @@ class ResultsView(QWidget):
                 table.setItem(r, c, item)
         what = "the runs disagree" if len(run_ids) > 1 else "the run is wrong"
         capped = f" (the first {DISAGREEMENT_LIMIT})" if len(rows) >= DISAGREEMENT_LIMIT else ""
-        self.status.setText(f"{len(rows)} samples where {what}{capped}; double-click one to "
-                            "open its clip.")
+        self.status.setText(f"{words.count(len(rows), 'sample')} where {what}{capped}; "
+                            "double-click one to open its clip.")
 
     # --- export -------------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from mmla_app.screen_fit import fit_resize
 from mmla_app.training_form import TrainForm, load_splits
 from mmla_app.workers import Runner
 from mmla_core.store.verdicts import describe_record
+from mmla_core.words import count
 
 ERROR_STYLE = "color: #c8453b;"
 OK_STYLE = "color: #2e9d5b;"
@@ -195,7 +196,7 @@ class TrainDialog(QDialog):
         self.samples_view.setPlainText(render_samples(result["samples"]))
         self.labels_line.setText(describe_record(result.get("labels")))
         self._show_problems(result["problems"])
-        self.status.setText(f"{len(result['samples'])} samples shown.")
+        self.status.setText(f"{count(len(result['samples']), 'sample')} shown.")
         self.previewed.emit(result)
 
     def launch(self) -> None:

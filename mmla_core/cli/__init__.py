@@ -74,9 +74,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(handler, store, args) -> int:
     try:
-        return int(handler(store, args) or EXIT_OK)
+        code = int(handler(store, args) or EXIT_OK)
+        if code == EXIT_FAILED:
+            _hint_models(store, args)
+        return code
     except (CliError, ValueError, OSError, StoreError) as exc:
         print(f"mmla {args.command}: {exc}", file=sys.stderr)
+        _hint_models(store, args)
         return EXIT_FAILED
     except sqlite3.OperationalError as exc:  # a write outside Store.write (sqlite-utils, ...)
         if not is_storage_error(exc):  # a damaged project, a bug: the crash report
@@ -91,6 +95,18 @@ def _run(handler, store, args) -> int:
     except Exception as exc:  # anything else: one line + a log file, never a bare traceback
         report_unexpected(args.command, exc)
         return EXIT_FAILED
+
+
+def _hint_models(store, args) -> None:
+    """After a failure with --model naming no registered model: list the ones there are."""
+    model = getattr(args, "model", None)
+    if store is None or not isinstance(model, str):
+        return
+    from mmla_core.store.results import unknown_model_hint
+
+    hint = unknown_model_hint(store, model)
+    if hint:
+        print(f"mmla {args.command}: {hint}", file=sys.stderr)
 
 
 if __name__ == "__main__":

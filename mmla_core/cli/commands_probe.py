@@ -94,10 +94,10 @@ def _settings(args):
 
 def _engine(store, ref: str, args):
     from mmla_core.models.engine import Engine, ModelLoadError
+    from mmla_core.store.results import find_model
 
-    rows = store.query("SELECT name, path FROM models WHERE name = ? OR CAST(id AS TEXT) = ? "
-                       "OR path = ? ORDER BY name = ? DESC", (ref,) * 4)
-    path, name = (rows[0]["path"], rows[0]["name"]) if rows else (ref, None)
+    row = find_model(store, ref)
+    path, name = (row["path"], row["name"]) if row else (ref, None)
     try:
         return Engine.load(path, device=args.device, name=name,
                            adapter_path=getattr(args, "adapter", None), **placement_kwargs(args))

@@ -18,6 +18,7 @@ from mmla_core.store.dataset_delete import (
 )
 from mmla_core.store.db import Store
 from mmla_core.variants.store_ops import owned_file, remove_variant_files, variants_dir
+from mmla_core.words import count
 
 __all__ = ["DatasetRemoval", "plan_removal", "remove_dataset"]
 
@@ -28,8 +29,7 @@ class DatasetRemoval:
     files: list[Path]  # variant media files the app wrote (sidecars go with them)
 
     def summary(self) -> str:
-        word = "file" if len(self.files) == 1 else "files"
-        return f"{self.footprint.summary()}, {len(self.files)} variant {word}"
+        return f"{self.footprint.summary()}, {count(len(self.files), 'variant file')}"
 
 
 def _dataset(store: Store, ref: str | int) -> dict:

@@ -285,9 +285,13 @@ def _model(store: Store, ref) -> tuple[int | None, str]:
     """(registered model id or None, the path or hub id the engine loads)."""
     if ref is None or str(ref).strip() == "":
         raise EvalError("choose a model: a registered name (`mmla models ls`) or a folder")
-    rows = store.query("SELECT id, path FROM models WHERE name = ? OR CAST(id AS TEXT) = ? "
-                       "OR path = ? ORDER BY name = ? DESC", (str(ref),) * 4)
-    return (int(rows[0]["id"]), rows[0]["path"]) if rows else (None, str(ref))
+    from mmla_core.store.results import ModelRefError, find_model
+
+    try:
+        row = find_model(store, ref)
+    except ModelRefError as exc:
+        raise EvalError(str(exc)) from None
+    return (int(row["id"]), row["path"]) if row else (None, str(ref))
 
 
 def prepare_job(store: Store, request: dict) -> EvalJob:

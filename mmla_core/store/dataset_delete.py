@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mmla_core.store.db import Store
+from mmla_core.words import count
 
 __all__ = ["DatasetFootprint", "dataset_footprint", "delete_dataset_rows", "owned_runs"]
 
@@ -32,12 +33,9 @@ class DatasetFootprint:
     predictions: int
 
     def summary(self) -> str:
-        def n(count: int, word: str) -> str:
-            return f"{count} {word}{'' if count == 1 else 's'}"
-
-        return (f"{n(self.clips - self.variants, 'clip')}, {n(self.variants, 'variant')}, "
-                f"{n(self.labels, 'label')}, {n(self.check_answers, 'check answer')}, "
-                f"{n(self.runs, 'run')} ({n(self.predictions, 'prediction')})")
+        return (f"{count(self.clips - self.variants, 'clip')}, {count(self.variants, 'variant')}, "
+                f"{count(self.labels, 'label')}, {count(self.check_answers, 'check answer')}, "
+                f"{count(self.runs, 'run')} ({count(self.predictions, 'prediction')})")
 
 
 def owned_runs(store: Store, dataset_id: int) -> list[int]:

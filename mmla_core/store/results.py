@@ -41,11 +41,50 @@ def model_names(store: Store) -> list[str]:
     return [r["name"] for r in store.query("SELECT name FROM models ORDER BY name")]
 
 
+class ModelRefError(ValueError):
+    """A model name that names no registered model (or several), with the names there are."""
+
+
+def find_model(store: Store, ref) -> dict | None:
+    """The registered model `ref` names: its name, id or path exactly, else an unambiguous
+    prefix of one name (`tiny` for `tiny-qwen2_5_omni`). None when it names none (it may be a
+    folder or a hub id); ModelRefError when it is the prefix of several names."""
+    ref = str(ref).strip()
+    rows = store.query("SELECT id, name, path FROM models WHERE name = ? OR CAST(id AS TEXT) = ? "
+                       "OR path = ? ORDER BY name = ? DESC", (ref,) * 4)
+    if rows:
+        return rows[0]
+    found = [name for name in model_names(store) if ref and name.startswith(ref)]
+    if len(found) > 1:
+        raise ModelRefError(f"model {ref!r} could be any of {', '.join(found)}: give the whole "
+                            "name")
+    if found:
+        return store.query("SELECT id, name, path FROM models WHERE name = ?", (found[0],))[0]
+    return None
+
+
+def unknown_model_hint(store: Store, ref) -> str:
+    """For an error about a model that is not registered: the names that are ('' when `ref`
+    is registered or is a folder)."""
+    import os
+
+    if not ref or os.path.exists(str(ref)):
+        return ""
+    try:
+        if find_model(store, ref) is not None:
+            return ""
+    except ModelRefError:
+        return ""
+    names = model_names(store)
+    known = ", ".join(names) if names else "none yet (mmla models add, mmla models tiny --add)"
+    return f"no model {str(ref)!r} is registered in this project; registered models: {known}"
+
+
 def model_path(store: Store, ref: str) -> str | None:
-    """The folder of a registered model, by name or id; None when no model is registered so."""
-    rows = store.query("SELECT path FROM models WHERE name = ? OR CAST(id AS TEXT) = ?",
-                       (str(ref), str(ref)))
-    return rows[0]["path"] if rows else None
+    """The folder of a registered model, by name, id or name prefix; None when no model is
+    registered so (then `ref` may be a folder or a hub id)."""
+    row = find_model(store, ref)
+    return row["path"] if row else None
 
 
 def start_run(store: Store, kind: str, *, settings: dict | None = None, **fields) -> int:

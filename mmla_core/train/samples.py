@@ -61,10 +61,9 @@ class _Refused(Exception):
 def resolve_model(store: Store, ref: str) -> tuple[str, str, dict]:
     """(folder, family, config.json) of a registered model name or a folder; files only."""
     from mmla_core.models.registry import detect_family, read_config, resolve_model_path
+    from mmla_core.store.results import model_path
 
-    rows = store.query("SELECT path FROM models WHERE name = ? OR CAST(id AS TEXT) = ?",
-                       (str(ref), str(ref)))
-    path = resolve_model_path(rows[0]["path"] if rows else ref)
+    path = resolve_model_path(model_path(store, ref) or ref)
     config = read_config(path)
     return str(path), detect_family(config, path), config
 

@@ -42,3 +42,21 @@ def test_probe_compare_prints_both_answers_and_the_differences(project, capsys):
     assert out.rstrip().endswith("3 of 18 cells answered differently; B fixed 0, broke 3")
     assert run(project, "probe", "compare", str(base)) == 1
     assert "two probe run ids" in capsys.readouterr().err
+
+
+def test_model_prefix_and_unknown_models_name_the_registered_ones(project, capsys):
+    from mmla_core.store import open_store
+    from mmla_core.store.results import ModelRefError, add_model, find_model
+
+    with open_store(project) as store:
+        add_model(store, "tiny-qwen2_5_omni", "qwen2_5_omni", "/models/omni")
+        assert find_model(store, "tiny")["name"] == "tiny-qwen2_5_omni"
+        add_model(store, "tiny-qwen2_vl", "qwen2_vl", "/models/vl")
+        with pytest.raises(ModelRefError, match="any of tiny-qwen2_5_omni, tiny-qwen2_vl"):
+            find_model(store, "tiny")
+        assert find_model(store, "tiny-qwen2_vl")["path"] == "/models/vl"
+    assert run(project, "eval", "--model", "nope", "--dataset", "demo", "--task", "MELD",
+               "--split", "test", "--in-process") == 1
+    err = capsys.readouterr().err
+    assert "no model 'nope' is registered in this project; registered models: " \
+           "tiny-qwen2_5_omni, tiny-qwen2_vl" in err
