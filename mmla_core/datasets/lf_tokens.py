@@ -9,12 +9,21 @@ answer. The export counts each record as the model will see it:
   text runs about one token a character), plus 32 for the chat wrapper (system prompt, roles);
 - video (`video`, `video_audio` modes): the frames the project's training defaults sample
   (`TrainConfig`: 8 frames at 2 fps, 128*28*28 pixels each) at Qwen2-VL / Qwen2.5-Omni rates
-  (train/fit.py: two frames per temporal group, 28*28 pixels a token); audio: 25 tokens a second.
+  (token_rates.py: two frames per temporal group, 28*28 pixels a token); audio: 25 tokens a
+second. The tokenizer itself is loaded by the caller (`models.tokenizer.load_tokenizer`).
 """
 
 from __future__ import annotations
 
 import math
+
+from mmla_core.token_rates import (
+    AUDIO_TOKENS_PER_S,
+    PIXELS_PER_TOKEN,
+    TRAIN_FPS,
+    TRAIN_FRAMES,
+    TRAIN_MAX_PIXELS,
+)
 
 DEFAULT_CUTOFF_LEN = 2048
 CHAT_WRAPPER_TOKENS = 32
@@ -58,14 +67,10 @@ def media_tokens(mode: str, duration_s: float | None) -> int:
     """The video (+ audio) tokens one clip adds at the project's training defaults."""
     if mode == "text":
         return 0
-    from mmla_core.train.config import TrainConfig
-    from mmla_core.train.fit import AUDIO_TOKENS_PER_S, PIXELS_PER_TOKEN
-
-    defaults = TrainConfig(name="export", model="", tasks=[])
-    frames = defaults.frames
+    frames = TRAIN_FRAMES
     if duration_s and duration_s > 0:
-        frames = max(2, min(defaults.frames, math.ceil(duration_s * defaults.fps)))
-    video = math.ceil(frames / 2) * (defaults.max_pixels // PIXELS_PER_TOKEN)
+        frames = max(2, min(TRAIN_FRAMES, math.ceil(duration_s * TRAIN_FPS)))
+    video = math.ceil(frames / 2) * (TRAIN_MAX_PIXELS // PIXELS_PER_TOKEN)
     audio = math.ceil((duration_s or 0) * AUDIO_TOKENS_PER_S) if mode == "video_audio" else 0
     return video + audio
 
@@ -75,16 +80,3 @@ def cutoff_len_for(longest: int) -> int:
     if longest <= DEFAULT_CUTOFF_LEN:
         return DEFAULT_CUTOFF_LEN
     return math.ceil(longest / CUTOFF_STEP) * CUTOFF_STEP
-
-
-def load_tokenizer(store, ref: str):
-    """A registered model's (name or id), a folder's or a cached Hub id's tokenizer: offline,
-    no remote code."""
-    from transformers import AutoTokenizer
-
-    from mmla_core.models.registry import resolve_model_path
-    from mmla_core.store.results import model_path
-
-    path = resolve_model_path(model_path(store, ref) or ref)
-    return AutoTokenizer.from_pretrained(str(path), local_files_only=True,
-                                         trust_remote_code=False)

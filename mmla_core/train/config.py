@@ -13,6 +13,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmla_core.token_rates import TRAIN_FPS, TRAIN_FRAMES, TRAIN_MAX_PIXELS
+
 MODES = ("sft", "it", "alignment")
 MODALITIES = ("auto", "video", "text")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts",
@@ -49,9 +51,9 @@ class TrainConfig:
     max_steps: int = -1
     batch_size: int = 1
     grad_accum: int = 1
-    frames: int = 8
-    fps: float = 2.0
-    max_pixels: int = 128 * 28 * 28
+    frames: int = TRAIN_FRAMES
+    fps: float = TRAIN_FPS
+    max_pixels: int = TRAIN_MAX_PIXELS
     seed: int = 42
     eval_every: int = 50             # steps
     save_every: int = 50             # steps

@@ -25,14 +25,13 @@ import sys
 from pathlib import Path
 
 from mmla_core.store.db import Store
+from mmla_core.token_rates import AUDIO_TOKENS_PER_S, PIXELS_PER_TOKEN
 from mmla_core.train.config import TrainConfig
 
 __all__ = ["SequenceEstimate", "estimate_memory_bytes", "estimate_sequence", "fit_problems",
            "frames_for"]
 
 GiB = 1024 ** 3
-AUDIO_TOKENS_PER_S = 25
-PIXELS_PER_TOKEN = 28 * 28
 CHAT_OVERHEAD_TOKENS = 160
 
 
