@@ -6,6 +6,7 @@ from __future__ import annotations
 from mmla_core.cli.common import (
     EXIT_OK,
     CliError,
+    add_placement_arguments,
     add_selection_args,
     print_selection,
     print_table,
@@ -30,6 +31,7 @@ def register(sub) -> None:
     p.add_argument("--scenarios", help="with --run-missing: comma-separated scenarios "
                    "(default: all six)")
     p.add_argument("--device", help="with --run-missing: cpu, cuda, ...")
+    add_placement_arguments(p)
     p.add_argument("--frames", type=int, help="with --run-missing: frames per clip (default 4)")
     p.add_argument("--max-pixels", type=int, help="with --run-missing: pixels per frame")
     p.add_argument("--csv", help="also write the table as CSV")
