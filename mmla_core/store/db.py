@@ -42,6 +42,9 @@ class Store:
             conn = self._connect_writable()
         except sqlite3.OperationalError as exc:
             conn = self._connect_read_only(exc)
+            if read_only:
+                self.read_only = ("opened read-only on purpose (a rank writing shards, "
+                                  "--db-mode shards)")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable SQLite database ({exc})") from exc
         conn.execute("PRAGMA foreign_keys = ON")
