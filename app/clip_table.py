@@ -18,6 +18,7 @@ from mmla_core.store.browse import (
     BrowseFilter,
     BrowseRow,
     filter_rows,
+    nest_variants,
     next_unreviewed,
     sort_indexes,
 )
@@ -63,6 +64,8 @@ class ClipTableModel(QAbstractTableModel):
         self._annotator = ""
         self._sort: tuple[str, bool] = ("id", False)
         self._icons: dict[str, QIcon] = {}
+        self._collapsed: set[int] = set()     # clips whose variants are folded away
+        self._parents: set[int] = set()       # clips that have variants
 
     # --- data in ------------------------------------------------------------------------------
 
@@ -70,6 +73,7 @@ class ClipTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows, self._annotator = rows, annotator
         self._index_of = {row.id: index for index, row in enumerate(rows)}
+        self._parents = {row.parent_clip_id for row in rows if row.parent_clip_id is not None}
         self._reviewed = sum(self._is_mine(row) for row in rows)
         self._set_visible(self._compute_visible())
         self.endResetModel()
@@ -85,15 +89,40 @@ class ClipTableModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.layoutAboutToBeChanged.emit()
         self._sort = (COLUMN_KEYS[column], order == Qt.SortOrder.DescendingOrder)
-        self._set_visible(sort_indexes(self._rows, self._visible, self._sort[0],
-                                       descending=self._sort[1]))
+        self._set_visible(self._compute_visible())
         self.layoutChanged.emit()
 
     def _compute_visible(self) -> list[int]:
         kept = filter_rows(self._rows, self._filter, self._annotator)
         if self._sort != ("id", False):
             kept = sort_indexes(self._rows, kept, self._sort[0], descending=self._sort[1])
-        return kept
+        return nest_variants(self._rows, kept, self._collapsed)
+
+    # --- variants under their parent (expandable) --------------------------------------------
+
+    def has_variants(self, clip_id: int) -> bool:
+        return clip_id in self._parents
+
+    def is_expanded(self, clip_id: int) -> bool:
+        return clip_id not in self._collapsed
+
+    def set_expanded(self, clip_id: int, expanded: bool) -> None:
+        """Show or fold away a clip's variants (they stay loaded)."""
+        if expanded == self.is_expanded(clip_id) or not self.has_variants(clip_id):
+            return
+        self.layoutAboutToBeChanged.emit()
+        (self._collapsed.discard if expanded else self._collapsed.add)(clip_id)
+        self._set_visible(self._compute_visible())
+        self.layoutChanged.emit()
+
+    def reveal(self, clip_id: int) -> None:
+        """Unfold the parents of a variant so it can be shown (selected from elsewhere)."""
+        index = self._index_of.get(clip_id)
+        parent = self._rows[index].parent_clip_id if index is not None else None
+        while parent is not None:
+            self.set_expanded(parent, True)
+            index = self._index_of.get(parent)
+            parent = self._rows[index].parent_clip_id if index is not None else None
 
     def _set_visible(self, visible: list[int]) -> None:
         self._visible = visible
@@ -153,13 +182,18 @@ class ClipTableModel(QAbstractTableModel):
             return None
         row, key = self._rows[self._visible[index.row()]], COLUMN_KEYS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return _display(row, key)
+            fold = ""
+            if key == "id" and row.id in self._parents:
+                fold = "▾" if row.id not in self._collapsed else "▸"
+            return _display(row, key, fold)
         return self._decoration(row, key, role)
 
     def _decoration(self, row: BrowseRow, key: str, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole:
             if key == "labels":
                 return "\n".join(f"{task}: {label}" for task, label in row.labels.items())
+            if key == "id" and row.id in self._parents:
+                return "Click ▾ / ▸ to fold or unfold this clip's variants"
             return {"transcript": row.transcript, "health": row.health,
                     "external_id": f"{row.external_id}\nhealth: {row.health}"}.get(key)
         if role == Qt.ItemDataRole.DecorationRole and key in ("health", "external_id"):
@@ -185,7 +219,11 @@ class ClipTableModel(QAbstractTableModel):
         return self._icons[colour]
 
 
-def _display(row: BrowseRow, key: str) -> str:
+def _display(row: BrowseRow, key: str, fold: str = "") -> str:
+    if key == "id":
+        return f"{fold} {row.id}" if fold else str(row.id)
+    if key == "external_id" and row.parent_clip_id:
+        return f"↳ {row.external_id}"
     if key == "duration_s":
         return format_duration(row.duration_s)
     if key == "health":
@@ -220,6 +258,15 @@ class ClipTableView(QTableView):
         self.verticalHeader().setDefaultSectionSize(24)
         self._size_columns()
         self.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+        self.clicked.connect(self._on_clicked)
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        """A click on ▾ / ▸ (the Id cell of a clip with variants) folds or unfolds them."""
+        row = self.model().row_at(index.row())
+        if index.column() == 0 and row is not None and self.model().has_variants(row.id):
+            model = self.model()
+            model.set_expanded(row.id, not model.is_expanded(row.id))
+            self.select_clip(row.id)
 
     def _size_columns(self) -> None:
         header = self.horizontalHeader()
@@ -256,6 +303,7 @@ class ClipTableView(QTableView):
         self.scrollTo(index)
 
     def select_clip(self, clip_id: int) -> bool:
+        self.model().reveal(clip_id)  # a variant under a folded parent is unfolded first
         position = self.model().position_of(clip_id)
         self.select_position(position)
         return position is not None

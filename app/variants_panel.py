@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 from superqt.utils import create_worker
 
 from mmla_app.workers import Runner
-from mmla_core.variants.recipes import RECIPES, Param
+from mmla_core.variants.recipes import RECIPES, Param, recipe_title
+from mmla_core.words import count
 
 STATE_CHANNEL = "variants_state"
 RANDOM_DONOR = "random, different label (seeded)"
@@ -52,7 +53,11 @@ def load_state(store, clip_id: int) -> dict:
         return {"clip": None, "donors": [], "variants": []}
     ctx = DatasetContext(store, clip["dataset_id"])
     donors = [(c.id, c.external_id, c.label) for c in ctx.sources if c.id != clip_id]
-    return {"clip": clip, "donors": donors, "variants": describe_variants(store, clip_id)}
+    parent_id = clip.get("parent_clip_id")
+    parent = get_clip(store, parent_id) if parent_id else None
+    return {"clip": clip, "donors": donors, "variants": describe_variants(store, clip_id),
+            # a variant's family: the clip it was made from and that clip's other variants
+            "parent": parent, "siblings": describe_variants(store, parent_id) if parent else []}
 
 
 def create_job(store, clip_id: int, steps: list, seed: int, copy_labels: bool):
@@ -165,8 +170,9 @@ class VariantsPanel(QWidget):
         self.checks: dict[str, QCheckBox] = {}
         self.param_widgets: dict[tuple[str, str], QWidget] = {}
         for row, recipe in enumerate(RECIPES.values()):
-            check = QCheckBox(recipe.name, box)
-            check.setToolTip(recipe.summary)
+            check = QCheckBox(recipe_title(recipe.name), box)
+            check.setToolTip(f"{recipe.summary}\n(recipe {recipe.name} in the CLI and in "
+                             "stored recipes)")
             check.toggled.connect(self._update_buttons)
             self.checks[recipe.name] = check
             grid.addWidget(check, row, 0)
@@ -297,17 +303,35 @@ class VariantsPanel(QWidget):
         for clip_id, external_id, label in state["donors"]:
             self.donor_combo.addItem(f"{clip_id} · {external_id} · {label or '—'}", clip_id)
         self.donor_combo.setCurrentIndex(max(self.donor_combo.findData(current), 0))
-        self.variant_list.clear()
-        for variant in state["variants"]:
-            item = QListWidgetItem(f"#{variant['id']}  {variant['badge']}")
-            item.setData(Qt.ItemDataRole.UserRole, variant["id"])
-            item.setToolTip(f"{variant['external_id']}\n{variant['path'] or ''}")
-            self.variant_list.addItem(item)
+        self._fill_list(state)
         if self._show_count and not self._busy:
-            count = len(state["variants"])
-            self.status.setText(f"{count} variant{'s' if count != 1 else ''} of clip {clip['id']}")
+            self.status.setText(_family_text(state))
         self._update_buttons()
         self.state_loaded.emit(len(state["variants"]))
+
+    def _fill_list(self, state: dict) -> None:
+        """A source clip: its variants. A variant: its parent, its siblings (itself marked)
+        and its own variants, so the tab never goes empty on a variant."""
+        self.variant_list.clear()
+        clip, parent = state["clip"], state.get("parent")
+        if parent is not None:
+            self._add_item(parent["id"], f"↑ parent #{parent['id']}  {parent['external_id']}",
+                           parent["external_id"], is_variant=False)
+            for sibling in state["siblings"]:
+                mark = "   ← this clip" if sibling["id"] == clip["id"] else ""
+                self._add_item(sibling["id"], f"#{sibling['id']}  {sibling['badge']}{mark}",
+                               f"{sibling['external_id']}\n{sibling['path'] or ''}")
+        indent = "      ↳ " if parent is not None else ""
+        for variant in state["variants"]:
+            self._add_item(variant["id"], f"{indent}#{variant['id']}  {variant['badge']}",
+                           f"{variant['external_id']}\n{variant['path'] or ''}")
+
+    def _add_item(self, clip_id: int, text: str, tip: str, *, is_variant: bool = True) -> None:
+        item = QListWidgetItem(text)
+        item.setData(Qt.ItemDataRole.UserRole, clip_id)
+        item.setData(Qt.ItemDataRole.UserRole + 1, is_variant)  # only variants can be deleted
+        item.setToolTip(tip)
+        self.variant_list.addItem(item)
 
     def _on_load_error(self, exc: Exception) -> None:
         self.status.setText(f"Could not load the variants: {exc}")
@@ -409,9 +433,19 @@ class VariantsPanel(QWidget):
         self.mmabench_button.setEnabled(has_clip and idle)
         self.batch_button.setEnabled(has_clip and idle and any_checked
                                      and self._batch_worker is None)
-        selected = self.variant_list.currentItem() is not None
-        self.play_button.setEnabled(selected)
-        self.delete_button.setEnabled(selected and idle)
+        item = self.variant_list.currentItem()
+        self.play_button.setEnabled(item is not None)
+        self.delete_button.setEnabled(item is not None and idle
+                                      and bool(item.data(Qt.ItemDataRole.UserRole + 1)))
+
+
+def _family_text(state: dict) -> str:
+    clip, parent = state["clip"], state.get("parent")
+    own = count(len(state["variants"]), "variant")
+    if parent is None:
+        return f"{own} of clip {clip['id']}"
+    return (f"Clip {clip['id']} is a variant of clip {parent['id']} "
+            f"({count(len(state['siblings']), 'variant')} of it); {own} of its own")
 
 
 def _hbox(*widgets: QWidget) -> QHBoxLayout:

@@ -176,3 +176,30 @@ def next_unreviewed(rows: list[BrowseRow], order: list[int], after: int | None,
         if not _reviewed_by(rows[order[position]], annotator):
             return position
     return None
+
+
+def nest_variants(rows: list[BrowseRow], order: list[int],
+                  collapsed: frozenset[int] | set[int] = frozenset()) -> list[int]:
+    """`order` (row indexes, filtered and sorted) with each variant moved right under its
+    parent, variants of one parent by id, nested variants under theirs; the variants of a clip
+    in `collapsed` (clip ids) are left out. A variant whose parent is filtered out stays where
+    the sort put it. Linear in the rows: the 61k-clip browser stays instant."""
+    position = {rows[i].id: i for i in order}
+    children: dict[int, list[int]] = {}
+    tops = []
+    for i in order:
+        parent = rows[i].parent_clip_id
+        if parent is not None and parent in position:
+            children.setdefault(position[parent], []).append(i)
+        else:
+            tops.append(i)
+    if not children:
+        return list(order)
+    out: list[int] = []
+    stack = list(reversed(tops))
+    while stack:
+        i = stack.pop()
+        out.append(i)
+        if rows[i].id not in collapsed:
+            stack.extend(sorted(children.get(i, ()), key=lambda j: rows[j].id, reverse=True))
+    return out
