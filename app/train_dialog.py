@@ -2,7 +2,7 @@
 
 Preview renders a few samples exactly as the trainer will see them (prompt and answer), names
 the label source with its per-kind counts and the clips the verdict rule left out, and runs
-the store checks (`samples.validate`: no labelled clips, one class only, labels outside the task,
+the store checks (`preflight.validate`: no labelled clips, one class only, labels outside the task,
 clips without audio for a model that hears...) on a worker thread. Launch runs the same checks
 in `control.launch` and is refused with those messages shown here; nothing is created then. A
 launched job runs detached and appears in the Training tab (`launched(job_id)`).
@@ -45,7 +45,8 @@ PREVIEW_SAMPLES = 4
 def preview_config(store, config_dict: dict) -> dict:
     """Worker job: the store's refusals of this config and a few rendered samples."""
     from mmla_core.train.config import TrainConfig
-    from mmla_core.train.samples import labels_record, preview, validate
+    from mmla_core.train.preflight import validate
+    from mmla_core.train.samples import labels_record, preview
 
     config = TrainConfig.from_dict(config_dict)
     problems = list(validate(store, config))

@@ -181,7 +181,8 @@ def _launch(store, args) -> int:
 
 
 def _dry_run(store, config) -> int:
-    from mmla_core.train.samples import labels_record, preview, validate
+    from mmla_core.train.preflight import validate
+    from mmla_core.train.samples import labels_record, preview
 
     print(config.to_yaml().rstrip())
     print_selection(labels_record(store, config))

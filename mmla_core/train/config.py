@@ -111,7 +111,7 @@ class TrainConfig:
     # --- checks and hand-off ---------------------------------------------------------------
 
     def problems(self) -> list[str]:
-        """What is wrong with the values themselves (the store is checked by samples.validate)."""
+        """What is wrong with the values themselves (the store is checked by preflight.validate)."""
         out = [f"{k} is empty" for k in ("name", "model") if not str(getattr(self, k)).strip()]
         out += _finite(self)
         if not self.tasks:

@@ -27,6 +27,7 @@ from mmla_core.store import jobs
 from mmla_core.store.db import Store
 from mmla_core.train import outputs
 from mmla_core.train.config import TrainConfig, TrainConfigError
+from mmla_core.train.devices import resolve_device
 from mmla_core.train.processes import (
     PID_ROLES,
     process_alive,
@@ -54,7 +55,8 @@ def launch(db_path: str | Path, config: TrainConfig) -> int:
     JobControlError when the device is busy or the output folder already holds something.
     """
     from mmla_core.store import open_store
-    from mmla_core.train.samples import labels_record, validate
+    from mmla_core.train.preflight import validate
+    from mmla_core.train.samples import labels_record
 
     db_path = Path(db_path).resolve()
     with open_store(db_path) as store:
@@ -363,28 +365,6 @@ def trained_adapters(store: Store) -> list[dict]:
 
 
 # --- devices ---------------------------------------------------------------------------------
-
-def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda:0' or 'cpu', 'cuda' -> 'cuda:0': one string per physical device.
-
-    Without importing torch (seconds, and CUDA init) when the GUI has not: an NVIDIA device node
-    and an importable torch mean the trainer's 'auto' will pick the GPU."""
-    name = (device or "auto").strip().lower()
-    if name == "auto":
-        name = "cuda" if _cuda_probably_available() else "cpu"
-    return "cuda:0" if name == "cuda" else name
-
-
-def _cuda_probably_available() -> bool:
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        return bool(torch.cuda.is_available())
-    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
-        return False
-    import importlib.util
-
-    return any(Path("/dev").glob("nvidia[0-9]*")) and importlib.util.find_spec("torch") is not None
-
 
 def _refuse_busy_device(store: Store, device: str) -> None:
     wanted = resolve_device(device)

@@ -19,14 +19,11 @@ side: a config it refuses would not have fitted; one it accepts may still OOM on
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from mmla_core.store.db import Store
 from mmla_core.token_rates import AUDIO_TOKENS_PER_S, PIXELS_PER_TOKEN
 from mmla_core.train.config import TrainConfig
+from mmla_core.train.devices import device_memory
 
 __all__ = ["SequenceEstimate", "estimate_memory_bytes", "estimate_sequence", "fit_problems",
            "frames_for"]
@@ -111,80 +108,12 @@ def _weights_per_device(config: TrainConfig, weights: int, layers: int) -> int:
     return weights
 
 
-def device_memory(device: str) -> tuple[str, int | None]:
-    """(device name, total bytes) the run will use; CPU: the machine's RAM; 0: no such GPU;
-    None: a GPU whose size cannot be read (the memory check is skipped).
-
-    Without importing torch when nobody has (DESIGN rule 10: Preview / Launch run in the GUI
-    process, and importing torch there costs seconds and initialises CUDA): nvidia-smi."""
-    if "torch" in sys.modules:
-        return _torch_device_memory(device)
-    from mmla_core.train.control import resolve_device
-
-    name = resolve_device(device)
-    if name == "cpu":
-        return "cpu", _ram_bytes()
-    if not any(Path("/dev").glob("nvidia[0-9]*")):
-        return name, 0
-    totals = _nvidia_smi_totals()
-    if totals is None:
-        return name, None
-    index = _physical_index(int(name.split(":")[1]))
-    return (name, totals[index]) if 0 <= index < len(totals) else (name, 0)
-
-
-def _torch_device_memory(device: str) -> tuple[str, int]:
-    if device != "cpu":
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                index = int(device.split(":")[1]) if ":" in device else 0
-                props = torch.cuda.get_device_properties(index)
-                return f"cuda:{index} ({props.name})", int(props.total_memory)
-        except (ImportError, RuntimeError, ValueError):
-            pass
-        if device.startswith("cuda"):
-            return device, 0
-    return "cpu", _ram_bytes()
-
-
-def _nvidia_smi_totals() -> list[int] | None:
-    """Total memory of each physical GPU in bytes, or None when nvidia-smi cannot tell."""
-    try:
-        done = subprocess.run(["nvidia-smi", "--query-gpu=memory.total",
-                               "--format=csv,noheader,nounits"], capture_output=True,
-                              text=True, timeout=5)
-        if done.returncode != 0:
-            return None
-        return [int(float(line)) * 2**20 for line in done.stdout.split() if line.strip()]
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
-
-
-def _physical_index(index: int) -> int:
-    """cuda:N counts the GPUs CUDA_VISIBLE_DEVICES leaves; nvidia-smi lists every GPU."""
-    visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")]
-    if visible and all(v.isdigit() for v in visible) and index < len(visible):
-        return int(visible[index])
-    return index
-
-
-def _ram_bytes() -> int:
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-
-
-def fit_problems(store: Store, config: TrainConfig, family: str, model_config: dict,
-                 modality: str) -> list[str]:
-    from mmla_core.train.samples import labelled_clips, resolve_model, resolve_tasks
-
-    longest, chars = 0.0, 0
-    for task_id, _ in resolve_tasks(store, config.tasks):
-        for split in config.train_splits:
-            for row, _ in labelled_clips(store, config, task_id, split):
-                longest = max(longest, float(row.get("duration_s") or 0.0))
-                chars = max(chars, len(row.get("transcript") or ""))
-    seq = estimate_sequence(config, modality, longest, chars + 400)
+def fit_problems(config: TrainConfig, model_config: dict, model_path: str, modality: str,
+                 longest_s: float, prompt_chars: int) -> list[str]:
+    """What does not fit for a sample of the longest clip (`longest_s`) and prompt: the model's
+    positions, the device's memory (train.preflight gathers both from the store)."""
+    longest = longest_s
+    seq = estimate_sequence(config, modality, longest, prompt_chars)
     problems = []
     limit = int(_text_config(model_config).get("max_position_embeddings", 0) or 0)
     shape = (f"frames {config.frames} at fps {config.fps}, max_pixels {config.max_pixels}, "
@@ -201,12 +130,11 @@ def fit_problems(store: Store, config: TrainConfig, family: str, model_config: d
     if total <= 0:
         return [*problems, f"device {config.device!r}: no CUDA GPU is usable here; use 'cpu' "
                            "or 'auto'"]
-    path, _, _ = resolve_model(store, config.model)
-    need = estimate_memory_bytes(config, model_config, _parameter_count(path), seq.total,
+    need = estimate_memory_bytes(config, model_config, _parameter_count(model_path), seq.total,
                                  name.startswith("cuda"))
     if need > total:
         one = estimate_memory_bytes(TrainConfig(**{**config.to_dict(), "batch_size": 1}),
-                                    model_config, _parameter_count(path), seq.total,
+                                    model_config, _parameter_count(model_path), seq.total,
                                     name.startswith("cuda"))
         problems.append(
             f"does not fit: ~{need / GiB:.1f} GiB needed {_per_gpu(config)}for batch_size "

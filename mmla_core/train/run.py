@@ -118,7 +118,7 @@ def run_training(config: TrainConfig, db_path, *, job_id: int | None = None,
 def _validated_run(config, db_path, output_dir, job_id, rank, world, resume,
                    callbacks) -> TrainOutcome:
     from mmla_core.store.db import open_store
-    from mmla_core.train.samples import validate
+    from mmla_core.train.preflight import validate
 
     with open_store(db_path) as store:
         problems = validate(store, config)

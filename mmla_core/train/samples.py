@@ -1,4 +1,5 @@
-"""Training samples from the store: labelled clips -> (prompt, answer) pairs, checked before launch.
+"""Training samples from the store: labelled clips -> (prompt, answer) pairs (checked before launch
+by train.preflight).
 
 SFT / IT (MMLA): the prompt is MMLA's SFT form (prompt kind `sft`, `prompts.SFT`; `text_sft`,
 the dataset's own text-only form `prompts.TEXT_FORMS`, for text-only input), rendered through
@@ -19,20 +20,19 @@ clips its verdict rule keeps (`store.verdicts`: rejected clips left out by defau
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 from mmla_core.models.prompting import plan_prompt
-from mmla_core.models.registry import FAMILIES, ModelLoadError
+from mmla_core.models.registry import FAMILIES
 from mmla_core.prompts import answer
 from mmla_core.store.catalog import clip_media_path, find_dataset, task_by_name
 from mmla_core.store.db import Store
 from mmla_core.tasks import Task
 from mmla_core.train.config import TrainConfig
 
-__all__ = ["ALIGN_SCENARIOS", "TrainSample", "build_samples", "effective_modality",
-           "labels_record", "preview", "resolve_model", "resolve_tasks", "validate"]
+__all__ = ["ALIGN_SCENARIOS", "TrainSample", "UnknownSource", "build_samples",
+           "effective_modality", "labelled_clips", "labels_record", "preview", "resolve_model",
+           "resolve_tasks", "selected_dataset_ids"]
 
 ALIGN_SCENARIOS = ("aligned", "audio_swap", "misleading_caption")
 ALIGN_PROMPTS = ("visual_focused", "audio_focused")
@@ -52,8 +52,9 @@ class TrainSample:
     template: str | None = None  # a user template behind `prompt` (None: the kind's own)
 
 
-class _Refused(Exception):
-    """One problem that makes the rest of the checks meaningless."""
+class UnknownSource(Exception):
+    """A task or dataset the config names that the project lacks: one problem that makes the
+    rest of the checks meaningless."""
 
 
 # --- what the config names ---------------------------------------------------------------------
@@ -83,17 +84,17 @@ def resolve_tasks(store: Store, names: list[str]) -> list[tuple[int, Task]]:
     for name in names:
         hit = task_by_name(store, name)
         if hit is None:
-            raise _Refused(f"unknown task {name!r}: see `mmla tasks` for the project's tasks")
+            raise UnknownSource(f"unknown task {name!r}: see `mmla tasks` for the project's tasks")
         found.append(hit)
     return found
 
 
-def _dataset_ids(store: Store, config: TrainConfig) -> list[int] | None:
+def selected_dataset_ids(store: Store, config: TrainConfig) -> list[int] | None:
     if config.dataset is None:
         return None
     row = find_dataset(store, config.dataset)
     if row is None:
-        raise _Refused(f"unknown dataset {config.dataset!r}: see `mmla ls --datasets`")
+        raise UnknownSource(f"unknown dataset {config.dataset!r}: see `mmla ls --datasets`")
     return [int(row["id"])]
 
 
@@ -113,7 +114,7 @@ def labelled_clips(store: Store, config: TrainConfig, task_id: int, split: str) 
     selection = config.selection()
     gold = selection.resolve(store, task_id=task_id).labels
     gate = selection.gate(store)
-    rows = _clip_rows(store, _dataset_ids(store, config), split)
+    rows = _clip_rows(store, selected_dataset_ids(store, config), split)
     return [(row, gold[row["id"]][task_id]) for row in rows
             if task_id in gold.get(row["id"], {}) and gate.keep(row["id"])]
 
@@ -124,8 +125,9 @@ def labels_record(store: Store, config: TrainConfig) -> dict:
     the verdict rule left out (each clip once)."""
     selection = config.selection()
     try:
-        dataset_ids, tasks = _dataset_ids(store, config), resolve_tasks(store, config.tasks)
-    except _Refused:
+        dataset_ids = selected_dataset_ids(store, config)
+        tasks = resolve_tasks(store, config.tasks)
+    except UnknownSource:
         dataset_ids, tasks = None, []
     policy = selection.resolve(store, dataset_id=dataset_ids[0] if dataset_ids else None)
     gate = selection.gate(store)
@@ -193,7 +195,7 @@ def build_samples(store: Store, config: TrainConfig, split: str) -> list[TrainSa
     """The split's samples for every task of the config, task by task, clip id order."""
     try:
         return _build(store, config, split)
-    except _Refused as exc:
+    except UnknownSource as exc:
         from mmla_core.train.config import TrainConfigError
 
         raise TrainConfigError(str(exc)) from None
@@ -216,76 +218,3 @@ def preview(store: Store, config: TrainConfig, n: int = 5) -> list[TrainSample]:
     """The first `n` training samples as the model will read them (prompt + answer)."""
     split = config.train_splits[0] if config.train_splits else "train"
     return build_samples(store, config, split)[:n]
-
-
-# --- checks before launch ------------------------------------------------------------------------
-
-def validate(store: Store, config: TrainConfig) -> list[str]:
-    """Every reason the run cannot start, each saying what to fix (empty: ready to launch)."""
-    problems = list(config.problems())
-    if problems:
-        return problems
-    try:
-        path, family, model_config = resolve_model(store, config.model)
-        tasks = resolve_tasks(store, config.tasks)
-        _dataset_ids(store, config)
-    except (ModelLoadError, _Refused) as exc:
-        return [str(exc)]
-    modality = effective_modality(config, family)
-    for task_id, task in tasks:
-        problems += _task_problems(store, config, task_id, task, modality, Path(path).name)
-    if not problems:
-        from mmla_core.train.fit import fit_problems
-
-        problems += fit_problems(store, config, family, model_config, modality)
-    return problems
-
-
-def _where(config: TrainConfig, splits) -> str:
-    place = f"dataset {config.dataset!r}" if config.dataset else "any dataset"
-    return f"split(s) {', '.join(splits)} of {place}"
-
-
-def _task_problems(store, config, task_id, task: Task, modality: str, model: str) -> list[str]:
-    train = [p for s in config.train_splits for p in labelled_clips(store, config, task_id, s)]
-    dev = labelled_clips(store, config, task_id, config.dev_split)
-    if not train:
-        return [f"task {task.name}: no labelled clips in {_where(config, config.train_splits)}; "
-                "label some clips (or import labels) or choose other train splits"]
-    problems = []
-    if not dev:
-        problems.append(f"task {task.name}: no labelled clips in the dev split "
-                        f"{config.dev_split!r} ({_where(config, [config.dev_split])}); the best "
-                        "adapter is chosen by dev accuracy, so label some dev clips or pick "
-                        "another dev split")
-    outside = [(row["id"], label) for row, label in train + dev if label not in task.labels]
-    if outside:
-        shown = ", ".join(f"clip {cid}: {label!r}" for cid, label in outside[:3])
-        problems.append(f"task {task.name}: {len(outside)} clip(s) have labels outside the "
-                        f"task's set ({shown}); the set is {', '.join(task.labels)}: fix "
-                        "those labels or add them to the task")
-    classes = Counter(label for _, label in train)
-    if len(classes) < 2:
-        problems.append(f"task {task.name}: every training clip has the label "
-                        f"{next(iter(classes))!r}; a classifier needs at least two classes "
-                        "in the train split(s)")
-    problems += _media_problems(task, train + dev, modality, model)
-    return problems
-
-
-def _media_problems(task: Task, pairs, modality: str, model: str) -> list[str]:
-    if modality == "text":
-        return []
-    no_video = [row for row, _ in pairs if not row.get("media_path") or row.get("has_video") == 0]
-    problems = []
-    if no_video:
-        problems.append(f"task {task.name}: {len(no_video)} clip(s) have no video "
-                        f"(e.g. clip {no_video[0]['id']} {no_video[0]['external_id']!r}) but "
-                        f"{model} is fed video: set modality 'text' or fix/remove those clips")
-    if modality == "video+audio":
-        mute = [row for row, _ in pairs if row.get("media_path") and row.get("has_audio") == 0]
-        if mute:
-            problems.append(f"task {task.name}: {len(mute)} clip(s) have no audio track (e.g. "
-                            f"clip {mute[0]['id']} {mute[0]['external_id']!r}) but {model} "
-                            "hears audio: set modality 'video', or fix/remove those clips")
-    return problems

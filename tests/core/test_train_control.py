@@ -13,7 +13,7 @@ import pytest
 from train_jobs_helpers import project, toy_config, wait_for, wait_for_events
 
 from mmla_core.store import jobs, open_store
-from mmla_core.train import control, processes
+from mmla_core.train import control, devices, processes
 from mmla_core.train.config import TrainConfig, TrainConfigError
 
 __all__ = ["project"]   # a fixture, used by name
@@ -74,9 +74,8 @@ def test_run_survives_the_death_of_the_process_that_launched_it(project, monkeyp
     monkeypatch.setenv("FAKE_TRAINER_MODE", "wait")
     script = textwrap.dedent(f"""
         import os, signal, sys, types
-        from mmla_core.train.samples import labels_record
-        sys.modules["mmla_core.train.samples"] = types.SimpleNamespace(
-            validate=lambda s, c: [], labels_record=labels_record)
+        sys.modules["mmla_core.train.preflight"] = types.SimpleNamespace(
+            validate=lambda s, c: [])
         from mmla_core.train import control
         from mmla_core.train.config import TrainConfig
         job = control.launch({str(project)!r}, TrainConfig(name="orphan", model="m",
@@ -191,14 +190,14 @@ def test_a_second_run_on_the_same_device_is_refused_naming_the_first(project, mo
 
 
 def test_device_names_resolve_to_one_string_per_device():
-    assert control.resolve_device("cuda") == control.resolve_device("cuda:0") == "cuda:0"
-    assert control.resolve_device("cuda:1") == "cuda:1"
-    assert control.resolve_device("CPU") == "cpu"
-    assert control.resolve_device("auto") in ("cpu", "cuda:0")
+    assert devices.resolve_device("cuda") == devices.resolve_device("cuda:0") == "cuda:0"
+    assert devices.resolve_device("cuda:1") == "cuda:1"
+    assert devices.resolve_device("CPU") == "cpu"
+    assert devices.resolve_device("auto") in ("cpu", "cuda:0")
 
 
 def test_launch_refuses_a_config_the_store_cannot_train(project, monkeypatch):
-    monkeypatch.setattr(sys.modules["mmla_core.train.samples"], "validate",
+    monkeypatch.setattr(sys.modules["mmla_core.train.preflight"], "validate",
                         lambda store, config: ["no labelled clips for MIntRec in split 'train'",
                                                "only one class in 'dev'"])
     with pytest.raises(TrainConfigError) as caught:

@@ -12,7 +12,8 @@ from train_fixtures import TOY_TASK, toy_config, toy_db, toy_project
 
 from mmla_core.store import open_store
 from mmla_core.train.config import TrainConfig, TrainConfigError
-from mmla_core.train.samples import build_samples, preview, validate
+from mmla_core.train.preflight import validate
+from mmla_core.train.samples import build_samples, preview
 
 omni_dir = models_fixtures.omni_dir
 text_dir = models_fixtures.text_dir
@@ -172,7 +173,7 @@ def test_validate_keeps_torch_out_of_the_gui_process(toy_project, text_dir):
     config = toy_config(text_dir, device="auto")
     code = ("import sys\nfrom mmla_core.store import open_store\n"
             "from mmla_core.train.config import TrainConfig\n"
-            "from mmla_core.train.samples import validate\n"
+            "from mmla_core.train.preflight import validate\n"
             f"config = TrainConfig.from_yaml({config.to_yaml()!r})\n"
             f"with open_store({str(toy_project)!r}) as store:\n"
             "    print(validate(store, config))\n"
@@ -184,17 +185,17 @@ def test_validate_keeps_torch_out_of_the_gui_process(toy_project, text_dir):
 
 
 def test_gpu_memory_comes_from_nvidia_smi_and_its_absence_skips_the_check(monkeypatch):
-    from mmla_core.train import fit
+    from mmla_core.train import devices
 
     monkeypatch.delitem(sys.modules, "torch", raising=False)
-    monkeypatch.setattr("mmla_core.train.control.resolve_device", lambda device: "cuda:0")
-    monkeypatch.setattr(fit.Path, "glob", lambda self, pattern: iter([Path("/dev/nvidia0")]))
-    monkeypatch.setattr(fit.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+    monkeypatch.setattr("mmla_core.train.devices.resolve_device", lambda device: "cuda:0")
+    monkeypatch.setattr(devices.Path, "glob", lambda self, pattern: iter([Path("/dev/nvidia0")]))
+    monkeypatch.setattr(devices.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
         a, 0, stdout="81559\n", stderr=""))
-    assert fit.device_memory("cuda") == ("cuda:0", 81559 * 2**20)
+    assert devices.device_memory("cuda") == ("cuda:0", 81559 * 2**20)
 
     def absent(*args, **kwargs):
         raise FileNotFoundError("nvidia-smi")
 
-    monkeypatch.setattr(fit.subprocess, "run", absent)
-    assert fit.device_memory("cuda") == ("cuda:0", None)
+    monkeypatch.setattr(devices.subprocess, "run", absent)
+    assert devices.device_memory("cuda") == ("cuda:0", None)

@@ -106,7 +106,7 @@ def test_memory_estimate_divides_the_sharded_weights_over_the_gpus():
 def test_fit_check_names_the_sharding(toy_project, toy_text_model, monkeypatch):
     from mmla_core.store import open_store
     from mmla_core.train import fit
-    from mmla_core.train.samples import validate
+    from mmla_core.train.preflight import validate
 
     monkeypatch.setattr(fit, "device_memory", lambda device: ("cuda:0 (test GPU)", 1 * GiB))
     monkeypatch.setattr(fit, "_parameter_count", lambda path: 40 * GiB)   # an 80 GB model

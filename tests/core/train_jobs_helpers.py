@@ -31,19 +31,21 @@ FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """An empty project DB; launches run tests/core/fake_trainer.py and skip sample checks
-    (samples.validate is the trainer's to test; here only job control is under test)."""
+    (preflight.validate is the trainer's to test; here only job control is under test)."""
     monkeypatch.setenv("MMLA_TRAINER_CMD", shlex.join([sys.executable, str(FAKE_TRAINER)]))
     monkeypatch.setenv("FAKE_TRAINER_MODE", "quick")
     from mmla_core.train import samples as real_samples
 
     fake_samples = types.ModuleType("mmla_core.train.samples")
-    fake_samples.validate = lambda store, config: []
     fake_samples.labels_record = real_samples.labels_record  # what a job records: the real one
     fake_samples.preview = lambda store, config, n=5: [
         TrainSample(clip_id=i, task=config.tasks[0], split="train", prompt=f"What is clip {i}?",
                     answer=f"{config.tasks[0]}: thank", label="thank", media_path=f"c{i}.mp4")
         for i in range(1, n + 1)]
     monkeypatch.setitem(sys.modules, "mmla_core.train.samples", fake_samples)
+    fake_preflight = types.ModuleType("mmla_core.train.preflight")
+    fake_preflight.validate = lambda store, config: []
+    monkeypatch.setitem(sys.modules, "mmla_core.train.preflight", fake_preflight)
     db = tmp_path / "proj.sqlite"
     open_store(db).close()
     return db
