@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from mmla_app.workers import write_queue
 from mmla_core.datasets.eaf import export_eaf
@@ -13,13 +14,18 @@ from mmla_core.store.labels import set_check_answer, set_label
 pytestmark = pytest.mark.gui
 
 
-def menu_action(window, text: str):
-    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
-    return next(a for a in file_menu.actions() if a.text().startswith(text))
+def import_by_dialog(window, qtbot, path) -> None:
+    """File > Import file…, the file typed into its dialog, Import clicked."""
+    from test_desk_projects import menu_action
+
+    menu_action(window, "Import file").trigger()
+    dialog = window.import_file_dialog
+    dialog.file_edit.setText(str(path))
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
 
 
 def test_import_file_reads_an_eaf_into_the_clip_with_its_media(window, tiny_project, qtbot,
-                                                               tmp_path, monkeypatch):
+                                                               tmp_path):
     a = tiny_project.clip_ids[0]
     with open_store(tiny_project.db_path) as store:  # bob's work, done in another project copy
         task_id = store.scalar("SELECT id FROM tasks WHERE name = 'MELD'")
@@ -29,10 +35,7 @@ def test_import_file_reads_an_eaf_into_the_clip_with_its_media(window, tiny_proj
         with store.write() as conn:
             conn.execute("DELETE FROM annotations WHERE annotator = 'bob'")
             conn.execute("DELETE FROM check_answers WHERE annotator = 'bob'")
-    eaf = tmp_path / "eaf" / "train_utt_a.eaf"
-    monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                        staticmethod(lambda *args, **kwargs: (str(eaf), "")))
-    menu_action(window, "Import &file").trigger()
+    import_by_dialog(window, qtbot, tmp_path / "eaf" / "train_utt_a.eaf")
     qtbot.waitUntil(lambda: "Imported train_utt_a.eaf" in window.statusBar().currentMessage(),
                     timeout=15_000)
     write_queue().drain()
@@ -45,13 +48,11 @@ def test_import_file_reads_an_eaf_into_the_clip_with_its_media(window, tiny_proj
     assert "0 new clips, 0 problems" in window.statusBar().currentMessage()
 
 
-def test_a_bad_eaf_file_is_reported_by_name(window, qtbot, tmp_path, monkeypatch):
+def test_a_bad_eaf_file_is_reported_by_name(window, qtbot, tmp_path):
     bad = tmp_path / "broken.eaf"
     bad.write_text("<ANNOTATION_DOCUMENT>", encoding="utf-8")
-    monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                        staticmethod(lambda *args, **kwargs: (str(bad), "")))
-    menu_action(window, "Import &file").trigger()
-    qtbot.waitUntil(lambda: "1 problems reported" in window.statusBar().currentMessage(),
+    import_by_dialog(window, qtbot, bad)
+    qtbot.waitUntil(lambda: "1 problem reported" in window.statusBar().currentMessage(),
                     timeout=15_000)
     box = next(w for w in window.findChildren(QMessageBox) if w.isVisible())
     assert f"{bad}: not imported: not a readable XML file" in box.text()
