@@ -1,0 +1,152 @@
+"""Ratchet: SQL lives in mmla_core/store/. Every other module of the core and the app may hold at
+most the SQL statements ALLOWED names for it, and the list only shrinks.
+
+A statement is a string literal or f-string (adjacent literals are one) that starts with an
+upper-case SQL verb and has a FROM / INTO / SET / TABLE / VALUES in it, or a PRAGMA. Fragments
+(" AND c.split = ?") are not counted: the statement they extend is.
+
+When this fails:
+- a file went over its allowance or a new file got SQL: write a store function instead
+  (mmla_core/store/<area>.py) and call it;
+- a file went under its allowance: well done, lower its number here (delete the line at 0).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCANNED = ("mmla_core", "app")
+STORE = "mmla_core/store/"
+_VERB = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|WITH|REPLACE|DROP|ALTER)\b")
+_CLAUSE = re.compile(r"\b(FROM|INTO|SET|TABLE|VALUES)\b")
+_PRAGMA = re.compile(r"^\s*PRAGMA\s+\w")
+
+_JOB_STATES = "training job status changes guarded by the current status; to store.jobs"
+ALLOWED: dict[str, tuple[int, str]] = {
+    # path: (most SQL statements, why they are still here)
+    "app/adapter_picker.py": (1, "PRAGMA user_version as a cheap change stamp; to store.changes"),
+    "app/evaluate_form.py": (6, "model / run / split lists of the Evaluate form; to store.results"
+                                " and store.catalog"),
+    "app/probe_jobs.py": (3, "clip, model and task names for the Probe tab; to store.catalog"),
+    "app/probe_queries.py": (2, "models and latest probe runs; to store.results"),
+    "app/training_form.py": (2, "split counts and task names of the Train form; to store.catalog"),
+    "mmla_core/cli/commands_catalog.py": (1, "a dataset's clip count; to store.catalog"),
+    "mmla_core/cli/commands_models.py": (2, "model listing; to store.results"),
+    "mmla_core/cli/commands_probe.py": (2, "a dataset's original clips, check answer counts; "
+                                           "to store"),
+    "mmla_core/cli/commands_probe_set.py": (1, "finds the probe runs of a set; to store.results"),
+    "mmla_core/cli/commands_review.py": (1, "a task's name; to store.catalog"),
+    "mmla_core/datasets/common.py": (1, "existing clips of a dataset for a re-import; "
+                                        "to store.catalog"),
+    "mmla_core/datasets/eaf_import.py": (2, "clip fields an EAF import fills; to store.catalog"),
+    "mmla_core/datasets/export.py": (1, "task names by id; to store.catalog"),
+    "mmla_core/datasets/folder.py": (1, "existing clips of a folder import; to store.catalog"),
+    "mmla_core/datasets/remove.py": (1, "a dataset's clips with their roots; to "
+                                        "store.dataset_delete"),
+    "mmla_core/demo.py": (2, "the demo dataset's clip count and root; to store.catalog"),
+    "mmla_core/eval/agreement.py": (5, "every rater's labels and answers of a dataset; to "
+                                       "store.annotator_work"),
+    "mmla_core/eval/comparable.py": (2, "an adapter's training job and its test runs; "
+                                        "to store.jobs / store.results"),
+    "mmla_core/eval/compare.py": (1, "a task's labels; to store.catalog"),
+    "mmla_core/eval/export.py": (1, "a task's key; to store.catalog"),
+    "mmla_core/eval/finetune_compare.py": (1, "training jobs with outputs; to store.jobs"),
+    "mmla_core/eval/run_plan.py": (2, "a split's clips, a task row; to store.catalog"),
+    "mmla_core/eval/runs.py": (2, "model registration of a run (the run recorder's job); "
+                                  "to store.results"),
+    "mmla_core/eval/shard_merge.py": (5, "merging rank shards checks runs, jobs, clips, tasks, "
+                                         "models; to store.results / store.jobs"),
+    "mmla_core/models/worker.py": (1, "a run's status; to store.results"),
+    "mmla_core/probe/matrix.py": (4, "a probe run's rows and model name; to store.results"),
+    "mmla_core/probe/model_checks.py": (3, "model name, a clip's dataset, resume rows; "
+                                           "to store.results"),
+    "mmla_core/probe/sets.py": (3, "a split's clips, the latest probes; to store.results"),
+    "mmla_core/train/callbacks.py": (1, "the stop request read after every step; to store.jobs"),
+    "mmla_core/train/control.py": (7, _JOB_STATES),
+    "mmla_core/train/data.py": (2, "a clip's duration and transcript; to store.catalog"),
+    "mmla_core/train/evaluation.py": (2, "a job's creation time, a run's accuracy; "
+                                         "to store.jobs / store.results"),
+    "mmla_core/train/outputs.py": (1, "which job owns an output folder; to store.jobs"),
+    "mmla_core/train/run.py": (2, _JOB_STATES),
+    "mmla_core/train/samples.py": (1, "a split's clips with dataset roots; to store.catalog"),
+    "mmla_core/train/supervise.py": (2, _JOB_STATES),
+    "mmla_core/variants/plan.py": (2, "donor clips and a dataset name; to store.catalog"),
+    "mmla_core/variants/store_ops.py": (1, "an existing variant row; to store.catalog"),
+    "mmla_core/words.py": (1, "a task's name; to store.catalog"),
+}
+
+
+def sql_statements(source: str) -> list[int]:
+    """Line numbers of the SQL statements written as literals in `source`."""
+    tree = ast.parse(source)
+    parts = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
+             for v in node.values}
+    lines = []
+    for node in ast.walk(tree):
+        if id(node) in parts:  # a piece of an f-string: the f-string itself is judged
+            continue
+        text = _literal_text(node)
+        if text is not None and ((_VERB.match(text) and _CLAUSE.search(text))
+                                 or _PRAGMA.match(text)):
+            lines.append(node.lineno)
+    return lines
+
+
+def _literal_text(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+    return None
+
+
+def sql_outside_store() -> dict[str, list[int]]:
+    found = {}
+    for package in SCANNED:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            if name.startswith(STORE):
+                continue
+            lines = sql_statements(path.read_text(encoding="utf-8"))
+            if lines:
+                found[name] = lines
+    return found
+
+
+def test_the_counter_finds_statements_not_prose():
+    source = '''
+"""Select the clips from a dataset (prose, not SQL)."""
+a = "SELECT id FROM clips WHERE dataset_id = ?"
+b = ("UPDATE clips SET split = ? "
+     "WHERE id = ?")
+c = f"INSERT INTO labels (clip_id) VALUES ({n})"
+d = " AND c.split = ?"
+e = "PRAGMA data_version"
+f = "SELECT the model"
+'''
+    assert sql_statements(source) == [3, 4, 6, 8]
+
+
+def test_no_file_outside_the_store_holds_more_sql_than_allowed():
+    found = sql_outside_store()
+    over = {name: f"{len(lines)} statements (lines {lines}), allowed "
+                  f"{ALLOWED.get(name, (0, ''))[0]}"
+            for name, lines in found.items() if len(lines) > ALLOWED.get(name, (0, ""))[0]}
+    assert not over, ("SQL outside mmla_core/store/: put it in a store function instead\n"
+                      + "\n".join(f"  {name}: {why}" for name, why in sorted(over.items())))
+
+
+def test_the_allowances_shrink_with_the_code():
+    found = sql_outside_store()
+    stale = {name: f"allowed {most}, holds {len(found.get(name, []))}"
+             for name, (most, _) in ALLOWED.items() if len(found.get(name, [])) < most}
+    assert not stale, ("less SQL outside the store than ALLOWED says: lower (or delete) these "
+                       "allowances in tests/core/test_sql_lives_in_store.py\n"
+                       + "\n".join(f"  {name}: {why}" for name, why in sorted(stale.items())))
+
+
+def test_every_allowance_says_why():
+    assert all(most > 0 and why.strip() for most, why in ALLOWED.values())
