@@ -7,7 +7,7 @@ One widget so the three agree with each other and with the CLI's `--labels`,
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QWidget
 
 FIXED_SOURCES = (
     ("curated", "Curated (adjudicated, else latest person, else imported)"),
@@ -30,11 +30,13 @@ class LabelChoice(QWidget):
         self.only_accepted = QCheckBox("Only accepted clips", self)
         self.include_rejected.toggled.connect(self._exclusive(self.only_accepted))
         self.only_accepted.toggled.connect(self._exclusive(self.include_rejected))
-        layout = QHBoxLayout(self)
+        # the combo above the two boxes: side by side they widened the Train form past a
+        # 1366-px screen's dialog
+        layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.source_combo, 1)
-        layout.addWidget(self.include_rejected)
-        layout.addWidget(self.only_accepted)
+        layout.addWidget(self.source_combo, 0, 0, 1, 2)
+        layout.addWidget(self.include_rejected, 1, 0)
+        layout.addWidget(self.only_accepted, 1, 1)
         self.source_combo.currentIndexChanged.connect(self.changed)
 
     def _exclusive(self, other: QCheckBox):

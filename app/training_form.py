@@ -105,6 +105,10 @@ class TrainForm(QWidget):
                 form.addRow(label, widget)
             layout.addWidget(box)
         layout.addStretch(1)
+        for combo in self.findChildren(QComboBox):  # long items must not widen the form
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
 
     # --- construction -------------------------------------------------------------------------
 

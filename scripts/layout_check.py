@@ -86,6 +86,18 @@ def clipped_buttons(window) -> list[str]:
     return found
 
 
+def wide_forms(window) -> list[str]:
+    """A resizable scroll area (a form) whose content is wider than it: fields are cut at the
+    right and need sideways scrolling."""
+    from PySide6.QtWidgets import QScrollArea
+
+    return [f"{area.widget().metaObject().className()} is wider than its scroll area "
+            f"({area.widget().minimumSizeHint().width()} > {area.viewport().width()} px)"
+            for area in window.findChildren(QScrollArea)
+            if area.isVisible() and area.widgetResizable() and area.widget() is not None
+            and area.horizontalScrollBar().isVisible()]
+
+
 def window_problems(window) -> list[str]:
     from PySide6.QtGui import QGuiApplication
 
@@ -102,6 +114,7 @@ def window_problems(window) -> list[str]:
         problems.append(f"window title {name!r} needs {title_width} px, the window is "
                         f"{frame.width()} px wide")
     problems += [f"{name!r}: {p}" for p in clipped_buttons(window)]
+    problems += [f"{name!r}: {p}" for p in wide_forms(window)]
     return problems
 
 
