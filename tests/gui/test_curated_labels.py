@@ -1,6 +1,6 @@
 """Curated labels are the truth (issue 13), driven through the real window by keys: a relabel
-and a reject reach the Train preview, a LLaMA-Factory export and an evaluation without a
-restart; and the agreement dialog's disagreement list adjudicates by label keys."""
+and a reject reach the Train preview, a LLaMA-Factory export, an ELAN export and an evaluation
+without a restart; and the agreement dialog's disagreement list adjudicates by label keys."""
 
 from __future__ import annotations
 
@@ -90,6 +90,29 @@ def llamafactory_export(qtbot, db_path, out: Path) -> tuple[list[dict], str]:
     return records, signal.args[0]
 
 
+def elan_export(qtbot, db_path, out: Path) -> dict[str, dict[str, str]]:
+    """The Export dialog's ELAN export: {file name: {tier id: its value}}."""
+    import xml.etree.ElementTree as ET
+
+    from mmla_app.export_dialog import ExportDialog
+
+    dialog = ExportDialog(db_path, "alice")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.dataset_combo.count() == 1, timeout=WAIT)
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("eaf"))
+    dialog.target_edit.setText(str(out))
+    with qtbot.waitSignal(dialog.exported, timeout=WAIT):
+        qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    dialog.close()
+    tiers = {}
+    for path in sorted(out.glob("*.eaf")):
+        root = ET.parse(path).getroot()
+        tiers[path.name] = {tier.get("TIER_ID"): tier.findtext(".//ANNOTATION_VALUE")
+                            for tier in root.iter("TIER")}
+    return tiers
+
+
 def evaluation(qtbot, db_path, tmp_path) -> tuple[list[dict], str]:
     from mmla_app.evaluate_dialog import EvaluateDialog
 
@@ -135,6 +158,11 @@ def test_relabel_and_reject_by_keys_reach_training_export_and_evaluation(
         logged = store.query("SELECT format, labels_json FROM exports")
     assert logged[-1]["format"] == "llamafactory"
     assert json.loads(logged[-1]["labels_json"])["left_out"]["rejected"] == 1
+
+    elan = elan_export(qtbot, tiny_project.db_path, tmp_path / "eaf")
+    relabelled_file = next(name for name in elan if name.endswith("utt_a.eaf"))
+    assert elan[relabelled_file]["MELD"] == "joy"       # the curated tier: the curator's label
+    assert not any(name.endswith("utt_b.eaf") for name in elan)  # rejected: left out
 
 
 def test_agreement_disagreement_list_adjudicates_by_label_keys(qtbot, tiny_project):
