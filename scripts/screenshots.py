@@ -25,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "docs" / "img"
 WINDOW_SIZE = (1600, 960)
+SCREEN_SIZE = (1600, 1000)
 CLIP_ROW = 0  # demo_01
 CLIP_AT_S = 1.2  # seconds into the clip: the speaker mid-word
 TINY_MODEL = "tiny-omni"
@@ -299,10 +300,14 @@ def main(argv: list[str] | None = None) -> int:
         for name, func in SHOTS.items():
             print(f"{name:14} {(func.__doc__ or '').strip()}")
         return 0
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mmla-shots-") as tmp:
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            from layout_check import configure_screen  # scripts/ is on the path
+
+            # a screen as large as the shots (offscreen's default is 800x800, and windows
+            # open no larger than their screen)
+            configure_screen(*SCREEN_SIZE, Path(tmp))
         os.environ["MMLA_STUDIO_HOME"] = tmp
         os.environ.setdefault("XDG_CONFIG_HOME", str(Path(tmp) / "config"))
         studio = open_studio(Path(tmp) / "demo.sqlite", Path(tmp), args.out)
