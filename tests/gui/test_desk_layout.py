@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[2]
@@ -36,3 +37,19 @@ def test_a_long_title_is_elided_with_the_full_text_in_its_tooltip(window, qtbot)
     assert window.width() == width
     assert header.title.text().startswith(long_id) and "variant of #1" in header.title.text()
     assert header.title.toolTip().startswith(long_id)
+
+
+def test_f1_opens_a_help_window_with_a_filter(window, qtbot):
+    from mmla_app.help_window import HelpWindow
+
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "help_window", None), HelpWindow)
+                    and window.help_window.isVisible(), timeout=5_000)
+    help_window = window.help_window
+    text = help_window.browser.toPlainText()
+    assert "How the work goes" in text and "Play / pause" in text and "Labels 1–10" in text
+    help_window.filter.setText("undo")
+    assert "Ctrl+Z" in help_window.browser.toPlainText()
+    assert "Play / pause" not in help_window.browser.toPlainText()
+    assert help_window.height() <= window.screen().availableGeometry().height()
+    help_window.close()
