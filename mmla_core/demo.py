@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from mmla_core.config import resources_dir
 from mmla_core.store import Store
-from mmla_core.store.catalog import dataset_by_name, ensure_builtin_tasks
+from mmla_core.store.catalog import (
+    clip_count,
+    dataset_by_name,
+    ensure_builtin_tasks,
+    set_dataset_root,
+)
 
 DEMO_NAME = "demo"
 DEMO_TASKS = ("MELD", "MIntRec")
@@ -24,9 +29,7 @@ def ensure_demo(store: Store) -> int:
 
     ensure_builtin_tasks(store)
     existing = dataset_by_name(store, DEMO_NAME)
-    if existing is None or not store.scalar(
-        "SELECT count(*) FROM clips WHERE dataset_id = ?", (existing["id"],)
-    ):
+    if existing is None or not clip_count(store, existing["id"]):
         report = import_folder(store, demo_folder(), name=DEMO_NAME)
         if report.issues:
             details = "; ".join(f"{i.location}: {i.message}" for i in report.issues)
@@ -42,5 +45,4 @@ def _follow_moved_install(store: Store, dataset: dict) -> None:
     """An upgraded, moved or frozen install keeps the demo clips elsewhere: point the root there."""
     folder = str(demo_folder())
     if dataset["root"] != folder and demo_folder().is_dir():
-        with store.write() as conn:
-            conn.execute("UPDATE datasets SET root = ? WHERE id = ?", (folder, dataset["id"]))
+        set_dataset_root(store, dataset["id"], folder)

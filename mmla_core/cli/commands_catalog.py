@@ -47,9 +47,10 @@ def register(sub) -> None:
 
 def cmd_demo(store: Store, args) -> int:
     from mmla_core.demo import ensure_demo
+    from mmla_core.store.catalog import clip_count
 
     dataset_id = ensure_demo(store)
-    count = store.scalar("SELECT count(*) FROM clips WHERE dataset_id = ?", (dataset_id,))
+    count = clip_count(store, dataset_id)
     print(f"demo project ready: {count} clips in {store.path}")
     return 0
 

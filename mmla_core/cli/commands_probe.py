@@ -254,16 +254,13 @@ def _num(value) -> str:
 
 def _checks_model(store, args) -> int:
     from mmla_core.probe.model_checks import run_model_checks
-    from mmla_core.store.catalog import dataset_by_name
+    from mmla_core.store.catalog import dataset_by_name, original_clip_ids
+    from mmla_core.store.checks import model_answer_counts
 
     dataset = dataset_by_name(store, args.dataset)
     if dataset is None:
         raise CliError(f"no dataset {args.dataset!r} (see `mmla ls --datasets`)")
-    sql = "SELECT id FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL ORDER BY id"
-    params: tuple = (dataset["id"],)
-    if args.limit is not None:
-        sql, params = sql + " LIMIT ?", (*params, args.limit)
-    clip_ids = [r[0] for r in store.conn.execute(sql, params)]
+    clip_ids = original_clip_ids(store, dataset["id"], limit=args.limit)
     args.seed = 0
     engine = _engine(store, args.model, args)
     update, close = progress_bar("checks")
@@ -273,10 +270,7 @@ def _checks_model(store, args) -> int:
     finally:
         close()
         engine.close()
-    counts = store.query(
-        "SELECT ca.check_key, ca.answer, count(*) AS n FROM check_answers ca JOIN predictions p "
-        "ON p.id = ca.prediction_id WHERE p.run_id = ? GROUP BY ca.check_key, ca.answer "
-        "ORDER BY ca.check_key, ca.answer", (run_id,))
+    counts = model_answer_counts(store, run_id)
     print(f"checks run {run_id}: {len(clip_ids)} clip(s) answered by the model")
     print_table(counts, ["check_key", "answer", "n"])
     return EXIT_OK

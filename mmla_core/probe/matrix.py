@@ -30,6 +30,10 @@ from mmla_core.store.labels import gold_label
 from mmla_core.store.results import (
     finish_run,
     get_run,
+    model_name,
+    prediction_id,
+    prediction_recipes,
+    predictions_in_order,
     provenance_columns,
     sample_key,
     start_run,
@@ -229,8 +233,8 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
     run_id = start_run(store, "probe", settings=run_settings, name=name, model_id=model_id,
                        task_id=task_id, dataset_id=row["dataset_id"],
                        total=len(rows) * len(request.prompts))
-    model_name = store.scalar("SELECT name FROM models WHERE id = ?", (model_id,))
-    result = ProbeResult(run_id, clip_id, task_obj.name, task_id, str(model_name), rows,
+    result = ProbeResult(run_id, clip_id, task_obj.name, task_id,
+                         str(model_name(store, model_id)), rows,
                          request.prompts, clip_gold, status="running",
                          templates=dict(request.templates or {}), variants=extra)
     job = _ProbeJob(store, engine, task_obj, task_id, clip_gold, run_id, model_id, attention)
@@ -346,8 +350,7 @@ class _ProbeJob:
             "parsed_label": predicted.parsed_label, "gold_label": gold,
             "scores_json": dict(predicted.scores), "latency_ms": predicted.latency_ms,
             "sample_key": sample, "variant": key, **provenance_columns(predicted)}])
-        pid = store.scalar("SELECT id FROM predictions WHERE run_id = ? AND sample_key = ?",
-                           (self.run_id, sample))
+        pid = prediction_id(store, self.run_id, sample)
         return ProbeCell(key, settings.prompt_kind, dict(predicted.scores),
                          predicted.parsed_label, gold,
                          None if gold is None else predicted.parsed_label == gold,
@@ -365,7 +368,7 @@ def load_probe(store: Store, run_id: int) -> ProbeResult:
                 for v in meta.get("variants") or []}
     scenarios = (*meta.get("scenarios", ()), *variants)
     prompts = tuple(meta.get("prompts", ()))
-    rows = store.query("SELECT * FROM predictions WHERE run_id = ? ORDER BY id", (run_id,))
+    rows = predictions_in_order(store, run_id)
     cells = []
     for r in rows:
         gold = r["gold_label"]
@@ -387,8 +390,7 @@ def regold(store: Store, result: ProbeResult, source: str = "curated") -> ProbeR
     if result.task_id is None:
         return result
     clip_gold = gold_label(store, result.clip_id, result.task_id, source)
-    recipes = dict(store.conn.execute(
-        "SELECT id, recipe_json FROM predictions WHERE run_id = ?", (result.run_id,)).fetchall())
+    recipes = prediction_recipes(store, result.run_id)
     cells = []
     for cell in result.cells:
         recipe = json.loads(recipes.get(cell.prediction_id) or "null")

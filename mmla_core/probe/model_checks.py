@@ -15,10 +15,13 @@ from collections.abc import Callable
 
 from mmla_core.checks import MMA_CHECKS
 from mmla_core.models.inputs import InferenceSettings, clip_input_from_store
+from mmla_core.store.catalog import clip_dataset_id
 from mmla_core.store.db import Store
 from mmla_core.store.labels import set_check_answer
 from mmla_core.store.results import (
     finish_run,
+    model_name,
+    prediction_id,
     provenance_columns,
     sample_key,
     start_run,
@@ -54,10 +57,8 @@ def run_model_checks(store: Store, engine, clip_ids, *, settings: InferenceSetti
     settings = settings or InferenceSettings()
     clip_ids = [int(c) for c in clip_ids]
     model_id = register_engine_model(store, engine)
-    model_name = str(store.scalar("SELECT name FROM models WHERE id = ?", (model_id,)))
-    annotator = model_annotator(model_name)
-    dataset_id = store.scalar("SELECT dataset_id FROM clips WHERE id = ?",
-                              (clip_ids[0],)) if clip_ids else None
+    annotator = model_annotator(str(model_name(store, model_id)))
+    dataset_id = clip_dataset_id(store, clip_ids[0]) if clip_ids else None
     run_id = start_run(store, "checks", name=name, model_id=model_id, dataset_id=dataset_id,
                        total=len(clip_ids) * len(checks), settings={
                            "checks": [c.key for c in checks], "clip_ids": clip_ids,
@@ -107,8 +108,7 @@ def _answer(store, engine, clip, check, settings, run_id, model_id, annotator) -
         "parsed_label": answer, "scores_json": dict(result.scores),
         "latency_ms": result.latency_ms, "sample_key": key, "variant": None,
         **provenance_columns(result)}])
-    pid = int(store.scalar("SELECT id FROM predictions WHERE run_id = ? AND sample_key = ?",
-                           (run_id, key)))
+    pid = int(prediction_id(store, run_id, key))
     set_check_answer(store, clip.clip_id, check.key, answer, annotator, source="model",
                      confidence=float(result.scores[answer]), prediction_id=pid)
 

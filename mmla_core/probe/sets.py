@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmla_core.store.catalog import find_dataset, original_clip_ids
 from mmla_core.store.db import Store
+from mmla_core.store.results import model_name, probe_runs_by_clip
 
 __all__ = ["SetTable", "cohens_d_of", "cohens_d_reason", "latest_probes", "run_probe_set",
            "set_clips", "set_table", "set_table_csv"]
@@ -40,29 +42,17 @@ def set_clips(store: Store, *, clip_ids=None, dataset: str | int | None = None,
     """The clip ids of a selection, or of a dataset (one split of it; variants left out)."""
     if clip_ids is not None:
         return [int(c) for c in clip_ids]
-    from mmla_core.store.catalog import find_dataset
-
     found = find_dataset(store, dataset)
     if found is None:
         raise ValueError(f"no dataset {dataset!r} in this project")
-    sql = "SELECT id FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL"
-    params: tuple = (found["id"],)
-    if split is not None:
-        sql, params = sql + " AND split = ?", (*params, split)
-    return [r[0] for r in store.conn.execute(sql + " ORDER BY id", params)]
+    return original_clip_ids(store, found["id"], split=split)
 
 
 def latest_probes(store: Store, clip_ids, task: str, model: str | None = None) -> dict[int, int]:
     """{clip id: run id of its latest finished probe of `task` (by `model`, if given)}."""
     wanted = {int(c) for c in clip_ids}
-    sql = ("SELECT r.id, json_extract(r.settings_json, '$.probe.clip_id') AS clip FROM runs r "
-           "JOIN tasks t ON t.id = r.task_id LEFT JOIN models m ON m.id = r.model_id "
-           "WHERE r.kind = 'probe' AND r.status = 'done' AND t.name = ?")
-    params: tuple = (task,)
-    if model:
-        sql, params = sql + " AND (m.name = ? OR m.path = ?)", (task, model, model)
     found: dict[int, int] = {}
-    for run_id, clip in store.conn.execute(sql + " ORDER BY r.id", params):
+    for run_id, clip in probe_runs_by_clip(store, task, model):
         if clip is not None and int(clip) in wanted:
             found[int(clip)] = int(run_id)
     return found
@@ -141,8 +131,7 @@ def run_probe_set(store: Store, engine, clip_ids, task: str, *, attention: bool 
     )
 
     model_id = register_engine_model(store, engine)
-    model_name = str(store.scalar("SELECT name FROM models WHERE id = ?", (model_id,)))
-    have = latest_probes(store, clip_ids, task, model_name)
+    have = latest_probes(store, clip_ids, task, str(model_name(store, model_id)))
     missing = [int(c) for c in clip_ids if int(c) not in have]
     for done, clip_id in enumerate(missing, 1):
         if _cancelled(cancel):

@@ -230,6 +230,29 @@ def get_clip(store: Store, clip_id: int) -> dict | None:
     return rows[0] if rows else None
 
 
+def clip_dataset_id(store: Store, clip_id: int) -> int | None:
+    found = store.scalar("SELECT dataset_id FROM clips WHERE id = ?", (clip_id,))
+    return None if found is None else int(found)
+
+
+def clip_count(store: Store, dataset_id: int) -> int:
+    """Every clip row of the dataset, conflict variants included."""
+    return int(store.scalar("SELECT count(*) FROM clips WHERE dataset_id = ?", (dataset_id,)))
+
+
+def original_clip_ids(store: Store, dataset_id: int, *, split: str | None = None,
+                      limit: int | None = None) -> list[int]:
+    """The dataset's clips (one split of it), variants left out, in id order."""
+    sql = "SELECT id FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL"
+    params: tuple = (dataset_id,)
+    if split is not None:
+        sql, params = sql + " AND split = ?", (*params, split)
+    sql += " ORDER BY id"
+    if limit is not None:
+        sql, params = sql + " LIMIT ?", (*params, limit)
+    return [r[0] for r in store.conn.execute(sql, params)]
+
+
 def find_clip(store: Store, ref: str) -> dict | None:
     """A clip by numeric id, or by `DATASET/external_id` or a bare external id when unique."""
     if ref.isdigit():

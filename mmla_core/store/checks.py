@@ -87,3 +87,11 @@ def accept_model_answers(store: Store, clip_id: int, annotator: str) -> dict[str
     todo = clip_check_state(store, clip_id, annotator).model_to_accept()
     set_check_answers(store, clip_id, todo, annotator)
     return todo
+
+
+def model_answer_counts(store: Store, run_id: int) -> list[dict]:
+    """How often a model-checks run answered each answer to each check (check_key, answer, n)."""
+    return store.query(
+        "SELECT ca.check_key, ca.answer, count(*) AS n FROM check_answers ca JOIN predictions p "
+        "ON p.id = ca.prediction_id WHERE p.run_id = ? GROUP BY ca.check_key, ca.answer "
+        "ORDER BY ca.check_key, ca.answer", (run_id,))

@@ -87,6 +87,10 @@ def model_path(store: Store, ref: str) -> str | None:
     return row["path"] if row else None
 
 
+def model_name(store: Store, model_id: int) -> str | None:
+    return store.scalar("SELECT name FROM models WHERE id = ?", (model_id,))
+
+
 def start_run(store: Store, kind: str, *, settings: dict | None = None, **fields) -> int:
     """A run groups the predictions of one evaluation, probe or check pass; it records the
     library versions and code revision it was started with (provenance.environment)."""
@@ -262,6 +266,36 @@ def run_predictions(store: Store, run_id: int) -> list[dict]:
         "JOIN clips c ON c.id = p.clip_id WHERE p.run_id = ? "
         "ORDER BY p.clip_id, p.variant IS NOT NULL, p.variant, p.id", (run_id,),
     )
+
+
+def predictions_in_order(store: Store, run_id: int) -> list[dict]:
+    """A run's prediction rows as they were written (id order)."""
+    return store.query("SELECT * FROM predictions WHERE run_id = ? ORDER BY id", (run_id,))
+
+
+def prediction_id(store: Store, run_id: int, key: str) -> int | None:
+    """The id of a run's prediction for one sample key."""
+    found = store.scalar("SELECT id FROM predictions WHERE run_id = ? AND sample_key = ?",
+                         (run_id, key))
+    return None if found is None else int(found)
+
+
+def prediction_recipes(store: Store, run_id: int) -> dict[int, str | None]:
+    """{prediction id: its variant recipe JSON} of one run."""
+    return dict(store.conn.execute(
+        "SELECT id, recipe_json FROM predictions WHERE run_id = ?", (run_id,)).fetchall())
+
+
+def probe_runs_by_clip(store: Store, task: str, model: str | None = None) -> list[tuple]:
+    """(run id, clip id) of every finished probe of `task` (by `model`: name or path), oldest
+    first; the clip id is None for a probe whose settings name none."""
+    sql = ("SELECT r.id, json_extract(r.settings_json, '$.probe.clip_id') AS clip FROM runs r "
+           "JOIN tasks t ON t.id = r.task_id LEFT JOIN models m ON m.id = r.model_id "
+           "WHERE r.kind = 'probe' AND r.status = 'done' AND t.name = ?")
+    params: tuple = (task,)
+    if model:
+        sql, params = sql + " AND (m.name = ? OR m.path = ?)", (task, model, model)
+    return store.conn.execute(sql + " ORDER BY r.id", params).fetchall()
 
 
 def fail_if_running(store: Store, run_id: int, message: str) -> bool:

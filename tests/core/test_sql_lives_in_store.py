@@ -33,10 +33,7 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "app/probe_jobs.py": (3, "clip, model and task names for the Probe tab; to store.catalog"),
     "app/probe_queries.py": (2, "models and latest probe runs; to store.results"),
     "app/training_form.py": (2, "split counts and task names of the Train form; to store.catalog"),
-    "mmla_core/cli/commands_catalog.py": (1, "a dataset's clip count; to store.catalog"),
     "mmla_core/cli/commands_models.py": (2, "model listing; to store.results"),
-    "mmla_core/cli/commands_probe.py": (2, "a dataset's original clips, check answer counts; "
-                                           "to store"),
     "mmla_core/cli/commands_probe_set.py": (1, "finds the probe runs of a set; to store.results"),
     "mmla_core/cli/commands_review.py": (1, "a task's name; to store.catalog"),
     "mmla_core/datasets/common.py": (1, "existing clips of a dataset for a re-import; "
@@ -46,7 +43,6 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "mmla_core/datasets/folder.py": (1, "existing clips of a folder import; to store.catalog"),
     "mmla_core/datasets/remove.py": (1, "a dataset's clips with their roots; to "
                                         "store.dataset_delete"),
-    "mmla_core/demo.py": (2, "the demo dataset's clip count and root; to store.catalog"),
     "mmla_core/eval/agreement.py": (5, "every rater's labels and answers of a dataset; to "
                                        "store.annotator_work"),
     "mmla_core/eval/comparable.py": (2, "an adapter's training job and its test runs; "
@@ -60,10 +56,6 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "mmla_core/eval/shard_merge.py": (5, "merging rank shards checks runs, jobs, clips, tasks, "
                                          "models; to store.results / store.jobs"),
     "mmla_core/models/worker.py": (1, "a run's status; to store.results"),
-    "mmla_core/probe/matrix.py": (4, "a probe run's rows and model name; to store.results"),
-    "mmla_core/probe/model_checks.py": (3, "model name, a clip's dataset, resume rows; "
-                                           "to store.results"),
-    "mmla_core/probe/sets.py": (3, "a split's clips, the latest probes; to store.results"),
     "mmla_core/train/callbacks.py": (1, "the stop request read after every step; to store.jobs"),
     "mmla_core/train/control.py": (7, _JOB_STATES),
     "mmla_core/train/data.py": (2, "a clip's duration and transcript; to store.catalog"),
