@@ -108,15 +108,30 @@ def _build_file_menu(w) -> QMenu:
 
 
 def w_open_dialog(w) -> Callable[[], None]:
+    """File > Open project…: an existing project, or a new name (then an empty project is made,
+    as File > New project does, instead of "File not found")."""
     def choose() -> None:
         from PySide6.QtWidgets import QFileDialog
 
-        path, _ = QFileDialog.getOpenFileName(
-            w, "Open project database", str(w.db_path.parent),
+        dialog = w.open_dialog = QFileDialog(
+            w, "Open project (or type a new name for an empty one)", str(w.db_path.parent),
             "MMLA Studio projects (*.sqlite *.sqlite3 *.db);;All files (*)")
-        if path:
-            w.open_database(path, demo=False)
+        dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(lambda path: open_chosen(w, path))
+        dialog.open()
     return choose
+
+
+def open_chosen(w, path: str) -> None:
+    from pathlib import Path
+
+    chosen = Path(path)
+    if chosen.is_dir() or not chosen.parent.is_dir():
+        w.statusBar().showMessage(f"Not a project file: {chosen}", 8000)
+        return
+    w.open_database(chosen, demo=False)  # a new name: an empty project (the status bar says)
 
 
 def _fill_recent(w) -> None:

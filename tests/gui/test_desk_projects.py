@@ -92,3 +92,19 @@ def test_folder_import_takes_the_dataset_name(window, qtbot, clip_files):
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "my clips" in dataset_names(window.db_path), timeout=WAIT)
     qtbot.waitUntil(lambda: window.browser.model.rowCount() == 5, timeout=WAIT)
+
+
+def test_open_with_a_new_name_makes_an_empty_project(window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QFileDialog
+
+    from mmla_app.actions import open_chosen
+
+    menu_action(window, "Open project").trigger()
+    dialog = window.open_dialog
+    assert dialog.fileMode() == QFileDialog.FileMode.AnyFile  # a new name is accepted
+    dialog.close()
+    new = tmp_path / "fresh.sqlite"
+    open_chosen(window, str(new))
+    qtbot.waitUntil(lambda: "no datasets yet" in window.statusBar().currentMessage(),
+                    timeout=WAIT)
+    assert window.db_path == new and dataset_names(new) == []
