@@ -16,10 +16,11 @@ pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_every_tab_and_dialog_fits_a_1366x768_screen(tmp_path):
+@pytest.mark.parametrize("screen", ["1366x768", "1600x1000"])
+def test_every_tab_and_dialog_fits_the_screen(tmp_path, screen):
     env = {**os.environ, "QT_LOGGING_RULES": "qt.*=false", "MMLA_STUDIO_HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, str(REPO / "scripts" / "layout_check.py"),
-                           "--screen", "1366x768"], capture_output=True, text=True, env=env,
+                           "--screen", screen], capture_output=True, text=True, env=env,
                           timeout=240, cwd=REPO)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert done.stdout.strip() == ""
