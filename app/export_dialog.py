@@ -67,7 +67,7 @@ def run_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> str
             f"; {describe_record(files.labels)}")
     tokenizer = None
     if options.get("tokenizer"):  # loaded here, on the worker thread (transformers is slow)
-        from mmla_core.models.tokenizer import load_tokenizer
+        from mmla_core.models.registered import load_tokenizer
 
         tokenizer = load_tokenizer(store, options["tokenizer"])
     files = export_llamafactory(

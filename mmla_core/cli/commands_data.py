@@ -151,8 +151,8 @@ def cmd_export(store: Store, args) -> int:
 
 
 def _tokenizer(store: Store, ref: str):
+    from mmla_core.models.registered import load_tokenizer
     from mmla_core.models.registry import ModelLoadError
-    from mmla_core.models.tokenizer import load_tokenizer
 
     try:
         return load_tokenizer(store, ref)

@@ -164,7 +164,8 @@ def _eval(store, args) -> int:
 
 
 def _merge(store, folder: Path):
-    from mmla_core.eval.shard_merge import ShardError, merge_run_folder
+    from mmla_core.eval.shards import ShardError
+    from mmla_core.train.merge import merge_run_folder
 
     try:
         report = merge_run_folder(store, folder)

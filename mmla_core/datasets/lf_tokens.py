@@ -10,7 +10,7 @@ answer. The export counts each record as the model will see it:
 - video (`video`, `video_audio` modes): the frames the project's training defaults sample
   (`TrainConfig`: 8 frames at 2 fps, 128*28*28 pixels each) at Qwen2-VL / Qwen2.5-Omni rates
   (token_rates.py: two frames per temporal group, 28*28 pixels a token); audio: 25 tokens a
-second. The tokenizer itself is loaded by the caller (`models.tokenizer.load_tokenizer`).
+second. The tokenizer itself is loaded by the caller (`models.registered.load_tokenizer`).
 """
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ def _config_inference(store: Store, config: dict) -> dict:
     text = config.get("modality") == "text"
     if not text and config.get("modality") == "auto":
         try:
-            from mmla_core.train.samples import resolve_model
+            from mmla_core.models.registered import resolve_model
 
             _, family, _ = resolve_model(store, config["model"])
             from mmla_core.models.registry import FAMILIES

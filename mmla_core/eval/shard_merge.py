@@ -1,4 +1,5 @@
-"""Folding a run folder's shards into the project database (see eval.shards for the layout).
+"""Folding an evaluation run folder's shards into the project database (see eval.shards for the
+layout); a training run's folder is train.merge's, which also tells the two kinds apart.
 
 Idempotent: the evaluation run is claimed by the launch key its plan records, each prediction
 is added only when its sample key is missing (or held only an error row), and each training
@@ -12,17 +13,6 @@ from pathlib import Path
 
 from mmla_core.eval.shards import PLAN_FILE, MergeReport, ShardError, read_jsonl
 from mmla_core.store.db import Store
-
-
-def merge_run_folder(store: Store, folder: str | Path) -> MergeReport:
-    """Fold an evaluation or training run folder's shards into `store` (idempotent)."""
-    folder = Path(folder)
-    if (folder / PLAN_FILE).is_file():
-        return merge_eval(store, folder)
-    if (folder / "events.jsonl").is_file() and (folder / "config.yaml").is_file():
-        return merge_training(store, folder)
-    raise ShardError(f"{folder}: no run.json (an evaluation's shards) nor config.yaml + "
-                     "events.jsonl (a training run's): nothing to merge")
 
 
 def _shard_rows(folder: Path, pattern: str) -> tuple[list[dict], list[str]]:
@@ -114,38 +104,3 @@ def _final_eval_status(store: Store, folder: Path, run_id: int, complete, finish
         finish(store, run_id, bad[0]["status"], error=bad[0].get("message") or None)
         return bad[0]["status"]
     return store.scalar("SELECT status FROM runs WHERE id = ?", (run_id,))
-
-
-def merge_training(store: Store, folder: Path) -> MergeReport:
-    from mmla_core.store.jobs import (
-        add_events,
-        create_job,
-        event_keys,
-        job_by_output_dir,
-        update_job,
-    )
-    from mmla_core.train.config import TrainConfig
-
-    config = TrainConfig.from_yaml((folder / "config.yaml").read_text(encoding="utf-8"))
-    output_dir = str(folder.resolve())
-    job_id = job_by_output_dir(store, output_dir)
-    if job_id is None:
-        job_id = create_job(store, config.name, config.to_dict(), output_dir)
-        update_job(store, job_id, log_path=str(folder / "train.log"))
-    events, problems = read_jsonl(folder / "events.jsonl")
-    have = event_keys(store, job_id)
-    new = [e for e in events if (e.get("kind"), e.get("step")) not in have]
-    new = list({(e.get("kind"), e.get("step")): e for e in new}.values())
-    if new:
-        add_events(store, job_id, new)
-    report = MergeReport("train", job_id, len(new), len(events) - len(new), problems=problems)
-    status_path = folder / "status.json"
-    ended = json.loads(status_path.read_text()) if status_path.is_file() else {}
-    if ended:
-        update_job(store, job_id, **{k: v for k, v in ended.items() if k in _JOB_FIELDS})
-    report.status = store.scalar("SELECT status FROM training_jobs WHERE id = ?", (job_id,))
-    return report
-
-
-_JOB_FIELDS = ("status", "finished_at", "adapter_path", "best_step", "best_eval_accuracy",
-               "total_steps", "exit_code")

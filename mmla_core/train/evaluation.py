@@ -20,12 +20,8 @@ __all__ = ["evaluate_after_training", "test_plan"]
 
 def test_plan(store, config: TrainConfig) -> list[dict]:
     """[{task, dataset id, prompt_kind, template, variants}] for the runs to make (MMLA kinds)."""
-    from mmla_core.train.samples import (
-        effective_modality,
-        labelled_clips,
-        resolve_model,
-        resolve_tasks,
-    )
+    from mmla_core.models.registered import resolve_model
+    from mmla_core.train.samples import effective_modality, labelled_clips, resolve_tasks
 
     _, family, _ = resolve_model(store, config.model)
     modality = effective_modality(config, family)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from mmla_core.models.registered import resolve_model
 from mmla_core.models.registry import ModelLoadError
 from mmla_core.store.db import Store
 from mmla_core.tasks import Task
@@ -20,7 +21,6 @@ from mmla_core.train.samples import (
     UnknownSource,
     effective_modality,
     labelled_clips,
-    resolve_model,
     resolve_tasks,
     selected_dataset_ids,
 )

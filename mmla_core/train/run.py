@@ -229,13 +229,9 @@ class _Run:
         return None
 
     def _train(self, checkpoint, sink, extra_callbacks) -> TrainOutcome:
+        from mmla_core.models.registered import resolve_model
         from mmla_core.train.data import TrainDataset
-        from mmla_core.train.samples import (
-            build_samples,
-            effective_modality,
-            resolve_model,
-            resolve_tasks,
-        )
+        from mmla_core.train.samples import build_samples, effective_modality, resolve_tasks
         from mmla_core.train.trainer import (
             dev_accuracy,
             prepare_model,

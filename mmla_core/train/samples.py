@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mmla_core.models.prompting import plan_prompt
+from mmla_core.models.registered import resolve_model
 from mmla_core.models.registry import FAMILIES
 from mmla_core.prompts import answer
 from mmla_core.store.catalog import clip_media_path, find_dataset, task_by_name
@@ -31,7 +32,7 @@ from mmla_core.tasks import Task
 from mmla_core.train.config import TrainConfig
 
 __all__ = ["ALIGN_SCENARIOS", "TrainSample", "UnknownSource", "build_samples",
-           "effective_modality", "labelled_clips", "labels_record", "preview", "resolve_model",
+           "effective_modality", "labelled_clips", "labels_record", "preview",
            "resolve_tasks", "selected_dataset_ids"]
 
 ALIGN_SCENARIOS = ("aligned", "audio_swap", "misleading_caption")
@@ -58,16 +59,6 @@ class UnknownSource(Exception):
 
 
 # --- what the config names ---------------------------------------------------------------------
-
-def resolve_model(store: Store, ref: str) -> tuple[str, str, dict]:
-    """(folder, family, config.json) of a registered model name or a folder; files only."""
-    from mmla_core.models.registry import detect_family, read_config, resolve_model_path
-    from mmla_core.store.results import model_path
-
-    path = resolve_model_path(model_path(store, ref) or ref)
-    config = read_config(path)
-    return str(path), detect_family(config, path), config
-
 
 def effective_modality(config: TrainConfig, family: str) -> str:
     """"video+audio" | "video" | "text": what the model is fed (auto = the family's default)."""

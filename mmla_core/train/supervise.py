@@ -80,7 +80,8 @@ def _merge_shards(store, out: Path) -> None:
     left its events in the output folder: fold them into the job now."""
     if not (out / "status.json").is_file():
         return
-    from mmla_core.eval.shard_merge import ShardError, merge_run_folder
+    from mmla_core.eval.shards import ShardError
+    from mmla_core.train.merge import merge_run_folder
 
     try:
         _say(merge_run_folder(store, out).describe())

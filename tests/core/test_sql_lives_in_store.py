@@ -53,8 +53,8 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "mmla_core/eval/run_plan.py": (2, "a split's clips, a task row; to store.catalog"),
     "mmla_core/eval/runs.py": (2, "model registration of a run (the run recorder's job); "
                                   "to store.results"),
-    "mmla_core/eval/shard_merge.py": (5, "merging rank shards checks runs, jobs, clips, tasks, "
-                                         "models; to store.results / store.jobs"),
+    "mmla_core/eval/shard_merge.py": (4, "merging rank shards checks runs, clips, tasks, "
+                                         "models; to store.results / store.catalog"),
     "mmla_core/models/worker.py": (1, "a run's status; to store.results"),
     "mmla_core/train/callbacks.py": (1, "the stop request read after every step; to store.jobs"),
     "mmla_core/train/control.py": (7, _JOB_STATES),
