@@ -235,6 +235,14 @@ def clip_dataset_id(store: Store, clip_id: int) -> int | None:
     return None if found is None else int(found)
 
 
+def clip_duration(store: Store, clip_id: int) -> float | None:
+    return store.scalar("SELECT duration_s FROM clips WHERE id = ?", (clip_id,))
+
+
+def clip_transcript(store: Store, clip_id: int) -> str | None:
+    return store.scalar("SELECT transcript FROM clips WHERE id = ?", (clip_id,))
+
+
 def clip_count(store: Store, dataset_id: int) -> int:
     """Every clip row of the dataset, conflict variants included."""
     return int(store.scalar("SELECT count(*) FROM clips WHERE dataset_id = ?", (dataset_id,)))

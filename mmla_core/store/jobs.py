@@ -82,3 +82,79 @@ def delete_job(store: Store, job_id: int) -> None:
     with store.write() as conn:
         conn.execute("DELETE FROM training_events WHERE job_id = ?", (job_id,))
         conn.execute("DELETE FROM training_jobs WHERE id = ?", (job_id,))
+
+
+# --- job status and summaries (job control, the trainer, its callbacks) ------------------------
+
+_UNENDED = "('created', 'running', 'stopping')"
+_SUMMARY_SQL = ("SELECT MAX(id) AS last_id, MAX(step) AS last_step, "
+                "MAX(CASE WHEN kind = 'eval' THEN eval_accuracy END) AS best, "
+                "MAX(CASE WHEN kind = 'test' THEN eval_accuracy END) AS test FROM training_events")
+
+
+def jobs_newest_first(store: Store) -> list[dict]:
+    return store.query("SELECT * FROM training_jobs ORDER BY id DESC")
+
+
+def unended_job_ids(store: Store) -> list[int]:
+    """Jobs whose row says created, running or stopping (their process may be gone)."""
+    return [r["id"] for r in store.query(
+        f"SELECT id FROM training_jobs WHERE status IN {_UNENDED}")]
+
+
+def job_status(store: Store, job_id: int) -> str | None:
+    return store.scalar("SELECT status FROM training_jobs WHERE id = ?", (job_id,))
+
+
+def job_created_at(store: Store, job_id: int) -> str | None:
+    return store.scalar("SELECT created_at FROM training_jobs WHERE id = ?", (job_id,))
+
+
+def other_output_dirs(store: Store, job_id: int | None) -> list[dict]:
+    """(id, name, output_dir) of every other job with an output folder."""
+    return store.query("SELECT id, name, output_dir FROM training_jobs WHERE "
+                       "output_dir IS NOT NULL AND output_dir != '' AND id IS NOT ?", (job_id,))
+
+
+def event_summary(store: Store, job_id: int, after_id: int = 0) -> dict:
+    """last_id, last_step, best (dev accuracy) and test accuracy of a job's events, only those
+    with an id above `after_id` when given (a rowid range: cheap on a running job's new rows)."""
+    if after_id:
+        return store.query(f"{_SUMMARY_SQL} NOT INDEXED WHERE id > ? AND job_id = ?",
+                           (after_id, job_id))[0]
+    return store.query(f"{_SUMMARY_SQL} WHERE job_id = ?", (job_id,))[0]
+
+
+def mark_running(store: Store, job_id: int) -> None:
+    """created -> running, unless the supervisor has already recorded the end."""
+    with store.write() as conn:
+        conn.execute("UPDATE training_jobs SET status = 'running' WHERE id = ? AND "
+                     "status = 'created'", (job_id,))
+
+
+def mark_stopping(store: Store, job_id: int) -> None:
+    with store.write() as conn:
+        conn.execute("UPDATE training_jobs SET status = 'stopping' WHERE id = ? AND status IN "
+                     "('created', 'running')", (job_id,))
+
+
+def fail_unended(store: Store, job_id: int, finished_at: str, tail: str) -> None:
+    """Mark a job failed unless it has ended meanwhile (the supervisor may record it just now)."""
+    with store.write() as conn:
+        conn.execute("UPDATE training_jobs SET status = 'failed', finished_at = ?, "
+                     f"stderr_tail = ? WHERE id = ? AND status IN {_UNENDED}",
+                     (finished_at, tail, job_id))
+
+
+def record_trainer_start(store: Store, job_id: int, pid: int, started_at: str, log_path: str,
+                         output_dir: str) -> str:
+    """The trainer's process takes the job (running, unless a stop was asked already); returns
+    the status it leaves."""
+    with store.write() as conn:
+        conn.execute(
+            "UPDATE training_jobs SET status = CASE status WHEN 'stopping' THEN "
+            "'stopping' ELSE 'running' END, pid = ?, started_at = ?, finished_at = NULL, "
+            "log_path = ?, output_dir = ? WHERE id = ?",
+            (pid, started_at, log_path, output_dir, job_id))
+        return conn.execute("SELECT status FROM training_jobs WHERE id = ?",
+                            (job_id,)).fetchone()[0]

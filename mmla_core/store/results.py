@@ -268,6 +268,13 @@ def run_predictions(store: Store, run_id: int) -> list[dict]:
     )
 
 
+def original_clip_score(store: Store, run_id: int) -> tuple[int, float]:
+    """(scored, correct) over a run's predictions on original clips (variants left out)."""
+    return store.conn.execute(
+        "SELECT count(is_correct), total(is_correct) FROM predictions WHERE run_id = ? "
+        "AND variant IS NULL", (run_id,)).fetchone()
+
+
 def predictions_in_order(store: Store, run_id: int) -> list[dict]:
     """A run's prediction rows as they were written (id order)."""
     return store.query("SELECT * FROM predictions WHERE run_id = ? ORDER BY id", (run_id,))

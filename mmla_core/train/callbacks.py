@@ -16,6 +16,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from mmla_core.store.jobs import job_status
 from mmla_core.train.logtext import metrics_text
 
 __all__ = ["EventSink", "ProgressCallback", "StopCallback", "agree", "save_adapter", "utc_now"]
@@ -208,8 +209,7 @@ class StopCallback(TrainerCallback):
         if time.monotonic() - self._last_poll < STOP_POLL_S:
             return False
         self._last_poll = time.monotonic()
-        status = self.store.scalar("SELECT status FROM training_jobs WHERE id = ?", (self.job_id,))
-        return status == "stopping"
+        return job_status(self.store, self.job_id) == "stopping"
 
     def on_step_end(self, args, state, control, **kwargs):
         asked = self._asked() if self.rank == 0 else False

@@ -183,9 +183,7 @@ def _spawn_supervisor(store: Store, db_path: Path, job_id: int, out: Path,
                                 **detach)
     write_pid_file(out, "supervisor", proc.pid)
     jobs.update_job(store, job_id, pid=proc.pid)
-    with store.write() as conn:   # unless the supervisor has already recorded the end
-        conn.execute("UPDATE training_jobs SET status = 'running' WHERE id = ? AND "
-                     "status = 'created'", (job_id,))
+    jobs.mark_running(store, job_id)   # unless the supervisor has already recorded the end
     # Reap it when it ends (while we live), so a finished supervisor is not left a zombie.
     threading.Thread(target=proc.wait, name=f"reap-train-{job_id}", daemon=True).start()
 
@@ -207,9 +205,7 @@ def request_stop(store: Store, job_id: int, force: bool = False) -> None:
     job = refresh(store, job_id)
     if job["status"] not in ACTIVE:
         raise JobControlError(f"training job {job_id} is not running (it is {job['status']})")
-    with store.write() as conn:
-        conn.execute("UPDATE training_jobs SET status = 'stopping' WHERE id = ? AND status IN "
-                     "('created', 'running')", (job_id,))
+    jobs.mark_stopping(store, job_id)
     if job["output_dir"]:
         Path(job["output_dir"], STOP_FILE).write_text("stop requested\n")
     if force and job["output_dir"]:
@@ -245,10 +241,7 @@ def refresh(store: Store, job_id: int) -> dict:
     note = ("[job control] no process of this run is alive: it was killed or the machine "
             "restarted before the end could be recorded")
     tail = "\n".join(x for x in (log_tail(job), note) if x)
-    with store.write() as conn:   # conditional: the supervisor may have recorded the end just now
-        conn.execute("UPDATE training_jobs SET status = 'failed', finished_at = ?, "
-                     "stderr_tail = ? WHERE id = ? AND status IN ('created', 'running', "
-                     "'stopping')", (utc_now(), tail, job_id))
+    jobs.fail_unended(store, job_id, utc_now(), tail)
     return jobs.get_job(store, job_id)
 
 
@@ -271,10 +264,9 @@ def _job_alive(job: dict) -> bool:
 def list_jobs(store: Store) -> list[dict]:
     """Every job, newest first, refreshed, with best dev accuracy, test accuracy and last step
     (from the events, so also for a run whose trainer has not written its summary yet)."""
-    for job in store.query("SELECT id FROM training_jobs WHERE status IN "
-                           "('created', 'running', 'stopping')"):
-        refresh(store, job["id"])
-    rows = store.query("SELECT * FROM training_jobs ORDER BY id DESC")
+    for job_id in jobs.unended_job_ids(store):
+        refresh(store, job_id)
+    rows = jobs.jobs_newest_first(store)
     for row in rows:
         summary = _event_summary(store, row)
         row["best_eval_accuracy"] = _max(row.get("best_eval_accuracy"), summary["best"])
@@ -286,9 +278,6 @@ def list_jobs(store: Store) -> list[dict]:
 # second; rescanning every job's events (tens of thousands per run) each time cost ~30 ms, so an
 # ended run is read once and a running one only for events newer than the last one seen.
 _SUMMARIES: dict[tuple, dict] = {}
-_SUMMARY_SQL = ("SELECT MAX(id) AS last_id, MAX(step) AS last_step, "
-                "MAX(CASE WHEN kind = 'eval' THEN eval_accuracy END) AS best, "
-                "MAX(CASE WHEN kind = 'test' THEN eval_accuracy END) AS test FROM training_events")
 
 
 def _event_summary(store: Store, job: dict) -> dict:
@@ -296,11 +285,7 @@ def _event_summary(store: Store, job: dict) -> dict:
     seen = _SUMMARIES.get(key) or {"after": 0, "best": None, "test": None, "last_step": None}
     if seen.get("final") == (job["started_at"], job["finished_at"]):
         return seen    # an ended run gets no new events until it is resumed (new started_at)
-    if seen["after"]:   # rowid range: only rows newer than the last seen (the running job's)
-        new = store.query(f"{_SUMMARY_SQL} NOT INDEXED WHERE id > ? AND job_id = ?",
-                          (seen["after"], job["id"]))[0]
-    else:
-        new = store.query(f"{_SUMMARY_SQL} WHERE job_id = ?", (job["id"],))[0]
+    new = jobs.event_summary(store, job["id"], seen["after"])   # only rows newer than seen
     if new["last_id"] is not None:
         seen = {"after": new["last_id"], "best": _max(seen["best"], new["best"]),
                 "test": _max(seen["test"], new["test"]),
@@ -368,9 +353,8 @@ def trained_adapters(store: Store) -> list[dict]:
 
 def _refuse_busy_device(store: Store, device: str) -> None:
     wanted = resolve_device(device)
-    for job in store.query("SELECT id FROM training_jobs WHERE status IN "
-                           "('created', 'running', 'stopping')"):
-        other = refresh(store, job["id"])
+    for job_id in jobs.unended_job_ids(store):
+        other = refresh(store, job_id)
         if other["status"] in ACTIVE and resolve_device(job_config(other).device) == wanted:
             raise JobControlError(
                 f"{wanted} is busy with training job {other['id']} '{other['name']}' "

@@ -13,6 +13,7 @@ import os
 from dataclasses import replace
 
 from mmla_core.models.inputs import ClipInput, InferenceSettings
+from mmla_core.store.catalog import clip_duration, clip_transcript
 from mmla_core.train.config import TrainConfig
 from mmla_core.train.fit import frames_for
 from mmla_core.train.samples import TrainSample
@@ -58,7 +59,7 @@ def training_clip_input(store, clip_id: int, settings: InferenceSettings, *, rec
     """
     from mmla_core.models.inputs import clip_input_from_store
 
-    duration = store.scalar("SELECT duration_s FROM clips WHERE id = ?", (clip_id,))
+    duration = clip_duration(store, clip_id)
     per_clip = clip_settings(settings, fps, duration)
     return clip_input_from_store(store, clip_id, per_clip, recipe_steps=recipe_steps, seed=seed)
 
@@ -85,8 +86,7 @@ class TrainDataset:
     def clip(self, sample: TrainSample) -> ClipInput:
         if self.modality == "text":
             store = self._open()
-            transcript = store.scalar("SELECT transcript FROM clips WHERE id = ?",
-                                      (sample.clip_id,)) or ""
+            transcript = clip_transcript(store, sample.clip_id) or ""
             return ClipInput(None, None, None, None, transcript, clip_id=sample.clip_id)
         return training_clip_input(self._open(), sample.clip_id, self.settings,
                                    recipe_steps=_variant_steps(sample.variant),

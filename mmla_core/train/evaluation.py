@@ -13,6 +13,8 @@ from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
+from mmla_core.store.jobs import job_created_at
+from mmla_core.store.results import original_clip_score
 from mmla_core.train.config import TrainConfig
 
 __all__ = ["evaluate_after_training", "test_plan"]
@@ -76,8 +78,7 @@ def _tag_run(store, run_id: int, config: TrainConfig, job_id: int | None, adapte
 
     settings = json.loads(get_run(store, run_id)["settings_json"] or "{}")
     settings["training_job_id"] = job_id
-    created = None if job_id is None else store.scalar(
-        "SELECT created_at FROM training_jobs WHERE id = ?", (job_id,))
+    created = None if job_id is None else job_created_at(store, job_id)
     # job_created_at + output_dir tell this job from a later one that reused its id
     settings["training"] = {"mode": config.mode, "name": config.name, "tasks": config.tasks,
                             "job_created_at": created,
@@ -88,7 +89,5 @@ def _tag_run(store, run_id: int, config: TrainConfig, job_id: int | None, adapte
 
 
 def _clip_accuracy(store, run_id: int) -> float | None:
-    scored, correct = store.conn.execute(
-        "SELECT count(is_correct), total(is_correct) FROM predictions WHERE run_id = ? "
-        "AND variant IS NULL", (run_id,)).fetchone()
+    scored, correct = original_clip_score(store, run_id)
     return correct / scored if scored else None

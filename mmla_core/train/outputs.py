@@ -15,6 +15,7 @@ import re
 import shutil
 from pathlib import Path
 
+from mmla_core.store.jobs import other_output_dirs
 from mmla_core.train.processes import PID_ROLES
 
 CHECKPOINT_STAGING = ".checkpoint-saving"  # the trainer saves here, then renames (trainer.py)
@@ -80,9 +81,7 @@ def refuse_used(out: Path) -> None:
 def refuse_nested(store, out: Path, job_id: int | None = None) -> None:
     """Refuse `out` when it is inside, equal to, or holds another job's output folder."""
     mine = out.resolve()
-    for other in store.query("SELECT id, name, output_dir FROM training_jobs WHERE "
-                             "output_dir IS NOT NULL AND output_dir != '' AND id IS NOT ?",
-                             (job_id,)):
+    for other in other_output_dirs(store, job_id):
         theirs = Path(other["output_dir"]).resolve()
         if mine == theirs or mine in theirs.parents or theirs in mine.parents:
             how = "is" if mine == theirs else "is inside" if theirs in mine.parents else "holds"

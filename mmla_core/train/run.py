@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmla_core.models.loader import free_gpu_memory
+from mmla_core.store.jobs import record_trainer_start
 from mmla_core.train.config import TrainConfig, TrainConfigError
 
 __all__ = ["TrainOutcome", "default_output_dir", "run_training"]
@@ -197,15 +198,9 @@ class _Run:
         status = None
         if self.store is not None and self.job_id is not None:
             started = utc_now()
-            with self.store.write() as conn:
-                conn.execute(
-                    "UPDATE training_jobs SET status = CASE status WHEN 'stopping' THEN "
-                    "'stopping' ELSE 'running' END, pid = ?, started_at = ?, finished_at = NULL, "
-                    "log_path = ?, output_dir = ? WHERE id = ?",
-                    (os.getpid(), started, str(self.output_dir / "train.log"),
-                     str(self.output_dir), self.job_id))
-                status = conn.execute("SELECT status FROM training_jobs WHERE id = ?",
-                                      (self.job_id,)).fetchone()[0]
+            status = record_trainer_start(self.store, self.job_id, os.getpid(), started,
+                                          str(self.output_dir / "train.log"),
+                                          str(self.output_dir))
         if status != "stopping":
             (self.output_dir / "STOP").unlink(missing_ok=True)
 

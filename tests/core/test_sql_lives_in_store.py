@@ -24,7 +24,6 @@ _VERB = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|WITH|REPLACE|DROP|A
 _CLAUSE = re.compile(r"\b(FROM|INTO|SET|TABLE|VALUES)\b")
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+\w")
 
-_JOB_STATES = "training job status changes guarded by the current status; to store.jobs"
 ALLOWED: dict[str, tuple[int, str]] = {
     # path: (most SQL statements, why they are still here)
     "app/adapter_picker.py": (1, "PRAGMA user_version as a cheap change stamp; to store.changes"),
@@ -56,15 +55,9 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "mmla_core/eval/shard_merge.py": (4, "merging rank shards checks runs, clips, tasks, "
                                          "models; to store.results / store.catalog"),
     "mmla_core/models/worker.py": (1, "a run's status; to store.results"),
-    "mmla_core/train/callbacks.py": (1, "the stop request read after every step; to store.jobs"),
-    "mmla_core/train/control.py": (7, _JOB_STATES),
-    "mmla_core/train/data.py": (2, "a clip's duration and transcript; to store.catalog"),
-    "mmla_core/train/evaluation.py": (2, "a job's creation time, a run's accuracy; "
-                                         "to store.jobs / store.results"),
-    "mmla_core/train/outputs.py": (1, "which job owns an output folder; to store.jobs"),
-    "mmla_core/train/run.py": (2, _JOB_STATES),
     "mmla_core/train/samples.py": (1, "a split's clips with dataset roots; to store.catalog"),
-    "mmla_core/train/supervise.py": (2, _JOB_STATES),
+    "mmla_core/train/supervise.py": (2, "the end of a job, read and written in one transaction; "
+                                        "to store.jobs"),
     "mmla_core/variants/plan.py": (2, "donor clips and a dataset name; to store.catalog"),
     "mmla_core/variants/store_ops.py": (1, "an existing variant row; to store.catalog"),
     "mmla_core/words.py": (1, "a task's name; to store.catalog"),
