@@ -27,7 +27,9 @@ def edit_description(store, edit) -> str:
             return f"check {edit.check_key}"
         return f"the check “{check.label}”"
     if edit.kind == "label":
-        task = store.scalar("SELECT name FROM tasks WHERE id = ?", (edit.task_id,))
+        from mmla_core.store.task_rows import task_name
+
+        task = task_name(store, edit.task_id)
         what = "adjudication" if getattr(edit, "owner", None) else "label"
         return f"the {task} {what}" if task else f"a{'n' if what[0] == 'a' else ''} {what}"
     return "a transcript edit"

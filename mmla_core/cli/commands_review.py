@@ -208,7 +208,9 @@ def cmd_undo_redo(store: Store, args) -> int:
         print(f"nothing to {args.command} for {annotator}")
         return EXIT_OK
     if edit.kind == "label":
-        what = store.scalar("SELECT name FROM tasks WHERE id = ?", (edit.task_id,))
+        from mmla_core.store.task_rows import task_name
+
+        what = task_name(store, edit.task_id)
         what += " (adjudication)" if edit.owner else ""
     else:
         what = edit.check_key if edit.kind == "check" else "transcript"

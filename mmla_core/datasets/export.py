@@ -43,6 +43,7 @@ from mmla_core.store.catalog import (
 )
 from mmla_core.store.db import Store
 from mmla_core.store.exports import record_export
+from mmla_core.store.task_rows import task_names_by_id
 from mmla_core.store.verdicts import ClipGate, Selection, describe_record
 from mmla_core.tasks import Task
 from mmla_core.variants.export_audio import export_audio_path
@@ -325,7 +326,7 @@ def clip_records(store: Store, *, dataset: str | int | None = None, split: str |
     """One dict per clip the selection keeps: CLIP_FIELDS plus `labels` {task name: label}."""
     selection = selection or Selection()
     dataset_id = _dataset_row(store, dataset)["id"] if dataset is not None else None
-    names = dict(store.conn.execute("SELECT id, name FROM tasks").fetchall())
+    names = task_names_by_id(store)
     policy = selection.resolve(store, dataset_id=dataset_id)
     gate = selection.gate(store, dataset_id)
     records, used = ClipRecords(), []

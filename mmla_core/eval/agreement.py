@@ -13,9 +13,16 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from mmla_core.store.annotator_work import (
+    check_answers_of,
+    labels_of,
+    rater_names,
+    tasks_in_dataset,
+)
 from mmla_core.store.checks import dataset_checks
 from mmla_core.store.db import Store
 from mmla_core.store.label_policy import ADJUDICATED_PREFIX, resolve_labels
+from mmla_core.store.task_rows import task_names_by_id
 
 NO_OVERLAP = "no clip was rated by all chosen annotators"
 ONE_CATEGORY = "every rating is the same category: kappa is undefined"
@@ -144,13 +151,7 @@ class AgreementReport:
 def annotators_for_dataset(store: Store, dataset_id: int) -> list[str]:
     """Everyone who labelled or answered a check in the dataset (source labels as 'import');
     adjudications (`adjudicated:NAME` rows) settle disagreements, they are not a rater."""
-    rows = store.conn.execute(
-        "SELECT a.annotator FROM annotations a JOIN clips c ON c.id = a.clip_id "
-        "WHERE c.dataset_id = ? AND a.annotator NOT LIKE ? UNION SELECT k.annotator "
-        "FROM check_answers k JOIN clips c ON c.id = k.clip_id WHERE c.dataset_id = ? ORDER BY 1",
-        (dataset_id, ADJUDICATED_PREFIX + "%", dataset_id),
-    )
-    return [r[0] for r in rows]
+    return rater_names(store, dataset_id, leave_out_prefix=ADJUDICATED_PREFIX)
 
 
 def dataset_agreement(store: Store, dataset_id: int, annotators: Sequence[str], *,
@@ -173,7 +174,7 @@ def _with_curated(store: Store, report: AgreementReport) -> None:
     """Each task disagreement with its curated label now (adjudicated or not)."""
     if not any(d.kind == "task" for d in report.disagreements):
         return
-    names = dict(store.conn.execute("SELECT name, id FROM tasks").fetchall())
+    names = {name: task_id for task_id, name in task_names_by_id(store).items()}
     curated = resolve_labels(store, dataset_id=report.dataset_id)
     report.disagreements = [
         d if d.kind != "task" else replace(
@@ -197,23 +198,14 @@ def _add(report: AgreementReport, kind: str, name: str,
 
 def _task_ratings(store: Store, dataset_id: int, annotators: list[str],
                   task: str | None) -> dict[str, dict[tuple[int, str], dict[str, str]]]:
-    marks = ",".join("?" * len(annotators))
-    task_rows = store.query(
-        "SELECT t.id, t.name FROM tasks t WHERE t.id IN (SELECT task_id FROM dataset_tasks "
-        "WHERE dataset_id = ?) OR t.id IN (SELECT a.task_id FROM annotations a JOIN clips c "
-        "ON c.id = a.clip_id WHERE c.dataset_id = ?) ORDER BY t.id", (dataset_id, dataset_id),
-    )
+    task_rows = tasks_in_dataset(store, dataset_id)
     if task is not None:
         task_rows = [r for r in task_rows if r["name"] == task]
         if not task_rows:
             raise AgreementError(f"task {task!r} is not used in this dataset")
     result: dict[str, dict[tuple[int, str], dict[str, str]]] = {r["name"]: {} for r in task_rows}
     names = {r["id"]: r["name"] for r in task_rows}
-    for task_id, clip_id, ext, annotator, label in store.conn.execute(
-        "SELECT a.task_id, a.clip_id, c.external_id, a.annotator, a.label FROM annotations a "
-        f"JOIN clips c ON c.id = a.clip_id WHERE c.dataset_id = ? AND a.annotator IN ({marks})",
-        (dataset_id, *annotators),
-    ):
+    for task_id, clip_id, ext, annotator, label in labels_of(store, dataset_id, annotators):
         if task_id in names:
             result[names[task_id]].setdefault((clip_id, ext), {})[annotator] = label
     return result
@@ -221,14 +213,9 @@ def _task_ratings(store: Store, dataset_id: int, annotators: list[str],
 
 def _check_ratings(store: Store, dataset_id: int,
                    annotators: list[str]) -> dict[str, dict[tuple[int, str], dict[str, str]]]:
-    marks = ",".join("?" * len(annotators))
     result: dict[str, dict[tuple[int, str], dict[str, str]]] = {
         c.key: {} for c in dataset_checks(store, dataset_id)
     }
-    for key, clip_id, ext, annotator, answer in store.conn.execute(
-        "SELECT k.check_key, k.clip_id, c.external_id, k.annotator, k.answer FROM check_answers "
-        f"k JOIN clips c ON c.id = k.clip_id WHERE c.dataset_id = ? AND k.annotator IN ({marks}) "
-        "ORDER BY k.check_key", (dataset_id, *annotators),
-    ):
+    for key, clip_id, ext, annotator, answer in check_answers_of(store, dataset_id, annotators):
         result.setdefault(key, {}).setdefault((clip_id, ext), {})[annotator] = answer
     return result

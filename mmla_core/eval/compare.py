@@ -17,6 +17,7 @@ from mmla_core.eval.metrics import Metrics, classification_metrics, confusion_ma
 from mmla_core.eval.metrics import pooled_accuracy as _pooled
 from mmla_core.store.db import Store
 from mmla_core.store.results import get_run, run_counts, run_predictions
+from mmla_core.store.task_rows import task_labels
 
 ORIGINAL = "original"
 UNPARSED = "unknown"  # a sample the model answered with no parsable label counts as wrong
@@ -80,11 +81,6 @@ def _label(row: dict) -> str:
     return row["parsed_label"] or UNPARSED
 
 
-def _task_labels(store: Store, task_id: int | None) -> list[str] | None:
-    raw = store.scalar("SELECT labels_json FROM tasks WHERE id = ?", (task_id,))
-    return json.loads(raw) if raw else None
-
-
 def run_report(store: Store, run_id: int, predictions: list[dict] | None = None) -> RunReport:
     """Metrics of one run (`predictions`: its rows, when the caller has them already)."""
     run = get_run(store, run_id)
@@ -100,7 +96,7 @@ def run_report(store: Store, run_id: int, predictions: list[dict] | None = None)
     by_variant = [_variant_metrics(name, rows, base) for name, rows in
                   sorted(groups.items(), key=lambda kv: (kv[0] != ORIGINAL, kv[0]))]
     gold, pred = [r["gold_label"] for r in originals], [_label(r) for r in originals]
-    labels, matrix = confusion_matrix(gold, pred, _task_labels(store, run["task_id"]))
+    labels, matrix = confusion_matrix(gold, pred, task_labels(store, run["task_id"]))
     written, errors = run_counts(store, run_id)
     return RunReport(run, json.loads(run["settings_json"] or "{}"),
                      classification_metrics(gold, pred), by_variant, labels, matrix,

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from mmla_core.store.db import Store
 from mmla_core.store.results import get_run, run_predictions
+from mmla_core.store.task_rows import task_key
 
 __all__ = ["FORMATS", "ExportFormatError", "export_run", "lmms_eval_samples"]
 
@@ -119,12 +120,12 @@ def lmms_eval_samples(store: Store, run_id: int, rows: list[dict] | None = None)
     """One lmms-eval sample record per prediction (error rows are left out, as lmms-eval
     has no record for a request that never ran)."""
     run = get_run(store, run_id) or {}
-    task_key = store.scalar("SELECT task_key FROM tasks WHERE id = ?", (run.get("task_id"),))
+    key = task_key(store, run.get("task_id"))
     settings = json.loads(run.get("settings_json") or "{}").get("inference", {})
     rows = run_predictions(store, run_id) if rows is None else rows
     records = []
     for doc_id, row in enumerate(r for r in rows if not r.get("error")):
-        records.append(_lmms_record(doc_id, _decoded(row), task_key, settings))
+        records.append(_lmms_record(doc_id, _decoded(row), key, settings))
     return records
 
 

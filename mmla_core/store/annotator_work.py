@@ -129,3 +129,46 @@ def edited_transcripts(store: Store, clip_ids: Iterable[int]) -> set[int]:
         "AND clip_id IN (SELECT value FROM json_each(?))",
         ("[" + ",".join(str(int(i)) for i in ids) + "]",))
     return {r[0] for r in rows}
+
+
+# --- raters' work for agreement ------------------------------------------------------------------
+
+def rater_names(store: Store, dataset_id: int, *, leave_out_prefix: str) -> list[str]:
+    """Everyone with a label or a check answer in the dataset, in name order, but the
+    annotator names starting with `leave_out_prefix`, whose labels are not counted."""
+    rows = store.conn.execute(
+        "SELECT a.annotator FROM annotations a JOIN clips c ON c.id = a.clip_id "
+        "WHERE c.dataset_id = ? AND a.annotator NOT LIKE ? UNION SELECT k.annotator "
+        "FROM check_answers k JOIN clips c ON c.id = k.clip_id WHERE c.dataset_id = ? ORDER BY 1",
+        (dataset_id, leave_out_prefix + "%", dataset_id),
+    )
+    return [r[0] for r in rows]
+
+
+def tasks_in_dataset(store: Store, dataset_id: int) -> list[dict]:
+    """(id, name) of the tasks attached to the dataset or labelled in it, by id."""
+    return store.query(
+        "SELECT t.id, t.name FROM tasks t WHERE t.id IN (SELECT task_id FROM dataset_tasks "
+        "WHERE dataset_id = ?) OR t.id IN (SELECT a.task_id FROM annotations a JOIN clips c "
+        "ON c.id = a.clip_id WHERE c.dataset_id = ?) ORDER BY t.id", (dataset_id, dataset_id),
+    )
+
+
+def labels_of(store: Store, dataset_id: int, annotators: list[str]) -> list[tuple]:
+    """(task id, clip id, external id, annotator, label) of these annotators in the dataset."""
+    marks = ",".join("?" * len(annotators))
+    return store.conn.execute(
+        "SELECT a.task_id, a.clip_id, c.external_id, a.annotator, a.label FROM annotations a "
+        f"JOIN clips c ON c.id = a.clip_id WHERE c.dataset_id = ? AND a.annotator IN ({marks})",
+        (dataset_id, *annotators),
+    ).fetchall()
+
+
+def check_answers_of(store: Store, dataset_id: int, annotators: list[str]) -> list[tuple]:
+    """(check key, clip id, external id, annotator, answer) of these annotators, by key."""
+    marks = ",".join("?" * len(annotators))
+    return store.conn.execute(
+        "SELECT k.check_key, k.clip_id, c.external_id, k.annotator, k.answer FROM check_answers "
+        f"k JOIN clips c ON c.id = k.clip_id WHERE c.dataset_id = ? AND k.annotator IN ({marks}) "
+        "ORDER BY k.check_key", (dataset_id, *annotators),
+    ).fetchall()
