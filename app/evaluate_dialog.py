@@ -1,6 +1,6 @@
 """Evaluate: a model (+ LoRA adapter) on a dataset split for a task, and on conflict variants.
 
-The model runs in the model worker process (`mmla_core.models.worker`): this window sends the
+The model runs in the model worker process (`mmla_core.worker`): this window sends the
 request, polls progress on a timer and never waits, so it stays responsive while a model loads
 for minutes; a crash of the worker is shown here and the window stays up. The prompt template is
 shown and editable before running, with a live preview on a clip of the chosen split
@@ -184,7 +184,7 @@ class EvaluateDialog(QDialog):
             self._submit({"resume": int(run_id)}, f"Resuming run {run_id}…")
 
     def _submit(self, request: dict, text: str) -> None:
-        from mmla_core.models.worker import WorkerClient
+        from mmla_core.worker.client import WorkerClient
 
         if self.client is None:
             from mmla_app.probe_jobs import free_probe_tab_worker

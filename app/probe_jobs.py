@@ -59,7 +59,7 @@ class WorkerJob(QObject):
     def start(self, op: str, *args, **kwargs) -> bool:
         """`op`: a WorkerClient method (probe_set, model_checks). False (nothing started)
         while a job runs."""
-        from mmla_core.models.worker import WorkerClient
+        from mmla_core.worker.client import WorkerClient
 
         if self.running:
             return False

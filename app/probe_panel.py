@@ -221,7 +221,7 @@ class ProbePanel(QWidget):
         if self.clip_id is None or not model or not task:
             self.status.setText("Pick a clip, a model and a task first.")
             return
-        from mmla_core.models.worker import WorkerClient
+        from mmla_core.worker.client import WorkerClient
 
         if self.client is None:
             self.client = WorkerClient(self.db_path)
@@ -247,7 +247,7 @@ class ProbePanel(QWidget):
         if self.clip_id is None or not model:
             self.status.setText("Pick a clip and a model first.")
             return
-        from mmla_core.models.worker import WorkerClient
+        from mmla_core.worker.client import WorkerClient
 
         if self.client is None:
             self.client = WorkerClient(self.db_path)

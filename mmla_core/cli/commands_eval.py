@@ -221,7 +221,7 @@ def _cancel_once(stop: threading.Event, previous) -> None:
 
 
 def _eval_in_worker(db_path: Path, kwargs: dict, args) -> int | None:
-    from mmla_core.models.worker import WorkerClient
+    from mmla_core.worker.client import WorkerClient
 
     client = WorkerClient(db_path, engine_factory=args.engine_factory,
                           input_factory=args.input_factory)

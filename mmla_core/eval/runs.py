@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from mmla_core.cancel import is_cancelled
 from mmla_core.eval.run_plan import (
     EvalError,
     EvalJob,
@@ -52,7 +53,7 @@ from mmla_core.store.results import (
 )
 
 __all__ = ["EvalError", "EvalProgress", "checkpoint_of", "launch_key_from_env", "main",
-           "run_evaluation", "shard", "shard_from_env"]
+           "register_model", "run_evaluation", "shard", "shard_from_env"]
 
 MAX_FAILURES_IN_A_ROW = 8  # the model failing on this many samples in a row stops the run
 
@@ -127,10 +128,7 @@ class _Runner:
                                         self.errors, stage, message))
 
     def cancelled(self) -> bool:
-        c = self._cancel
-        if c is None:
-            return False
-        return bool(c.is_set() if hasattr(c, "is_set") else c())
+        return is_cancelled(self._cancel)
 
     def run(self, engine_factory, input_factory) -> None:
         job = self.job
@@ -190,7 +188,7 @@ class _Runner:
         if self.recorder is not None:
             self.recorder.write_plan({"engine": job.engine_info, "settings": job.run_settings})
         else:
-            job.model_id = _register_model(self.store, info, job.model_id)
+            job.model_id = register_model(self.store, info, job.model_id)
             update_run(self.store, job.run_id, model_id=job.model_id, settings=job.run_settings)
         self.emit("running")
         return engine
@@ -301,7 +299,7 @@ def _input_failure(exc: Exception) -> str:
     return describe_failure(exc)
 
 
-def _register_model(store: Store, info, model_id: int | None) -> int:
+def register_model(store: Store, info, model_id: int | None) -> int:
     """The models row for the loaded weights: the registered one, else a new row."""
     path = str(info.path)
     rows = store.query("SELECT id, name, path FROM models WHERE id = ? OR path = ? "

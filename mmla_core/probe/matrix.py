@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from mmla_core.cancel import is_cancelled
+from mmla_core.eval.runs import register_model
 from mmla_core.models.inputs import InferenceSettings, clip_input_from_arrays
 from mmla_core.store.catalog import clip_media_path, get_clip, task_by_name
 from mmla_core.store.db import Store
@@ -112,12 +114,6 @@ class ProbeResult:
         return [[self.cell(s, p) for p in self.prompts] for s in self.scenarios]
 
 
-def _cancelled(cancel) -> bool:
-    if cancel is None:
-        return False
-    return bool(cancel.is_set() if hasattr(cancel, "is_set") else cancel())
-
-
 def _task(store: Store, task: Task | str) -> tuple[int | None, Task]:
     name = task if isinstance(task, str) else task.name
     found = task_by_name(store, name)
@@ -129,9 +125,7 @@ def _task(store: Store, task: Task | str) -> tuple[int | None, Task]:
 
 
 def register_engine_model(store: Store, engine) -> int:
-    from mmla_core.eval.runs import _register_model
-
-    return _register_model(store, engine.info, None)
+    return register_model(store, engine.info, None)
 
 
 def sampled_times(row: dict, settings: InferenceSettings):
@@ -242,7 +236,7 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
                              template=(request.templates or {}).get(p)) for p in request.prompts]
     try:
         for key, clip in _row_inputs(store, row, request, extra, settings, seed):
-            if _cancelled(cancel):
+            if is_cancelled(cancel):
                 result.status = "cancelled"
                 break
             for cell in job.answer_row(key, clip, cell_settings):

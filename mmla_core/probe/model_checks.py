@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from mmla_core.cancel import is_cancelled
 from mmla_core.checks import MMA_CHECKS
 from mmla_core.models.inputs import InferenceSettings, clip_input_from_store
 from mmla_core.store.catalog import clip_dataset_id
@@ -35,12 +36,6 @@ MODEL_ANNOTATOR_PREFIX = "model:"
 
 def model_annotator(model_name: str) -> str:
     return f"{MODEL_ANNOTATOR_PREFIX}{model_name}"
-
-
-def _cancelled(cancel) -> bool:
-    if cancel is None:
-        return False
-    return bool(cancel.is_set() if hasattr(cancel, "is_set") else cancel())
 
 
 def run_model_checks(store: Store, engine, clip_ids, *, settings: InferenceSettings | None = None,
@@ -67,7 +62,7 @@ def run_model_checks(store: Store, engine, clip_ids, *, settings: InferenceSetti
     status = "done"
     try:
         for done, clip_id in enumerate(clip_ids, 1):
-            if _cancelled(cancel):
+            if is_cancelled(cancel):
                 status = "cancelled"
                 break
             try:

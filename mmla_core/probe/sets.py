@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmla_core.cancel import is_cancelled
 from mmla_core.store.catalog import find_dataset, original_clip_ids
 from mmla_core.store.db import Store
 from mmla_core.store.results import model_name, probe_runs_by_clip
@@ -123,18 +124,13 @@ def run_probe_set(store: Store, engine, clip_ids, task: str, *, attention: bool 
     `progress(done, total, run_id)` after each clip (total = the missing clips). Returns the
     status: "done", or "cancelled" (checked between clips and between a probe's rows).
     """
-    from mmla_core.probe.matrix import (
-        DEFAULT_SCENARIOS,
-        _cancelled,
-        register_engine_model,
-        run_probe,
-    )
+    from mmla_core.probe.matrix import DEFAULT_SCENARIOS, register_engine_model, run_probe
 
     model_id = register_engine_model(store, engine)
     have = latest_probes(store, clip_ids, task, str(model_name(store, model_id)))
     missing = [int(c) for c in clip_ids if int(c) not in have]
     for done, clip_id in enumerate(missing, 1):
-        if _cancelled(cancel):
+        if is_cancelled(cancel):
             return "cancelled"
         result = run_probe(store, engine, clip_id, task, attention=attention, cancel=cancel,
                            settings=settings, scenarios=tuple(scenarios or DEFAULT_SCENARIOS))

@@ -48,7 +48,6 @@ ALLOWED: dict[str, tuple[int, str]] = {
                                   "to store.results"),
     "mmla_core/eval/shard_merge.py": (4, "merging rank shards checks runs, clips, tasks, "
                                          "models; to store.results / store.catalog"),
-    "mmla_core/models/worker.py": (1, "a run's status; to store.results"),
     "mmla_core/train/samples.py": (1, "a split's clips with dataset roots; to store.catalog"),
     "mmla_core/train/supervise.py": (2, "the end of a job, read and written in one transaction; "
                                         "to store.jobs"),

@@ -10,9 +10,9 @@ import pytest
 from test_eval_runs import make_project
 
 from mmla_core.eval.runs import run_evaluation
-from mmla_core.models.worker import WorkerClient, crash_message
 from mmla_core.store import open_store
 from mmla_core.store.results import get_run, run_predictions
+from mmla_core.worker.client import WorkerClient, crash_message
 
 FACTORIES = {"engine_factory": "fake_engine:load", "input_factory": "fake_engine:clip_input"}
 ENV = ("FAKE_ENGINE_DELAY", "FAKE_ENGINE_EXIT_AFTER", "FAKE_ENGINE_FAIL_LOAD",

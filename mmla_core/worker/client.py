@@ -1,13 +1,10 @@
-"""The model worker process: the model lives here, so a CUDA crash or OOM never takes the caller
-down (DESIGN rule 3).
+"""The model worker's client: what the GUI and the CLI hold. The model lives in the worker
+process (worker/service.py), so a CUDA crash or OOM never takes the caller down (DESIGN rule 3).
 
-`WorkerClient` (GUI or CLI side) starts one `spawn`ed process and talks to it over a pipe:
-requests go in (`load`, `evaluate`, `predict`, `stop`), events come out as plain dicts
-(`ready`, `loaded`, `progress`, `finished`, `prediction`, `error`, `crashed`, `stopped`).
-The caller never blocks: `poll()` returns what has arrived. The worker loads the engine when a
-request first needs it and keeps it for the next one; evaluations write their predictions to
-SQLite themselves (the worker's own Store) and stream progress. `cancel()` sets a shared event
-that the running evaluation checks between batches.
+`WorkerClient` starts one `spawn`ed process and talks to it over a pipe: requests go in
+(`load`, `evaluate`, `predict`, `probe`, `probe_set`, `checks`, `stop`), events come out as
+plain dicts (worker/events.py). The caller never blocks: `poll()` returns what has arrived.
+`cancel()` sets a shared event that the running job checks between its batches, rows or clips.
 
 A worker that dies (segfault, the kernel's OOM killer, `os._exit`) is noticed by `poll()` from
 its exit code: the caller gets a `crashed` event with a plain-language message and the tail of
@@ -17,31 +14,25 @@ running is marked failed, resumable from its last saved batch.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
+import multiprocessing
 import os
 import signal
 import sys
 import tempfile
 import threading
 import time
-import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
-from mmla_core.eval.run_plan import (
-    describe_failure,
-    engine_info_dict,
-    inference_settings,
-    resolve,
-)
+from mmla_core.store.db import open_store
+from mmla_core.store.results import fail_if_running
+from mmla_core.worker.events import FINAL_EVENTS, is_final, make_request
+from mmla_core.worker.service import worker_main
 
 __all__ = ["WorkerClient", "crash_message"]
 
 LOG_TAIL_CHARS = 2000
-FINAL_EVENTS = ("finished", "prediction", "loaded", "error", "crashed")
-LOAD_DEFAULTS = {"device": None, "allow_pickle": False, "attn_implementation": None,
-                 "adapter_path": None}
 
 
 class WorkerClient:
@@ -49,8 +40,6 @@ class WorkerClient:
 
     def __init__(self, db_path: str | Path, *, engine_factory: str | None = None,
                  input_factory: str | None = None, start_method: str = "spawn"):
-        import multiprocessing
-
         self.db_path = Path(db_path)
         self._ctx = multiprocessing.get_context(start_method)
         self._factories = (engine_factory, input_factory)
@@ -151,10 +140,10 @@ class WorkerClient:
     def _send(self, op: str, **payload) -> int:
         if not self.alive:
             self.start()
-        request = next(self._ids)
-        self._inflight[request] = op
-        self._conn.send({"op": op, "request": request, **payload})
-        return request
+        request_id = next(self._ids)
+        self._inflight[request_id] = op
+        self._conn.send(make_request(op, request_id, **payload))
+        return request_id
 
     def load(self, model_path: str, **load_kwargs) -> int:
         """Load (or keep) a model: `loaded` event with its info, or `error`."""
@@ -226,12 +215,12 @@ class WorkerClient:
             events.append(event)
         return events
 
-    def _track(self, event: dict) -> None:
-        request = event.get("request")
-        if event.get("run_id") is not None and request is not None:
-            self._runs[request] = event["run_id"]
-        if event.get("type") in FINAL_EVENTS and request is not None:
-            self._inflight.pop(request, None)
+    def _track(self, message: dict) -> None:
+        request_id = message.get("request")
+        if message.get("run_id") is not None and request_id is not None:
+            self._runs[request_id] = message["run_id"]
+        if message.get("type") in FINAL_EVENTS and request_id is not None:
+            self._inflight.pop(request_id, None)
 
     def _check_crash(self) -> dict | None:
         process = self._process
@@ -258,12 +247,11 @@ class WorkerClient:
         """Block until `request` ends (CLI and tests; the GUI polls instead): its final event."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while deadline is None or time.monotonic() < deadline:
-            for event in self.poll():
+            for message in self.poll():
                 if on_event is not None:
-                    on_event(event)
-                if event["type"] == "crashed" or (
-                        event.get("request") == request and event["type"] in FINAL_EVENTS):
-                    return event
+                    on_event(message)
+                if is_final(message, request):
+                    return message
             time.sleep(0.02)
         raise TimeoutError(f"the model worker did not answer request {request} in {timeout} s")
 
@@ -313,190 +301,5 @@ def crash_message(exitcode: int | None, run_ids: list[int]) -> str:
 
 
 def _mark_failed(db_path: Path, run_id: int, message: str) -> None:
-    from mmla_core.store.db import open_store
-    from mmla_core.store.results import fail_if_running
-
     with open_store(db_path) as store:
         fail_if_running(store, run_id, message)
-
-
-# --- the worker process -------------------------------------------------------------------------
-
-class _Engines:
-    """The loaded engine, kept across requests; a different model replaces it."""
-
-    def __init__(self, factory):
-        self._factory_ref = factory
-        self._factory = None
-        self.key, self.engine = None, None
-
-    @property
-    def factory(self):
-        if self._factory is None:
-            self._factory = resolve(self._factory_ref, "engine")
-        return self._factory
-
-    def get(self, model_path, **kwargs):
-        """`engine_factory`'s signature; the same model and load options reuse the engine."""
-        kwargs = {**LOAD_DEFAULTS, **kwargs}
-        key = (str(model_path), tuple(sorted((k, str(v)) for k, v in kwargs.items())))
-        if key != self.key:
-            self.close()
-            self.engine = self.factory(model_path, **kwargs)
-            self.key = key
-        return self.engine
-
-    def close(self) -> None:
-        if self.engine is not None:
-            self.engine.close()
-        self.key, self.engine = None, None
-
-
-def _as_dict(value) -> dict:
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
-    return {k: v for k, v in vars(value).items() if not k.startswith("_")}
-
-
-def _redirect_stderr(log_path: str) -> None:
-    import faulthandler
-
-    log = open(log_path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - lives as long as us
-    os.dup2(log.fileno(), 2)
-    sys.stderr = log
-    faulthandler.enable(log)
-
-
-def worker_main(conn, cancel, db_path: str, engine_factory, input_factory, log_path: str):
-    """The worker's loop: one request at a time until `stop` or the caller goes away."""
-    _redirect_stderr(log_path)
-    conn.send({"type": "ready", "pid": os.getpid()})
-    engines = _Engines(engine_factory)
-    handlers = {"load": _load, "evaluate": _evaluate, "predict": _predict, "probe": _probe,
-                "probe_set": _probe_set, "checks": _checks}
-    while True:
-        try:
-            request = conn.recv()
-        except (EOFError, OSError):
-            break
-        if request["op"] == "stop":
-            break
-        try:
-            handlers[request["op"]](request, conn, cancel, db_path, engines, input_factory)
-        except Exception as exc:
-            traceback.print_exc()
-            conn.send({"type": "error", "request": request.get("request"),
-                       "message": describe_failure(exc), "traceback": traceback.format_exc()})
-    engines.close()
-    try:
-        conn.send({"type": "stopped"})
-    except (OSError, ValueError):
-        pass
-
-
-def _load(request, conn, cancel, db_path, engines, input_factory) -> None:
-    engine = engines.get(request["model_path"], **request.get("kwargs", {}))
-    info = engine_info_dict(engine.info)
-    conn.send({"type": "loaded", "request": request["request"], "info": info})
-
-
-def _evaluate(request, conn, cancel, db_path, engines, input_factory) -> None:
-    from mmla_core.eval.runs import run_evaluation
-    from mmla_core.store.db import open_store
-    from mmla_core.store.results import get_run
-
-    rid = request["request"]
-    engines.factory  # noqa: B018 - import the engine module before settings are built
-
-    def progress(event) -> None:
-        conn.send({"type": "progress", "request": rid, **dataclasses.asdict(event)})
-
-    run_id = run_evaluation(db_path, **request["kwargs"], progress=progress, cancel=cancel,
-                            engine_factory=engines.get, input_factory=input_factory)
-    if run_id == 0:   # --db-mode shards: no run row yet, the caller merges the folder
-        conn.send({"type": "finished", "request": rid, "run_id": 0, "status": "sharded",
-                   "error": None})
-        return
-    with open_store(db_path) as store:
-        run = get_run(store, run_id)
-    conn.send({"type": "finished", "request": rid, "run_id": run_id, "status": run["status"],
-               "error": run["error"]})
-
-
-def _predict(request, conn, cancel, db_path, engines, input_factory) -> None:
-    from mmla_core.store.catalog import task_by_name
-    from mmla_core.store.db import open_store
-
-    engine = engines.get(request["model_path"], **request.get("kwargs", {}))
-    settings = inference_settings(request["settings"])
-    build = resolve(input_factory, "inputs")
-    with open_store(db_path) as store:
-        found = task_by_name(store, request["task"])
-        if found is None:
-            raise ValueError(f"no task {request['task']!r} in this project")
-        clip = build(store, request["clip_id"], settings, recipe_steps=request["recipe_steps"],
-                     seed=settings.seed)
-    result = engine.predict(clip, found[1], settings, labels=request.get("labels"))
-    conn.send({"type": "prediction", "request": request["request"], "result": _as_dict(result)})
-
-
-def _probe(request, conn, cancel, db_path, engines, input_factory) -> None:
-    from mmla_core.probe.matrix import DEFAULT_PROMPTS, DEFAULT_SCENARIOS, run_probe
-    from mmla_core.store.db import open_store
-
-    rid = request["request"]
-    engine = engines.get(request["model_path"], **request.get("kwargs", {}))
-    settings = inference_settings(request["settings"]) if request["settings"] else None
-
-    def progress(cell) -> None:
-        conn.send({"type": "cell", "request": rid, "cell": dataclasses.asdict(cell)})
-
-    with open_store(db_path) as store:
-        result = run_probe(store, engine, request["clip_id"], request["task"],
-                           scenarios=tuple(request["scenarios"] or DEFAULT_SCENARIOS),
-                           prompts=tuple(request["prompts"] or DEFAULT_PROMPTS),
-                           settings=settings, seed=request["seed"],
-                           attention=request.get("attention", False), progress=progress,
-                           cancel=cancel, templates=request.get("templates") or None,
-                           variants=request.get("variants") or ())
-    conn.send({"type": "finished", "request": rid, "run_id": result.run_id,
-               "status": result.status, "error": None})
-
-
-def _probe_set(request, conn, cancel, db_path, engines, input_factory) -> None:
-    from mmla_core.probe.sets import run_probe_set
-    from mmla_core.store.db import open_store
-
-    rid = request["request"]
-    engine = engines.get(request["model_path"], **request.get("kwargs", {}))
-
-    def progress(done: int, total: int, run_id: int | None) -> None:
-        conn.send({"type": "progress", "request": rid, "done": done, "total": total,
-                   "run_id": run_id})
-
-    with open_store(db_path) as store:
-        status = run_probe_set(store, engine, request["clip_ids"], request["task"],
-                               attention=request.get("attention", False), progress=progress,
-                               cancel=cancel, scenarios=request.get("scenarios"),
-                               settings=inference_settings(request["settings"])
-                               if request.get("settings") else None)
-    conn.send({"type": "finished", "request": rid, "run_id": None, "status": status,
-               "error": None})
-
-
-def _checks(request, conn, cancel, db_path, engines, input_factory) -> None:
-    from mmla_core.probe.model_checks import run_model_checks
-    from mmla_core.store.db import open_store
-
-    rid = request["request"]
-    engine = engines.get(request["model_path"], **request.get("kwargs", {}))
-
-    def progress(done: int, total: int) -> None:
-        conn.send({"type": "progress", "request": rid, "done": done, "total": total})
-
-    with open_store(db_path) as store:
-        run_id = run_model_checks(store, engine, request["clip_ids"], progress=progress,
-                                  cancel=cancel)
-        status = store.scalar("SELECT status FROM runs WHERE id = ?", (run_id,))
-    conn.send({"type": "finished", "request": rid, "run_id": run_id, "status": status,
-               "error": None})
