@@ -21,6 +21,7 @@ from mmla_core.store.catalog import (
     upsert_clips,
     upsert_dataset,
 )
+from mmla_core.store.clip_rows import stored_transcripts
 from mmla_core.store.db import Store
 from mmla_core.store.labels import import_labels
 from mmla_core.tasks import Task
@@ -174,8 +175,7 @@ def _keep_known_transcripts(store: Store, dataset_id: int, pending: list[Pending
     unknown = [clip for clip in pending if clip.transcript is None]
     if not unknown:
         return
-    stored = {(r["split"], r["external_id"]): r["transcript"] for r in store.query(
-        "SELECT split, external_id, transcript FROM clips WHERE dataset_id = ?", (dataset_id,))}
+    stored = stored_transcripts(store, dataset_id)
     for clip in unknown:
         clip.transcript = stored.get((clip.split, clip.external_id)) or ""
 

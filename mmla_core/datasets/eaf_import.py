@@ -37,6 +37,7 @@ from mmla_core.store.catalog import (
     get_clip,
     upsert_clips,
 )
+from mmla_core.store.clip_rows import set_clip_media_root, set_clip_transcript
 from mmla_core.store.db import Store
 
 EAF_KIND = "eaf"
@@ -168,8 +169,7 @@ class _EafImporter:
         self.report.add_counts(counts)
         self.report.text_only += media_path is None
         clip_id = clip_ids_by_key(self.store, self.dataset_id)[(split, external_id)]
-        with self.store.write() as conn:
-            conn.execute("UPDATE clips SET media_root = ? WHERE id = ?", (media_root, clip_id))
+        set_clip_media_root(self.store, clip_id, media_root)
         if media is not None:
             self.by_media[str(media)] = clip_id
         return _Target(clip_id, self.dataset_id, True)
@@ -199,8 +199,7 @@ class _EafImporter:
             self.report.issue(path, "transcript: the project's, edited by a person, kept; the "
                               f"file says {text!r}")
             return
-        with self.store.write() as conn:
-            conn.execute("UPDATE clips SET transcript = ? WHERE id = ?", (text, clip_id))
+        set_clip_transcript(self.store, clip_id, text)
         self.report.updated += 1
 
     def _report_kept(self, path: Path, counts: MergeCounts) -> None:

@@ -24,6 +24,7 @@ from mmla_core.datasets.manifest import (
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.paths import PathEscapeError, confine, relative_to_root
 from mmla_core.store.catalog import attach_task
+from mmla_core.store.clip_rows import keys_by_media_path
 from mmla_core.store.db import Store
 
 MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
@@ -94,9 +95,7 @@ def keep_existing_keys(store: Store, dataset_id: int, pending: list[PendingClip]
     scanned = [c for c in pending if c.transcript is None and c.media_path]
     if not scanned:
         return
-    known = {r["media_path"]: (r["split"], r["external_id"]) for r in store.query(
-        "SELECT media_path, split, external_id FROM clips WHERE dataset_id = ? "
-        "AND media_path IS NOT NULL ORDER BY id DESC", (dataset_id,))}
+    known = keys_by_media_path(store, dataset_id)
     taken = {(c.split, c.external_id) for c in pending}
     for clip in scanned:
         key = known.get(clip.media_path)

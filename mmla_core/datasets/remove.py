@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mmla_core.store.catalog import find_dataset
+from mmla_core.store.clip_rows import variant_clips
 from mmla_core.store.dataset_delete import (
     DatasetFootprint,
     dataset_footprint,
@@ -42,9 +43,7 @@ def _dataset(store: Store, ref: str | int) -> dict:
 def plan_removal(store: Store, ref: str | int) -> DatasetRemoval:
     """What deleting dataset `ref` (name or id) would remove; nothing changes yet."""
     dataset = _dataset(store, ref)
-    variants = store.query(
-        "SELECT c.*, d.root AS dataset_root FROM clips c JOIN datasets d ON d.id = c.dataset_id "
-        "WHERE c.dataset_id = ? AND c.parent_clip_id IS NOT NULL", (dataset["id"],))
+    variants = variant_clips(store, dataset["id"])
     files = [f for f in (owned_file(row) for row in variants) if f is not None]
     return DatasetRemoval(dataset_footprint(store, dataset), files)
 

@@ -25,6 +25,7 @@ from mmla_core.store.catalog import (
     gold_labels,
     tasks_for_dataset,
 )
+from mmla_core.store.clip_rows import dataset_name, original_clips
 from mmla_core.store.db import Store
 from mmla_core.store.labels import gold_label
 from mmla_core.variants.recipes import (
@@ -113,8 +114,7 @@ class DatasetContext:
         self.store, self.dataset_id = store, dataset_id
         tasks = tasks_for_dataset(store, dataset_id)
         self.task_id, self.task = tasks[0] if tasks else (None, None)
-        self.dataset_name = store.scalar("SELECT name FROM datasets WHERE id = ?",
-                                         (dataset_id,)) or ""
+        self.dataset_name = dataset_name(store, dataset_id) or ""
         self.clips: dict[int, ClipRef] = {}
         self._sources: list[ClipRef] | None = None
         self._fingerprints: dict[str, str] = {}
@@ -127,12 +127,7 @@ class DatasetContext:
         if self._sources is None:
             labels = (gold_labels(self.store, dataset_id=self.dataset_id, task_id=self.task_id)
                       if self.task_id else {})
-            rows = self.store.query(
-                "SELECT c.*, d.name AS dataset_name, d.root AS dataset_root FROM clips c "
-                "JOIN datasets d ON d.id = c.dataset_id "
-                "WHERE c.dataset_id = ? AND c.parent_clip_id IS NULL ORDER BY c.id",
-                (self.dataset_id,),
-            )
+            rows = original_clips(self.store, self.dataset_id)
             self._sources = [_ref(r, labels.get(r["id"], {}).get(self.task_id)) for r in rows]
             self.clips.update({c.id: c for c in self._sources})
         return self._sources

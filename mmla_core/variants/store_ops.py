@@ -28,6 +28,7 @@ from mmla_core.store.catalog import (
     variant_descendants,
     variant_keys,
 )
+from mmla_core.store.clip_rows import variant_id
 from mmla_core.store.db import Store
 from mmla_core.variants.plan import DatasetContext, VariantPlan, plan_variant, safe_name
 from mmla_core.variants.recipes import VariantError, badge
@@ -82,11 +83,10 @@ def record_variant(store: Store, plan: VariantPlan, columns: dict, parent: dict,
             copy_labels=copy_labels,
         )
     except sqlite3.IntegrityError:  # another process recorded the same variant just now
-        found = store.scalar("SELECT id FROM clips WHERE parent_clip_id = ? AND external_id = ?",
-                             (plan.parent_id, plan.external_id))
+        found = variant_id(store, plan.parent_id, plan.external_id)
         if found is None:
             raise
-        return int(found)
+        return found
 
 
 def create_variant(store: Store, parent_id: int, steps, seed: int = 0, *,

@@ -34,12 +34,6 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "app/training_form.py": (2, "split counts and task names of the Train form; to store.catalog"),
     "mmla_core/cli/commands_models.py": (2, "model listing; to store.results"),
     "mmla_core/cli/commands_probe_set.py": (1, "finds the probe runs of a set; to store.results"),
-    "mmla_core/datasets/common.py": (1, "existing clips of a dataset for a re-import; "
-                                        "to store.catalog"),
-    "mmla_core/datasets/eaf_import.py": (2, "clip fields an EAF import fills; to store.catalog"),
-    "mmla_core/datasets/folder.py": (1, "existing clips of a folder import; to store.catalog"),
-    "mmla_core/datasets/remove.py": (1, "a dataset's clips with their roots; to "
-                                        "store.dataset_delete"),
     "mmla_core/eval/comparable.py": (2, "an adapter's training job and its test runs; "
                                         "to store.jobs / store.results"),
     "mmla_core/eval/finetune_compare.py": (1, "training jobs with outputs; to store.jobs"),
@@ -51,8 +45,6 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "mmla_core/train/samples.py": (1, "a split's clips with dataset roots; to store.catalog"),
     "mmla_core/train/supervise.py": (2, "the end of a job, read and written in one transaction; "
                                         "to store.jobs"),
-    "mmla_core/variants/plan.py": (2, "donor clips and a dataset name; to store.catalog"),
-    "mmla_core/variants/store_ops.py": (1, "an existing variant row; to store.catalog"),
 }
 
 
