@@ -23,6 +23,7 @@ import shlex
 from pathlib import Path
 
 from mmla_core.store.db import Store
+from mmla_core.store.jobs import job_test_runs, jobs_with_output_newest_first
 
 COMPARED = ("num_frames", "sample_fps", "max_pixels", "prompt_kind", "template", "audio_on",
             "answer_mode")
@@ -71,8 +72,7 @@ def job_for_adapter(store: Store, adapter: str | None) -> dict | None:
     if not adapter:
         return None
     wanted = Path(adapter).resolve()
-    for job in store.query("SELECT * FROM training_jobs WHERE output_dir IS NOT NULL "
-                           "ORDER BY id DESC"):
+    for job in jobs_with_output_newest_first(store):
         folder = Path(job["output_dir"]).resolve()
         if wanted == folder or folder in wanted.parents:
             return job
@@ -86,10 +86,7 @@ def adapter_settings(store: Store, adapter: str | None, task: str | None = None)
     if job is None:
         return None
     config = json.loads(job["config_json"])
-    for run in store.query(
-            "SELECT r.settings_json, t.name AS task FROM runs r LEFT JOIN tasks t ON t.id = "
-            "r.task_id WHERE r.kind = 'eval' AND json_extract(r.settings_json, "
-            "'$.training_job_id') = ? ORDER BY r.id DESC", (int(job["id"]),)):
+    for run in job_test_runs(store, int(job["id"])):
         if task is None or run["task"] == task:
             settings = json.loads(run["settings_json"] or "{}")
             inference = {k: v for k, v in (settings.get("inference") or {}).items()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mmla_core.eval.comparable import run_settings, settings_differences
 from mmla_core.store.db import Store
+from mmla_core.store.jobs import job_identities
 
 KINDS = ("zero-shot", "SFT", "IT", "alignment", "adapter")
 _MODE_KIND = {"sft": "SFT", "it": "IT", "alignment": "alignment"}
@@ -41,7 +42,7 @@ class FinetuneRow:
 
 
 def _jobs_by_adapter(store: Store) -> tuple[dict[int, dict], dict[str, dict]]:
-    jobs = store.query("SELECT id, name, config_json, output_dir, created_at FROM training_jobs")
+    jobs = job_identities(store)
     by_id = {int(j["id"]): j for j in jobs}
     by_folder = {str(Path(j["output_dir"]).resolve()): j for j in jobs if j["output_dir"]}
     return by_id, by_folder

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from mmla_core.prompts import TEMPLATES
-from mmla_core.store.catalog import find_dataset, task_by_name
+from mmla_core.store.catalog import find_dataset, original_clip_ids, task_by_name
 from mmla_core.store.db import Store
 from mmla_core.store.results import (
     claim_launch_run,
@@ -28,6 +28,7 @@ from mmla_core.store.results import (
     start_run,
     update_run,
 )
+from mmla_core.store.task_rows import task_row
 from mmla_core.store.verdicts import Selection, describe_record
 from mmla_core.tasks import Task, task_from_row
 from mmla_core.variants.presets import PRESETS
@@ -234,14 +235,11 @@ def plan_samples(store: Store, dataset_id: int, split: str | None, task_id: int,
     A clip the verdict rule leaves out, or whose label is an unresolved majority tie, is left
     out with its variants and counted in the record."""
     selection = selection or Selection()
-    sql, params = "SELECT id FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL", [
-        dataset_id]
-    if split not in (None, "all"):
-        sql, params = sql + " AND split = ?", [*params, split]
     policy = selection.resolve(store, dataset_id=dataset_id, task_id=task_id)
     gate = selection.gate(store, dataset_id)
     samples, unlabelled, used = [], 0, []
-    for (clip_id,) in store.conn.execute(sql + " ORDER BY id", params):
+    for clip_id in original_clip_ids(store, dataset_id,
+                                     split=None if split in (None, "all") else split):
         if not gate.keep(clip_id):
             continue
         label = policy.get(clip_id, task_id)
@@ -385,10 +383,10 @@ def _resumed(store: Store, request: dict) -> tuple[EvalJob, list[Sample]]:
     if run is None or run["kind"] != "eval":
         raise EvalError(f"no evaluation run {run_id} in this project (see `mmla runs ls`)")
     stored = json.loads(run["settings_json"] or "{}")
-    rows = store.query("SELECT * FROM tasks WHERE id = ?", (run["task_id"],))
-    if not rows or run["dataset_id"] is None or "inference" not in stored:
+    row = task_row(store, run["task_id"])
+    if row is None or run["dataset_id"] is None or "inference" not in stored:
         raise EvalError(f"run {run_id} cannot be resumed: its task, dataset or settings are gone")
-    task = task_from_row(rows[0])
+    task = task_from_row(row)
     settings = inference_settings(stored["inference"])
     variants = variant_specs(stored.get("variants"))
     selection = Selection.from_dict(stored.get("selection"))  # before m006: curated, default

@@ -12,7 +12,10 @@ import json
 from pathlib import Path
 
 from mmla_core.eval.shards import PLAN_FILE, MergeReport, ShardError, read_jsonl
+from mmla_core.store.catalog import clip_ids_by_key, find_dataset
 from mmla_core.store.db import Store
+from mmla_core.store.results import get_run
+from mmla_core.store.task_rows import task_name
 
 
 def _shard_rows(folder: Path, pattern: str) -> tuple[list[dict], list[str]]:
@@ -54,8 +57,7 @@ def merge_eval(store: Store, folder: Path) -> MergeReport:
     update_run(store, run_id, model_id=model_id, settings=plan["settings"])
     rows, problems = _shard_rows(folder, "predictions.rank*.jsonl")
     have = sample_key_errors(store, run_id)
-    clip_ids = {int(c) for (c,) in store.conn.execute(
-        "SELECT id FROM clips WHERE dataset_id = ?", (fields["dataset_id"],))}
+    clip_ids = set(clip_ids_by_key(store, fields["dataset_id"]).values())
     report = MergeReport("eval", run_id, problems=problems)
     new = []
     for key, row in _best_by_key(rows).items():
@@ -75,10 +77,9 @@ def merge_eval(store: Store, folder: Path) -> MergeReport:
 
 
 def _check_same_project(store: Store, fields: dict) -> None:
-    found = store.conn.execute(
-        "SELECT (SELECT count(*) FROM tasks WHERE id = ?), (SELECT count(*) FROM datasets "
-        "WHERE id = ?)", (fields["task_id"], fields["dataset_id"])).fetchone()
-    if not all(found):
+    found = (task_name(store, fields["task_id"]),
+             find_dataset(store, fields["dataset_id"]))
+    if not all(x is not None for x in found):
         raise ShardError("the run folder was planned on another project (its task or dataset "
                          "is not in this database): merge it into the project it was run on")
 
@@ -103,4 +104,4 @@ def _final_eval_status(store: Store, folder: Path, run_id: int, complete, finish
     if bad:
         finish(store, run_id, bad[0]["status"], error=bad[0].get("message") or None)
         return bad[0]["status"]
-    return store.scalar("SELECT status FROM runs WHERE id = ?", (run_id,))
+    return (get_run(store, run_id) or {}).get("status")

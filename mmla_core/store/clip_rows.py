@@ -53,3 +53,15 @@ def variant_id(store: Store, parent_id: int, external_id: str) -> int | None:
     found = store.scalar("SELECT id FROM clips WHERE parent_clip_id = ? AND external_id = ?",
                          (parent_id, external_id))
     return None if found is None else int(found)
+
+
+def original_clips_in_split(store: Store, split: str, dataset_ids: list[int] | None) -> list[dict]:
+    """A split's clips that are not variants, with dataset name and root, by id; of these
+    datasets only, when given."""
+    sql = ("SELECT c.*, d.name AS dataset_name, d.root AS dataset_root FROM clips c "
+           "JOIN datasets d ON d.id = c.dataset_id WHERE c.parent_clip_id IS NULL AND c.split = ?")
+    params: list = [split]
+    if dataset_ids is not None:
+        sql += f" AND c.dataset_id IN ({', '.join('?' * len(dataset_ids))})"
+        params += dataset_ids
+    return store.query(sql + " ORDER BY c.id", tuple(params))

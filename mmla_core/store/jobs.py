@@ -158,3 +158,23 @@ def record_trainer_start(store: Store, job_id: int, pid: int, started_at: str, l
             (pid, started_at, log_path, output_dir, job_id))
         return conn.execute("SELECT status FROM training_jobs WHERE id = ?",
                             (job_id,)).fetchone()[0]
+
+
+# --- a job's adapter and its test runs (eval.comparable, eval.finetune_compare) ---------------
+
+def jobs_with_output_newest_first(store: Store) -> list[dict]:
+    return store.query("SELECT * FROM training_jobs WHERE output_dir IS NOT NULL "
+                       "ORDER BY id DESC")
+
+
+def job_identities(store: Store) -> list[dict]:
+    """(id, name, config_json, output_dir, created_at) of every job."""
+    return store.query("SELECT id, name, config_json, output_dir, created_at FROM training_jobs")
+
+
+def job_test_runs(store: Store, job_id: int) -> list[dict]:
+    """(settings_json, task) of the evaluation runs a job made, newest first."""
+    return store.query(
+        "SELECT r.settings_json, t.name AS task FROM runs r LEFT JOIN tasks t ON t.id = "
+        "r.task_id WHERE r.kind = 'eval' AND json_extract(r.settings_json, "
+        "'$.training_job_id') = ? ORDER BY r.id DESC", (job_id,))

@@ -25,3 +25,8 @@ def task_labels(store: Store, task_id: int | None) -> list[str] | None:
 
 def task_names_by_id(store: Store) -> dict[int, str]:
     return dict(store.conn.execute("SELECT id, name FROM tasks").fetchall())
+
+
+def task_row(store: Store, task_id: int | None) -> dict | None:
+    rows = store.query("SELECT * FROM tasks WHERE id = ?", (task_id,))
+    return rows[0] if rows else None

@@ -27,6 +27,7 @@ from mmla_core.models.registered import resolve_model
 from mmla_core.models.registry import FAMILIES
 from mmla_core.prompts import answer
 from mmla_core.store.catalog import clip_media_path, find_dataset, task_by_name
+from mmla_core.store.clip_rows import original_clips_in_split
 from mmla_core.store.db import Store
 from mmla_core.tasks import Task
 from mmla_core.train.config import TrainConfig
@@ -90,13 +91,7 @@ def selected_dataset_ids(store: Store, config: TrainConfig) -> list[int] | None:
 
 
 def _clip_rows(store: Store, dataset_ids, split: str) -> list[dict]:
-    sql = ("SELECT c.*, d.name AS dataset_name, d.root AS dataset_root FROM clips c "
-           "JOIN datasets d ON d.id = c.dataset_id WHERE c.parent_clip_id IS NULL AND c.split = ?")
-    params: list = [split]
-    if dataset_ids is not None:
-        sql += f" AND c.dataset_id IN ({', '.join('?' * len(dataset_ids))})"
-        params += dataset_ids
-    return store.query(sql + " ORDER BY c.id", tuple(params))
+    return original_clips_in_split(store, split, dataset_ids)
 
 
 def labelled_clips(store: Store, config: TrainConfig, task_id: int, split: str) -> list[tuple]:

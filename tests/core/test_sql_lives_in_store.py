@@ -34,15 +34,9 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "app/training_form.py": (2, "split counts and task names of the Train form; to store.catalog"),
     "mmla_core/cli/commands_models.py": (2, "model listing; to store.results"),
     "mmla_core/cli/commands_probe_set.py": (1, "finds the probe runs of a set; to store.results"),
-    "mmla_core/eval/comparable.py": (2, "an adapter's training job and its test runs; "
-                                        "to store.jobs / store.results"),
-    "mmla_core/eval/finetune_compare.py": (1, "training jobs with outputs; to store.jobs"),
-    "mmla_core/eval/run_plan.py": (2, "a split's clips, a task row; to store.catalog"),
     "mmla_core/eval/runs.py": (2, "model registration of a run (the run recorder's job); "
                                   "to store.results"),
-    "mmla_core/eval/shard_merge.py": (4, "merging rank shards checks runs, clips, tasks, "
-                                         "models; to store.results / store.catalog"),
-    "mmla_core/train/samples.py": (1, "a split's clips with dataset roots; to store.catalog"),
+    "mmla_core/eval/shard_merge.py": (1, "finds a rank's model by path; to store.results"),
     "mmla_core/train/supervise.py": (2, "the end of a job, read and written in one transaction; "
                                         "to store.jobs"),
 }
