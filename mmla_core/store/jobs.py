@@ -178,3 +178,18 @@ def job_test_runs(store: Store, job_id: int) -> list[dict]:
         "SELECT r.settings_json, t.name AS task FROM runs r LEFT JOIN tasks t ON t.id = "
         "r.task_id WHERE r.kind = 'eval' AND json_extract(r.settings_json, "
         "'$.training_job_id') = ? ORDER BY r.id DESC", (job_id,))
+
+
+def record_job_end(store: Store, job_id: int, exit_code: int, ending) -> bool:
+    """Record how a job's process ended, reading the row in the same transaction (a stop asked
+    meanwhile is seen): `ending(job)` gives (status, finished_at, stderr_tail). False when the
+    job was deleted meanwhile (nothing recorded)."""
+    with store.write() as conn:
+        job = get_job(store, job_id)
+        if job is None:
+            return False
+        status, finished_at, tail = ending(job)
+        conn.execute("UPDATE training_jobs SET status = ?, exit_code = ?, finished_at = ?, "
+                     "stderr_tail = ? WHERE id = ?",
+                     (status, exit_code, finished_at, tail, job_id))
+    return True

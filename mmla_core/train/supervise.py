@@ -149,18 +149,13 @@ def _forward(child: subprocess.Popen, signum: int) -> None:
 
 
 def _record_end(store, job_id: int, exit_code: int) -> None:
-    with store.write() as conn:
-        status_now = conn.execute("SELECT status FROM training_jobs WHERE id = ?",
-                                  (job_id,)).fetchone()
-        if status_now is None:     # deleted meanwhile: nothing to record
-            return
-        job = jobs.get_job(store, job_id)
+    def ending(job: dict) -> tuple[str, str, str]:
         # A clean exit keeps what the trainer reported (a failed test evaluation), else the log.
         kept = job["stderr_tail"] if exit_code == 0 and job["stderr_tail"] else None
-        conn.execute("UPDATE training_jobs SET status = ?, exit_code = ?, finished_at = ?, "
-                     "stderr_tail = ? WHERE id = ?",
-                     (final_status(exit_code, status_now[0]), exit_code, control.utc_now(),
-                      kept or control.log_tail(job), job_id))
+        return (final_status(exit_code, job["status"]), control.utc_now(),
+                kept or control.log_tail(job))
+
+    jobs.record_job_end(store, job_id, exit_code, ending)   # a deleted job: nothing recorded
 
 
 def _say(message: str) -> None:

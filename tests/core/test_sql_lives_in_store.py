@@ -37,8 +37,6 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "mmla_core/eval/runs.py": (2, "model registration of a run (the run recorder's job); "
                                   "to store.results"),
     "mmla_core/eval/shard_merge.py": (1, "finds a rank's model by path; to store.results"),
-    "mmla_core/train/supervise.py": (2, "the end of a job, read and written in one transaction; "
-                                        "to store.jobs"),
 }
 
 
