@@ -44,7 +44,11 @@ def confine(root: str | os.PathLike, relative: str | os.PathLike) -> Path:
         raise PathEscapeError(raw, base, f"cannot be resolved ({exc.strerror})") from None
     except ValueError:  # a lone surrogate (from a JSON escape): no file can have this name
         raise PathEscapeError(raw, base, "is not a valid file name (invalid Unicode)") from None
-    if _is_loop(resolved):
+    try:
+        looped = _is_loop(resolved)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise PathEscapeError(raw, base, f"cannot be used ({exc.strerror})") from None
+    if looped:
         raise PathEscapeError(raw, base, "is a symbolic link loop")
     if resolved != base and not resolved.is_relative_to(base):
         why = "is outside the dataset root"

@@ -60,3 +60,8 @@ def test_empty_and_nul_paths_refused(root):
     assert not is_confined(root, "")
     assert not is_confined(root, "video/a\x00.mp4")
     assert is_confined(root, "video/a.mp4")
+
+
+def test_a_name_longer_than_the_file_system_allows_is_refused_not_raised(tmp_path):
+    with pytest.raises(PathEscapeError, match="cannot be used"):
+        confine(tmp_path, "é" * 300)  # 600 bytes: ENAMETOOLONG from the file system
