@@ -121,12 +121,10 @@ def cmd_download(store: Store, args) -> int:
     return cmd_add(store, args)
 
 
-def _models(store: Store) -> list[dict]:
-    return store.query("SELECT * FROM models ORDER BY id")
-
-
 def cmd_ls(store: Store, args) -> int:
-    rows = _models(store)
+    from mmla_core.store.results import all_models
+
+    rows = all_models(store)
     if args.json:
         for row in rows:
             print(json.dumps(row))
@@ -159,8 +157,10 @@ def cmd_tiny(store: Store, args) -> int:
 
 def _model_ref(store: Store, ref: str) -> tuple[str, str]:
     """(path, name) of a registered model name, else the argument as a folder."""
-    rows = store.query("SELECT name, path FROM models WHERE name = ?", (ref,))
-    return (rows[0]["path"], rows[0]["name"]) if rows else (ref, Path(ref).name)
+    from mmla_core.store.results import model_by_name
+
+    row = model_by_name(store, ref)
+    return (row["path"], row["name"]) if row else (ref, Path(ref).name)
 
 
 def _task(store: Store, name: str):

@@ -44,12 +44,9 @@ def _run_ids(store: Store, args) -> list[int]:
         return list(args.runs)
     if not args.task:
         raise CliError("give probe run ids, or --task T for every probe of a task")
-    sql = ("SELECT r.id FROM runs r JOIN tasks t ON t.id = r.task_id "
-           "LEFT JOIN models m ON m.id = r.model_id WHERE r.kind = 'probe' AND t.name = ?")
-    params: tuple = (args.task,)
-    if args.model:
-        sql, params = sql + " AND m.name = ?", (args.task, args.model)
-    return [row[0] for row in store.conn.execute(sql + " ORDER BY r.id", params)]
+    from mmla_core.store.results import probe_run_ids
+
+    return probe_run_ids(store, args.task, args.model)
 
 
 def _set_clips(store: Store, args) -> list[int] | None:

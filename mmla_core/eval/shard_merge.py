@@ -14,7 +14,7 @@ from pathlib import Path
 from mmla_core.eval.shards import PLAN_FILE, MergeReport, ShardError, read_jsonl
 from mmla_core.store.catalog import clip_ids_by_key, find_dataset
 from mmla_core.store.db import Store
-from mmla_core.store.results import get_run
+from mmla_core.store.results import get_run, model_id_by_path
 from mmla_core.store.task_rows import task_name
 
 
@@ -87,9 +87,9 @@ def _check_same_project(store: Store, fields: dict) -> None:
 def _model_id(store: Store, engine: dict, add_model) -> int | None:
     if not engine.get("path"):
         return None   # no rank loaded a model (nothing was pending)
-    row = store.conn.execute("SELECT id FROM models WHERE path = ?", (engine["path"],)).fetchone()
-    if row is not None:
-        return int(row[0])
+    found = model_id_by_path(store, engine["path"])
+    if found is not None:
+        return found
     return add_model(store, engine.get("name") or Path(engine["path"]).name,
                      engine.get("family") or "", engine["path"],
                      weights_hash=engine.get("weights_hash"),

@@ -87,6 +87,30 @@ def model_path(store: Store, ref: str) -> str | None:
     return row["path"] if row else None
 
 
+def all_models(store: Store) -> list[dict]:
+    return store.query("SELECT * FROM models ORDER BY id")
+
+
+def model_by_name(store: Store, name: str) -> dict | None:
+    rows = store.query("SELECT name, path FROM models WHERE name = ?", (name,))
+    return rows[0] if rows else None
+
+
+def model_id_by_path(store: Store, path: str) -> int | None:
+    row = store.conn.execute("SELECT id FROM models WHERE path = ?", (path,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def probe_run_ids(store: Store, task: str, model: str | None = None) -> list[int]:
+    """Every probe run of `task` (by the model named `model`, when given), by id."""
+    sql = ("SELECT r.id FROM runs r JOIN tasks t ON t.id = r.task_id "
+           "LEFT JOIN models m ON m.id = r.model_id WHERE r.kind = 'probe' AND t.name = ?")
+    params: tuple = (task,)
+    if model:
+        sql, params = sql + " AND m.name = ?", (task, model)
+    return [row[0] for row in store.conn.execute(sql + " ORDER BY r.id", params)]
+
+
 def model_name(store: Store, model_id: int) -> str | None:
     return store.scalar("SELECT name FROM models WHERE id = ?", (model_id,))
 

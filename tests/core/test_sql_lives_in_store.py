@@ -32,11 +32,8 @@ ALLOWED: dict[str, tuple[int, str]] = {
     "app/probe_jobs.py": (3, "clip, model and task names for the Probe tab; to store.catalog"),
     "app/probe_queries.py": (2, "models and latest probe runs; to store.results"),
     "app/training_form.py": (2, "split counts and task names of the Train form; to store.catalog"),
-    "mmla_core/cli/commands_models.py": (2, "model listing; to store.results"),
-    "mmla_core/cli/commands_probe_set.py": (1, "finds the probe runs of a set; to store.results"),
     "mmla_core/eval/runs.py": (2, "model registration of a run (the run recorder's job); "
                                   "to store.results"),
-    "mmla_core/eval/shard_merge.py": (1, "finds a rank's model by path; to store.results"),
 }
 
 
