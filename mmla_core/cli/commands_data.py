@@ -76,7 +76,7 @@ def cmd_import(store: Store, args) -> int:
     if not reports:
         raise CliError(f"{args.path}: nothing to import (no known dataset layout found)")
     for report in reports:
-        print(report.summary())
+        print(report.summary(with_issues=False))  # the issues follow, each once
         for issue in report.issues[:50]:
             print(f"  ! {issue.location}: {issue.message}")
         if len(report.issues) > 50:

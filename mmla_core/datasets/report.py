@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mmla_core.store.catalog import ClipUpsertCounts
+from mmla_core.words import count
 
 SUMMARY_ISSUES = 5  # issues listed in full by summary(); the rest are counted
 
@@ -60,15 +61,18 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.issues
 
-    def summary(self) -> str:
+    def summary(self, *, with_issues: bool = True) -> str:
         head = (
-            f"{self.dataset}: {self.clips} clips ({self.added} added, {self.updated} updated, "
-            f"{self.unchanged} unchanged), {self.text_only} text-only, {self.labels} labels "
-            f"written, {self.skipped} rows skipped, {len(self.issues)} issues"
+            f"{self.dataset}: {count(self.clips, 'clip')} ({self.added} added, {self.updated} "
+            f"updated, {self.unchanged} unchanged), {self.text_only} text-only, "
+            f"{count(self.labels, 'label')} written, {count(self.skipped, 'row')} skipped, "
+            f"{count(len(self.issues), 'issue')}"
         )
-        lines = [head, *self.notes(), *(f"  {issue}" for issue in self.issues[:SUMMARY_ISSUES])]
-        if len(self.issues) > SUMMARY_ISSUES:
-            lines.append(f"  ... and {len(self.issues) - SUMMARY_ISSUES} more")
+        lines = [head, *self.notes()]
+        if with_issues:
+            lines += [f"  {issue}" for issue in self.issues[:SUMMARY_ISSUES]]
+            if len(self.issues) > SUMMARY_ISSUES:
+                lines.append(f"  ... and {len(self.issues) - SUMMARY_ISSUES} more")
         return "\n".join(lines)
 
     def notes(self) -> list[str]:

@@ -283,7 +283,7 @@ def test_cli_imports_one_eaf_file(tmp_path, good_clip, capsys):
     path = elan_session(tmp_path / "study", good_clip)
     db = tmp_path / "p.sqlite"
     assert main(["--db", str(db), "import", str(path), "--kind", "eaf", "--no-probe"]) == 3
-    assert "study: 1 clips (1 added" in capsys.readouterr().out
+    assert "study: 1 clip (1 added" in capsys.readouterr().out
     assert main(["--db", str(db), "import", str(tmp_path / "nothing")]) == 1
 
 
