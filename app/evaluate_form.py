@@ -40,11 +40,10 @@ ERROR_STYLE = "color: #c8453b;"
 
 def load_choices(store) -> dict:
     from mmla_core.store.catalog import list_datasets, list_tasks
+    from mmla_core.store.form_choices import models_by_name, unfinished_eval_runs
 
-    models = store.query("SELECT id, name, family, random_weights FROM models ORDER BY name")
-    unfinished = store.query(
-        "SELECT r.id, r.status, t.name AS task FROM runs r LEFT JOIN tasks t ON t.id = r.task_id "
-        "WHERE r.kind = 'eval' AND r.status != 'done' ORDER BY r.id DESC LIMIT 50")
+    models = models_by_name(store)
+    unfinished = unfinished_eval_runs(store, limit=50)
     datasets = [(int(d["id"]), d["name"]) for d in list_datasets(store)]
     return {"models": models, "datasets": datasets, "tasks": list_tasks(store),
             "unfinished": unfinished, "annotators": label_annotators(store)}
@@ -52,13 +51,10 @@ def load_choices(store) -> dict:
 
 def load_dataset_info(store, dataset_id: int) -> dict:
     from mmla_core.store.catalog import tasks_for_dataset
+    from mmla_core.store.form_choices import first_transcript, split_counts
 
-    splits = store.conn.execute(
-        "SELECT split, count(*) FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL "
-        "GROUP BY split ORDER BY split", (dataset_id,)).fetchall()
-    sample = {split: store.scalar(
-        "SELECT transcript FROM clips WHERE dataset_id = ? AND split = ? AND parent_clip_id "
-        "IS NULL ORDER BY id LIMIT 1", (dataset_id, split)) for split, _ in splits}
+    splits = split_counts(store, dataset_id)
+    sample = {split: first_transcript(store, dataset_id, split) for split, _ in splits}
     return {"splits": splits, "sample": sample,
             "tasks": [task.name for _, task in tasks_for_dataset(store, dataset_id)]}
 
@@ -66,15 +62,16 @@ def load_dataset_info(store, dataset_id: int) -> dict:
 def add_model_folder(store, folder: str) -> str:
     """Validate a model folder from its files (no torch) and register it; returns its name."""
     from mmla_core.models.registry import inspect_model
+    from mmla_core.store.form_choices import model_name_at, model_name_taken
     from mmla_core.store.results import add_model
 
     check = inspect_model(folder)
-    existing = store.scalar("SELECT name FROM models WHERE path = ?", (str(check.path),))
+    existing = model_name_at(store, str(check.path))
     base = check.path.name
     if check.path.parent.name == "snapshots":  # a Hub cache snapshot: name it after the repo
         base = check.path.parents[1].name.split("--")[-1]
     name, n = existing or base, 1
-    while not existing and store.scalar("SELECT 1 FROM models WHERE name = ?", (name,)):
+    while not existing and model_name_taken(store, name):
         n += 1
         name = f"{base}-{n}"
     add_model(store, name, check.family, str(check.path), weights_hash=check.weights_hash,

@@ -12,6 +12,7 @@ def load_choices(store, clip_id: int) -> dict:
     past probes and its existing variants."""
     from mmla_core.models.prompting import default_template
     from mmla_core.store.catalog import get_clip, tasks_for_dataset, variant_descendants
+    from mmla_core.store.form_choices import models_in_order, probes_of_clip
 
     clip = get_clip(store, clip_id)
     found = [t for _, t in tasks_for_dataset(store, clip["dataset_id"])] if clip else []
@@ -21,11 +22,8 @@ def load_choices(store, clip_id: int) -> dict:
                  "label": json.loads(r["recipe_json"] or "{}").get("type", "")}
                 for r in (variant_descendants(store, clip_id) if clip else [])
                 if r["id"] != clip_id]
-    models = [(r["name"], r["path"]) for r in store.query("SELECT name, path FROM models "
-                                                          "ORDER BY id")]
-    probes = [r["id"] for r in store.query(
-        "SELECT id FROM runs WHERE kind = 'probe' AND "
-        "json_extract(settings_json, '$.probe.clip_id') = ? ORDER BY id DESC", (clip_id,))]
+    models = models_in_order(store)
+    probes = probes_of_clip(store, clip_id)
     return {"tasks": tasks, "models": models, "probes": probes, "defaults": defaults,
             "variants": variants}
 
