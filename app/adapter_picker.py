@@ -25,18 +25,15 @@ def load_trained_adapters(db_path: str, model: str | None = None) -> list[dict]:
     Pickers reload when a project is opened, while the window's own job may still be creating
     or migrating the file: a project not at the current schema yet is only peeked at (read-only)
     and has nothing to offer, so this never runs migrations concurrently with that job."""
-    from contextlib import closing
-
-    from mmla_core.store.db import open_store, read_only_connection
+    from mmla_core.store.db import open_store, peek_schema_version
     from mmla_core.store.schema import SCHEMA_VERSION
     from mmla_core.train.control import trained_adapters
 
     path = Path(db_path)
     if not path.is_file():
         return []
-    with closing(read_only_connection(path, timeout=30)) as peek:
-        if peek.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-            return []
+    if peek_schema_version(path, timeout=30) != SCHEMA_VERSION:
+        return []
     with open_store(path) as store:
         return [a for a in trained_adapters(store) if model is None or a["model"] == model]
 

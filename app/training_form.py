@@ -47,17 +47,12 @@ def load_splits(store, dataset: str | None) -> dict:
     """Worker job: a dataset's splits (clip counts) and tasks; every dataset's for None."""
     from mmla_app.evaluate_form import load_dataset_info
     from mmla_core.store.catalog import find_dataset
+    from mmla_core.store.form_choices import attached_task_names, split_counts_everywhere
 
     row = find_dataset(store, dataset)
     if row is not None:
         return load_dataset_info(store, int(row["id"]))
-    splits = store.conn.execute(
-        "SELECT split, count(*) FROM clips WHERE parent_clip_id IS NULL "
-        "GROUP BY split ORDER BY split").fetchall()
-    tasks = [r["name"] for r in store.query(
-        "SELECT DISTINCT t.name FROM tasks t JOIN dataset_tasks dt ON dt.task_id = t.id "
-        "ORDER BY t.id")]
-    return {"splits": splits, "tasks": tasks}
+    return {"splits": split_counts_everywhere(store), "tasks": attached_task_names(store)}
 
 
 def _checklist(parent: QWidget, height: int) -> QListWidget:

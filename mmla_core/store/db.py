@@ -175,6 +175,15 @@ def describe_sqlite_error(exc: sqlite3.Error) -> str:
                  if key in text.lower()), text)
 
 
+def peek_schema_version(path: str | Path, *, timeout: float = BUSY_TIMEOUT_S) -> int:
+    """A project file's schema version, read on a read-only connection (nothing migrated)."""
+    conn = read_only_connection(path, timeout=timeout)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def read_only_connection(path: str | Path, *, timeout: float = BUSY_TIMEOUT_S
                          ) -> sqlite3.Connection:
     """A connection that never writes: `mode=ro`, else (a WAL file on a read-only mount, where

@@ -39,6 +39,20 @@ def split_counts(store: Store, dataset_id: int) -> list[tuple[str, int]]:
         "GROUP BY split ORDER BY split", (dataset_id,)).fetchall()
 
 
+def split_counts_everywhere(store: Store) -> list[tuple[str, int]]:
+    """(split, clips) over every dataset's original clips, by split."""
+    return store.conn.execute(
+        "SELECT split, count(*) FROM clips WHERE parent_clip_id IS NULL "
+        "GROUP BY split ORDER BY split").fetchall()
+
+
+def attached_task_names(store: Store) -> list[str]:
+    """Names of the tasks attached to some dataset, by task id."""
+    return [r["name"] for r in store.query(
+        "SELECT DISTINCT t.name FROM tasks t JOIN dataset_tasks dt ON dt.task_id = t.id "
+        "ORDER BY t.id")]
+
+
 def first_transcript(store: Store, dataset_id: int, split: str) -> str | None:
     """The transcript of the split's first original clip (a sample for a prompt preview)."""
     return store.scalar(

@@ -26,9 +26,7 @@ _PRAGMA = re.compile(r"^\s*PRAGMA\s+\w")
 
 ALLOWED: dict[str, tuple[int, str]] = {
     # path: (most SQL statements, why they are still here)
-    "app/adapter_picker.py": (1, "PRAGMA user_version as a cheap change stamp; to store.changes"),
     "app/probe_jobs.py": (3, "clip, model and task names for the Probe tab; to store.catalog"),
-    "app/training_form.py": (2, "split counts and task names of the Train form; to store.catalog"),
     "mmla_core/eval/runs.py": (2, "model registration of a run (the run recorder's job); "
                                   "to store.results"),
 }
