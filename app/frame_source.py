@@ -63,10 +63,10 @@ class _Decoder:
     """Worker-thread side: one open container, decoding forward and seeking when it pays."""
 
     def __init__(self, path: Path, max_side: int) -> None:
-        from mmla_core.media.decode import FrameClock, MediaError, _video_index, open_media
+        from mmla_core.media.decode import FrameClock, MediaError, open_media, video_index
         from mmla_core.media.packets import first_video_stream
 
-        index, self.origin = _video_index(path)
+        index, self.origin = video_index(path)
         self.clock = FrameClock(np.asarray(index.seconds(index.pts), np.float64) - self.origin)
         self.time_base = index.time_base
         keys = np.asarray(index.seconds(index.keyframe_pts), np.float64) - self.origin

@@ -81,7 +81,7 @@ def register(sub) -> None:
     c.set_defaults(handler=_checks_model)
 
 
-def _settings(args):
+def probe_settings(args):
     from mmla_core.models.inputs import InferenceSettings
 
     values = {"seed": getattr(args, "seed", 0)}
@@ -92,7 +92,7 @@ def _settings(args):
     return InferenceSettings(**values)
 
 
-def _engine(store, ref: str, args):
+def probe_engine(store, ref: str, args):
     from mmla_core.models.engine import Engine, ModelLoadError
     from mmla_core.store.results import find_model
 
@@ -105,7 +105,7 @@ def _engine(store, ref: str, args):
         raise CliError(str(exc)) from exc
 
 
-def _split(text: str) -> tuple[str, ...]:
+def split_list(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
@@ -124,7 +124,7 @@ def _variant_ids(store, clip_id: int, spec: str) -> list[int]:
     if spec == "existing":
         return [int(r["id"]) for r in variant_descendants(store, clip_id) if r["id"] != clip_id]
     try:
-        return [int(v) for v in _split(spec)]
+        return [int(v) for v in split_list(spec)]
     except ValueError:
         raise CliError(f"--variants: give existing, none or clip ids, not {spec!r}") from None
 
@@ -158,11 +158,12 @@ def _probe(store, args) -> int:
             raise CliError(f"no clip {clip_ref!r} (an id, DATASET/external_id, or a unique "
                            "external id)")
         variants = _variant_ids(store, int(row["id"]), args.variants)
-        engine = _engine(store, args.model, args)
+        engine = probe_engine(store, args.model, args)
         try:
             result = run_probe(store, engine, int(row["id"]), args.task,
-                               scenarios=_split(args.scenarios), prompts=_split(args.prompts),
-                               settings=_settings(args), seed=args.seed,
+                               scenarios=split_list(args.scenarios),
+                               prompts=split_list(args.prompts),
+                               settings=probe_settings(args), seed=args.seed,
                                attention=args.attention, templates=_templates(args),
                                variants=variants)
         except ValueError as exc:
@@ -262,10 +263,10 @@ def _checks_model(store, args) -> int:
         raise CliError(f"no dataset {args.dataset!r} (see `mmla ls --datasets`)")
     clip_ids = original_clip_ids(store, dataset["id"], limit=args.limit)
     args.seed = 0
-    engine = _engine(store, args.model, args)
+    engine = probe_engine(store, args.model, args)
     update, close = progress_bar("checks")
     try:
-        run_id = run_model_checks(store, engine, clip_ids, settings=_settings(args),
+        run_id = run_model_checks(store, engine, clip_ids, settings=probe_settings(args),
                                   progress=update)
     finally:
         close()

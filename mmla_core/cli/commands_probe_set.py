@@ -64,16 +64,16 @@ def _set_clips(store: Store, args) -> list[int] | None:
 
 
 def _run_missing(store: Store, clips: list[int], args) -> None:
-    from mmla_core.cli.commands_probe import _engine, _settings, _split
+    from mmla_core.cli.commands_probe import probe_engine, probe_settings, split_list
     from mmla_core.probe.sets import run_probe_set
 
     if not args.model:
         raise CliError("--run-missing needs --model")
-    engine = _engine(store, args.model, args)
+    engine = probe_engine(store, args.model, args)
     update, close = progress_bar("probes")
     try:
         run_probe_set(store, engine, clips, args.task, attention=args.attention,
-                      settings=_settings(args), scenarios=_split(args.scenarios or ""),
+                      settings=probe_settings(args), scenarios=split_list(args.scenarios or ""),
                       progress=lambda done, total, _run: update(done, total))
     finally:
         close()

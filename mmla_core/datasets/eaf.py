@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from mmla_core.datasets.eaf_xml import EafDocument, EafError, Tier, eaf_xml, read_eaf
-from mmla_core.datasets.export import ExportedFiles, ExportError, _log_export
+from mmla_core.datasets.export import ExportedFiles, ExportError, log_export
 from mmla_core.fsutil import write_text_atomic
 from mmla_core.paths import PathEscapeError, confine
 from mmla_core.store.annotator_work import (
@@ -162,7 +162,7 @@ def export_eaf(store: Store, out_dir: str | os.PathLike, *, dataset: str | int,
         result.append(path)
         result.written[path.name] = 1
     result.labels = selection.record(work.policy, work.used, work.gate)
-    _log_export(store, "eaf", out, result, dataset_id=ds["id"], task_id=None,
+    log_export(store, "eaf", out, result, dataset_id=ds["id"], task_id=None,
                 details={"dataset": ds["name"], "annotator": annotator, "split": split})
     return result
 

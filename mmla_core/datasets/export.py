@@ -166,7 +166,7 @@ def export_llamafactory(
     if result:
         merge_dataset_info(out, [p.name for p in result], mode)
     result.labels = selection.record(policy, used, gate)
-    _log_export(store, "llamafactory", out, result, dataset_id=ds["id"], task_id=task_id,
+    log_export(store, "llamafactory", out, result, dataset_id=ds["id"], task_id=task_id,
                 details={"dataset": ds["name"], "task": task_obj.name, "mode": mode,
                          "prompt_kind": kind, "splits": list(splits), "tokens": result.tokens,
                          "tokens_counted_with": result.counted_with,
@@ -189,7 +189,7 @@ def _gated_record(gate: ClipGate, policy, key, clip: dict, task: Task, mode: str
     return _record(clip, task, policy.get(*key), mode, kind)
 
 
-def _log_export(store: Store, fmt: str, target: Path, result: ExportedFiles, *,
+def log_export(store: Store, fmt: str, target: Path, result: ExportedFiles, *,
                 dataset_id: int | None, task_id: int | None, details: dict) -> None:
     """The export's metadata file and its `exports` row: what labels and clips it used."""
     info = {"format": fmt, **details, "files": dict(result.written), "labels": result.labels,
@@ -382,7 +382,7 @@ def write_records_file(store: Store, fmt: str, path: str | os.PathLike, text: st
     result.labels = records.labels
     result.skipped.update({k: n for k, n in records.labels["left_out"].items() if n})
     dataset_id = _dataset_row(store, dataset)["id"] if dataset is not None else None
-    _log_export(store, fmt, target, result, dataset_id=dataset_id, task_id=None,
+    log_export(store, fmt, target, result, dataset_id=dataset_id, task_id=None,
                 details={"dataset": None if dataset is None else str(dataset), "split": split})
     return result
 

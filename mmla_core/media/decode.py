@@ -75,7 +75,7 @@ def _video_index_cached(path: str, size: int, mtime_ns: int) -> tuple[StreamInde
     return index, origin
 
 
-def _video_index(path: str | os.PathLike[str]) -> tuple[StreamIndex, float]:
+def video_index(path: str | os.PathLike[str]) -> tuple[StreamIndex, float]:
     """Video packet index plus the container start (s) that frame times are measured from."""
     target = Path(path)
     try:
@@ -87,7 +87,7 @@ def _video_index(path: str | os.PathLike[str]) -> tuple[StreamIndex, float]:
 
 def frame_times(path: str | os.PathLike[str]) -> np.ndarray:
     """Presentation time (s, from the start of the file) of every video frame, sorted."""
-    index, origin = _video_index(path)
+    index, origin = video_index(path)
     return np.asarray(index.seconds(index.pts), np.float64) - origin
 
 
@@ -264,7 +264,7 @@ def decode_frames_at(
     keyframe before a target and decoding forward. `max_side` downscales (area filter).
     """
     wanted = np.atleast_1d(np.asarray(times, np.float64))
-    index, origin = _video_index(path)
+    index, origin = video_index(path)
     clock = FrameClock(np.asarray(index.seconds(index.pts), np.float64) - origin)
     targets = index.pts[clock.times_to_frames(wanted)]
     with open_media(path) as container:

@@ -110,7 +110,7 @@ def _forget_rope_delta(model, family: str) -> None:
         _base(model).model.rope_deltas = None
 
 
-def _common_prefix(cands: list[list[int]]) -> list[int]:
+def common_prefix(cands: list[list[int]]) -> list[int]:
     """Tokens every candidate starts with, leaving at least one token in each."""
     shortest = min(len(c) for c in cands)
     common = []
@@ -363,7 +363,7 @@ def score_from_prefix(model, family: str, prefix: Prefix, rests: list[list[int]]
 def score_candidates(model, family: str, inputs: dict, labels, cands: list[list[int]],
                      *, max_rows: int = MAX_ROWS) -> list[LabelScores]:
     """Scores of every candidate for every clip of the (left-padded) batch `inputs`."""
-    shared = _common_prefix(cands)
+    shared = common_prefix(cands)
     prefix = run_prefix(model, family, inputs, shared)
     sums = score_from_prefix(model, family, prefix, [c[len(shared):] for c in cands],
                              max_rows=max_rows)

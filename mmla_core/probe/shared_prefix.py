@@ -111,9 +111,9 @@ def _grown_tree(engine, inputs: dict, rests: list[str], cands: list[list[list[in
 
 
 def _shared(cands: list[list[int]]) -> list[int]:
-    from mmla_core.models.scoring import _common_prefix
+    from mmla_core.models.scoring import common_prefix
 
-    return _common_prefix(cands)
+    return common_prefix(cands)
 
 
 def _common(rests: list) -> list:
