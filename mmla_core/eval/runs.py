@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mmla_core.cancel import is_cancelled
+from mmla_core.eval.recorder import RunRecorder, error_text, result_columns
 from mmla_core.eval.run_plan import (
     EvalError,
     EvalJob,
@@ -42,18 +42,9 @@ from mmla_core.eval.run_plan import (
 )
 from mmla_core.prompts import template_hash
 from mmla_core.store.db import Store, open_store
-from mmla_core.store.results import (
-    add_model,
-    complete_if_all_written,
-    finish_run,
-    provenance_columns,
-    run_counts,
-    update_run,
-    upsert_eval_predictions,
-)
 
 __all__ = ["EvalError", "EvalProgress", "checkpoint_of", "launch_key_from_env", "main",
-           "register_model", "run_evaluation", "shard", "shard_from_env"]
+           "run_evaluation", "shard", "shard_from_env"]
 
 MAX_FAILURES_IN_A_ROW = 8  # the model failing on this many samples in a row stops the run
 
@@ -89,10 +80,10 @@ def run_evaluation(store_path: str | Path, *, model=None, task=None, dataset=Non
                "launch_key": launch_key, "device": device, "device_map": device_map,
                "max_memory": max_memory, "allow_pickle": allow_pickle,
                "selection": selection.to_dict() if hasattr(selection, "to_dict") else selection}
-    recorder = _shard_recorder(store_path, db_mode, out_dir, rank)
-    with open_store(store_path, read_only=True if recorder else None) as store:
-        job = prepare_job(store, {**request, "shards": recorder})
-        runner = _Runner(store, job, progress, cancel, recorder)
+    shards = _shard_recorder(store_path, db_mode, out_dir, rank)
+    with open_store(store_path, read_only=True if shards else None) as store:
+        job = prepare_job(store, {**request, "shards": shards})
+        runner = _Runner(store, job, progress, cancel, shards)
         runner.run(engine_factory, input_factory)
         return job.run_id
 
@@ -115,9 +106,10 @@ def _shard_recorder(store_path, db_mode: str, out_dir, rank: int):
 class _Runner:
     """Loads the engine when there is work, predicts batch by batch, finishes the run."""
 
-    def __init__(self, store: Store, job: EvalJob, progress, cancel, recorder=None):
+    def __init__(self, store: Store, job: EvalJob, progress, cancel, shards=None):
         self.store, self.job = store, job
-        self.recorder = recorder   # eval.shards.ShardRecorder: write there, not to the store
+        self.shards = shards   # eval.shards.ShardRecorder: write there, not to the store
+        self.recorder = RunRecorder(store, run_id=job.run_id, model_id=job.model_id)
         self._progress = progress
         self._cancel = cancel
         self.done, self.errors, self.failures_in_a_row = 0, 0, 0
@@ -128,7 +120,7 @@ class _Runner:
                                         self.errors, stage, message))
 
     def cancelled(self) -> bool:
-        return is_cancelled(self._cancel)
+        return self.recorder.cancelled(self._cancel)
 
     def run(self, engine_factory, input_factory) -> None:
         job = self.job
@@ -154,21 +146,12 @@ class _Runner:
 
     def _finish(self, status: str, message: str) -> None:
         job = self.job
-        if self.recorder is not None:
-            self.recorder.finish(status, message)
+        if self.shards is not None:
+            self.shards.finish(status, message)
             self.emit(status, message)
             return
-        if status == "done":
-            complete = complete_if_all_written(self.store, job.run_id)
-            stage = "done" if complete or job.world_size > 1 else "failed"
-            if not complete and job.world_size == 1:
-                written, _ = run_counts(self.store, job.run_id)
-                message = f"only {written} of {job.total} samples were written"
-                finish_run(self.store, job.run_id, "failed", error=message)
-        else:
-            stage = status
-            prefix = f"rank {job.rank}: " if job.world_size > 1 else ""
-            finish_run(self.store, job.run_id, status, error=prefix + message)
+        stage, message = self.recorder.finish_rank(status, message, rank=job.rank,
+                                                   world_size=job.world_size, total=job.total)
         self.emit(stage, message)
 
     def _load(self, engine_factory):
@@ -185,11 +168,11 @@ class _Runner:
                 f"{info.weights_hash}); start a new run instead of resuming this one")
         job.engine_info = engine_info_dict(info)
         job.run_settings["engine"] = job.engine_info
-        if self.recorder is not None:
-            self.recorder.write_plan({"engine": job.engine_info, "settings": job.run_settings})
+        if self.shards is not None:
+            self.shards.write_plan({"engine": job.engine_info, "settings": job.run_settings})
         else:
-            job.model_id = register_model(self.store, info, job.model_id)
-            update_run(self.store, job.run_id, model_id=job.model_id, settings=job.run_settings)
+            job.model_id = self.recorder.register(info)
+            self.recorder.update(model_id=job.model_id, settings=job.run_settings)
         self.emit("running")
         return engine
 
@@ -200,10 +183,7 @@ class _Runner:
             if self.cancelled():
                 raise _Cancelled
             rows = self._predict_batch(engine, build_input, pending[start:start + size])
-            if self.recorder is not None:
-                self.recorder.write(rows)
-            else:
-                upsert_eval_predictions(self.store, rows)
+            (self.shards or self.recorder).write(rows)
             self.done += len(rows)
             self.errors += sum(1 for r in rows if r.get("error"))
             self.emit("running")
@@ -269,7 +249,7 @@ class _Runner:
                 "prompt_hash": template_hash(template), "prompt_kind": s.prompt_kind,
                 "num_frames": s.num_frames, "sample_fps": s.sample_fps,
                 "max_pixels": s.max_pixels, "audio_on": s.audio_on,
-                "answer_mode": s.answer_mode, "error": message[:2000]}
+                "answer_mode": s.answer_mode, "error": error_text(message)}
 
     def _row(self, sample: Sample, clip, result) -> dict:
         row = self._base_row(sample)
@@ -277,15 +257,8 @@ class _Runner:
         if sample.variant and isinstance(recipe, dict):  # the resolved recipe (donor id)
             row["recipe_json"] = json.dumps({"variant": sample.variant, **recipe},
                                             sort_keys=True)
-        row.update(
-            prompt_template=result.template or self.job.template_text,
-            prompt_hash=result.prompt_hash, prompt_kind=result.prompt_kind,
-            num_frames=result.num_frames, sample_fps=result.sample_fps,
-            max_pixels=result.max_pixels, audio_on=result.audio_on, seed=result.seed,
-            answer_mode=result.answer_mode, raw_output=result.raw_output,
-            parsed_label=result.parsed_label, scores_json=dict(result.scores or {}),
-            latency_ms=result.latency_ms, **provenance_columns(result),
-        )
+        row.update(result_columns(result))
+        row["prompt_template"] = result.template or self.job.template_text
         return row
 
 
@@ -297,24 +270,6 @@ def _input_failure(exc: Exception) -> str:
         return (f"decoding this clip's media needs more memory than there is ({detail}); "
                 "check the file or trim it")
     return describe_failure(exc)
-
-
-def register_model(store: Store, info, model_id: int | None) -> int:
-    """The models row for the loaded weights: the registered one, else a new row."""
-    path = str(info.path)
-    rows = store.query("SELECT id, name, path FROM models WHERE id = ? OR path = ? "
-                       "ORDER BY id = ? DESC", (model_id, path, model_id))
-    name = rows[0]["name"] if rows else _free_name(store, str(info.name) or Path(path).name)
-    return add_model(store, name, info.family, path, weights_hash=info.weights_hash,
-                     random_weights=bool(info.random_weights))
-
-
-def _free_name(store: Store, wanted: str) -> str:
-    name, n = wanted, 1
-    while store.scalar("SELECT 1 FROM models WHERE name = ?", (name,)):
-        n += 1
-        name = f"{wanted}-{n}"
-    return name
 
 
 def main(argv: list[str] | None = None) -> int:

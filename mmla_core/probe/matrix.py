@@ -23,24 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mmla_core.cancel import is_cancelled
-from mmla_core.eval.runs import register_model
+from mmla_core.eval.recorder import RunRecorder, engine_columns, result_columns
 from mmla_core.models.inputs import InferenceSettings, clip_input_from_arrays
 from mmla_core.store.catalog import clip_media_path, get_clip, task_by_name
 from mmla_core.store.db import Store
 from mmla_core.store.labels import gold_label
 from mmla_core.store.results import (
-    finish_run,
     get_run,
-    model_name,
-    prediction_id,
     prediction_recipes,
     predictions_in_order,
-    provenance_columns,
     sample_key,
-    start_run,
-    update_run,
-    upsert_eval_predictions,
 )
 from mmla_core.tasks import Task
 
@@ -122,10 +114,6 @@ def _task(store: Store, task: Task | str) -> tuple[int | None, Task]:
             raise ValueError(f"no task {task!r} in this project (see `mmla tasks`)")
         return None, task
     return found[0], found[1] if isinstance(task, str) else task
-
-
-def register_engine_model(store: Store, engine) -> int:
-    return register_model(store, engine.info, None)
 
 
 def sampled_times(row: dict, settings: InferenceSettings):
@@ -220,23 +208,21 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
     settings = settings or InferenceSettings(seed=seed)
     row, task_id, task_obj, extra = _prepare(store, clip_id, task, request)
     clip_gold = gold_label(store, clip_id, task_id) if task_id is not None else None
-    model_id = register_engine_model(store, engine)
+    recorder = RunRecorder.for_engine(store, engine)
     run_settings = _run_settings(clip_id, request, extra, clip_gold, task_obj, seed, attention,
                                  settings, engine)
     rows = (*request.scenarios, *extra)
-    run_id = start_run(store, "probe", settings=run_settings, name=name, model_id=model_id,
-                       task_id=task_id, dataset_id=row["dataset_id"],
-                       total=len(rows) * len(request.prompts))
-    result = ProbeResult(run_id, clip_id, task_obj.name, task_id,
-                         str(model_name(store, model_id)), rows,
+    run_id = recorder.start("probe", settings=run_settings, name=name, task_id=task_id,
+                            dataset_id=row["dataset_id"], total=len(rows) * len(request.prompts))
+    result = ProbeResult(run_id, clip_id, task_obj.name, task_id, recorder.model_name, rows,
                          request.prompts, clip_gold, status="running",
                          templates=dict(request.templates or {}), variants=extra)
-    job = _ProbeJob(store, engine, task_obj, task_id, clip_gold, run_id, model_id, attention)
+    job = _ProbeJob(recorder, engine, task_obj, task_id, clip_gold, attention)
     cell_settings = [replace(settings, prompt_kind=p, seed=seed,
                              template=(request.templates or {}).get(p)) for p in request.prompts]
-    try:
+    with recorder.failing_on_exception():
         for key, clip in _row_inputs(store, row, request, extra, settings, seed):
-            if is_cancelled(cancel):
+            if recorder.cancelled(cancel):
                 result.status = "cancelled"
                 break
             for cell in job.answer_row(key, clip, cell_settings):
@@ -245,13 +231,9 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
                     progress(cell)
         if job.shares:
             run_settings["attention"] = job.shares
-            update_run(store, run_id, settings=run_settings)
-    except BaseException as exc:
-        finish_run(store, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
-        result.status = "failed"
-        raise
+            recorder.update(settings=run_settings)
     result.status = "cancelled" if result.status == "cancelled" else "done"
-    finish_run(store, run_id, result.status)
+    recorder.finish(result.status)
     return result
 
 
@@ -298,10 +280,10 @@ def _row_inputs(store, row: dict, request: ProbeRequest, extra: dict, settings, 
 class _ProbeJob:
     """Answers one row's prompts (sharing its media prefix) and writes a prediction per cell."""
 
-    def __init__(self, store, engine, task, task_id, clip_gold, run_id, model_id, attention):
-        self.store, self.engine, self.task, self.task_id = store, engine, task, task_id
-        self.clip_gold, self.run_id, self.model_id = clip_gold, run_id, model_id
-        self.attention = attention
+    def __init__(self, recorder: RunRecorder, engine, task, task_id, clip_gold, attention):
+        self.recorder, self.store = recorder, recorder.store
+        self.engine, self.task, self.task_id = engine, task, task_id
+        self.clip_gold, self.attention = clip_gold, attention
         self.shares: dict[str, list] = {}
 
     def answer_row(self, key: str, clip, cell_settings: list[InferenceSettings]):
@@ -331,24 +313,14 @@ class _ProbeJob:
         sample = sample_key(clip.clip_id, self.task_id, settings.prompt_kind, key)
         recipe = None if clip.recipe is None else json.dumps({"variant": key, **clip.recipe},
                                                              sort_keys=True)
-        info = self.engine.info
-        upsert_eval_predictions(store, [{
-            "run_id": self.run_id, "clip_id": clip.clip_id, "task_id": self.task_id,
-            "model_id": self.model_id, "weights_hash": info.weights_hash,
-            "adapter_path": info.adapter_path, "prompt_template": predicted.template,
-            "prompt_hash": predicted.prompt_hash, "prompt_kind": predicted.prompt_kind,
-            "recipe_json": recipe, "num_frames": predicted.num_frames,
-            "sample_fps": predicted.sample_fps, "max_pixels": predicted.max_pixels,
-            "audio_on": predicted.audio_on, "seed": predicted.seed,
-            "answer_mode": predicted.answer_mode, "raw_output": predicted.raw_output,
-            "parsed_label": predicted.parsed_label, "gold_label": gold,
-            "scores_json": dict(predicted.scores), "latency_ms": predicted.latency_ms,
-            "sample_key": sample, "variant": key, **provenance_columns(predicted)}])
-        pid = prediction_id(store, self.run_id, sample)
+        self.recorder.write([self.recorder.row(
+            clip_id=clip.clip_id, task_id=self.task_id, **engine_columns(self.engine.info),
+            **result_columns(predicted), recipe_json=recipe, gold_label=gold,
+            sample_key=sample, variant=key)])
         return ProbeCell(key, settings.prompt_kind, dict(predicted.scores),
                          predicted.parsed_label, gold,
                          None if gold is None else predicted.parsed_label == gold,
-                         predicted.latency_ms, int(pid))
+                         predicted.latency_ms, self.recorder.prediction_id(sample))
 
 
 def load_probe(store: Store, run_id: int) -> ProbeResult:

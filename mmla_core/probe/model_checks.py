@@ -12,22 +12,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
-from mmla_core.cancel import is_cancelled
 from mmla_core.checks import MMA_CHECKS
+from mmla_core.eval.recorder import (
+    RunRecorder,
+    engine_columns,
+    error_text,
+    result_columns,
+)
+from mmla_core.eval.run_plan import describe_failure, engine_info_dict
 from mmla_core.models.inputs import InferenceSettings, clip_input_from_store
+from mmla_core.prompts import template_hash
 from mmla_core.store.catalog import clip_dataset_id
 from mmla_core.store.db import Store
 from mmla_core.store.labels import set_check_answer
-from mmla_core.store.results import (
-    finish_run,
-    model_name,
-    prediction_id,
-    provenance_columns,
-    sample_key,
-    start_run,
-    upsert_eval_predictions,
-)
+from mmla_core.store.results import sample_key
+from mmla_core.tasks import Task
 
 __all__ = ["MODEL_ANNOTATOR_PREFIX", "model_annotator", "run_model_checks"]
 
@@ -46,74 +47,54 @@ def run_model_checks(store: Store, engine, clip_ids, *, settings: InferenceSetti
     `progress(done, total)` after each clip; `cancel` (Event or callable) is checked between
     clips. A clip whose input or model fails is recorded as an error row and skipped.
     """
-    from mmla_core.eval.run_plan import describe_failure, engine_info_dict
-    from mmla_core.probe.matrix import register_engine_model
-
     settings = settings or InferenceSettings()
     clip_ids = [int(c) for c in clip_ids]
-    model_id = register_engine_model(store, engine)
-    annotator = model_annotator(str(model_name(store, model_id)))
+    recorder = RunRecorder.for_engine(store, engine)
+    annotator = model_annotator(recorder.model_name)
     dataset_id = clip_dataset_id(store, clip_ids[0]) if clip_ids else None
-    run_id = start_run(store, "checks", name=name, model_id=model_id, dataset_id=dataset_id,
-                       total=len(clip_ids) * len(checks), settings={
-                           "checks": [c.key for c in checks], "clip_ids": clip_ids,
-                           "annotator": annotator, "inference": dict(vars(settings)),
-                           "engine": engine_info_dict(engine.info)})
+    recorder.start("checks", name=name, dataset_id=dataset_id,
+                   total=len(clip_ids) * len(checks), settings={
+                       "checks": [c.key for c in checks], "clip_ids": clip_ids,
+                       "annotator": annotator, "inference": dict(vars(settings)),
+                       "engine": engine_info_dict(engine.info)})
     status = "done"
-    try:
+    with recorder.failing_on_exception():
         for done, clip_id in enumerate(clip_ids, 1):
-            if is_cancelled(cancel):
+            if recorder.cancelled(cancel):
                 status = "cancelled"
                 break
             try:
                 clip = clip_input_from_store(store, clip_id, settings)
             except Exception as exc:  # a broken clip: record it and go on
-                _error_rows(store, run_id, model_id, clip_id, checks, settings,
-                            describe_failure(exc))
+                _error_rows(recorder, clip_id, checks, settings, describe_failure(exc))
             else:
                 for check in checks:
-                    _answer(store, engine, clip, check, settings, run_id, model_id, annotator)
+                    _answer(recorder, engine, clip, check, settings, annotator)
             if progress is not None:
                 progress(done, len(clip_ids))
-    except BaseException as exc:
-        finish_run(store, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
-        raise
-    finish_run(store, run_id, status)
-    return run_id
+    recorder.finish(status)
+    return recorder.run_id
 
 
-def _answer(store, engine, clip, check, settings, run_id, model_id, annotator) -> None:
-    from dataclasses import replace
-
-    from mmla_core.tasks import Task
-
+def _answer(recorder: RunRecorder, engine, clip, check, settings, annotator) -> None:
     kind = f"check:{check.key}"
     task = Task("check", "check", ("yes", "no"))  # the check plan supplies the labels
     result = engine.predict(clip, task, replace(settings, prompt_kind=kind))
     answer = result.parsed_label
     key = sample_key(clip.clip_id, None, kind, None)
-    upsert_eval_predictions(store, [{
-        "run_id": run_id, "clip_id": clip.clip_id, "task_id": None, "model_id": model_id,
-        "weights_hash": engine.info.weights_hash, "adapter_path": engine.info.adapter_path,
-        "prompt_template": result.template, "prompt_hash": result.prompt_hash,
-        "prompt_kind": kind, "recipe_json": json.dumps({"view": check.shown}),
-        "num_frames": result.num_frames, "sample_fps": result.sample_fps,
-        "max_pixels": result.max_pixels, "audio_on": result.audio_on, "seed": result.seed,
-        "answer_mode": result.answer_mode, "raw_output": result.raw_output,
-        "parsed_label": answer, "scores_json": dict(result.scores),
-        "latency_ms": result.latency_ms, "sample_key": key, "variant": None,
-        **provenance_columns(result)}])
-    pid = int(prediction_id(store, run_id, key))
-    set_check_answer(store, clip.clip_id, check.key, answer, annotator, source="model",
-                     confidence=float(result.scores[answer]), prediction_id=pid)
+    columns = {**result_columns(result), "prompt_kind": kind}
+    recorder.write([recorder.row(
+        clip_id=clip.clip_id, task_id=None, **engine_columns(engine.info), **columns,
+        recipe_json=json.dumps({"view": check.shown}), sample_key=key, variant=None)])
+    set_check_answer(recorder.store, clip.clip_id, check.key, answer, annotator,
+                     source="model", confidence=float(result.scores[answer]),
+                     prediction_id=recorder.prediction_id(key))
 
 
-def _error_rows(store, run_id, model_id, clip_id, checks, settings, message: str) -> None:
-    from mmla_core.prompts import template_hash
-
-    upsert_eval_predictions(store, [{
-        "run_id": run_id, "clip_id": clip_id, "task_id": None, "model_id": model_id,
-        "prompt_template": c.model_prompt, "prompt_hash": template_hash(c.model_prompt),
-        "prompt_kind": f"check:{c.key}", "answer_mode": settings.answer_mode,
-        "sample_key": sample_key(clip_id, None, f"check:{c.key}", None),
-        "error": f"input: {message}"[:2000]} for c in checks])
+def _error_rows(recorder: RunRecorder, clip_id, checks, settings, message: str) -> None:
+    recorder.write([recorder.row(
+        clip_id=clip_id, task_id=None, prompt_template=c.model_prompt,
+        prompt_hash=template_hash(c.model_prompt), prompt_kind=f"check:{c.key}",
+        answer_mode=settings.answer_mode,
+        sample_key=sample_key(clip_id, None, f"check:{c.key}", None),
+        error=error_text(f"input: {message}")) for c in checks])

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmla_core.cancel import is_cancelled
+from mmla_core.eval.recorder import RunRecorder
 from mmla_core.store.catalog import find_dataset, original_clip_ids
 from mmla_core.store.db import Store
-from mmla_core.store.results import model_name, probe_runs_by_clip
+from mmla_core.store.results import probe_runs_by_clip
 
 __all__ = ["SetTable", "cohens_d_of", "cohens_d_reason", "latest_probes", "run_probe_set",
            "set_clips", "set_table", "set_table_csv"]
@@ -124,10 +125,10 @@ def run_probe_set(store: Store, engine, clip_ids, task: str, *, attention: bool 
     `progress(done, total, run_id)` after each clip (total = the missing clips). Returns the
     status: "done", or "cancelled" (checked between clips and between a probe's rows).
     """
-    from mmla_core.probe.matrix import DEFAULT_SCENARIOS, register_engine_model, run_probe
+    from mmla_core.probe.matrix import DEFAULT_SCENARIOS, run_probe
 
-    model_id = register_engine_model(store, engine)
-    have = latest_probes(store, clip_ids, task, str(model_name(store, model_id)))
+    model = RunRecorder.for_engine(store, engine).model_name  # each probe is a run of its own
+    have = latest_probes(store, clip_ids, task, model)
     missing = [int(c) for c in clip_ids if int(c) not in have]
     for done, clip_id in enumerate(missing, 1):
         if is_cancelled(cancel):

@@ -37,6 +37,26 @@ def add_model(store: Store, name: str, family: str, path: str, *, weights_hash: 
     return int(store.scalar("SELECT id FROM models WHERE name = ?", (name,)))
 
 
+def register_model(store: Store, *, path: str, name: str, family: str,
+                   weights_hash: str | None = None, random_weights: bool = False,
+                   model_id: int | None = None) -> int:
+    """The models row for weights loaded from `path`: row `model_id`, else the one registered
+    at `path`, keeps its name; else a new row named `name` (name-2, name-3... if taken)."""
+    rows = store.query("SELECT id, name, path FROM models WHERE id = ? OR path = ? "
+                       "ORDER BY id = ? DESC", (model_id, path, model_id))
+    registered = rows[0]["name"] if rows else _free_model_name(store, name)
+    return add_model(store, registered, family, path, weights_hash=weights_hash,
+                     random_weights=random_weights)
+
+
+def _free_model_name(store: Store, wanted: str) -> str:
+    name, n = wanted, 1
+    while store.scalar("SELECT 1 FROM models WHERE name = ?", (name,)):
+        n += 1
+        name = f"{wanted}-{n}"
+    return name
+
+
 def model_names(store: Store) -> list[str]:
     return [r["name"] for r in store.query("SELECT name FROM models ORDER BY name")]
 

@@ -27,8 +27,6 @@ _PRAGMA = re.compile(r"^\s*PRAGMA\s+\w")
 ALLOWED: dict[str, tuple[int, str]] = {
     # path: (most SQL statements, why they are still here)
     "app/probe_jobs.py": (3, "clip, model and task names for the Probe tab; to store.catalog"),
-    "mmla_core/eval/runs.py": (2, "model registration of a run (the run recorder's job); "
-                                  "to store.results"),
 }
 
 

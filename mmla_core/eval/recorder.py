@@ -1,0 +1,159 @@
+"""The one model-run lifecycle, shared by evaluation runs (eval/runs.py), probes
+(probe/matrix.py, probe/sets.py) and model checks (probe/model_checks.py):
+
+1. register the model the engine loaded (`register`: the registered row for its path, else a
+   new row under a free name);
+2. start the run (`start`: kind, settings and, through store.start_run, the environment it
+   runs in), or take over a run made before the model was loaded (an evaluation plans its run
+   first: `RunRecorder(store, run_id=..., model_id=...)`);
+3. write prediction rows and error rows as they come (`write`; `result_columns` are the
+   columns an engine's answer fills, `error_text` the stored error), one transaction a batch;
+4. check the cancel token between steps (`cancelled`);
+5. finish as done, cancelled or failed (`finish`; `finish_rank` for one rank of a run several
+   ranks write; `failing_on_exception` marks the run failed with the exception and re-raises).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mmla_core.cancel import CancelToken, is_cancelled
+from mmla_core.store.db import Store
+from mmla_core.store.results import (
+    complete_if_all_written,
+    finish_run,
+    model_name,
+    prediction_id,
+    provenance_columns,
+    register_model,
+    run_counts,
+    start_run,
+    update_run,
+    upsert_eval_predictions,
+)
+
+__all__ = ["ERROR_CHARS", "RunRecorder", "engine_columns", "error_text", "exception_text",
+           "result_columns"]
+
+ERROR_CHARS = 2000  # an error message is cut here in the runs and predictions tables
+
+
+def error_text(message: str) -> str:
+    return message[:ERROR_CHARS]
+
+
+def exception_text(exc: BaseException) -> str:
+    """A run's error after an exception it did not expect: its type and message."""
+    return error_text(f"{type(exc).__name__}: {exc}")
+
+
+def result_columns(result) -> dict:
+    """The prediction row's columns an engine's answer (a PredictionResult) fills, with its
+    per-sample provenance (DESIGN rule 6)."""
+    return {"prompt_template": result.template, "prompt_hash": result.prompt_hash,
+            "prompt_kind": result.prompt_kind, "num_frames": result.num_frames,
+            "sample_fps": result.sample_fps, "max_pixels": result.max_pixels,
+            "audio_on": result.audio_on, "seed": result.seed,
+            "answer_mode": result.answer_mode, "raw_output": result.raw_output,
+            "parsed_label": result.parsed_label, "scores_json": dict(result.scores or {}),
+            "latency_ms": result.latency_ms, **provenance_columns(result)}
+
+
+def engine_columns(info) -> dict:
+    """A prediction row's columns the loaded weights fill (an EngineInfo)."""
+    return {"weights_hash": info.weights_hash, "adapter_path": info.adapter_path}
+
+
+class RunRecorder:
+    """One model run being written to the project's database."""
+
+    def __init__(self, store: Store, *, run_id: int = 0, model_id: int | None = None):
+        self.store, self.run_id, self.model_id = store, run_id, model_id  # run 0: not started
+
+    @classmethod
+    def for_engine(cls, store: Store, engine) -> RunRecorder:
+        """A recorder whose model is the engine's (registered now), for a run to `start`."""
+        recorder = cls(store)
+        recorder.register(engine.info)
+        return recorder
+
+    # --- the model and the run ------------------------------------------------------------------
+
+    def register(self, info) -> int:
+        """The models row of the loaded weights (an EngineInfo): the run's own or the one
+        registered under the same path, else a new row under a free name."""
+        path = str(info.path)
+        self.model_id = register_model(
+            self.store, path=path, name=str(info.name) or Path(path).name, family=info.family,
+            weights_hash=info.weights_hash, random_weights=bool(info.random_weights),
+            model_id=self.model_id)
+        return self.model_id
+
+    @property
+    def model_name(self) -> str:
+        if self.model_id is None:
+            raise RuntimeError("the run recorder has no model yet: register the engine's first")
+        return str(model_name(self.store, self.model_id))
+
+    def start(self, kind: str, *, settings: dict, name: str = "", **fields) -> int:
+        """The run row (kind "eval", "probe" or "checks"), status running."""
+        self.run_id = start_run(self.store, kind, settings=settings, name=name,
+                                model_id=self.model_id, **fields)
+        return self.run_id
+
+    def update(self, **fields) -> None:
+        """Columns of the run row; `settings=` (a dict) is stored as its JSON."""
+        update_run(self.store, self.run_id, **fields)
+
+    # --- rows -----------------------------------------------------------------------------------
+
+    def row(self, **columns) -> dict:
+        """A prediction (or error) row of this run: run and model stamped on `columns`."""
+        return {"run_id": self.run_id, "model_id": self.model_id, **columns}
+
+    def write(self, rows: list[dict]) -> None:
+        """Prediction and error rows in one transaction, idempotent per sample key."""
+        upsert_eval_predictions(self.store, rows)
+
+    def prediction_id(self, key: str) -> int:
+        found = prediction_id(self.store, self.run_id, key)
+        if found is None:
+            raise LookupError(f"run {self.run_id} has no prediction {key!r}")
+        return found
+
+    @staticmethod
+    def cancelled(cancel: CancelToken) -> bool:
+        return is_cancelled(cancel)
+
+    # --- the end --------------------------------------------------------------------------------
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        """done, cancelled or failed, with the time it ended."""
+        finish_run(self.store, self.run_id, status, error=error)
+
+    def finish_rank(self, status: str, message: str, *, rank: int = 0, world_size: int = 1,
+                    total: int | None = None) -> tuple[str, str]:
+        """End this rank's part of a run (what to report: stage and message). A rank that ends
+        well marks the run done once every rank's rows are in; a run of one rank that lacks
+        rows fails, saying how many it has. Another end is the run's, with the rank named."""
+        if status != "done":
+            prefix = f"rank {rank}: " if world_size > 1 else ""
+            self.finish(status, prefix + message)
+            return status, message
+        if complete_if_all_written(self.store, self.run_id) or world_size > 1:
+            return "done", message
+        written, _ = run_counts(self.store, self.run_id)
+        message = f"only {written} of {total} samples were written"
+        self.finish("failed", message)
+        return "failed", message
+
+    @contextmanager
+    def failing_on_exception(self) -> Iterator[None]:
+        """Anything raised inside (a bug, Ctrl+C) ends the run as failed, then goes on up."""
+        try:
+            yield
+        except BaseException as exc:
+            self.finish("failed", exception_text(exc))
+            raise
