@@ -88,7 +88,7 @@ def rebind(w) -> None:
 
 
 def _build_file_menu(w) -> QMenu:
-    from mmla_app.project_dialogs import open_delete_dataset, open_new_project
+    from mmla_app.curation.project_dialogs import open_delete_dataset, open_new_project
 
     menu = w.menuBar().addMenu("&File")
     _add(menu, w, "&New project…", lambda: open_new_project(w), QKeySequence.StandardKey.New)
@@ -185,20 +185,20 @@ def _open_settings(w) -> None:
 
 
 def _open_probe_set(w) -> None:
-    from mmla_app.probe_set_dialog import open_probe_set
+    from mmla_app.probe.probe_set_dialog import open_probe_set
 
     open_probe_set(w, w.db_path, model=w.probe.model_combo.currentData(),
                    task=w.probe.task_combo.currentData())
 
 
 def _open_model_checks(w) -> None:
-    from mmla_app.probe_checks_dialog import open_model_checks
+    from mmla_app.probe.probe_checks_dialog import open_model_checks
 
     open_model_checks(w, w.db_path)
 
 
 def _open_agreement(w) -> None:
-    from mmla_app.agreement_dialog import AgreementDialog
+    from mmla_app.curation.agreement_dialog import AgreementDialog
 
     dialog = AgreementDialog(w.db_path, w, annotator=w.annotator)
     dialog.clip_requested.connect(w.browser.table.select_clip)
@@ -206,7 +206,7 @@ def _open_agreement(w) -> None:
 
 
 def _open_evaluate(w) -> None:
-    from mmla_app.evaluate_dialog import EvaluateDialog
+    from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
 
     dialog = EvaluateDialog(w.db_path, w)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -216,7 +216,7 @@ def _open_evaluate(w) -> None:
 
 def open_train_dialog(w) -> None:
     """The launch form; a launched job is shown at once in the Training tab."""
-    from mmla_app.train_dialog import TrainDialog
+    from mmla_app.training.train_dialog import TrainDialog
 
     dialog = w.train_dialog = TrainDialog(w.db_path, w)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -229,7 +229,7 @@ def _open_results(w, select=None) -> None:
     """One results window per project; a double-clicked sample opens its clip in the player."""
     from shiboken6 import isValid
 
-    from mmla_app.results_view import ResultsView
+    from mmla_app.evaluate.results_view import ResultsView
 
     view = getattr(w, "results_view", None)
     if view is None or not isValid(view) or view.db_path != w.db_path:
@@ -242,7 +242,7 @@ def _open_results(w, select=None) -> None:
 
 
 def _open_export(w) -> None:
-    from mmla_app.export_dialog import ExportDialog
+    from mmla_app.curation.export_dialog import ExportDialog
 
     ExportDialog(w.db_path, w.annotator, w).show()
 
@@ -251,7 +251,7 @@ def open_help(w):
     """F1: one help window per main window, raised if already open."""
     from shiboken6 import isValid
 
-    from mmla_app.help_window import HelpWindow
+    from mmla_app.widgets.help_window import HelpWindow
 
     window = getattr(w, "help_window", None)
     if window is None or not isValid(window):

@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if smoke is not None:
         code = code or smoke.exit_code
     window.runner.shutdown()
-    from mmla_app.workers import write_queue
+    from mmla_app.runtime.write_queue import write_queue
 
     write_queue().drain()  # every acknowledged edit is committed before the process exits
     _drain_workers(QThreadPool.globalInstance(), timeout_s=10.0)

@@ -23,22 +23,22 @@ from PySide6.QtWidgets import (
 
 from mmla_app import settings
 from mmla_app.actions import install_actions, open_train_dialog
-from mmla_app.annotation_panel import AnnotationPanel
-from mmla_app.browser_panel import BrowserPanel
-from mmla_app.checks_panel import ChecksPanel
-from mmla_app.clip_header import ClipHeader
-from mmla_app.edits import EditController
-from mmla_app.import_flow import ImportController
-from mmla_app.live_refresh import LiveRefresh
-from mmla_app.player_widget import PlayerWidget
-from mmla_app.probe_panel import ProbePanel
-from mmla_app.screen_fit import fit_resize
+from mmla_app.curation.annotation_panel import AnnotationPanel
+from mmla_app.curation.browser_panel import BrowserPanel
+from mmla_app.curation.checks_panel import ChecksPanel
+from mmla_app.curation.clip_header import ClipHeader
+from mmla_app.curation.edits import EditController
+from mmla_app.curation.import_flow import ImportController
+from mmla_app.curation.transcript_pane import TranscriptPane
+from mmla_app.player.player_widget import PlayerWidget
+from mmla_app.player.waveform_pane import WaveformPane
+from mmla_app.probe.probe_panel import ProbePanel
+from mmla_app.runtime.live_refresh import LiveRefresh
+from mmla_app.runtime.runner import Runner
 from mmla_app.theme import STYLESHEET
-from mmla_app.training_panel import TrainingPanel
-from mmla_app.transcript_pane import TranscriptPane
-from mmla_app.variants_panel import VariantsPanel
-from mmla_app.waveform_pane import WaveformPane
-from mmla_app.workers import Runner
+from mmla_app.training.training_panel import TrainingPanel
+from mmla_app.variants.variants_panel import VariantsPanel
+from mmla_app.widgets.screen_fit import fit_resize
 from mmla_core.paths import PathEscapeError, check_own_media, confine
 
 PROJECT_CHANNEL = "project"

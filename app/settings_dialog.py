@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app import keymap, settings
-from mmla_app.screen_fit import fit_resize
+from mmla_app.widgets.screen_fit import fit_resize
 from mmla_core.store.labels import IMPORT_ANNOTATOR
 
 CONFLICT_BRUSH = QBrush(QColor("#f6d5d2"))

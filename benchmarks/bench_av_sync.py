@@ -73,8 +73,8 @@ class Recorder:
 def build(clip: Path):
     from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-    from mmla_app.player_widget import PlayerWidget
-    from mmla_app.waveform_pane import WaveformPane
+    from mmla_app.player.player_widget import PlayerWidget
+    from mmla_app.player.waveform_pane import WaveformPane
 
     window = QWidget()
     player, wave = PlayerWidget(), WaveformPane()

@@ -23,7 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import QApplication
 
-from mmla_app.clip_table import ClipTableModel, ClipTableView
+from mmla_app.curation.clip_table import ClipTableModel, ClipTableView
 from mmla_core.store import open_store
 from mmla_core.store.browse import BrowseFilter, browse_rows
 from mmla_core.store.catalog import (

@@ -59,7 +59,7 @@ def make_clips(folder: Path) -> list[Path]:
 
 
 def clear_caches() -> None:
-    from mmla_app.audio_output import clear_audio_cache
+    from mmla_app.player.audio_output import clear_audio_cache
     from mmla_core.media import decode
 
     clear_audio_cache()
@@ -78,8 +78,8 @@ class Ours:
     """PlayerWidget + WaveformPane, as the main window uses them."""
 
     def __init__(self) -> None:
-        from mmla_app.player_widget import PlayerWidget
-        from mmla_app.waveform_pane import WaveformPane
+        from mmla_app.player.player_widget import PlayerWidget
+        from mmla_app.player.waveform_pane import WaveformPane
 
         self.window = QWidget()
         self.player, self.wave = PlayerWidget(), WaveformPane()
@@ -125,7 +125,7 @@ class Naive:
     def __init__(self) -> None:
         import pyqtgraph as pg
 
-        from mmla_app.player_widget import VideoView
+        from mmla_app.player.player_widget import VideoView
 
         self.window = QWidget()
         self.view, self.plot = VideoView(), pg.PlotWidget()
@@ -140,7 +140,7 @@ class Naive:
     def switch(self, app: QApplication, path: Path) -> float:
         from PySide6.QtGui import QImage
 
-        from mmla_app.frame_source import _FAST_FORMAT
+        from mmla_app.player.frame_source import _FAST_FORMAT
         from mmla_core.media.decode import decode_audio, open_media
 
         clear_caches()

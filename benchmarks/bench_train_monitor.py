@@ -7,9 +7,9 @@ process, repeats every 500 ms for --seconds:
 
 - `control`: control.refresh + jobs.job_events(after_id) + control.log_tail (the pattern the
   brief of issue 8 names);
-- `tab`: the Training tab's whole poll (mmla_app.training_poll.poll: job list with every job's
-  best accuracy and last step, the selected job's new events, log tail, checkpoints), when the
-  app package is importable.
+- `tab`: the Training tab's whole poll (mmla_app.training.training_poll.poll: job
+  list with every job's best accuracy and last step, the selected job's new events, log tail,
+  checkpoints), when the app package is importable.
 
 The first poll (loading the selected job's history) is timed apart; the loop measures the steady
 state. Baseline, same run: the same loop doing nothing but sleeping. Figure: poller CPU time (user +
@@ -104,7 +104,7 @@ def control_poller(store, job_id: int):
 
 
 def tab_poller(store, job_id: int):
-    from mmla_app.training_poll import poll as tab_poll
+    from mmla_app.training.training_poll import poll as tab_poll
 
     state = {"after": 0, "events": 0}
 
@@ -132,7 +132,7 @@ def main() -> int:
         pollers = [("baseline", lambda store, job: (lambda: None, {"events": 0})),
                    ("control", control_poller)]
         try:
-            import mmla_app.training_poll  # noqa: F401
+            import mmla_app.training.training_poll  # noqa: F401
             pollers.append(("tab", tab_poller))
         except ImportError:
             print("(mmla_app not importable: the Training tab's poll is skipped)")

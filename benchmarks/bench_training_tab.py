@@ -91,7 +91,7 @@ def main(argv=None) -> int:
                                    str(args.seconds * 2 + 10)])
         try:
             baseline = _percent_of_core(args.seconds)
-            from mmla_app.training_panel import TrainingPanel
+            from mmla_app.training.training_panel import TrainingPanel
 
             panel = TrainingPanel(db)
             panel.resize(360, 860)

@@ -134,14 +134,14 @@ def columns_off_screen(table, columns: list[int], what: str) -> list[str]:
 
 
 def browser_problems(window) -> list[str]:
-    from mmla_app.clip_table import COLUMN_KEYS
+    from mmla_app.curation.clip_table import COLUMN_KEYS
 
     return columns_off_screen(window.browser.table, [
         COLUMN_KEYS.index(k) for k in ("labels", "verdict", "reviewed_by")], "browser")
 
 
 def results_problems(view) -> list[str]:
-    from mmla_app.results_view import RUN_COLUMNS
+    from mmla_app.evaluate.results_view import RUN_COLUMNS
 
     return columns_off_screen(view.runs_table, [
         RUN_COLUMNS.index(k) for k in ("Model", "Task", "Data", "Split", "ACC")], "results")
@@ -191,13 +191,14 @@ def build_project(db_path: Path) -> int:
 
 def dialogs(window) -> list[tuple[str, object]]:
     """(name, opener) for every window the menus open; an opener returns the shown widget."""
-    from mmla_app import actions, project_dialogs
-    from mmla_app.agreement_dialog import AgreementDialog
-    from mmla_app.download_dialog import DownloadDialog
-    from mmla_app.evaluate_dialog import EvaluateDialog
-    from mmla_app.export_dialog import ExportDialog
-    from mmla_app.probe_checks_dialog import open_model_checks
-    from mmla_app.probe_set_dialog import open_probe_set
+    from mmla_app import actions
+    from mmla_app.curation import project_dialogs
+    from mmla_app.curation.agreement_dialog import AgreementDialog
+    from mmla_app.curation.export_dialog import ExportDialog
+    from mmla_app.evaluate.download_dialog import DownloadDialog
+    from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
+    from mmla_app.probe.probe_checks_dialog import open_model_checks
+    from mmla_app.probe.probe_set_dialog import open_probe_set
     from mmla_app.settings_dialog import SettingsDialog
 
     def shown(widget):

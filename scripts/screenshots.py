@@ -183,7 +183,7 @@ def results(studio: Studio) -> Path:
     not), compared per variant."""
     from PySide6.QtCore import Qt
 
-    from mmla_app.results_view import ResultsView
+    from mmla_app.evaluate.results_view import ResultsView
     from mmla_core.eval.runs import run_evaluation
 
     model = tiny_model(studio)

@@ -8,7 +8,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QWidget
 
 from mmla_app import keymap
-from mmla_app.annotation_panel import AnnotationPanel
+from mmla_app.curation.annotation_panel import AnnotationPanel
 from mmla_core.store.db import open_store
 from mmla_core.store.labels import set_label, undo
 

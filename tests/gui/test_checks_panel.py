@@ -11,7 +11,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from mmla_app import keymap
-from mmla_app.checks_panel import ChecksPanel
+from mmla_app.curation.checks_panel import ChecksPanel
 from mmla_core.store.db import open_store
 from mmla_core.store.labels import set_check_answer, set_label
 
@@ -130,7 +130,7 @@ def test_custom_check_list_and_no_clip(host, qtbot, tiny_project):
 # --- agreement and export dialogs ----------------------------------------------------------------
 
 def test_agreement_dialog_computes_and_opens_a_disagreement(qtbot, tiny_project):
-    from mmla_app.agreement_dialog import AgreementDialog
+    from mmla_app.curation.agreement_dialog import AgreementDialog
 
     meld = 1
     with open_store(tiny_project.db_path) as store:
@@ -164,7 +164,7 @@ def test_agreement_dialog_computes_and_opens_a_disagreement(qtbot, tiny_project)
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "eaf"])
 def test_export_dialog_writes_in_the_background(qtbot, tiny_project, tmp_path, fmt):
-    from mmla_app.export_dialog import ExportDialog
+    from mmla_app.curation.export_dialog import ExportDialog
 
     dialog = ExportDialog(tiny_project.db_path, "alice")
     qtbot.addWidget(dialog)
@@ -188,7 +188,7 @@ def test_export_dialog_writes_in_the_background(qtbot, tiny_project, tmp_path, f
 
 
 def test_export_dialog_reports_failures(qtbot, tiny_project, tmp_path):
-    from mmla_app.export_dialog import ExportDialog
+    from mmla_app.curation.export_dialog import ExportDialog
 
     dialog = ExportDialog(tiny_project.db_path, "alice")
     qtbot.addWidget(dialog)

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from test_evaluate_dialog import FAKE, model_folder
 
-from mmla_app.workers import write_queue
+from mmla_app.runtime.write_queue import write_queue
 from mmla_core.store.db import open_store
 from mmla_core.store.label_policy import label_of, resolve_labels
 from mmla_core.store.labels import set_label, undo
@@ -51,7 +51,7 @@ def curate_by_keys(qtbot, window, project) -> tuple[int, int]:
 
 
 def train_preview(qtbot, db_path) -> str:
-    from mmla_app.train_dialog import TrainDialog
+    from mmla_app.training.train_dialog import TrainDialog
 
     dialog = TrainDialog(db_path)
     qtbot.addWidget(dialog)
@@ -72,7 +72,7 @@ def train_preview(qtbot, db_path) -> str:
 
 
 def llamafactory_export(qtbot, db_path, out: Path) -> tuple[list[dict], str]:
-    from mmla_app.export_dialog import ExportDialog
+    from mmla_app.curation.export_dialog import ExportDialog
 
     dialog = ExportDialog(db_path, "alice")
     qtbot.addWidget(dialog)
@@ -94,7 +94,7 @@ def elan_export(qtbot, db_path, out: Path) -> dict[str, dict[str, str]]:
     """The Export dialog's ELAN export: {file name: {tier id: its value}}."""
     import xml.etree.ElementTree as ET
 
-    from mmla_app.export_dialog import ExportDialog
+    from mmla_app.curation.export_dialog import ExportDialog
 
     dialog = ExportDialog(db_path, "alice")
     qtbot.addWidget(dialog)
@@ -114,7 +114,7 @@ def elan_export(qtbot, db_path, out: Path) -> dict[str, dict[str, str]]:
 
 
 def evaluation(qtbot, db_path, tmp_path) -> tuple[list[dict], str]:
-    from mmla_app.evaluate_dialog import EvaluateDialog
+    from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
 
     dialog = EvaluateDialog(db_path, **FAKE)
     qtbot.addWidget(dialog)
@@ -166,7 +166,7 @@ def test_relabel_and_reject_by_keys_reach_training_export_and_evaluation(
 
 
 def test_agreement_disagreement_list_adjudicates_by_label_keys(qtbot, tiny_project):
-    from mmla_app.agreement_dialog import AgreementDialog
+    from mmla_app.curation.agreement_dialog import AgreementDialog
 
     meld = 1
     first, second = tiny_project.clip_ids[0], tiny_project.clip_ids[1]
@@ -199,7 +199,7 @@ def test_agreement_disagreement_list_adjudicates_by_label_keys(qtbot, tiny_proje
 
 
 def test_training_tab_names_the_labels_a_job_trained_on():
-    from mmla_app.training_panel import _labels_line
+    from mmla_app.training.training_panel import _labels_line
 
     record = {"source": "majority", "counts": {"unresolved": 2, "majority": 5},
               "include_rejected": False, "only_accepted": True,

@@ -27,7 +27,7 @@ def test_every_tab_and_dialog_fits_the_screen(tmp_path, screen):
 
 
 def test_a_long_title_is_elided_with_the_full_text_in_its_tooltip(window, qtbot):
-    from mmla_app.clip_header import ClipHeader
+    from mmla_app.curation.clip_header import ClipHeader
 
     header: ClipHeader = window.header
     width = window.width()
@@ -41,7 +41,7 @@ def test_a_long_title_is_elided_with_the_full_text_in_its_tooltip(window, qtbot)
 
 
 def test_f1_opens_a_help_window_with_a_filter(window, qtbot):
-    from mmla_app.help_window import HelpWindow
+    from mmla_app.widgets.help_window import HelpWindow
 
     qtbot.keyClick(window, Qt.Key.Key_F1)
     qtbot.waitUntil(lambda: isinstance(getattr(window, "help_window", None), HelpWindow)

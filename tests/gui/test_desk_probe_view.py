@@ -73,7 +73,7 @@ def test_figure_export_is_drawn_not_grabbed(panel_on, tmp_path):
 
 
 def test_attention_plot_has_integer_layer_ticks_and_an_empty_pane_explains(panel_on):
-    from mmla_app.probe_plots import NO_ATTENTION, layer_ticks
+    from mmla_app.probe.probe_plots import NO_ATTENTION, layer_ticks
 
     panel = panel_on
     panel.matrix.setCurrentCell(0, 0)

@@ -21,7 +21,7 @@ WAIT = 10_000
 
 
 def open_dialog(window, qtbot):
-    from mmla_app.train_dialog import TrainDialog
+    from mmla_app.training.train_dialog import TrainDialog
 
     window.side_tabs.setCurrentWidget(window.training)
     qtbot.mouseClick(window.training.new_button, Qt.MouseButton.LeftButton)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from mmla_app.workers import write_queue
+from mmla_app.runtime.write_queue import write_queue
 from mmla_core.store.db import open_store
 from mmla_core.store.labels import set_check_answer
 from mmla_core.words import count

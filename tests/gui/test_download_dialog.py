@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mmla_app.download_dialog import DownloadDialog
+from mmla_app.evaluate.download_dialog import DownloadDialog
 from mmla_core.models.download import DownloadCancelled, DownloadError
 
 pytestmark = pytest.mark.gui
@@ -95,8 +95,8 @@ def test_errors_are_shown_and_bad_ids_refused(qtbot, tmp_path):
 
 def test_evaluate_form_download_button_registers_through_add_model(qtbot, tmp_path,
                                                                    monkeypatch):
-    import mmla_app.download_dialog as module
-    from mmla_app.evaluate_form import EvaluateForm
+    import mmla_app.evaluate.download_dialog as module
+    from mmla_app.evaluate.evaluate_form import EvaluateForm
 
     fake = FakeDownload(tmp_path / "snap")
     monkeypatch.setattr(module, "_default_download", fake)

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "core"))  # fake_engine, also for the worker
 
-from mmla_app.evaluate_dialog import EvaluateDialog
+from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
 from mmla_core.store.db import open_store
 
 pytestmark = pytest.mark.gui
@@ -42,7 +42,7 @@ def model_folder(root: Path) -> Path:
 
 
 def db(db_path, sql, params=()):
-    from mmla_app.workers import write_queue
+    from mmla_app.runtime.write_queue import write_queue
 
     write_queue().drain()
     with open_store(db_path) as store:

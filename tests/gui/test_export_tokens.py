@@ -15,7 +15,7 @@ WAIT = 30_000
 
 
 def test_tokens_counted_with_a_registered_models_tokenizer(qtbot, tiny_project, tmp_path):
-    from mmla_app.export_dialog import ExportDialog
+    from mmla_app.curation.export_dialog import ExportDialog
     from mmla_core.models.tiny import tiny_tokenizer
     from mmla_core.store.results import add_model
 

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from mmla_app.workers import write_queue
+from mmla_app.runtime.write_queue import write_queue
 from mmla_core.datasets.eaf import export_eaf
 from mmla_core.store.db import open_store
 from mmla_core.store.labels import set_check_answer, set_label

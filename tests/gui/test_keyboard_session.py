@@ -7,7 +7,7 @@ import shutil
 import pytest
 from PySide6.QtCore import Qt
 
-from mmla_app.workers import write_queue
+from mmla_app.runtime.write_queue import write_queue
 from mmla_core.store.catalog import (
     attach_task,
     clip_ids_by_key,

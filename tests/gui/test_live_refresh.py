@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
 from finetune_helpers import add_job, add_run
 from test_evaluate_dialog import FAKE, model_folder
 
-from mmla_app.evaluate_dialog import EvaluateDialog
-from mmla_app.results_view import ResultsView
+from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
+from mmla_app.evaluate.results_view import ResultsView
 from mmla_core.store.db import open_store
 from mmla_core.store.jobs import update_job
 from mmla_core.store.results import add_model

@@ -12,7 +12,8 @@ from PySide6.QtCore import Qt, QThread
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from mmla_app.workers import Runner, write_queue
+from mmla_app.runtime.runner import Runner
+from mmla_app.runtime.write_queue import write_queue
 from mmla_core.store.db import open_store
 
 pytestmark = pytest.mark.gui
@@ -268,7 +269,7 @@ def test_keys_pressed_while_loading_undo_in_the_order_they_were_pressed(window, 
 
 
 def test_transcript_pane_says_when_a_variant_changed_the_text():
-    from mmla_app.transcript_pane import _caption
+    from mmla_app.curation.transcript_pane import _caption
 
     recipe = ('{"steps": [{"name": "caption_misleading", "params": {}}, '
               '{"name": "frames_black", "params": {}}], "type": "caption_misleading+frames_black"}')

@@ -14,9 +14,9 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage
 
-from mmla_app.audio_output import NO_DEVICE_NOTICE
-from mmla_app.player_widget import AUDIO_ONLY_TEXT, PlayerWidget, format_clock
-from mmla_app.waveform_pane import WaveformPane
+from mmla_app.player.audio_output import NO_DEVICE_NOTICE
+from mmla_app.player.player_widget import AUDIO_ONLY_TEXT, PlayerWidget, format_clock
+from mmla_app.player.waveform_pane import WaveformPane
 from mmla_core.media.decode import FrameClock
 
 pytestmark = pytest.mark.gui
@@ -437,7 +437,7 @@ NULL_DEVICE_SCRIPT = textwrap.dedent("""
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
-    from mmla_app.player_widget import PlayerWidget
+    from mmla_app.player.player_widget import PlayerWidget
     from mmla_core.media.decode import FrameClock
     import time
 

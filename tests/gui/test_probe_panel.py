@@ -26,7 +26,7 @@ def demo_with_model(tmp_path):
 
 
 def test_probe_fills_the_matrix_saves_and_reopens(qtbot, demo_with_model):
-    from mmla_app.probe_panel import ProbePanel
+    from mmla_app.probe.probe_panel import ProbePanel
 
     panel = ProbePanel(demo_with_model)
     qtbot.addWidget(panel)
@@ -57,7 +57,7 @@ def test_probe_fills_the_matrix_saves_and_reopens(qtbot, demo_with_model):
 
 
 def test_model_answers_checks_and_a_cell_plays_its_scenario(qtbot, demo_with_model):
-    from mmla_app.probe_panel import ProbePanel
+    from mmla_app.probe.probe_panel import ProbePanel
     from mmla_core.store.labels import set_check_answer
 
     with open_store(demo_with_model) as store:
@@ -87,7 +87,7 @@ def test_model_answers_checks_and_a_cell_plays_its_scenario(qtbot, demo_with_mod
 
 
 def test_attention_shares_plot_per_layer(qtbot, tmp_path):
-    from mmla_app.probe_panel import ProbePanel
+    from mmla_app.probe.probe_panel import ProbePanel
     from mmla_core.probe.matrix import ProbeCell, ProbeResult
 
     panel = ProbePanel(tmp_path / "p.sqlite")
@@ -108,7 +108,7 @@ def test_attention_shares_plot_per_layer(qtbot, tmp_path):
 
 
 def test_probe_runs_only_the_chosen_scenarios_and_questions(qtbot, demo_with_model):
-    from mmla_app.probe_panel import ProbePanel
+    from mmla_app.probe.probe_panel import ProbePanel
 
     panel = ProbePanel(demo_with_model)
     qtbot.addWidget(panel)
@@ -132,7 +132,7 @@ def test_probe_runs_only_the_chosen_scenarios_and_questions(qtbot, demo_with_mod
 
 
 def test_edited_prompt_and_existing_variant_match_the_cli(qtbot, demo_with_model, capsys):
-    from mmla_app.probe_panel import ProbePanel
+    from mmla_app.probe.probe_panel import ProbePanel
     from mmla_core.cli import main
     from mmla_core.probe import load_probe
     from mmla_core.variants.store_ops import create_variant
@@ -193,8 +193,8 @@ def test_probe_tab_and_evaluate_window_offer_the_trained_adapters(qtbot, demo_wi
     sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
     from finetune_helpers import add_job
 
-    from mmla_app.evaluate_dialog import EvaluateDialog
-    from mmla_app.probe_panel import ProbePanel
+    from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
+    from mmla_app.probe.probe_panel import ProbePanel
     from mmla_core.store.jobs import update_job
 
     with open_store(demo_with_model) as store:

@@ -19,7 +19,7 @@ def _dev_clips(db_path) -> list[int]:
 
 def test_set_dialog_shows_the_table_and_runs_the_missing_probes(qtbot, demo_with_model,
                                                                 tmp_path):
-    from mmla_app.probe_set_dialog import ProbeSetDialog
+    from mmla_app.probe.probe_set_dialog import ProbeSetDialog
     from mmla_core.cli import main
     from mmla_core.probe.sets import set_table
 
@@ -56,7 +56,7 @@ def test_set_dialog_shows_the_table_and_runs_the_missing_probes(qtbot, demo_with
 
 
 def test_dataset_checks_land_as_the_model_layer_beside_a_human_answer(qtbot, demo_with_model):
-    from mmla_app.probe_checks_dialog import ModelChecksDialog
+    from mmla_app.probe.probe_checks_dialog import ModelChecksDialog
     from mmla_core.store.labels import set_check_answer
 
     with open_store(demo_with_model) as store:
@@ -100,7 +100,7 @@ class FakeClient:
 
 
 def test_a_late_end_of_another_request_never_ends_the_running_job(qtbot, tmp_path):
-    from mmla_app.probe_jobs import WorkerJob
+    from mmla_app.probe.probe_jobs import WorkerJob
 
     job = WorkerJob(tmp_path / "p.sqlite")
     job.client = client = FakeClient()
@@ -123,7 +123,7 @@ def test_a_late_end_of_another_request_never_ends_the_running_job(qtbot, tmp_pat
 def test_run_clicked_twice_reads_and_probes_the_set_once(qtbot, tiny_project, monkeypatch):
     import threading
 
-    from mmla_app import probe_set_dialog
+    from mmla_app.probe import probe_set_dialog
 
     release, reads = threading.Event(), []
 
@@ -156,7 +156,7 @@ def test_run_clicked_twice_reads_and_probes_the_set_once(qtbot, tiny_project, mo
 def test_dialog_job_stops_the_probe_tabs_idle_worker_only():
     from types import SimpleNamespace
 
-    from mmla_app.probe_jobs import free_probe_tab_worker
+    from mmla_app.probe.probe_jobs import free_probe_tab_worker
 
     idle, busy = FakeClient(), FakeClient()
     busy.busy = True
@@ -168,7 +168,7 @@ def test_dialog_job_stops_the_probe_tabs_idle_worker_only():
 
 
 def test_csv_that_cannot_be_written_says_so(qtbot, tmp_path, monkeypatch):
-    from mmla_app import probe_set_dialog
+    from mmla_app.probe import probe_set_dialog
     from mmla_core.probe.sets import SetTable
 
     dialog = probe_set_dialog.ProbeSetDialog(tmp_path / "p.sqlite")

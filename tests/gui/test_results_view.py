@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
 
 from fake_engine import clip_input, load
 
-from mmla_app.results_view import ResultsView
+from mmla_app.evaluate.results_view import ResultsView
 from mmla_core.eval.runs import run_evaluation
 from mmla_core.store.db import open_store
 from mmla_core.store.results import add_model
@@ -96,7 +96,7 @@ def test_two_runs_side_by_side_and_double_click_opens_the_clip(view, qtbot, two_
 
 def test_an_eval_from_the_gui_fills_the_results_view(qtbot, tiny_project):
     """Evaluate window -> worker process -> database -> Results view, as a user does it."""
-    from mmla_app.evaluate_dialog import EvaluateDialog
+    from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
 
     dialog = EvaluateDialog(tiny_project.db_path, engine_factory="fake_engine:load",
                             input_factory="fake_engine:clip_input")

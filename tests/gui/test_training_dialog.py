@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
 
 from train_fixtures import TOY_TASK, add_toy_dataset, toy_text_model
 
-from mmla_app.train_dialog import TrainDialog
+from mmla_app.training.train_dialog import TrainDialog
 from mmla_core.store.db import open_store
 from mmla_core.store.results import add_model
 
@@ -235,7 +235,7 @@ def test_loaded_yaml_keeps_its_scheduler_and_names_what_the_project_lacks(qtbot,
 
 
 def test_yaml_that_cannot_be_written_says_so(qtbot, toy_db, tmp_path, monkeypatch):
-    from mmla_app import train_dialog
+    from mmla_app.training import train_dialog
 
     dialog = open_dialog(qtbot, toy_db)
     check(dialog.form.task_list, TOY_TASK)

@@ -8,7 +8,7 @@ import os
 import pytest
 from PySide6.QtCore import Qt
 
-from mmla_app.training_panel import TrainingPanel
+from mmla_app.training.training_panel import TrainingPanel
 from mmla_core.store.db import open_store
 from mmla_core.store.jobs import create_job, update_job
 from mmla_core.train.config import TrainConfig
@@ -137,7 +137,7 @@ def test_closing_the_window_leaves_the_job_running(make_window, tiny_project, qt
 def test_polling_another_project_closes_the_old_projects_connection(tmp_path):
     import sqlite3
 
-    from mmla_app import training_poll
+    from mmla_app.training import training_poll
 
     first, second = str(tmp_path / "a.sqlite"), str(tmp_path / "b.sqlite")
     assert training_poll.poll_project(first, None, 0)["jobs"] == []
@@ -156,7 +156,7 @@ def test_delete_never_holds_up_the_writes_queued_behind_it(panel_on, tiny_projec
 
     from PySide6.QtWidgets import QMessageBox
 
-    from mmla_app.workers import submit_write
+    from mmla_app.runtime.write_queue import submit_write
     from mmla_core.train import control
 
     job_id = make_job(tiny_project.db_path, status="stopped")
@@ -196,7 +196,7 @@ def _timed_events(steps_and_seconds):
 
 
 def test_a_day_paused_counts_neither_in_elapsed_nor_in_the_eta():
-    from mmla_app.training_progress import JobProgress
+    from mmla_app.training.training_progress import JobProgress
 
     progress = JobProgress(max_steps=20)
     day = 86_400
@@ -208,7 +208,7 @@ def test_a_day_paused_counts_neither_in_elapsed_nor_in_the_eta():
 
 
 def test_a_resume_from_an_earlier_checkpoint_starts_a_new_stretch():
-    from mmla_app.training_progress import JobProgress
+    from mmla_app.training.training_progress import JobProgress
 
     progress = JobProgress(max_steps=20)
     progress.add(_timed_events([(step, 10 * step) for step in range(1, 11)]))
@@ -219,7 +219,7 @@ def test_a_resume_from_an_earlier_checkpoint_starts_a_new_stretch():
 
 
 def test_a_slow_model_and_a_long_evaluation_are_not_pauses():
-    from mmla_app.training_progress import JobProgress
+    from mmla_app.training.training_progress import JobProgress
 
     progress = JobProgress(max_steps=100)  # 40 s a step, an event every 10 steps
     progress.add(_timed_events([(step, 40 * step) for step in (10, 20, 30)]))
@@ -231,7 +231,7 @@ def test_export_and_copy_name_this_project_database(panel_on, tiny_project, qtbo
                                                     monkeypatch):
     from PySide6.QtGui import QGuiApplication
 
-    from mmla_app import training_panel
+    from mmla_app.training import training_panel
 
     make_job(tiny_project.db_path, status="done", output_dir=str(tmp_path / "run"))
     panel = panel_on(tiny_project.db_path)

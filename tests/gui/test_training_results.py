@@ -12,8 +12,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
 
 from finetune_helpers import add_job, add_run
 
-from mmla_app.adapter_picker import BASE_MODEL, AdapterPicker
-from mmla_app.results_view import ResultsView
+from mmla_app.evaluate.results_view import ResultsView
+from mmla_app.widgets.adapter_picker import BASE_MODEL, AdapterPicker
 from mmla_core.store.db import open_store
 from mmla_core.store.jobs import update_job
 from mmla_core.store.results import add_model

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from mmla_app.variants_panel import RANDOM_DONOR, VariantsPanel
+from mmla_app.variants.variants_panel import RANDOM_DONOR, VariantsPanel
 from mmla_core.media.decode import decode_frames_at, frame_times
 from mmla_core.store import open_store
 from mmla_core.store.catalog import clip_media_path, get_clip

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from mmla_app.waveform_pane import WaveformPane, compute_spectrogram
+from mmla_app.player.waveform_pane import WaveformPane, compute_spectrogram
 
 pytestmark = pytest.mark.gui
 

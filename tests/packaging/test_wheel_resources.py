@@ -49,6 +49,9 @@ def test_wheel_carries_resources_and_both_commands(wheel):
     missing = [name for name in RESOURCES if name not in names]
     assert not missing, f"{wheel.name} lacks {missing}"
     assert {"mmla_app/main.py", "mmla_core/config.py", "mmla_resources/__init__.py"} <= names
+    # the app's feature folders are subpackages: setup.py must find every one of them
+    app_folders = {p.parent.name for p in (REPO / "app").glob("*/__init__.py")}
+    assert app_folders and {f"mmla_app/{f}/__init__.py" for f in app_folders} <= names
     assert not any(n.startswith(("tests/", "packaging/", "scripts/")) for n in names)
     assert "mmla = mmla_core.cli:main" in entry_points
     assert "mmla-studio = mmla_app.main:main" in entry_points

@@ -52,8 +52,8 @@ def clips_session(count: int, files: list[str]) -> dict:
     from qt_wait import run_until as wait
 
     app = QApplication(["mmla-long-session"])
-    from mmla_app.player_widget import PlayerWidget
-    from mmla_app.waveform_pane import WaveformPane
+    from mmla_app.player.player_widget import PlayerWidget
+    from mmla_app.player.waveform_pane import WaveformPane
 
     player, waveform = PlayerWidget(), WaveformPane()
     player.show()

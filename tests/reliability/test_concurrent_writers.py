@@ -1,9 +1,10 @@
 """Labelling, a training job and an evaluation writing to one project at once lose nothing.
 
-The curator's labels go through the GUI's real write path (app.workers.submit_write: the writer
-thread, results back on the GUI thread) while a "training" process logs events and an
-"evaluation" process writes predictions, and a GUI-style reader pages the clip browser. No
-"database is locked" (or any other) error may reach anyone, and every row each writer was told
+The curator's labels go through the GUI's real write path
+(mmla_app.runtime.write_queue.submit_write: the writer thread, results back on the GUI thread)
+while a "training" process logs events and an "evaluation" process writes predictions, and a
+GUI-style reader pages the clip browser. No "database is locked" (or any other) error may reach
+anyone, and every row each writer was told
 was committed is in the database.
 """
 
@@ -37,7 +38,8 @@ def _browse(store) -> int:
 
 def label_for(qtbot, db_path, seconds: float) -> dict:
     """Label clip after clip through the GUI write queue, reading the browser in between."""
-    from mmla_app.workers import Runner, submit_write, write_queue
+    from mmla_app.runtime.runner import Runner
+    from mmla_app.runtime.write_queue import submit_write, write_queue
 
     with open_store(db_path) as store:
         task_id = store.scalar("SELECT id FROM tasks WHERE name = 'MELD'")

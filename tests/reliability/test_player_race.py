@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from bad_media import _clip, _truncated
 
-from mmla_app import frame_source
-from mmla_app.player_widget import PlayerWidget
+from mmla_app.player import frame_source
+from mmla_app.player.player_widget import PlayerWidget
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 20_000

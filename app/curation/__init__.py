@@ -1,0 +1,1 @@
+"""Curation: browse, label, check, transcribe, adjudicate, import and export clips."""

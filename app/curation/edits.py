@@ -1,0 +1,110 @@
+"""Edits from the window: transcript saves, undo/redo, review verdicts, refreshing a clip's row.
+
+Each edit is one core call in a runner job (its own Store, its own transaction), so it is
+committed the moment the curator acts; the GUI then re-reads just that clip's browser row.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from mmla_app.runtime.write_queue import submit_write
+
+
+def _undo(store, annotator: str, redo: bool):
+    """(the edit undone or redone, what it was in words), or None when there was none."""
+    from mmla_core.store.labels import redo as redo_edit
+    from mmla_core.store.labels import undo as undo_edit
+    from mmla_core.words import edit_description
+
+    edit = (redo_edit if redo else undo_edit)(store, annotator)
+    return None if edit is None else (edit, edit_description(store, edit))
+
+
+def _set_transcript(store, clip_id: int, text: str, annotator: str) -> None:
+    from mmla_core.store.labels import set_transcript
+
+    set_transcript(store, clip_id, text, annotator)
+
+
+def _mark_reviewed(store, clip_id: int, annotator: str):
+    from mmla_core.store.review import mark_reviewed
+
+    return mark_reviewed(store, clip_id, annotator)
+
+
+def _browse_row(store, clip_id: int, annotator: str):
+    from mmla_core.store.browse import browse_rows
+
+    rows = browse_rows(store, annotator, clip_id=clip_id)
+    return rows[0] if rows else None
+
+
+class EditController:
+    def __init__(self, window):
+        self.window = window
+
+    @property
+    def runner(self):
+        return self.window.runner
+
+    def set_transcript(self, clip_id: int, text: str) -> None:
+        submit_write(self.window.db_path, _set_transcript, clip_id, text, self.window.annotator,
+                     on_success=lambda _: self._after_edit(clip_id, "Transcript saved"),
+                     on_error=self._failed)
+
+    def undo(self, *, redo: bool = False) -> None:
+        if self.window.transcript.is_editing():
+            return  # the text box has its own undo while typing
+        submit_write(self.window.db_path, _undo, self.window.annotator, redo,
+                     on_success=partial(self._after_undo, redo), on_error=self._failed)
+
+    def _after_undo(self, redo: bool, done) -> None:
+        verb = "Redid" if redo else "Undid"
+        if done is None:
+            self.window.statusBar().showMessage(f"Nothing to {verb[:-1].lower()}o", 4000)
+            return
+        edit, what = done
+        self._after_edit(edit.clip_id, f"{verb} {what} on clip #{edit.clip_id}", show=True)
+
+    def mark_reviewed_and_next(self) -> None:
+        row = self.window.current_row
+        if row is None:
+            return
+        submit_write(self.window.db_path, _mark_reviewed, row.id, self.window.annotator,
+                     on_success=lambda verdict: self._after_review(row.id, verdict),
+                     on_error=self._failed)
+
+    def _after_review(self, clip_id: int, verdict) -> None:
+        self.refresh_clip(clip_id)
+        shown = f" ({verdict})" if verdict else ""
+        self.window.statusBar().showMessage(f"Clip #{clip_id} reviewed{shown}", 4000)
+        self.window.browser.table.move(+1)
+
+    def _after_edit(self, clip_id: int, message: str, *, show: bool = False) -> None:
+        window = self.window
+        window.statusBar().showMessage(message, 4000)
+        current = window.current_row.id if window.current_row else None
+        if show and clip_id != current:
+            window.browser.table.select_clip(clip_id)  # take the curator to what changed
+        elif clip_id == current:
+            window.annotation.refresh()
+            window.checks.refresh()
+        self.refresh_clip(clip_id)
+
+    def refresh_clip(self, clip_id: int) -> None:
+        self.runner.submit(_browse_row, clip_id, self.window.annotator,
+                           on_success=self._on_row)
+
+    def _on_row(self, row) -> None:
+        if row is None:
+            return
+        self.window.browser.refresh_row(row)
+        current = self.window.current_row
+        if current is not None and current.id == row.id:
+            self.window.current_row = row
+            if not self.window.transcript.is_editing():
+                self.window.transcript.set_clip(row.id, row.transcript, row.recipe_json)
+
+    def _failed(self, exc: Exception) -> None:
+        self.window.statusBar().showMessage(f"Could not save: {exc}", 10000)

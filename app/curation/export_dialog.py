@@ -1,0 +1,200 @@
+"""Export from the GUI: labels + check answers + verdicts to CSV / JSONL, one ELAN .eaf per clip,
+or clips to LLaMA-Factory. The export runs on a worker thread; files are written atomically, so
+a failed export never leaves half a file behind. Which labels and clips: the `LabelChoice` row
+(curated labels, rejected clips left out by default, as the CLI); the summary names the label
+source, the per-kind counts and the clips each rule left out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from mmla_app.runtime.runner import Runner
+from mmla_app.widgets.label_choice import LabelChoice, label_annotators
+
+# (key, shown name, writes a folder?)
+FORMATS = (
+    ("csv", "Labels, checks and verdicts (CSV)", False),
+    ("jsonl", "Labels, checks and verdicts (JSONL)", False),
+    ("eaf", "ELAN .eaf, one per clip (folder)", True),
+    ("llamafactory", "Clips to LLaMA-Factory (folder)", True),
+)
+MODES = ("video", "video_audio", "text")
+
+
+def _choices(store) -> tuple[list[tuple[int, str]], list[str], list[str], list[str]]:
+    from mmla_core.store.catalog import list_datasets, list_tasks
+    from mmla_core.store.results import model_names
+
+    return ([(int(d["id"]), d["name"]) for d in list_datasets(store)],
+            [t.name for t in list_tasks(store)], label_annotators(store), model_names(store))
+
+
+def run_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> str:
+    """Runs on a worker thread; returns a one-line summary."""
+    from mmla_core.datasets.export import export_llamafactory
+    from mmla_core.datasets.review_export import export_review_csv, export_review_jsonl
+    from mmla_core.store.verdicts import Selection, describe_record
+
+    selection = Selection.from_dict(options.get("selection"))
+    if fmt in ("csv", "jsonl"):
+        writer = export_review_csv if fmt == "csv" else export_review_jsonl
+        written = writer(store, out, dataset=dataset_id, selection=selection)
+        return f"Wrote {written.records} clips to {out}; {describe_record(written.labels)}"
+    if fmt == "eaf":
+        from mmla_core.datasets.eaf import export_eaf
+
+        files = export_eaf(store, out, dataset=dataset_id, annotator=options.get("annotator"),
+                           selection=selection)
+        return f"Wrote {len(files)} .eaf files to {out}; skipped: " + (
+            ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())) or "none") + (
+            f"; {describe_record(files.labels)}")
+    tokenizer = None
+    if options.get("tokenizer"):  # loaded here, on the worker thread (transformers is slow)
+        from mmla_core.models.registered import load_tokenizer
+
+        tokenizer = load_tokenizer(store, options["tokenizer"])
+    files = export_llamafactory(
+        store, out, dataset=dataset_id, task=options["task"], mode=options["mode"],
+        splits=tuple(s.strip() for s in options["splits"].split(",") if s.strip()),
+        selection=selection, tokenizer=tokenizer, tokenizer_name=options.get("tokenizer"))
+    return files.summary()
+
+
+class ExportDialog(QDialog):
+    """Pick a dataset, a format and a target; Export runs in the background."""
+
+    exported = Signal(str)  # the summary line
+    failed = Signal(str)
+
+    def __init__(self, db_path: str | Path, annotator: str = "",
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.annotator = annotator
+        self.runner = Runner(Path(db_path))  # no Qt parent: outlives us until jobs end
+        self._build()
+        self._on_format()
+        self.runner.submit(_choices, on_success=self._on_choices, on_error=self._on_failed)
+
+    def _build(self) -> None:
+        self.dataset_combo = QComboBox(self)
+        self.format_combo = QComboBox(self)
+        for key, text, _folder in FORMATS:
+            self.format_combo.addItem(text, key)
+        self.format_combo.currentIndexChanged.connect(self._on_format)
+        self.target_edit = QLineEdit(self, minimumWidth=380)
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self._browse)
+        target = QHBoxLayout()
+        target.addWidget(self.target_edit, 1)
+        target.addWidget(browse)
+        self.mine_box = QCheckBox(f"Only my work ({self.annotator})", self)
+        self.task_combo = QComboBox(self)
+        self.mode_combo = QComboBox(self)
+        self.mode_combo.addItems(MODES)
+        self.splits_edit = QLineEdit("train,dev", self)
+        self.tokens_combo = QComboBox(self)  # whose tokenizer counts the longest sample
+        self.tokens_combo.addItem("estimate (no model)", None)
+        self.label_choice = LabelChoice(self)
+        self.form = QFormLayout()
+        self.form.addRow("Dataset", self.dataset_combo)
+        self.form.addRow("Format", self.format_combo)
+        self.form.addRow("Save to", target)
+        self.form.addRow("", self.mine_box)
+        self.form.addRow("Task", self.task_combo)
+        self.form.addRow("Inputs", self.mode_combo)
+        self.form.addRow("Splits", self.splits_edit)
+        self.form.addRow("Count tokens with", self.tokens_combo)
+        self.form.addRow("Labels", self.label_choice)
+        self.export_button = QPushButton("Export", self, default=True)
+        self.export_button.clicked.connect(self.start_export)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(QPushButton("Close", self, clicked=self.close))
+        self.status = QLabel(self, wordWrap=True, objectName="muted")
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.form)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        # the dialog is as tall as its rows: no gap when a format hides some of them
+        layout.setSizeConstraint(QVBoxLayout.SizeConstraint.SetFixedSize)
+
+    def _on_choices(self, choices) -> None:
+        if not isValid(self):
+            return
+        datasets, tasks, annotators, models = choices
+        self.label_choice.set_annotators(annotators)
+        for name in models:
+            self.tokens_combo.addItem(name, name)
+        for dataset_id, name in datasets:
+            self.dataset_combo.addItem(name, dataset_id)
+        self.task_combo.addItems(tasks)
+        self.export_button.setEnabled(bool(datasets))
+
+    def fmt(self) -> str:
+        return self.format_combo.currentData()
+
+    def _on_format(self, _index: int = -1) -> None:
+        fmt = self.fmt()
+        for widget in (self.task_combo, self.mode_combo, self.splits_edit, self.tokens_combo):
+            self.form.setRowVisible(widget, fmt == "llamafactory")
+        self.form.setRowVisible(self.mine_box, fmt == "eaf")
+
+    def _browse(self) -> None:
+        folder = {k: f for k, _, f in FORMATS}[self.fmt()]
+        if folder:
+            path = QFileDialog.getExistingDirectory(self, "Export to folder")
+        else:
+            path, _ = QFileDialog.getSaveFileName(self, "Export to file", "",
+                                                  f"{self.fmt().upper()} (*.{self.fmt()})")
+        if path:
+            self.target_edit.setText(path)
+
+    def start_export(self) -> None:
+        target, dataset_id = self.target_edit.text().strip(), self.dataset_combo.currentData()
+        if not target or dataset_id is None:
+            self.status.setText("Choose a dataset and where to save.")
+            return
+        options = {"task": self.task_combo.currentText(), "mode": self.mode_combo.currentText(),
+                   "splits": self.splits_edit.text(),
+                   "annotator": self.annotator if self.mine_box.isChecked() else None,
+                   "selection": self.label_choice.selection(),
+                   "tokenizer": self.tokens_combo.currentData()}
+        self.export_button.setEnabled(False)
+        self.status.setText("Exporting…")
+        self.runner.submit(run_export, self.fmt(), target, int(dataset_id), options,
+                           on_success=self._on_done, on_error=self._on_failed)
+
+    def _on_done(self, summary: str) -> None:
+        if isValid(self):
+            self.export_button.setEnabled(True)
+            self.status.setText(summary)
+            self.exported.emit(summary)
+
+    def _on_failed(self, exc: Exception) -> None:
+        if isValid(self):
+            self.export_button.setEnabled(True)
+            self.status.setText(f"Export failed: {exc}")
+            self.failed.emit(str(exc))
+
+    def done(self, result: int) -> None:
+        self.runner.shutdown()
+        super().done(result)

@@ -1,0 +1,144 @@
+"""Importing from the GUI: File > Import… or a folder / file dropped on the window.
+
+Folders (MMLA layout, clips + manifest, or ELAN .eaf files) and files (a sharegpt JSON, an ELAN
+.eaf) go through `datasets.auto.import_path`, the same importer `mmla import` picks.
+
+The import and the media probe run on a worker thread with their own Store; progress reaches
+the status bar's progress bar through a thread-safe signal. Bad rows are summarised in one
+dialog at the end; what imported stays imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QMessageBox, QProgressBar
+
+from mmla_app.runtime.runner import Runner
+from mmla_core.words import count
+
+IMPORT_CHANNEL = "import"
+MAX_ISSUES_SHOWN = 30
+FILE_SUFFIXES = (".json", ".jsonl", ".eaf")  # files import_path takes (folders always)
+
+
+class _Progress(QObject):
+    """Carries (done, total, phase) from the worker thread to the GUI thread (queued)."""
+
+    changed = Signal(int, int, str)
+
+
+def run_import(store, path: str, progress: _Progress, name: str | None = None,
+               media_root: str | None = None) -> list:
+    """Worker job: import rows, then probe the new media; both report progress.
+    `name` names the dataset of a folder or sharegpt import (an MMLA tree keeps its own);
+    `media_root`: where a sharegpt file's media are found (`mmla import --media-root`)."""
+    from mmla_core.datasets import probe_pending
+    from mmla_core.datasets.auto import import_path
+
+    reports = import_path(store, Path(path), name=name, media_root=media_root,
+                          progress=lambda d, t: progress.changed.emit(d, t, "Importing"))
+    for report in (r for r in reports if r.dataset_id is not None):
+        probe_pending(store, report.dataset_id,
+                      progress=lambda d, t: progress.changed.emit(d, t, "Probing media"))
+    return reports
+
+
+class ImportController:
+    def __init__(self, window):
+        self.window = window
+        self.runner = Runner(window.db_path, window)  # its own runner: imports never queue
+        self.progress = QProgressBar(window)           # behind clip switches
+        self.progress.setMaximumWidth(220)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self._signal = _Progress()
+        self._signal.changed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+
+    def choose_and_import(self) -> None:
+        """File > Import dataset folder…: a folder and the dataset's name, then Import."""
+        from mmla_app.curation.project_dialogs import ImportFolderDialog
+
+        dialog = self.window.import_dialog = ImportFolderDialog(self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.chosen.connect(lambda folder, name: self.start(folder, name=name or None))
+        dialog.open()
+
+    def choose_file_and_import(self, path: Path | None = None) -> None:
+        """File > Import file…: the file, the dataset name and (sharegpt) the media folder."""
+        from mmla_app.curation.import_file_dialog import ImportFileDialog
+
+        path = path if isinstance(path, Path) else None  # a QAction passes `checked`
+        dialog = self.window.import_file_dialog = ImportFileDialog(self.window, path)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.chosen.connect(lambda file, name, media: self.start(
+            file, name=name or None, media_root=media or None))
+        dialog.open()
+
+    def start(self, path: Path, *, name: str | None = None,
+              media_root: str | None = None) -> None:
+        self.runner.set_db_path(self.window.db_path)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(f"Importing {path.name}…")
+        self.progress.show()
+        self.window.statusBar().showMessage(f"Importing {path} in the background…")
+        self.runner.submit(run_import, str(path), self._signal, name, media_root,
+                           channel=IMPORT_CHANNEL,
+                           on_success=lambda reports: self._done(path, reports),
+                           on_error=lambda exc: self._failed(path, exc))
+
+    def _on_progress(self, done: int, total: int, phase: str) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{phase} %v/%m")
+
+    def _done(self, path: Path, reports: list) -> None:
+        """Status line, then one dialog: what the import decided (a new dataset name, clips
+        moved, curated values kept) and every problem, each with its file and line."""
+        self.progress.hide()
+        added = sum(r.added for r in reports)
+        issues = [i for r in reports for i in r.issues]
+        notes = [f"{r.dataset}: {note.strip()}" for r in reports for note in r.notes()]
+        self.window.statusBar().showMessage(
+            f"Imported {path.name}: {count(added, 'new clip')}, "
+            f"{count(len(issues), 'problem')} reported", 10000)
+        self.window.reload_clips()
+        if issues or notes:
+            lines = notes + [f"{i.location}: {i.message}" for i in issues[:MAX_ISSUES_SHOWN]]
+            if len(issues) > MAX_ISSUES_SHOWN:
+                lines.append(f"… and {len(issues) - MAX_ISSUES_SHOWN} more (mmla import lists all)")
+            title = f"Imported {path.name} with problems" if issues else f"Imported {path.name}"
+            self._message(QMessageBox.Icon.Information, title, "\n".join(lines))
+
+    def _failed(self, path: Path, exc: Exception) -> None:
+        self.progress.hide()
+        self._message(QMessageBox.Icon.Warning, "Import failed", f"{path}:\n{exc}")
+
+    def _message(self, icon, title: str, text: str) -> None:
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self.window)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # --- drag and drop ------------------------------------------------------------------------
+
+    def drag_enter(self, event) -> None:
+        if _dropped_path(event) is not None:
+            event.acceptProposedAction()
+
+    def drop(self, event) -> None:
+        path = _dropped_path(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.start(path)
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+
+
+def _dropped_path(event) -> Path | None:
+    urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+    if len(urls) != 1 or not urls[0].isLocalFile():
+        return None
+    path = Path(urls[0].toLocalFile())
+    return path if path.is_dir() or path.suffix.lower() in FILE_SUFFIXES else None

@@ -1,0 +1,280 @@
+"""Project files and datasets from the GUI: File > New project…, File > Delete dataset…
+
+New project: a file name and whether to add the demo clips (off by default: a new project is
+empty). Delete dataset: pick one, read what would go (clips, variants, labels, runs, variant
+files) in the background, then a confirmation that repeats those numbers; the delete runs on a
+worker thread and the window reloads after it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmla_app.runtime.runner import Runner
+from mmla_app.theme import ERROR_STYLE
+
+PROJECT_FILTER = "MMLA Studio projects (*.sqlite *.sqlite3 *.db);;All files (*)"
+
+
+def path_row(parent: QWidget, edit: QLineEdit, browse) -> QWidget:
+    """A line edit with a Browse… button beside it."""
+    row = QWidget(parent)
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    layout.addWidget(QPushButton("Browse…", row, clicked=browse))
+    return row
+
+
+def form_dialog(dialog: QDialog, form: QFormLayout, note: QLabel, action: str, on_accept):
+    """Lay out note, form, an error line and Cancel / `action`; returns (error, action button)."""
+    error = QLabel(dialog, wordWrap=True)
+    error.setStyleSheet(ERROR_STYLE)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, dialog)
+    button = buttons.addButton(action, QDialogButtonBox.ButtonRole.AcceptRole)
+    buttons.accepted.connect(on_accept)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    for item in (note, form, error, buttons):
+        (layout.addLayout if isinstance(item, QFormLayout) else layout.addWidget)(item)
+    dialog.resize(560, dialog.sizeHint().height())
+    return error, button
+
+
+class NewProjectDialog(QDialog):
+    """Name a new project file; `created(path, demo)` when the name is usable."""
+
+    created = Signal(Path, bool)
+
+    def __init__(self, folder: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("New project")
+        self.path_edit = QLineEdit(str(folder / "project.sqlite"), self)
+        self.demo_box = QCheckBox("Add the 8 bundled demo clips (to try the app)", self)
+        form = QFormLayout()
+        form.addRow("Project file", path_row(self, self.path_edit, self._browse))
+        form.addRow("", self.demo_box)
+        note = QLabel("A project is one SQLite file: datasets, labels, runs and training jobs. "
+                      "It starts empty: File > Import adds data.", self, wordWrap=True)
+        self.error, self.create_button = form_dialog(self, form, note, "Create", self._create)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New project file", self.path_edit.text(),
+                                              PROJECT_FILTER)
+        if path:
+            self.path_edit.setText(path)
+
+    def problem(self) -> str:
+        """Why the file name cannot be a new project ('' when it can)."""
+        text = self.path_edit.text().strip()
+        if not text:
+            return "Give the project a file name."
+        path = Path(text).expanduser()
+        if path.exists():
+            return f"{path} already exists: open it with File > Open project…"
+        if not path.parent.is_dir():
+            return f"The folder {path.parent} does not exist."
+        return ""
+
+    def _create(self) -> None:
+        problem = self.problem()
+        self.error.setText(problem)
+        if not problem:
+            self.created.emit(Path(self.path_edit.text().strip()).expanduser(),
+                              self.demo_box.isChecked())
+            self.accept()
+
+
+def _datasets(store) -> list[tuple[int, str, int]]:
+    from mmla_core.store.catalog import list_datasets
+
+    return [(int(d["id"]), d["name"], int(d["clip_count"])) for d in list_datasets(store)]
+
+
+def _plan(store, dataset_id: int):
+    from mmla_core.datasets.remove import plan_removal
+
+    return plan_removal(store, dataset_id)
+
+
+def _remove(store, dataset_id: int):
+    from mmla_core.datasets.remove import remove_dataset
+
+    return remove_dataset(store, dataset_id)
+
+
+class DeleteDatasetDialog(QDialog):
+    """Pick a dataset, see what goes, confirm, delete. `deleted(summary)` after the commit."""
+
+    deleted = Signal(str)
+
+    def __init__(self, db_path: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Delete a dataset")
+        self.runner = Runner(db_path)  # no Qt parent: outlives the dialog until its jobs end
+        self.plan = None
+        self.confirm_box: QMessageBox | None = None
+        self.combo = QComboBox(self)
+        self.combo.currentIndexChanged.connect(self._on_pick)
+        self.summary = QLabel("Reading the project…", self, wordWrap=True)
+        self.delete_button = QPushButton("Delete…", self, enabled=False, clicked=self._confirm)
+        close = QPushButton("Close", self, clicked=self.reject)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.delete_button)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.combo)
+        layout.addWidget(self.summary)
+        layout.addWidget(QLabel("The imported media folder itself is never touched; training "
+                                "runs are kept (Training tab > Delete…).", self,
+                                wordWrap=True, objectName="muted"))
+        layout.addLayout(buttons)
+        self.resize(520, self.sizeHint().height())
+        self.runner.submit(_datasets, on_success=self._on_datasets, on_error=self._on_error)
+
+    def _on_datasets(self, rows) -> None:
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for dataset_id, name, clips in rows:
+            self.combo.addItem(f"{name} ({clips} clips)", dataset_id)
+        self.combo.blockSignals(False)
+        if not rows:
+            self.summary.setText("This project has no datasets.")
+        self._on_pick()
+
+    def _on_pick(self) -> None:
+        self.plan = None
+        self.delete_button.setEnabled(False)
+        dataset_id = self.combo.currentData()
+        if dataset_id is not None:
+            self.summary.setText("Counting what would go…")
+            self.runner.submit(_plan, dataset_id, channel="plan", on_success=self._on_plan,
+                               on_error=self._on_error)
+
+    def _on_plan(self, plan) -> None:
+        self.plan = plan
+        self.summary.setText(f"Deleting <b>{plan.footprint.name}</b> removes {plan.summary()}.")
+        self.delete_button.setEnabled(True)
+
+    def _on_error(self, exc) -> None:
+        self.summary.setText(f"Could not read the project: {exc}")
+
+    def _confirm(self) -> None:
+        if self.plan is None:
+            return
+        box = self.confirm_box = QMessageBox(
+            QMessageBox.Icon.Warning, "Delete dataset",
+            f"Delete dataset “{self.plan.footprint.name}” from this project?\n\n"
+            f"This removes {self.plan.summary()}. It cannot be undone.",
+            QMessageBox.StandardButton.Cancel, self)
+        box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(self._on_answer)
+        box.open()
+
+    def _on_answer(self, button) -> None:
+        box = self.confirm_box
+        if box is None or box.buttonRole(button) != QMessageBox.ButtonRole.DestructiveRole:
+            return
+        self.delete_button.setEnabled(False)
+        self.summary.setText(f"Deleting {self.plan.footprint.name}…")
+        self.runner.submit(_remove, self.plan.footprint.dataset_id, on_success=self._on_deleted,
+                           on_error=lambda exc: self.summary.setText(f"Delete failed: {exc}"))
+
+    def _on_deleted(self, removal) -> None:
+        message = f"Deleted dataset {removal.footprint.name}: {removal.summary()}"
+        self.summary.setText(message)
+        self.deleted.emit(message)
+        self.runner.submit(_datasets, on_success=self._on_datasets, on_error=self._on_error)
+
+    def done(self, result: int) -> None:
+        self.runner.shutdown()
+        super().done(result)
+
+
+def open_new_project(w) -> NewProjectDialog:
+    """File > New project…: the window switches to the new (empty, or demo) project."""
+    dialog = w.new_project_dialog = NewProjectDialog(w.db_path.parent, w)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.created.connect(lambda path, demo: w.open_database(path, demo=demo))
+    dialog.open()
+    return dialog
+
+
+def open_delete_dataset(w) -> DeleteDatasetDialog:
+    """File > Delete dataset…: the clip list reloads after a delete."""
+    dialog = w.delete_dataset_dialog = DeleteDatasetDialog(w.db_path, w)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.deleted.connect(lambda message: w.statusBar().showMessage(message, 10000))
+    dialog.deleted.connect(lambda _message: w.show_clip(None))
+    dialog.deleted.connect(lambda _message: w.reload_clips())
+    dialog.open()
+    return dialog
+
+
+class ImportFolderDialog(QDialog):
+    """File > Import dataset folder…: the folder, and the name the dataset gets in the project.
+
+    The name applies to a folder of clips (with or without a manifest); an MMLA tree imports
+    each of its datasets under its own MMLA name.
+    """
+
+    chosen = Signal(Path, str)  # folder, dataset name ('' = the folder's name)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Import a dataset folder")
+        self.folder_edit = QLineEdit(self, placeholderText="a folder of clips, or an MMLA tree")
+        self.folder_edit.textChanged.connect(self._suggest_name)
+        self.name_edit = QLineEdit(self, placeholderText="the folder's name")
+        form = QFormLayout()
+        form.addRow("Folder", path_row(self, self.folder_edit, self._browse))
+        form.addRow("Dataset name", self.name_edit)
+        note = QLabel("An MMLA tree (datasets with train/dev/test TSVs) keeps its own dataset "
+                      "names; the name here is for a folder of clips.", self, wordWrap=True,
+                      objectName="muted")
+        self._suggested = ""
+        self.error, self.import_button = form_dialog(self, form, note, "Import", self._import)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Import a dataset folder (MMLA layout or clips + manifest)",
+            self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def _suggest_name(self, text: str) -> None:
+        """Follow the folder's name until the user types a name of their own."""
+        if self.name_edit.text() in ("", self._suggested):
+            self._suggested = Path(text.strip()).name if text.strip() else ""
+            self.name_edit.setText(self._suggested)
+
+    def _import(self) -> None:
+        folder = Path(self.folder_edit.text().strip()).expanduser()
+        if not self.folder_edit.text().strip() or not folder.is_dir():
+            self.error.setText(f"Not a folder: {self.folder_edit.text().strip() or '(empty)'}")
+            return
+        name = self.name_edit.text().strip()
+        # the suggestion is not a choice: a different folder of the same name then imports as
+        # NAME-2 (a dataset is its folder), where a typed name that is taken is refused
+        self.chosen.emit(folder, "" if name == self._suggested else name)
+        self.accept()

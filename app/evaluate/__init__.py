@@ -1,0 +1,1 @@
+"""Evaluation runs and their results (Evaluate dialog, Results window)."""

@@ -1,0 +1,291 @@
+"""Evaluate: a model (+ LoRA adapter) on a dataset split for a task, and on conflict variants.
+
+The model runs in the model worker process (`mmla_core.worker`): this window sends the
+request, polls progress on a timer and never waits, so it stays responsive while a model loads
+for minutes; a crash of the worker is shown here and the window stays up. The prompt template is
+shown and editable before running, with a live preview on a clip of the chosen split
+(`evaluate_form.EvaluateForm`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from mmla_app.evaluate.evaluate_form import (
+    ERROR_STYLE,
+    EvaluateForm,
+    add_model_folder,
+    load_choices,
+    load_dataset_info,
+    row,
+)
+from mmla_app.runtime.change_bus import announce
+from mmla_app.runtime.runner import Runner
+from mmla_app.runtime.write_queue import submit_write
+from mmla_app.widgets.screen_fit import fit_resize
+from mmla_core import changes as areas
+from mmla_core.words import count
+
+POLL_MS = 100
+CANCEL, STOP_NOW = "Cancel run", "Stop now"
+
+
+def load_adapter_settings(store, adapter: str, task: str | None):
+    from mmla_core.eval.comparable import adapter_settings
+
+    return adapter_settings(store, adapter, task)
+
+
+def run_summary(store, run_id: int) -> str:
+    """Runs on a worker thread: the headline metrics of a finished run, MMLA's way."""
+    from mmla_core.eval.compare import run_report
+    from mmla_core.store.verdicts import describe_record
+
+    report = run_report(store, run_id)
+    p = report.metrics.percent()
+    text = (f"Run {run_id} {report.run['status']}: ACC {p['ACC']:.2f}  F1 {p['F1']:.2f}  "
+            f"WF1 {p['WF1']:.2f}  WP {p['WP']:.2f} on {count(report.metrics.n, 'clip')}")
+    if report.errors:
+        text += f"; {count(report.errors, 'sample')} failed (see Results)"
+    if report.settings.get("engine", {}).get("random_weights"):
+        text += ". Random weights: these numbers are noise"
+    return f"{text}.\nGold {describe_record(report.settings.get('labels'))}"
+
+
+class EvaluateDialog(QDialog):
+    """Set up and run an evaluation in the worker process; emits `run_finished(run_id)`."""
+
+    run_started = Signal(int)
+    run_finished = Signal(int)
+    message = Signal(str)
+
+    def __init__(self, db_path: str | Path, parent: QWidget | None = None, *,
+                 engine_factory: str | None = None, input_factory: str | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Evaluate")
+        fit_resize(self, 720, 780)
+        self.db_path = Path(db_path)
+        self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
+        self.factories = (engine_factory, input_factory)
+        self.client = None
+        self.request: int | None = None
+        self.run_id: int | None = None
+        self.timer = QTimer(self, interval=POLL_MS)
+        self.timer.timeout.connect(self.poll)
+        self.form = EvaluateForm(self.db_path, self)
+        self.form.dataset_changed.connect(self._on_dataset)
+        self.form.adapter_changed.connect(self._on_adapter)
+        self.form.add_model_requested.connect(self.add_model)
+        self.form.valid_changed.connect(self._update_buttons)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form)
+        self._build_run_controls(layout)
+        self._refresh_choices()
+        app = QCoreApplication.instance()
+        if app is not None:  # the app quitting with a run going: leave it marked resumable
+            app.aboutToQuit.connect(self._on_quit)
+
+    def _build_run_controls(self, layout: QVBoxLayout) -> None:
+        self.run_button = QPushButton("Run", self, default=True, enabled=False)
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton(CANCEL, self, enabled=False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_combo = QComboBox(self)
+        self.resume_button = QPushButton("Resume", self, enabled=False)
+        self.resume_button.clicked.connect(lambda: self.resume(self.resume_combo.currentData()))
+        self.progress = QProgressBar(self)
+        self.status = QLabel(self, wordWrap=True)
+        layout.addWidget(row(self.run_button, self.cancel_button, QLabel("Unfinished runs:"),
+                             self.resume_combo, self.resume_button))
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+
+    # --- choices ------------------------------------------------------------------------------
+
+    def _refresh_choices(self, select_model: str | None = None) -> None:
+        self.runner.submit(load_choices, channel="choices",
+                           on_success=lambda c: self._on_choices(c, select_model),
+                           on_error=self._failed)
+
+    def _on_choices(self, choices: dict, select_model: str | None = None) -> None:
+        if not isValid(self):
+            return
+        self.form.set_choices(choices)
+        if select_model:
+            self.form.select_model(select_model)
+        self.resume_combo.clear()
+        for run in choices["unfinished"]:
+            self.resume_combo.addItem(f"#{run['id']} {run['task'] or ''} ({run['status']})",
+                                      run["id"])
+        self._update_buttons()
+
+    def _on_dataset(self, dataset_id: int) -> None:
+        self.runner.submit(load_dataset_info, dataset_id, channel="dataset",
+                           on_success=self._on_dataset_info, on_error=self._failed)
+
+    def _on_adapter(self, adapter: str) -> None:
+        """An adapter trained here: default to the inference settings its training used."""
+        if adapter:
+            self.runner.submit(load_adapter_settings, adapter, self.form.task_combo.currentData(),
+                               channel="adapter", on_success=self._on_adapter_settings,
+                               on_error=self._failed)
+
+    def _on_adapter_settings(self, found) -> None:
+        if isValid(self) and found:
+            self._show(self.form.apply_training_settings(found))
+
+    def _on_dataset_info(self, info: dict) -> None:
+        if isValid(self):
+            self.form.set_dataset_info(info)
+
+    def add_model(self, folder: str) -> None:
+        """Check the folder (its files only, no torch) and register it, on the writer thread."""
+        self._show(f"Checking {folder}…")
+        submit_write(self.db_path, add_model_folder, folder, on_success=self._on_model_added,
+                     on_error=self._failed)
+
+    def _on_model_added(self, name: str) -> None:
+        if isValid(self):
+            self._show(f"Model {name} added.")
+            self._refresh_choices(select_model=name)
+        announce(areas.MODELS, initiator=self)  # the Probe tab offers it at once
+
+    # --- running ------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.client is not None and self.client.busy
+
+    def _update_buttons(self, *_args) -> None:
+        self.run_button.setEnabled(self.form.valid and not self.running)
+        self.resume_button.setEnabled(self.resume_combo.count() > 0 and not self.running)
+        self.cancel_button.setEnabled(self.running)
+
+    def start(self) -> None:
+        self._submit(self.form.eval_request(), "Starting the model worker…")
+
+    def run_request(self, request: dict, text: str = "Starting the model worker…") -> None:
+        """Run a request made elsewhere (e.g. Results' comparable zero-shot re-run)."""
+        self._submit(request, text)
+
+    def resume(self, run_id: int | None) -> None:
+        if run_id is not None:
+            self._submit({"resume": int(run_id)}, f"Resuming run {run_id}…")
+
+    def _submit(self, request: dict, text: str) -> None:
+        from mmla_core.worker.client import WorkerClient
+
+        if self.client is None:
+            from mmla_app.probe.probe_jobs import free_probe_tab_worker
+
+            free_probe_tab_worker(self.parent())  # one copy of the model on the GPU, not two
+            self.client = WorkerClient(self.db_path, engine_factory=self.factories[0],
+                                       input_factory=self.factories[1])
+        self.run_id = None
+        self.request = self.client.evaluate(**request)  # starts the process if needed
+        self.cancel_button.setText(CANCEL)
+        self.progress.setRange(0, 0)  # busy until the first progress event
+        self._show(text)
+        self._update_buttons()
+        self.timer.start()
+
+    def cancel(self) -> None:
+        """First press: stop after the current batch. Second press: stop the worker now."""
+        if not self.running:
+            return
+        if self.cancel_button.text() == CANCEL:
+            self.client.cancel()
+            self.cancel_button.setText(STOP_NOW)
+            self._show("Cancelling after the current batch…")
+            return
+        self.client.stop(timeout=0)
+        self.client = None
+        self._ended("Stopped. The predictions so far are saved: Resume finishes the run.")
+
+    def _ended(self, text: str, error: bool = False) -> None:
+        self.timer.stop()
+        self.progress.setRange(0, max(self.progress.maximum(), 1))
+        self._show(text, error)
+        self._update_buttons()
+        self._refresh_choices()
+
+    def poll(self) -> None:
+        if self.client is None:
+            self.timer.stop()
+            return
+        for event in self.client.poll():
+            kind = event["type"]
+            if kind == "progress":
+                self._on_progress(event)
+            elif kind == "finished":
+                self._on_finished(event)
+            elif kind == "error" and event.get("request") == self.request:
+                self._ended(f"Could not run: {event['message']}", error=True)
+            elif kind == "crashed":  # the next run starts a fresh worker on this client
+                self._ended(event["message"], error=True)
+
+    def _on_progress(self, event: dict) -> None:
+        if self.run_id != event["run_id"]:
+            self.run_id = event["run_id"]
+            self.run_started.emit(self.run_id)
+        if event["stage"] == "loading":
+            self._show(f"Run {self.run_id}: loading the model…")
+            return
+        self.progress.setRange(0, max(event["total"], 1))
+        self.progress.setValue(event["done"])
+        errors = f", {event['errors']} failed" if event["errors"] else ""
+        if event["stage"] == "running" and self.cancel_button.text() == CANCEL:
+            self._show(f"Run {self.run_id}: {event['done']} of {event['total']} samples{errors}")
+
+    def _on_finished(self, event: dict) -> None:
+        run_id, status = event["run_id"], event["status"]
+        detail = f": {event['error']}" if event["error"] else ""
+        self._ended(f"Run {run_id} {status}{detail}", error=status == "failed")
+        if status == "done":
+            self.runner.submit(run_summary, run_id, on_success=self._on_summary,
+                               on_error=self._failed)
+        self.run_finished.emit(run_id)
+
+    def _on_summary(self, text: str) -> None:
+        if isValid(self):
+            self._show(text)
+            self.message.emit(text)
+
+    def _show(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(ERROR_STYLE if error else "")
+
+    def _failed(self, exc: Exception) -> None:
+        if isValid(self):
+            self._show(str(exc), error=True)
+
+    def _on_quit(self) -> None:
+        if isValid(self):
+            self._stop_worker(wait_s=2.0)
+
+    def _stop_worker(self, wait_s: float = 0.0) -> None:
+        self.timer.stop()
+        client, self.client = self.client, None
+        if client is not None:
+            client.stop(timeout=0)
+            for thread in client.crash_writes if wait_s else ():
+                thread.join(wait_s)  # the run's "failed, resume it" row
+
+    def done(self, result: int) -> None:
+        """Closing stops the worker without waiting; a running evaluation stays resumable."""
+        self._stop_worker()
+        self.runner.shutdown()
+        self.form.adapter_picker.shutdown()
+        super().done(result)

@@ -1,0 +1,210 @@
+"""The Results window's "Zero-shot vs fine-tuned" tab: MMLA's table per task, every run by kind,
+and the config diff of two runs picked in the list (H2O LLM Studio's "compare experiments").
+
+Top: one line per (task, model, split) with the best ACC / F1 of the zero-shot, SFT, IT and
+alignment runs. Below: every evaluation run by task and kind; select two (Ctrl+click) to see
+what differs in their configs (evaluation settings and the training config behind an adapter).
+Double-click a run to open it in the window's metrics, confusion matrix and disagreements.
+
+A fine-tuned best run whose inference settings or label source differ from the zero-shot best's
+(`eval.comparable`) is marked with "!" and named on the flags line; select its line and
+"Re-run zero-shot with these settings" evaluates the zero-shot side again with the fine-tuned
+run's settings (an Evaluate window runs it; `mmla runs finetune` prints the command instead).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from mmla_app.widgets.tables import read_only_table, stack
+
+SUMMARY_KINDS = ("zero-shot", "SFT", "IT", "alignment")
+SUMMARY_COLUMNS = ("Task", "Model", "Split", *SUMMARY_KINDS)
+RUN_COLUMNS = ("Task", "Kind", "Run", "Model", "Training job", "Data", "Status", "n", "ACC", "F1")
+DIFF_COLUMNS = ("Setting", "Run A", "Run B")
+
+
+def load_finetune(store) -> tuple[list, list[dict]]:
+    """Worker job: (every run's row, MMLA's best-by-kind table)."""
+    from mmla_core.eval.finetune_compare import best_by_kind, finetune_rows
+
+    rows = finetune_rows(store)
+    return rows, best_by_kind(rows)
+
+
+def load_rerun(store, zero_run: int, tuned_run: int) -> dict:
+    from mmla_core.eval.comparable import zero_shot_rerun
+
+    return zero_shot_rerun(store, zero_run, tuned_run)
+
+
+def flag_lines(summary: list[dict]) -> list[str]:
+    """One line per fine-tuned best run whose settings differ from the zero-shot best's."""
+    from mmla_core.eval.comparable import describe_differences
+
+    return [f"{line['task']} {kind} #{line[kind].run_id} vs zero-shot #"
+            f"{line['zero-shot'].run_id}: {describe_differences(diff)}"
+            for line in summary for kind, diff in line.get("differs", {}).items()]
+
+
+def load_diff(store, run_a: int, run_b: int) -> list[tuple]:
+    from mmla_core.eval.finetune_compare import config_diff
+
+    return config_diff(store, run_a, run_b)
+
+
+def _score(row) -> str:
+    if row is None or row.accuracy is None:
+        return ""
+    return f"{row.accuracy:.2f} / {row.macro_f1:.2f}  (#{row.run_id})"
+
+
+class FinetuneTab(QWidget):
+    run_requested = Signal(int)  # double-click: show this run in the window's other tabs
+    loaded = Signal(int)
+    diffed = Signal(list)
+    rerun_started = Signal(dict)  # the run_evaluation request sent to an Evaluate window
+
+    def __init__(self, runner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.runner = runner
+        self.rows: list = []
+        self.lines: list[dict] = []
+        self.eval_factories: dict = {}  # tests: a fake engine for the re-run's Evaluate window
+        self.flags = QLabel("", self, objectName="muted", wordWrap=True)
+        self.rerun_button = QPushButton("Re-run zero-shot with these settings", self,
+                                        enabled=False, clicked=self.rerun_selected)
+        self.rerun_button.setToolTip("Evaluate the zero-shot side again with the selected line's "
+                                     "fine-tuned run settings (frames, max pixels, prompt form, "
+                                     "labels), so the two are comparable")
+        self.summary = read_only_table(SUMMARY_COLUMNS, self)
+        self.summary.setToolTip("Best ACC / macro-F1 of each kind (MMLA's x100), run id")
+        self.runs = read_only_table(RUN_COLUMNS, self)
+        self.runs.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
+        self.runs.itemSelectionChanged.connect(self._diff_selected)
+        self.runs.itemDoubleClicked.connect(
+            lambda item: self.run_requested.emit(int(item.data(Qt.ItemDataRole.UserRole))))
+        self.diff = read_only_table(DIFF_COLUMNS, self)
+        self.hint = QLabel("Select two runs to compare their configs.", self,
+                           objectName="muted", wordWrap=True)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.summary.itemSelectionChanged.connect(self._on_summary_selected)
+        for widget in (stack(self.summary, self.flags, self.rerun_button), self.runs,
+                       stack(self.hint, self.diff)):
+            splitter.addWidget(widget)
+        splitter.setSizes([140, 300, 220])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    def reload(self) -> None:
+        self.runner.submit(load_finetune, channel="finetune", on_success=self._on_loaded,
+                           on_error=self._failed)
+
+    def _on_loaded(self, result) -> None:
+        if not isValid(self):
+            return
+        self.rows, summary = result
+        self.lines = summary
+        _fill(self.summary, [[line["task"], line["model"], line["split"],
+                              *(_score(line.get(kind)) + (" !" if kind in line.get("differs", {})
+                                                          else "") for kind in SUMMARY_KINDS)]
+                             for line in summary])
+        flags = flag_lines(summary)
+        self.flags.setText("" if not flags else "! Settings differ, not comparable as they "
+                           "are:\n" + "\n".join(flags))
+        self._on_summary_selected()
+        _fill(self.runs, [[r.task, r.kind, r.run_id, r.model,
+                           f"#{r.job_id} {r.job_name}" if r.job_id else "", f"{r.dataset} / "
+                           f"{r.split}", r.status, r.n,
+                           "" if r.accuracy is None else f"{r.accuracy:.2f}",
+                           "" if r.macro_f1 is None else f"{r.macro_f1:.2f}"]
+                          for r in self.rows], [r.run_id for r in self.rows])
+        self.loaded.emit(len(self.rows))
+
+    def _flagged_line(self) -> dict | None:
+        rows = {index.row() for index in self.summary.selectedIndexes()}
+        if len(rows) != 1:
+            flagged = [line for line in self.lines if line.get("differs")]
+            return flagged[0] if len(flagged) == 1 else None
+        line = self.lines[rows.pop()] if self.lines else None
+        return line if line and line.get("differs") else None
+
+    def _on_summary_selected(self) -> None:
+        self.rerun_button.setEnabled(self._flagged_line() is not None)
+
+    def rerun_selected(self) -> None:
+        """The flagged line's zero-shot run again, with its fine-tuned run's settings."""
+        line = self._flagged_line()
+        if line is None:
+            return
+        tuned = line[next(iter(line["differs"]))].run_id
+        self.runner.submit(load_rerun, line["zero-shot"].run_id, tuned, channel="rerun",
+                           on_success=self._start_rerun, on_error=self._failed)
+
+    def _start_rerun(self, request: dict) -> None:
+        from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
+
+        if not isValid(self):
+            return
+        self.rerun_dialog = EvaluateDialog(self.runner.db_path, self.window(),
+                                           **self.eval_factories)
+        self.rerun_dialog.show()
+        self.rerun_dialog.run_request(request, "Re-running zero-shot with the fine-tuned "
+                                               "run's settings…")
+        self.rerun_started.emit(request)
+
+    def select_pair(self, run_a: int, run_b: int) -> None:
+        self.runs.clearSelection()
+        mode = self.runs.selectionMode()
+        self.runs.setSelectionMode(QTableWidget.SelectionMode.MultiSelection)
+        for r, row in enumerate(self.rows):
+            if row.run_id in (run_a, run_b):
+                self.runs.selectRow(r)
+        self.runs.setSelectionMode(mode)
+
+    def _diff_selected(self) -> None:
+        picked = sorted({self.rows[index.row()].run_id for index in self.runs.selectedIndexes()})
+        if len(picked) != 2:
+            self.hint.setText("Select two runs to compare their configs.")
+            self.diff.setRowCount(0)
+            return
+        self.hint.setText(f"Run A = #{picked[0]}, run B = #{picked[1]}: settings that differ")
+        self.runner.submit(load_diff, *picked, channel="finetune_diff",
+                           on_success=self._on_diff, on_error=self._failed)
+
+    def _on_diff(self, diff: list[tuple]) -> None:
+        if not isValid(self):
+            return
+        _fill(self.diff, [[key, _text(a), _text(b)] for key, a, b in diff])
+        if not diff:
+            self.hint.setText(self.hint.text() + ": none")
+        self.diffed.emit(diff)
+
+    def _failed(self, exc: Exception) -> None:
+        if isValid(self):
+            self.hint.setText(f"Could not load the comparison: {exc}")
+
+
+def _text(value) -> str:
+    return "—" if value is None else str(value)
+
+
+def _fill(table: QTableWidget, rows: list[list], run_ids: list[int] | None = None) -> None:
+    table.setRowCount(len(rows))
+    for r, cells in enumerate(rows):
+        for c, value in enumerate(cells):
+            item = QTableWidgetItem(str(value))
+            if run_ids is not None:
+                item.setData(Qt.ItemDataRole.UserRole, run_ids[r])
+            table.setItem(r, c, item)

@@ -1,0 +1,1 @@
+"""The clip player: video frames, audio output, the waveform."""

@@ -1,0 +1,1 @@
+"""The Probe tab: ask local models about a clip, probe sets, model checks, figures."""

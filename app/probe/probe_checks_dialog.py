@@ -1,0 +1,137 @@
+"""The model answers MMA-Bench's four alignment checks for a whole dataset, in the model worker
+process (`probe.model_checks`), with progress and cancel. The answers land as the model's layer
+(annotator "model:<name>", source "model") beside the curators' answers, which are never touched;
+the checks panel shows them for the curator to accept or override.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mmla_app.probe.probe_jobs import (
+    LOADING_TEXT,
+    WorkerJob,
+    fill_combo,
+    free_probe_tab_worker,
+    load_set_choices,
+)
+from mmla_app.runtime.runner import Runner
+
+
+def dataset_clips(store, dataset: str) -> list[int]:
+    """Worker job: the dataset's original clips (variants left out)."""
+    from mmla_core.probe.sets import set_clips
+
+    return set_clips(store, dataset=dataset)
+
+
+class ModelChecksDialog(QDialog):
+    answered = Signal(int)  # the checks run's id
+
+    def __init__(self, db_path: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Model answers the checks")
+        self.db_path = Path(db_path)
+        self.runner = Runner(self.db_path)
+        self.job = WorkerJob(self.db_path, self)
+        self.job.progress.connect(self._on_progress)
+        self.job.finished.connect(self._on_finished)
+        self.job.failed.connect(lambda msg: self._ended(f"The checks failed: {msg}"))
+        self.dataset_combo, self.model_combo = QComboBox(self), QComboBox(self)
+        self.run_button = QPushButton("Run", self, clicked=self.run)
+        self.cancel_button = QPushButton("Cancel", self, clicked=self.job.cancel, enabled=False)
+        self.progress = QProgressBar(self, visible=False)
+        self.status = QLabel("A model answers the four yes/no alignment checks of every clip in "
+                             "the dataset, by label scoring. Curators' answers are kept; the "
+                             "model's show beside them.", self, wordWrap=True)
+        form = QFormLayout()
+        form.addRow("Dataset", self.dataset_combo)
+        form.addRow("Model", self.model_combo)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        for part in (form, self.status, self.progress, buttons):
+            (layout.addLayout if isinstance(part, QHBoxLayout | QFormLayout)
+             else layout.addWidget)(part)
+        layout.addStretch(1)
+        self.resize(560, self.sizeHint().height())
+        self.runner.submit(load_set_choices, on_success=self._on_choices)
+
+    def _on_choices(self, choices: dict) -> None:
+        fill_combo(self.dataset_combo, [(d, d) for d in choices["splits"]])
+        fill_combo(self.model_combo, choices["models"])
+        if not choices["models"]:
+            self.status.setText("No model yet: Tools > Evaluate > Add model…")
+
+    def run(self) -> None:
+        dataset, model = self.dataset_combo.currentData(), self.model_combo.currentData()
+        if not dataset or not model:
+            self.status.setText("Choose a dataset and a model first.")
+            return
+        if self.job.running or not self.run_button.isEnabled():
+            return
+        self.run_button.setEnabled(False)  # at once: a double click must not start two jobs
+        self.runner.submit(dataset_clips, dataset,
+                           on_success=lambda ids: self._start(ids, model),
+                           on_error=lambda exc: self._ended(f"Cannot read the dataset: {exc}"))
+
+    def _start(self, clip_ids: list[int], model: str) -> None:
+        if not clip_ids:
+            self._ended("That dataset has no clips.")
+            return
+        if not self.job.start("model_checks", clip_ids, model=model):
+            return
+        free_probe_tab_worker(self.parentWidget())
+        self._set_running(True)
+        self.progress.setRange(0, len(clip_ids))
+        self.progress.setValue(0)
+        self.status.setText(LOADING_TEXT)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.status.setText(f"Answered the checks of {done} of {total} clips…")
+
+    def _on_finished(self, event: dict) -> None:
+        self._ended(f"Checks run #{event['run_id']} {event.get('status')}: the model's answers "
+                    "are in the checks panel, beside yours.")
+        self.answered.emit(int(event["run_id"]))
+
+    def _ended(self, message: str) -> None:
+        self._set_running(False)
+        self.status.setText(message)
+
+    def _set_running(self, running: bool) -> None:
+        self.progress.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        self.run_button.setEnabled(not running)
+
+    def done(self, result: int) -> None:
+        self.job.shutdown()
+        self.runner.shutdown()
+        super().done(result)
+
+
+def open_model_checks(window, db_path: Path) -> ModelChecksDialog:
+    dialog = ModelChecksDialog(db_path, window)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    checks = getattr(window, "checks", None)
+    if checks is not None:
+        dialog.answered.connect(lambda _run: checks.refresh())
+    dialog.show()
+    return dialog

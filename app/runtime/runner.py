@@ -1,0 +1,174 @@
+"""One background runner for the GUI: core calls run on superqt thread workers, off the GUI thread.
+
+Each job is a plain function `fn(store, *args)` that runs on a pool thread with its *own* `Store`
+on the project file (a `Store` is bound to the thread that opened it), opened and closed around
+the call. Results come back on the GUI thread through `on_success` / `on_error`.
+
+Jobs on a named *channel* follow "latest wins": at most one runs per channel, a newer request
+replaces any queued one, and results of superseded requests are dropped. So holding Down in the
+clip table never queues a backlog of frame decodes, and a slow answer for an old selection never
+overwrites a newer one (napari's async slicing: request ids, stale responses dropped).
+
+`fn` must not touch widgets: it runs off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from superqt.utils import create_worker
+
+log = logging.getLogger(__name__)
+
+SuccessFn = Callable[[Any], None]
+ErrorFn = Callable[[Exception], None]
+
+
+def _call_with_store(db_path: Path, fn: Callable, args: tuple) -> Any:
+    """Runs on the pool thread: open this thread's own Store, call, close."""
+    from mmla_core.store.db import open_store
+
+    with open_store(db_path) as store:
+        return fn(store, *args)
+
+
+def _call_plain(fn: Callable, args: tuple) -> Any:
+    return fn(*args)
+
+
+@dataclass
+class _Job:
+    fn: Callable
+    args: tuple
+    on_success: SuccessFn | None
+    on_error: ErrorFn | None
+    with_store: bool
+    token: int = 0
+
+
+@dataclass
+class _Channel:
+    token: int = 0
+    running: bool = False
+    pending: _Job | None = None
+
+
+class Runner(QObject):
+    """Runs core functions off the GUI thread against the project database at `db_path`."""
+
+    busy_changed = Signal(bool)
+
+    def __init__(self, db_path: str | Path, parent: QObject | None = None):
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self._channels: dict[str, _Channel] = {}
+        self._in_flight: set = set()
+        self._generation = 0
+        self._closed = False
+
+    # --- public API ---------------------------------------------------------------------------
+
+    def submit(
+        self, fn: Callable, *args: Any, on_success: SuccessFn | None = None,
+        on_error: ErrorFn | None = None, channel: str | None = None, with_store: bool = True,
+    ) -> int:
+        """Run `fn(store, *args)` (or `fn(*args)` with `with_store=False`) in the background.
+
+        Returns the request id; on a channel, only the latest request's result is delivered.
+        """
+        if self._closed:
+            return 0
+        job = _Job(fn, args, on_success, on_error, with_store)
+        if channel is None:
+            self._start(job, None)
+            return 0
+        chan = self._channels.setdefault(channel, _Channel())
+        chan.token += 1
+        job.token = chan.token
+        if chan.running:
+            chan.pending = job  # replaces an older queued request, which is never run
+        else:
+            self._start(job, chan)
+        return job.token
+
+    def cancel(self, channel: str) -> None:
+        """Forget the queued request and drop the result of the running one."""
+        chan = self._channels.get(channel)
+        if chan is not None:
+            chan.token += 1
+            chan.pending = None
+
+    def set_db_path(self, db_path: str | Path) -> None:
+        """Point later jobs at another database; results of jobs already running are dropped."""
+        self.db_path = Path(db_path)
+        self._generation += 1
+        for name in self._channels:
+            self.cancel(name)
+
+    def shutdown(self) -> None:
+        """Stop delivering results (the window is closing); running jobs finish on their own."""
+        self._closed = True
+        self._generation += 1
+        for name in self._channels:
+            self.cancel(name)
+        for worker in list(self._in_flight):
+            worker.quit()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._in_flight)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _start(self, job: _Job, chan: _Channel | None) -> None:
+        if job.with_store:
+            func, args = _call_with_store, (self.db_path, job.fn, job.args)
+        else:
+            func, args = _call_plain, (job.fn, job.args)
+        generation = self._generation
+        worker = create_worker(func, *args, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda result: self._deliver(job, chan, generation, result))
+        worker.errored.connect(lambda exc: self._fail(job, chan, generation, exc))
+        worker.finished.connect(lambda: self._finished(worker, chan))
+        was_busy = self.busy
+        self._in_flight.add(worker)
+        if chan is not None:
+            chan.running = True
+        worker.start()
+        if not was_busy:
+            self.busy_changed.emit(True)
+
+    def _is_current(self, job: _Job, chan: _Channel | None, generation: int) -> bool:
+        if self._closed or generation != self._generation:
+            return False
+        return chan is None or job.token == chan.token
+
+    def _deliver(self, job: _Job, chan: _Channel | None, generation: int, result: Any) -> None:
+        if self._is_current(job, chan, generation) and job.on_success is not None:
+            job.on_success(result)
+
+    def _fail(self, job: _Job, chan: _Channel | None, generation: int, exc: Exception) -> None:
+        if not self._is_current(job, chan, generation):
+            return
+        if job.on_error is not None:
+            job.on_error(exc)
+        else:
+            log.error("background job %s failed", getattr(job.fn, "__name__", job.fn),
+                      exc_info=exc)
+
+    def _finished(self, worker: Any, chan: _Channel | None) -> None:
+        self._in_flight.discard(worker)
+        if self._closed:  # the window may be gone: touch no Qt object
+            return
+        if chan is not None:
+            chan.running = False
+            job, chan.pending = chan.pending, None
+            if job is not None:
+                self._start(job, chan)
+        if not self.busy:
+            self.busy_changed.emit(False)

@@ -1,0 +1,1 @@
+"""LoRA fine-tuning: the Train dialog and the Training tab."""

@@ -1,0 +1,1 @@
+"""Modality-conflict variants of a clip."""
