@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtGui import QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app import keymap, settings
+from mmla_app.widgets.placement_combo import placement_combo
 from mmla_app.widgets.screen_fit import fit_resize
 from mmla_core.store.labels import IMPORT_ANNOTATOR
 
@@ -135,14 +135,3 @@ class SettingsDialog(QDialog):
         settings.set_device_map(self.placement_combo.currentData())
         keymap.save_bindings(self.bindings)
         super().accept()
-
-
-def placement_combo(parent: QWidget, current: str) -> QComboBox:
-    """Where models load: one device, split over the GPUs (a model larger than one), or CPU."""
-    combo = QComboBox(parent)
-    for text, value in settings.PLACEMENTS:
-        combo.addItem(text, value)
-    combo.setCurrentIndex(max(0, combo.findData(current)))
-    combo.setToolTip("A model larger than one GPU is split over the visible GPUs (then the "
-                     "CPU) automatically; choose a split here to always spread it")
-    return combo

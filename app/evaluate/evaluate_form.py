@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app import settings
-from mmla_app.settings_dialog import placement_combo
 from mmla_app.widgets.adapter_picker import AdapterPicker
 from mmla_app.widgets.label_choice import LabelChoice, label_annotators
+from mmla_app.widgets.placement_combo import placement_combo
 
 PRESET_ITEM = "mmabench"
 ERROR_STYLE = "color: #c8453b;"
