@@ -36,7 +36,10 @@ def ensure_demo(store: Store) -> int:
             raise RuntimeError(f"the bundled demo project is damaged: {details}")
     else:
         _follow_moved_install(store, existing)
-    dataset_id = int(dataset_by_name(store, DEMO_NAME)["id"])
+    row = dataset_by_name(store, DEMO_NAME)
+    if row is None:
+        raise RuntimeError(f"the demo project {DEMO_NAME!r} is missing after its import")
+    dataset_id = int(row["id"])
     probe_pending(store, dataset_id, workers=1)
     return dataset_id
 

@@ -41,7 +41,7 @@ def sweep_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
     """
     from mmla_core.procs import pid_alive
 
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(Path(folder).iterdir())
     except OSError:

@@ -285,8 +285,9 @@ def _follow_job(store, job_id: int, log: bool) -> int:
     try:
         while True:
             job = control.refresh(store, job_id)
-            if log and control.log_path(job) is not None:   # None: no run folder yet
-                text, offset = control.read_log_from(control.log_path(job), offset)
+            path = control.log_path(job) if log else None   # None: no run folder yet
+            if path is not None:
+                text, offset = control.read_log_from(path, offset)
                 print(readable_log(text), end="", flush=True)
             else:
                 events = job_events(store, job_id, after)

@@ -15,6 +15,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from mmla_core.datasets.report import ImportReport
 
@@ -44,7 +45,19 @@ def is_regular_file(path: str | os.PathLike) -> bool:
         return False
 
 
-def csv_rows(reader, report: ImportReport, path: Path) -> Iterator[list | dict]:
+RowT = TypeVar("RowT", covariant=True)
+
+
+class CsvReader(Protocol[RowT]):
+    """What `csv_rows` needs of a reader: csv.reader's (rows as lists) or a DictReader's."""
+
+    @property
+    def line_num(self) -> int: ...
+
+    def __next__(self) -> RowT: ...
+
+
+def csv_rows(reader: CsvReader[RowT], report: ImportReport, path: Path) -> Iterator[RowT]:
     """The rows of a csv reader; a row the csv module refuses (a field over its 128 KiB limit,
     a NUL byte) is reported with its line and skipped, and reading goes on after it."""
     while True:

@@ -36,7 +36,7 @@ def move_to_new_keys(store: Store, dataset_id: int, pending: Pending,
         by_id[row["external_id"]].append(row)
         if row["media_path"]:
             by_media[row["media_path"]].append(row)
-    media_rows = defaultdict(int)
+    media_rows: defaultdict[str, int] = defaultdict(int)
     for clip in pending:
         media_rows[clip.media_path] += 1
     moves, taken = [], set()

@@ -34,9 +34,7 @@ def check_move(store: Store, dataset: str | int, new_root: str | os.PathLike) ->
     """Compare every clip's stored size and fingerprint with the file under `new_root`."""
     from mmla_core.variants.plan import media_fingerprint
 
-    row = find_dataset(store, dataset)
-    if row is None:
-        raise DatasetImportError(f"no dataset {dataset!r} (see `mmla ls --datasets`)")
+    row = _dataset_row(store, dataset)
     root = Path(new_root).resolve()
     if not root.is_dir():
         raise DatasetImportError(f"{new_root}: not a folder")
@@ -70,6 +68,13 @@ def _file_problem(root: Path, clip: dict, fingerprint) -> str | None:
     return None
 
 
+def _dataset_row(store: Store, dataset: str | int) -> dict:
+    row = find_dataset(store, dataset)
+    if row is None:
+        raise DatasetImportError(f"no dataset {dataset!r} (see `mmla ls --datasets`)")
+    return row
+
+
 def move_dataset(store: Store, dataset: str | int, new_root: str | os.PathLike) -> MoveCheck:
     """Re-root the dataset when every file checks out; else raise, changing nothing."""
     check = check_move(store, dataset, new_root)
@@ -80,6 +85,5 @@ def move_dataset(store: Store, dataset: str | int, new_root: str | os.PathLike) 
             f"dataset {check.dataset!r} not moved to {check.new_root}: "
             f"{len(check.problems)} file(s) differ from the ones probed at {check.old_root}:"
             f"\n  {listed}" + (f"\n  ... and {more} more" if more > 0 else ""))
-    row = find_dataset(store, dataset)
-    set_dataset_root(store, row["id"], str(check.new_root))
+    set_dataset_root(store, _dataset_row(store, dataset)["id"], str(check.new_root))
     return check

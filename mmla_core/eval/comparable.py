@@ -49,10 +49,10 @@ def settings_differences(a: dict, b: dict) -> list[tuple[str, object, object]]:
 def run_differences(store: Store, run_a: int, run_b: int) -> list[tuple[str, object, object]]:
     from mmla_core.store.results import get_run
 
-    runs = [get_run(store, run_id) for run_id in (run_a, run_b)]
-    if None in runs:
-        raise ValueError(f"no run {run_a if runs[0] is None else run_b} in this project")
-    return settings_differences(run_settings(runs[0]), run_settings(runs[1]))
+    row_a, row_b = get_run(store, run_a), get_run(store, run_b)
+    if row_a is None or row_b is None:
+        raise ValueError(f"no run {run_a if row_a is None else run_b} in this project")
+    return settings_differences(run_settings(row_a), run_settings(row_b))
 
 
 def describe_differences(diff) -> str:

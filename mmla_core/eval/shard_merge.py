@@ -104,4 +104,7 @@ def _final_eval_status(store: Store, folder: Path, run_id: int, complete, finish
     if bad:
         finish(store, run_id, bad[0]["status"], error=bad[0].get("message") or None)
         return bad[0]["status"]
-    return (get_run(store, run_id) or {}).get("status")
+    run = get_run(store, run_id)
+    if run is None:
+        raise ShardError(f"run {run_id} was deleted while its shards were merged")
+    return run["status"]

@@ -44,7 +44,8 @@ def _mount_type(path: Path) -> str | None:
         mounts = Path("/proc/mounts").read_text().splitlines()
     except OSError:
         return None
-    target, best = str(path.resolve()), ("", None)
+    target = str(path.resolve())
+    best: tuple[str, str | None] = ("", None)
     for line in mounts:
         parts = line.split()
         if len(parts) < 3:
@@ -129,7 +130,7 @@ class ShardRecorder:
 
     def done_keys(self) -> set[str]:
         """Sample keys answered (not errors) in any rank's shard of this folder."""
-        keys = set()
+        keys: set[str] = set()
         for shard in sorted(self.folder.glob("predictions.rank*.jsonl")):
             rows, _ = read_jsonl(shard)
             keys.update(r["sample_key"] for r in rows if r.get("sample_key") and

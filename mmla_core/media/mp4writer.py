@@ -73,7 +73,7 @@ def _mux(
         sound = _add_audio_stream(container, audio, audio_rate) if audio is not None else None
         if video is not None:
             _encode_video(container, video, frames, vfr_times)
-        if sound is not None:
+        if sound is not None and audio is not None:  # sound is None without audio
             _encode_audio(container, sound, _as_channels_first(audio), audio_rate)
 
 

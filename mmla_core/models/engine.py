@@ -133,7 +133,9 @@ class Engine:
             for index, result, (chat, digest, counts) in zip(chunk, answered, seen, strict=True):
                 result.chat_text, result.input_hash, result.token_counts = chat, digest, counts
                 results[index] = result
-        return results
+        answered_all = [r for r in results if r is not None]
+        assert len(answered_all) == len(clips)  # the chunks cover every clip once
+        return answered_all
 
     def _chunks(self, clips, settings, size: int) -> list[list[int]]:
         groups: dict[tuple, list[int]] = {}

@@ -22,6 +22,7 @@ MMLA's Qwen2-VL inference put the video first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mmla_core.prompts import ZERO_SHOT, answer, answer_word, check_template, render, text_form
 from mmla_core.tasks import Task
@@ -147,6 +148,7 @@ def _check_plan(kind: str, template: str | None, labels) -> PromptPlan:
 
 def chat_prompt(processor, family: str, text: str, *, video: bool, audio: bool = False) -> str:
     """The full prompt string up to the assistant's turn, with the media placeholders."""
+    messages: list[dict[str, Any]]
     if family == "text_lm":
         messages = [{"role": "user", "content": text}]
     else:

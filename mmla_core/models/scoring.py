@@ -26,8 +26,12 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from transformers import Cache
 
 __all__ = [
     "LabelScores",
@@ -74,7 +78,7 @@ class LabelScores:
 class Prefix:
     """The state after the shared prefix: cache, next-token log-probs, masks and offsets."""
 
-    cache: object                     # DynamicCache over (batch, prefix length)
+    cache: Cache                      # DynamicCache over (batch, prefix length)
     next_logprobs: torch.Tensor       # (B, V) log-probs of the token after the prefix
     mask: torch.Tensor                # (B, P) attention mask of the prefix (left padded)
     rope_delta: torch.Tensor | None   # (B, 1) mRoPE offset, None for plain 1-D positions

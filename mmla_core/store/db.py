@@ -164,6 +164,13 @@ STORAGE_ERRORS = {
 }
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The row id of the row that `cursor`'s INSERT just added."""
+    if cursor.lastrowid is None:  # sqlite3 sets it after every INSERT; None: no INSERT ran
+        raise StoreError("no row id: the statement inserted no row")
+    return cursor.lastrowid
+
+
 def is_storage_error(exc: sqlite3.Error) -> bool:
     return any(key in str(exc).lower() for key in STORAGE_ERRORS)
 
@@ -200,6 +207,7 @@ def read_only_connection(path: str | Path, *, timeout: float = BUSY_TIMEOUT_S
             error = exc
             if conn is not None:
                 conn.close()  # an open handle would keep the mount busy
+    assert error is not None  # each of the two tries returned or set it
     raise error
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from mmla_core.store.db import Store
+from mmla_core.store.db import Store, inserted_id
 
 
 def record_export(store: Store, fmt: str, path: str, labels: dict, *,
@@ -24,7 +24,7 @@ def record_export(store: Store, fmt: str, path: str, labels: dict, *,
             (fmt, str(path), dataset_id, task_id, json.dumps(labels, sort_keys=True),
              json.dumps(files or {}, sort_keys=True)),
         )
-    return int(cursor.lastrowid)
+    return inserted_id(cursor)
 
 
 def list_exports(store: Store, limit: int = 50) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from mmla_core.store.db import Store
+from mmla_core.store.db import Store, inserted_id
 
 PREDICTION_COLUMNS = (
     "run_id", "clip_id", "task_id", "model_id", "weights_hash", "adapter_path", "checkpoint",
@@ -147,7 +147,7 @@ def start_run(store: Store, kind: str, *, settings: dict | None = None, **fields
             f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             tuple(columns.values()),
         )
-    return int(cursor.lastrowid)
+    return inserted_id(cursor)
 
 
 def finish_run(store: Store, run_id: int, status: str = "done", *,

@@ -233,16 +233,21 @@ def refresh(store: Store, job_id: int) -> dict:
 
     The supervisor records every ending it sees; this catches the supervisor itself dying
     (killed, machine restarted). Pid reuse is ruled out by comparing process start times."""
-    job = jobs.get_job(store, job_id)
-    if job is None:
-        raise JobControlError(f"no training job {job_id}")
+    job = _existing_job(store, job_id)
     if job["status"] not in ACTIVE or _job_alive(job):
         return job
     note = ("[job control] no process of this run is alive: it was killed or the machine "
             "restarted before the end could be recorded")
     tail = "\n".join(x for x in (log_tail(job), note) if x)
     jobs.fail_unended(store, job_id, utc_now(), tail)
-    return jobs.get_job(store, job_id)
+    return _existing_job(store, job_id)
+
+
+def _existing_job(store: Store, job_id: int) -> dict:
+    job = jobs.get_job(store, job_id)
+    if job is None:
+        raise JobControlError(f"no training job {job_id}")
+    return job
 
 
 def has_ended(job: dict) -> bool:

@@ -60,5 +60,8 @@ def merge_training(store: Store, folder: Path) -> MergeReport:
     ended = json.loads(status_path.read_text()) if status_path.is_file() else {}
     if ended:
         update_job(store, job_id, **{k: v for k, v in ended.items() if k in _JOB_FIELDS})
-    report.status = get_job(store, job_id)["status"]
+    job = get_job(store, job_id)
+    if job is None:
+        raise ShardError(f"training job {job_id} was deleted while {folder} was merged")
+    report.status = job["status"]
     return report

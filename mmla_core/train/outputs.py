@@ -46,7 +46,7 @@ def latest_complete_checkpoint(out: Path) -> tuple[Path | None, list[Path]]:
     """(the newest complete `checkpoint-<step>` in `out`, the newer incomplete ones skipped)."""
     found = sorted((int(p.name.removeprefix("checkpoint-")), p) for p in Path(out).glob(
         "checkpoint-*") if p.name.removeprefix("checkpoint-").isdigit() and p.is_dir())
-    skipped = []
+    skipped: list[Path] = []
     for _, path in reversed(found):
         if checkpoint_is_complete(path):
             return path, skipped

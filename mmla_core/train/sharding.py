@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Any
 
 __all__ = ["SHARDINGS", "deepspeed_config", "fsdp_config", "sharding_arguments",
            "sharding_problems", "write_deepspeed_config"]
@@ -24,7 +25,7 @@ SHARDINGS = ("none", "fsdp", "zero3", "zero3_offload")
 DEEPSPEED_FILE = "ds_config.json"
 
 # LLaMA-Factory examples/deepspeed/ds_z3_config.json (the keys MMLA's runs used)
-_DS_Z3 = {
+_DS_Z3: dict[str, Any] = {
     "train_batch_size": "auto",
     "train_micro_batch_size_per_gpu": "auto",
     "gradient_accumulation_steps": "auto",

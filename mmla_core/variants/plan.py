@@ -28,6 +28,7 @@ from mmla_core.store.catalog import (
 from mmla_core.store.clip_rows import dataset_name, original_clips
 from mmla_core.store.db import Store
 from mmla_core.store.labels import gold_label
+from mmla_core.tasks import Task
 from mmla_core.variants.recipes import (
     RECIPES,
     Step,
@@ -113,7 +114,8 @@ class DatasetContext:
     def __init__(self, store: Store, dataset_id: int, *, preload: bool = True):
         self.store, self.dataset_id = store, dataset_id
         tasks = tasks_for_dataset(store, dataset_id)
-        self.task_id, self.task = tasks[0] if tasks else (None, None)
+        self.task_id: int | None = tasks[0][0] if tasks else None
+        self.task: Task | None = tasks[0][1] if tasks else None
         self.dataset_name = dataset_name(store, dataset_id) or ""
         self.clips: dict[int, ClipRef] = {}
         self._sources: list[ClipRef] | None = None
@@ -125,10 +127,12 @@ class DatasetContext:
     def sources(self) -> list[ClipRef]:
         """The dataset's clips that are not variants (the donor candidates), by id."""
         if self._sources is None:
-            labels = (gold_labels(self.store, dataset_id=self.dataset_id, task_id=self.task_id)
-                      if self.task_id else {})
+            task_id = self.task_id
+            gold = ({clip: labels.get(task_id) for clip, labels in gold_labels(
+                self.store, dataset_id=self.dataset_id, task_id=task_id).items()}
+                if task_id else {})
             rows = original_clips(self.store, self.dataset_id)
-            self._sources = [_ref(r, labels.get(r["id"], {}).get(self.task_id)) for r in rows]
+            self._sources = [_ref(r, gold.get(r["id"])) for r in rows]
             self.clips.update({c.id: c for c in self._sources})
         return self._sources
 
@@ -138,8 +142,9 @@ class DatasetContext:
             row = get_clip(self.store, clip_id)
             if row is None:
                 raise VariantError(f"clip {clip_id}", "-", "no such clip in the project")
-            same = row["dataset_id"] == self.dataset_id and self.task_id is not None
-            found = _ref(row, gold_label(self.store, clip_id, self.task_id) if same else None)
+            task_id = self.task_id if row["dataset_id"] == self.dataset_id else None
+            found = _ref(row, gold_label(self.store, clip_id, task_id) if task_id is not None
+                         else None)
             self.clips[clip_id] = found
         return found
 

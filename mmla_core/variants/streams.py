@@ -110,6 +110,8 @@ class BlackVideo:
             index = scan(source, [stream])[stream.index]
             self.pts = [int(p) for p in np.unique(index.pts)]
             self.durations = _frame_durations(self.pts, index.end_pts)
+            if stream.time_base is None:
+                raise ValueError(f"{self.path}: its video stream has no time base")
             self.time_base = stream.time_base
             width, height = stream.codec_context.width, stream.codec_context.height
             rate = stream.average_rate or stream.guessed_rate or DEFAULT_RATE
