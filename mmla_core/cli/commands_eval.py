@@ -3,7 +3,6 @@ compare, export, pool): the CLI twin of the Evaluate window and the Results view
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import sys
@@ -15,56 +14,15 @@ from mmla_core.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
     CliError,
-    add_placement_arguments,
-    add_selection_args,
-    placement_kwargs,
     print_selection,
     print_table,
     progress_bar,
     selection_from_args,
 )
+from mmla_core.eval.arguments import add_eval_arguments, eval_kwargs
 
 METRIC_COLUMNS = ["run", "variant", "n", "ACC", "F1", "WF1", "WP", "P", "R", "flips", "errors"]
 EXIT_CANCELLED = 130
-
-
-def add_eval_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="registered model name (mmla models ls) or a model folder")
-    p.add_argument("--task", help="task name, e.g. MELD")
-    p.add_argument("--dataset", help="dataset name (mmla ls --datasets)")
-    p.add_argument("--split", default="test", help="train | dev | test | all (default: test)")
-    p.add_argument("--variants", help="conflict variants too: mmabench, or recipes such as "
-                   "audio_swap,frames_black+audio_silent")
-    p.add_argument("--mode", choices=("scoring", "generation"), default="scoring",
-                   help="label scoring (default) or MMLA's generation + parser")
-    p.add_argument("--frames", type=int, help="frames per clip (default 4, MMLA's setting)")
-    p.add_argument("--fps", type=float, help="sample frames at this rate instead of --frames")
-    p.add_argument("--max-pixels", type=int, help="pixels per frame (default 360*420)")
-    p.add_argument("--no-audio", action="store_true", help="do not feed the clip's audio")
-    p.add_argument("--prompt-kind", help="zero_shot (default; with --adapter: the form its "
-                   "training used), sft, ...")
-    p.add_argument("--template", type=Path, help="file with your own prompt template")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-new-tokens", type=int, help="generation: token limit")
-    p.add_argument("--attn", help="attention implementation (sdpa, eager, flash_attention_2)")
-    p.add_argument("--adapter", help="LoRA adapter folder (a fine-tune's checkpoint)")
-    p.add_argument("--allow-pickle", action="store_true", help="allow pickle weights (unsafe)")
-    p.add_argument("--batch-size", type=int, default=4, help="clips per batch and commit")
-    add_placement_arguments(p)
-    p.add_argument("--name", default="", help="a name for the run")
-    p.add_argument("--resume", type=int, metavar="RUN_ID",
-                   help="resume a run: only the samples it has not answered are predicted")
-    add_selection_args(p)
-    p.add_argument("--db-mode", choices=("auto", "direct", "shards"), default=None,
-                   help="direct: write the project database; shards: open it read-only and "
-                        "write per-rank JSONL shards to --out (ranks on other machines), merged "
-                        "with `mmla runs merge`; auto: shards when the database is on a network "
-                        "file system or not writable (default: direct for mmla eval, auto for "
-                        "a torchrun rank)")
-    p.add_argument("--out", type=Path, metavar="RUN_FOLDER",
-                   help="with shards: the run folder every rank can write (shared storage)")
-    p.add_argument("--engine-factory", help=argparse.SUPPRESS)  # tests: fake engines
-    p.add_argument("--input-factory", help=argparse.SUPPRESS)
 
 
 def register(sub) -> None:
@@ -116,39 +74,6 @@ def register(sub) -> None:
 
 
 # --- mmla eval ----------------------------------------------------------------------------------
-
-def settings_from_args(args) -> dict:
-    settings = {"audio_on": not args.no_audio, "answer_mode": args.mode, "seed": args.seed}
-    if args.prompt_kind is not None:
-        settings["prompt_kind"] = args.prompt_kind
-    if args.fps is not None:
-        settings.update(sample_fps=args.fps, num_frames=None)
-    elif args.frames is not None:
-        settings["num_frames"] = args.frames
-    if args.template is not None:
-        settings["template"] = args.template.read_text(encoding="utf-8")
-    optional = {"max_pixels": args.max_pixels, "max_new_tokens": args.max_new_tokens,
-                "attn_implementation": args.attn}
-    settings.update({k: v for k, v in optional.items() if v is not None})
-    return settings
-
-
-def eval_kwargs(args) -> dict:
-    if args.resume is None and not (args.model and args.task and args.dataset):
-        raise CliError("give --model, --task and --dataset (or --resume RUN_ID)")
-    return {"model": args.model, "task": args.task, "dataset": args.dataset,
-            "split": None if args.split == "all" else args.split,
-            "settings": settings_from_args(args), "variants": args.variants,
-            "adapter": args.adapter, "resume": args.resume, "name": args.name,
-            "batch_size": args.batch_size, "allow_pickle": args.allow_pickle,
-            "selection": selection_from_args(args).to_dict(), **placement_kwargs(args),
-            **_shard_kwargs(args)}
-
-
-def _shard_kwargs(args) -> dict:
-    given = {"db_mode": args.db_mode, "out_dir": args.out}
-    return {k: v for k, v in given.items() if v is not None}
-
 
 def _eval(store, args) -> int:
     kwargs = eval_kwargs(args)
@@ -270,58 +195,6 @@ def _summarise(store, run_id: int) -> int:
     print(f"mmla eval: run {run_id} {run['status']}: {run['error'] or ''}\n"
           f"resume it with: mmla eval --resume {run_id}", file=sys.stderr)
     return EXIT_CANCELLED if run["status"] == "cancelled" else EXIT_FAILED
-
-
-def run_eval_entry(argv: list[str] | None = None) -> int:
-    """`python -m mmla_core.eval.runs`: one rank of a torchrun / accelerate launch."""
-    from mmla_core.config import default_db_path
-    from mmla_core.eval.runs import (
-        EvalError,
-        launch_key_from_env,
-        run_evaluation,
-        shard_from_env,
-    )
-    from mmla_core.store import StoreError
-
-    parser = argparse.ArgumentParser(prog="python -m mmla_core.eval.runs",
-                                     description="one rank of a data-parallel evaluation")
-    parser.add_argument("--db", type=Path, default=None)
-    add_eval_arguments(parser)
-    parser.add_argument("--device", help="default: cuda:LOCAL_RANK when CUDA is there")
-    args = parser.parse_args(argv)
-    rank, world = shard_from_env()
-    kwargs = eval_kwargs(args)
-    kwargs.setdefault("db_mode", "auto")   # a rank on another machine: shards, not SQLite
-    try:
-        run_id = run_evaluation(
-            args.db or default_db_path(), **kwargs, rank=rank, world_size=world,
-            launch_key=launch_key_from_env(), device=args.device or _rank_device(),
-            engine_factory=args.engine_factory, input_factory=args.input_factory,
-            progress=lambda e: _rank_line(rank, e))
-    except (CliError, EvalError, StoreError, OSError) as exc:
-        print(f"mmla eval (rank {rank}/{world}): {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    where = f"run {run_id}" if run_id else f"shards in {args.out} (mmla runs merge {args.out})"
-    print(f"rank {rank}/{world}: {where}", file=sys.stderr)
-    return EXIT_OK
-
-
-def _rank_device() -> str | None:
-    import os
-
-    if "LOCAL_RANK" not in os.environ:
-        return None
-    import torch
-
-    local = int(os.environ["LOCAL_RANK"])
-    return f"cuda:{local}" if torch.cuda.is_available() and local < torch.cuda.device_count() \
-        else None
-
-
-def _rank_line(rank: int, event) -> None:
-    if event.stage != "running" or event.done == event.total:
-        print(f"rank {rank}: {event.stage} {event.done}/{event.total} {event.message}",
-              file=sys.stderr)
 
 
 # --- mmla runs ----------------------------------------------------------------------------------

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
+
+from mmla_core.eval.arguments import (  # noqa: F401 - the CLI's commands take them from here
+    LABELS_HELP,
+    ArgumentError,
+    add_placement_arguments,
+    add_selection_args,
+    placement_kwargs,
+)
+from mmla_core.eval.arguments import selection_from_args as eval_selection_from_args
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -45,33 +53,13 @@ def _cell(value, width: int) -> str:
 
 
 # --- which labels and clips (store.label_policy, store.verdicts) -------------------------------
-
-LABELS_HELP = ("label source: curated (default: the adjudicated label, else the latest by a "
-               "person, else the imported one), import, annotator:NAME, or majority (a tie is "
-               "left out and reported)")
-
-
-def add_selection_args(parser, *, verdicts: bool = True) -> None:
-    """--labels, and (with `verdicts`) --include-rejected / --only-accepted."""
-    parser.add_argument("--labels", default="curated", metavar="SOURCE", help=LABELS_HELP)
-    if verdicts:
-        rule = parser.add_mutually_exclusive_group()
-        rule.add_argument("--include-rejected", action="store_true",
-                          help="keep clips whose review verdict is reject (left out by default)")
-        rule.add_argument("--only-accepted", action="store_true",
-                          help="keep only clips whose review verdict is accept")
-
+# The flags are the evaluation's too (a torchrun rank parses them): eval/arguments.py holds them.
 
 def selection_from_args(args):
     """The verdicts.Selection the flags ask for; a bad --labels is a CliError."""
-    from mmla_core.store.label_policy import LabelSourceError
-    from mmla_core.store.verdicts import Selection
-
     try:
-        return Selection(getattr(args, "labels", None) or "curated",
-                         bool(getattr(args, "include_rejected", False)),
-                         bool(getattr(args, "only_accepted", False)))
-    except LabelSourceError as exc:
+        return eval_selection_from_args(args)
+    except ArgumentError as exc:
         raise CliError(str(exc)) from exc
 
 
@@ -80,21 +68,3 @@ def print_selection(record: dict) -> None:
     from mmla_core.store.verdicts import describe_record
 
     print(describe_record(record))
-
-
-# --- where the model goes (models.placement) ----------------------------------------------------
-
-def add_placement_arguments(p: argparse.ArgumentParser) -> None:
-    """--device-map / --max-memory: a model larger than one GPU, split over the devices."""
-    p.add_argument("--device-map", metavar="auto|balanced|DEVICE",
-                   help="split the model over the visible GPUs (auto: fill them in order, then "
-                        "the CPU; balanced: even shares) or put it on one DEVICE; default: one "
-                        "device, split only when the weights do not fit it")
-    p.add_argument("--max-memory", metavar="0=20GiB,1=20GiB,cpu=64GiB",
-                   help="cap what each device takes of a split model")
-
-
-def placement_kwargs(args) -> dict:
-    given = {"device_map": getattr(args, "device_map", None),
-             "max_memory": getattr(args, "max_memory", None)}
-    return {k: v for k, v in given.items() if v}

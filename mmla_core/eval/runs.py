@@ -9,18 +9,14 @@ stops the run as `failed` with a message saying what to do. Cancel is checked be
 
 Data parallel on one machine: every rank plans the same sample list and takes every Nth sample
 (`shard`); all ranks write to the same run (SQLite WAL + busy timeout, one short transaction
-per batch). The last rank to finish marks the run done. Launch with
-
-    torchrun --nproc_per_node 4 -m mmla_core.eval.runs --db project.sqlite \\
-        --model Qwen/Qwen2.5-Omni-7B --task MELD --dataset MELD --split test
-
-or `accelerate launch --num_processes 4 -m mmla_core.eval.runs ...` (see docs/evaluation.md).
+per batch). The last rank to finish marks the run done. A rank is `python -m mmla_core.eval`
+(eval/__main__.py) under torchrun or `accelerate launch` (see docs/evaluation.md); the old
+`-m mmla_core.eval.runs` runs the same entry.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,8 +39,8 @@ from mmla_core.eval.run_plan import (
 from mmla_core.prompts import template_hash
 from mmla_core.store.db import Store, open_store
 
-__all__ = ["EvalError", "EvalProgress", "checkpoint_of", "launch_key_from_env", "main",
-           "run_evaluation", "shard", "shard_from_env"]
+__all__ = ["EvalError", "EvalProgress", "checkpoint_of", "launch_key_from_env", "run_evaluation",
+           "shard", "shard_from_env"]
 
 MAX_FAILURES_IN_A_ROW = 8  # the model failing on this many samples in a row stops the run
 
@@ -272,12 +268,7 @@ def _input_failure(exc: Exception) -> str:
     return describe_failure(exc)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m mmla_core.eval.runs`: one rank of a (possibly torchrun-launched) evaluation."""
-    from mmla_core.cli.commands_eval import run_eval_entry
+if __name__ == "__main__":   # the old rank command: `-m mmla_core.eval.runs` is `-m mmla_core.eval`
+    import runpy
 
-    return run_eval_entry(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    runpy.run_module("mmla_core.eval", run_name="__main__", alter_sys=True)

@@ -307,7 +307,8 @@ def test_cli_errors_and_resume(project, capsys, monkeypatch):
     assert run["status"] == "done" and len(preds) == 9
 
 
-def test_torchrun_style_ranks_share_one_run(project, tmp_path):
+@pytest.mark.parametrize("entry", ["mmla_core.eval", "mmla_core.eval.runs"])  # new, old command
+def test_torchrun_style_ranks_share_one_run(project, tmp_path, entry):
     """Two ranks as separate processes (what torchrun starts), writing the same SQLite run."""
     import os
     import subprocess
@@ -321,7 +322,7 @@ def test_torchrun_style_ranks_share_one_run(project, tmp_path):
         env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": "2", "MMLA_LAUNCH_KEY": "L1",
                "PYTHONPATH": os.pathsep.join([core_tests, os.environ.get("PYTHONPATH", "")])}
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "mmla_core.eval.runs", "--db", str(path), "--model", "m",
+            [sys.executable, "-m", entry, "--db", str(path), "--model", "m",
              "--task", "MELD", "--dataset", "ds", "--batch-size", "1", *CLI_FAKE],
             env=env, stderr=subprocess.PIPE, text=True))
     errs = [p.communicate(timeout=120)[1] for p in procs]

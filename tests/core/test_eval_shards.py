@@ -34,7 +34,7 @@ def project(tmp_path):
 
 def _ranks(db, folder, ranks=(0, 1)) -> list[subprocess.CompletedProcess]:
     procs = [subprocess.Popen(
-        [sys.executable, "-m", "mmla_core.eval.runs", "--db", str(db), "--model", "m", "--task",
+        [sys.executable, "-m", "mmla_core.eval", "--db", str(db), "--model", "m", "--task",
          "MELD", "--dataset", "ds", "--batch-size", "2", "--db-mode", "shards", "--out",
          str(folder), *CLI_FAKE],
         env=rank_env(RANK=str(rank), WORLD_SIZE="2", MMLA_LAUNCH_KEY="L1"),

@@ -31,7 +31,7 @@ DEMO_SAMPLES = 8   # the bundled demo clips, all splits, each with a MELD label
 
 
 def _eval_args(db, model) -> list[str]:
-    return ["-m", "mmla_core.eval.runs", "--db", str(db), "--model", str(model),
+    return ["-m", "mmla_core.eval", "--db", str(db), "--model", str(model),
             "--task", "MELD", "--dataset", "demo", "--split", "all", "--frames", "2",
             "--max-pixels", str(56 * 56), "--batch-size", "1"]
 
