@@ -210,10 +210,10 @@ def cmd_undo_redo(store: Store, args) -> int:
     if edit.kind == "label":
         from mmla_core.store.task_rows import task_name
 
-        what = task_name(store, edit.task_id)
+        what = task_name(store, edit.task_id) or f"task {edit.task_id}"
         what += " (adjudication)" if edit.owner else ""
     else:
-        what = edit.check_key if edit.kind == "check" else "transcript"
+        what = str(edit.check_key) if edit.kind == "check" else "transcript"
     before, after = (edit.new_value, edit.old_value) if args.command == "undo" else (
         edit.old_value, edit.new_value)
     print(f"{args.command}: clip {edit.clip_id} {what}: {before or '(none)'} -> "
@@ -289,7 +289,7 @@ def cmd_export_eaf(store: Store, args) -> int:
                        annotator=getattr(args, "annotator", None), split=args.split,
                        selection=selection_from_args(args))
     print(f"wrote {len(files)} .eaf files to {args.out}")
-    print_selection(getattr(files, "labels", None))
+    print_selection(files.labels)
     if files.skipped:
         print("skipped: " + ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())))
     return EXIT_PARTIAL if files.skipped else EXIT_OK

@@ -153,6 +153,7 @@ def _one_value(doc: EafDocument, tier: Tier, report: Report, allowed: tuple[str,
         if label is None:
             report(where, f"tier {tier.tier_id!r}: {raw!r} is not a {task.name} label; skipped")
         return label
+    assert allowed is not None  # every caller passes the allowed values or a task
     value = raw.lower()
     if value not in allowed:
         report(where, f"tier {tier.tier_id!r}: {raw!r} is not one of {', '.join(allowed)}; "

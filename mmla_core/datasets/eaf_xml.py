@@ -105,9 +105,10 @@ def _write_tier(root: ET.Element, tier: Tier, next_id: int, cvs: dict[str, list[
     if tier.value is None:
         return 0
     ann = {"ANNOTATION_ID": f"a{next_id}", "TIME_SLOT_REF1": "ts1", "TIME_SLOT_REF2": "ts2"}
-    entries = cvs.get(tier.vocabulary or "", [])
+    vocabulary = tier.vocabulary or ""
+    entries = cvs.get(vocabulary, [])
     if tier.value in entries:
-        ann["CVE_REF"] = _entry_id(list(cvs).index(tier.vocabulary), entries.index(tier.value))
+        ann["CVE_REF"] = _entry_id(list(cvs).index(vocabulary), entries.index(tier.value))
     aligned = ET.SubElement(ET.SubElement(element, "ANNOTATION"), "ALIGNABLE_ANNOTATION", ann)
     ET.SubElement(aligned, "ANNOTATION_VALUE").text = tier.value
     return 1
@@ -203,12 +204,12 @@ def _read_tier(path: Path, element: ET.Element, slots: dict[str, int | None],
     tier = Tier(tier_id, annotator=element.get("ANNOTATOR", ""),
                 type_ref=element.get("LINGUISTIC_TYPE_REF", ""))
     for ann in element.iterfind("ANNOTATION/ALIGNABLE_ANNOTATION"):
-        refs = (ann.get("TIME_SLOT_REF1"), ann.get("TIME_SLOT_REF2"))
-        missing = [r for r in refs if r not in slots]
-        if missing:
+        ref1, ref2 = ann.get("TIME_SLOT_REF1"), ann.get("TIME_SLOT_REF2")
+        if ref1 not in slots or ref2 not in slots:
+            missing = [r for r in (ref1, ref2) if r not in slots]
             raise EafError(f"{path}: annotation {ann.get('ANNOTATION_ID')!r} in tier {tier_id!r} "
                            f"uses unknown time slot(s) {missing}")
-        start, end = slots[refs[0]], slots[refs[1]]
+        start, end = slots[ref1], slots[ref2]
         if start is not None and end is not None and end < start:
             raise EafError(f"{path}: annotation {ann.get('ANNOTATION_ID')!r} in tier "
                            f"{tier_id!r} ends ({end} ms) before it starts ({start} ms)")

@@ -14,6 +14,7 @@ import os
 
 from mmla_core.datasets.export import (
     CLIP_FIELDS,
+    ClipRecords,
     ExportedFiles,
     ExportError,
     clip_records,
@@ -27,7 +28,7 @@ from mmla_core.store.verdicts import Selection, overall_verdicts
 
 
 def review_records(store: Store, dataset: str | int, *, split: str | None = None,
-                   selection: Selection | None = None) -> list[dict]:
+                   selection: Selection | None = None) -> ClipRecords:
     """`clip_records` (clip fields + policy labels, the clips the selection keeps) plus, per
     clip, every human check answer, the reviews and the overall verdict (`verdicts`)."""
     dataset_id = dataset_id_of(store, dataset)
@@ -39,9 +40,8 @@ def review_records(store: Store, dataset: str | int, *, split: str | None = None
             answers.setdefault(clip_id, {}).setdefault(key, {})[annotator] = answer
     reviews = review_verdicts_by_clip(store, dataset_id)
     for record in records:
-        given = reviews.get(record["id"], {})
         record["checks"] = answers.get(record["id"], {})
-        record["reviews"] = given
+        record["reviews"] = reviews.get(record["id"], {})
         record["verdict"] = overall.get(record["id"])
     return records
 

@@ -31,7 +31,7 @@ def write_mp4(
     audio: np.ndarray | None = None,
     audio_rate: int = 16000,
     *,
-    vfr_times: Sequence[float] | None = None,
+    vfr_times: Sequence[float] | np.ndarray | None = None,
     faststart: bool = True,
     keyframe_interval: int | None = None,
 ) -> Path:
@@ -60,7 +60,7 @@ def _mux(
     fps: float,
     audio: np.ndarray | None,
     audio_rate: int,
-    vfr_times: Sequence[float] | None,
+    vfr_times: Sequence[float] | np.ndarray | None,
     faststart: bool,
     video_options: dict[str, str],
 ) -> None:

@@ -295,8 +295,8 @@ def _content_problems(facts: dict, damage: list[tuple[str, str]]) -> list[tuple[
     if facts.get("is_vfr"):
         problems.append(("vfr", "variable frame rate (frame gaps differ; seek by timestamps)"))
     video_s, audio_s = facts.get("video_duration_s"), facts.get("audio_duration_s")
-    both_known = video_s is not None and audio_s is not None
-    if not damage and both_known and abs(video_s - audio_s) > DURATION_TOLERANCE_S:
+    if (not damage and video_s is not None and audio_s is not None
+            and abs(video_s - audio_s) > DURATION_TOLERANCE_S):
         problems.append(
             ("duration_mismatch", f"audio lasts {audio_s:.2f} s but video {video_s:.2f} s")
         )

@@ -106,7 +106,7 @@ def render_frames(
     caption: str,
     color: tuple[int, int, int] = (40, 90, 160),
     seed: int = 0,
-    mouth_open: Sequence[float] | None = None,
+    mouth_open: Sequence[float] | np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """Draw `n` RGB frames of a cartoon speaker whose mouth moves, with a caption and frame number.
 
@@ -230,10 +230,9 @@ def make_clip(
     frames = None
     if with_video:
         mouth = _mouth_from_audio(audio, n_frames) if audio is not None else None
-        color = tuple(int(c) for c in np.random.default_rng(seed).integers(20, 180, 3))
-        frames = render_frames(
-            n_frames, width, height, caption=text, color=color, seed=seed, mouth_open=mouth
-        )
+        red, green, blue = (int(c) for c in np.random.default_rng(seed).integers(20, 180, 3))
+        frames = render_frames(n_frames, width, height, caption=text, color=(red, green, blue),
+                               seed=seed, mouth_open=mouth)
     vfr_times = vfr_schedule(n_frames, fps, seed=seed) if (vfr and with_video) else None
     write_mp4(path, frames, fps, audio, audio_rate, vfr_times=vfr_times)
     return Path(path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +97,7 @@ class PeakPyramid:
         per_pixel = (last - first) / pixels
         block = 1 << max(int(np.floor(np.log2(max(per_pixel, 1.0)))), 0)
         if block < self.base_block and self.samples is not None:
-            return self._from_raw(first, last, block)
+            return self._from_raw(self.samples, first, last, block)
         return self._from_level(first, last, block)
 
     def _sample_window(self, t0: float, t1: float) -> tuple[int, int]:
@@ -105,11 +106,11 @@ class PeakPyramid:
         last = int(np.clip(np.ceil(t1 * self.rate - 1e-6), 0, self.n_samples))
         return first, last
 
-    def _from_raw(self, first: int, last: int, block: int):
-        """Blocks smaller than the finest level, computed on the fly from raw samples."""
+    def _from_raw(self, samples: np.ndarray, first: int, last: int, block: int):
+        """Blocks smaller than the finest level, computed on the fly from raw `samples`."""
         start = first // block * block
         stop = min(-(-last // block) * block, self.n_samples)
-        window = self.samples[start:stop]
+        window = samples[start:stop]
         times = (start + np.arange(0, window.size, block)) / self.rate
         if block == 1:
             return times, window.copy(), window.copy()
@@ -128,7 +129,8 @@ class PeakPyramid:
 
     def save(self, path: str | os.PathLike[str], *, include_samples: bool = True) -> Path:
         """Write an .npz (no pickle) atomically; without samples it is ~1/16 of the audio size."""
-        arrays = {
+        # Any: np.savez's stub cannot tell these **kwds from its `allow_pickle: bool` keyword
+        arrays: dict[str, Any] = {
             "meta": np.asarray([self.rate, self.n_samples, self.base_block], np.int64),
             "offsets": np.cumsum([0] + [m.size for m, _ in self.levels]).astype(np.int64),
             "mins": _concat([m for m, _ in self.levels]),

@@ -54,13 +54,15 @@ class BrowseFilter:
 def browse_rows(store: Store, annotator: str, dataset_id: int | None = None, *,
                 clip_id: int | None = None) -> list[BrowseRow]:
     """Every clip (or one dataset's, or one clip) with labels, verdict and reviewers, by id."""
-    where, params = "", ()
+    where = ""
+    params: tuple[int, ...] = ()
     if dataset_id is not None:
         where, params = "WHERE c.dataset_id = ?", (dataset_id,)
     if clip_id is not None:
         where, params = "WHERE c.id = ?", (clip_id,)
     rows = {
-        r[0]: BrowseRow(*r[:2], r[2] or "", r[3], r[4] or "", *r[5:10], r[10])
+        r[0]: BrowseRow(r[0], r[1], r[2] or "", r[3], r[4] or "", r[5], r[6], r[7], r[8], r[9],
+                        r[10])
         for r in store.conn.execute(
             "SELECT c.id, d.name, c.split, c.external_id, c.transcript, c.duration_s, c.health, "
             "c.parent_clip_id, c.media_path, coalesce(c.media_root, d.root), c.recipe_json "

@@ -11,8 +11,10 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from transformers import TrainerCallback
 
@@ -119,7 +121,7 @@ class ProgressCallback(TrainerCallback):
         self.sink, self.output_dir = sink, Path(output_dir)
         self.samples_per_step = samples_per_step
         self.writer = writer
-        self.saver = save_adapter
+        self.saver: Callable[[Any, Path], object] = save_adapter
         # Only a resumed run continues the best so far; a fresh one starts from nothing.
         self.best = self._read_best() if resuming else {}
         self._mark: tuple[float, int, int] | None = None

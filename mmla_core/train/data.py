@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from mmla_core.models.inputs import ClipInput, InferenceSettings
 from mmla_core.store.catalog import clip_duration, clip_transcript
 from mmla_core.train.config import TrainConfig
 from mmla_core.train.fit import frames_for
 from mmla_core.train.samples import TrainSample
+
+if TYPE_CHECKING:
+    from mmla_core.store.db import Store
 
 __all__ = ["AnswerMaskError", "Collator", "TrainDataset", "base_settings", "clip_settings",
            "training_clip_input"]
@@ -71,7 +75,8 @@ class TrainDataset:
         self.samples, self.db_path = list(samples), str(db_path)
         self.config, self.modality = config, modality
         self.settings = base_settings(config, modality)
-        self._store, self._pid = None, None
+        self._store: Store | None = None
+        self._pid: int | None = None
 
     def __len__(self) -> int:
         return len(self.samples)

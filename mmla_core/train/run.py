@@ -209,6 +209,10 @@ class _Run:
         adapter is trained and saved). Returns the problem for the job's stderr_tail."""
         from mmla_core.train.evaluation import evaluate_after_training
 
+        if outcome.adapter_path is None:   # its export left no folder: nothing to evaluate
+            problem = "test evaluation skipped: no adapter folder was written (training is done)"
+            log.error("%s", problem)
+            return problem
         try:
             outcome.test_runs, outcome.test_accuracy = evaluate_after_training(
                 self.config, self.db_path, self.job_id, outcome.adapter_path, self.device)
