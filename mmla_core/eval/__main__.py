@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 from mmla_core.config import default_db_path
+from mmla_core.distributed import launch_key_from_env, local_rank, shard_from_env
 from mmla_core.eval.arguments import ArgumentError, add_eval_arguments, eval_kwargs
-from mmla_core.eval.runs import EvalError, launch_key_from_env, run_evaluation, shard_from_env
+from mmla_core.eval.runs import EvalError, run_evaluation
 from mmla_core.store import StoreError
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -53,7 +54,7 @@ def _rank_device() -> str | None:
         return None
     import torch
 
-    local = int(os.environ["LOCAL_RANK"])
+    local = local_rank()
     return f"cuda:{local}" if torch.cuda.is_available() and local < torch.cuda.device_count() \
         else None
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 
@@ -119,29 +118,6 @@ def shard(items: list, rank: int, world_size: int) -> list:
     if world_size < 1 or not 0 <= rank < world_size:
         raise ValueError(f"rank {rank} is not in a world of {world_size}")
     return items[rank::world_size]
-
-
-def shard_from_env(env=None) -> tuple[int, int]:
-    """(rank, world size) from torchrun / accelerate (`RANK`/`WORLD_SIZE`, else the LOCAL_ ones)."""
-    env = os.environ if env is None else env
-    rank = env.get("RANK", env.get("LOCAL_RANK", "0"))
-    world = env.get("WORLD_SIZE", env.get("LOCAL_WORLD_SIZE", "1"))
-    return int(rank), int(world)
-
-
-def launch_key_from_env(env=None) -> str | None:
-    """The same string in every rank of one launch (None for a single process).
-
-    torchrun's rendezvous id when given, plus the master port and the launcher's pid: the
-    ranks of one `torchrun` / `accelerate launch` on a machine are children of one agent.
-    """
-    env = os.environ if env is None else env
-    if shard_from_env(env)[1] <= 1:
-        return None
-    if env.get("MMLA_LAUNCH_KEY"):
-        return env["MMLA_LAUNCH_KEY"]
-    rdzv = env.get("TORCHELASTIC_RUN_ID", "")
-    return f"{rdzv}:{env.get('MASTER_PORT', '')}:{os.getppid()}"
 
 
 def checkpoint_of(adapter: str | None) -> str | None:

@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from mmla_core.distributed import launch_key_from_env, shard_from_env
 from mmla_core.eval.recorder import RunRecorder, error_text, result_columns
 from mmla_core.eval.run_plan import (
     EvalError,
@@ -30,11 +31,9 @@ from mmla_core.eval.run_plan import (
     describe_failure,
     engine_info_dict,
     is_out_of_memory,
-    launch_key_from_env,
     prepare_job,
     resolve,
     shard,
-    shard_from_env,
 )
 from mmla_core.prompts import template_hash
 from mmla_core.store.db import Store, open_store

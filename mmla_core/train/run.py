@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmla_core.distributed import local_rank, shard_from_env
 from mmla_core.models.loader import free_gpu_memory
 from mmla_core.store.jobs import record_trainer_start
 from mmla_core.train.config import TrainConfig, TrainConfigError
@@ -44,10 +45,8 @@ def default_output_dir(db_path, job_id: int | None, name: str) -> Path:
 
 
 def _ranks() -> tuple[int, int, int]:
-    from mmla_core.eval.run_plan import shard_from_env
-
     rank, world = shard_from_env()
-    return rank, world, int(os.environ.get("LOCAL_RANK", "0"))
+    return rank, world, local_rank()
 
 
 def _log_to(output_dir: Path, rank: int) -> logging.Handler:
@@ -247,12 +246,12 @@ class _Run:
         log.info("%s: %d train / %d dev samples, model %s (%s, %s), sharding %s, resume from %s",
                  config.name, len(train), len(dev), model_path, family, modality,
                  config.sharding, checkpoint)
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        device = training_device(config, local_rank)
+        gpu_index = local_rank()
+        device = training_device(config, gpu_index)
         # before the model: ZeRO-3 partitions the weights while they load (zero.Init)
         args = training_arguments(config, self.output_dir, device,
                                   workers=2 if device.startswith("cuda") else 0, family=family)
-        prepared = prepare_model(config, model_path, local_rank)
+        prepared = prepare_model(config, model_path, gpu_index)
         train_set = TrainDataset(train, self.db_path, config, modality)
         dev_set = TrainDataset(dev, self.db_path, config, modality)
         tasks = {t.name: t for _, t in resolve_tasks(self.store, config.tasks)}

@@ -6,7 +6,8 @@ import threading
 import pytest
 from fake_engine import InferenceSettings, clip_input, load, reset_counter
 
-from mmla_core.eval.run_plan import EvalError, launch_key_from_env, shard, shard_from_env
+from mmla_core.distributed import launch_key_from_env, shard_from_env
+from mmla_core.eval.run_plan import EvalError, shard
 from mmla_core.eval.runs import run_evaluation
 from mmla_core.store import open_store
 from mmla_core.store.catalog import (
