@@ -1,7 +1,8 @@
 """What crosses the model worker's pipe: requests in, events out, as plain dicts (they pickle
 across `spawn` and need no class on either side).
 
-A request is `{"op": OP, "request": ID, ...payload}`; `stop` carries no id. An event is
+A request is `{"op": OP, "request": ID, ...payload}` (OP: load, evaluate, predict, probe,
+probe_set, checks; `stop` carries no id). An event is
 `{"type": TYPE, "request": ID, ...fields}`: `ready` (pid) when the process is up, `loaded`
 (info), `progress` (evaluation: an EvalProgress as fields; probe sets and checks: done, total
 and maybe run_id), `cell` (a probe's ProbeCell as a dict), `prediction` (result),
@@ -12,9 +13,8 @@ A request ends with one of FINAL_EVENTS.
 
 from __future__ import annotations
 
-__all__ = ["FINAL_EVENTS", "OPS", "finished", "is_final", "make_event", "make_request"]
+__all__ = ["FINAL_EVENTS", "finished", "is_final", "make_event", "make_request"]
 
-OPS = ("load", "evaluate", "predict", "probe", "probe_set", "checks", "stop")
 FINAL_EVENTS = ("finished", "prediction", "loaded", "error", "crashed")
 
 
