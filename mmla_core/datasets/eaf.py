@@ -24,6 +24,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -116,7 +117,7 @@ class _ProjectWork:
         return self._per_annotator(task.name, task.name, [(who, label) for _, who, label in rows])
 
     def _per_annotator(self, base: str, vocabulary: str,
-                       values: list[tuple[str, str]]) -> list[Tier]:
+                       values: Sequence[tuple[str, str | None]]) -> list[Tier]:
         """A tier per annotator with a value; with `annotator` set, that one's tier even when
         empty (ready to annotate in ELAN)."""
         if self.annotator is not None and not values:
@@ -145,7 +146,7 @@ def export_eaf(store: Store, out_dir: str | os.PathLike, *, dataset: str | int,
         if not work.gate.keep(clip["id"]):
             continue
         media, problem = _clip_media(clip)
-        if problem:
+        if media is None:
             result.skipped[problem] += 1
             continue
         path = out / eaf_file_name(clip)
@@ -186,12 +187,13 @@ def _dataset(store: Store, dataset: str | int) -> dict:
     return row
 
 
-def _clip_media(clip: dict) -> tuple[Path | None, str | None]:
+def _clip_media(clip: dict) -> tuple[Path | None, str]:
+    """(the clip's media file, "") or (None, why it has none to export)."""
     if not clip["media_path"]:
         return None, "no_media"
     if not clip["duration_s"]:
         return None, "unprobed (run `mmla media probe`)"
     try:
-        return confine(clip.get("media_root") or clip["dataset_root"], clip["media_path"]), None
+        return confine(clip.get("media_root") or clip["dataset_root"], clip["media_path"]), ""
     except PathEscapeError:
         return None, "unsafe_path"

@@ -129,7 +129,11 @@ def clip_input_from_store(store, clip_id: int, settings: InferenceSettings, *,
     if recipe_steps is None and not row.get("media_path") and row.get("recipe_json"):
         recipe = json.loads(row["recipe_json"])
         recipe_steps, seed = recipe["steps"], recipe.get("seed", 0)
-        row = get_clip(store, row["parent_clip_id"])
+        parent = get_clip(store, row["parent_clip_id"])
+        if parent is None:
+            raise ValueError(f"clip {clip_id}: its parent clip {row['parent_clip_id']} is not in "
+                             "the project")
+        row = parent
     times = _times_or_none(clip_media_path(row), settings)
     if recipe_steps is not None:
         arrays = build_in_memory(store, row["id"], recipe_steps, seed, times=times)

@@ -150,6 +150,7 @@ def undo_depth(store: Store, annotator: str) -> tuple[int, int]:
 
 
 def _current_value(conn, edit: Edit, annotator: str) -> str | None:
+    params: tuple[object, ...]
     if edit.kind == "label":
         sql, params = ("SELECT label FROM annotations WHERE clip_id = ? AND task_id = ? "
                        "AND annotator = ?", (edit.clip_id, edit.task_id, edit.row_owner(annotator)))
@@ -163,9 +164,13 @@ def _current_value(conn, edit: Edit, annotator: str) -> str | None:
 
 
 def _apply(conn, edit: Edit, annotator: str, value: str | None) -> None:
+    # The writers (set_label, adjudicate, set_check_answer) give a label edit its task and a
+    # check edit its key; the table's rows keep them (a task's deletion deletes its edits).
     if edit.kind == "label":
+        assert edit.task_id is not None
         _apply_label(conn, edit.clip_id, edit.task_id, edit.row_owner(annotator), value)
     elif edit.kind == "check":
+        assert edit.check_key is not None
         _apply_check(conn, edit.clip_id, edit.check_key, annotator, value, "human", None, None)
     else:
         conn.execute("UPDATE clips SET transcript = ? WHERE id = ?", (value or "", edit.clip_id))

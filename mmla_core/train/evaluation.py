@@ -27,6 +27,7 @@ def test_plan(store, config: TrainConfig) -> list[dict]:
 
     _, family, _ = resolve_model(store, config.model)
     modality = effective_modality(config, family)
+    variants: str | None
     if config.mode == "alignment":
         kinds = [("visual_focused", None), ("audio_focused", None)]
         variants = "mmabench"
@@ -44,19 +45,20 @@ def test_plan(store, config: TrainConfig) -> list[dict]:
 
 
 def evaluate_after_training(config: TrainConfig, db_path, job_id: int | None, adapter: Path,
-                            device: str | None) -> tuple[list[int], dict[int, float]]:
-    """Run the test evaluations; (run ids, {run id: accuracy on the clips themselves})."""
+                            device: str | None) -> tuple[list[int], dict[int, float | None]]:
+    """Run the test evaluations; (run ids, {run id: accuracy on the clips themselves, None
+    when none of them was scored})."""
     from mmla_core.eval.runs import run_evaluation
     from mmla_core.store.db import open_store
     from mmla_core.train.data import base_settings, training_clip_input
 
     with open_store(db_path) as store:
         plan = test_plan(store, config)
-    run_ids, accuracy = [], {}
+    run_ids: list[int] = []
+    accuracy: dict[int, float | None] = {}
     for item in plan:
-        settings = base_settings(config, item["modality"])
-        settings = {**asdict(settings), "prompt_kind": item["prompt_kind"],
-                    "template": item["template"]}
+        settings = {**asdict(base_settings(config, item["modality"])),
+                    "prompt_kind": item["prompt_kind"], "template": item["template"]}
         run_id = run_evaluation(
             db_path, model=config.model, task=item["task"], dataset=item["dataset"],
             split=config.test_split, settings=settings, variants=item["variants"],
@@ -76,7 +78,10 @@ def _tag_run(store, run_id: int, config: TrainConfig, job_id: int | None, adapte
 
     from mmla_core.store.results import get_run, update_run
 
-    settings = json.loads(get_run(store, run_id)["settings_json"] or "{}")
+    run = get_run(store, run_id)
+    if run is None:
+        raise ValueError(f"test run {run_id} is not in the project (deleted while it ran?)")
+    settings = json.loads(run["settings_json"] or "{}")
     settings["training_job_id"] = job_id
     created = None if job_id is None else job_created_at(store, job_id)
     # job_created_at + output_dir tell this job from a later one that reused its id

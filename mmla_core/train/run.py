@@ -31,7 +31,7 @@ class TrainOutcome:
     adapter_path: Path | None
     best: dict = field(default_factory=dict)     # {step, eval_accuracy}
     test_runs: list[int] = field(default_factory=list)
-    test_accuracy: dict = field(default_factory=dict)  # run id -> accuracy
+    test_accuracy: dict[int, float | None] = field(default_factory=dict)  # run id -> accuracy
     train_metrics: dict = field(default_factory=dict)  # the Trainer's (runtime, samples/s...)
 
 

@@ -66,16 +66,17 @@ def record_variant(store: Store, plan: VariantPlan, columns: dict, parent: dict,
                    copy_labels: bool = False, existing_id: int | None = None) -> int:
     """Insert the variant's row (or point `existing_id` at the file just written: a row made
     before long names kept their key may name another variant's file)."""
-    if plan.out_path is None:
-        root, path = parent.get("media_root"), parent.get("media_path")
-    else:
-        root, path = str(Path(plan.out_path).parent), Path(plan.out_path).name
+    out = None if plan.out_path is None else Path(plan.out_path)
     if existing_id is not None:
-        if plan.out_path is None:
+        if out is None:
             save_media_info(store, [(existing_id, columns)])
         else:
-            move_variant_media(store, existing_id, root, path, columns)
+            move_variant_media(store, existing_id, str(out.parent), out.name, columns)
         return existing_id
+    if out is None:
+        root, path = parent.get("media_root"), parent.get("media_path")
+    else:
+        root, path = str(out.parent), out.name
     try:
         return add_variant_with_media(
             store, plan.parent_id, plan.external_id, media_root=root, media_path=path,
@@ -105,6 +106,9 @@ def create_variant(store: Store, parent_id: int, steps, seed: int = 0, *,
     existing = variant_keys(store, parent["dataset_id"], parent_id=parent_id).get(plan.key)
     if existing is not None and (plan.out_path is None or Path(plan.out_path).is_file()):
         row = get_clip(store, existing)
+        if row is None:
+            raise VariantError(f"clip {parent_id}", "-", f"its variant {existing} was deleted "
+                               "while it was looked up")
         return CreatedVariant(existing, False, _path_or_none(row), json.loads(row["recipe_json"]))
     write_variant(plan)
     columns = media_columns(plan, parent)
