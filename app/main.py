@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     code = app.exec()
     if smoke is not None:
         code = code or smoke.exit_code
-    window.runner.shutdown()
+    window.project.close()
     from mmla_app.runtime.write_queue import write_queue
 
     write_queue().drain()  # every acknowledged edit is committed before the process exits

@@ -34,7 +34,7 @@ from mmla_app.player.player_widget import PlayerWidget
 from mmla_app.player.waveform_pane import WaveformPane
 from mmla_app.probe.probe_panel import ProbePanel
 from mmla_app.runtime.live_refresh import LiveRefresh
-from mmla_app.runtime.runner import Runner
+from mmla_app.runtime.project import Project
 from mmla_app.theme import STYLESHEET
 from mmla_app.training.training_panel import TrainingPanel
 from mmla_app.variants.variants_panel import VariantsPanel
@@ -68,12 +68,10 @@ class MainWindow(QMainWindow):
     def __init__(self, db_path: str | Path, *, demo: bool | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
-        self.db_path = Path(db_path)
-        self.annotator = settings.annotator()
+        self.project = Project(db_path, settings.annotator(), self)
         self.current_row = None
         self.check_view = False  # V: play the current check's view (muted / black frames)
         self._check_shown = "full"
-        self.runner = Runner(self.db_path, self)
         self.setStyleSheet(STYLESHEET)
         fit_resize(self, 1440, 900)
         self.setAcceptDrops(True)
@@ -88,6 +86,18 @@ class MainWindow(QMainWindow):
 
     def sizeHint(self) -> QSize:
         return QSize(1440, 900)
+
+    @property
+    def db_path(self) -> Path:
+        return self.project.db_path
+
+    @property
+    def annotator(self) -> str:
+        return self.project.annotator
+
+    @property
+    def runner(self):
+        return self.project.runner
 
     # --- construction -------------------------------------------------------------------------
 
@@ -170,23 +180,23 @@ class MainWindow(QMainWindow):
     def open_database(self, path: str | Path, *, demo: bool | None = False) -> None:
         """Switch to another project file; everything in flight for the old one is dropped."""
         self.show_clip(None)
-        self.db_path = Path(path)
-        self.runner.set_db_path(self.db_path)
+        self.project.open(path)
         settings.remember_project(self.db_path)
         self.setWindowTitle(f"{self.db_path.name} — MMLA Studio")
         self.db_label.setText(self.db_path.name)
         self.db_label.setToolTip(str(self.db_path))
-        for panel in (self.annotation, self.checks, self.variants, self.probe, self.training):
+        for panel in (self.annotation, self.checks):
+            panel.set_context(self.db_path, self.annotator, runner=self.runner)
+        for panel in (self.variants, self.probe, self.training):
             panel.set_context(self.db_path, self.annotator)
         self.statusBar().showMessage("Opening project…")
-        self.live.watcher.stop()
         self.runner.submit(open_project, demo, channel=PROJECT_CHANNEL,
                            on_success=self._on_project_opened,
                            on_error=lambda exc: self._on_load_error("open the project", exc))
 
     def _on_project_opened(self, opened: tuple[int, str | None]) -> None:
         dataset_count, read_only = opened
-        self.live.watch(self.db_path)  # from here on, outside writes reach the panels
+        self.project.watch()  # from here on, outside writes reach the panels
         self.statusBar().clearMessage()
         self.datasets_loaded.emit(dataset_count)
         if read_only:  # look, list, export; every change is refused with this reason
@@ -288,10 +298,11 @@ class MainWindow(QMainWindow):
         name = name.strip()
         if not name or name == self.annotator:
             return
-        self.annotator = name
+        self.project.annotator = name
         settings.set_annotator(name)
-        for panel in (self.annotation, self.checks, self.variants):
-            panel.set_context(self.db_path, name)
+        for panel in (self.annotation, self.checks):
+            panel.set_context(self.db_path, name, runner=self.runner)
+        self.variants.set_context(self.db_path, name)
         self._show_annotator()
         current = self.current_row.id if self.current_row else None
         self.browser.reload(name, select_clip=current)
@@ -336,6 +347,6 @@ class MainWindow(QMainWindow):
         self.live.shutdown()
         self.player.close_clip()
         self.waveform.load_clip(None)
-        self.runner.shutdown()
+        self.project.close()
         self.importer.shutdown()
         super().closeEvent(event)

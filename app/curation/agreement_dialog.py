@@ -31,9 +31,10 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app import keymap
+from mmla_app.ops import curation as ops
+from mmla_app.ops.op import submit
 from mmla_app.runtime.change_bus import change_bus
 from mmla_app.runtime.runner import Runner
-from mmla_app.runtime.write_queue import submit_write
 from mmla_app.widgets.screen_fit import fit_resize
 from mmla_app.widgets.tables import read_only_table
 from mmla_core import changes as areas
@@ -65,13 +66,6 @@ def _compute(store, dataset_id: int, annotators: list[str], task: str | None):
     report = dataset_agreement(store, dataset_id, annotators, task=task)
     tasks = {t.name: (task_by_name(store, t.name)[0], t.labels) for t in list_tasks(store)}
     return report, tasks
-
-
-def _adjudicate(store, clip_id: int, task_id: int, label: str, annotator: str) -> int:
-    from mmla_core.store.labels import adjudicate
-
-    adjudicate(store, clip_id, task_id, label, annotator)
-    return clip_id
 
 
 def _curated_text(d) -> str:
@@ -127,9 +121,10 @@ class AgreementDialog(QDialog):
         change_bus().listen(self._on_changes)
         self.finished.connect(lambda _result: change_bus().forget(self._on_changes))
 
-    def _on_changes(self, changes, _initiator) -> None:
-        """A label by an annotator not listed yet (here or from the CLI): list them now."""
-        if isValid(self) and changes.touches(areas.LABELS):
+    def _on_changes(self, changes, initiator) -> None:
+        """A label by an annotator not listed yet (the window, the CLI): list them now; our
+        own adjudications add no annotator and keep the status line."""
+        if isValid(self) and initiator is not self and changes.touches(areas.LABELS):
             self._on_dataset()
 
     # --- choices ------------------------------------------------------------------------------
@@ -266,9 +261,9 @@ class AgreementDialog(QDialog):
             self.status.setText(f"{d.name} has {len(labels)} labels")
             return False
         row, label = self.disagreements.currentRow(), labels[index]
-        submit_write(self.db_path, _adjudicate, d.clip_id, task_id, label, self.annotator,
-                     on_success=lambda _c: self._on_adjudicated(row, d, label),
-                     on_error=self._failed)
+        submit(self.db_path, ops.adjudicate(d.clip_id, task_id, label, self.annotator),
+               initiator=self, on_success=lambda _c: self._on_adjudicated(row, d, label),
+               on_error=self._failed)
         if row + 1 < self.disagreements.rowCount():
             self.disagreements.setCurrentCell(row + 1, 0)
         return True

@@ -2,8 +2,9 @@
 curator's current label (who set it, when), other annotators' labels, and a free-text note.
 
 Reads and writes run off the GUI thread. A click or key shows the new label at once, and the
-write (`labels.set_label`, one transaction, undoable) goes through `write_queue.submit_write`: the
-app's single writer thread, which keeps the curator's writes in the order they were made.
+write (`ops.curation.set_label`: `labels.set_label`, one transaction, undoable) goes through the
+app's single writer thread, which keeps the curator's writes in the order they were made, and
+its change record goes on the change bus with this panel as initiator.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app import keymap
+from mmla_app.ops import curation as ops
 from mmla_app.runtime.runner import Runner
 from mmla_app.widgets.panel_frame import BackgroundWrites, build_panel_frame
 
@@ -49,37 +51,6 @@ def load_annotation_state(store, clip_id: int):
     from mmla_core.store.review import clip_label_state
 
     return clip_label_state(store, clip_id)
-
-
-def _set_label(store, clip_id: int, task_id: int, label: str | None, annotator: str) -> int:
-    from mmla_core.store.labels import set_label
-
-    set_label(store, clip_id, task_id, label, annotator)
-    return clip_id
-
-
-def _set_label_by_index(store, clip_id: int, task_position: int, label_index: int,
-                        annotator: str) -> tuple[int, str]:
-    """A key pressed before the clip's labels loaded, resolved against the database; returns
-    (clip id, what it wrote) for the "Saved" line."""
-    from mmla_core.store.labels import set_label
-    from mmla_core.store.review import clip_label_state
-
-    tasks = clip_label_state(store, clip_id).tasks
-    if 0 <= task_position < len(tasks):
-        task_id, task = tasks[task_position]
-        if 0 <= label_index < len(task.labels):
-            set_label(store, clip_id, task_id, task.labels[label_index], annotator)
-            return clip_id, f"{task.name} = {task.labels[label_index]}"
-        return clip_id, f"nothing ({task.name} has {len(task.labels)} labels)"
-    return clip_id, "nothing (no task)"
-
-
-def _set_note(store, clip_id: int, annotator: str, text: str) -> int:
-    from mmla_core.store.labels import set_note
-
-    set_note(store, clip_id, annotator, text)
-    return clip_id
 
 
 def when_text(iso: str) -> str:
@@ -189,7 +160,6 @@ class AnnotationPanel(BackgroundWrites, QWidget):
         self.state = None  # a ClipLabelState (mmla_core.store.review)
         self.boxes: list[TaskBox] = []
         self.active = 0
-        self._runner: Runner | None = None
         self._pending_writes = 0
         self._note_clip: int | None = None
         self._note_dirty = False
@@ -214,15 +184,14 @@ class AnnotationPanel(BackgroundWrites, QWidget):
 
     # --- public API -------------------------------------------------------------------------
 
-    def set_context(self, db_path: str | Path, annotator: str) -> None:
-        """Point the panel at a project and a curator; the shown clip is reloaded."""
+    def set_context(self, db_path: str | Path, annotator: str, runner: Runner | None = None,
+                    ) -> None:
+        """Point the panel at a project and a curator (reading through `runner`, the project's,
+        when given); the shown clip is reloaded."""
         self.save_note()
         self.db_path, self.annotator = Path(db_path), annotator
         self._pending_writes = 0  # results of writes to the old context are dropped
-        if self._runner is None:
-            self._runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
-        else:
-            self._runner.set_db_path(self.db_path)
+        self._use_runner(runner)
         self.who_label.setText(f"as {annotator}" if annotator else "")
         self.set_clip(self.clip_id)
 
@@ -255,7 +224,7 @@ class AnnotationPanel(BackgroundWrites, QWidget):
         if self.state is None and self.clip_id is not None and self.annotator:
             # The clip is still loading: the writer thread resolves the key against the
             # database, in the order of every key pressed in any panel (undo stays in order).
-            self._write(_set_label_by_index, self.clip_id, self.active, index, self.annotator)
+            self._write(ops.set_label_by_index(self.clip_id, self.active, index, self.annotator))
             return True
         if self.state is None or not self.boxes or not self.annotator:
             self._say("No clip loaded yet" if self.state is None else "No tasks to label")
@@ -269,7 +238,7 @@ class AnnotationPanel(BackgroundWrites, QWidget):
         mine[self.annotator] = (label, datetime.now().astimezone().isoformat())
         self.state.labels[box.task_id] = mine  # shown at once; the database follows
         box.show_labels(mine, self.annotator)
-        self._write(_set_label, self.state.clip_id, box.task_id, label, self.annotator,
+        self._write(ops.set_label(self.state.clip_id, box.task_id, label, self.annotator),
                     what=f"{box.task.name} = {label}")
         return True
 
@@ -286,13 +255,12 @@ class AnnotationPanel(BackgroundWrites, QWidget):
         if not self._note_dirty or self._note_clip is None or self._runner is None:
             return
         self._note_dirty = False
-        self._write(_set_note, self._note_clip, self.annotator, self.note_edit.toPlainText())
+        self._write(ops.set_note(self._note_clip, self.annotator, self.note_edit.toPlainText()))
 
     def shutdown(self) -> None:
         """Commit a typed note and stop delivering results (the window is closing)."""
         self.save_note()
-        if self._runner is not None:
-            self._runner.shutdown()
+        self._close_runner()
 
     # --- loading ------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app import keymap
+from mmla_app.ops import curation as ops
 from mmla_app.runtime.runner import Runner
 from mmla_app.widgets.elided_label import ElidedLabel
 from mmla_app.widgets.panel_frame import BackgroundWrites, build_panel_frame
@@ -56,32 +57,6 @@ def load_check_state(store, clip_id: int, annotator: str):
     from mmla_core.store.checks import clip_check_state
 
     return clip_check_state(store, clip_id, annotator)
-
-
-def _answer(store, clip_id: int, key: str, answer: str, annotator: str) -> int:
-    from mmla_core.store.checks import answer_check
-
-    answer_check(store, clip_id, key, answer, annotator)
-    return clip_id
-
-
-def _answer_in_order(store, clip_id: int, answers: list[str], annotator: str) -> int:
-    """Keys pressed before the clip's checks loaded: answer from the first open check on."""
-    from mmla_core.store.checks import answer_check, clip_check_state
-
-    state = clip_check_state(store, clip_id, annotator)
-    index = state.first_open_index()
-    for answer in answers:
-        answer_check(store, clip_id, state.checks[index].key, answer, annotator)
-        index = min(index + 1, len(state.checks) - 1)
-    return clip_id
-
-
-def _accept_model(store, clip_id: int, annotator: str) -> int:
-    from mmla_core.store.checks import accept_model_answers
-
-    accept_model_answers(store, clip_id, annotator)
-    return clip_id
 
 
 class CheckRow(QFrame):
@@ -156,7 +131,6 @@ class ChecksPanel(BackgroundWrites, QWidget):
         self.state = None
         self.rows: list[CheckRow] = []
         self.current = 0
-        self._runner: Runner | None = None
         self._pending_writes = 0
         self._build()
 
@@ -179,13 +153,13 @@ class ChecksPanel(BackgroundWrites, QWidget):
 
     # --- public API -------------------------------------------------------------------------
 
-    def set_context(self, db_path: str | Path, annotator: str) -> None:
+    def set_context(self, db_path: str | Path, annotator: str, runner: Runner | None = None,
+                    ) -> None:
+        """Point the panel at a project and a curator (reading through `runner`, the project's,
+        when given)."""
         self.db_path, self.annotator = Path(db_path), annotator
         self._pending_writes = 0
-        if self._runner is None:
-            self._runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
-        else:
-            self._runner.set_db_path(self.db_path)
+        self._use_runner(runner)
         previous, self.clip_id = self.clip_id, None
         self.set_clip(previous)
 
@@ -212,7 +186,7 @@ class ChecksPanel(BackgroundWrites, QWidget):
         if self.state is None and self.clip_id is not None and self.annotator:
             # The clip is still loading: the writer thread answers the first open check, in
             # the order of every key pressed in any panel (undo stays in order).
-            self._write(_answer_in_order, self.clip_id, [answer], self.annotator)
+            self._write(ops.answer_checks_in_order(self.clip_id, [answer], self.annotator))
             return True
         if self.state is None or not self.rows or not self.annotator:
             self._say("No clip loaded yet")
@@ -220,7 +194,7 @@ class ChecksPanel(BackgroundWrites, QWidget):
         row = self.rows[self.current]
         self.state.mine[row.check.key] = answer  # shown at once; the database follows
         self._show_state()
-        self._write(_answer, self.state.clip_id, row.check.key, answer, self.annotator)
+        self._write(ops.answer_check(self.state.clip_id, row.check.key, answer, self.annotator))
         if self.current < len(self.rows) - 1:
             self.set_current(self.current + 1)
         return True
@@ -241,14 +215,13 @@ class ChecksPanel(BackgroundWrites, QWidget):
             return
         self.state.mine.update(self.state.model_to_accept())
         self._show_state()
-        self._write(_accept_model, self.state.clip_id, self.annotator)
+        self._write(ops.accept_model_answers(self.state.clip_id, self.annotator))
 
     def verdict(self) -> str | None:
         return None if self.state is None else self.state.verdict
 
     def shutdown(self) -> None:
-        if self._runner is not None:
-            self._runner.shutdown()
+        self._close_runner()
 
     # --- showing ------------------------------------------------------------------------------
 

@@ -1,36 +1,16 @@
 """Edits from the window: transcript saves, undo/redo, review verdicts, refreshing a clip's row.
 
-Each edit is one core call in a runner job (its own Store, its own transaction), so it is
-committed the moment the curator acts; the GUI then re-reads just that clip's browser row.
+Each edit is an op (mmla_app.ops.curation) run on the writer thread (one transaction), so it
+is committed the moment the curator acts; its change record goes on the bus with this controller
+as initiator, and the GUI re-reads just that clip's browser row.
 """
 
 from __future__ import annotations
 
 from functools import partial
 
-from mmla_app.runtime.write_queue import submit_write
-
-
-def _undo(store, annotator: str, redo: bool):
-    """(the edit undone or redone, what it was in words), or None when there was none."""
-    from mmla_core.store.labels import redo as redo_edit
-    from mmla_core.store.labels import undo as undo_edit
-    from mmla_core.words import edit_description
-
-    edit = (redo_edit if redo else undo_edit)(store, annotator)
-    return None if edit is None else (edit, edit_description(store, edit))
-
-
-def _set_transcript(store, clip_id: int, text: str, annotator: str) -> None:
-    from mmla_core.store.labels import set_transcript
-
-    set_transcript(store, clip_id, text, annotator)
-
-
-def _mark_reviewed(store, clip_id: int, annotator: str):
-    from mmla_core.store.review import mark_reviewed
-
-    return mark_reviewed(store, clip_id, annotator)
+from mmla_app.ops import curation as ops
+from mmla_app.ops.op import submit
 
 
 def _browse_row(store, clip_id: int, annotator: str):
@@ -49,15 +29,15 @@ class EditController:
         return self.window.runner
 
     def set_transcript(self, clip_id: int, text: str) -> None:
-        submit_write(self.window.db_path, _set_transcript, clip_id, text, self.window.annotator,
-                     on_success=lambda _: self._after_edit(clip_id, "Transcript saved"),
-                     on_error=self._failed)
+        submit(self.window.db_path, ops.set_transcript(clip_id, text, self.window.annotator),
+               initiator=self, on_success=lambda _: self._after_edit(clip_id, "Transcript saved"),
+               on_error=self._failed)
 
     def undo(self, *, redo: bool = False) -> None:
         if self.window.transcript.is_editing():
             return  # the text box has its own undo while typing
-        submit_write(self.window.db_path, _undo, self.window.annotator, redo,
-                     on_success=partial(self._after_undo, redo), on_error=self._failed)
+        submit(self.window.db_path, ops.undo(self.window.annotator, redo=redo), initiator=self,
+               on_success=partial(self._after_undo, redo), on_error=self._failed)
 
     def _after_undo(self, redo: bool, done) -> None:
         verb = "Redid" if redo else "Undid"
@@ -71,9 +51,9 @@ class EditController:
         row = self.window.current_row
         if row is None:
             return
-        submit_write(self.window.db_path, _mark_reviewed, row.id, self.window.annotator,
-                     on_success=lambda verdict: self._after_review(row.id, verdict),
-                     on_error=self._failed)
+        submit(self.window.db_path, ops.mark_reviewed(row.id, self.window.annotator),
+               initiator=self, on_success=lambda verdict: self._after_review(row.id, verdict),
+               on_error=self._failed)
 
     def _after_review(self, clip_id: int, verdict) -> None:
         self.refresh_clip(clip_id)

@@ -9,36 +9,38 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from mmla_app.runtime.change_bus import ProjectWatcher, change_bus
-from mmla_app.runtime.write_queue import write_queue
 from mmla_core import changes as areas
 
 
 class LiveRefresh(QObject):
-    """Routes `Changes` on the bus to the main window's panels; watches the open project."""
+    """Routes `Changes` on the project's bus to the main window's panels."""
 
     def __init__(self, window):
         super().__init__(window)
         self.window = window
-        self.watcher = ProjectWatcher(window.runner, parent=self)
-        write_queue().committed.connect(self.watcher.own_write_committed)
-        change_bus().listen(self.on_changes)
+        self.bus = window.project.bus
+        self.bus.listen(self.on_changes)
+        self._listening = True
 
-    def watch(self, db_path) -> None:
-        self.watcher.watch(db_path)
+    def _own(self, initiator) -> bool:
+        """The window's own curation parts: they refresh the panes they wrote from themselves
+        (the key press's row, the panel's "Saved"), so their echo is skipped here."""
+        window = self.window
+        return any(initiator is part for part in (window.annotation, window.checks, window.edits))
 
     def on_changes(self, changes, initiator) -> None:
-        window = self.window
-        outside = initiator is None
+        if self._own(initiator):
+            return
+        window = self.window  # from here: another process, or a dialog (adjudication, a model)
         current = window.current_row.id if window.current_row else None
-        labels_only = outside and changes.touches(areas.LABELS) and not changes.touches(
+        labels_only = changes.touches(areas.LABELS) and not changes.touches(
             areas.DATASETS, areas.CLIPS)
         if labels_only and changes.clip_ids:  # just those rows, not a 100k-row reload
             for clip_id in changes.clip_ids:
                 window.edits.refresh_clip(clip_id)
         elif changes.touches(areas.DATASETS, areas.CLIPS) or labels_only:
             window.reload_clips(current)
-        if outside and changes.touches(areas.LABELS) and current is not None and (
+        if changes.touches(areas.LABELS) and current is not None and (
                 not changes.clip_ids or current in changes.clip_ids):
             window.annotation.refresh()
             window.checks.refresh()
@@ -48,9 +50,6 @@ class LiveRefresh(QObject):
             window.training.poll_now(with_list=True)
 
     def shutdown(self) -> None:
-        if self.watcher.stopped_for_good:
-            return
-        self.watcher.stop()
-        self.watcher.stopped_for_good = True
-        change_bus().forget(self.on_changes)
-        write_queue().committed.disconnect(self.watcher.own_write_committed)
+        if self._listening:
+            self._listening = False
+            self.bus.forget(self.on_changes)

@@ -53,24 +53,47 @@ def build_panel_frame(panel: QWidget, title: str, empty_text: str,
 class BackgroundWrites:
     """Mixin for a side panel whose edits go through the app's writer thread.
 
-    The panel shows an edit at once; this counts the writes still in flight, says "Saved" when
-    the last one has committed (what the curator may rely on), naming what each write since the
-    last "Saved" changed (`what=`, or a write returning (clip id, what)), then reloads the shown
-    state. The panel provides `db_path`, `status` (QLabel), `message` and `changed` signals,
-    `refresh()`.
+    The panel shows an edit at once; this submits the edit's op (mmla_app.ops), counts the
+    writes still in flight, says "Saved" when the last one has committed (what the curator may
+    rely on), naming what each write since the last "Saved" changed (`what=`, or a write
+    returning (clip id, what)), then reloads the shown state. The panel provides `db_path`,
+    `status` (QLabel), `message` and `changed` signals, `refresh()`.
     """
 
     _pending_writes = 0
     _saved_what: list[str] | None = None
+    _runner = None  # reads: the project's Runner (shared), or the panel's own when standalone
+    _own_runner = False
 
-    def _write(self, fn, *args, what: str | None = None) -> None:
-        from mmla_app.runtime.write_queue import submit_write
+    def _use_runner(self, runner=None) -> None:
+        """Read through `runner` (the project's) when given, else through a runner of our own
+        on `db_path` (a panel used on its own, as in tests)."""
+        from mmla_app.runtime.runner import Runner
+
+        if runner is not None:
+            self._close_runner()
+            self._runner, self._own_runner = runner, False
+        elif self._runner is None or not self._own_runner:
+            self._runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
+            self._own_runner = True
+        else:
+            self._runner.set_db_path(self.db_path)
+
+    def _close_runner(self) -> None:
+        """Stop our own runner's results (the window closes the project's)."""
+        if self._runner is not None and self._own_runner:
+            self._runner.shutdown()
+
+    def _write(self, op, what: str | None = None) -> None:
+        """Submit `op` (mmla_app.ops) through the writer thread; its changes go on the bus
+        with this panel as initiator once committed."""
+        from mmla_app.ops.op import submit
 
         self._pending_writes += 1
         self.status.setText("Saving…")
-        submit_write(self.db_path, fn, *args,
-                     on_success=lambda result: self._on_written(result, what),
-                     on_error=self._on_write_error)
+        submit(self.db_path, op, initiator=self,
+               on_success=lambda result: self._on_written(result, what),
+               on_error=self._on_write_error)
 
     def _on_written(self, result, what: str | None = None) -> None:
         if not isValid(self):

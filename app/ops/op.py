@@ -1,0 +1,45 @@
+"""An `Op`: one user action's write, with the change record it declares.
+
+`fn(store, *args)` runs on the writer thread (in order with every other GUI write); when it has
+committed, `submit` announces `changes` on the change bus with the initiator (the panel or
+dialog that acted), so other views reload what they show and the initiator skips its own echo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mmla_app.runtime.change_bus import change_bus
+from mmla_app.runtime.write_queue import ErrorFn, SuccessFn, submit_write
+from mmla_core.changes import Changes
+
+
+@dataclass(frozen=True)
+class Op:
+    fn: Callable[..., Any]   # fn(store, *args), on the writer thread
+    args: tuple
+    changes: Changes         # what it changes, known before it runs
+    # for a write whose clip is known only after it ran (undo/redo): result -> clip id
+    clip_of_result: Callable[[Any], int | None] | None = None
+
+    def changes_after(self, result: Any) -> Changes:
+        clip_id = self.clip_of_result(result) if self.clip_of_result else None
+        if clip_id is None:
+            return self.changes
+        return self.changes | Changes(self.changes.areas, frozenset({int(clip_id)}))
+
+
+def submit(db_path: str | Path, op: Op, *, initiator: object,
+           on_success: SuccessFn | None = None, on_error: ErrorFn | None = None) -> None:
+    """Run `op` after every earlier write; once committed, announce its changes, then call
+    `on_success(result)` (both on the GUI thread)."""
+
+    def committed(result: Any) -> None:
+        change_bus().announce(op.changes_after(result), initiator)
+        if on_success is not None:
+            on_success(result)
+
+    submit_write(db_path, op.fn, *op.args, on_success=committed, on_error=on_error)

@@ -1,0 +1,54 @@
+"""The open project, as one object the window hands to its panels.
+
+It holds what every panel used to make for itself from a database path: the file, the curator's
+name, one `Runner` for reads (latest-wins channels per panel), the writer thread every GUI write
+goes through, the change bus, and the watcher that turns other processes' commits into `Changes`
+on that bus. Switching projects is one call (`open`); everything in flight for the old file is
+dropped there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject
+
+from mmla_app.runtime.change_bus import ChangeBus, ProjectWatcher, change_bus
+from mmla_app.runtime.runner import Runner
+from mmla_app.runtime.write_queue import WriteQueue, write_queue
+
+
+class Project(QObject):
+    """`db_path` and `annotator` of the open project, with its runner, writes, bus and watcher."""
+
+    def __init__(self, db_path: str | Path, annotator: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self.annotator = annotator
+        self.runner = Runner(self.db_path, self)
+        self.writes: WriteQueue = write_queue()
+        self.bus: ChangeBus = change_bus()
+        self.watcher = ProjectWatcher(self.runner, self.bus, parent=self)
+        self.writes.committed.connect(self.watcher.own_write_committed)
+        self._closed = False
+
+    def open(self, db_path: str | Path) -> None:
+        """Point at another project file: reads in flight are dropped, watching stops until
+        `watch()` (the caller opens the file first: migrations, the demo)."""
+        self.db_path = Path(db_path)
+        self.runner.set_db_path(self.db_path)
+        self.watcher.stop()
+
+    def watch(self) -> None:
+        """From now on, commits by other processes reach the bus."""
+        if not self._closed:
+            self.watcher.watch(self.db_path)
+
+    def close(self) -> None:
+        """The window is closing: stop watching and delivering results (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.watcher.stop()
+        self.writes.committed.disconnect(self.watcher.own_write_committed)
+        self.runner.shutdown()
