@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from mmla_core.cli.common import (
     EXIT_OK,
@@ -84,7 +85,7 @@ def register(sub) -> None:
 def probe_settings(args):
     from mmla_core.models.inputs import InferenceSettings
 
-    values = {"seed": getattr(args, "seed", 0)}
+    values: dict[str, Any] = {"seed": getattr(args, "seed", 0)}  # argparse's values
     if args.frames is not None:
         values["num_frames"] = args.frames
     if args.max_pixels is not None:
@@ -196,6 +197,7 @@ def _compare(store, runs: list[int]) -> int:
         line = {"scenario": row}
         for prompt in comparison.prompts:
             pair = comparison.pair(row, prompt)
+            assert pair is not None  # compare_probes pairs every row with every prompt
             mark = "≠ " if pair.differs else ""
             change = f" ({pair.correctness_changed})" if pair.correctness_changed else ""
             line[prompt] = f"{mark}{answer(pair.a)} | {answer(pair.b)}{change}"

@@ -131,7 +131,7 @@ class _EafImporter:
         file's id and the same media (or none: a text-only clip imported before); else new."""
         clip_id = self.by_media.get(str(media)) if media is not None else None
         if clip_id is not None:
-            return _Target(clip_id, int(get_clip(self.store, clip_id)["dataset_id"]), False)
+            return _Target(clip_id, int(self._stored_clip(clip_id)["dataset_id"]), False)
         if media is None:
             named = ", ".join(m.get("MEDIA_URL", "?") for m in doc.media) or "none"
             self.report.issue(doc.path, f"media not found (named: {named}); imported "
@@ -139,13 +139,14 @@ class _EafImporter:
         if self.dataset_id is None:
             self.dataset_id = open_dataset(self.store, self.report, self.root, EAF_KIND,
                                            explicit_name=self.explicit_name)
+        dataset_id = self.dataset_id
         split = doc.properties.get(PROP_SPLIT, "")
         wanted = doc.properties.get(PROP_CLIP) or doc.path.stem
-        ids = clip_ids_by_key(self.store, self.dataset_id)
+        ids = clip_ids_by_key(self.store, dataset_id)
         if media is None and (split, wanted) in ids:
-            known = get_clip(self.store, ids[(split, wanted)])
+            known = self._stored_clip(ids[(split, wanted)])
             if not known["media_path"]:
-                return _Target(known["id"], self.dataset_id, False)
+                return _Target(known["id"], dataset_id, False)
         external_id, n = wanted, 1
         while (split, external_id) in ids:  # that id is another clip: never merge into it
             n += 1
@@ -153,9 +154,15 @@ class _EafImporter:
         if external_id != wanted:
             self.report.issue(doc.path, f"clip id {wanted!r} (split {split!r}) is another clip "
                               f"of dataset {self.report.dataset!r}; imported as {external_id!r}")
-        return self._new_clip(split, external_id, media, work)
+        return self._new_clip(dataset_id, split, external_id, media, work)
 
-    def _new_clip(self, split: str, external_id: str, media: Path | None,
+    def _stored_clip(self, clip_id: int) -> dict:
+        clip = get_clip(self.store, clip_id)
+        if clip is None:   # deleted meanwhile, from another window or process
+            raise DatasetImportError(f"clip {clip_id} was deleted during the import")
+        return clip
+
+    def _new_clip(self, dataset_id: int, split: str, external_id: str, media: Path | None,
                   work: ClipWork) -> _Target:
         media_root, media_path = None, None
         if media is not None:
@@ -163,16 +170,16 @@ class _EafImporter:
                 media_path = media.relative_to(self.root).as_posix()
             else:  # ELAN names media anywhere; the clip keeps that folder as its own root
                 media_root, media_path = str(media.parent), media.name
-        counts = upsert_clips(self.store, self.dataset_id, [{
+        counts = upsert_clips(self.store, dataset_id, [{
             "external_id": external_id, "split": split, "media_path": media_path,
             "transcript": work.transcript or ""}])
         self.report.add_counts(counts)
         self.report.text_only += media_path is None
-        clip_id = clip_ids_by_key(self.store, self.dataset_id)[(split, external_id)]
+        clip_id = clip_ids_by_key(self.store, dataset_id)[(split, external_id)]
         set_clip_media_root(self.store, clip_id, media_root)
         if media is not None:
             self.by_media[str(media)] = clip_id
-        return _Target(clip_id, self.dataset_id, True)
+        return _Target(clip_id, dataset_id, True)
 
     # --- what goes into it --------------------------------------------------------------------
 
@@ -190,7 +197,7 @@ class _EafImporter:
             self._report_kept(path, counts)
 
     def _transcript(self, path: Path, clip_id: int, text: str | None) -> None:
-        clip = get_clip(self.store, clip_id)
+        clip = self._stored_clip(clip_id)
         if text is None or text == clip["transcript"]:
             self.report.unchanged += 1
             return

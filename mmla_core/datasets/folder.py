@@ -48,7 +48,8 @@ def import_folder(
         raise DatasetImportError(folder_contents(root).nothing_message(root))
     dataset_id = open_dataset(store, report, root, "folder", explicit_name=name is not None)
     media = scan_media(root, report)
-    pending, task_ids = list(media.values()), set()
+    pending = list(media.values())
+    task_ids: set[int] = set()
     if manifest_path is not None:
         applier = ManifestApplier(store, root, manifest_path, media, report)
         pending, task_ids = applier.apply()
@@ -98,7 +99,7 @@ def keep_existing_keys(store: Store, dataset_id: int, pending: list[PendingClip]
     known = keys_by_media_path(store, dataset_id)
     taken = {(c.split, c.external_id) for c in pending}
     for clip in scanned:
-        key = known.get(clip.media_path)
+        key = known.get(clip.media_path) if clip.media_path else None
         if key is not None and key not in taken:
             taken.discard((clip.split, clip.external_id))
             clip.split, clip.external_id = key
@@ -193,14 +194,16 @@ class ManifestApplier:
         path = _text(fields.get("path") or fields.get("media_path"))
         external_id = _text(fields.get("external_id")) or _text(fields.get("id"))
         if not path and not external_id:
-            return self._skip(where, "row has no 'path' (nor an 'external_id' for a text-only "
-                              "clip); skipped")
+            self._skip(where, "row has no 'path' (nor an 'external_id' for a text-only "
+                       "clip); skipped")
+            return None
         media_path = None
         if path:
             try:
                 relative = relative_to_root(self.root, path)
             except PathEscapeError as exc:
-                return self._skip(where, f"{exc}; row skipped")
+                self._skip(where, f"{exc}; row skipped")
+                return None
             media_path = self._media(relative, path, where)
             external_id = external_id or str(PurePosixPath(relative).with_suffix(""))
         text = fields.get("transcript", fields.get("utterance"))
@@ -208,8 +211,9 @@ class ManifestApplier:
                            None if text is None else _text(text), where=where)
         key = (clip.split, clip.external_id)
         if key in self.keys:
-            return self._skip(where, f"duplicate id {external_id!r} in split {clip.split!r} "
-                              f"(first on line {self.keys[key]}); skipped")
+            self._skip(where, f"duplicate id {external_id!r} in split {clip.split!r} "
+                       f"(first on line {self.keys[key]}); skipped")
+            return None
         self.keys[key] = line
         clip.labels, problems = row_labels(fields, line, self.catalog)
         for problem in problems:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mmla_core.store.db import Store
+from mmla_core.store.db import Store, inserted_id
 from mmla_core.store.label_policy import resolve_labels
 from mmla_core.tasks import MMLA_TASKS, Task, task_from_row, task_to_row
 
@@ -83,7 +83,7 @@ def ensure_task(store: Store, task: Task) -> int:
             f"INSERT INTO tasks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
             tuple(row.values()),
         )
-    return int(cursor.lastrowid)
+    return inserted_id(cursor)
 
 
 def ensure_builtin_tasks(store: Store) -> None:
@@ -278,7 +278,8 @@ def list_clips(
     store: Store, *, dataset_id: int | None = None, split: str | None = None,
     text: str | None = None, limit: int | None = None, include_variants: bool = True,
 ) -> list[dict]:
-    where, params = ["1"], []
+    where: list[str] = ["1"]
+    params: list[object] = []
     if dataset_id is not None:
         where.append("c.dataset_id = ?")
         params.append(dataset_id)
@@ -355,7 +356,7 @@ def add_variant_clip(store: Store, parent_id: int, external_id: str, media_path:
             (parent["dataset_id"], parent["split"], external_id, media_path, transcript,
              _initial_health(media_path), parent_id, json.dumps(recipe, sort_keys=True)),
         )
-    return int(cursor.lastrowid)
+    return inserted_id(cursor)
 
 
 def health_summary(store: Store, dataset_id: int) -> dict[str, int]:

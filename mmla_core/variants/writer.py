@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -78,7 +79,7 @@ def media_info(path: str, facts: dict | None) -> MediaInfo:
         except OSError:
             return probe(path)
         if stat.st_size == facts["media_size"] and stat.st_mtime == facts.get("media_mtime"):
-            values = {k: facts.get(k) for k in INFO_FIELDS}
+            values: dict[str, Any] = {k: facts.get(k) for k in INFO_FIELDS}  # as probe stored them
             return MediaInfo(path=str(path), size=stat.st_size, mtime=stat.st_mtime,
                              has_video=bool(facts.get("has_video")),
                              has_audio=bool(facts.get("has_audio")),
@@ -86,9 +87,18 @@ def media_info(path: str, facts: dict | None) -> MediaInfo:
     return probe(path)
 
 
+def _parent_media(plan: VariantPlan) -> str:
+    """The parent's media file, which every plan that writes one has: `plan_variant` gives a
+    plan an out_path only with it (a text-only variant writes no file)."""
+    if plan.parent_media is None:
+        raise VariantError(plan.parent_name, plan.label, "the clip has no media file")
+    return plan.parent_media
+
+
 def check_parent(plan: VariantPlan) -> MediaInfo:
     """The parent's probe, refusing broken, zero-length and uneven-length clips."""
-    info = media_info(plan.parent_media, plan.facts.get(plan.parent_media))
+    media = _parent_media(plan)
+    info = media_info(media, plan.facts.get(media))
     fail = _refusal(info)
     if fail:
         raise VariantError(plan.parent_name, plan.label, fail)
@@ -113,7 +123,7 @@ def _video_source(plan: VariantPlan, info: MediaInfo):
         raise VariantError(plan.parent_name, "frames_black", "the clip has no video stream")
     if not info.has_video:
         return None
-    return BlackVideo(plan.parent_media) if black else CopyStream(plan.parent_media, "video")
+    return BlackVideo(_parent_media(plan)) if black else CopyStream(_parent_media(plan), "video")
 
 
 def _audio_spec(plan: VariantPlan, info: MediaInfo) -> AudioSpec:
@@ -149,7 +159,7 @@ def _audio_source(plan: VariantPlan, info: MediaInfo):
     if samples is not None:
         return EncodedAudio(samples, spec.rate)
     if state[0] == "parent":
-        return CopyStream(plan.parent_media, "audio")
+        return CopyStream(_parent_media(plan), "audio")
     if state[0] == "donor" and _donor_copyable(plan, plan.donor_media[state[1]], spec):
         return CopyStream(plan.donor_media[state[1]], "audio")
     return EncodedAudio(_materialize(plan, state, spec), spec.rate)
@@ -159,7 +169,7 @@ def _materialize(plan: VariantPlan, state: tuple, spec: AudioSpec) -> np.ndarray
     if state[0] == "silence":
         return np.zeros((spec.channels, spec.samples), np.float32)
     if state[0] == "parent":
-        return fit_length(decode_planar(plan.parent_media, spec.rate, spec.channels),
+        return fit_length(decode_planar(_parent_media(plan), spec.rate, spec.channels),
                           spec.samples, "pad")
     try:
         donor = decode_planar(plan.donor_media[state[1]], spec.rate, spec.channels)
