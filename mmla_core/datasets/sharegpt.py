@@ -69,7 +69,9 @@ def import_sharegpt(
     dataset_id = open_dataset(store, report, root, "sharegpt", explicit_name=name is not None)
     match = MMLA_FILE.match(path.stem)
     resolver = TaskResolver(store, _fixed_task(store, task, match))
-    pending, task_ids, seen = [], set(), set()
+    pending: list[PendingClip] = []
+    task_ids: set[int] = set()
+    seen: set[str] = set()
     for where, index, fields in raw:
         record = _record(where, index, fields, report)
         if record is None or _duplicate(record, seen, report):
@@ -108,7 +110,7 @@ def _load_records(path: Path, report: ImportReport) -> RawRecords | None:
 
 
 def _jsonl_records(path: Path, text: str, report: ImportReport) -> RawRecords:
-    records = []
+    records: RawRecords = []
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
@@ -122,13 +124,16 @@ def _jsonl_records(path: Path, text: str, report: ImportReport) -> RawRecords:
 
 def _record(where: str, index: str, fields: object, report: ImportReport) -> Record | None:
     if not isinstance(fields, dict):
-        return _skip(report, where, "record is not a JSON object")
+        _skip(report, where, "record is not a JSON object")
+        return None
     turns = fields.get("conversations") or fields.get("messages")
     if not isinstance(turns, list):
-        return _skip(report, where, "record has no 'conversations' list")
+        _skip(report, where, "record has no 'conversations' list")
+        return None
     human = _turn(turns, USER_ROLES)
     if human is None:
-        return _skip(report, where, "record has no human/user turn")
+        _skip(report, where, "record has no human/user turn")
+        return None
     media = (fields.get("videos") or fields.get("video") or fields.get("audios")
              or fields.get("images"))
     if isinstance(media, list):
@@ -188,7 +193,7 @@ def _label(clip: PendingClip, record: Record, resolver: TaskResolver, report: Im
     label = match_label(task, record.answer) if task is not None else None
     if task is not None and label is None:
         problem = f"answer {record.answer!r} is not a {task.name} label"
-    if problem:
+    if task is None or label is None:   # then `problem` says why (resolve's contract)
         report.issue(record.where, f"{problem}; imported unlabelled")
         return
     clip.labels[resolver.task_id(task)] = label

@@ -186,6 +186,7 @@ class _Recorder:
             self.report.failed.append(Failure(plan.parent_id, parent["external_id"],
                                               plan.label, error))
             return
+        assert columns is not None  # build_job and media_columns give them when no error
         clip_id = record_variant(self.store, plan, columns, pending.parent,
                                  copy_labels=self.copy_labels, existing_id=pending.existing_id)
         self.report.created += pending.existing_id is None
@@ -199,9 +200,11 @@ class _Recorder:
 
 def build_job(plans: list[VariantPlan]) -> list[tuple[dict | None, str | None]]:
     """Runs in a worker: write each plan's file and probe it; errors become messages."""
-    results = []
+    results: list[tuple[dict | None, str | None]] = []
     for plan in plans:
         try:
+            if plan.out_path is None:   # text-only plans go to the store without a worker
+                raise VariantError(plan.parent_name, plan.label, "this variant writes no file")
             write_variant(plan)
             results.append((probe(plan.out_path).clip_columns(), None))
         except VariantError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "RECIPES",
@@ -56,7 +57,7 @@ class Param:
     choices: tuple[str, ...] = ()
     optional: bool = False  # None is allowed (and means "choose for me" / "whole clip")
 
-    def check(self, recipe: str, value: object) -> object:
+    def check(self, recipe: str, value: object) -> int | float | str | None:
         """The value converted to this parameter's kind, or RecipeError saying why not."""
         if value is None or value == "":
             if self.optional:
@@ -69,6 +70,8 @@ class Param:
             raise RecipeError(f"{recipe}: {self.name}={value!r} is not a {self.kind}") from exc
         if self.choices and converted not in self.choices:
             raise RecipeError(f"{recipe}: {self.name} must be one of {list(self.choices)}")
+        if isinstance(converted, str):   # the str and choice kinds have no bounds
+            return converted
         if self.minimum is not None and converted < self.minimum:
             raise RecipeError(f"{recipe}: {self.name} must be >= {self.minimum}")
         if self.maximum is not None and converted > self.maximum:
@@ -76,7 +79,9 @@ class Param:
         return converted
 
 
-def _convert(kind: str, value: object) -> object:
+def _convert(kind: str, value: Any) -> int | float | str:
+    """`value`: whatever a user or a stored recipe gave (Any): int() and float() raise the
+    TypeError or ValueError that `Param.check` reports for a value of the wrong kind."""
     if kind in ("int", "clip"):
         if isinstance(value, float) and not value.is_integer():
             raise ValueError(value)
@@ -176,7 +181,7 @@ def validate_step(name: str, params: Mapping | None = None) -> Step:
         raise RecipeError(f"{name}: unknown parameter(s) {', '.join(unknown)} (known: {known})")
     values = {p.name: p.check(name, given.get(p.name, p.default)) for p in recipe.params}
     start, end = values.get("start_s"), values.get("end_s")
-    if start is not None and end is not None and end <= start:
+    if isinstance(start, float) and isinstance(end, float) and end <= start:  # float params
         raise RecipeError(f"{name}: end_s ({end}) must be after start_s ({start})")
     return name, values
 
