@@ -142,6 +142,7 @@ def sample_times(
             picks = np.linspace(0, len(clock) - 1, num_frames).round().astype(int)
             return clock.times[picks].copy()
         return np.linspace(0.0, max(duration_s, 0.0), num_frames)
+    assert fps is not None  # exactly one of the two was given (checked above)
     count = max(1, int(np.floor(max(duration_s, 0.0) * fps + 1e-9)))
     times = np.arange(count, dtype=np.float64) / fps
     if clock is not None:
@@ -186,7 +187,9 @@ class _ForwardDecoder:
         if self._needs_seek(target):
             self._seek_before(target)
         self._advance(target)
-        if self.shown is None or _frame_stamp(self.shown) > target:
+        # A frame without pts or dts (a damaged stream) is taken where it comes, as _advance does
+        stamp = _frame_stamp(self.shown) if self.shown is not None else None
+        if self.shown is None or (stamp is not None and stamp > target):
             return self._retry_from_start(target)
         return self.shown
 
@@ -212,8 +215,10 @@ class _ForwardDecoder:
 
     def _advance(self, target: int) -> None:
         """Decode until the next frame would be after `target`; keep that one as pending."""
+        frames = self.frames
+        assert frames is not None  # callers seek (which starts decoding) before advancing
         while True:
-            frame = self.pending if self.pending is not None else next(self.frames, None)
+            frame = self.pending if self.pending is not None else next(frames, None)
             self.pending = None
             if frame is None:
                 return

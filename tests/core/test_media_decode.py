@@ -1,5 +1,8 @@
 """Frame-exact decoding, the frame<->time clock, and 16 kHz mono audio from any input."""
 
+from fractions import Fraction
+from types import SimpleNamespace
+
 import av
 import numpy as np
 import pytest
@@ -15,7 +18,9 @@ from mmla_core.media.decode import (
     frame_times,
     resample_audio,
     sample_times,
+    undecodable_frame,
 )
+from mmla_core.media.packets import StreamIndex
 
 N_FRAMES, FPS = 40, 25
 STEP = 50  # colour step between codes: far above H.264's error on flat frames
@@ -226,3 +231,22 @@ def test_seeks_to_the_keyframe_instead_of_decoding_everything(numbered_clip, mon
     frames = decode_frames_at(numbered_clip, [35 / FPS])
     assert read_code(frames[0]) == 35
     assert len(decoded) <= 10  # one GOP (keyframes every 10 frames), not 36 frames
+
+
+class _StamplessDecoder:
+    """A container whose decoded frames carry neither pts nor dts (a raw .h264 stream decodes
+    like this; a damaged one can, next to packets that do have timestamps)."""
+
+    def seek(self, *args, **kwargs) -> None:
+        pass
+
+    def decode(self, stream):
+        return iter([SimpleNamespace(pts=None, dts=None) for _ in range(3)])
+
+
+def test_frames_without_timestamps_count_as_decoded():
+    """It compared the missing stamp with the target (None > int: a TypeError that escaped
+    the health check); such a frame is taken where it comes, as the decode loop takes it."""
+    pts = np.array([0, 512, 1024], np.int64)
+    index = StreamIndex(Fraction(1, 12800), pts, pts[:1], 1536, True, "")
+    assert undecodable_frame(_StamplessDecoder(), object(), index) is None
