@@ -93,8 +93,8 @@ def _bpe_vocab_merges() -> tuple[dict[str, int], list[tuple[str, str]]]:
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(_corpus(), trainer)
     model = json.loads(tok.to_str())["model"]
-    merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model["merges"]]
-    return dict(model["vocab"]), merges
+    pairs = (m.split(" ", 1) if isinstance(m, str) else m for m in model["merges"])
+    return dict(model["vocab"]), [(first, second) for first, second in pairs]
 
 
 def tiny_tokenizer(family: str):
@@ -106,8 +106,11 @@ def tiny_tokenizer(family: str):
     specials = _SPECIALS[family]
     for token in (*_BASE_SPECIALS, *specials.values()):
         vocab.setdefault(token, len(vocab))
-    tok = Qwen2Tokenizer(vocab=vocab, merges=merges, eos_token="<|im_end|>",
-                         pad_token="<|endoftext|>", unk_token=None,
+    # merges: its BPE takes (a, b) pairs, and unk_token=None means none; its annotations
+    # (list[str], str) say otherwise
+    tok = Qwen2Tokenizer(vocab=vocab, merges=merges,  # type: ignore[arg-type]
+                         eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                         unk_token=None,  # type: ignore[arg-type]
                          extra_special_tokens=dict(specials) or None,
                          model_max_length=32768)
     tok.add_special_tokens({"additional_special_tokens": list(_BASE_SPECIALS[1:])})
@@ -133,7 +136,9 @@ def _omni_model(tok):
     from transformers import Qwen2_5OmniThinkerConfig, Qwen2_5OmniThinkerForConditionalGeneration
 
     hidden = 64
-    config = Qwen2_5OmniThinkerConfig(
+    # vision_start/end_token_id are no fields of this strict config but it keeps extra
+    # keywords as attributes, and the thinker's get_rope_index reads them from it
+    config = Qwen2_5OmniThinkerConfig(  # type: ignore[call-arg]
         audio_config={"d_model": 32, "encoder_layers": 2, "encoder_attention_heads": 4,
                       "encoder_ffn_dim": 64, "num_mel_bins": 128, "max_source_positions": 1500,
                       "n_window": 100, "output_dim": hidden},
@@ -154,23 +159,22 @@ def _vl_model(tok, family: str):
     import transformers
 
     hidden = 64
-    vision = {"depth": 2, "embed_dim": 32, "hidden_size": 32, "num_heads": 4, "mlp_ratio": 2,
-              "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2}
+    text = _text_config(tok, hidden, [2, 3, 3])
+    ids = {"image_token_id": tok.image_token_id, "video_token_id": tok.video_token_id,
+           "vision_start_token_id": tok.vision_start_token_id,
+           "vision_end_token_id": tok.vision_end_token_id}
     if family == "qwen2_vl":
-        vision["hidden_size"] = hidden  # Qwen2-VL's merger projects to the text width
-        config_cls = transformers.Qwen2VLConfig
-        model_cls = transformers.Qwen2VLForConditionalGeneration
-    else:
-        vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 4,
-                  "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
-                  "window_size": 112, "out_hidden_size": hidden, "fullatt_block_indexes": [1]}
-        config_cls = transformers.Qwen2_5_VLConfig
-        model_cls = transformers.Qwen2_5_VLForConditionalGeneration
-    config = config_cls(text_config=_text_config(tok, hidden, [2, 3, 3]), vision_config=vision,
-                        image_token_id=tok.image_token_id, video_token_id=tok.video_token_id,
-                        vision_start_token_id=tok.vision_start_token_id,
-                        vision_end_token_id=tok.vision_end_token_id)
-    return model_cls(config)
+        # hidden_size: Qwen2-VL's merger projects to the text width
+        vision: dict[str, object] = {"depth": 2, "embed_dim": 32, "hidden_size": hidden,
+                                     "num_heads": 4, "mlp_ratio": 2, "patch_size": 14,
+                                     "spatial_merge_size": 2, "temporal_patch_size": 2}
+        return transformers.Qwen2VLForConditionalGeneration(
+            transformers.Qwen2VLConfig(text_config=text, vision_config=vision, **ids))
+    vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 4,
+              "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
+              "window_size": 112, "out_hidden_size": hidden, "fullatt_block_indexes": [1]}
+    return transformers.Qwen2_5_VLForConditionalGeneration(
+        transformers.Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids))
 
 
 def _text_model(tok):
