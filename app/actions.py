@@ -44,7 +44,8 @@ def _review_actions(w) -> list[tuple[str, str, Callable[[], None]]]:
         ("check_yes", "Answer check: Yes", lambda: w.checks.answer_current("yes")),
         ("check_no", "Answer check: No", lambda: w.checks.answer_current("no")),
         ("check_unsure", "Answer check: Unsure", lambda: w.checks.answer_current("unsure")),
-        ("check_view", "Play each check's view", w.toggle_check_view),
+        ("check_view", "Play each check's view",
+         lambda: w.statusBar().showMessage(w.check_views.toggle(), 5000)),
         ("edit_transcript", "Edit transcript", w.transcript.begin_edit),
         ("filter", "Find clips", w.browser.focus_filter),
     ]
@@ -102,7 +103,7 @@ def _build_file_menu(w) -> QMenu:
     _add(menu, w, "&Delete dataset…", lambda: open_delete_dataset(w))
     _add(menu, w, "&Export…", lambda: _open_export(w), "Ctrl+E")
     menu.addSeparator()
-    quit_action = _add(menu, w, "&Quit", w.quit_app, QKeySequence.StandardKey.Quit)
+    quit_action = _add(menu, w, "&Quit", lambda: quit_app(w), QKeySequence.StandardKey.Quit)
     quit_action.setMenuRole(QAction.MenuRole.QuitRole)
     return menu
 
@@ -272,3 +273,23 @@ def _show_about(w) -> None:
         "curate utterance clips, probe multimodal LLMs with modality-conflict variants, and "
         f"fine-tune them with LoRA.</p><p>Project:<br><code>{w.db_path}</code></p>",
     )
+
+
+def quit_app(w) -> None:
+    """File > Quit (Ctrl+Q). With training runs going, say first that they go on."""
+    active = w.training.active_jobs()
+    if not active:
+        w.close()
+        return
+    names = ", ".join(f"#{j['id']} {j['name']}" for j in active)
+    box = w.quit_box = QMessageBox(
+        QMessageBox.Icon.Information, "Quit MMLA Studio",
+        f"Training {'runs' if len(active) > 1 else 'run'} {names} "
+        f"{'go' if len(active) > 1 else 'goes'} on after you quit: "
+        f"{'they run' if len(active) > 1 else 'it runs'} in a process of its own. Open "
+        "this project again to follow it, or stop it first in the Training tab.",
+        QMessageBox.StandardButton.Cancel, w)
+    quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.buttonClicked.connect(lambda button: button is quit_button and w.close())
+    box.open()  # window-modal, never blocks the event loop

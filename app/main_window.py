@@ -12,7 +12,6 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -30,6 +29,7 @@ from mmla_app.curation.clip_header import ClipHeader
 from mmla_app.curation.edits import EditController
 from mmla_app.curation.import_flow import ImportController
 from mmla_app.curation.transcript_pane import TranscriptPane
+from mmla_app.player.check_view import CheckView
 from mmla_app.player.player_widget import PlayerWidget
 from mmla_app.player.waveform_pane import WaveformPane
 from mmla_app.probe.probe_panel import ProbePanel
@@ -39,22 +39,8 @@ from mmla_app.theme import STYLESHEET
 from mmla_app.training.training_panel import TrainingPanel
 from mmla_app.variants.variants_panel import VariantsPanel
 from mmla_app.widgets.screen_fit import fit_resize
+from mmla_app.widgets.status_line import StatusLine
 from mmla_core.paths import PathEscapeError, check_own_media, confine
-
-PROJECT_CHANNEL = "project"
-
-
-def open_project(store, demo: bool | None) -> tuple[int, str | None]:
-    """Worker job: migrate, import the demo when asked (or when the DB is empty).
-
-    Returns (datasets, why the project is read-only or None)."""
-    from mmla_core.store.catalog import list_datasets
-
-    if not store.read_only and (demo or (demo is None and not list_datasets(store))):
-        from mmla_core.demo import ensure_demo
-
-        ensure_demo(store)
-    return len(list_datasets(store)), store.read_only
 
 
 class MainWindow(QMainWindow):
@@ -70,8 +56,6 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.project = Project(db_path, settings.annotator(), self)
         self.current_row = None
-        self.check_view = False  # V: play the current check's view (muted / black frames)
-        self._check_shown = "full"
         self.setStyleSheet(STYLESHEET)
         fit_resize(self, 1440, 900)
         self.setAcceptDrops(True)
@@ -79,9 +63,12 @@ class MainWindow(QMainWindow):
         self.edits = EditController(self)
         self.importer = ImportController(self)
         self.live = LiveRefresh(self)
+        self.check_views = CheckView(self.player)  # V: each check's own view
         self._connect_panels()
         install_actions(self)
-        self._build_status_bar()
+        self.status_line = StatusLine(self.statusBar(), self.importer.progress)
+        self.browser.counts_changed.connect(self.status_line.count_label.setText)
+        self.status_line.show_annotator(self.annotator)
         self.open_database(self.db_path, demo=demo)
 
     def sizeHint(self) -> QSize:
@@ -157,23 +144,12 @@ class MainWindow(QMainWindow):
             clip_id, text))
         self.annotation.changed.connect(self.edits.refresh_clip)
         self.checks.changed.connect(self.edits.refresh_clip)
-        self.checks.current_check_changed.connect(self._on_check_focus)
+        self.checks.current_check_changed.connect(self.check_views.focus)
         self.training.new_training_requested.connect(lambda: open_train_dialog(self))
         self.datasets_loaded.connect(lambda _count: self.training.start())
         self.training.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         for panel in (self.annotation, self.checks):
             panel.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
-
-    def _build_status_bar(self) -> None:
-        self.annotator_label = QLabel(self)
-        self.count_label = QLabel(self)
-        self.db_label = QLabel(self, objectName="muted")
-        self.statusBar().addPermanentWidget(self.annotator_label)
-        self.statusBar().addPermanentWidget(self.count_label)
-        self.statusBar().addPermanentWidget(self.db_label)
-        self.statusBar().addPermanentWidget(self.importer.progress)
-        self.browser.counts_changed.connect(self.count_label.setText)
-        self._show_annotator()
 
     # --- project ------------------------------------------------------------------------------
 
@@ -183,16 +159,14 @@ class MainWindow(QMainWindow):
         self.project.open(path)
         settings.remember_project(self.db_path)
         self.setWindowTitle(f"{self.db_path.name} — MMLA Studio")
-        self.db_label.setText(self.db_path.name)
-        self.db_label.setToolTip(str(self.db_path))
+        self.status_line.show_project(self.db_path)
         for panel in (self.annotation, self.checks):
             panel.set_context(self.db_path, self.annotator, runner=self.runner)
         for panel in (self.variants, self.probe, self.training):
             panel.set_context(self.db_path, self.annotator)
         self.statusBar().showMessage("Opening project…")
-        self.runner.submit(open_project, demo, channel=PROJECT_CHANNEL,
-                           on_success=self._on_project_opened,
-                           on_error=lambda exc: self._on_load_error("open the project", exc))
+        self.project.load(demo, self._on_project_opened,
+                          lambda exc: self._on_load_error("open the project", exc))
 
     def _on_project_opened(self, opened: tuple[int, str | None]) -> None:
         dataset_count, read_only = opened
@@ -211,9 +185,8 @@ class MainWindow(QMainWindow):
     def add_demo(self) -> None:
         """File > Add the demo clips: the bundled demo dataset, into this project."""
         self.statusBar().showMessage("Adding the demo clips…")
-        self.runner.submit(open_project, True, channel=PROJECT_CHANNEL,
-                           on_success=self._on_project_opened,
-                           on_error=lambda exc: self._on_load_error("add the demo clips", exc))
+        self.project.load(True, self._on_project_opened,
+                          lambda exc: self._on_load_error("add the demo clips", exc))
 
     def reload_clips(self, select_clip: int | None = None) -> None:
         self.browser.reload(self.annotator, select_clip=select_clip)
@@ -280,18 +253,6 @@ class MainWindow(QMainWindow):
         else:  # not loaded yet (just created) or filtered out: reload and select it
             self.reload_clips(clip_id)
 
-    def _on_check_focus(self, _key: str, shown: str) -> None:
-        """Each alignment check is judged on its own view: muted video, black frames or full."""
-        self._check_shown = shown
-        self.player.set_presentation(shown if self.check_view else "full")
-
-    def toggle_check_view(self) -> None:
-        """Off by default, so labelling always sees and hears the whole clip."""
-        self.check_view = not self.check_view
-        self.player.set_presentation(self._check_shown if self.check_view else "full")
-        state = "on: each check plays its own view" if self.check_view else "off: full clip"
-        self.statusBar().showMessage(f"Check views {state} (V)", 5000)
-
     # --- annotator ----------------------------------------------------------------------------
 
     def set_annotator(self, name: str) -> None:
@@ -303,12 +264,9 @@ class MainWindow(QMainWindow):
         for panel in (self.annotation, self.checks):
             panel.set_context(self.db_path, name, runner=self.runner)
         self.variants.set_context(self.db_path, name)
-        self._show_annotator()
+        self.status_line.show_annotator(name)
         current = self.current_row.id if self.current_row else None
         self.browser.reload(name, select_clip=current)
-
-    def _show_annotator(self) -> None:
-        self.annotator_label.setText(f"Annotator: <b>{self.annotator}</b>")
 
     # --- lifetime -----------------------------------------------------------------------------
 
@@ -317,25 +275,6 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:
         self.importer.drop(event)
-
-    def quit_app(self) -> None:
-        """File > Quit (Ctrl+Q). With training runs going, say first that they go on."""
-        active = self.training.active_jobs()
-        if not active:
-            self.close()
-            return
-        names = ", ".join(f"#{j['id']} {j['name']}" for j in active)
-        box = self.quit_box = QMessageBox(
-            QMessageBox.Icon.Information, "Quit MMLA Studio",
-            f"Training {'runs' if len(active) > 1 else 'run'} {names} "
-            f"{'go' if len(active) > 1 else 'goes'} on after you quit: "
-            f"{'they run' if len(active) > 1 else 'it runs'} in a process of its own. Open "
-            "this project again to follow it, or stop it first in the Training tab.",
-            QMessageBox.StandardButton.Cancel, self)
-        quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.buttonClicked.connect(lambda button: button is quit_button and self.close())
-        box.open()  # window-modal, never blocks the event loop
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.transcript.save()

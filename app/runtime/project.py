@@ -15,7 +15,22 @@ from PySide6.QtCore import QObject
 
 from mmla_app.runtime.change_bus import ChangeBus, ProjectWatcher, change_bus
 from mmla_app.runtime.runner import Runner
-from mmla_app.runtime.write_queue import WriteQueue, write_queue
+from mmla_app.runtime.write_queue import ErrorFn, SuccessFn, WriteQueue, write_queue
+
+PROJECT_CHANNEL = "project"
+
+
+def open_project(store, demo: bool | None) -> tuple[int, str | None]:
+    """Worker job: migrate, import the demo when asked (or when the DB is empty).
+
+    Returns (datasets, why the project is read-only or None)."""
+    from mmla_core.store.catalog import list_datasets
+
+    if not store.read_only and (demo or (demo is None and not list_datasets(store))):
+        from mmla_core.demo import ensure_demo
+
+        ensure_demo(store)
+    return len(list_datasets(store)), store.read_only
 
 
 class Project(QObject):
@@ -38,6 +53,12 @@ class Project(QObject):
         self.db_path = Path(db_path)
         self.runner.set_db_path(self.db_path)
         self.watcher.stop()
+
+    def load(self, demo: bool | None, on_success: SuccessFn, on_error: ErrorFn) -> None:
+        """Open the file in the background (migrate; the demo clips when asked, or when the
+        project is empty and `demo` is None); `on_success((datasets, read-only reason))`."""
+        self.runner.submit(open_project, demo, channel=PROJECT_CHANNEL, on_success=on_success,
+                           on_error=on_error)
 
     def watch(self) -> None:
         """From now on, commits by other processes reach the bus."""

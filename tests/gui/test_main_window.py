@@ -111,7 +111,7 @@ def test_checks_then_return_reviews_with_verdict_and_moves_on(on_first_clip, qtb
     assert rows == [(tiny_project.clip_ids[0], "accept")]
     qtbot.waitUntil(lambda: window.current_row is not None
                     and window.current_row.external_id == "utt_b", timeout=5_000)
-    qtbot.waitUntil(lambda: "1 of 3 reviewed by alice" in window.count_label.text(),
+    qtbot.waitUntil(lambda: "1 of 3 reviewed by alice" in window.status_line.count_label.text(),
                     timeout=5_000)
     answers = db_rows(tiny_project.db_path, "SELECT count(*) FROM check_answers "
                       "WHERE answer = 'yes' AND annotator = 'alice'")
