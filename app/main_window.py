@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         label_layout.addWidget(self.annotation, 3)
         label_layout.addWidget(self.checks, 2)
         self.side_tabs.addTab(label_page, "Label && check")
-        self.variants = VariantsPanel(self.db_path, self.annotator, self)
+        self.variants = VariantsPanel(self.db_path, self.annotator, self, runner=self.runner)
         self.side_tabs.addTab(self.variants, "Variants")
         self.probe = ProbePanel(self.db_path, self)
         self.side_tabs.addTab(self.probe, "Probe")

@@ -112,10 +112,13 @@ class VariantsPanel(QWidget):
     job_failed = Signal(str)
     state_loaded = Signal(int)  # number of variants listed
 
-    def __init__(self, db_path: Path, annotator: str, parent: QWidget | None = None):
+    def __init__(self, db_path: Path, annotator: str, parent: QWidget | None = None, *,
+                 runner: Runner | None = None):
+        """`runner`: the project's (shared, the window closes it); else one of our own."""
         super().__init__(parent)
         self.db_path, self.annotator = Path(db_path), annotator
-        self.runner = Runner(self.db_path, self)
+        self._own_runner = runner is None
+        self.runner = Runner(self.db_path, self) if runner is None else runner
         self.clip_id: int | None = None
         self.dataset_id: int | None = None
         self.range: tuple[float, float] | None = None
@@ -131,7 +134,8 @@ class VariantsPanel(QWidget):
     def set_context(self, db_path: Path, annotator: str) -> None:
         """Follow the window to another project file / annotator."""
         self.db_path, self.annotator = Path(db_path), annotator
-        self.runner.set_db_path(self.db_path)
+        if self._own_runner:  # the project's runner follows the project itself
+            self.runner.set_db_path(self.db_path)
         self.set_clip(None)
 
     # --- construction ---------------------------------------------------------------------------
@@ -288,7 +292,8 @@ class VariantsPanel(QWidget):
     def shutdown(self) -> None:
         """Stop a batch and drop pending results (the window is closing)."""
         self._cancel.set()
-        self.runner.shutdown()
+        if self._own_runner:
+            self.runner.shutdown()
 
     # --- results --------------------------------------------------------------------------------
 

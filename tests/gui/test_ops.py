@@ -34,7 +34,9 @@ def _show_first_clip(qtbot, window) -> int:
 
 def test_a_label_key_is_an_op_announced_with_the_panel_as_initiator(qtbot, window):
     clip_id = _show_first_clip(qtbot, window)
-    assert window.annotation._runner is window.runner  # the project's one runner, not its own
+    # the project's one runner, not one of their own
+    assert window.annotation._runner is window.checks._runner is window.variants.runner \
+        is window.runner
     task_id, task = window.annotation.state.tasks[0]
     with qtbot.waitSignal(change_bus().changed, timeout=WAIT) as heard:
         assert window.annotation.choose_label(1)
