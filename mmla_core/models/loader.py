@@ -12,8 +12,12 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mmla_core.models.registry import ModelCheck, ModelLoadError, inspect_model, weights_hash
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 __all__ = ["Loaded", "auto_attention", "auto_device", "load_adapter", "load_model",
            "quiet_progress"]
@@ -28,7 +32,7 @@ _MODEL_CLASSES = {
 
 @dataclass
 class Loaded:
-    model: object
+    model: PreTrainedModel
     processor: object
     check: ModelCheck
     device: str                 # where inputs go (a split model: its input embeddings' device)

@@ -16,10 +16,16 @@ import re
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mmla_core.train.config import TrainConfig
 from mmla_core.train.outputs import CHECKPOINT_STAGING
 from mmla_core.train.samples import TrainSample
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+
+    from mmla_core.models.engine import ModelInfo
 
 __all__ = ["Prepared", "build_trainer", "dev_accuracy", "lora_target_regex", "prepare_model",
            "training_arguments"]
@@ -40,9 +46,9 @@ def lora_target_regex(family: str, target_modules: list[str]) -> str:
 
 @dataclass
 class Prepared:
-    model: object      # the peft model
+    model: PeftModel   # LoRA over the loaded model
     processor: object
-    info: object       # engine.ModelInfo
+    info: ModelInfo
     family: str
     device: str
 
@@ -107,8 +113,12 @@ def training_arguments(config: TrainConfig, output_dir: Path, device: str, worke
     from mmla_core.train.sharding import sharding_arguments
 
     cuda = device.startswith("cuda")
-    sharded = sharding_arguments(config.sharding, output_dir,
-                                 wrap_classes(family) if config.sharding == "fsdp" else [])
+    wrapped: list[str] = []
+    if config.sharding == "fsdp":
+        if family is None:
+            raise ValueError("fsdp sharding needs the model family: it wraps the model's blocks")
+        wrapped = wrap_classes(family)
+    sharded = sharding_arguments(config.sharding, output_dir, wrapped)
     return TrainingArguments(**_argument_values(config, output_dir, cuda, workers) | sharded)
 
 
