@@ -23,17 +23,11 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from mmla_app.evaluate.evaluate_form import (
-    ERROR_STYLE,
-    EvaluateForm,
-    add_model_folder,
-    load_choices,
-    load_dataset_info,
-    row,
-)
+from mmla_app.evaluate.evaluate_form import ERROR_STYLE, EvaluateForm, add_model_folder
 from mmla_app.runtime.change_bus import announce
 from mmla_app.runtime.runner import Runner
 from mmla_app.runtime.write_queue import submit_write
+from mmla_app.widgets.form_choices import load_choices, load_dataset_info, row
 from mmla_app.widgets.screen_fit import fit_resize
 from mmla_core import changes as areas
 from mmla_core.words import count

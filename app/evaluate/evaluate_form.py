@@ -1,8 +1,8 @@
 """The Evaluate window's form: model, adapter, data, answer mode, sampling, variants, prompt.
 
 It holds no run state: `eval_request()` is what the worker's `run_evaluation` gets. Choices come
-from background jobs (`load_choices`, `load_dataset_info`, run on a Runner thread by the
-dialog); the prompt preview is rendered here on every edit (string formatting only).
+from background jobs (`widgets.form_choices.load_choices`, `load_dataset_info`, run on a Runner
+thread by the dialog); the prompt preview is rendered here on every edit (string formatting only).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -29,7 +28,8 @@ from PySide6.QtWidgets import (
 
 from mmla_app import settings
 from mmla_app.widgets.adapter_picker import AdapterPicker
-from mmla_app.widgets.label_choice import LabelChoice, label_annotators
+from mmla_app.widgets.form_choices import row
+from mmla_app.widgets.label_choice import LabelChoice
 from mmla_app.widgets.placement_combo import placement_combo
 
 PRESET_ITEM = "mmabench"
@@ -37,27 +37,6 @@ ERROR_STYLE = "color: #c8453b;"
 
 
 # --- background jobs (worker threads, own Store) ------------------------------------------------
-
-def load_choices(store) -> dict:
-    from mmla_core.store.catalog import list_datasets, list_tasks
-    from mmla_core.store.form_choices import models_by_name, unfinished_eval_runs
-
-    models = models_by_name(store)
-    unfinished = unfinished_eval_runs(store, limit=50)
-    datasets = [(int(d["id"]), d["name"]) for d in list_datasets(store)]
-    return {"models": models, "datasets": datasets, "tasks": list_tasks(store),
-            "unfinished": unfinished, "annotators": label_annotators(store)}
-
-
-def load_dataset_info(store, dataset_id: int) -> dict:
-    from mmla_core.store.catalog import tasks_for_dataset
-    from mmla_core.store.form_choices import first_transcript, split_counts
-
-    splits = split_counts(store, dataset_id)
-    sample = {split: first_transcript(store, dataset_id, split) for split, _ in splits}
-    return {"splits": splits, "sample": sample,
-            "tasks": [task.name for _, task in tasks_for_dataset(store, dataset_id)]}
-
 
 def add_model_folder(store, folder: str) -> str:
     """Validate a model folder from its files (no torch) and register it; returns its name."""
@@ -351,12 +330,3 @@ class EvaluateForm(QWidget):
                 "settings": settings, "variants": variants or None,
                 "name": self.name_edit.text().strip(),
                 "selection": self.label_choice.selection()}
-
-
-def row(*widgets: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QHBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    for widget in widgets:
-        layout.addWidget(widget, 1 if isinstance(widget, QComboBox | QLineEdit) else 0)
-    return box

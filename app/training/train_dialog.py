@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app import settings
-from mmla_app.evaluate.evaluate_form import load_choices
 from mmla_app.runtime.runner import Runner
 from mmla_app.training.training_form import TrainForm, load_splits
+from mmla_app.widgets.form_choices import load_choices
 from mmla_app.widgets.screen_fit import fit_resize
 from mmla_core.store.verdicts import describe_record
 from mmla_core.words import count

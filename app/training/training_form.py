@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmla_app.evaluate.evaluate_form import row
+from mmla_app.widgets.form_choices import row
 from mmla_app.widgets.label_choice import LabelChoice
 from mmla_core.train.config import SCHEDULERS  # every scheduler TrainConfig accepts
 
@@ -45,7 +45,7 @@ SHARDING_CHOICES = (("none: every GPU holds the whole model (data parallel)", "n
 
 def load_splits(store, dataset: str | None) -> dict:
     """Worker job: a dataset's splits (clip counts) and tasks; every dataset's for None."""
-    from mmla_app.evaluate.evaluate_form import load_dataset_info
+    from mmla_app.widgets.form_choices import load_dataset_info
     from mmla_core.store.catalog import find_dataset
     from mmla_core.store.form_choices import attached_task_names, split_counts_everywhere
 
@@ -220,7 +220,7 @@ class TrainForm(QWidget):
     # --- choices ------------------------------------------------------------------------------
 
     def set_choices(self, choices: dict) -> None:
-        """Models and datasets (from `evaluate_form.load_choices`)."""
+        """Models and datasets (from `widgets.form_choices.load_choices`)."""
         keep = self.model_combo.currentData()
         self.model_combo.clear()
         for model in choices["models"]:
