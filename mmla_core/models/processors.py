@@ -27,7 +27,7 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import cv2
 import numpy as np
@@ -35,6 +35,9 @@ from transformers import Qwen2_5_VLProcessor, Qwen2_5OmniProcessor, Qwen2VLProce
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.video_processing_utils import VideoProcessorMixin
 from transformers.video_utils import VideoMetadata
+
+if TYPE_CHECKING:
+    from transformers import ProcessorMixin
 
 from mmla_core.models.processor_files import UnreadableProcessorFile, read_processor_files
 from mmla_core.models.registry import ModelLoadError, check_tokenizer_files
@@ -103,10 +106,11 @@ class NumpyQwen2VLVideoProcessor(VideoProcessorMixin):
     they sampled at, which the Omni processor turns into TMRoPE seconds per grid.
     """
 
-    model_input_names: ClassVar[list[str]] = ["pixel_values_videos", "video_grid_thw"]
+    # not ClassVar: VideoProcessorMixin declares it a plain attribute, read from instances
+    model_input_names: list[str] = ["pixel_values_videos", "video_grid_thw"]  # noqa: RUF012
     # saved under the name of the class whose config it reproduces, so transformers with
     # torchvision loads the stock Qwen2VLVideoProcessor from our folders
-    video_processor_type = "Qwen2VLVideoProcessor"
+    video_processor_type: str = "Qwen2VLVideoProcessor"
 
     def __init__(self, patch_size=14, temporal_patch_size=2, merge_size=2, size=None,
                  image_mean=CLIP_MEAN, image_std=CLIP_STD, min_pixels=None, max_pixels=None,
@@ -124,8 +128,11 @@ class NumpyQwen2VLVideoProcessor(VideoProcessorMixin):
         self.merge_size = int(merge_size)
         self.image_mean, self.image_std = list(image_mean), list(image_std)
 
-    def __call__(self, videos, size=None, fps=None, return_tensors=None, return_metadata=False,
-                 video_metadata=None, **_ignored) -> BatchFeature:
+    # VideoProcessorMixin.__call__(videos, **kwargs) already overrides BaseImageProcessor's
+    # (images, *args, ...) incompatibly: a video processor takes videos, not images
+    def __call__(  # type: ignore[override]
+            self, videos, size=None, fps=None, return_tensors=None, return_metadata=False,
+            video_metadata=None, **_ignored) -> BatchFeature:
         videos = [videos] if isinstance(videos, np.ndarray) and videos.ndim == 4 else list(videos)
         rates = per_video_fps(video_metadata, len(videos)) or [fps] * len(videos)
         low, high = _size_range(size or self.size)
@@ -137,7 +144,7 @@ class NumpyQwen2VLVideoProcessor(VideoProcessorMixin):
             count = int(np.asarray(video).shape[0])
             metadata.append(VideoMetadata(total_num_frames=count, fps=rate,
                                           frames_indices=list(range(count))))
-        data = {"pixel_values_videos": np.concatenate(patches),
+        data: dict[str, Any] = {"pixel_values_videos": np.concatenate(patches),
                 "video_grid_thw": np.asarray(grids, np.int64)}
         if return_metadata:
             data["video_metadata"] = metadata
@@ -195,7 +202,13 @@ def per_video_fps(video_metadata, count: int) -> list[float] | None:
     return [float(e["fps"]) for e in entries]
 
 
-class _AcceptsNumpyVideo:
+if TYPE_CHECKING:   # the processors this mixes into; at run time a plain mixin
+    _ProcessorBase = ProcessorMixin
+else:
+    _ProcessorBase = object
+
+
+class _AcceptsNumpyVideo(_ProcessorBase):
     """Without torchvision, transformers' VIDEO_PROCESSOR_MAPPING is a dummy and the class
     check of the video slot fails; accept any VideoProcessorMixin there. Saved under the stock
     class name (`stock_name`), which is what plain transformers must build from the folder."""
@@ -252,8 +265,9 @@ class OfflineQwen2_5_VLProcessor(_AcceptsNumpyVideo, Qwen2_5_VLProcessor):
     stock_name = "Qwen2_5_VLProcessor"
 
 
-_VIDEO_CLASSES = {"qwen2_5_omni": OfflineOmniProcessor, "qwen2_vl": OfflineQwen2VLProcessor,
-                  "qwen2_5_vl": OfflineQwen2_5_VLProcessor}
+_VIDEO_CLASSES: dict[str, type[ProcessorMixin]] = {
+    "qwen2_5_omni": OfflineOmniProcessor, "qwen2_vl": OfflineQwen2VLProcessor,
+    "qwen2_5_vl": OfflineQwen2_5_VLProcessor}
 
 
 def save_processor(processor, out_dir: str | Path) -> None:
@@ -322,8 +336,9 @@ def _own_parts(path: Path, family: str, files) -> dict:
         Qwen2VLImageProcessorPil,
     )
 
-    parts = {"image_processor": Qwen2VLImageProcessorPil(**_image_kwargs(files.image)),
-             "video_processor": NumpyQwen2VLVideoProcessor(**files.video)}
+    parts: dict[str, object] = {
+        "image_processor": Qwen2VLImageProcessorPil(**_image_kwargs(files.image)),
+        "video_processor": NumpyQwen2VLVideoProcessor(**files.video)}
     if family == "qwen2_5_omni":
         if not files.audio:  # Whisper's defaults (80 mel bins) would not fit the encoder
             raise ModelLoadError(f"{path}: no feature extractor settings (processor_config.json "
