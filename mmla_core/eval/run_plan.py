@@ -15,6 +15,7 @@ import importlib
 import json
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mmla_core.prompts import TEMPLATES
 from mmla_core.store.catalog import find_dataset, original_clip_ids, task_by_name
@@ -28,6 +29,9 @@ from mmla_core.store.results import (
     update_run,
 )
 from mmla_core.store.task_rows import task_row
+
+if TYPE_CHECKING:
+    from mmla_core.models.inputs import InferenceSettings
 from mmla_core.store.verdicts import Selection, describe_record
 from mmla_core.tasks import Task, task_from_row
 from mmla_core.variants.presets import PRESETS
@@ -78,7 +82,7 @@ class EvalJob:
     run_id: int
     task_id: int
     task: Task
-    settings: object  # InferenceSettings
+    settings: InferenceSettings
     run_settings: dict  # what runs.settings_json holds
     model_path: str
     model_id: int | None
