@@ -181,9 +181,9 @@ def _wait(client, request: int, update) -> dict:
 
 def _summarise(store, run_id: int) -> int:
     from mmla_core.eval.compare import metrics_rows, run_report
-    from mmla_core.store.results import get_run
+    from mmla_core.store.results import require_run
 
-    run = get_run(store, run_id)
+    run = require_run(store, run_id)
     report = run_report(store, run_id)
     if report.metrics.n:
         print_table(metrics_rows([report]), METRIC_COLUMNS)

@@ -143,6 +143,7 @@ def _last_token_rows(engine, prefix, token: int) -> list:
     with _eager_attention(engine):
         last = extend_prefix(engine.model, engine.info.family, prefix, [token],
                              output_attentions=True)
+    assert last.attentions is not None  # output_attentions=True: the eager pass returns them
     return [layer[0, :, -1, :] for layer in last.attentions]
 
 

@@ -273,7 +273,10 @@ def _row_inputs(store, row: dict, request: ProbeRequest, extra: dict, settings, 
             yield scenario, clip_input_from_arrays(arrays[scenario], clip_id)
     for key, info in extra.items():
         clip = clip_input_from_store(store, info["clip_id"], settings, seed=seed)
-        recipe = json.loads(get_clip(store, info["clip_id"])["recipe_json"] or "{}")
+        variant = get_clip(store, info["clip_id"])
+        if variant is None:
+            raise ValueError(f"variant clip {info['clip_id']} was deleted during the probe")
+        recipe = json.loads(variant["recipe_json"] or "{}")
         yield key, replace(clip, recipe=recipe)
 
 
@@ -359,7 +362,8 @@ def regold(store: Store, result: ProbeResult, source: str = "curated") -> ProbeR
     recipes = prediction_recipes(store, result.run_id)
     cells = []
     for cell in result.cells:
-        recipe = json.loads(recipes.get(cell.prediction_id) or "null")
+        stored = None if cell.prediction_id is None else recipes.get(cell.prediction_id)
+        recipe = json.loads(stored or "null")
         gold = cell_gold(store, clip_gold, cell.scenario, cell.prompt, recipe, result.task_id,
                          source)
         cells.append(replace(cell, gold=gold,

@@ -129,7 +129,8 @@ def reliance_profile(result: ProbeResult) -> RelianceProfile:
         drop[modality] = _mean([m for m in (_mean([-r.delta_p_gold for r in g
                                                     if r.delta_p_gold is not None])
                                             for g in per_scenario) if m is not None])
-        kls[modality] = _mean([_mean([r.kl for r in g]) for g in per_scenario])
+        kls[modality] = _mean([m for m in (_mean([r.kl for r in g]) for g in per_scenario)
+                               if m is not None])
         flips[modality] = _mean([float(r.flipped) for r in mine])
     return RelianceProfile(drop, kls, flips)
 
@@ -155,7 +156,7 @@ def mma_table(results: list[ProbeResult], *,
         mine = [(r, c) for r, key, c in keyed if key == scenario]
         for prompt in prompts:
             judged = [c for _, c in mine if c.prompt == prompt and c.correct is not None]
-            row[prompt] = (sum(c.correct for c in judged) / len(judged)) if judged else None
+            row[prompt] = (sum(1 for c in judged if c.correct) / len(judged)) if judged else None
         row["n"] = len({r.clip_id for r, c in mine if c.prompt in prompts})
         table.append(row)
     return table

@@ -18,10 +18,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from mmla_core.models.inputs import ClipInput, InferenceSettings, build_chat_inputs, chat_texts
 from mmla_core.models.prompting import PromptPlan, plan_prompt
 from mmla_core.tasks import Task
+
+_Seq = TypeVar("_Seq", str, list)  # token lists or chat texts
 
 __all__ = ["FRESH_RUN", "answer_prompts", "media_prefix_text"]
 
@@ -116,7 +119,7 @@ def _shared(cands: list[list[int]]) -> list[int]:
     return common_prefix(cands)
 
 
-def _common(rests: list) -> list:
+def _common(rests: list[_Seq]) -> _Seq:
     """The longest common start of sequences (token lists or strings)."""
     shortest = min(len(r) for r in rests)
     n = next((i for i in range(shortest) if len({r[i] for r in rests}) > 1), shortest)

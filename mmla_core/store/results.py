@@ -270,6 +270,15 @@ def get_run(store: Store, run_id: int) -> dict | None:
     return rows[0] if rows else None
 
 
+def require_run(store: Store, run_id: int) -> dict:
+    """`get_run` for a run the caller just wrote: one deleted meanwhile (by another window or
+    `mmla runs rm`) is a clear error, not a None further on."""
+    run = get_run(store, run_id)
+    if run is None:
+        raise LookupError(f"run {run_id} is no longer in the project (deleted meanwhile?)")
+    return run
+
+
 def update_run(store: Store, run_id: int, **fields) -> None:
     if "settings" in fields:
         fields["settings_json"] = json.dumps(fields.pop("settings"), sort_keys=True)

@@ -23,7 +23,10 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from mmla_core.store.db import open_store
 from mmla_core.store.results import fail_if_running
@@ -41,10 +44,11 @@ class WorkerClient:
     def __init__(self, db_path: str | Path, *, engine_factory: str | None = None,
                  input_factory: str | None = None, start_method: str = "spawn"):
         self.db_path = Path(db_path)
-        self._ctx = multiprocessing.get_context(start_method)
+        # typeshed's BaseContext lacks .Process; every concrete context (spawn, fork) has it
+        self._ctx: Any = multiprocessing.get_context(start_method)
         self._factories = (engine_factory, input_factory)
-        self._process = None
-        self._conn = None
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
         self._cancel = self._ctx.Event()
         self._ids = itertools.count(1)
         self._inflight: dict[int, str] = {}
@@ -93,6 +97,7 @@ class WorkerClient:
         """
         if self._process is None:
             return
+        assert self._conn is not None  # opened together with the process in start()
         self._read_events()  # learn the run ids of events not polled yet
         self._stopping = True
         self._cancel.set()
@@ -142,6 +147,7 @@ class WorkerClient:
             self.start()
         request_id = next(self._ids)
         self._inflight[request_id] = op
+        assert self._conn is not None  # start() above opened it
         self._conn.send(make_request(op, request_id, **payload))
         return request_id
 
@@ -203,7 +209,7 @@ class WorkerClient:
         return events + ([crash] if crash else [])
 
     def _read_events(self) -> list[dict]:
-        events = []
+        events: list[dict] = []
         while self._conn is not None and not self._conn.closed:
             try:
                 if not self._conn.poll(0):
@@ -265,6 +271,9 @@ def _main_module_hidden():
     stdin, or re-run a script that lacks an `if __name__ == "__main__"` guard.
     """
     main = sys.modules.get("__main__")
+    if main is None:  # an embedding host without a main module: nothing to hide
+        yield
+        return
     saved = {key: getattr(main, key) for key in ("__file__", "__spec__") if hasattr(main, key)}
     try:
         if "__file__" in saved:

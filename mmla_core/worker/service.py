@@ -27,7 +27,7 @@ from mmla_core.probe.model_checks import run_model_checks
 from mmla_core.probe.sets import run_probe_set
 from mmla_core.store.catalog import task_by_name
 from mmla_core.store.db import open_store
-from mmla_core.store.results import get_run
+from mmla_core.store.results import require_run
 from mmla_core.worker.events import finished, make_event
 
 __all__ = ["LOAD_DEFAULTS", "worker_main"]
@@ -67,7 +67,7 @@ class _Engines:
 
 
 def _as_dict(value) -> dict:
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return {k: v for k, v in vars(value).items() if not k.startswith("_")}
 
@@ -124,7 +124,7 @@ def _evaluate(request, conn, cancel, db_path, engines, input_factory) -> None:
         conn.send(finished(rid, 0, "sharded"))
         return
     with open_store(db_path) as store:
-        run = get_run(store, run_id)
+        run = require_run(store, run_id)
     conn.send(finished(rid, run_id, run["status"], run["error"]))
 
 
@@ -187,5 +187,5 @@ def _checks(request, conn, cancel, db_path, engines, input_factory) -> None:
     with open_store(db_path) as store:
         run_id = run_model_checks(store, engine, request["clip_ids"], progress=progress,
                                   cancel=cancel)
-        status = get_run(store, run_id)["status"]
+        status = require_run(store, run_id)["status"]
     conn.send(finished(rid, run_id, status))
