@@ -1,17 +1,17 @@
 """Evaluate: a model (+ LoRA adapter) on a dataset split for a task, and on conflict variants.
 
-The model runs in the model worker process (`mmla_core.worker`): this window sends the
-request, polls progress on a timer and never waits, so it stays responsive while a model loads
-for minutes; a crash of the worker is shown here and the window stays up. The prompt template is
-shown and editable before running, with a live preview on a clip of the chosen split
-(`evaluate_form.EvaluateForm`).
+The model runs in the project's model worker (`runtime/model_jobs.py`, shared with the Probe
+tab): this window sends the request, gets its progress from the worker's poll and never waits,
+so it stays responsive while a model loads for minutes; a crash of the worker is shown here and
+the window stays up. The prompt template is shown and editable before running, with a live
+preview on a clip of the chosen split (`evaluate_form.EvaluateForm`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -25,6 +25,7 @@ from shiboken6 import isValid
 
 from mmla_app.evaluate.evaluate_form import ERROR_STYLE, EvaluateForm, add_model_folder
 from mmla_app.runtime.change_bus import announce
+from mmla_app.runtime.model_jobs import JobHandle, model_jobs
 from mmla_app.runtime.runner import Runner
 from mmla_app.runtime.write_queue import submit_write
 from mmla_app.widgets.form_choices import load_choices, load_dataset_info, row
@@ -32,7 +33,6 @@ from mmla_app.widgets.screen_fit import fit_resize
 from mmla_core import changes as areas
 from mmla_core.words import count
 
-POLL_MS = 100
 CANCEL, STOP_NOW = "Cancel run", "Stop now"
 
 
@@ -72,12 +72,10 @@ class EvaluateDialog(QDialog):
         fit_resize(self, 720, 780)
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
-        self.factories = (engine_factory, input_factory)
-        self.client = None
-        self.request: int | None = None
+        # the project's model worker, shared with the Probe tab (factories: the tests' fake)
+        self.jobs = model_jobs(self.db_path, engine_factory, input_factory)
+        self.client: JobHandle | None = None  # the running evaluation's request
         self.run_id: int | None = None
-        self.timer = QTimer(self, interval=POLL_MS)
-        self.timer.timeout.connect(self.poll)
         self.form = EvaluateForm(self.db_path, self)
         self.form.dataset_changed.connect(self._on_dataset)
         self.form.adapter_changed.connect(self._on_adapter)
@@ -160,7 +158,7 @@ class EvaluateDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self.client is not None and self.client.busy
+        return self.client is not None and self.client.running
 
     def _update_buttons(self, *_args) -> None:
         self.run_button.setEnabled(self.form.valid and not self.running)
@@ -179,21 +177,15 @@ class EvaluateDialog(QDialog):
             self._submit({"resume": int(run_id)}, f"Resuming run {run_id}…")
 
     def _submit(self, request: dict, text: str) -> None:
-        from mmla_core.worker.client import WorkerClient
-
-        if self.client is None:
-            from mmla_app.probe.probe_jobs import free_probe_tab_worker
-
-            free_probe_tab_worker(self.parent())  # one copy of the model on the GPU, not two
-            self.client = WorkerClient(self.db_path, engine_factory=self.factories[0],
-                                       input_factory=self.factories[1])
+        if self.running or self.jobs is None:
+            self._show("An evaluation is running here: wait for it, or cancel it first.")
+            return
         self.run_id = None
-        self.request = self.client.evaluate(**request)  # starts the process if needed
+        self.client = self.jobs.submit("evaluate", on_event=self.on_event, **request)
         self.cancel_button.setText(CANCEL)
         self.progress.setRange(0, 0)  # busy until the first progress event
         self._show(text)
         self._update_buttons()
-        self.timer.start()
 
     def cancel(self) -> None:
         """First press: stop after the current batch. Second press: stop the worker now."""
@@ -204,31 +196,28 @@ class EvaluateDialog(QDialog):
             self.cancel_button.setText(STOP_NOW)
             self._show("Cancelling after the current batch…")
             return
-        self.client.stop(timeout=0)
-        self.client = None
+        self.client.detach()
+        self.jobs.stop_now()
         self._ended("Stopped. The predictions so far are saved: Resume finishes the run.")
 
     def _ended(self, text: str, error: bool = False) -> None:
-        self.timer.stop()
+        self.client = None
         self.progress.setRange(0, max(self.progress.maximum(), 1))
         self._show(text, error)
         self._update_buttons()
         self._refresh_choices()
 
-    def poll(self) -> None:
-        if self.client is None:
-            self.timer.stop()
-            return
-        for event in self.client.poll():
-            kind = event["type"]
-            if kind == "progress":
-                self._on_progress(event)
-            elif kind == "finished":
-                self._on_finished(event)
-            elif kind == "error" and event.get("request") == self.request:
-                self._ended(f"Could not run: {event['message']}", error=True)
-            elif kind == "crashed":  # the next run starts a fresh worker on this client
-                self._ended(event["message"], error=True)
+    def on_event(self, event: dict) -> None:
+        """An event of this window's evaluation (model_jobs routes them by request)."""
+        kind = event["type"]
+        if kind == "progress":
+            self._on_progress(event)
+        elif kind == "finished":
+            self._on_finished(event)
+        elif kind == "error":
+            self._ended(f"Could not run: {event['message']}", error=True)
+        elif kind == "crashed":  # the next run starts a fresh worker
+            self._ended(event["message"], error=True)
 
     def _on_progress(self, event: dict) -> None:
         if self.run_id != event["run_id"]:
@@ -270,15 +259,17 @@ class EvaluateDialog(QDialog):
             self._stop_worker(wait_s=2.0)
 
     def _stop_worker(self, wait_s: float = 0.0) -> None:
-        self.timer.stop()
-        client, self.client = self.client, None
-        if client is not None:
-            client.stop(timeout=0)
-            for thread in client.crash_writes if wait_s else ():
-                thread.join(wait_s)  # the run's "failed, resume it" row
+        """A running evaluation is killed (resumable); otherwise the worker, shared with the
+        Probe tab, keeps its model for the tab's next probe."""
+        if self.running:
+            self.jobs.stop_now(wait_s)
+        self.client = None
+        if self.jobs is not None:
+            self.jobs.release()
+            self.jobs = None
 
     def done(self, result: int) -> None:
-        """Closing stops the worker without waiting; a running evaluation stays resumable."""
+        """Closing stops a running evaluation without waiting; it stays resumable."""
         self._stop_worker()
         self.runner.shutdown()
         self.form.adapter_picker.shutdown()

@@ -25,7 +25,6 @@ from mmla_app.probe.probe_jobs import (
     LOADING_TEXT,
     WorkerJob,
     fill_combo,
-    free_probe_tab_worker,
     load_set_choices,
 )
 from mmla_app.runtime.runner import Runner
@@ -96,7 +95,6 @@ class ModelChecksDialog(QDialog):
             return
         if not self.job.start("model_checks", clip_ids, model=model):
             return
-        free_probe_tab_worker(self.parentWidget())
         self._set_running(True)
         self.progress.setRange(0, len(clip_ids))
         self.progress.setValue(0)

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
-from mmla_app import settings
-
-POLL_MS = 100
+from mmla_app.runtime.model_jobs import JobHandle, model_jobs
 
 
 def load_set_choices(store) -> dict:
@@ -36,9 +34,9 @@ def fill_combo(combo, items: list[tuple[str, object]], keep=None) -> None:
 
 class WorkerJob(QObject):
     """Starts one worker op and reports it: `progress(done, total)`, then `finished(event)`
-    or `failed(message)`. One job at a time; the worker process is kept for the next (and
-    stopped, freeing its model, by `shutdown` when the dialog closes). Only the events of the
-    job's own request count: a late end of an earlier (cancelled) request never ends this one."""
+    or `failed(message)`. One job at a time, in the project's shared model worker
+    (runtime/model_jobs.py), which keeps the model for the next; `shutdown` when the dialog
+    closes lets it go. Only the events of the job's own request reach it."""
 
     progress = Signal(int, int)
     finished = Signal(dict)
@@ -46,70 +44,41 @@ class WorkerJob(QObject):
 
     def __init__(self, db_path: Path, parent: QObject | None = None):
         super().__init__(parent)
-        self.db_path = Path(db_path)
-        self.client = None
-        self.request: int | None = None
-        self.timer = QTimer(self, interval=POLL_MS)
-        self.timer.timeout.connect(self._poll)
+        self.jobs = model_jobs(db_path)
+        self.handle: JobHandle | None = None
 
     @property
     def running(self) -> bool:
-        return self.timer.isActive()
+        return self.handle is not None and self.handle.running
 
     def start(self, op: str, *args, **kwargs) -> bool:
         """`op`: a WorkerClient method (probe_set, model_checks). False (nothing started)
         while a job runs."""
-        from mmla_core.worker.client import WorkerClient
-
-        if self.running:
+        if self.running or self.jobs is None:
             return False
-        if self.client is None:
-            self.client = WorkerClient(self.db_path)
-        kwargs = {**settings.model_load_kwargs(), **kwargs}   # where the model loads
-        self.request = getattr(self.client, op)(*args, **kwargs)
-        self.timer.start()
+        self.handle = self.jobs.submit(op, *args, on_event=self._on_event, **kwargs)
         return True
 
     def cancel(self) -> None:
-        if self.client is not None:
-            self.client.cancel()
+        if self.handle is not None:
+            self.handle.cancel()
 
-    def _poll(self) -> None:
-        for event in self.client.poll():
-            if event["type"] != "crashed" and event.get("request") != self.request:
-                continue  # another request's (a cancelled one ending late)
-            if event["type"] == "progress":
-                self.progress.emit(int(event["done"]), int(event["total"]))
-            elif event["type"] == "finished":
-                self._end()
-                self.finished.emit(event)
-            elif event["type"] in ("error", "crashed"):
-                self._end()
-                self.failed.emit(str(event.get("message", event)))
-
-    def _end(self) -> None:
-        self.timer.stop()
-        self.request = None
+    def _on_event(self, event: dict) -> None:
+        if event["type"] == "progress":
+            self.progress.emit(int(event["done"]), int(event["total"]))
+        elif event["type"] == "finished":
+            self.finished.emit(event)
+        elif event["type"] in ("error", "crashed"):
+            self.failed.emit(str(event.get("message", event)))
 
     def shutdown(self) -> None:
-        self._end()
-        if self.client is not None:
-            self.client.stop(timeout=0)
-            self.client = None
+        if self.handle is not None:
+            self.handle.detach()
+            self.handle = None
+        if self.jobs is not None:
+            self.jobs.release()
+            self.jobs = None
 
 
-def free_probe_tab_worker(window) -> bool:
-    """Stop the Probe tab's model worker when it is idle, so the GPU holds one copy of the
-    model (the dialog's), not two; the tab starts a fresh worker on its next run. (Sharing the
-    tab's worker is not safe: both would poll it and take each other's events.)"""
-    panel = getattr(window, "probe", None)
-    client = getattr(panel, "client", None)
-    if client is None or client.busy:
-        return False
-    client.stop(timeout=0)
-    panel.client = None
-    return True
-
-
-LOADING_TEXT = ("Loading the model in this dialog's worker process (it keeps the model until "
-                "the dialog closes)…")
+LOADING_TEXT = ("Loading the model in the project's model worker (shared with the Probe tab "
+                "and Evaluate; it keeps the model for the next job)…")

@@ -1,17 +1,17 @@
 """The Probe tab: one clip under MMA-Bench's scenarios x prompts, answered by a model.
 
-The model runs in the model worker process (`WorkerClient.probe`); cells stream in as they are
-written to SQLite and the window never waits. Reading the screen: each cell is the predicted
-label and its probability, green when right, red when wrong, outlined when the answer flipped
-from the aligned clip's; the line under the matrix says which modality the model relied on.
-Past probes of the clip reopen from the database exactly as they were.
+The model runs in the project's shared model worker (`runtime/model_jobs.py`, `probe`); cells
+stream in as they are written to SQLite and the window never waits. Reading the screen: each
+cell is the predicted label and its probability, green when right, red when wrong, outlined when
+the answer flipped from the aligned clip's; the line under the matrix says which modality the
+model relied on. Past probes of the clip reopen from the database exactly as they were.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -30,16 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmla_app import settings
 from mmla_app.probe.probe_figure import FLIP_MARK, RIGHT, WRONG, ProbeFigure, save_figure
 from mmla_app.probe.probe_options import ProbeOptions
 from mmla_app.probe.probe_plots import ProbePlots
 from mmla_app.probe.probe_queries import load_choices, load_result, write_scenario
+from mmla_app.runtime.model_jobs import JobHandle, model_jobs
 from mmla_app.runtime.runner import Runner
 from mmla_app.widgets.adapter_picker import AdapterPicker
 from mmla_core.probe.matrix import DEFAULT_PROMPTS, DEFAULT_SCENARIOS, ProbeCell, ProbeResult
 
-POLL_MS = 50
 LEGEND_HTML = (f"<span style='background:{RIGHT.name()}'>&nbsp;right&nbsp;</span> "
                f"<span style='background:{WRONG.name()}'>&nbsp;wrong&nbsp;</span> "
                f"· {FLIP_MARK} flipped from the aligned clip's answer · the number is "
@@ -83,15 +82,14 @@ class ProbePanel(QWidget):
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)  # no Qt parent: outlives the panel until jobs end
         self.clip_id: int | None = None
-        self.client = None
+        self.jobs = model_jobs(self.db_path)  # the project's model worker, shared with Evaluate
+        self.job: JobHandle | None = None
         self.cells: dict[tuple[str, str], ProbeCell] = {}
         self.result: ProbeResult | None = None
         self.profile = None  # the shown probe's RelianceProfile
         self.row_keys: list[str] = list(DEFAULT_SCENARIOS)  # matrix rows (scenario or variant)
         self.prompt_keys: list[str] = list(DEFAULT_PROMPTS)
         self._defaults: dict[str, dict] = {}  # task -> default prompt texts
-        self.timer = QTimer(self, interval=POLL_MS)
-        self.timer.timeout.connect(self._poll)
         self._build()
 
     def _build(self) -> None:
@@ -174,12 +172,13 @@ class ProbePanel(QWidget):
         self._stop_work()
         self.db_path = Path(db_path)
         self.runner = Runner(self.db_path)
+        self.jobs = model_jobs(self.db_path)
         self.adapter_picker.set_db_path(self.db_path)
         self.adapter_picker.reload()
         self.set_clip(None)
 
     def set_clip(self, clip_id: int | None) -> None:
-        if self.client is not None and self.client.busy:
+        if self.job is not None and self.job.running:
             return  # a running probe keeps its clip; the matrix stays meaningful
         self.clip_id = clip_id
         self._clear()
@@ -221,10 +220,6 @@ class ProbePanel(QWidget):
         if self.clip_id is None or not model or not task:
             self.status.setText("Pick a clip, a model and a task first.")
             return
-        from mmla_core.worker.client import WorkerClient
-
-        if self.client is None:
-            self.client = WorkerClient(self.db_path)
         self._clear()
         scenarios, prompts = self.options.chosen_scenarios(), self.options.chosen_prompts()
         variants = self.options.chosen_variants()
@@ -235,49 +230,41 @@ class ProbePanel(QWidget):
         adapter = self.adapter_picker.adapter_path()
         titles = {f"variant:{v}": self.options.variant_title(v) for v in variants}
         self._layout_matrix([*scenarios, *titles], prompts, titles)
-        self.client.probe(self.clip_id, task, model=model, scenarios=scenarios, prompts=prompts,
-                          attention=self.attention_box.isChecked(),
-                          templates=self.options.templates(), variants=variants,
-                          **({"adapter_path": adapter} if adapter else {}),
-                          **settings.model_load_kwargs())
-        self._started("probe")
+        self._started("probe", self.jobs.submit(
+            "probe", self.clip_id, task, model=model, scenarios=scenarios, prompts=prompts,
+            attention=self.attention_box.isChecked(), templates=self.options.templates(),
+            variants=variants, on_event=self._on_event,
+            **({"adapter_path": adapter} if adapter else {})))
 
     def run_model_checks(self) -> None:
         model = self.model_combo.currentData()
         if self.clip_id is None or not model:
             self.status.setText("Pick a clip and a model first.")
             return
-        from mmla_core.worker.client import WorkerClient
+        self._started("checks", self.jobs.submit("model_checks", [self.clip_id], model=model,
+                                                 on_event=self._on_event))
 
-        if self.client is None:
-            self.client = WorkerClient(self.db_path)
-        self.client.model_checks([self.clip_id], model=model, **settings.model_load_kwargs())
-        self._started("checks")
-
-    def _started(self, job: str) -> None:
-        self._job = job
+    def _started(self, job: str, handle: JobHandle) -> None:
+        self._job, self.job = job, handle
         self.status.setText("Loading the model in the worker process…")
         for button in (self.run_button, self.checks_button):
             button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.timer.start()
 
     def cancel(self) -> None:
-        if self.client is not None:
-            self.client.cancel()
+        if self.job is not None:
+            self.job.cancel()
             self.status.setText("Cancelling after the current row…")
 
-    def _poll(self) -> None:
-        for event in self.client.poll():
-            kind = event["type"]
-            if kind == "cell":
-                self._add_cell(ProbeCell(**event["cell"]))
-            elif kind in ("finished", "error", "crashed"):
-                self._done(event)
+    def _on_event(self, event: dict) -> None:
+        kind = event["type"]
+        if kind == "cell":
+            self._add_cell(ProbeCell(**event["cell"]))
+        elif kind in ("finished", "error", "crashed"):
+            self._done(event)
 
     def _done(self, event: dict) -> None:
-        self.timer.stop()
-        job, self._job = self._job, ""
+        job, self._job, self.job = self._job, "", None
         for button in (self.run_button, self.checks_button):
             button.setEnabled(True)
         self.cancel_button.setEnabled(False)
@@ -461,8 +448,10 @@ class ProbePanel(QWidget):
         self.adapter_picker.shutdown()
 
     def _stop_work(self) -> None:
-        self.timer.stop()
-        if self.client is not None:
-            self.client.stop(timeout=0)
-            self.client = None
+        if self.job is not None:
+            self.job.detach()
+            self.job = None
+        if self.jobs is not None:
+            self.jobs.release()  # the last user of the worker stops it, freeing the model
+            self.jobs = None
         self.runner.shutdown()

@@ -34,7 +34,6 @@ from mmla_app.probe.probe_jobs import (
     LOADING_TEXT,
     WorkerJob,
     fill_combo,
-    free_probe_tab_worker,
     load_set_choices,
 )
 from mmla_app.runtime.runner import Runner
@@ -202,7 +201,6 @@ class ProbeSetDialog(QDialog):
         if not self.job.start("probe_set", clip_ids, task, model=model,
                               attention=self.attention_box.isChecked()):
             return
-        free_probe_tab_worker(self.parentWidget())
         self._set_running(True)
         self.progress.setRange(0, 0)  # busy until the first clip is done
         self.status.setText(LOADING_TEXT)

@@ -3,8 +3,9 @@
 It holds what every panel used to make for itself from a database path: the file, the curator's
 name, one `Runner` for reads (latest-wins channels per panel), the writer thread every GUI write
 goes through, the change bus, and the watcher that turns other processes' commits into `Changes`
-on that bus. Switching projects is one call (`open`); everything in flight for the old file is
-dropped there.
+on that bus. Its model worker (runtime/model_jobs.py, one per database file, shared by the Probe
+tab and the model dialogs) stops when the project closes or switches. Switching projects is one
+call (`open`); everything in flight for the old file is dropped there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 
 from mmla_app.runtime.change_bus import ChangeBus, ProjectWatcher, change_bus
+from mmla_app.runtime.model_jobs import shutdown_model_jobs
 from mmla_app.runtime.runner import Runner
 from mmla_app.runtime.write_queue import ErrorFn, SuccessFn, WriteQueue, write_queue
 
@@ -50,6 +52,7 @@ class Project(QObject):
     def open(self, db_path: str | Path) -> None:
         """Point at another project file: reads in flight are dropped, watching stops until
         `watch()` (the caller opens the file first: migrations, the demo)."""
+        shutdown_model_jobs(self.db_path)
         self.db_path = Path(db_path)
         self.runner.set_db_path(self.db_path)
         self.watcher.stop()
@@ -73,3 +76,4 @@ class Project(QObject):
         self.watcher.stop()
         self.writes.committed.disconnect(self.watcher.own_write_committed)
         self.runner.shutdown()
+        shutdown_model_jobs(self.db_path)  # frees the model; a running evaluation is resumable

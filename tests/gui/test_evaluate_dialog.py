@@ -171,24 +171,6 @@ def test_mma_bench_prompt_kinds_are_offered_and_sent(dialog):
     assert form.eval_request()["settings"]["prompt_kind"] == "text_sft"
 
 
-def test_a_run_frees_the_probe_tabs_idle_model_worker(qtbot, tiny_project, tmp_path):
-    from types import SimpleNamespace
-
-    from PySide6.QtWidgets import QWidget
-
-    window, stopped = QWidget(), []
-    qtbot.addWidget(window)
-    window.probe = SimpleNamespace(client=SimpleNamespace(
-        busy=False, stop=lambda timeout=None: stopped.append(timeout)))
-    dlg = EvaluateDialog(tiny_project.db_path, window, **FAKE)
-    dlg.add_model(str(model_folder(tmp_path / "tiny-model")))
-    qtbot.waitUntil(lambda: dlg.form.model_combo.count() == 1, timeout=WAIT)
-    with qtbot.waitSignal(dlg.run_finished, timeout=WAIT):
-        dlg.start()
-    assert stopped and window.probe.client is None  # one copy of the model, not two
-    dlg.reject()
-
-
 def test_a_processor_that_does_not_fit_the_model_is_refused_at_add(dialog, tmp_path, qtbot,
                                                                    tiny_project):
     """Mel bins of the feature extractor against the audio encoder's: refused when added,

@@ -214,3 +214,34 @@ def test_probe_tab_and_evaluate_window_offer_the_trained_adapters(qtbot, demo_wi
     assert dialog.form.eval_request()["adapter"] == adapter
     panel.shutdown()
     dialog.done(0)
+
+
+def test_probe_tab_and_evaluate_window_share_one_model_worker(qtbot, demo_with_model):
+    """One model copy: the Evaluate window's run goes to the Probe tab's worker process (the
+    same pid), queued behind the tab's probe, and each gets its own result."""
+    from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
+    from mmla_app.probe.probe_panel import ProbePanel
+
+    panel = ProbePanel(demo_with_model)
+    qtbot.addWidget(panel)
+    panel.set_clip(1)
+    dialog = EvaluateDialog(demo_with_model)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: panel.task_combo.count() == 2 and dialog.form.valid, timeout=10_000)
+    panel.task_combo.setCurrentIndex(panel.task_combo.findData("MELD"))
+    finished = []
+    dialog.run_finished.connect(finished.append)
+    try:
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+        probe_pid = panel.jobs.pid
+        request = {**dialog.form.eval_request(), "task": "MELD"}
+        dialog.run_request({**request, "settings": {**request["settings"], "num_frames": 2}})
+        assert probe_pid is not None and dialog.jobs.pid == probe_pid
+        qtbot.waitUntil(lambda: panel.result is not None and bool(finished), timeout=180_000)
+        assert dialog.jobs.pid == probe_pid and len(panel.result.cells) == 18
+        with open_store(demo_with_model) as store:
+            kinds = {r["id"]: r["kind"] for r in store.query("SELECT id, kind FROM runs")}
+        assert kinds[panel.result.run_id] == "probe" and kinds[finished[0]] == "eval"
+    finally:
+        panel.shutdown()
+        dialog.done(0)

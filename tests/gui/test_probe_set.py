@@ -85,7 +85,6 @@ class FakeClient:
 
     def __init__(self):
         self.sent, self.events, self.stopped = [], [], False
-        self.busy = False
 
     def probe_set(self, *args, **kwargs) -> int:
         self.sent.append(args)
@@ -99,25 +98,35 @@ class FakeClient:
         self.stopped = True
 
 
-def test_a_late_end_of_another_request_never_ends_the_running_job(qtbot, tmp_path):
+def test_events_reach_their_own_request_and_a_crash_reaches_every_one(qtbot, tmp_path):
     from mmla_app.probe.probe_jobs import WorkerJob
+    from mmla_app.runtime.model_jobs import model_jobs
 
-    job = WorkerJob(tmp_path / "p.sqlite")
-    job.client = client = FakeClient()
-    ended = []
-    job.finished.connect(ended.append)
-    assert job.start("probe_set", [1], "MELD", model="m")
-    assert not job.start("probe_set", [2], "MELD", model="m")  # refused while it runs
-    assert client.sent == [([1], "MELD")]
+    jobs = model_jobs(tmp_path / "p.sqlite")
+    jobs.client = client = FakeClient()
+    first, second = WorkerJob(tmp_path / "p.sqlite"), WorkerJob(tmp_path / "p.sqlite")
+    assert first.jobs is second.jobs is jobs  # one owner, one worker per project
+    ended, failed = [], []
+    for job in (first, second):
+        job.finished.connect(ended.append)
+        job.failed.connect(failed.append)
+    assert first.start("probe_set", [1], "MELD", model="m")
+    assert not first.start("probe_set", [2], "MELD", model="m")  # refused while it runs
+    assert second.start("probe_set", [3], "MELD", model="m")
+    assert client.sent == [([1], "MELD"), ([3], "MELD")]
     client.events = [{"type": "finished", "request": 0, "status": "cancelled"},
-                     {"type": "progress", "request": 0, "done": 9, "total": 9}]
-    job._poll()
-    assert job.running and ended == []
-    client.events = [{"type": "finished", "request": 1, "status": "done"}]
-    job._poll()
-    assert not job.running and [e["status"] for e in ended] == ["done"]
-    job.shutdown()
-    assert client.stopped
+                     {"type": "finished", "request": 2, "status": "done"}]
+    jobs.poll()  # a late end of an unknown request is dropped; request 2 is the second job's
+    assert first.running and not second.running and [e["status"] for e in ended] == ["done"]
+    second.start("probe_set", [4], "MELD", model="m")
+    client.events = [{"type": "crashed", "message": "boom"}]
+    jobs.poll()
+    assert failed == ["boom", "boom"] and not first.running and not second.running
+    first.shutdown()
+    jobs.release()  # this test's own use
+    assert not client.stopped  # the second job still uses the worker
+    second.shutdown()
+    assert client.stopped and jobs.client is None  # its last user gone, the model is freed
 
 
 def test_run_clicked_twice_reads_and_probes_the_set_once(qtbot, tiny_project, monkeypatch):
@@ -151,20 +160,6 @@ def test_run_clicked_twice_reads_and_probes_the_set_once(qtbot, tiny_project, mo
     finally:
         release.set()
         dialog.done(0)
-
-
-def test_dialog_job_stops_the_probe_tabs_idle_worker_only():
-    from types import SimpleNamespace
-
-    from mmla_app.probe.probe_jobs import free_probe_tab_worker
-
-    idle, busy = FakeClient(), FakeClient()
-    busy.busy = True
-    window = SimpleNamespace(probe=SimpleNamespace(client=idle))
-    assert free_probe_tab_worker(window) and idle.stopped and window.probe.client is None
-    window.probe.client = busy
-    assert not free_probe_tab_worker(window) and not busy.stopped
-    assert not free_probe_tab_worker(None)
 
 
 def test_csv_that_cannot_be_written_says_so(qtbot, tmp_path, monkeypatch):
