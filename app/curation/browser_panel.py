@@ -90,22 +90,23 @@ class BrowserPanel(QWidget):
 
     def reload(self, annotator: str, *, select_clip: int | None = None) -> None:
         self.annotator = annotator
-        current = self.table.current_row()
-        self._pending_select = select_clip or (current.id if current else None)
+        self._pending_select = select_clip  # else the clip selected when the rows arrive
         self.runner.submit(load_browser, annotator, channel=ROWS_CHANNEL,
                            on_success=self._on_loaded,
                            on_error=lambda exc: self.load_failed.emit(str(exc)))
 
     def _on_loaded(self, result) -> None:
         rows, datasets, tasks = result
+        current = self.table.current_row()  # now, not when asked: the curator may have moved
+        select = self._pending_select or (current.id if current else None)
         self._refill(self.dataset_combo, [(name, name) for name in datasets])
         self._refill(self.label_combo, [(f"{task}: {label}", f"{task}\t{label}")
                                         for task, labels in tasks.items() for label in labels])
         self.model.set_rows(rows, self.annotator)
         self._update_counts()
         self.loaded.emit(len(rows))
-        if self._pending_select is not None:
-            self.table.select_clip(self._pending_select)
+        if select is not None:
+            self.table.select_clip(select)
         elif rows and not self.table.currentIndex().isValid():
             # keyboard first: start on the first clip this curator has not reviewed
             if not self.select_next_unreviewed():

@@ -126,3 +126,14 @@ def test_the_training_log_keeps_following_after_the_window_is_reopened(make_wind
         f.write("step 3 loss 1.1\n")
     qtbot.waitUntil(lambda: "step 3" in second.training.log_view.toPlainText(), timeout=10_000)
     assert second.training.job_id == job_id
+
+
+def test_a_reload_answered_after_the_curator_moved_keeps_the_clip_they_moved_to(window, qtbot):
+    browser = window.browser
+    browser.table.select_position(0)
+    with qtbot.waitSignal(browser.loaded, timeout=SLACK_MS):
+        browser.reload(window.annotator)      # asked on the first clip (say, an outside change)
+        browser.table.select_position(2)      # the curator moves on before the rows arrive
+        moved_to = window.current_row.id
+    assert browser.table.current_row().id == moved_to
+    assert window.current_row.id == moved_to
