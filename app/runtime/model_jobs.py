@@ -37,7 +37,7 @@ class JobHandle:
     def cancel(self) -> None:
         """Stop after the current batch, row or clip (it ends as `cancelled`)."""
         if self.running:
-            self.jobs.client.cancel()
+            self.jobs.client.cancel(self.request)  # this request only, never another window's
 
     def detach(self) -> None:
         if self.running:

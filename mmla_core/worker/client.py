@@ -4,7 +4,9 @@ process (worker/service.py), so a CUDA crash or OOM never takes the caller down 
 `WorkerClient` starts one `spawn`ed process and talks to it over a pipe: requests go in
 (`load`, `evaluate`, `predict`, `probe`, `probe_set`, `checks`, `stop`), events come out as
 plain dicts (worker/events.py). The caller never blocks: `poll()` returns what has arrived.
-`cancel()` sets a shared event that the running job checks between its batches, rows or clips.
+`cancel(request)` marks one request cancelled in slots shared with the worker; that request
+checks them between its batches, rows or clips (`mmla_core.cancel.RequestCancel`), so a
+cancel in one window never stops another window's job on the same worker.
 
 A worker that dies (segfault, the kernel's OOM killer, `os._exit`) is noticed by `poll()` from
 its exit code: the caller gets a `crashed` event with a plain-language message and the tail of
@@ -28,6 +30,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from mmla_core.cancel import ALL_REQUESTS, CANCEL_SLOTS
 from mmla_core.store.db import open_store
 from mmla_core.store.results import fail_if_running
 from mmla_core.worker.events import FINAL_EVENTS, is_final, make_request
@@ -49,7 +52,8 @@ class WorkerClient:
         self._factories = (engine_factory, input_factory)
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
-        self._cancel = self._ctx.Event()
+        self._cancel = self._ctx.Array("q", CANCEL_SLOTS)  # cancelled request ids
+        self._cancels = 0
         self._ids = itertools.count(1)
         self._inflight: dict[int, str] = {}
         self._runs: dict[int, int] = {}  # request id -> the run it is evaluating
@@ -100,7 +104,7 @@ class WorkerClient:
         assert self._conn is not None  # opened together with the process in start()
         self._read_events()  # learn the run ids of events not polled yet
         self._stopping = True
-        self._cancel.set()
+        self._mark_cancelled(ALL_REQUESTS)
         if timeout == 0 and self.busy:
             self._process.kill()
             self._mark_runs_failed("the model worker was stopped while it ran; resume the run "
@@ -158,7 +162,6 @@ class WorkerClient:
     def evaluate(self, **eval_kwargs) -> int:
         """`run_evaluation(**eval_kwargs)` in the worker (settings as a dict); `progress`
         events, then `finished` with run id, status and error."""
-        self._cancel.clear()
         return self._send("evaluate", kwargs=eval_kwargs)
 
     def predict(self, clip_id: int, task: str, settings: dict, *, model: str,
@@ -173,7 +176,6 @@ class WorkerClient:
               templates: dict | None = None, variants=(), **load_kwargs) -> int:
         """`probe.run_probe` in the worker: a `cell` event per (scenario, prompt) as it is
         written, then `finished` with the probe's run id and status."""
-        self._cancel.clear()
         return self._send("probe", clip_id=clip_id, task=task, model_path=str(model),
                           settings=settings or {}, scenarios=scenarios, prompts=prompts,
                           seed=seed, attention=attention, templates=templates or {},
@@ -184,7 +186,6 @@ class WorkerClient:
                   **load_kwargs) -> int:
         """`probe.sets.run_probe_set` in the worker: `progress` events (done, total, run_id)
         per probed clip, then `finished` with the status."""
-        self._cancel.clear()
         return self._send("probe_set", clip_ids=list(clip_ids), task=task,
                           model_path=str(model), attention=attention,
                           settings=settings or {}, scenarios=scenarios, kwargs=load_kwargs)
@@ -192,13 +193,20 @@ class WorkerClient:
     def model_checks(self, clip_ids: list[int], *, model: str, **load_kwargs) -> int:
         """`probe.model_checks.run_model_checks` in the worker: `progress` events (done,
         total), then `finished` with the checks run's id."""
-        self._cancel.clear()
         return self._send("checks", clip_ids=list(clip_ids), model_path=str(model),
                           kwargs=load_kwargs)
 
-    def cancel(self) -> None:
-        """Stop the running evaluation after its current batch (it ends as `cancelled`)."""
-        self._cancel.set()
+    def cancel(self, request_id: int | None = None) -> None:
+        """Stop one request after its current batch (it ends as `cancelled`); None = the one
+        running now (the oldest in flight: the worker takes requests in order)."""
+        if request_id is None:
+            request_id = next(iter(self._inflight), None)
+        if request_id is not None:
+            self._mark_cancelled(request_id)
+
+    def _mark_cancelled(self, request_id: int) -> None:
+        self._cancel[self._cancels % CANCEL_SLOTS] = request_id
+        self._cancels += 1
 
     # --- events -------------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 It loads the engine when a request first needs it and keeps it for the next one (a different
 model or load option replaces it). Evaluations, probes and model checks write their rows to
-SQLite themselves (the worker's own Store) and stream progress events; the shared `cancel`
-event is checked by the running job between its steps. stderr and faulthandler's traceback go
+SQLite themselves (the worker's own Store) and stream progress events; each request gets its
+own cancel token over the slots shared with the client (`cancel.RequestCancel`), checked by
+the running job between its steps. stderr and faulthandler's traceback go
 to the log file the client reads after a crash.
 """
 
@@ -15,6 +16,7 @@ import os
 import sys
 import traceback
 
+from mmla_core.cancel import RequestCancel
 from mmla_core.eval.run_plan import (
     describe_failure,
     engine_info_dict,
@@ -94,7 +96,8 @@ def worker_main(conn, cancel, db_path: str, engine_factory, input_factory, log_p
         if request["op"] == "stop":
             break
         try:
-            handlers[request["op"]](request, conn, cancel, db_path, engines, input_factory)
+            handlers[request["op"]](request, conn, RequestCancel(cancel, request["request"]),
+                                    db_path, engines, input_factory)
         except Exception as exc:
             traceback.print_exc()
             conn.send(make_event("error", request.get("request"), message=describe_failure(exc),

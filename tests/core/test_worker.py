@@ -96,6 +96,24 @@ def test_cancel_stops_after_the_current_batch(project, clients, monkeypatch):
     assert len(db_rows(path, final["run_id"])[0]) < 9
 
 
+def test_cancelling_one_request_never_stops_another_on_the_same_worker(project, clients,
+                                                                       monkeypatch):
+    """Two windows share one worker: the Probe tab's cancel must not stop an evaluation."""
+    path, _ = project
+    monkeypatch.setenv("FAKE_ENGINE_DELAY", "0.02")
+    client = clients(path)
+    running = client.evaluate(**eval_kwargs(path))
+    queued = client.evaluate(**eval_kwargs(path))
+    client.cancel(queued)
+    seen = []
+    final_queued = client.wait(queued, timeout=TIMEOUT, on_event=seen.append)
+    final_running = next(e for e in seen if e["type"] == "finished"
+                         and e["request"] == running)
+    assert final_running["status"] == "done"
+    assert len(db_rows(path, final_running["run_id"])[0]) == 9
+    assert final_queued["status"] == "cancelled"
+
+
 def test_crash_is_reported_and_the_run_resumes_to_the_same_result(project, clients,
                                                                    monkeypatch):
     path, _ = project
