@@ -77,8 +77,6 @@ def register(sub) -> None:
 
 def _eval(store, args) -> int:
     kwargs = eval_kwargs(args)
-    if args.resume is None and args.engine_factory is None:  # an injected engine knows its own
-        _require_model(store, args.model)
     if args.adapter and args.resume is None:
         _adapter_defaults(store, kwargs, args)
     runner = _eval_in_process if args.in_process else _eval_in_worker
@@ -88,18 +86,6 @@ def _eval(store, args) -> int:
     if run_id == 0 and args.out is not None:   # shards: fold them in now (this process can)
         run_id = _merge(store, args.out).target_id
     return _summarise(store, run_id)
-
-
-def _require_model(store, ref: str) -> None:
-    """A model that cannot be found is refused before a run starts: no failed run is left
-    behind, and no "resume it with" for a run that never had a model."""
-    from mmla_core.models.registered import resolve_model
-    from mmla_core.models.registry import ModelLoadError
-
-    try:
-        resolve_model(store, ref)
-    except ModelLoadError as exc:
-        raise CliError(str(exc)) from None
 
 
 def _merge(store, folder: Path):
