@@ -44,8 +44,8 @@ class LiveRefresh(QObject):
                 not changes.clip_ids or current in changes.clip_ids):
             window.annotation.refresh()
             window.checks.refresh()
-        if changes.touches(areas.MODELS, areas.ADAPTERS):
-            window.probe.refresh_choices()
+        if changes.touches(areas.MODELS, areas.ADAPTERS, areas.RUNS):
+            window.probe.refresh_choices()  # models, adapters and the clip's past probes
         if changes.touches(areas.TRAINING):
             window.training.poll_now(with_list=True)
 

@@ -31,7 +31,7 @@ def probed(tiny_project):
 
 
 @pytest.fixture
-def panel_on(window, qtbot, probed):
+def panel_on(probed, window, qtbot):  # the probes exist before the window opens
     _project, clip, base, _tuned = probed
     panel = window.probe
     window.side_tabs.setCurrentWidget(panel)

@@ -137,3 +137,17 @@ def test_a_reload_answered_after_the_curator_moved_keeps_the_clip_they_moved_to(
         moved_to = window.current_row.id
     assert browser.table.current_row().id == moved_to
     assert window.current_row.id == moved_to
+
+
+def test_a_probe_run_by_the_cli_appears_in_the_probe_tabs_past_probes(window, qtbot,
+                                                                       tiny_project):
+    from probe_helpers import write_probe
+
+    clip = tiny_project.clip_ids[0]
+    window.browser.table.select_clip(clip)
+    panel = window.probe
+    first = write_probe(tiny_project.db_path, clip, {"aligned": (0.3, 0.5)})
+    wait_live(qtbot, lambda: panel.past_combo.findData(first) >= 0)
+    second = write_probe(tiny_project.db_path, clip, {"aligned": (0.1, 0.8)},
+                         adapter="/runs/sft/adapter")   # same model: only a new run
+    wait_live(qtbot, lambda: panel.past_combo.findData(second) >= 0)
