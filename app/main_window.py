@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         label_layout.addWidget(self.annotation, 3)
         label_layout.addWidget(self.checks, 2)
         self.side_tabs.addTab(label_page, "Label && check")
-        self.variants = VariantsPanel(self.db_path, self.annotator, self, runner=self.runner)
+        self.variants = VariantsPanel(self.project, self)
         self.side_tabs.addTab(self.variants, "Variants")
         self.probe = ProbePanel(self.db_path, self)
         self.side_tabs.addTab(self.probe, "Probe")
@@ -134,8 +134,6 @@ class MainWindow(QMainWindow):
         self.waveform.selection_changed.connect(self.player.set_selection)
         self.waveform.selection_changed.connect(
             lambda sel: self.variants.set_range(*(sel if sel else (None, None))))
-        self.variants.variants_changed.connect(
-            lambda _parent: self.reload_clips(self.current_row.id if self.current_row else None))
         self.variants.play_requested.connect(self._play_clip)
         self.probe.play_requested.connect(self._play_clip)
         self.probe.checks_answered.connect(lambda _clip: self.checks.refresh())

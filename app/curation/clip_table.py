@@ -7,6 +7,8 @@ through QSortFilterProxyModel, whose per-row Python callbacks take seconds at th
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -22,6 +24,7 @@ from mmla_core.store.browse import (
     next_unreviewed,
     sort_indexes,
 )
+from mmla_core.variants.recipes import badge
 
 # The review columns (labels, verdict, reviewer) come before the transcript, so they stay on
 # screen in a narrow browser (1366 px wide screens); the transcript takes what is left.
@@ -195,7 +198,7 @@ class ClipTableModel(QAbstractTableModel):
             if key == "id" and row.id in self._parents:
                 return "Click ▾ / ▸ to fold or unfold this clip's variants"
             return {"transcript": row.transcript, "health": row.health,
-                    "external_id": f"{row.external_id}\nhealth: {row.health}"}.get(key)
+                    "external_id": _external_id_tip(row)}.get(key)
         if role == Qt.ItemDataRole.DecorationRole and key in ("health", "external_id"):
             return self._dot(health_colour(row.health))
         if role == Qt.ItemDataRole.ForegroundRole and key == "verdict" and row.verdict:
@@ -223,7 +226,7 @@ def _display(row: BrowseRow, key: str, fold: str = "") -> str:
     if key == "id":
         return f"{fold} {row.id}" if fold else str(row.id)
     if key == "external_id" and row.parent_clip_id:
-        return f"↳ {row.external_id}"
+        return f"↳ {_recipe_text(row.recipe_json) or row.external_id}"
     if key == "duration_s":
         return format_duration(row.duration_s)
     if key == "health":
@@ -235,6 +238,21 @@ def _display(row: BrowseRow, key: str, fold: str = "") -> str:
         return row.label_summary
     value = getattr(row, key)
     return "" if value is None else str(value)
+
+
+@lru_cache(maxsize=4096)
+def _recipe_text(recipe_json: str | None) -> str:
+    """What a variant is ('frames black', 'audio ← clip 17'), from its stored recipe: its
+    generated id is long and alike for every variant of a clip ('' when unreadable)."""
+    try:
+        return badge(json.loads(recipe_json or "{}"))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return ""
+
+
+def _external_id_tip(row: BrowseRow) -> str:
+    tip = f"{row.external_id}\nhealth: {row.health}"
+    return f"variant of clip {row.parent_clip_id}: {tip}" if row.parent_clip_id else tip
 
 
 class ClipTableView(QTableView):

@@ -3,6 +3,9 @@
 `fn(store, *args)` runs on the writer thread (in order with every other GUI write); when it has
 committed, `submit` announces `changes` on the change bus with the initiator (the panel or
 dialog that acted), so other views reload what they show and the initiator skips its own echo.
+A long write (a variant's media, an import, a dataset delete, an export) runs with `run_job`
+instead: a job on the project's runner with its own Store, so a label key never waits behind an
+encode; its changes are announced the same way once it returned.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from mmla_core.changes import Changes
 
 @dataclass(frozen=True)
 class Op:
-    fn: Callable[..., Any]   # fn(store, *args), on the writer thread
+    fn: Callable[..., Any]   # fn(store, *args), on the writer thread (or a runner job)
     args: tuple
     changes: Changes         # what it changes, known before it runs
     # for a write whose clip is known only after it ran (undo/redo): result -> clip id
@@ -43,3 +46,20 @@ def submit(db_path: str | Path, op: Op, *, initiator: object,
             on_success(result)
 
     submit_write(db_path, op.fn, *op.args, on_success=committed, on_error=on_error)
+
+
+def run_job(project, op: Op, *, initiator: object, on_success: SuccessFn | None = None,
+            on_error: ErrorFn | None = None) -> None:
+    """Run a long write as a job on `project`'s runner (beside the writer thread); once it
+    returned, announce its changes, then call `on_success(result)` (both on the GUI thread).
+
+    The job finishes even when the dialog that started it has closed (the project outlives
+    it); its changes still reach the bus, so the window follows."""
+
+    def returned(result: Any) -> None:
+        project.watcher.own_write_committed()  # its data_version echo is not news
+        project.bus.announce(op.changes_after(result), initiator)
+        if on_success is not None:
+            on_success(result)
+
+    project.runner.submit(op.fn, *op.args, on_success=returned, on_error=on_error)

@@ -1,14 +1,15 @@
 """The variants panel: build modality-conflict variants of the selected clip, list, play, delete.
 
-Every database or media operation is a runner job with its own Store on the project file (a
-Store is bound to its thread), so the GUI thread never decodes, encodes or queries. A dataset
-batch runs on a superqt worker with a cancel token and reports progress through a signal.
+Reads are runner jobs on the project's runner (each with its own Store on the project file);
+every write is an op (mmla_app.ops.variants) run as a runner job too, so the GUI thread never
+decodes, encodes or queries, and its change record reaches the window (the browser lists a new
+variant, drops a deleted one). A dataset batch reports progress through a signal and stops on
+Cancel. Variants made or deleted elsewhere (the CLI, another window) show here as they land.
 """
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -28,9 +29,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
 
-from mmla_app.runtime.runner import Runner
+from mmla_app.ops import variants as ops
+from mmla_app.ops.op import run_job
+from mmla_core import changes as areas
+from mmla_core.store.catalog import get_clip
+from mmla_core.variants.plan import DatasetContext
 from mmla_core.variants.recipes import RECIPES, Param, recipe_title
 from mmla_core.words import count
 
@@ -40,13 +44,11 @@ RANGED = ("av_offset", "audio_noise")
 SPIN_LIMIT = 1_000_000
 
 
-# --- background jobs (worker threads; no widgets here) -------------------------------------------
+# --- background reads (worker threads; no widgets here) ------------------------------------------
 
 def load_state(store, clip_id: int) -> dict:
     """The clip, its dataset's possible donors and its variants (with badges)."""
-    from mmla_core.store.catalog import get_clip
-    from mmla_core.variants.plan import DatasetContext
-    from mmla_core.variants.store_ops import describe_variants
+    from mmla_core.variants.store_ops import describe_variants  # av at import
 
     clip = get_clip(store, clip_id)
     if clip is None:
@@ -58,38 +60,6 @@ def load_state(store, clip_id: int) -> dict:
     return {"clip": clip, "donors": donors, "variants": describe_variants(store, clip_id),
             # a variant's family: the clip it was made from and that clip's other variants
             "parent": parent, "siblings": describe_variants(store, parent_id) if parent else []}
-
-
-def create_job(store, clip_id: int, steps: list, seed: int, copy_labels: bool):
-    from mmla_core.variants.store_ops import create_variant
-
-    return create_variant(store, clip_id, steps, seed, copy_labels=copy_labels)
-
-
-def mmabench_job(store, clip_id: int, seed: int, copy_labels: bool):
-    from mmla_core.store.catalog import get_clip
-    from mmla_core.variants.batch import make_variants
-    from mmla_core.variants.presets import preset_specs
-
-    clip = get_clip(store, clip_id)
-    return make_variants(store, int(clip["dataset_id"]), preset_specs("mmabench"), seed,
-                         clip_ids=[clip_id], workers=1, copy_labels=copy_labels)
-
-
-def delete_job(store, variant_id: int) -> list[Path]:
-    from mmla_core.variants.store_ops import delete_variant
-
-    return delete_variant(store, variant_id)
-
-
-def dataset_batch(db_path: Path, dataset_id: int, specs: list, seed: int, bridge, cancel):
-    """Runs on a superqt worker: the whole dataset, progress through `bridge.progress`."""
-    from mmla_core.store.db import open_store
-    from mmla_core.variants.batch import make_variants
-
-    with open_store(db_path) as store:
-        return make_variants(store, dataset_id, specs, seed, cancel=cancel,
-                             progress=bridge.progress.emit)
 
 
 class _Bridge(QObject):
@@ -112,31 +82,40 @@ class VariantsPanel(QWidget):
     job_failed = Signal(str)
     state_loaded = Signal(int)  # number of variants listed
 
-    def __init__(self, db_path: Path, annotator: str, parent: QWidget | None = None, *,
-                 runner: Runner | None = None):
-        """`runner`: the project's (shared, the window closes it); else one of our own."""
+    def __init__(self, project, parent: QWidget | None = None):
+        """`project`: the open Project (its runner, its change bus; it outlives the panel)."""
         super().__init__(parent)
-        self.db_path, self.annotator = Path(db_path), annotator
-        self._own_runner = runner is None
-        self.runner = Runner(self.db_path, self) if runner is None else runner
+        self.project = project
+        self.runner = project.runner
+        self._db_path = project.db_path
         self.clip_id: int | None = None
         self.dataset_id: int | None = None
         self.range: tuple[float, float] | None = None
         self._busy = 0
         self._show_count = True  # False while the status line shows a job's outcome
-        self._batch_worker = None
+        self._batch_running = False
         self._cancel = threading.Event()
         self._bridge = _Bridge(self)
         self._bridge.progress.connect(self._on_batch_progress)
         self._build()
         self.set_clip(None)
+        project.bus.listen(self._on_changes)
 
-    def set_context(self, db_path: Path, annotator: str) -> None:
-        """Follow the window to another project file / annotator."""
-        self.db_path, self.annotator = Path(db_path), annotator
-        if self._own_runner:  # the project's runner follows the project itself
-            self.runner.set_db_path(self.db_path)
+    def set_context(self, db_path, annotator: str) -> None:
+        """Follow the window to another project file / annotator (the project already
+        points there). Another file: what was in flight is dropped with the old file's
+        results, and a batch of it stops (run it again to resume)."""
+        if db_path != self._db_path:
+            self._db_path = db_path
+            self._cancel.set()
+            self._end_batch_ui()
+            self._busy = 0
         self.set_clip(None)
+
+    def _on_changes(self, changes, initiator) -> None:
+        """Variants made or deleted elsewhere (the CLI, a dataset delete): list them now."""
+        if initiator is not self and changes.touches(areas.DATASETS, areas.CLIPS):
+            self.refresh()
 
     # --- construction ---------------------------------------------------------------------------
 
@@ -290,10 +269,9 @@ class VariantsPanel(QWidget):
         return steps
 
     def shutdown(self) -> None:
-        """Stop a batch and drop pending results (the window is closing)."""
+        """Stop a batch (the window is closing; the project drops pending results)."""
         self._cancel.set()
-        if self._own_runner:
-            self.runner.shutdown()
+        self.project.bus.forget(self._on_changes)
 
     # --- results --------------------------------------------------------------------------------
 
@@ -362,20 +340,18 @@ class VariantsPanel(QWidget):
         if not steps or clip_id is None:
             return
         self._set_busy(1, "Building the variant…")
-        self.runner.submit(
-            create_job, clip_id, steps, self.seed_spin.value(), self.copy_labels_box.isChecked(),
-            on_success=lambda made: self._done(clip_id, _created_text(made)),
-            on_error=self._on_error)
+        self._run(ops.create_variant(clip_id, steps, self.seed_spin.value(),
+                                     self.copy_labels_box.isChecked()),
+                  lambda made: self._done(clip_id, _created_text(made)))
 
     def _on_mmabench(self) -> None:
         clip_id = self.clip_id
         if clip_id is None:
             return
         self._set_busy(1, "Building the MMA-Bench set…")
-        self.runner.submit(
-            mmabench_job, clip_id, self.seed_spin.value(), self.copy_labels_box.isChecked(),
-            on_success=lambda report: self._done(clip_id, _report_text(report)),
-            on_error=self._on_error)
+        self._run(ops.make_mmabench_set(clip_id, self.seed_spin.value(),
+                                        self.copy_labels_box.isChecked()),
+                  lambda report: self._done(clip_id, _report_text(report)))
 
     def _on_delete(self) -> None:
         item, clip_id = self.variant_list.currentItem(), self.clip_id
@@ -383,11 +359,13 @@ class VariantsPanel(QWidget):
             return
         variant_id = int(item.data(Qt.ItemDataRole.UserRole))
         self._set_busy(1, f"Deleting variant {variant_id}…")
-        self.runner.submit(
-            delete_job, variant_id,
-            on_success=lambda files: self._done(clip_id, f"Deleted variant {variant_id} "
-                                                f"({len(files)} file(s) removed)"),
-            on_error=self._on_error)
+        self._run(ops.delete_variant(variant_id),
+                  lambda files: self._done(clip_id, f"Deleted variant {variant_id} "
+                                           f"({len(files)} file(s) removed)"))
+
+    def _run(self, op, on_success) -> None:
+        run_job(self.project, op, initiator=self, on_success=on_success,
+                on_error=self._on_error)
 
     def _on_play(self, *_args) -> None:
         item = self.variant_list.currentItem()
@@ -396,30 +374,36 @@ class VariantsPanel(QWidget):
 
     def _on_batch(self) -> None:
         steps = self.selected_steps()
-        if not steps or self.dataset_id is None or self._batch_worker is not None:
+        if not steps or self.dataset_id is None or self._batch_running:
             return
-        self._cancel.clear()
+        self._cancel = threading.Event()  # a stopped batch's event stays set
         self.batch_progress.setRange(0, 0)
         self.batch_progress.setVisible(True)
         self.cancel_button.setVisible(True)
-        worker = create_worker(dataset_batch, self.db_path, self.dataset_id,
-                               [[step] for step in steps], self.seed_spin.value(),
-                               self._bridge, self._cancel, _start_thread=False,
-                               _ignore_errors=True)
-        parent_id = self.clip_id or 0
-        worker.returned.connect(lambda report: self._done(parent_id, _report_text(report)))
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(self._on_batch_finished)
-        self._batch_worker = worker
+        self._batch_running = True
         self._set_busy(1, "Building variants for the dataset…")
-        worker.start()
+        parent_id = self.clip_id or 0
+        op = ops.make_dataset_variants(self.dataset_id, [[step] for step in steps],
+                                       self.seed_spin.value(),
+                                       progress=self._bridge.progress.emit, cancel=self._cancel)
+        run_job(self.project, op, initiator=self,
+                on_success=lambda report: self._batch_done(parent_id, _report_text(report)),
+                on_error=self._batch_failed)
+
+    def _batch_done(self, parent_id: int, message: str) -> None:
+        self._end_batch_ui()
+        self._done(parent_id, message)
+
+    def _batch_failed(self, exc: Exception) -> None:
+        self._end_batch_ui()
+        self._on_error(exc)
 
     def _on_batch_progress(self, done: int, total: int) -> None:
         self.batch_progress.setRange(0, max(total, 1))
         self.batch_progress.setValue(done)
 
-    def _on_batch_finished(self) -> None:
-        self._batch_worker = None
+    def _end_batch_ui(self) -> None:
+        self._batch_running = False
         self.batch_progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self._update_buttons()
@@ -437,7 +421,7 @@ class VariantsPanel(QWidget):
         self.create_button.setEnabled(has_clip and idle and any_checked)
         self.mmabench_button.setEnabled(has_clip and idle)
         self.batch_button.setEnabled(has_clip and idle and any_checked
-                                     and self._batch_worker is None)
+                                     and not self._batch_running)
         item = self.variant_list.currentItem()
         self.play_button.setEnabled(item is not None)
         self.delete_button.setEnabled(item is not None and idle

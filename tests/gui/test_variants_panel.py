@@ -8,10 +8,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from mmla_app.runtime.change_bus import change_bus
+from mmla_app.runtime.project import Project
 from mmla_app.variants.variants_panel import RANDOM_DONOR, VariantsPanel
+from mmla_core.changes import CLIPS, LABELS
 from mmla_core.media.decode import decode_frames_at, frame_times
 from mmla_core.store import open_store
 from mmla_core.store.catalog import clip_media_path, get_clip
+from mmla_core.variants.store_ops import create_variant
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 20_000
@@ -19,11 +23,13 @@ WAIT_MS = 20_000
 
 @pytest.fixture
 def panel(qtbot, tiny_project):
-    widget = VariantsPanel(tiny_project.db_path, "tester")
+    project = Project(tiny_project.db_path, "tester")
+    widget = VariantsPanel(project)
     qtbot.addWidget(widget)
     widget.show()
     yield widget
     widget.shutdown()
+    project.close()
 
 
 def select(qtbot, panel, clip_id: int) -> None:
@@ -144,3 +150,50 @@ def test_dataset_batch_runs_in_the_background_with_progress(qtbot, panel, tiny_p
         assert json.loads(row["recipe_json"])["type"] == "audio_silent"
         from mmla_core.media.decode import decode_audio
         assert np.abs(decode_audio(clip_media_path(row))).max() < 1e-4
+
+
+# --- in the window: the panel's ops reach the browser, and outside variants reach the panel ------
+
+def browser_ids(window) -> list[int]:
+    model = window.browser.model
+    return [model.row_at(r).id for r in range(model.rowCount())]
+
+
+def test_a_variant_made_then_deleted_in_the_panel_follows_in_the_browser(qtbot, window,
+                                                                          tiny_project):
+    clip_a, panel = tiny_project.clip_ids[0], window.variants
+    assert panel.runner is window.runner  # the project's runner, not one of its own
+    window.browser.table.select_clip(clip_a)
+    qtbot.waitUntil(lambda: panel.dataset_id is not None and panel.clip_id == clip_a,
+                    timeout=WAIT_MS)
+    heard = []
+    change_bus().listen(recorder := lambda changes, who: heard.append((changes, who)))
+    try:
+        create(qtbot, panel, "frames_black")
+        (made,) = variants(tiny_project.db_path, clip_a)
+        qtbot.waitUntil(lambda: made["id"] in browser_ids(window), timeout=WAIT_MS)
+        cell = window.browser.model.index(browser_ids(window).index(made["id"]), 3)
+        assert cell.data() == "↳ frames black"  # what it is, not its generated id
+        assert made["external_id"] in cell.data(Qt.ItemDataRole.ToolTipRole)
+        panel.variant_list.setCurrentRow(0)
+        with qtbot.waitSignal(panel.variants_changed, timeout=WAIT_MS):
+            click(qtbot, panel.delete_button)
+        qtbot.waitUntil(lambda: made["id"] not in browser_ids(window), timeout=WAIT_MS)
+    finally:
+        change_bus().forget(recorder)
+    assert variants(tiny_project.db_path, clip_a) == []
+    ours = [changes for changes, who in heard if who is panel]
+    assert [c.touches(CLIPS) for c in ours] == [True, True]
+    assert ours[1].clip_ids == {made["id"]} and ours[1].touches(LABELS)
+
+
+def test_a_variant_made_elsewhere_shows_in_the_open_panel(qtbot, window, tiny_project):
+    clip_a, panel = tiny_project.clip_ids[0], window.variants
+    window.browser.table.select_clip(clip_a)
+    qtbot.waitUntil(lambda: panel.dataset_id is not None, timeout=WAIT_MS)
+    assert panel.variant_list.count() == 0
+    with open_store(tiny_project.db_path) as store:  # another connection: the CLI's way
+        made = create_variant(store, clip_a, ["audio_silent"]).clip_id
+    qtbot.waitUntil(lambda: panel.variant_list.count() == 1, timeout=WAIT_MS)
+    assert list_texts(panel) == [f"#{made}  audio silent"]
+    qtbot.waitUntil(lambda: made in browser_ids(window), timeout=WAIT_MS)
