@@ -29,6 +29,8 @@ from mmla_app.curation.clip_header import ClipHeader
 from mmla_app.curation.edits import EditController
 from mmla_app.curation.import_flow import ImportController
 from mmla_app.curation.transcript_pane import TranscriptPane
+from mmla_app.ops.imports import add_demo
+from mmla_app.ops.op import run_job
 from mmla_app.player.check_view import CheckView
 from mmla_app.player.player_widget import PlayerWidget
 from mmla_app.player.waveform_pane import WaveformPane
@@ -181,10 +183,12 @@ class MainWindow(QMainWindow):
         self.browser.reload(self.annotator)
 
     def add_demo(self) -> None:
-        """File > Add the demo clips: the bundled demo dataset, into this project."""
+        """File > Add the demo clips: the bundled demo dataset, into this project (an op: its
+        change record brings it into the browser)."""
         self.statusBar().showMessage("Adding the demo clips…")
-        self.project.load(True, self._on_project_opened,
-                          lambda exc: self._on_load_error("add the demo clips", exc))
+        run_job(self.project, add_demo(), initiator=self,
+                on_success=lambda _id: self.statusBar().showMessage("Added the demo clips.", 8000),
+                on_error=lambda exc: self._on_load_error("add the demo clips", exc))
 
     def reload_clips(self, select_clip: int | None = None) -> None:
         self.browser.reload(self.annotator, select_clip=select_clip)
@@ -285,5 +289,4 @@ class MainWindow(QMainWindow):
         self.player.close_clip()
         self.waveform.load_clip(None)
         self.project.close()
-        self.importer.shutdown()
         super().closeEvent(event)

@@ -3,9 +3,11 @@
 Folders (MMLA layout, clips + manifest, or ELAN .eaf files) and files (a sharegpt JSON, an ELAN
 .eaf) go through `datasets.auto.import_path`, the same importer `mmla import` picks.
 
-The import and the media probe run on a worker thread with their own Store; progress reaches
-the status bar's progress bar through a thread-safe signal. Bad rows are summarised in one
-dialog at the end; what imported stays imported.
+The import and the media probe are one op (mmla_app.ops.imports) run on the project's runner,
+on a channel of their own (imports never queue behind clip switches, and one runs at a time);
+progress reaches the status bar's progress bar through a thread-safe signal. The op's change
+record brings the new dataset into the browser and its dataset filter. Bad rows are summarised
+in one dialog at the end; what imported stays imported.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar
 
-from mmla_app.runtime.runner import Runner
+from mmla_app.curation.import_file_dialog import ImportFileDialog
+from mmla_app.curation.project_dialogs import ImportFolderDialog
+from mmla_app.ops import imports as ops
+from mmla_app.ops.op import run_job
 from mmla_core.words import count
 
 IMPORT_CHANNEL = "import"
@@ -29,27 +34,10 @@ class _Progress(QObject):
     changed = Signal(int, int, str)
 
 
-def run_import(store, path: str, progress: _Progress, name: str | None = None,
-               media_root: str | None = None) -> list:
-    """Worker job: import rows, then probe the new media; both report progress.
-    `name` names the dataset of a folder or sharegpt import (an MMLA tree keeps its own);
-    `media_root`: where a sharegpt file's media are found (`mmla import --media-root`)."""
-    from mmla_core.datasets import probe_pending
-    from mmla_core.datasets.auto import import_path
-
-    reports = import_path(store, Path(path), name=name, media_root=media_root,
-                          progress=lambda d, t: progress.changed.emit(d, t, "Importing"))
-    for report in (r for r in reports if r.dataset_id is not None):
-        probe_pending(store, report.dataset_id,
-                      progress=lambda d, t: progress.changed.emit(d, t, "Probing media"))
-    return reports
-
-
 class ImportController:
     def __init__(self, window):
         self.window = window
-        self.runner = Runner(window.db_path, window)  # its own runner: imports never queue
-        self.progress = QProgressBar(window)           # behind clip switches
+        self.progress = QProgressBar(window)
         self.progress.setMaximumWidth(220)
         self.progress.setTextVisible(True)
         self.progress.hide()
@@ -58,8 +46,6 @@ class ImportController:
 
     def choose_and_import(self) -> None:
         """File > Import dataset folder…: a folder and the dataset's name, then Import."""
-        from mmla_app.curation.project_dialogs import ImportFolderDialog
-
         dialog = self.window.import_dialog = ImportFolderDialog(self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.chosen.connect(lambda folder, name: self.start(folder, name=name or None))
@@ -67,8 +53,6 @@ class ImportController:
 
     def choose_file_and_import(self, path: Path | None = None) -> None:
         """File > Import file…: the file, the dataset name and (sharegpt) the media folder."""
-        from mmla_app.curation.import_file_dialog import ImportFileDialog
-
         path = path if isinstance(path, Path) else None  # a QAction passes `checked`
         dialog = self.window.import_file_dialog = ImportFileDialog(self.window, path)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -78,15 +62,15 @@ class ImportController:
 
     def start(self, path: Path, *, name: str | None = None,
               media_root: str | None = None) -> None:
-        self.runner.set_db_path(self.window.db_path)
         self.progress.setRange(0, 0)
         self.progress.setFormat(f"Importing {path.name}…")
         self.progress.show()
         self.window.statusBar().showMessage(f"Importing {path} in the background…")
-        self.runner.submit(run_import, str(path), self._signal, name, media_root,
-                           channel=IMPORT_CHANNEL,
-                           on_success=lambda reports: self._done(path, reports),
-                           on_error=lambda exc: self._failed(path, exc))
+        op = ops.import_path(path, name=name, media_root=media_root,
+                             progress=self._signal.changed.emit)
+        run_job(self.window.project, op, initiator=self, channel=IMPORT_CHANNEL,
+                on_success=lambda reports: self._done(path, reports),
+                on_error=lambda exc: self._failed(path, exc))
 
     def _on_progress(self, done: int, total: int, phase: str) -> None:
         self.progress.setRange(0, max(total, 1))
@@ -103,7 +87,6 @@ class ImportController:
         self.window.statusBar().showMessage(
             f"Imported {path.name}: {count(added, 'new clip')}, "
             f"{count(len(issues), 'problem')} reported", 10000)
-        self.window.reload_clips()
         if issues or notes:
             lines = notes + [f"{i.location}: {i.message}" for i in issues[:MAX_ISSUES_SHOWN]]
             if len(issues) > MAX_ISSUES_SHOWN:
@@ -132,8 +115,6 @@ class ImportController:
             event.acceptProposedAction()
             self.start(path)
 
-    def shutdown(self) -> None:
-        self.runner.shutdown()
 
 
 def _dropped_path(event) -> Path | None:

@@ -2,8 +2,9 @@
 
 New project: a file name and whether to add the demo clips (off by default: a new project is
 empty). Delete dataset: pick one, read what would go (clips, variants, labels, runs, variant
-files) in the background, then a confirmation that repeats those numbers; the delete runs on a
-worker thread and the window reloads after it.
+files) in the background, then a confirmation that repeats those numbers; the delete is an op
+(mmla_app.ops.datasets) on the project's runner, so it finishes even if the dialog is closed,
+and its change record reloads the window.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
-from mmla_app.runtime.runner import Runner
+from mmla_app.ops import datasets as ops
+from mmla_app.ops.op import run_job
 from mmla_app.theme import ERROR_STYLE
+from mmla_core.store.catalog import list_datasets
 
 PROJECT_FILTER = "MMLA Studio projects (*.sqlite *.sqlite3 *.db);;All files (*)"
 
@@ -103,21 +107,13 @@ class NewProjectDialog(QDialog):
 
 
 def _datasets(store) -> list[tuple[int, str, int]]:
-    from mmla_core.store.catalog import list_datasets
-
     return [(int(d["id"]), d["name"], int(d["clip_count"])) for d in list_datasets(store)]
 
 
 def _plan(store, dataset_id: int):
-    from mmla_core.datasets.remove import plan_removal
+    from mmla_core.datasets.remove import plan_removal  # av at import (variant writer)
 
     return plan_removal(store, dataset_id)
-
-
-def _remove(store, dataset_id: int):
-    from mmla_core.datasets.remove import remove_dataset
-
-    return remove_dataset(store, dataset_id)
 
 
 class DeleteDatasetDialog(QDialog):
@@ -125,10 +121,12 @@ class DeleteDatasetDialog(QDialog):
 
     deleted = Signal(str)
 
-    def __init__(self, db_path: Path, parent: QWidget | None = None):
+    def __init__(self, project, parent: QWidget | None = None):
+        """`project`: the open Project (its runner outlives the dialog: a delete finishes)."""
         super().__init__(parent)
         self.setWindowTitle("Delete a dataset")
-        self.runner = Runner(db_path)  # no Qt parent: outlives the dialog until its jobs end
+        self.project, self.runner = project, project.runner
+        self._plan_channel = f"delete-dataset-plan-{id(self)}"
         self.plan = None
         self.confirm_box: QMessageBox | None = None
         self.combo = QComboBox(self)
@@ -148,9 +146,14 @@ class DeleteDatasetDialog(QDialog):
                                 wordWrap=True, objectName="muted"))
         layout.addLayout(buttons)
         self.resize(520, self.sizeHint().height())
+        self._list_datasets()
+
+    def _list_datasets(self) -> None:
         self.runner.submit(_datasets, on_success=self._on_datasets, on_error=self._on_error)
 
     def _on_datasets(self, rows) -> None:
+        if not isValid(self):
+            return
         self.combo.blockSignals(True)
         self.combo.clear()
         for dataset_id, name, clips in rows:
@@ -166,16 +169,19 @@ class DeleteDatasetDialog(QDialog):
         dataset_id = self.combo.currentData()
         if dataset_id is not None:
             self.summary.setText("Counting what would go…")
-            self.runner.submit(_plan, dataset_id, channel="plan", on_success=self._on_plan,
-                               on_error=self._on_error)
+            self.runner.submit(_plan, dataset_id, channel=self._plan_channel,
+                               on_success=self._on_plan, on_error=self._on_error)
 
     def _on_plan(self, plan) -> None:
+        if not isValid(self):
+            return
         self.plan = plan
         self.summary.setText(f"Deleting <b>{plan.footprint.name}</b> removes {plan.summary()}.")
         self.delete_button.setEnabled(True)
 
     def _on_error(self, exc) -> None:
-        self.summary.setText(f"Could not read the project: {exc}")
+        if isValid(self):
+            self.summary.setText(f"Could not read the project: {exc}")
 
     def _confirm(self) -> None:
         if self.plan is None:
@@ -197,18 +203,20 @@ class DeleteDatasetDialog(QDialog):
             return
         self.delete_button.setEnabled(False)
         self.summary.setText(f"Deleting {self.plan.footprint.name}…")
-        self.runner.submit(_remove, self.plan.footprint.dataset_id, on_success=self._on_deleted,
-                           on_error=lambda exc: self.summary.setText(f"Delete failed: {exc}"))
+        run_job(self.project, ops.delete_dataset(self.plan.footprint.dataset_id),
+                initiator=self, on_success=self._on_deleted, on_error=self._on_delete_failed)
 
     def _on_deleted(self, removal) -> None:
+        if not isValid(self):  # closed meanwhile: the delete went on, the window follows
+            return
         message = f"Deleted dataset {removal.footprint.name}: {removal.summary()}"
         self.summary.setText(message)
         self.deleted.emit(message)
-        self.runner.submit(_datasets, on_success=self._on_datasets, on_error=self._on_error)
+        self._list_datasets()
 
-    def done(self, result: int) -> None:
-        self.runner.shutdown()
-        super().done(result)
+    def _on_delete_failed(self, exc: Exception) -> None:
+        if isValid(self):
+            self.summary.setText(f"Delete failed: {exc}")
 
 
 def open_new_project(w) -> NewProjectDialog:
@@ -222,11 +230,10 @@ def open_new_project(w) -> NewProjectDialog:
 
 def open_delete_dataset(w) -> DeleteDatasetDialog:
     """File > Delete dataset…: the clip list reloads after a delete."""
-    dialog = w.delete_dataset_dialog = DeleteDatasetDialog(w.db_path, w)
+    dialog = w.delete_dataset_dialog = DeleteDatasetDialog(w.project, w)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.deleted.connect(lambda message: w.statusBar().showMessage(message, 10000))
-    dialog.deleted.connect(lambda _message: w.show_clip(None))
-    dialog.deleted.connect(lambda _message: w.reload_clips())
+    dialog.deleted.connect(lambda _message: w.show_clip(None))  # the bus reloads the clips
     dialog.open()
     return dialog
 

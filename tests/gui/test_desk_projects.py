@@ -108,3 +108,64 @@ def test_open_with_a_new_name_makes_an_empty_project(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: "no datasets yet" in window.statusBar().currentMessage(),
                     timeout=WAIT)
     assert window.db_path == new and dataset_names(new) == []
+
+
+# --- ops: each write announces its change record, and the open window follows -----------------
+
+def heard_from(heard, initiator_type) -> list:
+    return [changes for changes, who in heard if type(who).__name__ == initiator_type]
+
+
+@pytest.fixture
+def heard():
+    from mmla_app.runtime.change_bus import change_bus
+
+    records: list = []
+    change_bus().listen(recorder := lambda changes, who: records.append((changes, who)))
+    yield records
+    change_bus().forget(recorder)
+
+
+def confirm_delete(qtbot, dialog) -> None:
+    qtbot.waitUntil(lambda: dialog.delete_button.isEnabled(), timeout=WAIT)
+    qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    delete = next(b for b in dialog.confirm_box.buttons()
+                  if dialog.confirm_box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole)
+    delete.click()
+
+
+def test_a_delete_goes_on_after_its_dialog_closed_and_the_window_follows(window, qtbot,
+                                                                         tiny_project, heard):
+    from mmla_core.changes import DATASETS, RUNS
+
+    assert window.browser.dataset_combo.findText("tiny") >= 0
+    menu_action(window, "Delete dataset").trigger()
+    dialog = window.delete_dataset_dialog
+    assert dialog.runner is window.runner  # the project's runner, none of its own
+    confirm_delete(qtbot, dialog)
+    dialog.close()  # at once: the project, not the dialog, owns the job
+    qtbot.waitUntil(lambda: dataset_names(tiny_project.db_path) == [], timeout=WAIT)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: window.browser.dataset_combo.findText("tiny") < 0, timeout=WAIT)
+    (changes,) = heard_from(heard, "DeleteDatasetDialog")
+    assert changes.touches(DATASETS) and changes.touches(RUNS)
+
+
+def test_an_import_reaches_the_browser_and_its_dataset_filter(window, qtbot, clip_files,
+                                                              heard):
+    assert window.runner is window.project.runner
+    window.importer.start(clip_files, name="more clips")
+    combo = window.browser.dataset_combo
+    qtbot.waitUntil(lambda: combo.findText("more clips") >= 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 5, timeout=WAIT)
+    assert "more clips" in dataset_names(window.db_path)
+    assert heard_from(heard, "ImportController")  # announced by the op, not only seen later
+
+
+def test_add_the_demo_clips_reaches_the_open_window(window, qtbot, heard):
+    menu_action(window, "Add the demo clips").trigger()
+    combo = window.browser.dataset_combo
+    qtbot.waitUntil(lambda: combo.findText("demo") >= 0, timeout=60_000)
+    assert dataset_names(window.db_path) == ["demo", "tiny"]
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() > 3, timeout=WAIT)
+    assert heard_from(heard, "MainWindow")

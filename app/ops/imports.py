@@ -1,0 +1,48 @@
+"""Imports: a dataset folder, a file (sharegpt JSON, ELAN .eaf), the bundled demo clips. Each
+returns an `Op` declaring its `Changes`; they run with `run_job` on the project's runner (an
+import is long; it never waits behind the writer thread's queue, nor a label key behind it).
+
+An import adds datasets and clips, and labels (the source's, or an .eaf's annotators, merged
+so that a person's edit is kept).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmla_app.ops.op import Op
+from mmla_core.changes import CLIPS, DATASETS, LABELS, Changes
+
+IMPORTED = Changes.of(DATASETS, CLIPS, LABELS)
+
+
+def _write_import(store, path: str, name: str | None, media_root: str | None, progress) -> list:
+    """Import rows, then probe the new media; `progress(done, total, phase)` for both."""
+    from mmla_core.datasets import probe_pending  # av at import (media probing)
+    from mmla_core.datasets.auto import import_path
+
+    reports = import_path(store, Path(path), name=name, media_root=media_root,
+                          progress=lambda d, t: progress(d, t, "Importing"))
+    for report in (r for r in reports if r.dataset_id is not None):
+        probe_pending(store, report.dataset_id,
+                      progress=lambda d, t: progress(d, t, "Probing media"))
+    return reports
+
+
+def import_path(path: str | Path, *, name: str | None = None, media_root: str | None = None,
+                progress=lambda done, total, phase: None) -> Op:
+    """A folder (MMLA layout, clips + manifest, .eaf files) or a file, as `mmla import` takes
+    it: `name` names a folder's or sharegpt's dataset (an MMLA tree keeps its own names);
+    `media_root` is where a sharegpt file's media are (`--media-root`). Returns the reports."""
+    return Op(_write_import, (str(path), name, media_root, progress), IMPORTED)
+
+
+def _write_demo(store) -> int:
+    from mmla_core.demo import ensure_demo
+
+    return ensure_demo(store)
+
+
+def add_demo() -> Op:
+    """The bundled demo dataset (imported once; its dataset id)."""
+    return Op(_write_demo, (), IMPORTED)
