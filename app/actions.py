@@ -201,7 +201,7 @@ def _open_model_checks(w) -> None:
 def _open_agreement(w) -> None:
     from mmla_app.curation.agreement_dialog import AgreementDialog
 
-    dialog = AgreementDialog(w.db_path, w, annotator=w.annotator)
+    dialog = AgreementDialog(w.project, w)
     dialog.clip_requested.connect(w.browser.table.select_clip)
     dialog.show()
 
@@ -245,7 +245,7 @@ def _open_results(w, select=None) -> None:
 def _open_export(w) -> None:
     from mmla_app.curation.export_dialog import ExportDialog
 
-    ExportDialog(w.db_path, w.annotator, w).show()
+    ExportDialog(w.project, w).show()
 
 
 def open_help(w):

@@ -11,7 +11,6 @@ Everything is computed on a worker thread (`eval.agreement.dataset_agreement`).
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -33,11 +32,11 @@ from shiboken6 import isValid
 from mmla_app import keymap
 from mmla_app.ops import curation as ops
 from mmla_app.ops.op import submit
-from mmla_app.runtime.change_bus import change_bus
-from mmla_app.runtime.runner import Runner
 from mmla_app.widgets.screen_fit import fit_resize
 from mmla_app.widgets.tables import read_only_table
 from mmla_core import changes as areas
+from mmla_core.eval.agreement import annotators_for_dataset, dataset_agreement
+from mmla_core.store.catalog import list_datasets, list_tasks, task_by_name, tasks_for_dataset
 
 ALL_TASKS = "All tasks and checks"
 RESULT_COLUMNS = ("Kind", "Task / check", "Method", "Clips", "Kappa", "Strength", "Agreement",
@@ -45,24 +44,16 @@ RESULT_COLUMNS = ("Kind", "Task / check", "Method", "Clips", "Kappa", "Strength"
 
 
 def _datasets(store) -> list[tuple[int, str]]:
-    from mmla_core.store.catalog import list_datasets
-
     return [(int(d["id"]), d["name"]) for d in list_datasets(store)]
 
 
 def _dataset_choices(store, dataset_id: int) -> tuple[list[str], list[str]]:
-    from mmla_core.eval.agreement import annotators_for_dataset
-    from mmla_core.store.catalog import tasks_for_dataset
-
     tasks = [task.name for _, task in tasks_for_dataset(store, dataset_id)]
     return annotators_for_dataset(store, dataset_id), tasks
 
 
 def _compute(store, dataset_id: int, annotators: list[str], task: str | None):
     """(the report, {task name: (task id, labels)}) for keying adjudications."""
-    from mmla_core.eval.agreement import dataset_agreement
-    from mmla_core.store.catalog import list_tasks, task_by_name
-
     report = dataset_agreement(store, dataset_id, annotators, task=task)
     tasks = {t.name: (task_by_name(store, t.name)[0], t.labels) for t in list_tasks(store)}
     return report, tasks
@@ -81,13 +72,14 @@ class AgreementDialog(QDialog):
     computed = Signal(object)  # the AgreementReport, for tests and callers
     adjudicated = Signal(int, str, str)  # clip id, task, label (once committed)
 
-    def __init__(self, db_path: str | Path, parent: QWidget | None = None,
-                 annotator: str = ""):
+    def __init__(self, project, parent: QWidget | None = None):
+        """`project`: the open Project (its runner, its bus; `annotator` adjudicates)."""
         super().__init__(parent)
         self.setWindowTitle("Inter-annotator agreement")
         fit_resize(self, 860, 620)
-        self.db_path, self.annotator = Path(db_path), annotator
-        self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
+        self.project, self.runner = project, project.runner
+        self.db_path, self.annotator = project.db_path, project.annotator
+        self._channel = f"agreement-{id(self)}"  # its latest-wins lanes on the shared runner
         self.report = None
         self.task_labels: dict[str, tuple[int, tuple]] = {}
         self.dataset_combo = QComboBox(self)
@@ -118,8 +110,8 @@ class AgreementDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(splitter, 1)
         self.runner.submit(_datasets, on_success=self._on_datasets, on_error=self._failed)
-        change_bus().listen(self._on_changes)
-        self.finished.connect(lambda _result: change_bus().forget(self._on_changes))
+        project.bus.listen(self._on_changes)
+        self.finished.connect(lambda _result: project.bus.forget(self._on_changes))
 
     def _on_changes(self, changes, initiator) -> None:
         """A label by an annotator not listed yet (the window, the CLI): list them now; our
@@ -140,7 +132,8 @@ class AgreementDialog(QDialog):
     def _on_dataset(self, _index: int = -1) -> None:
         dataset_id = self.dataset_combo.currentData()
         if dataset_id is not None:
-            self.runner.submit(_dataset_choices, int(dataset_id), channel="choices",
+            self.runner.submit(_dataset_choices, int(dataset_id),
+                               channel=f"{self._channel}-choices",
                                on_success=self._on_choices, on_error=self._failed)
 
     def _on_choices(self, choices: tuple[list[str], list[str]]) -> None:
@@ -193,7 +186,8 @@ class AgreementDialog(QDialog):
             return
         self.status.setText("Computing…")
         self.runner.submit(_compute, int(dataset_id), chosen, self.task_combo.currentData(),
-                           channel="compute", on_success=self._on_report, on_error=self._failed)
+                           channel=f"{self._channel}-compute", on_success=self._on_report,
+                           on_error=self._failed)
 
     def _on_report(self, result) -> None:
         if not isValid(self):
@@ -283,7 +277,3 @@ class AgreementDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         if isValid(self):
             self.status.setText(f"Could not compute agreement: {exc}")
-
-    def done(self, result: int) -> None:
-        self.runner.shutdown()
-        super().done(result)

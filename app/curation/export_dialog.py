@@ -1,13 +1,12 @@
 """Export from the GUI: labels + check answers + verdicts to CSV / JSONL, one ELAN .eaf per clip,
-or clips to LLaMA-Factory. The export runs on a worker thread; files are written atomically, so
-a failed export never leaves half a file behind. Which labels and clips: the `LabelChoice` row
+or clips to LLaMA-Factory. The export is an op (mmla_app.ops.exports) on the project's runner:
+it finishes even if the dialog is closed; files are written atomically, so a failed export
+never leaves half a file behind. Which labels and clips: the `LabelChoice` row
 (curated labels, rejected clips left out by default, as the CLI); the summary names the label
 source, the per-kind counts and the clips each rule left out.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -25,8 +24,11 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from mmla_app.runtime.runner import Runner
+from mmla_app.ops import exports as ops
+from mmla_app.ops.op import run_job
 from mmla_app.widgets.label_choice import LabelChoice, label_annotators
+from mmla_core.store.catalog import list_datasets, list_tasks
+from mmla_core.store.results import model_names
 
 # (key, shown name, writes a folder?)
 FORMATS = (
@@ -39,42 +41,8 @@ MODES = ("video", "video_audio", "text")
 
 
 def _choices(store) -> tuple[list[tuple[int, str]], list[str], list[str], list[str]]:
-    from mmla_core.store.catalog import list_datasets, list_tasks
-    from mmla_core.store.results import model_names
-
     return ([(int(d["id"]), d["name"]) for d in list_datasets(store)],
             [t.name for t in list_tasks(store)], label_annotators(store), model_names(store))
-
-
-def run_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> str:
-    """Runs on a worker thread; returns a one-line summary."""
-    from mmla_core.datasets.export import export_llamafactory
-    from mmla_core.datasets.review_export import export_review_csv, export_review_jsonl
-    from mmla_core.store.verdicts import Selection, describe_record
-
-    selection = Selection.from_dict(options.get("selection"))
-    if fmt in ("csv", "jsonl"):
-        writer = export_review_csv if fmt == "csv" else export_review_jsonl
-        written = writer(store, out, dataset=dataset_id, selection=selection)
-        return f"Wrote {written.records} clips to {out}; {describe_record(written.labels)}"
-    if fmt == "eaf":
-        from mmla_core.datasets.eaf import export_eaf
-
-        files = export_eaf(store, out, dataset=dataset_id, annotator=options.get("annotator"),
-                           selection=selection)
-        return f"Wrote {len(files)} .eaf files to {out}; skipped: " + (
-            ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())) or "none") + (
-            f"; {describe_record(files.labels)}")
-    tokenizer = None
-    if options.get("tokenizer"):  # loaded here, on the worker thread (transformers is slow)
-        from mmla_core.models.registered import load_tokenizer
-
-        tokenizer = load_tokenizer(store, options["tokenizer"])
-    files = export_llamafactory(
-        store, out, dataset=dataset_id, task=options["task"], mode=options["mode"],
-        splits=tuple(s.strip() for s in options["splits"].split(",") if s.strip()),
-        selection=selection, tokenizer=tokenizer, tokenizer_name=options.get("tokenizer"))
-    return files.summary()
 
 
 class ExportDialog(QDialog):
@@ -83,12 +51,12 @@ class ExportDialog(QDialog):
     exported = Signal(str)  # the summary line
     failed = Signal(str)
 
-    def __init__(self, db_path: str | Path, annotator: str = "",
-                 parent: QWidget | None = None):
+    def __init__(self, project, parent: QWidget | None = None):
+        """`project`: the open Project (its runner outlives the dialog: an export finishes)."""
         super().__init__(parent)
         self.setWindowTitle("Export")
-        self.annotator = annotator
-        self.runner = Runner(Path(db_path))  # no Qt parent: outlives us until jobs end
+        self.project, self.runner = project, project.runner
+        self.annotator = project.annotator
         self._build()
         self._on_format()
         self.runner.submit(_choices, on_success=self._on_choices, on_error=self._on_failed)
@@ -180,8 +148,8 @@ class ExportDialog(QDialog):
                    "tokenizer": self.tokens_combo.currentData()}
         self.export_button.setEnabled(False)
         self.status.setText("Exporting…")
-        self.runner.submit(run_export, self.fmt(), target, int(dataset_id), options,
-                           on_success=self._on_done, on_error=self._on_failed)
+        run_job(self.project, ops.export(self.fmt(), target, int(dataset_id), options),
+                initiator=self, on_success=self._on_done, on_error=self._on_failed)
 
     def _on_done(self, summary: str) -> None:
         if isValid(self):
@@ -194,7 +162,3 @@ class ExportDialog(QDialog):
             self.export_button.setEnabled(True)
             self.status.setText(f"Export failed: {exc}")
             self.failed.emit(str(exc))
-
-    def done(self, result: int) -> None:
-        self.runner.shutdown()
-        super().done(result)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from mmla_app import keymap
 from mmla_app.curation.checks_panel import ChecksPanel
+from mmla_app.runtime.project import Project
 from mmla_core.store.db import open_store
 from mmla_core.store.labels import set_check_answer, set_label
 
@@ -138,7 +139,7 @@ def test_agreement_dialog_computes_and_opens_a_disagreement(qtbot, tiny_project)
                                                         ("neutral", "neutral")], strict=True):
             set_label(store, clip, meld, a, "alice")
             set_label(store, clip, meld, b, "bob")
-    dialog = AgreementDialog(tiny_project.db_path)
+    dialog = AgreementDialog(Project(tiny_project.db_path, ""))
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.annotator_list.count() == 3, timeout=10_000)
@@ -166,7 +167,7 @@ def test_agreement_dialog_computes_and_opens_a_disagreement(qtbot, tiny_project)
 def test_export_dialog_writes_in_the_background(qtbot, tiny_project, tmp_path, fmt):
     from mmla_app.curation.export_dialog import ExportDialog
 
-    dialog = ExportDialog(tiny_project.db_path, "alice")
+    dialog = ExportDialog(Project(tiny_project.db_path, "alice"))
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.dataset_combo.count() == 1, timeout=10_000)
@@ -190,7 +191,7 @@ def test_export_dialog_writes_in_the_background(qtbot, tiny_project, tmp_path, f
 def test_export_dialog_reports_failures(qtbot, tiny_project, tmp_path):
     from mmla_app.curation.export_dialog import ExportDialog
 
-    dialog = ExportDialog(tiny_project.db_path, "alice")
+    dialog = ExportDialog(Project(tiny_project.db_path, "alice"))
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.dataset_combo.count() == 1, timeout=10_000)
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("llamafactory"))
@@ -206,3 +207,26 @@ def test_export_dialog_reports_failures(qtbot, tiny_project, tmp_path):
         dialog.start_export()
     assert "dataset_info.json" in signal.args[0]
     assert "Export failed" in dialog.status.text() and dialog.export_button.isEnabled()
+
+
+def test_an_export_goes_on_after_its_dialog_closed_and_is_logged(qtbot, tiny_project, tmp_path):
+    from mmla_app.curation.export_dialog import ExportDialog
+    from mmla_core.store.exports import list_exports
+
+    project = Project(tiny_project.db_path, "alice")
+    dialog = ExportDialog(project)
+    assert dialog.runner is project.runner  # the project's runner: it outlives the dialog
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.dataset_combo.count() == 1, timeout=10_000)
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("csv"))
+    target = tmp_path / "labels.csv"
+    dialog.target_edit.setText(str(target))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    dialog.close()
+    dialog.deleteLater()  # gone before the export's answer comes back
+    qtbot.waitUntil(target.is_file, timeout=10_000)
+    with open_store(tiny_project.db_path) as store:
+        qtbot.waitUntil(lambda: len(list_exports(store)) == 1, timeout=10_000)
+        (logged,) = list_exports(store)
+    assert logged["path"] == str(target) and logged["dataset_id"] == tiny_project.dataset_id
+    project.close()

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from test_evaluate_dialog import FAKE, model_folder
 
+from mmla_app.runtime.project import Project
 from mmla_app.runtime.write_queue import write_queue
 from mmla_core.store.db import open_store
 from mmla_core.store.label_policy import label_of, resolve_labels
@@ -74,7 +75,7 @@ def train_preview(qtbot, db_path) -> str:
 def llamafactory_export(qtbot, db_path, out: Path) -> tuple[list[dict], str]:
     from mmla_app.curation.export_dialog import ExportDialog
 
-    dialog = ExportDialog(db_path, "alice")
+    dialog = ExportDialog(Project(db_path, "alice"))
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.dataset_combo.count() == 1, timeout=WAIT)
@@ -96,7 +97,7 @@ def elan_export(qtbot, db_path, out: Path) -> dict[str, dict[str, str]]:
 
     from mmla_app.curation.export_dialog import ExportDialog
 
-    dialog = ExportDialog(db_path, "alice")
+    dialog = ExportDialog(Project(db_path, "alice"))
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.dataset_combo.count() == 1, timeout=WAIT)
@@ -174,7 +175,7 @@ def test_agreement_disagreement_list_adjudicates_by_label_keys(qtbot, tiny_proje
         for clip, (a, b) in ((first, ("fear", "anger")), (second, ("joy", "sadness"))):
             set_label(store, clip, meld, a, "alice")
             set_label(store, clip, meld, b, "bob")
-    dialog = AgreementDialog(tiny_project.db_path, annotator="carol")
+    dialog = AgreementDialog(Project(tiny_project.db_path, "carol"))
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.annotator_list.count() == 3, timeout=WAIT)

@@ -8,6 +8,7 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 
+from mmla_app.runtime.project import Project
 from mmla_core.store.db import open_store
 
 pytestmark = pytest.mark.gui
@@ -23,7 +24,7 @@ def test_tokens_counted_with_a_registered_models_tokenizer(qtbot, tiny_project, 
     tiny_tokenizer("text_lm").save_pretrained(str(folder))
     with open_store(tiny_project.db_path) as store:
         add_model(store, "tiny-tok", "text_lm", str(folder))
-    dialog = ExportDialog(tiny_project.db_path, "alice")
+    dialog = ExportDialog(Project(tiny_project.db_path, "alice"))
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.tokens_combo.count() == 2, timeout=WAIT)

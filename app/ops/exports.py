@@ -1,0 +1,64 @@
+"""Exports (the Export dialog): labels + check answers + verdicts to CSV / JSONL, one ELAN .eaf
+per clip, clips to LLaMA-Factory. The `Op` writes files (atomically: a failed export leaves no
+half file) and records one `exports` row with the labels it used (mmla_core.store.exports).
+
+It declares no change area: no view lists the export log, and the project's clips, labels and
+runs are as they were. The dialog runs it with `run_job` (a runner job: a tokenizer may load).
+"""
+
+from __future__ import annotations
+
+from mmla_app.ops.op import Op
+from mmla_core.changes import Changes
+from mmla_core.store.verdicts import Selection, describe_record
+
+
+def _write_review(store, fmt: str, out: str, dataset_id: int, selection: Selection) -> str:
+    from mmla_core.datasets.review_export import (  # av at import (datasets package)
+        export_review_csv,
+        export_review_jsonl,
+    )
+
+    writer = export_review_csv if fmt == "csv" else export_review_jsonl
+    written = writer(store, out, dataset=dataset_id, selection=selection)
+    return f"Wrote {written.records} clips to {out}; {describe_record(written.labels)}"
+
+
+def _write_eaf(store, out: str, dataset_id: int, annotator: str | None,
+               selection: Selection) -> str:
+    from mmla_core.datasets.eaf import export_eaf  # av at import (datasets package)
+
+    files = export_eaf(store, out, dataset=dataset_id, annotator=annotator, selection=selection)
+    skipped = ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())) or "none"
+    return (f"Wrote {len(files)} .eaf files to {out}; skipped: {skipped}; "
+            f"{describe_record(files.labels)}")
+
+
+def _write_llamafactory(store, out: str, dataset_id: int, options: dict,
+                        selection: Selection) -> str:
+    from mmla_core.datasets.export import export_llamafactory  # av at import
+    from mmla_core.models.registered import load_tokenizer
+
+    # loaded here, on the job's thread (transformers is slow to import)
+    tokenizer = load_tokenizer(store, options["tokenizer"]) if options.get("tokenizer") else None
+    files = export_llamafactory(
+        store, out, dataset=dataset_id, task=options["task"], mode=options["mode"],
+        splits=tuple(s.strip() for s in options["splits"].split(",") if s.strip()),
+        selection=selection, tokenizer=tokenizer, tokenizer_name=options.get("tokenizer"))
+    return files.summary()
+
+
+def _write_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> str:
+    """One export; returns its one-line summary."""
+    selection = Selection.from_dict(options.get("selection"))
+    if fmt in ("csv", "jsonl"):
+        return _write_review(store, fmt, out, dataset_id, selection)
+    if fmt == "eaf":
+        return _write_eaf(store, out, dataset_id, options.get("annotator"), selection)
+    return _write_llamafactory(store, out, dataset_id, options, selection)
+
+
+def export(fmt: str, out: str, dataset_id: int, options: dict) -> Op:
+    """`fmt`: csv / jsonl / eaf / llamafactory; `options`: selection (the label choice),
+    annotator (eaf: only their work), task, mode, splits, tokenizer (llamafactory)."""
+    return Op(_write_export, (fmt, out, dataset_id, options), Changes())
