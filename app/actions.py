@@ -8,12 +8,24 @@ keep plain typing keys: Qt gives a focused text box first claim on printable key
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from shiboken6 import isValid
 
-from mmla_app import keymap, settings
+from mmla_app import __version__, keymap, settings
+from mmla_app.curation.agreement_dialog import AgreementDialog
+from mmla_app.curation.export_dialog import ExportDialog
+from mmla_app.curation.project_dialogs import open_delete_dataset, open_new_project
+from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
+from mmla_app.evaluate.results_view import ResultsView
+from mmla_app.probe.probe_checks_dialog import open_model_checks
+from mmla_app.probe.probe_set_dialog import open_probe_set
+from mmla_app.settings_dialog import SettingsDialog
+from mmla_app.training.train_dialog import TrainDialog
+from mmla_app.widgets.help_window import HelpWindow
 
 
 def _player_actions(w) -> list[tuple[str, str, Callable[[], None]]]:
@@ -89,8 +101,6 @@ def rebind(w) -> None:
 
 
 def _build_file_menu(w) -> QMenu:
-    from mmla_app.curation.project_dialogs import open_delete_dataset, open_new_project
-
     menu = w.menuBar().addMenu("&File")
     _add(menu, w, "&New project…", lambda: open_new_project(w), QKeySequence.StandardKey.New)
     _add(menu, w, "&Open project…", w_open_dialog(w), QKeySequence.StandardKey.Open)
@@ -112,8 +122,6 @@ def w_open_dialog(w) -> Callable[[], None]:
     """File > Open project…: an existing project, or a new name (then an empty project is made,
     as File > New project does, instead of "File not found")."""
     def choose() -> None:
-        from PySide6.QtWidgets import QFileDialog
-
         dialog = w.open_dialog = QFileDialog(
             w, "Open project (or type a new name for an empty one)", str(w.db_path.parent),
             "MMLA Studio projects (*.sqlite *.sqlite3 *.db);;All files (*)")
@@ -126,8 +134,6 @@ def w_open_dialog(w) -> Callable[[], None]:
 
 
 def open_chosen(w, path: str) -> None:
-    from pathlib import Path
-
     chosen = Path(path)
     if chosen.is_dir() or not chosen.parent.is_dir():
         w.statusBar().showMessage(f"Not a project file: {chosen}", 8000)
@@ -177,8 +183,6 @@ def _add(menu: QMenu, w, text: str, callback, shortcut=None) -> QAction:
 
 
 def _open_settings(w) -> None:
-    from mmla_app.settings_dialog import SettingsDialog
-
     dialog = SettingsDialog(w)
     if dialog.exec():
         w.set_annotator(settings.annotator())
@@ -186,29 +190,21 @@ def _open_settings(w) -> None:
 
 
 def _open_probe_set(w) -> None:
-    from mmla_app.probe.probe_set_dialog import open_probe_set
-
     open_probe_set(w, w.db_path, model=w.probe.model_combo.currentData(),
                    task=w.probe.task_combo.currentData())
 
 
 def _open_model_checks(w) -> None:
-    from mmla_app.probe.probe_checks_dialog import open_model_checks
-
     open_model_checks(w, w.db_path)
 
 
 def _open_agreement(w) -> None:
-    from mmla_app.curation.agreement_dialog import AgreementDialog
-
     dialog = AgreementDialog(w.project, w)
     dialog.clip_requested.connect(w.browser.table.select_clip)
     dialog.show()
 
 
 def _open_evaluate(w) -> None:
-    from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
-
     dialog = EvaluateDialog(w.db_path, w)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.run_finished.connect(lambda run_id: _open_results(w, select=[run_id]))
@@ -217,8 +213,6 @@ def _open_evaluate(w) -> None:
 
 def open_train_dialog(w) -> None:
     """The launch form; a launched job is shown at once in the Training tab."""
-    from mmla_app.training.train_dialog import TrainDialog
-
     dialog = w.train_dialog = TrainDialog(w.db_path, w)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.launched.connect(w.training.select_job)
@@ -228,10 +222,6 @@ def open_train_dialog(w) -> None:
 
 def _open_results(w, select=None) -> None:
     """One results window per project; a double-clicked sample opens its clip in the player."""
-    from shiboken6 import isValid
-
-    from mmla_app.evaluate.results_view import ResultsView
-
     view = getattr(w, "results_view", None)
     if view is None or not isValid(view) or view.db_path != w.db_path:
         view = w.results_view = ResultsView(w.db_path, w)
@@ -243,17 +233,11 @@ def _open_results(w, select=None) -> None:
 
 
 def _open_export(w) -> None:
-    from mmla_app.curation.export_dialog import ExportDialog
-
     ExportDialog(w.project, w).show()
 
 
 def open_help(w):
     """F1: one help window per main window, raised if already open."""
-    from shiboken6 import isValid
-
-    from mmla_app.widgets.help_window import HelpWindow
-
     window = getattr(w, "help_window", None)
     if window is None or not isValid(window):
         window = w.help_window = HelpWindow(w)
@@ -265,8 +249,6 @@ def open_help(w):
 
 
 def _show_about(w) -> None:
-    from mmla_app import __version__
-
     QMessageBox.about(
         w, "About MMLA Studio",
         f"<b>MMLA Studio</b> {__version__}<p>A workbench for multimodal language analysis: "

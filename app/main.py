@@ -2,14 +2,23 @@
 
 Only Qt and the light parts of the core load here; torch/transformers stay lazy (imported by the
 jobs that need them), so the window shows in about a second.
+
+Qt and the window are imported inside `main()` on purpose: every process the app spawns (the
+model worker, media-probe and variant pools: spawn / forkserver) re-imports the entry script,
+hence this module, and must not load Qt and the whole GUI for nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
+import time
 from pathlib import Path
+
+from mmla_app import __version__
+from mmla_core.config import default_db_path, resources_dir
 
 APP_NAME = "MMLA Studio"
 ORGANISATION = "MMLA Studio"
@@ -18,8 +27,6 @@ ICON_FILE = "mmla-studio.svg"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from mmla_core.config import default_db_path
-
     parser = argparse.ArgumentParser(prog="mmla-studio", description="MMLA Studio desktop app")
     parser.add_argument("project", type=Path, nargs="?", default=None,
                         help="project database to open (the same as --db; the desktop entry "
@@ -53,8 +60,6 @@ def demo_choice(args: argparse.Namespace) -> bool | None:
 
 def _fix_frozen_streams() -> None:
     """Windowed frozen builds have no stdout/stderr; logging and print must not crash there."""
-    import os
-
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115
@@ -63,10 +68,7 @@ def _fix_frozen_streams() -> None:
 def set_app_identity(app) -> None:
     """Name, organisation and desktop file: QSettings, the .desktop StartupWMClass and the
     Wayland app id all follow from these."""
-    from PySide6.QtGui import QIcon
-
-    from mmla_app import __version__
-    from mmla_core.config import resources_dir
+    from PySide6.QtGui import QIcon  # no Qt in spawned workers: see top
 
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
@@ -85,7 +87,7 @@ class SmokeTest:
     TIMEOUT_MS = 120_000
 
     def __init__(self, app, window):
-        from PySide6.QtCore import QTimer
+        from PySide6.QtCore import QTimer  # no Qt in spawned workers
 
         self.app, self.window = app, window
         self.exit_code, self.done = 1, False
@@ -95,8 +97,6 @@ class SmokeTest:
             2, f"FAILED: no clips on screen after {self.TIMEOUT_MS // 1000} s"))
 
     def _shown(self, count: int) -> None:
-        from mmla_core.config import resources_dir
-
         visible = self.window.isVisible()
         ok = visible and count > 0
         self._finish(0 if ok else 1, f"window shown={visible}, {count} clips of the demo "
@@ -118,10 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     _fix_frozen_streams()
     args = parse_args(argv)
 
+    # Qt and the GUI only here, in the window's process (spawned workers import this module)
     from PySide6.QtCore import QThreadPool, QTimer
     from PySide6.QtWidgets import QApplication
 
     from mmla_app.main_window import MainWindow
+    from mmla_app.runtime.write_queue import write_queue
     from mmla_app.theme import apply_theme
 
     # argv[0] names the X11 WM_CLASS instance: "mmla-studio" (the .desktop StartupWMClass)
@@ -138,8 +140,6 @@ def main(argv: list[str] | None = None) -> int:
     if smoke is not None:
         code = code or smoke.exit_code
     window.project.close()
-    from mmla_app.runtime.write_queue import write_queue
-
     write_queue().drain()  # every acknowledged edit is committed before the process exits
     _drain_workers(QThreadPool.globalInstance(), timeout_s=10.0)
     return int(code)
@@ -151,8 +151,6 @@ def _drain_workers(pool, timeout_s: float) -> None:
     Sleep-polls instead of `QThreadPool.waitForDone`, which holds the GIL while it blocks and so
     starves the very Python worker it waits for.
     """
-    import time
-
     deadline = time.monotonic() + timeout_s
     while pool.activeThreadCount() > 0 and time.monotonic() < deadline:
         time.sleep(0.02)

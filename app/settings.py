@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import hashlib
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -74,15 +76,11 @@ def model_load_kwargs() -> dict:
 
 
 def _project_key(path: Path) -> str:
-    import hashlib
-
     return hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:16]
 
 
 def last_train_config(db_path: Path) -> dict | None:
     """The Train dialog's settings from the last launch in this project (None: never)."""
-    import json
-
     text = _settings().value(f"{LAST_TRAIN}/{_project_key(db_path)}", "")
     try:
         found = json.loads(str(text)) if text else None
@@ -92,6 +90,4 @@ def last_train_config(db_path: Path) -> dict | None:
 
 
 def remember_train_config(db_path: Path, config: dict) -> None:
-    import json
-
     _settings().setValue(f"{LAST_TRAIN}/{_project_key(db_path)}", json.dumps(config))

@@ -30,6 +30,7 @@ from mmla_app import keymap
 from mmla_app.ops import curation as ops
 from mmla_app.runtime.runner import Runner
 from mmla_app.widgets.panel_frame import BackgroundWrites, build_panel_frame
+from mmla_core.store.review import clip_label_state
 
 NOTE_SAVE_MS = 700
 PANEL_STYLE = """
@@ -48,8 +49,6 @@ QLabel#muted { color: #6b7079; }
 # --- background jobs (worker threads; no widgets here) -----------------------------------------
 
 def load_annotation_state(store, clip_id: int):
-    from mmla_core.store.review import clip_label_state
-
     return clip_label_state(store, clip_id)
 
 

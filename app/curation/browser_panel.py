@@ -19,7 +19,8 @@ from superqt.utils import qdebounced, signals_blocked
 
 from mmla_app.curation.clip_table import ClipTableModel, ClipTableView
 from mmla_app.runtime.runner import Runner
-from mmla_core.store.browse import HEALTH_CHOICES, VERDICT_CHOICES, BrowseFilter
+from mmla_core.store.browse import HEALTH_CHOICES, VERDICT_CHOICES, BrowseFilter, browse_rows
+from mmla_core.store.catalog import list_datasets, list_tasks
 
 ROWS_CHANNEL = "browser_rows"
 FILTER_DEBOUNCE_MS = 120
@@ -28,9 +29,6 @@ ANY = "any"
 
 def load_browser(store, annotator: str) -> tuple[list, list[str], dict[str, tuple[str, ...]]]:
     """Worker job: rows, dataset names and each task's labels (for the label filter)."""
-    from mmla_core.store.browse import browse_rows
-    from mmla_core.store.catalog import list_datasets, list_tasks
-
     rows = browse_rows(store, annotator)
     used = {task for row in rows for task in row.labels}
     tasks = {t.name: t.labels for t in list_tasks(store) if t.name in used}

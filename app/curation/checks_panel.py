@@ -27,6 +27,7 @@ from mmla_app.ops import curation as ops
 from mmla_app.runtime.runner import Runner
 from mmla_app.widgets.elided_label import ElidedLabel
 from mmla_app.widgets.panel_frame import BackgroundWrites, build_panel_frame
+from mmla_core.store.checks import clip_check_state
 
 ANSWERS = (("yes", "Yes", "check_yes"), ("no", "No", "check_no"),
            ("unsure", "Unsure", "check_unsure"))
@@ -54,8 +55,6 @@ QLabel#muted { color: #6b7079; }
 
 
 def load_check_state(store, clip_id: int, annotator: str):
-    from mmla_core.store.checks import clip_check_state
-
     return clip_check_state(store, clip_id, annotator)
 
 

@@ -15,13 +15,12 @@ from mmla_app.curation.clip_table import format_duration
 from mmla_app.runtime.runner import Runner
 from mmla_app.theme import health_colour
 from mmla_app.widgets.elided_label import ElidedLabel
+from mmla_core.store.catalog import get_clip
 
 FACTS_CHANNEL = "clip_facts"
 
 
 def load_clip_facts(store, clip_id: int) -> dict | None:
-    from mmla_core.store.catalog import get_clip
-
     return get_clip(store, clip_id)
 
 

@@ -11,11 +11,10 @@ from functools import partial
 
 from mmla_app.ops import curation as ops
 from mmla_app.ops.op import submit
+from mmla_core.store.browse import browse_rows
 
 
 def _browse_row(store, clip_id: int, annotator: str):
-    from mmla_core.store.browse import browse_rows
-
     rows = browse_rows(store, annotator, clip_id=clip_id)
     return rows[0] if rows else None
 
