@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from mmla_app.ops.op import Op
 from mmla_core.changes import CLIPS, LABELS, Changes
+from mmla_core.store import checks, labels, review
+from mmla_core.words import edit_description
 
 
 def _labels_of(clip_id: int) -> Changes:
@@ -18,9 +20,7 @@ def _labels_of(clip_id: int) -> Changes:
 # --- labels and notes (the Labels panel) ------------------------------------------------------
 
 def _write_label(store, clip_id: int, task_id: int, label: str | None, annotator: str) -> int:
-    from mmla_core.store.labels import set_label
-
-    set_label(store, clip_id, task_id, label, annotator)
+    labels.set_label(store, clip_id, task_id, label, annotator)
     return clip_id
 
 
@@ -32,14 +32,11 @@ def _write_label_by_index(store, clip_id: int, task_position: int, label_index: 
                           annotator: str) -> tuple[int, str]:
     """A key pressed before the clip's labels loaded, resolved against the database; returns
     (clip id, what it wrote) for the "Saved" line."""
-    from mmla_core.store.labels import set_label as store_set_label
-    from mmla_core.store.review import clip_label_state
-
-    tasks = clip_label_state(store, clip_id).tasks
+    tasks = review.clip_label_state(store, clip_id).tasks
     if 0 <= task_position < len(tasks):
         task_id, task = tasks[task_position]
         if 0 <= label_index < len(task.labels):
-            store_set_label(store, clip_id, task_id, task.labels[label_index], annotator)
+            labels.set_label(store, clip_id, task_id, task.labels[label_index], annotator)
             return clip_id, f"{task.name} = {task.labels[label_index]}"
         return clip_id, f"nothing ({task.name} has {len(task.labels)} labels)"
     return clip_id, "nothing (no task)"
@@ -52,9 +49,7 @@ def set_label_by_index(clip_id: int, task_position: int, label_index: int,
 
 
 def _write_note(store, clip_id: int, annotator: str, text: str) -> int:
-    from mmla_core.store.labels import set_note as store_set_note
-
-    store_set_note(store, clip_id, annotator, text)
+    labels.set_note(store, clip_id, annotator, text)
     return clip_id
 
 
@@ -65,9 +60,7 @@ def set_note(clip_id: int, annotator: str, text: str) -> Op:
 # --- alignment checks (the Checks panel) ------------------------------------------------------
 
 def _write_check_answer(store, clip_id: int, key: str, answer: str, annotator: str) -> int:
-    from mmla_core.store.checks import answer_check as store_answer_check
-
-    store_answer_check(store, clip_id, key, answer, annotator)
+    checks.answer_check(store, clip_id, key, answer, annotator)
     return clip_id
 
 
@@ -77,13 +70,10 @@ def answer_check(clip_id: int, key: str, answer: str, annotator: str) -> Op:
 
 def _write_answers_in_order(store, clip_id: int, answers: list[str], annotator: str) -> int:
     """Keys pressed before the clip's checks loaded: answer from the first open check on."""
-    from mmla_core.store.checks import answer_check as store_answer_check
-    from mmla_core.store.checks import clip_check_state
-
-    state = clip_check_state(store, clip_id, annotator)
+    state = checks.clip_check_state(store, clip_id, annotator)
     index = state.first_open_index()
     for answer in answers:
-        store_answer_check(store, clip_id, state.checks[index].key, answer, annotator)
+        checks.answer_check(store, clip_id, state.checks[index].key, answer, annotator)
         index = min(index + 1, len(state.checks) - 1)
     return clip_id
 
@@ -93,9 +83,7 @@ def answer_checks_in_order(clip_id: int, answers: list[str], annotator: str) -> 
 
 
 def _write_accept_model(store, clip_id: int, annotator: str) -> int:
-    from mmla_core.store.checks import accept_model_answers as store_accept
-
-    store_accept(store, clip_id, annotator)
+    checks.accept_model_answers(store, clip_id, annotator)
     return clip_id
 
 
@@ -106,9 +94,7 @@ def accept_model_answers(clip_id: int, annotator: str) -> Op:
 # --- the window's edits: transcript, review, undo/redo ----------------------------------------
 
 def _write_transcript(store, clip_id: int, text: str, annotator: str) -> None:
-    from mmla_core.store.labels import set_transcript as store_set_transcript
-
-    store_set_transcript(store, clip_id, text, annotator)
+    labels.set_transcript(store, clip_id, text, annotator)
 
 
 def set_transcript(clip_id: int, text: str, annotator: str) -> Op:
@@ -117,9 +103,7 @@ def set_transcript(clip_id: int, text: str, annotator: str) -> Op:
 
 
 def _write_review(store, clip_id: int, annotator: str):
-    from mmla_core.store.review import mark_reviewed as store_mark_reviewed
-
-    return store_mark_reviewed(store, clip_id, annotator)
+    return review.mark_reviewed(store, clip_id, annotator)
 
 
 def mark_reviewed(clip_id: int, annotator: str) -> Op:
@@ -128,11 +112,7 @@ def mark_reviewed(clip_id: int, annotator: str) -> Op:
 
 def _write_undo(store, annotator: str, redo: bool):
     """(the edit undone or redone, what it was in words), or None when there was none."""
-    from mmla_core.store.labels import redo as redo_edit
-    from mmla_core.store.labels import undo as undo_edit
-    from mmla_core.words import edit_description
-
-    edit = (redo_edit if redo else undo_edit)(store, annotator)
+    edit = (labels.redo if redo else labels.undo)(store, annotator)
     return None if edit is None else (edit, edit_description(store, edit))
 
 
@@ -145,9 +125,7 @@ def undo(annotator: str, *, redo: bool = False) -> Op:
 # --- adjudication (the agreement dialog) ------------------------------------------------------
 
 def _write_adjudication(store, clip_id: int, task_id: int, label: str, annotator: str) -> int:
-    from mmla_core.store.labels import adjudicate as store_adjudicate
-
-    store_adjudicate(store, clip_id, task_id, label, annotator)
+    labels.adjudicate(store, clip_id, task_id, label, annotator)
     return clip_id
 
 
