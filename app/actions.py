@@ -190,12 +190,12 @@ def _open_settings(w) -> None:
 
 
 def _open_probe_set(w) -> None:
-    open_probe_set(w, w.db_path, model=w.probe.model_combo.currentData(),
+    open_probe_set(w, w.project, model=w.probe.model_combo.currentData(),
                    task=w.probe.task_combo.currentData())
 
 
 def _open_model_checks(w) -> None:
-    open_model_checks(w, w.db_path)
+    open_model_checks(w, w.project)
 
 
 def _open_agreement(w) -> None:
@@ -205,7 +205,7 @@ def _open_agreement(w) -> None:
 
 
 def _open_evaluate(w) -> None:
-    dialog = EvaluateDialog(w.db_path, w)
+    dialog = EvaluateDialog(w.project, w)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.run_finished.connect(lambda run_id: _open_results(w, select=[run_id]))
     dialog.show()
@@ -213,7 +213,7 @@ def _open_evaluate(w) -> None:
 
 def open_train_dialog(w) -> None:
     """The launch form; a launched job is shown at once in the Training tab."""
-    dialog = w.train_dialog = TrainDialog(w.db_path, w)
+    dialog = w.train_dialog = TrainDialog(w.project, w)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.launched.connect(w.training.select_job)
     dialog.launched.connect(lambda _job: w.side_tabs.setCurrentWidget(w.training))
@@ -224,7 +224,7 @@ def _open_results(w, select=None) -> None:
     """One results window per project; a double-clicked sample opens its clip in the player."""
     view = getattr(w, "results_view", None)
     if view is None or not isValid(view) or view.db_path != w.db_path:
-        view = w.results_view = ResultsView(w.db_path, w)
+        view = w.results_view = ResultsView(w.project, w)
         view.setWindowFlag(Qt.WindowType.Window)
         view.clip_requested.connect(w.browser.table.select_clip)
     view.reload(select=select)

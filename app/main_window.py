@@ -114,9 +114,9 @@ class MainWindow(QMainWindow):
         self.side_tabs.addTab(label_page, "Label && check")
         self.variants = VariantsPanel(self.project, self)
         self.side_tabs.addTab(self.variants, "Variants")
-        self.probe = ProbePanel(self.db_path, self)
+        self.probe = ProbePanel(self.project, self)
         self.side_tabs.addTab(self.probe, "Probe")
-        self.training = TrainingPanel(self.db_path, self, start=False)
+        self.training = TrainingPanel(self.project, self, start=False)
         self.side_tabs.addTab(self.training, "Training")
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         for widget, share in ((self.browser, 36), (centre, 40), (self.side_tabs, 24)):

@@ -91,9 +91,10 @@ def main(argv=None) -> int:
                                    str(args.seconds * 2 + 10)])
         try:
             baseline = _percent_of_core(args.seconds)
+            from mmla_app.runtime.project import Project
             from mmla_app.training.training_panel import TrainingPanel
 
-            panel = TrainingPanel(db)
+            panel = TrainingPanel(Project(db, "bench"))
             panel.resize(360, 860)
             panel.show()
             _spin(4)  # the first load of the history is not the steady state

@@ -191,7 +191,7 @@ def results(studio: Studio) -> Path:
                            split="test", variants="mmabench", name=name,
                            settings={"num_frames": 2, "audio_on": audio})
             for name, audio in (("audio on", True), ("audio off", False))]
-    view = ResultsView(studio.db_path, studio.window)
+    view = ResultsView(studio.window.project, studio.window)
     view.setWindowFlag(Qt.WindowType.Window)
     view.resize(1500, 760)
     view.show()

@@ -9,8 +9,6 @@ preview on a clip of the chosen split (`evaluate_form.EvaluateForm`).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,30 +21,27 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from mmla_app.evaluate.evaluate_form import ERROR_STYLE, EvaluateForm, add_model_folder
-from mmla_app.runtime.change_bus import announce
+from mmla_app.evaluate.evaluate_form import ERROR_STYLE, EvaluateForm
+from mmla_app.ops import models as model_ops
+from mmla_app.ops.op import submit
 from mmla_app.runtime.model_jobs import JobHandle, model_jobs
-from mmla_app.runtime.runner import Runner
-from mmla_app.runtime.write_queue import submit_write
+from mmla_app.runtime.project import Project
 from mmla_app.widgets.form_choices import load_choices, load_dataset_info, row
 from mmla_app.widgets.screen_fit import fit_resize
-from mmla_core import changes as areas
+from mmla_core.eval.comparable import adapter_settings
+from mmla_core.eval.compare import run_report
+from mmla_core.store.verdicts import describe_record
 from mmla_core.words import count
 
 CANCEL, STOP_NOW = "Cancel run", "Stop now"
 
 
 def load_adapter_settings(store, adapter: str, task: str | None):
-    from mmla_core.eval.comparable import adapter_settings
-
     return adapter_settings(store, adapter, task)
 
 
 def run_summary(store, run_id: int) -> str:
     """Runs on a worker thread: the headline metrics of a finished run, MMLA's way."""
-    from mmla_core.eval.compare import run_report
-    from mmla_core.store.verdicts import describe_record
-
     report = run_report(store, run_id)
     p = report.metrics.percent()
     text = (f"Run {run_id} {report.run['status']}: ACC {p['ACC']:.2f}  F1 {p['F1']:.2f}  "
@@ -65,18 +60,16 @@ class EvaluateDialog(QDialog):
     run_finished = Signal(int)
     message = Signal(str)
 
-    def __init__(self, db_path: str | Path, parent: QWidget | None = None, *,
-                 engine_factory: str | None = None, input_factory: str | None = None):
+    def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Evaluate")
         fit_resize(self, 720, 780)
-        self.db_path = Path(db_path)
-        self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
-        # the project's model worker, shared with the Probe tab (factories: the tests' fake)
-        self.jobs = model_jobs(self.db_path, engine_factory, input_factory)
+        self.project = project
+        self.runner = project.runner.scope("evaluate")  # reads, dropped when we close
+        self.jobs = model_jobs(project.db_path)  # the project's model worker, shared with Probe
         self.client: JobHandle | None = None  # the running evaluation's request
         self.run_id: int | None = None
-        self.form = EvaluateForm(self.db_path, self)
+        self.form = EvaluateForm(project, self)
         self.form.dataset_changed.connect(self._on_dataset)
         self.form.adapter_changed.connect(self._on_adapter)
         self.form.add_model_requested.connect(self.add_model)
@@ -143,16 +136,16 @@ class EvaluateDialog(QDialog):
             self.form.set_dataset_info(info)
 
     def add_model(self, folder: str) -> None:
-        """Check the folder (its files only, no torch) and register it, on the writer thread."""
+        """Check the folder (its files only, no torch) and register it, on the writer thread;
+        the Probe tab and the other model lists offer it at once (the op's MODELS change)."""
         self._show(f"Checking {folder}…")
-        submit_write(self.db_path, add_model_folder, folder, on_success=self._on_model_added,
-                     on_error=self._failed)
+        submit(self.project.db_path, model_ops.add_model_folder(folder), initiator=self,
+               on_success=self._on_model_added, on_error=self._failed)
 
     def _on_model_added(self, name: str) -> None:
         if isValid(self):
             self._show(f"Model {name} added.")
             self._refresh_choices(select_model=name)
-        announce(areas.MODELS, initiator=self)  # the Probe tab offers it at once
 
     # --- running ------------------------------------------------------------------------------
 
@@ -271,6 +264,6 @@ class EvaluateDialog(QDialog):
     def done(self, result: int) -> None:
         """Closing stops a running evaluation without waiting; it stays resumable."""
         self._stop_worker()
-        self.runner.shutdown()
+        self.runner.close()
         self.form.adapter_picker.shutdown()
         super().done(result)

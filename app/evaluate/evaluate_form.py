@@ -7,8 +7,6 @@ thread by the dialog); the prompt preview is rendered here on every edit (string
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -27,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app import settings
+from mmla_app.runtime.project import Project
 from mmla_app.widgets.adapter_picker import AdapterPicker
 from mmla_app.widgets.form_choices import row
 from mmla_app.widgets.label_choice import LabelChoice
@@ -34,28 +33,6 @@ from mmla_app.widgets.placement_combo import placement_combo
 
 PRESET_ITEM = "mmabench"
 ERROR_STYLE = "color: #c8453b;"
-
-
-# --- background jobs (worker threads, own Store) ------------------------------------------------
-
-def add_model_folder(store, folder: str) -> str:
-    """Validate a model folder from its files (no torch) and register it; returns its name."""
-    from mmla_core.models.registry import inspect_model
-    from mmla_core.store.form_choices import model_name_at, model_name_taken
-    from mmla_core.store.results import add_model
-
-    check = inspect_model(folder)
-    existing = model_name_at(store, str(check.path))
-    base = check.path.name
-    if check.path.parent.name == "snapshots":  # a Hub cache snapshot: name it after the repo
-        base = check.path.parents[1].name.split("--")[-1]
-    name, n = existing or base, 1
-    while not existing and model_name_taken(store, name):
-        n += 1
-        name = f"{base}-{n}"
-    add_model(store, name, check.family, str(check.path), weights_hash=check.weights_hash,
-              random_weights=check.random_weights)
-    return name
 
 
 PROMPT_KINDS = (("MMLA zero-shot (task question)", "zero_shot"),
@@ -73,9 +50,9 @@ class EvaluateForm(QWidget):
     add_model_requested = Signal(str)  # a folder the user picked
     valid_changed = Signal(bool)
 
-    def __init__(self, db_path: str | Path | None = None, parent: QWidget | None = None):
+    def __init__(self, project: Project | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.db_path = Path(db_path) if db_path else None
+        self.project = project
         self.tasks: dict = {}
         self.samples: dict = {}
         self.valid = False
@@ -88,9 +65,8 @@ class EvaluateForm(QWidget):
         self.add_model_button.clicked.connect(self.choose_model_folder)
         self.download_button = QPushButton("Download…", self)  # from the Hugging Face Hub
         self.download_button.clicked.connect(self.download_model)
-        self.adapter_picker = AdapterPicker(self.db_path or "", self)
-        if self.db_path:  # the project's trained adapters, by name
-            self.adapter_picker.reload()
+        self.adapter_picker = AdapterPicker(self.project, self)
+        self.adapter_picker.reload()  # the project's trained adapters, by name
         self.adapter_picker.changed.connect(
             lambda: self.adapter_changed.emit(self.adapter_picker.adapter_path() or ""))
         self.dataset_combo = QComboBox(self)

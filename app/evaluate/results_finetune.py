@@ -26,7 +26,12 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
+from mmla_app.runtime.project import Project
+from mmla_app.runtime.runner import RunnerScope
 from mmla_app.widgets.tables import read_only_table, stack
+from mmla_core.eval.comparable import describe_differences, zero_shot_rerun
+from mmla_core.eval.finetune_compare import best_by_kind, config_diff, finetune_rows
 
 SUMMARY_KINDS = ("zero-shot", "SFT", "IT", "alignment")
 SUMMARY_COLUMNS = ("Task", "Model", "Split", *SUMMARY_KINDS)
@@ -36,30 +41,22 @@ DIFF_COLUMNS = ("Setting", "Run A", "Run B")
 
 def load_finetune(store) -> tuple[list, list[dict]]:
     """Worker job: (every run's row, MMLA's best-by-kind table)."""
-    from mmla_core.eval.finetune_compare import best_by_kind, finetune_rows
-
     rows = finetune_rows(store)
     return rows, best_by_kind(rows)
 
 
 def load_rerun(store, zero_run: int, tuned_run: int) -> dict:
-    from mmla_core.eval.comparable import zero_shot_rerun
-
     return zero_shot_rerun(store, zero_run, tuned_run)
 
 
 def flag_lines(summary: list[dict]) -> list[str]:
     """One line per fine-tuned best run whose settings differ from the zero-shot best's."""
-    from mmla_core.eval.comparable import describe_differences
-
     return [f"{line['task']} {kind} #{line[kind].run_id} vs zero-shot #"
             f"{line['zero-shot'].run_id}: {describe_differences(diff)}"
             for line in summary for kind, diff in line.get("differs", {}).items()]
 
 
 def load_diff(store, run_a: int, run_b: int) -> list[tuple]:
-    from mmla_core.eval.finetune_compare import config_diff
-
     return config_diff(store, run_a, run_b)
 
 
@@ -75,12 +72,11 @@ class FinetuneTab(QWidget):
     diffed = Signal(list)
     rerun_started = Signal(dict)  # the run_evaluation request sent to an Evaluate window
 
-    def __init__(self, runner, parent: QWidget | None = None):
+    def __init__(self, project: Project, runner: RunnerScope, parent: QWidget | None = None):
         super().__init__(parent)
-        self.runner = runner
+        self.project, self.runner = project, runner  # the Results view's reads
         self.rows: list = []
         self.lines: list[dict] = []
-        self.eval_factories: dict = {}  # tests: a fake engine for the re-run's Evaluate window
         self.flags = QLabel("", self, objectName="muted", wordWrap=True)
         self.rerun_button = QPushButton("Re-run zero-shot with these settings", self,
                                         enabled=False, clicked=self.rerun_selected)
@@ -153,12 +149,9 @@ class FinetuneTab(QWidget):
                            on_success=self._start_rerun, on_error=self._failed)
 
     def _start_rerun(self, request: dict) -> None:
-        from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
-
         if not isValid(self):
             return
-        self.rerun_dialog = EvaluateDialog(self.runner.db_path, self.window(),
-                                           **self.eval_factories)
+        self.rerun_dialog = EvaluateDialog(self.project, self.window())
         self.rerun_dialog.show()
         self.rerun_dialog.run_request(request, "Re-running zero-shot with the fine-tuned "
                                                "run's settings…")

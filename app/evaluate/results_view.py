@@ -31,11 +31,13 @@ from shiboken6 import isValid
 
 from mmla_app.evaluate.results_finetune import FinetuneTab
 from mmla_app.runtime.change_bus import change_bus
-from mmla_app.runtime.runner import Runner
+from mmla_app.runtime.project import Project
 from mmla_app.widgets.screen_fit import fit_resize
 from mmla_app.widgets.tables import read_only_table, stack
 from mmla_core import changes as areas
 from mmla_core import words
+from mmla_core.eval.compare import compare_runs, run_report
+from mmla_core.store.results import list_runs, run_accuracy, run_predictions
 
 # what tells runs apart first (model, task, data, split, accuracy); bookkeeping last
 RUN_COLUMNS = ("Run", "Model", "Task", "Data", "Split", "ACC", "Samples", "Status", "Started")
@@ -48,8 +50,6 @@ EXPORT_FILTERS = {"CSV (*.csv)": None, "JSON lines (*.jsonl)": None,
 
 
 def load_runs(store) -> list[dict]:
-    from mmla_core.store.results import list_runs, run_accuracy
-
     runs = [r for r in list_runs(store) if r["kind"] == "eval"]
     for run in runs:
         run["accuracy"] = run_accuracy(store, run["id"])[2]
@@ -58,8 +58,6 @@ def load_runs(store) -> list[dict]:
 
 def load_comparison(store, run_ids: list[int]):
     """(reports, disagreements as rows): several runs compared, or one run against gold."""
-    from mmla_core.eval.compare import compare_runs, run_report
-
     if len(run_ids) == 1:
         report = run_report(store, run_ids[0])
         return [report], _wrong_rows(store, run_ids[0])
@@ -71,8 +69,6 @@ def load_comparison(store, run_ids: list[int]):
 
 def _wrong_rows(store, run_id: int) -> list[dict]:
     import json
-
-    from mmla_core.store.results import run_predictions
 
     rows = []
     for p in run_predictions(store, run_id):
@@ -95,12 +91,12 @@ class ResultsView(QWidget):
     runs_loaded = Signal(int)
     compared = Signal(object)  # the RunReports shown, for tests and callers
 
-    def __init__(self, db_path: str | Path, parent: QWidget | None = None):
+    def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Results")
         fit_resize(self, 1100, 700)
-        self.db_path = Path(db_path)
-        self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
+        self.project = project
+        self.runner = project.runner.scope("results")  # reads, dropped when it closes
         self.reports: list = []
         self.disagreement_rows: list[dict] = []
         self._build()
@@ -144,7 +140,7 @@ class ResultsView(QWidget):
         self.tabs.addTab(self.metrics_table, "Metrics")
         self.tabs.addTab(stack(self.confusion_run, self.confusion_table), "Confusion matrix")
         self.tabs.addTab(self.disagreements, "Disagreements")
-        self.finetune = FinetuneTab(self.runner, self)
+        self.finetune = FinetuneTab(self.project, self.runner, self)
         self.finetune.run_requested.connect(self._show_run)
         self.tabs.addTab(self.finetune, "Zero-shot vs fine-tuned")
         right = stack(self.status, self.tabs)
@@ -157,8 +153,13 @@ class ResultsView(QWidget):
 
     # --- runs ---------------------------------------------------------------------------------
 
+    @property
+    def db_path(self) -> Path:
+        return self.project.db_path
+
     def reload(self, select: list[int] | None = None) -> None:
         """Re-read the runs list; `select` these runs once it is in (e.g. a finished run)."""
+        self._reopen()
         self.runner.submit(load_runs, channel="runs",
                            on_success=lambda runs: self._on_runs(runs, select),
                            on_error=self._failed)
@@ -324,8 +325,14 @@ class ResultsView(QWidget):
 
     def shutdown(self) -> None:
         """Stop delivering results (call it when the view is embedded and its window closes)."""
-        self.runner.shutdown()
+        self.runner.close()
         change_bus().forget(self._on_changes)
+
+    def _reopen(self) -> None:
+        """Shown again after a close (Tools > Results reuses the window): read and listen again."""
+        if self.runner.closed:
+            self.runner = self.finetune.runner = self.project.runner.scope("results")
+            change_bus().listen(self._on_changes)
 
     def closeEvent(self, event) -> None:
         self.shutdown()

@@ -6,8 +6,6 @@ the checks panel shows them for the curator to accept or override.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,7 +25,7 @@ from mmla_app.probe.probe_jobs import (
     fill_combo,
     load_set_choices,
 )
-from mmla_app.runtime.runner import Runner
+from mmla_app.runtime.project import Project
 
 
 def dataset_clips(store, dataset: str) -> list[int]:
@@ -40,12 +38,11 @@ def dataset_clips(store, dataset: str) -> list[int]:
 class ModelChecksDialog(QDialog):
     answered = Signal(int)  # the checks run's id
 
-    def __init__(self, db_path: Path, parent: QWidget | None = None):
+    def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Model answers the checks")
-        self.db_path = Path(db_path)
-        self.runner = Runner(self.db_path)
-        self.job = WorkerJob(self.db_path, self)
+        self.runner = project.runner.scope("model_checks")
+        self.job = WorkerJob(project.db_path, self)
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(lambda msg: self._ended(f"The checks failed: {msg}"))
@@ -121,12 +118,12 @@ class ModelChecksDialog(QDialog):
 
     def done(self, result: int) -> None:
         self.job.shutdown()
-        self.runner.shutdown()
+        self.runner.close()
         super().done(result)
 
 
-def open_model_checks(window, db_path: Path) -> ModelChecksDialog:
-    dialog = ModelChecksDialog(db_path, window)
+def open_model_checks(window, project: Project) -> ModelChecksDialog:
+    dialog = ModelChecksDialog(project, window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     checks = getattr(window, "checks", None)
     if checks is not None:

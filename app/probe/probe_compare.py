@@ -5,8 +5,6 @@ right one wrong, and B's change of P(gold) in the tooltip."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
@@ -22,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app.probe.probe_figure import RIGHT, WRONG
-from mmla_app.runtime.runner import Runner
+from mmla_app.runtime.project import Project
 from mmla_app.widgets.screen_fit import fit_resize
 
 DIFFERS = QColor("#fff1c2")
@@ -62,11 +60,11 @@ def cell_tip(pair) -> str:
 class ProbeCompareDialog(QDialog):
     """Pick probes A and B of the clip; the matrix of both fills in the background."""
 
-    def __init__(self, db_path: Path, probes: list[int], run_a: int, run_b: int,
+    def __init__(self, project: Project, probes: list[int], run_a: int, run_b: int,
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Compare two probes")
-        self.runner = Runner(Path(db_path))  # no Qt parent: outlives the dialog until jobs end
+        self.runner = project.runner.scope("probe_compare")
         self.comparison = None
         self.combo_a, self.combo_b = QComboBox(self), QComboBox(self)
         for combo, chosen in ((self.combo_a, run_a), (self.combo_b, run_b)):
@@ -128,13 +126,13 @@ class ProbeCompareDialog(QDialog):
         return item
 
     def done(self, result: int) -> None:
-        self.runner.shutdown()
+        self.runner.close()
         super().done(result)
 
 
-def open_probe_compare(window, db_path: Path, probes: list[int], run_a: int,
+def open_probe_compare(window, project: Project, probes: list[int], run_a: int,
                        run_b: int) -> ProbeCompareDialog:
-    dialog = window.probe_compare = ProbeCompareDialog(db_path, probes, run_a, run_b, window)
+    dialog = window.probe_compare = ProbeCompareDialog(project, probes, run_a, run_b, window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog

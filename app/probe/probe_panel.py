@@ -29,15 +29,22 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
+from mmla_app.ops import probe as probe_ops
+from mmla_app.ops.op import run_job
+from mmla_app.probe.probe_compare import open_probe_compare
 from mmla_app.probe.probe_figure import FLIP_MARK, RIGHT, WRONG, ProbeFigure, save_figure
 from mmla_app.probe.probe_options import ProbeOptions
 from mmla_app.probe.probe_plots import ProbePlots
-from mmla_app.probe.probe_queries import load_choices, load_result, write_scenario
+from mmla_app.probe.probe_queries import load_choices, load_result
+from mmla_app.probe.probe_set_dialog import open_probe_set
 from mmla_app.runtime.model_jobs import JobHandle, model_jobs
-from mmla_app.runtime.runner import Runner
+from mmla_app.runtime.project import Project
 from mmla_app.widgets.adapter_picker import AdapterPicker
+from mmla_core.probe.export import probe_to_csv
 from mmla_core.probe.matrix import DEFAULT_PROMPTS, DEFAULT_SCENARIOS, ProbeCell, ProbeResult
+from mmla_core.probe.reliance import reliance_profile
 
 LEGEND_HTML = (f"<span style='background:{RIGHT.name()}'>&nbsp;right&nbsp;</span> "
                f"<span style='background:{WRONG.name()}'>&nbsp;wrong&nbsp;</span> "
@@ -77,12 +84,12 @@ class ProbePanel(QWidget):
     play_requested = Signal(int)  # a clip or variant id to show in the player
     checks_answered = Signal(int)  # the clip whose checks the model answered
 
-    def __init__(self, db_path: Path, parent: QWidget | None = None):
+    def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
-        self.db_path = Path(db_path)
-        self.runner = Runner(self.db_path)  # no Qt parent: outlives the panel until jobs end
+        self.project = project
+        self.runner = project.runner.scope("probe")  # reads; a job outlives the panel
         self.clip_id: int | None = None
-        self.jobs = model_jobs(self.db_path)  # the project's model worker, shared with Evaluate
+        self.jobs = model_jobs(project.db_path)  # the project's model worker, shared with Evaluate
         self.job: JobHandle | None = None
         self.cells: dict[tuple[str, str], ProbeCell] = {}
         self.result: ProbeResult | None = None
@@ -118,7 +125,7 @@ class ProbePanel(QWidget):
         self.set_button = QPushButton("Over a set of clips…", self, clicked=self.open_set)
         self.set_button.setToolTip("MMA-Bench's table and per-layer Cohen's d over the browser's "
                                    "selection or a dataset split; runs the missing probes")
-        self.adapter_picker = AdapterPicker(self.db_path, self)
+        self.adapter_picker = AdapterPicker(self.project, self)
         self.matrix = QTableWidget(len(DEFAULT_SCENARIOS), len(DEFAULT_PROMPTS), self)
         self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.matrix.currentCellChanged.connect(lambda row, col, *_: self._show_bars(row, col))
@@ -168,12 +175,15 @@ class ProbePanel(QWidget):
 
     # --- context ------------------------------------------------------------------------------
 
-    def set_context(self, db_path: Path, _annotator: str = "") -> None:
+    @property
+    def db_path(self) -> Path:
+        return self.project.db_path
+
+    def set_context(self, _db_path: Path, _annotator: str = "") -> None:
+        """The project switched to another file (the Project's runner follows it)."""
         self._stop_work()
-        self.db_path = Path(db_path)
-        self.runner = Runner(self.db_path)
-        self.jobs = model_jobs(self.db_path)
-        self.adapter_picker.set_db_path(self.db_path)
+        self.runner = self.project.runner.scope("probe")
+        self.jobs = model_jobs(self.project.db_path)
         self.adapter_picker.reload()
         self.set_clip(None)
 
@@ -333,8 +343,6 @@ class ProbePanel(QWidget):
         self.status.setText(f"{len(self.cells)} of {self._expected} cells")
 
     def show_result(self, result: ProbeResult) -> None:
-        from mmla_core.probe.reliance import reliance_profile
-
         self._clear()
         self.result = result
         self._layout_matrix(list(result.scenarios), list(result.prompts),
@@ -384,9 +392,18 @@ class ProbePanel(QWidget):
             self.play_requested.emit(int(key.split(":", 1)[1]))
             return
         self.status.setText(f"Preparing {key.replace('_', ' ')}…")
-        self.runner.submit(write_scenario, self.clip_id, key, 0,
-                           on_success=self.play_requested.emit,
-                           on_error=lambda exc: self.status.setText(f"Cannot play: {exc}"))
+        # writing a variant's media takes a moment: not on the writer thread
+        run_job(self.project, probe_ops.scenario_clip(self.clip_id, key),
+                initiator=self, on_success=self._play,
+                on_error=lambda exc: self._say(f"Cannot play: {exc}"))
+
+    def _play(self, clip_id: int) -> None:
+        if isValid(self):
+            self.play_requested.emit(clip_id)
+
+    def _say(self, text: str) -> None:
+        if isValid(self):
+            self.status.setText(text)
 
     def _open_past(self, _index: int) -> None:
         run_id = self.past_combo.currentData()
@@ -395,16 +412,12 @@ class ProbePanel(QWidget):
 
     def open_set(self) -> None:
         """The set view over the window's browser selection (when there is one)."""
-        from mmla_app.probe.probe_set_dialog import open_probe_set
-
-        open_probe_set(self.window(), self.db_path, model=self.model_combo.currentData(),
+        open_probe_set(self.window(), self.project, model=self.model_combo.currentData(),
                        task=self.task_combo.currentData())
 
     # --- export -------------------------------------------------------------------------------
 
     def export_csv(self) -> None:
-        from mmla_core.probe.export import probe_to_csv
-
         if self.result is not None:
             name = f"probe-{self.result.run_id}.csv"
             path, _ = QFileDialog.getSaveFileName(self, "Export probe", name, "CSV (*.csv)")
@@ -433,15 +446,13 @@ class ProbePanel(QWidget):
 
     def open_compare(self) -> None:
         """Side by side with another probe of this clip."""
-        from mmla_app.probe.probe_compare import open_probe_compare
-
         probes = [self.past_combo.itemData(i) for i in range(self.past_combo.count())]
         if self.result is None or len(probes) < 2:
             self.status.setText("Compare needs two probes of this clip: run another (say with "
                                 "an adapter or another model), then Compare….")
             return
         other = next(p for p in probes if p != self.result.run_id)
-        open_probe_compare(self.window(), self.db_path, probes, self.result.run_id, other)
+        open_probe_compare(self.window(), self.project, probes, self.result.run_id, other)
 
     def shutdown(self) -> None:
         self._stop_work()
@@ -454,4 +465,4 @@ class ProbePanel(QWidget):
         if self.jobs is not None:
             self.jobs.release()  # the last user of the worker stops it, freeing the model
             self.jobs = None
-        self.runner.shutdown()
+        self.runner.close()

@@ -28,15 +28,6 @@ def load_choices(store, clip_id: int) -> dict:
             "variants": variants}
 
 
-def write_scenario(store, clip_id: int, scenario: str, seed: int) -> int:
-    """Worker job: the scenario as a real variant clip (written once, then reused)."""
-    from mmla_core.variants.presets import MMABENCH
-    from mmla_core.variants.store_ops import create_variant
-
-    steps = next(s.steps for s in MMABENCH if s.key == scenario)
-    return clip_id if not steps else create_variant(store, clip_id, steps, seed=seed).clip_id
-
-
 def load_result(store, run_id: int) -> ProbeResult:
     from mmla_core.probe.matrix import load_probe
 

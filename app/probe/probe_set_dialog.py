@@ -9,8 +9,6 @@ then shows the table again. Cohen's d needs probes run with attention.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,7 +34,7 @@ from mmla_app.probe.probe_jobs import (
     fill_combo,
     load_set_choices,
 )
-from mmla_app.runtime.runner import Runner
+from mmla_app.runtime.project import Project
 from mmla_app.widgets.screen_fit import fit_resize
 
 PROMPT_COLUMNS = (("visual_focused", "visual question"), ("audio_focused", "audio question"),
@@ -58,14 +56,14 @@ def _item(text: str) -> QTableWidgetItem:
 
 
 class ProbeSetDialog(QDialog):
-    def __init__(self, db_path: Path, parent: QWidget | None = None, *,
+    def __init__(self, project: Project, parent: QWidget | None = None, *,
                  listed: list[int] | None = None, model: str | None = None,
                  task: str | None = None):
         super().__init__(parent)
         self.setWindowTitle("Probes over a set of clips")
-        self.db_path, self.listed = Path(db_path), list(listed or [])
-        self.runner = Runner(self.db_path)
-        self.job = WorkerJob(self.db_path, self)
+        self.listed = list(listed or [])
+        self.runner = project.runner.scope("probe_set")
+        self.job = WorkerJob(project.db_path, self)
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(lambda msg: self._ended(f"The probes failed: {msg}"))
@@ -242,7 +240,7 @@ class ProbeSetDialog(QDialog):
 
     def done(self, result: int) -> None:
         self.job.shutdown()
-        self.runner.shutdown()
+        self.runner.close()
         super().done(result)
 
 
@@ -256,8 +254,8 @@ def listed_clips(window) -> list[int]:
     return [r.id for r in rows if r is not None and r.parent_clip_id is None]
 
 
-def open_probe_set(window, db_path: Path, *, model=None, task=None) -> ProbeSetDialog:
-    dialog = ProbeSetDialog(db_path, window, listed=listed_clips(window), model=model, task=task)
+def open_probe_set(window, project: Project, *, model=None, task=None) -> ProbeSetDialog:
+    dialog = ProbeSetDialog(project, window, listed=listed_clips(window), model=model, task=task)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog

@@ -7,6 +7,10 @@ use); each user `release`s it when it closes, and the worker stops, freeing its 
 last one has (or at once when the window's `Project` closes). One QTimer polls the worker and
 hands each event to the `JobHandle` of the request it belongs to; a crash reaches every handle
 with work in flight. The GUI thread never waits.
+
+What builds the engine in the worker is the core's default (`eval.run_plan.DEFAULT_FACTORIES`,
+taken by `WorkerClient` when it is made); the GUI tests point it at their fake engine with a
+fixture (`fake_engines`), so no window or dialog takes a factory.
 """
 
 from __future__ import annotations
@@ -47,9 +51,9 @@ class JobHandle:
 class ModelJobs(QObject):
     """One `WorkerClient` (started lazily), one poll timer, events routed by request id."""
 
-    def __init__(self, db_path: Path, factories: tuple[str | None, str | None] = (None, None)):
+    def __init__(self, db_path: Path):
         super().__init__()
-        self.db_path, self.factories = Path(db_path), factories
+        self.db_path = Path(db_path)
         self.client = None
         self.handles: dict[int, JobHandle] = {}
         self.users = 0
@@ -62,11 +66,11 @@ class ModelJobs(QObject):
 
     def submit(self, op: str, *args, on_event: EventFn, **kwargs) -> JobHandle:
         """`op`: a WorkerClient method (evaluate, probe, probe_set, model_checks)."""
+        # the client imports the worker's service, which loads PyAV: first use only
         from mmla_core.worker.client import WorkerClient
 
         if self.client is None:
-            self.client = WorkerClient(self.db_path, engine_factory=self.factories[0],
-                                       input_factory=self.factories[1])
+            self.client = WorkerClient(self.db_path)
         if op != "evaluate":  # an evaluation's request carries its own settings
             kwargs = {**settings.model_load_kwargs(), **kwargs}   # where the model loads
         request = getattr(self.client, op)(*args, **kwargs)  # starts the process if needed
@@ -113,7 +117,7 @@ class ModelJobs(QObject):
         self.users -= 1
         if self.users > 0:
             return
-        key = _key(self.db_path, *self.factories)
+        key = _key(self.db_path)
         if _OPEN.get(key) is self:
             del _OPEN[key]
         self.stop_now()
@@ -122,24 +126,22 @@ class ModelJobs(QObject):
 _OPEN: dict[tuple, ModelJobs] = {}
 
 
-def _key(db_path: str | Path, engine_factory: str | None, input_factory: str | None) -> tuple:
-    return (Path(db_path).resolve(), engine_factory, input_factory)
+def _key(db_path: str | Path) -> Path:
+    return Path(db_path).resolve()
 
 
-def model_jobs(db_path: str | Path, engine_factory: str | None = None,
-               input_factory: str | None = None) -> ModelJobs:
-    """The project's model-job owner (one per database file); the caller `release`s it.
-    The factories are the tests' fake engine: a worker with other factories is another one."""
-    key = _key(db_path, engine_factory, input_factory)
+def model_jobs(db_path: str | Path) -> ModelJobs:
+    """The project's model-job owner (one per database file); the caller `release`s it."""
+    key = _key(db_path)
     jobs = _OPEN.get(key)
     if jobs is None:
-        jobs = _OPEN[key] = ModelJobs(Path(db_path), (engine_factory, input_factory))
+        jobs = _OPEN[key] = ModelJobs(Path(db_path))
     jobs.users += 1
     return jobs
 
 
-def shutdown_model_jobs(db_path: str | Path, factories=(None, None)) -> None:
+def shutdown_model_jobs(db_path: str | Path) -> None:
     """Stop the project's worker (the project closes); the next use starts a fresh one."""
-    jobs = _OPEN.pop(_key(db_path, *factories), None)
+    jobs = _OPEN.pop(_key(db_path), None)
     if jobs is not None:
         jobs.stop_now()

@@ -10,10 +10,17 @@ clip table never queues a backlog of frame decodes, and a slow answer for an old
 overwrites a newer one (napari's async slicing: request ids, stale responses dropped).
 
 `fn` must not touch widgets: it runs off the GUI thread.
+
+A window has one Runner (the `Project`'s); each panel or dialog reads through its own
+`RunnerScope` (`runner.scope("results")`): its channels are its own, so two dialogs' "choices"
+never replace each other, and closing it drops its results without touching anyone else's (its
+jobs still run to their end: the project outlives the dialog). Every Runner starts its jobs on
+Qt's global thread pool, so one Runner per window runs as many jobs at once as one per panel did.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,6 +110,15 @@ class Runner(QObject):
             chan.token += 1
             chan.pending = None
 
+    def forget(self, channel: str) -> None:
+        """`cancel`, then drop the channel's bookkeeping (its owner is gone for good)."""
+        self.cancel(channel)
+        self._channels.pop(channel, None)
+
+    def scope(self, owner: str) -> RunnerScope:
+        """A panel's or dialog's share of this runner (see RunnerScope)."""
+        return RunnerScope(self, owner)
+
     def set_db_path(self, db_path: str | Path) -> None:
         """Point later jobs at another database; results of jobs already running are dropped."""
         self.db_path = Path(db_path)
@@ -172,3 +188,50 @@ class Runner(QObject):
                 self._start(job, chan)
         if not self.busy:
             self.busy_changed.emit(False)
+
+
+_SCOPE_IDS = itertools.count(1)
+
+
+class RunnerScope:
+    """One panel's or dialog's jobs on the project's Runner: `submit` as on the Runner, with
+    channel names private to this scope; `close()` (the dialog closed) drops the results of its
+    jobs, queued and running, while they run to their end on the pool."""
+
+    def __init__(self, runner: Runner, owner: str):
+        self.runner = runner
+        self._prefix = f"{owner}#{next(_SCOPE_IDS)}:"
+        self._channels: set[str] = set()
+        self.closed = False
+
+    @property
+    def db_path(self) -> Path:
+        return self.runner.db_path
+
+    def submit(
+        self, fn: Callable, *args: Any, on_success: SuccessFn | None = None,
+        on_error: ErrorFn | None = None, channel: str | None = None, with_store: bool = True,
+    ) -> int:
+        if self.closed:
+            return 0
+        if channel is not None:
+            channel = self._prefix + channel
+            self._channels.add(channel)
+        return self.runner.submit(fn, *args, on_success=self._while_open(on_success),
+                                  on_error=self._while_open(on_error), channel=channel,
+                                  with_store=with_store)
+
+    def cancel(self, channel: str) -> None:
+        self.runner.cancel(self._prefix + channel)
+
+    def close(self) -> None:
+        """Stop delivering this scope's results (idempotent)."""
+        self.closed = True
+        for channel in self._channels:
+            self.runner.forget(channel)
+        self._channels.clear()
+
+    def _while_open(self, callback: Callable | None) -> Callable | None:
+        if callback is None:
+            return None
+        return lambda value: None if self.closed else callback(value)

@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app import settings
-from mmla_app.runtime.runner import Runner
+from mmla_app.ops import training as training_ops
+from mmla_app.ops.op import run_job
+from mmla_app.runtime.project import Project
 from mmla_app.training.training_form import TrainForm, load_splits
 from mmla_app.widgets.form_choices import load_choices
 from mmla_app.widgets.screen_fit import fit_resize
@@ -60,14 +62,6 @@ def preview_config(store, config_dict: dict) -> dict:
     return {"problems": problems, "samples": samples, "labels": labels}
 
 
-def launch_config(db_path: str, config_dict: dict) -> int:
-    """Worker job (no Store: control opens its own): validate, create the job, spawn it."""
-    from mmla_core.train import control
-    from mmla_core.train.config import TrainConfig
-
-    return control.launch(db_path, TrainConfig.from_dict(config_dict))
-
-
 def render_samples(samples) -> str:
     blocks = []
     for sample in samples:
@@ -85,12 +79,16 @@ class TrainDialog(QDialog):
     previewed = Signal(object)  # {"problems", "samples"}
     refused = Signal(list)  # the problems that refused a launch
 
-    def __init__(self, db_path: str | Path, parent: QWidget | None = None):
+    @property
+    def db_path(self) -> Path:
+        return self.project.db_path
+
+    def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Train LoRA")
         fit_resize(self, 1100, 840)
-        self.db_path = Path(db_path)
-        self.runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
+        self.project = project
+        self.runner = project.runner.scope("train")  # reads, dropped when we close
         self.yaml_path: str | None = None
         self.form = TrainForm(self)
         self.form.dataset_changed.connect(self._load_splits)
@@ -207,9 +205,11 @@ class TrainDialog(QDialog):
         self.launch_button.setEnabled(False)
         settings.remember_train_config(self.db_path, config.to_dict())
         self.status.setText(f"Checking and launching {config.name}…")
-        self.runner.submit(launch_config, str(self.db_path), config.to_dict(), with_store=False,
-                           channel="launch", on_success=self._on_launched,
-                           on_error=self._on_launch_error)
+        # spawns the trainer: on the project's runner, so it ends (and the Training tab hears of
+        # it) even when this dialog closes first
+        run_job(self.project, training_ops.launch(config.to_dict()),
+                initiator=self, on_success=self._on_launched,
+                on_error=self._on_launch_error)
 
     def _on_launched(self, job_id: int) -> None:
         if not isValid(self):
@@ -299,5 +299,5 @@ class TrainDialog(QDialog):
         self.status.setText(f"Copied: {line}  (Save YAML… writes the file it reads)")
 
     def closeEvent(self, event) -> None:
-        self.runner.shutdown()
+        self.runner.close()
         super().closeEvent(event)

@@ -31,8 +31,9 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from mmla_app.runtime.runner import Runner
-from mmla_app.runtime.write_queue import submit_write
+from mmla_app.ops import training as training_ops
+from mmla_app.ops.op import run_job, submit
+from mmla_app.runtime.project import Project
 from mmla_app.training import training_poll
 from mmla_app.training.training_curves import TrainingCurves
 from mmla_app.training.training_progress import JobProgress, percent_text
@@ -56,11 +57,11 @@ class TrainingPanel(QWidget):
     polled = Signal(object)  # each poll's result, for tests and the status bar
     message = Signal(str)
 
-    def __init__(self, db_path: str | Path, parent: QWidget | None = None, *,
+    def __init__(self, project: Project, parent: QWidget | None = None, *,
                  start: bool = True):
         super().__init__(parent)
-        self.db_path = Path(db_path)
-        self.runner = Runner(self.db_path)  # no Qt parent: outlives the panel until jobs end
+        self.project = project
+        self.runner = project.runner.scope("training")  # the poll; closed with the panel
         self.jobs: list[dict] = []
         self._shown_rows: list[tuple] = []
         self.job_id: int | None = None
@@ -126,14 +127,14 @@ class TrainingPanel(QWidget):
         self.timer.start()
         self.poll_now()
 
-    def set_context(self, db_path: str | Path, _annotator: str = "") -> None:
-        """Another project: forget this one's jobs; polling waits for `start()`."""
+    @property
+    def db_path(self) -> Path:
+        return self.project.db_path
+
+    def set_context(self, _db_path: str | Path, _annotator: str = "") -> None:
+        """The project switched files (the Project's runner follows it, dropping this one's
+        results): forget its jobs; polling waits for `start()`."""
         self.timer.stop()
-        if Path(db_path) == self.db_path:
-            return
-        self.runner.shutdown()
-        self.db_path = Path(db_path)
-        self.runner = Runner(self.db_path)
         self.jobs, self.job_id, self._shown_rows = [], None, []
         self._deleting.clear()  # ids of the other project's jobs
         self.jobs_table.setRowCount(0)
@@ -142,7 +143,7 @@ class TrainingPanel(QWidget):
     def shutdown(self) -> None:
         """The window closes: stop polling. The jobs themselves run on (they are detached)."""
         self.timer.stop()
-        self.runner.shutdown()
+        self.runner.close()
 
     # --- polling ------------------------------------------------------------------------------
 
@@ -354,24 +355,22 @@ class TrainingPanel(QWidget):
             return
         self.stop_button.setEnabled(False)
         self.message.emit(f"Stopping job {self.job_id}: it saves a checkpoint, then ends.")
-        from mmla_core.train import control
-
-        submit_write(self.db_path, control.request_stop, self.job_id,
-                     on_success=lambda _r: self.poll_now(), on_error=self._action_failed)
+        submit(self.db_path, training_ops.stop(self.job_id), initiator=self,
+               on_success=lambda _r: self._poll_if_open(), on_error=self._action_failed)
 
     def resume(self) -> None:
         if self.job_id is None:
             return
         self.resume_button.setEnabled(False)
-        from mmla_core.train import control
-
-        self.runner.submit(control.resume, str(self.db_path), self.job_id,
-                           self.checkpoint_combo.currentData(), with_store=False,
-                           on_success=self._resumed, on_error=self._action_failed)
+        run_job(self.project,
+                training_ops.resume(self.job_id, self.checkpoint_combo.currentData()),
+                initiator=self, on_success=self._resumed, on_error=self._action_failed)
 
     def _resumed(self, note: str | None) -> None:
         """Say when the newest checkpoint was cut short by a kill (skipped), then refresh."""
-        if note and isValid(self):
+        if not isValid(self):
+            return
+        if note:
             self.message.emit(f"Job {self.job_id} resumed: {note}.")
         self.poll_now()
 
@@ -392,16 +391,14 @@ class TrainingPanel(QWidget):
         if job_id == self.job_id:
             self.job_id = None
             self._reset_monitor()
-        from mmla_core.train import control
-
-        # On the panel's Runner (its own Store), not the writer thread: removing gigabytes of
+        # On the project's Runner (its own Store), not the writer thread: removing gigabytes of
         # checkpoints must not hold up label keypresses queued behind it.
         self._deleting.add(job_id)
         self.progress_label.setText(f"Deleting job #{job_id} and its files…")
         self.message.emit(f"Deleting training job #{job_id}…")
-        self.runner.submit(control.delete, job_id,
-                           on_success=lambda _r: self._deleted(job_id),
-                           on_error=lambda exc: self._deleted(job_id, exc))
+        run_job(self.project, training_ops.delete(job_id), initiator=self,
+                on_success=lambda _r: self._deleted(job_id),
+                on_error=lambda exc: self._deleted(job_id, exc))
 
     def _deleted(self, job_id: int, exc: Exception | None = None) -> None:
         if not isValid(self):
@@ -438,6 +435,10 @@ class TrainingPanel(QWidget):
         _, lines = control.export_config(job, self.db_path, yaml_path)
         QGuiApplication.clipboard().setText(lines["single"])
         self.message.emit("Command line copied.")
+
+    def _poll_if_open(self) -> None:
+        if isValid(self):
+            self.poll_now()
 
     def _action_failed(self, exc: Exception) -> None:
         if isValid(self):

@@ -14,7 +14,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPushButton, QWidget
 from shiboken6 import isValid
 
-from mmla_app.runtime.runner import Runner
+from mmla_app.runtime.project import Project
+from mmla_core.store.db import open_store, peek_schema_version
+from mmla_core.store.schema import SCHEMA_VERSION
+from mmla_core.train.control import trained_adapters
 
 BASE_MODEL = "none (base model)"
 
@@ -25,10 +28,6 @@ def load_trained_adapters(db_path: str, model: str | None = None) -> list[dict]:
     Pickers reload when a project is opened, while the window's own job may still be creating
     or migrating the file: a project not at the current schema yet is only peeked at (read-only)
     and has nothing to offer, so this never runs migrations concurrently with that job."""
-    from mmla_core.store.db import open_store, peek_schema_version
-    from mmla_core.store.schema import SCHEMA_VERSION
-    from mmla_core.train.control import trained_adapters
-
     path = Path(db_path)
     if not path.is_file():
         return []
@@ -52,10 +51,10 @@ class AdapterPicker(QWidget):
     changed = Signal()
     loaded = Signal(int)  # how many trained adapters are offered
 
-    def __init__(self, db_path: str | Path, parent: QWidget | None = None):
+    def __init__(self, project: Project | None, parent: QWidget | None = None):
+        """`project` None: no trained adapters offered (a form shown without a project)."""
         super().__init__(parent)
-        self.db_path = Path(db_path)
-        self.runner = Runner(self.db_path)  # no Qt parent: outlives the widget until jobs end
+        self.runner = project.runner.scope("adapters") if project is not None else None
         self.combo = QComboBox(self, editable=True)
         self.combo.setToolTip("A LoRA adapter trained in this project, or a folder with "
                               "adapter_config.json + adapter_model.safetensors")
@@ -69,12 +68,10 @@ class AdapterPicker(QWidget):
 
     def reload(self, model: str | None = None) -> None:
         """Offer the trained adapters (of `model`, when given), keeping the current choice."""
-        self.runner.submit(load_trained_adapters, str(self.db_path), model, channel="adapters",
-                           with_store=False, on_success=self._on_adapters)
-
-    def set_db_path(self, db_path: str | Path) -> None:
-        self.db_path = Path(db_path)
-        self.runner.set_db_path(self.db_path)
+        if self.runner is not None:
+            self.runner.submit(load_trained_adapters, str(self.runner.db_path), model,
+                               channel="adapters", with_store=False,
+                               on_success=self._on_adapters)
 
     def _on_adapters(self, adapters: list[dict]) -> None:
         if not isValid(self):
@@ -111,4 +108,5 @@ class AdapterPicker(QWidget):
             self.set_adapter_path(folder)
 
     def shutdown(self) -> None:
-        self.runner.shutdown()
+        if self.runner is not None:
+            self.runner.close()

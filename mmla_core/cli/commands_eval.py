@@ -130,8 +130,7 @@ def _eval_in_process(db_path: Path, kwargs: dict, args) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: _cancel_once(stop, previous))
     try:
         return run_evaluation(db_path, **kwargs, progress=lambda e: update(e.done, e.total),
-                              cancel=stop, engine_factory=args.engine_factory,
-                              input_factory=args.input_factory)
+                              cancel=stop)
     except EvalError as exc:
         raise CliError(str(exc)) from exc
     finally:
@@ -148,8 +147,7 @@ def _cancel_once(stop: threading.Event, previous) -> None:
 def _eval_in_worker(db_path: Path, kwargs: dict, args) -> int | None:
     from mmla_core.worker.client import WorkerClient
 
-    client = WorkerClient(db_path, engine_factory=args.engine_factory,
-                          input_factory=args.input_factory)
+    client = WorkerClient(db_path)
     update, close = progress_bar("eval")
     client.start()
     try:

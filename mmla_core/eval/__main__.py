@@ -39,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
         run_id = run_evaluation(
             args.db or default_db_path(), **kwargs, rank=rank, world_size=world,
             launch_key=launch_key_from_env(), device=args.device or _rank_device(),
-            engine_factory=args.engine_factory, input_factory=args.input_factory,
             progress=lambda e: _rank_line(rank, e))
     except (ArgumentError, EvalError, StoreError, OSError) as exc:
         _say(f"mmla eval (rank {rank}/{world}): {exc}")

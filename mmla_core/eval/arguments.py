@@ -104,8 +104,6 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
                         "a torchrun rank)")
     p.add_argument("--out", type=Path, metavar="RUN_FOLDER",
                    help="with shards: the run folder every rank can write (shared storage)")
-    p.add_argument("--engine-factory", help=argparse.SUPPRESS)  # tests: fake engines
-    p.add_argument("--input-factory", help=argparse.SUPPRESS)
 
 
 def settings_from_args(args) -> dict:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from mmla_core.cancel import ALL_REQUESTS, CANCEL_SLOTS
+from mmla_core.eval.run_plan import DEFAULT_FACTORIES
 from mmla_core.store.db import open_store
 from mmla_core.store.results import fail_if_running
 from mmla_core.worker.events import FINAL_EVENTS, is_final, make_request
@@ -49,7 +50,10 @@ class WorkerClient:
         self.db_path = Path(db_path)
         # typeshed's BaseContext lacks .Process; every concrete context (spawn, fork) has it
         self._ctx: Any = multiprocessing.get_context(start_method)
-        self._factories = (engine_factory, input_factory)
+        # the defaults as named now (import paths), so the spawned worker builds what this
+        # process would: eval.run_plan.DEFAULT_FACTORIES, which a test may point at a fake
+        self._factories = (engine_factory or DEFAULT_FACTORIES["engine"],
+                           input_factory or DEFAULT_FACTORIES["inputs"])
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._cancel = self._ctx.Array("q", CANCEL_SLOTS)  # cancelled request ids

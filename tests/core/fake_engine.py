@@ -154,3 +154,17 @@ def load(model_path, *, device=None, allow_pickle=False, attn_implementation=Non
 
 def reset_counter() -> None:
     _COUNT["predicted"] = 0
+
+
+FACTORIES = {"engine": "fake_engine:load", "inputs": "fake_engine:clip_input"}
+
+
+def install(monkeypatch, **factories: str) -> None:
+    """Make the fake engine the default for this test (`eval.run_plan.DEFAULT_FACTORIES`):
+    evaluations in this process and model workers started from it (which take the defaults as
+    import paths) build it instead of loading a model. `factories` overrides one, e.g.
+    engine="multiprocess_helpers:dying_load"."""
+    from mmla_core.eval.run_plan import DEFAULT_FACTORIES
+
+    for kind, ref in {**FACTORIES, **factories}.items():
+        monkeypatch.setitem(DEFAULT_FACTORIES, kind, ref)

@@ -3,6 +3,7 @@
 import json
 import threading
 
+import fake_engine
 import pytest
 from fake_engine import InferenceSettings, clip_input, load, reset_counter
 
@@ -48,6 +49,7 @@ def project(tmp_path, monkeypatch):
                  "FAKE_ENGINE_OOM_AFTER", "FAKE_ENGINE_FAIL_CLIPS", "FAKE_INPUT_FAIL_CLIPS"):
         monkeypatch.delenv(name, raising=False)
     reset_counter()
+    fake_engine.install(monkeypatch)  # `mmla eval` here and its model worker build the fake
     path = tmp_path / "p.sqlite"
     return path, make_project(path)
 
@@ -238,9 +240,6 @@ def test_settings_object_is_accepted_as_is(project):
 
 # --- the CLI: mmla eval, mmla runs, python -m mmla_core.eval.runs ------------------------------
 
-CLI_FAKE = ["--engine-factory", "fake_engine:load", "--input-factory", "fake_engine:clip_input"]
-
-
 def cli(path, *args) -> int:
     from mmla_core.cli import main
 
@@ -248,8 +247,7 @@ def cli(path, *args) -> int:
 
 
 def cli_eval(path, *args) -> int:
-    return cli(path, "eval", "--model", "m", "--task", "MELD", "--dataset", "ds", *CLI_FAKE,
-               *args)
+    return cli(path, "eval", "--model", "m", "--task", "MELD", "--dataset", "ds", *args)
 
 
 def test_cli_eval_in_process_and_in_the_worker(project, capsys):
@@ -303,14 +301,15 @@ def test_cli_errors_and_resume(project, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "exited unexpectedly" in err and "--resume 1" in err
     monkeypatch.delenv("FAKE_ENGINE_EXIT_AFTER")
-    assert cli(path, "eval", "--resume", "1", *CLI_FAKE) == 0
+    assert cli(path, "eval", "--resume", "1") == 0
     preds, run = rows(path, 1)
     assert run["status"] == "done" and len(preds) == 9
 
 
 @pytest.mark.parametrize("entry", ["mmla_core.eval", "mmla_core.eval.runs"])  # new, old command
 def test_torchrun_style_ranks_share_one_run(project, tmp_path, entry):
-    """Two ranks as separate processes (what torchrun starts), writing the same SQLite run."""
+    """Two ranks as separate processes (what torchrun starts), writing the same SQLite run;
+    each is the real entry started through fake_rank, which makes the fake engine the default."""
     import os
     import subprocess
     import sys
@@ -323,8 +322,9 @@ def test_torchrun_style_ranks_share_one_run(project, tmp_path, entry):
         env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": "2", "MMLA_LAUNCH_KEY": "L1",
                "PYTHONPATH": os.pathsep.join([core_tests, os.environ.get("PYTHONPATH", "")])}
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", entry, "--db", str(path), "--model", "m",
-             "--task", "MELD", "--dataset", "ds", "--batch-size", "1", *CLI_FAKE],
+            [sys.executable, "-m", "fake_rank", fake_engine.FACTORIES["engine"],
+             fake_engine.FACTORIES["inputs"], entry, "--db", str(path), "--model", "m",
+             "--task", "MELD", "--dataset", "ds", "--batch-size", "1"],
             env=env, stderr=subprocess.PIPE, text=True))
     errs = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errs

@@ -9,10 +9,11 @@ import os
 import subprocess
 import sys
 
+import fake_engine
 import pytest
 from fake_engine import reset_counter
 from multiprocess_helpers import rank_env
-from test_eval_runs import CLI_FAKE, make_project
+from test_eval_runs import make_project
 from train_fixtures import toy_db, toy_project, toy_text_model
 
 from mmla_core.cli import main
@@ -25,8 +26,9 @@ LABELLED = 9   # make_project: 10 test clips, 9 with a MELD label
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, monkeypatch):
     reset_counter()
+    fake_engine.install(monkeypatch)  # `mmla eval` in this process answers with the fake
     path = tmp_path / "p.sqlite"
     make_project(path)
     return path
@@ -34,9 +36,10 @@ def project(tmp_path):
 
 def _ranks(db, folder, ranks=(0, 1)) -> list[subprocess.CompletedProcess]:
     procs = [subprocess.Popen(
-        [sys.executable, "-m", "mmla_core.eval", "--db", str(db), "--model", "m", "--task",
-         "MELD", "--dataset", "ds", "--batch-size", "2", "--db-mode", "shards", "--out",
-         str(folder), *CLI_FAKE],
+        [sys.executable, "-m", "fake_rank", fake_engine.FACTORIES["engine"],
+         fake_engine.FACTORIES["inputs"], "mmla_core.eval", "--db", str(db), "--model", "m",
+         "--task", "MELD", "--dataset", "ds", "--batch-size", "2", "--db-mode", "shards",
+         "--out", str(folder)],
         env=rank_env(RANK=str(rank), WORLD_SIZE="2", MMLA_LAUNCH_KEY="L1"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for rank in ranks]
     return [(p, *p.communicate(timeout=120)) for p in procs]
@@ -150,12 +153,12 @@ def test_a_training_rank_without_the_database_leaves_events_to_merge(toy_project
 def test_mmla_eval_in_shards_mode_merges_when_it_ends(project, tmp_path, capsys):
     folder = tmp_path / "out"
     assert main(["--db", str(project), "eval", "--model", "m", "--task", "MELD", "--dataset",
-                 "ds", "--db-mode", "shards", "--out", str(folder), *CLI_FAKE]) == 0
+                 "ds", "--db-mode", "shards", "--out", str(folder)]) == 0
     out = capsys.readouterr().out
     assert f"run 1: {LABELLED} predictions added, 0 already there; status done" in out
     assert (folder / "predictions.rank0.jsonl").is_file()
     with open_store(project) as store:
         assert len(run_predictions(store, 1)) == LABELLED
     assert main(["--db", str(project), "eval", "--model", "m", "--task", "MELD", "--dataset",
-                 "ds", "--db-mode", "shards", *CLI_FAKE]) == 1
+                 "ds", "--db-mode", "shards"]) == 1
     assert "give --out RUN_FOLDER" in capsys.readouterr().err

@@ -45,8 +45,9 @@ def _eval_runs(db) -> list[dict]:
 def test_torchrun_eval_with_a_killed_rank_resumed_by_accelerate(demo_db, omni_dir, tmp_path):
     db = tmp_path / "p.sqlite"
     shutil.copy(demo_db, db)
-    killed = torchrun(*_eval_args(db, omni_dir), "--engine-factory",
-                      "multiprocess_helpers:dying_load", env=rank_env(MMLA_TEST_DIE_RANK="1"))
+    # each rank: the real entry through fake_rank, its engine the real one but for dying_load
+    killed = torchrun("-m", "fake_rank", "multiprocess_helpers:dying_load", "-",
+                      *_eval_args(db, omni_dir)[1:], env=rank_env(MMLA_TEST_DIE_RANK="1"))
     assert killed.returncode != 0, killed.stderr[-3000:]
     [run] = _eval_runs(db)
     before = {(p["sample_key"], p["id"], p["latency_ms"]) for p in run["predictions"]}

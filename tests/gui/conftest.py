@@ -139,3 +139,34 @@ def window(make_window, tiny_project, qtbot):
     win = make_window(tiny_project.db_path)
     qtbot.waitUntil(lambda: win.browser.model.rowCount() == len(CLIPS), timeout=10_000)
     return win
+
+
+@pytest.fixture
+def project_of(qtbot):
+    """`project_of(db_path)`: the runtime `Project` a window hands its panels and dialogs (its
+    runner, write queue, change bus, model worker), closed when the test ends."""
+    from mmla_app.runtime.project import Project
+
+    made = []
+
+    def make(db_path, annotator: str = "alice"):
+        made.append(Project(db_path, annotator))
+        return made[-1]
+
+    yield make
+    for project in made:
+        project.close()
+
+
+@pytest.fixture
+def fake_engines(monkeypatch):
+    """Model workers started in this test answer with the fake engine of tests/core
+    (`eval.run_plan.DEFAULT_FACTORIES` pointed at it; the worker takes the defaults)."""
+    import sys
+
+    core_tests = str(Path(__file__).parents[1] / "core")
+    if core_tests not in sys.path:
+        sys.path.insert(0, core_tests)  # fake_engine, here and in the spawned worker
+    import fake_engine
+
+    fake_engine.install(monkeypatch)

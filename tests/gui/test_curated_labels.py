@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 sys.path.insert(0, str(Path(__file__).parents[1] / "core"))  # fake_engine, also for the worker
 sys.path.insert(0, str(Path(__file__).parent))
 
-from test_evaluate_dialog import FAKE, model_folder
+from test_evaluate_dialog import model_folder
 
 from mmla_app.runtime.project import Project
 from mmla_app.runtime.write_queue import write_queue
@@ -51,10 +51,10 @@ def curate_by_keys(qtbot, window, project) -> tuple[int, int]:
     return relabelled, rejected
 
 
-def train_preview(qtbot, db_path) -> str:
+def train_preview(qtbot, project) -> str:
     from mmla_app.training.train_dialog import TrainDialog
 
-    dialog = TrainDialog(db_path)
+    dialog = TrainDialog(project)
     qtbot.addWidget(dialog)
     dialog.show()
     form = dialog.form
@@ -114,10 +114,10 @@ def elan_export(qtbot, db_path, out: Path) -> dict[str, dict[str, str]]:
     return tiers
 
 
-def evaluation(qtbot, db_path, tmp_path) -> tuple[list[dict], str]:
+def evaluation(qtbot, project, tmp_path) -> tuple[list[dict], str]:
     from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
 
-    dialog = EvaluateDialog(db_path, **FAKE)
+    dialog = EvaluateDialog(project)
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.add_model(str(model_folder(tmp_path / "tiny-model")))
@@ -129,7 +129,7 @@ def evaluation(qtbot, db_path, tmp_path) -> tuple[list[dict], str]:
         qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "ACC" in dialog.status.text(), timeout=WAIT)
     write_queue().drain()
-    with open_store(db_path) as store:
+    with open_store(project.db_path) as store:
         rows = store.query("SELECT clip_id, gold_label FROM predictions WHERE run_id = ?",
                            (finished.args[0],))
     status = dialog.status.text()
@@ -138,16 +138,16 @@ def evaluation(qtbot, db_path, tmp_path) -> tuple[list[dict], str]:
 
 
 def test_relabel_and_reject_by_keys_reach_training_export_and_evaluation(
-        make_window, tiny_project, qtbot, tmp_path):
+        make_window, tiny_project, qtbot, tmp_path, fake_engines):
     window = make_window(tiny_project.db_path)
     qtbot.waitUntil(lambda: window.browser.model.rowCount() == 3, timeout=WAIT)
     relabelled, rejected = curate_by_keys(qtbot, window, tiny_project)
 
-    rows, status = evaluation(qtbot, tiny_project.db_path, tmp_path)  # also registers the model
+    rows, status = evaluation(qtbot, window.project, tmp_path)  # also registers the model
     assert rows == [{"clip_id": relabelled, "gold_label": "joy"}]
     assert "person 1" in status and "left out: 1 rejected" in status
 
-    text = train_preview(qtbot, tiny_project.db_path)
+    text = train_preview(qtbot, window.project)
     assert "emotion: joy" in text and f"clip {rejected} " not in text
     assert "labels: curated (adjudicated 0, person 1" in text and "1 rejected" in text
 

@@ -1,5 +1,6 @@
 """The Evaluate window, driven through its widgets; the model runs in a real worker process
-(the fake engine from tests/core), and the assertions are on the database."""
+(the fake engine from tests/core, made the default by the `fake_engines` fixture), and the
+assertions are on the database."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
 from mmla_core.store.db import open_store
 
 pytestmark = pytest.mark.gui
-FAKE = {"engine_factory": "fake_engine:load", "input_factory": "fake_engine:clip_input"}
 ENV = ("FAKE_ENGINE_DELAY", "FAKE_ENGINE_EXIT_AFTER", "FAKE_ENGINE_FAIL_LOAD",
        "FAKE_ENGINE_OOM_AFTER", "FAKE_ENGINE_FAIL_CLIPS", "FAKE_INPUT_FAIL_CLIPS")
 WAIT = 30_000
@@ -50,8 +50,8 @@ def db(db_path, sql, params=()):
 
 
 @pytest.fixture
-def dialog(qtbot, tiny_project, tmp_path):
-    dlg = EvaluateDialog(tiny_project.db_path, **FAKE)
+def dialog(qtbot, tiny_project, tmp_path, project_of, fake_engines):
+    dlg = EvaluateDialog(project_of(tiny_project.db_path))
     qtbot.addWidget(dlg)
     dlg.show()
     dlg.add_model(str(model_folder(tmp_path / "tiny-model")))

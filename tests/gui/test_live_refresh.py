@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
 
 from finetune_helpers import add_job, add_run
-from test_evaluate_dialog import FAKE, model_folder
+from test_evaluate_dialog import model_folder
 
 from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
 from mmla_app.evaluate.results_view import ResultsView
@@ -41,7 +41,7 @@ def test_a_fine_tune_finishing_reaches_results_and_the_probe_adapters(window, qt
     with open_store(tiny_project.db_path) as store:
         add_model(store, "tiny-omni", "qwen2_5_omni", str(tmp_path))
         add_run(store, ["neutral"] * 3, gold=GOLD)
-    results = ResultsView(tiny_project.db_path)
+    results = ResultsView(window.project)
     qtbot.addWidget(results)
     results.show()
     qtbot.waitUntil(lambda: results.finetune.runs.rowCount() == 1, timeout=10_000)
@@ -95,7 +95,7 @@ def test_a_label_from_the_cli_updates_the_clip_on_screen(window, qtbot, tiny_pro
 
 def test_a_model_added_in_evaluate_is_offered_by_the_probe_tab_at_once(window, qtbot,
                                                                        tiny_project, tmp_path):
-    dialog = EvaluateDialog(tiny_project.db_path, **FAKE)
+    dialog = EvaluateDialog(window.project)
     qtbot.addWidget(dialog)
     dialog.show()
     window.browser.table.select_position(0)

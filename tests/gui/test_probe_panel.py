@@ -25,10 +25,10 @@ def demo_with_model(tmp_path):
     return db_path
 
 
-def test_probe_fills_the_matrix_saves_and_reopens(qtbot, demo_with_model):
+def test_probe_fills_the_matrix_saves_and_reopens(qtbot, demo_with_model, project_of):
     from mmla_app.probe.probe_panel import ProbePanel
 
-    panel = ProbePanel(demo_with_model)
+    panel = ProbePanel(project_of(demo_with_model))
     qtbot.addWidget(panel)
     panel.set_clip(1)
     qtbot.waitUntil(lambda: panel.model_combo.count() == 1 and panel.task_combo.count() == 2,
@@ -56,13 +56,13 @@ def test_probe_fills_the_matrix_saves_and_reopens(qtbot, demo_with_model):
         panel.shutdown()
 
 
-def test_model_answers_checks_and_a_cell_plays_its_scenario(qtbot, demo_with_model):
+def test_model_answers_checks_and_a_cell_plays_its_scenario(qtbot, demo_with_model, project_of):
     from mmla_app.probe.probe_panel import ProbePanel
     from mmla_core.store.labels import set_check_answer
 
     with open_store(demo_with_model) as store:
         set_check_answer(store, 1, "visual_only", "no", "alice")  # a curator's answer first
-    panel = ProbePanel(demo_with_model)
+    panel = ProbePanel(project_of(demo_with_model))
     qtbot.addWidget(panel)
     panel.set_clip(1)
     qtbot.waitUntil(lambda: panel.model_combo.count() == 1, timeout=10_000)
@@ -86,11 +86,11 @@ def test_model_answers_checks_and_a_cell_plays_its_scenario(qtbot, demo_with_mod
         panel.shutdown()
 
 
-def test_attention_shares_plot_per_layer(qtbot, tmp_path):
+def test_attention_shares_plot_per_layer(qtbot, tmp_path, project_of):
     from mmla_app.probe.probe_panel import ProbePanel
     from mmla_core.probe.matrix import ProbeCell, ProbeResult
 
-    panel = ProbePanel(tmp_path / "p.sqlite")
+    panel = ProbePanel(project_of(tmp_path / "p.sqlite"))
     qtbot.addWidget(panel)
     panel.show()
     shares = [[0.5, 0.3, 0.2], [0.2, 0.2, 0.6]]
@@ -107,10 +107,10 @@ def test_attention_shares_plot_per_layer(qtbot, tmp_path):
     panel.shutdown()
 
 
-def test_probe_runs_only_the_chosen_scenarios_and_questions(qtbot, demo_with_model):
+def test_probe_runs_only_the_chosen_scenarios_and_questions(qtbot, demo_with_model, project_of):
     from mmla_app.probe.probe_panel import ProbePanel
 
-    panel = ProbePanel(demo_with_model)
+    panel = ProbePanel(project_of(demo_with_model))
     qtbot.addWidget(panel)
     panel.set_clip(2)
     qtbot.waitUntil(lambda: panel.model_combo.count() == 1, timeout=10_000)
@@ -131,7 +131,8 @@ def test_probe_runs_only_the_chosen_scenarios_and_questions(qtbot, demo_with_mod
         panel.shutdown()
 
 
-def test_edited_prompt_and_existing_variant_match_the_cli(qtbot, demo_with_model, capsys):
+def test_edited_prompt_and_existing_variant_match_the_cli(qtbot, demo_with_model, capsys,
+                                                          project_of):
     from mmla_app.probe.probe_panel import ProbePanel
     from mmla_core.cli import main
     from mmla_core.probe import load_probe
@@ -141,7 +142,7 @@ def test_edited_prompt_and_existing_variant_match_the_cli(qtbot, demo_with_model
         variant = create_variant(store, 1, ["frames_black"]).clip_id
         model_path = store.scalar("SELECT path FROM models")
     visual = "{transcript}\nWhat is SEEN? Options: [{labels}]. One class."
-    panel = ProbePanel(demo_with_model)
+    panel = ProbePanel(project_of(demo_with_model))
     qtbot.addWidget(panel)
     panel.set_clip(1)
     qtbot.waitUntil(lambda: panel.options.variant_list.count() == 1 and
@@ -186,7 +187,7 @@ def test_edited_prompt_and_existing_variant_match_the_cli(qtbot, demo_with_model
 
 
 def test_probe_tab_and_evaluate_window_offer_the_trained_adapters(qtbot, demo_with_model,
-                                                                   tmp_path):
+                                                                   tmp_path, project_of):
     import sys
     from pathlib import Path
 
@@ -201,10 +202,10 @@ def test_probe_tab_and_evaluate_window_offer_the_trained_adapters(qtbot, demo_wi
         job_id, adapter = add_job(store, tmp_path, "meld-sft", ["MELD"], "sft")
         Path(adapter).mkdir(parents=True)
         update_job(store, job_id, status="done")
-    panel = ProbePanel(demo_with_model)
+    panel = ProbePanel(project_of(demo_with_model))
     qtbot.addWidget(panel)
-    panel.set_context(demo_with_model)
-    dialog = EvaluateDialog(demo_with_model)
+    panel.set_context(demo_with_model)  # as the window does once the project is open
+    dialog = EvaluateDialog(panel.project)
     qtbot.addWidget(dialog)
     for picker in (panel.adapter_picker, dialog.form.adapter_picker):
         qtbot.waitUntil(lambda p=picker: p.combo.count() == 2, timeout=10_000)
@@ -216,16 +217,16 @@ def test_probe_tab_and_evaluate_window_offer_the_trained_adapters(qtbot, demo_wi
     dialog.done(0)
 
 
-def test_probe_tab_and_evaluate_window_share_one_model_worker(qtbot, demo_with_model):
+def test_probe_tab_and_evaluate_window_share_one_model_worker(qtbot, demo_with_model, project_of):
     """One model copy: the Evaluate window's run goes to the Probe tab's worker process (the
     same pid), queued behind the tab's probe, and each gets its own result."""
     from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
     from mmla_app.probe.probe_panel import ProbePanel
 
-    panel = ProbePanel(demo_with_model)
+    panel = ProbePanel(project_of(demo_with_model))
     qtbot.addWidget(panel)
     panel.set_clip(1)
-    dialog = EvaluateDialog(demo_with_model)
+    dialog = EvaluateDialog(panel.project)
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: panel.task_combo.count() == 2 and dialog.form.valid, timeout=10_000)
     panel.task_combo.setCurrentIndex(panel.task_combo.findData("MELD"))

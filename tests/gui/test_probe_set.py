@@ -18,7 +18,7 @@ def _dev_clips(db_path) -> list[int]:
 
 
 def test_set_dialog_shows_the_table_and_runs_the_missing_probes(qtbot, demo_with_model,
-                                                                tmp_path):
+                                                                tmp_path, project_of):
     from mmla_app.probe.probe_set_dialog import ProbeSetDialog
     from mmla_core.cli import main
     from mmla_core.probe.sets import set_table
@@ -26,7 +26,7 @@ def test_set_dialog_shows_the_table_and_runs_the_missing_probes(qtbot, demo_with
     first, second = _dev_clips(demo_with_model)
     assert main(["--db", str(demo_with_model), "probe", str(first), "--model", "tiny-omni",
                  "--task", "MELD", "--scenarios", "aligned,frames_zeroed"]) == 0
-    dialog = ProbeSetDialog(demo_with_model, model=None, task="MELD")
+    dialog = ProbeSetDialog(project_of(demo_with_model), model=None, task="MELD")
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.split_combo.findData("dev") >= 0, timeout=10_000)
     assert dialog.split_radio.isChecked()  # nothing listed: the dataset split is the set
@@ -55,14 +55,15 @@ def test_set_dialog_shows_the_table_and_runs_the_missing_probes(qtbot, demo_with
         dialog.done(0)
 
 
-def test_dataset_checks_land_as_the_model_layer_beside_a_human_answer(qtbot, demo_with_model):
+def test_dataset_checks_land_as_the_model_layer_beside_a_human_answer(qtbot, demo_with_model,
+                                                                      project_of):
     from mmla_app.probe.probe_checks_dialog import ModelChecksDialog
     from mmla_core.store.labels import set_check_answer
 
     with open_store(demo_with_model) as store:
         set_check_answer(store, 1, "visual_only", "no", "alice")
         clips = store.scalar("SELECT count(*) FROM clips WHERE parent_clip_id IS NULL")
-    dialog = ModelChecksDialog(demo_with_model)
+    dialog = ModelChecksDialog(project_of(demo_with_model))
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.model_combo.count() == 1, timeout=10_000)
     try:
@@ -129,7 +130,8 @@ def test_events_reach_their_own_request_and_a_crash_reaches_every_one(qtbot, tmp
     assert client.stopped and jobs.client is None  # its last user gone, the model is freed
 
 
-def test_run_clicked_twice_reads_and_probes_the_set_once(qtbot, tiny_project, monkeypatch):
+def test_run_clicked_twice_reads_and_probes_the_set_once(qtbot, tiny_project, monkeypatch,
+                                                         project_of):
     import threading
 
     from mmla_app.probe import probe_set_dialog
@@ -142,7 +144,7 @@ def test_run_clicked_twice_reads_and_probes_the_set_once(qtbot, tiny_project, mo
         return [1, 2], None
 
     monkeypatch.setattr(probe_set_dialog, "load_table", slow_load_table)
-    dialog = probe_set_dialog.ProbeSetDialog(tiny_project.db_path, task="MELD")
+    dialog = probe_set_dialog.ProbeSetDialog(project_of(tiny_project.db_path), task="MELD")
     qtbot.addWidget(dialog)
     started = []
     monkeypatch.setattr(dialog.job, "start", lambda *a, **k: started.append(a) or True)
@@ -162,11 +164,11 @@ def test_run_clicked_twice_reads_and_probes_the_set_once(qtbot, tiny_project, mo
         dialog.done(0)
 
 
-def test_csv_that_cannot_be_written_says_so(qtbot, tmp_path, monkeypatch):
+def test_csv_that_cannot_be_written_says_so(qtbot, tmp_path, monkeypatch, project_of):
     from mmla_app.probe import probe_set_dialog
     from mmla_core.probe.sets import SetTable
 
-    dialog = probe_set_dialog.ProbeSetDialog(tmp_path / "p.sqlite")
+    dialog = probe_set_dialog.ProbeSetDialog(project_of(tmp_path / "p.sqlite"))
     qtbot.addWidget(dialog)
     dialog.table_data = SetTable(clips=1, run_ids=[1], rows=[{"scenario": "aligned", "n": 1}])
     target = tmp_path / "no-such-folder" / "t.csv"

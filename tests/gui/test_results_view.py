@@ -36,9 +36,9 @@ def two_runs(tiny_project):
 
 
 @pytest.fixture
-def view(qtbot, two_runs):
+def view(qtbot, two_runs, project_of):
     project = two_runs[0]
-    widget = ResultsView(project.db_path)
+    widget = ResultsView(project_of(project.db_path))
     qtbot.addWidget(widget)
     widget.show()
     qtbot.waitUntil(lambda: widget.runs_table.rowCount() == 2, timeout=WAIT)
@@ -94,14 +94,15 @@ def test_two_runs_side_by_side_and_double_click_opens_the_clip(view, qtbot, two_
                     timeout=WAIT)
 
 
-def test_an_eval_from_the_gui_fills_the_results_view(qtbot, tiny_project):
+def test_an_eval_from_the_gui_fills_the_results_view(qtbot, tiny_project, project_of,
+                                                      fake_engines):
     """Evaluate window -> worker process -> database -> Results view, as a user does it."""
     from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
 
-    dialog = EvaluateDialog(tiny_project.db_path, engine_factory="fake_engine:load",
-                            input_factory="fake_engine:clip_input")
+    project = project_of(tiny_project.db_path)
+    dialog = EvaluateDialog(project)
     qtbot.addWidget(dialog)
-    view = ResultsView(tiny_project.db_path)
+    view = ResultsView(project)
     qtbot.addWidget(view)
     dialog.run_finished.connect(lambda run_id: view.reload(select=[run_id]))  # lead's wiring
     with open_store(tiny_project.db_path) as store:
@@ -119,7 +120,7 @@ def test_an_eval_from_the_gui_fills_the_results_view(qtbot, tiny_project):
 
 
 def test_zero_shot_vs_fine_tuned_flags_other_settings_and_reruns_comparably(
-        qtbot, tiny_project, tmp_path):
+        qtbot, tiny_project, tmp_path, project_of, fake_engines):
     from finetune_helpers import add_job
 
     with open_store(tiny_project.db_path) as store:
@@ -129,7 +130,7 @@ def test_zero_shot_vs_fine_tuned_flags_other_settings_and_reruns_comparably(
                            split=None, adapter=adapter, engine_factory=load,
                            input_factory=clip_input,
                            settings={"num_frames": 4, "max_pixels": 100352, "prompt_kind": "sft"})
-    view = ResultsView(tiny_project.db_path)
+    view = ResultsView(project_of(tiny_project.db_path))
     qtbot.addWidget(view)
     view.show()
     tab = view.finetune
@@ -137,8 +138,6 @@ def test_zero_shot_vs_fine_tuned_flags_other_settings_and_reruns_comparably(
     assert f"SFT #{tuned} vs zero-shot #{zero}: num_frames 2 vs 4" in tab.flags.text()
     assert "max_pixels 151200 vs 100352" in tab.flags.text()
     assert tab.summary.item(0, 4).text().endswith(" !") and tab.rerun_button.isEnabled()
-    tab.eval_factories = {"engine_factory": "fake_engine:load",
-                          "input_factory": "fake_engine:clip_input"}
     with qtbot.waitSignal(tab.rerun_started, timeout=WAIT) as started:
         qtbot.mouseClick(tab.rerun_button, Qt.MouseButton.LeftButton)
     assert started.args[0]["settings"]["num_frames"] == 4

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
 
 from train_fixtures import TOY_TASK, add_toy_dataset, toy_text_model
 
+from mmla_app.runtime.project import Project
 from mmla_app.training.train_dialog import TrainDialog
 from mmla_core.store.db import open_store
 from mmla_core.store.results import add_model
@@ -34,7 +35,7 @@ def toy_db(tmp_path, toy_text_model):
 
 
 def open_dialog(qtbot, db_path) -> TrainDialog:
-    dialog = TrainDialog(db_path)
+    dialog = TrainDialog(Project(db_path, "alice"))  # a project of its own, as a window's
     qtbot.addWidget(dialog)
     dialog.show()
     form = dialog.form

@@ -46,11 +46,11 @@ def write_events(db_path, job_id, steps) -> None:
 
 
 @pytest.fixture
-def panel_on(qtbot):
+def panel_on(qtbot, project_of):
     panels = []
 
     def make(db_path) -> TrainingPanel:
-        panel = TrainingPanel(db_path)
+        panel = TrainingPanel(project_of(db_path))
         qtbot.addWidget(panel)
         panel.resize(420, 820)
         panel.show()

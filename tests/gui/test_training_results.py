@@ -37,8 +37,9 @@ def trained(tiny_project, tmp_path):
     return {"zero": zero, "sft": sft, "job": job_id, "adapter": adapter}
 
 
-def test_results_view_lines_up_zero_shot_and_sft_with_config_diff(qtbot, tiny_project, trained):
-    view = ResultsView(tiny_project.db_path)
+def test_results_view_lines_up_zero_shot_and_sft_with_config_diff(qtbot, tiny_project, trained,
+                                                                   project_of):
+    view = ResultsView(project_of(tiny_project.db_path))
     qtbot.addWidget(view)
     view.show()
     tab = view.finetune
@@ -61,8 +62,8 @@ def test_results_view_lines_up_zero_shot_and_sft_with_config_diff(qtbot, tiny_pr
     view.close()
 
 
-def test_adapter_picker_offers_the_trained_adapter(qtbot, tiny_project, trained):
-    picker = AdapterPicker(tiny_project.db_path)
+def test_adapter_picker_offers_the_trained_adapter(qtbot, tiny_project, trained, project_of):
+    picker = AdapterPicker(project_of(tiny_project.db_path))
     qtbot.addWidget(picker)
     with qtbot.waitSignal(picker.loaded, timeout=WAIT) as loaded:
         picker.reload(model="tiny-omni")
