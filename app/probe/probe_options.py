@@ -113,14 +113,17 @@ class ProbeOptions(QTabWidget):
         return [k for k, box in self.scenario_boxes.items() if box.isChecked()]
 
     def set_variants(self, variants: list[dict]) -> None:
-        """The clip's written variants ({id, label, external_id}), unchecked."""
+        """The clip's written variants ({id, label, external_id}); those already listed keep
+        their check (a reload after someone else's change must not undo the person's picks)."""
+        checked = set(self.chosen_variants())
         self.variant_list.clear()
         for v in variants:
             item = QListWidgetItem(f"variant {v['id']}: {v['label'] or '?'}")
             item.setToolTip(v.get("external_id") or "")
             item.setData(Qt.ItemDataRole.UserRole, int(v["id"]))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Unchecked)
+            item.setCheckState(Qt.CheckState.Checked if int(v["id"]) in checked
+                               else Qt.CheckState.Unchecked)
             self.variant_list.addItem(item)
         if not variants:
             none = QListWidgetItem("(none written yet: Variants tab)")

@@ -98,3 +98,59 @@ def test_compare_two_probes_marks_the_differences(panel_on, qtbot, probed):
     assert "adapter" in dialog.title.text()
     assert dialog.summary.text().startswith("3 of 18 cells answered differently")
     dialog.close()
+
+
+def test_outside_changes_keep_the_shown_probe_the_past_choice_and_the_compare(
+        panel_on, qtbot, probed, window, tmp_path):
+    """Another process labels the clip, probes it again and adds a model while a probe is on
+    screen and two past probes are compared: the tab offers the new probe and model, and keeps
+    what the person was looking at."""
+    from mmla_core.store.db import open_store
+    from mmla_core.store.labels import set_label
+    from mmla_core.store.results import add_model
+
+    project, clip, base, tuned = probed
+    panel = panel_on
+    panel.open_compare()
+    dialog = window.probe_compare
+    dialog.combo_a.setCurrentIndex(dialog.combo_a.findData(tuned))  # the person's own choice
+    dialog.combo_b.setCurrentIndex(dialog.combo_b.findData(base))
+    qtbot.waitUntil(lambda: dialog.comparison is not None
+                    and dialog.comparison.a.run_id == tuned, timeout=WAIT)
+    shown = [panel.matrix.item(r, 0).text() for r in range(panel.matrix.rowCount())]
+    compared = dialog.table.item(1, 0).text()
+
+    with open_store(project.db_path) as store:  # the CLI, another connection
+        task_id = store.scalar("SELECT id FROM tasks WHERE name = 'MELD'")
+        set_label(store, clip, task_id, "anger", "bob")
+    qtbot.waitUntil(lambda: "anger" in str(window.current_row.labels), timeout=WAIT)
+    third = write_probe(project.db_path, clip, {"aligned": (0.6, 0.3)})  # a run elsewhere
+    qtbot.waitUntil(lambda: panel.past_combo.findData(third) >= 0, timeout=WAIT)
+    with open_store(project.db_path) as store:
+        add_model(store, "another-model", "qwen2_5_omni", str(tmp_path))
+    qtbot.waitUntil(lambda: panel.model_combo.findText("another-model") >= 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: not window.project.runner.busy, timeout=WAIT)  # reloads landed
+
+    assert window.current_row.id == clip and panel.clip_id == clip
+    assert panel.result is not None and panel.result.run_id == base
+    assert [panel.matrix.item(r, 0).text() for r in range(panel.matrix.rowCount())] == shown
+    assert panel.past_combo.currentData() == base
+    assert (dialog.combo_a.currentData(), dialog.combo_b.currentData()) == (tuned, base)
+    assert dialog.comparison.a.run_id == tuned and dialog.table.item(1, 0).text() == compared
+    assert dialog.isVisible()
+    dialog.close()
+
+
+def test_a_reload_keeps_the_variants_the_person_checked(qtbot):
+    """The tab reloads its choices on outside changes: a checked variant row stays checked."""
+    from PySide6.QtCore import Qt
+
+    from mmla_app.probe.probe_options import ProbeOptions
+
+    options = ProbeOptions()
+    qtbot.addWidget(options)
+    variants = [{"id": 7, "label": "audio_swap"}, {"id": 9, "label": "frames_zeroed"}]
+    options.set_variants(variants)
+    options.variant_list.item(1).setCheckState(Qt.CheckState.Checked)
+    options.set_variants([*variants, {"id": 11, "label": "audio_removed"}])  # one made elsewhere
+    assert options.chosen_variants() == [9] and options.variant_list.count() == 3
