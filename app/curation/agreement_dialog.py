@@ -77,9 +77,9 @@ class AgreementDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Inter-annotator agreement")
         fit_resize(self, 860, 620)
-        self.project, self.runner = project, project.runner
+        self.project = project
+        self.runner = project.runner.scope("agreement")  # reads, dropped when it closes
         self.db_path, self.annotator = project.db_path, project.annotator
-        self._channel = f"agreement-{id(self)}"  # its latest-wins lanes on the shared runner
         self.report = None
         self.task_labels: dict[str, tuple[int, tuple]] = {}
         self.dataset_combo = QComboBox(self)
@@ -112,6 +112,7 @@ class AgreementDialog(QDialog):
         self.runner.submit(_datasets, on_success=self._on_datasets, on_error=self._failed)
         project.bus.listen(self._on_changes)
         self.finished.connect(lambda _result: project.bus.forget(self._on_changes))
+        self.finished.connect(lambda _result: self.runner.close())
 
     def _on_changes(self, changes, initiator) -> None:
         """A label by an annotator not listed yet (the window, the CLI): list them now; our
@@ -132,8 +133,7 @@ class AgreementDialog(QDialog):
     def _on_dataset(self, _index: int = -1) -> None:
         dataset_id = self.dataset_combo.currentData()
         if dataset_id is not None:
-            self.runner.submit(_dataset_choices, int(dataset_id),
-                               channel=f"{self._channel}-choices",
+            self.runner.submit(_dataset_choices, int(dataset_id), channel="choices",
                                on_success=self._on_choices, on_error=self._failed)
 
     def _on_choices(self, choices: tuple[list[str], list[str]]) -> None:
@@ -186,8 +186,7 @@ class AgreementDialog(QDialog):
             return
         self.status.setText("Computing…")
         self.runner.submit(_compute, int(dataset_id), chosen, self.task_combo.currentData(),
-                           channel=f"{self._channel}-compute", on_success=self._on_report,
-                           on_error=self._failed)
+                           channel="compute", on_success=self._on_report, on_error=self._failed)
 
     def _on_report(self, result) -> None:
         if not isValid(self):

@@ -55,7 +55,8 @@ class ExportDialog(QDialog):
         """`project`: the open Project (its runner outlives the dialog: an export finishes)."""
         super().__init__(parent)
         self.setWindowTitle("Export")
-        self.project, self.runner = project, project.runner
+        self.project = project
+        self.runner = project.runner.scope("export")  # reads; the export itself outlives us
         self.annotator = project.annotator
         self._build()
         self._on_format()
@@ -150,6 +151,10 @@ class ExportDialog(QDialog):
         self.status.setText("Exporting…")
         run_job(self.project, ops.export(self.fmt(), target, int(dataset_id), options),
                 initiator=self, on_success=self._on_done, on_error=self._on_failed)
+
+    def done(self, result: int) -> None:
+        self.runner.close()
+        super().done(result)
 
     def _on_done(self, summary: str) -> None:
         if isValid(self):

@@ -125,8 +125,8 @@ class DeleteDatasetDialog(QDialog):
         """`project`: the open Project (its runner outlives the dialog: a delete finishes)."""
         super().__init__(parent)
         self.setWindowTitle("Delete a dataset")
-        self.project, self.runner = project, project.runner
-        self._plan_channel = f"delete-dataset-plan-{id(self)}"
+        self.project = project
+        self.runner = project.runner.scope("delete_dataset")  # reads; the delete outlives us
         self.plan = None
         self.confirm_box: QMessageBox | None = None
         self.combo = QComboBox(self)
@@ -169,7 +169,7 @@ class DeleteDatasetDialog(QDialog):
         dataset_id = self.combo.currentData()
         if dataset_id is not None:
             self.summary.setText("Counting what would go…")
-            self.runner.submit(_plan, dataset_id, channel=self._plan_channel,
+            self.runner.submit(_plan, dataset_id, channel="plan",
                                on_success=self._on_plan, on_error=self._on_error)
 
     def _on_plan(self, plan) -> None:
@@ -217,6 +217,10 @@ class DeleteDatasetDialog(QDialog):
     def _on_delete_failed(self, exc: Exception) -> None:
         if isValid(self):
             self.summary.setText(f"Delete failed: {exc}")
+
+    def done(self, result: int) -> None:
+        self.runner.close()
+        super().done(result)
 
 
 def open_new_project(w) -> NewProjectDialog:

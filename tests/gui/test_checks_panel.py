@@ -215,7 +215,7 @@ def test_an_export_goes_on_after_its_dialog_closed_and_is_logged(qtbot, tiny_pro
 
     project = Project(tiny_project.db_path, "alice")
     dialog = ExportDialog(project)
-    assert dialog.runner is project.runner  # the project's runner: it outlives the dialog
+    assert dialog.runner.runner is project.runner  # the project's: it outlives the dialog
     dialog.show()
     qtbot.waitUntil(lambda: dialog.dataset_combo.count() == 1, timeout=10_000)
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("csv"))

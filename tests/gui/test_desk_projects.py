@@ -141,7 +141,7 @@ def test_a_delete_goes_on_after_its_dialog_closed_and_the_window_follows(window,
     assert window.browser.dataset_combo.findText("tiny") >= 0
     menu_action(window, "Delete dataset").trigger()
     dialog = window.delete_dataset_dialog
-    assert dialog.runner is window.runner  # the project's runner, none of its own
+    assert dialog.runner.runner is window.runner  # the project's runner, none of its own
     confirm_delete(qtbot, dialog)
     dialog.close()  # at once: the project, not the dialog, owns the job
     qtbot.waitUntil(lambda: dataset_names(tiny_project.db_path) == [], timeout=WAIT)
