@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 from superqt.utils import create_worker
 
+from mmla_core.models.download import DownloadCancelled, download_model
+
 STEPS = 1000  # the bar's range: byte counts overflow a QProgressBar's int
 
 
 def _default_download(repo_id: str, **kwargs):
-    from mmla_core.models.download import download_model
-
     return download_model(repo_id, **kwargs)
 
 
@@ -144,7 +144,6 @@ class DownloadDialog(QDialog):
     def _on_error(self, exc: Exception) -> None:
         if not isValid(self):
             return
-        from mmla_core.models.download import DownloadCancelled
 
         if isinstance(exc, DownloadCancelled):
             self.status.setText("Cancelled. Finished files stay in the cache: Download again "

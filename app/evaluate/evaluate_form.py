@@ -25,11 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app import settings
+from mmla_app.evaluate.download_dialog import DownloadDialog
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.adapter_picker import AdapterPicker
 from mmla_app.widgets.form_choices import row
 from mmla_app.widgets.label_choice import LabelChoice
 from mmla_app.widgets.placement_combo import placement_combo
+from mmla_core.models.prompting import plan_prompt
+from mmla_core.prompts import PromptError
+from mmla_core.variants.recipes import RECIPES
 
 PRESET_ITEM = "mmabench"
 ERROR_STYLE = "color: #c8453b;"
@@ -122,8 +126,6 @@ class EvaluateForm(QWidget):
         self.sampling_row = row(self.frames_spin, self.fps_spin, self.sampling_combo)
 
     def _variants_list(self) -> QListWidget:
-        from mmla_core.variants.recipes import RECIPES
-
         widget = QListWidget(self)
         widget.setFixedHeight(96)
         entries = [(PRESET_ITEM, "MMA-Bench: the five conflict scenarios")]
@@ -194,8 +196,6 @@ class EvaluateForm(QWidget):
 
     def default_template(self) -> str:
         """MMLA's zero-shot template (or the task's own), or MMA-Bench's focused question."""
-        from mmla_core.models.prompting import plan_prompt
-
         task = self.tasks.get(self.task_combo.currentData())
         if task is None:
             return ""
@@ -211,9 +211,6 @@ class EvaluateForm(QWidget):
         self.frames_spin.setVisible(not by_fps)
 
     def _update_preview(self, *_args) -> None:
-        from mmla_core.models.prompting import plan_prompt
-        from mmla_core.prompts import PromptError
-
         task = self.tasks.get(self.task_combo.currentData())
         prompt_ok = False
         if task is not None:
@@ -276,8 +273,6 @@ class EvaluateForm(QWidget):
 
     def download_model(self) -> None:
         """The Hub download dialog; its snapshot folder is registered like "Add model…"."""
-        from mmla_app.evaluate.download_dialog import DownloadDialog
-
         self.download_dialog = DownloadDialog(self)
         self.download_dialog.downloaded.connect(self.add_model_requested.emit)
         self.download_dialog.open()

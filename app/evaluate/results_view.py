@@ -10,6 +10,7 @@ queries and exports run on worker threads.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -36,8 +37,10 @@ from mmla_app.widgets.screen_fit import fit_resize
 from mmla_app.widgets.tables import read_only_table, stack
 from mmla_core import changes as areas
 from mmla_core import words
-from mmla_core.eval.compare import compare_runs, run_report
+from mmla_core.eval.compare import compare_runs, metrics_rows, run_report
+from mmla_core.eval.export import export_run
 from mmla_core.store.results import list_runs, run_accuracy, run_predictions
+from mmla_core.store.verdicts import describe_record
 
 # what tells runs apart first (model, task, data, split, accuracy); bookkeeping last
 RUN_COLUMNS = ("Run", "Model", "Task", "Data", "Split", "ACC", "Samples", "Status", "Started")
@@ -68,8 +71,6 @@ def load_comparison(store, run_ids: list[int]):
 
 
 def _wrong_rows(store, run_id: int) -> list[dict]:
-    import json
-
     rows = []
     for p in run_predictions(store, run_id):
         if p["error"] or p["is_correct"]:
@@ -223,8 +224,6 @@ class ResultsView(QWidget):
     def _on_comparison(self, result) -> None:
         if not isValid(self):
             return
-        from mmla_core.eval.compare import metrics_rows
-        from mmla_core.store.verdicts import describe_record
 
         self.reports, self.disagreement_rows = result
         _fill(self.metrics_table, METRIC_COLUMNS, metrics_rows(self.reports))
@@ -300,8 +299,6 @@ class ResultsView(QWidget):
 
     def export_run(self, run_id: int, path: str, fmt: str | None = None) -> None:
         """Write the run's predictions off the GUI thread; the status line says how it went."""
-        from mmla_core.eval.export import export_run
-
         self.status.setText(f"Exporting run {run_id}…")
         self.runner.submit(export_run, run_id, path, fmt, channel="export",
                            on_success=lambda done: self._exported(run_id, path, done),

@@ -26,12 +26,11 @@ from mmla_app.probe.probe_jobs import (
     load_set_choices,
 )
 from mmla_app.runtime.project import Project
+from mmla_core.probe.sets import set_clips
 
 
 def dataset_clips(store, dataset: str) -> list[int]:
     """Worker job: the dataset's original clips (variants left out)."""
-    from mmla_core.probe.sets import set_clips
-
     return set_clips(store, dataset=dataset)
 
 

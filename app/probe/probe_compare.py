@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 from mmla_app.probe.probe_figure import RIGHT, WRONG
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.screen_fit import fit_resize
+from mmla_core.probe.compare import compare_probes
+from mmla_core.probe.matrix import load_probe
 
 DIFFERS = QColor("#fff1c2")
 LEGEND = ("Each cell: A's answer | B's answer. ≠ marks a cell where they differ (highlighted); "
@@ -30,9 +32,6 @@ LEGEND = ("Each cell: A's answer | B's answer. ≠ marks a cell where they diffe
 
 
 def load_comparison(store, run_a: int, run_b: int):
-    from mmla_core.probe.compare import compare_probes
-    from mmla_core.probe.matrix import load_probe
-
     return compare_probes(load_probe(store, run_a), load_probe(store, run_b))
 
 

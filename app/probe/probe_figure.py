@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtSvg import QSvgGenerator
 
 from mmla_core.probe.matrix import ProbeCell, ProbeResult
 
@@ -180,8 +181,6 @@ def save_figure(figure: ProbeFigure, path: str | Path) -> Path:
     path = Path(path)
     size = figure.size()
     if path.suffix.lower() == ".svg":
-        from PySide6.QtSvg import QSvgGenerator
-
         generator = QSvgGenerator()
         generator.setFileName(str(path))
         generator.setSize(size)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 
-from mmla_core.probe.matrix import DEFAULT_PROMPTS, ProbeResult
+from mmla_core.models.prompting import default_template
+from mmla_core.probe.matrix import DEFAULT_PROMPTS, ProbeResult, load_probe
+from mmla_core.store.catalog import get_clip, tasks_for_dataset, variant_descendants
+from mmla_core.store.form_choices import models_in_order, probes_of_clip
 
 
 def load_choices(store, clip_id: int) -> dict:
     """Worker job: registered models, the clip's tasks (with their default prompt texts), its
     past probes and its existing variants."""
-    from mmla_core.models.prompting import default_template
-    from mmla_core.store.catalog import get_clip, tasks_for_dataset, variant_descendants
-    from mmla_core.store.form_choices import models_in_order, probes_of_clip
-
     clip = get_clip(store, clip_id)
     found = [t for _, t in tasks_for_dataset(store, clip["dataset_id"])] if clip else []
     tasks = [t.name for t in found]
@@ -29,6 +28,4 @@ def load_choices(store, clip_id: int) -> dict:
 
 
 def load_result(store, run_id: int) -> ProbeResult:
-    from mmla_core.probe.matrix import load_probe
-
     return load_probe(store, run_id)

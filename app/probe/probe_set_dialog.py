@@ -36,6 +36,7 @@ from mmla_app.probe.probe_jobs import (
 )
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.screen_fit import fit_resize
+from mmla_core.probe.sets import set_clips, set_table, set_table_csv
 
 PROMPT_COLUMNS = (("visual_focused", "visual question"), ("audio_focused", "audio question"),
                   ("zero_shot", "task prompt"))
@@ -43,8 +44,6 @@ PROMPT_COLUMNS = (("visual_focused", "visual question"), ("audio_focused", "audi
 
 def load_table(store, clip_ids, dataset, split, task: str, model: str | None):
     """Worker job: the set's clip ids and its table."""
-    from mmla_core.probe.sets import set_clips, set_table
-
     ids = set_clips(store, clip_ids=clip_ids, dataset=dataset, split=split)
     return ids, set_table(store, ids, task, model)
 
@@ -223,8 +222,6 @@ class ProbeSetDialog(QDialog):
             button.setEnabled(not running)
 
     def export_csv(self) -> None:
-        from mmla_core.probe.sets import set_table_csv
-
         if self.table_data is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export the table", "probe-table.csv",

@@ -22,6 +22,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from mmla_core import changes as areas
 from mmla_core.changes import Changes
+from mmla_core.store.changes import (
+    DataVersion,
+    area_fingerprints,
+    changed_areas,
+    labelled_clips_since,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +79,6 @@ def announce(*changed_areas: str, initiator: object = None, clip_ids=()) -> None
 def read_fingerprints(store, baseline: dict | None = None) -> tuple[dict, set[int] | None]:
     """Runner job: the per-area fingerprints of the project (see mmla_core.store.changes) and,
     when only labels moved since `baseline`, which clips they were on (None: unknown)."""
-    from mmla_core.store.changes import area_fingerprints, labelled_clips_since
-
     now = area_fingerprints(store)
     if baseline is None or baseline[areas.LABELS] == now[areas.LABELS]:
         return now, set()
@@ -97,8 +101,6 @@ class ProjectWatcher(QObject):
 
     def watch(self, db_path: str | Path) -> None:
         """Follow `db_path` from now on (a project was opened); earlier reads are forgotten."""
-        from mmla_core.store.changes import DataVersion
-
         self.stop()
         self._baseline = None
         try:
@@ -121,8 +123,6 @@ class ProjectWatcher(QObject):
         self._baseline = result[0]
 
     def _on_fingerprints(self, result: tuple) -> None:
-        from mmla_core.store.changes import changed_areas
-
         fingerprints, clip_ids = result
         if self._baseline is None:
             self._baseline = fingerprints

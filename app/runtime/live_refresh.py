@@ -46,8 +46,8 @@ class LiveRefresh(QObject):
             window.checks.refresh()
         if changes.touches(areas.MODELS, areas.ADAPTERS, areas.RUNS):
             window.probe.refresh_choices()  # models, adapters and the clip's past probes
-        if changes.touches(areas.TRAINING):
-            window.training.poll_now(with_list=True)
+        if changes.touches(areas.TRAINING) and initiator is not window.training:
+            window.training.poll_now(with_list=True)  # its own stop/resume/delete poll already
 
     def shutdown(self) -> None:
         if self._listening:

@@ -66,7 +66,7 @@ class ModelJobs(QObject):
 
     def submit(self, op: str, *args, on_event: EventFn, **kwargs) -> JobHandle:
         """`op`: a WorkerClient method (evaluate, probe, probe_set, model_checks)."""
-        # the client imports the worker's service, which loads PyAV: first use only
+        # the client imports the worker's service, which loads PyAV (heavy): on first use only
         from mmla_core.worker.client import WorkerClient
 
         if self.client is None:

@@ -30,6 +30,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
+from mmla_core.store.db import open_store
+
 log = logging.getLogger(__name__)
 
 SuccessFn = Callable[[Any], None]
@@ -38,8 +40,6 @@ ErrorFn = Callable[[Exception], None]
 
 def _call_with_store(db_path: Path, fn: Callable, args: tuple) -> Any:
     """Runs on the pool thread: open this thread's own Store, call, close."""
-    from mmla_core.store.db import open_store
-
     with open_store(db_path) as store:
         return fn(store, *args)
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+
+from mmla_core.store.db import open_store
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,6 @@ class WriteQueue(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        from concurrent.futures import ThreadPoolExecutor
 
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmla-writer")
         self._stores: dict[Path, Any] = {}  # touched only on the writer thread
@@ -46,8 +48,6 @@ class WriteQueue(QObject):
             lambda f: self._finished.emit(callbacks, *_outcome(f)))
 
     def _run(self, db_path: Path, fn: Callable, args: tuple) -> Any:
-        from mmla_core.store.db import open_store
-
         store = self._stores.get(db_path)
         if store is None:
             store = self._stores[db_path] = open_store(db_path)

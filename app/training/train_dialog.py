@@ -37,6 +37,10 @@ from mmla_app.training.training_form import TrainForm, load_splits
 from mmla_app.widgets.form_choices import load_choices
 from mmla_app.widgets.screen_fit import fit_resize
 from mmla_core.store.verdicts import describe_record
+from mmla_core.train import control
+from mmla_core.train.config import TrainConfig, TrainConfigError
+from mmla_core.train.preflight import validate
+from mmla_core.train.samples import labels_record, preview
 from mmla_core.words import count
 
 ERROR_STYLE = "color: #c8453b;"
@@ -46,10 +50,6 @@ PREVIEW_SAMPLES = 4
 
 def preview_config(store, config_dict: dict) -> dict:
     """Worker job: the store's refusals of this config and a few rendered samples."""
-    from mmla_core.train.config import TrainConfig
-    from mmla_core.train.preflight import validate
-    from mmla_core.train.samples import labels_record, preview
-
     config = TrainConfig.from_dict(config_dict)
     problems = list(validate(store, config))
     labels = labels_record(store, config)
@@ -152,8 +152,6 @@ class TrainDialog(QDialog):
     def _restore_last(self) -> None:
         """The settings of the last launch in this project (its output folder left empty: a
         new run gets its own), unless a YAML was loaded meanwhile."""
-        from mmla_core.train.config import TrainConfig, TrainConfigError
-
         last = settings.last_train_config(self.db_path)
         if last is None or self.yaml_path is not None:
             return
@@ -173,8 +171,6 @@ class TrainDialog(QDialog):
 
     def _form_config(self):
         """The form's config, or None after showing why it cannot be built."""
-        from mmla_core.train.config import TrainConfigError
-
         try:
             return self.form.config()
         except TrainConfigError as exc:
@@ -270,8 +266,6 @@ class TrainDialog(QDialog):
         self.status.setText(f"Saved {path}.")
 
     def load_yaml(self, path: str | None = None) -> None:
-        from mmla_core.train.config import TrainConfig, TrainConfigError
-
         if not path:
             path, _ = QFileDialog.getOpenFileName(self, "Load training config", "",
                                                   "YAML (*.yaml *.yml);;All files (*)")
@@ -290,7 +284,6 @@ class TrainDialog(QDialog):
         config = self._form_config()
         if config is None:
             return
-        from mmla_core.train import control
 
         _, lines = control.export_config(config, self.db_path,
                                          self.yaml_path or f"{config.name}.yaml")

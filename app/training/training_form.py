@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QLabel,
@@ -26,9 +27,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmla_app.widgets.form_choices import row
+from mmla_app.widgets.form_choices import load_dataset_info, row
 from mmla_app.widgets.label_choice import LabelChoice
-from mmla_core.train.config import SCHEDULERS  # every scheduler TrainConfig accepts
+from mmla_core.store.catalog import find_dataset
+from mmla_core.store.form_choices import attached_task_names, split_counts_everywhere
+from mmla_core.train.config import (
+    SCHEDULERS,  # every scheduler TrainConfig accepts
+    TrainConfig,
+    TrainConfigError,
+)
 
 ALL_DATASETS = ""  # dataset combo data: every dataset having the task
 MODE_ITEMS = (("SFT: one task", "sft"), ("Instruction tuning: several tasks", "it"),
@@ -45,10 +52,6 @@ SHARDING_CHOICES = (("none: every GPU holds the whole model (data parallel)", "n
 
 def load_splits(store, dataset: str | None) -> dict:
     """Worker job: a dataset's splits (clip counts) and tasks; every dataset's for None."""
-    from mmla_app.widgets.form_choices import load_dataset_info
-    from mmla_core.store.catalog import find_dataset
-    from mmla_core.store.form_choices import attached_task_names, split_counts_everywhere
-
     row = find_dataset(store, dataset)
     if row is not None:
         return load_dataset_info(store, int(row["id"]))
@@ -210,8 +213,6 @@ class TrainForm(QWidget):
                 ("Output folder", row(self.output_edit, output_browse))]
 
     def _browse_output(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
         folder = QFileDialog.getExistingDirectory(self, "Output folder of the run",
                                                   self.output_edit.text())
         if folder:
@@ -277,8 +278,6 @@ class TrainForm(QWidget):
 
     def config(self):
         """The TrainConfig of the form; TrainConfigError lists every wrong value."""
-        from mmla_core.train.config import TrainConfig, TrainConfigError
-
         tasks, mode = _checked(self.task_list), self.mode_combo.currentData()
         try:
             learning_rate = float(self.lr_edit.text())

@@ -12,6 +12,7 @@ from the latest or a chosen checkpoint; Delete removes the job and its files.
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -38,6 +39,8 @@ from mmla_app.training import training_poll
 from mmla_app.training.training_curves import TrainingCurves
 from mmla_app.training.training_progress import JobProgress, percent_text
 from mmla_app.widgets.tables import read_only_table
+from mmla_core.store.verdicts import describe_record
+from mmla_core.train import control
 from mmla_core.train.logtext import readable_log
 
 POLL_MS = 500
@@ -413,8 +416,6 @@ class TrainingPanel(QWidget):
         self.poll_now()
 
     def export_config(self) -> None:
-        from mmla_core.train import control
-
         job = self.current_job()
         if job is None:
             return
@@ -426,8 +427,6 @@ class TrainingPanel(QWidget):
             self.message.emit(f"Saved {path}: run it with `{lines['single']}`")
 
     def copy_command(self) -> None:
-        from mmla_core.train import control
-
         job = self.current_job()
         if job is None:
             return
@@ -471,8 +470,4 @@ def _line(*widgets) -> QHBoxLayout:
 
 def _labels_line(job: dict) -> str:
     """What the job trained on: label source, per-kind counts, clips left out (m006)."""
-    import json
-
-    from mmla_core.store.verdicts import describe_record
-
     return describe_record(json.loads(job.get("labels_json") or "null"))

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import threading
 
+from mmla_core.store.db import open_store
+from mmla_core.store.jobs import job_events
+from mmla_core.train import control
+
 ACTIVE = ("created", "running", "stopping")
 
 
 def list_training_jobs(store) -> list[dict]:
     """Every job, newest first (refreshed by control), with its config parsed."""
-    from mmla_core.train import control
-
     jobs = [dict(job) for job in control.list_jobs(store)]
     for job in jobs:
         job["config"] = json.loads(job.get("config_json") or "{}")
@@ -30,8 +32,6 @@ LOG_FIRST_BYTES = 64 * 1024  # a job shown for the first time: the end of its lo
 
 def selected_job(store, job_id: int | None) -> dict | None:
     """One job's row, refreshed (a dead trainer becomes failed); None when it is gone."""
-    from mmla_core.train import control
-
     if job_id is None:
         return None
     try:
@@ -47,9 +47,6 @@ def poll(store, job_id: int | None, after_id: int, log_offset: int = -1,
     """The tab's refresh: the job list (`with_list`; it reads every job's events, so not on
     every tick), and for the selected job its row and what is new: events after `after_id`,
     log text after byte `log_offset` (-1: the log's last lines, to start from)."""
-    from mmla_core.store.jobs import job_events
-    from mmla_core.train import control
-
     job = None if with_list else selected_job(store, job_id)
     jobs = list_training_jobs(store) if with_list or job is None else None
     if jobs is not None:
@@ -84,8 +81,6 @@ def poll_project(db_path: str, job_id: int | None, after_id: int, log_offset: in
 
 
 def _thread_store(db_path: str):
-    from mmla_core.store.db import open_store
-
     held = getattr(_THREAD, "held", None)
     if held is not None and held[0] == db_path:
         return held[1]

@@ -6,12 +6,16 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QWidget
 
 from mmla_app.widgets.label_choice import label_annotators
+from mmla_core.store.catalog import list_datasets, list_tasks, tasks_for_dataset
+from mmla_core.store.form_choices import (
+    first_transcript,
+    models_by_name,
+    split_counts,
+    unfinished_eval_runs,
+)
 
 
 def load_choices(store) -> dict:
-    from mmla_core.store.catalog import list_datasets, list_tasks
-    from mmla_core.store.form_choices import models_by_name, unfinished_eval_runs
-
     models = models_by_name(store)
     unfinished = unfinished_eval_runs(store, limit=50)
     datasets = [(int(d["id"]), d["name"]) for d in list_datasets(store)]
@@ -20,9 +24,6 @@ def load_choices(store) -> dict:
 
 
 def load_dataset_info(store, dataset_id: int) -> dict:
-    from mmla_core.store.catalog import tasks_for_dataset
-    from mmla_core.store.form_choices import first_transcript, split_counts
-
     splits = split_counts(store, dataset_id)
     sample = {split: first_transcript(store, dataset_id, split) for split, _ in splits}
     return {"splits": splits, "sample": sample,

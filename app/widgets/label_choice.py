@@ -9,6 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QWidget
 
+from mmla_core.store.label_policy import people_who_labelled
+
 FIXED_SOURCES = (
     ("curated", "Curated (adjudicated, else latest person, else imported)"),
     ("import", "Imported labels only"),
@@ -76,6 +78,4 @@ class LabelChoice(QWidget):
 
 def label_annotators(store, dataset_id: int | None = None) -> list[str]:
     """People who labelled (in the dataset): the names `annotator:NAME` can take."""
-    from mmla_core.store.label_policy import people_who_labelled
-
     return people_who_labelled(store, dataset_id)

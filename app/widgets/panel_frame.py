@@ -17,6 +17,9 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from mmla_app.ops.op import submit
+from mmla_app.runtime.runner import Runner
+
 
 @dataclass
 class PanelFrame:
@@ -68,8 +71,6 @@ class BackgroundWrites:
     def _use_runner(self, runner=None) -> None:
         """Read through `runner` (the project's) when given, else through a runner of our own
         on `db_path` (a panel used on its own, as in tests)."""
-        from mmla_app.runtime.runner import Runner
-
         if runner is not None:
             self._close_runner()
             self._runner, self._own_runner = runner, False
@@ -87,8 +88,6 @@ class BackgroundWrites:
     def _write(self, op, what: str | None = None) -> None:
         """Submit `op` (mmla_app.ops) through the writer thread; its changes go on the bus
         with this panel as initiator once committed."""
-        from mmla_app.ops.op import submit
-
         self._pending_writes += 1
         self.status.setText("Saving…")
         submit(self.db_path, op, initiator=self,
