@@ -23,15 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "core"))
-
-from mmla_tree import make_mmla_tree
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.support
 
 from mmla_core.datasets import import_mmla, probe_pending
 from mmla_core.media.synth import make_clip
 from mmla_core.store import open_store
 from mmla_core.store.catalog import clips_to_probe
 from mmla_core.tasks import mmla_task_for_folder
+from tests.support.mmla_tree import make_mmla_tree
 
 # MMLA's train/dev/test sizes (reference/seeds_systems.md 1.2; UR-FUNNY train estimated)
 MMLA_SIZES = {

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "core"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.support
 
 
 def _step_clock(batch_size: int):
@@ -50,9 +50,8 @@ def _step_clock(batch_size: int):
 
 
 def _project(tmp: Path) -> Path:
-    from train_fixtures import add_toy_dataset
-
     from mmla_core.store import open_store
+    from tests.support.train_fixtures import add_toy_dataset
 
     db = tmp / "bench.sqlite"
     with open_store(db) as store:
@@ -62,7 +61,7 @@ def _project(tmp: Path) -> Path:
 
 
 def _config(args, model: str, out: Path, batch_size: int):
-    from train_fixtures import toy_config
+    from tests.support.train_fixtures import toy_config
 
     return toy_config(model, output_dir=str(out), max_steps=args.steps, batch_size=batch_size,
                       eval_every=10_000, save_every=10_000, test_split="none",
@@ -179,7 +178,7 @@ def main(argv=None) -> int:
     args.targets = args.targets.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
     try:
-        from train_fixtures import sharpened_tiny
+        from tests.support.train_fixtures import sharpened_tiny
 
         db = _project(tmp)
         model = args.model or str(sharpened_tiny(tmp / "model", args.family))

@@ -30,7 +30,7 @@ def test_without_a_gpu_it_stops_at_once_saying_why():
     assert done.returncode == 2 and "no NVIDIA GPU here" in done.stderr
     assert "--smoke" in done.stderr and "RESULT" not in done.stdout
     # the Python side says so too (a machine with nvidia-smi where CUDA is unusable); in a
-    # child process: the suite puts benchmarks/ and tests/core on sys.path
+    # child process: the suite puts benchmarks/ and the repository (tests.support) on sys.path
     direct = subprocess.run([sys.executable, str(SUITE.with_suffix(".py"))],
                             capture_output=True, text=True, timeout=120)
     assert direct.returncode == 2 and "no CUDA GPU here" in direct.stderr

@@ -7,34 +7,14 @@ that utterance, task and label from the record.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from mmla_core.datasets.sharegpt import MMLA_FILE, utterance_of
+from mmla_core.datasets.sharegpt import utterance_of
 from mmla_core.prompts import VIDEO_TOKEN, ZERO_SHOT_LABELS, answer, render
-from mmla_core.tasks import builtin_task, mmla_task_for_folder
-
-RECORDS = Path(__file__).resolve().parents[1] / "data" / "mmla_records"
-
-
-def load(name: str) -> list[tuple[str, dict]]:
-    files = json.loads((RECORDS / name).read_text(encoding="utf-8"))
-    return [(file, record) for file, records in files.items() for record in records]
-
-
-def task_of(file_name: str):
-    match = MMLA_FILE.match(Path(file_name).stem)
-    task = mmla_task_for_folder(match["dataset"])
-    assert task is not None and task.task_key == match["key"]
-    return task
-
-
-def turns(record: dict) -> tuple[str, str]:
-    by_role = {turn["from"]: turn["value"] for turn in record["conversations"]}
-    return by_role["human"], by_role["gpt"]
+from mmla_core.tasks import builtin_task
+from tests.support.mmla_records import RECORDS, load, task_of, turns
 
 
 def rebuilt(file_name: str, record: dict, kind: str) -> tuple[str, str]:

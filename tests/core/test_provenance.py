@@ -6,11 +6,11 @@ import hashlib
 import json
 import shutil
 
-import models_fixtures
 import pytest
 
 from mmla_core.cli import main
 from mmla_core.store import open_store
+from tests.support import models_fixtures
 
 omni_dir = models_fixtures.omni_dir
 omni_engine = models_fixtures.omni_engine

@@ -160,13 +160,8 @@ def project_of(qtbot):
 
 @pytest.fixture
 def fake_engines(monkeypatch):
-    """Model workers started in this test answer with the fake engine of tests/core
+    """Model workers started in this test answer with the fake engine of tests/support
     (`eval.run_plan.DEFAULT_FACTORIES` pointed at it; the worker takes the defaults)."""
-    import sys
-
-    core_tests = str(Path(__file__).parents[1] / "core")
-    if core_tests not in sys.path:
-        sys.path.insert(0, core_tests)  # fake_engine, here and in the spawned worker
-    import fake_engine
+    from tests.support import fake_engine
 
     fake_engine.install(monkeypatch)

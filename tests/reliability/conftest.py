@@ -10,14 +10,11 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import json
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
-CHILD_ENV = {"QT_QPA_PLATFORM": "offscreen", "MMLA_STUDIO_AUDIO": "off", "OMP_NUM_THREADS": "1"}
+from tests.support.labelled_project import build_labelled_project
 
 
 @pytest.fixture(autouse=True)
@@ -25,16 +22,6 @@ def _isolated_home(tmp_path, monkeypatch):
     """Nothing a test does may touch the user's real data folder or database."""
     monkeypatch.setenv("MMLA_STUDIO_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MMLA_STUDIO_DB", raising=False)
-
-
-def child_env(tmp_path: Path) -> dict[str, str]:
-    """Environment for an app started in a child process: offscreen, no audio, own settings."""
-    return dict(os.environ, **CHILD_ENV, XDG_CONFIG_HOME=str(tmp_path / "config"),
-                MMLA_STUDIO_HOME=str(tmp_path / "home"))
-
-
-def python_child(script: str, *args) -> list[str]:
-    return [sys.executable, str(HERE / script), *map(str, args)]
 
 
 @pytest.fixture(scope="session")
@@ -45,38 +32,6 @@ def speaker_clip(tmp_path_factory) -> Path:
                      width=160, height=120)
 
 
-def build_labelled_project(root: Path, clip: Path, clips: int = 6) -> Path:
-    """A project of `clips` clips (one media file), the MELD task attached, probed."""
-    import shutil
-
-    from mmla_core.media.probe import probe
-    from mmla_core.store.catalog import (
-        attach_task,
-        clip_ids_by_key,
-        ensure_task,
-        save_media_info,
-        upsert_clips,
-        upsert_dataset,
-    )
-    from mmla_core.store.db import open_store
-    from mmla_core.tasks import builtin_task
-
-    media = root / "media"
-    media.mkdir(parents=True)
-    shutil.copy(clip, media / "talk.mp4")
-    facts = probe(media / "talk.mp4").clip_columns()
-    db_path = root / "project.sqlite"
-    with open_store(db_path) as store:
-        dataset_id = upsert_dataset(store, "reliability", str(media), "folder")
-        attach_task(store, dataset_id, ensure_task(store, builtin_task("MELD")))
-        upsert_clips(store, dataset_id, [
-            {"external_id": f"utt_{i:02d}", "split": "test", "media_path": "talk.mp4",
-             "transcript": f"line {i}"} for i in range(clips)])
-        ids = clip_ids_by_key(store, dataset_id).values()
-        save_media_info(store, [(clip_id, facts) for clip_id in ids])
-    return db_path
-
-
 @pytest.fixture
 def labelled_project(tmp_path, speaker_clip) -> Path:
     return build_labelled_project(tmp_path / "project", speaker_clip)
@@ -85,7 +40,7 @@ def labelled_project(tmp_path, speaker_clip) -> Path:
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory) -> dict[str, Path]:
     """Every bad-media kind this machine can make, generated once per session."""
-    from bad_media import build_corpus
+    from tests.support.bad_media import build_corpus
 
     return build_corpus(tmp_path_factory.mktemp("bad-media") / "corpus")
 
@@ -113,7 +68,3 @@ def omni_dir(tmp_path_factory) -> Path:
     from mmla_core.models.tiny import build_tiny
 
     return build_tiny(tmp_path_factory.mktemp("tiny-omni") / "qwen2_5_omni", "qwen2_5_omni")
-
-
-def json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]

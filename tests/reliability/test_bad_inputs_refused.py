@@ -1,10 +1,11 @@
 """Bad manifests and model folders are refused clearly, and nothing already saved changes.
 
-What tests/core/test_import_*.py and test_models_loader.py already check (each malformed row
-reported with its line, paths escaping the root, pickle-only and remote-code refusals) is not
-repeated here. This file checks the other half of DESIGN rule 7: a project holding a curator's
-work (labels, check answers, an edited transcript, a registered model) is byte-for-byte the same
-after a bad import or a refused model, apart from the good rows that import.
+What tests/core/datasets/test_import_*.py and tests/core/models/test_models_loader.py already
+check (each malformed row reported with its line, paths escaping the root, pickle-only and
+remote-code refusals) is not repeated here. This file checks the other half of DESIGN rule 7: a
+project holding a curator's work (labels, check answers, an edited transcript, a registered
+model) is byte-for-byte the same after a bad import or a refused model, apart from the good rows
+that import.
 """
 
 from __future__ import annotations

@@ -14,10 +14,11 @@ import subprocess
 from collections import Counter
 
 import pytest
-from bad_media import BROKEN, MIN_KINDS, PLAYABLE
-from conftest import json_lines, python_child
 
 from mmla_core.store.db import open_store
+from tests.support.bad_media import BROKEN, MIN_KINDS, PLAYABLE
+from tests.support.children import json_lines, python_child
+from tests.support.paths import repo_env
 
 FORWARD = ("good.mp4", "uhd_4k.mp4", "audio_only.mp4")  # one forward each: A+V, 4K, audio only
 
@@ -29,6 +30,7 @@ def run_pipeline(db_path, clip_ids: list[int], omni_dir) -> list[dict]:
     while todo:
         child = subprocess.run(python_child("media_pipeline.py", db_path, omni_dir, *FORWARD),
                                input="\n".join(map(str, todo)), capture_output=True, text=True,
+                               env=repo_env(),
                                timeout=600)
         lines = json_lines(child.stdout)
         events += lines

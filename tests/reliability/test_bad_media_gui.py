@@ -1,6 +1,6 @@
 """The real main window opens every bad-media clip (player + waveform) and survives.
 
-The window runs in a child process (tests/reliability/gui_corpus_child.py) on a copy of the
+The window runs in a child process (tests/support/gui_corpus_child.py) on a copy of the
 corpus project and shows each clip in turn. It must get every clip ready, never lose a worker
 thread to an exception, show a frame for every clip with playable video, and show an error (video
 area, waveform or status bar) that names the file for every broken one.
@@ -12,8 +12,9 @@ import shutil
 import subprocess
 
 import pytest
-from bad_media import AUDIO_ONLY, BROKEN, PLAYABLE
-from conftest import child_env, json_lines, python_child
+
+from tests.support.bad_media import AUDIO_ONLY, BROKEN, PLAYABLE
+from tests.support.children import child_env, json_lines, python_child
 
 pytestmark = pytest.mark.gui
 AUDIO_ONLY_TEXT = "Audio only: this clip has no video"

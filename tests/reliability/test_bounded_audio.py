@@ -97,7 +97,7 @@ def test_a_mid_stream_change_of_rate_and_channels_decodes(tmp_path):
 
 
 def test_frames_that_do_not_decode_are_unreadable_at_probe(tmp_path):
-    from bad_media import _clip, _corrupt_middle
+    from tests.support.bad_media import _clip, _corrupt_middle
 
     path = _corrupt_middle(_clip())(tmp_path / "corrupt_middle.mp4")
     info = probe(path)

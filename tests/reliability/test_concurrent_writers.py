@@ -16,10 +16,10 @@ import subprocess
 import time
 
 import pytest
-from conftest import child_env, python_child
 
 from mmla_core.store.db import open_store
 from mmla_core.tasks import builtin_task
+from tests.support.children import child_env, python_child
 
 pytestmark = pytest.mark.gui
 

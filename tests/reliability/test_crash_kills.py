@@ -1,6 +1,6 @@
 """Never lose acknowledged work: SIGKILL the real app at random points during scripted edits.
 
-The app (tests/reliability/crash_child.py) runs in a child process on a real project file and
+The app (tests/support/crash_child.py) runs in a child process on a real project file and
 performs a script of label / check / transcript edits from the keyboard, printing ACK once the
 screen says an edit is saved. The parent kills it at random moments (right after an ACK, or a
 random few milliseconds into the next edit), checks the database, restarts the app at the first
@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import child_env, python_child
 
 from mmla_core.store.db import open_store
 from mmla_core.tasks import builtin_task
+from tests.support.children import child_env, python_child
 
 pytestmark = pytest.mark.gui
 CHECK_ANSWERS = ("yes", "no", "unsure")

@@ -15,10 +15,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import HERE
 
 from mmla_core.cli import main as cli
 from mmla_core.store.db import open_store
+from tests.support.paths import repo_env
 
 CHILD_TIMEOUT_S = 60
 
@@ -33,7 +33,7 @@ def good_folder(tmp_path, clip, name="clips"):
 def run_mmla(*args, timeout=CHILD_TIMEOUT_S) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mmla_core", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, check=False,
-                          env={**os.environ, "PYTHONPATH": str(HERE.parent.parent)})
+                          env=repo_env())
 
 
 def test_fifos_are_never_read(tmp_path, speaker_clip):

@@ -14,10 +14,9 @@ import subprocess
 import sys
 import time
 
-from test_variant_pool_kill import _alive, _descendants, _wait
-
 from mmla_core.datasets.probing import POOL_MIN_FILES
 from mmla_core.store.db import open_store
+from tests.support.processes import alive, descendants, wait_for
 
 FILES = POOL_MIN_FILES + 44
 
@@ -31,18 +30,18 @@ def test_killed_import_leaves_no_probe_worker(tmp_path, speaker_clip):
     command = [sys.executable, "-m", "mmla_core", "--db", str(db), "import", str(folder)]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        pool = _wait(lambda: len(_descendants(child.pid)) >= 2 and _descendants(child.pid),
+        pool = wait_for(lambda: len(descendants(child.pid)) >= 2 and descendants(child.pid),
                      timeout=60)
         assert pool, f"the probe pool never started: {child.stderr.read1().decode()}"
         time.sleep(0.2)  # let the workers take their first files
-        pool |= _descendants(child.pid)
+        pool |= descendants(child.pid)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
     started = time.monotonic()
-    gone = _wait(lambda: not _alive(pool), timeout=15)
+    gone = wait_for(lambda: not alive(pool), timeout=15)
     gone_s = time.monotonic() - started
-    assert gone, f"probe processes of the killed import still alive: {sorted(_alive(pool))}"
+    assert gone, f"probe processes of the killed import still alive: {sorted(alive(pool))}"
     rerun = subprocess.run([sys.executable, "-m", "mmla_core", "--db", str(db), "probe"],
                            capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr

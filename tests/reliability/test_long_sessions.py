@@ -1,6 +1,6 @@
 """Memory stays flat over a long session: 500 clips opened and closed, 200 probes run.
 
-Each session runs in its own process (tests/reliability/long_session_child.py) that reports its
+Each session runs in its own process (tests/support/long_session_child.py) that reports its
 resident memory after a warm-up and at the end. Bounds are generous on purpose: they catch a leak
 of a decoded clip or a model input per iteration (hundreds of MB over the run), not allocator
 noise. The probe run also fills SQLite's page cache (up to 64 MiB by design) as predictions
@@ -13,12 +13,12 @@ import json
 import subprocess
 
 import pytest
-from bad_media import AUDIO_ONLY, PLAYABLE
-from conftest import child_env, python_child
 
 from mmla_core.store.db import open_store
 from mmla_core.store.labels import import_labels
 from mmla_core.tasks import builtin_task
+from tests.support.bad_media import AUDIO_ONLY, PLAYABLE
+from tests.support.children import child_env, python_child
 
 pytestmark = pytest.mark.gui
 

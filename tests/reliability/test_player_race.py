@@ -13,10 +13,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from bad_media import _clip, _truncated
 
 from mmla_app.player import frame_source
 from mmla_app.player.player_widget import PlayerWidget
+from tests.support.bad_media import _clip, _truncated
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 20_000

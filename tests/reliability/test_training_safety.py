@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,25 +13,8 @@ from mmla_core.store import open_store
 from mmla_core.store.jobs import create_job, delete_job
 from mmla_core.train import control, supervise
 from mmla_core.train.config import TrainConfig, TrainConfigError
+from tests.support.train_fixtures import toy_config, toy_db, toy_project, toy_text_model
 
-
-def _core_module(name: str):
-    """A helper module of tests/core by its path: putting tests/core on sys.path would make
-    `conftest` mean tests/core's for the reliability tests collected after this one."""
-    import importlib.util
-
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).parents[1] / "core" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-_toy = _core_module("train_fixtures")  # the trainer tests' toy project and tiny model
-toy_config, toy_db, toy_project, toy_text_model = (
-    _toy.toy_config, _toy.toy_db, _toy.toy_project, _toy.toy_text_model)
 __all__ = ["toy_db", "toy_project", "toy_text_model"]
 
 

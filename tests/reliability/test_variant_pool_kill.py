@@ -13,52 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import build_labelled_project
-
 from mmla_core.fsutil import TEMP_NAME, atomic_path, sweep_stale_temps
 from mmla_core.store.db import open_store
+from tests.support.labelled_project import build_labelled_project
+from tests.support.processes import alive, descendants, wait_for
 
 RECIPES = "frames_black,audio_silent,audio_noise:snr_db=5,av_offset:ms=200"
-
-
-def _descendants(root: int) -> set[int]:
-    """Every living process below `root` (from /proc: pid -> parent pid)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if stat[0] != "Z":
-                parents[int(entry.name)] = int(stat[1])
-    found, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def _alive(pids: set[int]) -> set[int]:
-    alive = set()
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state != "Z":
-            alive.add(pid)
-    return alive
-
-
-def _wait(condition, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    return condition()
 
 
 def _make(db: Path) -> list[str]:
@@ -71,18 +31,18 @@ def test_killed_variants_make_leaves_no_worker_and_rerun_finishes(tmp_path, spea
     out_dir = db.parent / "project.variants" / "reliability"
     child = subprocess.Popen(_make(db), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        workers = _wait(lambda: len(_descendants(child.pid)) >= 3 and _descendants(child.pid),
+        workers = wait_for(lambda: len(descendants(child.pid)) >= 3 and descendants(child.pid),
                         timeout=60)
         assert workers, f"the pool never started: {child.stderr.read1().decode()}"
-        _wait(lambda: out_dir.is_dir() and any(out_dir.iterdir()), timeout=60)
-        workers |= _descendants(child.pid)
+        wait_for(lambda: out_dir.is_dir() and any(out_dir.iterdir()), timeout=60)
+        workers |= descendants(child.pid)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
     started = time.monotonic()
-    leftover = _wait(lambda: not _alive(workers), timeout=10)
+    leftover = wait_for(lambda: not alive(workers), timeout=10)
     gone_s = time.monotonic() - started
-    assert leftover, f"processes of the killed batch still alive: {sorted(_alive(workers))}"
+    assert leftover, f"processes of the killed batch still alive: {sorted(alive(workers))}"
     files = sorted(p.name for p in out_dir.iterdir())
     time.sleep(0.5)  # nothing may appear after the workers are gone
     assert sorted(p.name for p in out_dir.iterdir()) == files

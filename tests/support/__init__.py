@@ -1,0 +1,1 @@
+"""Helpers the tests share: fakes, fixtures factories, child-process scripts (not tests)."""
