@@ -23,7 +23,7 @@ already exists (the leaf of `shared_prefix`'s prompt tree, which scored the labe
 `leaf_profile` crops a view of its cache to the prompt minus its last token and runs only the
 one-token step, so the capture adds no prompt pass (`answer_attention` runs its own for other
 callers). Both equal the full eager forward's row up to float rounding
-(tests/core/test_probe_attention.py).
+(tests/core/probe/test_probe_attention.py).
 
 Cohen's d per layer compares the shares under visual- and audio-focused prompts over a set of
 clips: d = (mean_v - mean_a) / pooled s.d., pooled s.d. =

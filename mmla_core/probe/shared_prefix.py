@@ -8,7 +8,7 @@ that go on sharing tokens (the visual- and audio-focused questions both start wi
 transcript, long_context's 10k letters included) extend a common node once before they part.
 At each leaf the tokens every label shares are scored, then all labels in one packed pass
 (`scoring.score_packed`). The results equal `Engine.predict` per prompt up to float rounding
-(tests/core/test_probe_prefix.py); a prompt this path cannot take (generation mode, a check's
+(tests/core/probe/test_probe_prefix.py); a prompt this path cannot take (generation mode, a check's
 view, a batch of one) goes through `Engine.predict`. The leaves are handed to the attention
 capture (`on_leaf`), which takes the answer position's row from them instead of another pass.
 """
