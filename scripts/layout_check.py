@@ -217,7 +217,7 @@ def dialogs(window) -> list[tuple[str, object]]:
         ("model_checks", lambda: open_model_checks(window, window.project)),
         ("agreement", lambda: shown(AgreementDialog(window.project, window))),
         ("settings", lambda: shown(SettingsDialog(window))),
-        ("download", lambda: shown(DownloadDialog(window))),
+        ("download", lambda: shown(DownloadDialog(window.project, window))),
         ("help", lambda: actions.open_help(window)),
     ]
 

@@ -25,15 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from shiboken6 import isValid
-from superqt.utils import create_worker
 
+from mmla_app.runtime.project import Project
 from mmla_core.models.download import DownloadCancelled, download_model
 
 STEPS = 1000  # the bar's range: byte counts overflow a QProgressBar's int
 
 
-def _default_download(repo_id: str, **kwargs):
-    return download_model(repo_id, **kwargs)
+def _download(repo_id: str, progress, cancel: threading.Event):
+    """Job on the project's runner (no Store): the snapshot folder of `repo_id`."""
+    return download_model(repo_id, progress=progress, cancel=cancel)
 
 
 def _size(n: int) -> str:
@@ -50,12 +51,12 @@ class DownloadDialog(QDialog):
     downloaded = Signal(str)
     _progress = Signal(object, object, str)  # (done, total, file): emitted on the worker thread
 
-    def __init__(self, parent: QWidget | None = None, *, download=None):
+    def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Download a model from the Hugging Face Hub")
-        self._download = download or _default_download
+        self.runner = project.runner.scope("download")  # closed with the dialog
         self._cancel: threading.Event | None = None
-        self._worker = None
+        self._running = False
         self.repo_edit = QLineEdit(self, placeholderText="ORG/NAME, e.g. Qwen/Qwen2.5-Omni-3B")
         self.repo_edit.returnPressed.connect(self.start)
         self.download_button = QPushButton("Download", self)
@@ -82,7 +83,7 @@ class DownloadDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self._worker is not None
+        return self._running
 
     def start(self) -> None:
         repo = self.repo_edit.text().strip()
@@ -96,13 +97,9 @@ class DownloadDialog(QDialog):
         self.status.setText(f"Downloading {repo}…")
         self.download_button.setEnabled(False)
         self.repo_edit.setEnabled(False)
-        worker = create_worker(self._download, repo, progress=self._report, cancel=self._cancel,
-                               _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(self._on_done)
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        worker.start()
+        self._running = True
+        self.runner.submit(_download, repo, self._report, self._cancel, with_store=False,
+                           on_success=self._on_done, on_error=self._on_error)
 
     def cancel(self) -> None:
         """While downloading: stop at the next chunk (the dialog stays open); else close."""
@@ -122,6 +119,14 @@ class DownloadDialog(QDialog):
             self._cancel.set()
         super().closeEvent(event)
 
+    def done(self, result: int) -> None:
+        """Closed (Cancel, Esc, the download done): a download going on stops at its next
+        chunk; its result is dropped."""
+        if self._cancel is not None:
+            self._cancel.set()
+        self.runner.close()
+        super().done(result)
+
     # --- worker callbacks ---------------------------------------------------------------------
 
     def _report(self, done: int, total: int, name: str) -> None:
@@ -136,6 +141,7 @@ class DownloadDialog(QDialog):
     def _on_done(self, path) -> None:
         if not isValid(self):
             return
+        self._ended()
         self.progress_bar.setValue(STEPS)
         self.status.setText(f"Downloaded to {path}")
         self.downloaded.emit(str(path))
@@ -144,16 +150,14 @@ class DownloadDialog(QDialog):
     def _on_error(self, exc: Exception) -> None:
         if not isValid(self):
             return
-
+        self._ended()
         if isinstance(exc, DownloadCancelled):
             self.status.setText("Cancelled. Finished files stay in the cache: Download again "
                                 "resumes from there.")
         else:
             self.status.setText(str(exc))
 
-    def _on_finished(self) -> None:
-        if not isValid(self):
-            return
-        self._worker = None
+    def _ended(self) -> None:
+        self._running = False
         self.download_button.setEnabled(True)
         self.repo_edit.setEnabled(True)

@@ -54,7 +54,7 @@ class EvaluateForm(QWidget):
     add_model_requested = Signal(str)  # a folder the user picked
     valid_changed = Signal(bool)
 
-    def __init__(self, project: Project | None = None, parent: QWidget | None = None):
+    def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
         self.project = project
         self.tasks: dict = {}
@@ -273,7 +273,7 @@ class EvaluateForm(QWidget):
 
     def download_model(self) -> None:
         """The Hub download dialog; its snapshot folder is registered like "Add model…"."""
-        self.download_dialog = DownloadDialog(self)
+        self.download_dialog = DownloadDialog(self.project, self)
         self.download_dialog.downloaded.connect(self.add_model_requested.emit)
         self.download_dialog.open()
 

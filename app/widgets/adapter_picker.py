@@ -51,10 +51,9 @@ class AdapterPicker(QWidget):
     changed = Signal()
     loaded = Signal(int)  # how many trained adapters are offered
 
-    def __init__(self, project: Project | None, parent: QWidget | None = None):
-        """`project` None: no trained adapters offered (a form shown without a project)."""
+    def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
-        self.runner = project.runner.scope("adapters") if project is not None else None
+        self.runner = project.runner.scope("adapters")
         self.combo = QComboBox(self, editable=True)
         self.combo.setToolTip("A LoRA adapter trained in this project, or a folder with "
                               "adapter_config.json + adapter_model.safetensors")
@@ -68,10 +67,8 @@ class AdapterPicker(QWidget):
 
     def reload(self, model: str | None = None) -> None:
         """Offer the trained adapters (of `model`, when given), keeping the current choice."""
-        if self.runner is not None:
-            self.runner.submit(load_trained_adapters, str(self.runner.db_path), model,
-                               channel="adapters", with_store=False,
-                               on_success=self._on_adapters)
+        self.runner.submit(load_trained_adapters, str(self.runner.db_path), model,
+                           channel="adapters", with_store=False, on_success=self._on_adapters)
 
     def _on_adapters(self, adapters: list[dict]) -> None:
         if not isValid(self):
@@ -108,5 +105,4 @@ class AdapterPicker(QWidget):
             self.set_adapter_path(folder)
 
     def shutdown(self) -> None:
-        if self.runner is not None:
-            self.runner.close()
+        self.runner.close()

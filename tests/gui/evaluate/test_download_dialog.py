@@ -1,4 +1,5 @@
-"""The Hub download dialog with a mocked download (no network): progress, Cancel, `downloaded`."""
+"""The Hub download dialog with a mocked download (no network: `download_model` replaced by a
+fake for the test): progress, Cancel, `downloaded`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mmla_app.evaluate import download_dialog
 from mmla_app.evaluate.download_dialog import DownloadDialog
 from mmla_core.models.download import DownloadCancelled, DownloadError
 
@@ -39,16 +41,21 @@ class FakeDownload:
         return self.path
 
 
-def make_dialog(qtbot, fake) -> DownloadDialog:
-    dialog = DownloadDialog(download=fake)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    return dialog
+@pytest.fixture
+def make_dialog(qtbot, monkeypatch, project_of, tmp_path):
+    def make(fake) -> DownloadDialog:
+        monkeypatch.setattr(download_dialog, "download_model", fake)
+        dialog = DownloadDialog(project_of(tmp_path / "p.sqlite"))
+        qtbot.addWidget(dialog)
+        dialog.show()
+        return dialog
+
+    return make
 
 
-def test_download_moves_the_bar_and_emits_the_folder(qtbot, tmp_path):
+def test_download_moves_the_bar_and_emits_the_folder(qtbot, tmp_path, make_dialog):
     fake = FakeDownload(tmp_path / "snap")
-    dialog = make_dialog(qtbot, fake)
+    dialog = make_dialog(fake)
     values = []
     dialog.progress_bar.valueChanged.connect(values.append)
     dialog.repo_edit.setText(" acme/tiny ")
@@ -62,9 +69,9 @@ def test_download_moves_the_bar_and_emits_the_folder(qtbot, tmp_path):
     assert not dialog.isVisible()
 
 
-def test_cancel_stops_the_download_and_keeps_the_dialog(qtbot, tmp_path):
+def test_cancel_stops_the_download_and_keeps_the_dialog(qtbot, tmp_path, make_dialog):
     fake = FakeDownload(tmp_path / "snap", gate=threading.Event())
-    dialog = make_dialog(qtbot, fake)
+    dialog = make_dialog(fake)
     emitted = []
     dialog.downloaded.connect(emitted.append)
     dialog.repo_edit.setText("acme/tiny")
@@ -80,10 +87,10 @@ def test_cancel_stops_the_download_and_keeps_the_dialog(qtbot, tmp_path):
     assert not dialog.isVisible()
 
 
-def test_errors_are_shown_and_bad_ids_refused(qtbot, tmp_path):
+def test_errors_are_shown_and_bad_ids_refused(qtbot, tmp_path, make_dialog):
     fake = FakeDownload(tmp_path, error=DownloadError("acme/x: no network: download on a "
                                                       "connected machine or copy the folder"))
-    dialog = make_dialog(qtbot, fake)
+    dialog = make_dialog(fake)
     dialog.repo_edit.setText("not-an-id")
     dialog.download_button.click()
     assert fake.calls == [] and "ORG/NAME" in dialog.status.text()
@@ -94,13 +101,12 @@ def test_errors_are_shown_and_bad_ids_refused(qtbot, tmp_path):
 
 
 def test_evaluate_form_download_button_registers_through_add_model(qtbot, tmp_path,
-                                                                   monkeypatch):
-    import mmla_app.evaluate.download_dialog as module
+                                                                   monkeypatch, project_of):
     from mmla_app.evaluate.evaluate_form import EvaluateForm
 
     fake = FakeDownload(tmp_path / "snap")
-    monkeypatch.setattr(module, "_default_download", fake)
-    form = EvaluateForm()
+    monkeypatch.setattr(download_dialog, "download_model", fake)
+    form = EvaluateForm(project_of(tmp_path / "p.sqlite"))
     qtbot.addWidget(form)
     form.show()
     assert form.download_button.text() == "Download…"
