@@ -4,14 +4,9 @@ scope's channels are its own and closing it drops its results while its jobs run
 
 from __future__ import annotations
 
-import sys
 import threading
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
-from finetune_helpers import add_job
 
 from mmla_app.ops import models as model_ops
 from mmla_app.ops.op import submit
@@ -20,6 +15,7 @@ from mmla_app.training.training_panel import TrainingPanel
 from mmla_core.changes import ADAPTERS, MODELS, TRAINING
 from mmla_core.store.db import open_store
 from mmla_core.store.jobs import update_job
+from tests.support.finetune_helpers import add_job
 
 pytestmark = pytest.mark.gui
 WAIT = 10_000
@@ -60,7 +56,7 @@ def test_two_scopes_keep_their_channels_and_a_closed_one_drops_its_results(
 
 
 def test_adding_a_model_is_an_op_announcing_models(qtbot, tiny_project, tmp_path, heard):
-    from test_evaluate_dialog import model_folder
+    from tests.support.fake_engine import model_folder
 
     folder = model_folder(tmp_path / "tiny-model")
     dialog, names = object(), []
