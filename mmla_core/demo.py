@@ -7,6 +7,7 @@ and are imported like any clip folder with a manifest, so the demo exercises the
 from __future__ import annotations
 
 from mmla_core.config import resources_dir
+from mmla_core.datasets import import_folder, probe_pending
 from mmla_core.store import Store
 from mmla_core.store.catalog import (
     clip_count,
@@ -25,8 +26,6 @@ def demo_folder():
 
 def ensure_demo(store: Store) -> int:
     """Import the demo project unless it is already there; returns its dataset id."""
-    from mmla_core.datasets import import_folder, probe_pending
-
     ensure_builtin_tasks(store)
     existing = dataset_by_name(store, DEMO_NAME)
     if existing is None or not clip_count(store, existing["id"]):

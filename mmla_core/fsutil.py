@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mmla_core.procs import pid_alive
+
 TEMP_NAME = re.compile(r"^\..+\.pid(\d+)\.[^.]+")  # what atomic_path names its temp files
 FILE_MODE = 0o644  # mkstemp makes 0600 files; outputs are meant to be shared like any other
 
@@ -39,8 +41,6 @@ def sweep_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
     A SIGKILLed writer (a variant worker, say) cannot clean up after itself; its half-written
     file stays under a hidden temp name until the next run in that folder removes it here.
     """
-    from mmla_core.procs import pid_alive
-
     removed: list[Path] = []
     try:
         entries = list(Path(folder).iterdir())

@@ -9,6 +9,7 @@ the OS will open it (symlinks followed) and refuses anything that lands outside 
 from __future__ import annotations
 
 import errno
+import json
 import os
 from pathlib import Path
 
@@ -108,7 +109,6 @@ def check_own_media(recipe_json: str | None, media_path: str | os.PathLike) -> N
     """
     if not recipe_json:
         return
-    import json
 
     try:
         recipe = json.loads(recipe_json)

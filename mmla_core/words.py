@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from mmla_core.checks import CheckError, check_by_key
+from mmla_core.store.checks import clip_checks
+from mmla_core.store.task_rows import task_name
+
 __all__ = ["count", "edit_description"]
 
 _IRREGULAR = {"match": "matches", "batch": "batches", "this": "these"}
@@ -18,17 +22,12 @@ def edit_description(store, edit) -> str:
     """What an undo/redo touched, as the curator knows it: the check's title, not its key;
     the task's name for a label."""
     if edit.kind == "check":
-        from mmla_core.checks import CheckError, check_by_key
-        from mmla_core.store.checks import clip_checks
-
         try:
             check = check_by_key(clip_checks(store, edit.clip_id), edit.check_key)
         except CheckError:
             return f"check {edit.check_key}"
         return f"the check “{check.label}”"
     if edit.kind == "label":
-        from mmla_core.store.task_rows import task_name
-
         task = task_name(store, edit.task_id)
         what = "adjudication" if getattr(edit, "owner", None) else "label"
         return f"the {task} {what}" if task else f"a{'n' if what[0] == 'a' else ''} {what}"

@@ -16,10 +16,12 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from mmla_core.media.probe import probe
 from mmla_core.paths import PathEscapeError, confine
 from mmla_core.procs import pool_initializer
 from mmla_core.store.catalog import clips_to_probe, save_media_info
 from mmla_core.store.db import Store
+from mmla_core.variants.plan import media_fingerprint
 
 UNSAFE_PATH = "unsafe_path"
 POOL_MIN_FILES = 256  # below this (and with no explicit `workers`) probing runs in-process:
@@ -89,9 +91,6 @@ def probe_columns(path: str) -> dict:
 
     Never raises (a worker's answer for a bad file is its health verdict).
     """
-    from mmla_core.media.probe import probe  # lazy: PyAV is not needed to import datasets
-    from mmla_core.variants.plan import media_fingerprint
-
     columns = probe(path).clip_columns()
     if columns["health"] not in ("missing_file", "not_a_file", "unreadable"):
         try:

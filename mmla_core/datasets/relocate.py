@@ -18,6 +18,7 @@ from mmla_core.datasets.report import DatasetImportError
 from mmla_core.paths import PathEscapeError, confine
 from mmla_core.store.catalog import find_dataset, set_dataset_root, source_clips
 from mmla_core.store.db import Store
+from mmla_core.variants.plan import media_fingerprint
 
 
 @dataclass
@@ -32,8 +33,6 @@ class MoveCheck:
 
 def check_move(store: Store, dataset: str | int, new_root: str | os.PathLike) -> MoveCheck:
     """Compare every clip's stored size and fingerprint with the file under `new_root`."""
-    from mmla_core.variants.plan import media_fingerprint
-
     row = _dataset_row(store, dataset)
     root = Path(new_root).resolve()
     if not root.is_dir():

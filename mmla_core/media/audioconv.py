@@ -6,8 +6,12 @@ Split from decode.py; `decode.decode_audio` (the model's and the player's 16 kHz
 
 from __future__ import annotations
 
-import av
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import av
 
 __all__ = ["AudioConverter", "resampled_chunks"]
 
@@ -35,6 +39,8 @@ class AudioConverter:
         self.average = False  # True: downmix by hand, then resample the mono signal
 
     def convert(self, frame: av.AudioFrame) -> list[np.ndarray]:
+        import av
+
         key = (frame.format.name, frame.layout.name, frame.sample_rate)
         out: list[np.ndarray] = []
         if key != self.key:
@@ -58,6 +64,8 @@ class AudioConverter:
         return self._resample(None, resampler) if resampler is not None else []
 
     def _new_resampler(self) -> av.AudioResampler:
+        import av
+
         return av.AudioResampler(format=self.format, layout=self.layout, rate=self.rate)
 
     def _resample(self, frame, resampler=None) -> list[np.ndarray]:
@@ -70,6 +78,8 @@ class AudioConverter:
 
 def _averaged(frame: av.AudioFrame) -> av.AudioFrame:
     """The mean of a frame's channels as a mono float frame at the same rate."""
+    import av
+
     data = frame.to_ndarray()
     channels = len(frame.layout.channels) or 1
     if not frame.format.is_planar:

@@ -11,12 +11,15 @@ import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from mmla_core.media.audioconv import AudioConverter, resampled_chunks
 from mmla_core.media.packets import StreamIndex, first_audio_stream, first_video_stream, scan
+
+if TYPE_CHECKING:
+    import av
 
 __all__ = [
     "AudioConverter",
@@ -42,6 +45,8 @@ class MediaError(Exception):
 
 def open_media(path: str | os.PathLike[str]) -> av.container.InputContainer:
     """Open `path` for reading, turning every failure into a MediaError that names it."""
+    import av
+
     target = Path(path)
     if not target.exists():
         raise MediaError(f"{target}: file not found")
@@ -65,6 +70,8 @@ def _require_video(container, path) -> av.VideoStream:
 @functools.lru_cache(maxsize=128)
 def _video_index_cached(path: str, size: int, mtime_ns: int) -> tuple[StreamIndex, float]:
     """Index a file's video packets once per (path, size, mtime): seeks reuse it."""
+    import av
+
     with open_media(path) as container:
         stream = _require_video(container, path)
         index = scan(container, [stream])[stream.index]
@@ -247,6 +254,8 @@ def undecodable_frame(container, stream, index: StreamIndex, points: int = 3) ->
     """Decode `points` frames spread over the clip (first, middle, last); what went wrong at
     the first one that fails, or None. The demux pass alone calls a file whose packets are
     intact but whose frames are garbage "ok"; the player would then show nothing."""
+    import av
+
     if index.pts.size == 0:
         return None
     picks = np.unique(index.pts[np.linspace(0, index.pts.size - 1, points).round().astype(int)])
@@ -268,6 +277,8 @@ def decode_frames_at(
     Each distinct frame is decoded once; targets are visited in time order, seeking to the
     keyframe before a target and decoding forward. `max_side` downscales (area filter).
     """
+    import av
+
     wanted = np.atleast_1d(np.asarray(times, np.float64))
     index, origin = video_index(path)
     clock = FrameClock(np.asarray(index.seconds(index.pts), np.float64) - origin)
@@ -288,6 +299,8 @@ def decode_frames_at(
 
 def decode_first_frame(path: str | os.PathLike[str]) -> np.ndarray:
     """The first video frame as (H, W, 3) uint8 RGB: the clip's thumbnail."""
+    import av
+
     with open_media(path) as container:
         stream = _require_video(container, path)
         try:
@@ -307,6 +320,8 @@ def decode_audio(path: str | os.PathLike[str], rate: int = 16000, *,
     by the file. Packets that fail to decode are skipped (a damaged tail should not cost the
     whole clip); a file with no audio stream, or no decodable audio at all, raises MediaError.
     """
+    import av
+
     with open_media(path) as container:
         stream = first_audio_stream(container)
         if stream is None:
@@ -339,6 +354,8 @@ def decode_converted(container, stream, converter: AudioConverter,
                      limit: int | None = None) -> tuple[list[np.ndarray], int]:
     """Decode and convert packets until `limit` samples, counting (not raising on) damaged
     ones: ([arrays], bad packets)."""
+    import av
+
     chunks: list[np.ndarray] = []
     failures, total = 0, 0
     try:
@@ -367,6 +384,8 @@ def _expected_samples(stream: av.AudioStream, rate: int) -> int | None:
 
 def _lead_samples(container, stream: av.AudioStream, rate: int) -> int:
     """Silence to prepend when audio starts after the file does, keeping A/V on one clock."""
+    import av
+
     if stream.start_time is None or not stream.time_base:
         return 0
     file_start = (container.start_time or 0) / av.time_base
@@ -376,6 +395,8 @@ def _lead_samples(container, stream: av.AudioStream, rate: int) -> int:
 
 def resample_audio(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """Resample float mono audio with FFmpeg's resampler (band-limited, unlike np.interp)."""
+    import av
+
     mono = np.ascontiguousarray(np.asarray(samples, np.float32).reshape(-1))
     if from_rate == to_rate or mono.size == 0:
         return mono.copy()

@@ -11,11 +11,14 @@ import os
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from mmla_core.fsutil import atomic_path
+
+if TYPE_CHECKING:
+    import av
 
 __all__ = ["write_mp4"]
 
@@ -65,6 +68,8 @@ def _mux(
     video_options: dict[str, str],
 ) -> None:
     """Encode everything into `tmp`: video first, then audio (the muxer interleaves)."""
+    import av
+
     options = {"movflags": "+faststart"} if faststart else {}
     with av.open(tmp, "w", format="mp4", options=options) as container:
         video = None
@@ -108,6 +113,8 @@ def _add_audio_stream(container, audio: np.ndarray, rate: int) -> av.AudioStream
 
 def _encode_video(container, stream, frames: list[np.ndarray], vfr_times) -> None:
     """Encode frames with pts = index (CFR) or their own times on a 90 kHz clock (VFR)."""
+    import av
+
     for index, rgb in enumerate(frames):
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb, np.uint8), format="rgb24")
         if vfr_times is None:
@@ -128,6 +135,8 @@ def _as_channels_first(audio: np.ndarray) -> np.ndarray:
 
 def _encode_audio(container, stream, planar: np.ndarray, rate: int) -> None:
     """Encode in 1024-sample frames (AAC's frame size); the last one may be shorter."""
+    import av
+
     layout = AUDIO_LAYOUTS[planar.shape[0]]
     for start in range(0, planar.shape[1], AAC_FRAME):
         chunk = np.ascontiguousarray(planar[:, start : start + AAC_FRAME])

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
+
+if TYPE_CHECKING:
+    import av
 
 __all__ = ["MAX_SCAN_PACKETS", "StreamIndex", "first_audio_stream", "first_video_stream", "scan"]
 
@@ -36,6 +39,8 @@ class StreamIndex:
 
 def first_video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
     """The first real video stream; cover art (an attached picture) does not count."""
+    import av
+
     for stream in container.streams.video:
         if not stream.disposition & av.stream.Disposition.attached_pic:
             return stream
@@ -87,6 +92,8 @@ def scan(
     Read errors end the scan instead of raising: a truncated file still yields the packets
     before the damage, and `complete=False` with the error says where it stopped.
     """
+    import av
+
     collectors = {stream.index: _Collector(stream) for stream in streams}
     complete, error, seen = True, "", 0
     try:

@@ -11,11 +11,15 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from stat import S_ISFIFO, S_ISREG
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
+from mmla_core.media.decode import undecodable_frame
 from mmla_core.media.packets import StreamIndex, first_audio_stream, first_video_stream, scan
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["DURATION_TOLERANCE_S", "MediaInfo", "probe"]
 
@@ -85,6 +89,8 @@ class MediaInfo:
 
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Describe `path`; any problem becomes a health flag and a sentence, never an exception."""
+    import av
+
     target = Path(path)
     early = _file_level_problem(target)
     if early is not None:
@@ -255,7 +261,7 @@ def _stream_damage(kind: str, stream, index: StreamIndex) -> list[tuple[str, str
 
 
 def _decode_damage(container, stream, index: StreamIndex) -> list[tuple[str, str]]:
-    from mmla_core.media.decode import undecodable_frame
+    import av
 
     try:
         why = undecodable_frame(container, stream, index, DECODE_CHECK_POINTS)
@@ -273,6 +279,8 @@ def _rate_problem(rate: int | None) -> list[tuple[str, str]]:
 
 
 def _overall_duration(container, facts: dict) -> float | None:
+    import av
+
     measured = [facts.get("video_duration_s"), facts.get("audio_duration_s")]
     known = [d for d in measured if d is not None]
     if known:

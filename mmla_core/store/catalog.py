@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mmla_core.paths import PathEscapeError, check_own_media, confine
 from mmla_core.store.db import Store, inserted_id
 from mmla_core.store.label_policy import resolve_labels
 from mmla_core.tasks import MMLA_TASKS, Task, task_from_row, task_to_row
@@ -316,8 +317,6 @@ def clips_to_probe(store: Store, dataset_id: int | None = None) -> list[tuple[in
 def clips_by_media_file(store: Store) -> dict[str, int]:
     """{absolute media file: clip id} of every clip with media (the first clip per file):
     how an ELAN file, which names its media, finds its clip."""
-    from mmla_core.paths import PathEscapeError, confine
-
     found: dict[str, int] = {}
     for clip_id, root, path in store.conn.execute(
             "SELECT c.id, coalesce(c.media_root, d.root), c.media_path FROM clips c "
@@ -398,8 +397,6 @@ def clip_media_path(clip: dict):
     folder there. Raises paths.PathEscapeError for a path leading out of its root, and its
     subclass ForeignMediaError for a variant whose file is not its own.
     """
-    from mmla_core.paths import check_own_media, confine
-
     if not clip.get("media_path"):
         return None
     check_own_media(clip.get("recipe_json"), clip["media_path"])

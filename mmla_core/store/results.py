@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 
+from mmla_core.provenance import environment
 from mmla_core.store.db import Store, inserted_id
 
 PREDICTION_COLUMNS = (
@@ -86,8 +88,6 @@ def find_model(store: Store, ref) -> dict | None:
 def unknown_model_hint(store: Store, ref) -> str:
     """For an error about a model that is not registered: the names that are ('' when `ref`
     is registered or is a folder)."""
-    import os
-
     if not ref or os.path.exists(str(ref)):
         return ""
     try:
@@ -138,8 +138,6 @@ def model_name(store: Store, model_id: int) -> str | None:
 def start_run(store: Store, kind: str, *, settings: dict | None = None, **fields) -> int:
     """A run groups the predictions of one evaluation, probe or check pass; it records the
     library versions and code revision it was started with (provenance.environment)."""
-    from mmla_core.provenance import environment
-
     columns = {"kind": kind, "settings_json": json.dumps(settings or {}, sort_keys=True),
                "environment_json": json.dumps(environment(), sort_keys=True), **fields}
     with store.write() as conn:

@@ -20,6 +20,7 @@ from mmla_core.store.catalog import get_clip
 from mmla_core.store.db import Store
 from mmla_core.variants.plan import DatasetContext, VariantPlan, plan_variant
 from mmla_core.variants.recipes import VariantError
+from mmla_core.variants.store_ops import variants_dir
 from mmla_core.variants.transforms import add_noise, fit_length, shift_audio
 from mmla_core.variants.writer import check_parent
 
@@ -129,8 +130,6 @@ def donor_loader(plan_donors: dict) -> DonorAudio:
 def build_in_memory(store: Store, parent_id: int, steps, seed: int = 0, *, times=None,
                     max_side: int | None = None) -> VariantArrays:
     """Plan and build one variant of `parent_id` as arrays; nothing is written."""
-    from mmla_core.variants.store_ops import variants_dir
-
     row = get_clip(store, parent_id)
     if row is None:
         raise VariantError(f"clip {parent_id}", "-", "no such clip in the project")

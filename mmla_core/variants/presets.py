@@ -15,6 +15,7 @@ from mmla_core.store.db import Store
 from mmla_core.variants.inmemory import VariantArrays, apply_plan, donor_loader, load_arrays
 from mmla_core.variants.plan import DatasetContext, plan_variant
 from mmla_core.variants.recipes import Step, VariantError, normalize_steps
+from mmla_core.variants.store_ops import variants_dir
 from mmla_core.variants.writer import check_parent
 
 __all__ = ["MMABENCH", "PRESETS", "Scenario", "mmabench_in_memory", "preset_specs"]
@@ -53,8 +54,6 @@ def mmabench_in_memory(store: Store, clip_id: int, seed: int = 0, *, times=None,
 
     Keys are the scenario keys in MMABENCH order; 'aligned' is the clip itself (recipe None).
     """
-    from mmla_core.variants.store_ops import variants_dir
-
     row = get_clip(store, clip_id)
     if row is None:
         raise VariantError(f"clip {clip_id}", "mmabench", "no such clip in the project")

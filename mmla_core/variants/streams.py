@@ -17,12 +17,15 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from mmla_core.media.decode import AudioConverter, decode_converted, open_media
 from mmla_core.media.packets import first_audio_stream, first_video_stream, scan
+
+if TYPE_CHECKING:
+    import av
 
 __all__ = ["BlackVideo", "CopyStream", "EncodedAudio", "decode_planar", "mux"]
 
@@ -83,6 +86,8 @@ class EncodedAudio:
         return self.out
 
     def packets(self) -> Iterator[av.Packet]:
+        import av
+
         for start in range(0, self.planar.shape[1], AAC_FRAME):
             chunk = np.ascontiguousarray(self.planar[:, start : start + AAC_FRAME])
             frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self.layout)
@@ -103,6 +108,8 @@ class BlackVideo:
         self.path = str(path)
 
     def add(self, output, stack: ExitStack):
+        import av
+
         with open_media(self.path) as source:
             stream = first_video_stream(source)
             if stream is None:
@@ -158,6 +165,8 @@ def black_template(width: int, height: int, time_base: Fraction, rate: Fraction,
     up to whole GOPs, so which template serves a clip depends only on the clip. The time base
     and rate go into the SPS timing info, hence into the key.
     """
+    import av
+
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="mp4") as output:
         stream = output.add_stream("libx264", rate=rate, options=dict(X264_BLACK_OPTIONS))
@@ -177,6 +186,8 @@ def black_template(width: int, height: int, time_base: Fraction, rate: Fraction,
 
 def mux(path: str | os.PathLike, sources: list) -> None:
     """Write `sources` (one per output stream) into an MP4, interleaved by decode time."""
+    import av
+
     with ExitStack() as stack:
         output = stack.enter_context(
             av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}))
@@ -194,6 +205,8 @@ def decode_planar(path: str | os.PathLike, rate: int, channels: int) -> np.ndarr
     audio), which halves the cost of decoding a short clip; a mid-stream change of rate or
     channels, or a layout FFmpeg cannot downmix, is handled by `AudioConverter`.
     """
+    import av
+
     converter = AudioConverter(rate, LAYOUTS[channels], planar=True)
     with open_media(path) as container:
         stream = first_audio_stream(container)

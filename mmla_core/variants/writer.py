@@ -13,9 +13,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import av
 import numpy as np
 
 from mmla_core.fsutil import atomic_path
@@ -25,6 +24,9 @@ from mmla_core.variants.plan import VariantPlan
 from mmla_core.variants.recipes import VariantError
 from mmla_core.variants.streams import BlackVideo, CopyStream, EncodedAudio, decode_planar, mux
 from mmla_core.variants.transforms import add_noise, fit_length, shift_audio
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["AudioSpec", "check_parent", "write_variant"]
 
@@ -49,6 +51,8 @@ def write_variant(plan: VariantPlan) -> Path | None:
 
     Every failure is a VariantError naming the clip and recipe; no partial file is left.
     """
+    import av
+
     if plan.out_path is None:
         return None
     out = Path(plan.out_path)
