@@ -22,8 +22,11 @@ import json
 import shlex
 from pathlib import Path
 
+from mmla_core.models.registered import resolve_model
+from mmla_core.models.registry import FAMILIES
 from mmla_core.store.db import Store
 from mmla_core.store.jobs import job_test_runs, jobs_with_output_newest_first
+from mmla_core.store.results import get_run
 
 COMPARED = ("num_frames", "sample_fps", "max_pixels", "prompt_kind", "template", "audio_on",
             "answer_mode")
@@ -47,8 +50,6 @@ def settings_differences(a: dict, b: dict) -> list[tuple[str, object, object]]:
 
 
 def run_differences(store: Store, run_a: int, run_b: int) -> list[tuple[str, object, object]]:
-    from mmla_core.store.results import get_run
-
     row_a, row_b = get_run(store, run_a), get_run(store, run_b)
     if row_a is None or row_b is None:
         raise ValueError(f"no run {run_a if row_a is None else run_b} in this project")
@@ -108,11 +109,7 @@ def _config_inference(store: Store, config: dict) -> dict:
     text = config.get("modality") == "text"
     if not text and config.get("modality") == "auto":
         try:
-            from mmla_core.models.registered import resolve_model
-
             _, family, _ = resolve_model(store, config["model"])
-            from mmla_core.models.registry import FAMILIES
-
             text = not FAMILIES[family].sees_video
         except Exception:  # the model folder is gone: the video form is the usual one
             text = False
@@ -129,8 +126,6 @@ def _config_inference(store: Store, config: dict) -> dict:
 def zero_shot_rerun(store: Store, zero_run: int, tuned_run: int) -> dict:
     """`run_evaluation` kwargs: the zero-shot run's model, task, data and split, with the
     fine-tuned run's inference settings and label selection, no adapter."""
-    from mmla_core.store.results import get_run
-
     zero, tuned = get_run(store, zero_run), get_run(store, tuned_run)
     if zero is None or tuned is None:
         raise ValueError(f"no run {zero_run if zero is None else tuned_run} in this project")

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmla_core.eval.comparable import run_settings, settings_differences
+from mmla_core.eval.compare import run_report
 from mmla_core.store.db import Store
 from mmla_core.store.jobs import job_identities
+from mmla_core.store.results import get_run, list_runs
 
 KINDS = ("zero-shot", "SFT", "IT", "alignment", "adapter")
 _MODE_KIND = {"sft": "SFT", "it": "IT", "alignment": "alignment"}
@@ -87,9 +89,6 @@ def finetune_rows(store: Store, task: str | None = None,
                   labels: str | None = None) -> list[FinetuneRow]:
     """Every evaluation run (of `task`, when given; whose gold came from the label source
     `labels`, when given), by task, then kind, then run id."""
-    from mmla_core.eval.compare import run_report
-    from mmla_core.store.results import list_runs
-
     jobs = _jobs_by_adapter(store)
     rows = []
     for run in list_runs(store):
@@ -143,8 +142,6 @@ def _flatten(prefix: str, value, out: dict) -> None:
 
 def run_config(store: Store, run_id: int) -> dict:
     """A run's whole config, flattened: run fields, `eval.*` settings, `train.*` of its job."""
-    from mmla_core.store.results import get_run
-
     run = get_run(store, run_id)
     if run is None:
         raise ValueError(f"no run {run_id} in this project (see `mmla runs ls`)")

@@ -11,6 +11,7 @@ and takes its share of it.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib
 import json
 import re
@@ -20,9 +21,12 @@ from typing import TYPE_CHECKING
 from mmla_core.prompts import TEMPLATES
 from mmla_core.store.catalog import find_dataset, original_clip_ids, task_by_name
 from mmla_core.store.db import Store
+from mmla_core.store.label_policy import LabelSourceError
 from mmla_core.store.results import (
+    ModelRefError,
     claim_launch_run,
     done_sample_keys,
+    find_model,
     get_run,
     sample_key,
     start_run,
@@ -237,8 +241,6 @@ def plan_samples(store: Store, dataset_id: int, split: str | None, task_id: int,
 
 def _selection(request: dict) -> Selection:
     """The request's label source and verdict rule (EvalError naming a bad source)."""
-    from mmla_core.store.label_policy import LabelSourceError
-
     try:
         return Selection.from_dict(request.get("selection"))
     except LabelSourceError as exc:
@@ -263,7 +265,6 @@ def _model(store: Store, ref) -> tuple[int | None, str]:
     """(registered model id or None, the path or hub id the engine loads)."""
     if ref is None or str(ref).strip() == "":
         raise EvalError("choose a model: a registered name (`mmla models ls`) or a folder")
-    from mmla_core.store.results import ModelRefError, find_model
 
     try:
         row = find_model(store, ref)
@@ -348,8 +349,6 @@ def _new_run(store: Store, request: dict, run_settings: dict, fields: dict) -> i
 def _planned_in_folder(recorder, run_settings: dict, fields: dict) -> int:
     """Rank 0 writes the plan to the run folder; the merge claims a run by its launch key,
     the same for every rank and every relaunch of this folder with these settings."""
-    import hashlib
-
     same = {k: v for k, v in run_settings.items() if k not in ("world_size", "batch_size")}
     digest = hashlib.sha1(json.dumps(same, sort_keys=True).encode()).hexdigest()[:12]
     recorder.write_plan({"launch_key": f"shards:{recorder.folder.name}:{digest}",

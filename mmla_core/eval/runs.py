@@ -35,6 +35,7 @@ from mmla_core.eval.run_plan import (
     resolve,
     shard,
 )
+from mmla_core.eval.shards import ShardError, ShardRecorder, resolve_db_mode
 from mmla_core.prompts import template_hash
 from mmla_core.store.db import Store, open_store
 
@@ -84,8 +85,6 @@ def run_evaluation(store_path: str | Path, *, model=None, task=None, dataset=Non
 
 
 def _shard_recorder(store_path, db_mode: str, out_dir, rank: int):
-    from mmla_core.eval.shards import ShardError, ShardRecorder, resolve_db_mode
-
     try:
         mode, why = resolve_db_mode(db_mode, store_path)
         if mode == "direct":

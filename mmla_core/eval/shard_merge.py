@@ -14,7 +14,17 @@ from pathlib import Path
 from mmla_core.eval.shards import PLAN_FILE, MergeReport, ShardError, read_jsonl
 from mmla_core.store.catalog import clip_ids_by_key, find_dataset
 from mmla_core.store.db import Store
-from mmla_core.store.results import get_run, model_id_by_path
+from mmla_core.store.results import (
+    add_model,
+    claim_launch_run,
+    complete_if_all_written,
+    finish_run,
+    get_run,
+    model_id_by_path,
+    sample_key_errors,
+    update_run,
+    upsert_eval_predictions,
+)
 from mmla_core.store.task_rows import task_name
 
 
@@ -38,16 +48,6 @@ def _best_by_key(rows: list[dict]) -> dict[str, dict]:
 
 
 def merge_eval(store: Store, folder: Path) -> MergeReport:
-    from mmla_core.store.results import (
-        add_model,
-        claim_launch_run,
-        complete_if_all_written,
-        finish_run,
-        sample_key_errors,
-        update_run,
-        upsert_eval_predictions,
-    )
-
     plan = json.loads((folder / PLAN_FILE).read_text(encoding="utf-8"))
     fields = plan["fields"]
     _check_same_project(store, fields)

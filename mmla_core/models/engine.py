@@ -8,11 +8,30 @@ seed, mode, raw output, parsed label, the full score vector, latency); the model
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from mmla_core.models.inputs import ClipInput, InferenceSettings, group_key, with_view
+from mmla_core.answers import clean
+from mmla_core.models.fingerprint import input_fingerprints
+from mmla_core.models.generation import generate_answers
+from mmla_core.models.inputs import (
+    ClipInput,
+    InferenceSettings,
+    build_model_inputs_batch,
+    chat_texts,
+    group_key,
+    with_view,
+)
+from mmla_core.models.loader import free_gpu_memory, load_adapter, load_model
 from mmla_core.models.prompting import PromptPlan, plan_prompt
 from mmla_core.models.registry import FAMILIES, ModelLoadError
+from mmla_core.models.scoring import (
+    LabelScores,
+    answer_token_ids,
+    prefix_from_generation,
+    score_candidates,
+    score_from_prefix,
+)
 from mmla_core.prompts import template_hash
 from mmla_core.tasks import Task
 
@@ -90,8 +109,6 @@ class Engine:
              adapter_path=None, name: str | None = None, device_map=None,
              max_memory=None) -> Engine:
         """`device_map` / `max_memory` split a model over devices (models.placement)."""
-        from mmla_core.models.loader import load_adapter, load_model
-
         loaded = load_model(model_path, device=device, allow_pickle=allow_pickle,
                             attn_implementation=attn_implementation, device_map=device_map,
                             max_memory=max_memory)
@@ -145,9 +162,6 @@ class Engine:
 
     def _build(self, job, settings):
         """(job, inputs, seconds, [(chat text, input hash, token counts)] per clip)."""
-        from mmla_core.models.fingerprint import input_fingerprints
-        from mmla_core.models.inputs import build_model_inputs_batch, chat_texts
-
         start = time.perf_counter()
         _, clips, plans = job
         prompts = [p.text for p in plans]
@@ -163,7 +177,6 @@ class Engine:
         if not (self.prefetch and len(jobs) > 1):
             yield from (self._build(job, settings) for job in jobs)
             return
-        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmla-inputs") as pool:
             pending = pool.submit(self._build, jobs[0], settings)
@@ -201,23 +214,12 @@ class Engine:
                 for plan, answer in zip(plans, answers, strict=True)]
 
     def _score(self, inputs: dict, plans: list[PromptPlan]):
-        from mmla_core.models.scoring import answer_token_ids, score_candidates
-
         plan = plans[0]
         cands = answer_token_ids(self.processor, plan.answers)
         table = score_candidates(self.model, self.info.family, inputs, plan.labels, cands)
         return [(plan.answers[plan.labels.index(s.best)], s.best, s) for s in table]
 
     def _generate(self, inputs: dict, plans: list[PromptPlan], settings):
-        from mmla_core.answers import clean
-        from mmla_core.models.generation import generate_answers
-        from mmla_core.models.scoring import (
-            LabelScores,
-            answer_token_ids,
-            prefix_from_generation,
-            score_from_prefix,
-        )
-
         plan = plans[0]
         out = generate_answers(self.model, self.processor, inputs,
                                max_new_tokens=settings.max_new_tokens, keep_state=True)
@@ -264,7 +266,5 @@ class Engine:
 
     def close(self) -> None:
         """Free the model (and the GPU memory it held)."""
-        from mmla_core.models.loader import free_gpu_memory
-
         self.model = self.processor = None
         free_gpu_memory()

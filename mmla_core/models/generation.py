@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from mmla_core.answers import clean
+from mmla_core.models.no_grad import no_grad
+from mmla_core.models.prompting import end_token_id
 
 __all__ = ["Generated", "generate_answers", "parse_answer"]
 
@@ -24,8 +24,6 @@ class Generated:
 
 
 def _stop_ids(processor) -> list[int]:
-    from mmla_core.models.prompting import end_token_id
-
     tok = getattr(processor, "tokenizer", processor)
     ids = {end_token_id(processor)}
     if tok.eos_token_id is not None:
@@ -33,7 +31,7 @@ def _stop_ids(processor) -> list[int]:
     return sorted(ids)
 
 
-@torch.no_grad()
+@no_grad
 def generate_answers(model, processor, inputs: dict, *, max_new_tokens: int,
                      keep_state: bool = False) -> Generated:
     """Greedy answers for a left-padded batch; `keep_state` keeps the cache and step logits."""

@@ -21,7 +21,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from mmla_core.media.decode import FrameClock, resample_audio, sample_times
+from mmla_core.media.probe import probe
+from mmla_core.models.prompting import chat_prompt, end_token_text
 from mmla_core.models.registry import FAMILIES
+from mmla_core.store.catalog import clip_media_path, get_clip
+from mmla_core.variants.inmemory import build_in_memory, load_arrays
 
 __all__ = [
     "AUDIO_RATE",
@@ -102,8 +107,6 @@ def clip_input_from_arrays(arrays, clip_id: int | None = None) -> ClipInput:
 
 def sample_frame_times(path, settings: InferenceSettings) -> np.ndarray:
     """Presentation times to sample: `num_frames` by linspace over frames, or `sample_fps`."""
-    from mmla_core.media.decode import FrameClock, sample_times
-
     clock = FrameClock.from_path(path)
     if settings.num_frames is not None:
         return sample_times(0.0, num_frames=settings.num_frames, clock=clock)
@@ -120,9 +123,6 @@ def clip_input_from_store(store, clip_id: int, settings: InferenceSettings, *,
     A variant row without its own file (text recipes, or one never written) is rebuilt in
     memory from its parent and its stored recipe.
     """
-    from mmla_core.store.catalog import clip_media_path, get_clip
-    from mmla_core.variants.inmemory import build_in_memory, load_arrays
-
     row = get_clip(store, clip_id)
     if row is None:
         raise ValueError(f"no clip {clip_id} in the project")
@@ -143,8 +143,6 @@ def clip_input_from_store(store, clip_id: int, settings: InferenceSettings, *,
 
 
 def _times_or_none(path, settings) -> np.ndarray | None:
-    from mmla_core.media.probe import probe
-
     if path is None or not probe(path).has_video:
         return None
     return sample_frame_times(path, settings)
@@ -166,8 +164,6 @@ def _hears(family: str, clip: ClipInput, settings: InferenceSettings) -> bool:
 def _audio_track(clip: ClipInput) -> np.ndarray:
     audio = np.asarray(clip.audio, np.float32).reshape(-1)
     if clip.audio_rate != AUDIO_RATE:
-        from mmla_core.media.decode import resample_audio
-
         audio = resample_audio(audio, clip.audio_rate, AUDIO_RATE)
     if audio.size < MIN_AUDIO_SAMPLES:
         audio = np.pad(audio, (0, MIN_AUDIO_SAMPLES - audio.size))
@@ -190,8 +186,6 @@ def build_model_inputs_batch(processor, family: str, clips: list[ClipInput],
                              prompt_texts: list[str], settings: InferenceSettings, *,
                              answer_texts: list[str] | None = None) -> dict:
     """Left-padded batch. All clips must agree on hearing (the model flag is per batch)."""
-    from mmla_core.models.prompting import end_token_text
-
     texts, hear = chat_texts(processor, family, clips, prompt_texts, settings)
     if answer_texts is not None:
         end = end_token_text(processor)
@@ -205,8 +199,6 @@ def build_model_inputs_batch(processor, family: str, clips: list[ClipInput],
 def chat_texts(processor, family: str, clips: list[ClipInput], prompt_texts: list[str],
                settings: InferenceSettings) -> tuple[list[str], bool]:
     """Each clip's chat-wrapped prompt (media placeholders first) and whether the batch hears."""
-    from mmla_core.models.prompting import chat_prompt
-
     hears = {_hears(family, c, settings) for c in clips}
     if len(hears) > 1:
         raise ValueError("a batch mixes clips with and without audio; group them first")

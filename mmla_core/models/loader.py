@@ -9,11 +9,20 @@ A model larger than one GPU is split over the visible devices (models.placement)
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mmla_core.models.placement import (
+    Placement,
+    describe_map,
+    input_device,
+    offload_folder,
+    plan_placement,
+    single_device,
+)
 from mmla_core.models.registry import ModelCheck, ModelLoadError, inspect_model, weights_hash
 
 if TYPE_CHECKING:
@@ -71,8 +80,6 @@ def auto_attention(device: str, requested: str | None = None) -> str:
 
 def free_gpu_memory() -> None:
     """Collect dropped models and hand cached CUDA blocks back (a no-op without torch/CUDA)."""
-    import gc
-
     gc.collect()
     try:
         import torch
@@ -100,13 +107,6 @@ def load_model(ref, *, device: str | None = None, allow_pickle: bool = False,
     """The model (eval mode, on its device or split over several) and its processor; never runs
     shipped code. `device_map` / `max_memory`: see models.placement. `sharded_training`: the
     weights stay in CPU RAM at `device`'s dtype for FSDP / DeepSpeed to shard them."""
-    from mmla_core.models.placement import (
-        Placement,
-        describe_map,
-        input_device,
-        plan_placement,
-        single_device,
-    )
     from mmla_core.models.processors import load_processor
 
     check = inspect_model(ref, allow_pickle=allow_pickle)
@@ -129,8 +129,6 @@ def load_model(ref, *, device: str | None = None, allow_pickle: bool = False,
 
 
 def _placement_kwargs(place) -> dict:
-    from mmla_core.models.placement import offload_folder
-
     if place.split:
         kwargs = {"device_map": place.device_map, "offload_folder": offload_folder()}
         return kwargs | ({"max_memory": place.max_memory} if place.max_memory else {})

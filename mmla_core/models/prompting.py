@@ -24,7 +24,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mmla_core.prompts import ZERO_SHOT, answer, answer_word, check_template, render, text_form
+from mmla_core.checks import MMA_CHECKS, CheckError, check_by_key
+from mmla_core.prompts import (
+    SFT,
+    ZERO_SHOT,
+    PromptError,
+    answer,
+    answer_word,
+    check_template,
+    render,
+    text_form,
+)
 from mmla_core.tasks import Task
 
 __all__ = [
@@ -98,8 +108,6 @@ def plan_prompt(task: Task, transcript: str, kind: str = "zero_shot", *,
 
 
 def _sft_plan(task: Task, transcript: str, kind: str, shown: tuple[str, ...]) -> PromptPlan:
-    from mmla_core.prompts import SFT
-
     text = render(task, transcript, kind=kind, labels=shown)
     answers = tuple(answer(task, label, kind=kind) for label in shown)
     template = text_form(task).template if kind == "text_sft" else SFT
@@ -117,8 +125,6 @@ def default_template(task: Task, kind: str) -> str:
 
 def check_prompt_text(task: Task, kind: str, text: str) -> None:
     """Refuse an edited prompt text that cannot be rendered, naming the prompt kind."""
-    from mmla_core.prompts import PromptError
-
     if not text.strip():
         raise PromptKindError(f"the {kind} prompt text is empty")
     try:
@@ -129,8 +135,6 @@ def check_prompt_text(task: Task, kind: str, text: str) -> None:
 
 
 def _check_plan(kind: str, template: str | None, labels) -> PromptPlan:
-    from mmla_core.checks import MMA_CHECKS, CheckError, check_by_key
-
     key = kind.split(":", 1)[1]
     try:
         check = check_by_key(MMA_CHECKS, key)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmla_core.models.processor_files import UnreadableProcessorFile, processor_problems
+from mmla_core.models.safetensors_check import check_safetensors
+from mmla_core.paths import PathEscapeError, confine
 
 __all__ = [
     "FAMILIES",
@@ -248,8 +250,6 @@ def _index_shards(index: Path) -> list[str]:
 
 def _confined_shard(path: Path, index: Path, name: str) -> Path:
     """A shard named by the index, inside the model folder (never `/etc/...` or `../`)."""
-    from mmla_core.paths import PathEscapeError, confine
-
     try:
         return confine(path, name)
     except PathEscapeError as exc:
@@ -335,8 +335,6 @@ def check_tokenizer_files(path: Path) -> None:
 
 
 def _check_safetensors_header(file: Path) -> None:
-    from mmla_core.models.safetensors_check import check_safetensors
-
     try:
         check_safetensors(file)
     except (OSError, ValueError, struct.error) as exc:

@@ -28,9 +28,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import torch
+from mmla_core.models.no_grad import no_grad
+from mmla_core.models.prompting import end_token_id
 
 if TYPE_CHECKING:
+    import torch
     from transformers import Cache
 
 __all__ = [
@@ -89,8 +91,6 @@ class Prefix:
 
 def answer_token_ids(processor, answers) -> list[list[int]]:
     """Token ids of each answer text followed by the end token."""
-    from mmla_core.models.prompting import end_token_id
-
     tok = getattr(processor, "tokenizer", processor)
     end = end_token_id(processor)
     return [tok(a, add_special_tokens=False)["input_ids"] + [end] for a in answers]
@@ -102,6 +102,8 @@ def _base(model):
 
 def _rope_delta(model, family: str, batch: int) -> torch.Tensor | None:
     """The mRoPE offset the last prefix pass left on the model (zeros for a text-only prompt)."""
+    import torch
+
     if family == "text_lm":
         return None
     delta = _base(model).model.rope_deltas
@@ -127,6 +129,8 @@ def common_prefix(cands: list[list[int]]) -> list[int]:
 
 def _append_tokens(inputs: dict, ids: list[int]) -> dict:
     """The inputs with text tokens appended to every row (masks and type ids extended)."""
+    import torch
+
     if not ids:
         return dict(inputs)
     out = dict(inputs)
@@ -164,7 +168,7 @@ def _forward_tail(model, keep: int, *, drop_last: bool = False, **inputs):
     return out, base.lm_head(hidden)
 
 
-@torch.no_grad()
+@no_grad
 def run_prefix(model, family: str, inputs: dict, shared: list[int] | None = None, *,
                scored: int | None = None) -> Prefix:
     """One forward over the clip prefix (+ the shared answer tokens), keeping the cache.
@@ -172,6 +176,8 @@ def run_prefix(model, family: str, inputs: dict, shared: list[int] | None = None
     `scored`: how many of the appended tokens (the last ones) are answer tokens whose
     log-probs count (default: all of them).
     """
+    import torch
+
     shared = shared or []
     full = _append_tokens(inputs, shared)
     k = len(shared) if scored is None else scored
@@ -193,6 +199,8 @@ def prefix_from_generation(model, family: str, inputs: dict, generated) -> Prefi
 
     Its cache also holds the generated tokens but the last; they are cropped off.
     """
+    import torch
+
     cache = generated.past_key_values
     prompt_len = inputs["input_ids"].shape[1]
     extra = cache.get_seq_length() - prompt_len
@@ -234,6 +242,7 @@ def crop_prefix(prefix: Prefix, length: int) -> Prefix:
 
     The next-token log-probs after the cut are not known: they are NaN.
     """
+    import torch
     from transformers import DynamicCache
 
     if not 0 < length <= prefix.mask.shape[1]:
@@ -253,6 +262,8 @@ def crop_prefix(prefix: Prefix, length: int) -> Prefix:
 
 def _next_positions(prefix: Prefix, family: str, width: int, offsets=None) -> torch.Tensor:
     """Positions of `width` text tokens after the prefix (`offsets`: each token's own step)."""
+    import torch
+
     device = prefix.mask.device
     start = prefix.mask.long().sum(-1, keepdim=True)
     if prefix.rope_delta is not None:
@@ -262,7 +273,7 @@ def _next_positions(prefix: Prefix, family: str, width: int, offsets=None) -> to
     return pos[None].expand(3, -1, -1) if family != "text_lm" else pos
 
 
-@torch.no_grad()
+@no_grad
 def extend_prefix(model, family: str, prefix: Prefix, ids: list[int], scored: int = 0, *,
                   output_attentions: bool = False) -> Prefix:
     """The prefix followed by text tokens `ids`, in one cached pass; `prefix` stays reusable.
@@ -271,6 +282,8 @@ def extend_prefix(model, family: str, prefix: Prefix, ids: list[int], scored: in
     new prefix's `shared_logprob` (as `run_prefix` does for the tokens every label shares).
     `output_attentions`: keep the new tokens' attention rows (needs eager attention).
     """
+    import torch
+
     if not ids:
         return prefix
     rows, width = prefix.mask.shape[0], len(ids)
@@ -291,7 +304,7 @@ def extend_prefix(model, family: str, prefix: Prefix, ids: list[int], scored: in
                   prefix.shared_count + scored, out.attentions if output_attentions else None)
 
 
-@torch.no_grad()
+@no_grad
 def score_packed(model, family: str, prefix: Prefix, rests: list[list[int]]) -> torch.Tensor:
     """(N,) summed log-probs of the candidates after a one-row prefix, in ONE pass of one row.
 
@@ -299,6 +312,8 @@ def score_packed(model, family: str, prefix: Prefix, rests: list[list[int]]) -> 
     earlier tokens), so a long prefix is neither copied per candidate nor attended N times
     over; equal to `score_from_prefix` up to float rounding.
     """
+    import torch
+
     if prefix.mask.shape[0] != 1:
         raise ValueError("score_packed takes a one-row prefix")
     device = prefix.mask.device
@@ -322,6 +337,8 @@ def score_packed(model, family: str, prefix: Prefix, rests: list[list[int]]) -> 
 
 
 def _candidate_batch(rests: list[list[int]], rows: int, pad_id: int, device):
+    import torch
+
     width = max(len(r) for r in rests)
     ids = torch.full((len(rests), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rests), width), dtype=torch.long)
@@ -333,6 +350,8 @@ def _candidate_batch(rests: list[list[int]], rows: int, pad_id: int, device):
 
 def _continue_chunk(model, family: str, prefix: Prefix, rests: list[list[int]]) -> torch.Tensor:
     """(B, n) summed log-probs of the candidates `rests` after the prefix."""
+    import torch
+
     batch, n = prefix.mask.shape[0], len(rests)
     device = prefix.mask.device
     ids, cand_mask = _candidate_batch(rests, batch, 0, device)  # row = clip * n + candidate
@@ -353,10 +372,12 @@ def _continue_chunk(model, family: str, prefix: Prefix, rests: list[list[int]]) 
     return picked.sum(-1).view(batch, n)
 
 
-@torch.no_grad()
+@no_grad
 def score_from_prefix(model, family: str, prefix: Prefix, rests: list[list[int]],
                       *, max_rows: int = MAX_ROWS) -> torch.Tensor:
     """(B, N) summed log-probs (shared tokens included) of the candidates after the prefix."""
+    import torch
+
     batch = prefix.mask.shape[0]
     step = max(1, max_rows // batch)
     parts = [_continue_chunk(model, family, prefix, rests[i: i + step])
@@ -375,10 +396,12 @@ def score_candidates(model, family: str, inputs: dict, labels, cands: list[list[
     return [LabelScores(tuple(labels), row.tolist(), counts) for row in sums.cpu()]
 
 
-@torch.no_grad()
+@no_grad
 def naive_scores(model, family: str, inputs: dict, labels, cands: list[list[int]]
                  ) -> list[LabelScores]:
     """Reference: one full forward (encoders included) per candidate. For tests/benchmarks."""
+    import torch
+
     prompt_len = inputs["input_ids"].shape[1]
     columns = []
     for cand in cands:

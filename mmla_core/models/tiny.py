@@ -14,7 +14,13 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+from mmla_core.checks import MMA_CHECKS
+from mmla_core.models.loader import quiet_progress
 from mmla_core.models.registry import FAMILIES, RANDOM_FLAG, TINY_MARKER
+from mmla_core.prompts import answer, render
+from mmla_core.tasks import MMLA_TASKS
 
 __all__ = ["TINY_FAMILIES", "build_tiny", "tiny_tokenizer"]
 
@@ -63,10 +69,6 @@ def _chat_template(family: str) -> str:
 
 def _corpus() -> list[str]:
     """MMLA prompts and answers for every task, the MMA-Bench prompts and the check questions."""
-    from mmla_core.checks import MMA_CHECKS
-    from mmla_core.prompts import answer, render
-    from mmla_core.tasks import MMLA_TASKS
-
     lines = ["You are a helpful assistant.", "system user assistant", "Yes No yes no"]
     sample = "I can't believe you did that, thank you so much!"
     for task in MMLA_TASKS:
@@ -82,8 +84,6 @@ def _corpus() -> list[str]:
 
 @lru_cache(maxsize=1)
 def _bpe_vocab_merges() -> tuple[dict[str, int], list[tuple[str, str]]]:
-    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
-
     tok = Tokenizer(models.BPE(unk_token=None, byte_fallback=False))
     tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.Sequence([
@@ -213,7 +213,6 @@ def build_tiny(out_dir: str | Path, family: str = "qwen2_5_omni", *, seed: int =
     """Build, save and return the folder of a tiny random model of `family`."""
     import torch
 
-    from mmla_core.models.loader import quiet_progress
     from mmla_core.models.processors import save_processor
 
     if family not in TINY_FAMILIES:

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from mmla_core.models.inputs import InferenceSettings, build_model_inputs, with_view
 from mmla_core.models.prompting import plan_prompt
+from mmla_core.models.scoring import crop_prefix, extend_prefix, run_prefix
 
 __all__ = ["MODALITIES", "AttentionProfile", "answer_attention", "attention_shares", "cohens_d",
            "cohens_d_by_layer", "leaf_attention", "leaf_profile", "modality_spans",
@@ -107,8 +108,6 @@ def attention_shares(engine, clip, task, settings: InferenceSettings, *,
 
 def answer_attention(engine, inputs: dict) -> list:
     """Per layer, the last token's attention row (heads x keys) of one-row model inputs."""
-    from mmla_core.models.scoring import run_prefix
-
     prefix = run_prefix(engine.model, engine.info.family, _without_last_token(inputs))
     return _last_token_rows(engine, prefix, int(inputs["input_ids"][0, -1]))
 
@@ -120,8 +119,6 @@ def leaf_attention(engine, leaf, prompt_ids: list[int]) -> list:
     `shared_count` answer tokens; a view of its cache cropped to the prompt minus its last
     token is extended by that token with eager attention, and `leaf` stays as it was.
     """
-    from mmla_core.models.scoring import crop_prefix
-
     covered = leaf.mask.shape[1] - leaf.shared_count
     if covered != len(prompt_ids):
         raise ValueError(f"the cached pass covers {covered} prompt tokens, the prompt has "
@@ -138,8 +135,6 @@ def leaf_profile(engine, leaf, prompt_ids: list[int]) -> AttentionProfile:
 
 def _last_token_rows(engine, prefix, token: int) -> list:
     """Per layer, the attention row (heads x keys) of `token` extending `prefix`, eager."""
-    from mmla_core.models.scoring import extend_prefix
-
     with _eager_attention(engine):
         last = extend_prefix(engine.model, engine.info.family, prefix, [token],
                              output_attentions=True)

@@ -24,8 +24,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mmla_core.eval.recorder import RunRecorder, engine_columns, result_columns
-from mmla_core.models.inputs import InferenceSettings, clip_input_from_arrays
-from mmla_core.store.catalog import clip_media_path, get_clip, task_by_name
+from mmla_core.eval.run_plan import engine_info_dict
+from mmla_core.media.probe import probe
+from mmla_core.models.inputs import (
+    InferenceSettings,
+    clip_input_from_arrays,
+    clip_input_from_store,
+    sample_frame_times,
+)
+from mmla_core.models.prompting import check_prompt_text
+from mmla_core.probe.attention import attention_shares, leaf_profile
+from mmla_core.probe.shared_prefix import answer_prompts
+from mmla_core.store.catalog import clip_media_path, get_clip, task_by_name, variant_descendants
 from mmla_core.store.db import Store
 from mmla_core.store.labels import gold_label
 from mmla_core.store.results import (
@@ -35,6 +45,7 @@ from mmla_core.store.results import (
     sample_key,
 )
 from mmla_core.tasks import Task
+from mmla_core.variants.presets import MMABENCH, mmabench_in_memory
 
 __all__ = ["DEFAULT_PROMPTS", "DEFAULT_SCENARIOS", "ProbeCell", "ProbeRequest", "ProbeResult",
            "load_probe", "run_probe", "variant_key", "variant_rows"]
@@ -118,9 +129,6 @@ def _task(store: Store, task: Task | str) -> tuple[int | None, Task]:
 
 def sampled_times(row: dict, settings: InferenceSettings):
     """The frame times the settings sample from the clip (None: no video or no file)."""
-    from mmla_core.media.probe import probe
-    from mmla_core.models.inputs import sample_frame_times
-
     path = clip_media_path(row)
     if path is None or not probe(path).has_video:
         return None
@@ -154,9 +162,6 @@ class ProbeRequest:
 
 def _check_request(store: Store, clip_id: int, task: Task, request: ProbeRequest) -> dict:
     """Refuse unknown scenarios, unusable templates and foreign variants; variant row infos."""
-    from mmla_core.models.prompting import check_prompt_text
-    from mmla_core.variants.presets import MMABENCH
-
     known = [s.key for s in MMABENCH]
     unknown = [s for s in request.scenarios if s not in known]
     if unknown:
@@ -170,8 +175,6 @@ def _check_request(store: Store, clip_id: int, task: Task, request: ProbeRequest
 
 def variant_rows(store: Store, clip_id: int, variant_ids) -> dict[str, dict]:
     """{row key: info} for existing variants of the clip (written files or text recipes)."""
-    from mmla_core.store.catalog import variant_descendants
-
     mine = {int(r["id"]): r for r in variant_descendants(store, clip_id) if r["id"] != clip_id}
     rows = {}
     for vid in variant_ids:
@@ -248,8 +251,6 @@ def _prepare(store: Store, clip_id: int, task, request: ProbeRequest):
 
 def _run_settings(clip_id, request: ProbeRequest, extra: dict, clip_gold, task: Task, seed,
                   attention, settings, engine) -> dict:
-    from mmla_core.eval.run_plan import engine_info_dict
-
     return {
         "probe": {"clip_id": clip_id, "scenarios": list(request.scenarios),
                   "prompts": list(request.prompts), "gold": clip_gold, "task": task.name,
@@ -263,9 +264,6 @@ def _run_settings(clip_id, request: ProbeRequest, extra: dict, clip_gold, task: 
 
 def _row_inputs(store, row: dict, request: ProbeRequest, extra: dict, settings, seed):
     """(row key, ClipInput) per row: the scenarios from one decode, then each variant."""
-    from mmla_core.models.inputs import clip_input_from_store
-    from mmla_core.variants.presets import mmabench_in_memory
-
     clip_id = int(row["id"])
     if request.scenarios:
         arrays = mmabench_in_memory(store, clip_id, seed, times=sampled_times(row, settings))
@@ -290,9 +288,6 @@ class _ProbeJob:
         self.shares: dict[str, list] = {}
 
     def answer_row(self, key: str, clip, cell_settings: list[InferenceSettings]):
-        from mmla_core.probe.attention import attention_shares, leaf_profile
-        from mmla_core.probe.shared_prefix import answer_prompts
-
         captured: dict[int, list] = {}
 
         def capture(index: int, leaf, prompt_ids: list[int]) -> None:

@@ -15,9 +15,13 @@ from pathlib import Path
 
 from mmla_core.cancel import is_cancelled
 from mmla_core.eval.recorder import RunRecorder
-from mmla_core.store.catalog import find_dataset, original_clip_ids
+from mmla_core.probe.attention import cohens_d_by_layer
+from mmla_core.probe.matrix import DEFAULT_SCENARIOS, load_probe, regold, run_probe
+from mmla_core.probe.reliance import mma_table
+from mmla_core.store.catalog import find_dataset, original_clip_ids, task_by_name
 from mmla_core.store.db import Store
 from mmla_core.store.results import probe_runs_by_clip
+from mmla_core.store.verdicts import Selection
 
 __all__ = ["SetTable", "cohens_d_of", "cohens_d_reason", "latest_probes", "run_probe_set",
            "set_clips", "set_table", "set_table_csv"]
@@ -65,11 +69,6 @@ def set_table(store: Store, clip_ids, task: str, model: str | None = None,
     """MMA-Bench's table over the set's existing probes (and Cohen's d where attention was
     kept), judged against today's labels from the selection's source (curated by default),
     clips its verdict rule leaves out (rejected, by default) left out and counted."""
-    from mmla_core.probe.matrix import load_probe, regold
-    from mmla_core.probe.reliance import mma_table
-    from mmla_core.store.catalog import task_by_name
-    from mmla_core.store.verdicts import Selection
-
     selection = selection or Selection()
     gate = selection.gate(store)
     clip_ids = [c for c in clip_ids if gate.keep(int(c))]
@@ -107,8 +106,6 @@ def cohens_d_reason(results) -> str:
 
 def cohens_d_of(results) -> dict[str, list[float | None]]:
     """Per layer, visual- vs audio-focused prompt on the aligned clips (needs >= 2 of each)."""
-    from mmla_core.probe.attention import cohens_d_by_layer
-
     visual, audio = (_aligned_shares(results, "visual_focused"),
                      _aligned_shares(results, "audio_focused"))
     if len(visual) < 2 or len(audio) < 2:
@@ -125,8 +122,6 @@ def run_probe_set(store: Store, engine, clip_ids, task: str, *, attention: bool 
     `progress(done, total, run_id)` after each clip (total = the missing clips). Returns the
     status: "done", or "cancelled" (checked between clips and between a probe's rows).
     """
-    from mmla_core.probe.matrix import DEFAULT_SCENARIOS, run_probe
-
     model = RunRecorder.for_engine(store, engine).model_name  # each probe is a run of its own
     have = latest_probes(store, clip_ids, task, model)
     missing = [int(c) for c in clip_ids if int(c) not in have]

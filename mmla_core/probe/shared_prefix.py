@@ -22,6 +22,14 @@ from typing import TypeVar
 
 from mmla_core.models.inputs import ClipInput, InferenceSettings, build_chat_inputs, chat_texts
 from mmla_core.models.prompting import PromptPlan, plan_prompt
+from mmla_core.models.scoring import (
+    LabelScores,
+    answer_token_ids,
+    common_prefix,
+    extend_prefix,
+    run_prefix,
+    score_packed,
+)
 from mmla_core.tasks import Task
 
 _Seq = TypeVar("_Seq", str, list)  # token lists or chat texts
@@ -76,8 +84,6 @@ def answer_prompts(engine, clip: ClipInput, task: Task, settings_list: list[Infe
         return [engine.predict(clip, task, s, labels=labels) for s in settings_list]
     import torch
 
-    from mmla_core.models.scoring import answer_token_ids
-
     first = settings_list[0]
     engine._use_attention(first.attn_implementation)
     torch.manual_seed(first.seed)
@@ -103,8 +109,6 @@ def answer_prompts(engine, clip: ClipInput, task: Task, settings_list: list[Infe
 def _grown_tree(engine, inputs: dict, rests: list[str], cands: list[list[list[int]]]):
     """The prompt tree over the media prefix `inputs`: a leaf per prompt, whose text after
     the media is `rests[i]`, followed by the answer tokens all of `cands[i]` share."""
-    from mmla_core.models.scoring import run_prefix
-
     tok = getattr(engine.processor, "tokenizer", engine.processor)
     branches = [_Branch(i, tok(rest, add_special_tokens=False)["input_ids"], _shared(c))
                 for i, (rest, c) in enumerate(zip(rests, cands, strict=True))]
@@ -114,8 +118,6 @@ def _grown_tree(engine, inputs: dict, rests: list[str], cands: list[list[list[in
 
 
 def _shared(cands: list[list[int]]) -> list[int]:
-    from mmla_core.models.scoring import common_prefix
-
     return common_prefix(cands)
 
 
@@ -140,8 +142,6 @@ class _Tree:
         extension: on a CPU, attention with an explicit mask (what an extension needs) is ~5x
         slower than the causal kernel a fresh pass gets, and the media prefix is small next to it.
         """
-        from mmla_core.models.scoring import extend_prefix, run_prefix
-
         if len(ids) > FRESH_RUN:
             return run_prefix(self.model, self.family, self.inputs, path + ids, scored=scored)
         return extend_prefix(self.model, self.family, node, ids, scored=scored)
@@ -165,8 +165,6 @@ class _Tree:
 
 
 def _leaf_scores(engine, leaf, plan: PromptPlan, cands: list[list[int]]):
-    from mmla_core.models.scoring import LabelScores, score_packed
-
     done = leaf.shared_count
     sums = score_packed(engine.model, engine.info.family, leaf, [c[done:] for c in cands])
     table = LabelScores(plan.labels, sums.cpu().tolist(), [len(c) for c in cands])

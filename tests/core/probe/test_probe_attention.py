@@ -7,7 +7,7 @@ import torch
 
 from mmla_core.models.inputs import InferenceSettings, build_model_inputs
 from mmla_core.models.prompting import plan_prompt
-from mmla_core.probe import load_probe, run_probe, shared_prefix
+from mmla_core.probe import attention, load_probe, run_probe, shared_prefix
 from mmla_core.probe.attention import (
     answer_attention,
     attention_shares,
@@ -118,7 +118,7 @@ def test_attention_implementation_restored_when_the_row_fails(omni_engine, monke
         seen.append(model.config._attn_implementation)
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("mmla_core.models.scoring.extend_prefix", failing_extension)
+    monkeypatch.setattr("mmla_core.probe.attention.extend_prefix", failing_extension)
     inputs = {"input_ids": torch.tensor([[1, 2, 3]]), "attention_mask": torch.ones(1, 3)}
     with pytest.raises(RuntimeError, match="out of memory"):
         answer_attention(omni_engine, inputs)
@@ -297,7 +297,8 @@ def test_probe_capture_restores_the_attention_setting_on_error(models_demo_db, t
             raise RuntimeError("out of memory")
         return real_extend(model, *args, **kwargs)
 
-    monkeypatch.setattr(scoring, "extend_prefix", failing_row)
+    for user in (attention, shared_prefix):   # where it is called (imported at their top)
+        monkeypatch.setattr(user, "extend_prefix", failing_row)
     store = demo_copy(models_demo_db, tmp_path)
     try:
         with pytest.raises(RuntimeError, match="out of memory"):
