@@ -29,6 +29,7 @@ from mmla_core.cli.crash import report_unexpected
 from mmla_core.config import default_db_path
 from mmla_core.store import StoreError, open_store
 from mmla_core.store.db import describe_sqlite_error, is_storage_error
+from mmla_core.store.results import unknown_model_hint
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,7 +103,6 @@ def _hint_models(store, args) -> None:
     model = getattr(args, "model", None)
     if store is None or not isinstance(model, str):
         return
-    from mmla_core.store.results import unknown_model_hint
 
     hint = unknown_model_hint(store, model)
     if hint:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 from mmla_core.cli.common import CliError, print_table
+from mmla_core.demo import ensure_demo
 from mmla_core.prompts import check_template
 from mmla_core.store import Store
 from mmla_core.store.catalog import (
+    clip_count,
     dataset_by_name,
     ensure_builtin_tasks,
     ensure_task,
@@ -46,9 +48,6 @@ def register(sub) -> None:
 
 
 def cmd_demo(store: Store, args) -> int:
-    from mmla_core.demo import ensure_demo
-    from mmla_core.store.catalog import clip_count
-
     dataset_id = ensure_demo(store)
     count = clip_count(store, dataset_id)
     print(f"demo project ready: {count} clips in {store.path}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mmla_core import datasets
+from mmla_core.cli.commands_review import cmd_export_eaf
 from mmla_core.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -13,7 +15,10 @@ from mmla_core.cli.common import (
     progress_bar,
     selection_from_args,
 )
-from mmla_core.datasets.auto import KINDS
+from mmla_core.datasets import probe_pending
+from mmla_core.datasets.auto import KINDS, import_path
+from mmla_core.models.registered import load_tokenizer
+from mmla_core.models.registry import ModelLoadError
 from mmla_core.store import Store
 from mmla_core.store.catalog import dataset_by_name, task_by_name
 
@@ -67,8 +72,6 @@ def register(sub) -> None:
 
 
 def cmd_import(store: Store, args) -> int:
-    from mmla_core.datasets.auto import import_path
-
     only = args.only.split(",") if args.only else None
     reports = import_path(store, args.path, kind=args.kind, name=args.name,
                           manifest=args.manifest, task=args.task, only=only,
@@ -99,8 +102,6 @@ def cmd_probe(store: Store, args) -> int:
 
 
 def _probe(store: Store, dataset_id: int | None, workers: int | None) -> None:
-    from mmla_core.datasets import probe_pending
-
     update, close = progress_bar("probing media")
     try:
         counts = probe_pending(store, dataset_id, workers=workers, progress=update)
@@ -120,11 +121,7 @@ def _report_left_out(problems: list[str]) -> int:
 
 
 def cmd_export(store: Store, args) -> int:
-    from mmla_core import datasets
-
     if args.format == "eaf":
-        from mmla_core.cli.commands_review import cmd_export_eaf
-
         return cmd_export_eaf(store, args)
     selection = selection_from_args(args)
     if args.format == "llamafactory":
@@ -151,9 +148,6 @@ def cmd_export(store: Store, args) -> int:
 
 
 def _tokenizer(store: Store, ref: str):
-    from mmla_core.models.registered import load_tokenizer
-    from mmla_core.models.registry import ModelLoadError
-
     try:
         return load_tokenizer(store, ref)
     except (ModelLoadError, OSError, ValueError) as exc:

@@ -20,6 +20,20 @@ from mmla_core.cli.common import (
     selection_from_args,
 )
 from mmla_core.eval.arguments import add_eval_arguments, eval_kwargs
+from mmla_core.eval.comparable import (
+    adapter_settings,
+    describe_differences,
+    eval_command,
+    zero_shot_rerun,
+)
+from mmla_core.eval.compare import compare_runs, metrics_rows, pooled_accuracy, run_report
+from mmla_core.eval.export import export_run
+from mmla_core.eval.finetune_compare import KINDS, best_by_kind, config_diff, finetune_rows
+from mmla_core.eval.runs import EvalError, run_evaluation
+from mmla_core.eval.shards import ShardError
+from mmla_core.store.results import list_runs, require_run, run_accuracy
+from mmla_core.train.merge import merge_run_folder
+from mmla_core.worker.client import WorkerClient
 
 METRIC_COLUMNS = ["run", "variant", "n", "ACC", "F1", "WF1", "WP", "P", "R", "flips", "errors"]
 EXIT_CANCELLED = 130
@@ -89,9 +103,6 @@ def _eval(store, args) -> int:
 
 
 def _merge(store, folder: Path):
-    from mmla_core.eval.shards import ShardError
-    from mmla_core.train.merge import merge_run_folder
-
     try:
         report = merge_run_folder(store, folder)
     except (ShardError, OSError, ValueError, KeyError) as exc:
@@ -103,8 +114,6 @@ def _merge(store, folder: Path):
 def _adapter_defaults(store, kwargs: dict, args) -> None:
     """Evaluating an adapter: the frames, max pixels, prompt form (and audio) its training used,
     where the command line does not say otherwise (eval.comparable.adapter_settings)."""
-    from mmla_core.eval.comparable import adapter_settings
-
     found = adapter_settings(store, args.adapter, args.task)
     if found is None:
         print(f"mmla eval: {args.adapter} was not trained in this project: MMLA's zero-shot "
@@ -123,8 +132,6 @@ def _adapter_defaults(store, kwargs: dict, args) -> None:
 
 
 def _eval_in_process(db_path: Path, kwargs: dict, args) -> int:
-    from mmla_core.eval.runs import EvalError, run_evaluation
-
     update, close = progress_bar("eval")
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: _cancel_once(stop, previous))
@@ -145,8 +152,6 @@ def _cancel_once(stop: threading.Event, previous) -> None:
 
 
 def _eval_in_worker(db_path: Path, kwargs: dict, args) -> int | None:
-    from mmla_core.worker.client import WorkerClient
-
     client = WorkerClient(db_path)
     update, close = progress_bar("eval")
     client.start()
@@ -178,9 +183,6 @@ def _wait(client, request: int, update) -> dict:
 
 
 def _summarise(store, run_id: int) -> int:
-    from mmla_core.eval.compare import metrics_rows, run_report
-    from mmla_core.store.results import require_run
-
     run = require_run(store, run_id)
     report = run_report(store, run_id)
     if report.metrics.n:
@@ -198,8 +200,6 @@ def _summarise(store, run_id: int) -> int:
 # --- mmla runs ----------------------------------------------------------------------------------
 
 def _runs_ls(store, args) -> int:
-    from mmla_core.store.results import list_runs, run_accuracy
-
     rows = list_runs(store)
     for row in rows:
         _, _, accuracy = run_accuracy(store, row["id"])
@@ -212,8 +212,6 @@ def _runs_ls(store, args) -> int:
 
 
 def _report(store, run_id: int):
-    from mmla_core.eval.compare import run_report
-
     try:
         return run_report(store, run_id)
     except ValueError as exc:
@@ -221,8 +219,6 @@ def _report(store, run_id: int):
 
 
 def _runs_show(store, args) -> int:
-    from mmla_core.eval.compare import metrics_rows
-
     report = _report(store, args.run)
     run = report.run
     print(f"run {run['id']} ({run['kind']}): {run['status']}  {report.title()}")
@@ -252,8 +248,6 @@ def _print_confusion(labels: list[str], matrix: list[list[int]]) -> None:
 
 
 def _runs_compare(store, args) -> int:
-    from mmla_core.eval.compare import compare_runs, metrics_rows
-
     for run_id in args.runs:
         _report(store, run_id)  # a clear message for a missing run
     result = compare_runs(store, args.runs, limit=args.disagreements)
@@ -277,8 +271,6 @@ def _runs_compare(store, args) -> int:
 
 
 def _runs_export(store, args) -> int:
-    from mmla_core.eval.export import export_run
-
     _report(store, args.run)
     count, fmt = export_run(store, args.run, args.out, args.format)
     print(f"{count} predictions of run {args.run} -> {args.out} ({fmt})")
@@ -286,8 +278,6 @@ def _runs_export(store, args) -> int:
 
 
 def _runs_pooled(store, args) -> int:
-    from mmla_core.eval.compare import pooled_accuracy
-
     reports = [_report(store, run_id) for run_id in args.runs]
     rows = [{"run": r.run_id, "task": r.run["task_name"], "n": r.metrics.n,
              "ACC": r.metrics.percent()["ACC"]} for r in reports]
@@ -299,8 +289,6 @@ def _runs_pooled(store, args) -> int:
 
 
 def _runs_finetune(store, args) -> int:
-    from mmla_core.eval.finetune_compare import KINDS, best_by_kind, finetune_rows
-
     labels = None if args.labels is None else selection_from_args(args).labels
     rows = finetune_rows(store, args.task, labels)
     if not rows:
@@ -327,8 +315,6 @@ def _runs_finetune(store, args) -> int:
 def _settings_flags(store, lines: list[dict]) -> list[str]:
     """For each fine-tuned best run whose settings differ from the zero-shot best: the fields,
     and the exact command that re-runs the zero-shot side with its settings."""
-    from mmla_core.eval.comparable import describe_differences, eval_command, zero_shot_rerun
-
     out = []
     for line in lines:
         for kind, diff in line["differs"].items():
@@ -345,8 +331,6 @@ def _runs_merge(store, args) -> int:
 
 
 def _runs_diff(store, args) -> int:
-    from mmla_core.eval.finetune_compare import config_diff
-
     try:
         diff = config_diff(store, args.run_a, args.run_b)
     except ValueError as exc:

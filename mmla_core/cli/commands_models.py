@@ -8,10 +8,21 @@ loading the weights; `predict` answers one clip for a researcher poking at it an
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from mmla_core.cli.common import CliError, add_placement_arguments, placement_kwargs, print_table
+from mmla_core.models.download import download_model
+from mmla_core.models.engine import Engine
+from mmla_core.models.inputs import InferenceSettings, clip_input_from_store
+from mmla_core.models.registry import ModelLoadError, inspect_model
+from mmla_core.models.tiny import TINY_FAMILIES, build_tiny
 from mmla_core.store import Store
+from mmla_core.store.catalog import find_clip, task_by_name
+from mmla_core.store.results import add_model, all_models, model_by_name
+from mmla_core.tasks import TaskError, builtin_task
 
 TINY_CHOICES = ("all", "qwen2_5_omni", "qwen2_vl", "qwen2_5_vl", "text_lm")
 PROMPT_CHOICES = ("zero_shot", "visual_focused", "audio_focused")
@@ -67,9 +78,6 @@ def register(sub) -> None:
 
 
 def cmd_add(store: Store, args) -> int:
-    from mmla_core.models.registry import ModelLoadError, inspect_model
-    from mmla_core.store.results import add_model
-
     try:
         check = inspect_model(args.path, allow_pickle=args.allow_pickle)
     except ModelLoadError as exc:
@@ -90,13 +98,6 @@ def cmd_download(store: Store, args) -> int:
 
     Ctrl+C stops cleanly: nothing is registered, finished files stay in the cache and a rerun
     fetches only the rest."""
-    import sys
-
-    from tqdm import tqdm
-
-    from mmla_core.models.download import download_model
-    from mmla_core.models.registry import ModelLoadError
-
     bar = tqdm(desc=args.repo_id, unit="B", unit_scale=True, file=sys.stderr, disable=None,
                leave=False)
 
@@ -122,8 +123,6 @@ def cmd_download(store: Store, args) -> int:
 
 
 def cmd_ls(store: Store, args) -> int:
-    from mmla_core.store.results import all_models
-
     rows = all_models(store)
     if args.json:
         for row in rows:
@@ -137,10 +136,6 @@ def cmd_ls(store: Store, args) -> int:
 
 
 def cmd_tiny(store: Store, args) -> int:
-    from mmla_core.models.registry import inspect_model
-    from mmla_core.models.tiny import TINY_FAMILIES, build_tiny
-    from mmla_core.store.results import add_model
-
     families = TINY_FAMILIES if args.family == "all" else (args.family,)
     for family in families:
         out = args.out / family if args.family == "all" else args.out
@@ -157,16 +152,11 @@ def cmd_tiny(store: Store, args) -> int:
 
 def _model_ref(store: Store, ref: str) -> tuple[str, str]:
     """(path, name) of a registered model name, else the argument as a folder."""
-    from mmla_core.store.results import model_by_name
-
     row = model_by_name(store, ref)
     return (row["path"], row["name"]) if row else (ref, Path(ref).name)
 
 
 def _task(store: Store, name: str):
-    from mmla_core.store.catalog import task_by_name
-    from mmla_core.tasks import TaskError, builtin_task
-
     found = task_by_name(store, name)
     if found is not None:
         return found[1]
@@ -177,8 +167,6 @@ def _task(store: Store, name: str):
 
 
 def _settings(args):
-    from mmla_core.models.inputs import InferenceSettings
-
     frames = None if args.fps else (args.frames or 4)
     return InferenceSettings(num_frames=frames, sample_fps=args.fps, max_pixels=args.max_pixels,
                              audio_on=not args.no_audio, answer_mode=args.mode,
@@ -186,11 +174,6 @@ def _settings(args):
 
 
 def cmd_predict(store: Store, args) -> int:
-    from mmla_core.models.engine import Engine
-    from mmla_core.models.inputs import clip_input_from_store
-    from mmla_core.models.registry import ModelLoadError
-    from mmla_core.store.catalog import find_clip
-
     clip_row = find_clip(store, args.clip)
     if clip_row is None:
         raise CliError(f"no single clip matches {args.clip!r}; use its numeric id")

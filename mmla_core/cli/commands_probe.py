@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mmla_core.cli.commands_data import cmd_probe
 from mmla_core.cli.common import (
     EXIT_OK,
     CliError,
@@ -17,6 +18,21 @@ from mmla_core.cli.common import (
     print_table,
     progress_bar,
 )
+from mmla_core.models.engine import Engine, ModelLoadError
+from mmla_core.models.inputs import InferenceSettings
+from mmla_core.probe import load_probe, run_probe
+from mmla_core.probe.compare import compare_probes
+from mmla_core.probe.export import probe_to_csv
+from mmla_core.probe.model_checks import run_model_checks
+from mmla_core.probe.reliance import cell_reliance, reliance_profile
+from mmla_core.store.catalog import (
+    dataset_by_name,
+    find_clip,
+    original_clip_ids,
+    variant_descendants,
+)
+from mmla_core.store.checks import model_answer_counts
+from mmla_core.store.results import find_model
 
 DEFAULT_SCENARIOS = "aligned,audio_swap,misleading_caption,long_context,frames_zeroed,audio_removed"
 DEFAULT_PROMPTS = "zero_shot,visual_focused,audio_focused"
@@ -83,8 +99,6 @@ def register(sub) -> None:
 
 
 def probe_settings(args):
-    from mmla_core.models.inputs import InferenceSettings
-
     values: dict[str, Any] = {"seed": getattr(args, "seed", 0)}  # argparse's values
     if args.frames is not None:
         values["num_frames"] = args.frames
@@ -94,9 +108,6 @@ def probe_settings(args):
 
 
 def probe_engine(store, ref: str, args):
-    from mmla_core.models.engine import Engine, ModelLoadError
-    from mmla_core.store.results import find_model
-
     row = find_model(store, ref)
     path, name = (row["path"], row["name"]) if row else (ref, None)
     try:
@@ -118,8 +129,6 @@ def _templates(args) -> dict:
 
 def _variant_ids(store, clip_id: int, spec: str) -> list[int]:
     """`existing`: every variant of the clip; `none`; or comma-separated clip ids."""
-    from mmla_core.store.catalog import variant_descendants
-
     if spec in ("", "none"):
         return []
     if spec == "existing":
@@ -131,15 +140,11 @@ def _variant_ids(store, clip_id: int, spec: str) -> list[int]:
 
 
 def _probe(store, args) -> int:
-    from mmla_core.probe import load_probe, run_probe
-    from mmla_core.store.catalog import find_clip
-
     clip_ref = args.dataset
     if clip_ref not in ("show", "compare") and not (args.model or args.task):
         if args.run:
             raise CliError("mmla probe: give --model and --task to probe a clip, or "
                            "`mmla probe show RUN`")
-        from mmla_core.cli.commands_data import cmd_probe
 
         print(MEDIA_NOTICE, file=sys.stderr)
         return cmd_probe(store, args)
@@ -173,16 +178,11 @@ def _probe(store, args) -> int:
             engine.close()
     print_probe(result)
     if getattr(args, "csv", None) is not None:
-        from mmla_core.probe.export import probe_to_csv
-
         print(f"csv: {probe_to_csv(result, args.csv)}")
     return EXIT_OK
 
 
 def _compare(store, runs: list[int]) -> int:
-    from mmla_core.probe import load_probe
-    from mmla_core.probe.compare import compare_probes
-
     if len(runs) != 2:
         raise CliError("give two probe run ids: mmla probe compare RUN_A RUN_B")
     comparison = compare_probes(load_probe(store, runs[0]), load_probe(store, runs[1]))
@@ -209,8 +209,6 @@ def _compare(store, runs: list[int]) -> int:
 
 
 def print_probe(result) -> None:
-    from mmla_core.probe.reliance import cell_reliance, reliance_profile
-
     print(f"probe run {result.run_id}: clip {result.clip_id}, task {result.task}, model "
           f"{result.model}, gold {result.gold or '-'} ({result.status})")
     for kind, text in result.templates.items():
@@ -256,10 +254,6 @@ def _num(value) -> str:
 
 
 def _checks_model(store, args) -> int:
-    from mmla_core.probe.model_checks import run_model_checks
-    from mmla_core.store.catalog import dataset_by_name, original_clip_ids
-    from mmla_core.store.checks import model_answer_counts
-
     dataset = dataset_by_name(store, args.dataset)
     if dataset is None:
         raise CliError(f"no dataset {args.dataset!r} (see `mmla ls --datasets`)")

@@ -3,6 +3,7 @@ a dataset split), optionally probing the clips of the set that have no probe yet
 
 from __future__ import annotations
 
+from mmla_core.cli.commands_probe import probe_engine, probe_settings, split_list
 from mmla_core.cli.common import (
     EXIT_OK,
     CliError,
@@ -13,7 +14,18 @@ from mmla_core.cli.common import (
     progress_bar,
     selection_from_args,
 )
+from mmla_core.probe.matrix import load_probe, regold
+from mmla_core.probe.reliance import mma_table
+from mmla_core.probe.sets import (
+    SetTable,
+    cohens_d_of,
+    run_probe_set,
+    set_clips,
+    set_table,
+    set_table_csv,
+)
 from mmla_core.store import Store
+from mmla_core.store.results import probe_run_ids
 
 
 def register(sub) -> None:
@@ -44,14 +56,11 @@ def _run_ids(store: Store, args) -> list[int]:
         return list(args.runs)
     if not args.task:
         raise CliError("give probe run ids, or --task T for every probe of a task")
-    from mmla_core.store.results import probe_run_ids
 
     return probe_run_ids(store, args.task, args.model)
 
 
 def _set_clips(store: Store, args) -> list[int] | None:
-    from mmla_core.probe.sets import set_clips
-
     if not (args.dataset or args.clips):
         return None
     if not args.task:
@@ -64,9 +73,6 @@ def _set_clips(store: Store, args) -> list[int] | None:
 
 
 def _run_missing(store: Store, clips: list[int], args) -> None:
-    from mmla_core.cli.commands_probe import probe_engine, probe_settings, split_list
-    from mmla_core.probe.sets import run_probe_set
-
     if not args.model:
         raise CliError("--run-missing needs --model")
     engine = probe_engine(store, args.model, args)
@@ -81,10 +87,6 @@ def _run_missing(store: Store, clips: list[int], args) -> None:
 
 
 def cmd_probe_table(store: Store, args) -> int:
-    from mmla_core.probe.matrix import load_probe, regold
-    from mmla_core.probe.reliance import mma_table
-    from mmla_core.probe.sets import SetTable, cohens_d_of, set_table, set_table_csv
-
     clips = _set_clips(store, args)
     if clips is not None and args.run_missing:
         _run_missing(store, clips, args)

@@ -6,7 +6,10 @@ import sys
 from pathlib import Path
 
 from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, CliError, print_table
-from mmla_core.store import Store
+from mmla_core.datasets.relocate import move_dataset
+from mmla_core.datasets.remove import plan_removal, remove_dataset
+from mmla_core.demo import ensure_demo
+from mmla_core.store import Store, open_store
 from mmla_core.store.catalog import list_datasets
 
 
@@ -34,8 +37,6 @@ def register(sub) -> None:
 
 
 def cmd_new(_store: Store | None, args) -> int:
-    from mmla_core.store import open_store
-
     path: Path = args.path
     if path.exists():
         raise CliError(f"{path} already exists; open it with `mmla --db {path} ...` or "
@@ -44,8 +45,6 @@ def cmd_new(_store: Store | None, args) -> int:
         raise CliError(f"{path.parent}: no such folder")
     with open_store(path) as store:
         if args.demo:
-            from mmla_core.demo import ensure_demo
-
             ensure_demo(store)
         count = len(list_datasets(store))
     what = "with the demo dataset" if args.demo else "empty"
@@ -61,8 +60,6 @@ def cmd_datasets_ls(store: Store, args) -> int:
 
 
 def cmd_datasets_rm(store: Store, args) -> int:
-    from mmla_core.datasets.remove import plan_removal, remove_dataset
-
     plan = plan_removal(store, args.name)
     print(f"dataset {plan.footprint.name!r}: {plan.summary()} will be deleted")
     if not args.yes and not _confirm("delete it? [y/N] "):
@@ -74,8 +71,6 @@ def cmd_datasets_rm(store: Store, args) -> int:
 
 
 def cmd_datasets_move(store: Store, args) -> int:
-    from mmla_core.datasets.relocate import move_dataset
-
     check = move_dataset(store, args.name, args.new_root)
     hashed = check.checked - check.size_only
     print(f"dataset {check.dataset!r} moved from {check.old_root} to {check.new_root}: "

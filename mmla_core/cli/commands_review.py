@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 from mmla_core.cli.common import (
@@ -19,9 +20,20 @@ from mmla_core.cli.common import (
     print_table,
     selection_from_args,
 )
-from mmla_core.store import Store
+from mmla_core.datasets.eaf import export_eaf
+from mmla_core.datasets.review_export import export_review_csv, export_review_jsonl
+from mmla_core.eval.agreement import annotators_for_dataset, dataset_agreement
+from mmla_core.store import Store, labels
 from mmla_core.store.catalog import dataset_by_name, find_clip, task_by_name
-from mmla_core.store.labels import CHECK_ANSWERS, IMPORT_ANNOTATOR
+from mmla_core.store.checks import (
+    answer_check,
+    clip_check_state,
+    dataset_checks,
+    set_dataset_checks,
+)
+from mmla_core.store.labels import CHECK_ANSWERS, IMPORT_ANNOTATOR, adjudicate, set_label, set_note
+from mmla_core.store.review import AUTO, mark_reviewed, review_progress
+from mmla_core.store.task_rows import task_name
 
 ANNOTATOR_ENV = "MMLA_ANNOTATOR"
 
@@ -143,8 +155,6 @@ def _writer(args) -> str:
 
 def cmd_label(store: Store, args) -> int:
     """`mmla label`, and `mmla adjudicate` (the same arguments, written as an adjudication)."""
-    from mmla_core.store.labels import adjudicate, set_label
-
     annotator, clip = _writer(args), _clip(store, args.clip)
     found = task_by_name(store, args.task)
     if found is None:
@@ -165,8 +175,6 @@ def cmd_label(store: Store, args) -> int:
 
 
 def cmd_check(store: Store, args) -> int:
-    from mmla_core.store.checks import answer_check, clip_check_state
-
     annotator, clip = _writer(args), _clip(store, args.clip)
     answer_check(store, clip["id"], args.check, args.answer, annotator)
     state = clip_check_state(store, clip["id"], annotator)
@@ -176,8 +184,6 @@ def cmd_check(store: Store, args) -> int:
 
 
 def cmd_checks(store: Store, args) -> int:
-    from mmla_core.store.checks import dataset_checks, set_dataset_checks
-
     dataset = _dataset(store, args.dataset)
     if args.reset:
         set_dataset_checks(store, dataset["id"], [])
@@ -191,8 +197,6 @@ def cmd_checks(store: Store, args) -> int:
 
 
 def cmd_note(store: Store, args) -> int:
-    from mmla_core.store.labels import set_note
-
     annotator, clip = _writer(args), _clip(store, args.clip)
     set_note(store, clip["id"], annotator, args.text)
     print(f"clip {clip['id']} note saved ({annotator})")
@@ -200,16 +204,12 @@ def cmd_note(store: Store, args) -> int:
 
 
 def cmd_undo_redo(store: Store, args) -> int:
-    from mmla_core.store import labels
-
     annotator = _writer(args)
     edit = (labels.undo if args.command == "undo" else labels.redo)(store, annotator)
     if edit is None:
         print(f"nothing to {args.command} for {annotator}")
         return EXIT_OK
     if edit.kind == "label":
-        from mmla_core.store.task_rows import task_name
-
         what = task_name(store, edit.task_id) or f"task {edit.task_id}"
         what += " (adjudication)" if edit.owner else ""
     else:
@@ -222,8 +222,6 @@ def cmd_undo_redo(store: Store, args) -> int:
 
 
 def cmd_review(store: Store, args) -> int:
-    from mmla_core.store.review import AUTO, mark_reviewed, review_progress
-
     annotator, clip = _writer(args), _clip(store, args.clip)
     wanted = {None: AUTO, "none": None}.get(args.verdict, args.verdict)
     verdict = mark_reviewed(store, clip["id"], annotator, wanted)
@@ -234,8 +232,6 @@ def cmd_review(store: Store, args) -> int:
 
 
 def cmd_agreement(store: Store, args) -> int:
-    from mmla_core.eval.agreement import annotators_for_dataset, dataset_agreement
-
     dataset = _dataset(store, args.dataset)
     if args.annotators:
         chosen = [a.strip() for a in args.annotators.split(",") if a.strip()]
@@ -273,16 +269,12 @@ def _row_dict(row) -> dict:
 
 
 def _report_json(report) -> dict:
-    from dataclasses import asdict
-
     return {"annotators": report.annotators, "rows": [asdict(r) for r in report.rows],
             "disagreements": [asdict(d) for d in report.disagreements]}
 
 
 def cmd_export_eaf(store: Store, args) -> int:
     """Also serves `mmla export eaf OUT --dataset D` (that parser has no --annotator)."""
-    from mmla_core.datasets.eaf import export_eaf
-
     if not args.dataset:
         raise CliError("eaf export needs --dataset")
     files = export_eaf(store, args.out, dataset=args.dataset,
@@ -296,8 +288,6 @@ def cmd_export_eaf(store: Store, args) -> int:
 
 
 def cmd_export_review(store: Store, args) -> int:
-    from mmla_core.datasets.review_export import export_review_csv, export_review_jsonl
-
     fmt = args.format or ("csv" if args.out.suffix.lower() == ".csv" else "jsonl")
     writer = export_review_csv if fmt == "csv" else export_review_jsonl
     written = writer(store, args.out, dataset=args.dataset, split=args.split,

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from mmla_core.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -21,7 +23,12 @@ from mmla_core.cli.common import (
     print_selection,
     print_table,
 )
+from mmla_core.store.jobs import job_events
+from mmla_core.train import control
+from mmla_core.train.config import TrainConfig, TrainConfigError
 from mmla_core.train.logtext import readable_log
+from mmla_core.train.preflight import validate
+from mmla_core.train.samples import labels_record, preview
 
 POLL_S = 0.5
 
@@ -134,10 +141,6 @@ def _register_extras(name: str, action) -> None:
 
 def config_from_args(args):
     """The YAML (if any) with the flags on top, validated by TrainConfig.from_dict."""
-    import yaml
-
-    from mmla_core.train.config import TrainConfig, TrainConfigError
-
     values: dict = {}
     if args.config is not None:
         try:
@@ -164,8 +167,6 @@ def config_from_args(args):
 
 
 def _launch(store, args) -> int:
-    from mmla_core.train import control
-
     if args.config is None and not (args.cfg_tasks and args.cfg_model):
         print("mmla train launch: give CONFIG.yaml, or --task and --model", file=sys.stderr)
         return EXIT_USAGE
@@ -181,9 +182,6 @@ def _launch(store, args) -> int:
 
 
 def _dry_run(store, config) -> int:
-    from mmla_core.train.preflight import validate
-    from mmla_core.train.samples import labels_record, preview
-
     print(config.to_yaml().rstrip())
     print_selection(labels_record(store, config))
     problems = validate(store, config)
@@ -205,8 +203,6 @@ def _dry_run(store, config) -> int:
 # --- reports -------------------------------------------------------------------------------
 
 def _ls(store, args) -> int:
-    from mmla_core.train import control
-
     rows = []
     for job in control.list_jobs(store):
         config = json.loads(job["config_json"])
@@ -227,9 +223,6 @@ def _ls(store, args) -> int:
 
 
 def _show(store, args) -> int:
-    from mmla_core.store.jobs import job_events
-    from mmla_core.train import control
-
     job = control.refresh(store, args.job)
     config = json.loads(job["config_json"])
     events = job_events(store, args.job)
@@ -278,9 +271,6 @@ def _follow(store, args) -> int:
 
 def _follow_job(store, job_id: int, log: bool) -> int:
     """Events (or log lines) as they come, until the run has ended; Ctrl+C only detaches."""
-    from mmla_core.store.jobs import job_events
-    from mmla_core.train import control
-
     after, offset = 0, 0
     try:
         while True:
@@ -302,8 +292,6 @@ def _follow_job(store, job_id: int, log: bool) -> int:
 
 
 def _report_end(job: dict) -> int:
-    from mmla_core.train import control
-
     print(f"job {job['id']} {job['status']} (exit code {job['exit_code']})")
     if job["status"] != "failed":
         return EXIT_OK
@@ -317,8 +305,6 @@ def _report_end(job: dict) -> int:
 # --- control -------------------------------------------------------------------------------
 
 def _stop(store, args) -> int:
-    from mmla_core.train import control
-
     control.request_stop(store, args.job, force=args.force)
     print(f"stop requested for job {args.job}: it saves a checkpoint, then exits "
           f"(mmla train follow {args.job} to watch)")
@@ -326,8 +312,6 @@ def _stop(store, args) -> int:
 
 
 def _resume(store, args) -> int:
-    from mmla_core.train import control
-
     note = control.resume(store.path, args.job, args.checkpoint)
     print(f"training job {args.job} resumed from {args.checkpoint or 'its latest checkpoint'}"
           + (f" ({note})" if note else ""))
@@ -335,8 +319,6 @@ def _resume(store, args) -> int:
 
 
 def _rm(store, args) -> int:
-    from mmla_core.train import control
-
     job = control.refresh(store, args.job)
     control.delete(store, args.job, remove_files=not args.keep_files)
     kept = " (folder kept)" if args.keep_files else f" and {job['output_dir']}"
@@ -345,8 +327,6 @@ def _rm(store, args) -> int:
 
 
 def _export(store, args) -> int:
-    from mmla_core.train import control
-
     job = control.refresh(store, args.job)
     out = args.out or Path(f"{job['name'].replace(' ', '_').replace('/', '_')}.yaml")
     if out.exists() and out.is_dir():

@@ -8,6 +8,10 @@ import sys
 from mmla_core.cli.common import EXIT_OK, EXIT_PARTIAL, CliError, print_table, progress_bar
 from mmla_core.store import Store
 from mmla_core.store.catalog import find_clip
+from mmla_core.variants.batch import BatchError, make_variants
+from mmla_core.variants.presets import preset_specs
+from mmla_core.variants.recipes import RECIPES, parse_spec
+from mmla_core.variants.store_ops import delete_variant, describe_variants
 
 SPEC_HELP = ("variants separated by ',', composed steps by '+', parameters by ':' "
              "(e.g. audio_swap,frames_black+audio_swap,av_offset:ms=-300)")
@@ -45,9 +49,6 @@ def register(sub) -> None:
 
 
 def _specs(args) -> list:
-    from mmla_core.variants.presets import preset_specs
-    from mmla_core.variants.recipes import parse_spec
-
     specs = parse_spec(args.recipes) if args.recipes.strip() else []
     if args.preset:
         specs += [s for s in preset_specs(args.preset) if s not in specs]
@@ -57,8 +58,6 @@ def _specs(args) -> list:
 
 
 def cmd_make(store: Store, args) -> int:
-    from mmla_core.variants.batch import BatchError, make_variants
-
     specs = _specs(args)
     dataset, clip_ids = args.dataset, None
     if args.clip:
@@ -82,8 +81,6 @@ def cmd_make(store: Store, args) -> int:
 
 
 def cmd_ls(store: Store, args) -> int:
-    from mmla_core.variants.store_ops import describe_variants
-
     clip = find_clip(store, args.clip)
     if clip is None:
         raise CliError(f"no single clip matches {args.clip!r}; use its numeric id")
@@ -101,8 +98,6 @@ def cmd_ls(store: Store, args) -> int:
 
 
 def cmd_rm(store: Store, args) -> int:
-    from mmla_core.variants.store_ops import delete_variant
-
     removed = delete_variant(store, args.variant_id)
     files = f" and {len(removed)} file(s)" if removed else ""
     print(f"deleted variant {args.variant_id}{files}")
@@ -112,8 +107,6 @@ def cmd_rm(store: Store, args) -> int:
 
 
 def cmd_recipes(store: Store, args) -> int:
-    from mmla_core.variants.recipes import RECIPES
-
     for recipe in RECIPES.values():
         print(f"{recipe.name}  [{', '.join(sorted(recipe.changes))}]  {recipe.summary}")
         for param in recipe.params:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from tqdm import tqdm
+
 from mmla_core.eval.arguments import (  # noqa: F401 - the CLI's commands take them from here
     LABELS_HELP,
     ArgumentError,
@@ -13,6 +15,7 @@ from mmla_core.eval.arguments import (  # noqa: F401 - the CLI's commands take t
     placement_kwargs,
 )
 from mmla_core.eval.arguments import selection_from_args as eval_selection_from_args
+from mmla_core.store.verdicts import describe_record
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -23,8 +26,6 @@ class CliError(Exception):
 
 def progress_bar(desc: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
     """A (callback(done, total), close) pair drawing a tqdm bar on stderr."""
-    from tqdm import tqdm
-
     bar = tqdm(desc=desc, unit="clip", file=sys.stderr, disable=None, leave=False)
 
     def update(done: int, total: int) -> None:
@@ -65,6 +66,4 @@ def selection_from_args(args):
 
 def print_selection(record: dict) -> None:
     """The labels line every output prints (source, counts, clips each rule left out)."""
-    from mmla_core.store.verdicts import describe_record
-
     print(describe_record(record))

@@ -9,7 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from pathlib import Path
+
+from mmla_core.config import default_db_path
+from mmla_core.eval.shards import resolve_db_mode
+from mmla_core.store.db import READ_ONLY_ENV
+from mmla_core.train.config import TrainConfig, TrainConfigError
+from mmla_core.train.run import run_training
 
 # Set by the supervisor: our stdout/stderr are appended to train.log, where run_training already
 # writes a failure's traceback, so printing it again would show it twice.
@@ -35,9 +42,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _db_mode(mode: str, db: Path) -> bool:
     """True when this process must not write the database (every open_store below, and in
     the data loader's workers, is then read-only)."""
-    from mmla_core.eval.shards import resolve_db_mode
-    from mmla_core.store.db import READ_ONLY_ENV
-
     resolved, why = resolve_db_mode(mode, db)
     if resolved == "shards":
         os.environ[READ_ONLY_ENV] = "1"
@@ -47,10 +51,6 @@ def _db_mode(mode: str, db: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mmla_core.config import default_db_path
-    from mmla_core.train.config import TrainConfig, TrainConfigError
-    from mmla_core.train.run import run_training
-
     args = parse_args(argv)
     try:
         config = TrainConfig.from_yaml(Path(args.config).read_text(encoding="utf-8"))
@@ -63,8 +63,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mmla_core.train: refused: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     except Exception as exc:  # the supervisor keeps the stderr tail: traceback, then one line
-        import traceback
-
         if not os.environ.get(LOG_CAPTURED_ENV):   # else run_training has logged it to train.log
             traceback.print_exc()
         print(f"mmla_core.train: failed: {type(exc).__name__}: {exc}", file=sys.stderr)  # noqa: T201

@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from transformers import TrainerCallback
+# The callbacks subclass TrainerCallback: this module is on pyproject.toml's
+# banned-module-level-imports list itself, so train/run.py loads it (and transformers) lazily.
+from transformers import TrainerCallback  # noqa: TID253
 
-from mmla_core.store.jobs import job_status
+from mmla_core.store.jobs import add_events, drop_events_after, job_status, update_job
 from mmla_core.train.logtext import metrics_text
 
 __all__ = ["EventSink", "ProgressCallback", "StopCallback", "agree", "save_adapter", "utc_now"]
@@ -58,8 +60,6 @@ class EventSink:
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.writelines(json.dumps(row) + "\n" for row in rows)
         if self.store is not None and self.job_id is not None:
-            from mmla_core.store.jobs import add_events, update_job
-
             add_events(self.store, self.job_id, rows)
             update_job(self.store, self.job_id, heartbeat_at=utc_now())
 
@@ -75,15 +75,11 @@ class EventSink:
                 dropped = len(lines) - len(kept)
                 self.path.write_text("".join(kept), encoding="utf-8")
         if self.store is not None and self.job_id is not None:
-            from mmla_core.store.jobs import drop_events_after
-
             dropped = max(dropped, drop_events_after(self.store, self.job_id, step))
         return dropped
 
     def update_job(self, **fields) -> None:
         if self.store is not None and self.job_id is not None:
-            from mmla_core.store.jobs import update_job
-
             update_job(self.store, self.job_id, **fields)
 
 

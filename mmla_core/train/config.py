@@ -13,7 +13,12 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
+from mmla_core.store.label_policy import LabelSourceError, parse_source
+from mmla_core.store.verdicts import Selection
 from mmla_core.token_rates import TRAIN_FPS, TRAIN_FRAMES, TRAIN_MAX_PIXELS
+from mmla_core.train.sharding import sharding_problems
 
 MODES = ("sft", "it", "alignment")
 MODALITIES = ("auto", "video", "text")
@@ -94,14 +99,10 @@ class TrainConfig:
         return config
 
     def to_yaml(self) -> str:
-        import yaml
-
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     @classmethod
     def from_yaml(cls, text: str) -> TrainConfig:
-        import yaml
-
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -151,13 +152,10 @@ class TrainConfig:
             out.append(f"lr_scheduler {self.lr_scheduler!r} is not one of {', '.join(SCHEDULERS)}")
         if not (self.device in ("auto", "cpu", "cuda") or _is_cuda_index(self.device)):
             out.append(f"device {self.device!r} is not auto, cpu, cuda or cuda:N")
-        from mmla_core.train.sharding import sharding_problems
 
         return out + self._selection_problems() + sharding_problems(self.sharding, self.device)
 
     def _selection_problems(self) -> list[str]:
-        from mmla_core.store.label_policy import LabelSourceError, parse_source
-
         out = []
         try:
             parse_source(self.labels)
@@ -169,8 +167,6 @@ class TrainConfig:
 
     def selection(self):
         """The verdicts.Selection this run trains and evaluates on."""
-        from mmla_core.store.verdicts import Selection
-
         return Selection(self.labels, self.include_rejected, self.only_accepted)
 
     def command_line(self, config_path: str, gpus: int | None = None,

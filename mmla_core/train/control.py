@@ -23,17 +23,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mmla_core.store import jobs
+from mmla_core.store import jobs, open_store
 from mmla_core.store.db import Store
 from mmla_core.train import outputs
 from mmla_core.train.config import TrainConfig, TrainConfigError
 from mmla_core.train.devices import resolve_device
+from mmla_core.train.preflight import validate
 from mmla_core.train.processes import (
     PID_ROLES,
     process_alive,
     read_pid_files,
     write_pid_file,
 )
+from mmla_core.train.samples import labels_record
 
 ACTIVE = ("created", "running", "stopping")      # a process is (or is about to be) at work
 FINISHED = ("done", "stopped", "failed")
@@ -54,10 +56,6 @@ def launch(db_path: str | Path, config: TrainConfig) -> int:
     Raises TrainConfigError listing every problem of the config against the store, and
     JobControlError when the device is busy or the output folder already holds something.
     """
-    from mmla_core.store import open_store
-    from mmla_core.train.preflight import validate
-    from mmla_core.train.samples import labels_record
-
     db_path = Path(db_path).resolve()
     with open_store(db_path) as store:
         problems = validate(store, config)
@@ -97,8 +95,6 @@ def resume(db_path: str | Path, job_id: int, checkpoint: str | None = None) -> s
     """Start a finished job again from its latest checkpoint, or from `checkpoint` (a folder, or
     a step number). Refused while the job runs or when it has no checkpoint to resume from.
     Returns a note when the latest checkpoint folders were incomplete (skipped), else None."""
-    from mmla_core.store import open_store
-
     db_path = Path(db_path).resolve()
     with open_store(db_path) as store:
         job = refresh(store, job_id)

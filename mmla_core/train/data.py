@@ -13,11 +13,19 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from mmla_core.models.inputs import ClipInput, InferenceSettings
+from mmla_core.models.inputs import (
+    ClipInput,
+    InferenceSettings,
+    build_model_inputs_batch,
+    clip_input_from_store,
+)
+from mmla_core.models.scoring import answer_token_ids
 from mmla_core.store.catalog import clip_duration, clip_transcript
+from mmla_core.store.db import open_store
 from mmla_core.train.config import TrainConfig
 from mmla_core.train.fit import frames_for
 from mmla_core.train.samples import TrainSample
+from mmla_core.variants.presets import MMABENCH
 
 if TYPE_CHECKING:
     from mmla_core.store.db import Store
@@ -48,7 +56,6 @@ def clip_settings(settings: InferenceSettings, fps: float, duration_s: float | N
 def _variant_steps(variant: str | None):
     if not variant:
         return None
-    from mmla_core.variants.presets import MMABENCH
 
     steps = next(s.steps for s in MMABENCH if s.key == variant)
     return steps or None
@@ -61,8 +68,6 @@ def training_clip_input(store, clip_id: int, settings: InferenceSettings, *, rec
     Also the evaluation runs' input factory after training, so test clips get the frames the
     training clips got (`fps` = the config's; the run settings record the rule).
     """
-    from mmla_core.models.inputs import clip_input_from_store
-
     duration = clip_duration(store, clip_id)
     per_clip = clip_settings(settings, fps, duration)
     return clip_input_from_store(store, clip_id, per_clip, recipe_steps=recipe_steps, seed=seed)
@@ -83,8 +88,6 @@ class TrainDataset:
 
     def _open(self):
         if self._store is None or self._pid != os.getpid():
-            from mmla_core.store.db import open_store
-
             self._store, self._pid = open_store(self.db_path), os.getpid()
         return self._store
 
@@ -114,8 +117,6 @@ class Collator:
         self.processor, self.family, self.settings = processor, family, settings
 
     def __call__(self, items: list[dict]) -> dict:
-        from mmla_core.models.inputs import build_model_inputs_batch
-
         samples = [item["sample"] for item in items]
         inputs = build_model_inputs_batch(
             self.processor, self.family, [item["clip"] for item in items],
@@ -125,8 +126,6 @@ class Collator:
 
     def answer_labels(self, input_ids, samples: list[TrainSample]):
         import torch
-
-        from mmla_core.models.scoring import answer_token_ids
 
         labels = torch.full_like(input_ids, IGNORE)
         for row, ids in enumerate(answer_token_ids(self.processor, [s.answer for s in samples])):

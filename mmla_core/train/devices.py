@@ -7,6 +7,7 @@ tell instead, and torch's own answer is used only when something has imported it
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -32,7 +33,6 @@ def _cuda_probably_available() -> bool:
         return bool(torch.cuda.is_available())
     if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
         return False
-    import importlib.util
 
     return any(Path("/dev").glob("nvidia[0-9]*")) and importlib.util.find_spec("torch") is not None
 

@@ -9,22 +9,25 @@ rule), which is how the results view tells zero-shot, SFT and IT apart.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
+from mmla_core.eval.runs import run_evaluation
+from mmla_core.models.registered import resolve_model
+from mmla_core.store.db import open_store
 from mmla_core.store.jobs import job_created_at
-from mmla_core.store.results import original_clip_score
+from mmla_core.store.results import get_run, original_clip_score, update_run
 from mmla_core.train.config import TrainConfig
+from mmla_core.train.data import base_settings, training_clip_input
+from mmla_core.train.samples import effective_modality, labelled_clips, resolve_tasks
 
 __all__ = ["evaluate_after_training", "test_plan"]
 
 
 def test_plan(store, config: TrainConfig) -> list[dict]:
     """[{task, dataset id, prompt_kind, template, variants}] for the runs to make (MMLA kinds)."""
-    from mmla_core.models.registered import resolve_model
-    from mmla_core.train.samples import effective_modality, labelled_clips, resolve_tasks
-
     _, family, _ = resolve_model(store, config.model)
     modality = effective_modality(config, family)
     variants: str | None
@@ -48,10 +51,6 @@ def evaluate_after_training(config: TrainConfig, db_path, job_id: int | None, ad
                             device: str | None) -> tuple[list[int], dict[int, float | None]]:
     """Run the test evaluations; (run ids, {run id: accuracy on the clips themselves, None
     when none of them was scored})."""
-    from mmla_core.eval.runs import run_evaluation
-    from mmla_core.store.db import open_store
-    from mmla_core.train.data import base_settings, training_clip_input
-
     with open_store(db_path) as store:
         plan = test_plan(store, config)
     run_ids: list[int] = []
@@ -74,10 +73,6 @@ def evaluate_after_training(config: TrainConfig, db_path, job_id: int | None, ad
 
 
 def _tag_run(store, run_id: int, config: TrainConfig, job_id: int | None, adapter: Path) -> None:
-    import json
-
-    from mmla_core.store.results import get_run, update_run
-
     run = get_run(store, run_id)
     if run is None:
         raise ValueError(f"test run {run_id} is not in the project (deleted while it ran?)")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from mmla_core.models.registry import read_config, weight_files
 from mmla_core.token_rates import AUDIO_TOKENS_PER_S, PIXELS_PER_TOKEN
 from mmla_core.train.config import TrainConfig
 from mmla_core.train.devices import device_memory
@@ -72,8 +73,6 @@ def _text_config(model_config: dict) -> dict:
 
 
 def _parameter_count(model_path: str) -> int:
-    from mmla_core.models.registry import read_config, weight_files
-
     files, _ = weight_files(Path(model_path), allow_pickle=True)
     config = read_config(Path(model_path))
     dtype = str(config.get("torch_dtype") or config.get("dtype") or "float32")

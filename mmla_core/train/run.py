@@ -15,8 +15,28 @@ from pathlib import Path
 
 from mmla_core.distributed import local_rank, shard_from_env
 from mmla_core.models.loader import free_gpu_memory
+from mmla_core.models.registered import resolve_model
+from mmla_core.store.db import open_store
 from mmla_core.store.jobs import record_trainer_start
+from mmla_core.train import outputs
 from mmla_core.train.config import TrainConfig, TrainConfigError
+from mmla_core.train.data import Collator, TrainDataset
+from mmla_core.train.evaluation import evaluate_after_training
+from mmla_core.train.outputs import (
+    checkpoint_is_complete,
+    incomplete_note,
+    latest_complete_checkpoint,
+)
+from mmla_core.train.preflight import validate
+from mmla_core.train.samples import build_samples, effective_modality, resolve_tasks
+from mmla_core.train.trainer import (
+    build_trainer,
+    dev_accuracy,
+    prepare_model,
+    training_arguments,
+    training_device,
+)
+from mmla_core.variants.plan import safe_name
 
 __all__ = ["TrainOutcome", "default_output_dir", "run_training"]
 
@@ -37,8 +57,6 @@ class TrainOutcome:
 
 def default_output_dir(db_path, job_id: int | None, name: str) -> Path:
     """`<project folder>/<project stem>.train/<job id>-<name>` (like `<stem>.variants`)."""
-    from mmla_core.variants.plan import safe_name
-
     db = Path(db_path)
     return db.parent / f"{db.stem}.train" / f"{job_id if job_id is not None else 'cli'}-" \
         f"{safe_name(name)}"
@@ -60,11 +78,6 @@ def _log_to(output_dir: Path, rank: int) -> logging.Handler:
 def _resume_point(output_dir: Path, resume: str | None) -> str | None:
     if resume in (None, ""):
         return None
-    from mmla_core.train.outputs import (
-        checkpoint_is_complete,
-        incomplete_note,
-        latest_complete_checkpoint,
-    )
 
     if resume == "latest":
         last, skipped = latest_complete_checkpoint(output_dir)
@@ -89,8 +102,6 @@ def run_training(config: TrainConfig, db_path, *, job_id: int | None = None,
 
     A failure's traceback goes to train.log here, once (`python -m mmla_core.train` only adds
     its one-line summary when its output is train.log already)."""
-    from mmla_core.train import outputs
-
     rank, world, _ = _ranks()
     output_dir = Path(config.output_dir or default_output_dir(db_path, job_id, config.name))
     if resume in (None, "") and rank == 0:
@@ -117,9 +128,6 @@ def run_training(config: TrainConfig, db_path, *, job_id: int | None = None,
 
 def _validated_run(config, db_path, output_dir, job_id, rank, world, resume,
                    callbacks) -> TrainOutcome:
-    from mmla_core.store.db import open_store
-    from mmla_core.train.preflight import validate
-
     with open_store(db_path) as store:
         problems = validate(store, config)
         if problems:
@@ -206,8 +214,6 @@ class _Run:
     def _test(self, outcome: TrainOutcome, sink) -> str | None:
         """The adapter on the test split; a failure here is reported, not a failed run (the
         adapter is trained and saved). Returns the problem for the job's stderr_tail."""
-        from mmla_core.train.evaluation import evaluate_after_training
-
         if outcome.adapter_path is None:   # its export left no folder: nothing to evaluate
             problem = "test evaluation skipped: no adapter folder was written (training is done)"
             log.error("%s", problem)
@@ -227,16 +233,6 @@ class _Run:
         return None
 
     def _train(self, checkpoint, sink, extra_callbacks) -> TrainOutcome:
-        from mmla_core.models.registered import resolve_model
-        from mmla_core.train.data import TrainDataset
-        from mmla_core.train.samples import build_samples, effective_modality, resolve_tasks
-        from mmla_core.train.trainer import (
-            dev_accuracy,
-            prepare_model,
-            training_arguments,
-            training_device,
-        )
-
         config = self.config
         model_path, family, _ = resolve_model(self.store, config.model)
         modality = effective_modality(config, family)
@@ -271,8 +267,6 @@ class _Run:
         """(trainer, progress callback, stop callback); see callbacks.ProgressCallback for who
         runs what in a sharded run."""
         from mmla_core.train.callbacks import ProgressCallback, StopCallback
-        from mmla_core.train.data import Collator
-        from mmla_core.train.trainer import build_trainer
 
         config, (train_set, dev_set) = self.config, datasets
         sharded = config.sharding != "none"

@@ -30,7 +30,11 @@ from mmla_core.store.catalog import clip_media_path, find_dataset, task_by_name
 from mmla_core.store.clip_rows import original_clips_in_split
 from mmla_core.store.db import Store
 from mmla_core.tasks import Task
-from mmla_core.train.config import TrainConfig
+from mmla_core.train.config import TrainConfig, TrainConfigError
+from mmla_core.variants.plan import DatasetContext, plan_variant
+from mmla_core.variants.presets import MMABENCH
+from mmla_core.variants.recipes import VariantError
+from mmla_core.variants.store_ops import variants_dir
 
 __all__ = ["ALIGN_SCENARIOS", "TrainSample", "UnknownSource", "build_samples",
            "effective_modality", "labelled_clips", "labels_record", "preview",
@@ -143,11 +147,6 @@ def _sft_samples(config, task: Task, split: str, pairs, kind: str) -> list[Train
 
 def _alignment_samples(store: Store, config, task_id: int, task: Task, split: str,
                        pairs) -> list[TrainSample]:
-    from mmla_core.variants.plan import DatasetContext, plan_variant
-    from mmla_core.variants.presets import MMABENCH
-    from mmla_core.variants.recipes import VariantError
-    from mmla_core.variants.store_ops import variants_dir
-
     scenarios = [s for s in MMABENCH if s.key in ALIGN_SCENARIOS]
     gold = {cid: labels.get(task_id) for cid, labels in
             config.selection().resolve(store, task_id=task_id).labels.items()}
@@ -182,8 +181,6 @@ def build_samples(store: Store, config: TrainConfig, split: str) -> list[TrainSa
     try:
         return _build(store, config, split)
     except UnknownSource as exc:
-        from mmla_core.train.config import TrainConfigError
-
         raise TrainConfigError(str(exc)) from None
 
 

@@ -25,8 +25,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mmla_core.eval.shards import ShardError
 from mmla_core.store import jobs, open_store
 from mmla_core.train import control, processes
+from mmla_core.train.merge import merge_run_folder
 
 TRAINER_CMD_ENV = "MMLA_TRAINER_CMD"
 
@@ -80,8 +82,6 @@ def _merge_shards(store, out: Path) -> None:
     left its events in the output folder: fold them into the job now."""
     if not (out / "status.json").is_file():
         return
-    from mmla_core.eval.shards import ShardError
-    from mmla_core.train.merge import merge_run_folder
 
     try:
         _say(merge_run_folder(store, out).describe())

@@ -18,9 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mmla_core.train.config import TrainConfig
+from mmla_core.models.engine import Engine, ModelInfo
+from mmla_core.models.loader import auto_device, load_model, model_class_name
+from mmla_core.models.registry import FAMILIES
+from mmla_core.train.config import TrainConfig, TrainConfigError
 from mmla_core.train.outputs import CHECKPOINT_STAGING
 from mmla_core.train.samples import TrainSample
+from mmla_core.train.sharding import sharding_arguments, sharding_problems
 
 if TYPE_CHECKING:
     from peft import PeftModel
@@ -55,10 +59,6 @@ class Prepared:
 
 def training_device(config: TrainConfig, local_rank: int) -> str:
     """Where this rank trains; a sharded run needs CUDA (TrainConfigError otherwise)."""
-    from mmla_core.models.loader import auto_device
-    from mmla_core.train.config import TrainConfigError
-    from mmla_core.train.sharding import sharding_problems
-
     device = "cpu" if config.device == "cpu" else \
         auto_device(None if config.device == "auto" else config.device)
     if device.startswith("cuda") and int(os.environ.get("WORLD_SIZE", "1")) > 1:
@@ -73,8 +73,6 @@ def wrap_classes(family: str) -> list[str]:
     """The blocks FSDP wraps one by one: those the model class says must not be split."""
     import transformers
 
-    from mmla_core.models.loader import model_class_name
-
     return list(getattr(transformers, model_class_name(family))._no_split_modules or [])
 
 
@@ -82,10 +80,6 @@ def prepare_model(config: TrainConfig, model_path: str, local_rank: int = 0) -> 
     """The LoRA model. Sharded runs load the weights in CPU RAM (bf16): FSDP / DeepSpeed move
     each rank's share to its GPU; ZeRO-3 needs the TrainingArguments made before this."""
     from peft import LoraConfig, get_peft_model
-
-    from mmla_core.models.engine import ModelInfo
-    from mmla_core.models.loader import load_model
-    from mmla_core.models.registry import FAMILIES
 
     loaded = load_model(model_path, device=training_device(config, local_rank),
                         sharded_training=config.sharding != "none")
@@ -109,8 +103,6 @@ def prepare_model(config: TrainConfig, model_path: str, local_rank: int = 0) -> 
 def training_arguments(config: TrainConfig, output_dir: Path, device: str, workers: int = 0,
                        family: str | None = None):
     from transformers import TrainingArguments
-
-    from mmla_core.train.sharding import sharding_arguments
 
     cuda = device.startswith("cuda")
     wrapped: list[str] = []
@@ -145,8 +137,6 @@ def dev_accuracy(prepared: Prepared, dataset, samples: list[TrainSample], tasks:
     """Share of dev samples whose top-scored label is the gold one (this rank's share, reduced).
     A sharded model's forward is collective, so there every rank scores every sample."""
     import torch
-
-    from mmla_core.models.engine import Engine
 
     engine = Engine(prepared.model, prepared.processor, prepared.info, prefetch=False)
     if sharded:

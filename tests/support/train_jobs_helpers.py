@@ -4,12 +4,12 @@ import os
 import shlex
 import sys
 import time
-import types
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from mmla_core.cli import commands_train
 from mmla_core.store import open_store
 from mmla_core.store.jobs import create_job, update_job
 from mmla_core.train import control
@@ -17,7 +17,7 @@ from mmla_core.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
-class TrainSample:   # the contract's samples.TrainSample, for a fake samples module
+class TrainSample:   # the contract's samples.TrainSample, for a fake preview
     clip_id: int
     task: str
     split: str
@@ -36,18 +36,14 @@ def project(tmp_path, monkeypatch):
     (preflight.validate is the trainer's to test; here only job control is under test)."""
     monkeypatch.setenv("MMLA_TRAINER_CMD", shlex.join([sys.executable, str(FAKE_TRAINER)]))
     monkeypatch.setenv("FAKE_TRAINER_MODE", "quick")
-    from mmla_core.train import samples as real_samples
-
-    fake_samples = types.ModuleType("mmla_core.train.samples")
-    fake_samples.labels_record = real_samples.labels_record  # what a job records: the real one
-    fake_samples.preview = lambda store, config, n=5: [
+    # where they are used: control and the CLI import them at their top (labels_record, what a
+    # job records, stays the real one)
+    monkeypatch.setattr(commands_train, "preview", lambda store, config, n=5: [
         TrainSample(clip_id=i, task=config.tasks[0], split="train", prompt=f"What is clip {i}?",
                     answer=f"{config.tasks[0]}: thank", label="thank", media_path=f"c{i}.mp4")
-        for i in range(1, n + 1)]
-    monkeypatch.setitem(sys.modules, "mmla_core.train.samples", fake_samples)
-    fake_preflight = types.ModuleType("mmla_core.train.preflight")
-    fake_preflight.validate = lambda store, config: []
-    monkeypatch.setitem(sys.modules, "mmla_core.train.preflight", fake_preflight)
+        for i in range(1, n + 1)])
+    for module in (control, commands_train):
+        monkeypatch.setattr(module, "validate", lambda store, config: [])
     db = tmp_path / "proj.sqlite"
     open_store(db).close()
     return db

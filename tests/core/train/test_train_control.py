@@ -197,7 +197,7 @@ def test_device_names_resolve_to_one_string_per_device():
 
 
 def test_launch_refuses_a_config_the_store_cannot_train(project, monkeypatch):
-    monkeypatch.setattr(sys.modules["mmla_core.train.preflight"], "validate",
+    monkeypatch.setattr(control, "validate",
                         lambda store, config: ["no labelled clips for MIntRec in split 'train'",
                                                "only one class in 'dev'"])
     with pytest.raises(TrainConfigError) as caught:

@@ -179,7 +179,7 @@ def test_the_test_evaluation_runs_after_the_training_model_is_freed(toy_project,
                                                                    tmp_path, monkeypatch):
     import gc
 
-    from mmla_core.train import evaluation
+    from mmla_core.train import run
 
     kept, seen = _KeepModel(), []
 
@@ -188,7 +188,7 @@ def test_the_test_evaluation_runs_after_the_training_model_is_freed(toy_project,
         seen.append(kept.model())
         return [], {}
 
-    monkeypatch.setattr(evaluation, "evaluate_after_training", evaluate)
+    monkeypatch.setattr(run, "evaluate_after_training", evaluate)  # imported at its top
     config = toy_config(toy_text_model, output_dir=str(tmp_path / "free"), max_steps=2,
                         eval_every=2, save_every=2)
     assert run_training(config, toy_project, callbacks=[kept]).status == "done"
@@ -197,12 +197,12 @@ def test_the_test_evaluation_runs_after_the_training_model_is_freed(toy_project,
 
 def test_a_failing_test_evaluation_keeps_the_trained_run_done(toy_project, toy_text_model,
                                                              tmp_path, monkeypatch):
-    from mmla_core.train import evaluation
+    from mmla_core.train import run
 
     def evaluate(*args):
         raise RuntimeError("CUDA out of memory in the test run")
 
-    monkeypatch.setattr(evaluation, "evaluate_after_training", evaluate)
+    monkeypatch.setattr(run, "evaluate_after_training", evaluate)  # imported at its top
     config = toy_config(toy_text_model, output_dir=str(tmp_path / "t"), max_steps=2,
                         eval_every=2, save_every=2)
     job_id = _job(toy_project, config)
