@@ -32,6 +32,7 @@ from shiboken6 import isValid
 from mmla_app.ops import datasets as ops
 from mmla_app.ops.op import run_job
 from mmla_app.theme import ERROR_STYLE
+from mmla_core.datasets.remove import plan_removal
 from mmla_core.store.catalog import list_datasets
 
 PROJECT_FILTER = "MMLA Studio projects (*.sqlite *.sqlite3 *.db);;All files (*)"
@@ -111,8 +112,6 @@ def _datasets(store) -> list[tuple[int, str, int]]:
 
 
 def _plan(store, dataset_id: int):
-    from mmla_core.datasets.remove import plan_removal  # av at import (variant writer)
-
     return plan_removal(store, dataset_id)
 
 

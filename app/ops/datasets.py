@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from mmla_app.ops.op import Op
 from mmla_core.changes import CLIPS, DATASETS, LABELS, RUNS, Changes
+from mmla_core.datasets.remove import remove_dataset
 
 
 def _write_delete(store, dataset_id: int):
-    from mmla_core.datasets.remove import remove_dataset  # av at import (variant writer)
-
     return remove_dataset(store, dataset_id)
 
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from mmla_app.ops.op import Op
 from mmla_core.changes import Changes
+from mmla_core.datasets.eaf import export_eaf
+from mmla_core.datasets.export import export_llamafactory
+from mmla_core.datasets.review_export import export_review_csv, export_review_jsonl
+from mmla_core.models.registered import load_tokenizer
 from mmla_core.store.verdicts import Selection, describe_record
 
 
 def _write_review(store, fmt: str, out: str, dataset_id: int, selection: Selection) -> str:
-    from mmla_core.datasets.review_export import (  # av at import (datasets package)
-        export_review_csv,
-        export_review_jsonl,
-    )
-
     writer = export_review_csv if fmt == "csv" else export_review_jsonl
     written = writer(store, out, dataset=dataset_id, selection=selection)
     return f"Wrote {written.records} clips to {out}; {describe_record(written.labels)}"
@@ -26,8 +25,6 @@ def _write_review(store, fmt: str, out: str, dataset_id: int, selection: Selecti
 
 def _write_eaf(store, out: str, dataset_id: int, annotator: str | None,
                selection: Selection) -> str:
-    from mmla_core.datasets.eaf import export_eaf  # av at import (datasets package)
-
     files = export_eaf(store, out, dataset=dataset_id, annotator=annotator, selection=selection)
     skipped = ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())) or "none"
     return (f"Wrote {len(files)} .eaf files to {out}; skipped: {skipped}; "
@@ -36,9 +33,6 @@ def _write_eaf(store, out: str, dataset_id: int, annotator: str | None,
 
 def _write_llamafactory(store, out: str, dataset_id: int, options: dict,
                         selection: Selection) -> str:
-    from mmla_core.datasets.export import export_llamafactory  # av at import
-    from mmla_core.models.registered import load_tokenizer
-
     # loaded here, on the job's thread (transformers is slow to import)
     tokenizer = load_tokenizer(store, options["tokenizer"]) if options.get("tokenizer") else None
     files = export_llamafactory(

@@ -12,16 +12,16 @@ from pathlib import Path
 
 from mmla_app.ops.op import Op
 from mmla_core.changes import CLIPS, DATASETS, LABELS, Changes
+from mmla_core.datasets import probe_pending
+from mmla_core.datasets.auto import import_path as import_dataset_path
+from mmla_core.demo import ensure_demo
 
 IMPORTED = Changes.of(DATASETS, CLIPS, LABELS)
 
 
 def _write_import(store, path: str, name: str | None, media_root: str | None, progress) -> list:
     """Import rows, then probe the new media; `progress(done, total, phase)` for both."""
-    from mmla_core.datasets import probe_pending  # av at import (media probing)
-    from mmla_core.datasets.auto import import_path
-
-    reports = import_path(store, Path(path), name=name, media_root=media_root,
+    reports = import_dataset_path(store, Path(path), name=name, media_root=media_root,
                           progress=lambda d, t: progress(d, t, "Importing"))
     for report in (r for r in reports if r.dataset_id is not None):
         probe_pending(store, report.dataset_id,
@@ -38,8 +38,6 @@ def import_path(path: str | Path, *, name: str | None = None, media_root: str | 
 
 
 def _write_demo(store) -> int:
-    from mmla_core.demo import ensure_demo
-
     return ensure_demo(store)
 
 

@@ -13,6 +13,10 @@ from pathlib import Path
 from mmla_app.ops.op import Op
 from mmla_core.changes import CLIPS, LABELS, Changes
 from mmla_core.store.catalog import get_clip
+from mmla_core.variants.batch import make_variants
+from mmla_core.variants.presets import preset_specs
+from mmla_core.variants.store_ops import create_variant as store_create
+from mmla_core.variants.store_ops import delete_variant as store_delete
 
 
 def _made(clip_id: int, copy_labels: bool) -> Changes:
@@ -20,8 +24,6 @@ def _made(clip_id: int, copy_labels: bool) -> Changes:
 
 
 def _write_variant(store, clip_id: int, steps: list, seed: int, copy_labels: bool):
-    from mmla_core.variants.store_ops import create_variant as store_create  # av at import
-
     return store_create(store, clip_id, steps, seed, copy_labels=copy_labels)
 
 
@@ -31,9 +33,6 @@ def create_variant(clip_id: int, steps: list, seed: int, copy_labels: bool) -> O
 
 
 def _write_mmabench(store, clip_id: int, seed: int, copy_labels: bool):
-    from mmla_core.variants.batch import make_variants  # av at import
-    from mmla_core.variants.presets import preset_specs
-
     clip = get_clip(store, clip_id)
     if clip is None:
         raise ValueError(f"clip {clip_id} is no longer in the project")
@@ -47,8 +46,6 @@ def make_mmabench_set(clip_id: int, seed: int, copy_labels: bool) -> Op:
 
 
 def _write_batch(store, dataset_id: int, specs: list, seed: int, progress, cancel):
-    from mmla_core.variants.batch import make_variants  # av at import
-
     return make_variants(store, dataset_id, specs, seed, cancel=cancel, progress=progress)
 
 
@@ -61,8 +58,6 @@ def make_dataset_variants(dataset_id: int, specs: list, seed: int, *, progress,
 
 
 def _write_delete(store, variant_id: int) -> list[Path]:
-    from mmla_core.variants.store_ops import delete_variant as store_delete  # av at import
-
     return store_delete(store, variant_id)
 
 

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mmla_core.media.decode import MediaError, decode_audio, open_media
+from mmla_core.media.packets import first_audio_stream
 from mmla_core.media.playback import AudioClock
 
 log = logging.getLogger(__name__)
@@ -70,9 +72,6 @@ _cache_lock = threading.Lock()  # also serialises decodes: the second asker gets
 
 def load_clip_audio(path: str | os.PathLike[str], rate: int = MEDIA_RATE) -> ClipAudio:
     """Decode (or fetch from a small cache) the clip's audio; never raises for bad media."""
-    from mmla_core.media.decode import MediaError, decode_audio, open_media
-    from mmla_core.media.packets import first_audio_stream
-
     target = Path(path)
     try:
         stat = target.stat()

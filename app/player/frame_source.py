@@ -27,10 +27,11 @@ from PySide6.QtCore import QObject, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from mmla_core.media.decode import FrameClock, MediaError, open_media, video_index
+from mmla_core.media.packets import first_video_stream
+
 if TYPE_CHECKING:  # PyAV loads on the worker thread, not when the window starts
     import av
-
-    from mmla_core.media.decode import FrameClock
 
 __all__ = ["AHEAD", "BEHIND", "NO_CLIP_TEXT", "FrameSource", "VideoInfo", "VideoView"]
 
@@ -63,9 +64,6 @@ class _Decoder:
     """Worker-thread side: one open container, decoding forward and seeking when it pays."""
 
     def __init__(self, path: Path, max_side: int) -> None:
-        from mmla_core.media.decode import FrameClock, MediaError, open_media, video_index
-        from mmla_core.media.packets import first_video_stream
-
         index, self.origin = video_index(path)
         self.clock = FrameClock(np.asarray(index.seconds(index.pts), np.float64) - self.origin)
         self.time_base = index.time_base
@@ -321,8 +319,6 @@ class FrameSource(QObject):
     def _open(self, gen: int, path: Path | None) -> _Decoder | None:
         import av
 
-        from mmla_core.media.decode import MediaError
-
         if path is None:
             return None
         try:
@@ -337,8 +333,6 @@ class FrameSource(QObject):
               ahead: int) -> None:
         """Decode one frame: toward the needed one, or read-ahead past the cursor."""
         import av
-
-        from mmla_core.media.decode import MediaError
 
         try:
             if need is not None and not decoder.reachable(need):

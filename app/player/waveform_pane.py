@@ -11,16 +11,17 @@ wheel zooms. Keys: +/- zoom around the playhead, Esc clears the selection.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from superqt.utils import create_worker, qthrottled
 
 from mmla_app.player.audio_output import load_clip_audio
+from mmla_core.media.decode import MediaError, frame_times
 from mmla_core.media.waveform import PeakPyramid
 
 __all__ = ["WaveformPane", "compute_spectrogram"]
@@ -65,8 +66,6 @@ def _build_job(gen: int, path: Path):
 
 def _video_duration(path: Path) -> float:
     """How long the picture of an audio-less clip lasts, so clicks still seek it (0: unknown)."""
-    from mmla_core.media.decode import MediaError, frame_times
-
     try:
         times = frame_times(path)
     except MediaError:
@@ -79,30 +78,38 @@ def _spectrogram_job(gen: int, samples: np.ndarray, rate: int):
     return gen, *compute_spectrogram(samples, rate)
 
 
-class _WaveViewBox(pg.ViewBox):
-    """x-only pan/zoom; a click reports its time; Shift+drag reports a range being selected."""
+@cache
+def _wave_viewbox_class() -> type:
+    """The view box class, made on first use: pyqtgraph loads with the first pane, not with
+    this module."""
+    import pyqtgraph as pg
 
-    clicked = Signal(float)
-    range_dragged = Signal(float, float, bool)  # t0, t1, finished
+    class _WaveViewBox(pg.ViewBox):
+        """x-only pan/zoom; a click reports its time; Shift+drag reports a range being selected."""
 
-    def mouseClickEvent(self, ev) -> None:
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()
-            self.clicked.emit(self.mapSceneToView(ev.scenePos()).x())
-        else:
-            super().mouseClickEvent(ev)
+        clicked = Signal(float)
+        range_dragged = Signal(float, float, bool)  # t0, t1, finished
 
-    def mouseDragEvent(self, ev, axis=None) -> None:
-        if ev.button() == Qt.MouseButton.LeftButton and ev.isStart():
-            self._selecting = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if ev.button() == Qt.MouseButton.LeftButton and getattr(self, "_selecting", False):
-            ev.accept()  # the whole gesture selects: letting go of Shift midway does not pan
-            start = self.mapSceneToView(ev.buttonDownScenePos()).x()
-            here = self.mapSceneToView(ev.scenePos()).x()
-            self.range_dragged.emit(start, here, ev.isFinish())
-            self._selecting = not ev.isFinish()
-        else:
-            super().mouseDragEvent(ev, axis)
+        def mouseClickEvent(self, ev) -> None:
+            if ev.button() == Qt.MouseButton.LeftButton:
+                ev.accept()
+                self.clicked.emit(self.mapSceneToView(ev.scenePos()).x())
+            else:
+                super().mouseClickEvent(ev)
+
+        def mouseDragEvent(self, ev, axis=None) -> None:
+            if ev.button() == Qt.MouseButton.LeftButton and ev.isStart():
+                self._selecting = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            if ev.button() == Qt.MouseButton.LeftButton and getattr(self, "_selecting", False):
+                ev.accept()  # the whole gesture selects: letting go of Shift midway does not pan
+                start = self.mapSceneToView(ev.buttonDownScenePos()).x()
+                here = self.mapSceneToView(ev.scenePos()).x()
+                self.range_dragged.emit(start, here, ev.isFinish())
+                self._selecting = not ev.isFinish()
+            else:
+                super().mouseDragEvent(ev, axis)
+
+    return _WaveViewBox
 
 
 class WaveformPane(QWidget):
@@ -131,7 +138,9 @@ class WaveformPane(QWidget):
         self.viewbox.sigResized.connect(lambda *_: self._requery())
 
     def _build(self) -> None:
-        self.viewbox = _WaveViewBox(enableMenu=False)
+        import pyqtgraph as pg
+
+        self.viewbox = _wave_viewbox_class()(enableMenu=False)
         self.viewbox.setMouseEnabled(x=True, y=False)
         self.viewbox.disableAutoRange()
         self.plot = pg.PlotWidget(self, viewBox=self.viewbox, background="w")

@@ -36,6 +36,7 @@ from mmla_core import changes as areas
 from mmla_core.store.catalog import get_clip
 from mmla_core.variants.plan import DatasetContext
 from mmla_core.variants.recipes import RECIPES, Param, recipe_title
+from mmla_core.variants.store_ops import describe_variants
 from mmla_core.words import count
 
 STATE_CHANNEL = "variants_state"
@@ -48,8 +49,6 @@ SPIN_LIMIT = 1_000_000
 
 def load_state(store, clip_id: int) -> dict:
     """The clip, its dataset's possible donors and its variants (with badges)."""
-    from mmla_core.variants.store_ops import describe_variants  # av at import
-
     clip = get_clip(store, clip_id)
     if clip is None:
         return {"clip": None, "donors": [], "variants": []}
