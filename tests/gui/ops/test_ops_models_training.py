@@ -1,10 +1,7 @@
-"""The model and training ops (app/ops/models.py, training.py) and the RunnerScope each panel and
-dialog reads through: a write's Changes reach the bus with the acting panel as initiator; a
-scope's channels are its own and closing it drops its results while its jobs run to their end."""
+"""The model and training ops (app/ops/models.py, training.py): a write's Changes reach the bus
+with the acting panel or dialog as initiator."""
 
 from __future__ import annotations
-
-import threading
 
 import pytest
 
@@ -15,6 +12,7 @@ from mmla_app.training.training_panel import TrainingPanel
 from mmla_core.changes import ADAPTERS, MODELS, TRAINING
 from mmla_core.store.db import open_store
 from mmla_core.store.jobs import update_job
+from tests.support.fake_engine import model_folder
 from tests.support.finetune_helpers import add_job
 
 pytestmark = pytest.mark.gui
@@ -34,30 +32,7 @@ def heard():
     change_bus().forget(listen)
 
 
-def test_two_scopes_keep_their_channels_and_a_closed_one_drops_its_results(
-        qtbot, tiny_project, project_of):
-    runner = project_of(tiny_project.db_path).runner
-    first, second = runner.scope("a"), runner.scope("b")
-    release, ran, got = threading.Event(), [], []
-
-    def slow(value):
-        release.wait(5)
-        ran.append(value)
-        return value
-
-    first.submit(slow, "first", channel="choices", with_store=False, on_success=got.append)
-    second.submit(slow, "second", channel="choices", with_store=False, on_success=got.append)
-    first.close()  # the dialog closed: its job still runs, its result is dropped
-    assert first.submit(slow, "late", with_store=False, on_success=got.append) == 0
-    release.set()
-    qtbot.waitUntil(lambda: sorted(ran) == ["first", "second"], timeout=WAIT)
-    qtbot.waitUntil(lambda: not runner.busy, timeout=WAIT)
-    assert got == ["second"]  # the same channel name in another scope was not replaced
-
-
 def test_adding_a_model_is_an_op_announcing_models(qtbot, tiny_project, tmp_path, heard):
-    from tests.support.fake_engine import model_folder
-
     folder = model_folder(tmp_path / "tiny-model")
     dialog, names = object(), []
     submit(tiny_project.db_path, model_ops.add_model_folder(str(folder)), initiator=dialog,
