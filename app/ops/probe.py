@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from mmla_app.ops.op import Op
 from mmla_core.changes import CLIPS, Changes
+from mmla_core.variants.presets import MMABENCH
+from mmla_core.variants.store_ops import create_variant
 
 
 def _write_scenario(store, clip_id: int, scenario: str, seed: int) -> int:
     """The scenario as a variant clip (written once, then reused); the clip id to play (the
     clip itself for the aligned row)."""
-    # the variant writer loads PyAV (heavy): imported on first use, never at the window's start
-    from mmla_core.variants.presets import MMABENCH
-    from mmla_core.variants.store_ops import create_variant
-
     steps = next(s.steps for s in MMABENCH if s.key == scenario)
     return clip_id if not steps else create_variant(store, clip_id, steps, seed=seed).clip_id
 

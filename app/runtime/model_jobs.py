@@ -21,6 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 
 from mmla_app import settings
+from mmla_core.worker.client import WorkerClient
 
 POLL_MS = 100
 EventFn = Callable[[dict], None]
@@ -66,9 +67,6 @@ class ModelJobs(QObject):
 
     def submit(self, op: str, *args, on_event: EventFn, **kwargs) -> JobHandle:
         """`op`: a WorkerClient method (evaluate, probe, probe_set, model_checks)."""
-        # the client imports the worker's service, which loads PyAV (heavy): on first use only
-        from mmla_core.worker.client import WorkerClient
-
         if self.client is None:
             self.client = WorkerClient(self.db_path)
         if op != "evaluate":  # an evaluation's request carries its own settings

@@ -18,6 +18,7 @@ from mmla_app.runtime.change_bus import ChangeBus, ProjectWatcher, change_bus
 from mmla_app.runtime.model_jobs import shutdown_model_jobs
 from mmla_app.runtime.runner import Runner
 from mmla_app.runtime.write_queue import ErrorFn, SuccessFn, WriteQueue, write_queue
+from mmla_core.demo import ensure_demo
 from mmla_core.store.catalog import list_datasets
 
 PROJECT_CHANNEL = "project"
@@ -28,8 +29,6 @@ def open_project(store, demo: bool | None) -> tuple[int, str | None]:
 
     Returns (datasets, why the project is read-only or None)."""
     if not store.read_only and (demo or (demo is None and not list_datasets(store))):
-        from mmla_core.demo import ensure_demo  # the folder importer loads PyAV (heavy)
-
         ensure_demo(store)
     return len(list_datasets(store)), store.read_only
 
