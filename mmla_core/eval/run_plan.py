@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mmla_core.models.registry import ModelLoadError
 from mmla_core.prompts import TEMPLATES
 from mmla_core.store.catalog import find_dataset, original_clip_ids, task_by_name
 from mmla_core.store.db import Store
@@ -45,6 +46,9 @@ DEFAULT_FACTORIES = {
     "engine": "mmla_core.models.engine:Engine.load",
     "inputs": "mmla_core.models.inputs:clip_input_from_store",
     "settings": "mmla_core.models.engine:InferenceSettings",
+    # a model ref that names no registered model: its folder (or cached hub id), files only;
+    # raises when there is none, so no run is started for a model that is not there
+    "locate": "mmla_core.models.registry:resolve_model_path",
 }
 
 
@@ -261,16 +265,25 @@ def _dataset(store: Store, ref) -> tuple[int, str]:
     return int(row["id"]), row["name"]
 
 
-def _model(store: Store, ref) -> tuple[int | None, str]:
-    """(registered model id or None, the path or hub id the engine loads)."""
+def _model(store: Store, ref, locate: bool = True) -> tuple[int | None, str]:
+    """(registered model id or None, the path or hub id the engine loads). With `locate`, a
+    ref that names no registered model must be a folder or a cached hub id (EvalError: no run
+    is started for a model that is not there); an engine factory of one's own locates its own."""
     if ref is None or str(ref).strip() == "":
         raise EvalError("choose a model: a registered name (`mmla models ls`) or a folder")
-
     try:
         row = find_model(store, ref)
     except ModelRefError as exc:
         raise EvalError(str(exc)) from None
-    return (int(row["id"]), row["path"]) if row else (None, str(ref))
+    if row is not None:
+        return int(row["id"]), row["path"]
+    if not locate or DEFAULT_FACTORIES.get("locate") is None:
+        return None, str(ref)
+    try:
+        resolve(None, "locate")(str(ref))
+    except ModelLoadError as exc:
+        raise EvalError(str(exc)) from None  # the CLI adds the registered names
+    return None, str(ref)
 
 
 def prepare_job(store: Store, request: dict) -> EvalJob:
@@ -313,7 +326,7 @@ def _created(store: Store, request: dict) -> tuple[EvalJob, list[Sample]]:
     if not samples:
         raise EvalError(f"no clip of {dataset_name} (split {split!r}) has a {task.name} label "
                         f"the verdict rule keeps: nothing to evaluate ({describe_record(labels)})")
-    model_id, model_path = _model(store, request.get("model"))
+    model_id, model_path = _model(store, request.get("model"), request.get("locate", True))
     adapter = str(request["adapter"]) if request.get("adapter") else None
     run_settings = {
         "model": str(request.get("model")), "model_path": model_path, "adapter": adapter,

@@ -56,7 +56,7 @@ def run_evaluation(store_path: str | Path, *, model=None, task=None, dataset=Non
                    launch_key: str | None = None, device: str | None = None,
                    device_map: str | None = None, max_memory: str | None = None,
                    allow_pickle: bool = False, selection=None, db_mode: str = "direct",
-                   out_dir: str | Path | None = None) -> int:
+                   out_dir: str | Path | None = None, locate: bool | None = None) -> int:
     """Evaluate (or resume) a run and return its id; its status says how it ended.
 
     `progress(EvalProgress)` is called as the run advances; `cancel` is a callable or an event
@@ -68,7 +68,9 @@ def run_evaluation(store_path: str | Path, *, model=None, task=None, dataset=Non
     run keeps its own. `db_mode` shards (or auto, where the database is not safely writable)
     opens the project read-only and writes the predictions to per-rank JSONL shards in
     `out_dir` (eval.shards; returns 0: `mmla runs merge` makes the run). EvalError (no run
-    created) for an unknown task, dataset, run or source.
+    created) for an unknown task, dataset, run or source, or for a model that names no
+    registered model, folder or cached hub id (`locate`; default: unless `engine_factory` is
+    one's own, which knows its own models).
     """
     request = {"model": model, "task": task, "dataset": dataset, "split": split,
                "settings": settings, "variants": variants, "adapter": adapter, "resume": resume,
@@ -77,8 +79,9 @@ def run_evaluation(store_path: str | Path, *, model=None, task=None, dataset=Non
                "max_memory": max_memory, "allow_pickle": allow_pickle,
                "selection": selection.to_dict() if hasattr(selection, "to_dict") else selection}
     shards = _shard_recorder(store_path, db_mode, out_dir, rank)
+    locate = engine_factory is None if locate is None else locate
     with open_store(store_path, read_only=True if shards else None) as store:
-        job = prepare_job(store, {**request, "shards": shards})
+        job = prepare_job(store, {**request, "shards": shards, "locate": locate})
         runner = _Runner(store, job, progress, cancel, shards)
         runner.run(engine_factory, input_factory)
         return job.run_id

@@ -52,8 +52,11 @@ class WorkerClient:
         self._ctx: Any = multiprocessing.get_context(start_method)
         # the defaults as named now (import paths), so the spawned worker builds what this
         # process would: eval.run_plan.DEFAULT_FACTORIES, which a test may point at a fake
-        self._factories = (engine_factory or DEFAULT_FACTORIES["engine"],
-                           input_factory or DEFAULT_FACTORIES["inputs"])
+        # (an engine of one's own locates its own models: no "locate" then)
+        self._factories = {**DEFAULT_FACTORIES, "engine": engine_factory or
+                           DEFAULT_FACTORIES["engine"], "inputs": input_factory or
+                           DEFAULT_FACTORIES["inputs"],
+                           "locate": None if engine_factory else DEFAULT_FACTORIES["locate"]}
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._cancel = self._ctx.Array("q", CANCEL_SLOTS)  # cancelled request ids
@@ -78,7 +81,7 @@ class WorkerClient:
         parent, child = self._ctx.Pipe(duplex=True)
         self._process = self._ctx.Process(
             target=worker_main, name="mmla-model-worker", daemon=True,
-            args=(child, self._cancel, str(self.db_path), *self._factories, name))
+            args=(child, self._cancel, str(self.db_path), self._factories, name))
         with _main_module_hidden():
             self._process.start()
         child.close()

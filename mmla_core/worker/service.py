@@ -18,6 +18,7 @@ import traceback
 
 from mmla_core.cancel import RequestCancel
 from mmla_core.eval.run_plan import (
+    DEFAULT_FACTORIES,
     describe_failure,
     engine_info_dict,
     inference_settings,
@@ -81,11 +82,15 @@ def _redirect_stderr(log_path: str) -> None:
     faulthandler.enable(log)
 
 
-def worker_main(conn, cancel, db_path: str, engine_factory, input_factory, log_path: str):
-    """The worker's loop: one request at a time until `stop` or the caller goes away."""
+def worker_main(conn, cancel, db_path: str, factories: dict, log_path: str):
+    """The worker's loop: one request at a time until `stop` or the caller goes away.
+    `factories`: the caller's `eval.run_plan.DEFAULT_FACTORIES` (import paths), adopted here so
+    the worker locates, loads and feeds a model as the caller would."""
     _redirect_stderr(log_path)
     conn.send({"type": "ready", "pid": os.getpid()})
-    engines = _Engines(engine_factory)
+    DEFAULT_FACTORIES.update(factories)
+    engines = _Engines(factories["engine"])
+    input_factory = factories["inputs"]
     handlers = {"load": _load, "evaluate": _evaluate, "predict": _predict, "probe": _probe,
                 "probe_set": _probe_set, "checks": _checks}
     while True:
@@ -122,7 +127,8 @@ def _evaluate(request, conn, cancel, db_path, engines, input_factory) -> None:
         conn.send(make_event("progress", rid, **dataclasses.asdict(event)))
 
     run_id = run_evaluation(db_path, **request["kwargs"], progress=progress, cancel=cancel,
-                            engine_factory=engines.get, input_factory=input_factory)
+                            engine_factory=engines.get, input_factory=input_factory,
+                            locate=DEFAULT_FACTORIES.get("locate") is not None)
     if run_id == 0:   # --db-mode shards: no run row yet, the caller merges the folder
         conn.send(finished(rid, 0, "sharded"))
         return

@@ -160,7 +160,13 @@ def reset_counter() -> None:
     _COUNT["predicted"] = 0
 
 
-FACTORIES = {"engine": f"{__name__}:load", "inputs": f"{__name__}:clip_input"}
+FACTORIES = {"engine": f"{__name__}:load", "inputs": f"{__name__}:clip_input",
+             "locate": f"{__name__}:locate"}
+
+
+def locate(ref: str) -> Path:
+    """Any name is a model to the fake engine (loading may still fail: FAKE_ENGINE_FAIL_LOAD)."""
+    return Path(ref)
 
 
 def install(monkeypatch, **factories: str) -> None:

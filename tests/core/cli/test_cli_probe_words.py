@@ -46,7 +46,7 @@ def test_probe_compare_prints_both_answers_and_the_differences(project, capsys):
 
 def test_model_prefix_and_unknown_models_name_the_registered_ones(project, capsys):
     from mmla_core.store import open_store
-    from mmla_core.store.results import ModelRefError, add_model, find_model
+    from mmla_core.store.results import ModelRefError, add_model, find_model, list_runs
 
     with open_store(project) as store:
         add_model(store, "tiny-qwen2_5_omni", "qwen2_5_omni", "/models/omni")
@@ -60,3 +60,13 @@ def test_model_prefix_and_unknown_models_name_the_registered_ones(project, capsy
     err = capsys.readouterr().err
     assert "no model 'nope' is registered in this project; registered models: " \
            "tiny-qwen2_5_omni, tiny-qwen2_vl" in err
+    assert "nope: no such folder" in err  # what a folder or hub id would need
+    assert "resume it with" not in err  # refused before a run starts: nothing to resume
+    with open_store(project) as store:
+        assert list_runs(store) == []
+    # the same through the model worker, which is how `mmla eval` runs by default
+    assert run(project, "eval", "--model", "Qwen/NotCached", "--dataset", "demo", "--task",
+               "MELD") == 1
+    assert "hf download Qwen/NotCached" in capsys.readouterr().err
+    with open_store(project) as store:
+        assert list_runs(store) == []
