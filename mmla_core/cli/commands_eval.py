@@ -19,9 +19,8 @@ from mmla_core.cli.common import (
     progress_bar,
     selection_from_args,
 )
-from mmla_core.eval.arguments import add_eval_arguments, eval_kwargs
+from mmla_core.eval.arguments import adapter_defaults, add_eval_arguments, eval_kwargs
 from mmla_core.eval.comparable import (
-    adapter_settings,
     describe_differences,
     eval_command,
     zero_shot_rerun,
@@ -92,7 +91,7 @@ def register(sub) -> None:
 def _eval(store, args) -> int:
     kwargs = eval_kwargs(args)
     if args.adapter and args.resume is None:
-        _adapter_defaults(store, kwargs, args)
+        print(adapter_defaults(store, kwargs, args), file=sys.stderr)
     runner = _eval_in_process if args.in_process else _eval_in_worker
     run_id = runner(store.path, kwargs, args)
     if run_id is None:
@@ -109,26 +108,6 @@ def _merge(store, folder: Path):
         raise CliError(f"{folder}: cannot merge ({exc})") from exc
     print(report.describe())
     return report
-
-
-def _adapter_defaults(store, kwargs: dict, args) -> None:
-    """Evaluating an adapter: the frames, max pixels, prompt form (and audio) its training used,
-    where the command line does not say otherwise (eval.comparable.adapter_settings)."""
-    found = adapter_settings(store, args.adapter, args.task)
-    if found is None:
-        print(f"mmla eval: {args.adapter} was not trained in this project: MMLA's zero-shot "
-              "defaults (or your flags) apply", file=sys.stderr)
-        return
-    given = {"num_frames": args.frames is not None or args.fps is not None,
-             "sample_fps": args.frames is not None or args.fps is not None,
-             "max_pixels": args.max_pixels is not None, "prompt_kind": args.prompt_kind
-             is not None, "template": args.template is not None, "audio_on": args.no_audio}
-    settings = kwargs["settings"]
-    taken = {k: v for k, v in found["inference"].items() if k in given and not given[k]}
-    settings.update(taken)
-    shown = ", ".join(f"{k} {v}" for k, v in taken.items() if v is not None)
-    print(f"inference settings of training job {found['job_id']}: {shown or 'as given'} "
-          "(--frames/--fps/--max-pixels/--prompt-kind override them)", file=sys.stderr)
 
 
 def _eval_in_process(db_path: Path, kwargs: dict, args) -> int:

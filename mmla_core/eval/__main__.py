@@ -17,9 +17,14 @@ from pathlib import Path
 
 from mmla_core.config import default_db_path
 from mmla_core.distributed import launch_key_from_env, local_rank, shard_from_env
-from mmla_core.eval.arguments import ArgumentError, add_eval_arguments, eval_kwargs
+from mmla_core.eval.arguments import (
+    ArgumentError,
+    adapter_defaults,
+    add_eval_arguments,
+    eval_kwargs,
+)
 from mmla_core.eval.runs import EvalError, run_evaluation
-from mmla_core.store import StoreError
+from mmla_core.store import StoreError, open_store
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -36,8 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         kwargs = eval_kwargs(args)
         kwargs.setdefault("db_mode", "auto")   # a rank on another machine: shards, not SQLite
+        db = args.db or default_db_path()
+        if args.adapter and args.resume is None:  # as `mmla eval` does: comparable runs
+            with open_store(db, read_only=True) as store:
+                note = adapter_defaults(store, kwargs, args)
+            if rank == 0:
+                _say(note)
         run_id = run_evaluation(
-            args.db or default_db_path(), **kwargs, rank=rank, world_size=world,
+            db, **kwargs, rank=rank, world_size=world,
             launch_key=launch_key_from_env(), device=args.device or _rank_device(),
             progress=lambda e: _rank_line(rank, e))
     except (ArgumentError, EvalError, StoreError, OSError) as exc:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mmla_core.eval.comparable import adapter_settings
+from mmla_core.store.db import Store
 from mmla_core.store.label_policy import LabelSourceError
 from mmla_core.store.verdicts import Selection
 
-__all__ = ["LABELS_HELP", "ArgumentError", "add_eval_arguments", "add_placement_arguments",
-           "add_selection_args", "eval_kwargs", "placement_kwargs", "selection_from_args",
-           "settings_from_args"]
+__all__ = ["LABELS_HELP", "ArgumentError", "adapter_defaults", "add_eval_arguments",
+           "add_placement_arguments", "add_selection_args", "eval_kwargs", "placement_kwargs",
+           "selection_from_args", "settings_from_args"]
 
 
 class ArgumentError(ValueError):
@@ -137,3 +139,23 @@ def eval_kwargs(args) -> dict:
 def _shard_kwargs(args) -> dict:
     given = {"db_mode": args.db_mode, "out_dir": args.out}
     return {k: v for k, v in given.items() if v is not None}
+
+
+def adapter_defaults(store: Store, kwargs: dict, args) -> str:
+    """Evaluating an adapter: take the frames, max pixels, prompt form (and audio) its training
+    used where the command line does not say otherwise (eval.comparable.adapter_settings), into
+    `kwargs["settings"]`. Returns the line that says what was taken."""
+    found = adapter_settings(store, args.adapter, args.task)
+    if found is None:
+        return (f"mmla eval: {args.adapter} was not trained in this project: MMLA's zero-shot "
+                "defaults (or your flags) apply")
+    frames_given = args.frames is not None or args.fps is not None
+    given = {"num_frames": frames_given, "sample_fps": frames_given,
+             "max_pixels": args.max_pixels is not None,
+             "prompt_kind": args.prompt_kind is not None,
+             "template": args.template is not None, "audio_on": args.no_audio}
+    taken = {k: v for k, v in found["inference"].items() if k in given and not given[k]}
+    kwargs["settings"].update(taken)
+    shown = ", ".join(f"{k} {v}" for k, v in taken.items() if v is not None)
+    return (f"inference settings of training job {found['job_id']}: {shown or 'as given'} "
+            "(--frames/--fps/--max-pixels/--prompt-kind override them)")

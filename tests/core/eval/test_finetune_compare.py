@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mmla_core.eval.finetune_compare import best_by_kind, config_diff, finetune_rows
@@ -124,3 +126,30 @@ def test_runs_whose_settings_differ_are_flagged_with_a_comparable_rerun(store, t
         "model": "tiny-omni", "labels": curated, "inference": tuned_inference})  # the re-run
     (line,) = best_by_kind(finetune_rows(store, task="MELD"))
     assert line["zero-shot"].run_id == same and line["differs"] == {}
+
+
+def test_a_rank_takes_the_adapters_training_settings_as_mmla_eval_does(store, tmp_path,
+                                                                      monkeypatch, capsys):
+    """`python -m mmla_core.eval --adapter A` (a torchrun rank) evaluates with the frames and
+    prompt form A was trained with, unless its flags say otherwise, like `mmla eval`."""
+    from mmla_core.eval.__main__ import main as rank_main
+    from mmla_core.store.catalog import task_by_name
+    from mmla_core.store.labels import set_label
+    from mmla_core.store.results import get_run
+    from tests.support import fake_engine
+
+    fake_engine.install(monkeypatch)
+    meld, _ = task_by_name(store, "MELD")
+    for clip_id, label in enumerate(GOLD, start=1):
+        set_label(store, clip_id, meld, label, "import")
+    _, adapter = add_job(store, tmp_path, "meld-sft", ["MELD"], "sft", frames=6)
+    args = ["--db", str(store.path), "--model", "tiny-omni", "--task", "MELD",
+            "--dataset", "tiny", "--adapter", adapter]
+    assert rank_main(args) == 0
+    assert rank_main([*args, "--frames", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "inference settings of training job" in err and "num_frames 6" in err
+    taken, given = (json.loads(get_run(store, run_id)["settings_json"])["inference"]
+                    for run_id in (1, 2))
+    assert (taken["num_frames"], taken["prompt_kind"]) == (6, "sft")
+    assert given["num_frames"] == 2 and given["prompt_kind"] == "sft"
