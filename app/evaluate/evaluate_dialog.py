@@ -28,6 +28,7 @@ from mmla_app.runtime.model_jobs import JobHandle, model_jobs
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.form_choices import load_choices, load_dataset_info, row
 from mmla_app.widgets.screen_fit import fit_resize
+from mmla_core import changes as areas
 from mmla_core.eval.comparable import adapter_settings
 from mmla_core.eval.compare import run_report
 from mmla_core.store.verdicts import describe_record
@@ -78,6 +79,7 @@ class EvaluateDialog(QDialog):
         layout.addWidget(self.form)
         self._build_run_controls(layout)
         self._refresh_choices()
+        project.bus.listen(self._on_changes)
         app = QCoreApplication.instance()
         if app is not None:  # the app quitting with a run going: leave it marked resumable
             app.aboutToQuit.connect(self._on_quit)
@@ -103,6 +105,12 @@ class EvaluateDialog(QDialog):
         self.runner.submit(load_choices, channel="choices",
                            on_success=lambda c: self._on_choices(c, select_model),
                            on_error=self._failed)
+
+    def _on_changes(self, changes, initiator) -> None:
+        """A model registered or a run ended elsewhere (the CLI, the Probe tab, another window):
+        offer it now; the choices made here are kept."""
+        if initiator is not self and isValid(self) and changes.touches(areas.MODELS, areas.RUNS):
+            self._refresh_choices()
 
     def _on_choices(self, choices: dict, select_model: str | None = None) -> None:
         if not isValid(self):
@@ -265,5 +273,6 @@ class EvaluateDialog(QDialog):
         """Closing stops a running evaluation without waiting; it stays resumable."""
         self._stop_worker()
         self.runner.close()
+        self.project.bus.forget(self._on_changes)
         self.form.adapter_picker.shutdown()
         super().done(result)

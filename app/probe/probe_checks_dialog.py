@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from mmla_app.probe.probe_jobs import (
     LOADING_TEXT,
@@ -26,6 +27,7 @@ from mmla_app.probe.probe_jobs import (
     load_set_choices,
 )
 from mmla_app.runtime.project import Project
+from mmla_core import changes as areas
 from mmla_core.probe.sets import set_clips
 
 
@@ -40,6 +42,7 @@ class ModelChecksDialog(QDialog):
     def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Model answers the checks")
+        self.project = project
         self.runner = project.runner.scope("model_checks")
         self.job = WorkerJob(project.db_path, self)
         self.job.progress.connect(self._on_progress)
@@ -65,7 +68,13 @@ class ModelChecksDialog(QDialog):
              else layout.addWidget)(part)
         layout.addStretch(1)
         self.resize(560, self.sizeHint().height())
-        self.runner.submit(load_set_choices, on_success=self._on_choices)
+        self.runner.submit(load_set_choices, channel="choices", on_success=self._on_choices)
+        project.bus.listen(self._on_changes)
+
+    def _on_changes(self, changes, _initiator) -> None:
+        """A model, dataset or clip added elsewhere: offer it, keeping the choices made."""
+        if isValid(self) and changes.touches(areas.MODELS, areas.DATASETS, areas.CLIPS):
+            self.runner.submit(load_set_choices, channel="choices", on_success=self._on_choices)
 
     def _on_choices(self, choices: dict) -> None:
         fill_combo(self.dataset_combo, [(d, d) for d in choices["splits"]])
@@ -118,6 +127,7 @@ class ModelChecksDialog(QDialog):
     def done(self, result: int) -> None:
         self.job.shutdown()
         self.runner.close()
+        self.project.bus.forget(self._on_changes)
         super().done(result)
 
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from mmla_app.probe.probe_jobs import (
     LOADING_TEXT,
@@ -36,6 +37,7 @@ from mmla_app.probe.probe_jobs import (
 )
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.screen_fit import fit_resize
+from mmla_core import changes as areas
 from mmla_core.probe.sets import set_clips, set_table, set_table_csv
 
 PROMPT_COLUMNS = (("visual_focused", "visual question"), ("audio_focused", "audio question"),
@@ -61,6 +63,7 @@ class ProbeSetDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Probes over a set of clips")
         self.listed = list(listed or [])
+        self.project = project
         self.runner = project.runner.scope("probe_set")
         self.job = WorkerJob(project.db_path, self)
         self.job.progress.connect(self._on_progress)
@@ -69,7 +72,13 @@ class ProbeSetDialog(QDialog):
         self.table_data = None
         self._want = {"model": model, "task": task}
         self._build()
-        self.runner.submit(load_set_choices, on_success=self._on_choices)
+        self.runner.submit(load_set_choices, channel="choices", on_success=self._on_choices)
+        project.bus.listen(self._on_changes)
+
+    def _on_changes(self, changes, _initiator) -> None:
+        """A model, dataset or clip added elsewhere: offer it, keeping the choices made."""
+        if isValid(self) and changes.touches(areas.MODELS, areas.DATASETS, areas.CLIPS):
+            self.runner.submit(load_set_choices, channel="choices", on_success=self._on_choices)
 
     def _build(self) -> None:
         self.listed_radio = QRadioButton(f"Clips the browser lists ({len(self.listed)})", self)
@@ -127,6 +136,7 @@ class ProbeSetDialog(QDialog):
         fill_combo(self.task_combo, [(t, t) for t in choices["tasks"]], self._want["task"])
         fill_combo(self.dataset_combo, [(d, d) for d in self.splits])
         self._fill_splits()
+        self._want = {"model": None, "task": None}  # a later reload keeps the current choice
 
     def _fill_splits(self, *_args) -> None:
         splits = getattr(self, "splits", {}).get(self.dataset_combo.currentData(), [])
@@ -238,6 +248,7 @@ class ProbeSetDialog(QDialog):
     def done(self, result: int) -> None:
         self.job.shutdown()
         self.runner.close()
+        self.project.bus.forget(self._on_changes)
         super().done(result)
 
 

@@ -190,3 +190,21 @@ def test_an_adapter_defaults_to_the_settings_its_training_used(dialog, qtbot, ti
     assert "Settings of training job" in dialog.status.text()
     request = form.eval_request()
     assert request["adapter"] == adapter and request["settings"]["num_frames"] == 6
+
+
+def test_a_model_registered_elsewhere_is_offered_and_the_choice_kept(window, qtbot, tmp_path):
+    """`mmla models add` (another connection) while the window is open: the Evaluate window
+    lists the model within the change poll, and the model already chosen stays chosen."""
+    from mmla_core.store.results import add_model
+
+    dialog = EvaluateDialog(window.project)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.add_model(str(model_folder(tmp_path / "tiny-model")))
+    form = dialog.form
+    qtbot.waitUntil(lambda: form.model_combo.currentData() == "tiny-model", timeout=WAIT)
+    with open_store(window.db_path) as store:
+        add_model(store, "cli-model", "qwen2_5_omni", str(tmp_path / "cli-model"))
+    qtbot.waitUntil(lambda: form.model_combo.findData("cli-model") >= 0, timeout=WAIT)
+    assert form.model_combo.currentData() == "tiny-model"
+    dialog.reject()

@@ -156,7 +156,10 @@ def test_edited_prompt_and_existing_variant_match_the_cli(qtbot, demo_with_model
         for a, b in zip(gui.cells, cli.cells, strict=True):
             assert (a.scenario, a.prompt, a.predicted) == (b.scenario, b.prompt, b.predicted)
             assert a.scores == pytest.approx(b.scores, abs=1e-6)
-        # reopened, the probe shows the text it asked
+        # reopened, the probe shows the text it asked (once the past probes list it: the CLI
+        # call above held the event loop, so the list's reload may not have landed yet)
+        qtbot.waitUntil(lambda: panel.past_combo.findData(gui.run_id) >= 0, timeout=10_000)
+        panel.past_combo.setCurrentIndex(panel.past_combo.findData(gui.run_id))
         panel.options.reset_texts()
         panel.result = None
         panel._open_past(0)

@@ -177,3 +177,27 @@ def test_csv_that_cannot_be_written_says_so(qtbot, tmp_path, monkeypatch, projec
         assert "Cannot write" in dialog.status.text() and str(target) in dialog.status.text()
     finally:
         dialog.done(0)
+
+
+def test_the_set_dialogs_offer_a_model_registered_elsewhere(qtbot, window, tmp_path):
+    """`mmla models add` while the probe-set and model-checks dialogs are open: both list it
+    within the change poll, and the model the person picked stays picked (not the one the
+    Probe tab opened the set view with)."""
+    from mmla_app.probe.probe_checks_dialog import open_model_checks
+    from mmla_app.probe.probe_set_dialog import open_probe_set
+    from mmla_core.store.results import add_model
+
+    with open_store(window.db_path) as store:
+        for name in ("first", "second"):
+            add_model(store, name, "qwen2_5_omni", str(tmp_path / name))
+    dialogs = [open_probe_set(window, window.project, model=str(tmp_path / "first")),
+               open_model_checks(window, window.project)]
+    for dialog in dialogs:
+        qtbot.waitUntil(lambda d=dialog: d.model_combo.count() == 2, timeout=10_000)
+        dialog.model_combo.setCurrentIndex(dialog.model_combo.findText("second"))
+    with open_store(window.db_path) as store:  # another process
+        add_model(store, "third", "qwen2_5_omni", str(tmp_path / "third"))
+    for dialog in dialogs:
+        qtbot.waitUntil(lambda d=dialog: d.model_combo.count() == 3, timeout=10_000)
+        assert dialog.model_combo.currentText() == "second"
+        dialog.done(0)
