@@ -4,10 +4,11 @@ Folders (MMLA layout, clips + manifest, or ELAN .eaf files) and files (a sharegp
 .eaf) go through `datasets.auto.import_path`, the same importer `mmla import` picks.
 
 The import and the media probe are one op (mmla_app.ops.imports) run on the project's runner,
-on a channel of their own (imports never queue behind clip switches, and one runs at a time);
-progress reaches the status bar's progress bar through a thread-safe signal. The op's change
-record brings the new dataset into the browser and its dataset filter. Bad rows are summarised
-in one dialog at the end; what imported stays imported.
+on a queue of their own (imports never wait behind clip switches; one runs at a time, and an
+import asked while others run waits its turn: none replaces another); progress reaches the
+status bar's progress bar through a thread-safe signal, and each import reports when it ends.
+The op's change record brings the new dataset into the browser and its dataset filter. Bad rows
+are summarised in one dialog at the end; what imported stays imported.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class ImportController:
         self.progress.hide()
         self._signal = _Progress()
         self._signal.changed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+        self._unfinished = 0  # imports asked and not yet reported (running + waiting)
 
     def choose_and_import(self) -> None:
         """File > Import dataset folder…: a folder and the dataset's name, then Import."""
@@ -62,31 +64,45 @@ class ImportController:
 
     def start(self, path: Path, *, name: str | None = None,
               media_root: str | None = None) -> None:
-        self.progress.setRange(0, 0)
-        self.progress.setFormat(f"Importing {path.name}…")
+        """Import `path` after the imports already asked (each one reports when it ends)."""
+        if not self._unfinished:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat(f"Importing {path.name}…")
         self.progress.show()
-        self.window.statusBar().showMessage(f"Importing {path} in the background…")
+        self._unfinished += 1
         op = ops.import_path(path, name=name, media_root=media_root,
-                             progress=self._signal.changed.emit)
-        run_job(self.window.project, op, initiator=self, channel=IMPORT_CHANNEL,
-                on_success=lambda reports: self._done(path, reports),
-                on_error=lambda exc: self._failed(path, exc))
+                             progress=lambda done, total, phase: self._signal.changed.emit(
+                                 done, total, f"{path.name}: {phase}"))
+        ahead = run_job(self.window.project, op, initiator=self, channel=IMPORT_CHANNEL,
+                        in_order=True, on_success=lambda reports: self._done(path, reports),
+                        on_error=lambda exc: self._failed(path, exc))
+        self.window.statusBar().showMessage(
+            f"Importing {path} in the background…" if not ahead else
+            f"{path.name} will import after the {count(ahead, 'import')} before it…")
 
     def _on_progress(self, done: int, total: int, phase: str) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.progress.setFormat(f"{phase} %v/%m")
 
+    def _one_ended(self) -> str:
+        """Count an import as reported; what is still to come, for the status line."""
+        self._unfinished = max(self._unfinished - 1, 0)
+        if not self._unfinished:
+            self.progress.hide()
+            return ""
+        return f"; {count(self._unfinished, 'import')} still to go"
+
     def _done(self, path: Path, reports: list) -> None:
         """Status line, then one dialog: what the import decided (a new dataset name, clips
         moved, curated values kept) and every problem, each with its file and line."""
-        self.progress.hide()
+        still = self._one_ended()
         added = sum(r.added for r in reports)
         issues = [i for r in reports for i in r.issues]
         notes = [f"{r.dataset}: {note.strip()}" for r in reports for note in r.notes()]
         self.window.statusBar().showMessage(
             f"Imported {path.name}: {count(added, 'new clip')}, "
-            f"{count(len(issues), 'problem')} reported", 10000)
+            f"{count(len(issues), 'problem')} reported{still}", 10000)
         if issues or notes:
             lines = notes + [f"{i.location}: {i.message}" for i in issues[:MAX_ISSUES_SHOWN]]
             if len(issues) > MAX_ISSUES_SHOWN:
@@ -95,7 +111,8 @@ class ImportController:
             self._message(QMessageBox.Icon.Information, title, "\n".join(lines))
 
     def _failed(self, path: Path, exc: Exception) -> None:
-        self.progress.hide()
+        still = self._one_ended()
+        self.window.statusBar().showMessage(f"Import of {path.name} failed{still}", 10000)
         self._message(QMessageBox.Icon.Warning, "Import failed", f"{path}:\n{exc}")
 
     def _message(self, icon, title: str, text: str) -> None:
@@ -106,20 +123,24 @@ class ImportController:
     # --- drag and drop ------------------------------------------------------------------------
 
     def drag_enter(self, event) -> None:
-        if _dropped_path(event) is not None:
+        if _dropped_paths(event):
             event.acceptProposedAction()
 
     def drop(self, event) -> None:
-        path = _dropped_path(event)
-        if path is not None:
+        """Each dropped folder or file imports in turn (several at once too)."""
+        paths = _dropped_paths(event)
+        if paths:
             event.acceptProposedAction()
-            self.start(path)
+            for path in paths:
+                self.start(path)
 
 
-
-def _dropped_path(event) -> Path | None:
+def _dropped_paths(event) -> list[Path]:
+    """The dropped folders and importable files; none when anything else is among them (the
+    drop is refused as a whole, so nothing is left out unsaid)."""
     urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-    if len(urls) != 1 or not urls[0].isLocalFile():
-        return None
-    path = Path(urls[0].toLocalFile())
-    return path if path.is_dir() or path.suffix.lower() in FILE_SUFFIXES else None
+    paths = [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
+    if not paths or len(paths) != len(urls):
+        return []
+    ok = all(p.is_dir() or p.suffix.lower() in FILE_SUFFIXES for p in paths)
+    return paths if ok else []

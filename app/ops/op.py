@@ -49,13 +49,15 @@ def submit(db_path: str | Path, op: Op, *, initiator: object,
 
 
 def run_job(project, op: Op, *, initiator: object, on_success: SuccessFn | None = None,
-            on_error: ErrorFn | None = None, channel: str | None = None) -> None:
+            on_error: ErrorFn | None = None, channel: str | None = None,
+            in_order: bool = False) -> int:
     """Run a long write as a job on `project`'s runner (beside the writer thread); once it
     returned, announce its changes, then call `on_success(result)` (both on the GUI thread).
 
     The job finishes even when the dialog that started it has closed (the project outlives
     it); its changes still reach the bus, so the window follows. `channel`: the runner's
-    latest-wins lane (one job at a time on it)."""
+    latest-wins lane (one job at a time on it), or with `in_order` its queue (each job runs
+    after the earlier ones and reports; returns how many were ahead)."""
 
     def returned(result: Any) -> None:
         project.watcher.own_write_committed()  # its data_version echo is not news
@@ -63,5 +65,5 @@ def run_job(project, op: Op, *, initiator: object, on_success: SuccessFn | None 
         if on_success is not None:
             on_success(result)
 
-    project.runner.submit(op.fn, *op.args, on_success=returned, on_error=on_error,
-                          channel=channel)
+    return project.runner.submit(op.fn, *op.args, on_success=returned, on_error=on_error,
+                                 channel=channel, in_order=in_order)

@@ -8,6 +8,10 @@ Jobs on a named *channel* follow "latest wins": at most one runs per channel, a 
 replaces any queued one, and results of superseded requests are dropped. So holding Down in the
 clip table never queues a backlog of frame decodes, and a slow answer for an old selection never
 overwrites a newer one (napari's async slicing: request ids, stale responses dropped).
+A channel asked `in_order=True` is a queue instead: every request runs, one at a time, in the
+order asked, against the project it was asked for, and every result is delivered (imports: a
+person's third import never replaces their second). Switching projects does not drop them;
+closing the window or `cancel` does.
 
 `fn` must not touch widgets: it runs off the GUI thread.
 
@@ -22,8 +26,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +60,7 @@ class _Job:
     on_success: SuccessFn | None
     on_error: ErrorFn | None
     with_store: bool
+    db_path: Path  # the project it was asked for (a queued job may start after a switch)
     token: int = 0
 
 
@@ -62,7 +68,9 @@ class _Job:
 class _Channel:
     token: int = 0
     running: bool = False
-    pending: _Job | None = None
+    pending: _Job | None = None   # latest-wins: the one request waiting
+    in_order: bool = False        # a queue: every request runs, in order
+    waiting: deque[_Job] = field(default_factory=deque)
 
 
 class Runner(QObject):
@@ -83,18 +91,24 @@ class Runner(QObject):
     def submit(
         self, fn: Callable, *args: Any, on_success: SuccessFn | None = None,
         on_error: ErrorFn | None = None, channel: str | None = None, with_store: bool = True,
+        in_order: bool = False,
     ) -> int:
         """Run `fn(store, *args)` (or `fn(*args)` with `with_store=False`) in the background.
 
-        Returns the request id; on a channel, only the latest request's result is delivered.
-        """
+        Returns the request id; on a channel, only the latest request's result is delivered,
+        unless the channel is `in_order` (a queue: each runs after the earlier ones, each result
+        delivered; returns how many were ahead of it)."""
         if self._closed:
             return 0
-        job = _Job(fn, args, on_success, on_error, with_store)
+        job = _Job(fn, args, on_success, on_error, with_store, self.db_path)
         if channel is None:
             self._start(job, None)
             return 0
-        chan = self._channels.setdefault(channel, _Channel())
+        chan = self._channels.setdefault(channel, _Channel(in_order=in_order))
+        if chan.in_order != in_order:
+            raise ValueError(f"channel {channel!r} is {'' if chan.in_order else 'not '}in order")
+        if in_order:
+            return self._enqueue(job, chan)
         chan.token += 1
         job.token = chan.token
         if chan.running:
@@ -104,11 +118,12 @@ class Runner(QObject):
         return job.token
 
     def cancel(self, channel: str) -> None:
-        """Forget the queued request and drop the result of the running one."""
+        """Forget the queued requests and drop the result of the running one."""
         chan = self._channels.get(channel)
         if chan is not None:
             chan.token += 1
             chan.pending = None
+            chan.waiting.clear()
 
     def forget(self, channel: str) -> None:
         """`cancel`, then drop the channel's bookkeeping (its owner is gone for good)."""
@@ -123,8 +138,9 @@ class Runner(QObject):
         """Point later jobs at another database; results of jobs already running are dropped."""
         self.db_path = Path(db_path)
         self._generation += 1
-        for name in self._channels:
-            self.cancel(name)
+        for name, chan in self._channels.items():
+            if not chan.in_order:  # a queue runs on against the project it was asked for
+                self.cancel(name)
 
     def shutdown(self) -> None:
         """Stop delivering results (the window is closing); running jobs finish on their own."""
@@ -141,9 +157,18 @@ class Runner(QObject):
 
     # --- internals ----------------------------------------------------------------------------
 
+    def _enqueue(self, job: _Job, chan: _Channel) -> int:
+        job.token = chan.token  # changes only on cancel: every queued result is current
+        ahead = len(chan.waiting) + chan.running
+        if chan.running:
+            chan.waiting.append(job)
+        else:
+            self._start(job, chan)
+        return ahead
+
     def _start(self, job: _Job, chan: _Channel | None) -> None:
         if job.with_store:
-            func, args = _call_with_store, (self.db_path, job.fn, job.args)
+            func, args = _call_with_store, (job.db_path, job.fn, job.args)
         else:
             func, args = _call_plain, (job.fn, job.args)
         generation = self._generation
@@ -160,9 +185,11 @@ class Runner(QObject):
             self.busy_changed.emit(True)
 
     def _is_current(self, job: _Job, chan: _Channel | None, generation: int) -> bool:
-        if self._closed or generation != self._generation:
+        if self._closed:
             return False
-        return chan is None or job.token == chan.token
+        if chan is not None and chan.in_order:
+            return job.token == chan.token
+        return generation == self._generation and (chan is None or job.token == chan.token)
 
     def _deliver(self, job: _Job, chan: _Channel | None, generation: int, result: Any) -> None:
         if self._is_current(job, chan, generation) and job.on_success is not None:
@@ -184,6 +211,8 @@ class Runner(QObject):
         if chan is not None:
             chan.running = False
             job, chan.pending = chan.pending, None
+            if chan.waiting:
+                job = chan.waiting.popleft()
             if job is not None:
                 self._start(job, chan)
         if not self.busy:

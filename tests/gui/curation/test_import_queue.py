@@ -1,0 +1,41 @@
+"""Imports asked while another runs wait their turn: none replaces another, each reports
+(File > Import dataset folder / Import file / drops, one after another)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from mmla_core.store.catalog import list_datasets
+from mmla_core.store.db import open_store
+
+pytestmark = pytest.mark.gui
+WAIT = 30_000
+NAMES = ("first", "second", "third")
+
+
+def test_three_imports_back_to_back_all_land_and_each_reports(make_window, tmp_path,
+                                                              clip_files, qtbot):
+    folders = []
+    for name in NAMES:
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(clip_files / "a.mp4", folder / f"{name}.mp4")
+        folders.append(folder)
+    window = make_window(tmp_path / "p.sqlite")
+    said: list[str] = []
+    window.statusBar().messageChanged.connect(said.append)
+    for folder in folders:  # no event loop in between: the first is still running
+        window.importer.start(folder, name=folder.name)
+    assert window.runner._channels["import"].running  # the second and third wait
+    qtbot.waitUntil(lambda: sum(m.startswith("Imported ") for m in said) == 3, timeout=WAIT)
+    reports = [m for m in said if m.startswith("Imported ")]
+    assert [m.split(":")[0] for m in reports] == [f"Imported {n}" for n in NAMES]  # in order
+    assert all("1 new clip" in m for m in reports)
+    assert "2 imports still to go" in reports[0] and "still to go" not in reports[2]
+    assert any("will import after the 2 imports before it" in m for m in said)
+    with open_store(window.db_path) as store:
+        assert sorted(d["name"] for d in list_datasets(store)) == sorted(NAMES)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 3, timeout=WAIT)
+    assert window.importer.progress.isHidden()
