@@ -9,11 +9,12 @@ preview on a clip of the chosen split (`evaluate_form.EvaluateForm`).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -24,6 +25,7 @@ from shiboken6 import isValid
 from mmla_app.evaluate.evaluate_form import ERROR_STYLE, EvaluateForm
 from mmla_app.ops import models as model_ops
 from mmla_app.ops.op import submit
+from mmla_app.runtime import model_jobs as jobs_module
 from mmla_app.runtime.model_jobs import JobHandle, model_jobs
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.form_choices import load_choices, load_dataset_info, row
@@ -70,6 +72,10 @@ class EvaluateDialog(QDialog):
         self.jobs = model_jobs(project.db_path)  # the project's model worker, shared with Probe
         self.client: JobHandle | None = None  # the running evaluation's request
         self.run_id: int | None = None
+        self.stopping = False  # Stop now pressed: waiting for the run's own cancel
+        self.grace = QTimer(self, singleShot=True)
+        self.grace.timeout.connect(self._grace_over)
+        self.kill_box: QMessageBox | None = None
         self.form = EvaluateForm(project, self)
         self.form.dataset_changed.connect(self._on_dataset)
         self.form.adapter_changed.connect(self._on_adapter)
@@ -164,7 +170,7 @@ class EvaluateDialog(QDialog):
     def _update_buttons(self, *_args) -> None:
         self.run_button.setEnabled(self.form.valid and not self.running)
         self.resume_button.setEnabled(self.resume_combo.count() > 0 and not self.running)
-        self.cancel_button.setEnabled(self.running)
+        self.cancel_button.setEnabled(self.running and not self.stopping)
 
     def start(self) -> None:
         self._submit(self.form.eval_request(), "Starting the model worker…")
@@ -182,14 +188,15 @@ class EvaluateDialog(QDialog):
             self._show("An evaluation is running here: wait for it, or cancel it first.")
             return
         self.run_id = None
-        self.client = self.jobs.submit("evaluate", on_event=self.on_event, **request)
+        self.client = self.jobs.submit("evaluate", on_event=self.on_event,
+                                       what="the Evaluate window's evaluation", **request)
         self.cancel_button.setText(CANCEL)
         self.progress.setRange(0, 0)  # busy until the first progress event
         self._show(text)
         self._update_buttons()
 
     def cancel(self) -> None:
-        """First press: stop after the current batch. Second press: stop the worker now."""
+        """First press: stop after the current batch. Second press: Stop now."""
         if not self.running:
             return
         if self.cancel_button.text() == CANCEL:
@@ -197,12 +204,67 @@ class EvaluateDialog(QDialog):
             self.cancel_button.setText(STOP_NOW)
             self._show("Cancelling after the current batch…")
             return
-        self.client.detach()
-        self.jobs.stop_now()
-        self._ended("Stopped. The predictions so far are saved: Resume finishes the run.")
+        self.stop_now()
+
+    def stop_now(self) -> None:
+        """Cancel this window's own request and give it STOP_GRACE_S to end; the worker (the
+        project's, maybe running another window's job) is killed only if it does not."""
+        if not self.running:
+            return
+        self.client.cancel()
+        self.stopping = True
+        self._update_buttons()
+        grace = jobs_module.STOP_GRACE_S
+        self._show(f"Stopping: waiting up to {grace:g} s for the current batch to end…")
+        self.grace.start(int(grace * 1000))
+
+    def _grace_over(self) -> None:
+        """The run did not stop in time: a model stuck in one long pass. Kill the worker, but
+        ask first when another window's job would end with it."""
+        if not self.running:
+            return
+        others = self.jobs.others(self.client)
+        if not self.client.started:  # it waits behind another job: nothing of ours to kill
+            self._still_stopping(f"it waits behind {others[0].what if others else 'a job'} "
+                                 "and ends, cancelled, as soon as the worker reaches it")
+        elif others:
+            self._ask_to_kill(others)
+        else:
+            self._kill()
+
+    def _ask_to_kill(self, others: list[JobHandle]) -> None:
+        names = "; ".join(f"{h.what} ({'running' if h.started else 'waiting its turn'})"
+                          for h in others)
+        self.kill_box = QMessageBox(
+            QMessageBox.Icon.Question, "Stop the model worker?",
+            f"The evaluation did not stop within {jobs_module.STOP_GRACE_S:g} s. Stopping it "
+            f"now kills the project's model worker, and with it {names}.\n\nKill the worker? "
+            "No: the evaluation still ends after its current batch.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        self.kill_box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.kill_box.finished.connect(lambda _result: setattr(self, "kill_box", None))
+        self.kill_box.accepted.connect(self._kill)
+        self.kill_box.rejected.connect(lambda: self._still_stopping(
+            "the other jobs keep the worker; it ends after its current batch"))
+        self.kill_box.open()  # window-modal, never blocks the event loop
+
+    def _still_stopping(self, why: str) -> None:
+        if self.running:
+            self.stopping = False  # Stop now may be pressed again
+            self._update_buttons()
+            self._show(f"Cancelled, not stopped yet: {why}.")
+
+    def _kill(self) -> None:
+        if not self.running:
+            return  # it ended while the question was open
+        self.jobs.kill_for(self.client, f"{self.client.what} did not stop within "
+                           f"{jobs_module.STOP_GRACE_S:g} s of Stop now")
+        self._ended("Stopped: the model worker was killed. The predictions so far are saved: "
+                    "Resume finishes the run.")
 
     def _ended(self, text: str, error: bool = False) -> None:
-        self.client = None
+        self.client, self.stopping = None, False
+        self.grace.stop()
         self.progress.setRange(0, max(self.progress.maximum(), 1))
         self._show(text, error)
         self._update_buttons()
@@ -223,6 +285,7 @@ class EvaluateDialog(QDialog):
     def _on_progress(self, event: dict) -> None:
         if self.run_id != event["run_id"]:
             self.run_id = event["run_id"]
+            self.client.what = f"the Evaluate window's evaluation (run {self.run_id})"
             self.run_started.emit(self.run_id)
         if event["stage"] == "loading":
             self._show(f"Run {self.run_id}: loading the model…")
@@ -236,6 +299,8 @@ class EvaluateDialog(QDialog):
     def _on_finished(self, event: dict) -> None:
         run_id, status = event["run_id"], event["status"]
         detail = f": {event['error']}" if event["error"] else ""
+        if status == "cancelled":
+            detail += ". The predictions so far are saved: Resume finishes the run"
         self._ended(f"Run {run_id} {status}{detail}", error=status == "failed")
         if status == "done":
             self.runner.submit(run_summary, run_id, on_success=self._on_summary,
@@ -257,13 +322,18 @@ class EvaluateDialog(QDialog):
 
     def _on_quit(self) -> None:
         if isValid(self):
-            self._stop_worker(wait_s=2.0)
+            self._stop_worker(wait_s=2.0, quitting=True)
 
-    def _stop_worker(self, wait_s: float = 0.0) -> None:
-        """A running evaluation is killed (resumable); otherwise the worker, shared with the
+    def _stop_worker(self, wait_s: float = 0.0, quitting: bool = False) -> None:
+        """A running evaluation is killed (resumable) unless another window's job shares the
+        worker: then it is cancelled and ends after its batch. An idle worker, shared with the
         Probe tab, keeps its model for the tab's next probe."""
-        if self.running:
-            self.jobs.stop_now(wait_s)
+        if self.running and self.jobs.others(self.client) and not quitting:
+            self.client.cancel()
+            self.client.detach()
+        elif self.running:
+            self.jobs.stop_now(wait_s, "the app quit while this job ran" if quitting else
+                               "the Evaluate window closed while its evaluation ran")
         self.client = None
         if self.jobs is not None:
             self.jobs.release()
@@ -272,6 +342,7 @@ class EvaluateDialog(QDialog):
     def done(self, result: int) -> None:
         """Closing stops a running evaluation without waiting; it stays resumable."""
         self._stop_worker()
+        self.grace.stop()
         self.runner.close()
         self.project.bus.forget(self._on_changes)
         self.form.adapter_picker.shutdown()

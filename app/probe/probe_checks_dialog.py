@@ -29,6 +29,7 @@ from mmla_app.probe.probe_jobs import (
 from mmla_app.runtime.project import Project
 from mmla_core import changes as areas
 from mmla_core.probe.sets import set_clips
+from mmla_core.words import count
 
 
 def dataset_clips(store, dataset: str) -> list[int]:
@@ -98,7 +99,9 @@ class ModelChecksDialog(QDialog):
         if not clip_ids:
             self._ended("That dataset has no clips.")
             return
-        if not self.job.start("model_checks", clip_ids, model=model):
+        if not self.job.start("model_checks", clip_ids, model=model,
+                              what=f"the model's check answers over "
+                                   f"{count(len(clip_ids), 'clip')} (dataset checks window)"):
             return
         self._set_running(True)
         self.progress.setRange(0, len(clip_ids))

@@ -244,6 +244,7 @@ class ProbePanel(QWidget):
             "probe", self.clip_id, task, model=model, scenarios=scenarios, prompts=prompts,
             attention=self.attention_box.isChecked(), templates=self.options.templates(),
             variants=variants, on_event=self._on_event,
+            what=f"the Probe tab's probe of clip {self.clip_id}",
             **({"adapter_path": adapter} if adapter else {})))
 
     def run_model_checks(self) -> None:
@@ -251,8 +252,9 @@ class ProbePanel(QWidget):
         if self.clip_id is None or not model:
             self.status.setText("Pick a clip and a model first.")
             return
-        self._started("checks", self.jobs.submit("model_checks", [self.clip_id], model=model,
-                                                 on_event=self._on_event))
+        self._started("checks", self.jobs.submit(
+            "model_checks", [self.clip_id], model=model, on_event=self._on_event,
+            what=f"the Probe tab's model check answers for clip {self.clip_id}"))
 
     def _started(self, job: str, handle: JobHandle) -> None:
         self._job, self.job = job, handle
@@ -278,6 +280,9 @@ class ProbePanel(QWidget):
         for button in (self.run_button, self.checks_button):
             button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        if event.get("stopped_by"):  # another window killed the shared worker: say so
+            self.status.setText(f"{job.capitalize()} stopped: {event['message']}")
+            return
         if event["type"] != "finished":
             self.status.setText(f"{job.capitalize()} failed: {event.get('message', event)}")
             return

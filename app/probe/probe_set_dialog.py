@@ -39,6 +39,7 @@ from mmla_app.runtime.project import Project
 from mmla_app.widgets.screen_fit import fit_resize
 from mmla_core import changes as areas
 from mmla_core.probe.sets import set_clips, set_table, set_table_csv
+from mmla_core.words import count
 
 PROMPT_COLUMNS = (("visual_focused", "visual question"), ("audio_focused", "audio question"),
                   ("zero_shot", "task prompt"))
@@ -206,7 +207,9 @@ class ProbeSetDialog(QDialog):
 
     def _start(self, clip_ids: list[int], task: str, model: str) -> None:
         if not self.job.start("probe_set", clip_ids, task, model=model,
-                              attention=self.attention_box.isChecked()):
+                              attention=self.attention_box.isChecked(),
+                              what=f"the set window's probes of {task} over "
+                                   f"{count(len(clip_ids), 'clip')}"):
             return
         self._set_running(True)
         self.progress.setRange(0, 0)  # busy until the first clip is done

@@ -8,6 +8,12 @@ last one has (or at once when the window's `Project` closes). One QTimer polls t
 hands each event to the `JobHandle` of the request it belongs to; a crash reaches every handle
 with work in flight. The GUI thread never waits.
 
+Stopping is per request: `JobHandle.cancel` marks only its own request, which stops after its
+current batch, row or clip. Killing the worker (`kill_for`) ends every window's job, so a
+window does it only when its own job did not stop within `STOP_GRACE_S` (a model stuck in one
+long forward pass), asking first when another window's job is in flight; every other window is
+then told who stopped the worker, why, and what a rerun does (`JobHandle.what`, `rerun`).
+
 What builds the engine in the worker is the core's default (`eval.run_plan.DEFAULT_FACTORIES`,
 taken by `WorkerClient` when it is made); the GUI tests point it at their fake engine with a
 fixture (`fake_engines`), so no window or dialog takes a factory.
@@ -24,20 +30,40 @@ from mmla_app import settings
 from mmla_core.worker.client import WorkerClient
 
 POLL_MS = 100
+STOP_GRACE_S = 5.0  # Stop now waits this long for the job's own cancel before killing
 EventFn = Callable[[dict], None]
-STOPPED = "the model worker was stopped by another window while this job ran"
+STOPPED = "the model worker was stopped (the project closed) while this job ran"
+JOB_NAMES = {"evaluate": "an evaluation", "probe": "a probe", "probe_set": "probes over a set",
+             "model_checks": "the model's check answers"}
+RERUN = {  # what running a job again does after the worker was killed under it
+    "evaluate": "its predictions so far are saved: Resume (Evaluate window, or mmla eval "
+                "--resume RUN) finishes the run",
+    "probe": "Run probe again to probe the clip anew",
+    "probe_set": "the probes it finished are saved: Run the missing ones goes on from there",
+    "model_checks": "the answers it saved are kept: run it again to answer the clips anew",
+}
 
 
 class JobHandle:
     """One request: its events (progress, cell, finished, error, crashed) go to `on_event`.
-    `detach()` when the caller closes: later events of the request are dropped."""
+    `detach()` when the caller closes: later events of the request are dropped. `what` names
+    the job for other windows ("the Probe tab's probe of clip 3"), `rerun` says what running
+    it again does."""
 
-    def __init__(self, jobs: ModelJobs, request: int, on_event: EventFn):
+    def __init__(self, jobs: ModelJobs, request: int, on_event: EventFn, what: str,
+                 rerun: str):
         self.jobs, self.request, self.on_event = jobs, request, on_event
+        self.what, self.rerun = what, rerun
 
     @property
     def running(self) -> bool:
         return self.jobs.handles.get(self.request) is self
+
+    @property
+    def started(self) -> bool:
+        """Whether the worker runs it now (False: it waits behind another request)."""
+        client = self.jobs.client
+        return self.running and client is not None and client.current == self.request
 
     def cancel(self) -> None:
         """Stop after the current batch, row or clip (it ends as `cancelled`)."""
@@ -65,16 +91,23 @@ class ModelJobs(QObject):
     def pid(self) -> int | None:
         return self.client.pid if self.client is not None else None
 
-    def submit(self, op: str, *args, on_event: EventFn, **kwargs) -> JobHandle:
-        """`op`: a WorkerClient method (evaluate, probe, probe_set, model_checks)."""
+    def submit(self, op: str, *args, on_event: EventFn, what: str = "", rerun: str = "",
+               **kwargs) -> JobHandle:
+        """`op`: a WorkerClient method (evaluate, probe, probe_set, model_checks); `what` and
+        `rerun` default to the op's own words."""
         if self.client is None:
             self.client = WorkerClient(self.db_path)
         if op != "evaluate":  # an evaluation's request carries its own settings
             kwargs = {**settings.model_load_kwargs(), **kwargs}   # where the model loads
         request = getattr(self.client, op)(*args, **kwargs)  # starts the process if needed
-        handle = self.handles[request] = JobHandle(self, request, on_event)
+        handle = self.handles[request] = JobHandle(
+            self, request, on_event, what or JOB_NAMES.get(op, op), rerun or RERUN.get(op, ""))
         self.timer.start()
         return handle
+
+    def others(self, handle: JobHandle) -> list[JobHandle]:
+        """The jobs of other callers in flight: a kill would end them too."""
+        return [h for h in self.handles.values() if h is not handle]
 
     def poll(self) -> None:
         if self.client is None:
@@ -82,7 +115,7 @@ class ModelJobs(QObject):
             return
         for event in self.client.poll():
             if event["type"] == "crashed":  # the next request starts a fresh worker
-                self._end_all(event)
+                self._end_all(lambda _handle, event=event: event)
                 continue
             handle = self.handles.get(event.get("request"))
             if handle is None:
@@ -93,14 +126,32 @@ class ModelJobs(QObject):
         if not self.handles:
             self.timer.stop()
 
-    def _end_all(self, event: dict) -> None:
+    def _end_all(self, event_for: Callable[[JobHandle], dict]) -> None:
         handles, self.handles = list(self.handles.values()), {}
         for handle in handles:
-            handle.on_event(event)
+            handle.on_event(event_for(handle))
 
-    def stop_now(self, wait_s: float = 0.0) -> None:
-        """Kill the worker now (a running evaluation stays resumable); every job still in
-        flight ends with a `crashed` event saying so."""
+    def kill_for(self, handle: JobHandle, reason: str) -> None:
+        """Kill the worker because `handle`'s job did not stop (`reason` says so): that job's
+        run is marked failed, resumable; every other job in flight gets a `crashed` event
+        saying who stopped the worker, why, and what a rerun does."""
+        current = self.client.current if self.client is not None else None
+        handle.detach()
+
+        def told(other: JobHandle) -> dict:
+            where = "was running in it" if other.request == current else "was waiting for it"
+            return {"type": "crashed", "stopped_by": handle.what, "message": (
+                f"{reason}, so the model worker was stopped; {other.what} {where} and "
+                f"ended with it. {other.rerun[:1].upper()}{other.rerun[1:]}.")}
+
+        self._kill(told)
+
+    def stop_now(self, wait_s: float = 0.0, message: str = STOPPED) -> None:
+        """Kill the worker now (the project closes, the app quits; a running evaluation stays
+        resumable); every job still in flight ends with a `crashed` event saying so."""
+        self._kill(lambda handle: {"type": "crashed", "message": message}, wait_s)
+
+    def _kill(self, event_for: Callable[[JobHandle], dict], wait_s: float = 0.0) -> None:
         self.timer.stop()
         client, self.client = self.client, None
         if client is None:
@@ -108,7 +159,7 @@ class ModelJobs(QObject):
         client.stop(timeout=0)
         for thread in client.crash_writes if wait_s else ():
             thread.join(wait_s)  # the run's "failed, resume it" row
-        self._end_all({"type": "crashed", "message": STOPPED})
+        self._end_all(event_for)
 
     def release(self) -> None:
         """A user closed: when it was the last, the worker stops and frees its model."""

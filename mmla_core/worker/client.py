@@ -100,6 +100,12 @@ class WorkerClient:
     def busy(self) -> bool:
         return bool(self._inflight)
 
+    @property
+    def current(self) -> int | None:
+        """The request the worker runs now: the oldest in flight (it takes them in order;
+        the others wait their turn)."""
+        return next(iter(self._inflight), None)
+
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the worker to exit (it frees the model), then make sure it is gone.
 
@@ -207,7 +213,7 @@ class WorkerClient:
         """Stop one request after its current batch (it ends as `cancelled`); None = the one
         running now (the oldest in flight: the worker takes requests in order)."""
         if request_id is None:
-            request_id = next(iter(self._inflight), None)
+            request_id = self.current
         if request_id is not None:
             self._mark_cancelled(request_id)
 

@@ -50,6 +50,7 @@ class FakeInfo:
     hears_audio: bool = True
     sees_video: bool = True
     device_map: dict | None = None
+    adapter_path: str | None = None   # as models.engine.ModelInfo: the probe's rows store it
 
 
 @dataclass(frozen=True)
@@ -93,15 +94,24 @@ def clip_input(store, clip_id, settings, *, recipe_steps=None, seed=0) -> FakeCl
     return FakeClip(clip_id, transcript, variant, recipe)
 
 
+def _variant(clip) -> str | None:
+    """A FakeClip names its variant; a real ClipInput (a probe's in-memory scenario) carries
+    its recipe."""
+    if isinstance(clip, FakeClip):
+        return clip.variant
+    return (clip.recipe or {}).get("type")
+
+
 class FakeEngine:
     def __init__(self, path: str, adapter_path: str | None = None):
         digest = hashlib.sha256(f"{path}|{adapter_path}".encode()).hexdigest()[:16]
-        self.info = FakeInfo("fake-omni", "qwen2_5_omni", str(path), f"fake:{digest}")
+        self.info = FakeInfo("fake-omni", "qwen2_5_omni", str(path), f"fake:{digest}",
+                             adapter_path=adapter_path)
         self.adapter_path = adapter_path
         self.closed = False
 
     def _scores(self, clip: FakeClip, labels, settings) -> dict:
-        key = f"{clip.clip_id}|{clip.variant}|{settings.audio_on}|{self.adapter_path}"
+        key = f"{clip.clip_id}|{_variant(clip)}|{settings.audio_on}|{self.adapter_path}"
         raw = [int(hashlib.sha256(f"{key}|{label}".encode()).hexdigest()[:6], 16) / 2**24 * 4
                for label in labels]
         top = max(raw)

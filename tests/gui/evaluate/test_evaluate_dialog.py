@@ -129,13 +129,20 @@ def test_worker_crash_is_shown_and_the_run_resumes(dialog, qtbot, tiny_project, 
 
 
 def test_cancel_then_stop_now_keeps_the_window_up(dialog, qtbot, tiny_project, monkeypatch):
+    """Alone on the worker, a run that does not stop within the grace period is killed
+    without asking (nothing else runs there); it stays resumable."""
+    from mmla_app.runtime import model_jobs
+
     monkeypatch.setenv("FAKE_ENGINE_DELAY", "2")
+    monkeypatch.setattr(model_jobs, "STOP_GRACE_S", 0.2)
     dialog.start()
     qtbot.waitUntil(lambda: dialog.run_id is not None, timeout=WAIT)
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     assert dialog.cancel_button.text() == "Stop now"
-    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)  # kills the worker
-    assert dialog.client is None and "Resume" in dialog.status.text()
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)  # its batch outlasts 0.2 s
+    qtbot.waitUntil(lambda: dialog.client is None, timeout=WAIT)
+    assert "worker was killed" in dialog.status.text() and "Resume" in dialog.status.text()
+    assert dialog.kill_box is None  # nobody else's job: nothing to ask
     qtbot.waitUntil(lambda: db(tiny_project.db_path, "SELECT status FROM runs")[0]["status"]
                     == "failed", timeout=WAIT)
 
