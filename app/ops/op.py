@@ -5,19 +5,23 @@ committed, `submit` announces `changes` on the change bus with the initiator (th
 dialog that acted), so other views reload what they show and the initiator skips its own echo.
 A long write (a variant's media, an import, a dataset delete, an export) runs with `run_job`
 instead: a job on the project's runner with its own Store, so a label key never waits behind an
-encode; its changes are announced the same way once it returned.
+encode; its changes are announced the same way once it returned, and the project's watcher
+takes its commits as the window's own (no second reload from the change poll).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmla_app.runtime.change_bus import change_bus
+from mmla_app.runtime.change_bus import bracketed, change_bus
 from mmla_app.runtime.write_queue import ErrorFn, SuccessFn, submit_write
 from mmla_core.changes import Changes
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,23 @@ def run_job(project, op: Op, *, initiator: object, on_success: SuccessFn | None 
     latest-wins lane (one job at a time on it), or with `in_order` its queue (each job runs
     after the earlier ones and reports; returns how many were ahead)."""
 
-    def returned(result: Any) -> None:
-        project.watcher.own_write_committed()  # its data_version echo is not news
-        project.bus.announce(op.changes_after(result), initiator)
+    watcher, db_path = project.watcher, project.db_path
+    key = watcher.own_job_started(op.changes.areas)  # its commits are not outside news
+
+    def returned(bracket: tuple) -> None:
+        result, before, after = bracket
+        watcher.own_job_ended(key, (before, after))
+        if project.db_path == db_path:  # else it wrote the project the window has left
+            project.bus.announce(op.changes_after(result), initiator)
         if on_success is not None:
             on_success(result)
 
-    return project.runner.submit(op.fn, *op.args, on_success=returned, on_error=on_error,
-                                 channel=channel, in_order=in_order)
+    def failed(exc: Exception) -> None:
+        watcher.own_job_ended(key)  # what it committed before failing is announced as news
+        if on_error is not None:
+            on_error(exc)
+        else:
+            log.error("%s failed", getattr(op.fn, "__name__", op.fn), exc_info=exc)
+
+    return project.runner.submit(bracketed, op.fn, *op.args, on_success=returned,
+                                 on_error=failed, channel=channel, in_order=in_order)

@@ -11,12 +11,23 @@ The window's own writes move `data_version` too. Curation writes (labels, checks
 already refresh the panes that made them, so after the writer thread committed, the next
 difference in those two areas is taken as our own echo and not sent again; an outside label
 written in that same second shows with the next change instead.
+
+A long write run with `run_job` (a variant, an import, a dataset delete, a training op) announces
+its own changes once it returned, so its commits are not news either: while it runs, the areas it
+declared are held back (`own_job_started`), and it reads the fingerprints just before and after
+its write on its own thread (`bracketed`). When it ended, an area whose last seen state is the
+job's "before" moves on to its "after" (the job's own announcement covers it), and the
+fingerprints are read again: whatever else moved meanwhile, an outside write in the same second
+included, is announced as usual.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -85,6 +96,14 @@ def read_fingerprints(store, baseline: dict | None = None) -> tuple[dict, set[in
     return now, labelled_clips_since(store, baseline[areas.LABELS], now[areas.LABELS])
 
 
+def bracketed(store, fn: Callable, *args: Any) -> tuple[Any, dict, dict]:
+    """Runner job: `fn(store, *args)` between two fingerprint reads -> (result, before, after),
+    so the watcher knows which states were this job's own."""
+    before = area_fingerprints(store)
+    result = fn(store, *args)
+    return result, before, area_fingerprints(store)
+
+
 class ProjectWatcher(QObject):
     """Turns commits by other connections to the open project into `Changes` on the bus."""
 
@@ -95,6 +114,8 @@ class ProjectWatcher(QObject):
         self._version = None
         self._baseline: dict | None = None
         self._own_write_pending = False
+        self._own_jobs: dict[int, frozenset[str]] = {}  # run_job writes in flight: their areas
+        self._job_keys = itertools.count(1)
         self.stopped_for_good = False  # the window closed: never watch again
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self.poll)
@@ -103,6 +124,7 @@ class ProjectWatcher(QObject):
         """Follow `db_path` from now on (a project was opened); earlier reads are forgotten."""
         self.stop()
         self._baseline = None
+        self._own_jobs.clear()  # the old project's jobs end unheard here
         try:
             self._version = DataVersion(db_path)
         except Exception as exc:
@@ -114,9 +136,33 @@ class ProjectWatcher(QObject):
     def own_write_committed(self, *_args) -> None:
         self._own_write_pending = True
 
+    def own_job_started(self, job_areas: Iterable[str]) -> int:
+        """A `run_job` write of ours starts: hold back `job_areas` until `own_job_ended(key)`."""
+        key = next(self._job_keys)
+        self._own_jobs[key] = frozenset(job_areas)
+        return key
+
+    def own_job_ended(self, key: int, bracket: tuple[dict, dict] | None = None) -> None:
+        """The job `key` returned (`bracket`: its fingerprints before and after, see
+        `bracketed`) or failed (None: what it committed is announced as anyone's)."""
+        job_areas = self._own_jobs.pop(key, None)
+        if job_areas is None:  # asked before a project switch
+            return
+        if bracket is not None and self._baseline is not None:
+            before, after = bracket
+            for area in job_areas:
+                if self._baseline.get(area) == before.get(area):
+                    self._baseline[area] = after[area]
+        self._read_again()
+
     def poll(self) -> None:
         if self._version is not None and self._version.changed():
-            self.runner.submit(read_fingerprints, self._baseline, channel="changes",
+            self._read_again()
+
+    def _read_again(self) -> None:
+        if self._version is not None:
+            baseline = dict(self._baseline) if self._baseline is not None else None
+            self.runner.submit(read_fingerprints, baseline, channel="changes",
                                on_success=self._on_fingerprints)
 
     def _set_baseline(self, result: tuple) -> None:
@@ -127,8 +173,10 @@ class ProjectWatcher(QObject):
         if self._baseline is None:
             self._baseline = fingerprints
             return
-        moved = changed_areas(self._baseline, fingerprints)
-        self._baseline = fingerprints
+        held_back = set().union(*self._own_jobs.values())  # our jobs still writing them
+        moved = changed_areas(self._baseline, fingerprints) - held_back
+        self._baseline = {area: self._baseline[area] if area in held_back else value
+                          for area, value in fingerprints.items()}
         if self._own_write_pending:
             moved -= OWN_WRITE_AREAS
             self._own_write_pending = False

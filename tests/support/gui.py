@@ -1,5 +1,10 @@
 """Small helpers for driving the real main window in GUI tests."""
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from mmla_core.store.db import open_store
+
 
 def menu_action(window, text: str):
     """The File/Edit/... menu action whose text (without '&') starts with `text`."""
@@ -8,3 +13,18 @@ def menu_action(window, text: str):
             if action.text().replace("&", "").startswith(text):
                 return action
     raise AssertionError(f"no menu action {text!r}")
+
+
+def dataset_names(db_path) -> list[str]:
+    """The project's datasets, read from the file."""
+    with open_store(db_path) as store:
+        return [r["name"] for r in store.query("SELECT name FROM datasets ORDER BY name")]
+
+
+def confirm_delete(qtbot, dialog) -> None:
+    """File > Delete dataset…: press Delete once the counts are in, then confirm."""
+    qtbot.waitUntil(lambda: dialog.delete_button.isEnabled(), timeout=15_000)
+    qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
+    delete = next(b for b in dialog.confirm_box.buttons()
+                  if dialog.confirm_box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole)
+    delete.click()

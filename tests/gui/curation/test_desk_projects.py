@@ -8,16 +8,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from mmla_app import settings
-from mmla_core.store.db import open_store
-from tests.support.gui import menu_action
+from tests.support.gui import confirm_delete, dataset_names, menu_action
 
 pytestmark = pytest.mark.gui
 WAIT = 15_000
-
-
-def dataset_names(db_path) -> list[str]:
-    with open_store(db_path) as store:
-        return [r["name"] for r in store.query("SELECT name FROM datasets ORDER BY name")]
 
 
 def test_new_project_is_empty_and_joins_the_recent_list(window, qtbot, tmp_path, tiny_project):
@@ -116,14 +110,6 @@ def heard():
     change_bus().listen(recorder := lambda changes, who: records.append((changes, who)))
     yield records
     change_bus().forget(recorder)
-
-
-def confirm_delete(qtbot, dialog) -> None:
-    qtbot.waitUntil(lambda: dialog.delete_button.isEnabled(), timeout=WAIT)
-    qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
-    delete = next(b for b in dialog.confirm_box.buttons()
-                  if dialog.confirm_box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole)
-    delete.click()
 
 
 def test_a_delete_goes_on_after_its_dialog_closed_and_the_window_follows(window, qtbot,
