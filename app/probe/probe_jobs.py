@@ -8,19 +8,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from mmla_app.runtime.model_jobs import JobHandle, model_jobs
+from mmla_core.store.form_choices import models_in_order, splits_by_dataset, task_names
 
 
 def load_set_choices(store) -> dict:
     """Worker job: registered models, tasks, and each dataset's splits."""
-    models = [(r["name"], r["path"]) for r in store.query("SELECT name, path FROM models "
-                                                          "ORDER BY id")]
-    tasks = [r["name"] for r in store.query("SELECT name FROM tasks ORDER BY name")]
-    splits: dict[str, list[str]] = {}
-    for r in store.query("SELECT d.name AS dataset, c.split FROM clips c JOIN datasets d ON "
-                         "d.id = c.dataset_id WHERE c.parent_clip_id IS NULL "
-                         "GROUP BY d.name, c.split ORDER BY d.name, c.split"):
-        splits.setdefault(r["dataset"], []).append(r["split"])
-    return {"models": models, "tasks": tasks, "splits": splits}
+    return {"models": models_in_order(store), "tasks": task_names(store),
+            "splits": splits_by_dataset(store)}
 
 
 def fill_combo(combo, items: list[tuple[str, object]], keep=None) -> None:

@@ -1,5 +1,6 @@
-"""What the GUI's forms offer (the Evaluate window, the Probe tab): models, unfinished runs,
-a dataset's splits, earlier probes of a clip. Reads only."""
+"""What the GUI's forms offer (the Evaluate window, the Probe tab, the probe-set and
+model-check windows): models, tasks, unfinished runs, a dataset's splits, earlier probes of a
+clip. Reads only."""
 
 from __future__ import annotations
 
@@ -37,6 +38,21 @@ def split_counts(store: Store, dataset_id: int) -> list[tuple[str, int]]:
     return store.conn.execute(
         "SELECT split, count(*) FROM clips WHERE dataset_id = ? AND parent_clip_id IS NULL "
         "GROUP BY split ORDER BY split", (dataset_id,)).fetchall()
+
+
+def task_names(store: Store) -> list[str]:
+    """Every task of the project (built-in and custom), by name."""
+    return [r["name"] for r in store.query("SELECT name FROM tasks ORDER BY name")]
+
+
+def splits_by_dataset(store: Store) -> dict[str, list[str]]:
+    """Dataset name -> the splits its original clips are in (variants left out), by name."""
+    splits: dict[str, list[str]] = {}
+    for r in store.query("SELECT d.name AS dataset, c.split FROM clips c JOIN datasets d ON "
+                         "d.id = c.dataset_id WHERE c.parent_clip_id IS NULL "
+                         "GROUP BY d.name, c.split ORDER BY d.name, c.split"):
+        splits.setdefault(r["dataset"], []).append(r["split"])
+    return splits
 
 
 def split_counts_everywhere(store: Store) -> list[tuple[str, int]]:
