@@ -183,10 +183,9 @@ class AnnotationPanel(BackgroundWrites, QWidget):
 
     # --- public API -------------------------------------------------------------------------
 
-    def set_context(self, db_path: str | Path, annotator: str, runner: Runner | None = None,
-                    ) -> None:
-        """Point the panel at a project and a curator (reading through `runner`, the project's,
-        when given); the shown clip is reloaded."""
+    def set_context(self, db_path: str | Path, annotator: str, runner: Runner) -> None:
+        """Point the panel at a project and a curator, reading through `runner` (the
+        project's); the shown clip is reloaded."""
         self.save_note()
         self.db_path, self.annotator = Path(db_path), annotator
         self._pending_writes = 0  # results of writes to the old context are dropped
@@ -257,9 +256,8 @@ class AnnotationPanel(BackgroundWrites, QWidget):
         self._write(ops.set_note(self._note_clip, self.annotator, self.note_edit.toPlainText()))
 
     def shutdown(self) -> None:
-        """Commit a typed note and stop delivering results (the window is closing)."""
+        """Commit a typed note (the window is closing; it closes the project's runner)."""
         self.save_note()
-        self._close_runner()
 
     # --- loading ------------------------------------------------------------------------------
 

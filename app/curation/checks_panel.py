@@ -152,10 +152,8 @@ class ChecksPanel(BackgroundWrites, QWidget):
 
     # --- public API -------------------------------------------------------------------------
 
-    def set_context(self, db_path: str | Path, annotator: str, runner: Runner | None = None,
-                    ) -> None:
-        """Point the panel at a project and a curator (reading through `runner`, the project's,
-        when given)."""
+    def set_context(self, db_path: str | Path, annotator: str, runner: Runner) -> None:
+        """Point the panel at a project and a curator (reading through `runner`, the project's)."""
         self.db_path, self.annotator = Path(db_path), annotator
         self._pending_writes = 0
         self._use_runner(runner)
@@ -220,7 +218,8 @@ class ChecksPanel(BackgroundWrites, QWidget):
         return None if self.state is None else self.state.verdict
 
     def shutdown(self) -> None:
-        self._close_runner()
+        """Nothing of its own to stop: it reads through the project's runner, which the
+        window closes, and its answers are already on the writer thread."""
 
     # --- showing ------------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app.ops.op import submit
-from mmla_app.runtime.runner import Runner
 
 
 @dataclass
@@ -59,31 +58,20 @@ class BackgroundWrites:
     The panel shows an edit at once; this submits the edit's op (mmla_app.ops), counts the
     writes still in flight, says "Saved" when the last one has committed (what the curator may
     rely on), naming what each write since the last "Saved" changed (`what=`, or a write
-    returning (clip id, what)), then reloads the shown state. The panel provides `db_path`,
+    returning (clip id, what)), then reloads the shown state. It reads through the project's
+    runner, handed to `set_context` (never one of its own). The panel provides `db_path`,
     `status` (QLabel), `message` and `changed` signals, `refresh()`.
     """
 
     _pending_writes = 0
     _saved_what: list[str] | None = None
-    _runner = None  # reads: the project's Runner (shared), or the panel's own when standalone
-    _own_runner = False
+    _runner = None  # reads: the project's Runner (the window closes it), set by `_use_runner`
 
-    def _use_runner(self, runner=None) -> None:
-        """Read through `runner` (the project's) when given, else through a runner of our own
-        on `db_path` (a panel used on its own, as in tests)."""
-        if runner is not None:
-            self._close_runner()
-            self._runner, self._own_runner = runner, False
-        elif self._runner is None or not self._own_runner:
-            self._runner = Runner(self.db_path)  # no Qt parent: outlives us until jobs end
-            self._own_runner = True
-        else:
-            self._runner.set_db_path(self.db_path)
-
-    def _close_runner(self) -> None:
-        """Stop our own runner's results (the window closes the project's)."""
-        if self._runner is not None and self._own_runner:
-            self._runner.shutdown()
+    def _use_runner(self, runner) -> None:
+        """Read through `runner`: the project's (a test builds a Project for a lone panel)."""
+        if runner is None:
+            raise ValueError(f"{type(self).__name__} reads through the project's runner")
+        self._runner = runner
 
     def _write(self, op, what: str | None = None) -> None:
         """Submit `op` (mmla_app.ops) through the writer thread; its changes go on the bus

@@ -43,7 +43,7 @@ def project(tiny_project):
 
 
 @pytest.fixture
-def host(qtbot, project):
+def host(qtbot, project, project_of):
     """A window holding the panel, with the label and next-task keys bound as the app does."""
     window = QWidget()
     layout = QHBoxLayout(window)
@@ -61,7 +61,7 @@ def host(qtbot, project):
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
-    window.panel.set_context(project.db_path, "alice")
+    window.panel.set_context(project.db_path, "alice", project_of(project.db_path).runner)
     return window
 
 
@@ -194,19 +194,19 @@ def test_note_saves_after_typing_on_focus_out_and_on_clip_switch(host, qtbot, pr
     qtbot.waitUntil(lambda: panel.note_edit.toPlainText() == "lips off by 2 frames!")
 
 
-def test_remapped_label_keys_show_on_the_buttons(qtbot, project):
+def test_remapped_label_keys_show_on_the_buttons(qtbot, project, project_of):
     bindings = keymap.current_bindings()
     bindings["label_1"], bindings["label_2"] = "Q", "W"
     keymap.save_bindings(bindings)
     panel = AnnotationPanel()
     qtbot.addWidget(panel)
-    panel.set_context(project.db_path, "alice")
+    panel.set_context(project.db_path, "alice", project_of(project.db_path).runner)
     show_clip(qtbot, panel, project.clip_ids[0])
     assert [b.text() for b in panel.boxes[0].buttons[:3]] == ["Q  neutral", "W  surprise",
                                                               "3  fear"]
 
 
-def test_many_labels_wrap_to_the_panel_width(qtbot, project):
+def test_many_labels_wrap_to_the_panel_width(qtbot, project, project_of):
     from mmla_core.store.catalog import attach_task, ensure_task
     from mmla_core.tasks import builtin_task
 
@@ -216,7 +216,7 @@ def test_many_labels_wrap_to_the_panel_width(qtbot, project):
     qtbot.addWidget(panel)
     panel.resize(330, 700)
     panel.show()
-    panel.set_context(project.db_path, "alice")
+    panel.set_context(project.db_path, "alice", project_of(project.db_path).runner)
     show_clip(qtbot, panel, project.clip_ids[0])
     box = panel.boxes[-1]
     assert len(box.buttons) == 30 and box.buttons[29].text().startswith("Alt 0")

@@ -30,7 +30,7 @@ def answers_of(db_path, clip_id: int, annotator: str = "alice") -> dict[str, str
 
 
 @pytest.fixture
-def host(qtbot, tiny_project):
+def host(qtbot, tiny_project, project_of):
     window = QWidget()
     window.panel = ChecksPanel(window)
     QVBoxLayout(window).addWidget(window.panel)
@@ -44,7 +44,8 @@ def host(qtbot, tiny_project):
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
-    window.panel.set_context(tiny_project.db_path, "alice")
+    window.panel.set_context(tiny_project.db_path, "alice",
+                             project_of(tiny_project.db_path).runner)
     return window
 
 
@@ -230,3 +231,12 @@ def test_an_export_goes_on_after_its_dialog_closed_and_is_logged(qtbot, tiny_pro
         (logged,) = list_exports(store)
     assert logged["path"] == str(target) and logged["dataset_id"] == tiny_project.dataset_id
     project.close()
+
+
+def test_the_side_panels_read_through_the_projects_runner_only(window, tiny_project):
+    assert window.annotation._runner is window.runner is window.project.runner
+    assert window.checks._runner is window.runner
+    panel = ChecksPanel()  # a lone panel gets no runner of its own: it is handed the project's
+    with pytest.raises(ValueError, match="project's runner"):
+        panel.set_context(tiny_project.db_path, "alice", None)
+    panel.deleteLater()
