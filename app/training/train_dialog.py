@@ -36,6 +36,7 @@ from mmla_app.runtime.project import Project
 from mmla_app.training.training_form import TrainForm, load_splits
 from mmla_app.widgets.form_choices import load_choices
 from mmla_app.widgets.screen_fit import fit_resize
+from mmla_core import changes as areas
 from mmla_core.store.verdicts import describe_record
 from mmla_core.train import control
 from mmla_core.train.config import TrainConfig, TrainConfigError
@@ -94,9 +95,11 @@ class TrainDialog(QDialog):
         self.form.dataset_changed.connect(self._load_splits)
         self.form.changed.connect(self._mark_stale)
         self.form.mismatches.connect(self._show_mismatches)
+        self.form.gone.connect(self._show_gone)
+        self._restored = False  # the last launch's settings fill the form once, at opening
         self._build()
-        self.runner.submit(load_choices, channel="choices", on_success=self._on_choices,
-                           on_error=self._failed)
+        self._load_choices()
+        project.bus.listen(self._on_changes)
 
     def _build(self) -> None:
         scroll = QScrollArea(self, widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
@@ -140,11 +143,24 @@ class TrainDialog(QDialog):
 
     # --- choices ------------------------------------------------------------------------------
 
+    def _load_choices(self) -> None:
+        self.runner.submit(load_choices, channel="choices", on_success=self._on_choices,
+                           on_error=self._failed)
+
+    def _on_changes(self, changes, initiator) -> None:
+        """A model or dataset added or removed elsewhere (the Evaluate window, `mmla models
+        add`, an import): the lists follow; what the person set or chose here stays."""
+        if initiator is not self and isValid(self) and changes.touches(areas.MODELS,
+                                                                       areas.DATASETS):
+            self._load_choices()
+
     def _on_choices(self, choices: dict) -> None:
         if not isValid(self):
             return
         self.form.set_choices(choices)
-        self._restore_last()
+        if not self._restored:
+            self._restored = True
+            self._restore_last()
         if not choices["models"]:
             self._show_problems(["No model registered yet: Tools > Evaluate > Add model… "
                                  "(or `mmla models tiny OUT --add`)."])
@@ -233,6 +249,11 @@ class TrainDialog(QDialog):
         self.problems.setText(head + "\n" + "\n".join(f"• {p}" for p in problems))
         self.status.setText("")
 
+    def _show_gone(self, gone: list[str]) -> None:
+        """Chosen here, removed elsewhere: said, kept chosen, never swapped for another."""
+        self._show_problems([f"{what[:1].upper()}{what[1:]} (removed outside this window); "
+                             "it is still chosen here: choose another" for what in gone])
+
     def _show_mismatches(self, mismatches: list[str]) -> None:
         """A loaded config the form could not show as it is: say what differs."""
         if mismatches:
@@ -291,6 +312,15 @@ class TrainDialog(QDialog):
         QGuiApplication.clipboard().setText(line)
         self.status.setText(f"Copied: {line}  (Save YAML… writes the file it reads)")
 
-    def closeEvent(self, event) -> None:
+    def _shutdown(self) -> None:
+        """Stop reading and listening (idempotent)."""
+        self.project.bus.forget(self._on_changes)
         self.runner.close()
+
+    def done(self, result: int) -> None:  # Close, Esc
+        self._shutdown()
+        super().done(result)
+
+    def closeEvent(self, event) -> None:  # the window's close button, even when hidden
+        self._shutdown()
         super().closeEvent(event)

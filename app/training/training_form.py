@@ -38,6 +38,7 @@ from mmla_core.train.config import (
 )
 
 ALL_DATASETS = ""  # dataset combo data: every dataset having the task
+GONE, GONE_HERE = " (no longer in the project)", " (no longer in this dataset)"
 MODE_ITEMS = (("SFT: one task", "sft"), ("Instruction tuning: several tasks", "it"),
               ("Modality alignment (MMA-Bench)", "alignment"))
 TARGET_PRESETS = (("q, v (MMA-Bench)", "q_proj, v_proj"),
@@ -51,11 +52,41 @@ SHARDING_CHOICES = (("none: every GPU holds the whole model (data parallel)", "n
 
 
 def load_splits(store, dataset: str | None) -> dict:
-    """Worker job: a dataset's splits (clip counts) and tasks; every dataset's for None."""
+    """Worker job: a dataset's splits (clip counts) and tasks; every dataset's for None; none
+    (`missing`) for a dataset the project no longer has. `dataset` says whose they are."""
+    if dataset is None:
+        return {"dataset": None, "splits": split_counts_everywhere(store),
+                "tasks": attached_task_names(store)}
     row = find_dataset(store, dataset)
-    if row is not None:
-        return load_dataset_info(store, int(row["id"]))
-    return {"splits": split_counts_everywhere(store), "tasks": attached_task_names(store)}
+    if row is None:
+        return {"dataset": dataset, "splits": [], "tasks": [], "missing": True}
+    return {"dataset": dataset, **load_dataset_info(store, int(row["id"]))}
+
+
+def _refill(combo: QComboBox, items: list[tuple[str, object]], what: str) -> list[str]:
+    """Replace a combo's items, keeping its choice (none yet: the first item). A chosen item
+    the new items lack stays chosen, marked, and is named in the returned list."""
+    keep, text = combo.currentData(), combo.currentText()
+    combo.clear()
+    for item_text, data in items:
+        combo.addItem(item_text, data)
+    if keep is None:
+        return []
+    index = combo.findData(keep)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+        return []
+    combo.addItem(text if text.endswith(GONE) else text + GONE, keep)
+    combo.setCurrentIndex(combo.count() - 1)
+    return [f"{what} {keep!r} is no longer in the project"]
+
+
+def _keep_gone(entries: list[tuple[str, str]], checked: list[str], what: str) -> list[str]:
+    """Checked keys the new `entries` lack: appended to them, marked; their names."""
+    listed = {key for _text, key in entries}
+    lost = [key for key in checked if key not in listed]
+    entries.extend((f"{key or '(unsplit)'}{GONE_HERE}", key) for key in lost)
+    return [f"{what} {key!r} is no longer in this dataset" for key in lost]
 
 
 def _checklist(parent: QWidget, height: int) -> QListWidget:
@@ -87,9 +118,11 @@ class TrainForm(QWidget):
     dataset_changed = Signal(object)
     changed = Signal()
     mismatches = Signal(list)  # what of a loaded config the form could not show (set_config)
+    gone = Signal(list)  # chosen items the project lost meanwhile (kept chosen, marked)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self._splits_of: object = ()  # the dataset whose tasks and splits are listed
         self._pending: object | None = None  # a config to apply once its choices are in
         self._mismatches: list[str] = []  # collected while a config is applied
         layout = QVBoxLayout(self)
@@ -221,42 +254,68 @@ class TrainForm(QWidget):
     # --- choices ------------------------------------------------------------------------------
 
     def set_choices(self, choices: dict) -> None:
-        """Models and datasets (from `widgets.form_choices.load_choices`)."""
-        keep = self.model_combo.currentData()
-        self.model_combo.clear()
-        for model in choices["models"]:
-            note = " (random weights)" if model["random_weights"] else ""
-            self.model_combo.addItem(f"{model['name']} · {model['family']}{note}", model["name"])
-        self.model_combo.setCurrentIndex(max(self.model_combo.findData(keep), 0))
-        self.label_choice.set_annotators(choices.get("annotators", []))
+        """Models and datasets (from `widgets.form_choices.load_choices`). The first fill picks
+        the first dataset; a refill (the project changed meanwhile: a model added, a dataset
+        imported or deleted) keeps every choice: new items are offered, a chosen item the
+        project lost stays chosen, marked, and `gone` names it."""
+        first = self.dataset_combo.count() == 0
+        models = [(f"{m['name']} · {m['family']}"
+                   f"{' (random weights)' if m['random_weights'] else ''}", m["name"])
+                  for m in choices["models"]]
+        gone = _refill(self.model_combo, models, "model")
+        gone += self._refill_annotators(choices.get("annotators", []), first)
         self.dataset_combo.blockSignals(True)
-        self.dataset_combo.clear()
-        self.dataset_combo.addItem("every dataset having the task", ALL_DATASETS)
-        for _dataset_id, name in choices["datasets"]:
-            self.dataset_combo.addItem(name, name)
-        self.dataset_combo.setCurrentIndex(1 if choices["datasets"] else 0)
+        gone += _refill(self.dataset_combo, [("every dataset having the task", ALL_DATASETS),
+                                             *((n, n) for _id, n in choices["datasets"])],
+                        "dataset")
+        if first:
+            self.dataset_combo.setCurrentIndex(1 if choices["datasets"] else 0)
         self.dataset_combo.blockSignals(False)
-        self._on_dataset()
+        self._on_dataset()  # its tasks and splits again: set_splits keeps what is checked
+        if gone:
+            self.gone.emit(gone)
+
+    def _refill_annotators(self, names: list[str], first: bool) -> list[str]:
+        source = self.label_choice.source()
+        person = source.removeprefix("annotator:") if source.startswith("annotator:") else None
+        lost = not first and person is not None and person not in names
+        self.label_choice.set_annotators([*names, person] if lost else names)
+        return [f"label source {source!r} has no labels any more"] if lost else []
 
     def _on_dataset(self, _index: int = -1) -> None:
         self.dataset_changed.emit(self.dataset_combo.currentData() or None)
 
     def set_splits(self, info: dict) -> None:
-        """A dataset's tasks and splits arrived: fill the lists, keeping what was checked."""
+        """A dataset's tasks and splits arrived: fill the lists, keeping what was checked. A
+        reload of the dataset shown (the project changed meanwhile) keeps a checked task or
+        split the dataset lost checked, marked, and `gone` names it."""
+        same = info.get("dataset") == self._splits_of
+        self._splits_of = info.get("dataset")
         tasks = _checked(self.task_list) or info["tasks"][:1]
-        _fill_checklist(self.task_list, [(t, t) for t in info["tasks"]], set(tasks))
-        splits = [split or "" for split, _count in info["splits"]]
         train = _checked(self.train_splits) or ["train"]
-        _fill_checklist(self.train_splits, [(f"{s or '(unsplit)'} · {n} clips", s or "")
-                                            for s, n in info["splits"]], set(train))
+        task_entries = [(t, t) for t in info["tasks"]]
+        split_entries = [(f"{s or '(unsplit)'} · {n} clips", s or "") for s, n in info["splits"]]
+        gone: list[str] = []
+        if same:
+            gone += _keep_gone(task_entries, _checked(self.task_list), "task")
+            gone += _keep_gone(split_entries, _checked(self.train_splits), "train split")
+        _fill_checklist(self.task_list, task_entries, set(tasks))
+        _fill_checklist(self.train_splits, split_entries, set(train))
+        splits = [split or "" for split, _count in info["splits"]]
         for combo, default in ((self.dev_combo, "dev"), (self.test_combo, "test")):
             keep = combo.currentText() or default
+            offered = [combo.itemText(i) for i in range(combo.count())]
             combo.clear()
             combo.addItems(splits or [default])
+            if same and keep in offered and keep not in (splits or [default]):
+                combo.addItem(keep)  # the person's choice stays; said below
+                gone.append(f"{default} split {keep!r} is no longer in this dataset")
             combo.setCurrentIndex(max(combo.findText(keep), 0))
         if self._pending is not None:
             config, self._pending = self._pending, None
             self._apply_data(config)
+        if gone and not info.get("missing"):  # a lost dataset is said once, by set_choices
+            self.gone.emit(gone)
         self.changed.emit()
 
     def _on_tasks(self, _item=None) -> None:

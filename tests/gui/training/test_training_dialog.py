@@ -13,21 +13,10 @@ from mmla_app.runtime.project import Project
 from mmla_app.training.train_dialog import TrainDialog
 from mmla_core.store.db import open_store
 from mmla_core.store.results import add_model
-from tests.support.train_fixtures import TOY_TASK, add_toy_dataset, toy_text_model
+from tests.support.train_fixtures import TOY_TASK
 
 pytestmark = pytest.mark.gui
 WAIT = 15_000
-__all__ = ["toy_text_model"]  # the session fixture (a sharpened tiny text model)
-
-
-@pytest.fixture
-def toy_db(tmp_path, toy_text_model):
-    """The trainer's toy task (text clips, labels in the transcript) + a registered model."""
-    path = tmp_path / "toy.sqlite"
-    with open_store(path) as store:
-        add_toy_dataset(store, media=False)
-        add_model(store, "tiny-text", "text_lm", str(toy_text_model))
-    return path
 
 
 def open_dialog(qtbot, db_path) -> TrainDialog:
