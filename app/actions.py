@@ -26,6 +26,7 @@ from mmla_app.probe.probe_set_dialog import open_probe_set
 from mmla_app.settings_dialog import SettingsDialog
 from mmla_app.training.train_dialog import TrainDialog
 from mmla_app.widgets.help_window import HelpWindow
+from mmla_core.words import count
 
 
 def _player_actions(w) -> list[tuple[str, str, Callable[[], None]]]:
@@ -258,20 +259,39 @@ def _show_about(w) -> None:
 
 
 def quit_app(w) -> None:
-    """File > Quit (Ctrl+Q). With training runs going, say first that they go on."""
-    active = w.training.active_jobs()
-    if not active:
+    """File > Quit (Ctrl+Q), and closing the window while imports wait: say first what goes on
+    (training runs, detached) and what would be dropped (imports not started yet)."""
+    lines = quit_notes(w)
+    if not lines:
         w.close()
         return
-    names = ", ".join(f"#{j['id']} {j['name']}" for j in active)
-    box = w.quit_box = QMessageBox(
-        QMessageBox.Icon.Information, "Quit MMLA Studio",
-        f"Training {'runs' if len(active) > 1 else 'run'} {names} "
-        f"{'go' if len(active) > 1 else 'goes'} on after you quit: "
-        f"{'they run' if len(active) > 1 else 'it runs'} in a process of its own. Open "
-        "this project again to follow it, or stop it first in the Training tab.",
-        QMessageBox.StandardButton.Cancel, w)
+    box = w.quit_box = QMessageBox(QMessageBox.Icon.Information, "Quit MMLA Studio",
+                                   "\n\n".join(lines), QMessageBox.StandardButton.Cancel, w)
     quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    box.buttonClicked.connect(lambda button: button is quit_button and w.close())
+    box.buttonClicked.connect(lambda button: button is quit_button and _close_confirmed(w))
     box.open()  # window-modal, never blocks the event loop
+
+
+def quit_notes(w) -> list[str]:
+    """What quitting now means for work in progress; empty when nothing is at stake."""
+    lines = []
+    active = w.training.active_jobs()
+    if active:
+        names = ", ".join(f"#{j['id']} {j['name']}" for j in active)
+        many = len(active) > 1
+        lines.append(f"Training {'runs' if many else 'run'} {names} {'go' if many else 'goes'} "
+                     f"on after you quit: {'they run' if many else 'it runs'} in a process of "
+                     "its own. Open this project again to follow it, or stop it first in the "
+                     "Training tab.")
+    waiting = w.importer.waiting
+    if waiting:
+        lines.append(f"{count(waiting, 'import')} waiting for the one running will not start "
+                     "(the running one finishes). Import them again after you reopen the "
+                     "project, or wait for them.")
+    return lines
+
+
+def _close_confirmed(w) -> None:
+    w.close_confirmed = True
+    w.close()

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app import settings
-from mmla_app.actions import install_actions, open_train_dialog
+from mmla_app.actions import install_actions, open_train_dialog, quit_app
 from mmla_app.curation.annotation_panel import AnnotationPanel
 from mmla_app.curation.browser_panel import BrowserPanel
 from mmla_app.curation.checks_panel import ChecksPanel
@@ -279,6 +279,10 @@ class MainWindow(QMainWindow):
         self.importer.drop(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.importer.waiting and not getattr(self, "close_confirmed", False):
+            event.ignore()  # imports asked for would be dropped: ask first
+            quit_app(self)
+            return
         self.transcript.save()
         self.annotation.shutdown()  # commits a note still being typed
         self.checks.shutdown()

@@ -46,6 +46,12 @@ class ImportController:
         self._signal.changed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         self._unfinished = 0  # imports asked and not yet reported (running + waiting)
 
+    @property
+    def waiting(self) -> int:
+        """Imports asked for that have not started: closing the window drops them (the running
+        one finishes)."""
+        return max(self._unfinished - 1, 0)
+
     def choose_and_import(self) -> None:
         """File > Import dataset folder…: a folder and the dataset's name, then Import."""
         dialog = self.window.import_dialog = ImportFolderDialog(self.window)

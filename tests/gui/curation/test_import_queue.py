@@ -39,3 +39,32 @@ def test_three_imports_back_to_back_all_land_and_each_reports(make_window, tmp_p
         assert sorted(d["name"] for d in list_datasets(store)) == sorted(NAMES)
     qtbot.waitUntil(lambda: window.browser.model.rowCount() == 3, timeout=WAIT)
     assert window.importer.progress.isHidden()
+
+
+def test_closing_the_window_while_imports_wait_asks_first(make_window, tmp_path, clip_files,
+                                                          qtbot):
+    """Imports not started yet would be dropped by closing: the window says so and stays open
+    on Cancel; once they have landed it closes without asking."""
+    from PySide6.QtWidgets import QMessageBox
+
+    folders = []
+    for name in NAMES:
+        folder = tmp_path / name
+        folder.mkdir()
+        shutil.copy(clip_files / "a.mp4", folder / f"{name}.mp4")
+        folders.append(folder)
+    window = make_window(tmp_path / "p.sqlite")
+    window.show()
+    for folder in folders:
+        window.importer.start(folder, name=folder.name)
+    window.close()
+    box = window.quit_box
+    assert "2 imports waiting for the one running will not start" in box.text(), box.text()
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert window.isVisible()
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 3, timeout=WAIT)
+    qtbot.waitUntil(lambda: not window.importer.waiting, timeout=WAIT)
+    window.close()  # nothing waits now: no question
+    assert not window.isVisible()
+    with open_store(window.db_path) as store:
+        assert len(list_datasets(store)) == 3
