@@ -42,6 +42,7 @@ FINISHED = ("done", "stopped", "failed")
 MARKER_FILE, STOP_FILE, LOG_FILE = outputs.MARKER_FILE, outputs.STOP_FILE, outputs.LOG_FILE
 TAIL_LINES = 40
 STARTING_GRACE_S = 60.0          # a job row without a pid yet is a launch in progress
+SUPERVISOR = "mmla_core.train.supervise"  # run detached with `python -m` (tests: a stand-in)
 
 
 class JobControlError(ValueError):
@@ -167,8 +168,7 @@ def _prepare_output_dir(store: Store, db_path: Path, job_id: int, config: TrainC
 def _spawn_supervisor(store: Store, db_path: Path, job_id: int, out: Path,
                       resume: str | None) -> None:
     """Detached: own session (no SIGHUP/SIGINT from the GUI's terminal), no inherited fds."""
-    cmd = [sys.executable, "-m", "mmla_core.train.supervise", "--db", str(db_path),
-           "--job", str(job_id)]
+    cmd = [sys.executable, "-m", SUPERVISOR, "--db", str(db_path), "--job", str(job_id)]
     if resume:
         cmd += ["--resume", resume]
     detach = {"start_new_session": True} if os.name != "nt" else {"creationflags": getattr(

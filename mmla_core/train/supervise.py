@@ -10,15 +10,14 @@ a CUDA OOM in the trainer therefore always ends as a readable row, never as a jo
 SIGTERM is forwarded to the trainer (a forced stop); the supervisor itself keeps waiting so the end
 is still recorded.
 
-Test hook: the environment variable `MMLA_TRAINER_CMD` (a shell-quoted command line) replaces
-`python -m mmla_core.train`; the same arguments are appended. Tests use it to run a fake trainer
-with controlled timing; nothing else should set it.
+The trainer's command is `TRAINER`, a module constant; no flag or environment variable changes it
+(the tests run `tests.support.fake_supervisor` instead of this module, which sets `TRAINER` to its
+fake trainer before calling `main`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import signal
 import subprocess
@@ -30,13 +29,11 @@ from mmla_core.store import jobs, open_store
 from mmla_core.train import control, processes
 from mmla_core.train.merge import merge_run_folder
 
-TRAINER_CMD_ENV = "MMLA_TRAINER_CMD"
+TRAINER = (sys.executable, "-m", "mmla_core.train")  # the run's arguments follow it
 
 
 def trainer_command(config_path: Path, db: Path, job_id: int, resume: str | None) -> list[str]:
-    override = os.environ.get(TRAINER_CMD_ENV)
-    base = shlex.split(override) if override else [sys.executable, "-m", "mmla_core.train"]
-    cmd = [*base, str(config_path), "--db", str(db), "--job", str(job_id)]
+    cmd = [*TRAINER, str(config_path), "--db", str(db), "--job", str(job_id)]
     return [*cmd, "--resume", resume] if resume else cmd
 
 

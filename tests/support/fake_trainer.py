@@ -1,5 +1,6 @@
-"""A stand-in for `python -m mmla_core.train`, run by the supervisor through its MMLA_TRAINER_CMD
-test hook: same arguments, same DB writes (status, pid, events), timing under the test's control.
+"""A stand-in for `python -m mmla_core.train`, run by the supervisor when a test launches through
+tests/support/fake_supervisor.py: same arguments, same DB writes (status, pid, events), timing
+under the test's control.
 
 FAKE_TRAINER_MODE (environment):
   quick  a few events, a checkpoint, an adapter, status done, exit 0

@@ -1,11 +1,8 @@
 """Shared by the job-control and `mmla train` tests: a project whose trainer is the fake one."""
 
 import os
-import shlex
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +11,7 @@ from mmla_core.store import open_store
 from mmla_core.store.jobs import create_job, update_job
 from mmla_core.train import control
 from mmla_core.train.config import TrainConfig
+from tests.support.fake_supervisor import use_fake_trainer
 
 
 @dataclass(frozen=True)
@@ -27,14 +25,13 @@ class TrainSample:   # the contract's samples.TrainSample, for a fake preview
     media_path: str | None
     variant: str | None = None
 
-FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    """An empty project DB; launches run tests/core/fake_trainer.py and skip sample checks
+    """An empty project DB; launches run tests/support/fake_trainer.py and skip sample checks
     (preflight.validate is the trainer's to test; here only job control is under test)."""
-    monkeypatch.setenv("MMLA_TRAINER_CMD", shlex.join([sys.executable, str(FAKE_TRAINER)]))
+    use_fake_trainer(monkeypatch)
     monkeypatch.setenv("FAKE_TRAINER_MODE", "quick")
     # where they are used: control and the CLI import them at their top (labels_record, what a
     # job records, stays the real one)

@@ -78,6 +78,7 @@ def test_run_survives_the_death_of_the_process_that_launched_it(project, monkeyp
             validate=lambda s, c: [])
         from mmla_core.train import control
         from mmla_core.train.config import TrainConfig
+        control.SUPERVISOR = "tests.support.fake_supervisor"   # its trainer: the fake one
         job = control.launch({str(project)!r}, TrainConfig(name="orphan", model="m",
                              tasks=["MIntRec"], device="cpu"))
         print(job, flush=True)
@@ -309,3 +310,17 @@ def test_the_supervisor_keeps_a_done_runs_test_evaluation_failure(project, tmp_p
         job = jobs.get_job(store, job_id)
     assert (job["status"], job["exit_code"]) == ("done", 0)
     assert job["stderr_tail"] == "test evaluation failed: RuntimeError: no memory"
+
+
+def test_the_supervisor_runs_the_real_trainer_whatever_the_environment(monkeypatch, tmp_path):
+    """No test seam in the product: the old MMLA_TRAINER_CMD hook is gone, the trainer is
+    `python -m mmla_core.train` with the run's arguments, and a launch starts the real
+    supervisor unless a test points `control.SUPERVISOR` at its stand-in."""
+    from mmla_core.train import supervise
+
+    monkeypatch.setenv("MMLA_TRAINER_CMD", "/bin/false")
+    assert supervise.trainer_command(tmp_path / "config.yaml", tmp_path / "p.sqlite", 3,
+                                     "latest") == [
+        sys.executable, "-m", "mmla_core.train", str(tmp_path / "config.yaml"),
+        "--db", str(tmp_path / "p.sqlite"), "--job", "3", "--resume", "latest"]
+    assert control.SUPERVISOR == "mmla_core.train.supervise"

@@ -4,8 +4,6 @@ Delete."""
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,8 @@ from PySide6.QtWidgets import QMessageBox
 from mmla_app.actions import open_train_dialog
 from mmla_core.store.db import open_store
 from mmla_core.store.results import add_model
+from tests.support.fake_supervisor import use_fake_trainer
 from tests.support.train_fixtures import TOY_TASK, add_toy_dataset, toy_text_model
-from tests.support.train_jobs_helpers import FAKE_TRAINER
 
 pytestmark = pytest.mark.gui
 WAIT = 15_000
@@ -26,7 +24,7 @@ __all__ = ["toy_text_model"]  # the session fixture, shared with the other train
 @pytest.fixture
 def fake_project(tmp_path, monkeypatch, toy_text_model):
     """The toy project with a real tiny model (so the launch checks pass) and the fake trainer."""
-    monkeypatch.setenv("MMLA_TRAINER_CMD", shlex.join([sys.executable, str(FAKE_TRAINER)]))
+    use_fake_trainer(monkeypatch)
     monkeypatch.setenv("FAKE_TRAINER_MODE", "wait")
     path = tmp_path / "toy.sqlite"
     with open_store(path) as store:
