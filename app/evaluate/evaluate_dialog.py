@@ -113,9 +113,11 @@ class EvaluateDialog(QDialog):
                            on_error=self._failed)
 
     def _on_changes(self, changes, initiator) -> None:
-        """A model registered or a run ended elsewhere (the CLI, the Probe tab, another window):
-        offer it now; the choices made here are kept."""
-        if initiator is not self and isValid(self) and changes.touches(areas.MODELS, areas.RUNS):
+        """A model registered, a run ended or labels changed elsewhere (the CLI, the Probe tab,
+        another window): offer it now; the choices made here are kept (a label source the
+        project lost stays chosen, marked)."""
+        if initiator is not self and isValid(self) and changes.touches(
+                areas.MODELS, areas.RUNS, areas.LABELS, areas.DATASETS):
             self._refresh_choices()
 
     def _on_choices(self, choices: dict, select_model: str | None = None) -> None:

@@ -263,7 +263,8 @@ class TrainForm(QWidget):
                    f"{' (random weights)' if m['random_weights'] else ''}", m["name"])
                   for m in choices["models"]]
         gone = _refill(self.model_combo, models, "model")
-        gone += self._refill_annotators(choices.get("annotators", []), first)
+        lost_source = self.label_choice.set_annotators(choices.get("annotators", []))
+        gone += [lost_source] if lost_source else []
         self.dataset_combo.blockSignals(True)
         gone += _refill(self.dataset_combo, [("every dataset having the task", ALL_DATASETS),
                                              *((n, n) for _id, n in choices["datasets"])],
@@ -274,13 +275,6 @@ class TrainForm(QWidget):
         self._on_dataset()  # its tasks and splits again: set_splits keeps what is checked
         if gone:
             self.gone.emit(gone)
-
-    def _refill_annotators(self, names: list[str], first: bool) -> list[str]:
-        source = self.label_choice.source()
-        person = source.removeprefix("annotator:") if source.startswith("annotator:") else None
-        lost = not first and person is not None and person not in names
-        self.label_choice.set_annotators([*names, person] if lost else names)
-        return [f"label source {source!r} has no labels any more"] if lost else []
 
     def _on_dataset(self, _index: int = -1) -> None:
         self.dataset_changed.emit(self.dataset_combo.currentData() or None)
