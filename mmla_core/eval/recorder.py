@@ -11,12 +11,17 @@
 4. check the cancel token between steps (`cancelled`);
 5. finish as done, cancelled or failed (`finish`; `finish_rank` for one rank of a run several
    ranks write; `failing_on_exception` marks the run failed with the exception and re-raises).
+
+`announcing_runs(announce)` hears every run a recorder starts or takes over (`announce(run_id,
+None)`) and ends (`announce(run_id, status)`) in its block: the model worker tells its client,
+which marks the runs still open failed when the worker process dies under them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from mmla_core.cancel import CancelToken, is_cancelled
@@ -34,10 +39,29 @@ from mmla_core.store.results import (
     upsert_eval_predictions,
 )
 
-__all__ = ["ERROR_CHARS", "RunRecorder", "engine_columns", "error_text", "exception_text",
-           "result_columns"]
+__all__ = ["ERROR_CHARS", "RunRecorder", "announcing_runs", "engine_columns", "error_text",
+           "exception_text", "result_columns"]
 
 ERROR_CHARS = 2000  # an error message is cut here in the runs and predictions tables
+Announce = Callable[[int, "str | None"], None]  # (run id, None when it starts / its end status)
+_ANNOUNCE: ContextVar[Announce | None] = ContextVar("run_announce", default=None)
+
+
+@contextmanager
+def announcing_runs(announce: Announce) -> Iterator[None]:
+    """`announce(run_id, None)` when a run starts (or is taken over) in this block and
+    `announce(run_id, status)` when it ends, so a run a dead process leaves can be failed."""
+    token = _ANNOUNCE.set(announce)
+    try:
+        yield
+    finally:
+        _ANNOUNCE.reset(token)
+
+
+def _announce(run_id: int, status: str | None) -> None:
+    announce = _ANNOUNCE.get()
+    if announce is not None and run_id:
+        announce(run_id, status)
 
 
 def error_text(message: str) -> str:
@@ -71,6 +95,7 @@ class RunRecorder:
 
     def __init__(self, store: Store, *, run_id: int = 0, model_id: int | None = None):
         self.store, self.run_id, self.model_id = store, run_id, model_id  # run 0: not started
+        _announce(run_id, None)  # a run planned before the model loads is this one's now
 
     @classmethod
     def for_engine(cls, store: Store, engine) -> RunRecorder:
@@ -101,6 +126,7 @@ class RunRecorder:
         """The run row (kind "eval", "probe" or "checks"), status running."""
         self.run_id = start_run(self.store, kind, settings=settings, name=name,
                                 model_id=self.model_id, **fields)
+        _announce(self.run_id, None)
         return self.run_id
 
     def update(self, **fields) -> None:
@@ -132,6 +158,7 @@ class RunRecorder:
     def finish(self, status: str, error: str | None = None) -> None:
         """done, cancelled or failed, with the time it ended."""
         finish_run(self.store, self.run_id, status, error=error)
+        _announce(self.run_id, status)
 
     def finish_rank(self, status: str, message: str, *, rank: int = 0, world_size: int = 1,
                     total: int | None = None) -> tuple[str, str]:
@@ -142,7 +169,10 @@ class RunRecorder:
             prefix = f"rank {rank}: " if world_size > 1 else ""
             self.finish(status, prefix + message)
             return status, message
-        if complete_if_all_written(self.store, self.run_id) or world_size > 1:
+        if complete_if_all_written(self.store, self.run_id):
+            _announce(self.run_id, "done")
+            return "done", message
+        if world_size > 1:
             return "done", message
         written, _ = run_counts(self.store, self.run_id)
         message = f"only {written} of {total} samples were written"

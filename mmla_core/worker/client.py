@@ -10,8 +10,11 @@ cancel in one window never stops another window's job on the same worker.
 
 A worker that dies (segfault, the kernel's OOM killer, `os._exit`) is noticed by `poll()` from
 its exit code: the caller gets a `crashed` event with a plain-language message and the tail of
-the worker's log (stderr and faulthandler's traceback go there), and an evaluation that was
-running is marked failed, resumable from its last saved batch.
+the worker's log (stderr and faulthandler's traceback go there), and every run the worker had
+started and not ended (it tells each as it starts: `run_started`, `run_ended`) is marked
+failed with the cause and what a rerun does: an evaluation resumes from its last saved batch,
+a probe or the model checks run anew, a probe set goes on with the clips still missing. A worker
+killed by `stop` (a window closing, Stop now) leaves its runs failed the same way.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from mmla_core.store.results import fail_if_running
 from mmla_core.worker.events import FINAL_EVENTS, is_final, make_request
 from mmla_core.worker.service import worker_main
 
-__all__ = ["WorkerClient", "crash_message"]
+__all__ = ["RUN_FATES", "WorkerClient", "crash_message", "run_fate"]
 
 LOG_TAIL_CHARS = 2000
 
@@ -63,7 +66,7 @@ class WorkerClient:
         self._cancels = 0
         self._ids = itertools.count(1)
         self._inflight: dict[int, str] = {}
-        self._runs: dict[int, int] = {}  # request id -> the run it is evaluating
+        self._runs: dict[int, dict[int, None]] = {}  # request id -> its runs not ended yet
         self._stopping = False
         self._crash_reported = False
         self.log_path: Path | None = None
@@ -109,8 +112,8 @@ class WorkerClient:
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the worker to exit (it frees the model), then make sure it is gone.
 
-        `timeout=0` never waits (a window closing): a busy worker is killed at once, and its
-        running evaluation is marked failed, resumable from the last saved batch.
+        `timeout=0` never waits (a window closing): a busy worker is killed at once. A worker
+        killed (at once, or after `timeout`) leaves its runs marked failed (`crash_message`).
         """
         if self._process is None:
             return
@@ -120,8 +123,7 @@ class WorkerClient:
         self._mark_cancelled(ALL_REQUESTS)
         if timeout == 0 and self.busy:
             self._process.kill()
-            self._mark_runs_failed("the model worker was stopped while it ran; resume the run "
-                                   "to finish it")
+            self._mark_runs_failed("the model worker was stopped while it ran")
         else:
             try:
                 self._conn.send({"op": "stop"})
@@ -131,9 +133,13 @@ class WorkerClient:
         if timeout and self._process.is_alive():
             self._process.kill()
             self._process.join(timeout)
+            self._read_events()  # runs that ended before the kill are not failed
+            self._mark_runs_failed(f"the model worker did not stop within {timeout:g} s and "
+                                   "was killed")
         self._conn.close()
         self._process = None
         self._inflight.clear()
+        self._runs.clear()
         for thread in self.crash_writes if timeout else ():
             thread.join(timeout)
         self._drop_log()
@@ -147,15 +153,22 @@ class WorkerClient:
         except OSError:
             pass
 
-    def _mark_runs_failed(self, message: str) -> list[int]:
-        """In a thread: the caller (maybe the GUI thread) must not wait on the database."""
-        run_ids = [self._runs[r] for r in self._inflight if r in self._runs]
-        for run_id in run_ids:
+    def _open_runs(self) -> dict[int, str]:
+        """The runs the worker started and did not end, each with its request's op."""
+        return {run_id: op for request, op in self._inflight.items()
+                for run_id in self._runs.get(request, ())}
+
+    def _mark_runs_failed(self, cause: str) -> list[int]:
+        """Each open run failed with `cause` and what a rerun does; in a thread: the caller
+        (maybe the GUI thread) must not wait on the database."""
+        runs = self._open_runs()
+        for run_id, op in runs.items():
+            message = f"{cause}; {run_fate(op, run_id)}"
             thread = threading.Thread(target=_mark_failed, args=(self.db_path, run_id, message),
                                       daemon=True)
             thread.start()
             self.crash_writes.append(thread)
-        return run_ids
+        return list(runs)
 
     # --- requests -----------------------------------------------------------------------------
 
@@ -243,11 +256,16 @@ class WorkerClient:
         return events
 
     def _track(self, message: dict) -> None:
-        request_id = message.get("request")
-        if message.get("run_id") is not None and request_id is not None:
-            self._runs[request_id] = message["run_id"]
-        if message.get("type") in FINAL_EVENTS and request_id is not None:
+        request_id, kind = message.get("request"), message.get("type")
+        if request_id is None:
+            return
+        if kind == "run_started":
+            self._runs.setdefault(request_id, {})[message["run_id"]] = None
+        elif kind == "run_ended":
+            self._runs.get(request_id, {}).pop(message["run_id"], None)
+        elif kind in FINAL_EVENTS:
             self._inflight.pop(request_id, None)
+            self._runs.pop(request_id, None)
 
     def _check_crash(self) -> dict | None:
         process = self._process
@@ -255,11 +273,11 @@ class WorkerClient:
             return None
         self._crash_reported = True
         process.join(0)
-        requests = dict(self._inflight)
-        run_ids = [self._runs[r] for r in requests if r in self._runs]
-        message = crash_message(process.exitcode, run_ids)
-        self._mark_runs_failed(message)
+        requests, runs = dict(self._inflight), self._open_runs()
+        run_ids = self._mark_runs_failed(crash_message(process.exitcode, []))
+        message = crash_message(process.exitcode, run_ids, runs)
         self._inflight.clear()
+        self._runs.clear()
         return {"type": "crashed", "exitcode": process.exitcode, "message": message,
                 "requests": sorted(requests), "run_ids": run_ids, "log_tail": self.log_tail(),
                 "log_path": str(self.log_path)}
@@ -307,8 +325,28 @@ def _main_module_hidden():
             setattr(main, key, value)
 
 
-def crash_message(exitcode: int | None, run_ids: list[int]) -> str:
-    """What happened to the worker, in words, and what the user can do."""
+RUN_FATES = {  # what became of a run left open by the dead worker, and what a rerun does
+    "evaluate": "run {run} is marked failed, saved up to its last batch: resume it (mmla eval "
+                "--resume {run}, or Resume in the Evaluate window)",
+    "probe": "probe run {run} is marked failed, with the cells it finished: probe the clip "
+             "again for a whole probe",
+    "probe_set": "probe run {run} is marked failed (the clip it was probing); the probes "
+                 "finished before it are saved: running the missing ones again goes on from "
+                 "there",
+    "checks": "checks run {run} is marked failed, with the answers it saved: run the checks "
+              "again to answer the clips anew",
+}
+
+
+def run_fate(op: str, run_id: int) -> str:
+    """What became of `run_id` (a run of request op `op`) when its worker died."""
+    return RUN_FATES.get(op, "run {run} is marked failed").format(run=run_id)
+
+
+def crash_message(exitcode: int | None, run_ids: list[int],
+                  ops: dict[int, str] | None = None) -> str:
+    """What happened to the worker, in words, and what the user can do; `ops`: each run's
+    request op (default an evaluation's)."""
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
@@ -323,10 +361,8 @@ def crash_message(exitcode: int | None, run_ids: list[int]) -> str:
             what = f"the model worker was stopped by {name}"
     else:
         what = f"the model worker exited unexpectedly (exit code {exitcode})"
-    if run_ids:
-        runs = ", ".join(str(r) for r in run_ids)
-        what += (f"; run {runs} is saved up to its last batch: resume it (mmla eval --resume "
-                 f"{run_ids[0]}, or Resume in the Evaluate window)")
+    for run_id in run_ids:
+        what += f"; {run_fate((ops or {}).get(run_id, 'evaluate'), run_id)}"
     return what
 
 

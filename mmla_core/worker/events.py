@@ -6,7 +6,8 @@ probe_set, checks; `stop` carries no id). An event is
 `{"type": TYPE, "request": ID, ...fields}`: `ready` (pid) when the process is up, `loaded`
 (info), `progress` (evaluation: an EvalProgress as fields; probe sets and checks: done, total
 and maybe run_id), `cell` (a probe's ProbeCell as a dict), `prediction` (result),
-`finished` (run_id, status, error), `error` (message, traceback), `stopped`; the client adds
+`finished` (run_id, status, error), `error` (message, traceback), `stopped`, and for every run
+a request starts `run_started` (run_id) then `run_ended` (run_id, status); the client adds
 `crashed` (exitcode, message, requests, run_ids, log_tail, log_path) when the process died.
 A request ends with one of FINAL_EVENTS.
 """

@@ -4,8 +4,9 @@ It loads the engine when a request first needs it and keeps it for the next one 
 model or load option replaces it). Evaluations, probes and model checks write their rows to
 SQLite themselves (the worker's own Store) and stream progress events; each request gets its
 own cancel token over the slots shared with the client (`cancel.RequestCancel`), checked by
-the running job between its steps. stderr and faulthandler's traceback go
-to the log file the client reads after a crash.
+the running job between its steps, and tells the client each run it starts and ends as it
+happens (`run_started`, `run_ended`, from `eval.recorder.announcing_runs`). stderr and
+faulthandler's traceback go to the log file the client reads after a crash.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import traceback
 
 from mmla_core.cancel import RequestCancel
+from mmla_core.eval.recorder import announcing_runs
 from mmla_core.eval.run_plan import (
     DEFAULT_FACTORIES,
     describe_failure,
@@ -101,8 +103,9 @@ def worker_main(conn, cancel, db_path: str, factories: dict, log_path: str):
         if request["op"] == "stop":
             break
         try:
-            handlers[request["op"]](request, conn, RequestCancel(cancel, request["request"]),
-                                    db_path, engines, input_factory)
+            with announcing_runs(_run_events(conn, request["request"])):
+                handlers[request["op"]](request, conn, RequestCancel(cancel, request["request"]),
+                                        db_path, engines, input_factory)
         except Exception as exc:
             traceback.print_exc()
             conn.send(make_event("error", request.get("request"), message=describe_failure(exc),
@@ -112,6 +115,17 @@ def worker_main(conn, cancel, db_path: str, factories: dict, log_path: str):
         conn.send({"type": "stopped"})
     except (OSError, ValueError):
         pass
+
+
+def _run_events(conn, request_id: int):
+    """Every run the request starts or ends, told at once: the client marks the runs still
+    open failed should this process die (a probe's cells, a check's answers carry no run)."""
+    def announce(run_id: int, status: str | None) -> None:
+        if status is None:
+            conn.send(make_event("run_started", request_id, run_id=run_id))
+        else:
+            conn.send(make_event("run_ended", request_id, run_id=run_id, status=status))
+    return announce
 
 
 def _load(request, conn, cancel, db_path, engines, input_factory) -> None:
