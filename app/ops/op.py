@@ -2,7 +2,8 @@
 
 `fn(store, *args)` runs on the writer thread (in order with every other GUI write); when it has
 committed, `submit` announces `changes` on the change bus with the initiator (the panel or
-dialog that acted), so other views reload what they show and the initiator skips its own echo.
+dialog that acted), so other views reload what they show and the initiator skips its own echo;
+the project's watchers take its commits as the window's own (change_bus.hold_own_write).
 A long write (a variant's media, an import, a dataset delete, an export) runs with `run_job`
 instead: a job on the project's runner with its own Store, so a label key never waits behind an
 encode; its changes are announced the same way once it returned, and the project's watcher
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmla_app.runtime.change_bus import bracketed, change_bus
+from mmla_app.runtime.change_bus import OWN_WRITE_AREAS, bracketed, change_bus, hold_own_write
 from mmla_app.runtime.write_queue import ErrorFn, SuccessFn, submit_write
 from mmla_core.changes import Changes
 
@@ -44,12 +45,23 @@ def submit(db_path: str | Path, op: Op, *, initiator: object,
     """Run `op` after every earlier write; once committed, announce its changes, then call
     `on_success(result)` (both on the GUI thread)."""
 
-    def committed(result: Any) -> None:
+    ended = hold_own_write(db_path, op.changes.areas | OWN_WRITE_AREAS)  # not outside news
+
+    def committed(bracket: tuple) -> None:
+        result, before, after = bracket
+        ended((before, after))
         change_bus().announce(op.changes_after(result), initiator)
         if on_success is not None:
             on_success(result)
 
-    submit_write(db_path, op.fn, *op.args, on_success=committed, on_error=on_error)
+    def failed(exc: Exception) -> None:
+        ended(None)
+        if on_error is not None:
+            on_error(exc)
+        else:
+            log.error("%s failed", getattr(op.fn, "__name__", op.fn), exc_info=exc)
+
+    submit_write(db_path, bracketed, op.fn, *op.args, on_success=committed, on_error=failed)
 
 
 def run_job(project, op: Op, *, initiator: object, on_success: SuccessFn | None = None,

@@ -44,7 +44,6 @@ class Project(QObject):
         self.writes: WriteQueue = write_queue()
         self.bus: ChangeBus = change_bus()
         self.watcher = ProjectWatcher(self.runner, self.bus, parent=self)
-        self.writes.committed.connect(self.watcher.own_write_committed)
         self._closed = False
 
     def open(self, db_path: str | Path) -> None:
@@ -72,6 +71,5 @@ class Project(QObject):
             return
         self._closed = True
         self.watcher.stop()
-        self.writes.committed.disconnect(self.watcher.own_write_committed)
         self.runner.shutdown()
         shutdown_model_jobs(self.db_path)  # frees the model; a running evaluation is resumable

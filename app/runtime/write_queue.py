@@ -31,7 +31,6 @@ class WriteQueue(QObject):
     """
 
     _finished = Signal(object, object, object)  # (callbacks, result, error)
-    committed = Signal()  # a write committed (the change watcher takes it as its own echo)
 
     def __init__(self) -> None:
         super().__init__()
@@ -55,8 +54,6 @@ class WriteQueue(QObject):
 
     def _deliver(self, callbacks, result, error) -> None:
         on_success, on_error = callbacks
-        if error is None:
-            self.committed.emit()
         if error is None and on_success is not None:
             on_success(result)
         elif error is not None:

@@ -106,3 +106,31 @@ def test_outside_writes_beside_and_after_an_own_job_are_announced(qtbot, tiny_pr
                     timeout=LIVE_MS)
     project.bus.forget(recorder)
     assert not any(c.touches(DATASETS) for c, who in heard[:-1] if who is None)
+
+
+def test_an_outside_label_right_after_a_key_press_is_announced(qtbot, tiny_project, project_of):
+    """A label written on the writer thread is the window's own; another process's label on
+    another clip in the same second still reaches the views (it was taken as our echo)."""
+    from mmla_app.ops.curation import set_label
+    from mmla_app.ops.op import submit
+    from mmla_core.changes import LABELS
+    from mmla_core.store.catalog import task_by_name
+    from mmla_core.store.labels import set_label as store_set_label
+
+    project = project_of(tiny_project.db_path)
+    heard: list = []
+    project.bus.listen(recorder := lambda changes, who: heard.append((changes, who)))
+    project.watch()
+    qtbot.waitUntil(lambda: project.watcher._baseline is not None, timeout=WAIT)
+    with open_store(tiny_project.db_path) as store:
+        task_id, task = task_by_name(store, "MELD")
+    me = object()
+    submit(project.db_path, set_label(1, task_id, task.labels[0], "ana"), initiator=me)
+    qtbot.waitUntil(lambda: any(who is me for _, who in heard), timeout=WAIT)
+    with open_store(tiny_project.db_path) as store:  # the CLI, at once
+        store_set_label(store, 2, task_id, task.labels[1], "bob")
+    qtbot.waitUntil(lambda: any(who is None and c.touches(LABELS) for c, who in heard),
+                    timeout=LIVE_MS)
+    project.bus.forget(recorder)
+    (outside,) = [c for c, who in heard if who is None]
+    assert 2 in outside.clip_ids  # (clip 1 too: labels stamped in the same instant are re-read)
