@@ -13,7 +13,14 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from mmla_app.theme import health_colour
 from mmla_core.store.browse import (
@@ -43,6 +50,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 COLUMN_KEYS = tuple(key for key, _ in COLUMNS)
 _NUMERIC = {"id", "duration_s"}
 _TRANSCRIPT = COLUMN_KEYS.index("transcript")
+_EXTERNAL_ID = COLUMN_KEYS.index("external_id")
+# the cells a variant's recipe may run on into while they are empty (a variant rarely has
+# labels or a verdict): 92 px cut 'caption prepended: 'praise'' to 'captio…'
+_OVERFLOW = tuple(COLUMN_KEYS.index(key) for key in ("labels", "verdict", "reviewed_by"))
+_SPAN_MARGIN_ROWS = 4  # spans set a little past the viewport, so a scroll step shows them
 MIN_TRANSCRIPT_WIDTH = 160
 _WIDTHS = {"id": 44, "dataset": 64, "split": 44, "external_id": 92, "duration_s": 60,
            "health": 84, "labels": 96, "verdict": 56, "reviewed_by": 76}
@@ -226,7 +238,7 @@ def _display(row: BrowseRow, key: str, fold: str = "") -> str:
     if key == "id":
         return f"{fold} {row.id}" if fold else str(row.id)
     if key == "external_id" and row.parent_clip_id:
-        return f"↳ {_recipe_text(row.recipe_json) or row.external_id}"
+        return variant_text(row)
     if key == "duration_s":
         return format_duration(row.duration_s)
     if key == "health":
@@ -238,6 +250,35 @@ def _display(row: BrowseRow, key: str, fold: str = "") -> str:
         return row.label_summary
     value = getattr(row, key)
     return "" if value is None else str(value)
+
+
+def variant_text(row: BrowseRow) -> str:
+    """A variant row's External id: what it is ('↳ frames black'), not its long generated id."""
+    return f"↳ {_recipe_text(row.recipe_json) or row.external_id}"
+
+
+def overflow_span(row: BrowseRow) -> int:
+    """How many columns a row's External id cell covers: a variant's recipe runs on into the
+    empty Labels / Verdict / Reviewed by cells after it (as a spreadsheet's text does)."""
+    if not row.parent_clip_id:
+        return 1
+    span = 1
+    for column in _OVERFLOW:
+        if _display(row, COLUMN_KEYS[column]):
+            break
+        span += 1
+    return span
+
+
+class VariantElideDelegate(QStyledItemDelegate):
+    """A variant's recipe cut in the middle when even its span is too narrow (a labelled
+    variant has none): 'frames…blurred' tells two recipes apart, 'frames…' does not."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:
+        super().initStyleOption(option, index)
+        row = index.model().row_at(index.row())
+        if row is not None and row.parent_clip_id:
+            option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
 @lru_cache(maxsize=4096)
@@ -275,6 +316,10 @@ class ClipTableView(QTableView):
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(24)
         self._size_columns()
+        self.setItemDelegateForColumn(_EXTERNAL_ID, VariantElideDelegate(self))
+        for signal in (model.modelReset, model.layoutChanged, model.dataChanged,
+                       self.verticalScrollBar().valueChanged):
+            signal.connect(self._span_variants)
         self.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
         self.clicked.connect(self._on_clicked)
 
@@ -309,6 +354,21 @@ class ClipTableView(QTableView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_transcript()
+        self._span_variants()
+
+    def _span_variants(self, *_args) -> None:
+        """Let the variant rows on screen run their recipe on into their empty cells (see
+        `overflow_span`). Only the rows in view get a span: a QTableView slows down with
+        thousands of them, and a project can hold many variants."""
+        self.clearSpans()
+        model = self.model()
+        first = max(self.rowAt(0), 0)
+        last = self.rowAt(self.viewport().height() - 1)
+        last = model.rowCount() - 1 if last < 0 else last + _SPAN_MARGIN_ROWS
+        for position in range(max(first - _SPAN_MARGIN_ROWS, 0), min(last + 1, model.rowCount())):
+            span = overflow_span(model.row_at(position))
+            if span > 1:
+                self.setSpan(position, _EXTERNAL_ID, 1, span)
 
     def current_row(self) -> BrowseRow | None:
         return self.model().row_at(self.currentIndex().row())
