@@ -86,7 +86,7 @@ def main() -> None:
         while window.browser.model.rowCount() < args.clips and time.monotonic() < deadline:
             app.processEvents()
         _percent_of_core(2.0)  # settle: first loads, first fingerprints
-        watcher = window.live.watcher
+        watcher = window.project.watcher
         watcher.stop()
         baseline = _percent_of_core(args.seconds)
         watcher.watch(db)
