@@ -283,8 +283,11 @@ class ProbePanel(QWidget):
         if event.get("stopped_by"):  # another window killed the shared worker: say so
             self.status.setText(f"{job.capitalize()} stopped: {event['message']}")
             return
-        if event["type"] != "finished":
+        if event["type"] != "finished":  # a crash's message names the failed run and a rerun
             self.status.setText(f"{job.capitalize()} failed: {event.get('message', event)}")
+            if event.get("run_ids"):  # the failed probe joins Past probes
+                self.runner.submit(load_choices, self.clip_id, channel="probe_choices",
+                                   on_success=self._on_choices)
             return
         if job == "checks":
             self.status.setText(f"The model answered the checks (run #{event['run_id']}); "

@@ -132,17 +132,19 @@ class ModelJobs(QObject):
             handle.on_event(event_for(handle))
 
     def kill_for(self, handle: JobHandle, reason: str) -> None:
-        """Kill the worker because `handle`'s job did not stop (`reason` says so): that job's
-        run is marked failed, resumable; every other job in flight gets a `crashed` event
-        saying who stopped the worker, why, and what a rerun does."""
+        """Kill the worker because `handle`'s job did not stop (`reason` says so): every run
+        the worker had started and not ended is marked failed (`WorkerClient.stop`); every
+        other job in flight gets a `crashed` event saying who stopped the worker, why, and
+        what a rerun does."""
         current = self.client.current if self.client is not None else None
         handle.detach()
 
         def told(other: JobHandle) -> dict:
-            where = "was running in it" if other.request == current else "was waiting for it"
+            where = ("was running in it and ended with it, its run marked failed"
+                     if other.request == current else "was waiting for it and ended with it")
             return {"type": "crashed", "stopped_by": handle.what, "message": (
-                f"{reason}, so the model worker was stopped; {other.what} {where} and "
-                f"ended with it. {other.rerun[:1].upper()}{other.rerun[1:]}.")}
+                f"{reason}, so the model worker was stopped; {other.what} {where}. "
+                f"{other.rerun[:1].upper()}{other.rerun[1:]}.")}
 
         self._kill(told)
 
