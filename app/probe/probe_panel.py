@@ -39,6 +39,7 @@ from mmla_app.probe.probe_options import ProbeOptions
 from mmla_app.probe.probe_plots import ProbePlots
 from mmla_app.probe.probe_queries import load_choices, load_result
 from mmla_app.probe.probe_set_dialog import open_probe_set
+from mmla_app.probe.probe_stop import ProbeStop
 from mmla_app.runtime.model_jobs import JobHandle, model_jobs
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.adapter_picker import AdapterPicker
@@ -91,6 +92,7 @@ class ProbePanel(QWidget):
         self.clip_id: int | None = None
         self.jobs = model_jobs(project.db_path)  # the project's model worker, shared with Evaluate
         self.job: JobHandle | None = None
+        self.run_id: int | None = None  # the running job's run (the worker says at its start)
         self.cells: dict[tuple[str, str], ProbeCell] = {}
         self.result: ProbeResult | None = None
         self.profile = None  # the shown probe's RelianceProfile
@@ -104,6 +106,7 @@ class ProbePanel(QWidget):
         self.past_combo.activated.connect(self._open_past)
         self.run_button = QPushButton("Run probe", self, clicked=self.run_probe)
         self.cancel_button = QPushButton("Cancel", self, clicked=self.cancel, enabled=False)
+        self.stopper = ProbeStop(self)  # Cancel, then Stop now for a stuck row
         self.checks_button = QPushButton("Model answers the checks", self,
                                          clicked=self.run_model_checks)
         self.checks_button.setToolTip("The four alignment checks answered by the model (yes/no "
@@ -264,22 +267,35 @@ class ProbePanel(QWidget):
         self.cancel_button.setEnabled(True)
 
     def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-            self.status.setText("Cancelling after the current row…")
+        self.stopper.press()
 
     def _on_event(self, event: dict) -> None:
         kind = event["type"]
-        if kind == "cell":
+        if kind == "run_started":
+            self.run_id = event["run_id"]
+        elif kind == "cell":
             self._add_cell(ProbeCell(**event["cell"]))
         elif kind in ("finished", "error", "crashed"):
             self._done(event)
 
-    def _done(self, event: dict) -> None:
-        job, self._job, self.job = self._job, "", None
+    def _ended(self) -> str:
+        job, self._job, self.job, self.run_id = self._job, "", None, None
+        self.stopper.reset()
         for button in (self.run_button, self.checks_button):
             button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        return job
+
+    def stopped_by_kill(self) -> None:
+        """Stop now killed the worker under this tab's job (its run is marked failed)."""
+        rerun, run_id = self.job.rerun if self.job else "", self.run_id
+        job = self._ended()
+        run = f" Its run #{run_id} is marked failed, with what it saved." if run_id else ""
+        self.status.setText(f"{job.capitalize()} stopped: the model worker was killed.{run} "
+                            f"{rerun[:1].upper()}{rerun[1:]}.")
+
+    def _done(self, event: dict) -> None:
+        job = self._ended()
         if event.get("stopped_by"):  # another window killed the shared worker: say so
             self.status.setText(f"{job.capitalize()} stopped: {event['message']}")
             return

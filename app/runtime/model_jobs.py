@@ -174,6 +174,72 @@ class ModelJobs(QObject):
         self.stop_now()
 
 
+AskFn = Callable[[list[JobHandle], Callable[[bool], None]], None]
+
+
+class StopNow(QObject):
+    """A window's Stop now for its own job: cancel it, give it `STOP_GRACE_S` to end, then
+    kill the worker (`ModelJobs.kill_for`): at once when no other job is in flight, after
+    `ask(others, answer)` otherwise (the window asks without blocking and calls `answer(yes)`).
+    A job still waiting its turn is never killed for: it ends cancelled when the worker reaches
+    it. `on_killed()` after a kill (the handle is detached then: no event comes), `on_kept(why)`
+    when the job keeps running after all; `ended()` when the job ends on its own."""
+
+    def __init__(self, parent: QObject, *, ask: AskFn, on_killed: Callable[[], None],
+                 on_kept: Callable[[str], None], step: str = "batch"):
+        super().__init__(parent)
+        self.ask, self.on_killed, self.on_kept, self.step = ask, on_killed, on_kept, step
+        self.handle: JobHandle | None = None
+        self.timer = QTimer(self, singleShot=True)
+        self.timer.timeout.connect(self._grace_over)
+
+    @property
+    def stopping(self) -> bool:
+        return self.handle is not None
+
+    def start(self, handle: JobHandle) -> None:
+        if handle.running:
+            handle.cancel()
+            self.handle = handle
+            self.timer.start(int(STOP_GRACE_S * 1000))
+
+    def ended(self) -> None:
+        self.timer.stop()
+        self.handle = None
+
+    def _grace_over(self) -> None:
+        handle = self.handle
+        if handle is None or not handle.running:
+            return
+        others = handle.jobs.others(handle)
+        if not handle.started:
+            self._kept(f"it waits behind {others[0].what if others else 'a job'} and ends, "
+                       "cancelled, as soon as the worker reaches it")
+        elif others:
+            self.ask(others, self._answer)
+        else:
+            self._kill()
+
+    def _answer(self, kill: bool) -> None:
+        if kill:
+            self._kill()
+        else:
+            self._kept(f"the other jobs keep the worker; it ends after its current {self.step}")
+
+    def _kept(self, why: str) -> None:
+        if self.handle is not None and self.handle.running:
+            self.handle = None  # Stop now may be pressed again
+            self.on_kept(why)
+
+    def _kill(self) -> None:
+        handle, self.handle = self.handle, None
+        if handle is None or not handle.running:
+            return  # it ended while the question was open
+        handle.jobs.kill_for(handle, f"{handle.what} did not stop within {STOP_GRACE_S:g} s "
+                             "of Stop now")
+        self.on_killed()
+
+
 _OPEN: dict[tuple, ModelJobs] = {}
 
 

@@ -5,6 +5,7 @@ predicts exactly what an uninterrupted one does. Behaviour for failure tests com
 environment variables, so it reaches a spawned worker process too:
 
 - FAKE_ENGINE_DELAY=s        sleep per predicted clip
+- FAKE_ENGINE_BUSY_FILE=path touched as a prediction starts (a test knows the model is busy)
 - FAKE_ENGINE_EXIT_AFTER=n   os._exit(1) (a hard crash) when this process has predicted n clips
 - FAKE_ENGINE_FAIL_LOAD=msg  loading raises ModelLoadError(msg)
 - FAKE_ENGINE_OOM_AFTER=n    raise an out-of-memory error after n clips
@@ -135,6 +136,8 @@ class FakeEngine:
             latency_ms=1.0)
 
     def _count_and_fail(self, clip) -> None:
+        if os.environ.get("FAKE_ENGINE_BUSY_FILE"):
+            Path(os.environ["FAKE_ENGINE_BUSY_FILE"]).touch()
         delay = float(os.environ.get("FAKE_ENGINE_DELAY", "0") or 0)
         if delay:
             time.sleep(delay)
