@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import faulthandler
 import os
+import signal
 import sys
 import traceback
 
@@ -89,6 +90,9 @@ def worker_main(conn, cancel, db_path: str, factories: dict, log_path: str):
     `factories`: the caller's `eval.run_plan.DEFAULT_FACTORIES` (import paths), adopted here so
     the worker locates, loads and feeds a model as the caller would."""
     _redirect_stderr(log_path)
+    # A terminal's Ctrl+C reaches the whole process group, this process too: only the client
+    # decides (it cancels after the batch), else the worker died with a traceback mid-batch.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn.send({"type": "ready", "pid": os.getpid()})
     DEFAULT_FACTORIES.update(factories)
     engines = _Engines(factories["engine"])

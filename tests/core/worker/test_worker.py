@@ -97,6 +97,26 @@ def test_cancel_stops_after_the_current_batch(project, clients, monkeypatch):
     assert len(db_rows(path, final["run_id"])[0]) < 9
 
 
+def test_ctrl_c_in_the_terminal_reaches_the_worker_too_and_only_cancels(project, clients,
+                                                                        monkeypatch):
+    """A terminal's Ctrl+C goes to the whole process group, the worker included: the worker
+    ignores it (its client decides), so `mmla eval` cancels after the batch, with no traceback
+    and no "worker exited unexpectedly"."""
+    path, _ = project
+    monkeypatch.setenv("FAKE_ENGINE_DELAY", "0.05")
+    client = clients(path)
+    request = client.evaluate(**eval_kwargs(path))
+
+    def on_event(event):
+        if event["type"] == "progress" and event["stage"] == "running" and event["done"]:
+            os.kill(client.pid, signal.SIGINT)
+            client.cancel()
+
+    final = client.wait(request, timeout=TIMEOUT, on_event=on_event)
+    assert final["type"] == "finished" and final["status"] == "cancelled"
+    assert client.alive and 0 < len(db_rows(path, final["run_id"])[0]) < 9
+
+
 def test_cancelling_one_request_never_stops_another_on_the_same_worker(project, clients,
                                                                        monkeypatch):
     """Two windows share one worker: the Probe tab's cancel must not stop an evaluation."""
