@@ -299,7 +299,8 @@ def _settings_flags(store, lines: list[dict]) -> list[str]:
         for kind, diff in line["differs"].items():
             zero, tuned = line["zero-shot"].run_id, line[kind].run_id
             command = eval_command(zero_shot_rerun(store, zero, tuned), store.path)
-            out.append(f"! {line['task']} {kind} run {tuned} vs zero-shot run {zero}: "
+            # each difference reads "zero-shot value vs tuned value": name the runs that way
+            out.append(f"! {line['task']} zero-shot run {zero} vs {kind} run {tuned}: "
                        f"{describe_differences(diff)}\n  comparable zero-shot: {command}")
     return out
 

@@ -120,7 +120,9 @@ def test_runs_whose_settings_differ_are_flagged_with_a_comparable_rerun(store, t
     assert finetune_rows(store, task="MELD", labels="import") == []
     assert main(["--db", str(store.path), "runs", "finetune"]) == 0
     out = capsys.readouterr().out
-    assert f"! MELD SFT run {sft} vs zero-shot run {zero}: num_frames 4 vs 8" in out
+    # the values read in the order the runs are named: zero-shot's 4 frames, SFT's 8
+    assert (f"! MELD zero-shot run {zero} vs SFT run {sft}: num_frames 4 vs 8, "
+            "max_pixels 151200 vs 100352, prompt_kind zero_shot vs sft") in out
     assert "comparable zero-shot: mmla --db" in out and "--frames 8" in out
     same = add_run(store, ["joy", "anger", "neutral", "neutral"], settings={
         "model": "tiny-omni", "labels": curated, "inference": tuned_inference})  # the re-run
