@@ -16,6 +16,7 @@ import importlib
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmla_core.models.registry import ModelLoadError
@@ -286,6 +287,20 @@ def _model(store: Store, ref, locate: bool = True) -> tuple[int | None, str]:
     return None, str(ref)
 
 
+def _adapter(ref, locate: bool) -> str | None:
+    """The adapter folder, absolute: a relative one named another folder once `mmla runs
+    finetune` or a resume ran from elsewhere. With `locate`, a folder that is not there stops
+    before a run exists (it failed the run at load time, offering a resume that could not help).
+    """
+    if not ref:
+        return None
+    path = Path(ref).expanduser().resolve()
+    if locate and not path.is_dir():
+        raise EvalError(f"adapter {ref}: no such folder ({path}); give a training run's "
+                        "adapter/ or checkpoint-N/ folder")
+    return str(path)
+
+
 def prepare_job(store: Store, request: dict) -> EvalJob:
     """Create (or join, or resume) the run row and work out the samples still to predict.
     With `request["shards"]` (an eval.shards.ShardRecorder) the run is planned in its folder
@@ -327,7 +342,7 @@ def _created(store: Store, request: dict) -> tuple[EvalJob, list[Sample]]:
         raise EvalError(f"no clip of {dataset_name} (split {split!r}) has a {task.name} label "
                         f"the verdict rule keeps: nothing to evaluate ({describe_record(labels)})")
     model_id, model_path = _model(store, request.get("model"), request.get("locate", True))
-    adapter = str(request["adapter"]) if request.get("adapter") else None
+    adapter = _adapter(request.get("adapter"), request.get("locate", True))
     run_settings = {
         "model": str(request.get("model")), "model_path": model_path, "adapter": adapter,
         "task": task.name, "dataset": dataset_name, "split": split,

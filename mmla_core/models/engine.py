@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mmla_core.answers import clean
 from mmla_core.models.fingerprint import input_fingerprints
@@ -114,7 +115,8 @@ class Engine:
                             max_memory=max_memory)
         check, family = loaded.check, FAMILIES[loaded.check.family]
         model, adapter_hash = loaded.model, None
-        if adapter_path is not None:
+        if adapter_path is not None:  # recorded absolute: a probe re-run from elsewhere finds it
+            adapter_path = Path(adapter_path).expanduser().resolve()
             _refuse_adapter_on_disk(loaded.device_map, adapter_path)
             model, adapter_hash = load_adapter(model, adapter_path, allow_pickle=allow_pickle)
         info = ModelInfo(name or check.path.name, family.name, str(check.path),

@@ -164,6 +164,24 @@ def test_unknown_inputs_raise_before_a_run_exists(project):
         assert store.scalar("SELECT count(*) FROM runs") == 0
 
 
+def test_adapter_is_recorded_absolute_and_a_missing_one_stops_before_a_run(project,
+                                                                           monkeypatch):
+    """`mmla eval --adapter run/adapter` from one folder, `mmla runs finetune` from another:
+    the run must still name (and match its training job by) the same folder."""
+    path, _ = project
+    monkeypatch.chdir(path.parent)
+    (path.parent / "train" / "checkpoint-7").mkdir(parents=True)
+    run_id = evaluate(path, adapter="train/checkpoint-7", locate=True)
+    preds, run = rows(path, run_id)
+    absolute = str(path.parent / "train" / "checkpoint-7")
+    assert run["adapter_path"] == absolute and preds[0]["adapter_path"] == absolute
+    assert json.loads(run["settings_json"])["adapter"] == absolute
+    with pytest.raises(EvalError, match="adapter nowhere: no such folder"):
+        evaluate(path, adapter="nowhere", locate=True)
+    with open_store(path) as store:
+        assert store.scalar("SELECT count(*) FROM runs") == 1
+
+
 def test_registered_model_is_reused_by_name(project):
     path, _ = project
     first = rows(path, evaluate(path))[1]

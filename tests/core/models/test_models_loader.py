@@ -143,7 +143,7 @@ def test_hub_cache_ids_resolve_offline(tmp_path, monkeypatch, text_dir):
         resolve_model_path("acme/other")
 
 
-def test_adapter_is_loaded_merged_and_recorded(tmp_path, text_dir):
+def test_adapter_is_loaded_merged_and_recorded(tmp_path, text_dir, monkeypatch):
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import Qwen2ForCausalLM
@@ -160,7 +160,8 @@ def test_adapter_is_loaded_merged_and_recorded(tmp_path, text_dir):
                 param.normal_(0, 0.5)  # a trained adapter changes the output
     peft_model.save_pretrained(tmp_path / "adapter")
     plain = Engine.load(text_dir, device="cpu")
-    adapted = Engine.load(text_dir, device="cpu", adapter_path=tmp_path / "adapter")
+    monkeypatch.chdir(tmp_path)  # `mmla probe --adapter adapter`: recorded absolute
+    adapted = Engine.load(text_dir, device="cpu", adapter_path="adapter")
     assert adapted.info.adapter_path == str(tmp_path / "adapter")
     assert adapted.info.adapter_hash.startswith("wh1:")
     ids = torch.tensor([[5, 6, 7, 8]])
