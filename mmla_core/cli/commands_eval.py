@@ -275,7 +275,8 @@ def _runs_finetune(store, args) -> int:
                        + (f" with labels {labels}" if labels else ""))
     if args.all:
         print_table([vars(r) for r in rows], ["task", "kind", "run_id", "model", "job_name",
-                                              "dataset", "split", "n", "accuracy", "macro_f1"])
+                                              "dataset", "split", "status", "n", "accuracy",
+                                              "macro_f1"])
         return EXIT_OK
     lines = best_by_kind(rows)
     flags = _settings_flags(store, lines)

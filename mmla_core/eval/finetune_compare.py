@@ -112,12 +112,13 @@ def finetune_rows(store: Store, task: str | None = None,
 
 
 def best_by_kind(rows: list[FinetuneRow]) -> list[dict]:
-    """MMLA's table: one line per (task, model, split) with the best ACC of each kind, and
+    """MMLA's table: one line per (task, model, split) with the best ACC of each kind (of
+    finished runs: a cancelled or failed run scored only part of the split), and
     `differs` {kind: [(field, zero-shot value, its value)]} where a fine-tuned best run saw the
     clips otherwise than the zero-shot best (comparable.COMPARED, label source)."""
     table: dict[tuple[str, str, str], dict] = {}
     for row in rows:
-        if row.accuracy is None:
+        if row.accuracy is None or row.status != "done":  # a cancelled run's ACC is of a part
             continue
         line = table.setdefault((row.task, row.model, row.split),
                                 {"task": row.task, "model": row.model, "split": row.split})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,23 @@ def test_runs_line_up_as_zero_shot_sft_and_it_per_task(store, tmp_path):
     assert rows[0].n == 4 and rows[0].split == "test"
     (line,) = best_by_kind(rows)
     assert (line["zero-shot"].run_id, line["SFT"].run_id, line["IT"].run_id) == (zero, sft, it)
+
+
+def test_an_unfinished_run_is_listed_but_never_the_best_of_its_kind(store, capsys):
+    """A run cancelled after its first batch (1 of 4 clips, right) must not beat a finished
+    run of the whole split in MMLA's table: its accuracy is of a part."""
+    from mmla_core.cli import main
+    from mmla_core.store.results import finish_run
+
+    done = add_run(store, ["joy", "anger", "joy", "anger"])                          # 2/4
+    cancelled = add_run(store, ["joy"])                                               # 1/1
+    finish_run(store, cancelled, "cancelled", error="interrupted after 1 of 4 samples")
+    rows = finetune_rows(store, task="MELD")
+    assert [(r.run_id, r.status) for r in rows] == [(done, "done"), (cancelled, "cancelled")]
+    (line,) = best_by_kind(rows)
+    assert line["zero-shot"].run_id == done
+    assert main(["--db", str(store.path), "runs", "finetune", "--all"]) == 0
+    assert "cancelled" in capsys.readouterr().out
 
 
 def test_config_diff_names_what_differs_between_two_runs(store, tmp_path):
@@ -145,6 +163,7 @@ def test_a_rank_takes_the_adapters_training_settings_as_mmla_eval_does(store, tm
     for clip_id, label in enumerate(GOLD, start=1):
         set_label(store, clip_id, meld, label, "import")
     _, adapter = add_job(store, tmp_path, "meld-sft", ["MELD"], "sft", frames=6)
+    Path(adapter).mkdir(parents=True)   # a missing adapter folder is refused before a run
     args = ["--db", str(store.path), "--model", "tiny-omni", "--task", "MELD",
             "--dataset", "tiny", "--adapter", adapter]
     assert rank_main(args) == 0
