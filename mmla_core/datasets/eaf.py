@@ -21,6 +21,7 @@ stay out: nobody's "No" is folded into someone else's "yes".
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import os
 import re
@@ -175,9 +176,19 @@ def relative_media_url(media: Path, folder: Path) -> str:
     return quote(relative if relative.startswith(".") else f"./{relative}", safe="/.")
 
 
+EAF_NAME_BYTES = 200  # a whole file name: room under 255 for the atomic write's ".NAME.pid.tmp"
+
+
 def eaf_file_name(clip: dict) -> str:
+    """`<split>_<external id>.eaf`, path-safe; a name past 200 bytes keeps its start and ends
+    with a hash of the whole, so two long names that share a start still get two files."""
     name = f"{clip['split']}_{clip['external_id']}" if clip["split"] else clip["external_id"]
-    return re.sub(r"[^\w.\-]+", "_", name) + ".eaf"
+    name = re.sub(r"[^\w.\-]+", "_", name)
+    if len(name.encode("utf-8")) + len(".eaf") <= EAF_NAME_BYTES:
+        return name + ".eaf"
+    digest = "_" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10] + ".eaf"
+    room = EAF_NAME_BYTES - len(digest)
+    return name.encode("utf-8")[:room].decode("utf-8", "ignore") + digest
 
 
 def _dataset(store: Store, dataset: str | int) -> dict:

@@ -180,6 +180,18 @@ def test_file_names_are_safe():
     assert eaf_file_name({"split": "", "external_id": "a.b-c"}) == "a.b-c.eaf"
 
 
+def test_long_clip_names_give_short_distinct_file_names(tmp_path):
+    """A 246-character clip name made a file name past the filesystem's 255 bytes (with the
+    atomic write's temporary suffix), and `mmla export-eaf` stopped at that clip."""
+    long_a, long_b = "x" * 246, "x" * 245 + "y"
+    names = [eaf_file_name({"split": "train", "external_id": e}) for e in (long_a, long_b)]
+    assert names[0] != names[1]
+    for name in [*names, eaf_file_name({"split": "", "external_id": "é" * 200})]:
+        assert len(name.encode("utf-8")) <= 200 and name.endswith(".eaf")
+        (tmp_path / f".{name}.pid123456.abcdefgh.tmp").write_text("")  # the atomic write's
+    assert names[0].startswith("train_xxxx")
+
+
 # --- the reader on other people's files --------------------------------------------------------
 
 ELAN_STYLE = """<?xml version="1.0" encoding="UTF-8"?>
