@@ -25,7 +25,7 @@ from mmla_core.cli.common import (
 )
 from mmla_core.store.jobs import job_events
 from mmla_core.train import control
-from mmla_core.train.config import TrainConfig, TrainConfigError
+from mmla_core.train.config import TrainConfig, TrainConfigError, yaml_problem
 from mmla_core.train.logtext import readable_log
 from mmla_core.train.preflight import validate
 from mmla_core.train.samples import labels_record, preview
@@ -146,7 +146,9 @@ def config_from_args(args):
         try:
             values = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
-            raise TrainConfigError(f"{args.config}: not valid YAML: {exc}") from exc
+            raise TrainConfigError(f"{args.config}: not valid YAML{yaml_problem(exc)}") from exc
+        except UnicodeDecodeError as exc:
+            raise TrainConfigError(f"{args.config}: not UTF-8 text (byte {exc.start})") from exc
         if not isinstance(values, dict):
             raise TrainConfigError(f"{args.config}: expected a mapping of TrainConfig fields")
     for key, value in vars(args).items():

@@ -34,6 +34,16 @@ class TrainConfigError(ValueError):
         super().__init__("; ".join(self.problems))
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """' at line 3, column 1: expected ...': PyYAML's six-line message (which names a
+    "<unicode string>", not the file) as one line's end."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    return f"{where}: {problem}" + (f" ({context})" if context else "")
+
+
 @dataclass
 class TrainConfig:
     name: str
@@ -106,7 +116,7 @@ class TrainConfig:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise TrainConfigError(f"the config is not valid YAML: {exc}") from exc
+            raise TrainConfigError(f"the config is not valid YAML{yaml_problem(exc)}") from exc
         return cls.from_dict(data)
 
     # --- checks and hand-off ---------------------------------------------------------------

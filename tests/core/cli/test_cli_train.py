@@ -91,7 +91,13 @@ def test_broken_configs_are_refused_with_what_and_where(project, tmp_path, capsy
     broken.write_text("name: x\nmodel: [unclosed\n")
     assert train(project, "launch", str(broken)) == 1
     err = capsys.readouterr().err
-    assert "broken.yaml: not valid YAML" in err and "line 2" in err
+    assert "broken.yaml: not valid YAML at line 3, column 1: expected ',' or ']'" in err
+    assert err.count("\n") == 1   # one line: what and where (it was six, with "<unicode string>")
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"name: \xff\xfe\n")
+    assert train(project, "launch", str(binary)) == 1
+    err = capsys.readouterr().err
+    assert "binary.yaml: not UTF-8 text" in err and err.count("\n") == 1
     typo = tmp_path / "typo.yaml"
     typo.write_text(yaml.safe_dump({"name": "x", "model": "m", "tasks": ["MIntRec"],
                                     "lora_rnak": 8, "epochs": "many"}))
