@@ -2,12 +2,16 @@
 
 Exit codes scripts can rely on: 0 done, 1 failed (nothing or not everything done, message on
 stderr), 2 bad usage, 3 done but some rows/files were skipped and reported. An unexpected error
-is also 1: one line on stderr, the traceback in a log file it names (cli/crash.py).
+is also 1: one line on stderr, the traceback in a log file it names (cli/crash.py). A reader
+that closes the pipe early (`mmla ls | head`) ends the command quietly with 141 (128 + SIGPIPE,
+what a shell reports for `yes | head`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import sqlite3
 import sys
 from pathlib import Path
@@ -30,6 +34,8 @@ from mmla_core.config import default_db_path
 from mmla_core.store import StoreError, open_store
 from mmla_core.store.db import describe_sqlite_error, is_storage_error
 from mmla_core.store.results import unknown_model_hint
+
+EXIT_READER_GONE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +85,11 @@ def _run(handler, store, args) -> int:
         if code == EXIT_FAILED:
             _hint_models(store, args)
         return code
+    except BrokenPipeError as exc:  # `mmla ... | head`: the reader stopped; nothing failed here
+        if _stdout_closed_by_reader():
+            return _reader_gone()
+        print(f"mmla {args.command}: {exc}", file=sys.stderr)  # another pipe (the worker's)
+        return EXIT_FAILED
     except (CliError, ValueError, OSError, StoreError) as exc:
         print(f"mmla {args.command}: {exc}", file=sys.stderr)
         _hint_models(store, args)
@@ -96,6 +107,26 @@ def _run(handler, store, args) -> int:
     except Exception as exc:  # anything else: one line + a log file, never a bare traceback
         report_unexpected(args.command, exc)
         return EXIT_FAILED
+
+
+def _stdout_closed_by_reader() -> bool:
+    """True when stdout is a pipe whose reading end is closed (poll says POLLERR); a broken
+    pipe elsewhere (the model worker's) is a failure like any other."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), no real stdout (tests)
+        return False
+
+
+def _reader_gone() -> int:
+    """Quiet end when stdout's reader closed the pipe, as `yes | head` ends: stdout goes to
+    /dev/null so the interpreter's last flush does not complain again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_READER_GONE
 
 
 def _hint_models(store, args) -> None:

@@ -114,3 +114,15 @@ def test_entry_point_runs_as_a_module(demo_db):
     )
     assert result.returncode == 0, result.stderr
     assert "demo_01" in result.stdout
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(demo_db):
+    """`mmla probe ... | head -5`: the reader closes the pipe; the command said
+    "mmla probe: [Errno 32] Broken pipe" and exited 1 as if it had failed."""
+    command = [sys.executable, "-m", "mmla_core", "--db", str(demo_db), "tasks"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the command writes: its first write meets a closed pipe
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141, err   # 128 + SIGPIPE, as a shell reports `yes | head`
+    assert err == ""
