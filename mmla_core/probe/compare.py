@@ -59,10 +59,17 @@ class ProbeComparison:
         return [p for p in self.pairs if p.differs]
 
     def summary(self) -> str:
+        """Answers compared where both probes ran the cell; a cell only one ran is counted
+        apart (it is no different answer, and it made "16 of 18 differ" of two agreeing cells)."""
         fixed = sum(p.correctness_changed == "fixed" for p in self.pairs)
         broken = sum(p.correctness_changed == "broken" for p in self.pairs)
-        return (f"{len(self.differences())} of {len(self.pairs)} cells answered differently; "
-                f"B fixed {fixed}, broke {broken}")
+        shared = [p for p in self.pairs if p.a is not None and p.b is not None]
+        only_a = sum(p.b is None and p.a is not None for p in self.pairs)
+        only_b = sum(p.a is None and p.b is not None for p in self.pairs)
+        one_sided = "".join(f"{n} ran in {side} only; "
+                            for side, n in (("A", only_a), ("B", only_b)) if n)
+        return (f"{sum(p.differs for p in shared)} of {len(shared)} cells answered "
+                f"differently; {one_sided}B fixed {fixed}, broke {broken}")
 
 
 def _row_key(result: ProbeResult, key: str) -> str:

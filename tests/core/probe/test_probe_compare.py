@@ -33,6 +33,10 @@ def test_rows_only_one_probe_ran_are_kept_as_differences():
     comparison = compare_probes(base, other)
     missing = comparison.pair("audio_swap", "visual_focused")
     assert missing.b is None and missing.differs and missing.delta_p_gold is None
+    # the summary counts answers that differ among the cells both ran (`mmla probe compare` of
+    # a full probe with a two-cell one said "16 of 18 cells answered differently")
+    assert comparison.summary() == ("0 of 1 cells answered differently; 4 ran in A only; "
+                                    "B fixed 0, broke 0")
 
 
 def test_probes_of_different_clips_are_refused():
