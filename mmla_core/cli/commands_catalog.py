@@ -19,6 +19,8 @@ from mmla_core.store.catalog import (
     list_tasks,
 )
 from mmla_core.store.labels import check_answers, labels_for_clip
+from mmla_core.store.review import notes_for_clip, reviewed_by
+from mmla_core.store.verdicts import overall_verdicts
 from mmla_core.tasks import make_custom_task
 
 
@@ -98,7 +100,20 @@ def cmd_show(store: Store, args) -> int:
         print(f"{'label':18} {label['task']}: {label['label']}  ({label['annotator']})")
     for answer in check_answers(store, clip["id"]):
         print(f"{'check':18} {answer['check_key']}: {answer['answer']}  ({answer['annotator']})")
+    _print_review(store, clip)
     return 0
+
+
+def _print_review(store: Store, clip: dict) -> None:
+    """Reviews, the verdict the one rule gives (a variant has its parent's) and notes."""
+    for review in reviewed_by(store, clip["id"]):
+        print(f"{'review':18} {review['verdict']}  ({review['annotator']})")
+    verdict = overall_verdicts(store, clip["dataset_id"]).get(clip["id"])
+    if verdict:
+        left_out = " (left out of training, evaluation and exports unless --include-rejected)"
+        print(f"{'verdict':18} {verdict}{left_out if verdict == 'reject' else ''}")
+    for annotator, note in notes_for_clip(store, clip["id"]).items():
+        print(f"{'note':18} {note}  ({annotator})")
 
 
 def cmd_tasks(store: Store, args) -> int:

@@ -92,6 +92,21 @@ def test_checks_then_review_gives_the_verdict(db, capsys):
     assert "no verdict" in capsys.readouterr().out
 
 
+def test_show_says_who_reviewed_the_clip_its_verdict_and_notes(db, capsys):
+    """`mmla show` is "everything about one clip": a rejected clip (left out of training,
+    evaluation and every export) must say so there."""
+    assert run(db, "review", "7", "--verdict", "reject", "--annotator", "ana") == 0
+    assert run(db, "note", "7", "speaker off screen", "--annotator", "ana") == 0
+    capsys.readouterr()
+    assert run(db, "show", "7") == 0
+    out = capsys.readouterr().out
+    assert "review             reject  (ana)" in out
+    assert "verdict            reject (left out of training, evaluation and exports" in out
+    assert "note               speaker off screen  (ana)" in out
+    assert run(db, "show", "6") == 0
+    assert "verdict" not in capsys.readouterr().out
+
+
 def test_custom_check_lists(db, capsys):
     assert run(db, "checks", "demo", "--set", "lips=Do the lips move with the words?") == 0
     assert "lips" in capsys.readouterr().out
