@@ -137,6 +137,9 @@ def cmd_export(store: Store, args) -> int:
         )
         for path in files:
             print(f"wrote {path}")
+        if not files:  # the clips its media left out first, then why nothing was written
+            _report_left_out(files.media_problems)
+            raise CliError(f"nothing written to {args.out}: {files.summary()}")
         print(files.summary())
         return _report_left_out(files.media_problems)
     writer = datasets.export_jsonl if args.format == "jsonl" else datasets.export_csv

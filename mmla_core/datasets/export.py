@@ -73,6 +73,7 @@ class ExportedFiles(list):
         self.skipped: Counter[str] = Counter()  # reason -> clips
         self.media_problems: list[str] = []  # one line per clip left out for its media
         self.empty_splits: list[str] = []
+        self.other_splits: Counter[str] = Counter()  # split -> clips of splits not exported
         self.labels: dict = {}  # verdicts.Selection.record: source, counts, left out
         self.info_path: Path | None = None
         self.tokens: dict[str, dict] = {}  # file name -> longest sample (tokens, id), cutoff_len
@@ -101,6 +102,10 @@ class ExportedFiles(list):
         files = ", ".join(f"{name} ({n})" for name, n in self.written.items()) or "no files"
         skipped = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())) or "none"
         line = f"wrote {files}; skipped: {skipped}; {describe_record(self.labels)}"
+        if self.empty_splits:  # else "wrote no files" of a folder of clips with no split
+            others = ", ".join(f"{split or '(none)'} {n}" for split, n in self.other_splits.items())
+            line += (f"; no file for split {', '.join(s or '(none)' for s in self.empty_splits)} "
+                     f"(no clip of it kept; clips of splits not exported: {others or 'none'})")
         if self.tokens:
             longest = max(t["longest_tokens"] for t in self.tokens.values())
             line += (f"; longest sample {longest} tokens ({self.counted_with}), "
@@ -140,6 +145,8 @@ def export_llamafactory(
     counter = TokenCounter(tokenizer, tokenizer_name)
     result.counted_with = counter.counted_with
     out.mkdir(parents=True, exist_ok=True)
+    splits = tuple(splits)
+    result.other_splits.update(c["split"] or "" for c in clips if c["split"] not in splits)
     for split in splits:
         records, longest = [], (0, None)
         for clip in (c for c in clips if c["split"] == split):

@@ -72,6 +72,11 @@ def test_export_llamafactory_writes_mmla_prompts(demo_db, tmp_path, capsys):
     human, gpt = records[0]["conversations"]
     assert human["value"].startswith("<video>You are presented with a video in which")
     assert gpt["value"] in {"intent: thank", "intent: complain", "intent: apologise"}
+    capsys.readouterr()
+    assert run(demo_db, "export", "llamafactory", str(tmp_path / "none"), "--dataset", "demo",
+               "--task", "MIntRec", "--splits", "Train") == 1   # nothing written is no success
+    err = capsys.readouterr().err
+    assert "nothing written" in err and "train 3, dev 2, test 3" in err
 
 
 def test_export_jsonl_reimports_as_a_folder(demo_db, tmp_path):

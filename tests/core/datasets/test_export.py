@@ -122,6 +122,22 @@ def test_bad_arguments_raise_export_error(store, mintrec, tmp_path):
         export_llamafactory(store, tmp_path, dataset="MIntRec", task="MIntRec", mode="audio")
 
 
+def test_a_split_with_nothing_to_write_is_named_with_the_splits_there_are(store, mintrec,
+                                                                           tmp_path):
+    """A dataset whose clips have no split (a clip folder) exported as train,dev wrote nothing
+    and said only "wrote no files; skipped: none"."""
+    files = export_llamafactory(store, tmp_path / "lf", dataset="MIntRec", task="MIntRec",
+                                splits=("train", "test"))
+    assert [p.name for p in files] == ["MIntRec_train_intent_llamafactory.json"]
+    assert files.empty_splits == ["test"]
+    summary = files.summary()
+    assert "no file for split test (no clip of it kept; clips of splits not exported: dev 2)" \
+        in summary
+    nothing = export_llamafactory(store, tmp_path / "none", dataset="MIntRec", task="MIntRec",
+                                  splits=("",))
+    assert not nothing and "no file for split (none)" in nothing.summary()
+
+
 def test_dialogue_act_answer_uses_spaced_task_word(store, tmp_path):
     make_mmla_tree(tmp_path, {"MELD-DA": {"dev": 2}})
     import_mmla(store, tmp_path)
