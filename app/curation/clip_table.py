@@ -317,8 +317,10 @@ class ClipTableView(QTableView):
         self.verticalHeader().setDefaultSectionSize(24)
         self._size_columns()
         self.setItemDelegateForColumn(_EXTERNAL_ID, VariantElideDelegate(self))
-        for signal in (model.modelReset, model.layoutChanged, model.dataChanged,
-                       self.verticalScrollBar().valueChanged):
+        self._spans: dict[int, int] | None = None  # position -> columns spanned, as set now
+        for signal in (model.modelReset, model.layoutChanged):
+            signal.connect(self._respan_variants)
+        for signal in (model.dataChanged, self.verticalScrollBar().valueChanged):
             signal.connect(self._span_variants)
         self.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
         self.clicked.connect(self._on_clicked)
@@ -356,19 +358,31 @@ class ClipTableView(QTableView):
         self._fit_transcript()
         self._span_variants()
 
+    def _respan_variants(self, *_args) -> None:
+        self._spans = None  # rows moved: the spans set before mean nothing now
+        self._span_variants()
+
     def _span_variants(self, *_args) -> None:
         """Let the variant rows on screen run their recipe on into their empty cells (see
         `overflow_span`). Only the rows in view get a span: a QTableView slows down with
-        thousands of them, and a project can hold many variants."""
-        self.clearSpans()
+        thousands of them, and a project can hold many variants. Spans are reset only when
+        they differ: a reset repaints the whole view (an outside label a second on 20,000
+        clips cost twice the CPU when every row update reset them)."""
         model = self.model()
         first = max(self.rowAt(0), 0)
         last = self.rowAt(self.viewport().height() - 1)
         last = model.rowCount() - 1 if last < 0 else last + _SPAN_MARGIN_ROWS
+        wanted = {}
         for position in range(max(first - _SPAN_MARGIN_ROWS, 0), min(last + 1, model.rowCount())):
             span = overflow_span(model.row_at(position))
             if span > 1:
-                self.setSpan(position, _EXTERNAL_ID, 1, span)
+                wanted[position] = span
+        if wanted == self._spans:
+            return
+        self.clearSpans()
+        for position, span in wanted.items():
+            self.setSpan(position, _EXTERNAL_ID, 1, span)
+        self._spans = wanted
 
     def current_row(self) -> BrowseRow | None:
         return self.model().row_at(self.currentIndex().row())

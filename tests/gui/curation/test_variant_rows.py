@@ -90,3 +90,17 @@ def test_only_rows_in_view_get_a_span_and_scrolling_brings_them(qtbot):
     view.scrollToBottom()
     qtbot.waitUntil(lambda: view.columnSpan(399, EXTERNAL_ID) == 4, timeout=5_000)
     assert view.columnSpan(1, EXTERNAL_ID) == 1
+
+
+def test_a_row_update_that_changes_no_span_leaves_the_spans_alone(qtbot):
+    """A label arriving on one row (a key press, another process) must not reset the spans:
+    clearing them repaints the whole view (twice the CPU for a CLI label a second on 20,000
+    clips)."""
+    rows = [_row(1), *(_row(2 + i, 1, RECIPES[i % len(RECIPES)]) for i in range(20))]
+    view = _view(qtbot, rows)
+    cleared = []
+    view.clearSpans = lambda: cleared.append(1)  # the view calls it through self
+    view.model().update_row(1, _row(1, labels={"MIntRec": "thank"}))
+    assert cleared == [] and view.columnSpan(1, EXTERNAL_ID) == 4
+    view.model().update_row(2, _row(2, 1, RECIPES[0], labels={"MIntRec": "thank"}))
+    assert cleared == [1]  # that variant's labels now need its cells: spans set again
