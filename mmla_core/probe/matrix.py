@@ -32,7 +32,7 @@ from mmla_core.models.inputs import (
     clip_input_from_store,
     sample_frame_times,
 )
-from mmla_core.models.prompting import check_prompt_text
+from mmla_core.models.prompting import check_prompt_text, plan_prompt
 from mmla_core.probe.attention import attention_shares, leaf_profile
 from mmla_core.probe.shared_prefix import answer_prompts
 from mmla_core.store.catalog import clip_media_path, get_clip, task_by_name, variant_descendants
@@ -170,6 +170,8 @@ def _check_request(store: Store, clip_id: int, task: Task, request: ProbeRequest
         if kind not in request.prompts:
             raise ValueError(f"a prompt text was given for {kind!r}, which is not probed")
         check_prompt_text(task, kind, text)
+    for kind in set(request.prompts) - set(request.templates or {}):
+        plan_prompt(task, "", kind)  # an unknown kind (or custom without text): no failed run
     return variant_rows(store, clip_id, request.variants)
 
 

@@ -85,3 +85,12 @@ def test_cancel_keeps_finished_cells(store, omni_engine):
 def test_unknown_scenario_is_refused(store, omni_engine):
     with pytest.raises(ValueError, match="unknown scenarios"):
         run_probe(store, omni_engine, first_clip(store), "MIntRec", scenarios=("nope",))
+
+
+def test_unknown_prompt_kind_is_refused_before_a_run_exists(store, omni_engine):
+    """`mmla probe --prompts nosuch` left a failed probe run behind (0/6 cells)."""
+    runs = store.scalar("SELECT count(*) FROM runs")
+    for prompts in (("zero_shot", "nosuch"), ("custom",)):
+        with pytest.raises(ValueError, match=r"unknown prompt kind 'nosuch'|needs a template"):
+            run_probe(store, omni_engine, first_clip(store), "MIntRec", prompts=prompts)
+    assert store.scalar("SELECT count(*) FROM runs") == runs
