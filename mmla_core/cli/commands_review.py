@@ -235,6 +235,12 @@ def cmd_agreement(store: Store, args) -> int:
     dataset = _dataset(store, args.dataset)
     if args.annotators:
         chosen = [a.strip() for a in args.annotators.split(",") if a.strip()]
+        raters = annotators_for_dataset(store, dataset["id"])
+        unknown = [a for a in chosen if a not in raters]
+        if unknown:  # a typo: else a table of "no clip was rated by all chosen annotators"
+            raise CliError(f"{', '.join(map(repr, unknown))} labelled nothing and answered no "
+                           f"check in {dataset['name']}; annotators here: "
+                           f"{', '.join(raters) or 'none'}")
     else:
         chosen = [a for a in annotators_for_dataset(store, dataset["id"])
                   if a != IMPORT_ANNOTATOR]

@@ -132,6 +132,11 @@ def test_agreement_table_json_and_too_few_annotators(db, capsys):
     report = json.loads(capsys.readouterr().out)
     meld = next(r for r in report["rows"] if r["name"] == "MELD")
     assert meld["kappa"]["method"] == "fleiss" and meld["kappa"]["items"] == 3
+    # a misspelt name gave a table of "no clip was rated by all chosen annotators", exit 0
+    assert run(db, "agreement", "--dataset", "demo", "--annotators", "alice,bbo") == 1
+    err = capsys.readouterr().err
+    assert "'bbo' labelled nothing and answered no check in demo" in err
+    assert "annotators here: alice, bob, import" in err
 
 
 def test_export_eaf_and_review_table(db, tmp_path, capsys):
