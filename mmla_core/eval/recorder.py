@@ -10,7 +10,8 @@
    columns an engine's answer fills, `error_text` the stored error), one transaction a batch;
 4. check the cancel token between steps (`cancelled`);
 5. finish as done, cancelled or failed (`finish`; `finish_rank` for one rank of a run several
-   ranks write; `failing_on_exception` marks the run failed with the exception and re-raises).
+   ranks write; `failing_on_exception` marks the run failed with the exception, or cancelled on
+   Ctrl+C, and re-raises).
 
 `announcing_runs(announce)` hears every run a recorder starts or takes over (`announce(run_id,
 None)`) and ends (`announce(run_id, status)`) in its block: the model worker tells its client,
@@ -29,6 +30,7 @@ from mmla_core.store.db import Store
 from mmla_core.store.results import (
     complete_if_all_written,
     finish_run,
+    get_run,
     model_name,
     prediction_id,
     provenance_columns,
@@ -181,9 +183,19 @@ class RunRecorder:
 
     @contextmanager
     def failing_on_exception(self) -> Iterator[None]:
-        """Anything raised inside (a bug, Ctrl+C) ends the run as failed, then goes on up."""
+        """Anything raised inside (a bug) ends the run as failed, then goes on up; Ctrl+C
+        cancels it (what was written stays, as with an interrupted evaluation)."""
         try:
             yield
+        except KeyboardInterrupt:
+            self.finish("cancelled", self._interrupted())
+            raise
         except BaseException as exc:
             self.finish("failed", exception_text(exc))
             raise
+
+    def _interrupted(self) -> str:
+        written, _ = run_counts(self.store, self.run_id)
+        run = get_run(self.store, self.run_id) or {}
+        unit = "cells" if run.get("kind") == "probe" else "samples"
+        return f"interrupted after {written} of {run.get('total') or '?'} {unit}"

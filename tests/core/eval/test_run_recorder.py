@@ -67,6 +67,18 @@ def test_an_exception_inside_fails_the_run_and_goes_on_up(store):
     assert error_text("y" * 2500) == "y" * 2000
 
 
+def test_ctrl_c_inside_cancels_the_run_keeping_what_was_written(store):
+    """`mmla probe` interrupted after 9 of 18 cells said "failed: KeyboardInterrupt: " (its
+    finished cells are kept, like an interrupted evaluation's, which says "cancelled")."""
+    recorder = RunRecorder(store)
+    recorder.register(info("/m/a"))
+    run_id = recorder.start("probe", settings={}, total=18)
+    with pytest.raises(KeyboardInterrupt), recorder.failing_on_exception():
+        raise KeyboardInterrupt
+    run = get_run(store, run_id)
+    assert (run["status"], run["error"]) == ("cancelled", "interrupted after 0 of 18 cells")
+
+
 def test_a_rank_ends_its_part_of_a_shared_run(store):
     recorder = RunRecorder(store)
     recorder.register(info("/m/a"))
