@@ -51,8 +51,10 @@ def load_rerun(store, zero_run: int, tuned_run: int) -> dict:
 
 def flag_lines(summary: list[dict]) -> list[str]:
     """One line per fine-tuned best run whose settings differ from the zero-shot best's."""
-    return [f"{line['task']} {kind} #{line[kind].run_id} vs zero-shot #"
-            f"{line['zero-shot'].run_id}: {describe_differences(diff)}"
+    # each difference reads "zero-shot value vs tuned value": name the runs in that order,
+    # in the words of `mmla runs finetune`
+    return [f"{line['task']} zero-shot run {line['zero-shot'].run_id} vs {kind} run "
+            f"{line[kind].run_id}: {describe_differences(diff)}"
             for line in summary for kind, diff in line.get("differs", {}).items()]
 
 

@@ -130,8 +130,9 @@ def test_zero_shot_vs_fine_tuned_flags_other_settings_and_reruns_comparably(
     view.show()
     tab = view.finetune
     qtbot.waitUntil(lambda: tab.runs.rowCount() == 2, timeout=WAIT)
-    assert f"SFT #{tuned} vs zero-shot #{zero}: num_frames 2 vs 4" in tab.flags.text()
-    assert "max_pixels 151200 vs 100352" in tab.flags.text()
+    # the same line as `mmla runs finetune`: the runs named in the order of their values
+    assert (f"MELD zero-shot run {zero} vs SFT run {tuned}: num_frames 2 vs 4, "
+            "max_pixels 151200 vs 100352, prompt_kind zero_shot vs sft") in tab.flags.text()
     assert tab.summary.item(0, 4).text().endswith(" !") and tab.rerun_button.isEnabled()
     with qtbot.waitSignal(tab.rerun_started, timeout=WAIT) as started:
         qtbot.mouseClick(tab.rerun_button, Qt.MouseButton.LeftButton)
