@@ -91,9 +91,10 @@ def keep_existing_keys(store: Store, dataset_id: int, pending: list[PendingClip]
     """A media file no manifest row describes (this time) stays the clip it already is.
 
     Without this, re-importing with its row missing or skipped would add the file again under
-    split '' next to the clip that holds the curator's work.
+    split '' next to the clip that holds the curator's work. A file a manifest row describes
+    (its `where` names the row) takes the row's split, with or without a transcript column.
     """
-    scanned = [c for c in pending if c.transcript is None and c.media_path]
+    scanned = [c for c in pending if not c.where and c.media_path]
     if not scanned:
         return
     known = keys_by_media_path(store, dataset_id)

@@ -170,3 +170,18 @@ def test_a_name_taken_by_another_kind_of_dataset_is_refused(store, media, tmp_pa
     import_mmla(store, tmp_path / "MOSI")
     with pytest.raises(DatasetImportError, match="under another name"):
         import_folder(store, media, name="MOSI")
+
+
+def test_a_manifest_added_later_gives_the_scanned_clips_its_splits(store, media):
+    """Import a folder of clips, then add a manifest with splits and labels but no transcript
+    column: the manifest's splits were ignored ("4 unchanged", split ''), since a row without
+    a transcript was taken for a file no row describes."""
+    import_folder(store, media)
+    before = clips_by_id(store, "my_clips")
+    assert before["a"]["split"] == before["sub/b"]["split"] == ""
+    (media / "manifest.csv").write_text("path,split,MELD\na.mp4,train,joy\nsub/b.MOV,test,anger\n")
+    report = import_folder(store, media)
+    after = clips_by_id(store, "my_clips")
+    assert (after["a"]["split"], after["sub/b"]["split"]) == ("train", "test")
+    assert after["a"]["id"] == before["a"]["id"] and len(after) == len(before)
+    assert label(store, after["sub/b"], "MELD") == "anger" and report.moved == 2
