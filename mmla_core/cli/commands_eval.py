@@ -30,12 +30,13 @@ from mmla_core.eval.export import export_run
 from mmla_core.eval.finetune_compare import KINDS, best_by_kind, config_diff, finetune_rows
 from mmla_core.eval.runs import EvalError, run_evaluation
 from mmla_core.eval.shards import ShardError
-from mmla_core.store.results import list_runs, require_run, run_accuracy
+from mmla_core.store.results import list_runs, require_run, run_accuracy, run_error_rows
 from mmla_core.train.merge import merge_run_folder
 from mmla_core.worker.client import WorkerClient
 
 METRIC_COLUMNS = ["run", "variant", "n", "ACC", "F1", "WF1", "WP", "P", "R", "flips", "errors"]
 EXIT_CANCELLED = 130
+MAX_ERRORS_LISTED = 20
 
 
 def register(sub) -> None:
@@ -170,10 +171,25 @@ def _summarise(store, run_id: int) -> int:
           f"{f', {report.errors} errors' if report.errors else ''}")
     print_selection(json.loads(run["settings_json"] or "{}").get("labels"))
     if run["status"] == "done":
-        return EXIT_PARTIAL if report.errors else EXIT_OK
+        if not report.errors:
+            return EXIT_OK
+        _print_errors(store, run_id, report.errors)
+        return EXIT_PARTIAL
     print(f"mmla eval: run {run_id} {run['status']}: {run['error'] or ''}\n"
           f"resume it with: mmla eval --resume {run_id}", file=sys.stderr)
     return EXIT_CANCELLED if run["status"] == "cancelled" else EXIT_FAILED
+
+
+def _print_errors(store, run_id: int, errors: int) -> None:
+    """Each sample that failed, with why (a missing or broken file...), and how to retry."""
+    for row in run_error_rows(store, run_id, MAX_ERRORS_LISTED):
+        variant = f", {row['variant']}" if row["variant"] else ""
+        print(f"  ! clip {row['clip_id']} ({row['external_id']}{variant}): {row['error']}",
+              file=sys.stderr)
+    if errors > MAX_ERRORS_LISTED:
+        print(f"  ! … and {errors - MAX_ERRORS_LISTED} more (mmla runs export {run_id} "
+              "FILE.csv: the error column)", file=sys.stderr)
+    print(f"mmla eval: retry them with: mmla eval --resume {run_id}", file=sys.stderr)
 
 
 # --- mmla runs ----------------------------------------------------------------------------------

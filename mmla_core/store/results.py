@@ -319,6 +319,15 @@ def run_predictions(store: Store, run_id: int) -> list[dict]:
     )
 
 
+def run_error_rows(store: Store, run_id: int, limit: int) -> list[dict]:
+    """The first `limit` samples of a run that failed: clip, external id, variant, error."""
+    return store.query(
+        "SELECT p.clip_id, c.external_id, p.variant, p.error FROM predictions p "
+        "JOIN clips c ON c.id = p.clip_id WHERE p.run_id = ? AND p.error IS NOT NULL "
+        "ORDER BY p.clip_id, p.variant IS NOT NULL, p.variant LIMIT ?", (run_id, limit),
+    )
+
+
 def original_clip_score(store: Store, run_id: int) -> tuple[int, float]:
     """(scored, correct) over a run's predictions on original clips (variants left out)."""
     return store.conn.execute(

@@ -300,6 +300,19 @@ def test_cli_errors_and_resume(project, capsys, monkeypatch):
     assert run["status"] == "done" and len(preds) == 9
 
 
+def test_cli_names_each_sample_that_failed_and_how_to_retry(project, capsys, monkeypatch):
+    """A clip whose media went missing: "done, 9 of 9 samples written, 1 errors", exit 3, and
+    nothing said which clip or why."""
+    path, clip_ids = project
+    monkeypatch.setenv("FAKE_INPUT_FAIL_CLIPS", str(clip_ids[1]))
+    assert cli_eval(path, "--in-process") == 3
+    captured = capsys.readouterr()
+    assert "1 errors" in captured.out
+    lines = [line for line in captured.err.splitlines() if line.startswith("  ! ")]
+    assert len(lines) == 1 and f"clip {clip_ids[1]} (" in lines[0] and "moov atom" in lines[0]
+    assert "retry them with: mmla eval --resume 1" in captured.err
+
+
 @pytest.mark.parametrize("entry", ["mmla_core.eval", "mmla_core.eval.runs"])  # new, old command
 def test_torchrun_style_ranks_share_one_run(project, tmp_path, entry):
     """Two ranks as separate processes (what torchrun starts), writing the same SQLite run;
