@@ -50,6 +50,7 @@ def probe_to_csv(result: ProbeResult, path: str | Path) -> Path:
     for row in rows:
         columns += [k for k in row if k not in columns]
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)  # as `mmla runs export` does
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns, restval="")
         writer.writeheader()

@@ -141,6 +141,7 @@ def set_table_csv(table: SetTable, path: str | Path) -> Path:
     """The table as CSV: one row per scenario (accuracy in %); then, after a blank row, the
     Cohen's d block under its own header (layer L0..Ln), one row per modality."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)  # as `mmla runs export` does
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["scenario", "n", *PROMPT_COLUMNS])

@@ -24,3 +24,10 @@ def test_table_without_attention_has_no_cohens_d_block(tmp_path):
     rows = list(csv.reader(set_table_csv(table, tmp_path / "t.csv").open(encoding="utf-8")))
     assert rows == [["scenario", "n", "visual_focused", "audio_focused", "zero_shot"],
                     ["aligned", "1", "", "", ""]]
+
+
+def test_csv_goes_into_a_folder_not_made_yet(tmp_path):
+    """`mmla probe-table --task T --csv out/t.csv` printed the table, then failed on the
+    missing folder ('[Errno 2] No such file or directory'); `mmla runs export` makes it."""
+    table = SetTable(clips=1, run_ids=[1], rows=[{"scenario": "aligned", "n": 1}])
+    assert set_table_csv(table, tmp_path / "out" / "t.csv").is_file()
