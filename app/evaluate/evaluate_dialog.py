@@ -9,12 +9,11 @@ preview on a clip of the chosen split (`evaluate_form.EvaluateForm`).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -26,9 +25,10 @@ from mmla_app.evaluate.evaluate_form import ERROR_STYLE, EvaluateForm
 from mmla_app.ops import models as model_ops
 from mmla_app.ops.op import submit
 from mmla_app.runtime import model_jobs as jobs_module
-from mmla_app.runtime.model_jobs import JobHandle, model_jobs
+from mmla_app.runtime.model_jobs import JobHandle, StopNow, model_jobs
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.form_choices import load_choices, load_dataset_info, row
+from mmla_app.widgets.kill_worker_question import KillWorkerQuestion
 from mmla_app.widgets.screen_fit import fit_resize
 from mmla_core import changes as areas
 from mmla_core.eval.comparable import adapter_settings
@@ -72,10 +72,10 @@ class EvaluateDialog(QDialog):
         self.jobs = model_jobs(project.db_path)  # the project's model worker, shared with Probe
         self.client: JobHandle | None = None  # the running evaluation's request
         self.run_id: int | None = None
-        self.stopping = False  # Stop now pressed: waiting for the run's own cancel
-        self.grace = QTimer(self, singleShot=True)
-        self.grace.timeout.connect(self._grace_over)
-        self.kill_box: QMessageBox | None = None
+        # Stop now: the Probe tab's semantics and question, written once (runtime, widgets)
+        self.question = KillWorkerQuestion(self, "evaluation", "batch")
+        self.stopper = StopNow(self, ask=self.question.ask, on_killed=self._killed,
+                               on_kept=self._still_stopping, step="batch")
         self.form = EvaluateForm(project, self)
         self.form.dataset_changed.connect(self._on_dataset)
         self.form.adapter_changed.connect(self._on_adapter)
@@ -172,7 +172,7 @@ class EvaluateDialog(QDialog):
     def _update_buttons(self, *_args) -> None:
         self.run_button.setEnabled(self.form.valid and not self.running)
         self.resume_button.setEnabled(self.resume_combo.count() > 0 and not self.running)
-        self.cancel_button.setEnabled(self.running and not self.stopping)
+        self.cancel_button.setEnabled(self.running and not self.stopper.stopping)
 
     def start(self) -> None:
         self._submit(self.form.eval_request(), "Starting the model worker…")
@@ -208,65 +208,33 @@ class EvaluateDialog(QDialog):
             return
         self.stop_now()
 
+    @property
+    def kill_box(self):
+        """The open "kill the model worker?" question, or None."""
+        return self.question.box
+
     def stop_now(self) -> None:
         """Cancel this window's own request and give it STOP_GRACE_S to end; the worker (the
         project's, maybe running another window's job) is killed only if it does not."""
         if not self.running:
             return
-        self.client.cancel()
-        self.stopping = True
+        self.stopper.start(self.client)
         self._update_buttons()
-        grace = jobs_module.STOP_GRACE_S
-        self._show(f"Stopping: waiting up to {grace:g} s for the current batch to end…")
-        self.grace.start(int(grace * 1000))
-
-    def _grace_over(self) -> None:
-        """The run did not stop in time: a model stuck in one long pass. Kill the worker, but
-        ask first when another window's job would end with it."""
-        if not self.running:
-            return
-        others = self.jobs.others(self.client)
-        if not self.client.started:  # it waits behind another job: nothing of ours to kill
-            self._still_stopping(f"it waits behind {others[0].what if others else 'a job'} "
-                                 "and ends, cancelled, as soon as the worker reaches it")
-        elif others:
-            self._ask_to_kill(others)
-        else:
-            self._kill()
-
-    def _ask_to_kill(self, others: list[JobHandle]) -> None:
-        names = "; ".join(f"{h.what} ({'running' if h.started else 'waiting its turn'})"
-                          for h in others)
-        self.kill_box = QMessageBox(
-            QMessageBox.Icon.Question, "Stop the model worker?",
-            f"The evaluation did not stop within {jobs_module.STOP_GRACE_S:g} s. Stopping it "
-            f"now kills the project's model worker, and with it {names}.\n\nKill the worker? "
-            "No: the evaluation still ends after its current batch.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        self.kill_box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.kill_box.finished.connect(lambda _result: setattr(self, "kill_box", None))
-        self.kill_box.accepted.connect(self._kill)
-        self.kill_box.rejected.connect(lambda: self._still_stopping(
-            "the other jobs keep the worker; it ends after its current batch"))
-        self.kill_box.open()  # window-modal, never blocks the event loop
+        self._show(f"Stopping: waiting up to {jobs_module.STOP_GRACE_S:g} s for the current "
+                   "batch to end…")
 
     def _still_stopping(self, why: str) -> None:
-        if self.running:
-            self.stopping = False  # Stop now may be pressed again
-            self._update_buttons()
-            self._show(f"Cancelled, not stopped yet: {why}.")
+        self._update_buttons()  # Stop now may be pressed again
+        self._show(f"Cancelled, not stopped yet: {why}.")
 
-    def _kill(self) -> None:
-        if not self.running:
-            return  # it ended while the question was open
-        self.jobs.kill_for(self.client, f"{self.client.what} did not stop within "
-                           f"{jobs_module.STOP_GRACE_S:g} s of Stop now")
+    def _killed(self) -> None:
         self._ended("Stopped: the model worker was killed. The predictions so far are saved: "
                     "Resume finishes the run.")
 
     def _ended(self, text: str, error: bool = False) -> None:
-        self.client, self.stopping = None, False
-        self.grace.stop()
+        self.client = None
+        self.stopper.ended()
+        self.question.close()
         self.progress.setRange(0, max(self.progress.maximum(), 1))
         self._show(text, error)
         self._update_buttons()
@@ -344,7 +312,7 @@ class EvaluateDialog(QDialog):
     def done(self, result: int) -> None:
         """Closing stops a running evaluation without waiting; it stays resumable."""
         self._stop_worker()
-        self.grace.stop()
+        self.stopper.ended()
         self.runner.close()
         self.project.bus.forget(self._on_changes)
         self.form.adapter_picker.shutdown()

@@ -6,13 +6,11 @@ naming the other jobs otherwise. The killed job's run is marked failed by the wo
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QObject
 
 from mmla_app.runtime import model_jobs as jobs_module
-from mmla_app.runtime.model_jobs import JobHandle, StopNow
+from mmla_app.runtime.model_jobs import StopNow
+from mmla_app.widgets.kill_worker_question import KillWorkerQuestion
 
 CANCEL, STOP_NOW = "Cancel", "Stop now"
 
@@ -24,9 +22,14 @@ class ProbeStop(QObject):
     def __init__(self, panel):
         super().__init__(panel)
         self.panel = panel
-        self.stop_now = StopNow(self, ask=self._ask, on_killed=panel.stopped_by_kill,
+        self.question = KillWorkerQuestion(panel, "probe", "row")
+        self.stop_now = StopNow(self, ask=self.question.ask, on_killed=panel.stopped_by_kill,
                                 on_kept=self._kept, step="row")
-        self.box: QMessageBox | None = None
+
+    @property
+    def box(self):
+        """The open "kill the model worker?" question, or None."""
+        return self.question.box
 
     def press(self) -> None:
         job, button = self.panel.job, self.panel.cancel_button
@@ -47,23 +50,7 @@ class ProbeStop(QObject):
         """The job ended (or was killed): Cancel again, no question left open."""
         self.stop_now.ended()
         self.panel.cancel_button.setText(CANCEL)
-        if self.box is not None:
-            self.box.close()
-
-    def _ask(self, others: list[JobHandle], answer: Callable[[bool], None]) -> None:
-        names = "; ".join(f"{h.what} ({'running' if h.started else 'waiting its turn'})"
-                          for h in others)
-        self.box = QMessageBox(
-            QMessageBox.Icon.Question, "Stop the model worker?",
-            f"The probe did not stop within {jobs_module.STOP_GRACE_S:g} s. Stopping it now "
-            f"kills the project's model worker, and with it {names}.\n\nKill the worker? No: "
-            "the probe still ends after its current row.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.panel)
-        self.box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.box.finished.connect(lambda _result: setattr(self, "box", None))
-        self.box.accepted.connect(lambda: answer(True))
-        self.box.rejected.connect(lambda: answer(False))
-        self.box.open()  # window-modal, never blocks the event loop
+        self.question.close()
 
     def _kept(self, why: str) -> None:
         self.panel.cancel_button.setEnabled(True)  # Stop now may be pressed again
