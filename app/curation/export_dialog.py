@@ -3,7 +3,10 @@ or clips to LLaMA-Factory. The export is an op (mmla_app.ops.exports) on the pro
 it finishes even if the dialog is closed; files are written atomically, so a failed export
 never leaves half a file behind. Which labels and clips: the `LabelChoice` row
 (curated labels, rejected clips left out by default, as the CLI); the summary names the label
-source, the per-kind counts and the clips each rule left out.
+source, the per-kind counts and the clips each rule left out. The choices follow the project
+(the ChangeBus: a dataset imported or removed, a label source gone, a model registered while
+the dialog is open) and keep what the person chose: a chosen one the project lost stays chosen,
+marked "(no longer in the project)", and the status line says so.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from shiboken6 import isValid
 
 from mmla_app.ops import exports as ops
 from mmla_app.ops.op import run_job
-from mmla_app.widgets.label_choice import LabelChoice, label_annotators
+from mmla_app.widgets.label_choice import GONE, LabelChoice, label_annotators
+from mmla_core import changes as areas
 from mmla_core.store.catalog import list_datasets, list_tasks
 from mmla_core.store.results import model_names
 
@@ -45,6 +49,21 @@ def _choices(store) -> tuple[list[tuple[int, str]], list[str], list[str], list[s
             [t.name for t in list_tasks(store)], label_annotators(store), model_names(store))
 
 
+def refill_keeping(combo: QComboBox, items: list[tuple[str, object]], what: str) -> str | None:
+    """Replace a combo's items, keeping its choice; one the new items lack stays chosen,
+    marked, and the line saying so is returned (never silently swapped for another)."""
+    keep, text = combo.currentData(), combo.currentText()
+    combo.clear()
+    for item_text, data in items:
+        combo.addItem(item_text, data)
+    if keep is None or combo.findData(keep) >= 0:
+        combo.setCurrentIndex(max(combo.findData(keep), 0))
+        return None
+    combo.addItem(text if text.endswith(GONE) else text + GONE, keep)
+    combo.setCurrentIndex(combo.count() - 1)
+    return f"{what} {text.removesuffix(GONE)!r} is no longer in the project"
+
+
 class ExportDialog(QDialog):
     """Pick a dataset, a format and a target; Export runs in the background."""
 
@@ -58,9 +77,20 @@ class ExportDialog(QDialog):
         self.project = project
         self.runner = project.runner.scope("export")  # reads; the export itself outlives us
         self.annotator = project.annotator
+        self.exporting = False
         self._build()
         self._on_format()
-        self.runner.submit(_choices, on_success=self._on_choices, on_error=self._on_failed)
+        self._load_choices()
+        project.bus.listen(self._on_changes)
+
+    def _load_choices(self) -> None:
+        self.runner.submit(_choices, channel="choices", on_success=self._on_choices,
+                           on_error=self._on_failed)
+
+    def _on_changes(self, changes, _initiator) -> None:
+        """A dataset imported or removed, labels changed, a model registered elsewhere."""
+        if isValid(self) and changes.touches(areas.DATASETS, areas.LABELS, areas.MODELS):
+            self._load_choices()
 
     def _build(self) -> None:
         self.dataset_combo = QComboBox(self)
@@ -110,13 +140,16 @@ class ExportDialog(QDialog):
         if not isValid(self):
             return
         datasets, tasks, annotators, models = choices
-        self.label_choice.set_annotators(annotators)
-        for name in models:
-            self.tokens_combo.addItem(name, name)
-        for dataset_id, name in datasets:
-            self.dataset_combo.addItem(name, dataset_id)
-        self.task_combo.addItems(tasks)
-        self.export_button.setEnabled(bool(datasets))
+        self.label_choice.set_annotators(annotators)  # it marks and says a lost source itself
+        lost = [refill_keeping(self.tokens_combo, [("estimate (no model)", None)]
+                               + [(name, name) for name in models], "Model"),
+                refill_keeping(self.dataset_combo, [(name, dataset_id)
+                                                    for dataset_id, name in datasets], "Dataset"),
+                refill_keeping(self.task_combo, [(name, name) for name in tasks], "Task")]
+        lines = [line for line in lost if line]
+        if lines or self.status.text().endswith("no longer in the project."):
+            self.status.setText(". ".join(lines) + ("." if lines else ""))
+        self.export_button.setEnabled(bool(datasets) and not self.exporting)
 
     def fmt(self) -> str:
         return self.format_combo.currentData()
@@ -142,28 +175,36 @@ class ExportDialog(QDialog):
         if not target or dataset_id is None:
             self.status.setText("Choose a dataset and where to save.")
             return
+        if self.dataset_combo.currentText().endswith(GONE):
+            self.status.setText(f"Dataset {self.dataset_combo.currentText().removesuffix(GONE)!r}"
+                                " is no longer in the project: choose another.")
+            return
         options = {"task": self.task_combo.currentText(), "mode": self.mode_combo.currentText(),
                    "splits": self.splits_edit.text(),
                    "annotator": self.annotator if self.mine_box.isChecked() else None,
                    "selection": self.label_choice.selection(),
                    "tokenizer": self.tokens_combo.currentData()}
+        self.exporting = True
         self.export_button.setEnabled(False)
         self.status.setText("Exporting…")
         run_job(self.project, ops.export(self.fmt(), target, int(dataset_id), options),
                 initiator=self, on_success=self._on_done, on_error=self._on_failed)
 
     def done(self, result: int) -> None:
+        self.project.bus.forget(self._on_changes)
         self.runner.close()
         super().done(result)
 
     def _on_done(self, summary: str) -> None:
         if isValid(self):
+            self.exporting = False
             self.export_button.setEnabled(True)
             self.status.setText(summary)
             self.exported.emit(summary)
 
     def _on_failed(self, exc: Exception) -> None:
         if isValid(self):
+            self.exporting = False
             self.export_button.setEnabled(True)
             self.status.setText(f"Export failed: {exc}")
             self.failed.emit(str(exc))
