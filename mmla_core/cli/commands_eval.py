@@ -92,7 +92,9 @@ def register(sub) -> None:
 def _eval(store, args) -> int:
     kwargs = eval_kwargs(args)
     if args.adapter and args.resume is None:
-        print(adapter_defaults(store, kwargs, args), file=sys.stderr)
+        note = adapter_defaults(store, kwargs, args)
+        if note:
+            print(note, file=sys.stderr)
     runner = _eval_in_process if args.in_process else _eval_in_worker
     run_id = runner(store.path, kwargs, args)
     if run_id is None:

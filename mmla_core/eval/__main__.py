@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.adapter and args.resume is None:  # as `mmla eval` does: comparable runs
             with open_store(db, read_only=True) as store:
                 note = adapter_defaults(store, kwargs, args)
-            if rank == 0:
+            if rank == 0 and note:
                 _say(note)
         run_id = run_evaluation(
             db, **kwargs, rank=rank, world_size=world,

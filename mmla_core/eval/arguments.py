@@ -144,8 +144,11 @@ def _shard_kwargs(args) -> dict:
 def adapter_defaults(store: Store, kwargs: dict, args) -> str:
     """Evaluating an adapter: take the frames, max pixels, prompt form (and audio) its training
     used where the command line does not say otherwise (eval.comparable.adapter_settings), into
-    `kwargs["settings"]`. Returns the line that says what was taken."""
+    `kwargs["settings"]`. Returns the line that says what was taken ('' for a folder that is
+    not there: the evaluation refuses it)."""
     found = adapter_settings(store, args.adapter, args.task)
+    if found is None and not Path(args.adapter).expanduser().is_dir():
+        return ""  # no such folder: the evaluation refuses it, saying so once
     if found is None:
         return (f"mmla eval: {args.adapter} was not trained in this project: MMLA's zero-shot "
                 "defaults (or your flags) apply")

@@ -182,6 +182,14 @@ def test_adapter_is_recorded_absolute_and_a_missing_one_stops_before_a_run(proje
         assert store.scalar("SELECT count(*) FROM runs") == 1
 
 
+def test_a_missing_adapter_is_said_once_by_the_cli(project, capsys):
+    """No "was not trained in this project" line before the refusal of a folder not there."""
+    path, _ = project
+    assert cli_eval(path, "--adapter", "/nowhere/adapter", "--in-process") == 1
+    err = capsys.readouterr().err
+    assert "no such folder" in err and "was not trained" not in err, err
+
+
 def test_registered_model_is_reused_by_name(project):
     path, _ = project
     first = rows(path, evaluate(path))[1]
