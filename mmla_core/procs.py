@@ -13,11 +13,14 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import sys
 import threading
 import time
+from pathlib import Path
 
-__all__ = ["die_with_parent", "pid_alive", "pool_initializer"]
+__all__ = ["die_with_parent", "pid_alive", "pool_initializer", "process_alive",
+           "process_owner", "process_start_time"]
 
 PR_SET_PDEATHSIG = 1
 WATCH_INTERVAL_S = 0.2
@@ -68,3 +71,42 @@ def _watch(owner_pid: int, parent: int) -> None:
 def pool_initializer() -> tuple:
     """(initializer, initargs) for ProcessPoolExecutor: its workers die with this process."""
     return die_with_parent, (os.getpid(),)
+
+
+# --- which process: pid plus start time, so a reused pid is never mistaken for the owner ------
+
+def process_start_time(pid: int) -> int | None:
+    """The start time of `pid` in clock ticks since boot (/proc/<pid>/stat field 22), or None
+    where /proc is not available. With the pid it names one process, even after pid reuse."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[19])
+
+
+def process_alive(pid: int, start: int | None = None) -> bool:
+    """True when `pid` runs and (if `start` is known) is the process that started at `start`."""
+    if Path("/proc/self/stat").exists():
+        fields = _stat_fields(pid)
+        if fields is None or fields[0] in ("Z", "X"):   # a zombie has ended already
+            return False
+        return start is None or int(fields[19]) == int(start)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # alive, someone else's
+        pass
+    return True
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (which may hold spaces and parentheses)."""
+    try:
+        return Path(f"/proc/{int(pid)}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
+def process_owner(pid: int | None = None) -> dict:
+    """This host's name, `pid` (default this process) and its start time: who owns a run."""
+    pid = os.getpid() if pid is None else int(pid)
+    return {"host": socket.gethostname(), "pid": pid, "start": process_start_time(pid)}

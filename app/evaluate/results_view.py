@@ -40,6 +40,7 @@ from mmla_core import words
 from mmla_core.eval.compare import compare_runs, metrics_rows, run_report
 from mmla_core.eval.export import export_run
 from mmla_core.store.results import list_runs, run_accuracy, run_predictions
+from mmla_core.store.run_owners import fail_orphan_runs
 from mmla_core.store.verdicts import describe_record
 
 # what tells runs apart first (model, task, data, split, accuracy); bookkeeping last
@@ -53,6 +54,7 @@ EXPORT_FILTERS = {"CSV (*.csv)": None, "JSON lines (*.jsonl)": None,
 
 
 def load_runs(store) -> list[dict]:
+    fail_orphan_runs(store)  # a run whose process was killed shows failed, not running
     runs = [r for r in list_runs(store) if r["kind"] == "eval"]
     for run in runs:
         run["accuracy"] = run_accuracy(store, run["id"])[2]

@@ -8,6 +8,7 @@ from mmla_core.models.prompting import default_template
 from mmla_core.probe.matrix import DEFAULT_PROMPTS, ProbeResult, load_probe
 from mmla_core.store.catalog import get_clip, tasks_for_dataset, variant_descendants
 from mmla_core.store.form_choices import models_in_order, probes_of_clip
+from mmla_core.store.run_owners import fail_orphan_runs
 
 
 def load_choices(store, clip_id: int) -> dict:
@@ -22,6 +23,7 @@ def load_choices(store, clip_id: int) -> dict:
                 for r in (variant_descendants(store, clip_id) if clip else [])
                 if r["id"] != clip_id]
     models = models_in_order(store)
+    fail_orphan_runs(store)  # a probe whose process was killed shows failed
     probes = probes_of_clip(store, clip_id)
     return {"tasks": tasks, "models": models, "probes": probes, "defaults": defaults,
             "variants": variants}

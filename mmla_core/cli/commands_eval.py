@@ -31,6 +31,7 @@ from mmla_core.eval.finetune_compare import KINDS, best_by_kind, config_diff, fi
 from mmla_core.eval.runs import EvalError, run_evaluation
 from mmla_core.eval.shards import ShardError
 from mmla_core.store.results import list_runs, require_run, run_accuracy, run_error_rows
+from mmla_core.store.run_owners import fail_orphan_runs
 from mmla_core.train.merge import merge_run_folder
 from mmla_core.worker.client import WorkerClient
 
@@ -197,6 +198,7 @@ def _print_errors(store, run_id: int, errors: int) -> None:
 # --- mmla runs ----------------------------------------------------------------------------------
 
 def _runs_ls(store, args) -> int:
+    fail_orphan_runs(store)  # a run whose process was killed shows failed, not running
     rows = list_runs(store)
     for row in rows:
         _, _, accuracy = run_accuracy(store, row["id"])
@@ -216,6 +218,7 @@ def _report(store, run_id: int):
 
 
 def _runs_show(store, args) -> int:
+    fail_orphan_runs(store)
     report = _report(store, args.run)
     run = report.run
     print(f"run {run['id']} ({run['kind']}): {run['status']}  {report.title()}")

@@ -15,7 +15,9 @@
 
 `announcing_runs(announce)` hears every run a recorder starts or takes over (`announce(run_id,
 None)`) and ends (`announce(run_id, status)`) in its block: the model worker tells its client,
-which marks the runs still open failed when the worker process dies under them.
+which marks the runs still open failed when the worker process dies under them. Every run
+started or taken over records its owner (host, pid, start time: store.run_owners), so a run
+whose process was killed outright is failed by the next `fail_orphan_runs` sweep.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from mmla_core.cancel import CancelToken, is_cancelled
+from mmla_core.procs import process_owner
 from mmla_core.store.db import Store
 from mmla_core.store.results import (
     complete_if_all_written,
@@ -40,6 +43,7 @@ from mmla_core.store.results import (
     update_run,
     upsert_eval_predictions,
 )
+from mmla_core.store.run_owners import fail_orphan_runs, record_run_owner
 
 __all__ = ["ERROR_CHARS", "RunRecorder", "announcing_runs", "engine_columns", "error_text",
            "exception_text", "result_columns"]
@@ -97,7 +101,10 @@ class RunRecorder:
 
     def __init__(self, store: Store, *, run_id: int = 0, model_id: int | None = None):
         self.store, self.run_id, self.model_id = store, run_id, model_id  # run 0: not started
-        _announce(run_id, None)  # a run planned before the model loads is this one's now
+        if run_id:  # a run planned before the model loads is this process's now
+            record_run_owner(store, run_id, process_owner())
+            fail_orphan_runs(store)
+        _announce(run_id, None)
 
     @classmethod
     def for_engine(cls, store: Store, engine) -> RunRecorder:
@@ -125,9 +132,12 @@ class RunRecorder:
         return str(model_name(self.store, self.model_id))
 
     def start(self, kind: str, *, settings: dict, name: str = "", **fields) -> int:
-        """The run row (kind "eval", "probe" or "checks"), status running."""
+        """The run row (kind "eval", "probe" or "checks"), status running, owned by this
+        process; first the runs whose process was killed are failed (store.run_owners)."""
+        fail_orphan_runs(self.store)
         self.run_id = start_run(self.store, kind, settings=settings, name=name,
                                 model_id=self.model_id, **fields)
+        record_run_owner(self.store, self.run_id, process_owner())
         _announce(self.run_id, None)
         return self.run_id
 

@@ -1,0 +1,77 @@
+"""Who runs a run, and the sweep that fails a run whose process is gone.
+
+A run made by a process that runs the model itself (`mmla probe`, `mmla probe-table
+--run-missing`, `mmla checks-model`, `mmla eval --in-process`, or the model worker) records its
+owner when it starts: host name, pid and the process's start time, under "owner" in the run's
+environment_json (no schema change; runs started before this have no owner and are never swept).
+A SIGKILL (the OOM killer) gives that process no chance to end its run, so `fail_orphan_runs`,
+called where runs are listed or started, marks such a run failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+from mmla_core.procs import process_alive
+from mmla_core.store.db import Store
+
+__all__ = ["RERUN", "fail_orphan_runs", "orphan_reason", "record_run_owner"]
+
+RERUN = {  # per run kind: what running it again does
+    "eval": "resume it (mmla eval --resume {run}, or Resume in the Evaluate window): the samples "
+            "it saved are kept",
+    "probe": "the cells it finished are saved: probe the clip again for a whole probe (a probe "
+             "set or probe-table --run-missing goes on with the missing ones)",
+    "checks": "the answers it saved are kept: run the checks again to answer the clips anew",
+}
+_RUNNING_OWNED = (
+    "SELECT id, kind, json_extract(environment_json, '$.owner.pid') AS pid, "
+    "json_extract(environment_json, '$.owner.start') AS start FROM runs "
+    "WHERE status = 'running' AND launch_key IS NULL "
+    "AND json_extract(environment_json, '$.owner.host') = ? "
+    "AND json_extract(environment_json, '$.owner.pid') IS NOT NULL "
+    "AND coalesce(json_extract(settings_json, '$.world_size'), 1) <= 1"
+)
+
+
+def record_run_owner(store: Store, run_id: int, owner: dict) -> None:
+    """Stamp `owner` ({host, pid, start}: procs.process_owner) on the run's environment."""
+    with store.write() as conn:
+        conn.execute(
+            "UPDATE runs SET environment_json = json_set(coalesce(environment_json, '{}'), "
+            "'$.owner', json(?)) WHERE id = ?", (json.dumps(owner), int(run_id)))
+
+
+def orphan_reason(run_id: int, kind: str, pid: int, host: str) -> str:
+    rerun = RERUN.get(kind, "run it again").format(run=run_id)
+    return f"the process that ran it (pid {pid} on {host}) is gone; {rerun}"
+
+
+def fail_orphan_runs(store: Store) -> list[int]:
+    """Mark failed every run still "running" whose owner process on this host is gone (or whose
+    pid now names a process with another start time); the ids it failed.
+
+    Never touched: runs owned on another host (their process cannot be seen from here), runs
+    with no recorded owner (started before owners were recorded), and multi-rank runs (world
+    size > 1 or a launch key): one rank's process being gone does not end the run, the other
+    ranks may still be writing it. Off POSIX, or on a store opened read-only, nothing is swept.
+    """
+    if os.name != "posix" or store.read_only:
+        return []
+    host = socket.gethostname()
+    failed = []
+    for run in store.query(_RUNNING_OWNED, (host,)):
+        start = None if run["start"] is None else int(run["start"])
+        if process_alive(int(run["pid"]), start):
+            continue
+        reason = orphan_reason(run["id"], run["kind"], int(run["pid"]), host)
+        with store.write() as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET status = 'failed', error = ?, "
+                "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
+                "WHERE id = ? AND status = 'running'", (reason, run["id"]))
+        if cursor.rowcount:
+            failed.append(int(run["id"]))
+    return failed

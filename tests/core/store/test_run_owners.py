@@ -1,0 +1,88 @@
+"""A run whose process was killed (SIGKILL, the OOM killer) does not stay "running": its owner
+(host, pid, start time) is recorded when it starts and `fail_orphan_runs` fails it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from mmla_core.eval.recorder import RunRecorder
+from mmla_core.procs import process_owner
+from mmla_core.store import open_store
+from mmla_core.store.results import get_run, start_run
+from mmla_core.store.run_owners import fail_orphan_runs, record_run_owner
+from tests.support.eval_project import make_project
+
+# A CLI process that runs the model itself: starts a probe run, says its id, then works forever.
+CHILD = """
+import sys, time
+from mmla_core.eval.recorder import RunRecorder
+from mmla_core.store import open_store
+with open_store(sys.argv[1]) as store:
+    recorder = RunRecorder(store)
+    print(recorder.start("probe", settings={"probe": {"clip_id": 1}}), flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def db(tmp_path):
+    make_project(tmp_path / "p.sqlite")
+    return tmp_path / "p.sqlite"
+
+
+def owner_of(store, run_id: int) -> dict:
+    return json.loads(get_run(store, run_id)["environment_json"])["owner"]
+
+
+def test_a_killed_process_run_is_failed_by_the_sweep_with_the_reason(db):
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db)], stdout=subprocess.PIPE,
+                             text=True, cwd=os.getcwd())
+    try:
+        run_id = int(child.stdout.readline())
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        child.stdout.close()
+    with open_store(db) as store:
+        assert owner_of(store, run_id)["pid"] == child.pid
+        assert get_run(store, run_id)["status"] == "running"   # nobody ended it
+        assert fail_orphan_runs(store) == [run_id]
+        run = get_run(store, run_id)
+        assert run["status"] == "failed" and run["finished_at"]
+        assert run["error"].startswith(f"the process that ran it (pid {child.pid} on "
+                                       f"{owner_of(store, run_id)['host']}) is gone; ")
+        assert "probe" in run["error"]
+        assert fail_orphan_runs(store) == []   # once
+
+
+def test_a_live_owner_another_host_no_owner_and_multi_rank_runs_stay_running(db):
+    with open_store(db) as store:
+        live = RunRecorder(store).start("eval", settings={})   # this process: alive
+        dead = process_owner()
+        dead["start"] = -1   # this pid, but another process's start time: a reused pid
+        reused = start_run(store, "eval", settings={})
+        record_run_owner(store, reused, dead)
+        elsewhere = start_run(store, "eval", settings={})
+        record_run_owner(store, elsewhere, {**dead, "host": "another-host.invalid"})
+        no_owner = start_run(store, "eval", settings={})   # started before owners existed
+        ranks = start_run(store, "eval", settings={"world_size": 2})
+        record_run_owner(store, ranks, dead)
+        launched = start_run(store, "eval", settings={}, launch_key="k1")
+        record_run_owner(store, launched, dead)
+        assert fail_orphan_runs(store) == [reused]
+        for run_id in (live, elsewhere, no_owner, ranks, launched):
+            assert get_run(store, run_id)["status"] == "running", run_id
+        assert "mmla eval --resume" in get_run(store, reused)["error"]
+
+
+def test_a_run_taken_over_is_owned_by_the_process_that_takes_it(db):
+    with open_store(db) as store:
+        planned = start_run(store, "eval", settings={})
+        record_run_owner(store, planned, {**process_owner(), "start": -1})   # a killed planner
+        RunRecorder(store, run_id=planned)
+        assert owner_of(store, planned) == process_owner()
+        assert fail_orphan_runs(store) == []
