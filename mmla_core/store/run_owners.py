@@ -16,6 +16,7 @@ import socket
 
 from mmla_core.procs import process_alive
 from mmla_core.store.db import Store
+from mmla_core.store.results import fail_if_running
 
 __all__ = ["RERUN", "fail_orphan_runs", "orphan_reason", "record_run_owner"]
 
@@ -67,11 +68,6 @@ def fail_orphan_runs(store: Store) -> list[int]:
         if process_alive(int(run["pid"]), start):
             continue
         reason = orphan_reason(run["id"], run["kind"], int(run["pid"]), host)
-        with store.write() as conn:
-            cursor = conn.execute(
-                "UPDATE runs SET status = 'failed', error = ?, "
-                "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
-                "WHERE id = ? AND status = 'running'", (reason, run["id"]))
-        if cursor.rowcount:
+        if fail_if_running(store, int(run["id"]), reason):   # unless it ended meanwhile
             failed.append(int(run["id"]))
     return failed
