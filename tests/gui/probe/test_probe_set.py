@@ -169,7 +169,8 @@ def test_csv_that_cannot_be_written_says_so(qtbot, tmp_path, monkeypatch, projec
     dialog = probe_set_dialog.ProbeSetDialog(project_of(tmp_path / "p.sqlite"))
     qtbot.addWidget(dialog)
     dialog.table_data = SetTable(clips=1, run_ids=[1], rows=[{"scenario": "aligned", "n": 1}])
-    target = tmp_path / "no-such-folder" / "t.csv"
+    (tmp_path / "a-file").write_text("")  # a missing folder is made now; a file is no folder
+    target = tmp_path / "a-file" / "t.csv"
     monkeypatch.setattr(probe_set_dialog.QFileDialog, "getSaveFileName",
                         lambda *a, **k: (str(target), ""))
     try:
