@@ -12,6 +12,7 @@ from mmla_core.cli.common import (
     CliError,
     add_selection_args,
     print_selection,
+    print_warnings,
     progress_bar,
     selection_from_args,
 )
@@ -147,6 +148,7 @@ def cmd_export(store: Store, args) -> int:
                      selection=selection)
     print(f"wrote {written.records} clips to {args.out}")
     print_selection(written.labels)
+    print_warnings(written.warnings)
     return EXIT_OK
 
 

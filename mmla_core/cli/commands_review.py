@@ -18,6 +18,7 @@ from mmla_core.cli.common import (
     add_selection_args,
     print_selection,
     print_table,
+    print_warnings,
     selection_from_args,
 )
 from mmla_core.datasets.eaf import export_eaf
@@ -288,6 +289,7 @@ def cmd_export_eaf(store: Store, args) -> int:
                        selection=selection_from_args(args))
     print(f"wrote {len(files)} .eaf files to {args.out}")
     print_selection(files.labels)
+    print_warnings(files.warnings)
     if files.skipped:
         print("skipped: " + ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())))
     return EXIT_PARTIAL if files.skipped else EXIT_OK

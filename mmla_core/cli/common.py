@@ -67,3 +67,9 @@ def selection_from_args(args):
 def print_selection(record: dict) -> None:
     """The labels line every output prints (source, counts, clips each rule left out)."""
     print(describe_record(record))
+
+
+def print_warnings(warnings: list[str]) -> None:
+    """An export's warnings (a read-only project, a sample past cutoff_len), on stderr."""
+    for warning in warnings:
+        print(f"WARNING {warning}", file=sys.stderr)

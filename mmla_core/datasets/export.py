@@ -202,6 +202,10 @@ def log_export(store: Store, fmt: str, target: Path, result: ExportedFiles, *,
     info = {"format": fmt, **details, "files": dict(result.written), "labels": result.labels,
             "exported_at": datetime.now(UTC).isoformat(timespec="seconds")}
     result.info_path = write_export_info(target, info, folder=fmt in ("llamafactory", "eaf"))
+    if store.read_only:  # the files are what was asked for; only the project's log of them
+        result.warnings.append(f"the project is read-only ({store.read_only}): this export is "
+                               f"not in its export log; {result.info_path} says what it used")
+        return
     record_export(store, fmt, str(target), result.labels, dataset_id=dataset_id,
                   task_id=task_id, files=result.written)
 

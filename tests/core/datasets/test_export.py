@@ -183,3 +183,17 @@ def test_csv_export_columns(store, mintrec, tmp_path):
     assert len(rows) == 2 and list(rows[0])[:7] == ["id", "dataset", "split", "external_id",
                                                    "path", "transcript", "health"]
     assert all(r["label:MIntRec"] in builtin_task("MIntRec").labels for r in rows)
+
+
+def test_a_read_only_project_exports_its_files_and_says_the_log_is_not_kept(demo_db, tmp_path):
+    """A project opened read-only (a shared mount, a rank writing shards) still exports: the
+    files and their mmla_export.json are written, only the project's export log is not."""
+    with open_store(demo_db, read_only=True) as store:
+        before = store.scalar("SELECT count(*) FROM exports")
+        rows = export_csv(store, tmp_path / "out.csv", dataset="demo")
+        files = export_llamafactory(store, tmp_path / "lf", dataset="demo", task="MELD")
+        assert store.scalar("SELECT count(*) FROM exports") == before
+    assert rows.records == 8 and (tmp_path / "out.csv.mmla_export.json").exists()
+    assert files and (tmp_path / "lf" / "mmla_export.json").exists()
+    for result in (rows, files):
+        assert any("read-only" in w and "not in its export log" in w for w in result.warnings)
