@@ -231,7 +231,8 @@ def _runs_show(store, args) -> int:
     print(f"engine: {json.dumps(report.settings.get('engine', {}), sort_keys=True)}")
     print_selection(report.settings.get("labels"))  # gold: label source, kinds, left out
     if run.get("environment_json"):  # runs started before migration m009 have none
-        print(f"environment: {run['environment_json']}")
+        # re-dumped: the owner stamp (store.run_owners) rewrites the stored JSON compactly
+        print(f"environment: {json.dumps(json.loads(run['environment_json']))}")
     print_table(metrics_rows([report]), METRIC_COLUMNS)
     if args.confusion:
         _print_confusion(report.labels, report.matrix)
