@@ -29,6 +29,7 @@ from shiboken6 import isValid
 
 from mmla_app.ops import exports as ops
 from mmla_app.ops.op import run_job
+from mmla_app.widgets.form_choices import refill_keeping
 from mmla_app.widgets.label_choice import GONE, LabelChoice, label_annotators
 from mmla_core import changes as areas
 from mmla_core.store.catalog import list_datasets, list_tasks
@@ -49,19 +50,11 @@ def _choices(store) -> tuple[list[tuple[int, str]], list[str], list[str], list[s
             [t.name for t in list_tasks(store)], label_annotators(store), model_names(store))
 
 
-def refill_keeping(combo: QComboBox, items: list[tuple[str, object]], what: str) -> str | None:
-    """Replace a combo's items, keeping its choice; one the new items lack stays chosen,
-    marked, and the line saying so is returned (never silently swapped for another)."""
-    keep, text = combo.currentData(), combo.currentText()
-    combo.clear()
-    for item_text, data in items:
-        combo.addItem(item_text, data)
-    if keep is None or combo.findData(keep) >= 0:
-        combo.setCurrentIndex(max(combo.findData(keep), 0))
+def _refilled(combo: QComboBox, items: list[tuple[str, object]], what: str) -> str | None:
+    """`refill_keeping`, and the line naming a chosen item the project lost."""
+    if not refill_keeping(combo, items):
         return None
-    combo.addItem(text if text.endswith(GONE) else text + GONE, keep)
-    combo.setCurrentIndex(combo.count() - 1)
-    return f"{what} {text.removesuffix(GONE)!r} is no longer in the project"
+    return f"{what} {combo.currentText().removesuffix(GONE)!r} is no longer in the project"
 
 
 class ExportDialog(QDialog):
@@ -141,11 +134,11 @@ class ExportDialog(QDialog):
             return
         datasets, tasks, annotators, models = choices
         self.label_choice.set_annotators(annotators)  # it marks and says a lost source itself
-        lost = [refill_keeping(self.tokens_combo, [("estimate (no model)", None)]
-                               + [(name, name) for name in models], "Model"),
-                refill_keeping(self.dataset_combo, [(name, dataset_id)
-                                                    for dataset_id, name in datasets], "Dataset"),
-                refill_keeping(self.task_combo, [(name, name) for name in tasks], "Task")]
+        lost = [_refilled(self.tokens_combo, [("estimate (no model)", None)]
+                          + [(name, name) for name in models], "Model"),
+                _refilled(self.dataset_combo, [(name, dataset_id)
+                                               for dataset_id, name in datasets], "Dataset"),
+                _refilled(self.task_combo, [(name, name) for name in tasks], "Task")]
         lines = [line for line in lost if line]
         if lines or self.status.text().endswith("no longer in the project."):
             self.status.setText(". ".join(lines) + ("." if lines else ""))

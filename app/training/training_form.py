@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mmla_app.widgets.form_choices import load_dataset_info, row
+from mmla_app.widgets.form_choices import load_dataset_info, refill_keeping, row
 from mmla_app.widgets.label_choice import LabelChoice
 from mmla_core.store.catalog import find_dataset
 from mmla_core.store.form_choices import attached_task_names, split_counts_everywhere
@@ -38,7 +38,7 @@ from mmla_core.train.config import (
 )
 
 ALL_DATASETS = ""  # dataset combo data: every dataset having the task
-GONE, GONE_HERE = " (no longer in the project)", " (no longer in this dataset)"
+GONE_HERE = " (no longer in this dataset)"
 MODE_ITEMS = (("SFT: one task", "sft"), ("Instruction tuning: several tasks", "it"),
               ("Modality alignment (MMA-Bench)", "alignment"))
 TARGET_PRESETS = (("q, v (MMA-Bench)", "q_proj, v_proj"),
@@ -64,21 +64,10 @@ def load_splits(store, dataset: str | None) -> dict:
 
 
 def _refill(combo: QComboBox, items: list[tuple[str, object]], what: str) -> list[str]:
-    """Replace a combo's items, keeping its choice (none yet: the first item). A chosen item
-    the new items lack stays chosen, marked, and is named in the returned list."""
-    keep, text = combo.currentData(), combo.currentText()
-    combo.clear()
-    for item_text, data in items:
-        combo.addItem(item_text, data)
-    if keep is None:
+    """`refill_keeping`; a chosen item the project lost, named in the returned list."""
+    if not refill_keeping(combo, items):
         return []
-    index = combo.findData(keep)
-    if index >= 0:
-        combo.setCurrentIndex(index)
-        return []
-    combo.addItem(text if text.endswith(GONE) else text + GONE, keep)
-    combo.setCurrentIndex(combo.count() - 1)
-    return [f"{what} {keep!r} is no longer in the project"]
+    return [f"{what} {combo.currentData()!r} is no longer in the project"]
 
 
 def _keep_gone(entries: list[tuple[str, str]], checked: list[str], what: str) -> list[str]:

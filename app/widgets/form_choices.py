@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QWidget
 
-from mmla_app.widgets.label_choice import label_annotators
+from mmla_app.widgets.label_choice import GONE, label_annotators
 from mmla_core.store.catalog import list_datasets, list_tasks, tasks_for_dataset
 from mmla_core.store.form_choices import (
     first_transcript,
@@ -37,3 +37,18 @@ def row(*widgets: QWidget) -> QWidget:
     for widget in widgets:
         layout.addWidget(widget, 1 if isinstance(widget, QComboBox | QLineEdit) else 0)
     return box
+
+
+def refill_keeping(combo: QComboBox, items: list[tuple[str, object]]) -> bool:
+    """Replace a combo's items, keeping its choice (none yet: the first item). A chosen item the
+    new items lack stays chosen, marked GONE, and True says so: never silently swapped."""
+    keep, text = combo.currentData(), combo.currentText()
+    combo.clear()
+    for item_text, data in items:
+        combo.addItem(item_text, data)
+    if keep is None or combo.findData(keep) >= 0:
+        combo.setCurrentIndex(max(combo.findData(keep), 0))
+        return False
+    combo.addItem(text if text.endswith(GONE) else text + GONE, keep)
+    combo.setCurrentIndex(combo.count() - 1)
+    return True

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from mmla_app import settings
 from mmla_app.training.train_dialog import TrainDialog
-from mmla_app.training.training_form import GONE
+from mmla_app.widgets.label_choice import GONE
 from mmla_core.datasets.remove import remove_dataset
 from mmla_core.store.db import open_store
 from mmla_core.store.results import add_model
