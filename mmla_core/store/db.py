@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +42,9 @@ class Store:
                 raise sqlite3.OperationalError("opened read-only: this rank writes shards")
             conn = self._connect_writable()
         except sqlite3.OperationalError as exc:
+            if is_lock_contention(exc):  # busy is not read-only: never fall back on it
+                raise StoreError(f"{self.path}: another connection held the project's lock "
+                                 f"for over {BUSY_TIMEOUT_S:.0f} s ({exc}); try again") from exc
             conn = self._connect_read_only(exc)
             if read_only:
                 self.read_only = ("opened read-only on purpose (a rank writing shards, "
@@ -63,8 +67,21 @@ class Store:
             self._migrate()
 
     def _connect_writable(self) -> sqlite3.Connection:
+        """Retries while the file is locked: switching a fresh file to WAL needs its exclusive
+        lock, and SQLite reports "database is locked" there without waiting on the busy
+        timeout when several connections open a new project at once (a window's threads)."""
         if self.path.exists() and not _writable_place(self.path):
             raise sqlite3.OperationalError("attempt to write a readonly database")
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                return self._connect_writable_once()
+            except sqlite3.OperationalError as exc:
+                if not is_lock_contention(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(LOCK_RETRY_S)
+
+    def _connect_writable_once(self) -> sqlite3.Connection:
         conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -171,6 +188,15 @@ def inserted_id(cursor: sqlite3.Cursor) -> int:
     return cursor.lastrowid
 
 
+LOCK_RETRY_S = 0.02
+
+
+def is_lock_contention(exc: sqlite3.Error) -> bool:
+    """Another connection holds a lock: wait and retry, the file itself is fine."""
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
 def is_storage_error(exc: sqlite3.Error) -> bool:
     return any(key in str(exc).lower() for key in STORAGE_ERRORS)
 
@@ -207,6 +233,8 @@ def read_only_connection(path: str | Path, *, timeout: float = BUSY_TIMEOUT_S
             error = exc
             if conn is not None:
                 conn.close()  # an open handle would keep the mount busy
+            if is_lock_contention(exc):  # immutable=1 would read past the WAL: stale data
+                raise
     assert error is not None  # each of the two tries returned or set it
     raise error
 

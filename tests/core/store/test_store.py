@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from mmla_core.store import Store, StoreError, open_store
+from mmla_core.store import Store, StoreError, db, open_store
 from mmla_core.store.catalog import (
     add_variant_clip,
     attach_task,
@@ -227,26 +227,63 @@ def test_two_stores_on_one_file_write_concurrently(tmp_path):
         assert s.scalar("SELECT count(*) FROM datasets") == 150
 
 
-def test_many_threads_opening_a_fresh_file_at_once_migrate_it_once(tmp_path):
-    path, errors = tmp_path / "fresh.sqlite", []
-    start = threading.Barrier(8)
+def _open_at_once(path, threads: int) -> list:
+    """What each of `threads` threads opening `path` at the same moment got: the store's
+    read-only reason (None: writable) or the exception."""
+    start, outcomes = threading.Barrier(threads), []
 
     def open_it():
         start.wait()
         try:
-            open_store(path).close()
+            with open_store(path) as store:
+                outcomes.append(store.read_only)
         except Exception as exc:  # the race used to raise 'duplicate column name'
-            errors.append(exc)
+            outcomes.append(exc)
 
-    threads = [threading.Thread(target=open_it) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    with open_store(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION
-        assert store.scalar("SELECT count(*) FROM _sqlite_migrations") == SCHEMA_VERSION
+    workers = [threading.Thread(target=open_it) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return outcomes
+
+
+def test_many_threads_opening_a_fresh_file_at_once_migrate_it_once(tmp_path):
+    # A window opens a new project from several threads at once; about one round in ten used
+    # to see "database is locked" while the file turned WAL, open it read-only and fail with
+    # "its schema needs an upgrade this app cannot write". Twenty rounds catch that.
+    for round_ in range(20):
+        path = tmp_path / f"fresh{round_}.sqlite"
+        assert _open_at_once(path, 8) == [None] * 8, round_
+        with open_store(path) as store:
+            assert store.schema_version() == SCHEMA_VERSION
+            assert store.scalar("SELECT count(*) FROM _sqlite_migrations") == SCHEMA_VERSION
+
+
+def test_a_locked_file_is_waited_for_not_opened_read_only(tmp_path, monkeypatch):
+    locked_tries = iter([True, True, False])
+    connect = db.Store._connect_writable_once
+
+    def locked_twice(self):
+        if next(locked_tries):
+            raise sqlite3.OperationalError("database is locked")
+        return connect(self)
+
+    monkeypatch.setattr(db.Store, "_connect_writable_once", locked_twice)
+    with open_store(tmp_path / "p.sqlite") as store:
+        assert store.read_only is None and store.schema_version() == SCHEMA_VERSION
+
+
+def test_a_file_locked_past_the_busy_timeout_says_so(tmp_path, monkeypatch):
+    def always_locked(self):
+        raise sqlite3.OperationalError("database is locked")
+
+    open_store(tmp_path / "p.sqlite").close()
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(db.Store, "_connect_writable_once", always_locked)
+    with pytest.raises(db.StoreError, match="held the project's lock") as caught:
+        open_store(tmp_path / "p.sqlite")
+    assert "read-only" not in str(caught.value)
 
 
 def test_a_new_project_uses_16k_pages_and_an_old_one_keeps_its_own(tmp_path):
