@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mmla_core.procs import pid_alive
+from mmla_core.procs import process_alive
 
 TEMP_NAME = re.compile(r"^\..+\.pid(\d+)\.[^.]+")  # what atomic_path names its temp files
 FILE_MODE = 0o644  # mkstemp makes 0600 files; outputs are meant to be shared like any other
@@ -48,7 +48,7 @@ def sweep_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
         return removed
     for path in entries:
         match = TEMP_NAME.match(path.name)
-        if match and path.is_file() and not pid_alive(int(match.group(1))):
+        if match and path.is_file() and not process_alive(int(match.group(1))):
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed

@@ -19,30 +19,11 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["die_with_parent", "pid_alive", "pool_initializer", "process_alive",
-           "process_owner", "process_start_time"]
+__all__ = ["die_with_parent", "pool_initializer", "process_alive", "process_owner",
+           "process_start_time"]
 
 PR_SET_PDEATHSIG = 1
 WATCH_INTERVAL_S = 0.2
-
-
-def pid_alive(pid: int) -> bool:
-    """True while process `pid` exists (a zombie counts as gone). Off POSIX it says True
-    (conservative: nothing is swept, no worker exits): there `os.kill(pid, 0)` is no probe,
-    signal 0 is CTRL_C_EVENT on Windows."""
-    if os.name != "posix":
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): kill(0) said it exists
 
 
 def die_with_parent(owner_pid: int) -> None:
@@ -56,14 +37,14 @@ def die_with_parent(owner_pid: int) -> None:
     if os.name != "posix":
         return
     parent = os.getppid()
-    if not pid_alive(owner_pid) or (parent == 1 and owner_pid != 1):  # it died already
+    if not process_alive(owner_pid) or (parent == 1 and owner_pid != 1):  # it died already
         os._exit(1)
     threading.Thread(target=_watch, args=(owner_pid, parent), daemon=True,
                      name="die-with-parent").start()
 
 
 def _watch(owner_pid: int, parent: int) -> None:
-    while pid_alive(owner_pid) and os.getppid() == parent:
+    while process_alive(owner_pid) and os.getppid() == parent:
         time.sleep(WATCH_INTERVAL_S)
     os._exit(1)  # no cleanup: the owner is gone, nobody waits for our results
 
@@ -83,19 +64,29 @@ def process_start_time(pid: int) -> int | None:
 
 
 def process_alive(pid: int, start: int | None = None) -> bool:
-    """True when `pid` runs and (if `start` is known) is the process that started at `start`."""
-    if Path("/proc/self/stat").exists():
-        fields = _stat_fields(pid)
-        if fields is None or fields[0] in ("Z", "X"):   # a zombie has ended already
-            return False
-        return start is None or int(fields[19]) == int(start)
+    """True while process `pid` runs (a zombie has ended already) and, when its `start` is
+    known (`process_start_time`), it is still the process that started then: a pid the
+    system reused for another process is not taken for it. Without /proc (macOS) the start
+    cannot be read and the pid's existence decides.
+
+    Off POSIX it says True (conservative: no run is swept, no worker exits, no temp file is
+    deleted): there `os.kill(pid, 0)` is no probe, signal 0 is CTRL_C_EVENT on Windows."""
+    if os.name != "posix":
+        return True
+    if int(pid) <= 0:   # kill(0 or -n, 0) would probe a process group, not a process
+        return False
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
-    except PermissionError:   # alive, someone else's
-        pass
-    return True
+    except PermissionError:
+        pass   # it exists, owned by someone else
+    fields = _stat_fields(pid)
+    if fields is None:   # no /proc (macOS), or it ended this instant: kill(0) said it exists
+        return True
+    if fields[0] in ("Z", "X"):
+        return False
+    return start is None or int(fields[19]) == int(start)
 
 
 def _stat_fields(pid: int) -> list[str] | None:
