@@ -16,7 +16,7 @@ from mmla_core.cli.common import (
     progress_bar,
     selection_from_args,
 )
-from mmla_core.datasets import probe_pending
+from mmla_core.datasets import check_media
 from mmla_core.datasets.auto import KINDS, import_path
 from mmla_core.models.registered import load_tokenizer
 from mmla_core.models.registry import ModelLoadError
@@ -51,7 +51,10 @@ def register(sub) -> None:
     media = sub.add_parser("media", help="media files: `mmla media probe` reads streams, fps "
                            "and durations and gives each clip a health verdict")
     media_sub = media.add_subparsers(dest="media_command", required=True, metavar="ACTION")
-    probe = media_sub.add_parser("probe", help="probe media not probed yet (resumable)")
+    probe = media_sub.add_parser("probe", help="probe media not probed yet (resumable), and "
+                                 "re-check the files probed before: one missing, resized or "
+                                 "modified since is marked missing or probed again (a stat "
+                                 "each; unchanged files are not opened)")
     probe.add_argument("dataset", nargs="?", help="only this dataset")
     probe.add_argument("--workers", type=int, default=None)
     probe.set_defaults(handler=cmd_probe)
@@ -103,13 +106,21 @@ def cmd_probe(store: Store, args) -> int:
 
 
 def _probe(store: Store, dataset_id: int | None, workers: int | None) -> None:
+    """Re-check the probed files, probe the rest; each file changed since its probe is listed
+    (a missing file is marked so, the others probed again)."""
     update, close = progress_bar("probing media")
     try:
-        counts = probe_pending(store, dataset_id, workers=workers, progress=update)
+        checked = check_media(store, dataset_id, workers=workers, progress=update)
     finally:
         close()
-    if counts:
-        print("media health: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if checked.counts:
+        print("media health: " + ", ".join(f"{k} {v}" for k, v in sorted(checked.counts.items())))
+    if checked.changes:
+        print(checked.summary())
+        for change in checked.changes[:MAX_LISTED]:
+            print(f"  ! changed since probed: {change}")
+        if len(checked.changes) > MAX_LISTED:
+            print(f"  ! … and {len(checked.changes) - MAX_LISTED} more files changed")
 
 
 def _report_left_out(problems: list[str]) -> int:

@@ -3,7 +3,8 @@ probing, and exporters (LLaMA-Factory, JSONL, CSV).
 
 Importers record what they find and report every bad row or file with its location
 (`ImportReport.issues`); they never stop at the first problem. Media is probed afterwards
-(`probe_pending`), in worker processes, resumably.
+(`probe_pending`), in worker processes, resumably; `check_media` first re-checks the files
+probed before (a stat each) and probes again the ones that changed.
 """
 
 from mmla_core.datasets.export import (
@@ -14,6 +15,7 @@ from mmla_core.datasets.export import (
     export_llamafactory,
 )
 from mmla_core.datasets.folder import import_folder
+from mmla_core.datasets.media_check import MediaChange, MediaCheck, check_media
 from mmla_core.datasets.mmla_layout import import_mmla
 from mmla_core.datasets.probing import ProbeError, probe_pending
 from mmla_core.datasets.report import DatasetImportError, ImportIssue, ImportReport
@@ -25,7 +27,10 @@ __all__ = [
     "ExportedFiles",
     "ImportIssue",
     "ImportReport",
+    "MediaChange",
+    "MediaCheck",
     "ProbeError",
+    "check_media",
     "export_csv",
     "export_jsonl",
     "export_llamafactory",
