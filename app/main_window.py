@@ -28,6 +28,7 @@ from mmla_app.curation.checks_panel import ChecksPanel
 from mmla_app.curation.clip_header import ClipHeader
 from mmla_app.curation.edits import EditController
 from mmla_app.curation.import_flow import ImportController
+from mmla_app.curation.media_check_flow import MediaCheckController
 from mmla_app.curation.transcript_pane import TranscriptPane
 from mmla_app.ops.imports import add_demo
 from mmla_app.ops.op import run_job
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self.edits = EditController(self)
         self.importer = ImportController(self)
+        self.media_check = MediaCheckController(self)
         self.live = LiveRefresh(self)
         self.check_views = CheckView(self.player)  # V: each check's own view
         self._connect_panels()

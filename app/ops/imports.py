@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mmla_app.ops.op import Op
 from mmla_core.changes import CLIPS, DATASETS, LABELS, Changes
-from mmla_core.datasets import probe_pending
+from mmla_core.datasets import check_media
 from mmla_core.datasets.auto import import_path as import_dataset_path
 from mmla_core.demo import ensure_demo
 
@@ -20,12 +20,17 @@ IMPORTED = Changes.of(DATASETS, CLIPS, LABELS)
 
 
 def _write_import(store, path: str, name: str | None, media_root: str | None, progress) -> list:
-    """Import rows, then probe the new media; `progress(done, total, phase)` for both."""
+    """Import rows, then probe the new media and re-check the dataset's media probed before
+    (as `mmla import` does); `progress(done, total, phase)` for both. A file changed since its
+    probe is one more line of its dataset's report."""
     reports = import_dataset_path(store, Path(path), name=name, media_root=media_root,
                           progress=lambda d, t: progress(d, t, "Importing"))
     for report in (r for r in reports if r.dataset_id is not None):
-        probe_pending(store, report.dataset_id,
-                      progress=lambda d, t: progress(d, t, "Probing media"))
+        checked = check_media(store, report.dataset_id,
+                              progress=lambda d, t: progress(d, t, "Probing media"))
+        for change in checked.changes:
+            report.issue(change.path, f"clip {change.external_id}: changed since its probe: "
+                         f"{change.what}" + (f"; now {change.health}" if change.health else ""))
     return reports
 
 
