@@ -228,8 +228,8 @@ class EvaluateDialog(QDialog):
         self._show(f"Cancelled, not stopped yet: {why}.")
 
     def _killed(self) -> None:
-        self._ended("Stopped: the model worker was killed. The predictions so far are saved: "
-                    "Resume finishes the run.")
+        fate = self.client.fate() if self.client else ""   # its run, what is kept, Resume
+        self._ended(f"Stopped: the model worker was killed. {fate}")
 
     def _ended(self, text: str, error: bool = False) -> None:
         self.client = None

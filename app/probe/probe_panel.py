@@ -288,11 +288,9 @@ class ProbePanel(QWidget):
 
     def stopped_by_kill(self) -> None:
         """Stop now killed the worker under this tab's job (its run is marked failed)."""
-        rerun, run_id = self.job.rerun if self.job else "", self.run_id
+        fate = self.job.fate() if self.job else ""   # its run, what is kept, what a rerun does
         job = self._ended()
-        run = f" Its run #{run_id} is marked failed, with what it saved." if run_id else ""
-        self.status.setText(f"{job.capitalize()} stopped: the model worker was killed.{run} "
-                            f"{rerun[:1].upper()}{rerun[1:]}.")
+        self.status.setText(f"{job.capitalize()} stopped: the model worker was killed. {fate}")
 
     def _done(self, event: dict) -> None:
         job = self._ended()

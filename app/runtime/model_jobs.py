@@ -12,7 +12,8 @@ Stopping is per request: `JobHandle.cancel` marks only its own request, which st
 current batch, row or clip. Killing the worker (`kill_for`) ends every window's job, so a
 window does it only when its own job did not stop within `STOP_GRACE_S` (a model stuck in one
 long forward pass), asking first when another window's job is in flight; every other window is
-then told who stopped the worker, why, and what a rerun does (`JobHandle.what`, `rerun`).
+then told who stopped the worker, why, what became of its run and what a rerun does
+(`JobHandle.what`, `fate()`: the core's words for a run cut short, `mmla_core.run_fates`).
 
 What builds the engine in the worker is the core's default (`eval.run_plan.DEFAULT_FACTORIES`,
 taken by `WorkerClient` when it is made); the GUI tests point it at their fake engine with a
@@ -27,33 +28,32 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 
 from mmla_app import settings
+from mmla_core.run_fates import RUN_FATES, rerun_words, run_fate
 from mmla_core.worker.client import WorkerClient
 
 POLL_MS = 100
 STOP_GRACE_S = 5.0  # Stop now waits this long for the job's own cancel before killing
 EventFn = Callable[[dict], None]
 STOPPED = "the model worker was stopped (the project closed) while this job ran"
-JOB_NAMES = {"evaluate": "an evaluation", "probe": "a probe", "probe_set": "probes over a set",
-             "model_checks": "the model's check answers"}
-RERUN = {  # what running a job again does after the worker was killed under it
-    "evaluate": "its predictions so far are saved: Resume (Evaluate window, or mmla eval "
-                "--resume RUN) finishes the run",
-    "probe": "Run probe again to probe the clip anew",
-    "probe_set": "the probes it finished are saved: Run the missing ones goes on from there",
-    "model_checks": "the answers it saved are kept: run it again to answer the clips anew",
-}
 
 
 class JobHandle:
     """One request: its events (progress, cell, finished, error, crashed) go to `on_event`.
-    `detach()` when the caller closes: later events of the request are dropped. `what` names
-    the job for other windows ("the Probe tab's probe of clip 3"), `rerun` says what running
-    it again does."""
+    `detach()` when the caller closes: later events of the request are dropped. `job` is the
+    worker's op, `run_id` the run it writes now (None before it starts one), `what` names
+    the job for other windows ("the Probe tab's probe of clip 3")."""
 
-    def __init__(self, jobs: ModelJobs, request: int, on_event: EventFn, what: str,
-                 rerun: str):
+    def __init__(self, jobs: ModelJobs, request: int, on_event: EventFn, job: str, what: str):
         self.jobs, self.request, self.on_event = jobs, request, on_event
-        self.what, self.rerun = what, rerun
+        self.job, self.what = job, what
+        self.run_id: int | None = None
+
+    def fate(self) -> str:
+        """What became of its run when the worker was killed under it and what a rerun does,
+        as a sentence (`mmla_core.run_fates`)."""
+        said = run_fate(self.job, self.run_id) if self.run_id else \
+            f"nothing of it was written: {rerun_words(self.job, wrote=False)}"
+        return f"{said[:1].upper()}{said[1:]}."
 
     @property
     def running(self) -> bool:
@@ -91,17 +91,18 @@ class ModelJobs(QObject):
     def pid(self) -> int | None:
         return self.client.pid if self.client is not None else None
 
-    def submit(self, op: str, *args, on_event: EventFn, what: str = "", rerun: str = "",
-               **kwargs) -> JobHandle:
-        """`op`: a WorkerClient method (evaluate, probe, probe_set, model_checks); `what` and
-        `rerun` default to the op's own words."""
+    def submit(self, op: str, *args, on_event: EventFn, what: str = "", **kwargs) -> JobHandle:
+        """`op`: a WorkerClient method (evaluate, probe, probe_set, model_checks); `what`
+        defaults to the job's own name ("a probe set")."""
         if self.client is None:
             self.client = WorkerClient(self.db_path)
         if op != "evaluate":  # an evaluation's request carries its own settings
             kwargs = {**settings.model_load_kwargs(), **kwargs}   # where the model loads
         request = getattr(self.client, op)(*args, **kwargs)  # starts the process if needed
+        job = self.client.op_of(request) or op   # the wire's name: model_checks sends "checks"
+        fate = RUN_FATES.get(job)
         handle = self.handles[request] = JobHandle(
-            self, request, on_event, what or JOB_NAMES.get(op, op), rerun or RERUN.get(op, ""))
+            self, request, on_event, job, what or (fate.job if fate else op))
         self.timer.start()
         return handle
 
@@ -120,6 +121,8 @@ class ModelJobs(QObject):
             handle = self.handles.get(event.get("request"))
             if handle is None:
                 continue  # a detached caller's, or a request that already ended
+            if event["type"] == "run_started":
+                handle.run_id = event["run_id"]
             if event["type"] in ("finished", "error"):
                 del self.handles[handle.request]
             handle.on_event(event)
@@ -134,17 +137,16 @@ class ModelJobs(QObject):
     def kill_for(self, handle: JobHandle, reason: str) -> None:
         """Kill the worker because `handle`'s job did not stop (`reason` says so): every run
         the worker had started and not ended is marked failed (`WorkerClient.stop`); every
-        other job in flight gets a `crashed` event saying who stopped the worker, why, and
-        what a rerun does."""
+        other job in flight gets a `crashed` event saying who stopped the worker, why, what
+        became of its run and what a rerun does."""
         current = self.client.current if self.client is not None else None
         handle.detach()
 
         def told(other: JobHandle) -> dict:
-            where = ("was running in it and ended with it, its run marked failed"
-                     if other.request == current else "was waiting for it and ended with it")
+            where = "running in it" if other.request == current else "waiting for it"
             return {"type": "crashed", "stopped_by": handle.what, "message": (
-                f"{reason}, so the model worker was stopped; {other.what} {where}. "
-                f"{other.rerun[:1].upper()}{other.rerun[1:]}.")}
+                f"{reason}, so the model worker was stopped; {other.what} was {where} and "
+                f"ended with it. {other.fate()}")}
 
         self._kill(told)
 

@@ -5,7 +5,8 @@ A run made by a process that runs the model itself (`mmla probe`, `mmla probe-ta
 owner when it starts: host name, pid and the process's start time, under "owner" in the run's
 environment_json (no schema change; runs started before this have no owner and are never swept).
 A SIGKILL (the OOM killer) gives that process no chance to end its run, so `fail_orphan_runs`,
-called where runs are listed or started, marks such a run failed.
+called where runs are listed or started, marks such a run failed, saying what is kept and what
+a rerun does (`run_fates.kind_fate`: the words every cut-short run gets).
 """
 
 from __future__ import annotations
@@ -15,18 +16,12 @@ import os
 import socket
 
 from mmla_core.procs import process_alive
+from mmla_core.run_fates import kind_fate
 from mmla_core.store.db import Store
 from mmla_core.store.results import fail_if_running
 
-__all__ = ["RERUN", "fail_orphan_runs", "orphan_reason", "record_run_owner"]
+__all__ = ["fail_orphan_runs", "orphan_reason", "record_run_owner"]
 
-RERUN = {  # per run kind: what running it again does
-    "eval": "resume it (mmla eval --resume {run}, or Resume in the Evaluate window): the samples "
-            "it saved are kept",
-    "probe": "the cells it finished are saved: probe the clip again for a whole probe (a probe "
-             "set or probe-table --run-missing goes on with the missing ones)",
-    "checks": "the answers it saved are kept: run the checks again to answer the clips anew",
-}
 _RUNNING_OWNED = (
     "SELECT id, kind, json_extract(environment_json, '$.owner.pid') AS pid, "
     "json_extract(environment_json, '$.owner.start') AS start FROM runs "
@@ -46,8 +41,8 @@ def record_run_owner(store: Store, run_id: int, owner: dict) -> None:
 
 
 def orphan_reason(run_id: int, kind: str, pid: int, host: str) -> str:
-    rerun = RERUN.get(kind, "run it again").format(run=run_id)
-    return f"the process that ran it (pid {pid} on {host}) is gone; {rerun}"
+    """The failed run's error: its process is gone, what is kept and what a rerun does."""
+    return f"the process that ran it (pid {pid} on {host}) is gone; {kind_fate(kind, run_id)}"
 
 
 def fail_orphan_runs(store: Store) -> list[int]:

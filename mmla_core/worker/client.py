@@ -12,8 +12,9 @@ A worker that dies (segfault, the kernel's OOM killer, `os._exit`) is noticed by
 its exit code: the caller gets a `crashed` event with a plain-language message and the tail of
 the worker's log (stderr and faulthandler's traceback go there), and every run the worker had
 started and not ended (it tells each as it starts: `run_started`, `run_ended`) is marked
-failed with the cause and what a rerun does: an evaluation resumes from its last saved batch,
-a probe or the model checks run anew, a probe set goes on with the clips still missing. A worker
+failed with the cause and what a rerun does, in the words of `mmla_core.run_fates` (by the
+request's op): an evaluation resumes from its last saved batch, a probe or the model checks run
+anew, a probe set goes on with the clips still missing. A worker
 killed by `stop` (a window closing, Stop now) leaves its runs failed the same way.
 """
 
@@ -35,12 +36,13 @@ from typing import Any
 
 from mmla_core.cancel import ALL_REQUESTS, CANCEL_SLOTS
 from mmla_core.eval.run_plan import DEFAULT_FACTORIES
+from mmla_core.run_fates import run_fate
 from mmla_core.store.db import open_store
 from mmla_core.store.results import fail_if_running
 from mmla_core.worker.events import FINAL_EVENTS, is_final, make_request
 from mmla_core.worker.service import worker_main
 
-__all__ = ["RUN_FATES", "WorkerClient", "crash_message", "run_fate"]
+__all__ = ["WorkerClient", "crash_message"]
 
 LOG_TAIL_CHARS = 2000
 
@@ -102,6 +104,10 @@ class WorkerClient:
     @property
     def busy(self) -> bool:
         return bool(self._inflight)
+
+    def op_of(self, request_id: int) -> str | None:
+        """The op of a request in flight ("checks" for `model_checks`), None once it ended."""
+        return self._inflight.get(request_id)
 
     @property
     def current(self) -> int | None:
@@ -323,24 +329,6 @@ def _main_module_hidden():
     finally:
         for key, value in saved.items():
             setattr(main, key, value)
-
-
-RUN_FATES = {  # what became of a run left open by the dead worker, and what a rerun does
-    "evaluate": "run {run} is marked failed, saved up to its last batch: resume it (mmla eval "
-                "--resume {run}, or Resume in the Evaluate window)",
-    "probe": "probe run {run} is marked failed, with the cells it finished: probe the clip "
-             "again for a whole probe",
-    "probe_set": "probe run {run} is marked failed (the clip it was probing); the probes "
-                 "finished before it are saved: running the missing ones again goes on from "
-                 "there",
-    "checks": "checks run {run} is marked failed, with the answers it saved: run the checks "
-              "again to answer the clips anew",
-}
-
-
-def run_fate(op: str, run_id: int) -> str:
-    """What became of `run_id` (a run of request op `op`) when its worker died."""
-    return RUN_FATES.get(op, "run {run} is marked failed").format(run=run_id)
 
 
 def crash_message(exitcode: int | None, run_ids: list[int],

@@ -36,7 +36,7 @@ from mmla_core.store.db import open_store
 from mmla_core.store.results import require_run
 from mmla_core.worker.events import finished, make_event
 
-__all__ = ["LOAD_DEFAULTS", "worker_main"]
+__all__ = ["HANDLERS", "LOAD_DEFAULTS", "worker_main"]
 
 LOAD_DEFAULTS = {"device": None, "allow_pickle": False, "attn_implementation": None,
                  "adapter_path": None}
@@ -97,8 +97,6 @@ def worker_main(conn, cancel, db_path: str, factories: dict, log_path: str):
     DEFAULT_FACTORIES.update(factories)
     engines = _Engines(factories["engine"])
     input_factory = factories["inputs"]
-    handlers = {"load": _load, "evaluate": _evaluate, "predict": _predict, "probe": _probe,
-                "probe_set": _probe_set, "checks": _checks}
     while True:
         try:
             request = conn.recv()
@@ -108,7 +106,7 @@ def worker_main(conn, cancel, db_path: str, factories: dict, log_path: str):
             break
         try:
             with announcing_runs(_run_events(conn, request["request"])):
-                handlers[request["op"]](request, conn, RequestCancel(cancel, request["request"]),
+                HANDLERS[request["op"]](request, conn, RequestCancel(cancel, request["request"]),
                                         db_path, engines, input_factory)
         except Exception as exc:
             traceback.print_exc()
@@ -216,3 +214,9 @@ def _checks(request, conn, cancel, db_path, engines, input_factory) -> None:
                                   cancel=cancel)
         status = require_run(store, run_id)["status"]
     conn.send(finished(rid, run_id, status))
+
+
+# One handler per op (`stop` ends the loop); each op that writes runs has its words in
+# `mmla_core.run_fates` for when its run is cut short, the others are its RUNLESS_OPS.
+HANDLERS = {"load": _load, "evaluate": _evaluate, "predict": _predict, "probe": _probe,
+            "probe_set": _probe_set, "checks": _checks}

@@ -113,6 +113,7 @@ def test_a_stuck_evaluation_is_killed_only_after_asking_and_the_probe_is_told(
     assert said.startswith("Probe stopped: the Evaluate window's evaluation "
                            f"(run {run_id}) did not stop within 0.2 s of Stop now")
     assert "the Probe tab's probe of clip 1 was waiting for it" in said
+    assert "ended with it. Nothing of it was written: probe the clip again" in said
     assert "Run probe again" in said and panel.run_button.isEnabled()
     qtbot.waitUntil(lambda: _run_status(demo_with_fake_model, run_id) == "failed",
                     timeout=WAIT)  # resumable from its last batch

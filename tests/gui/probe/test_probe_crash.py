@@ -94,7 +94,7 @@ def test_stop_now_kills_a_stuck_probe_and_fails_its_run(qtbot, demo_with_fake_mo
         qtbot.waitUntil(lambda: "was killed" in panel.status.text(), timeout=10_000)
         said = panel.status.text()
         assert said.startswith("Probe stopped: the model worker was killed.") and (
-            f"run #{run_id} is marked failed" in said and "Run probe again" in said), said
+            f"Probe run {run_id} is marked failed (" in said and "Run probe again" in said), said
         assert panel.run_button.isEnabled() and panel.cancel_button.text() == "Cancel"
         assert panel.jobs.pid is None and pid is not None
         qtbot.waitUntil(lambda: _runs(demo_with_fake_model)[run_id]["status"] == "failed",

@@ -89,6 +89,9 @@ class FakeClient:
         self.sent.append(args)
         return len(self.sent)
 
+    def op_of(self, request: int) -> str:
+        return "probe_set"  # the only op this stand-in takes
+
     def poll(self) -> list[dict]:
         events, self.events = self.events, []
         return events
