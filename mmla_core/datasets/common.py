@@ -12,6 +12,7 @@ from mmla_core.datasets.identity import (
     move_to_new_keys,
     report_curated_labels,
 )
+from mmla_core.datasets.media_kept import keep_stored_media
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.prompts import answer_word
 from mmla_core.store.catalog import (
@@ -24,6 +25,7 @@ from mmla_core.store.catalog import (
 from mmla_core.store.clip_rows import stored_transcripts
 from mmla_core.store.db import Store
 from mmla_core.store.labels import import_labels
+from mmla_core.store.media_state import mark_media_missing
 from mmla_core.tasks import Task
 
 MEDIA_EXTENSIONS = frozenset(
@@ -42,6 +44,9 @@ class PendingClip:
     transcript: str | None = ""  # None: the source says nothing (keep what the project has)
     labels: dict[int, str] = field(default_factory=dict)  # task id -> exact label
     where: str = ""  # the source row ("manifest.csv:7"), for reports about this clip
+    # why the media file the row names was not found (None: found, or none named); reported
+    # by write_clips, which knows whether the clip is new (text-only) or keeps a stored file
+    media_issue: str | None = None
 
     def as_row(self) -> dict:
         return {
@@ -144,17 +149,20 @@ def write_clips(
 ) -> None:
     """Upsert the clips and their source labels in one transaction; only changes are written.
 
-    Stored clips keep their identity (`identity.move_to_new_keys`) and a person's transcript
-    (`identity.keep_curated_transcripts`) whatever the source now says.
+    Stored clips keep their identity (`identity.move_to_new_keys`), their media file
+    (`media_kept.keep_stored_media`: one missing now is marked so, not dropped) and a person's
+    transcript (`identity.keep_curated_transcripts`) whatever the source now says.
     """
     report.dataset_id = dataset_id
-    report.text_only += sum(1 for clip in pending if clip.media_path is None)
     clean_pending(pending, report)
     with store.write():
         move_to_new_keys(store, dataset_id, pending, report)
+        missing = keep_stored_media(store, dataset_id, pending, report)
+        report.text_only += sum(1 for clip in pending if clip.media_path is None)
         _keep_known_transcripts(store, dataset_id, pending)
         keep_curated_transcripts(store, dataset_id, pending, report, overwrite_curated)
         report.add_counts(upsert_clips(store, dataset_id, (c.as_row() for c in pending)))
+        mark_media_missing(store, missing)
         ids = clip_ids_by_key(store, dataset_id)
         existing = imported_labels(store, dataset_id)
         changed = {

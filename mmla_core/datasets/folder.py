@@ -198,18 +198,19 @@ class ManifestApplier:
             self._skip(where, "row has no 'path' (nor an 'external_id' for a text-only "
                        "clip); skipped")
             return None
-        media_path = None
+        media_path, media_issue = None, None
         if path:
             try:
                 relative = relative_to_root(self.root, path)
             except PathEscapeError as exc:
                 self._skip(where, f"{exc}; row skipped")
                 return None
-            media_path = self._media(relative, path, where)
+            media_path, media_issue = self._media(relative, path)
             external_id = external_id or str(PurePosixPath(relative).with_suffix(""))
         text = fields.get("transcript", fields.get("utterance"))
         clip = PendingClip(external_id, _text(fields.get("split")), media_path,
-                           None if text is None else _text(text), where=where)
+                           None if text is None else _text(text), where=where,
+                           media_issue=media_issue)
         key = (clip.split, clip.external_id)
         if key in self.keys:
             self._skip(where, f"duplicate id {external_id!r} in split {clip.split!r} "
@@ -221,15 +222,15 @@ class ManifestApplier:
             self.report.issue(where, problem)
         return clip
 
-    def _media(self, relative: str, path: str, where: str) -> str | None:
+    def _media(self, relative: str, path: str) -> tuple[str | None, str | None]:
+        """(the row's media file, None) or (None, why not: reported by write_clips, where a
+        clip already stored keeps its file and a new one imports text-only)."""
         if relative in self.media:
             self.claimed.add(relative)
-            return relative
+            return relative, None
         if (self.root / relative).is_file():
-            return relative
-        self.report.issue(where, f"media file {path!r} not found under {self.root}; "
-                          "imported text-only")
-        return None
+            return relative, None
+        return None, f"media file {path!r} not found under {self.root}"
 
     def _skip(self, where: str, message: str) -> None:
         self.report.skipped += 1

@@ -21,7 +21,8 @@ MEDIA_ROOT_HINT = ("pass --media-root DIR to `mmla import` (GUI: the media folde
 
 
 def locate(root: Path, raw: str, dataset: str | None = None) -> tuple[str | None, str]:
-    """(path relative to `root`, '') or (None, why not) for one record's media path."""
+    """(path relative to `root`, '') or (None, why not) for one record's media path; the
+    importer's write (`common.write_clips`) adds what becomes of the clip."""
     escape: PathEscapeError | None = None
     try:
         relative = relative_to_root(root, raw)
@@ -29,15 +30,14 @@ def locate(root: Path, raw: str, dataset: str | None = None) -> tuple[str | None
             return relative, ""
     except PathEscapeError as exc:
         if not _is_absolute(raw):
-            return None, f"{exc}; imported text-only"
+            return None, str(exc)
         escape = exc
     found = _by_name(root, raw, dataset)
     if found is not None:
         return found, ""
     if escape is not None:
-        return None, f"{escape}; no {_name(raw)!r} under it either; imported text-only " \
-                     f"({MEDIA_ROOT_HINT})"
-    return None, f"media file {raw!r} not found under {root}; imported text-only"
+        return None, f"{escape}; no {_name(raw)!r} under it either ({MEDIA_ROOT_HINT})"
+    return None, f"media file {raw!r} not found under {root}"
 
 
 def _is_absolute(raw: str) -> bool:

@@ -118,12 +118,14 @@ class VideoIndex:
         self.names: dict[str, tuple[str, bool]] = {}  # lower-case file name -> (relative, link)
         self.available = (folder / VIDEO_DIR).is_dir()
         if not self.available:
-            report.issue(folder, f"no {VIDEO_DIR}/ folder: every row imports as text-only")
+            report.issue(folder, f"no {VIDEO_DIR}/ folder: new rows import as text-only "
+                         "(clips imported with a video before keep it)")
             return
         try:  # a video/ linked out of the root would hand the app files from elsewhere
             confine(folder, VIDEO_DIR)
         except PathEscapeError as exc:
-            report.issue(folder / VIDEO_DIR, f"{exc}; refused: every row imports text-only")
+            report.issue(folder / VIDEO_DIR, f"{exc}; refused: new rows import text-only (clips "
+                         "imported with a video before keep it)")
             self.available = False
             return
         for dirpath, dirnames, filenames in os.walk(folder / VIDEO_DIR):
@@ -134,7 +136,8 @@ class VideoIndex:
                     link = os.path.islink(os.path.join(dirpath, name))
                     self.names[name.lower()] = (f"{base}/{name}", link)
         if not self.names:
-            report.issue(folder / VIDEO_DIR, "holds no .mp4 files: every row imports text-only")
+            report.issue(folder / VIDEO_DIR, "holds no .mp4 files: new rows import text-only "
+                         "(clips imported with a video before keep it)")
             self.available = False
 
     def find(self, external_id: str) -> str | None:
@@ -164,7 +167,6 @@ class SplitParser:
         self.path, self.split, self.task, self.task_id = path, split, task, task_id
         self.videos, self.report = videos, report
         self.seen: dict[str, int] = {}
-        self.missing_video = RowIssueLimiter(report, path, "no video file; imported text-only")
         self.bad_label = RowIssueLimiter(report, path, "label not imported")
 
     def parse(self) -> list[PendingClip]:
@@ -182,7 +184,6 @@ class SplitParser:
                 clip = self._row(row, reader.line_num, columns)
                 if clip is not None:
                     clips.append(clip)
-        self.missing_video.close()
         self.bad_label.close()
         return clips
 
@@ -221,24 +222,23 @@ class SplitParser:
             return None
         self.seen[external_id] = line
         clip = PendingClip(external_id, self.split, None, _cell(row, cols.utterance), where=where)
-        clip.media_path = self._video(external_id, where, line)
+        clip.media_path, clip.media_issue = self._video(external_id)
         self._label(clip, _cell(row, cols.label), line)
         return clip
 
-    def _video(self, external_id: str, where: str, line: int) -> str | None:
+    def _video(self, external_id: str) -> tuple[str | None, str | None]:
+        """(video path, None) or (None, why none: write_clips reports it, where a clip
+        already stored keeps its video and a new one imports text-only)."""
         if not _plain_name(external_id):
-            self.report.issue(where, f"id {external_id!r} is not a plain file name (path "
-                              "separator or '..'); video not looked up, imported text-only")
-            return None
+            return None, (f"id {external_id!r} is not a plain file name (path separator or "
+                          "'..'); video not looked up")
         try:
             found = self.videos.find(external_id)
         except PathEscapeError as exc:
-            self.report.issue(where, f"{exc}; imported text-only")
-            return None
+            return None, str(exc)
         if found is None and self.videos.available:
-            self.missing_video(line, f"no video for id {external_id!r} in "
-                                     f"{VIDEO_DIR}/; imported text-only")
-        return found
+            return None, f"no video for id {external_id!r} in {VIDEO_DIR}/"
+        return found, None
 
     def _label(self, clip: PendingClip, raw: str, line: int) -> None:
         if not raw:

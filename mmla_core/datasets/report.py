@@ -40,6 +40,7 @@ class ImportReport:
     moved: int = 0  # stored clips whose row now gives another split (or id): moved, not copied
     curated_kept: int = 0  # rows where the source differs from a person's edit, which is kept
     curated_overwritten: int = 0  # ... replaced by the source (--overwrite-curated), undoable
+    media_missing: int = 0  # stored clips whose media file is gone: kept, marked missing_file
     renamed_from: str | None = None  # the name asked for, taken by a dataset with another root
     issues: list[ImportIssue] = field(default_factory=list)
 
@@ -87,6 +88,10 @@ class ImportReport:
         if self.curated_kept or self.curated_overwritten:
             notes.append(f"  curated values: {self.curated_kept} kept where the source differs, "
                          f"{self.curated_overwritten} replaced by the source")
+        if self.media_missing:
+            notes.append(f"  {count(self.media_missing, 'media file')} missing: "
+                         f"the clips keep them (health missing_file, not text-only), each "
+                         "listed with its row")
         return notes
 
 

@@ -76,9 +76,10 @@ def import_sharegpt(
         record = _record(where, index, fields, report)
         if record is None or _duplicate(record, seen, report):
             continue
-        clip = PendingClip(record.external_id, match["split"] if match else "",
-                           _media(root, record, report, match and match["dataset"]),
-                           utterance_of(record.human), where=record.where)
+        media_path, media_issue = _media(root, record, match and match["dataset"])
+        clip = PendingClip(record.external_id, match["split"] if match else "", media_path,
+                           utterance_of(record.human), where=record.where,
+                           media_issue=media_issue)
         _label(clip, record, resolver, report)
         task_ids.update(clip.labels)
         pending.append(clip)
@@ -176,13 +177,12 @@ def utterance_of(human: str) -> str:
     return utterance
 
 
-def _media(root: Path, record: Record, report: ImportReport, dataset: str | None) -> str | None:
+def _media(root: Path, record: Record, dataset: str | None) -> tuple[str | None, str | None]:
+    """(media path, None) or (None, why the named file was not used; write_clips reports it)."""
     if not record.media:
-        return None
+        return None, None
     relative, problem = locate(root, record.media, dataset)
-    if problem:
-        report.issue(record.where, problem)
-    return relative
+    return relative, problem or None
 
 
 def _label(clip: PendingClip, record: Record, resolver: TaskResolver, report: ImportReport) -> None:

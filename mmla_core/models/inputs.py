@@ -17,11 +17,12 @@ real length (the encoder only reads the unpadded frames, so logits are unchanged
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mmla_core.media.decode import FrameClock, resample_audio, sample_times
+from mmla_core.media.decode import FrameClock, MediaError, resample_audio, sample_times
 from mmla_core.media.probe import probe
 from mmla_core.models.prompting import chat_prompt, end_token_text
 from mmla_core.models.registry import FAMILIES
@@ -134,12 +135,23 @@ def clip_input_from_store(store, clip_id: int, settings: InferenceSettings, *,
             raise ValueError(f"clip {clip_id}: its parent clip {row['parent_clip_id']} is not in "
                              "the project")
         row = parent
+    _require_media_file(row)
     times = _times_or_none(clip_media_path(row), settings)
     if recipe_steps is not None:
         arrays = build_in_memory(store, row["id"], recipe_steps, seed, times=times)
     else:
         arrays = load_arrays(clip_media_path(row), row.get("transcript") or "", times=times)
     return clip_input_from_arrays(arrays, clip_id)
+
+
+def _require_media_file(row: dict) -> None:
+    """A clip that names a media file is never fed as text because the file is gone: the
+    evaluation records this error for it (and goes on with the other clips)."""
+    path = clip_media_path(row)
+    if path is not None and not os.path.exists(path):
+        raise MediaError(f"clip {row['external_id']!r} (id {row['id']}): its media file {path} "
+                         "is missing (not scored on its transcript alone; restore the file, "
+                         "then `mmla media probe`)")
 
 
 def _times_or_none(path, settings) -> np.ndarray | None:

@@ -69,9 +69,12 @@ def clip_health(store: Store, clip_ids: Iterable[int]) -> dict[int, tuple[str, s
     return found
 
 
-def stored_media_paths(store: Store, dataset_id: int) -> dict[tuple[str, str], tuple[int, str]]:
-    """{(split, external id): (clip id, media path)} of a dataset's imported clips with media."""
+def stored_media_paths(store: Store,
+                       dataset_id: int) -> dict[tuple[str, str], tuple[int, str, str]]:
+    """{(split, external id): (clip id, media path, the folder it is relative to)} of a
+    dataset's imported clips with media."""
     rows = store.conn.execute(
-        "SELECT split, external_id, id, media_path FROM clips WHERE dataset_id = ? "
-        "AND parent_clip_id IS NULL AND media_path IS NOT NULL", (dataset_id,))
-    return {(split, ext): (clip_id, path) for split, ext, clip_id, path in rows}
+        "SELECT c.split, c.external_id, c.id, c.media_path, coalesce(c.media_root, d.root) "
+        "FROM clips c JOIN datasets d ON d.id = c.dataset_id WHERE c.dataset_id = ? "
+        "AND c.parent_clip_id IS NULL AND c.media_path IS NOT NULL", (dataset_id,))
+    return {(split, ext): (clip_id, path, root) for split, ext, clip_id, path, root in rows}

@@ -60,3 +60,29 @@ def test_a_same_named_folder_from_the_dialog_becomes_a_new_dataset(make_window, 
         roots = {d["name"]: d["root"] for d in list_datasets(store)}
     assert roots == {"clips": str(folders[0].resolve()), "clips-2": str(folders[1].resolve())}
     _shown_box(window).close()
+
+
+def test_reimport_dialog_reports_a_missing_media_file_and_the_clip_keeps_it(
+        make_window, tmp_path, clip_files, qtbot):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copy(clip_files / name, folder / name)
+    (folder / "manifest.csv").write_text("path,split,transcript\na.mp4,test,one\nb.mp4,test,two\n")
+    window = make_window(tmp_path / "p.sqlite")
+    window.importer.start(folder)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 2, timeout=15_000)
+    (folder / "a.mp4").unlink()
+    window.importer.start(folder)
+    qtbot.waitUntil(lambda: _shown_box(window) is not None, timeout=15_000)
+    text = _shown_box(window).text()
+    assert "1 media file missing" in text and "manifest.csv:2" in text, text
+    assert f"'a.mp4' is missing ({folder / 'a.mp4'})" in text
+    with open_store(window.db_path) as store:
+        row = store.query("SELECT media_path, health FROM clips WHERE external_id = 'a'")[0]
+    assert row == {"media_path": "a.mp4", "health": "missing_file"}  # not made text-only
+    model = window.browser.model
+    qtbot.waitUntil(lambda: {model.row_at(i).external_id: model.row_at(i).health
+                             for i in range(model.rowCount())}.get("a") == "missing_file",
+                    timeout=15_000)
+    _shown_box(window).close()
