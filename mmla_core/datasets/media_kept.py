@@ -60,7 +60,8 @@ class _TextOnlyIssues:
     common.RowIssueLimiter does for an importer's own repeated issues)."""
 
     def __init__(self, report: ImportReport):
-        self.report, self.counts = report, Counter()
+        self.report = report
+        self.counts: Counter[str] = Counter()
 
     def add(self, where: str, message: str) -> None:
         source = where.rsplit(":", 1)[0]
