@@ -1,8 +1,9 @@
 """`mmla`: the command line twin of the GUI.
 
 Exit codes scripts can rely on: 0 done, 1 failed (nothing or not everything done, message on
-stderr), 2 bad usage, 3 done but some rows/files were skipped and reported. An unexpected error
-is also 1: one line on stderr, the traceback in a log file it names (cli/crash.py). A reader
+stderr), 2 bad usage (argparse's own errors, and a command's UsageError: the command's usage
+line, then the message), 3 done but some rows/files were skipped and reported. An unexpected
+error is also 1: one line on stderr, the traceback in a log file it names (cli/crash.py). A reader
 that closes the pipe early (`mmla ls | head`) ends the command quietly with 141 (128 + SIGPIPE,
 what a shell reports for `yes | head`).
 """
@@ -28,7 +29,14 @@ from mmla_core.cli import (
     commands_train,
     commands_variants,
 )
-from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, CliError
+from mmla_core.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ArgumentError,
+    CliError,
+    UsageError,
+)
 from mmla_core.cli.crash import report_unexpected
 from mmla_core.config import default_db_path
 from mmla_core.store import StoreError, open_store
@@ -36,10 +44,26 @@ from mmla_core.store.db import describe_sqlite_error, is_storage_error
 from mmla_core.store.results import unknown_model_hint
 
 EXIT_READER_GONE = 141
+EXIT_CODES_HELP = ("exit codes: 0 done; 1 failed (a clip, dataset, run or file that is not "
+                   "there, a model that does not load, a job in the wrong state); 2 bad usage "
+                   "(a flag missing, flags that exclude each other, a value the command does "
+                   "not accept); 3 done, but some rows or files were skipped, each reported")
+
+
+class CommandParser(argparse.ArgumentParser):
+    """Notes in the namespace which (sub)command's parser read the line (`command_parser`), so a
+    usage error the command finds itself prints that command's usage line, as argparse would.
+    Subparsers are made of this class too; the innermost one's note is the one kept."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace = argparse.Namespace() if namespace is None else namespace
+        namespace.command_parser = self
+        return super().parse_known_args(args, namespace)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mmla", description=__doc__.splitlines()[0])
+    parser = CommandParser(prog="mmla", description=__doc__.splitlines()[0],
+                           epilog=EXIT_CODES_HELP)
     parser.add_argument("--db", type=Path, default=None,
                         help=f"project database (default: {default_db_path()})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -90,6 +114,8 @@ def _run(handler, store, args) -> int:
             return _reader_gone()
         print(f"mmla {args.command}: {exc}", file=sys.stderr)  # another pipe (the worker's)
         return EXIT_FAILED
+    except (UsageError, ArgumentError) as exc:  # the line itself is wrong: exit 2, as argparse
+        return _usage_error(args, exc)
     except (CliError, ValueError, OSError, StoreError) as exc:
         print(f"mmla {args.command}: {exc}", file=sys.stderr)
         _hint_models(store, args)
@@ -107,6 +133,16 @@ def _run(handler, store, args) -> int:
     except Exception as exc:  # anything else: one line + a log file, never a bare traceback
         report_unexpected(args.command, exc)
         return EXIT_FAILED
+
+
+def _usage_error(args, exc: Exception) -> int:
+    """argparse's own form: the command's usage line, then `PROG: error: MESSAGE`."""
+    parser = getattr(args, "command_parser", None)
+    prog = parser.prog if parser is not None else f"mmla {args.command}"
+    if parser is not None:
+        parser.print_usage(sys.stderr)
+    print(f"{prog}: error: {exc}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _stdout_closed_by_reader() -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from mmla_core.cli.common import CliError, print_table
+from mmla_core.cli.common import CliError, UsageError, print_table
 from mmla_core.demo import ensure_demo
-from mmla_core.prompts import check_template
+from mmla_core.prompts import PromptError, check_template
 from mmla_core.store import Store
 from mmla_core.store.catalog import (
     clip_count,
@@ -21,7 +21,7 @@ from mmla_core.store.catalog import (
 from mmla_core.store.labels import check_answers, labels_for_clip
 from mmla_core.store.review import notes_for_clip, reviewed_by
 from mmla_core.store.verdicts import overall_verdicts
-from mmla_core.tasks import make_custom_task
+from mmla_core.tasks import TaskError, make_custom_task
 
 
 def register(sub) -> None:
@@ -57,6 +57,10 @@ def cmd_demo(store: Store, args) -> int:
 
 
 def cmd_ls(store: Store, args) -> int:
+    if args.datasets and (args.dataset or args.split or args.grep):
+        raise UsageError("--datasets lists datasets: DATASET, --split and --grep pick clips")
+    if args.limit < 0:
+        raise UsageError(f"--limit {args.limit}: give a number of clips (0: all)")
     if args.datasets:
         rows = list_datasets(store)
         if args.json:
@@ -119,15 +123,12 @@ def _print_review(store: Store, clip: dict) -> None:
 def cmd_tasks(store: Store, args) -> int:
     ensure_builtin_tasks(store)
     if args.add:
-        if not args.labels:
-            raise CliError("--add needs --labels a,b,c")
-        if args.template:
-            check_template(args.template)
-        task = make_custom_task(args.add, args.labels.split(","), task_key=args.key,
-                                prompt_template=args.template)
-        ensure_task(store, task)
+        task = _custom_task(args)
+        ensure_task(store, task)  # a name taken with other labels: the project's, exit 1
         print(f"task {task.name!r} saved with {len(task.labels)} labels")
         return 0
+    if args.labels or args.template or args.key:
+        raise UsageError("--labels, --key and --template go with --add NAME")
     rows = [
         {"name": t.name, "key": t.task_key, "kind": "MMLA" if t.builtin else "custom",
          "n": len(t.labels), "labels": ", ".join(t.labels)}
@@ -135,3 +136,17 @@ def cmd_tasks(store: Store, args) -> int:
     ]
     print_table(rows, ["name", "key", "kind", "n", "labels"], widths={"labels": 80})
     return 0
+
+
+def _custom_task(args):
+    """The task `--add NAME --labels a,b,c [--key K] [--template T]` describes; a flag that
+    does not make one (no labels, one label, a template that does not render) is usage."""
+    if not args.labels:
+        raise UsageError("--add needs --labels a,b,c")
+    try:
+        if args.template:
+            check_template(args.template)
+        return make_custom_task(args.add, args.labels.split(","), task_key=args.key,
+                                prompt_template=args.template)
+    except (PromptError, TaskError) as exc:
+        raise UsageError(str(exc)) from exc

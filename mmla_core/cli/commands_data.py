@@ -10,6 +10,7 @@ from mmla_core.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
     CliError,
+    UsageError,
     add_selection_args,
     print_selection,
     print_warnings,
@@ -17,7 +18,7 @@ from mmla_core.cli.common import (
     selection_from_args,
 )
 from mmla_core.datasets import check_media
-from mmla_core.datasets.auto import KINDS, import_path
+from mmla_core.datasets.auto import KINDS, detect_kind, import_path
 from mmla_core.models.registered import load_tokenizer
 from mmla_core.models.registry import ModelLoadError
 from mmla_core.store import Store
@@ -25,6 +26,12 @@ from mmla_core.store.catalog import dataset_by_name, task_by_name
 
 MAX_LISTED = 50  # problems printed per command; the rest are counted
 EXPORT_FORMATS = ("llamafactory", "jsonl", "csv", "eaf")
+# import flags that mean something for some kinds only: (flag, args attribute, kinds)
+KIND_FLAGS = (("--name", "name", ("folder", "sharegpt", "eaf")),
+              ("--manifest", "manifest", ("folder",)),
+              ("--task", "task", ("sharegpt",)),
+              ("--only", "only", ("mmla",)),
+              ("--media-root", "media_root", ("sharegpt",)))
 
 
 def register(sub) -> None:
@@ -75,9 +82,20 @@ def register(sub) -> None:
     exp.set_defaults(handler=cmd_export)
 
 
+def _import_kind(args) -> str:
+    """The kind to import as (found from the path for auto: a path that is not there or holds
+    nothing importable fails, exit 1); a flag the kind does not take is a UsageError."""
+    kind = detect_kind(args.path) if args.kind == "auto" else args.kind
+    for flag, attribute, kinds in KIND_FLAGS:
+        if getattr(args, attribute) is not None and kind not in kinds:
+            raise UsageError(f"{flag} applies to {' / '.join(kinds)} imports; {args.path} is "
+                             f"{'imported as ' if args.kind == 'auto' else ''}{kind}")
+    return kind
+
+
 def cmd_import(store: Store, args) -> int:
     only = args.only.split(",") if args.only else None
-    reports = import_path(store, args.path, kind=args.kind, name=args.name,
+    reports = import_path(store, args.path, kind=_import_kind(args), name=args.name,
                           manifest=args.manifest, task=args.task, only=only,
                           overwrite_curated=args.overwrite_curated, media_root=args.media_root)
     if not reports:
@@ -138,7 +156,7 @@ def cmd_export(store: Store, args) -> int:
     selection = selection_from_args(args)
     if args.format == "llamafactory":
         if not (args.dataset and args.task):
-            raise CliError("llamafactory export needs --dataset and --task")
+            raise UsageError("llamafactory export needs --dataset and --task")
         if task_by_name(store, args.task) is None:
             raise CliError(f"no task named {args.task!r} (see `mmla tasks`)")
         tokenizer = _tokenizer(store, args.tokenizer) if args.tokenizer else None

@@ -14,6 +14,8 @@ from mmla_core.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
     CliError,
+    UsageError,
+    placement_kwargs,
     print_selection,
     print_table,
     progress_bar,
@@ -26,7 +28,7 @@ from mmla_core.eval.comparable import (
     zero_shot_rerun,
 )
 from mmla_core.eval.compare import compare_runs, metrics_rows, pooled_accuracy, run_report
-from mmla_core.eval.export import export_run
+from mmla_core.eval.export import ExportFormatError, export_format, export_run
 from mmla_core.eval.finetune_compare import KINDS, best_by_kind, config_diff, finetune_rows
 from mmla_core.eval.runs import EvalError, run_evaluation
 from mmla_core.eval.shards import ShardError
@@ -91,7 +93,8 @@ def register(sub) -> None:
 # --- mmla eval ----------------------------------------------------------------------------------
 
 def _eval(store, args) -> int:
-    kwargs = eval_kwargs(args)
+    placement_kwargs(args)  # a --device-map / --max-memory that cannot be read: usage, now
+    kwargs = eval_kwargs(args)  # flags that make no evaluation: an ArgumentError (usage)
     if args.adapter and args.resume is None:
         note = adapter_defaults(store, kwargs, args)
         if note:
@@ -249,6 +252,8 @@ def _print_confusion(labels: list[str], matrix: list[list[int]]) -> None:
 
 
 def _runs_compare(store, args) -> int:
+    if len(set(args.runs)) < 2:
+        raise UsageError("give two or more run ids to compare (`mmla runs show RUN` for one)")
     for run_id in args.runs:
         _report(store, run_id)  # a clear message for a missing run
     result = compare_runs(store, args.runs, limit=args.disagreements)
@@ -272,6 +277,10 @@ def _runs_compare(store, args) -> int:
 
 
 def _runs_export(store, args) -> int:
+    try:
+        export_format(args.out, args.format)
+    except ExportFormatError as exc:  # a file name or --format that says no format
+        raise UsageError(str(exc)) from exc
     _report(store, args.run)
     count, fmt = export_run(store, args.run, args.out, args.format)
     print(f"{count} predictions of run {args.run} -> {args.out} ({fmt})")

@@ -13,6 +13,7 @@ from mmla_core.cli.commands_data import cmd_probe
 from mmla_core.cli.common import (
     EXIT_OK,
     CliError,
+    UsageError,
     add_placement_arguments,
     placement_kwargs,
     print_table,
@@ -20,6 +21,7 @@ from mmla_core.cli.common import (
 )
 from mmla_core.models.engine import Engine, ModelLoadError
 from mmla_core.models.inputs import InferenceSettings
+from mmla_core.models.prompting import PROMPT_KINDS, PromptKindError
 from mmla_core.probe import load_probe, run_probe
 from mmla_core.probe.compare import compare_probes
 from mmla_core.probe.export import probe_to_csv
@@ -33,6 +35,7 @@ from mmla_core.store.catalog import (
 )
 from mmla_core.store.checks import model_answer_counts
 from mmla_core.store.results import find_model
+from mmla_core.variants.presets import MMABENCH
 
 DEFAULT_SCENARIOS = "aligned,audio_swap,misleading_caption,long_context,frames_zeroed,audio_removed"
 DEFAULT_PROMPTS = "zero_shot,visual_focused,audio_focused"
@@ -136,15 +139,32 @@ def _variant_ids(store, clip_id: int, spec: str) -> list[int]:
     try:
         return [int(v) for v in split_list(spec)]
     except ValueError:
-        raise CliError(f"--variants: give existing, none or clip ids, not {spec!r}") from None
+        raise UsageError(f"--variants: give existing, none or clip ids, not {spec!r}") from None
+
+
+def _check_probe_words(args) -> None:
+    """Scenario and prompt names, and a prompt text for a prompt not probed: usage mistakes,
+    refused before a model loads."""
+    known = [s.key for s in MMABENCH]
+    unknown = [s for s in split_list(args.scenarios) if s not in known]
+    if unknown:
+        raise UsageError(f"--scenarios: unknown {', '.join(unknown)}; known: {', '.join(known)}")
+    prompts = split_list(args.prompts)
+    kinds = [k for k in PROMPT_KINDS if not k.startswith("check:")]
+    unknown = [p for p in prompts if p not in kinds and not p.startswith("check:")]
+    if unknown:
+        raise UsageError(f"--prompts: unknown {', '.join(unknown)}; known: {', '.join(kinds)}")
+    unused = [kind for kind in _templates(args) if kind not in prompts]
+    if unused:
+        raise UsageError(f"a prompt text was given for {', '.join(unused)}, which --prompts "
+                         "does not probe")
 
 
 def _probe(store, args) -> int:
     clip_ref = args.dataset
     if clip_ref not in ("show", "compare") and not (args.model or args.task):
         if args.run:
-            raise CliError("mmla probe: give --model and --task to probe a clip, or "
-                           "`mmla probe show RUN`")
+            raise UsageError("give --model and --task to probe a clip, or `mmla probe show RUN`")
 
         print(MEDIA_NOTICE, file=sys.stderr)
         return cmd_probe(store, args)
@@ -152,39 +172,48 @@ def _probe(store, args) -> int:
         return _compare(store, args.run)
     if clip_ref == "show":
         if len(args.run) != 1:
-            raise CliError("give the probe's run id: mmla probe show RUN")
+            raise UsageError("give the probe's run id: mmla probe show RUN")
         result = load_probe(store, args.run[0])
     else:
-        if not (args.model and args.task):
-            raise CliError("give --model and --task")
-        if clip_ref is None:
-            raise CliError("give the clip: mmla probe CLIP --model M --task T")
-        row = find_clip(store, clip_ref)
-        if row is None:
-            raise CliError(f"no clip {clip_ref!r} (an id, DATASET/external_id, or a unique "
-                           "external id)")
-        variants = _variant_ids(store, int(row["id"]), args.variants)
-        engine = probe_engine(store, args.model, args)
-        try:
-            result = run_probe(store, engine, int(row["id"]), args.task,
-                               scenarios=split_list(args.scenarios),
-                               prompts=split_list(args.prompts),
-                               settings=probe_settings(args), seed=args.seed,
-                               attention=args.attention, templates=_templates(args),
-                               variants=variants)
-        except ValueError as exc:
-            raise CliError(str(exc)) from exc
-        finally:
-            engine.close()
+        result = _probe_clip(store, clip_ref, args)
     print_probe(result)
     if getattr(args, "csv", None) is not None:
         print(f"csv: {probe_to_csv(result, args.csv)}")
     return EXIT_OK
 
 
+def _probe_clip(store, clip_ref: str | None, args):
+    """`mmla probe CLIP --model M --task T`: the line checked first, then the model loaded."""
+    if not (args.model and args.task):
+        raise UsageError("give --model and --task")
+    if clip_ref is None:
+        raise UsageError("give the clip: mmla probe CLIP --model M --task T")
+    if args.run:
+        raise UsageError(f"one clip at a time: {' '.join(map(str, args.run))} left over")
+    _check_probe_words(args)
+    row = find_clip(store, clip_ref)
+    if row is None:
+        raise CliError(f"no clip {clip_ref!r} (an id, DATASET/external_id, or a unique "
+                       "external id)")
+    variants = _variant_ids(store, int(row["id"]), args.variants)
+    engine = probe_engine(store, args.model, args)
+    try:
+        return run_probe(store, engine, int(row["id"]), args.task,
+                         scenarios=split_list(args.scenarios), prompts=split_list(args.prompts),
+                         settings=probe_settings(args), seed=args.seed,
+                         attention=args.attention, templates=_templates(args),
+                         variants=variants)
+    except PromptKindError as exc:  # a --prompt-* text that does not render: the line's
+        raise UsageError(str(exc)) from exc
+    except ValueError as exc:  # no such task, a --variants id not of this clip: exit 1
+        raise CliError(str(exc)) from exc
+    finally:
+        engine.close()
+
+
 def _compare(store, runs: list[int]) -> int:
     if len(runs) != 2:
-        raise CliError("give two probe run ids: mmla probe compare RUN_A RUN_B")
+        raise UsageError("give two probe run ids: mmla probe compare RUN_A RUN_B")
     comparison = compare_probes(load_probe(store, runs[0]), load_probe(store, runs[1]))
     print(f"A: {comparison.a.title()}\nB: {comparison.b.title()}\nclip "
           f"{comparison.a.clip_id}, task {comparison.a.task}, gold {comparison.a.gold or '-'}")

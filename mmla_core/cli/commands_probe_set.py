@@ -7,6 +7,7 @@ from mmla_core.cli.commands_probe import probe_engine, probe_settings, split_lis
 from mmla_core.cli.common import (
     EXIT_OK,
     CliError,
+    UsageError,
     add_placement_arguments,
     add_selection_args,
     print_selection,
@@ -55,26 +56,34 @@ def _run_ids(store: Store, args) -> list[int]:
     if args.runs:
         return list(args.runs)
     if not args.task:
-        raise CliError("give probe run ids, or --task T for every probe of a task")
+        raise UsageError("give probe run ids, or --task T for every probe of a task")
 
     return probe_run_ids(store, args.task, args.model)
 
 
 def _set_clips(store: Store, args) -> list[int] | None:
     if not (args.dataset or args.clips):
+        for flag, given in (("--split", args.split), ("--run-missing", args.run_missing)):
+            if given:
+                raise UsageError(f"{flag} goes with a set of clips (--dataset or --clips)")
         return None
     if not args.task:
-        raise CliError("a set of clips needs --task")
+        raise UsageError("a set of clips needs --task")
+    if args.runs:
+        raise UsageError("give probe run ids or a set of clips (--dataset / --clips), not both")
+    if args.run_missing and not args.model:
+        raise UsageError("--run-missing needs --model")
     try:
         ids = [int(c) for c in args.clips.split(",") if c.strip()] if args.clips else None
+    except ValueError:
+        raise UsageError(f"--clips: give clip ids separated by ',', not {args.clips!r}") from None
+    try:
         return set_clips(store, clip_ids=ids, dataset=args.dataset, split=args.split)
-    except ValueError as exc:
+    except ValueError as exc:  # no such dataset in this project
         raise CliError(f"--clips/--dataset: {exc}") from exc
 
 
 def _run_missing(store: Store, clips: list[int], args) -> None:
-    if not args.model:
-        raise CliError("--run-missing needs --model")
     engine = probe_engine(store, args.model, args)
     update, close = progress_bar("probes")
     try:

@@ -11,10 +11,12 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+from mmla_core.checks import CheckError
 from mmla_core.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
     CliError,
+    UsageError,
     add_selection_args,
     print_selection,
     print_table,
@@ -145,29 +147,29 @@ def _clip(store: Store, ref: str) -> dict:
 def _writer(args) -> str:
     name = (args.annotator or "").strip()
     if not name:
-        raise CliError(f"give --annotator NAME (or set ${ANNOTATOR_ENV})")
+        raise UsageError(f"give --annotator NAME (or set ${ANNOTATOR_ENV})")
     if name == IMPORT_ANNOTATOR:
-        raise CliError(f"{IMPORT_ANNOTATOR!r} is reserved for imported source labels")
+        raise UsageError(f"{IMPORT_ANNOTATOR!r} is reserved for imported source labels")
     if ":" in name:
-        raise CliError(f"annotator names may not contain ':' ({name!r}): 'adjudicated:NAME' "
+        raise UsageError(f"annotator names may not contain ':' ({name!r}): 'adjudicated:NAME' "
                        "and 'model:NAME' are kept for adjudications and models")
     return name
 
 
 def cmd_label(store: Store, args) -> int:
     """`mmla label`, and `mmla adjudicate` (the same arguments, written as an adjudication)."""
+    if args.clear == (args.label is not None):  # before the lookups: the line is wrong anyway
+        raise UsageError("give a LABEL or --clear (not both)")
     annotator, clip = _writer(args), _clip(store, args.clip)
     found = task_by_name(store, args.task)
     if found is None:
         raise CliError(f"no task named {args.task!r} (see `mmla tasks`)")
     task_id, task = found
-    if args.clear == (args.label is not None):
-        raise CliError("give a LABEL or --clear (not both)")
     label = None
     if not args.clear:
         label = task.canonical_label(args.label)
         if label is None:
-            raise CliError(f"{args.label!r} is not a {task.name} label: {', '.join(task.labels)}")
+            raise UsageError(f"{args.label!r} is not a {task.name} label: {', '.join(task.labels)}")
     settle = args.command == "adjudicate"
     (adjudicate if settle else set_label)(store, clip["id"], task_id, label, annotator)
     print(f"clip {clip['id']} {task.name}: {label or '(cleared)'}  "
@@ -185,12 +187,17 @@ def cmd_check(store: Store, args) -> int:
 
 
 def cmd_checks(store: Store, args) -> int:
+    if args.reset and args.items:
+        raise UsageError("--set replaces the list, --reset goes back to MMA-Bench's: not both")
     dataset = _dataset(store, args.dataset)
     if args.reset:
         set_dataset_checks(store, dataset["id"], [])
     elif args.items:
         pairs = [item.partition("=")[::2] for item in args.items]
-        set_dataset_checks(store, dataset["id"], pairs)
+        try:
+            set_dataset_checks(store, dataset["id"], pairs)
+        except CheckError as exc:  # a KEY=QUESTION that does not make a check
+            raise UsageError(f"--set: {exc}") from exc
     rows = [{"key": c.key, "shown": c.shown_text, "question": c.question}
             for c in dataset_checks(store, dataset["id"])]
     print_table(rows, ["key", "shown", "question"], widths={"question": 90})
@@ -236,6 +243,9 @@ def cmd_agreement(store: Store, args) -> int:
     dataset = _dataset(store, args.dataset)
     if args.annotators:
         chosen = [a.strip() for a in args.annotators.split(",") if a.strip()]
+        if len(chosen) < 2:
+            raise UsageError(f"--annotators: agreement needs two or more names, got "
+                             f"{chosen or 'none'}")
         raters = annotators_for_dataset(store, dataset["id"])
         unknown = [a for a in chosen if a not in raters]
         if unknown:  # a typo: else a table of "no clip was rated by all chosen annotators"
@@ -283,7 +293,7 @@ def _report_json(report) -> dict:
 def cmd_export_eaf(store: Store, args) -> int:
     """Also serves `mmla export eaf OUT --dataset D` (that parser has no --annotator)."""
     if not args.dataset:
-        raise CliError("eaf export needs --dataset")
+        raise UsageError("eaf export needs --dataset")
     files = export_eaf(store, args.out, dataset=args.dataset,
                        annotator=getattr(args, "annotator", None), split=args.split,
                        selection=selection_from_args(args))

@@ -17,9 +17,9 @@ import yaml
 from mmla_core.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
     LABELS_HELP,
     CliError,
+    UsageError,
     print_selection,
     print_table,
 )
@@ -170,9 +170,13 @@ def config_from_args(args):
 
 def _launch(store, args) -> int:
     if args.config is None and not (args.cfg_tasks and args.cfg_model):
-        print("mmla train launch: give CONFIG.yaml, or --task and --model", file=sys.stderr)
-        return EXIT_USAGE
-    config = config_from_args(args)
+        raise UsageError("give CONFIG.yaml, or --task and --model")
+    try:
+        config = config_from_args(args)
+    except TrainConfigError as exc:
+        if args.config is None:  # the flags alone make no config: usage (a YAML's content: 1)
+            raise UsageError(str(exc)) from exc
+        raise
     if args.dry_run:
         return _dry_run(store, config)
     job_id = control.launch(store.path, config)

@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 import sys
 
-from mmla_core.cli.common import EXIT_OK, EXIT_PARTIAL, CliError, print_table, progress_bar
+from mmla_core.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CliError,
+    UsageError,
+    print_table,
+    progress_bar,
+)
 from mmla_core.store import Store
 from mmla_core.store.catalog import find_clip
 from mmla_core.variants.batch import BatchError, make_variants
 from mmla_core.variants.presets import preset_specs
-from mmla_core.variants.recipes import RECIPES, parse_spec
+from mmla_core.variants.recipes import RECIPES, RecipeError, parse_spec
 from mmla_core.variants.store_ops import delete_variant, describe_variants
 
 SPEC_HELP = ("variants separated by ',', composed steps by '+', parameters by ':' "
@@ -49,11 +56,15 @@ def register(sub) -> None:
 
 
 def _specs(args) -> list:
-    specs = parse_spec(args.recipes) if args.recipes.strip() else []
+    """The recipes --recipes and --preset name; an unknown recipe or a bad parameter is usage."""
+    try:
+        specs = parse_spec(args.recipes) if args.recipes.strip() else []
+    except RecipeError as exc:
+        raise UsageError(f"--recipes: {exc}") from exc
     if args.preset:
         specs += [s for s in preset_specs(args.preset) if s not in specs]
     if not specs:
-        raise CliError("give --recipes and/or --preset")
+        raise UsageError("give --recipes and/or --preset")
     return specs
 
 

@@ -12,16 +12,26 @@ from mmla_core.eval.arguments import (  # noqa: F401 - the CLI's commands take t
     ArgumentError,
     add_placement_arguments,
     add_selection_args,
-    placement_kwargs,
 )
+from mmla_core.eval.arguments import placement_kwargs as eval_placement_kwargs
 from mmla_core.eval.arguments import selection_from_args as eval_selection_from_args
+from mmla_core.models.placement import parse_max_memory, single_device
+from mmla_core.models.registry import ModelLoadError
 from mmla_core.store.verdicts import describe_record
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
 class CliError(Exception):
-    """A failure the user can act on; printed without a traceback."""
+    """A failure the user can act on; printed without a traceback (exit 1)."""
+
+
+class UsageError(CliError):
+    """The command line itself is wrong, found after argparse read it: a flag missing, two flags
+    that exclude each other, a value outside what the command accepts (a label not in the
+    task's set, an unknown recipe or scenario). Exit 2 with the command's usage line, as
+    argparse's own errors. A name the project does not hold (no such clip, dataset, run) is a
+    CliError: the same line may be right for another project."""
 
 
 def progress_bar(desc: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -57,11 +67,23 @@ def _cell(value, width: int) -> str:
 # The flags are the evaluation's too (a torchrun rank parses them): eval/arguments.py holds them.
 
 def selection_from_args(args):
-    """The verdicts.Selection the flags ask for; a bad --labels is a CliError."""
+    """The verdicts.Selection the flags ask for; a bad --labels is a UsageError."""
     try:
         return eval_selection_from_args(args)
     except ArgumentError as exc:
-        raise CliError(str(exc)) from exc
+        raise UsageError(str(exc)) from exc
+
+
+def placement_kwargs(args) -> dict:
+    """--device-map / --max-memory as Engine.load keywords, checked before a model loads: a
+    device map or memory cap that cannot be read is a UsageError, not a failed load."""
+    given = eval_placement_kwargs(args)
+    try:
+        single_device(given.get("device_map"))
+        parse_max_memory(given.get("max_memory"))
+    except ModelLoadError as exc:
+        raise UsageError(str(exc)) from exc
+    return given
 
 
 def print_selection(record: dict) -> None:

@@ -93,7 +93,7 @@ def test_export_writes_by_extension_and_refuses_others(text_run, tmp_path, capsy
     with open(tmp_path / "r.csv", newline="") as handle:
         assert len(list(csv.DictReader(handle))) == len(lines)
     capsys.readouterr()
-    assert _mmla(text_run, "runs", "export", "1", str(tmp_path / "r.txt")) == 1
+    assert _mmla(text_run, "runs", "export", "1", str(tmp_path / "r.txt")) == 2  # usage
     assert "cannot tell the format from '.txt'" in capsys.readouterr().err
     assert not (tmp_path / "r.txt").exists()
     code = _mmla(text_run, "runs", "export", "1", str(tmp_path / "r.parquet"))
@@ -125,4 +125,4 @@ def test_lmms_eval_export_has_its_per_sample_fields(text_run, tmp_path):
         assert record["filtered_resps"] == [pair[0] for pair in record["resps"]]
         assert record["prompt_hash"] == hashlib.sha256(row["prompt_text"].encode()).hexdigest()
     assert _mmla(text_run, "runs", "export", "1", str(tmp_path / "s.csv"), "--format",
-                 "lmms-eval") == 1
+                 "lmms-eval") == 2  # usage: lmms-eval writes .jsonl

@@ -54,7 +54,7 @@ def test_tasks_lists_mmla_and_adds_custom(db, capsys):
     assert run(db, "tasks") == 0
     assert "ask for help" in capsys.readouterr().out
     assert run(db, "tasks", "--add", "Politeness", "--labels", "polite,rude") == 0
-    assert run(db, "tasks", "--add", "Bad", "--labels", "a,b", "--template", "{oops}") == 1
+    assert run(db, "tasks", "--add", "Bad", "--labels", "a,b", "--template", "{oops}") == 2
     assert "unknown fields" in capsys.readouterr().err
 
 

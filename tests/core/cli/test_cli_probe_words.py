@@ -40,7 +40,7 @@ def test_probe_compare_prints_both_answers_and_the_differences(project, capsys):
     assert "B: probe #2: tiny-qwen2_5_omni + adapter sft/adapter" in out
     assert "≠ surprise 0.50 | joy 0.70 (broken)" in out
     assert out.rstrip().endswith("3 of 18 cells answered differently; B fixed 0, broke 3")
-    assert run(project, "probe", "compare", str(base)) == 1
+    assert run(project, "probe", "compare", str(base)) == 2  # usage
     assert "two probe run ids" in capsys.readouterr().err
 
 

@@ -56,17 +56,17 @@ def test_label_undo_redo_round_trip(db, capsys):
     assert "nothing to undo" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("label", "1", "MELD", "happy"), "not a MELD label"),
-    (("label", "1", "NOPE", "joy"), "no task named"),
-    (("label", "99", "MELD", "joy"), "no single clip"),
-    (("label", "1", "MELD"), "LABEL or --clear"),
-    (("check", "1", "lips", "yes"), "no check 'lips'"),
-    (("review", "1", "--verdict", "accept", "--annotator", "import"), "reserved"),
+@pytest.mark.parametrize(("args", "message", "code"), [
+    (("label", "1", "MELD", "happy"), "not a MELD label", 2),  # not in the task's set: usage
+    (("label", "1", "NOPE", "joy"), "no task named", 1),  # not in this project: failed
+    (("label", "99", "MELD", "joy"), "no single clip", 1),
+    (("label", "1", "MELD"), "LABEL or --clear", 2),
+    (("check", "1", "lips", "yes"), "no check 'lips'", 1),
+    (("review", "1", "--verdict", "accept", "--annotator", "import"), "reserved", 2),
 ])
-def test_bad_requests_fail_with_a_message_and_change_nothing(db, capsys, args, message):
+def test_bad_requests_fail_with_a_message_and_change_nothing(db, capsys, args, message, code):
     extra = () if "--annotator" in args else ("--annotator", "alice")
-    assert run(db, *args, *extra) == 1
+    assert run(db, *args, *extra) == code
     assert message in capsys.readouterr().err
     assert mine(db, 1, "alice") == {}
 
@@ -112,7 +112,7 @@ def test_custom_check_lists(db, capsys):
     assert "lips" in capsys.readouterr().out
     assert run(db, "check", "1", "lips", "unsure", "--annotator", "alice") == 0
     assert run(db, "check", "1", "visual_only", "yes", "--annotator", "alice") == 1
-    assert run(db, "checks", "demo", "--set", "Bad Key=q") == 1
+    assert run(db, "checks", "demo", "--set", "Bad Key=q") == 2
     assert run(db, "checks", "demo", "--reset") == 0
     assert "visual_only" in capsys.readouterr().out
 
@@ -182,6 +182,6 @@ def test_adjudicate_sets_the_curated_label_and_undoes(db, tmp_path, capsys):
     assert "MELD (adjudication): fear -> (none)" in capsys.readouterr().out
     with open_store(db) as store:
         assert label_of(store, 1, meld) == "sadness"  # back to the latest person
-    assert run(db, "adjudicate", "1", "MELD", "joy", "--annotator", "adjudicated:x") == 1
-    assert run(db, "export", "jsonl", str(tmp_path / "x.jsonl"), "--labels", "nobody") == 1
+    assert run(db, "adjudicate", "1", "MELD", "joy", "--annotator", "adjudicated:x") == 2
+    assert run(db, "export", "jsonl", str(tmp_path / "x.jsonl"), "--labels", "nobody") == 2
     assert "unknown label source 'nobody'" in capsys.readouterr().err

@@ -292,7 +292,7 @@ def test_cli_runs_ls_show_compare_export_pooled(project, capsys, tmp_path):
 
 def test_cli_errors_and_resume(project, capsys, monkeypatch):
     path, _ = project
-    assert cli(path, "eval", "--task", "MELD") == 1
+    assert cli(path, "eval", "--task", "MELD") == 2  # usage
     assert "give --model" in capsys.readouterr().err
     assert cli_eval(path, "--in-process", "--task", "Nope") == 1
     assert "no task 'Nope'" in capsys.readouterr().err

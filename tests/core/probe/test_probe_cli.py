@@ -51,8 +51,8 @@ def test_probe_show_and_csv(models_demo_db, omni_dir, tmp_path, capsys):
 def test_probe_needs_model_and_task_and_show_needs_a_run(models_demo_db, tmp_path, capsys):
     db = tmp_path / "project.sqlite"
     shutil.copy(models_demo_db, db)
-    assert main(["--db", str(db), "probe", "1", "--task", "MIntRec"]) == 1
-    assert main(["--db", str(db), "probe", "show"]) == 1
+    assert main(["--db", str(db), "probe", "1", "--task", "MIntRec"]) == 2  # usage
+    assert main(["--db", str(db), "probe", "show"]) == 2
     assert main(["--db", str(db), "probe", "show", "999"]) == 1
     assert "no probe run 999" in capsys.readouterr().err
 
@@ -87,7 +87,7 @@ def test_probe_table_over_several_clips(models_demo_db, omni_dir, tmp_path, caps
     assert [row[0] for row in lines if row and row[0] in ("aligned", "frames_zeroed")] == [
         "aligned", "frames_zeroed"]
     assert "Cohen's d per layer" in out
-    assert main(["--db", str(db), "probe-table"]) == 1
+    assert main(["--db", str(db), "probe-table"]) == 2
     # the table judges against today's labels (a person's relabel wins) and leaves a
     # rejected clip out, as every other output does
     from mmla_core.probe.matrix import load_probe, regold

@@ -136,5 +136,5 @@ def test_cli_make_ls_rm_recipes(project, capsys):
     assert "not a variant" in capsys.readouterr().err
     assert main([*db, "variants", "recipes"]) == 0
     assert "snr_db=10.0" in capsys.readouterr().out
-    assert main([*db, "variants", "make", "--dataset", "tiny", "--recipes", "nope"]) == 1
+    assert main([*db, "variants", "make", "--dataset", "tiny", "--recipes", "nope"]) == 2
     assert "unknown recipe 'nope'" in capsys.readouterr().err
