@@ -39,6 +39,7 @@ from mmla_core.store.catalog import (
 )
 from mmla_core.store.clip_rows import set_clip_media_root, set_clip_transcript
 from mmla_core.store.db import Store
+from mmla_core.store.media_state import mark_media_missing
 
 EAF_KIND = "eaf"
 
@@ -112,18 +113,28 @@ class _EafImporter:
     def _media(self, doc: EafDocument) -> Path | None:
         """The media file the document names: RELATIVE_MEDIA_URL first (it survives moving
         the folder with its media), then MEDIA_URL; percent-encoded or not (older ELANs)."""
-        candidates: list[Path] = []
-        for descriptor in doc.media:
-            relative = descriptor.get("RELATIVE_MEDIA_URL", "")
-            if relative:
-                relative = relative.removeprefix("file:")
-                candidates += [doc.path.parent / unquote(relative), doc.path.parent / relative]
-            absolute = urlparse(descriptor.get("MEDIA_URL", ""))
-            if absolute.scheme in ("file", "") and absolute.path:
-                candidates += [Path(unquote(absolute.path)), Path(absolute.path)]
-        for candidate in candidates:
-            if candidate.suffix.lower() in MEDIA_EXTENSIONS and candidate.is_file():
+        for candidate in _named_media(doc):
+            if candidate.is_file():
                 return candidate.resolve()
+        return None
+
+    def _clip_of_missing_media(self, doc: EafDocument) -> _Target | None:
+        """The stored clip whose media file the document names, when that file is missing:
+        the work goes to it (never to a new text-only copy) and it is marked missing_file."""
+        for candidate in _named_media(doc):
+            path = _missing_path(candidate)
+            clip_id = self.by_media.get(path) if path is not None else None
+            if clip_id is None:
+                continue
+            clip = self._stored_clip(clip_id)
+            self.report.media_missing += 1
+            self.report.issue(doc.path, f"media file {path!r} is missing: its clip "
+                              f"{clip['external_id']!r} ({clip['dataset_name']}) keeps it and "
+                              "gets this file's work, marked missing_file, not text-only "
+                              "(`mmla media probe` probes it again once it is back)")
+            mark_media_missing(self.store, [(clip_id, f"{path}: file not found (at the import "
+                                                      f"of {doc.path}).")])
+            return _Target(clip_id, int(clip["dataset_id"]), False)
         return None
 
     def _clip(self, doc: EafDocument, media: Path | None, work: ClipWork) -> _Target:
@@ -133,6 +144,9 @@ class _EafImporter:
         if clip_id is not None:
             return _Target(clip_id, int(self._stored_clip(clip_id)["dataset_id"]), False)
         if media is None:
+            kept = self._clip_of_missing_media(doc)
+            if kept is not None:
+                return kept
             named = ", ".join(m.get("MEDIA_URL", "?") for m in doc.media) or "none"
             self.report.issue(doc.path, f"media not found (named: {named}); imported "
                               "text-only")
@@ -215,3 +229,29 @@ class _EafImporter:
             what = names.get(key, key) if isinstance(key, int) else key
             self.report.issue(path, f"{what}: {annotator}'s {ours!r} in the project kept; the "
                               f"file says {theirs!r}")
+
+
+def _named_media(doc: EafDocument) -> list[Path]:
+    """The media paths the document names, whether or not they exist: RELATIVE_MEDIA_URL
+    first, then MEDIA_URL; percent-encoded or not (older ELANs)."""
+    candidates: list[Path] = []
+    for descriptor in doc.media:
+        relative = descriptor.get("RELATIVE_MEDIA_URL", "")
+        if relative:
+            relative = relative.removeprefix("file:")
+            candidates += [doc.path.parent / unquote(relative), doc.path.parent / relative]
+        absolute = urlparse(descriptor.get("MEDIA_URL", ""))
+        if absolute.scheme in ("file", "") and absolute.path:
+            candidates += [Path(unquote(absolute.path)), Path(absolute.path)]
+    return [c for c in candidates if c.suffix.lower() in MEDIA_EXTENSIONS]
+
+
+def _missing_path(candidate: Path) -> str | None:
+    """The absolute path of a named media file that does not exist (None: it exists, or the
+    name cannot be a file at all: a NUL byte, a loop)."""
+    try:
+        if candidate.exists():
+            return None
+        return str(candidate.resolve())
+    except (OSError, ValueError, RuntimeError):
+        return None

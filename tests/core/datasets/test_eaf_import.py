@@ -297,3 +297,23 @@ def test_tiers_of_a_task_not_in_the_dataset_attach_it(store, fresh, tmp_path):
     attached = {r[0] for r in fresh.conn.execute(
         "SELECT t.name FROM dataset_tasks dt JOIN tasks t ON t.id = dt.task_id")}
     assert attached == {"MELD", "MIntRec", "MELD-DA"}
+
+
+def test_reimport_whose_media_went_missing_goes_to_the_same_clip(fresh, good_clip, tmp_path):
+    """Before: the clip's media not found, the file's work went to a new text-only clip
+    `session1~2` beside the clip that holds it."""
+    path = elan_session(tmp_path / "study", good_clip)
+    first = import_eaf(fresh, path)
+    (tmp_path / "study" / "media" / "session 1.mp4").unlink()
+    again = import_eaf(fresh, path)
+    clips = fresh.query("SELECT external_id, media_path, health FROM clips")
+    assert clips == [{"external_id": "session1", "media_path": "media/session 1.mp4",
+                      "health": "missing_file"}]
+    assert again.added == 0 and again.media_missing == 1 and again.text_only == 0
+    assert again.dataset_id == first.dataset_id
+    missing = str(tmp_path / "study" / "media" / "session 1.mp4")
+    assert f"{path}: media file {missing!r} is missing: its clip 'session1' (study) keeps it " \
+        "and gets this file's work, marked missing_file, not text-only (`mmla media probe` " \
+        "probes it again once it is back)" in [str(i) for i in again.issues]
+    assert not any("text-only" in i.message and "missing" not in i.message
+                   for i in again.issues), again.issues
