@@ -91,11 +91,23 @@ def _task_problems(store, config, task_id, task: Task, modality: str, model: str
     return problems
 
 
+def _missing_media(task: Task, pairs) -> list[str]:
+    """Clips whose media file went missing (a re-import or `mmla media probe` marked them):
+    refused before launch, not a decode error in the middle of training."""
+    gone = [row for row, _ in pairs if "missing_file" in (row.get("health") or "").split(",")]
+    if not gone:
+        return []
+    first = gone[0]
+    return [f"task {task.name}: {len(gone)} clip(s) have a missing media file (e.g. clip "
+            f"{first['id']} {first['external_id']!r}: {first['media_path']}): restore the files "
+            "and run `mmla media probe`, or remove those clips"]
+
+
 def _media_problems(task: Task, pairs, modality: str, model: str) -> list[str]:
     if modality == "text":
         return []
+    problems = _missing_media(task, pairs)
     no_video = [row for row, _ in pairs if not row.get("media_path") or row.get("has_video") == 0]
-    problems = []
     if no_video:
         problems.append(f"task {task.name}: {len(no_video)} clip(s) have no video "
                         f"(e.g. clip {no_video[0]['id']} {no_video[0]['external_id']!r}) but "

@@ -116,6 +116,21 @@ def test_validate_refuses_bad_training_data(toy_project, omni_dir, text_dir):
     assert any("every training clip has the label 'sincere'" in p for p in single)
 
 
+def test_validate_refuses_clips_whose_media_file_is_missing(toy_project, omni_dir, text_dir):
+    """A re-import keeps a clip whose file went missing as `missing_file` (no longer text-only,
+    which this check caught as "no video"): training refuses it before launch."""
+    from mmla_core.store.media_state import mark_media_missing
+
+    with open_store(toy_project) as store:
+        clip = store.query("SELECT id, external_id, media_path FROM clips WHERE split = 'train' "
+                           "AND media_path IS NOT NULL ORDER BY id LIMIT 1")[0]
+        mark_media_missing(store, [(clip["id"], "gone.mp4: file not found.")])
+    problems = " | ".join(_problems(toy_project, toy_config(omni_dir)))
+    assert f"1 clip(s) have a missing media file (e.g. clip {clip['id']} " \
+        f"{clip['external_id']!r}: {clip['media_path']})" in problems
+    assert _problems(toy_project, toy_config(text_dir)) == []  # text: the transcript is enough
+
+
 def test_validate_refuses_a_config_that_cannot_fit(toy_project, omni_dir):
     long = _problems(toy_project, toy_config(omni_dir, frames=64, fps=30.0,
                                                    max_pixels=2000 * 28 * 28))
