@@ -311,6 +311,7 @@ class TrainingPanel(QWidget):
             self.title.setText(f"#{job['id']} {job['name']} · <span style='color:{colour}'>"
                                f"{job['status']}</span><br><small>{config.get('model', '?')} · "
                                f"{config.get('mode', 'sft').upper()} · {tasks}<br>"
+                               f"{html.escape(control.describe_starts(job))}<br>"
                                f"{html.escape(_labels_line(job))}</small>")
         self._update_buttons()
 

@@ -23,7 +23,7 @@ from mmla_core.cli.common import (
     print_selection,
     print_table,
 )
-from mmla_core.store.jobs import job_events
+from mmla_core.store.jobs import job_events, job_resumes
 from mmla_core.train import control
 from mmla_core.train.config import TrainConfig, TrainConfigError, yaml_problem
 from mmla_core.train.logtext import readable_log
@@ -217,7 +217,9 @@ def _ls(store, args) -> int:
                      "mode": config.get("mode"), "device": config.get("device"),
                      "step": job["last_step"], "best_dev_acc": job["best_eval_accuracy"],
                      "test_acc": job["test_accuracy"], "exit": job["exit_code"],
-                     "started": (job["started_at"] or "")[:19].replace("T", " ")})
+                     "started": control.shown_time(job["started_at"]),
+                     "resumed": control.shown_time(job.get("resumed_at")),
+                     "resumes": len(job_resumes(job))})
     if args.json:
         for row in rows:
             print(json.dumps(row))
@@ -242,6 +244,9 @@ def _show(store, args) -> int:
              "best dev accuracy": f"{max(evals):.3f}" if evals else "-"}
     for key, value in facts.items():
         print(f"{key:<18} {'-' if value is None else value}")
+    for resume in job_resumes(job):  # the start above is the first run's; each resume after
+        step = f" (step {resume['step']})" if resume.get("step") is not None else ""
+        print(f"{'resumed':<18} {resume.get('at')} from {resume.get('checkpoint') or '?'}{step}")
     print_selection(json.loads(job.get("labels_json") or "null"))
     print("\nlast events:")
     _print_events(events[-5:])

@@ -146,14 +146,39 @@ def fail_unended(store: Store, job_id: int, finished_at: str, tail: str) -> None
                      (finished_at, tail, job_id))
 
 
+def record_resume(store: Store, job_id: int, at: str, checkpoint: str | None,
+                  step: int | None) -> None:
+    """A stopped or failed job set up to run again: status created, last run's end cleared,
+    the resume appended to `resumes_json` and `resumed_at`; `started_at` (the first run's
+    start) is kept."""
+    entry = json.dumps({"at": at, "checkpoint": checkpoint, "step": step})
+    with store.write() as conn:
+        conn.execute(
+            "UPDATE training_jobs SET status = 'created', pid = NULL, exit_code = NULL, "
+            "finished_at = NULL, stderr_tail = NULL, resumed_at = ?, resumes_json = "
+            "json_insert(coalesce(resumes_json, '[]'), '$[#]', json(?)) WHERE id = ?",
+            (at, entry, job_id))
+
+
+def job_resumes(job: dict) -> list[dict]:
+    """`[{at, checkpoint, step}]` of a job row's resumes, oldest first ([] when never)."""
+    try:
+        found = json.loads(job.get("resumes_json") or "[]")
+    except ValueError:
+        return []
+    return found if isinstance(found, list) else []
+
+
 def record_trainer_start(store: Store, job_id: int, pid: int, started_at: str, log_path: str,
                          output_dir: str) -> str:
     """The trainer's process takes the job (running, unless a stop was asked already); returns
-    the status it leaves."""
+    the status it leaves. `started_at` is the first run's start: a resumed run keeps it (its
+    own start is `resumed_at`)."""
     with store.write() as conn:
         conn.execute(
             "UPDATE training_jobs SET status = CASE status WHEN 'stopping' THEN "
-            "'stopping' ELSE 'running' END, pid = ?, started_at = ?, finished_at = NULL, "
+            "'stopping' ELSE 'running' END, pid = ?, started_at = coalesce(started_at, ?), "
+            "finished_at = NULL, "
             "log_path = ?, output_dir = ? WHERE id = ?",
             (pid, started_at, log_path, output_dir, job_id))
         return conn.execute("SELECT status FROM training_jobs WHERE id = ?",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("mmla_studio")
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 _M001_TABLES = [
     """CREATE TABLE datasets (
@@ -339,3 +339,18 @@ def m009_prediction_provenance(db) -> None:
     for statement in _M009_STATEMENTS:
         db.execute(statement)
     db.execute("PRAGMA user_version = 9")
+
+
+_M010_STATEMENTS = [
+    # A resumed training job keeps the start of its first run (started_at); each resume is
+    # recorded: the latest one's time, and every one of them as [{at, checkpoint, step}].
+    "ALTER TABLE training_jobs ADD COLUMN resumed_at TEXT",     # NULL = never resumed
+    "ALTER TABLE training_jobs ADD COLUMN resumes_json TEXT",   # NULL = never resumed
+]
+
+
+@MIGRATIONS()
+def m010_training_resumes(db) -> None:
+    for statement in _M010_STATEMENTS:
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 10")

@@ -109,8 +109,7 @@ def resume(db_path: str | Path, job_id: int, checkpoint: str | None = None) -> s
             _refuse_busy_device(store, config.device)
             for role in PID_ROLES:
                 (out / f"{role}.pid").unlink(missing_ok=True)
-            jobs.update_job(store, job_id, status="created", pid=None, exit_code=None,
-                            started_at=utc_now(), finished_at=None, stderr_tail=None)
+            jobs.record_resume(store, job_id, utc_now(), *_resumed_from(out, target))
         with _failed_if_not_started(store, job_id):
             out.mkdir(parents=True, exist_ok=True)
             (out / STOP_FILE).unlink(missing_ok=True)   # else the resumed run stops at once
@@ -121,6 +120,16 @@ def resume(db_path: str | Path, job_id: int, checkpoint: str | None = None) -> s
         return None
     _, skipped = outputs.latest_complete_checkpoint(out)
     return outputs.incomplete_note(skipped) if skipped else None
+
+
+def _resumed_from(out: Path, target: str) -> tuple[str | None, int | None]:
+    """(checkpoint folder, its step) a resume starts from, for the job's record: `latest` is
+    the newest complete checkpoint (what the trainer will pick)."""
+    path = outputs.latest_complete_checkpoint(out)[0] if target == "latest" else Path(target)
+    if path is None:
+        return None, None
+    step = path.name.removeprefix("checkpoint-")
+    return str(path), int(step) if step.isdigit() else None
 
 
 def _resume_target(job: dict, checkpoint: str | None) -> str:
@@ -257,8 +266,8 @@ def _job_alive(job: dict) -> bool:
     if not pids and job["pid"]:
         pids = [(job["pid"], None)]
     if not pids:   # launch/resume has set the row up but not started the supervisor yet
-        return job["status"] == "created" and \
-            _age_s(job["started_at"] or job["created_at"]) < STARTING_GRACE_S
+        latest_start = job.get("resumed_at") or job["started_at"] or job["created_at"]
+        return job["status"] == "created" and _age_s(latest_start) < STARTING_GRACE_S
     return any(process_alive(pid, start) for pid, start in pids)
 
 
@@ -284,15 +293,16 @@ _SUMMARIES: dict[tuple, dict] = {}
 def _event_summary(store: Store, job: dict) -> dict:
     key = (str(store.path), job["id"], job["created_at"])
     seen = _SUMMARIES.get(key) or {"after": 0, "best": None, "test": None, "last_step": None}
-    if seen.get("final") == (job["started_at"], job["finished_at"]):
-        return seen    # an ended run gets no new events until it is resumed (new started_at)
+    run = (job["started_at"], job.get("resumed_at"), job["finished_at"])
+    if seen.get("final") == run:
+        return seen    # an ended run gets no new events until it is resumed (new resumed_at)
     new = jobs.event_summary(store, job["id"], seen["after"])   # only rows newer than seen
     if new["last_id"] is not None:
         seen = {"after": new["last_id"], "best": _max(seen["best"], new["best"]),
                 "test": _max(seen["test"], new["test"]),
                 "last_step": _max(seen["last_step"], new["last_step"])}
     if job["status"] in FINISHED and job["finished_at"] and not _job_alive(job):
-        seen = {**seen, "final": (job["started_at"], job["finished_at"])}
+        seen = {**seen, "final": run}
     _SUMMARIES[key] = seen
     return seen
 
@@ -433,6 +443,26 @@ def oom_advice(log_tail: str, config: dict | None = None) -> str | None:
     found = re.search(r"Tried to allocate [^\n]*", log_tail)
     head = f"The run ran out of {where} memory" + (f" ({found.group(0)[:160]})" if found else "")
     return head + ". Try, in this order:\n" + "\n".join(f"- {s}" for s in steps)
+
+
+def describe_starts(job: dict) -> str:
+    """'started 2026-12-06 17:50:01; resumed 2 times, last 2026-12-06 18:02:13 from
+    checkpoint-40 (step 40)': the first run's start, kept through resumes, and the resumes
+    (the Training tab's line; `mmla train show` lists each resume)."""
+    text = f"started {shown_time(job.get('started_at')) or 'not yet'}"
+    resumes = jobs.job_resumes(job)
+    if not resumes:
+        return text
+    last = resumes[-1]
+    times = "once" if len(resumes) == 1 else f"{len(resumes)} times"
+    where = Path(last["checkpoint"]).name if last.get("checkpoint") else "a checkpoint"
+    step = f" (step {last['step']})" if last.get("step") is not None else ""
+    return f"{text}; resumed {times}, last {shown_time(last.get('at'))} from {where}{step}"
+
+
+def shown_time(stamp: str | None) -> str:
+    """`2026-12-06 17:50:01` (UTC) of a stored ISO time, '' for none."""
+    return (stamp or "")[:19].replace("T", " ")
 
 
 def utc_now() -> str:

@@ -60,8 +60,9 @@ def main() -> int:
     mode = os.environ.get("FAKE_TRAINER_MODE", "quick")
     say(f"fake trainer: args {sys.argv[1:]} cwd {os.getcwd()}")
     conn = connect(args.db)
-    conn.execute("UPDATE training_jobs SET status = 'running', pid = ? WHERE id = ? AND "
-                 "status != 'stopping'", (os.getpid(), args.job))
+    conn.execute("UPDATE training_jobs SET status = 'running', pid = ?, started_at = "
+                 "coalesce(started_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) WHERE id = ? AND "
+                 "status != 'stopping'", (os.getpid(), args.job))  # as store.jobs does
     if mode == "oom":
         say("Traceback (most recent call last):\ntorch.OutOfMemoryError: CUDA out of memory. "
               "Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 79.1 GiB")

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 from mmla_app.actions import open_train_dialog
 from mmla_core.store.db import open_store
 from mmla_core.store.results import add_model
+from mmla_core.train.control import shown_time
 from tests.support.fake_supervisor import use_fake_trainer
 from tests.support.train_fixtures import TOY_TASK, add_toy_dataset, toy_text_model
 
@@ -36,6 +37,13 @@ def fake_project(tmp_path, monkeypatch, toy_text_model):
 def status(db_path, job_id) -> str | None:
     with open_store(db_path) as store:
         return store.scalar("SELECT status FROM training_jobs WHERE id = ?", (job_id,))
+
+
+def starts(db_path, job_id) -> tuple:
+    """(started_at, resumed_at) of the job's row."""
+    with open_store(db_path) as store:
+        return tuple(store.conn.execute("SELECT started_at, resumed_at FROM training_jobs "
+                                        "WHERE id = ?", (job_id,)).fetchone())
 
 
 def launch(qtbot, window) -> int:
@@ -72,10 +80,16 @@ def test_stop_resume_delete_and_reattach_after_closing_the_window(qtbot, make_wi
     stopped_at = panel.progress.step
     assert panel.checkpoint_combo.itemText(1) == f"checkpoint-{stopped_at}"
     assert "fake trainer: stopped" in panel.log_view.toPlainText()
+    started, never = starts(fake_project, job_id)
+    assert started and never is None and "resumed" not in panel.title.text()
     panel.checkpoint_combo.setCurrentIndex(1)
     qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.progress.step > stopped_at + 2, timeout=WAIT)
     assert "--resume" in panel.log_view.toPlainText()  # the fake trainer echoes its arguments
+    assert starts(fake_project, job_id)[0] == started  # the job keeps its first start
+    qtbot.waitUntil(lambda: "resumed once" in panel.title.text(), timeout=WAIT)
+    assert f"started {shown_time(started)}" in panel.title.text()
+    assert f"from checkpoint-{stopped_at} (step {stopped_at})" in panel.title.text()
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.delete_button.isEnabled(), timeout=WAIT)
     output = Path(panel.current_job()["output_dir"])
