@@ -16,6 +16,8 @@ from mmla_core.datasets.review_export import export_review_csv, export_review_js
 from mmla_core.models.registered import load_tokenizer
 from mmla_core.store.verdicts import Selection, describe_record
 
+MAX_LISTED = 20  # clips the summary names one by one; the rest are counted
+
 
 def _write_review(store, fmt: str, out: str, dataset_id: int, selection: Selection) -> str:
     writer = export_review_csv if fmt == "csv" else export_review_jsonl
@@ -27,8 +29,13 @@ def _write_eaf(store, out: str, dataset_id: int, annotator: str | None,
                selection: Selection) -> str:
     files = export_eaf(store, out, dataset=dataset_id, annotator=annotator, selection=selection)
     skipped = ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())) or "none"
-    return (f"Wrote {len(files)} .eaf files to {out}; skipped: {skipped}; "
-            f"{describe_record(files.labels)}")
+    summary = (f"Wrote {len(files)} .eaf files to {out}; skipped: {skipped}; "
+               f"{describe_record(files.labels)}")
+    problems = files.write_problems  # each clip whose file could not be written, as the CLI
+    listed = [f"Not written: {line}" for line in problems[:MAX_LISTED]]
+    if len(problems) > MAX_LISTED:
+        listed.append(f"… and {len(problems) - MAX_LISTED} more clips not written")
+    return "\n".join([summary, *listed])
 
 
 def _write_llamafactory(store, out: str, dataset_id: int, options: dict,

@@ -39,6 +39,7 @@ from mmla_core.store.review import AUTO, mark_reviewed, review_progress
 from mmla_core.store.task_rows import task_name
 
 ANNOTATOR_ENV = "MMLA_ANNOTATOR"
+MAX_LISTED = 50  # clips listed by name per problem; the rest are counted
 
 
 def register(sub) -> None:
@@ -300,6 +301,10 @@ def cmd_export_eaf(store: Store, args) -> int:
     print(f"wrote {len(files)} .eaf files to {args.out}")
     print_selection(files.labels)
     print_warnings(files.warnings)
+    for line in files.write_problems[:MAX_LISTED]:  # each clip whose file was not written
+        print(f"  ! not written: {line}")
+    if len(files.write_problems) > MAX_LISTED:
+        print(f"  ! … and {len(files.write_problems) - MAX_LISTED} more clips not written")
     if files.skipped:
         print("skipped: " + ", ".join(f"{n} {why}" for why, n in sorted(files.skipped.items())))
     return EXIT_PARTIAL if files.skipped else EXIT_OK

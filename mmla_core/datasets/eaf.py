@@ -53,6 +53,7 @@ CHECK_CV, VERDICT_CV, VERDICTS = "check-answers", "verdict", ("accept", "reject"
 # HEADER PROPERTY names: where the file came from, so an import finds its clip again
 PROP_DATASET, PROP_SPLIT, PROP_CLIP = "mmla:dataset", "mmla:split", "mmla:clip"
 PROP_LABELS = "mmla:labels"  # the label source of the plain task tiers; marks our own files
+UNWRITABLE = "unwritable"  # ExportedFiles.skipped reason: the clip's file could not be written
 
 
 def tier_name(base: str, annotator: str) -> str:
@@ -151,22 +152,38 @@ def export_eaf(store: Store, out_dir: str | os.PathLike, *, dataset: str | int,
             result.skipped[problem] += 1
             continue
         path = out / eaf_file_name(clip)
-        properties = {PROP_DATASET: ds["name"], PROP_SPLIT: clip["split"],
-                      PROP_CLIP: clip["external_id"]}
-        if annotator is None:
-            properties[PROP_LABELS] = work.policy.source
-        write_text_atomic(path, eaf_xml(
-            work.clip_tiers(clip), round(clip["duration_s"] * 1000), media.resolve().as_uri(),
-            relative_url=relative_media_url(media, out), properties=properties,
-            mime=mimetypes.guess_type(media.name)[0] or "video/mp4",
-            vocabularies=work.vocabularies,
-        ))
+        try:
+            write_text_atomic(path, _clip_document(work, ds["name"], clip, media, out))
+        except OSError as exc:  # this clip's file only: the others are still written
+            result.skipped[UNWRITABLE] += 1
+            result.write_problems.append(_write_problem(clip, path, exc))
+            continue
         result.append(path)
         result.written[path.name] = 1
     result.labels = selection.record(work.policy, work.used, work.gate)
     log_export(store, "eaf", out, result, dataset_id=ds["id"], task_id=None,
                 details={"dataset": ds["name"], "annotator": annotator, "split": split})
     return result
+
+
+def _clip_document(work: _ProjectWork, dataset: str, clip: dict, media: Path, out: Path) -> str:
+    """One clip's EAF text: its tiers, its media (absolute and relative to `out`), where it
+    came from."""
+    properties = {PROP_DATASET: dataset, PROP_SPLIT: clip["split"],
+                  PROP_CLIP: clip["external_id"]}
+    if work.annotator is None:
+        properties[PROP_LABELS] = work.policy.source
+    return eaf_xml(
+        work.clip_tiers(clip), round(clip["duration_s"] * 1000), media.resolve().as_uri(),
+        relative_url=relative_media_url(media, out), properties=properties,
+        mime=mimetypes.guess_type(media.name)[0] or "video/mp4", vocabularies=work.vocabularies)
+
+
+def _write_problem(clip: dict, path: Path, exc: OSError) -> str:
+    """'clip 7 (utt_3, train): OUT/train_utt_3.eaf: Is a directory': which clip, where, why."""
+    where = ", ".join(str(v) for v in (clip["external_id"], clip["split"]) if v)
+    why = exc.strerror or str(exc) or type(exc).__name__
+    return f"clip {clip['id']} ({where}): {path}: {why}"
 
 
 def relative_media_url(media: Path, folder: Path) -> str:

@@ -72,6 +72,7 @@ class ExportedFiles(list):
         self.written: dict[str, int] = {}  # file name -> records
         self.skipped: Counter[str] = Counter()  # reason -> clips
         self.media_problems: list[str] = []  # one line per clip left out for its media
+        self.write_problems: list[str] = []  # one line per clip whose file could not be written
         self.empty_splits: list[str] = []
         self.other_splits: Counter[str] = Counter()  # split -> clips of splits not exported
         self.labels: dict = {}  # verdicts.Selection.record: source, counts, left out
