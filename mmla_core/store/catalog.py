@@ -131,7 +131,11 @@ def tasks_for_dataset(store: Store, dataset_id: int) -> list[tuple[int, Task]]:
 def upsert_clips(store: Store, dataset_id: int, clips: Iterable[dict]) -> ClipUpsertCounts:
     """Insert new clips and update changed transcripts/paths; re-imports add only what is new.
 
-    Each clip dict has external_id, split, media_path (or None), transcript.
+    Each clip dict has external_id, split, media_path (or None), transcript. A clip whose media
+    path is unchanged keeps its probe (health, duration, streams, the file's size and mtime):
+    a new transcript is no reason to decode the file again, and a file that changed on disk is
+    the re-check's to notice (`datasets.media_check`). A new path names another file, so what
+    was known of the old one goes and the clip is probed again.
     """
     existing = {
         (r[0], r[1]): (r[2], r[3])
@@ -140,15 +144,17 @@ def upsert_clips(store: Store, dataset_id: int, clips: Iterable[dict]) -> ClipUp
             (dataset_id,),
         )
     }
-    new_rows, changed_rows, counts = [], [], ClipUpsertCounts()
+    new_rows, text_rows, media_rows, counts = [], [], [], ClipUpsertCounts()
     for clip in clips:
         key = (clip.get("split", ""), clip["external_id"])
         values = (clip.get("media_path"), clip.get("transcript", ""))
         if key not in existing:
             new_rows.append((dataset_id, key[0], key[1], *values, _initial_health(values[0])))
             existing[key] = values
-        elif existing[key] != values:
-            changed_rows.append((*values, _initial_health(values[0]), dataset_id, *key))
+        elif existing[key][0] != values[0]:
+            media_rows.append((*values, _initial_health(values[0]), dataset_id, *key))
+        elif existing[key][1] != values[1]:
+            text_rows.append((values[1], dataset_id, *key))
         else:
             counts.unchanged += 1
     with store.write() as conn:
@@ -156,12 +162,20 @@ def upsert_clips(store: Store, dataset_id: int, clips: Iterable[dict]) -> ClipUp
             "INSERT INTO clips (dataset_id, split, external_id, media_path, transcript, health) "
             "VALUES (?, ?, ?, ?, ?, ?)", new_rows,
         )
+        conn.executemany("UPDATE clips SET transcript = ? "
+                         "WHERE dataset_id = ? AND split = ? AND external_id = ?", text_rows)
         conn.executemany(
-            "UPDATE clips SET media_path = ?, transcript = ?, health = ? "
-            "WHERE dataset_id = ? AND split = ? AND external_id = ?", changed_rows,
+            f"UPDATE clips SET media_path = ?, transcript = ?, health = ?, {_FORGET_PROBE} "
+            "WHERE dataset_id = ? AND split = ? AND external_id = ?", media_rows,
         )
-    counts.added, counts.updated = len(new_rows), len(changed_rows)
+    counts.added, counts.updated = len(new_rows), len(text_rows) + len(media_rows)
     return counts
+
+
+# what a probe learnt of a clip's file: forgotten when the clip names another file
+_FORGET_PROBE = "health_detail = '', " + ", ".join(
+    f"{col} = NULL" for col in (*CLIP_MEDIA_COLUMNS, "probed_at")
+    if col not in ("health", "health_detail"))
 
 
 def source_clips(store: Store, dataset_id: int) -> list[dict]:

@@ -127,3 +127,33 @@ def test_cli_media_probe_lists_each_changed_file(tmp_path, capsys):
     assert "kept" not in out
     with open_store(db) as store:
         assert _clips(store)["lost"]["health"] == "missing_file"
+
+
+def test_a_reimport_that_changes_only_the_transcript_keeps_the_probe(store, tmp_path, opened):
+    """Before: any changed field of a re-imported clip reset its health to 'unprobed', so the
+    next probe decoded a file that had not changed; only a new media path is a new file."""
+    folder = tmp_path / "clips"
+    _probed_folder(store, folder, ["a.mp4", "b.mp4"])
+    probed = _clips(store)["a"]
+    manifest = folder / "manifest.csv"
+    manifest.write_text("path,external_id,transcript\na.mp4,a,a new transcript\n"
+                        "b.mp4,b,\n")
+    report = import_folder(store, folder)
+    assert report.updated >= 1
+    kept = _clips(store)["a"]
+    assert kept["transcript"] == "a new transcript"
+    probe_facts = ("health", "duration_s", "has_video", "media_size", "media_mtime", "media_hash",
+                   "probed_at")
+    assert {k: kept[k] for k in probe_facts} == {k: probed[k] for k in probe_facts}
+    opened.clear()
+    assert check_media(store, report.dataset_id).counts == {} and opened == []
+
+    (folder / "a.mp4").unlink()  # else the folder import makes it a clip of its own
+    make_clip(folder / "c.mp4", text="other", duration_s=1.5, width=64, height=48)
+    manifest.write_text("path,external_id,transcript\nc.mp4,a,a new transcript\nb.mp4,b,\n")
+    import_folder(store, folder)
+    moved = _clips(store)["a"]
+    assert moved["health"] == "unprobed" and moved["duration_s"] is None
+    assert moved["media_size"] is None and moved["media_hash"] is None  # the old file's identity
+    assert check_media(store, report.dataset_id).counts == {"ok": 1} and opened == ["c.mp4"]
+    assert _clips(store)["a"]["duration_s"] == pytest.approx(1.5, abs=0.1)
