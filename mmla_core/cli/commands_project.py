@@ -76,6 +76,11 @@ def cmd_datasets_move(store: Store, args) -> int:
     print(f"dataset {check.dataset!r} moved from {check.old_root} to {check.new_root}: "
           f"{check.checked} files checked ({hashed} by size and fingerprint, "
           f"{check.size_only} by size only: probed before fingerprints were kept)")
+    if check.first_seen:
+        print(f"{check.first_seen} file{'s' * (check.first_seen != 1)} first seen here: "
+              f"never seen at {check.old_root} (missing when probed, or not probed yet), so "
+              "nothing to compare with; "
+              f"`mmla media probe {check.dataset}` probes them")
     return EXIT_OK
 
 

@@ -5,6 +5,10 @@ folder really moved, `mmla datasets move NAME NEWROOT` points the dataset at the
 only if every clip's file is there and is the file that was probed: same size and the same
 fingerprint (`variants.plan.media_fingerprint`, stored as `clips.media_hash` at probe time).
 Otherwise nothing changes and each mismatch is listed, so labels never end up on other videos.
+
+A clip whose file was never seen (missing at its first probe: 0 bytes and no fingerprint
+recorded, or never probed) has nothing to compare: the file at the new root is taken for it
+and the report counts it as "first seen here" (the next `mmla media probe` probes it).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class MoveCheck:
     new_root: Path
     checked: int = 0  # files found with the same size (and fingerprint, where one is stored)
     size_only: int = 0  # of those, probed before fingerprints were stored: size checked only
+    first_seen: int = 0  # files found for clips whose file was never seen: nothing to compare
     problems: list[str] = field(default_factory=list)
 
 
@@ -41,16 +46,25 @@ def check_move(store: Store, dataset: str | int, new_root: str | os.PathLike) ->
     for clip in source_clips(store, row["id"]):
         if not clip["media_path"]:
             continue
-        problem = _file_problem(root, clip, media_fingerprint)
+        known = _file_was_seen(clip)
+        problem = _file_problem(root, clip, media_fingerprint if known else None)
         if problem is None:
-            check.checked += 1
-            check.size_only += clip["media_hash"] is None
+            check.checked += known
+            check.size_only += known and clip["media_hash"] is None
+            check.first_seen += not known
         else:
             check.problems.append(f"{clip['external_id']} ({clip['media_path']}): {problem}")
     return check
 
 
+def _file_was_seen(clip: dict) -> bool:
+    """Whether a probe recorded the clip's file: a fingerprint, or a size above 0 (probed before
+    fingerprints were kept). A file missing at its first probe is recorded as 0 bytes."""
+    return clip["media_hash"] is not None or bool(clip["media_size"])
+
+
 def _file_problem(root: Path, clip: dict, fingerprint) -> str | None:
+    """Why the file under `root` is not the clip's; `fingerprint` None: only that it is there."""
     try:
         target = confine(root, clip["media_path"])
         info = os.stat(target)
@@ -60,6 +74,8 @@ def _file_problem(root: Path, clip: dict, fingerprint) -> str | None:
         return f"not found under the new root ({exc.strerror})"
     if not stat.S_ISREG(info.st_mode):
         return "not a regular file"
+    if fingerprint is None:
+        return None
     if clip["media_size"] is not None and info.st_size != clip["media_size"]:
         return f"{info.st_size} bytes, was {clip['media_size']}: another file"
     if clip["media_hash"] is not None and fingerprint(target) != clip["media_hash"]:
