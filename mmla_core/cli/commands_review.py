@@ -1,5 +1,5 @@
-"""`mmla label | check | checks | note | review | undo | redo | agreement | export-eaf |
-export-review`: curate from the command line, exactly as the GUI does.
+"""`mmla label | transcript | check | checks | note | review | undo | redo | agreement |
+export-eaf | export-review`: curate from the command line, exactly as the GUI does.
 
 The annotator comes from `--annotator` or the MMLA_ANNOTATOR environment variable.
 """
@@ -85,6 +85,13 @@ def _curation_commands(sub) -> None:
                         help="replace the list (repeat for each check, in order)")
     checks.add_argument("--reset", action="store_true", help="go back to MMA-Bench's four")
     checks.set_defaults(handler=cmd_checks)
+
+    transcript = sub.add_parser("transcript", help="correct a clip's transcript (an edit of "
+                                "yours: `mmla undo` takes it back; re-imports keep it)")
+    transcript.add_argument("clip", help="clip id, DATASET/EXTERNAL_ID or a unique external id")
+    transcript.add_argument("text", help="the clip's new transcript")
+    _annotator_option(transcript)
+    transcript.set_defaults(handler=cmd_transcript)
 
     note = sub.add_parser("note", help="set one annotator's free-text note on a clip")
     note.add_argument("clip")
@@ -202,6 +209,20 @@ def cmd_checks(store: Store, args) -> int:
     rows = [{"key": c.key, "shown": c.shown_text, "question": c.question}
             for c in dataset_checks(store, dataset["id"])]
     print_table(rows, ["key", "shown", "question"], widths={"question": 90})
+    return EXIT_OK
+
+
+def cmd_transcript(store: Store, args) -> int:
+    """`mmla transcript`: the GUI's F2 edit (labels.set_transcript), on the annotator's undo
+    stack; a re-import keeps it and reports the rows where the source says otherwise."""
+    annotator, clip = _writer(args), _clip(store, args.clip)
+    old = clip["transcript"] or ""
+    if args.text == old:
+        print(f"clip {clip['id']} transcript unchanged: {old!r}")
+        return EXIT_OK
+    labels.set_transcript(store, clip["id"], args.text, annotator)
+    print(f"clip {clip['id']} transcript: {old!r} -> {args.text!r}  ({annotator}; "
+          f"undo: mmla undo --annotator {annotator})")
     return EXIT_OK
 
 

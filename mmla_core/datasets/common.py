@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mmla_core.datasets.entries import clean_pending, special_file
 from mmla_core.datasets.identity import (
+    count_people_labels,
     keep_curated_transcripts,
     move_to_new_keys,
     report_curated_labels,
@@ -18,6 +19,7 @@ from mmla_core.prompts import answer_word
 from mmla_core.store.catalog import (
     clip_ids_by_key,
     dataset_by_name,
+    datasets_by_root,
     imported_labels,
     upsert_clips,
     upsert_dataset,
@@ -104,6 +106,9 @@ def match_label(task: Task, raw: str) -> str | None:
     return label
 
 
+FOLDER_KIND = "folder"
+
+
 def open_dataset(store: Store, report: ImportReport, root: Path, kind: str, *,
                  explicit_name: bool = False) -> int:
     """The id of the dataset imported from `root`, created if new; sets `report.dataset_id`.
@@ -115,6 +120,9 @@ def open_dataset(store: Store, report: ImportReport, root: Path, kind: str, *,
     import (say a folder named like an MMLA dataset) would mix two id schemes: refused.
     """
     name, root_text = report.dataset, str(root)
+    if not explicit_name and kind == FOLDER_KIND:
+        _reimport_under_its_name(store, report, root_text)
+        name = report.dataset
     existing = dataset_by_name(store, name)
     if existing is not None and existing["source_kind"] != kind:
         raise DatasetImportError(
@@ -131,6 +139,19 @@ def open_dataset(store: Store, report: ImportReport, root: Path, kind: str, *,
     dataset_id = upsert_dataset(store, report.dataset, root_text, kind)
     report.dataset_id = dataset_id
     return dataset_id
+
+
+def _reimport_under_its_name(store: Store, report: ImportReport, root: str) -> None:
+    """A folder imported before under another name (`--name talk`) is that dataset again when
+    imported with no name: its clips, curated labels and transcripts, not a second copy of the
+    folder holding the source's values. (A sharegpt file's folder may hold several datasets'
+    files, so only folder imports are matched by their root.)"""
+    same_name = dataset_by_name(store, report.dataset)
+    if same_name is not None and same_name["root"] == root:
+        return
+    known = datasets_by_root(store, root, FOLDER_KIND)
+    if known:
+        report.found_as, report.dataset = report.dataset, known[0]["name"]
 
 
 def _name_for_root(store: Store, name: str, root: str, kind: str) -> str:
@@ -164,6 +185,7 @@ def write_clips(
         report.add_counts(upsert_clips(store, dataset_id, (c.as_row() for c in pending)))
         mark_media_missing(store, missing)
         ids = clip_ids_by_key(store, dataset_id)
+        count_people_labels(store, dataset_id, pending, report, ids)
         existing = imported_labels(store, dataset_id)
         changed = {
             (ids[(clip.split, clip.external_id)], task_id): label

@@ -107,5 +107,16 @@ def report_curated_labels(store: Store, dataset_id: int, pending: Pending,
                          f"{kept} are kept")
 
 
+def count_people_labels(store: Store, dataset_id: int, pending: Pending, report: ImportReport,
+                        ids: dict[tuple[str, str], int]) -> None:
+    """How many (clip, task) pairs of the rows a person labelled otherwise than the source: their
+    label stays the curated one (a note, not an issue: nothing was overwritten)."""
+    people = human_labels(store, dataset_id)
+    report.people_labels += sum(
+        1 for clip in pending for task_id, label in clip.labels.items()
+        if any(value != label for _, value in
+               people.get((ids.get((clip.split, clip.external_id)), task_id), [])))
+
+
 def _quote(text: str) -> str:
     return repr(text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 1] + "…")

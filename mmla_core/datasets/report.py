@@ -41,7 +41,9 @@ class ImportReport:
     curated_kept: int = 0  # rows where the source differs from a person's edit, which is kept
     curated_overwritten: int = 0  # ... replaced by the source (--overwrite-curated), undoable
     media_missing: int = 0  # stored clips whose media file is gone: kept, marked missing_file
+    people_labels: int = 0  # (clip, task) pairs a person labelled unlike the source: theirs wins
     renamed_from: str | None = None  # the name asked for, taken by a dataset with another root
+    found_as: str | None = None  # the default name, of a folder imported before as `dataset`
     issues: list[ImportIssue] = field(default_factory=list)
 
     def issue(self, location: object, message: str) -> None:
@@ -83,6 +85,9 @@ class ImportReport:
             notes.append(f"  imported as a new dataset {self.dataset!r}: {self.renamed_from!r} "
                          "is another folder (a dataset is its root; `mmla datasets move` "
                          "re-roots one that moved)")
+        if self.found_as:
+            notes.append(f"  this folder is dataset {self.dataset!r} (imported before under "
+                         f"that name): imported into it, not as a new dataset {self.found_as!r}")
         if self.moved:
             notes.append(f"  {self.moved} clips moved to another split (same clip, labels kept)")
         if self.curated_kept or self.curated_overwritten:
@@ -92,6 +97,10 @@ class ImportReport:
             notes.append(f"  {count(self.media_missing, 'media file')} missing: "
                          f"the clips keep them (health missing_file, not text-only), each "
                          "listed with its row")
+        if self.people_labels:
+            notes.append(f"  {count(self.people_labels, 'label')} by people differ from the "
+                         "source's and stay the curated ones (the source's is kept as "
+                         "'import')")
         return notes
 
 

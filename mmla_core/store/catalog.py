@@ -48,6 +48,12 @@ def dataset_by_name(store: Store, name: str) -> dict | None:
     return rows[0] if rows else None
 
 
+def datasets_by_root(store: Store, root: str, kind: str) -> list[dict]:
+    """The datasets imported from the folder `root` by an import of `kind`, oldest first."""
+    return store.query("SELECT * FROM datasets WHERE root = ? AND source_kind = ? ORDER BY id",
+                       (root, kind))
+
+
 def find_dataset(store: Store, ref: str | int | None) -> dict | None:
     """A dataset by id (an int, or a string of digits naming no dataset) or by name."""
     if ref is None:

@@ -115,3 +115,28 @@ def test_adding_splits_to_a_manifest_moves_the_clips(tmp_path, speaker_clip, cap
     assert [c["split"] for c in after] == ["train", "test"]
     assert cli(["--db", str(db), "show", "clips/a"]) == 0  # not ambiguous
     assert "MELD: joy  (alice)" in capsys.readouterr().out  # the label stayed on it
+
+
+def test_a_folder_imported_under_a_name_is_found_again_without_it(tmp_path, speaker_clip,
+                                                                 capsys):
+    """`mmla import clips --name talk`, a curator's label and transcript, then `mmla import
+    clips`: the same dataset (not a second copy of the folder with the source's values), and
+    the import says what of the person's work it kept."""
+    folder = make_folder(tmp_path / "clips", speaker_clip,
+                         "path,split,transcript,MELD\na.mp4,test,hi,joy\n")
+    db = tmp_path / "p.sqlite"
+    assert cli(["--db", str(db), "import", str(folder), "--name", "talk", "--no-probe"]) == 0
+    for edit in (["label", "talk/a", "MELD", "fear"], ["transcript", "talk/a", "Hi!"]):
+        assert cli(["--db", str(db), *edit, "--annotator", "alice"]) == 0
+    capsys.readouterr()
+    assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 3
+    out = capsys.readouterr().out
+    assert out.startswith("talk: 1 clip (0 added, 0 updated, 1 unchanged)"), out
+    assert "this folder is dataset 'talk' (imported before under that name)" in out
+    assert "1 label by people differ" in out and "'Hi!'" in out
+    with open_store(db) as store:
+        assert [r["name"] for r in store.query("SELECT name FROM datasets")] == ["talk"]
+    assert [c["transcript"] for c in clips_of(db, "talk")] == ["Hi!"]
+    # a name given on purpose still makes a dataset of its own
+    assert cli(["--db", str(db), "import", str(folder), "--name", "other", "--no-probe"]) == 0
+    assert [c["transcript"] for c in clips_of(db, "other")] == ["hi"]
