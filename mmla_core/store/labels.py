@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from mmla_core.store.db import Store
 from mmla_core.store.label_policy import ADJUDICATED_PREFIX, IMPORT_ANNOTATOR, label_of
+from mmla_core.store.variant_text import follow_parent_transcript
 
 CHECK_ANSWERS = ("yes", "no", "unsure")
 
@@ -173,7 +174,10 @@ def _apply(conn, edit: Edit, annotator: str, value: str | None) -> None:
         assert edit.check_key is not None
         _apply_check(conn, edit.clip_id, edit.check_key, annotator, value, "human", None, None)
     else:
+        before = conn.execute("SELECT transcript FROM clips WHERE id = ?",
+                              (edit.clip_id,)).fetchone()
         conn.execute("UPDATE clips SET transcript = ? WHERE id = ?", (value or "", edit.clip_id))
+        follow_parent_transcript(conn, edit.clip_id, (before or [None])[0] or "", value or "")
 
 
 def _apply_label(conn, clip_id: int, task_id: int, annotator: str, label: str | None) -> None:
