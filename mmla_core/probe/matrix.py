@@ -37,6 +37,7 @@ from mmla_core.probe.attention import attention_shares, leaf_profile
 from mmla_core.probe.shared_prefix import answer_prompts
 from mmla_core.store.catalog import clip_media_path, get_clip, task_by_name, variant_descendants
 from mmla_core.store.db import Store
+from mmla_core.store.label_policy import CURATED, resolve_labels
 from mmla_core.store.labels import gold_label
 from mmla_core.store.results import (
     get_run,
@@ -212,10 +213,11 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
                            tuple(int(v) for v in variants))
     settings = settings or InferenceSettings(seed=seed)
     row, task_id, task_obj, extra = _prepare(store, clip_id, task, request)
-    clip_gold = gold_label(store, clip_id, task_id) if task_id is not None else None
+    clip_gold, labels = _clip_gold(store, clip_id, task_id)
     recorder = RunRecorder.for_engine(store, engine)
     run_settings = _run_settings(clip_id, request, extra, clip_gold, task_obj, seed, attention,
                                  settings, engine)
+    run_settings["labels"] = labels  # `mmla runs show`'s labels line, as an evaluation's
     rows = (*request.scenarios, *extra)
     run_id = recorder.start("probe", settings=run_settings, name=name, task_id=task_id,
                             dataset_id=row["dataset_id"], total=len(rows) * len(request.prompts))
@@ -240,6 +242,15 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
     result.status = "cancelled" if result.status == "cancelled" else "done"
     recorder.finish(result.status)
     return result
+
+
+def _clip_gold(store: Store, clip_id: int, task_id: int | None) -> tuple[str | None, dict]:
+    """The clip's curated label for the task (what its cells are judged against) and what the
+    run records about it: the label source and the kind of label (person, import, ...)."""
+    if task_id is None:  # a task the project lacks: no gold
+        return None, {"source": CURATED, "counts": {}}
+    policy = resolve_labels(store, CURATED, clip_ids=[clip_id], task_id=task_id)
+    return policy.get(clip_id, task_id), policy.summary([(clip_id, task_id)])
 
 
 def _prepare(store: Store, clip_id: int, task, request: ProbeRequest):

@@ -76,7 +76,9 @@ class RelianceProfile:
         """One line for people: what was relied on, and the threshold it was judged by."""
         known = {m: v for m, v in self.drop.items() if v is not None}
         if not known:
-            return "no single modality (no modality was perturbed)"
+            # existing variant rows may perturb one, but the profile is MMA-Bench's scenarios
+            return ("no single modality (no MMA-Bench scenario was probed; variant rows are "
+                    "not part of the profile)")
         top = max(known, key=known.__getitem__)
         if self.relied_on is None:
             return (f"no single modality (largest drop of P(gold): {top} {known[top]:+.3f}, "
