@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -27,6 +28,7 @@ from mmla_core.store.jobs import job_events, job_resumes
 from mmla_core.train import control
 from mmla_core.train.config import TrainConfig, TrainConfigError, yaml_problem
 from mmla_core.train.logtext import readable_log
+from mmla_core.train.outputs import SAMPLES_FILE, read_samples
 from mmla_core.train.preflight import validate
 from mmla_core.train.samples import labels_record, preview
 
@@ -248,6 +250,7 @@ def _show(store, args) -> int:
         step = f" (step {resume['step']})" if resume.get("step") is not None else ""
         print(f"{'resumed':<18} {resume.get('at')} from {resume.get('checkpoint') or '?'}{step}")
     print_selection(json.loads(job.get("labels_json") or "null"))
+    _print_samples(job)
     print("\nlast events:")
     _print_events(events[-5:])
     print("\ncheckpoints: " + (", ".join(str(c["step"]) for c in control.checkpoints(job))
@@ -260,6 +263,15 @@ def _show(store, args) -> int:
     if advice:
         print(f"\n{advice}")
     return EXIT_OK
+
+
+def _print_samples(job: dict) -> None:
+    """How many samples per split the run trained and was checked on, and where they are."""
+    samples = read_samples(job["output_dir"] or "")
+    if samples:
+        per_split = Counter(s["split"] for s in samples)
+        print(f"samples: {', '.join(f'{n} {split}' for split, n in per_split.items())} "
+              f"({Path(job['output_dir']) / SAMPLES_FILE})")
 
 
 def _print_events(events: list[dict], *, say_none: bool = True) -> None:

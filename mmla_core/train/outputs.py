@@ -15,6 +15,7 @@ import re
 import shutil
 from pathlib import Path
 
+from mmla_core.fsutil import write_text_atomic
 from mmla_core.store.jobs import other_output_dirs
 from mmla_core.train.processes import PID_ROLES
 
@@ -28,7 +29,8 @@ STOP_FILE = "STOP"
 # Written by the launcher before the trainer starts: a fresh run may find these (and only these).
 LAUNCH_FILES = ("config.yaml", LOG_FILE, MARKER_FILE, STOP_FILE,
                 *(f"{role}.pid" for role in PID_ROLES))
-RUN_FILES = (*LAUNCH_FILES, "events.jsonl", "best.json", "adapter", "adapter.saving",
+SAMPLES_FILE = "samples.jsonl"  # what the latest (re)start trained and evaluated on
+RUN_FILES = (*LAUNCH_FILES, SAMPLES_FILE, "events.jsonl", "best.json", "adapter", "adapter.saving",
              "adapter.old", CHECKPOINT_STAGING)
 
 
@@ -58,6 +60,24 @@ def incomplete_note(skipped: list[Path]) -> str:
     names = ", ".join(p.name for p in skipped)
     return (f"skipped incomplete checkpoint(s) {names} (no {CHECKPOINT_STATE}: the run was "
             "killed while saving)")
+
+
+def write_samples(out: Path, samples) -> Path:
+    """`samples.jsonl`: one line per train and dev sample the run (re)started with: the clip,
+    its split, task, label and transcript-bearing prompt as the trainer saw them. The job's
+    record of its data: labels and transcripts curated after the launch do not change it."""
+    fields = ("split", "clip_id", "task", "label", "answer", "prompt", "media_path", "variant",
+              "prompt_kind")
+    lines = [json.dumps({f: getattr(s, f) for f in fields}, ensure_ascii=False) for s in samples]
+    return write_text_atomic(Path(out) / SAMPLES_FILE, "".join(f"{line}\n" for line in lines))
+
+
+def read_samples(out: str | Path) -> list[dict]:
+    """The samples `write_samples` recorded ([] for a run that has not started, or older)."""
+    path = Path(out) / SAMPLES_FILE
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def leftovers(out: Path) -> list[str]:

@@ -26,6 +26,7 @@ from mmla_core.train.outputs import (
     checkpoint_is_complete,
     incomplete_note,
     latest_complete_checkpoint,
+    write_samples,
 )
 from mmla_core.train.preflight import validate
 from mmla_core.train.samples import build_samples, effective_modality, resolve_tasks
@@ -239,6 +240,8 @@ class _Run:
         train = [s for split in config.train_splits
                  for s in build_samples(self.store, config, split)]
         dev = build_samples(self.store, config, config.dev_split)
+        if self.rank == 0:
+            write_samples(self.output_dir, [*train, *dev])
         log.info("%s: %d train / %d dev samples, model %s (%s, %s), sharding %s, resume from %s",
                  config.name, len(train), len(dev), model_path, family, modality,
                  config.sharding, checkpoint)
