@@ -112,10 +112,11 @@ def count_people_labels(store: Store, dataset_id: int, pending: Pending, report:
     """How many (clip, task) pairs of the rows a person labelled otherwise than the source: their
     label stays the curated one (a note, not an issue: nothing was overwritten)."""
     people = human_labels(store, dataset_id)
-    report.people_labels += sum(
-        1 for clip in pending for task_id, label in clip.labels.items()
-        if any(value != label for _, value in
-               people.get((ids.get((clip.split, clip.external_id)), task_id), [])))
+    for clip in pending:
+        clip_id = ids.get((clip.split, clip.external_id))
+        for task_id, label in clip.labels.items():
+            theirs = people.get((clip_id, task_id), []) if clip_id is not None else []
+            report.people_labels += any(value != label for _, value in theirs)
 
 
 def _quote(text: str) -> str:
