@@ -12,6 +12,7 @@ from mmla_core.cli.common import (
     CliError,
     UsageError,
     add_selection_args,
+    positive_int,
     print_selection,
     print_warnings,
     progress_bar,
@@ -63,7 +64,7 @@ def register(sub) -> None:
                                  "modified since is marked missing or probed again (a stat "
                                  "each; unchanged files are not opened)")
     probe.add_argument("dataset", nargs="?", help="only this dataset")
-    probe.add_argument("--workers", type=int, default=None)
+    probe.add_argument("--workers", type=positive_int, default=None)
     probe.set_defaults(handler=cmd_probe)
 
     exp = sub.add_parser("export", help="export labelled clips")
@@ -71,9 +72,10 @@ def register(sub) -> None:
     exp.add_argument("out", type=Path, help="output folder (llamafactory) or file (jsonl/csv)")
     exp.add_argument("--dataset", help="dataset name (required for llamafactory)")
     exp.add_argument("--task", help="task name (required for llamafactory)")
-    exp.add_argument("--splits", default="train,dev", help="llamafactory: splits to write")
+    exp.add_argument("--splits", help="llamafactory: splits to write (default: train,dev)")
     exp.add_argument("--split", help="jsonl/csv: only this split")
-    exp.add_argument("--mode", choices=("video", "video_audio", "text"), default="video")
+    exp.add_argument("--mode", choices=("video", "video_audio", "text"),
+                     help="llamafactory: the samples' form (default: video)")
     exp.add_argument("--tokenizer", metavar="MODEL",
                      help="llamafactory: count each sample's tokens with this model's tokenizer "
                      "(a registered model, a folder or a cached Hugging Face id; default: an "
@@ -150,7 +152,21 @@ def _report_left_out(problems: list[str]) -> int:
     return EXIT_PARTIAL if problems else EXIT_OK
 
 
+def _check_format_flags(args) -> None:
+    """A flag the export format does not take is a usage mistake, not a silent no-op."""
+    given = {"--task": args.task, "--tokenizer": args.tokenizer, "--splits": args.splits,
+             "--mode": args.mode, "--split": args.split}
+    per_file = ("--split",)
+    takes = {"llamafactory": ("--task", "--tokenizer", "--splits", "--mode"), "eaf": per_file,
+             "jsonl": per_file, "csv": per_file}[args.format]
+    for flag, value in given.items():
+        if value is not None and flag not in takes:
+            raise UsageError(f"{flag} does not apply to a {args.format} export (it takes "
+                             f"{', '.join(takes)})")
+
+
 def cmd_export(store: Store, args) -> int:
+    _check_format_flags(args)
     if args.format == "eaf":
         return cmd_export_eaf(store, args)
     selection = selection_from_args(args)
@@ -162,7 +178,8 @@ def cmd_export(store: Store, args) -> int:
         tokenizer = _tokenizer(store, args.tokenizer) if args.tokenizer else None
         files = datasets.export_llamafactory(
             store, args.out, dataset=args.dataset, task=args.task,
-            splits=tuple(args.splits.split(",")), mode=args.mode, selection=selection,
+            splits=tuple((args.splits or "train,dev").split(",")), mode=args.mode or "video",
+            selection=selection,
             tokenizer=tokenizer, tokenizer_name=args.tokenizer,
         )
         for path in files:

@@ -30,11 +30,13 @@ from mmla_core.eval.comparable import (
 from mmla_core.eval.compare import compare_runs, metrics_rows, pooled_accuracy, run_report
 from mmla_core.eval.export import ExportFormatError, export_format, export_run
 from mmla_core.eval.finetune_compare import KINDS, best_by_kind, config_diff, finetune_rows
+from mmla_core.eval.run_plan import variant_specs
 from mmla_core.eval.runs import EvalError, run_evaluation
 from mmla_core.eval.shards import ShardError
 from mmla_core.store.results import list_runs, require_run, run_accuracy, run_error_rows
 from mmla_core.store.run_owners import fail_orphan_runs
 from mmla_core.train.merge import merge_run_folder
+from mmla_core.variants.recipes import RecipeError
 from mmla_core.worker.client import WorkerClient
 
 METRIC_COLUMNS = ["run", "variant", "n", "ACC", "F1", "WF1", "WP", "P", "R", "flips", "errors"]
@@ -94,6 +96,10 @@ def register(sub) -> None:
 
 def _eval(store, args) -> int:
     placement_kwargs(args)  # a --device-map / --max-memory that cannot be read: usage, now
+    try:
+        variant_specs(args.variants)
+    except RecipeError as exc:  # an unknown recipe or a bad parameter, before a model loads
+        raise UsageError(f"--variants: {exc}") from exc
     kwargs = eval_kwargs(args)  # flags that make no evaluation: an ArgumentError (usage)
     if args.adapter and args.resume is None:
         note = adapter_defaults(store, kwargs, args)

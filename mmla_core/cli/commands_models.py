@@ -13,7 +13,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mmla_core.cli.common import CliError, add_placement_arguments, placement_kwargs, print_table
+from mmla_core.cli.common import (
+    CliError,
+    add_placement_arguments,
+    placement_kwargs,
+    positive_float,
+    positive_int,
+    print_table,
+)
 from mmla_core.models.download import download_model
 from mmla_core.models.engine import Engine
 from mmla_core.models.inputs import InferenceSettings, clip_input_from_store
@@ -64,12 +71,14 @@ def register(sub) -> None:
     predict.add_argument("--task", required=True, help="task name, e.g. MIntRec or MELD")
     predict.add_argument("--mode", choices=("scoring", "generation"), default="scoring")
     rate = predict.add_mutually_exclusive_group()
-    rate.add_argument("--frames", type=int, help="frames sampled over the clip (default 4)")
-    rate.add_argument("--fps", type=float, help="sample this many frames per second instead")
-    predict.add_argument("--max-pixels", type=int, default=360 * 420)
+    rate.add_argument("--frames", type=positive_int,
+                      help="frames sampled over the clip (default 4)")
+    rate.add_argument("--fps", type=positive_float,
+                      help="sample this many frames per second instead")
+    predict.add_argument("--max-pixels", type=positive_int, default=360 * 420)
     predict.add_argument("--no-audio", action="store_true", help="do not let the model hear")
     predict.add_argument("--prompt", choices=PROMPT_CHOICES, default="zero_shot")
-    predict.add_argument("--max-new-tokens", type=int, default=32)
+    predict.add_argument("--max-new-tokens", type=positive_int, default=32)
     predict.add_argument("--device", help="cpu, cuda, cuda:1 (default: a GPU when present)")
     add_placement_arguments(predict)
     predict.add_argument("--adapter", help="LoRA adapter folder to apply")

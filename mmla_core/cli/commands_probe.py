@@ -16,6 +16,7 @@ from mmla_core.cli.common import (
     UsageError,
     add_placement_arguments,
     placement_kwargs,
+    positive_int,
     print_table,
     progress_bar,
 )
@@ -61,7 +62,7 @@ def register(sub) -> None:
                    help="the clip (id, DATASET/external_id or a unique external id)")
     p.add_argument("run", nargs="*", type=int, help="with show: a probe's run id; with "
                    "compare: two run ids")
-    p.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--workers", type=positive_int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--model", help="registered model name (mmla models ls) or a model folder")
     p.add_argument("--task", help="task name, e.g. MIntRec")
     p.add_argument("--scenarios", default=DEFAULT_SCENARIOS,
@@ -81,8 +82,8 @@ def register(sub) -> None:
                    help="also capture attention shares by modality per layer (each prompt's last "
                    "token once more with eager attention, over the probe's own cached pass: "
                    "about 10-15%% more time)")
-    p.add_argument("--frames", type=int, help="frames per clip (default 4)")
-    p.add_argument("--max-pixels", type=int, help="pixels per frame (default 360*420)")
+    p.add_argument("--frames", type=positive_int, help="frames per clip (default 4)")
+    p.add_argument("--max-pixels", type=positive_int, help="pixels per frame (default 360*420)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda, ... (default: auto)")
     add_placement_arguments(p)
@@ -93,9 +94,9 @@ def register(sub) -> None:
                        "model for a dataset (a model layer; human answers are never touched)")
     c.add_argument("--dataset", required=True)
     c.add_argument("--model", required=True)
-    c.add_argument("--limit", type=int, help="only the first N clips")
-    c.add_argument("--frames", type=int)
-    c.add_argument("--max-pixels", type=int)
+    c.add_argument("--limit", type=positive_int, help="only the first N clips")
+    c.add_argument("--frames", type=positive_int)
+    c.add_argument("--max-pixels", type=positive_int)
     c.add_argument("--device")
     add_placement_arguments(c)
     c.set_defaults(handler=_checks_model)

@@ -10,6 +10,7 @@ from mmla_core.cli.common import (
     UsageError,
     add_placement_arguments,
     add_selection_args,
+    positive_int,
     print_selection,
     print_table,
     progress_bar,
@@ -45,8 +46,9 @@ def register(sub) -> None:
                    "(default: all six)")
     p.add_argument("--device", help="with --run-missing: cpu, cuda, ...")
     add_placement_arguments(p)
-    p.add_argument("--frames", type=int, help="with --run-missing: frames per clip (default 4)")
-    p.add_argument("--max-pixels", type=int, help="with --run-missing: pixels per frame")
+    p.add_argument("--frames", type=positive_int,
+                   help="with --run-missing: frames per clip (default 4)")
+    p.add_argument("--max-pixels", type=positive_int, help="with --run-missing: pixels per frame")
     p.add_argument("--csv", help="also write the table as CSV")
     add_selection_args(p)
     p.set_defaults(handler=cmd_probe_table)
@@ -61,7 +63,18 @@ def _run_ids(store: Store, args) -> list[int]:
     return probe_run_ids(store, args.task, args.model)
 
 
+# flags that only set up the probes --run-missing makes
+RUN_MISSING_FLAGS = (("--attention", "attention"), ("--scenarios", "scenarios"),
+                     ("--device", "device"), ("--device-map", "device_map"),
+                     ("--max-memory", "max_memory"), ("--frames", "frames"),
+                     ("--max-pixels", "max_pixels"))
+
+
 def _set_clips(store: Store, args) -> list[int] | None:
+    if not args.run_missing:
+        for flag, attribute in RUN_MISSING_FLAGS:
+            if getattr(args, attribute):
+                raise UsageError(f"{flag} goes with --run-missing (it sets up the probes made)")
     if not (args.dataset or args.clips):
         for flag, given in (("--split", args.split), ("--run-missing", args.run_missing)):
             if given:

@@ -21,6 +21,7 @@ from mmla_core.cli.common import (
     LABELS_HELP,
     CliError,
     UsageError,
+    positive_int,
     print_selection,
     print_table,
 )
@@ -134,7 +135,7 @@ def _register_extras(name: str, action) -> None:
         action.add_argument("--keep-files", action="store_true",
                             help="forget the run but keep its folder")
     elif name == "show":
-        action.add_argument("--lines", type=int, default=20, help="log lines to show")
+        action.add_argument("--lines", type=positive_int, default=20, help="log lines to show")
     elif name == "export-config":
         action.add_argument("--out", type=Path, help="YAML to write (default ./<name>.yaml)")
 

@@ -10,6 +10,7 @@ from mmla_core.cli.common import (
     EXIT_PARTIAL,
     CliError,
     UsageError,
+    positive_int,
     print_table,
     progress_bar,
 )
@@ -37,7 +38,8 @@ def register(sub) -> None:
                       help="add a preset's variants (mmabench: MMA-Bench's five conflicts)")
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--split", help="only clips of this split")
-    make.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    make.add_argument("--workers", type=positive_int, default=None,
+                      help="processes (default: all cores)")
     make.add_argument("--copy-labels", action="store_true",
                       help="give each variant its parent's labels (for export)")
     make.set_defaults(handler=cmd_make)
@@ -69,6 +71,8 @@ def _specs(args) -> list:
 
 
 def cmd_make(store: Store, args) -> int:
+    if args.clip and args.split:
+        raise UsageError("--split picks clips of --dataset; --clip names one clip")
     specs = _specs(args)
     dataset, clip_ids = args.dataset, None
     if args.clip:

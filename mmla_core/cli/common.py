@@ -12,6 +12,8 @@ from mmla_core.eval.arguments import (  # noqa: F401 - the CLI's commands take t
     ArgumentError,
     add_placement_arguments,
     add_selection_args,
+    positive_float,
+    positive_int,
 )
 from mmla_core.eval.arguments import placement_kwargs as eval_placement_kwargs
 from mmla_core.eval.arguments import selection_from_args as eval_selection_from_args

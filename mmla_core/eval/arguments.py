@@ -16,11 +16,28 @@ from mmla_core.store.verdicts import Selection
 
 __all__ = ["LABELS_HELP", "ArgumentError", "adapter_defaults", "add_eval_arguments",
            "add_placement_arguments", "add_selection_args", "eval_kwargs", "placement_kwargs",
-           "selection_from_args", "settings_from_args"]
+           "positive_float", "positive_int", "selection_from_args", "settings_from_args"]
 
 
 class ArgumentError(ValueError):
     """Options that do not make an evaluation (a missing --model, a bad --labels)."""
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a count (frames, pixels, workers, clips) of 1 or more; argparse turns
+    the error into its own usage error (exit 2)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give 1 or more, not {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a rate (frames per second) above 0."""
+    value = float(text)
+    if not value > 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"give a number above 0, not {text}")
+    return value
 
 
 # --- which labels and clips (store.label_policy, store.verdicts) -------------------------------
@@ -80,19 +97,21 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
                    "audio_swap,frames_black+audio_silent")
     p.add_argument("--mode", choices=("scoring", "generation"), default="scoring",
                    help="label scoring (default) or MMLA's generation + parser")
-    p.add_argument("--frames", type=int, help="frames per clip (default 4, MMLA's setting)")
-    p.add_argument("--fps", type=float, help="sample frames at this rate instead of --frames")
-    p.add_argument("--max-pixels", type=int, help="pixels per frame (default 360*420)")
+    p.add_argument("--frames", type=positive_int,
+                   help="frames per clip (default 4, MMLA's setting)")
+    p.add_argument("--fps", type=positive_float,
+                   help="sample frames at this rate instead of --frames")
+    p.add_argument("--max-pixels", type=positive_int, help="pixels per frame (default 360*420)")
     p.add_argument("--no-audio", action="store_true", help="do not feed the clip's audio")
     p.add_argument("--prompt-kind", help="zero_shot (default; with --adapter: the form its "
                    "training used), sft, ...")
     p.add_argument("--template", type=Path, help="file with your own prompt template")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-new-tokens", type=int, help="generation: token limit")
+    p.add_argument("--max-new-tokens", type=positive_int, help="generation: token limit")
     p.add_argument("--attn", help="attention implementation (sdpa, eager, flash_attention_2)")
     p.add_argument("--adapter", help="LoRA adapter folder (a fine-tune's checkpoint)")
     p.add_argument("--allow-pickle", action="store_true", help="allow pickle weights (unsafe)")
-    p.add_argument("--batch-size", type=int, default=4, help="clips per batch and commit")
+    p.add_argument("--batch-size", type=positive_int, default=4, help="clips per batch and commit")
     add_placement_arguments(p)
     p.add_argument("--name", default="", help="a name for the run")
     p.add_argument("--resume", type=int, metavar="RUN_ID",

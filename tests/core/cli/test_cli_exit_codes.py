@@ -29,6 +29,10 @@ USAGE_MISTAKES = [  # (module, arguments, the command's usage line, words of the
      "label source"),
     ("data", ["import", "FOLDER", "--kind", "folder", "--only", "MELD"], "mmla import",
      "--only applies to mmla imports"),
+    ("data", ["export", "jsonl", "OUT.jsonl", "--task", "MELD"], "mmla export",
+     "--task does not apply to a jsonl export"),
+    ("data", ["export", "csv", "OUT.jsonl", "--splits", "train"], "mmla export",
+     "--splits does not apply to a csv export"),
     ("review", ["label", "1", "MELD", "joy", "--clear", "--annotator", "a"], "mmla label",
      "LABEL or --clear"),
     ("review", ["checks", "demo", "--reset", "--set", "lips=Do the lips move?"],
@@ -40,9 +44,13 @@ USAGE_MISTAKES = [  # (module, arguments, the command's usage line, words of the
      "give --recipes and/or --preset"),
     ("variants", ["variants", "make", "--dataset", "demo", "--recipes", "audio_swap:fit"],
      "mmla variants make", "key=value"),
+    ("variants", ["variants", "make", "--clip", "1", "--split", "train", "--recipes",
+                  "audio_swap"], "mmla variants make", "--split picks clips of --dataset"),
     ("eval", ["eval", "--task", "MELD"], "mmla eval", "give --model, --task and --dataset"),
     ("eval", ["eval", "--model", "m", "--task", "MELD", "--dataset", "demo", "--max-memory",
               "lots"], "mmla eval", "max memory 'lots'"),
+    ("eval", ["eval", "--model", "m", "--task", "MELD", "--dataset", "demo", "--variants",
+              "audio_swap,upside_down"], "mmla eval", "unknown recipe 'upside_down'"),
     ("eval", ["runs", "compare", "1"], "mmla runs compare", "two or more run ids"),
     ("eval", ["runs", "export", "1", "OUT.txt"], "mmla runs export", "cannot tell the format"),
     ("models", ["predict", "1", "--model", "/nowhere", "--task", "MELD", "--device-map",
@@ -57,6 +65,8 @@ USAGE_MISTAKES = [  # (module, arguments, the command's usage line, words of the
      "--split goes with a set of clips"),
     ("probe_set", ["probe-table", "--dataset", "demo", "--task", "MELD", "--run-missing"],
      "mmla probe-table", "--run-missing needs --model"),
+    ("probe_set", ["probe-table", "--task", "MELD", "--frames", "2"], "mmla probe-table",
+     "--frames goes with --run-missing"),
     ("train", ["train", "launch"], "mmla train launch", "give CONFIG.yaml"),
     ("train", ["train", "launch", "--task", "MELD", "--model", "m", "--mode", "sideways"],
      "mmla train launch", "sideways"),
@@ -114,11 +124,23 @@ def test_every_command_module_has_a_usage_case():
     assert modules <= {m for m, *_ in FAILURES}
 
 
-def test_argparse_and_the_help_say_the_same(capsys):
-    """argparse's own usage errors are 2 too, and `mmla --help` lists the exit codes."""
+@pytest.mark.parametrize("args", [
+    ["label"],  # a positional missing
+    ["variants", "make", "--dataset", "demo", "--recipes", "audio_swap", "--workers", "0"],
+    ["predict", "1", "--model", "m", "--task", "MELD", "--fps", "0"],
+    ["eval", "--model", "m", "--task", "MELD", "--dataset", "demo", "--batch-size", "-1"],
+    ["checks-model", "--dataset", "demo", "--model", "m", "--limit", "0"],
+])
+def test_argparse_refuses_the_line_with_2(args, capsys):
+    """argparse's own usage errors, counts below 1 included, are 2 as well."""
     with pytest.raises(SystemExit) as stop:
-        main(["label"])
+        main(args)
     assert stop.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("usage: mmla ") and "error: " in err
+
+
+def test_the_help_lists_the_exit_codes(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "2 bad usage" in " ".join(capsys.readouterr().out.split())
