@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressBar
+from shiboken6 import isValid
 
 from mmla_app.curation.import_file_dialog import ImportFileDialog
 from mmla_app.curation.project_dialogs import ImportFolderDialog
@@ -77,7 +78,7 @@ class ImportController:
         self.progress.show()
         self._unfinished += 1
         op = ops.import_path(path, name=name, media_root=media_root,
-                             progress=lambda done, total, phase: self._signal.changed.emit(
+                             progress=lambda done, total, phase: self.report_progress(
                                  done, total, f"{path.name}: {phase}"))
         ahead = run_job(self.window.project, op, initiator=self, channel=IMPORT_CHANNEL,
                         in_order=True, on_success=lambda reports: self._done(path, reports),
@@ -86,7 +87,13 @@ class ImportController:
             f"Importing {path} in the background…" if not ahead else
             f"{path.name} will import after the {count(ahead, 'import')} before it…")
 
+    def report_progress(self, done: int, total: int, phase: str) -> None:
+        """From the import's thread: the bar shows it once the GUI thread gets to it."""
+        self._signal.changed.emit(done, total, phase)
+
     def _on_progress(self, done: int, total: int, phase: str) -> None:
+        if not isValid(self.progress):  # queued before the window was closed and deleted
+            return
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.progress.setFormat(f"{phase} %v/%m")

@@ -68,3 +68,24 @@ def test_closing_the_window_while_imports_wait_asks_first(make_window, tmp_path,
     assert not window.isVisible()
     with open_store(window.db_path) as store:
         assert len(list_datasets(store)) == 3
+
+
+def test_progress_arriving_after_the_window_is_deleted_is_dropped(tmp_path, qtbot):
+    """An import's last progress report can still be queued when the window goes (closed while
+    the import ran): delivering it must not touch the deleted progress bar (CI once failed at
+    teardown with 'Internal C++ object (QProgressBar) already deleted')."""
+    from PySide6.QtCore import QCoreApplication
+    from shiboken6 import delete
+
+    from mmla_app.main_window import MainWindow
+
+    window = MainWindow(tmp_path / "p.sqlite", demo=False)  # not qtbot's: this test deletes it
+    window.show()
+    qtbot.waitUntil(lambda: "no datasets yet" in window.statusBar().currentMessage(),
+                    timeout=WAIT)
+    importer = window.importer
+    importer.report_progress(1, 2, "a: probing")  # as the import's thread does: queued
+    window.close()
+    delete(window)
+    QCoreApplication.processEvents()  # the queued report arrives now: no error may escape
+    assert not importer.waiting
