@@ -1,6 +1,6 @@
 """Open every tab and dialog of the app on a simulated screen and report what does not fit.
 
-    .venv/bin/python scripts/layout_check.py --screen 1366x768 [--shots DIR] [--db PATH]
+    .venv/bin/python scripts/layout_check.py --screen 1366x768 [--shots DIR]
 
 Qt's offscreen platform is given a screen of that size (a JSON screen config), the window is
 maximized on it, each side tab is shown with a clip selected (a variant with a long title),
@@ -162,12 +162,17 @@ def checks_problems(window) -> list[str]:
 
 
 def probe_problems(window) -> list[str]:
-    """The probe matrix shows every one of its rows without scrolling."""
+    """The probe matrix shows every one of its rows, and Run probe (with the buttons beside and
+    below it) is wholly in view, without scrolling."""
     matrix = window.probe.matrix
     viewport = matrix.viewport().rect()
     hidden = [matrix.verticalHeaderItem(r).text() for r in range(matrix.rowCount())
               if not viewport.contains(matrix.visualRect(matrix.model().index(r, 0)))]
-    return [f"probe matrix rows out of view: {', '.join(hidden)}"] if hidden else []
+    problems = [f"probe matrix rows out of view: {', '.join(hidden)}"] if hidden else []
+    probe = window.probe
+    return problems + [f"probe button {button.text()!r} not wholly in view (scroll to reach it)"
+                       for button in (probe.run_button, probe.checks_button, probe.set_button)
+                       if button.visibleRegion().boundingRect() != button.rect()]
 
 
 def build_project(db_path: Path) -> int:

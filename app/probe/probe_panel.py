@@ -140,8 +140,8 @@ class ProbePanel(QWidget):
         self._build_layout()
 
     def _build_layout(self) -> None:
-        """Controls (scrolling) | matrix, legend, verdict | plots, in a vertical splitter; the
-        matrix never shrinks below its rows."""
+        """Choices and questions (scrolling) | actions, matrix, legend, verdict | plots, in a
+        vertical splitter; the matrix never shrinks below its rows."""
         export_csv = QPushButton("CSV…", self, clicked=self.export_csv)
         self.figure_button = QPushButton("Figure…", self, clicked=self.export_figure)
         self.figure_button.setToolTip("Save the matrix, its legend and the selected cell's "
@@ -153,17 +153,19 @@ class ProbePanel(QWidget):
         top = QVBoxLayout(controls)
         top.setContentsMargins(0, 0, 0, 0)
         for widgets in ((QLabel("Model"), self.model_combo), (QLabel("Task"), self.task_combo),
-                        (QLabel("Adapter"), self.adapter_picker), (self.options,),
-                        (self.run_button, self.cancel_button, self.attention_box),
-                        (self.checks_button, self.set_button)):
+                        (QLabel("Adapter"), self.adapter_picker), (self.options,)):
             top.addLayout(_line(widgets))
         scroll = QScrollArea(self, widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
         scroll.setWidget(controls)
         middle = QWidget(self)
         centre = QVBoxLayout(middle)
         centre.setContentsMargins(0, 0, 0, 0)
-        centre.addLayout(_line((QLabel("Past probes"), self.past_combo, export_csv,
-                                self.figure_button, self.compare_button)))
+        # the actions stay in view on a small screen (1366x768) whatever the questions scroll to
+        for widgets in ((self.run_button, self.cancel_button, self.attention_box),
+                        (self.checks_button, self.set_button),
+                        (QLabel("Past probes"), self.past_combo, export_csv, self.figure_button,
+                         self.compare_button)):
+            centre.addLayout(_line(widgets))
         for widget in (self.matrix, self.legend, self.reliance, self.status):
             centre.addWidget(widget, 1 if widget is self.matrix else 0)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
