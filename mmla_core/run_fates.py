@@ -4,7 +4,9 @@ A run is cut short three ways, and each place that says so words it from `RUN_FA
 - the model worker dies or is killed under it (a crash, the OOM killer, Stop now, a closing
   window): `worker.client` marks the run failed with the cause and `run_fate`;
 - the process that ran it outside the worker (`mmla probe`, `mmla eval --in-process`, ...) is
-  gone: `store.run_owners`' sweep fails it with `kind_fate` (it knows only the run's kind);
+  gone: `store.run_owners`' sweep fails it with `kind_fate`, narrowed to the job the run
+  recorded with its owner when it started (a run recorded before jobs were kept: every job
+  that writes its kind);
 - a window kills the shared worker under another window's job: the app's
   `runtime.model_jobs` tells that window (`run_fate`, or `rerun_words` for a job that waited).
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["KIND_JOBS", "RUNLESS_OPS", "RUN_FATES", "RunFate", "kind_fate", "rerun_advice",
-           "rerun_words", "run_fate"]
+           "rerun_words", "run_fate", "sole_job"]
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,19 @@ def run_fate(job: str, run_id: int) -> str:
     return f"{fate.run} {run_id} is marked failed ({fate.kept}): {rerun_words(job, run_id)}"
 
 
-def kind_fate(kind: str, run_id: int) -> str:
-    """`rerun_advice` for a run known only by its kind: one clause per job that writes it
-    ("if it was a probe, ...; if it was a probe set, ...")."""
+def sole_job(kind: str) -> str | None:
+    """The job that writes runs of `kind` when only one does; None when the writer must say."""
     jobs = KIND_JOBS.get(kind, ())
+    return jobs[0] if len(jobs) == 1 else None
+
+
+def kind_fate(kind: str, run_id: int, job: str | None = None) -> str:
+    """`rerun_advice` for a run of `kind` written by `job`; when the job is not known (or is no
+    job of that kind), one clause per job that writes it ("if it was a probe, ...; if it was a
+    probe set, ...")."""
+    jobs = KIND_JOBS.get(kind, ())
+    if job in jobs:
+        jobs = (job,)
     if len(jobs) == 1:
         return rerun_advice(jobs[0], run_id)
     return "; ".join(f"if it was {RUN_FATES[job].job}, {rerun_advice(job, run_id)}"

@@ -16,8 +16,9 @@
 `announcing_runs(announce)` hears every run a recorder starts or takes over (`announce(run_id,
 None)`) and ends (`announce(run_id, status)`) in its block: the model worker tells its client,
 which marks the runs still open failed when the worker process dies under them. Every run
-started or taken over records its owner (host, pid, start time: store.run_owners), so a run
-whose process was killed outright is failed by the next `fail_orphan_runs` sweep.
+started or taken over records its owner (host, pid, start time: store.run_owners) and its job
+(`run_fates`: "evaluate", "probe", "probe_set", "checks"), so a run whose process was killed
+outright is failed by the next `fail_orphan_runs` sweep with that job's words.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from mmla_core.cancel import CancelToken, is_cancelled
 from mmla_core.procs import process_owner
+from mmla_core.run_fates import sole_job
 from mmla_core.store.db import Store
 from mmla_core.store.results import (
     complete_if_all_written,
@@ -99,10 +101,11 @@ def engine_columns(info) -> dict:
 class RunRecorder:
     """One model run being written to the project's database."""
 
-    def __init__(self, store: Store, *, run_id: int = 0, model_id: int | None = None):
+    def __init__(self, store: Store, *, run_id: int = 0, model_id: int | None = None,
+                 job: str | None = None):
         self.store, self.run_id, self.model_id = store, run_id, model_id  # run 0: not started
         if run_id:  # a run planned before the model loads is this process's now
-            record_run_owner(store, run_id, process_owner())
+            record_run_owner(store, run_id, process_owner(), job)
             fail_orphan_runs(store)
         _announce(run_id, None)
 
@@ -131,13 +134,18 @@ class RunRecorder:
             raise RuntimeError("the run recorder has no model yet: register the engine's first")
         return str(model_name(self.store, self.model_id))
 
-    def start(self, kind: str, *, settings: dict, name: str = "", **fields) -> int:
+    def start(self, kind: str, *, settings: dict, name: str = "", job: str | None = None,
+              **fields) -> int:
         """The run row (kind "eval", "probe" or "checks"), status running, owned by this
-        process; first the runs whose process was killed are failed (store.run_owners)."""
+        process; first the runs whose process was killed are failed (store.run_owners).
+
+        `job`: what writes it (a `run_fates` key), needed where several jobs write the kind (a
+        probe run: "probe" or "probe_set"); recorded with the owner for the sweep's words.
+        """
         fail_orphan_runs(self.store)
         self.run_id = start_run(self.store, kind, settings=settings, name=name,
                                 model_id=self.model_id, **fields)
-        record_run_owner(self.store, self.run_id, process_owner())
+        record_run_owner(self.store, self.run_id, process_owner(), job or sole_job(kind))
         _announce(self.run_id, None)
         return self.run_id
 

@@ -106,7 +106,8 @@ class _Runner:
     def __init__(self, store: Store, job: EvalJob, progress, cancel, shards=None):
         self.store, self.job = store, job
         self.shards = shards   # eval.shards.ShardRecorder: write there, not to the store
-        self.recorder = RunRecorder(store, run_id=job.run_id, model_id=job.model_id)
+        self.recorder = RunRecorder(store, run_id=job.run_id, model_id=job.model_id,
+                                    job="evaluate")
         self._progress = progress
         self._cancel = cancel
         self.done, self.errors, self.failures_in_a_row = 0, 0, 0

@@ -199,7 +199,7 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
               settings: InferenceSettings | None = None, seed: int = 0,
               attention: bool = False, name: str = "", templates: dict | None = None,
               variants=(), progress: Callable[[ProbeCell], None] | None = None,
-              cancel=None) -> ProbeResult:
+              cancel=None, job: str = "probe") -> ProbeResult:
     """Probe one clip; cells stream through `progress(cell)` as they are written.
 
     Rows: the MMA-Bench `scenarios` built in memory, then the existing `variants` (clip ids).
@@ -207,7 +207,8 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
     attention shares of every cell (its last prompt token once more, with eager attention,
     over the cell's own cached pass; see probe.attention). `cancel`: an Event (or a
     callable) checked between rows; a cancelled probe keeps its finished cells (run status
-    "cancelled").
+    "cancelled"). `job`: "probe_set" when a probe set runs it (`probe.sets`), recorded with
+    the run's owner so a run its killed process left is failed with a probe set's rerun words.
     """
     request = ProbeRequest(tuple(scenarios), tuple(prompts), dict(templates or {}) or None,
                            tuple(int(v) for v in variants))
@@ -219,12 +220,12 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
                                  settings, engine)
     run_settings["labels"] = labels  # `mmla runs show`'s labels line, as an evaluation's
     rows = (*request.scenarios, *extra)
-    run_id = recorder.start("probe", settings=run_settings, name=name, task_id=task_id,
+    run_id = recorder.start("probe", settings=run_settings, name=name, task_id=task_id, job=job,
                             dataset_id=row["dataset_id"], total=len(rows) * len(request.prompts))
     result = ProbeResult(run_id, clip_id, task_obj.name, task_id, recorder.model_name, rows,
                          request.prompts, clip_gold, status="running",
                          templates=dict(request.templates or {}), variants=extra)
-    job = _ProbeJob(recorder, engine, task_obj, task_id, clip_gold, attention)
+    cells = _ProbeJob(recorder, engine, task_obj, task_id, clip_gold, attention)
     cell_settings = [replace(settings, prompt_kind=p, seed=seed,
                              template=(request.templates or {}).get(p)) for p in request.prompts]
     with recorder.failing_on_exception():
@@ -232,12 +233,12 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
             if recorder.cancelled(cancel):
                 result.status = "cancelled"
                 break
-            for cell in job.answer_row(key, clip, cell_settings):
+            for cell in cells.answer_row(key, clip, cell_settings):
                 result.cells.append(cell)
                 if progress is not None:
                     progress(cell)
-        if job.shares:
-            run_settings["attention"] = job.shares
+        if cells.shares:
+            run_settings["attention"] = cells.shares
             recorder.update(settings=run_settings)
     result.status = "cancelled" if result.status == "cancelled" else "done"
     recorder.finish(result.status)

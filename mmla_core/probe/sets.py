@@ -129,7 +129,8 @@ def run_probe_set(store: Store, engine, clip_ids, task: str, *, attention: bool 
         if is_cancelled(cancel):
             return "cancelled"
         result = run_probe(store, engine, clip_id, task, attention=attention, cancel=cancel,
-                           settings=settings, scenarios=tuple(scenarios or DEFAULT_SCENARIOS))
+                           settings=settings, scenarios=tuple(scenarios or DEFAULT_SCENARIOS),
+                           job="probe_set")
         if progress is not None:
             progress(done, len(missing), result.run_id)
         if result.status == "cancelled":

@@ -3,7 +3,9 @@
 A run made by a process that runs the model itself (`mmla probe`, `mmla probe-table
 --run-missing`, `mmla checks-model`, `mmla eval --in-process`, or the model worker) records its
 owner when it starts: host name, pid and the process's start time, under "owner" in the run's
-environment_json (no schema change; runs started before this have no owner and are never swept).
+environment_json, and next to it under "job" the job it runs (`run_fates`: the worker's op,
+"probe" or "probe_set" for a probe run). No schema change; runs started before owners were
+recorded are never swept, and those started before jobs were recorded get every job's words.
 A SIGKILL (the OOM killer) gives that process no chance to end its run, so `fail_orphan_runs`,
 called where runs are listed or started, marks such a run failed, saying what is kept and what
 a rerun does (`run_fates.kind_fate`: the words every cut-short run gets).
@@ -24,6 +26,7 @@ __all__ = ["fail_orphan_runs", "orphan_reason", "record_run_owner"]
 
 _RUNNING_OWNED = (
     "SELECT id, kind, json_extract(environment_json, '$.owner.pid') AS pid, "
+    "json_extract(environment_json, '$.job') AS job, "
     "json_extract(environment_json, '$.owner.start') AS start FROM runs "
     "WHERE status = 'running' AND launch_key IS NULL "
     "AND json_extract(environment_json, '$.owner.host') = ? "
@@ -32,17 +35,23 @@ _RUNNING_OWNED = (
 )
 
 
-def record_run_owner(store: Store, run_id: int, owner: dict) -> None:
-    """Stamp `owner` ({host, pid, start}: procs.process_owner) on the run's environment."""
+def record_run_owner(store: Store, run_id: int, owner: dict, job: str | None = None) -> None:
+    """Stamp `owner` ({host, pid, start}: procs.process_owner) on the run's environment, and the
+    `job` it runs (a `run_fates` key) when given: the sweep words that job's rerun."""
     with store.write() as conn:
         conn.execute(
             "UPDATE runs SET environment_json = json_set(coalesce(environment_json, '{}'), "
             "'$.owner', json(?)) WHERE id = ?", (json.dumps(owner), int(run_id)))
+        if job:
+            conn.execute("UPDATE runs SET environment_json = json_set(environment_json, "
+                         "'$.job', ?) WHERE id = ?", (job, int(run_id)))
 
 
-def orphan_reason(run_id: int, kind: str, pid: int, host: str) -> str:
-    """The failed run's error: its process is gone, what is kept and what a rerun does."""
-    return f"the process that ran it (pid {pid} on {host}) is gone; {kind_fate(kind, run_id)}"
+def orphan_reason(run_id: int, kind: str, pid: int, host: str, job: str | None = None) -> str:
+    """The failed run's error: its process is gone, what is kept and what a rerun does (of
+    `job`, else of every job that writes `kind`)."""
+    return (f"the process that ran it (pid {pid} on {host}) is gone; "
+            f"{kind_fate(kind, run_id, job)}")
 
 
 def fail_orphan_runs(store: Store) -> list[int]:
@@ -62,7 +71,7 @@ def fail_orphan_runs(store: Store) -> list[int]:
         start = None if run["start"] is None else int(run["start"])
         if process_alive(int(run["pid"]), start):
             continue
-        reason = orphan_reason(run["id"], run["kind"], int(run["pid"]), host)
+        reason = orphan_reason(run["id"], run["kind"], int(run["pid"]), host, run["job"])
         if fail_if_running(store, int(run["id"]), reason):   # unless it ended meanwhile
             failed.append(int(run["id"]))
     return failed

@@ -61,6 +61,7 @@ def test_run_writes_every_labelled_clip_with_full_provenance(project):
     settings = json.loads(run["settings_json"])
     assert settings["inference"]["num_frames"] == 2 and settings["unlabelled_clips"] == 1
     assert settings["engine"]["random_weights"] is True and run["model_name"] == "fake-omni"
+    assert json.loads(run["environment_json"])["job"] == "evaluate"  # the sweep's words
     assert events[0].stage == "loading" and events[-1].stage == "done"
     assert events[-1].done == events[-1].total == 9
 

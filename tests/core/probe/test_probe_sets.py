@@ -1,6 +1,7 @@
 """The set table's CSV: accuracy under its header, Cohen's d under its own (layer) header."""
 
 import csv
+import json
 
 from mmla_core.probe.sets import SetTable, set_table_csv
 
@@ -31,3 +32,25 @@ def test_csv_goes_into_a_folder_not_made_yet(tmp_path):
     missing folder ('[Errno 2] No such file or directory'); `mmla runs export` makes it."""
     table = SetTable(clips=1, run_ids=[1], rows=[{"scenario": "aligned", "n": 1}])
     assert set_table_csv(table, tmp_path / "out" / "t.csv").is_file()
+
+
+def test_a_probe_set_records_its_job_with_each_probe_run(demo_store):
+    """A probe set's runs say so next to their owner, so a run its killed process left is
+    failed with the probe set's rerun (store.run_owners); before, the sweep could not tell it
+    from a single probe's run and gave both."""
+    from mmla_core.models.engine import InferenceSettings
+    from mmla_core.probe.matrix import run_probe
+    from mmla_core.probe.sets import run_probe_set
+    from tests.support.fake_engine import FakeEngine
+    from tests.support.probe_helpers import first_clip
+
+    clip, engine = first_clip(demo_store), FakeEngine("fake")
+    settings = InferenceSettings(answer_mode="generation")  # the fake engine generates
+    assert run_probe_set(demo_store, engine, [clip, clip + 1], "MELD", scenarios=["aligned"],
+                         settings=settings) == "done"
+    single = run_probe(demo_store, engine, clip, "MELD", scenarios=["aligned"],
+                       settings=settings).run_id
+    jobs = {r["id"]: json.loads(r["environment_json"])["job"]
+            for r in demo_store.query("SELECT id, environment_json FROM runs")}
+    assert jobs.pop(single) == "probe"
+    assert list(jobs.values()) == ["probe_set", "probe_set"]

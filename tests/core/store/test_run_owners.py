@@ -86,3 +86,23 @@ def test_a_run_taken_over_is_owned_by_the_process_that_takes_it(db):
         RunRecorder(store, run_id=planned)
         assert owner_of(store, planned) == process_owner()
         assert fail_orphan_runs(store) == []
+
+
+def test_the_sweep_words_the_job_the_run_recorded(db):
+    """A probe run says whether a single probe or a probe set wrote it; the sweep gives that
+    job's rerun only. A run recorded before jobs were kept still gets both wordings."""
+    dead = {**process_owner(), "start": -1}   # this pid, another start time: a killed process
+    with open_store(db) as store:
+        runs = {job: start_run(store, "probe", settings={}) for job in ("probe", "probe_set")}
+        for job, run_id in runs.items():
+            record_run_owner(store, run_id, dead, job)
+        before = start_run(store, "probe", settings={})
+        record_run_owner(store, before, dead)
+        assert sorted(fail_orphan_runs(store)) == sorted([*runs.values(), before])
+        checks = RunRecorder(store).start("checks", settings={})   # its kind's only job
+        assert json.loads(get_run(store, checks)["environment_json"])["job"] == "checks"
+        single, in_set, old = (get_run(store, r)["error"] for r in (*runs.values(), before))
+    assert "probe the clip again" in single and "missing ones again" not in single
+    assert "missing ones again" in in_set and "probe the clip again" not in in_set
+    assert "if it was" not in single + in_set
+    assert "if it was a probe, " in old and "if it was a probe set, " in old
