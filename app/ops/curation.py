@@ -10,7 +10,7 @@ from __future__ import annotations
 from mmla_app.ops.op import Op
 from mmla_core.changes import CLIPS, LABELS, Changes
 from mmla_core.store import checks, labels, review
-from mmla_core.words import edit_description
+from mmla_core.store.edit_words import edit_description
 
 
 def _labels_of(clip_id: int) -> Changes:
