@@ -10,6 +10,7 @@ from mmla_core.datasets.entries import clean_pending, special_file
 from mmla_core.datasets.identity import (
     count_people_labels,
     keep_curated_transcripts,
+    leave_variants_alone,
     move_to_new_keys,
     report_curated_labels,
 )
@@ -177,6 +178,7 @@ def write_clips(
     report.dataset_id = dataset_id
     clean_pending(pending, report)
     with store.write():
+        leave_variants_alone(store, dataset_id, pending, report)
         move_to_new_keys(store, dataset_id, pending, report)
         missing = keep_stored_media(store, dataset_id, pending, report)
         report.text_only += sum(1 for clip in pending if clip.media_path is None)

@@ -15,6 +15,7 @@ from collections import defaultdict
 
 from mmla_core.datasets.report import ImportReport
 from mmla_core.store.catalog import curated_transcripts, human_labels, move_clips, source_clips
+from mmla_core.store.clip_rows import variant_clip_keys
 from mmla_core.store.db import Store
 from mmla_core.store.labels import set_transcript
 
@@ -55,6 +56,18 @@ def move_to_new_keys(store: Store, dataset_id: int, pending: Pending,
     if moves:
         move_clips(store, moves)
         report.moved += len(moves)
+
+
+def leave_variants_alone(store: Store, dataset_id: int, pending: Pending,
+                         report: ImportReport) -> None:
+    """Rows naming a conflict variant the project made (our own JSONL / CSV export lists them,
+    with a path under the project's variants folder) are not source clips: an import never
+    writes a variant. Before, such a row turned the variant text-only (its media dropped)."""
+    variants = variant_clip_keys(store, dataset_id)
+    kept = [clip for clip in pending if (clip.split, clip.external_id) not in variants]
+    report.variants_left += len(pending) - len(kept)
+    report.skipped += len(pending) - len(kept)
+    pending[:] = kept
 
 
 def keep_curated_transcripts(store: Store, dataset_id: int, pending: Pending,

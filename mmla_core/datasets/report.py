@@ -41,6 +41,7 @@ class ImportReport:
     curated_kept: int = 0  # rows where the source differs from a person's edit, which is kept
     curated_overwritten: int = 0  # ... replaced by the source (--overwrite-curated), undoable
     media_missing: int = 0  # stored clips whose media file is gone: kept, marked missing_file
+    variants_left: int = 0  # rows naming a variant the project made: never written by an import
     people_labels: int = 0  # (clip, task) pairs a person labelled unlike the source: theirs wins
     renamed_from: str | None = None  # the name asked for, taken by a dataset with another root
     found_as: str | None = None  # the default name, of a folder imported before as `dataset`
@@ -97,6 +98,9 @@ class ImportReport:
             notes.append(f"  {count(self.media_missing, 'media file')} missing: "
                          f"the clips keep them (health missing_file, not text-only), each "
                          "listed with its row")
+        if self.variants_left:
+            notes.append(f"  {count(self.variants_left, 'row')} name conflict variants made in "
+                         "this project: left as they are (an import never writes a variant)")
         if self.people_labels:
             notes.append(f"  {count(self.people_labels, 'label')} by people differ from the "
                          "source's and stay the curated ones (the source's is kept as "

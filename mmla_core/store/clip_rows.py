@@ -49,6 +49,13 @@ def variant_clips(store: Store, dataset_id: int) -> list[dict]:
         "WHERE c.dataset_id = ? AND c.parent_clip_id IS NOT NULL", (dataset_id,))
 
 
+def variant_clip_keys(store: Store, dataset_id: int) -> set[tuple[str, str]]:
+    """{(split, external id)} of the dataset's variant clips."""
+    return {(r[0], r[1]) for r in store.conn.execute(
+        "SELECT split, external_id FROM clips WHERE dataset_id = ? AND parent_clip_id IS NOT NULL",
+        (dataset_id,))}
+
+
 def variant_id(store: Store, parent_id: int, external_id: str) -> int | None:
     found = store.scalar("SELECT id FROM clips WHERE parent_clip_id = ? AND external_id = ?",
                          (parent_id, external_id))
