@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 
 from mmla_core.cli.common import EXIT_FAILED, EXIT_OK, CliError, print_table
-from mmla_core.datasets.relocate import move_dataset
+from mmla_core.datasets.relocate import listed, move_dataset
 from mmla_core.datasets.remove import plan_removal, remove_dataset
 from mmla_core.demo import ensure_demo
 from mmla_core.store import Store, open_store
 from mmla_core.store.catalog import list_datasets
+from mmla_core.words import count
 
 
 def register(sub) -> None:
@@ -77,10 +78,9 @@ def cmd_datasets_move(store: Store, args) -> int:
           f"{check.checked} files checked ({hashed} by size and fingerprint, "
           f"{check.size_only} by size only: probed before fingerprints were kept)")
     if check.first_seen:
-        print(f"{check.first_seen} file{'s' * (check.first_seen != 1)} first seen here: "
-              f"never seen at {check.old_root} (missing when probed, or not probed yet), so "
-              "nothing to compare with; "
-              f"`mmla media probe {check.dataset}` probes them")
+        print(f"{count(len(check.first_seen), 'file')} first seen here: never seen at "
+              f"{check.old_root} (missing when probed, or not probed yet), so nothing to compare "
+              f"with; `mmla media probe {check.dataset}` probes them:{listed(check.first_seen)}")
     return EXIT_OK
 
 

@@ -32,7 +32,8 @@ class MoveCheck:
     new_root: Path
     checked: int = 0  # files found with the same size (and fingerprint, where one is stored)
     size_only: int = 0  # of those, probed before fingerprints were stored: size checked only
-    first_seen: int = 0  # files found for clips whose file was never seen: nothing to compare
+    # "clip (path)" of the files found for clips whose file was never seen: nothing to compare
+    first_seen: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -51,7 +52,8 @@ def check_move(store: Store, dataset: str | int, new_root: str | os.PathLike) ->
         if problem is None:
             check.checked += known
             check.size_only += known and clip["media_hash"] is None
-            check.first_seen += not known
+            if not known:
+                check.first_seen.append(f"{clip['external_id']} ({clip['media_path']})")
         else:
             check.problems.append(f"{clip['external_id']} ({clip['media_path']}): {problem}")
     return check
@@ -90,15 +92,20 @@ def _dataset_row(store: Store, dataset: str | int) -> dict:
     return row
 
 
+def listed(lines: list[str], limit: int = 20) -> str:
+    """The first `limit` lines, one an indented line, then how many more."""
+    more = len(lines) - limit
+    return "".join(f"\n  {line}" for line in lines[:limit]) + \
+        (f"\n  ... and {more} more" if more > 0 else "")
+
+
 def move_dataset(store: Store, dataset: str | int, new_root: str | os.PathLike) -> MoveCheck:
     """Re-root the dataset when every file checks out; else raise, changing nothing."""
     check = check_move(store, dataset, new_root)
     if check.problems:
-        listed = "\n  ".join(check.problems[:20])
-        more = len(check.problems) - 20
         raise DatasetImportError(
             f"dataset {check.dataset!r} not moved to {check.new_root}: "
             f"{len(check.problems)} file(s) differ from the ones probed at {check.old_root}:"
-            f"\n  {listed}" + (f"\n  ... and {more} more" if more > 0 else ""))
+            + listed(check.problems))
     set_dataset_root(store, _dataset_row(store, dataset)["id"], str(check.new_root))
     return check

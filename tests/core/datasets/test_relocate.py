@@ -44,6 +44,7 @@ def test_a_file_never_seen_is_first_seen_at_the_new_root(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "1 files checked (1 by size and fingerprint" in out
     assert "1 file first seen here" in out and "mmla media probe clips" in out
+    assert out.rstrip().endswith("\n  late (late.mp4)")
     with open_store(db) as store:
         assert store.scalar("SELECT root FROM datasets WHERE name = 'clips'") == str(new)
         assert check_media(store).counts == {"ok": 1}  # the late file, probed at last
@@ -65,7 +66,7 @@ def test_a_file_seen_before_is_still_compared(tmp_path):
     make_clip(new / "late.mp4", text="late", duration_s=0.5, width=64, height=48)
     with open_store(db) as store:
         check = check_move(store, "clips", new)
-    assert check.first_seen == 1 and check.checked == 0
+    assert check.first_seen == ["late (late.mp4)"] and check.checked == 0
     assert len(check.problems) == 1 and check.problems[0].startswith("kept (kept.mp4): ")
     assert "another file" in check.problems[0]
 
@@ -78,5 +79,5 @@ def test_a_file_never_seen_and_still_missing_blocks_the_move(tmp_path):
     shutil.copytree(folder, new)
     with open_store(db) as store:
         check = check_move(store, "clips", new)
-    assert check.first_seen == 0 and check.checked == 1
+    assert check.first_seen == [] and check.checked == 1
     assert [p.split(":")[0] for p in check.problems] == ["late (late.mp4)"]
