@@ -15,6 +15,7 @@ from mmla_core.cli.common import (
     EXIT_PARTIAL,
     CliError,
     UsageError,
+    check_prompt_kinds,
     placement_kwargs,
     print_selection,
     print_table,
@@ -100,6 +101,8 @@ def _eval(store, args) -> int:
         variant_specs(args.variants)
     except RecipeError as exc:  # an unknown recipe or a bad parameter, before a model loads
         raise UsageError(f"--variants: {exc}") from exc
+    if args.prompt_kind:
+        check_prompt_kinds("--prompt-kind", [args.prompt_kind])
     kwargs = eval_kwargs(args)  # flags that make no evaluation: an ArgumentError (usage)
     if args.adapter and args.resume is None:
         note = adapter_defaults(store, kwargs, args)

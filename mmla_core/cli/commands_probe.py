@@ -15,6 +15,7 @@ from mmla_core.cli.common import (
     CliError,
     UsageError,
     add_placement_arguments,
+    check_prompt_kinds,
     placement_kwargs,
     positive_int,
     print_table,
@@ -22,7 +23,7 @@ from mmla_core.cli.common import (
 )
 from mmla_core.models.engine import Engine, ModelLoadError
 from mmla_core.models.inputs import InferenceSettings
-from mmla_core.models.prompting import PROMPT_KINDS, PromptKindError
+from mmla_core.models.prompting import PromptKindError
 from mmla_core.probe import load_probe, run_probe
 from mmla_core.probe.compare import compare_probes
 from mmla_core.probe.export import probe_to_csv
@@ -151,10 +152,7 @@ def _check_probe_words(args) -> None:
     if unknown:
         raise UsageError(f"--scenarios: unknown {', '.join(unknown)}; known: {', '.join(known)}")
     prompts = split_list(args.prompts)
-    kinds = [k for k in PROMPT_KINDS if not k.startswith("check:")]
-    unknown = [p for p in prompts if p not in kinds and not p.startswith("check:")]
-    if unknown:
-        raise UsageError(f"--prompts: unknown {', '.join(unknown)}; known: {', '.join(kinds)}")
+    check_prompt_kinds("--prompts", prompts)
     unused = [kind for kind in _templates(args) if kind not in prompts]
     if unused:
         raise UsageError(f"a prompt text was given for {', '.join(unused)}, which --prompts "

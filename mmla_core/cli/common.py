@@ -18,6 +18,7 @@ from mmla_core.eval.arguments import (  # noqa: F401 - the CLI's commands take t
 from mmla_core.eval.arguments import placement_kwargs as eval_placement_kwargs
 from mmla_core.eval.arguments import selection_from_args as eval_selection_from_args
 from mmla_core.models.placement import parse_max_memory, single_device
+from mmla_core.models.prompting import PROMPT_KINDS
 from mmla_core.models.registry import ModelLoadError
 from mmla_core.store.verdicts import describe_record
 
@@ -74,6 +75,16 @@ def selection_from_args(args):
         return eval_selection_from_args(args)
     except ArgumentError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def check_prompt_kinds(flag: str, kinds) -> None:
+    """Prompt kinds a flag names (zero_shot, sft, visual_focused, check:KEY...): an unknown one
+    is a UsageError, said before a model loads."""
+    known = [k for k in PROMPT_KINDS if not k.startswith("check:")]
+    unknown = [k for k in kinds if k not in known and not k.startswith("check:")]
+    if unknown:
+        raise UsageError(f"{flag}: unknown {', '.join(unknown)}; known: {', '.join(known)}, "
+                         "check:KEY")
 
 
 def placement_kwargs(args) -> dict:

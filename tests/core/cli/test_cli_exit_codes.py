@@ -51,6 +51,8 @@ USAGE_MISTAKES = [  # (module, arguments, the command's usage line, words of the
               "lots"], "mmla eval", "max memory 'lots'"),
     ("eval", ["eval", "--model", "m", "--task", "MELD", "--dataset", "demo", "--variants",
               "audio_swap,upside_down"], "mmla eval", "unknown recipe 'upside_down'"),
+    ("eval", ["eval", "--model", "m", "--task", "MELD", "--dataset", "demo", "--prompt-kind",
+              "zero-shot"], "mmla eval", "--prompt-kind: unknown zero-shot"),
     ("eval", ["runs", "compare", "1"], "mmla runs compare", "two or more run ids"),
     ("eval", ["runs", "export", "1", "OUT.txt"], "mmla runs export", "cannot tell the format"),
     ("models", ["predict", "1", "--model", "/nowhere", "--task", "MELD", "--device-map",
