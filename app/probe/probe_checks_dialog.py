@@ -23,10 +23,11 @@ from shiboken6 import isValid
 from mmla_app.probe.probe_jobs import (
     LOADING_TEXT,
     WorkerJob,
-    fill_combo,
     load_set_choices,
 )
 from mmla_app.runtime.project import Project
+from mmla_app.widgets.form_choices import refill_keeping
+from mmla_app.widgets.stop_button import CANCEL, StopButton
 from mmla_core import changes as areas
 from mmla_core.probe.sets import set_clips
 from mmla_core.words import count
@@ -49,13 +50,19 @@ class ModelChecksDialog(QDialog):
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(lambda msg: self._ended(f"The checks failed: {msg}"))
+        self.job.killed.connect(self._killed)
         self.dataset_combo, self.model_combo = QComboBox(self), QComboBox(self)
         self.run_button = QPushButton("Run", self, clicked=self.run)
-        self.cancel_button = QPushButton("Cancel", self, clicked=self.job.cancel, enabled=False)
+        self.cancel_button = QPushButton(CANCEL, self, enabled=False)
         self.progress = QProgressBar(self, visible=False)
         self.status = QLabel("A model answers the four yes/no alignment checks of every clip in "
                              "the dataset, by label scoring. Curators' answers are kept; the "
                              "model's show beside them.", self, wordWrap=True)
+        self.stopper = StopButton(self, self.cancel_button, self.status,
+                                  handle=lambda: self.job.handle,
+                                  on_killed=self.job.killed_by_stop_now,
+                                  subject="checks run", step="clip")
+        self.cancel_button.clicked.connect(self.stopper.press)
         form = QFormLayout()
         form.addRow("Dataset", self.dataset_combo)
         form.addRow("Model", self.model_combo)
@@ -78,8 +85,8 @@ class ModelChecksDialog(QDialog):
             self.runner.submit(load_set_choices, channel="choices", on_success=self._on_choices)
 
     def _on_choices(self, choices: dict) -> None:
-        fill_combo(self.dataset_combo, [(d, d) for d in choices["splits"]])
-        fill_combo(self.model_combo, choices["models"])
+        refill_keeping(self.dataset_combo, [(d, d) for d in choices["splits"]])
+        refill_keeping(self.model_combo, choices["models"])
         if not choices["models"]:
             self.status.setText("No model yet: Tools > Evaluate > Add model…")
 
@@ -111,14 +118,23 @@ class ModelChecksDialog(QDialog):
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.status.setText(f"Answered the checks of {done} of {total} clips…")
+        if not self.stopper.cancelling:  # "Cancelling…" / "Stopping…" stays said
+            self.status.setText(f"Answered the checks of {done} of {total} clips…")
 
     def _on_finished(self, event: dict) -> None:
         self._ended(f"Checks run #{event['run_id']} {event.get('status')}: the model's answers "
                     "are in the checks panel, beside yours.")
         self.answered.emit(int(event["run_id"]))
 
+    def _killed(self, message: str) -> None:
+        """Stop now killed the worker: the answers of the clips done before it are kept, and
+        the checks panel shows them."""
+        self._ended(f"Stopped: the model worker was killed. {message}")
+        if self.job.killed_run is not None:
+            self.answered.emit(self.job.killed_run)
+
     def _ended(self, message: str) -> None:
+        self.stopper.reset()
         self._set_running(False)
         self.status.setText(message)
 
@@ -128,6 +144,7 @@ class ModelChecksDialog(QDialog):
         self.run_button.setEnabled(not running)
 
     def done(self, result: int) -> None:
+        self.stopper.reset()
         self.job.shutdown()
         self.runner.close()
         self.project.bus.forget(self._on_changes)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QSignalBlocker, Signal
+from PySide6.QtWidgets import QComboBox
 
 from mmla_app.runtime.model_jobs import JobHandle, model_jobs
+from mmla_app.widgets.form_choices import refill_keeping
 from mmla_core.store.form_choices import models_in_order, splits_by_dataset, task_names
 
 
@@ -17,29 +19,43 @@ def load_set_choices(store) -> dict:
             "splits": splits_by_dataset(store)}
 
 
-def fill_combo(combo, items: list[tuple[str, object]], keep=None) -> None:
-    """Replace a combo's items, keeping the current (or the given) choice when it is there."""
-    keep = combo.currentData() if keep is None else keep
-    combo.clear()
-    for text, data in items:
-        combo.addItem(text, data)
-    combo.setCurrentIndex(max(combo.findData(keep), 0))
+_NOTHING = object()  # an empty combo's choice (None is the data of "all splits")
+
+
+def fill_combo(combo: QComboBox, items: list[tuple[str, object]], wanted=None) -> None:
+    """Replace a combo's items keeping the person's choice, as every form of the app does
+    (`refill_keeping`: one the project lost stays chosen, marked); `wanted` (the model and task
+    the Probe tab opened a dialog with) is chosen when it is offered. The refill itself is
+    silent (a clear would report an empty choice, and a listener refilling a second combo from
+    it would lose that one's choice too); `currentIndexChanged` comes once, when the choice
+    differs from before."""
+    before = combo.currentData() if combo.count() else _NOTHING
+    with QSignalBlocker(combo):
+        refill_keeping(combo, items)
+        if wanted is not None and combo.findData(wanted) >= 0:
+            combo.setCurrentIndex(combo.findData(wanted))
+    if (combo.currentData() if combo.count() else _NOTHING) != before:
+        combo.currentIndexChanged.emit(combo.currentIndex())
+
 
 
 class WorkerJob(QObject):
-    """Starts one worker op and reports it: `progress(done, total)`, then `finished(event)`
-    or `failed(message)`. One job at a time, in the project's shared model worker
+    """Starts one worker op and reports it: `progress(done, total)`, then `finished(event)`,
+    `failed(message)`, or `killed(message)` when the dialog's Stop now killed the worker under
+    it (`killed_by_stop_now`). One job at a time, in the project's shared model worker
     (runtime/model_jobs.py), which keeps the model for the next; `shutdown` when the dialog
     closes lets it go. Only the events of the job's own request reach it."""
 
     progress = Signal(int, int)
     finished = Signal(dict)
     failed = Signal(str)
+    killed = Signal(str)
 
     def __init__(self, db_path: Path, parent: QObject | None = None):
         super().__init__(parent)
         self.jobs = model_jobs(db_path)
         self.handle: JobHandle | None = None
+        self.killed_run: int | None = None  # the run Stop now cut short (failed, rows kept)
 
     @property
     def running(self) -> bool:
@@ -50,20 +66,26 @@ class WorkerJob(QObject):
         while a job runs."""
         if self.running or self.jobs is None:
             return False
+        self.killed_run = None
         self.handle = self.jobs.submit(op, *args, on_event=self._on_event, **kwargs)
         return True
 
-    def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-
     def _on_event(self, event: dict) -> None:
-        if event["type"] == "progress":
+        kind = event["type"]
+        if kind == "progress":
             self.progress.emit(int(event["done"]), int(event["total"]))
-        elif event["type"] == "finished":
+        elif kind == "finished":
             self.finished.emit(event)
-        elif event["type"] in ("error", "crashed"):
+        elif kind in ("error", "crashed"):
             self.failed.emit(str(event.get("message", event)))
+
+    def killed_by_stop_now(self) -> None:
+        """`StopButton`'s `on_killed`: the worker was killed under this job (its request is
+        detached: no event comes). Says what became of its run and what a rerun does."""
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            self.killed_run = handle.run_id
+            self.killed.emit(handle.fate())
 
     def shutdown(self) -> None:
         if self.handle is not None:

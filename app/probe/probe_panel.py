@@ -39,10 +39,11 @@ from mmla_app.probe.probe_options import ProbeOptions
 from mmla_app.probe.probe_plots import ProbePlots
 from mmla_app.probe.probe_queries import load_choices, load_result
 from mmla_app.probe.probe_set_dialog import open_probe_set
-from mmla_app.probe.probe_stop import ProbeStop
 from mmla_app.runtime.model_jobs import JobHandle, model_jobs
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.adapter_picker import AdapterPicker
+from mmla_app.widgets.stop_button import StopButton
+from mmla_app.widgets.wrap_fit import WrapFitPane
 from mmla_core.probe.export import probe_to_csv
 from mmla_core.probe.matrix import DEFAULT_PROMPTS, DEFAULT_SCENARIOS, ProbeCell, ProbeResult
 from mmla_core.probe.reliance import reliance_profile
@@ -106,7 +107,9 @@ class ProbePanel(QWidget):
         self.past_combo.activated.connect(self._open_past)
         self.run_button = QPushButton("Run probe", self, clicked=self.run_probe)
         self.cancel_button = QPushButton("Cancel", self, clicked=self.cancel, enabled=False)
-        self.stopper = ProbeStop(self)  # Cancel, then Stop now for a stuck row
+        self.status = QLabel(self, objectName="muted", wordWrap=True)
+        self.stopper = StopButton(self, self.cancel_button, self.status, handle=lambda: self.job,
+                                  on_killed=self.stopped_by_kill, subject="probe", step="row")
         self.checks_button = QPushButton("Model answers the checks", self,
                                          clicked=self.run_model_checks)
         self.checks_button.setToolTip("The four alignment checks answered by the model (yes/no "
@@ -136,12 +139,12 @@ class ProbePanel(QWidget):
         self._layout_matrix(list(DEFAULT_SCENARIOS), list(DEFAULT_PROMPTS), {})
         self.legend = QLabel(LEGEND_HTML, self, wordWrap=True, objectName="muted")
         self.reliance = QLabel("Pick a model and a task, then Run probe.", self, wordWrap=True)
-        self.status = QLabel(self, objectName="muted", wordWrap=True)
         self._build_layout()
 
     def _build_layout(self) -> None:
         """Choices and questions (scrolling) | actions, matrix, legend, verdict | plots, in a
-        vertical splitter; the matrix never shrinks below its rows."""
+        vertical splitter; the matrix never shrinks below its rows, nor the middle pane below
+        its wrapped texts (a three-line status drew the legend over the matrix's last row)."""
         export_csv = QPushButton("CSV…", self, clicked=self.export_csv)
         self.figure_button = QPushButton("Figure…", self, clicked=self.export_figure)
         self.figure_button.setToolTip("Save the matrix, its legend and the selected cell's "
@@ -157,7 +160,7 @@ class ProbePanel(QWidget):
             top.addLayout(_line(widgets))
         scroll = QScrollArea(self, widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
         scroll.setWidget(controls)
-        middle = QWidget(self)
+        middle = WrapFitPane(self)
         centre = QVBoxLayout(middle)
         centre.setContentsMargins(0, 0, 0, 0)
         # the actions stay in view on a small screen (1366x768) whatever the questions scroll to
@@ -364,7 +367,8 @@ class ProbePanel(QWidget):
                         + (f"\n{FLIP_MARK} flipped from the aligned answer "
                            f"({aligned.predicted})" if flip else ""))
         self.matrix.setItem(row, col, item)
-        self.status.setText(f"{len(self.cells)} of {self._expected} cells")
+        if not self.stopper.cancelling:  # "Cancelling…" / "Stopping…" stays said
+            self.status.setText(f"{len(self.cells)} of {self._expected} cells")
 
     def show_result(self, result: ProbeResult) -> None:
         self._clear()

@@ -37,6 +37,7 @@ from mmla_app.probe.probe_jobs import (
 )
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.screen_fit import fit_resize
+from mmla_app.widgets.stop_button import CANCEL, StopButton
 from mmla_core import changes as areas
 from mmla_core.probe.sets import set_clips, set_table, set_table_csv
 from mmla_core.words import count
@@ -70,6 +71,7 @@ class ProbeSetDialog(QDialog):
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(lambda msg: self._ended(f"The probes failed: {msg}"))
+        self.job.killed.connect(self._killed)
         self.table_data = None
         self._want = {"model": model, "task": task}
         self._build()
@@ -91,18 +93,27 @@ class ProbeSetDialog(QDialog):
         self.dataset_combo.currentIndexChanged.connect(self._fill_splits)
         self.attention_box = QCheckBox("Capture attention (Cohen's d; about 10-15% slower)",
                                        self)
-        self.show_button = QPushButton("Show table", self, clicked=self.refresh)
+        self.show_button = QPushButton("Show table", self, clicked=lambda: self.refresh())
         self.run_button = QPushButton("Run the missing probes", self, clicked=self.run_missing)
-        self.cancel_button = QPushButton("Cancel", self, clicked=self.job.cancel, enabled=False)
+        self.cancel_button = QPushButton(CANCEL, self, enabled=False)
         self.csv_button = QPushButton("CSV…", self, clicked=self.export_csv, enabled=False)
         self.progress = QProgressBar(self, visible=False)
         self.status = QLabel("Choose the set, then Show table.", self, wordWrap=True)
+        self.stopper = StopButton(self, self.cancel_button, self.status,
+                                  handle=lambda: self.job.handle,
+                                  on_killed=self.job.killed_by_stop_now,
+                                  subject="probing of the set", step="row")
+        self.cancel_button.clicked.connect(self.stopper.press)
         self.table = QTableWidget(0, 1 + len(PROMPT_COLUMNS), self)
         self.table.setHorizontalHeaderLabels(["clips", *(t for _, t in PROMPT_COLUMNS)])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumHeight(280)
         self.cohens = QTableWidget(0, 0, self)
         self.cohens.setMaximumHeight(110)
+        # a column per layer, as narrow as "+0.00": 12 of a 28-layer model's show at 640 px
+        # (5 did at the default width), the rest a short scroll away
+        self.cohens.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
         form = QFormLayout()
         split_line = QHBoxLayout()
         for widget in (self.split_radio, self.dataset_combo, self.split_combo):
@@ -151,22 +162,23 @@ class ProbeSetDialog(QDialog):
             return self.listed, None, None
         return None, self.dataset_combo.currentData(), self.split_combo.currentData()
 
-    def refresh(self) -> None:
+    def refresh(self, said: str = "") -> None:
+        """Read the set's table again; `said` (how a job ended) stays in front of its line."""
         task = self.task_combo.currentData()
         if not task:
             self.status.setText("Choose a task first.")
             return
-        self.status.setText("Reading the probes…")
+        self.status.setText(f"{said}Reading the probes…")
         self.runner.submit(load_table, *self._set_spec(), task, self.model_combo.currentData(),
-                           channel="set_table", on_success=self._show,
+                           channel="set_table", on_success=lambda got: self._show(got, said),
                            on_error=lambda exc: self.status.setText(f"Cannot read: {exc}"))
 
-    def _show(self, loaded) -> None:
+    def _show(self, loaded, said: str = "") -> None:
         self.clip_ids, table = loaded
         self.table_data = table
         self.csv_button.setEnabled(bool(table.rows))
-        self.status.setText(f"{table.clips} clips in the set: {len(table.run_ids)} probed, "
-                            f"{table.missing} without a probe.")
+        self.status.setText(f"{said}{table.clips} clips in the set: {len(table.run_ids)} "
+                            f"probed, {table.missing} without a probe.")
         self.table.setRowCount(len(table.rows))
         self.table.setVerticalHeaderLabels([r["scenario"].replace("_", " ") for r in table.rows])
         for i, row in enumerate(table.rows):
@@ -218,13 +230,22 @@ class ProbeSetDialog(QDialog):
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.status.setText(f"Probed {done} of {total} clips without a probe…")
+        if not self.stopper.cancelling:  # "Cancelling…" / "Stopping…" stays said
+            self.status.setText(f"Probed {done} of {total} clips without a probe…")
 
     def _on_finished(self, event: dict) -> None:
-        self._ended(f"Missing probes {event.get('status')}.")
-        self.refresh()
+        said = f"Missing probes {event.get('status')}. "
+        self._ended(said)
+        self.refresh(said)
+
+    def _killed(self, message: str) -> None:
+        """Stop now killed the worker: the clips probed before are kept; the table says so."""
+        said = f"Stopped: the model worker was killed. {message} "
+        self._ended(said)
+        self.refresh(said)
 
     def _ended(self, message: str) -> None:
+        self.stopper.reset()
         self._set_running(False)
         self.status.setText(message)
 
@@ -249,6 +270,7 @@ class ProbeSetDialog(QDialog):
         self.status.setText(f"Saved {path}.")
 
     def done(self, result: int) -> None:
+        self.stopper.reset()
         self.job.shutdown()
         self.runner.close()
         self.project.bus.forget(self._on_changes)

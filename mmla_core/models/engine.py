@@ -101,6 +101,8 @@ def _refuse_adapter_on_disk(device_map: dict | None, adapter_path) -> None:
 class Engine:
     """A model + processor on a device. Not thread-safe: one caller at a time."""
 
+    shares_media_pass = True  # probe.shared_prefix scores a row's prompts over one media pass
+
     def __init__(self, model, processor, info: ModelInfo, *, prefetch: bool | None = None):
         self.model, self.processor, self.info = model, processor, info
         self._prefetch = prefetch  # None: on when the model runs on a GPU

@@ -62,8 +62,11 @@ def media_prefix_text(processor, texts: list[str]) -> str:
     return common[: max(ends, default=0)]
 
 
-def _usable(settings_list: list[InferenceSettings], plans: list[PromptPlan]) -> bool:
-    return (len(plans) > 1 and all(s.answer_mode == "scoring" for s in settings_list)
+def _usable(engine, settings_list: list[InferenceSettings], plans: list[PromptPlan]) -> bool:
+    """The shared pass needs the engine's model and processor (`Engine.shares_media_pass`): an
+    engine that only answers `predict` (the tests' fake one) gets one `predict` per prompt."""
+    return (getattr(engine, "shares_media_pass", False) and len(plans) > 1
+            and all(s.answer_mode == "scoring" for s in settings_list)
             and all(p.view == "full" for p in plans))
 
 
@@ -80,7 +83,7 @@ def answer_prompts(engine, clip: ClipInput, task: Task, settings_list: list[Infe
     """
     plans = [plan_prompt(task, clip.transcript, s.prompt_kind, template=s.template,
                          labels=labels) for s in settings_list]
-    if not _usable(settings_list, plans):
+    if not _usable(engine, settings_list, plans):
         return [engine.predict(clip, task, s, labels=labels) for s in settings_list]
     import torch
 

@@ -5,6 +5,8 @@ predicts exactly what an uninterrupted one does. Behaviour for failure tests com
 environment variables, so it reaches a spawned worker process too:
 
 - FAKE_ENGINE_DELAY=s        sleep per predicted clip
+- FAKE_ENGINE_SLOW_CLIPS=1,2 the delay (and the busy file) only for these clip ids: the clips
+                             before them end at once (a job stuck on its second clip)
 - FAKE_ENGINE_BUSY_FILE=path touched as a prediction starts (a test knows the model is busy)
 - FAKE_ENGINE_EXIT_AFTER=n   os._exit(1) (a hard crash) when this process has predicted n clips
 - FAKE_ENGINE_FAIL_LOAD=msg  loading raises ModelLoadError(msg)
@@ -136,11 +138,11 @@ class FakeEngine:
             latency_ms=1.0)
 
     def _count_and_fail(self, clip) -> None:
-        if os.environ.get("FAKE_ENGINE_BUSY_FILE"):
-            Path(os.environ["FAKE_ENGINE_BUSY_FILE"]).touch()
-        delay = float(os.environ.get("FAKE_ENGINE_DELAY", "0") or 0)
-        if delay:
-            time.sleep(delay)
+        slow = _ids("FAKE_ENGINE_SLOW_CLIPS")
+        if not slow or clip.clip_id in slow:
+            if os.environ.get("FAKE_ENGINE_BUSY_FILE"):
+                Path(os.environ["FAKE_ENGINE_BUSY_FILE"]).touch()
+            time.sleep(float(os.environ.get("FAKE_ENGINE_DELAY", "0") or 0))
         exit_after = int(os.environ.get("FAKE_ENGINE_EXIT_AFTER", "0") or 0)
         if exit_after and _COUNT["predicted"] >= exit_after:
             os._exit(1)

@@ -10,21 +10,6 @@ from mmla_core.store.db import open_store
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def demo_with_fake_model(tmp_path, fake_engines, monkeypatch):
-    from mmla_core.demo import ensure_demo
-    from mmla_core.store.results import add_model
-    from tests.support.fake_engine import model_folder
-
-    for name in ("FAKE_ENGINE_DELAY", "FAKE_ENGINE_EXIT_AFTER", "FAKE_ENGINE_BUSY_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    db_path = tmp_path / "p.sqlite"
-    with open_store(db_path) as store:
-        ensure_demo(store)
-        add_model(store, "fake-omni", "qwen2_5_omni", str(model_folder(tmp_path / "model")))
-    return db_path
-
-
 def _runs(db_path) -> dict[int, dict]:
     with open_store(db_path) as store:
         return {r["id"]: r for r in store.query("SELECT id, kind, status, error FROM runs")}

@@ -229,3 +229,39 @@ def test_probe_tab_and_evaluate_window_share_one_model_worker(qtbot, demo_with_m
     finally:
         panel.shutdown()
         dialog.done(0)
+
+
+def test_a_long_status_never_covers_the_matrix_and_stop_now_stays_in_view(qtbot, tiny_project,
+                                                                          project_of):
+    """At a 1366x768 window's tab size a three-line status (Stop now's "the model worker was
+    killed ...") pushes the plots down instead of drawing the legend over the matrix's last
+    row; Run probe and Cancel / Stop now are outside the controls' scroll area."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from mmla_app.probe.probe_panel import ProbePanel
+
+    panel = ProbePanel(project_of(tiny_project.db_path))
+    qtbot.addWidget(panel)
+    panel.resize(450, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    try:
+        panel.status.setText("Probe stopped: the model worker was killed. " + "Probe run 12 is "
+                             "marked failed (the cells it finished are kept): probe the clip "
+                             "again for a whole probe (Run probe again, or mmla probe). " * 2)
+        order = (panel.matrix, panel.legend, panel.reliance, panel.status)
+
+        def stacked() -> bool:
+            tops = [w.mapTo(panel, w.rect().topLeft()).y() for w in order]
+            bottoms = [top + w.height() for top, w in zip(tops, order, strict=True)]
+            return all(bottom <= top for bottom, top in zip(bottoms, tops[1:], strict=False)) \
+                and panel.status.height() >= panel.status.heightForWidth(panel.status.width())
+
+        qtbot.waitUntil(stacked, timeout=5_000)
+        for button in (panel.run_button, panel.cancel_button):
+            parent = button.parentWidget()
+            while parent is not None and not isinstance(parent, QScrollArea):
+                parent = parent.parentWidget()
+            assert parent is None, f"{button.text()} scrolls with the controls"
+    finally:
+        panel.shutdown()

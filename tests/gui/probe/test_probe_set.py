@@ -205,3 +205,52 @@ def test_the_set_dialogs_offer_a_model_registered_elsewhere(qtbot, window, tmp_p
         qtbot.waitUntil(lambda d=dialog: d.model_combo.count() == 3, timeout=10_000)
         assert dialog.model_combo.currentText() == "second"
         dialog.done(0)
+
+
+def test_the_set_dialogs_keep_every_choice_through_outside_changes(qtbot, window, tmp_path):
+    """Another process adds a model and a split, then removes the chosen model: the probe-set
+    dialog keeps the dataset split, task and model the person chose (the split used to fall
+    back to "all splits" as the dataset list was refilled), and a model the project lost
+    stays chosen, marked, in both dialogs (`widgets.form_choices.refill_keeping`)."""
+    from mmla_app.probe.probe_checks_dialog import open_model_checks
+    from mmla_app.probe.probe_set_dialog import open_probe_set
+    from mmla_app.widgets.label_choice import GONE
+    from mmla_core.store.catalog import upsert_clips
+    from mmla_core.store.results import add_model
+
+    with open_store(window.db_path) as store:
+        for name in ("first", "second"):
+            add_model(store, name, "qwen2_5_omni", str(tmp_path / name))
+    set_dialog = open_probe_set(window, window.project, model=str(tmp_path / "first"))
+    checks = open_model_checks(window, window.project)
+    qtbot.waitUntil(lambda: set_dialog.split_combo.findData("dev") >= 0
+                    and checks.model_combo.count() == 2, timeout=10_000)
+    set_dialog.split_radio.setChecked(True)
+    set_dialog.split_combo.setCurrentIndex(set_dialog.split_combo.findData("dev"))
+    set_dialog.task_combo.setCurrentIndex(set_dialog.task_combo.findData("MELD"))
+    for dialog in (set_dialog, checks):
+        dialog.model_combo.setCurrentIndex(dialog.model_combo.findText("second"))
+    try:
+        with open_store(window.db_path) as store:  # another process
+            add_model(store, "third", "qwen2_5_omni", str(tmp_path / "third"))
+            dataset = store.scalar("SELECT id FROM datasets WHERE name = 'tiny'")
+            upsert_clips(store, dataset, [{"split": "test", "external_id": "utt_d",
+                                           "media_path": None, "transcript": "Later."}])
+        qtbot.waitUntil(lambda: set_dialog.split_combo.findData("test") >= 0
+                        and checks.model_combo.count() == 3, timeout=10_000)
+        assert set_dialog.split_combo.currentData() == "dev"
+        assert set_dialog.task_combo.currentData() == "MELD"
+        for dialog in (set_dialog, checks):
+            assert dialog.model_combo.currentText() == "second"
+        with open_store(window.db_path) as store:  # another process: the model is gone
+            store.conn.execute("DELETE FROM models WHERE name = 'second'")
+            store.conn.commit()
+        for dialog in (set_dialog, checks):
+            qtbot.waitUntil(lambda d=dialog: d.model_combo.findText("third") == 1,
+                            timeout=10_000)
+            assert dialog.model_combo.currentText() == "second" + GONE
+            assert dialog.model_combo.currentData() == str(tmp_path / "second")
+        assert set_dialog.split_combo.currentData() == "dev"
+    finally:
+        set_dialog.done(0)
+        checks.done(0)
