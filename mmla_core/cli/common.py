@@ -49,21 +49,32 @@ def progress_bar(desc: str) -> tuple[Callable[[int, int], None], Callable[[], No
     return update, bar.close
 
 
+# ids: two long ones often share their start (`long_name_one`, `long_name_two`, a clip's
+# variants), so their end is kept too
+CUT_IN_THE_MIDDLE = frozenset({"external_id"})
+
+
 def print_table(rows: list[dict], columns: list[str], *, widths: dict[str, int] | None = None):
     """Plain aligned text, one row per line, cells cut to a width so lines stay readable."""
     widths = widths or {}
-    cells = [[_cell(row.get(c), widths.get(c, 40)) for c in columns] for row in rows]
+    cells = [[_cell(row.get(c), widths.get(c, 40), middle=c in CUT_IN_THE_MIDDLE)
+              for c in columns] for row in rows]
     sizes = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(s) for c, s in zip(columns, sizes, strict=True)).rstrip())
     for r in cells:
         print("  ".join(v.ljust(s) for v, s in zip(r, sizes, strict=True)).rstrip())
 
 
-def _cell(value, width: int) -> str:
+def _cell(value, width: int, *, middle: bool = False) -> str:
     text = "" if value is None else str(value).replace("\n", " ")
     if isinstance(value, float):  # 2 decimals, but a learning rate of 1e-4 is not "0.00"
         text = f"{value:.2f}" if value == 0 or abs(value) >= 0.01 else f"{value:.3g}"
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    if middle:
+        tail = (width - 1) // 2
+        return text[: width - 1 - tail] + "…" + text[len(text) - tail:]
+    return text[: width - 1] + "…"
 
 
 # --- which labels and clips (store.label_policy, store.verdicts) -------------------------------

@@ -442,6 +442,20 @@ def variant_keys(store: Store, dataset_id: int, *, parent_id: int | None = None)
     return {key: clip_id for key, clip_id in store.conn.execute(sql, params) if key}
 
 
+def variants_by_media_key(store: Store, dataset_id: int, *,
+                          parent_id: int | None = None) -> dict[tuple[str, str], int]:
+    """{(media key, transcript): clip id} of the variants that recorded a media key
+    (`variants.plan`): a variant whose text followed its parent's edit is found by these, its
+    content key being the one of the text it was built with."""
+    sql = ("SELECT json_extract(recipe_json, '$.media_key'), transcript, id FROM clips "
+           "WHERE dataset_id = ? AND parent_clip_id IS NOT NULL AND recipe_json IS NOT NULL")
+    params: tuple = (dataset_id,)
+    if parent_id is not None:
+        sql, params = sql + " AND parent_clip_id = ?", (dataset_id, parent_id)
+    return {(key, text or ""): clip_id for key, text, clip_id in store.conn.execute(sql, params)
+            if key}
+
+
 def variant_descendants(store: Store, clip_id: int) -> list[dict]:
     """The clip and every variant built on it (variants of variants too), as clip rows."""
     return store.query(

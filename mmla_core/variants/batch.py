@@ -17,16 +17,20 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from mmla_core.fsutil import sweep_stale_temps
 from mmla_core.media.probe import probe
 from mmla_core.procs import pool_initializer
-from mmla_core.store.catalog import find_dataset, variant_keys
+from mmla_core.store.catalog import find_dataset, variant_keys, variants_by_media_key
 from mmla_core.store.db import Store
 from mmla_core.variants.plan import DatasetContext, VariantPlan, plan_variant
 from mmla_core.variants.recipes import RecipeError, VariantError, normalize_steps
-from mmla_core.variants.store_ops import media_columns, record_variant, variants_dir
+from mmla_core.variants.store_ops import (
+    already_made,
+    media_columns,
+    record_variant,
+    variants_dir,
+)
 from mmla_core.variants.writer import write_variant
 
 __all__ = ["BatchError", "BatchReport", "Failure", "make_variants"]
@@ -136,6 +140,7 @@ def _plan_all(store, ctx, dataset_row, parents, variants, seed, report) -> list[
     out_dir = variants_dir(store, dataset_row["name"])
     sweep_stale_temps(out_dir)  # what a killed run was writing when it died
     known = variant_keys(store, dataset_row["id"])
+    by_media_key = variants_by_media_key(store, dataset_row["id"])
     jobs = []
     for parent in parents:
         job = []
@@ -146,12 +151,12 @@ def _plan_all(store, ctx, dataset_row, parents, variants, seed, report) -> list[
                 report.failed.append(Failure(parent.id, parent.external_id,
                                              "+".join(n for n, _ in steps), exc.why))
                 continue
-            existing = known.get(plan.key)
-            if existing is not None and (plan.out_path is None or Path(plan.out_path).is_file()):
+            made = already_made(store, known, by_media_key, plan)
+            if made is not None:
                 report.skipped += 1
-                report.clip_ids.append(existing)
+                report.clip_ids.append(made)
                 continue
-            job.append(_Pending(plan, parent.row, existing))
+            job.append(_Pending(plan, parent.row, known.get(plan.key)))
         if job:
             jobs.append(job)
     return jobs

@@ -213,6 +213,7 @@ class VariantPlan:
     external_id: str
     out_path: str | None  # None: the media is the parent's (only the text changed)
     facts: dict = field(default_factory=dict)  # media path -> the clip row's probe columns
+    media_key: str = ""  # the key without the text: the same variant after a transcript edit
 
     @property
     def label(self) -> str:
@@ -229,7 +230,8 @@ class VariantPlan:
         return {
             "type": self.label, "params": params, "donor_clip_id": donors[0] if donors else None,
             "seed": self.seed, "steps": [{"name": n, "params": p} for n, p in self.steps],
-            "key": self.key, "owns_media": self.out_path is not None, "version": FORMAT_VERSION,
+            "key": self.key, "media_key": self.media_key, "owns_media": self.out_path is not None,
+            "version": FORMAT_VERSION,
         }
 
 
@@ -283,14 +285,14 @@ def plan_variant(ctx: DatasetContext, parent_id: int, steps, seed: int,
         final.append((name, params))
     changes = frozenset().union(*(RECIPES[n].changes for n, _ in final))
     media = parent.media(steps_label(final)) if changes - {"text"} else None
-    key = _content_key(ctx, parent, media, final, donor_media, seed, transcript)
+    key, media_key = _content_keys(ctx, parent, media, final, donor_media, seed, transcript)
     external_id = f"{parent.external_id}~{steps_label(final)}~{key[:10]}"
     out_path = (str(Path(out_dir) / variant_file_name(parent.external_id, steps_label(final), key))
                 if media else None)
     facts = {path: ref.facts() for path, ref in
              [(media, parent), *((p, ctx.clip(i)) for i, p in donor_media.items())] if path}
     return VariantPlan(parent.id, parent.name, media, tuple(final), seed, seeds, donor_media,
-                       transcript, key, external_id, out_path, facts)
+                       transcript, key, external_id, out_path, facts, media_key)
 
 
 def _donor(ctx: DatasetContext, parent: ClipRef, recipe: str, params: dict, seed: int,
@@ -340,14 +342,22 @@ def _check_streams(parent: ClipRef, steps: tuple[Step, ...]) -> None:
             raise VariantError(parent.name, name, "the audio is silent: SNR is undefined")
 
 
-def _content_key(ctx: DatasetContext, parent: ClipRef, media: str | None, steps: list[Step],
-                 donor_media: dict, seed: int, transcript: str) -> str:
+def _content_keys(ctx: DatasetContext, parent: ClipRef, media: str | None, steps: list[Step],
+                  donor_media: dict, seed: int, transcript: str) -> tuple[str, str]:
+    """(the content key, the same without the text). A transcript edit re-derives a variant's
+    text (`store.variant_text`) but not its key: the media key and its text then say it is the
+    variant a rebuild asks for (`variants.store_ops.already_made`)."""
     payload = {
         "v": FORMAT_VERSION, "parent": parent.id,
         "media": ctx.fingerprint(media) if media else None,
         "steps": [[n, p] for n, p in steps], "seed": seed,
         "donors": {str(k): ctx.fingerprint(v) for k, v in sorted(donor_media.items())},
-        "text": hashlib.sha256(transcript.encode("utf-8")).hexdigest(),
     }
+    media_key = _sha(payload)
+    return _sha({**payload, "text": hashlib.sha256(transcript.encode("utf-8")).hexdigest()}), \
+        media_key
+
+
+def _sha(payload: dict) -> str:
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

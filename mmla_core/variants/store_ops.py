@@ -27,6 +27,7 @@ from mmla_core.store.catalog import (
     save_media_info,
     variant_descendants,
     variant_keys,
+    variants_by_media_key,
 )
 from mmla_core.store.clip_rows import variant_id
 from mmla_core.store.db import Store
@@ -90,6 +91,22 @@ def record_variant(store: Store, plan: VariantPlan, columns: dict, parent: dict,
         return found
 
 
+def already_made(store: Store, keys: dict[str, int], by_media_key: dict,
+                 plan: VariantPlan) -> int | None:
+    """The recorded variant `plan` asks for, when nothing needs writing: the same content key
+    with its file in place, or (its text followed a transcript edit of the parent since) the
+    same media key and text with its own file in place."""
+    existing = keys.get(plan.key)
+    if existing is not None and (plan.out_path is None or Path(plan.out_path).is_file()):
+        return existing
+    same = by_media_key.get((plan.media_key, plan.transcript)) if plan.media_key else None
+    if same is None or plan.out_path is None:
+        return same
+    row = get_clip(store, same)
+    path = None if row is None else _path_or_none(row)  # None: not its own file (paths.py)
+    return same if path is not None and path.is_file() else None
+
+
 def create_variant(store: Store, parent_id: int, steps, seed: int = 0, *,
                    copy_labels: bool = False) -> CreatedVariant:
     """Build (or find) the variant of `parent_id` that `steps` and `seed` describe.
@@ -103,13 +120,16 @@ def create_variant(store: Store, parent_id: int, steps, seed: int = 0, *,
         raise VariantError(f"clip {parent_id}", "-", "no such clip in the project")
     ctx = DatasetContext(store, parent["dataset_id"], preload=False)
     plan = plan_variant(ctx, parent_id, steps, seed, variants_dir(store, parent["dataset_name"]))
-    existing = variant_keys(store, parent["dataset_id"], parent_id=parent_id).get(plan.key)
-    if existing is not None and (plan.out_path is None or Path(plan.out_path).is_file()):
-        row = get_clip(store, existing)
+    keys = variant_keys(store, parent["dataset_id"], parent_id=parent_id)
+    made = already_made(store, keys, variants_by_media_key(store, parent["dataset_id"],
+                                                    parent_id=parent_id), plan)
+    if made is not None:
+        row = get_clip(store, made)
         if row is None:
-            raise VariantError(f"clip {parent_id}", "-", f"its variant {existing} was deleted "
+            raise VariantError(f"clip {parent_id}", "-", f"its variant {made} was deleted "
                                "while it was looked up")
-        return CreatedVariant(existing, False, _path_or_none(row), json.loads(row["recipe_json"]))
+        return CreatedVariant(made, False, _path_or_none(row), json.loads(row["recipe_json"]))
+    existing = keys.get(plan.key)
     write_variant(plan)
     columns = media_columns(plan, parent)
     clip_id = record_variant(store, plan, columns, parent, copy_labels=copy_labels,

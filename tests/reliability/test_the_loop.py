@@ -114,6 +114,13 @@ def _variants(mmla, db) -> dict[int, dict]:
         f"Video_caption: {caption}. Thank you SO much, really!"
     assert {r["transcript"] for t, r in of_a.items() if t != "caption_misleading"} == {
         "Thank you SO much, really!"}
+    # asked again after the edit: the same four, not a second copy of each
+    assert mmla("variants", "make", "--clip", "talk/a", "--recipes", RECIPES, "--seed", "0") \
+        .startswith("0 variants created, 4 already present")
+    assert [r["id"] for r in _variant_rows(db, 1)] == sorted(of_a[t]["id"] for t in of_a)
+    listed = mmla("ls", "talk").splitlines()  # long ids cut in the middle: still told apart
+    assert any("…" in line and line.split()[3].endswith("x_one") for line in listed)
+    assert any("…" in line and line.split()[3].endswith("x_two") for line in listed)
     return rows
 
 

@@ -77,6 +77,25 @@ def test_same_request_is_not_built_twice_and_a_lost_file_is_rebuilt(project):
         assert len(list_variants(store, project.ids["a"])) == 1
 
 
+def test_after_a_transcript_edit_the_same_request_finds_the_variants_again(project):
+    """The edit re-derives the variants' text (store.variant_text); asking for them again must
+    not build a second copy of each (their content key holds the text they were built with)."""
+    from mmla_core.store.labels import set_transcript
+    from mmla_core.variants.batch import make_variants
+
+    recipes = [["frames_black"], [("caption_misleading", {"caption": "fear"})]]
+    with project.store() as store:
+        first = [create_variant(store, project.ids["a"], r) for r in recipes]
+        set_transcript(store, project.ids["a"], "Curated words.", "alice")
+        again = [create_variant(store, project.ids["a"], r) for r in recipes]
+        assert [(v.clip_id, v.created) for v in again] == [(v.clip_id, False) for v in first]
+        batch = make_variants(store, "tiny", recipes, clip_ids=[project.ids["a"]], workers=1)
+        assert (batch.created, batch.skipped) == (0, 2)
+        texts = [get_clip(store, v.clip_id)["transcript"] for v in first]
+        assert texts == ["Curated words.", "Video_caption: fear. Curated words."]
+        assert len(list_variants(store, project.ids["a"])) == 2
+
+
 def test_delete_removes_row_file_labels_and_nested_variants(project):
     with project.store() as store:
         swap = create_variant(store, project.ids["a"], ["audio_swap"], copy_labels=True)
