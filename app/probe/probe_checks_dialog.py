@@ -127,9 +127,9 @@ class ModelChecksDialog(QDialog):
         self.answered.emit(int(event["run_id"]))
 
     def _killed(self, message: str) -> None:
-        """Stop now killed the worker: the answers of the clips done before it are kept, and
-        the checks panel shows them."""
-        self._ended(f"Stopped: the model worker was killed. {message}")
+        """Stop now (here, or another window's) killed the worker: the answers of the clips
+        done before it are kept, and the checks panel shows them."""
+        self._ended(f"Stopped: {message}")
         if self.job.killed_run is not None:
             self.answered.emit(self.job.killed_run)
 

@@ -41,10 +41,11 @@ def fill_combo(combo: QComboBox, items: list[tuple[str, object]], wanted=None) -
 
 class WorkerJob(QObject):
     """Starts one worker op and reports it: `progress(done, total)`, then `finished(event)`,
-    `failed(message)`, or `killed(message)` when the dialog's Stop now killed the worker under
-    it (`killed_by_stop_now`). One job at a time, in the project's shared model worker
-    (runtime/model_jobs.py), which keeps the model for the next; `shutdown` when the dialog
-    closes lets it go. Only the events of the job's own request reach it."""
+    `failed(message)`, or `killed(message)` when Stop now killed the worker under it: the
+    dialog's own (`killed_by_stop_now`) or another window's (its `crashed` event names who).
+    One job at a time, in the project's shared model worker (runtime/model_jobs.py), which
+    keeps the model for the next; `shutdown` when the dialog closes lets it go. Only the
+    events of the job's own request reach it."""
 
     progress = Signal(int, int)
     finished = Signal(dict)
@@ -76,6 +77,9 @@ class WorkerJob(QObject):
             self.progress.emit(int(event["done"]), int(event["total"]))
         elif kind == "finished":
             self.finished.emit(event)
+        elif kind == "crashed" and event.get("stopped_by"):
+            self.killed_run = self.handle.run_id if self.handle is not None else None
+            self.killed.emit(str(event["message"]))
         elif kind in ("error", "crashed"):
             self.failed.emit(str(event.get("message", event)))
 
@@ -85,7 +89,7 @@ class WorkerJob(QObject):
         handle, self.handle = self.handle, None
         if handle is not None:
             self.killed_run = handle.run_id
-            self.killed.emit(handle.fate())
+            self.killed.emit(f"the model worker was killed. {handle.fate()}")
 
     def shutdown(self) -> None:
         if self.handle is not None:

@@ -239,8 +239,9 @@ class ProbeSetDialog(QDialog):
         self.refresh(said)
 
     def _killed(self, message: str) -> None:
-        """Stop now killed the worker: the clips probed before are kept; the table says so."""
-        said = f"Stopped: the model worker was killed. {message} "
+        """Stop now (here, or another window's) killed the worker: the clips probed before are
+        kept; the table says so."""
+        said = f"Stopped: {message} "
         self._ended(said)
         self.refresh(said)
 

@@ -82,27 +82,32 @@ def test_stop_now_in_the_set_dialog_kills_the_stuck_probe_and_keeps_the_finished
 
 def test_stop_now_in_the_checks_dialog_asks_and_keeps_the_answers_given(
         qtbot, demo_with_fake_model, stuck_on_second_clip, project_of):
-    """Another window's job waits on the worker: Stop now asks; No keeps the worker (the run
-    still ends after its clip), Yes kills it. The first clip's answers stay, the human ones too."""
+    """The set window's probes wait on the worker: Stop now asks; No keeps the worker (the run
+    still ends after its clip), Yes kills it and the set window says who stopped it. The first
+    clip's answers stay, the human ones too."""
     from mmla_app.probe.probe_checks_dialog import ModelChecksDialog
+    from mmla_app.probe.probe_set_dialog import ProbeSetDialog
     from mmla_core.store.labels import set_check_answer
 
     clips, busy = stuck_on_second_clip
     first = clips[0]
     with open_store(demo_with_fake_model) as store:
         set_check_answer(store, first, "visual_only", "no", "alice")
-    dialog = ModelChecksDialog(project_of(demo_with_fake_model))
+    project = project_of(demo_with_fake_model)
+    dialog, other = ModelChecksDialog(project), ProbeSetDialog(project, listed=[first],
+                                                                task="MELD")
     qtbot.addWidget(dialog)
-    told, answered = [], []
+    qtbot.addWidget(other)
+    answered = []
     dialog.answered.connect(answered.append)
     try:
-        qtbot.waitUntil(lambda: dialog.model_combo.count() == 1, timeout=WAIT)
+        qtbot.waitUntil(lambda: dialog.model_combo.count() == 1
+                        and other.model_combo.count() == 1, timeout=WAIT)
         dialog.dataset_combo.setCurrentIndex(dialog.dataset_combo.findData(DEMO_NAME))
         qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(busy.exists, timeout=WAIT)
-        dialog.job.jobs.submit("probe", first, "MELD",
-                               model=dialog.model_combo.currentData(), on_event=told.append,
-                               what="the Probe tab's probe of clip 1")
+        qtbot.mouseClick(other.run_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: other.job.running, timeout=WAIT)
         qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
         for answer in (QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes):
             qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)  # Stop now
@@ -110,7 +115,7 @@ def test_stop_now_in_the_checks_dialog_asks_and_keeps_the_answers_given(
                             and dialog.stopper.box.isVisible(), timeout=WAIT)
             text = dialog.stopper.box.text()
             assert text.startswith("The checks run did not stop within 0.2 s")
-            assert "the Probe tab's probe of clip 1 (waiting its turn)" in text
+            assert "the set window's probes of MELD over 1 clip (waiting its turn)" in text
             dialog.stopper.box.button(answer).click()
             if answer == QMessageBox.StandardButton.No:
                 assert dialog.status.text() == ("Cancelled, not stopped yet: the other jobs keep "
@@ -120,8 +125,10 @@ def test_stop_now_in_the_checks_dialog_asks_and_keeps_the_answers_given(
         (run,) = _runs(demo_with_fake_model)
         assert said.startswith(f"Stopped: the model worker was killed. Checks run {run['id']} "
                                "is marked failed (the answers it saved are kept)"), said
-        assert told[-1]["type"] == "crashed" and "was waiting for it" in told[-1]["message"]
-        assert told[-1]["stopped_by"].startswith("the model's check answers over")
+        assert other.status.text().startswith(
+            f"Stopped: the model's check answers over {len(clips)} clips (dataset checks "
+            "window) did not stop within 0.2 s of Stop now"), other.status.text()
+        assert "was waiting for it" in other.status.text() and other.run_button.isEnabled()
         assert answered == [run["id"]] and dialog.run_button.isEnabled()
         qtbot.waitUntil(lambda: _runs(demo_with_fake_model)[0]["status"] == "failed",
                         timeout=WAIT)
@@ -134,3 +141,4 @@ def test_stop_now_in_the_checks_dialog_asks_and_keeps_the_answers_given(
         assert human == [{"clip_id": first, "answer": "no"}]
     finally:
         dialog.done(0)
+        other.done(0)
