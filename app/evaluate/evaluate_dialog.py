@@ -24,19 +24,18 @@ from shiboken6 import isValid
 from mmla_app.evaluate.evaluate_form import ERROR_STYLE, EvaluateForm
 from mmla_app.ops import models as model_ops
 from mmla_app.ops.op import submit
-from mmla_app.runtime import model_jobs as jobs_module
-from mmla_app.runtime.model_jobs import JobHandle, StopNow, model_jobs
+from mmla_app.runtime.model_jobs import JobHandle, model_jobs
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.form_choices import load_choices, load_dataset_info, row
-from mmla_app.widgets.kill_worker_question import KillWorkerQuestion
 from mmla_app.widgets.screen_fit import fit_resize
+from mmla_app.widgets.stop_button import StopButton
 from mmla_core import changes as areas
 from mmla_core.eval.comparable import adapter_settings
 from mmla_core.eval.compare import run_report
 from mmla_core.store.verdicts import describe_record
 from mmla_core.words import count
 
-CANCEL, STOP_NOW = "Cancel run", "Stop now"
+CANCEL = "Cancel run"
 
 
 def load_adapter_settings(store, adapter: str, task: str | None):
@@ -72,10 +71,6 @@ class EvaluateDialog(QDialog):
         self.jobs = model_jobs(project.db_path)  # the project's model worker, shared with Probe
         self.client: JobHandle | None = None  # the running evaluation's request
         self.run_id: int | None = None
-        # Stop now: the Probe tab's semantics and question, written once (runtime, widgets)
-        self.question = KillWorkerQuestion(self, "evaluation", "batch")
-        self.stopper = StopNow(self, ask=self.question.ask, on_killed=self._killed,
-                               on_kept=self._still_stopping, step="batch")
         self.form = EvaluateForm(project, self)
         self.form.dataset_changed.connect(self._on_dataset)
         self.form.adapter_changed.connect(self._on_adapter)
@@ -104,6 +99,10 @@ class EvaluateDialog(QDialog):
                              self.resume_combo, self.resume_button))
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        # Cancel, then Stop now: the Probe tab's and the set windows' button (widgets)
+        self.stopper = StopButton(self, self.cancel_button, self.status,
+                                  handle=lambda: self.client, on_killed=self._killed,
+                                  subject="evaluation", step="batch", cancel=CANCEL)
 
     # --- choices ------------------------------------------------------------------------------
 
@@ -172,7 +171,7 @@ class EvaluateDialog(QDialog):
     def _update_buttons(self, *_args) -> None:
         self.run_button.setEnabled(self.form.valid and not self.running)
         self.resume_button.setEnabled(self.resume_combo.count() > 0 and not self.running)
-        self.cancel_button.setEnabled(self.running and not self.stopper.stopping)
+        self.cancel_button.setEnabled(self.running and not self.stopper.stop_now.stopping)
 
     def start(self) -> None:
         self._submit(self.form.eval_request(), "Starting the model worker…")
@@ -192,40 +191,21 @@ class EvaluateDialog(QDialog):
         self.run_id = None
         self.client = self.jobs.submit("evaluate", on_event=self.on_event,
                                        what="the Evaluate window's evaluation", **request)
-        self.cancel_button.setText(CANCEL)
         self.progress.setRange(0, 0)  # busy until the first progress event
         self._show(text)
         self._update_buttons()
 
     def cancel(self) -> None:
-        """First press: stop after the current batch. Second press: Stop now."""
-        if not self.running:
-            return
-        if self.cancel_button.text() == CANCEL:
-            self.client.cancel()
-            self.cancel_button.setText(STOP_NOW)
-            self._show("Cancelling after the current batch…")
-            return
-        self.stop_now()
+        """First press: stop after the current batch. Second press: Stop now (cancel this
+        window's own request, give it STOP_GRACE_S to end; the worker, the project's, maybe
+        running another window's job, is killed only if it does not)."""
+        if self.running:
+            self.stopper.press()
 
     @property
     def kill_box(self):
         """The open "kill the model worker?" question, or None."""
-        return self.question.box
-
-    def stop_now(self) -> None:
-        """Cancel this window's own request and give it STOP_GRACE_S to end; the worker (the
-        project's, maybe running another window's job) is killed only if it does not."""
-        if not self.running:
-            return
-        self.stopper.start(self.client)
-        self._update_buttons()
-        self._show(f"Stopping: waiting up to {jobs_module.STOP_GRACE_S:g} s for the current "
-                   "batch to end…")
-
-    def _still_stopping(self, why: str) -> None:
-        self._update_buttons()  # Stop now may be pressed again
-        self._show(f"Cancelled, not stopped yet: {why}.")
+        return self.stopper.box
 
     def _killed(self) -> None:
         fate = self.client.fate() if self.client else ""   # its run, what is kept, Resume
@@ -233,8 +213,7 @@ class EvaluateDialog(QDialog):
 
     def _ended(self, text: str, error: bool = False) -> None:
         self.client = None
-        self.stopper.ended()
-        self.question.close()
+        self.stopper.reset()
         self.progress.setRange(0, max(self.progress.maximum(), 1))
         self._show(text, error)
         self._update_buttons()
@@ -263,7 +242,7 @@ class EvaluateDialog(QDialog):
         self.progress.setRange(0, max(event["total"], 1))
         self.progress.setValue(event["done"])
         errors = f", {event['errors']} failed" if event["errors"] else ""
-        if event["stage"] == "running" and self.cancel_button.text() == CANCEL:
+        if event["stage"] == "running" and not self.stopper.cancelling:
             self._show(f"Run {self.run_id}: {event['done']} of {event['total']} samples{errors}")
 
     def _on_finished(self, event: dict) -> None:
@@ -312,7 +291,7 @@ class EvaluateDialog(QDialog):
     def done(self, result: int) -> None:
         """Closing stops a running evaluation without waiting; it stays resumable."""
         self._stop_worker()
-        self.stopper.ended()
+        self.stopper.reset()
         self.runner.close()
         self.project.bus.forget(self._on_changes)
         self.form.adapter_picker.shutdown()

@@ -1,6 +1,7 @@
-"""The one "Stop the model worker?" question of Stop now (Evaluate window, Probe tab): asked by
-`runtime.model_jobs.StopNow` when its job did not stop within `STOP_GRACE_S` and killing the
-shared worker would end other windows' jobs too. Window-modal, never blocks the event loop."""
+"""The one "Stop the model worker?" question of Stop now (`widgets.stop_button`: Evaluate
+window, Probe tab, probe-set and checks windows): asked by `runtime.model_jobs.StopNow` when its
+job did not stop within `STOP_GRACE_S` and killing the shared worker would end other windows'
+jobs too. Window-modal, never blocks the event loop."""
 
 from __future__ import annotations
 

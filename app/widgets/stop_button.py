@@ -1,5 +1,5 @@
-"""Cancel, then Stop now, on one button: the Probe tab, the probe-set dialog and the
-model-checks dialog (the Evaluate window's semantics, through the project's `ModelJobs`:
+"""Cancel, then Stop now, on one button: the Evaluate window, the Probe tab, the probe-set
+dialog and the model-checks dialog (through the project's `ModelJobs`:
 `runtime.model_jobs.StopNow`). The first press cancels the window's own request, which stops
 after its current step (row, clip); the second, for a step that does not end (a model stuck in
 one long pass), cancels again, waits `STOP_GRACE_S` and then kills the shared model worker: at
@@ -24,13 +24,14 @@ class StopButton(QObject):
     """Drives `button` (Cancel / Stop now) and says what happens in `status`. `handle()` is the
     window's running request (None when idle); `on_killed()` once Stop now killed the worker
     under it (no event of the request comes then). `subject` names the job in the question
-    ("probe"), `step` the unit it stops after ("row")."""
+    ("probe"), `step` the unit it stops after ("row"); `cancel` is the button's first text."""
 
     def __init__(self, parent: QWidget, button: QPushButton, status: QLabel, *,
                  handle: Callable[[], JobHandle | None], on_killed: Callable[[], None],
-                 subject: str, step: str):
+                 subject: str, step: str, cancel: str = CANCEL):
         super().__init__(parent)
         self.button, self.status, self.handle, self.step = button, status, handle, step
+        self.cancel_text = cancel
         self.question = KillWorkerQuestion(parent, subject, step)
         self.stop_now = StopNow(self, ask=self.question.ask, on_killed=on_killed,
                                 on_kept=self._kept, step=step)
@@ -43,7 +44,7 @@ class StopButton(QObject):
     @property
     def cancelling(self) -> bool:
         """Cancel was pressed: progress lines leave the status to this button."""
-        return self.button.text() != CANCEL
+        return self.button.text() != self.cancel_text
 
     def press(self) -> None:
         handle = self.handle()
@@ -64,7 +65,7 @@ class StopButton(QObject):
         """The job ended (or was killed, or its window closes): Cancel again, no question
         left open."""
         self.stop_now.ended()
-        self.button.setText(CANCEL)
+        self.button.setText(self.cancel_text)
         self.question.close()
 
     def _kept(self, why: str) -> None:
