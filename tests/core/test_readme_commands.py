@@ -31,6 +31,17 @@ def test_the_block_is_found_and_starts_a_new_project():
     assert all(x.split()[0] in ("mmla", "mmla-studio", "export") for x in lines)
 
 
+def test_readme_says_how_mmla_gets_on_the_path_before_the_block():
+    """setup.sh installs the commands into the checkout's .venv/bin, not onto PATH: a new user
+    typing the block's first line in an empty folder gets 'mmla: command not found' unless the
+    README said, before the block, how to reach them."""
+    text = README.read_text(encoding="utf-8")
+    before = text[text.index("## Command line"):text.index(BLOCK_TITLE)]
+    assert "source .venv/bin/activate" in before, "the README never says how `mmla` gets on PATH"
+    scripts = Path(README.parent / "scripts" / "setup.sh").read_text(encoding="utf-8")
+    assert "-m venv .venv" in scripts and 'pip install -q -e ".[dev]"' in scripts
+
+
 def test_readme_commands_run_as_written(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MMLA_STUDIO_DB", raising=False)
