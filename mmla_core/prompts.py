@@ -49,6 +49,9 @@ TEXT_SFT = (
 TEXT_SFT_TIGHT = TEXT_SFT.replace("'. Only one", "'.Only one")
 
 TEMPLATES = {"zero_shot": ZERO_SHOT, "sft": SFT, "text_sft": TEXT_SFT}
+# The key order of a turn in MMLA's files: `{"value", "from"}` in every video file and most
+# text-only ones, `{"from", "value"}` in the text-only files of MIntRec, MIntRec2.0, MELD, MELD-DA.
+VALUE_FIRST, FROM_FIRST = ("value", "from"), ("from", "value")
 _FIELDS = {"transcript", "task", "labels"}
 AS_IS, CAPITALISED = "as_is", "capitalised"
 
@@ -61,14 +64,15 @@ class TextForm:
     list_case: str = AS_IS      # the candidate list
     answer_case: str = AS_IS    # the gpt turn
     template: str = TEXT_SFT_TIGHT
+    turn_keys: tuple[str, str] = VALUE_FIRST  # the key order of each turn in the file
 
 
 # Read from each dataset's train and dev text file in thuiar/MMLA (tests/data/mmla_records/).
 TEXT_FORMS: dict[str, TextForm] = {
-    "MIntRec": TextForm("intent", CAPITALISED, CAPITALISED, TEXT_SFT),
-    "MIntRec2.0": TextForm("intent", CAPITALISED, CAPITALISED, TEXT_SFT),
-    "MELD": TextForm("emotion", template=TEXT_SFT),
-    "MELD-DA": TextForm("dialogue_act", template=TEXT_SFT),
+    "MIntRec": TextForm("intent", CAPITALISED, CAPITALISED, TEXT_SFT, FROM_FIRST),
+    "MIntRec2.0": TextForm("intent", CAPITALISED, CAPITALISED, TEXT_SFT, FROM_FIRST),
+    "MELD": TextForm("emotion", template=TEXT_SFT, turn_keys=FROM_FIRST),
+    "MELD-DA": TextForm("dialogue_act", template=TEXT_SFT, turn_keys=FROM_FIRST),
     "IEMOCAP": TextForm("emotion", answer_case=CAPITALISED),
     "IEMOCAP-DA": TextForm("dialogue_act"),
     "MOSI": TextForm("sentiment"),

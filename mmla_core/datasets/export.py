@@ -34,7 +34,7 @@ from mmla_core.datasets.lf_tokens import (
 from mmla_core.fsutil import write_text_atomic
 from mmla_core.media.decode import MediaError
 from mmla_core.paths import PathEscapeError
-from mmla_core.prompts import TEMPLATES, VIDEO_TOKEN, answer, render
+from mmla_core.prompts import TEMPLATES, VALUE_FIRST, VIDEO_TOKEN, answer, render, text_form
 from mmla_core.store.catalog import (
     clip_media_path,
     find_dataset,
@@ -167,7 +167,7 @@ def export_llamafactory(
             result.empty_splits.append(split)
             continue
         path = out / llamafactory_file_name(ds["name"], split, task_obj, mode)
-        write_text_atomic(path, json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+        write_text_atomic(path, mmla_json(records))
         result.append(path)
         result.written[path.name] = len(records)
         result.note_tokens(path.name, *longest)
@@ -264,11 +264,23 @@ def _record(clip: dict, task: Task, label: str | None, mode: str, kind: str) -> 
                 return "broken_media"
             prefix += AUDIO_TOKEN
     prompt = render(task, clip["transcript"], kind=kind)
+    keys = text_form(task).turn_keys if kind == "text_sft" else VALUE_FIRST
     record["conversations"] = [
-        {"from": "human", "value": prefix + prompt},
-        {"from": "gpt", "value": answer(task, label, kind=kind)},
+        _turn(keys, "human", prefix + prompt), _turn(keys, "gpt", answer(task, label, kind=kind)),
     ]
     return record
+
+
+def _turn(keys: tuple[str, str], role: str, value: str) -> dict:
+    """One turn with its keys in the order of MMLA's file (prompts.VALUE_FIRST / FROM_FIRST)."""
+    fields = {"from": role, "value": value}
+    return {key: fields[key] for key in keys}
+
+
+def mmla_json(records: list[dict]) -> str:
+    """A sharegpt file laid out as MMLA's are (`json.dump(..., ensure_ascii=False, indent=4)`:
+    4-space indent, UTF-8 text unescaped, no newline at the end)."""
+    return json.dumps(records, ensure_ascii=False, indent=4)
 
 
 def _text_media(clip: dict, record: dict) -> None:

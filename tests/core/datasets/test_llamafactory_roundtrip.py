@@ -70,19 +70,19 @@ def test_each_mode_writes_mmla_records_byte_for_byte(project, tmp_path, name):
     text = exported(db, tmp_path / "text", name, "text")
     both = exported(db, tmp_path / "both", name, "video_audio")
     for row, mmla_video, mmla_text in mmla_rows()[name]:
-        assert video[row.id]["conversations"] == _ordered(mmla_video)
+        assert _items(video[row.id]) == _items(mmla_video)
         assert video[row.id]["videos"] == [str((root / name / "video" /
                                                 f"{name}_{row.id}.mp4").resolve())]
         if mmla_text is not None:  # the text form: task word, label case, "'.Only" per file
-            assert text[row.id]["conversations"] == _ordered(mmla_text)
+            assert _items(text[row.id]) == _items(mmla_text)
         human, gpt = (t["value"] for t in both[row.id]["conversations"])
         assert human == "<video><audio>" + turns(mmla_video)[0].removeprefix("<video>")
         assert gpt == turns(mmla_video)[1]
 
 
-def _ordered(record: dict) -> list[dict]:
-    """MMLA's turns in our key order (from, value): the values are what must match."""
-    return [{"from": t["from"], "value": t["value"]} for t in record["conversations"]]
+def _items(record: dict) -> list[list[tuple[str, str]]]:
+    """The turns with their keys in file order (MMLA's files differ in it: prompts.TextForm)."""
+    return [list(turn.items()) for turn in record["conversations"]]
 
 
 @pytest.mark.parametrize("mode", ["video", "video_audio", "text"])
