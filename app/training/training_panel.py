@@ -69,6 +69,7 @@ class TrainingPanel(QWidget):
         self._shown_rows: list[tuple] = []
         self.job_id: int | None = None
         self.after_id, self.log_offset = 0, -1
+        self._monitored_run: tuple | None = None  # (job id, resumed_at) the monitor folded
         self.progress = JobProgress()
         self._ticks = 0
         self._deleting: set[int] = set()  # jobs whose files are being removed
@@ -165,7 +166,10 @@ class TrainingPanel(QWidget):
         if not isValid(self):
             return
         current = result["job_id"] == self.job_id and self.job_id is not None
-        if current:
+        if current and self._rewound(result["job"]):
+            current = False  # the monitor starts over: the next poll reads from the first event
+            QTimer.singleShot(0, self.poll_now)
+        if current and result["after_id"] <= self.after_id:  # not a poll from before a reset
             events = [e for e in result["events"] if e["id"] > self.after_id]
             if events:
                 self.after_id = events[-1]["id"]
@@ -179,6 +183,21 @@ class TrainingPanel(QWidget):
         if current:
             self._show_monitor(result)
         self.polled.emit(result)
+
+    def _rewound(self, job: dict | None) -> bool:
+        """True (and the monitor reset) when the job was resumed since the monitor began: the
+        resume dropped the events past its checkpoint, so the curves and the step go back to
+        that checkpoint's, and new events may reuse the dropped ones' ids."""
+        if job is None:
+            return False
+        run = (int(job["id"]), job.get("resumed_at"))
+        if self._monitored_run is None:
+            self._monitored_run = run
+        if run == self._monitored_run:
+            return False
+        self._reset_monitor()
+        self._monitored_run = run
+        return True
 
     def _merged(self, listed: dict, fresh: dict) -> dict:
         """The selected job's fresh row, with the list's figures brought up to date by the
@@ -255,6 +274,7 @@ class TrainingPanel(QWidget):
 
     def _reset_monitor(self) -> None:
         self.after_id, self.log_offset = 0, -1
+        self._monitored_run = None
         self.curves.clear()
         job = self.current_job()
         self.progress = JobProgress.for_job(job)

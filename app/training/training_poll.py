@@ -51,8 +51,8 @@ def poll(store, job_id: int | None, after_id: int, log_offset: int = -1,
     jobs = list_training_jobs(store) if with_list or job is None else None
     if jobs is not None:
         job = next((j for j in jobs if int(j["id"]) == job_id), None)
-    result = {"jobs": jobs, "job": job, "job_id": job_id, "events": [], "log": "",
-              "log_offset": log_offset, "checkpoints": [], "advice": None}
+    result = {"jobs": jobs, "job": job, "job_id": job_id, "after_id": after_id, "events": [],
+              "log": "", "log_offset": log_offset, "checkpoints": [], "advice": None}
     if job is None:
         return result
     result["events"] = job_events(store, job_id, after_id)

@@ -150,9 +150,13 @@ def record_resume(store: Store, job_id: int, at: str, checkpoint: str | None,
                   step: int | None) -> None:
     """A stopped or failed job set up to run again: status created, last run's end cleared,
     the resume appended to `resumes_json` and `resumed_at`; `started_at` (the first run's
-    start) is kept."""
+    start) is kept. The events past the checkpoint's `step` go in the same transaction: every
+    view shows the job at that step at once, not only once its trainer has started (it drops
+    them from events.jsonl too). A reader that sees the new `resumed_at` sees them gone."""
     entry = json.dumps({"at": at, "checkpoint": checkpoint, "step": step})
     with store.write() as conn:
+        if step is not None:
+            drop_events_after(store, job_id, step)
         conn.execute(
             "UPDATE training_jobs SET status = 'created', pid = NULL, exit_code = NULL, "
             "finished_at = NULL, stderr_tail = NULL, resumed_at = ?, resumes_json = "

@@ -286,19 +286,24 @@ def list_jobs(store: Store) -> list[dict]:
 
 # (db file, job id, created_at) -> what its events say so far. The GUI polls list_jobs twice a
 # second; rescanning every job's events (tens of thousands per run) each time cost ~30 ms, so an
-# ended run is read once and a running one only for events newer than the last one seen.
+# ended run is read once and a running one only for events newer than the last one seen. A
+# resume (a new resumed_at) starts over: it dropped the events past its checkpoint (the maxima
+# seen would stay too high), and the new events may reuse their ids (not AUTOINCREMENT).
 _SUMMARIES: dict[tuple, dict] = {}
 
 
 def _event_summary(store: Store, job: dict) -> dict:
     key = (str(store.path), job["id"], job["created_at"])
-    seen = _SUMMARIES.get(key) or {"after": 0, "best": None, "test": None, "last_step": None}
+    seen = _SUMMARIES.get(key)
+    if seen is None or seen["resumed_at"] != job.get("resumed_at"):
+        seen = {"after": 0, "best": None, "test": None, "last_step": None,
+                "resumed_at": job.get("resumed_at")}
     run = (job["started_at"], job.get("resumed_at"), job["finished_at"])
     if seen.get("final") == run:
         return seen    # an ended run gets no new events until it is resumed (new resumed_at)
     new = jobs.event_summary(store, job["id"], seen["after"])   # only rows newer than seen
     if new["last_id"] is not None:
-        seen = {"after": new["last_id"], "best": _max(seen["best"], new["best"]),
+        seen = {**seen, "after": new["last_id"], "best": _max(seen["best"], new["best"]),
                 "test": _max(seen["test"], new["test"]),
                 "last_step": _max(seen["last_step"], new["last_step"])}
     if job["status"] in FINISHED and job["finished_at"] and not _job_alive(job):

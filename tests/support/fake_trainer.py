@@ -7,6 +7,9 @@ FAKE_TRAINER_MODE (environment):
   wait   one event every 50 ms until a stop request (status 'stopping' or the STOP file), then
          a checkpoint, status stopped, exit 0; or until FAKE_TRAINER_STEPS steps -> done
   oom    prints a CUDA out-of-memory traceback and exits 1
+--resume (latest or a checkpoint-<step> folder) continues after that checkpoint's step and first
+drops the job's events past it, as the real trainer does (run.py, EventSink.forget_after).
+FAKE_TRAINER_HOLD=PATH: before its first step, write PATH.held and wait until PATH exists.
 Plain sqlite3 (no mmla_core import) so it starts in a few tens of milliseconds.
 """
 
@@ -49,6 +52,26 @@ def stop_requested(conn, job: int, out: Path) -> bool:
     return (out / "STOP").exists() or row[0] == "stopping"
 
 
+def resumed_step(out: Path, resume: str | None) -> int:
+    """The step of the checkpoint a resume starts from (0: a fresh run)."""
+    if not resume:
+        return 0
+    if resume == "latest":
+        steps = [int(p.name.removeprefix("checkpoint-")) for p in out.glob("checkpoint-*")]
+        return max(steps, default=0)
+    return int(Path(resume).name.removeprefix("checkpoint-"))
+
+
+def hold() -> None:
+    """Wait for the test's go (FAKE_TRAINER_HOLD), saying first that it is waiting."""
+    gate = os.environ.get("FAKE_TRAINER_HOLD")
+    if not gate:
+        return
+    Path(gate + ".held").write_text("held\n")
+    while not Path(gate).exists():
+        time.sleep(0.02)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("config")
@@ -67,8 +90,12 @@ def main() -> int:
         say("Traceback (most recent call last):\ntorch.OutOfMemoryError: CUDA out of memory. "
               "Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 79.1 GiB")
         return 1
+    start = resumed_step(out, args.resume)
+    conn.execute("DELETE FROM training_events WHERE job_id = ? AND step > ?", (args.job, start))
+    hold()
     steps = 3 if mode == "quick" else int(os.environ.get("FAKE_TRAINER_STEPS", "1200"))
-    for step in range(1, steps + 1):
+    steps = max(steps, start + 1)
+    for step in range(start + 1, steps + 1):
         event(conn, args.job, step)
         say(f"fake trainer: step {step} loss {1.0 / step:.3f}")
         if mode == "wait":
