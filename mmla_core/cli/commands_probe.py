@@ -237,8 +237,9 @@ def _compare(store, runs: list[int]) -> int:
 
 
 def print_probe(result) -> None:
+    adapter = f" + adapter {result.adapter}" if result.adapter else ""
     print(f"probe run {result.run_id}: clip {result.clip_id}, task {result.task}, model "
-          f"{result.model}, gold {result.gold or '-'} ({result.status})")
+          f"{result.model}{adapter}, gold {result.gold or '-'} ({result.status})")
     for kind, text in result.templates.items():
         print(f"{kind} prompt (edited): {text!r}")
     rows = []

@@ -59,6 +59,11 @@ MEDIA_REASONS = frozenset({"broken_media", "unsafe_path", "missing_file", "no_vi
                            "no_audio", "no_media"})
 CLIP_FIELDS = ("id", "dataset", "split", "external_id", "path", "transcript", "health")
 
+# how the summary words a reason (mmla_export.json keeps the keys); a conflict variant has no
+# label of its own unless it was made with --copy-labels ("Copy labels")
+SKIP_WORDS = {"no_label": "without a label (no_label; a variant has one only when made with "
+                          "--copy-labels)"}
+
 
 class ExportError(ValueError):
     """An export that cannot be written as asked (unknown dataset/task, bad mode, bad target)."""
@@ -101,7 +106,8 @@ class ExportedFiles(list):
 
     def summary(self) -> str:
         files = ", ".join(f"{name} ({n})" for name, n in self.written.items()) or "no files"
-        skipped = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())) or "none"
+        skipped = ", ".join(f"{n} {SKIP_WORDS.get(why, why)}"
+                            for why, n in sorted(self.skipped.items())) or "none"
         line = f"wrote {files}; skipped: {skipped}; {describe_record(self.labels)}"
         if self.empty_splits:  # else "wrote no files" of a folder of clips with no split
             others = ", ".join(f"{split or '(none)'} {n}" for split, n in self.other_splits.items())

@@ -102,9 +102,11 @@ class ImportReport:
             notes.append(f"  {count(self.variants_left, 'row')} name conflict variants made in "
                          "this project: left as they are (an import never writes a variant)")
         if self.people_labels:
-            notes.append(f"  {count(self.people_labels, 'label')} by people differ from the "
-                         "source's and stay the curated ones (the source's is kept as "
-                         "'import')")
+            notes.append("  1 label by a person differs from the source's and stays the "
+                         "curated one" if self.people_labels == 1 else
+                         f"  {self.people_labels} labels by people differ from the source's "
+                         "and stay the curated ones")
+            notes[-1] += " (the source's is kept as annotator 'import')"
         return notes
 
 

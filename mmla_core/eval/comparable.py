@@ -135,7 +135,7 @@ def zero_shot_rerun(store: Store, zero_run: int, tuned_run: int) -> dict:
     return {"model": zs.get("model") or zero["model_name"], "task": zero["task_name"],
             "dataset": zero["dataset_name"], "split": zero["split"], "settings": inference,
             "selection": ts.get("selection") or {"labels": "curated"},
-            "name": f"zero-shot with run {tuned_run}'s settings"}
+            "name": f"zero-shot with the settings of run {tuned_run}"}
 
 
 def eval_command(kwargs: dict, db_path: str | None = None) -> str:

@@ -224,7 +224,8 @@ def run_probe(store: Store, engine, clip_id: int, task: Task | str, *,
                             dataset_id=row["dataset_id"], total=len(rows) * len(request.prompts))
     result = ProbeResult(run_id, clip_id, task_obj.name, task_id, recorder.model_name, rows,
                          request.prompts, clip_gold, status="running",
-                         templates=dict(request.templates or {}), variants=extra)
+                         templates=dict(request.templates or {}), variants=extra,
+                         adapter=run_settings["engine"].get("adapter_path"))
     cells = _ProbeJob(recorder, engine, task_obj, task_id, clip_gold, attention)
     cell_settings = [replace(settings, prompt_kind=p, seed=seed,
                              template=(request.templates or {}).get(p)) for p in request.prompts]

@@ -133,7 +133,7 @@ def test_a_folder_imported_under_a_name_is_found_again_without_it(tmp_path, spea
     out = capsys.readouterr().out
     assert out.startswith("talk: 1 clip (0 added, 0 updated, 1 unchanged)"), out
     assert "this folder is dataset 'talk' (imported before under that name)" in out
-    assert "1 label by people differ" in out and "'Hi!'" in out
+    assert "1 label by a person differs" in out and "'Hi!'" in out
     with open_store(db) as store:
         assert [r["name"] for r in store.query("SELECT name FROM datasets")] == ["talk"]
     assert [c["transcript"] for c in clips_of(db, "talk")] == ["Hi!"]

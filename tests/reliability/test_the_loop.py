@@ -72,7 +72,7 @@ def _import_and_curate(mmla, db, source) -> None:
     out = mmla("import", source, code=3)
     assert out.startswith("talk: 5 clips (0 added, 0 updated, 5 unchanged)"), out
     assert "this folder is dataset 'talk' (imported before under that name)" in out
-    assert "1 label by people differ from the source's and stay the curated ones" in out
+    assert "1 label by a person differs from the source's and stays the curated one" in out
     assert (f"manifest.csv:2: the source now says 'thank you so much'; the transcript edited by "
             f"alice ({CURATED!r}) is kept") in out
     with open_store(db) as store:
@@ -208,5 +208,6 @@ def _evaluate_and_compare(mmla, db, adapter: Path) -> None:
     assert "(#2)" in out and "(#3)" in out
     probe = ["probe", "talk/a", "--model", "tiny", "--task", "MELD", "--scenarios", "aligned",
              "--prompts", "zero_shot", "--variants", "none", *MEDIA]
-    assert "gold surprise" in mmla(*probe, "--adapter", adapter)
+    assert f"model tiny + adapter {adapter}, gold surprise (done)" in mmla(*probe, "--adapter",
+                                                                         adapter)
     assert "gold surprise" in mmla("probe", "compare", 1, 4)
