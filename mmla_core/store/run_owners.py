@@ -22,7 +22,9 @@ from mmla_core.run_fates import kind_fate
 from mmla_core.store.db import Store
 from mmla_core.store.results import fail_if_running
 
-__all__ = ["fail_orphan_runs", "orphan_reason", "record_run_owner"]
+__all__ = ["fail_orphan_runs", "fail_with_cause", "orphan_reason", "record_run_owner"]
+
+_ORPHAN_PREFIX = "the process that ran it (pid "
 
 _RUNNING_OWNED = (
     "SELECT id, kind, json_extract(environment_json, '$.owner.pid') AS pid, "
@@ -50,7 +52,7 @@ def record_run_owner(store: Store, run_id: int, owner: dict, job: str | None = N
 def orphan_reason(run_id: int, kind: str, pid: int, host: str, job: str | None = None) -> str:
     """The failed run's error: its process is gone, what is kept and what a rerun does (of
     `job`, else of every job that writes `kind`)."""
-    return (f"the process that ran it (pid {pid} on {host}) is gone; "
+    return (f"{_ORPHAN_PREFIX}{pid} on {host}) is gone; "
             f"{kind_fate(kind, run_id, job)}")
 
 
@@ -75,3 +77,17 @@ def fail_orphan_runs(store: Store) -> list[int]:
         if fail_if_running(store, int(run["id"]), reason):   # unless it ended meanwhile
             failed.append(int(run["id"]))
     return failed
+
+
+def fail_with_cause(store: Store, run_id: int, message: str) -> bool:
+    """Mark a run failed with the cause its worker's client saw (an exit code, a signal).
+
+    The sweep may get there first (a window lists its runs while the worker dies): its guess
+    ("the process ... is gone") is then replaced, since the client knows why it died."""
+    if fail_if_running(store, run_id, message):
+        return True
+    with store.write() as conn:
+        cursor = conn.execute(
+            "UPDATE runs SET error = ? WHERE id = ? AND status = 'failed' AND error LIKE ?",
+            (message, int(run_id), _ORPHAN_PREFIX + "%"))
+    return cursor.rowcount > 0

@@ -38,7 +38,7 @@ from mmla_core.cancel import ALL_REQUESTS, CANCEL_SLOTS
 from mmla_core.eval.run_plan import DEFAULT_FACTORIES
 from mmla_core.run_fates import run_fate
 from mmla_core.store.db import open_store
-from mmla_core.store.results import fail_if_running
+from mmla_core.store.run_owners import fail_with_cause
 from mmla_core.worker.events import FINAL_EVENTS, is_final, make_request
 from mmla_core.worker.service import worker_main
 
@@ -356,4 +356,4 @@ def crash_message(exitcode: int | None, run_ids: list[int],
 
 def _mark_failed(db_path: Path, run_id: int, message: str) -> None:
     with open_store(db_path) as store:
-        fail_if_running(store, run_id, message)
+        fail_with_cause(store, run_id, message)

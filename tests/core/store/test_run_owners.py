@@ -12,8 +12,8 @@ import pytest
 from mmla_core.eval.recorder import RunRecorder
 from mmla_core.procs import process_owner
 from mmla_core.store import open_store
-from mmla_core.store.results import get_run, start_run
-from mmla_core.store.run_owners import fail_orphan_runs, record_run_owner
+from mmla_core.store.results import fail_if_running, finish_run, get_run, start_run
+from mmla_core.store.run_owners import fail_orphan_runs, fail_with_cause, record_run_owner
 from tests.support.eval_project import make_project
 
 # A CLI process that runs the model itself: starts a probe run, says its id, then works forever.
@@ -106,3 +106,22 @@ def test_the_sweep_words_the_job_the_run_recorded(db):
     assert "missing ones again" in in_set and "probe the clip again" not in in_set
     assert "if it was" not in single + in_set
     assert "if it was a probe, " in old and "if it was a probe set, " in old
+
+
+def test_the_worker_clients_cause_replaces_the_sweeps_guess_never_another_error(db):
+    """A window may sweep its runs while its worker dies: the sweep says "the process ... is
+    gone", then the client, which saw the exit code, gives the cause. A run that failed for
+    another reason, or ended, keeps what it has."""
+    dead = {**process_owner(), "start": -1}
+    with open_store(db) as store:
+        swept, other, done = (start_run(store, "probe", settings={}) for _ in range(3))
+        record_run_owner(store, swept, dead, "probe")
+        assert fail_orphan_runs(store) == [swept]
+        fail_if_running(store, other, "out of memory on clip 3")
+        finish_run(store, done)
+        cause = "the model worker exited unexpectedly (exit code 1)"
+        assert [fail_with_cause(store, r, cause) for r in (swept, other, done)] == [
+            True, False, False]
+        assert get_run(store, swept)["error"] == cause
+        assert get_run(store, other)["error"] == "out of memory on clip 3"
+        assert get_run(store, done)["status"] == "done"
