@@ -101,7 +101,7 @@ class TrainingPanel(QWidget):
         self.log_view.setFont(QFont("monospace", 8))
         self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.log_view.setMinimumHeight(80)
-        self.log_view.setPlaceholderText("The trainer's log (train.log) appears here.")
+        self.log_view.setPlaceholderText(training_poll.LOG_HINT)
         self.log_view.setMaximumBlockCount(LOG_LINES)
         self.stop_button = QPushButton("Stop", self, clicked=self.stop)
         self.stop_button.setToolTip("Save a checkpoint, then end the run (resumable)")
@@ -299,6 +299,7 @@ class TrainingPanel(QWidget):
         self.progress_label.setText(self.progress.progress_text(finished))
         self.throughput.setText(self.progress.throughput_text())
         self._show_failure(job, result.get("advice"))
+        self.log_view.setPlaceholderText(training_poll.log_hint(job, result))
         if result["log_offset"] != self.log_offset or result["log"]:
             if result["log_offset"] < self.log_offset or self.log_offset < 0:
                 self.log_view.clear()  # a first read, or the log was replaced

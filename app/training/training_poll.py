@@ -57,6 +57,8 @@ def poll(store, job_id: int | None, after_id: int, log_offset: int = -1,
         return result
     result["events"] = job_events(store, job_id, after_id)
     path = control.log_path(job)
+    result["log_path"] = None if path is None else str(path)
+    result["log_found"] = path is not None and path.is_file()
     if path is not None:
         start = max(log_offset, 0)
         result["log"], result["log_offset"] = control.read_log_from(
@@ -67,6 +69,20 @@ def poll(store, job_id: int | None, after_id: int, log_offset: int = -1,
             "\n".join(filter(None, (job.get("stderr_tail"), control.log_tail(job)))),
             job["config"])
     return result
+
+
+LOG_HINT = "The trainer's log (train.log) appears here."
+
+
+def log_hint(job: dict | None, result: dict) -> str:
+    """What the empty log pane says: where the log is awaited, or that it is gone (a run
+    folder moved or deleted leaves a finished job with no log to show)."""
+    if job is None or result.get("log_found") or not result.get("log_path"):
+        return LOG_HINT
+    if job["status"] in ACTIVE:
+        return f"train.log not written yet ({result['log_path']})."
+    return (f"No train.log at {result['log_path']}: the run's folder was moved or deleted "
+            "(its events and curves are kept in the project).")
 
 
 _THREAD = threading.local()

@@ -235,3 +235,18 @@ def test_export_and_copy_name_this_project_database(panel_on, tiny_project, qtbo
     qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
     exported = TrainConfig.from_yaml(target.read_text())
     assert exported.output_dir == "" and exported.name == "meld-sft"
+
+
+def test_a_finished_job_whose_log_is_gone_says_where_it_looked(panel_on, tiny_project, qtbot,
+                                                                tmp_path):
+    """A run folder moved or deleted (by hand, or `mmla train rm` on a copy of the project):
+    the log pane says so, with the path, instead of 'the log appears here'."""
+    gone = tmp_path / "moved-away" / "1-meld-sft"
+    make_job(tiny_project.db_path, status="done", exit_code=0, output_dir=str(gone))
+    panel = panel_on(tiny_project.db_path)
+    qtbot.waitUntil(lambda: "No train.log" in panel.log_view.placeholderText(), timeout=WAIT)
+    assert str(gone / "train.log") in panel.log_view.placeholderText()
+    gone.mkdir(parents=True)
+    (gone / "train.log").write_text("step 1: loss 2.0\n")
+    panel.select_job(panel.job_id)  # shown again: the log is read
+    qtbot.waitUntil(lambda: "loss 2.0" in panel.log_view.toPlainText(), timeout=WAIT)
