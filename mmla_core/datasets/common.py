@@ -13,6 +13,7 @@ from mmla_core.datasets.identity import (
     leave_variants_alone,
     move_to_new_keys,
     report_curated_labels,
+    variants_follow_the_source,
 )
 from mmla_core.datasets.media_kept import keep_stored_media
 from mmla_core.datasets.report import DatasetImportError, ImportReport
@@ -184,9 +185,11 @@ def write_clips(
         report.text_only += sum(1 for clip in pending if clip.media_path is None)
         _keep_known_transcripts(store, dataset_id, pending)
         keep_curated_transcripts(store, dataset_id, pending, report, overwrite_curated)
+        before = stored_transcripts(store, dataset_id)
         report.add_counts(upsert_clips(store, dataset_id, (c.as_row() for c in pending)))
         mark_media_missing(store, missing)
         ids = clip_ids_by_key(store, dataset_id)
+        variants_follow_the_source(store, pending, before, ids)
         count_people_labels(store, dataset_id, pending, report, ids)
         existing = imported_labels(store, dataset_id)
         changed = {

@@ -18,6 +18,7 @@ from mmla_core.store.catalog import curated_transcripts, human_labels, move_clip
 from mmla_core.store.clip_rows import variant_clip_keys
 from mmla_core.store.db import Store
 from mmla_core.store.labels import set_transcript
+from mmla_core.store.variant_text import follow_parent_transcript
 
 Pending = list  # of datasets.common.PendingClip (not imported: common imports this module)
 
@@ -68,6 +69,18 @@ def leave_variants_alone(store: Store, dataset_id: int, pending: Pending,
     report.variants_left += len(pending) - len(kept)
     report.skipped += len(pending) - len(kept)
     pending[:] = kept
+
+
+def variants_follow_the_source(store: Store, pending: Pending,
+                               before: dict[tuple[str, str], str],
+                               ids: dict[tuple[str, str], int]) -> None:
+    """A transcript the source changed (nobody had edited it) reaches the clip's variants, as a
+    person's edit does (`store.variant_text`); call inside the import's transaction."""
+    for clip in pending:
+        key = (clip.split, clip.external_id)
+        old = before.get(key)
+        if old is not None and clip.transcript is not None and clip.transcript != old:
+            follow_parent_transcript(store.conn, ids[key], old, clip.transcript)
 
 
 def keep_curated_transcripts(store: Store, dataset_id: int, pending: Pending,

@@ -140,3 +140,23 @@ def test_a_folder_imported_under_a_name_is_found_again_without_it(tmp_path, spea
     # a name given on purpose still makes a dataset of its own
     assert cli(["--db", str(db), "import", str(folder), "--name", "other", "--no-probe"]) == 0
     assert [c["transcript"] for c in clips_of(db, "other")] == ["hi"]
+
+
+def test_a_transcript_the_source_changes_reaches_the_variants(tmp_path, speaker_clip):
+    folder = make_folder(tmp_path / "clips", speaker_clip,
+                         "path,split,transcript,MELD\na.mp4,test,hi there,joy\n")
+    db = tmp_path / "p.sqlite"
+    assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 0
+    assert cli(["--db", str(db), "variants", "make", "--clip", "clips/a", "--recipes",
+                "caption_misleading:caption=fear,context_long:words=2"]) == 0
+    (folder / "manifest.csv").write_text("path,split,transcript,MELD\na.mp4,test,Hi there!,joy\n")
+    assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 0
+    with open_store(db) as store:
+        texts = [r["transcript"] for r in store.query(
+            "SELECT transcript FROM clips WHERE parent_clip_id IS NOT NULL ORDER BY id")]
+    assert texts[0] == "Video_caption: fear. Hi there!"
+    assert texts[1].startswith("Hi there! ") and len(texts[1].split()) == 4
+    # asked again: found, not copied
+    assert cli(["--db", str(db), "variants", "make", "--clip", "clips/a", "--recipes",
+                "caption_misleading:caption=fear,context_long:words=2"]) == 0
+    assert len(clips_of(db)) == 3
