@@ -45,7 +45,8 @@ from mmla_core.store.verdicts import describe_record
 
 # what tells runs apart first (model, task, data, split, accuracy); bookkeeping last
 RUN_COLUMNS = ("Run", "Model", "Task", "Data", "Split", "ACC", "Samples", "Status", "Started")
-METRIC_COLUMNS = ("run", "variant", "n", "ACC", "F1", "WF1", "WP", "P", "R", "flips", "errors")
+METRIC_COLUMNS = ("run", "variant", "n", "ACC", "F1", "Precision", "Recall", "WF1", "WP", "flips",
+                  "errors")  # MMLA's metric columns in eval.py's order
 DISAGREEMENT_LIMIT = 2000
 SELECTION_DELAY_MS = 150
 # the save dialog's filters, and the export format each one asks for (None: by extension)

@@ -40,7 +40,8 @@ from mmla_core.train.merge import merge_run_folder
 from mmla_core.variants.recipes import RecipeError
 from mmla_core.worker.client import WorkerClient
 
-METRIC_COLUMNS = ["run", "variant", "n", "ACC", "F1", "WF1", "WP", "P", "R", "flips", "errors"]
+METRIC_COLUMNS = ["run", "variant", "n", "ACC", "F1", "Precision", "Recall", "WF1", "WP", "flips",
+                  "errors"]  # MMLA's metric columns in eval.py's order
 EXIT_CANCELLED = 130
 MAX_ERRORS_LISTED = 20
 

@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-# MMLA's column names for what `Metrics.percent()` reports
-COLUMNS = {"accuracy": "ACC", "macro_f1": "F1", "macro_precision": "P", "macro_recall": "R",
-           "weighted_f1": "WF1", "weighted_precision": "WP"}
+# MMLA's names, in its order, for what `Metrics.percent()` reports (eval.py's `results_dict`)
+COLUMNS = {"accuracy": "ACC", "macro_f1": "F1", "macro_precision": "Precision",
+           "macro_recall": "Recall", "weighted_f1": "WF1", "weighted_precision": "WP"}
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ def test_mmla_rounding_and_percent_columns():
     assert mmla_round(0.52546) == 52.55
     m = classification_metrics(["a", "b", "b"], ["a", "b", "a"])
     assert m.percent()["ACC"] == 66.67
-    assert set(m.percent()) == {"ACC", "F1", "P", "R", "WF1", "WP"}
+    assert list(m.percent()) == ["ACC", "F1", "Precision", "Recall", "WF1", "WP"]
     assert m.correct == 2
 
 
@@ -140,7 +140,7 @@ def test_exact_tie_rounds_like_sklearn_and_mmla_eval():
     assert expected == 0.51875
     ours = classification_metrics(y_true, y_pred)
     assert ours.macro_precision == expected
-    assert ours.percent()["P"] == round(expected * 100, 2) == 51.88
+    assert ours.percent()["Precision"] == round(expected * 100, 2) == 51.88
 
 
 label_lists = st.integers(1, 120).flatmap(lambda n: st.tuples(
