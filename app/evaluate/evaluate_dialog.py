@@ -36,6 +36,9 @@ from mmla_core.store.verdicts import describe_record
 from mmla_core.words import count
 
 CANCEL = "Cancel run"
+NO_MODEL_HINT = ("No model yet: Add model… (a local folder with safetensors weights, e.g. from "
+                 "`mmla models tiny OUT --add`) or Download… one; Run is enabled once a model is "
+                 "chosen.")
 
 
 def load_adapter_settings(store, adapter: str, task: str | None):
@@ -94,6 +97,7 @@ class EvaluateDialog(QDialog):
         self.resume_button = QPushButton("Resume", self, enabled=False)
         self.resume_button.clicked.connect(lambda: self.resume(self.resume_combo.currentData()))
         self.progress = QProgressBar(self)
+        self.progress.hide()  # shown from the first run on: an empty bar said nothing
         self.status = QLabel(self, wordWrap=True)
         layout.addWidget(row(self.run_button, self.cancel_button, QLabel("Unfinished runs:"),
                              self.resume_combo, self.resume_button))
@@ -125,6 +129,10 @@ class EvaluateDialog(QDialog):
         self.form.set_choices(choices)
         if select_model:
             self.form.select_model(select_model)
+        if not choices["models"]:
+            self._show(NO_MODEL_HINT)
+        elif self.status.text() == NO_MODEL_HINT:
+            self._show("")
         self.resume_combo.clear()
         for run in choices["unfinished"]:
             self.resume_combo.addItem(f"#{run['id']} {run['task'] or ''} ({run['status']})",
@@ -192,6 +200,7 @@ class EvaluateDialog(QDialog):
         self.client = self.jobs.submit("evaluate", on_event=self.on_event,
                                        what="the Evaluate window's evaluation", **request)
         self.progress.setRange(0, 0)  # busy until the first progress event
+        self.progress.show()
         self._show(text)
         self._update_buttons()
 

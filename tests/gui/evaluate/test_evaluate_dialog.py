@@ -82,9 +82,11 @@ def test_run_fills_the_database_through_the_worker(dialog, qtbot, tiny_project):
     form.audio_check.setChecked(False)
     form.template_edit.setPlainText("Emotion of: {transcript}? [{labels}]")
     form.variants_list.item(1).setCheckState(Qt.CheckState.Checked)  # the first recipe
+    assert dialog.progress.isHidden()
     with qtbot.waitSignal(dialog.run_finished, timeout=WAIT) as finished:
         qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
         assert dialog.cancel_button.isEnabled()  # returned at once; the worker runs
+        assert dialog.progress.isVisible()
     run_id = finished.args[0]
     qtbot.waitUntil(lambda: "ACC" in dialog.status.text(), timeout=WAIT)
     run = db(tiny_project.db_path, "SELECT * FROM runs WHERE id = ?", (run_id,))[0]
@@ -215,3 +217,20 @@ def test_a_model_registered_elsewhere_is_offered_and_the_choice_kept(window, qtb
     qtbot.waitUntil(lambda: form.model_combo.findData("cli-model") >= 0, timeout=WAIT)
     assert form.model_combo.currentData() == "tiny-model"
     dialog.reject()
+
+
+def test_with_no_model_yet_the_window_says_how_to_add_one_and_shows_no_empty_bar(
+        qtbot, tiny_project, tmp_path, project_of):
+    """A new project has no model: Run is disabled, and the window says why and what to do
+    (it showed a disabled Run above an empty progress bar and nothing else)."""
+    dlg = EvaluateDialog(project_of(tiny_project.db_path))
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitUntil(lambda: dlg.form.task_combo.count() > 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: "No model yet" in dlg.status.text(), timeout=WAIT)
+    assert "Add model" in dlg.status.text() and not dlg.run_button.isEnabled()
+    assert dlg.progress.isHidden()  # no run yet: no empty bar
+    dlg.add_model(str(model_folder(tmp_path / "tiny-model")))
+    qtbot.waitUntil(lambda: dlg.run_button.isEnabled(), timeout=WAIT)
+    assert "No model yet" not in dlg.status.text()
+    dlg.reject()
