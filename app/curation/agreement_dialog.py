@@ -39,6 +39,9 @@ from mmla_core.eval.agreement import annotators_for_dataset, dataset_agreement
 from mmla_core.store.catalog import list_datasets, list_tasks, task_by_name, tasks_for_dataset
 
 ALL_TASKS = "All tasks and checks"
+ONE_ANNOTATOR_HINT = ("Agreement needs a second annotator on this dataset: label clips under "
+                      "another name (Tools > Settings > Annotator, or `mmla label CLIP TASK LABEL "
+                      "--annotator NAME`), then compare with the source labels or each other.")
 RESULT_COLUMNS = ("Kind", "Task / check", "Method", "Clips", "Kappa", "Strength", "Agreement",
                   "Disagree", "Note")
 
@@ -175,7 +178,12 @@ class AgreementDialog(QDialog):
     def _update_button(self, *_args) -> None:
         enough = len(self.chosen_annotators()) >= 2
         self.compute_button.setEnabled(enough)
-        self.status.setText("" if enough else "Tick two or more annotators.")
+        if enough:
+            self.status.setText("")
+        elif self.annotator_list.count() < 2:  # nothing to tick: say how to get a second
+            self.status.setText(ONE_ANNOTATOR_HINT)
+        else:
+            self.status.setText("Tick two or more annotators.")
 
     # --- results ------------------------------------------------------------------------------
 

@@ -189,6 +189,31 @@ def test_export_dialog_writes_in_the_background(qtbot, tiny_project, tmp_path, f
         assert target.read_text().splitlines()[0].endswith("label:MELD,verdict,reviewed_by")
 
 
+def test_agreement_with_one_annotator_says_how_to_get_a_second(qtbot, tiny_project):
+    """A new project has only the imported labels: 'tick two or more annotators' cannot be
+    done there; the dialog says agreement needs a second annotator and how to become one."""
+    from mmla_app.curation.agreement_dialog import AgreementDialog
+
+    dialog = AgreementDialog(Project(tiny_project.db_path, "carol"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.annotator_list.count() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: "second annotator" in dialog.status.text(), timeout=10_000)
+    assert "Settings" in dialog.status.text() and "--annotator" in dialog.status.text()
+    assert not dialog.compute_button.isEnabled()
+    dialog.reject()
+    with open_store(tiny_project.db_path) as store:
+        set_label(store, tiny_project.clip_ids[0], 1, "joy", "carol")
+    dialog = AgreementDialog(Project(tiny_project.db_path, "carol"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.annotator_list.count() == 2, timeout=10_000)
+    assert dialog.status.text() == "Tick two or more annotators."  # carol + the source labels
+    dialog.set_annotators(["carol", "import"])
+    assert dialog.compute_button.isEnabled() and dialog.status.text() == ""
+    dialog.reject()
+
+
 def test_export_dialog_reports_failures(qtbot, tiny_project, tmp_path):
     from mmla_app.curation.export_dialog import ExportDialog
 
