@@ -40,7 +40,7 @@ def test_text_sft_records_are_reproduced_byte_for_byte(file_name, record):
 def test_fixtures_cover_every_task_in_the_text_form_and_most_in_video():
     text = {task_of(f).name for f, _ in load("text_sft.json")}
     video = {task_of(f).name for f, _ in load("video_sft.json")}
-    assert len(text) == 12 and len(video) >= 10
+    assert len(text) == 12 and len(video) == 12
 
 
 def test_utterances_keep_their_own_punctuation():
