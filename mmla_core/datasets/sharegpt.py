@@ -7,7 +7,9 @@ A record is `{"id", "videos": [...], "audios"?: [...], "conversations": [{"from"
 utterance keeps its own punctuation), "...says: <utterance>. Based on..." in the zero-shot form
 (whose "." infer.py added); a human turn in no MMLA form is kept whole.
 The task is the one given, else the one named by an MMLA file name (`MIntRec_train_intent_...`,
-`..._text_...`), else inferred per record from the answer's task word (any of MMLA's spellings:
+`..._text_...`, or `<DS>/test_intent.json` as MMLA's `generate_test_json.py` writes the zero-shot
+test set: the bare utterance, the bare lower-case label), else inferred per record from the
+answer's task word (any of MMLA's spellings:
 `dialogue act`, `dialogue_act`, `talk_type`...), its label and the prompt's label list.
 Media (`videos`, MMLA's text-only `video`, `audios`, `images`) are confined to `media_root`
 (default: the JSON file's folder); MMLA's cluster paths are found there by dataset folder and
@@ -38,6 +40,8 @@ CANDIDATES = re.compile(r"candidate labels for [^\n]*? are: \[(?P<labels>[^\]]*)
 MMLA_FILE = re.compile(
     r"^(?P<dataset>.+?)_(?P<split>train|dev|test)_(?:text_)?(?P<key>[a-z_]+)_llamafactory$"
 )
+# `<base>/<DATASET>/test_<task>.json`: MMLA's data_preprocess/generate_test_json.py
+MMLA_TEST_FILE = re.compile(r"^(?P<split>train|dev|test)_(?P<key>[a-z_]+)$")
 USER_ROLES, ASSISTANT_ROLES = ("human", "user"), ("gpt", "assistant")
 
 
@@ -67,7 +71,7 @@ def import_sharegpt(
     if raw is None:
         return report
     dataset_id = open_dataset(store, report, root, "sharegpt", explicit_name=name is not None)
-    match = MMLA_FILE.match(path.stem)
+    match = mmla_file(path)
     resolver = TaskResolver(store, _fixed_task(store, task, match))
     pending: list[PendingClip] = []
     task_ids: set[int] = set()
@@ -87,6 +91,18 @@ def import_sharegpt(
         attach_task(store, dataset_id, task_id)
     write_clips(store, dataset_id, pending, report, overwrite_curated=overwrite_curated)
     return report
+
+
+def mmla_file(path: Path) -> dict[str, str] | None:
+    """Dataset, split and task key an MMLA file's name gives, if it is one of MMLA's."""
+    found = MMLA_FILE.match(path.stem)
+    if found is not None:
+        return found.groupdict()
+    found = MMLA_TEST_FILE.match(path.stem)
+    task = mmla_task_for_folder(path.resolve().parent.name)
+    if found is None or task is None or task.task_key != found["key"]:
+        return None
+    return {"dataset": task.name, **found.groupdict()}
 
 
 RawRecords = list[tuple[str, str, object]]  # (where, default id, parsed JSON)
@@ -199,7 +215,7 @@ def _label(clip: PendingClip, record: Record, resolver: TaskResolver, report: Im
     clip.labels[resolver.task_id(task)] = label
 
 
-def _fixed_task(store: Store, task: str | Task | None, match: re.Match | None) -> Task | None:
+def _fixed_task(store: Store, task: str | Task | None, match: dict | None) -> Task | None:
     if isinstance(task, Task):
         return task
     known = {t.name: t for t in (*MMLA_TASKS, *list_tasks(store))}

@@ -138,3 +138,23 @@ def test_own_llamafactory_export_round_trips_labels(store, tmp_path):
             assert {c["split"] for c in clips} == {path.stem.split("_")[1]}
     clip = list_clips(store, dataset_id=kept.dataset_id)[0]
     assert clip["media_path"].startswith("video/MIntRec_")
+
+
+def test_mmla_zero_shot_test_file_gives_dataset_split_task_and_media(store, tmp_path):
+    """`<DS>/test_<task>.json` as thuiar/MMLA data_preprocess/generate_test_json.py (@ bc5232da)
+    writes it: `{"id": index, "video": f"{dataset_name}_{idx}.mp4", "conversations": [human:
+    f"{utterance}", gpt: str(label).lower()]}`, the file read by infer.py from
+    `<base_data_path>/<DATASET>/`, its videos in `<DATASET>/video/`."""
+    folder = tmp_path / "IEMOCAP"
+    (folder / "video").mkdir(parents=True)
+    tiny_clip(folder / "video" / "IEMOCAP_Ses01F_impro01_F000.mp4")
+    rows = [{"id": 0, "video": "IEMOCAP_Ses01F_impro01_F000.mp4",
+             "conversations": [{"from": "human", "value": "Excuse me."},
+                               {"from": "gpt", "value": "neutral"}]}]
+    (folder / "test_emotion.json").write_text(json.dumps(rows, ensure_ascii=False, indent=4))
+    report = import_sharegpt(store, folder / "test_emotion.json", name="IEMOCAP")
+    assert report.added == 1 and report.issues == []
+    (clip,) = list_clips(store)
+    assert (clip["split"], clip["transcript"]) == ("test", "Excuse me.")
+    assert clip["media_path"] == "video/IEMOCAP_Ses01F_impro01_F000.mp4"
+    assert gold_label(store, clip["id"], task_by_name(store, "IEMOCAP")[0]) == "neutral"
