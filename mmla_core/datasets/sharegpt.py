@@ -80,7 +80,7 @@ def import_sharegpt(
         record = _record(where, index, fields, report)
         if record is None or _duplicate(record, seen, report):
             continue
-        media_path, media_issue = _media(root, record, match and match["dataset"])
+        media_path, media_issue = _media(root, record, match["dataset"] if match else None)
         clip = PendingClip(record.external_id, match["split"] if match else "", media_path,
                            utterance_of(record.human), where=record.where,
                            media_issue=media_issue)
