@@ -41,7 +41,9 @@ FORMATS = (
     ("jsonl", "Labels, checks and verdicts (JSONL)", False),
     ("eaf", "ELAN .eaf, one per clip (folder)", True),
     ("llamafactory", "Clips to LLaMA-Factory (folder)", True),
+    ("mmla", "Clips in MMLA's layout: TSVs + video/ (folder)", True),
 )
+DEFAULT_SPLITS = {"llamafactory": "train,dev", "mmla": "train,dev,test"}
 MODES = ("video", "video_audio", "text")
 
 
@@ -149,8 +151,12 @@ class ExportDialog(QDialog):
 
     def _on_format(self, _index: int = -1) -> None:
         fmt = self.fmt()
-        for widget in (self.task_combo, self.mode_combo, self.splits_edit, self.tokens_combo):
+        for widget in (self.mode_combo, self.tokens_combo):
             self.form.setRowVisible(widget, fmt == "llamafactory")
+        for widget in (self.task_combo, self.splits_edit):
+            self.form.setRowVisible(widget, fmt in DEFAULT_SPLITS)
+        if fmt in DEFAULT_SPLITS and self.splits_edit.text() in DEFAULT_SPLITS.values():
+            self.splits_edit.setText(DEFAULT_SPLITS[fmt])  # a default, not a person's choice
         self.form.setRowVisible(self.mine_box, fmt == "eaf")
 
     def _browse(self) -> None:

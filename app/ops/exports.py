@@ -1,6 +1,7 @@
 """Exports (the Export dialog): labels + check answers + verdicts to CSV / JSONL, one ELAN .eaf
-per clip, clips to LLaMA-Factory. The `Op` writes files (atomically: a failed export leaves no
-half file) and records one `exports` row with the labels it used (mmla_core.store.exports).
+per clip, clips to LLaMA-Factory or MMLA's layout. The `Op` writes files (atomically: a failed
+export leaves no half file) and records one `exports` row with the labels it used
+(mmla_core.store.exports).
 
 It declares no change area: no view lists the export log, and the project's clips, labels and
 runs are as they were. The dialog runs it with `run_job` (a runner job: a tokenizer may load).
@@ -12,6 +13,7 @@ from mmla_app.ops.op import Op
 from mmla_core.changes import Changes
 from mmla_core.datasets.eaf import export_eaf
 from mmla_core.datasets.export import export_llamafactory
+from mmla_core.datasets.mmla_export import export_mmla_layout
 from mmla_core.datasets.review_export import export_review_csv, export_review_jsonl
 from mmla_core.models.registered import load_tokenizer
 from mmla_core.store.verdicts import Selection, describe_record
@@ -49,6 +51,18 @@ def _write_llamafactory(store, out: str, dataset_id: int, options: dict,
     return files.summary()
 
 
+def _write_mmla(store, out: str, dataset_id: int, options: dict, selection: Selection) -> str:
+    files = export_mmla_layout(
+        store, out, dataset=dataset_id, task=options["task"],
+        splits=tuple(s.strip() for s in options["splits"].split(",") if s.strip()),
+        selection=selection)
+    problems = files.media_problems  # each clip written text-only for its video, as the CLI
+    listed = [f"Text-only: {line}" for line in problems[:MAX_LISTED]]
+    if len(problems) > MAX_LISTED:
+        listed.append(f"… and {len(problems) - MAX_LISTED} more clips written text-only")
+    return "\n".join([files.summary(), *listed])
+
+
 def _write_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> str:
     """One export; returns its one-line summary."""
     selection = Selection.from_dict(options.get("selection"))
@@ -56,6 +70,8 @@ def _write_export(store, fmt: str, out: str, dataset_id: int, options: dict) -> 
         return _write_review(store, fmt, out, dataset_id, selection)
     if fmt == "eaf":
         return _write_eaf(store, out, dataset_id, options.get("annotator"), selection)
+    if fmt == "mmla":
+        return _write_mmla(store, out, dataset_id, options, selection)
     return _write_llamafactory(store, out, dataset_id, options, selection)
 
 

@@ -20,13 +20,15 @@ from mmla_core.cli.common import (
 )
 from mmla_core.datasets import check_media
 from mmla_core.datasets.auto import KINDS, detect_kind, import_path
+from mmla_core.datasets.export import ExportError
+from mmla_core.datasets.mmla_export import export_mmla_layout
 from mmla_core.models.registered import load_tokenizer
 from mmla_core.models.registry import ModelLoadError
 from mmla_core.store import Store
 from mmla_core.store.catalog import dataset_by_name, task_by_name
 
 MAX_LISTED = 50  # problems printed per command; the rest are counted
-EXPORT_FORMATS = ("llamafactory", "jsonl", "csv", "eaf")
+EXPORT_FORMATS = ("llamafactory", "mmla", "jsonl", "csv", "eaf")
 # import flags that mean something for some kinds only: (flag, args attribute, kinds)
 KIND_FLAGS = (("--name", "name", ("folder", "sharegpt", "eaf")),
               ("--manifest", "manifest", ("folder",)),
@@ -69,10 +71,12 @@ def register(sub) -> None:
 
     exp = sub.add_parser("export", help="export labelled clips")
     exp.add_argument("format", choices=EXPORT_FORMATS)
-    exp.add_argument("out", type=Path, help="output folder (llamafactory) or file (jsonl/csv)")
-    exp.add_argument("--dataset", help="dataset name (required for llamafactory)")
-    exp.add_argument("--task", help="task name (required for llamafactory)")
-    exp.add_argument("--splits", help="llamafactory: splits to write (default: train,dev)")
+    exp.add_argument("out", type=Path, help="output folder (llamafactory; mmla: MMLA's layout, "
+                     "OUT/<TASK>/{train,dev,test}.tsv + video/) or file (jsonl/csv)")
+    exp.add_argument("--dataset", help="dataset name (required for llamafactory and mmla)")
+    exp.add_argument("--task", help="task name (required for llamafactory and mmla)")
+    exp.add_argument("--splits", help="llamafactory, mmla: splits to write (default: train,dev; "
+                     "mmla: train,dev,test)")
     exp.add_argument("--split", help="jsonl/csv: only this split")
     exp.add_argument("--mode", choices=("video", "video_audio", "text"),
                      help="llamafactory: the samples' form (default: video)")
@@ -157,7 +161,8 @@ def _check_format_flags(args) -> None:
     given = {"--task": args.task, "--tokenizer": args.tokenizer, "--splits": args.splits,
              "--mode": args.mode, "--split": args.split}
     per_file = ("--split",)
-    takes = {"llamafactory": ("--task", "--tokenizer", "--splits", "--mode"), "eaf": per_file,
+    takes = {"llamafactory": ("--task", "--tokenizer", "--splits", "--mode"),
+             "mmla": ("--task", "--splits"), "eaf": per_file,
              "jsonl": per_file, "csv": per_file}[args.format]
     for flag, value in given.items():
         if value is not None and flag not in takes:
@@ -170,6 +175,8 @@ def cmd_export(store: Store, args) -> int:
     if args.format == "eaf":
         return cmd_export_eaf(store, args)
     selection = selection_from_args(args)
+    if args.format == "mmla":
+        return _export_mmla(store, args, selection)
     if args.format == "llamafactory":
         if not (args.dataset and args.task):
             raise UsageError("llamafactory export needs --dataset and --task")
@@ -196,6 +203,24 @@ def cmd_export(store: Store, args) -> int:
     print_selection(written.labels)
     print_warnings(written.warnings)
     return EXIT_OK
+
+
+def _export_mmla(store: Store, args, selection) -> int:
+    """MMLA's benchmark layout; clips whose video could not be written are listed, exit 3."""
+    if not (args.dataset and args.task):
+        raise UsageError("mmla export needs --dataset and --task")
+    try:
+        files = export_mmla_layout(store, args.out, dataset=args.dataset, task=args.task,
+                                   splits=tuple((args.splits or "train,dev,test").split(",")),
+                                   selection=selection)
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    if not files:
+        raise CliError(f"nothing written to {args.out}: {files.summary()}")
+    for path in files:
+        print(f"wrote {path}")
+    print(files.summary())
+    return _report_left_out(files.media_problems)
 
 
 def _tokenizer(store: Store, ref: str):

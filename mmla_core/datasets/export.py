@@ -65,6 +65,9 @@ SKIP_WORDS = {"no_label": "without a label (no_label; a variant has one only whe
                           "--copy-labels)"}
 
 
+FOLDER_FORMATS = ("llamafactory", "eaf", "mmla")  # exports that write a folder of files
+
+
 class ExportError(ValueError):
     """An export that cannot be written as asked (unknown dataset/task, bad mode, bad target)."""
 
@@ -208,7 +211,7 @@ def log_export(store: Store, fmt: str, target: Path, result: ExportedFiles, *,
     """The export's metadata file and its `exports` row: what labels and clips it used."""
     info = {"format": fmt, **details, "files": dict(result.written), "labels": result.labels,
             "exported_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    result.info_path = write_export_info(target, info, folder=fmt in ("llamafactory", "eaf"))
+    result.info_path = write_export_info(target, info, folder=fmt in FOLDER_FORMATS)
     if store.read_only:  # the files are what was asked for; only the project's log of them
         result.warnings.append(f"the project is read-only ({store.read_only}): this export is "
                                f"not in its export log; {result.info_path} says what it used")

@@ -155,6 +155,13 @@ def _export(mmla, db, source, tmp_path) -> None:
     human, answer = (turn["value"] for turn in by_id["a"]["conversations"])
     assert "the speaker says: Thank you SO much, really! Based on" in human
     assert answer == "emotion: surprise"
+    out = mmla("export", "mmla", tmp_path / "mmla", "--dataset", "talk", "--task", "MELD")
+    assert "wrote train.tsv (4), dev.tsv (1); skipped: none" in out
+    meld = tmp_path / "mmla" / "MELD"
+    rows = (meld / "train.tsv").read_text().splitlines()
+    assert rows[:2] == ["id\tutterance\temotion", "a\tThank you SO much, really!\tsurprise"]
+    assert sorted(p.name for p in (meld / "video").iterdir()) == sorted(
+        f"MELD_{name}" for name in CLIPS)
     assert mmla("export", "jsonl", tmp_path / "all.jsonl", "--dataset", "talk").startswith(
         "wrote 17 clips")
     lines = [json.loads(x) for x in (tmp_path / "all.jsonl").read_text().splitlines()]

@@ -1,0 +1,60 @@
+"""`mmla export mmla`: MMLA's benchmark layout with the curated labels and transcripts, which
+`mmla import` (mmla_layout) reads back clip for clip."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mmla_core.cli import main
+from mmla_core.datasets.export import ExportError
+from mmla_core.datasets.mmla_export import export_mmla_layout
+from mmla_core.store import open_store
+from mmla_core.store.catalog import ensure_task, task_by_name
+from mmla_core.store.labels import set_label, set_transcript
+from mmla_core.tasks import make_custom_task
+from mmla_core.variants.store_ops import create_variant
+
+
+def test_the_layout_holds_the_curated_values_and_imports_back(demo_store, tmp_path):
+    meld = task_by_name(demo_store, "MELD")[0]
+    set_label(demo_store, 1, meld, "surprise", "alice")  # the demo's own label: joy
+    set_transcript(demo_store, 1, 'Thank you SO much,\tthis is "wonderful"!', "alice")
+    create_variant(demo_store, 1, [("caption_misleading", {"caption": "fear"})])  # left out
+    files = export_mmla_layout(demo_store, tmp_path / "out", dataset="demo", task="MELD")
+    folder = tmp_path / "out" / "MELD"
+    assert [p.name for p in files] == ["train.tsv", "dev.tsv", "test.tsv"]
+    assert files.written == {"train.tsv": 3, "dev.tsv": 2, "test.tsv": 3}
+    head = (folder / "train.tsv").read_text().splitlines()[:2]
+    assert head == ["id\tutterance\temotion",
+                    'demo_01\t"Thank you SO much,\tthis is ""wonderful""!"\tsurprise']
+    video = folder / "video" / "MELD_demo_01.mp4"
+    assert video.is_file() and video.stat().st_size == os.stat(
+        demo_store.scalar("SELECT d.root FROM datasets d WHERE d.name = 'demo'")
+        + "/demo_01.mp4").st_size
+    assert files.labels["counts"]["person"] == 1
+
+    with open_store(tmp_path / "back.sqlite") as back:
+        assert main(["--db", str(tmp_path / "back.sqlite"), "import", str(tmp_path / "out"),
+                     "--no-probe"]) == 0
+        rows = back.query("SELECT c.split, c.external_id, c.transcript, c.media_path, a.label "
+                          "FROM clips c JOIN annotations a ON a.clip_id = c.id ORDER BY c.id")
+    assert len(rows) == 8
+    assert rows[0] == {"split": "train", "external_id": "demo_01",
+                       "transcript": 'Thank you SO much,\tthis is "wonderful"!',
+                       "media_path": "video/MELD_demo_01.mp4", "label": "surprise"}
+
+
+def test_only_mmlas_tasks_and_a_clear_cli(demo_store, tmp_path, capsys):
+    ensure_task(demo_store, make_custom_task("mine", ["a", "b"]))
+    with pytest.raises(ExportError, match="not one of MMLA's 12 tasks"):
+        export_mmla_layout(demo_store, tmp_path, dataset="demo", task="mine")
+    db = str(demo_store.path)
+    assert main(["--db", db, "export", "mmla", str(tmp_path / "o"), "--dataset", "demo"]) == 2
+    assert main(["--db", db, "export", "mmla", str(tmp_path / "o"), "--dataset", "demo",
+                 "--task", "MELD", "--splits", "test", "--mode", "text"]) == 2
+    assert "--mode does not apply to a mmla export" in capsys.readouterr().err
+    assert main(["--db", db, "export", "mmla", str(tmp_path / "o"), "--dataset", "demo",
+                 "--task", "MELD", "--splits", "test"]) == 0
+    assert "wrote test.tsv (3); skipped: none; labels: curated" in capsys.readouterr().out
