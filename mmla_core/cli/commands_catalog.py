@@ -10,6 +10,7 @@ from mmla_core.prompts import PromptError, check_template
 from mmla_core.store import Store
 from mmla_core.store.catalog import (
     clip_count,
+    curated_transcripts,
     dataset_by_name,
     ensure_builtin_tasks,
     ensure_task,
@@ -18,8 +19,10 @@ from mmla_core.store.catalog import (
     list_datasets,
     list_tasks,
 )
+from mmla_core.store.label_policy import CURATED, resolve_labels
 from mmla_core.store.labels import check_answers, labels_for_clip
 from mmla_core.store.review import notes_for_clip, reviewed_by
+from mmla_core.store.task_rows import task_names_by_id
 from mmla_core.store.verdicts import overall_verdicts
 from mmla_core.tasks import TaskError, make_custom_task
 
@@ -100,12 +103,26 @@ def cmd_show(store: Store, args) -> int:
             print(f"{key:18} {value}")
     if clip["recipe_json"]:
         print(f"{'recipe':18} {clip['recipe_json']}")
+    edited = curated_transcripts(store, clip["dataset_id"]).get(clip["id"])
+    if edited:
+        print(f"{'transcript edited':18} by {edited[1]} (re-imports keep it)")
     for label in labels_for_clip(store, clip["id"]):
         print(f"{'label':18} {label['task']}: {label['label']}  ({label['annotator']})")
+    _print_curated(store, clip["id"])
     for answer in check_answers(store, clip["id"]):
         print(f"{'check':18} {answer['check_key']}: {answer['answer']}  ({answer['annotator']})")
     _print_review(store, clip)
     return 0
+
+
+def _print_curated(store: Store, clip_id: int) -> None:
+    """The label each task's curated source gives (what training, evaluation and exports use
+    by default) and the kind it is: adjudicated, a person's, or the import's."""
+    policy = resolve_labels(store, CURATED, clip_ids=[clip_id])
+    names = task_names_by_id(store)
+    for task_id, label in sorted(policy.labels.get(clip_id, {}).items()):
+        print(f"{'curated':18} {names.get(task_id, task_id)}: {label}  "
+              f"({policy.kinds.get((clip_id, task_id), '?')})")
 
 
 def _print_review(store: Store, clip: dict) -> None:

@@ -254,8 +254,9 @@ def _show(store, args) -> int:
     _print_samples(job)
     print("\nlast events:")
     _print_events(events[-5:])
-    print("\ncheckpoints: " + (", ".join(str(c["step"]) for c in control.checkpoints(job))
-                              or "none"))
+    steps = [str(c["step"]) for c in control.checkpoints(job)]  # "checkpoints: 2" read as two
+    print("\ncheckpoints: " + (f"at step{'s' if len(steps) > 1 else ''} {', '.join(steps)}"
+                              if steps else "none"))
     running = job["status"] in control.ACTIVE
     tail = control.log_tail(job, args.lines) if running or not job["stderr_tail"] \
         else "\n".join(job["stderr_tail"].splitlines()[-args.lines:])

@@ -68,6 +68,9 @@ def _import_and_curate(mmla, db, source) -> None:
         "talk: 5 clips (5 added, 0 updated, 0 unchanged), 0 text-only, 5 labels written")
     assert "clip 1 MELD: surprise  (alice)" in mmla("label", "talk/a", "MELD", "surprise", *ALICE)
     assert "-> 'Thank you SO much!'" in mmla("transcript", "talk/a", CURATED, *ALICE)
+    shown = mmla("show", "talk/a")
+    assert "transcript edited  by alice" in shown
+    assert "curated            MELD: surprise  (person)" in shown
     # the same folder again, with no name: the same dataset, the person's work kept and said so
     out = mmla("import", source, code=3)
     assert out.startswith("talk: 5 clips (0 added, 0 updated, 5 unchanged)"), out
@@ -187,7 +190,7 @@ def _fine_tune(mmla, db) -> Path:
     assert "training job 1 'MELD-tiny' started" in out and "job 1 done (exit code 0)" in out
     show = mmla("train", "show", 1)
     assert "labels: curated (adjudicated 0, person 1, import 4" in show
-    assert "samples: 4 train, 1 dev" in show
+    assert "samples: 4 train, 1 dev" in show and "checkpoints: at step 2" in show
     with open_store(db) as store:
         folder = Path(store.scalar("SELECT output_dir FROM training_jobs WHERE id = 1"))
     samples = [json.loads(x) for x in (folder / "samples.jsonl").read_text().splitlines()]
