@@ -31,6 +31,7 @@ from mmla_core.tasks import Task, mmla_task_for_folder
 
 SPLITS = ("train", "dev", "test")
 VIDEO_DIR = "video"
+MAX_NAME_BYTES = 255  # a file name's limit on Linux, macOS and Windows file systems
 
 
 def export_mmla_layout(store: Store, out_dir: str | os.PathLike, *, dataset: str | int,
@@ -48,6 +49,8 @@ def export_mmla_layout(store: Store, out_dir: str | os.PathLike, *, dataset: str
     clips = list_clips(store, dataset_id=ds["id"], include_variants=False)
     result, used = ExportedFiles(), []
     folder.mkdir(parents=True, exist_ok=True)
+    splits = tuple(splits)
+    result.other_splits.update(c["split"] or "" for c in clips if c["split"] not in splits)
     for split in splits:
         rows = []
         for clip in (c for c in clips if c["split"] == split):
@@ -121,8 +124,17 @@ def _video(clip: dict, folder: Path, task: Task, result: ExportedFiles) -> None:
         result.media_problems.append(f"{where}: {source}: file not found; written text-only")
         return
     target = folder / VIDEO_DIR / f"{task.name}_{clip['external_id']}.mp4"
-    target.parent.mkdir(exist_ok=True)
-    _link_or_copy(source, target)
+    if len(target.name.encode("utf-8")) > MAX_NAME_BYTES:
+        result.media_problems.append(f"{where}: {task.name}_<id>.mp4 would be "
+                                     f"{len(target.name.encode('utf-8'))} bytes, over a file "
+                                     f"name's {MAX_NAME_BYTES}; written text-only")
+        return
+    try:
+        target.parent.mkdir(exist_ok=True)
+        _link_or_copy(source, target)
+    except OSError as exc:  # a full disk, a read-only folder: this clip, not the export
+        result.media_problems.append(f"{where}: cannot write {target}: {exc.strerror or exc}; "
+                                     "written text-only")
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

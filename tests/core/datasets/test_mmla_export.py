@@ -58,3 +58,18 @@ def test_only_mmlas_tasks_and_a_clear_cli(demo_store, tmp_path, capsys):
     assert main(["--db", db, "export", "mmla", str(tmp_path / "o"), "--dataset", "demo",
                  "--task", "MELD", "--splits", "test"]) == 0
     assert "wrote test.tsv (3); skipped: none; labels: curated" in capsys.readouterr().out
+
+
+def test_a_video_that_cannot_be_written_leaves_its_row_text_only(demo_store, tmp_path):
+    """An id too long for `MELD_<id>.mp4`, and a folder where a video should go: those clips
+    are listed and written text-only, the rest of the export goes on."""
+    long_id = "x" * 250
+    demo_store.conn.execute("UPDATE clips SET external_id = ? WHERE id = 2", (long_id,))
+    (tmp_path / "MELD" / "video" / "MELD_demo_03.mp4").mkdir(parents=True)
+    files = export_mmla_layout(demo_store, tmp_path, dataset="demo", task="MELD",
+                               splits=["train"])
+    assert files.written == {"train.tsv": 3}
+    assert [line.split(":")[0] for line in files.media_problems] == [
+        f"clip 2 ({long_id}, train)", "clip 3 (demo_03, train)"]
+    assert "over a file name's 255; written text-only" in files.media_problems[0]
+    assert (tmp_path / "MELD" / "video" / "MELD_demo_01.mp4").is_file()
