@@ -44,7 +44,8 @@ def register(sub) -> None:
     imp.add_argument("--kind", choices=KINDS, default="auto")
     imp.add_argument("--name", help="dataset name (folder / sharegpt imports; eaf: the dataset "
                      "for clips whose media no project clip has)")
-    imp.add_argument("--manifest", type=Path, help="CSV/JSONL manifest for a folder import")
+    imp.add_argument("--manifest", type=Path, help="CSV/JSONL manifest for a folder import "
+                     "(it names the clips: media files it does not list are not imported)")
     imp.add_argument("--task", help="task of a sharegpt file's answers (default: inferred)")
     imp.add_argument("--only", help="comma-separated MMLA datasets to import")
     imp.add_argument("--media-root", type=Path, metavar="DIR",

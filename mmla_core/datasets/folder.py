@@ -1,10 +1,13 @@
 """Import a plain folder of media files, optionally described by a CSV / JSONL manifest.
 
-Every media file under the folder becomes a clip (external id = its relative path without the
-extension, split ''). A manifest adds transcripts, splits and labels, may rename a clip
-(`external_id`) and may list text-only rows (an `external_id` without a `path`). Manifest paths
-are confined to the folder (`mmla_core.paths.confine`): `../x.mp4`, an absolute path elsewhere or
-a symlink leading out is reported and the row skipped.
+Without a manifest every media file under the folder becomes a clip (external id = its relative
+path without the extension, split ''). With one, the manifest names the clips: each row is one
+(with its transcript, split and labels; `external_id` renames it, a row without `path` is
+text-only), and a media file no row names is not imported, only counted and named in the
+summary ("not in the manifest"): a row that points clip `a` at `a_take2.mp4` does not leave
+`a.mp4` to become a second clip, and a clip imported before whose file is now unlisted stays as
+it is. Manifest paths are confined to the folder (`mmla_core.paths.confine`): `../x.mp4`, an
+absolute path elsewhere or a symlink leading out is reported and the row skipped.
 """
 
 from __future__ import annotations
@@ -50,13 +53,18 @@ def import_folder(
     media = scan_media(root, report)
     pending = list(media.values())
     task_ids: set[int] = set()
+    unlisted: list[str] = []
     if manifest_path is not None:
         applier = ManifestApplier(store, root, manifest_path, media, report)
         pending, task_ids = applier.apply()
+        unlisted = applier.unlisted()
     for task_id in sorted(task_ids):
         attach_task(store, dataset_id, task_id)
-    keep_existing_keys(store, dataset_id, pending)
+    keep_existing_keys(store, dataset_id, pending, report, root)
     write_clips(store, dataset_id, pending, report, overwrite_curated=overwrite_curated)
+    if manifest_path is not None:
+        report.not_in_manifest(manifest_path.name, unlisted,
+                               kept=set(keys_by_media_path(store, dataset_id)) & set(unlisted))
     return report
 
 
@@ -87,24 +95,36 @@ def folder_contents(root: Path) -> FolderContents:
     return found
 
 
-def keep_existing_keys(store: Store, dataset_id: int, pending: list[PendingClip]) -> None:
+def keep_existing_keys(store: Store, dataset_id: int, pending: list[PendingClip],
+                       report: ImportReport, root: Path) -> None:
     """A media file no manifest row describes (this time) stays the clip it already is.
 
     Without this, re-importing with its row missing or skipped would add the file again under
-    split '' next to the clip that holds the curator's work. A file a manifest row describes
-    (its `where` names the row) takes the row's split, with or without a transcript column.
+    split '' next to the clip that holds the curator's work. Files that are clips already keep
+    their keys first: a clip a manifest once pointed at another file (`a` -> a_take2.mp4) keeps
+    it, and the file whose name is that clip's id (a.mp4) is imported under its path, reported
+    as scan_media reports two files sharing an id. A file a manifest row describes (its `where`
+    names the row) takes the row's split, with or without a transcript column.
     """
     scanned = [c for c in pending if not c.where and c.media_path]
     if not scanned:
         return
     known = keys_by_media_path(store, dataset_id)
-    taken = {(c.split, c.external_id) for c in pending}
+    taken = {(c.split, c.external_id) for c in pending if c.where or not c.media_path}
+    fresh = []
     for clip in scanned:
-        key = known.get(clip.media_path) if clip.media_path else None
-        if key is not None and key not in taken:
-            taken.discard((clip.split, clip.external_id))
-            clip.split, clip.external_id = key
-            taken.add(key)
+        key = known.get(clip.media_path or "")
+        if key is None or key in taken:
+            fresh.append(clip)
+            continue
+        clip.split, clip.external_id = key
+        taken.add(key)
+    for clip in fresh:
+        if (clip.split, clip.external_id) in taken and clip.media_path:
+            report.issue(root / clip.media_path, f"its id {clip.external_id!r} is a clip "
+                         f"with another file; imported with id {clip.media_path!r}")
+            clip.external_id = clip.media_path
+        taken.add((clip.split, clip.external_id))
 
 
 def scan_media(root: Path, report: ImportReport) -> dict[str, PendingClip]:
@@ -179,16 +199,16 @@ class ManifestApplier:
         self.keys: dict[tuple[str, str], int] = {}  # (split, external id) -> line
 
     def apply(self) -> tuple[list[PendingClip], set[int]]:
+        """The clips the manifest's rows name (the folder's other media files are not clips:
+        `unlisted`), and the ids of the tasks they label or define."""
         clips = [c for c in (self._row(line, f) for line, f in self.rows) if c is not None]
         self.catalog.close(self.manifest)
-        unclaimed = [c for rel, c in self.media.items() if rel not in self.claimed]
-        keys = {(c.split, c.external_id) for c in clips}
-        for clip in unclaimed:
-            if (clip.split, clip.external_id) in keys:
-                clip.external_id = clip.media_path or clip.external_id
-            clips.append(clip)
         task_ids = {task_id for clip in clips for task_id in clip.labels}
         return clips, task_ids | set(self.catalog.ids.values())
+
+    def unlisted(self) -> list[str]:
+        """The media files under the folder that no manifest row names (relative paths)."""
+        return [relative for relative in self.media if relative not in self.claimed]
 
     def _row(self, line: int, fields: dict) -> PendingClip | None:
         where = f"{self.manifest}:{line}"

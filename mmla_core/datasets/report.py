@@ -43,6 +43,9 @@ class ImportReport:
     media_missing: int = 0  # stored clips whose media file is gone: kept, marked missing_file
     variants_left: int = 0  # rows naming a variant the project made: never written by an import
     people_labels: int = 0  # (clip, task) pairs a person labelled unlike the source: theirs wins
+    unlisted: list[str] = field(default_factory=list)  # media files the manifest does not name
+    unlisted_kept: int = 0  # ... of which clips imported before (left as they are)
+    manifest: str | None = None  # the manifest's file name, when the import used one
     renamed_from: str | None = None  # the name asked for, taken by a dataset with another root
     found_as: str | None = None  # the default name, of a folder imported before as `dataset`
     issues: list[ImportIssue] = field(default_factory=list)
@@ -56,6 +59,11 @@ class ImportReport:
         self.added += counts.added
         self.updated += counts.updated
         self.unchanged += counts.unchanged
+
+    def not_in_manifest(self, manifest: str, files: list[str], kept: set[str]) -> None:
+        """The media files `manifest` names no clip for: not imported (`kept`: those that are
+        clips from an earlier import, left as they are)."""
+        self.manifest, self.unlisted, self.unlisted_kept = manifest, list(files), len(kept)
 
     @property
     def clips(self) -> int:
@@ -89,6 +97,8 @@ class ImportReport:
         if self.found_as:
             notes.append(f"  this folder is dataset {self.dataset!r} (imported before under "
                          f"that name): imported into it, not as a new dataset {self.found_as!r}")
+        if self.unlisted:
+            notes.append(self._unlisted_note())
         if self.moved:
             notes.append(f"  {self.moved} clips moved to another split (same clip, labels kept)")
         if self.curated_kept or self.curated_overwritten:
@@ -108,6 +118,17 @@ class ImportReport:
                          "and stay the curated ones")
             notes[-1] += " (the source's is kept as annotator 'import')"
         return notes
+
+
+    def _unlisted_note(self) -> str:
+        shown = ", ".join(self.unlisted[:SUMMARY_ISSUES])
+        more = len(self.unlisted) - SUMMARY_ISSUES
+        kept = ("" if not self.unlisted_kept else "; 1 of them is a clip already, left as it is"
+                if self.unlisted_kept == 1 else
+                f"; {self.unlisted_kept} of them are clips already, left as they are")
+        return (f"  not in the manifest: {count(len(self.unlisted), 'media file')} "
+                f"({shown}{f', … and {more} more' if more > 0 else ''}), not imported: "
+                f"{self.manifest} names the clips (add a row to import one){kept}")
 
 
 def _printable(text: str) -> str:

@@ -104,7 +104,8 @@ def test_manifest_paths_are_confined_to_the_folder(store, media, tmp_path):
     ])
     report = import_folder(store, media, name="confined")
     clips = clips_by_id(store, "confined")
-    assert sorted(clips) == ["a", "c", "sub/b"] and report.skipped == 2
+    assert sorted(clips) == ["a"] and report.skipped == 2  # the manifest names the clips
+    assert report.unlisted == ["c.wav", "sub/b.MOV"]
     assert clips["a"]["transcript"] == "absolute but inside"
     escapes = [i for i in report.issues if "dataset root" in i.message]
     assert [i.location.rsplit(":", 1)[1] for i in escapes] == ["1", "2"]

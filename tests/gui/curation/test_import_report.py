@@ -86,3 +86,26 @@ def test_reimport_dialog_reports_a_missing_media_file_and_the_clip_keeps_it(
                              for i in range(model.rowCount())}.get("a") == "missing_file",
                     timeout=15_000)
     _shown_box(window).close()
+
+
+def test_the_dialog_names_the_media_files_a_manifest_leaves_out(make_window, tmp_path,
+                                                                clip_files, qtbot):
+    """As `mmla import` (tests/core/datasets/test_import_manifest_names_clips.py): the
+    manifest names the clips; a.mp4, which its row for `a` no longer names, is not imported."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("a.mp4", "a_take2.mp4", "b.mp4"):
+        shutil.copy(clip_files / "a.mp4", folder / name)
+    (folder / "manifest.csv").write_text("external_id,path\na,a_take2.mp4\nb,b.mp4\n")
+    window = make_window(tmp_path / "p.sqlite")
+    window.importer.choose_and_import()  # File > Import dataset folder…
+    window.import_dialog.folder_edit.setText(str(folder))
+    qtbot.mouseClick(window.import_dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _shown_box(window) is not None, timeout=15_000)
+    text = _shown_box(window).text()
+    assert "clips: not in the manifest: 1 media file (a.mp4), not imported" in text, text
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 2, timeout=15_000)
+    with open_store(window.db_path) as store:
+        assert dict(store.conn.execute("SELECT external_id, media_path FROM clips")) == {
+            "a": "a_take2.mp4", "b": "b.mp4"}
+    _shown_box(window).close()
