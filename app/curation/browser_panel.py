@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QGridLayout,
+    QLabel,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -25,6 +26,10 @@ from mmla_core.store.catalog import list_datasets, list_tasks
 ROWS_CHANNEL = "browser_rows"
 FILTER_DEBOUNCE_MS = 120
 ANY = "any"
+NO_CLIPS_HINT = ("No clips yet.\n\nFile > Import dataset folder… (an MMLA tree, or a folder of "
+                 "clips with an optional manifest) or Import file… (sharegpt JSON, ELAN .eaf), "
+                 "or drop a folder here.\n\nFile > Add the demo clips to try the app.")
+NO_MATCH_HINT = "No clip matches the filters."
 
 
 def load_browser(store, annotator: str) -> tuple[list, list[str], dict[str, tuple[str, ...]]]:
@@ -52,10 +57,21 @@ class BrowserPanel(QWidget):
         self.table = ClipTableView(self.model, self)
         self.table.clip_selected.connect(self.clip_selected)
         self._build_filters()
+        self.empty_hint = self._build_empty_hint()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._filters)
         layout.addWidget(self.table, 1)
+
+    def _build_empty_hint(self) -> QLabel:
+        """Shown inside the empty clip list (no clips, or none matching the filters)."""
+        hint = QLabel(self.table.viewport(), wordWrap=True, objectName="muted")
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.hide()
+        inside = QVBoxLayout(self.table.viewport())
+        inside.setContentsMargins(24, 24, 24, 24)
+        inside.addWidget(hint)
+        return hint
 
     def _build_filters(self) -> None:
         self.text_edit = QLineEdit(self, clearButtonEnabled=True)
@@ -154,6 +170,8 @@ class BrowserPanel(QWidget):
 
     def _update_counts(self) -> None:
         total, shown = self.model.total_count(), self.model.rowCount()
+        self.empty_hint.setText(NO_CLIPS_HINT if not total else NO_MATCH_HINT)
+        self.empty_hint.setVisible(not shown)
         clips = f"{total} clips" if shown == total else f"{shown} of {total} clips"
         reviewed = f"{self.model.reviewed_count()} of {total} reviewed by {self.annotator}"
         self.counts_changed.emit(f"{clips} · {reviewed}" if self.annotator else clips)
