@@ -36,5 +36,8 @@ def test_an_edit_and_its_undo_reach_the_variants(demo_store):
         "Curated words." + filler.removeprefix(old),
         donor_text,  # the donor's text, not the parent's: untouched
     ]
+    set_transcript(demo_store, 2, "The donor's words, curated.", "alice")
+    assert _texts(demo_store, parent)[2] == "The donor's words, curated."  # follows its donor
+    undo(demo_store, "alice")
     undo(demo_store, "alice")
     assert _texts(demo_store, parent) == [caption, filler, replaced]
