@@ -297,6 +297,9 @@ class TrainingPanel(QWidget):
         self._show_row_percent(job, fraction)
         finished = job is not None and job["status"] not in training_poll.ACTIVE
         self.progress_label.setText(self.progress.progress_text(finished))
+        if job is not None and job.get("best_eval_accuracy") is not None:  # the adapter's, as
+            self.progress.best_dev_accuracy = max(  # the list says (kept through a rewind)
+                job["best_eval_accuracy"], self.progress.best_dev_accuracy or 0.0)
         self.throughput.setText(self.progress.throughput_text())
         self._show_failure(job, result.get("advice"))
         self.log_view.setPlaceholderText(training_poll.log_hint(job, result))

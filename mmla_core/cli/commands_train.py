@@ -237,8 +237,10 @@ def _show(store, args) -> int:
     job = control.refresh(store, args.job)
     config = json.loads(job["config_json"])
     events = job_events(store, args.job)
+    # the best adapter's (kept through a resume from an earlier checkpoint, as `ls` says)
     evals = [e["eval_accuracy"] for e in events if e["kind"] == "eval"
-             and e["eval_accuracy"] is not None]
+             and e["eval_accuracy"] is not None] + [job["best_eval_accuracy"]] * (
+                 job["best_eval_accuracy"] is not None)
     facts = {"job": f"{job['id']} '{job['name']}'", "status": job["status"],
              "model": config.get("model"), "tasks": ", ".join(config.get("tasks", [])),
              "mode": config.get("mode"), "device": config.get("device"),

@@ -36,17 +36,25 @@ def _last_step(db, job_id: int) -> int:
         return next(j for j in control.list_jobs(store) if j["id"] == job_id)["last_step"]
 
 
-def _ls_step(db, capsys) -> int:
+def _ls_row(db, capsys) -> dict:
     capsys.readouterr()
     assert main(["--db", str(db), "train", "ls", "--json"]) == 0
-    return json.loads(capsys.readouterr().out)["step"]
+    return json.loads(capsys.readouterr().out)
+
+
+def _ls_step(db, capsys) -> int:
+    return _ls_row(db, capsys)["step"]
+
+
+def _show(db, job_id: int, capsys) -> str:
+    capsys.readouterr()
+    assert main(["--db", str(db), "train", "show", str(job_id)]) == 0
+    return capsys.readouterr().out
 
 
 def _shown_steps(db, job_id: int, capsys) -> list[int]:
     """The steps of `mmla train show`'s last events."""
-    capsys.readouterr()
-    assert main(["--db", str(db), "train", "show", str(job_id)]) == 0
-    events = capsys.readouterr().out.split("last events:")[1].split("checkpoints:")[0]
+    events = _show(db, job_id, capsys).split("last events:")[1].split("checkpoints:")[0]
     return [int(line.split()[1]) for line in events.splitlines() if line.strip()]
 
 
@@ -58,6 +66,8 @@ def test_a_resume_from_an_earlier_checkpoint_shows_its_step_then_the_new_ones(
     control.resume(project, job_id)
     late = _stop_after(project, job_id, early + 4)
     assert late > early and _last_step(project, job_id) == late == _ls_step(project, capsys)
+    with open_store(project) as store:   # as the trainer records its best adapter's dev score
+        jobs.update_job(store, job_id, best_step=late, best_eval_accuracy=0.9)
 
     gate = tmp_path / "go"
     monkeypatch.setenv("FAKE_TRAINER_HOLD", str(gate))
@@ -65,6 +75,9 @@ def test_a_resume_from_an_earlier_checkpoint_shows_its_step_then_the_new_ones(
     # right after the resume, before its trainer has run a step: every view is at `early`
     assert _last_step(project, job_id) == early == _ls_step(project, capsys)
     assert max(_shown_steps(project, job_id, capsys)) == early
+    # the best adapter (adapter/, from step `late`) is kept, and so is its dev accuracy
+    assert _ls_row(project, capsys)["best_dev_acc"] == 0.9
+    assert "best dev accuracy  0.900" in _show(project, job_id, capsys)
     with open_store(project) as store:
         assert {e["step"] for e in jobs.job_events(store, job_id)} == set(range(1, early + 1))
     wait_until_exists(gate.with_name("go.held"))   # its trainer has started, dropped, waits

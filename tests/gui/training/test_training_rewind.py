@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from mmla_core.store import open_store
+from mmla_core.store import jobs, open_store
 from mmla_core.train import control
 from tests.support.train_jobs_helpers import project, toy_config, wait_for, wait_for_events
 
@@ -36,6 +36,8 @@ def test_resume_from_an_earlier_checkpoint_rewinds_the_monitor(qtbot, make_windo
     early = _stop_after(project, job_id, 3)
     control.resume(project, job_id)
     late = _stop_after(project, job_id, early + 4)
+    with open_store(project) as store:   # as the trainer records its best adapter's dev score
+        jobs.update_job(store, job_id, best_step=late, best_eval_accuracy=0.9)
     window = make_window(project)
     window.side_tabs.setCurrentWidget(window.training)
     panel = window.training
@@ -53,6 +55,9 @@ def test_resume_from_an_earlier_checkpoint_rewinds_the_monitor(qtbot, make_windo
                     and _loss_steps(panel) == list(range(1, early + 1)), timeout=WAIT)
     assert panel.progress_label.text().startswith(f"step {early}")
     assert panel.progress.loss == pytest.approx(1.0 / early)  # the fake's loss at that step
+    # the best adapter (from step `late`) is kept: the list and the monitor say its accuracy
+    qtbot.waitUntil(lambda: "best dev 90.0%" in panel.throughput.text(), timeout=WAIT)
+    assert panel.jobs_table.item(0, 4).text() == "90.0%"
 
     gate.write_text("go\n")
     qtbot.waitUntil(lambda: panel.progress.step >= early + 3, timeout=WAIT)
