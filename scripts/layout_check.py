@@ -8,7 +8,8 @@ and every dialog the menus open is opened. Reported, one JSON line each:
   - a window wider or taller than the screen's available area,
   - a visible button not wholly inside each of its ancestors (clipped), up to the window or
     the scroll area that holds it,
-  - a browser column among Labels / Verdict / Reviewed by that is not wholly on screen.
+  - a browser column among Labels / Verdict / Reviewed by that is not wholly on screen,
+  - a column of the Results window's run list that is not wholly on screen.
 Exit code 0 when nothing is reported. `--shots` also saves a PNG of every window (a grab).
 The GUI layout test runs this script at 1366x768 and 1600x1000.
 """
@@ -143,8 +144,7 @@ def browser_problems(window) -> list[str]:
 def results_problems(view) -> list[str]:
     from mmla_app.evaluate.results_view import RUN_COLUMNS
 
-    return columns_off_screen(view.runs_table, [
-        RUN_COLUMNS.index(k) for k in ("Model", "Task", "Data", "Split", "ACC")], "results")
+    return columns_off_screen(view.runs_table, list(range(len(RUN_COLUMNS))), "results")
 
 
 def checks_problems(window) -> list[str]:
@@ -176,7 +176,8 @@ def probe_problems(window) -> list[str]:
 
 
 def build_project(db_path: Path) -> int:
-    """The demo, one written variant (the long title) and one evaluation run (Results rows)."""
+    """The demo, one written variant (the long title) and two evaluation runs, one with an
+    adapter (Results rows; "+ adapter" makes the Model column wide)."""
     from mmla_core.demo import ensure_demo
     from mmla_core.store import open_store
     from mmla_core.store.results import add_model, finish_run, start_run
@@ -191,6 +192,10 @@ def build_project(db_path: Path) -> int:
         finish_run(store, start_run(store, "eval", name="zero-shot MIntRec on demo test",
                                     dataset_id=dataset_id, split="test", total=0,
                                     model_id=model_id, task_id=task_id))
+        finish_run(store, start_run(store, "eval", name="SFT MIntRec on demo test",  # + adapter
+                                    dataset_id=dataset_id, split="test", total=0,
+                                    model_id=model_id, task_id=task_id,
+                                    adapter_path=str(db_path.parent / "adapter")))
     return variant.clip_id
 
 

@@ -98,7 +98,7 @@ class ResultsView(QWidget):
     def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Results")
-        fit_resize(self, 1100, 700)
+        fit_resize(self, 1280, 760)  # the run list shows every column beside the metrics
         self.project = project
         self.runner = project.runner.scope("results")  # reads, dropped when it closes
         self.reports: list = []
