@@ -39,7 +39,10 @@ class TrainingCurves(QWidget):
         self.acc_plot.addLegend(offset=(-6, -6), labelTextSize="8pt")
         self.acc_plot.setXLink(self.loss_plot)
         self.acc_plot.setLabel("bottom", "step")
-        self.acc_plot.setYRange(0, 1, padding=0.02)
+        self.acc_plot.setYRange(0, 1, padding=0.15)  # room to label 0 and 1
+        # a short plot (1366x768): 0, 0.5, 1 only (labels every 0.2 touched each other; a minor
+        # level at 0.25 was labelled "0.2")
+        self.acc_plot.getAxis("left").setTickSpacing(levels=[(0.5, 0)])
         self.items = {
             "loss": self.loss_plot.plot(name="train", pen=pg.mkPen(TRAIN_PEN, width=1.5)),
             "eval_loss": self.loss_plot.plot(
