@@ -12,11 +12,19 @@ from functools import partial
 from mmla_app.ops import curation as ops
 from mmla_app.ops.op import submit
 from mmla_core.store.browse import browse_rows
+from mmla_core.store.catalog import variant_descendants
 
 
 def _browse_row(store, clip_id: int, annotator: str):
     rows = browse_rows(store, annotator, clip_id=clip_id)
     return rows[0] if rows else None
+
+
+def _family_rows(store, clip_id: int, annotator: str) -> list:
+    """The clip's row and its variants' (a transcript edit re-derives their texts too:
+    store.variant_text)."""
+    ids = [row["id"] for row in variant_descendants(store, clip_id)]
+    return [row for cid in ids for row in browse_rows(store, annotator, clip_id=cid)]
 
 
 class EditController:
@@ -29,8 +37,8 @@ class EditController:
 
     def set_transcript(self, clip_id: int, text: str) -> None:
         submit(self.window.db_path, ops.set_transcript(clip_id, text, self.window.annotator),
-               initiator=self, on_success=lambda _: self._after_edit(clip_id, "Transcript saved"),
-               on_error=self._failed)
+               initiator=self, on_success=lambda _: self._after_edit(
+                   clip_id, "Transcript saved", family=True), on_error=self._failed)
 
     def undo(self, *, redo: bool = False) -> None:
         if self.window.transcript.is_editing():
@@ -44,7 +52,8 @@ class EditController:
             self.window.statusBar().showMessage(f"Nothing to {verb[:-1].lower()}o", 4000)
             return
         edit, what = done
-        self._after_edit(edit.clip_id, f"{verb} {what} on clip #{edit.clip_id}", show=True)
+        self._after_edit(edit.clip_id, f"{verb} {what} on clip #{edit.clip_id}", show=True,
+                         family=edit.kind == "transcript")
 
     def mark_reviewed_and_next(self) -> None:
         row = self.window.current_row
@@ -60,7 +69,8 @@ class EditController:
         self.window.statusBar().showMessage(f"Clip #{clip_id} reviewed{shown}", 4000)
         self.window.browser.table.move(+1)
 
-    def _after_edit(self, clip_id: int, message: str, *, show: bool = False) -> None:
+    def _after_edit(self, clip_id: int, message: str, *, show: bool = False,
+                    family: bool = False) -> None:
         window = self.window
         window.statusBar().showMessage(message, 4000)
         current = window.current_row.id if window.current_row else None
@@ -69,9 +79,14 @@ class EditController:
         elif clip_id == current:
             window.annotation.refresh()
             window.checks.refresh()
-        self.refresh_clip(clip_id)
+        self.refresh_clip(clip_id, family=family)
 
-    def refresh_clip(self, clip_id: int) -> None:
+    def refresh_clip(self, clip_id: int, *, family: bool = False) -> None:
+        """Re-read the clip's browser row (`family`: its variants' rows too)."""
+        if family:
+            self.runner.submit(_family_rows, clip_id, self.window.annotator,
+                               on_success=lambda rows: [self._on_row(row) for row in rows])
+            return
         self.runner.submit(_browse_row, clip_id, self.window.annotator,
                            on_success=self._on_row)
 

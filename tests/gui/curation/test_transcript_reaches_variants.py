@@ -1,0 +1,41 @@
+"""A transcript edited in the window (F2, Ctrl+Enter) reaches the clip's variants, in the
+database (store.variant_text) and in the browser's rows, and Undo takes both back."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from mmla_app.curation.clip_table import COLUMN_KEYS
+from mmla_core.store.db import open_store
+from mmla_core.variants.store_ops import create_variant
+
+pytestmark = pytest.mark.gui
+TRANSCRIPT = COLUMN_KEYS.index("transcript")
+
+
+def _shown(window) -> list[str]:
+    model = window.browser.model
+    return [str(model.index(r, TRANSCRIPT).data() or "") for r in range(model.rowCount())]
+
+
+def test_the_browser_shows_the_variants_new_text(make_window, tiny_project, qtbot):
+    with open_store(tiny_project.db_path) as store:
+        create_variant(store, tiny_project.clip_ids[0],
+                       [("caption_misleading", {"caption": "fear"})])
+    window = make_window(tiny_project.db_path)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 4, timeout=10_000)
+    table = window.browser.table
+    rect = table.visualRect(window.browser.model.index(0, TRANSCRIPT))  # the Id cell folds
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: window.annotation.clip_id is not None, timeout=10_000)
+    qtbot.keyClick(table, Qt.Key.Key_F2)
+    editor = window.transcript.editor
+    editor.selectAll()
+    qtbot.keyClicks(editor, "Corrected text")
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "Video_caption: fear. Corrected text" in _shown(window)[1],
+                    timeout=5_000)
+    qtbot.keyClick(table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "Video_caption: fear. I can't believe you did that!"
+                    in _shown(window)[1], timeout=5_000)
