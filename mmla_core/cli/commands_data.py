@@ -21,6 +21,7 @@ from mmla_core.cli.common import (
 from mmla_core.datasets import check_media
 from mmla_core.datasets.auto import KINDS, detect_kind, import_path
 from mmla_core.datasets.export import ExportError
+from mmla_core.datasets.manifest_pick import NotAManifestError
 from mmla_core.datasets.mmla_export import export_mmla_layout
 from mmla_core.models.registered import load_tokenizer
 from mmla_core.models.registry import ModelLoadError
@@ -102,9 +103,15 @@ def _import_kind(args) -> str:
 
 def cmd_import(store: Store, args) -> int:
     only = args.only.split(",") if args.only else None
-    reports = import_path(store, args.path, kind=_import_kind(args), name=args.name,
-                          manifest=args.manifest, task=args.task, only=only,
-                          overwrite_curated=args.overwrite_curated, media_root=args.media_root)
+    try:
+        reports = import_path(store, args.path, kind=_import_kind(args), name=args.name,
+                              manifest=args.manifest, task=args.task, only=only,
+                              overwrite_curated=args.overwrite_curated,
+                              media_root=args.media_root)
+    except NotAManifestError as exc:
+        if args.manifest is None:  # manifest.csv in the folder is not one: the folder is wrong
+            raise
+        raise UsageError(f"--manifest {exc}") from exc  # the file given is not a manifest
     if not reports:
         raise CliError(f"{args.path}: nothing to import (no known dataset layout found)")
     for report in reports:

@@ -17,20 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mmla_core.datasets.common import MEDIA_EXTENSIONS, PendingClip, open_dataset, write_clips
-from mmla_core.datasets.entries import is_regular_file, special_file, storable
+from mmla_core.datasets.entries import is_regular_file, storable
 from mmla_core.datasets.manifest import (
     TaskCatalog,
     read_manifest,
     read_task_sidecars,
     row_labels,
 )
+from mmla_core.datasets.manifest_pick import MANIFEST_NAMES, explicit_manifest, find_manifest
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.paths import PathEscapeError, confine, relative_to_root
 from mmla_core.store.catalog import attach_task
 from mmla_core.store.clip_rows import keys_by_media_path
 from mmla_core.store.db import Store
-
-MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
 
 
 def import_folder(
@@ -41,14 +40,12 @@ def import_folder(
     root = Path(folder).resolve()
     if not root.is_dir():
         raise DatasetImportError(f"{folder}: not a folder")
-    if manifest is not None and special_file(manifest):
-        raise DatasetImportError(f"{manifest}: {special_file(manifest)}")
-    if manifest is not None and not Path(manifest).is_file():
-        raise DatasetImportError(f"{manifest}: manifest not found")
     report = ImportReport(name or root.name)
-    manifest_path = Path(manifest) if manifest is not None else find_manifest(root, report)
+    manifest_path = (explicit_manifest(Path(manifest)) if manifest is not None
+                     else find_manifest(root, report))
     if manifest_path is None and not folder_contents(root).media:
-        raise DatasetImportError(folder_contents(root).nothing_message(root))
+        raise DatasetImportError("; ".join([folder_contents(root).nothing_message(root),
+                                            *report.ignored]))
     dataset_id = open_dataset(store, report, root, "folder", explicit_name=name is not None)
     media = scan_media(root, report)
     pending = list(media.values())
@@ -165,24 +162,6 @@ def _storable_name(path: Path, report: ImportReport) -> bool:
         return True
     report.issue(path, "name is not valid UTF-8; skipped (rename it to import it)")
     return False
-
-
-def find_manifest(root: Path, report: ImportReport) -> Path | None:
-    """manifest.jsonl / manifest.csv, else the folder's one *.jsonl; only regular files (a FIFO
-    named like a manifest would block the import forever)."""
-    candidates = [root / name for name in MANIFEST_NAMES] + sorted(root.glob("*.jsonl"))
-    for path in dict.fromkeys(candidates):
-        if special_file(path):
-            report.issue(path, f"{special_file(path)} (not used as the manifest)")
-    for name in MANIFEST_NAMES:
-        if is_regular_file(root / name):
-            return root / name
-    candidates = [p for p in sorted(root.glob("*.jsonl")) if is_regular_file(p)]
-    if len(candidates) > 1:
-        report.issue(root, f"several *.jsonl files ({', '.join(p.name for p in candidates)}); "
-                     "none used as manifest: name one manifest.jsonl or pass it explicitly")
-        return None
-    return candidates[0] if candidates else None
 
 
 class ManifestApplier:

@@ -46,6 +46,7 @@ class ImportReport:
     unlisted: list[str] = field(default_factory=list)  # media files the manifest does not name
     unlisted_kept: int = 0  # ... of which clips imported before (left as they are)
     manifest: str | None = None  # the manifest's file name, when the import used one
+    ignored: list[str] = field(default_factory=list)  # files not taken as the manifest, and why
     renamed_from: str | None = None  # the name asked for, taken by a dataset with another root
     found_as: str | None = None  # the default name, of a folder imported before as `dataset`
     issues: list[ImportIssue] = field(default_factory=list)
@@ -89,7 +90,7 @@ class ImportReport:
 
     def notes(self) -> list[str]:
         """What the import did besides adding and updating rows, one indented line each."""
-        notes = []
+        notes = [f"  {note}" for note in self.ignored]
         if self.renamed_from:
             notes.append(f"  imported as a new dataset {self.dataset!r}: {self.renamed_from!r} "
                          "is another folder (a dataset is its root; `mmla datasets move` "

@@ -109,3 +109,27 @@ def test_the_dialog_names_the_media_files_a_manifest_leaves_out(make_window, tmp
         assert dict(store.conn.execute("SELECT external_id, media_path FROM clips")) == {
             "a": "a_take2.mp4", "b": "b.mp4"}
     _shown_box(window).close()
+
+
+def test_the_dialog_says_a_jsonl_that_is_not_a_manifest_was_ignored(make_window, tmp_path,
+                                                                    clip_files, qtbot):
+    """As `mmla import` (tests/core/datasets/test_import_manifest_pick.py): a notes.jsonl
+    beside the clips is not their manifest; both clips import and the dialog says why."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copy(clip_files / name, folder / name)
+    (folder / "notes.jsonl").write_text('{"note": "check the lighting"}\n')
+    window = make_window(tmp_path / "p.sqlite")
+    window.importer.choose_and_import()  # File > Import dataset folder…
+    window.import_dialog.folder_edit.setText(str(folder))
+    qtbot.mouseClick(window.import_dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _shown_box(window) is not None, timeout=15_000)
+    box = _shown_box(window)
+    assert box.windowTitle() == "Imported clips", box.text()  # a note, not a problem
+    assert box.text() == "clips: notes.jsonl: not a manifest (no path/id column), ignored"
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 2, timeout=15_000)
+    with open_store(window.db_path) as store:
+        assert sorted(r[0] for r in store.conn.execute("SELECT media_path FROM clips")) == [
+            "a.mp4", "b.mp4"]
+    box.close()
