@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
         self.player.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.transcript.edited.connect(lambda clip_id, text: self.edits.set_transcript(
             clip_id, text))
-        self.annotation.changed.connect(self.edits.refresh_clip)
+        self.annotation.changed.connect(self.edits.refresh_label_edit)
         self.checks.changed.connect(self.edits.refresh_clip)
         self.checks.current_check_changed.connect(self.check_views.focus)
         self.training.new_training_requested.connect(lambda: open_train_dialog(self))

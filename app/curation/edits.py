@@ -21,8 +21,8 @@ def _browse_row(store, clip_id: int, annotator: str):
 
 
 def _family_rows(store, clip_id: int, annotator: str) -> list:
-    """The clip's row and its variants' (a transcript edit re-derives their texts too:
-    store.variant_text)."""
+    """The clip's row and its variants' (a transcript edit re-derives their texts too, a
+    relabel their copied labels: store.variant_text, store.variant_labels)."""
     ids = [row["id"] for row in variant_descendants(store, clip_id)]
     return [row for cid in ids for row in browse_rows(store, annotator, clip_id=cid)]
 
@@ -53,7 +53,7 @@ class EditController:
             return
         edit, what = done
         self._after_edit(edit.clip_id, f"{verb} {what} on clip #{edit.clip_id}", show=True,
-                         family=edit.kind == "transcript")
+                         family=edit.kind in ("transcript", "label"))
 
     def mark_reviewed_and_next(self) -> None:
         row = self.window.current_row
@@ -80,6 +80,11 @@ class EditController:
             window.annotation.refresh()
             window.checks.refresh()
         self.refresh_clip(clip_id, family=family)
+
+    def refresh_label_edit(self, clip_id: int) -> None:
+        """After a label key: the clip's row and its variants' (those holding a copy of the
+        label follow it: store.variant_labels)."""
+        self.refresh_clip(clip_id, family=True)
 
     def refresh_clip(self, clip_id: int, *, family: bool = False) -> None:
         """Re-read the clip's browser row (`family`: its variants' rows too)."""

@@ -13,6 +13,7 @@ from mmla_core.datasets.identity import (
     leave_variants_alone,
     move_to_new_keys,
     report_curated_labels,
+    variants_follow_source_labels,
     variants_follow_the_source,
 )
 from mmla_core.datasets.media_kept import keep_stored_media
@@ -200,6 +201,7 @@ def write_clips(
         if changed:
             report.labels += import_labels(store, [(c, t, lab) for (c, t), lab in changed.items()])
             known = {key for key in changed if key in existing}
+            variants_follow_source_labels(store, {k: (existing[k], changed[k]) for k in known})
             report_curated_labels(store, dataset_id, pending,
                                   {k: v for k, v in changed.items() if k in known}, report, ids)
 

@@ -17,7 +17,9 @@ from mmla_core.datasets.report import ImportReport
 from mmla_core.store.catalog import curated_transcripts, human_labels, move_clips, source_clips
 from mmla_core.store.clip_rows import variant_clip_keys
 from mmla_core.store.db import Store
+from mmla_core.store.label_policy import IMPORT_ANNOTATOR
 from mmla_core.store.labels import set_transcript
+from mmla_core.store.variant_labels import follow_parent_label
 from mmla_core.store.variant_text import follow_parent_transcript
 
 Pending = list  # of datasets.common.PendingClip (not imported: common imports this module)
@@ -81,6 +83,14 @@ def variants_follow_the_source(store: Store, pending: Pending,
         old = before.get(key)
         if old is not None and clip.transcript is not None and clip.transcript != old:
             follow_parent_transcript(store.conn, ids[key], old, clip.transcript)
+
+
+def variants_follow_source_labels(store: Store,
+                                  changes: dict[tuple[int, int], tuple[str, str]]) -> None:
+    """A source label that changed reaches the variants holding a copy of it (made with
+    --copy-labels), as a person's relabel does (`store.variant_labels`)."""
+    for (clip_id, task_id), (old, new) in changes.items():
+        follow_parent_label(store.conn, clip_id, task_id, IMPORT_ANNOTATOR, old, new)
 
 
 def keep_curated_transcripts(store: Store, dataset_id: int, pending: Pending,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from mmla_core.store.db import Store
 from mmla_core.store.label_policy import ADJUDICATED_PREFIX, IMPORT_ANNOTATOR, label_of
+from mmla_core.store.variant_labels import follow_parent_label
 from mmla_core.store.variant_text import follow_parent_transcript
 
 CHECK_ANSWERS = ("yes", "no", "unsure")
@@ -169,7 +170,10 @@ def _apply(conn, edit: Edit, annotator: str, value: str | None) -> None:
     # check edit its key; the table's rows keep them (a task's deletion deletes its edits).
     if edit.kind == "label":
         assert edit.task_id is not None
-        _apply_label(conn, edit.clip_id, edit.task_id, edit.row_owner(annotator), value)
+        owner = edit.row_owner(annotator)
+        before = _current_value(conn, edit, annotator)
+        _apply_label(conn, edit.clip_id, edit.task_id, owner, value)
+        follow_parent_label(conn, edit.clip_id, edit.task_id, owner, before, value)
     elif edit.kind == "check":
         assert edit.check_key is not None
         _apply_check(conn, edit.clip_id, edit.check_key, annotator, value, "human", None, None)

@@ -160,3 +160,17 @@ def test_a_transcript_the_source_changes_reaches_the_variants(tmp_path, speaker_
     assert cli(["--db", str(db), "variants", "make", "--clip", "clips/a", "--recipes",
                 "caption_misleading:caption=fear,context_long:words=2"]) == 0
     assert len(clips_of(db)) == 3
+
+
+def test_a_source_label_that_changes_reaches_the_variants_copies(tmp_path, speaker_clip):
+    folder = make_folder(tmp_path / "clips", speaker_clip,
+                         "path,split,transcript,MELD\na.mp4,test,hi,joy\n")
+    db = tmp_path / "p.sqlite"
+    assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 0
+    assert cli(["--db", str(db), "variants", "make", "--clip", "clips/a", "--recipes",
+                "caption_misleading:caption=fear", "--copy-labels"]) == 0
+    (folder / "manifest.csv").write_text("path,split,transcript,MELD\na.mp4,test,hi,anger\n")
+    assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 0
+    with open_store(db) as store:
+        labels = store.query("SELECT a.clip_id, a.label FROM annotations a ORDER BY a.clip_id")
+    assert [r["label"] for r in labels] == ["anger", "anger"]

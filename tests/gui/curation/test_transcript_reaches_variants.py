@@ -1,5 +1,6 @@
-"""A transcript edited in the window (F2, Ctrl+Enter) reaches the clip's variants, in the
-database (store.variant_text) and in the browser's rows, and Undo takes both back."""
+"""A transcript edited in the window (F2, Ctrl+Enter), and a label key, reach the clip's
+variants, in the database (store.variant_text, variant_labels) and in the browser's rows; Undo
+takes the transcript back there too."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from PySide6.QtCore import Qt
 
 from mmla_app.curation.clip_table import COLUMN_KEYS
 from mmla_core.store.db import open_store
+from mmla_core.store.labels import set_label
 from mmla_core.variants.store_ops import create_variant
 
 pytestmark = pytest.mark.gui
@@ -39,3 +41,21 @@ def test_the_browser_shows_the_variants_new_text(make_window, tiny_project, qtbo
     qtbot.keyClick(table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: "Video_caption: fear. I can't believe you did that!"
                     in _shown(window)[1], timeout=5_000)
+
+
+def test_a_label_key_reaches_the_variants_copy_in_the_browser(make_window, tiny_project,
+                                                              qtbot):
+    with open_store(tiny_project.db_path) as store:
+        meld = store.scalar("SELECT id FROM tasks WHERE name = 'MELD'")
+        set_label(store, tiny_project.clip_ids[0], meld, "fear", "alice")
+        create_variant(store, tiny_project.clip_ids[0],
+                       [("caption_misleading", {"caption": "joy"})], copy_labels=True)
+    window = make_window(tiny_project.db_path)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 4, timeout=10_000)
+    model, table = window.browser.model, window.browser.table
+    assert model.row_at(1).labels == {"MELD": "fear"}  # alice's, copied
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
+                     pos=table.visualRect(model.index(0, TRANSCRIPT)).center())
+    qtbot.waitUntil(lambda: window.annotation.clip_id is not None, timeout=10_000)
+    qtbot.keyClick(table, Qt.Key.Key_6)  # MELD's 6th label: anger
+    qtbot.waitUntil(lambda: model.row_at(1).labels == {"MELD": "anger"}, timeout=5_000)
