@@ -142,35 +142,40 @@ def test_a_folder_imported_under_a_name_is_found_again_without_it(tmp_path, spea
     assert [c["transcript"] for c in clips_of(db, "other")] == ["hi"]
 
 
-def test_a_transcript_the_source_changes_reaches_the_variants(tmp_path, speaker_clip):
-    folder = make_folder(tmp_path / "clips", speaker_clip,
-                         "path,split,transcript,MELD\na.mp4,test,hi there,joy\n")
+def _variants_then_reimport(tmp_path, clip, row: str, variant_args: list[str],
+                            changed_row: str):
+    """A folder of one clip (manifest `row`), its variants, then the manifest says
+    `changed_row` and the folder is imported again; returns (db, variant_args)."""
+    header = "path,split,transcript,MELD\n"
+    folder = make_folder(tmp_path / "clips", clip, header + row)
     db = tmp_path / "p.sqlite"
     assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 0
-    assert cli(["--db", str(db), "variants", "make", "--clip", "clips/a", "--recipes",
-                "caption_misleading:caption=fear,context_long:words=2"]) == 0
-    (folder / "manifest.csv").write_text("path,split,transcript,MELD\na.mp4,test,Hi there!,joy\n")
+    make = ["--db", str(db), "variants", "make", "--clip", "clips/a", *variant_args]
+    assert cli(make) == 0
+    (folder / "manifest.csv").write_text(header + changed_row)
     assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 0
+    return db, make
+
+
+def test_a_transcript_the_source_changes_reaches_the_variants(tmp_path, speaker_clip):
+    db, make = _variants_then_reimport(
+        tmp_path, speaker_clip, "a.mp4,test,hi there,joy\n",
+        ["--recipes", "caption_misleading:caption=fear,context_long:words=2"],
+        "a.mp4,test,Hi there!,joy\n")
     with open_store(db) as store:
         texts = [r["transcript"] for r in store.query(
             "SELECT transcript FROM clips WHERE parent_clip_id IS NOT NULL ORDER BY id")]
     assert texts[0] == "Video_caption: fear. Hi there!"
     assert texts[1].startswith("Hi there! ") and len(texts[1].split()) == 4
-    # asked again: found, not copied
-    assert cli(["--db", str(db), "variants", "make", "--clip", "clips/a", "--recipes",
-                "caption_misleading:caption=fear,context_long:words=2"]) == 0
+    assert cli(make) == 0  # asked again: found, not copied
     assert len(clips_of(db)) == 3
 
 
 def test_a_source_label_that_changes_reaches_the_variants_copies(tmp_path, speaker_clip):
-    folder = make_folder(tmp_path / "clips", speaker_clip,
-                         "path,split,transcript,MELD\na.mp4,test,hi,joy\n")
-    db = tmp_path / "p.sqlite"
-    assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 0
-    assert cli(["--db", str(db), "variants", "make", "--clip", "clips/a", "--recipes",
-                "caption_misleading:caption=fear", "--copy-labels"]) == 0
-    (folder / "manifest.csv").write_text("path,split,transcript,MELD\na.mp4,test,hi,anger\n")
-    assert cli(["--db", str(db), "import", str(folder), "--no-probe"]) == 0
+    db, _ = _variants_then_reimport(
+        tmp_path, speaker_clip, "a.mp4,test,hi,joy\n",
+        ["--recipes", "caption_misleading:caption=fear", "--copy-labels"],
+        "a.mp4,test,hi,anger\n")
     with open_store(db) as store:
         labels = store.query("SELECT a.clip_id, a.label FROM annotations a ORDER BY a.clip_id")
     assert [r["label"] for r in labels] == ["anger", "anger"]
