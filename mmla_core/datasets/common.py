@@ -201,7 +201,8 @@ def write_clips(
         if changed:
             report.labels += import_labels(store, [(c, t, lab) for (c, t), lab in changed.items()])
             known = {key for key in changed if key in existing}
-            variants_follow_source_labels(store, {k: (existing[k], changed[k]) for k in known})
+            variants_follow_source_labels(store, {k: (existing.get(k), v)
+                                                  for k, v in changed.items()})
             report_curated_labels(store, dataset_id, pending,
                                   {k: v for k, v in changed.items() if k in known}, report, ids)
 

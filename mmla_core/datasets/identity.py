@@ -86,9 +86,11 @@ def variants_follow_the_source(store: Store, pending: Pending,
 
 
 def variants_follow_source_labels(store: Store,
-                                  changes: dict[tuple[int, int], tuple[str, str]]) -> None:
-    """A source label that changed reaches the variants holding a copy of it (made with
-    --copy-labels), as a person's relabel does (`store.variant_labels`)."""
+                                  changes: dict[tuple[int, int], tuple[str | None, str]],
+                                  ) -> None:
+    """A source label that changed (or is new) reaches the variants holding a copy of the
+    parent's labels (made with --copy-labels), as a person's relabel does
+    (`store.variant_labels`)."""
     for (clip_id, task_id), (old, new) in changes.items():
         follow_parent_label(store.conn, clip_id, task_id, IMPORT_ANNOTATOR, old, new)
 

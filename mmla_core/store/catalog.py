@@ -494,10 +494,12 @@ def add_variant_with_media(store: Store, parent_id: int, external_id: str, *,
         conn.execute("UPDATE clips SET media_root = ? WHERE id = ?", (media_root, clip_id))
         if media_columns:
             save_media_info(store, [(clip_id, media_columns)])
-        if copy_labels:
+        if copy_labels:  # recorded: the copies follow the parent's later labels too
             conn.execute(
                 "INSERT INTO annotations (clip_id, task_id, annotator, label) "
                 "SELECT ?, task_id, annotator, label FROM annotations WHERE clip_id = ?",
                 (clip_id, parent_id),
             )
+            conn.execute("UPDATE clips SET recipe_json = json_set(recipe_json, "
+                         "'$.copy_labels', json('true')) WHERE id = ?", (clip_id,))
     return clip_id

@@ -176,6 +176,9 @@ def test_a_source_label_that_changes_reaches_the_variants_copies(tmp_path, speak
         tmp_path, speaker_clip, "a.mp4,test,hi,joy\n",
         ["--recipes", "caption_misleading:caption=fear", "--copy-labels"],
         "a.mp4,test,hi,anger\n")
+    assert cli(["--db", str(db), "label", "clips/a", "MELD", "fear", "--annotator", "ann"]) == 0
     with open_store(db) as store:
-        labels = store.query("SELECT a.clip_id, a.label FROM annotations a ORDER BY a.clip_id")
-    assert [r["label"] for r in labels] == ["anger", "anger"]
+        labels = store.query("SELECT clip_id, annotator, label FROM annotations "
+                             "ORDER BY clip_id, annotator")
+    assert [(r["annotator"], r["label"]) for r in labels] == [
+        ("ann", "fear"), ("import", "anger"), ("ann", "fear"), ("import", "anger")]
