@@ -6,7 +6,7 @@ write to SQLite and to their folder, on a poll every POLL_MS off the GUI thread
 never stops one. The selected job shows its loss and dev curves, progress with ETA, throughput
 and GPU memory, and its log tail; a failed job shows its exit code, the last log lines and, for
 a CUDA out-of-memory, what to change. Stop asks the trainer to save and exit; Resume continues
-from the latest or a chosen checkpoint; Delete removes the job and its files.
+a stopped or failed job (train/resumable.py's rule) from a checkpoint; Delete removes it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from mmla_app.widgets.tables import read_only_table
 from mmla_core.store.verdicts import describe_record
 from mmla_core.train import control
 from mmla_core.train.logtext import readable_log
+from mmla_core.train.resumable import resume_refusal
 
 POLL_MS = 500
 LOG_LINES = 2000  # the log view keeps the last lines; the file has them all
@@ -51,6 +52,7 @@ JOB_COLUMNS = ("#", "Name", "Status", "Progress", "Best dev")
 STATUS_COLOURS = {"running": "#3d6fb6", "stopping": "#d08a1c", "done": "#2e9d5b",
                   "failed": "#c8453b", "stopped": "#8a8f98", "created": "#8a8f98"}
 ERROR_STYLE = "color: #c8453b;"
+RESUME_TIP = "Start the run again from the chosen checkpoint"
 
 
 class TrainingPanel(QWidget):
@@ -369,9 +371,10 @@ class TrainingPanel(QWidget):
         job = self.current_job()
         status = job["status"] if job else None
         self.stop_button.setEnabled(status in ("created", "running"))
-        resumable = status in ("stopped", "failed")
-        self.resume_button.setEnabled(resumable)
-        self.checkpoint_combo.setEnabled(resumable)
+        refusal = resume_refusal(job) if job else ""  # the rule `mmla train resume` keeps
+        for widget in (self.resume_button, self.checkpoint_combo):
+            widget.setEnabled(refusal is None)
+        self.resume_button.setToolTip(refusal or RESUME_TIP)
         self.delete_button.setEnabled(job is not None and status not in training_poll.ACTIVE)
         for button in (self.export_button, self.copy_button):
             button.setEnabled(job is not None)

@@ -35,6 +35,7 @@ from mmla_core.train.processes import (
     read_pid_files,
     write_pid_file,
 )
+from mmla_core.train.resumable import resume_refusal
 from mmla_core.train.samples import labels_record
 
 ACTIVE = ("created", "running", "stopping")      # a process is (or is about to be) at work
@@ -93,15 +94,16 @@ def _failed_if_not_started(store: Store, job_id: int):
 
 
 def resume(db_path: str | Path, job_id: int, checkpoint: str | None = None) -> str | None:
-    """Start a finished job again from its latest checkpoint, or from `checkpoint` (a folder, or
-    a step number). Refused while the job runs or when it has no checkpoint to resume from.
-    Returns a note when the latest checkpoint folders were incomplete (skipped), else None."""
+    """Start a stopped or failed job again from its latest checkpoint, or from `checkpoint` (a
+    folder, or a step number). Refused as `resume_refusal` says (a job at work, a done one) or
+    when it has no checkpoint to resume from. Returns a note when the latest checkpoint folders
+    were incomplete (skipped), else None."""
     db_path = Path(db_path).resolve()
     with open_store(db_path) as store:
         job = refresh(store, job_id)
-        if job["status"] in ACTIVE:
-            raise JobControlError(f"training job {job_id} is still {job['status']}: stop it "
-                                  "first or wait for it to end")
+        refusal = resume_refusal(job)
+        if refusal is not None:
+            raise JobControlError(refusal)
         target = _resume_target(job, checkpoint)
         config = job_config(job)
         out = Path(job["output_dir"])

@@ -103,15 +103,20 @@ def test_stop_saves_and_ends_stopped_then_resume_continues(project, monkeypatch)
     job = wait_for(project, job_id)
     assert (job["status"], job["exit_code"]) == ("stopped", 0)
     [checkpoint] = control.checkpoints(job)
-    monkeypatch.setenv("FAKE_TRAINER_MODE", "quick")
     control.resume(project, job_id)
+    wait_for_events(project, job_id, checkpoint["step"] + 2)
+    with open_store(project) as store:
+        control.request_stop(store, job_id)
     job = wait_for(project, job_id)
-    assert job["status"] == "done"
+    assert job["status"] == "stopped"
     assert "'--resume', 'latest'" in (Path(job["output_dir"]) / "train.log").read_text()
+    monkeypatch.setenv("FAKE_TRAINER_MODE", "quick")
     control.resume(project, job_id, str(checkpoint["step"]))
-    wait_for(project, job_id)
+    assert wait_for(project, job_id)["status"] == "done"
     assert f"'--resume', '{checkpoint['path']}'" in (Path(job["output_dir"]) /
                                                     "train.log").read_text()
+    with pytest.raises(control.JobControlError, match="is done: it trained"):
+        control.resume(project, job_id)   # nothing left to train (test_train_resume_rule.py)
 
 
 def test_resume_without_checkpoint_is_refused(project, monkeypatch):

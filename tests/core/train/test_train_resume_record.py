@@ -27,16 +27,22 @@ def _stopped_job(db, monkeypatch) -> dict:
 def test_resume_keeps_the_first_start_and_records_each_resume(project, monkeypatch, capsys):
     first = _stopped_job(project, monkeypatch)
     [checkpoint] = control.checkpoints(first)
+    monkeypatch.setenv("FAKE_TRAINER_MODE", "wait")
     control.resume(project, first["id"])
+    wait_for_events(project, first["id"], checkpoint["step"] + 1)
+    with open_store(project) as store:
+        control.request_stop(store, first["id"])
     job = wait_for(project, first["id"])
-    assert job["status"] == "done"
+    assert job["status"] == "stopped"
     assert job["started_at"] == first["started_at"]  # the run's start, not the resume's
     assert job["resumed_at"] > first["started_at"]
     [resume] = jobs.job_resumes(job)
     assert resume == {"at": job["resumed_at"], "checkpoint": checkpoint["path"],
                       "step": checkpoint["step"]}
+    monkeypatch.setenv("FAKE_TRAINER_MODE", "quick")
     control.resume(project, first["id"], str(checkpoint["step"]))  # again, from a step
     job = wait_for(project, first["id"])
+    assert job["status"] == "done"
     assert job["started_at"] == first["started_at"]
     assert [r["step"] for r in jobs.job_resumes(job)] == [checkpoint["step"]] * 2
     assert "resumed 2 times, last " in control.describe_starts(job)

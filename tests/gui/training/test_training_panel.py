@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from mmla_app.training.training_panel import TrainingPanel
+from mmla_app.training.training_panel import RESUME_TIP, TrainingPanel
 from mmla_core.store.db import open_store
+from mmla_core.store.jobs import get_job, update_job
 from mmla_core.train.config import TrainConfig
+from mmla_core.train.resumable import resume_refusal
 from tests.support.train_jobs_helpers import make_job
 
 pytestmark = pytest.mark.gui
@@ -97,6 +99,24 @@ def test_failed_job_shows_exit_code_last_lines_and_oom_advice(panel_on, tiny_pro
     assert "frames 8 -> 4" in text
     assert panel.resume_button.isEnabled() and panel.delete_button.isEnabled()
     assert not panel.stop_button.isEnabled()
+
+
+def test_resume_follows_the_core_rule_and_says_why_not(panel_on, tiny_project, qtbot):
+    """A done job: Resume disabled, its tooltip the refusal `mmla train resume` prints
+    (train/resumable.py, tests/core/train/test_train_resume_rule.py); stopped: enabled."""
+    job_id = make_job(tiny_project.db_path, status="done")
+    panel = panel_on(tiny_project.db_path)
+    qtbot.waitUntil(lambda: panel.job_id == job_id and panel.delete_button.isEnabled(),
+                    timeout=WAIT)
+    with open_store(tiny_project.db_path) as store:
+        refusal = resume_refusal(get_job(store, job_id))
+    assert "is done" in refusal and "launch a new job with more epochs" in refusal
+    assert not panel.resume_button.isEnabled() and not panel.checkpoint_combo.isEnabled()
+    assert panel.resume_button.toolTip() == refusal
+    with open_store(tiny_project.db_path) as store:
+        update_job(store, job_id, status="stopped")
+    qtbot.waitUntil(lambda: panel.resume_button.isEnabled(), timeout=WAIT)
+    assert panel.resume_button.toolTip() == RESUME_TIP and panel.checkpoint_combo.isEnabled()
 
 
 def test_stop_marks_the_job_stopping_in_the_database(panel_on, tiny_project, qtbot):
