@@ -82,6 +82,9 @@ def register(sub) -> None:
     exp.add_argument("--split", help="jsonl/csv: only this split")
     exp.add_argument("--mode", choices=("video", "video_audio", "text"),
                      help="llamafactory: the samples' form (default: video)")
+    exp.add_argument("--link", action="store_true",
+                     help="mmla: hard-link each video instead of copying it (no space used; a "
+                     "tool rewriting an exported video in place would rewrite the clip's file)")
     exp.add_argument("--tokenizer", metavar="MODEL",
                      help="llamafactory: count each sample's tokens with this model's tokenizer "
                      "(a registered model, a folder or a cached Hugging Face id; default: an "
@@ -167,10 +170,10 @@ def _report_left_out(problems: list[str]) -> int:
 def _check_format_flags(args) -> None:
     """A flag the export format does not take is a usage mistake, not a silent no-op."""
     given = {"--task": args.task, "--tokenizer": args.tokenizer, "--splits": args.splits,
-             "--mode": args.mode, "--split": args.split}
+             "--mode": args.mode, "--split": args.split, "--link": args.link or None}
     per_file = ("--split",)
     takes = {"llamafactory": ("--task", "--tokenizer", "--splits", "--mode"),
-             "mmla": ("--task", "--splits"), "eaf": per_file,
+             "mmla": ("--task", "--splits", "--link"), "eaf": per_file,
              "jsonl": per_file, "csv": per_file}[args.format]
     for flag, value in given.items():
         if value is not None and flag not in takes:
@@ -220,7 +223,7 @@ def _export_mmla(store: Store, args, selection) -> int:
     try:
         files = export_mmla_layout(store, args.out, dataset=args.dataset, task=args.task,
                                    splits=tuple((args.splits or "train,dev,test").split(",")),
-                                   selection=selection)
+                                   selection=selection, link=args.link)
     except ExportError as exc:
         raise CliError(str(exc)) from None
     if not files:

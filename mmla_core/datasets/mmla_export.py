@@ -3,8 +3,10 @@ curated labels and transcripts, as `mmla_layout` imports it and MMLA's own scrip
 
 `OUT/<TASK>/{train,dev,test}.tsv` with MMLA's columns `id`, `utterance` and the task's label
 column (`emotion`, `intent`, ...; reference/seeds_systems.md 1.3), and each clip's video as
-`OUT/<TASK>/video/<TASK>_<id>.mp4`: a hard link to the clip's file where the file system allows
-it (no copy, no link leading out of the folder, which the importer would refuse), else a copy.
+`OUT/<TASK>/video/<TASK>_<id>.mp4`: a copy of the clip's file, or with `link=True` a hard link
+where the file system allows it (no space used; but a tool that rewrites an exported video in
+place then rewrites the clip's own file). Never a symlink: the importer refuses links leading
+out of the folder.
 The folder is named after the task, as MMLA's loaders expect (`MELD/`, `MIntRec/`), so only
 MMLA's 12 tasks can be written this way. Conflict variants are not part of MMLA's layout and
 are left out (LLaMA-Factory and JSONL exports carry them). Labels come from the label source
@@ -36,7 +38,7 @@ MAX_NAME_BYTES = 255  # a file name's limit on Linux, macOS and Windows file sys
 
 def export_mmla_layout(store: Store, out_dir: str | os.PathLike, *, dataset: str | int,
                        task: str, splits: Iterable[str] = SPLITS,
-                       selection: Selection | None = None) -> ExportedFiles:
+                       selection: Selection | None = None, link: bool = False) -> ExportedFiles:
     """Write `out_dir/<TASK>/<split>.tsv` and `video/`; returns the TSV files written."""
     selection = selection or Selection()
     ds = find_dataset(store, dataset)
@@ -61,7 +63,7 @@ def export_mmla_layout(store: Store, out_dir: str | os.PathLike, *, dataset: str
                 result.skipped[why or "no_label"] += 1
                 continue
             rows.append((clip["external_id"], clip["transcript"] or "", label))
-            _video(clip, folder, task_obj, result)
+            _video(clip, folder, task_obj, result, link)
         if rows:
             path = folder / f"{split}.tsv"
             write_text_atomic(path, _tsv(task_obj, rows))
@@ -106,7 +108,7 @@ def _tsv(task: Task, rows: list[tuple[str, str, str]]) -> str:
     return buffer.getvalue()
 
 
-def _video(clip: dict, folder: Path, task: Task, result: ExportedFiles) -> None:
+def _video(clip: dict, folder: Path, task: Task, result: ExportedFiles, link: bool) -> None:
     """`video/<TASK>_<id>.mp4` for the clip, or a line in `media_problems` saying why not."""
     if not clip["media_path"]:
         return  # a text-only clip: a text-only row, as MMLA's text-only datasets are
@@ -131,7 +133,7 @@ def _video(clip: dict, folder: Path, task: Task, result: ExportedFiles) -> None:
         return
     try:
         target.parent.mkdir(exist_ok=True)
-        _link_or_copy(source, target)
+        _link_or_copy(source, target) if link else _copy(source, target)
     except OSError as exc:  # a full disk, a read-only folder: this clip, not the export
         result.media_problems.append(f"{where}: cannot write {target}: {exc.strerror or exc}; "
                                      "written text-only")
@@ -150,6 +152,12 @@ def _link_or_copy(source: Path, target: Path) -> None:
         return
     except OSError:
         link.unlink(missing_ok=True)
+    _copy(source, target)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """A copy replacing `target` in one step; a hard link there from an earlier `--link`
+    export is replaced, never written through (that would rewrite the clip's file)."""
     with atomic_path(target, suffix=".mp4") as tmp:
         shutil.copyfile(source, tmp)
 

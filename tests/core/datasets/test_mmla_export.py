@@ -73,3 +73,22 @@ def test_a_video_that_cannot_be_written_leaves_its_row_text_only(demo_store, tmp
         f"clip 2 ({long_id}, train)", "clip 3 (demo_03, train)"]
     assert "over a file name's 255; written text-only" in files.media_problems[0]
     assert (tmp_path / "MELD" / "video" / "MELD_demo_01.mp4").is_file()
+
+
+def test_videos_are_copies_unless_linked_and_a_copy_never_writes_through_a_link(demo_store,
+                                                                               tmp_path):
+    import shutil
+
+    root = demo_store.scalar("SELECT root FROM datasets WHERE name = 'demo'")
+    shutil.copytree(root, tmp_path / "media")  # the clips on the export's own file system
+    demo_store.conn.execute("UPDATE datasets SET root = ? WHERE name = 'demo'",
+                            (str(tmp_path / "media"),))
+    source = tmp_path / "media" / "demo_01.mp4"
+    video = tmp_path / "out" / "MELD" / "video" / "MELD_demo_01.mp4"
+    export_mmla_layout(demo_store, tmp_path / "out", dataset="demo", task="MELD")
+    assert not os.path.samefile(source, video) and video.read_bytes() == source.read_bytes()
+    export_mmla_layout(demo_store, tmp_path / "out", dataset="demo", task="MELD", link=True)
+    assert os.path.samefile(source, video)
+    before = source.read_bytes()
+    export_mmla_layout(demo_store, tmp_path / "out", dataset="demo", task="MELD")
+    assert not os.path.samefile(source, video) and source.read_bytes() == before
