@@ -57,7 +57,9 @@ BROKEN_MEDIA = ("missing_file", "empty_file", "unreadable", "unsafe_path", "not_
 # and makes `mmla export` exit 3, never a silent drop.
 MEDIA_REASONS = frozenset({"broken_media", "unsafe_path", "missing_file", "no_video",
                            "no_audio", "no_media"})
-CLIP_FIELDS = ("id", "dataset", "split", "external_id", "path", "transcript", "health")
+# `path` is relative to the clip's own media folder (the dataset's root, or for a variant the
+# project's variants folder); `file` is the absolute path, what a consumer opens
+CLIP_FIELDS = ("id", "dataset", "split", "external_id", "path", "transcript", "health", "file")
 
 # how the summary words a reason (mmla_export.json keeps the keys); a conflict variant has no
 # label of its own unless it was made with --copy-labels ("Copy labels")
@@ -373,15 +375,26 @@ def clip_records(store: Store, *, dataset: str | int | None = None, split: str |
             "id": clip["id"], "dataset": clip["dataset_name"], "split": clip["split"],
             "external_id": clip["external_id"], "path": clip["media_path"],
             "transcript": clip["transcript"], "health": clip["health"],
+            "file": _media_file(clip),
             "labels": {names[t]: lab for t, lab in sorted(labels.items())},
         })
     records.labels = selection.record(policy, used, gate)
     return records
 
 
+def _media_file(clip: dict) -> str | None:
+    """The clip's media file, absolute (None: text-only, or a path leading out of its root)."""
+    if not clip["media_path"]:
+        return None
+    try:
+        return str(clip_media_path(clip))
+    except PathEscapeError:
+        return None
+
+
 def export_jsonl(store: Store, path: str | os.PathLike, *, dataset: str | int | None = None,
                  split: str | None = None, selection: Selection | None = None) -> ExportedFiles:
-    """One clip per line (`path` is relative to the dataset root)."""
+    """One clip per line (`path` relative to the clip's media folder, `file` absolute)."""
     records = clip_records(store, dataset=dataset, split=split, selection=selection)
     lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in records]
     return write_records_file(store, "jsonl", path, "".join(lines), records,

@@ -57,7 +57,7 @@ def test_the_loop_holds_end_to_end(source, omni_dir, tmp_path, capsys):
     _import_and_curate(mmla, db, source)
     variants = _variants(mmla, db)
     _probe(mmla, db, variants, omni_dir)
-    _export(mmla, db, source, tmp_path)
+    _export(mmla, db, source, tmp_path, variants)
     job_adapter = _fine_tune(mmla, db)
     _evaluate_and_compare(mmla, db, job_adapter)
 
@@ -149,7 +149,7 @@ def _probe(mmla, db, variants, model: Path) -> None:
     assert "labels: curated (adjudicated 0, person 1, import 0" in mmla("runs", "show", 1)
 
 
-def _export(mmla, db, source, tmp_path) -> None:
+def _export(mmla, db, source, tmp_path, variants) -> None:
     out = mmla("export", "llamafactory", tmp_path / "lf", "--dataset", "talk", "--task", "MELD")
     assert "labels: curated (adjudicated 0, person 1, import 4" in out
     records = json.loads((tmp_path / "lf" / "talk_train_emotion_llamafactory.json").read_text())
@@ -170,6 +170,8 @@ def _export(mmla, db, source, tmp_path) -> None:
     lines = [json.loads(x) for x in (tmp_path / "all.jsonl").read_text().splitlines()]
     (a,) = [x for x in lines if x["external_id"] == "a"]
     assert (a["transcript"], a["labels"]) == ("Thank you SO much, really!", {"MELD": "surprise"})
+    by_id = {x["id"]: x for x in lines}  # every clip's media file, a variant's own included
+    assert {i: by_id[i]["file"] for i in variants} == {i: r["path"] for i, r in variants.items()}
     # the export, imported back as the folder's manifest: no variant loses its file or text
     before = _clip_rows(db)
     out = mmla("import", source, "--manifest", tmp_path / "all.jsonl")
