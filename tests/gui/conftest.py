@@ -125,6 +125,10 @@ def make_window(qtbot):
 
     def make(db_path: Path, *, demo: bool | None = False) -> MainWindow:
         window = MainWindow(db_path, demo=demo)
+        # Every status line it shows, for `tests.support.gui.status_said`: a transient line
+        # can be replaced by the next before a loaded machine polls it.
+        window.status_lines = [window.statusBar().currentMessage()]
+        window.statusBar().messageChanged.connect(window.status_lines.append)
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)

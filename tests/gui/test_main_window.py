@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from mmla_app.runtime.runner import Runner
 from mmla_app.runtime.write_queue import write_queue
 from mmla_core.store.db import open_store
+from tests.support.gui import status_said
 
 pytestmark = pytest.mark.gui
 
@@ -164,7 +165,7 @@ def test_window_grab_is_not_blank(on_first_clip, qtbot, tmp_path):
 
 def test_empty_database_without_demo(make_window, tmp_path, qtbot):
     window = make_window(tmp_path / "empty.sqlite", demo=False)
-    qtbot.waitUntil(lambda: "no datasets" in window.statusBar().currentMessage(),
+    qtbot.waitUntil(lambda: status_said(window, "no datasets"),
                     timeout=5_000)
     assert window.browser.model.rowCount() == 0
 

@@ -15,6 +15,13 @@ def menu_action(window, text: str):
     raise AssertionError(f"no menu action {text!r}")
 
 
+def status_said(window, text: str) -> bool:
+    """Whether the window's status line has shown `text` (now or since `make_window` opened it):
+    another line may have replaced it since."""
+    lines = [*getattr(window, "status_lines", []), window.statusBar().currentMessage()]
+    return any(text in line for line in lines)
+
+
 def dataset_names(db_path) -> list[str]:
     """The project's datasets, read from the file."""
     with open_store(db_path) as store:

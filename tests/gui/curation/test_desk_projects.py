@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from mmla_app import settings
-from tests.support.gui import confirm_delete, dataset_names, menu_action
+from tests.support.gui import confirm_delete, dataset_names, menu_action, status_said
 
 pytestmark = pytest.mark.gui
 WAIT = 15_000
@@ -91,7 +91,7 @@ def test_open_with_a_new_name_makes_an_empty_project(window, qtbot, tmp_path):
     dialog.close()
     new = tmp_path / "fresh.sqlite"
     open_chosen(window, str(new))
-    qtbot.waitUntil(lambda: "no datasets yet" in window.statusBar().currentMessage(),
+    qtbot.waitUntil(lambda: status_said(window, "no datasets yet"),
                     timeout=WAIT)
     assert window.db_path == new and dataset_names(new) == []
 

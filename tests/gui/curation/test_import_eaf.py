@@ -10,14 +10,13 @@ from mmla_app.runtime.write_queue import write_queue
 from mmla_core.datasets.eaf import export_eaf
 from mmla_core.store.db import open_store
 from mmla_core.store.labels import set_check_answer, set_label
+from tests.support.gui import menu_action, status_said
 
 pytestmark = pytest.mark.gui
 
 
 def import_by_dialog(window, qtbot, path) -> None:
     """File > Import file…, the file typed into its dialog, Import clicked."""
-    from tests.support.gui import menu_action
-
     menu_action(window, "Import file").trigger()
     dialog = window.import_file_dialog
     dialog.file_edit.setText(str(path))
@@ -36,7 +35,7 @@ def test_import_file_reads_an_eaf_into_the_clip_with_its_media(window, tiny_proj
             conn.execute("DELETE FROM annotations WHERE annotator = 'bob'")
             conn.execute("DELETE FROM check_answers WHERE annotator = 'bob'")
     import_by_dialog(window, qtbot, tmp_path / "eaf" / "train_utt_a.eaf")
-    qtbot.waitUntil(lambda: "Imported train_utt_a.eaf" in window.statusBar().currentMessage(),
+    qtbot.waitUntil(lambda: status_said(window, "Imported train_utt_a.eaf"),
                     timeout=15_000)
     write_queue().drain()
     with open_store(tiny_project.db_path) as store:
@@ -45,15 +44,15 @@ def test_import_file_reads_an_eaf_into_the_clip_with_its_media(window, tiny_proj
         assert store.scalar("SELECT answer FROM check_answers WHERE clip_id = ? AND "
                             "annotator = 'bob'", (a,)) == "no"
         assert store.scalar("SELECT count(*) FROM clips") == 3  # no new clip: found by media
-    assert "0 new clips, 0 problems" in window.statusBar().currentMessage()
+    assert status_said(window, "0 new clips, 0 problems")
 
 
 def test_a_bad_eaf_file_is_reported_by_name(window, qtbot, tmp_path):
     bad = tmp_path / "broken.eaf"
     bad.write_text("<ANNOTATION_DOCUMENT>", encoding="utf-8")
     import_by_dialog(window, qtbot, bad)
-    qtbot.waitUntil(lambda: "1 problem reported" in window.statusBar().currentMessage(),
-                    timeout=15_000)
+    qtbot.waitUntil(lambda: status_said(window, "1 problem reported"),
+                    timeout=30_000)
     box = next(w for w in window.findChildren(QMessageBox) if w.isVisible())
     assert f"{bad}: not imported: not a readable XML file" in box.text()
     box.close()

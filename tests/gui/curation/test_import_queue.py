@@ -9,6 +9,7 @@ import pytest
 
 from mmla_core.store.catalog import list_datasets
 from mmla_core.store.db import open_store
+from tests.support.gui import status_said
 
 pytestmark = pytest.mark.gui
 WAIT = 30_000
@@ -81,7 +82,7 @@ def test_progress_arriving_after_the_window_is_deleted_is_dropped(tmp_path, qtbo
 
     window = MainWindow(tmp_path / "p.sqlite", demo=False)  # not qtbot's: this test deletes it
     window.show()
-    qtbot.waitUntil(lambda: "no datasets yet" in window.statusBar().currentMessage(),
+    qtbot.waitUntil(lambda: status_said(window, "no datasets yet"),
                     timeout=WAIT)
     importer = window.importer
     importer.report_progress(1, 2, "a: probing")  # as the import's thread does: queued
