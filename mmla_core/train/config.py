@@ -24,6 +24,10 @@ MODES = ("sft", "it", "alignment")
 MODALITIES = ("auto", "video", "text")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts",
               "polynomial", "inverse_sqrt")
+# what to do about an empty field (a new project has no model registered yet)
+EMPTY_HINTS = {"model": (": name a registered model (`mmla models ls`); register one with "
+                         "`mmla models add PATH` (or `mmla models tiny OUT --add` to try), or "
+                         "in the app with Tools > Evaluate > Add model…")}
 
 
 class TrainConfigError(ValueError):
@@ -123,7 +127,8 @@ class TrainConfig:
 
     def problems(self) -> list[str]:
         """What is wrong with the values themselves (the store is checked by preflight.validate)."""
-        out = [f"{k} is empty" for k in ("name", "model") if not str(getattr(self, k)).strip()]
+        out = [f"{k} is empty{EMPTY_HINTS.get(k, '')}" for k in ("name", "model")
+               if not str(getattr(self, k)).strip()]
         out += _finite(self)
         if not self.tasks:
             out.append("tasks is empty: name at least one task")
