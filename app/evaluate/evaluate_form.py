@@ -132,6 +132,7 @@ class EvaluateForm(QWidget):
         entries += [(name, f"{name}: {recipe.summary}") for name, recipe in RECIPES.items()]
         for key, text in entries:
             item = QListWidgetItem(text)
+            item.setToolTip(text)  # the list is narrower than its longest lines
             item.setData(Qt.ItemDataRole.UserRole, key)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)

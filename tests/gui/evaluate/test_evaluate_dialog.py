@@ -234,3 +234,10 @@ def test_with_no_model_yet_the_window_says_how_to_add_one_and_shows_no_empty_bar
     qtbot.waitUntil(lambda: dlg.run_button.isEnabled(), timeout=WAIT)
     assert "No model yet" not in dlg.status.text()
     dlg.reject()
+
+
+def test_each_variant_choice_shows_its_whole_line_on_hover(dialog):
+    """The list is narrower than its longest lines ('caption_misleading: ...' was cut): each
+    item's tooltip holds the whole text."""
+    items = [dialog.form.variants_list.item(i) for i in range(dialog.form.variants_list.count())]
+    assert items and all(item.toolTip() == item.text() for item in items)
