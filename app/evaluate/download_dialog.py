@@ -65,6 +65,7 @@ class DownloadDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel)
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setRange(0, STEPS)
+        self.progress_bar.hide()  # shown from the first download on: an empty bar read as a field
         self.status = QLabel("Safetensors weights + config and tokenizer files go to the "
                              "Hugging Face cache. Needs the network.", self, wordWrap=True)
         form = QFormLayout()
@@ -94,6 +95,7 @@ class DownloadDialog(QDialog):
             return
         self._cancel = threading.Event()
         self.progress_bar.setValue(0)
+        self.progress_bar.show()
         self.status.setText(f"Downloading {repo}…")
         self.download_button.setEnabled(False)
         self.repo_edit.setEnabled(False)

@@ -59,8 +59,10 @@ def test_download_moves_the_bar_and_emits_the_folder(qtbot, tmp_path, make_dialo
     values = []
     dialog.progress_bar.valueChanged.connect(values.append)
     dialog.repo_edit.setText(" acme/tiny ")
+    assert dialog.progress_bar.isHidden()  # no empty bar before a download (it read as a field)
     with qtbot.waitSignal(dialog.downloaded, timeout=WAIT) as signal:
         dialog.download_button.click()
+        assert dialog.progress_bar.isVisible()
     assert signal.args == [str(tmp_path / "snap")]
     assert fake.calls == ["acme/tiny"]
     assert values[-1] == dialog.progress_bar.maximum()
