@@ -19,10 +19,11 @@ from mmla_core.cli.common import (
     selection_from_args,
 )
 from mmla_core.datasets import check_media
-from mmla_core.datasets.auto import KINDS, detect_kind, import_path
+from mmla_core.datasets.auto import KINDS, KindPick, import_path, pick_kind
 from mmla_core.datasets.export import ExportError
 from mmla_core.datasets.manifest_pick import NotAManifestError
 from mmla_core.datasets.mmla_export import export_mmla_layout
+from mmla_core.datasets.mmla_pick import AmbiguousKindError
 from mmla_core.models.registered import load_tokenizer
 from mmla_core.models.registry import ModelLoadError
 from mmla_core.store import Store
@@ -42,7 +43,9 @@ def register(sub) -> None:
     imp = sub.add_parser("import", help="import an MMLA tree, a clip folder, a sharegpt JSON or "
                          "ELAN .eaf files (a file or a folder of them)")
     imp.add_argument("path", type=Path)
-    imp.add_argument("--kind", choices=KINDS, default="auto")
+    imp.add_argument("--kind", choices=KINDS, default="auto",
+                     help="what PATH is (default: auto, picked by its look; a folder that is "
+                     "both an MMLA tree and a clip folder is refused until --kind says which)")
     imp.add_argument("--name", help="dataset name (folder / sharegpt imports; eaf: the dataset "
                      "for clips whose media no project clip has)")
     imp.add_argument("--manifest", type=Path, help="CSV/JSONL manifest for a folder import "
@@ -93,15 +96,19 @@ def register(sub) -> None:
     exp.set_defaults(handler=cmd_export)
 
 
-def _import_kind(args) -> str:
+def _import_kind(args) -> KindPick:
     """The kind to import as (found from the path for auto: a path that is not there or holds
-    nothing importable fails, exit 1); a flag the kind does not take is a UsageError."""
-    kind = detect_kind(args.path) if args.kind == "auto" else args.kind
+    nothing importable fails, exit 1; one that reads two ways lacks --kind, a UsageError); a
+    flag the kind does not take is a UsageError."""
+    try:
+        pick = pick_kind(args.path) if args.kind == "auto" else KindPick(args.kind)
+    except AmbiguousKindError as exc:
+        raise UsageError(str(exc)) from exc
     for flag, attribute, kinds in KIND_FLAGS:
-        if getattr(args, attribute) is not None and kind not in kinds:
+        if getattr(args, attribute) is not None and pick.kind not in kinds:
             raise UsageError(f"{flag} applies to {' / '.join(kinds)} imports; {args.path} is "
-                             f"{'imported as ' if args.kind == 'auto' else ''}{kind}")
-    return kind
+                             f"{'imported as ' if args.kind == 'auto' else ''}{pick.kind}")
+    return pick
 
 
 def cmd_import(store: Store, args) -> int:

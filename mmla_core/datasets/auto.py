@@ -1,5 +1,5 @@
 """Import whatever the user points at: an MMLA tree, a clip folder, a sharegpt file, or ELAN
-`.eaf` files (one, or a folder of them).
+`.eaf` files (one, or a folder of them). Which folder is an MMLA tree: mmla_pick.py.
 
 Shared by `mmla import` and the GUI's File > Import / drag and drop, so both pick the same
 importer for the same path.
@@ -8,11 +8,13 @@ importer for the same path.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from mmla_core.datasets.eaf_import import import_eaf
 from mmla_core.datasets.folder import folder_contents, import_folder
 from mmla_core.datasets.mmla_layout import import_mmla
+from mmla_core.datasets.mmla_pick import refuse_if_clips_too, tsv_files
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.datasets.sharegpt import import_sharegpt
 from mmla_core.store import Store
@@ -21,41 +23,77 @@ KINDS = ("auto", "mmla", "folder", "sharegpt", "eaf")
 FILE_KINDS = {".json": "sharegpt", ".jsonl": "sharegpt", ".eaf": "eaf"}
 
 
+@dataclass(frozen=True)
+class KindPick:
+    """The importer for a path, and the files it leaves out, each with why (report notes)."""
+
+    kind: str
+    ignored: tuple[str, ...] = ()
+
+
 def detect_kind(path: Path) -> str:
-    """mmla: a folder with DATASET/{split}.tsv (or one such folder); sharegpt: .json/.jsonl;
-    eaf: a .eaf file, or a folder holding .eaf files; folder: media files and/or a manifest.
+    return pick_kind(path).kind
+
+
+def pick_kind(path: Path) -> KindPick:
+    """mmla: a folder whose TSVs look like MMLA's (mmla_pick.py; one that is also a clip folder
+    is refused, AmbiguousKindError); sharegpt: .json/.jsonl; eaf: a .eaf file, or a folder
+    holding .eaf files; folder: media files and/or a manifest (any other TSV ignored, noted).
     A folder with none of these is an error, not an empty dataset."""
     if path.is_file():
         kind = FILE_KINDS.get(path.suffix.lower())
         if kind is None:
             raise DatasetImportError(f"{path}: not a file mmla imports (a .eaf, .json or .jsonl "
                                      "file; or a folder)")
-        return kind
+        return KindPick(kind)
     if not path.is_dir():
         raise DatasetImportError(f"{path}: no such file or folder")
-    if any(path.glob("*.tsv")) or any(path.glob("*/*.tsv")):
-        return "mmla"
+    tsvs = tsv_files(path)
+    if any(tsv.is_mmla for tsv in tsvs):
+        refuse_if_clips_too(path, tsvs)
+        return KindPick("mmla")
+    ignored = tuple(tsv.ignored_note() for tsv in tsvs)
     contents = folder_contents(path)
     if contents.eaf:
-        return "eaf"
+        return KindPick("eaf", ignored)
     if contents.media or contents.manifest:
-        return "folder"
-    raise DatasetImportError(contents.nothing_message(path))
+        return KindPick("folder", ignored)
+    raise DatasetImportError("; ".join([contents.nothing_message(path), *ignored]))
 
 
-def import_path(store: Store, path: str | Path, *, kind: str = "auto", name: str | None = None,
-                manifest: Path | None = None, task: str | None = None,
+def import_path(store: Store, path: str | Path, *, kind: str | KindPick = "auto",
+                name: str | None = None, manifest: Path | None = None, task: str | None = None,
                 only: list[str] | None = None,
                 progress: Callable[[int, int], None] | None = None,
                 overwrite_curated: bool = False,
                 media_root: str | Path | None = None) -> list[ImportReport]:
-    """`overwrite_curated`: take the source's values over a person's edits (undoable edits).
+    """`kind`: "auto" (picked by `pick_kind`), a kind, or a pick made before (the files it
+    ignores become notes of the report, or of the refusal).
+    `overwrite_curated`: take the source's values over a person's edits (undoable edits).
     `media_root`: where a sharegpt file's media are looked up (MMLA's cluster paths included)."""
     path = Path(path)
-    kind = detect_kind(path) if kind == "auto" else kind
-    if media_root is not None and kind != "sharegpt":
+    pick = (kind if isinstance(kind, KindPick)
+            else pick_kind(path) if kind == "auto" else KindPick(kind))
+    if media_root is not None and pick.kind != "sharegpt":
         raise DatasetImportError(f"{path}: a media root applies to sharegpt (.json/.jsonl) "
-                                 f"files only, not to a {kind} import")
+                                 f"files only, not to a {pick.kind} import")
+    try:
+        reports = _import_as(store, path, pick.kind, name=name, manifest=manifest, task=task,
+                             only=only, progress=progress, overwrite_curated=overwrite_curated,
+                             media_root=media_root)
+    except DatasetImportError as exc:
+        if not pick.ignored:
+            raise
+        raise type(exc)("; ".join([str(exc), *pick.ignored])) from exc
+    for report in reports:
+        report.ignored.extend(pick.ignored)
+    return reports
+
+
+def _import_as(store: Store, path: Path, kind: str, *, name: str | None,
+               manifest: Path | None, task: str | None, only: list[str] | None,
+               progress: Callable[[int, int], None] | None, overwrite_curated: bool,
+               media_root: str | Path | None) -> list[ImportReport]:
     keep = {"overwrite_curated": overwrite_curated}
     if kind == "mmla":
         return import_mmla(store, path, only=only, progress=progress, **keep)

@@ -9,6 +9,7 @@ not UTF-8, a lone surrogate that SQLite cannot store.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
@@ -43,6 +44,24 @@ def is_regular_file(path: str | os.PathLike) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return False
+
+
+def head_text(path: Path, limit: int) -> str:
+    """The first `limit` bytes of the file as text (UTF-8, or UTF-16 with a BOM, as read_text
+    reads an import's file), without a last line the cut may have split; '' if unreadable."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit)
+    except OSError:
+        return ""
+    utf16 = data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    if utf16:
+        text = data[: len(data) // 2 * 2].decode("utf-16", errors="replace")
+    else:
+        text = data.decode("utf-8-sig", errors="replace")
+    if len(data) == limit and "\n" in text:
+        text = text.rsplit("\n", 1)[0]
+    return text
 
 
 RowT = TypeVar("RowT", covariant=True)

@@ -18,14 +18,13 @@ lying in the folder costs no more than a peek.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmla_core.datasets.entries import is_regular_file, json_line, special_file
+from mmla_core.datasets.entries import head_text, is_regular_file, json_line, special_file
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 
 MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
@@ -105,7 +104,7 @@ def _note_unused(report: ImportReport, used: Candidate, unused: list[Candidate])
 def judge(path: Path) -> Candidate:
     """The columns of `path`'s head: a CSV's header, else the keys of its JSON objects (task
     definition lines left out: they name no clip)."""
-    text = _head(path)
+    text = head_text(path, HEAD_BYTES)
     if path.suffix.lower() == ".csv":
         header = next(csv.reader(io.StringIO(text, newline="")), [])
         return Candidate(path, frozenset(c.strip() for c in header if c.strip()))
@@ -123,21 +122,3 @@ def judge(path: Path) -> Candidate:
 def _definition_line(fields: dict) -> bool:
     """As manifest.read_manifest reads a JSONL line: {"tasks": [...]} declares tasks."""
     return "tasks" in fields and not ({"path", "external_id"} & fields.keys())
-
-
-def _head(path: Path) -> str:
-    """The first HEAD_BYTES of the file as text (UTF-8, or UTF-16 with a BOM, as read_text
-    reads a manifest), without a last line the cut may have split; '' if unreadable."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(HEAD_BYTES)
-    except OSError:
-        return ""
-    utf16 = data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-    if utf16:
-        text = data[: len(data) // 2 * 2].decode("utf-16", errors="replace")
-    else:
-        text = data.decode("utf-8-sig", errors="replace")
-    if len(data) == HEAD_BYTES and "\n" in text:
-        text = text.rsplit("\n", 1)[0]
-    return text

@@ -191,7 +191,7 @@ class SplitParser:
         if header is None:
             self.report.issue(self.path, "empty file (no header row)")
             return None
-        names = {cell.strip().lower().replace(" ", "_"): i for i, cell in enumerate(header)}
+        names = column_names(header)
         label_name = self.task.task_key if self.task.task_key in names else "label"
         missing = [c for c in ("id", "utterance", self.task.task_key) if c not in names]
         if label_name == "label" and "label" in names:
@@ -252,6 +252,11 @@ class SplitParser:
             )
             return
         clip.labels[self.task_id] = label
+
+
+def column_names(header: list[str]) -> dict[str, int]:
+    """{column name: index} as MMLA's TSVs are read: any case, a space as an underscore."""
+    return {cell.strip().lower().replace(" ", "_"): i for i, cell in enumerate(header)}
 
 
 def _cell(row: list[str], index: int) -> str:

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mmla_core.answers import MULTI, UNKNOWN, clean
-from mmla_core.datasets.auto import import_path
+from mmla_core.datasets.auto import detect_kind, import_path
 from mmla_core.datasets.common import match_label
 from mmla_core.datasets.report import DatasetImportError
 from mmla_core.prompts import answer
@@ -81,9 +81,13 @@ def import_bytes(layout: str, data: bytes) -> None:
         source = {"csv": root / "clips", "jsonl": root / "clips", "tsv": root / "mmla",
                   "sharegpt": target}[layout]
         shutil.copy(empty_project(), root / "p.sqlite")  # migrating a new file costs ~80 ms
+        kind = "auto"
+        if layout == "tsv":  # the kind picker reads the header too; the parser reads any file
+            assert detected_or_refused(source) in ("mmla", None)
+            kind = "mmla"
         with open_store(root / "p.sqlite") as store:
             try:
-                reports = import_path(store, source)
+                reports = import_path(store, source, kind=kind)
             except DatasetImportError as exc:
                 assert str(exc)  # a refusal says why
                 return
@@ -92,6 +96,15 @@ def import_bytes(layout: str, data: bytes) -> None:
             assert store.integrity_ok()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def detected_or_refused(source: Path) -> str | None:
+    """The kind auto-detection picks, or None for a refusal that says why."""
+    try:
+        return detect_kind(source)
+    except DatasetImportError as exc:
+        assert str(exc)
+        return None
 
 
 def encoded(text: str, encoding: str) -> bytes:

@@ -50,6 +50,14 @@ def tiny_clip(path: Path, *, seed: int = 0) -> Path:
                      seed=seed)
 
 
+def clip_folder(root: Path, names: tuple[str, ...] = ("a.mp4", "b.mp4")) -> Path:
+    """A media folder: one tiny clip per name."""
+    root.mkdir(parents=True)
+    for name in names:
+        tiny_clip(root / name)
+    return root
+
+
 def make_mmla_tree(
     root: Path, datasets: dict[str, dict[str, int]] | None = None, *,
     with_video: bool | str | int = True, seed: int = 0, video_prefix: str | None = None,

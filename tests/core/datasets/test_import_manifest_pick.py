@@ -14,7 +14,7 @@ from mmla_core.datasets import DatasetImportError, import_folder
 from mmla_core.datasets.manifest_pick import NotAManifestError
 from mmla_core.store import open_store
 from mmla_core.store.catalog import dataset_by_name, list_clips
-from tests.support.mmla_tree import tiny_clip
+from tests.support.mmla_tree import clip_folder
 
 NOTE = "notes.jsonl: not a manifest (no path/id column), ignored"
 
@@ -22,10 +22,7 @@ NOTE = "notes.jsonl: not a manifest (no path/id column), ignored"
 @pytest.fixture()
 def folder(tmp_path):
     """a.mp4, b.mp4, a notes.jsonl and a scores.csv that are not manifests."""
-    root = tmp_path / "clips"
-    root.mkdir()
-    for name in ("a.mp4", "b.mp4"):
-        tiny_clip(root / name)
+    root = clip_folder(tmp_path / "clips")
     write_jsonl(root / "notes.jsonl", [{"note": "check the lighting", "by": "alice"}])
     (root / "scores.csv").write_text("clip,score\na,3\n")
     return root
