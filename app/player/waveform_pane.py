@@ -35,6 +35,9 @@ PLAYHEAD_PEN = "#e8563f"
 SPEC_MAX_COLUMNS = 4000
 SPEC_FFT = 512
 SPEC_RANGE_DB = 80.0
+# with no curve the axis shows -1..1 with room past the ends: at exactly +-1 the "1.0" label sat
+# half above the pane and was cut
+EMPTY_PEAK = 1.25
 
 
 
@@ -129,7 +132,7 @@ class WaveformPane(QWidget):
         self._rate = 16000
         self.pyramid: PeakPyramid | None = None
         self._duration = 1.0
-        self._peak = 1.0
+        self._peak = EMPTY_PEAK
         self._spectrogram_on = False
         self._spectrogram_state = "none"  # none | computing | ready
         self._build()
@@ -148,6 +151,8 @@ class WaveformPane(QWidget):
         self.plot.hideButtons()
         self.plot.getPlotItem().setMenuEnabled(False)
         self.plot.getAxis("left").setWidth(44)
+        # a tick label that would stick out past the plot is left out, not drawn cut in half
+        self.plot.getAxis("left").setStyle(hideOverlappingLabels=True)
         self.plot.setLabel("bottom", "time", units="s")
         # Blocks are 1-2 px apart: a 2 px pen draws the min/max strokes as a solid envelope.
         self.curve = pg.PlotDataItem(pen=pg.mkPen(WAVE_PEN, width=2))
@@ -170,6 +175,7 @@ class WaveformPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
         self._set_limits(1.0)
+        self._apply_y_range()
         self._show_message("No clip")
 
     # --- loading ------------------------------------------------------------------------------
@@ -184,6 +190,8 @@ class WaveformPane(QWidget):
         self.clear_selection()
         if self._path is None:
             self.curve.setData([], [])
+            self._peak = EMPTY_PEAK
+            self._apply_y_range()
             self._show_message("No clip")
             return
         worker = create_worker(_build_job, self._gen, self._path, _start_thread=False,
@@ -204,7 +212,7 @@ class WaveformPane(QWidget):
         if pyramid is None:
             self.curve.setData([], [])
             self._set_limits(max(video_s, MIN_VIEW_S) if video_s else 1.0)
-            self._peak = 1.0
+            self._peak = EMPTY_PEAK
             self._apply_y_range()
             self._show_message(f"No audio: {audio.error}" if audio.error else "No audio track")
             self.loaded.emit(video_s)

@@ -267,3 +267,40 @@ def test_clip_without_audio_and_no_clip(pane, silent_video, long_clip, qtbot):
     assert not pane.message.isVisible()
     pane.load_clip(None)
     assert pane.point_count() == 0 and pane.message.toPlainText() == "No clip"
+
+
+def drawn_tick_labels(pane: WaveformPane) -> dict[float, bool]:
+    """The left axis's tick labels as pyqtgraph draws them: value -> wholly inside the plot."""
+    from PySide6.QtGui import QImage, QPainter
+
+    axis, view = pane.plot.getAxis("left"), pane.plot
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    inside = {}
+    for rect, _flags, text in specs[2] if specs else []:
+        on_view = view.mapFromScene(axis.mapRectToScene(rect)).boundingRect()
+        inside[float(text)] = view.viewport().rect().contains(on_view)
+    return inside
+
+
+@pytest.mark.parametrize("size", [(402, 155), (505, 195)])  # its size at 1366x768, 1600x1000
+def test_no_clip_axis_labels_are_drawn_whole(qtbot, size):
+    widget = WaveformPane()
+    qtbot.addWidget(widget)
+    widget.resize(*size)
+    widget.show()
+    qtbot.waitExposed(widget)
+    labels = drawn_tick_labels(widget)
+    assert {-1.0, 0.0, 1.0} <= set(labels)
+    assert all(labels.values()), labels
+
+
+def test_clearing_a_clip_brings_back_the_whole_empty_axis(qtbot, pane, long_clip):
+    load(qtbot, pane, long_clip)
+    pane.load_clip(None)
+    labels = drawn_tick_labels(pane)
+    assert 1.0 in labels and all(labels.values()), labels
