@@ -151,22 +151,33 @@ class VariantsPanel(QWidget):
         grid = QGridLayout(box)
         self.checks: dict[str, QCheckBox] = {}
         self.param_widgets: dict[tuple[str, str], QWidget] = {}
-        for row, recipe in enumerate(RECIPES.values()):
+        row = 0
+        for recipe in RECIPES.values():
             check = QCheckBox(recipe_title(recipe.name), box)
             check.setToolTip(f"{recipe.summary}\n(recipe {recipe.name} in the CLI and in "
                              "stored recipes)")
             check.toggled.connect(self._update_buttons)
             self.checks[recipe.name] = check
             grid.addWidget(check, row, 0)
-            column = 1
+            column, text_params = 1, []
             for param in recipe.params:
                 widget = self._param_widget(param, box)
                 if widget is None:
                     continue
                 self.param_widgets[(recipe.name, param.name)] = widget
+                if isinstance(widget, QLineEdit):
+                    text_params.append((param.name, widget))
+                    continue
                 grid.addWidget(QLabel(param.name, box), row, column)
                 grid.addWidget(widget, row, column + 1)
                 column += 2
+            # free text (a caption) gets a line of its own under its recipe: in the last cell
+            # of a row it was about 70 px wide at 1366x768
+            for name, widget in text_params:
+                row += 1
+                grid.addWidget(QLabel(name, box), row, 1)
+                grid.addWidget(widget, row, 2, 1, -1)  # to the right edge
+            row += 1
         return box
 
     def _param_widget(self, param: Param, parent: QWidget) -> QWidget | None:

@@ -197,3 +197,13 @@ def test_a_variant_made_elsewhere_shows_in_the_open_panel(qtbot, window, tiny_pr
     qtbot.waitUntil(lambda: panel.variant_list.count() == 1, timeout=WAIT_MS)
     assert list_texts(panel) == [f"#{made}  audio silent"]
     qtbot.waitUntil(lambda: made in browser_ids(window), timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize("width", [455, 465])  # the side panel at 1366x768 and 1600x1000
+def test_the_caption_field_is_wide_enough_to_type_a_caption(qtbot, panel, width):
+    panel.resize(width, 700)
+    qtbot.waitUntil(lambda: panel.width() == width)
+    caption = panel.param_widgets[("caption_misleading", "caption")]
+    room = caption.fontMetrics().horizontalAdvance("the speaker is praising the food")
+    assert caption.width() >= room, (caption.width(), room)
+    assert caption.mapTo(panel, caption.rect().bottomRight()).x() < panel.width()
