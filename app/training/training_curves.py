@@ -15,6 +15,10 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 REDRAW_MS = 1000  # points are taken at every poll; the plots redraw at most once a second
 TRAIN_PEN, EVAL_PEN, ACC_PEN, CHECKPOINT_PEN = "#3d6fb6", "#d97706", "#2e9d5b", "#b8bcc4"
 TEST_PEN = "#7c3aed"
+# one legend for both plots, in a row of its own above them: inside a plot it covered the last
+# points (the accuracy curve ends top right, where the curves grow)
+LEGEND = (("loss", "train loss"), ("eval_loss", "dev loss"), ("eval_accuracy", "dev acc."),
+          ("test_accuracy", "test acc."))
 # (series, event kind, event column): the final test accuracy is its own point, not dev
 SERIES = (("loss", "train", "loss"), ("eval_loss", "eval", "eval_loss"),
           ("eval_accuracy", "eval", "eval_accuracy"), ("test_accuracy", "test", "eval_accuracy"))
@@ -34,9 +38,7 @@ class TrainingCurves(QWidget):
         self._redraw.timeout.connect(self.redraw)
         self.checkpoints: list = []
         self.loss_plot = self._plot("loss")
-        self.loss_plot.addLegend(offset=(-6, 6), labelTextSize="8pt")
         self.acc_plot = self._plot("accuracy")
-        self.acc_plot.addLegend(offset=(-6, -6), labelTextSize="8pt")
         self.acc_plot.setXLink(self.loss_plot)
         self.acc_plot.setLabel("bottom", "step")
         self.acc_plot.setYRange(0, 1, padding=0.15)  # room to label 0 and 1
@@ -55,6 +57,7 @@ class TrainingCurves(QWidget):
                 name="test", pen=None, symbol="star", symbolSize=12, symbolBrush=TEST_PEN,
                 symbolPen=None),
         }
+        self.legend = self._legend()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -62,11 +65,23 @@ class TrainingCurves(QWidget):
         layout.addWidget(self.acc_plot, 2)
         self.clear()
 
+    def _legend(self):
+        """The series in one line over the loss plot, in its title row (kept that high)."""
+        legend = self._pg.LegendItem(colCount=len(LEGEND), labelTextSize="8pt", horSpacing=8)
+        plot_item = self.loss_plot.getPlotItem()
+        legend.setParentItem(plot_item)
+        legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 0))
+        for name, text in LEGEND:
+            legend.addItem(self.items[name], text)
+        plot_item.layout.setRowFixedHeight(0, legend.boundingRect().height())
+        return legend
+
     def _plot(self, y_label: str):
         plot = self._pg.PlotWidget(self, background="w")
         plot.setMinimumHeight(90)
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("left", y_label)
+        plot.getAxis("left").enableAutoSIPrefix(False)  # a loss of 0.9, not 900 (x0.001)
         plot.setMouseEnabled(x=True, y=False)
         # a long run has tens of thousands of steps: draw ~2 points per pixel (peaks kept)
         plot.setDownsampling(auto=True, mode="peak")

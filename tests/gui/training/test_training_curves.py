@@ -18,3 +18,38 @@ def test_the_accuracy_axis_has_three_labels_at_any_height(qtbot):
     for pixels in (60, 200):
         levels = axis.tickValues(0.0, 1.0, pixels)
         assert [list(values) for _spacing, values in levels] == [[0.0, 0.5, 1.0]], levels
+
+
+def _legends(plot) -> list:
+    import pyqtgraph as pg
+
+    return [item for item in plot.scene().items() if isinstance(item, pg.LegendItem)]
+
+
+def _on_widget(plot, item):
+    """An item's rectangle in its plot widget's pixels."""
+    return plot.mapFromScene(item.sceneBoundingRect()).boundingRect()
+
+
+@pytest.mark.parametrize("size", [(446, 255), (400, 380)])  # at 1366x768 and 1600x1000
+def test_the_legend_covers_no_point_and_shows_whole(qtbot, size):
+    """A run's last points are at the right edge (the axis spans the planned steps), where the
+    legends sat inside the plots."""
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.resize(*size)
+    curves.show()
+    qtbot.waitExposed(curves)
+    curves.set_planned_steps(100)
+    curves.add_events([{"kind": "train", "step": s, "loss": 0.9 - 0.006 * s} for s in range(1, 101)]
+                      + [{"kind": "eval", "step": 100, "eval_loss": 0.45, "eval_accuracy": 0.97},
+                         {"kind": "test", "step": 100, "eval_accuracy": 0.95}])
+    plots = (curves.loss_plot, curves.acc_plot)
+    legends = [(plot, legend) for plot in plots for legend in _legends(plot)]
+    assert legends
+    for plot, legend in legends:
+        assert plot.viewport().rect().contains(_on_widget(plot, legend))
+        view = plot.getPlotItem().getViewBox()
+        assert not legend.sceneBoundingRect().intersects(view.sceneBoundingRect())
+    names = [label.text for _plot, legend in legends for _sample, label in legend.items]
+    assert names == ["train loss", "dev loss", "dev acc.", "test acc."]
