@@ -44,12 +44,12 @@ def resume(job_id: int, checkpoint: str | None = None) -> Op:
     return Op(_write_resume, (job_id, checkpoint), Changes.of(TRAINING))
 
 
-def _write_delete(store, job_id: int) -> int:
-    control.delete(store, job_id)
-    return job_id
+def _write_delete(store, job_id: int) -> str | None:
+    return control.delete(store, job_id)
 
 
 def delete(job_id: int) -> Op:
     """Forget the job (row + events) and remove its folder: checkpoints and adapter go, so the
-    adapter pickers drop it; its test runs stay (Results lists them without the job)."""
+    adapter pickers drop it; its test runs stay (Results lists them without the job). The result
+    is a note when the folder was left because it is not this project's (a copied database)."""
     return Op(_write_delete, (job_id,), Changes.of(TRAINING, ADAPTERS, RUNS))

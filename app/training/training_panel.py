@@ -428,10 +428,11 @@ class TrainingPanel(QWidget):
         self.progress_label.setText(f"Deleting job #{job_id} and its files…")
         self.message.emit(f"Deleting training job #{job_id}…")
         run_job(self.project, training_ops.delete(job_id), initiator=self,
-                on_success=lambda _r: self._deleted(job_id),
+                on_success=lambda note: self._deleted(job_id, note=note),
                 on_error=lambda exc: self._deleted(job_id, exc))
 
-    def _deleted(self, job_id: int, exc: Exception | None = None) -> None:
+    def _deleted(self, job_id: int, exc: Exception | None = None,
+                 note: str | None = None) -> None:
         if not isValid(self):
             return
         self._deleting.discard(job_id)
@@ -440,7 +441,7 @@ class TrainingPanel(QWidget):
             return
         if self.job_id is None:
             self.progress_label.setText("")
-        self.message.emit(f"Deleted training job #{job_id}.")
+        self.message.emit(f"Deleted training job #{job_id}" + (f"; {note}." if note else "."))
         self.poll_now()
 
     def export_config(self) -> None:

@@ -347,8 +347,9 @@ def _resume(store, args) -> int:
 
 def _rm(store, args) -> int:
     job = control.refresh(store, args.job)
-    control.delete(store, args.job, remove_files=not args.keep_files)
-    kept = " (folder kept)" if args.keep_files else f" and {job['output_dir']}"
+    note = control.delete(store, args.job, remove_files=not args.keep_files)
+    kept = " (folder kept)" if args.keep_files else f"; {note}" if note else \
+        f" and {job['output_dir']}"
     print(f"deleted training job {args.job}{kept}")
     return EXIT_OK
 

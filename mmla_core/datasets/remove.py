@@ -1,7 +1,9 @@
 """Delete a dataset from a project: its rows, then the variant files the app wrote for it.
 
 The dataset's own folder (the imported media) is never touched: it may be shared or read-only
-and it is the user's. Only files inside the project's `<project>.variants/` folder go.
+and it is the user's. Only files inside the project's `<project>.variants/` folder go; variant
+files a copied database names in another project's variants folder are left, and the summary
+says so.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from mmla_core.store.dataset_delete import (
     owned_runs,
 )
 from mmla_core.store.db import Store
-from mmla_core.variants.store_ops import owned_file, remove_variant_files, variants_dir
+from mmla_core.variants.store_ops import (
+    app_made_file,
+    in_variants_root,
+    remove_variant_files,
+    variants_dir,
+    variants_root,
+)
 from mmla_core.words import count
 
 __all__ = ["DatasetRemoval", "plan_removal", "remove_dataset"]
@@ -28,9 +36,15 @@ __all__ = ["DatasetRemoval", "plan_removal", "remove_dataset"]
 class DatasetRemoval:
     footprint: DatasetFootprint
     files: list[Path]  # variant media files the app wrote (sidecars go with them)
+    left: list[Path]   # variant files outside this project's variants folder: never removed
+    root: Path         # this project's variants folder
 
     def summary(self) -> str:
-        return f"{self.footprint.summary()}, {count(len(self.files), 'variant file')}"
+        text = f"{self.footprint.summary()}, {count(len(self.files), 'variant file')}"
+        if self.left:
+            text += (f" ({count(len(self.left), 'variant file')} left, e.g. {self.left[0]}: "
+                     f"outside this project's folder {self.root})")
+        return text
 
 
 def _dataset(store: Store, ref: str | int) -> dict:
@@ -44,8 +58,10 @@ def plan_removal(store: Store, ref: str | int) -> DatasetRemoval:
     """What deleting dataset `ref` (name or id) would remove; nothing changes yet."""
     dataset = _dataset(store, ref)
     variants = variant_clips(store, dataset["id"])
-    files = [f for f in (owned_file(row) for row in variants) if f is not None]
-    return DatasetRemoval(dataset_footprint(store, dataset), files)
+    made = [f for f in (app_made_file(row) for row in variants) if f is not None]
+    files = [f for f in made if in_variants_root(store, f)]
+    left = [f for f in made if not in_variants_root(store, f)]
+    return DatasetRemoval(dataset_footprint(store, dataset), files, left, variants_root(store))
 
 
 def remove_dataset(store: Store, ref: str | int) -> DatasetRemoval:

@@ -163,7 +163,7 @@ def _prepare_output_dir(store: Store, db_path: Path, job_id: int, config: TrainC
         out = out if out.is_absolute() else db_path.parent / out
     else:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", config.name).strip("._") or "run"
-        out = db_path.parent / f"{db_path.stem}.train" / f"{job_id}-{safe}"
+        out = outputs.runs_root(db_path) / f"{job_id}-{safe}"
     try:
         outputs.refuse_nested(store, out, job_id)
         if out.exists() and any(out.iterdir()):
@@ -222,15 +222,19 @@ def request_stop(store: Store, job_id: int, force: bool = False) -> None:
                 os.kill(int(pid), signal.SIGTERM)   # the supervisor also passes it on
 
 
-def delete(store: Store, job_id: int, remove_files: bool = True) -> None:
-    """Forget a job (row + events) and, by default, its output folder. Refused while running."""
+def delete(store: Store, job_id: int, remove_files: bool = True) -> str | None:
+    """Forget a job (row + events) and, by default, its output folder. Refused while running.
+    Returns a note when the folder was left because it is not this project's (outputs.py)."""
     job = refresh(store, job_id)
     if job["status"] in ACTIVE:
         raise JobControlError(f"training job {job_id} is {job['status']}: stop it before "
                               "deleting it")
+    note = None
     if remove_files and job["output_dir"]:
-        outputs.remove(store, job, [Path(c["path"]) for c in checkpoints(job, complete_only=False)])
+        note = outputs.remove(store, job, [Path(c["path"])
+                                           for c in checkpoints(job, complete_only=False)])
     jobs.delete_job(store, job_id)
+    return note
 
 
 # --- state -----------------------------------------------------------------------------------

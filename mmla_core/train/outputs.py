@@ -1,9 +1,11 @@
 """A run's output folder: choosing it, claiming it, and deleting it without touching anything else.
 
-Launch writes a `.mmla-job` marker {job_id, db, created}; delete removes the whole folder only
-when that marker says launch created the folder for this job of this database and no other
-job's folder lies inside it; otherwise it removes only the files a run writes. Two jobs' folders
-never nest (refused at launch), so deleting one never reaches into another.
+Launch writes a `.mmla-job` marker {job_id, db, created}; delete touches a folder only when it
+lies inside this project's runs folder (`<db stem>.train/`) or its marker names this database
+(a copy of project.sqlite elsewhere still points at the original's folders: those are left).
+It removes the whole folder only when that marker says launch created the folder for this job of
+this database and no other job's folder lies inside it; otherwise only the files a run writes.
+Two jobs' folders never nest (refused at launch), so deleting one never reaches into another.
 
 Cheap to import (no torch).
 """
@@ -32,6 +34,11 @@ LAUNCH_FILES = ("config.yaml", LOG_FILE, MARKER_FILE, STOP_FILE,
 SAMPLES_FILE = "samples.jsonl"  # what the latest (re)start trained and evaluated on
 RUN_FILES = (*LAUNCH_FILES, SAMPLES_FILE, "events.jsonl", "best.json", "adapter", "adapter.saving",
              "adapter.old", CHECKPOINT_STAGING)
+
+
+def runs_root(db_path: Path) -> Path:
+    """`<db folder>/<db stem>.train/`: where a run's folder goes when its config names none."""
+    return Path(db_path).parent / f"{Path(db_path).stem}.train"
 
 
 class OutputDirError(ValueError):
@@ -118,18 +125,33 @@ def claim(out: Path, job_id: int, db_path: Path) -> None:
                                                "created": created}))
 
 
-def remove(store, job: dict, checkpoint_dirs: list[Path]) -> None:
+def foreign_note(store, out: Path) -> str | None:
+    """Why `out` is not this project's to delete (None when it is): it lies outside this
+    project's runs folder and no marker in it says this database launched a run there."""
+    root = runs_root(Path(store.path)).resolve()
+    mine = out.parent.resolve() / out.name   # a link in the root is ours to unlink, not follow
+    if mine.is_relative_to(root) or _marker(out).get("db") == str(Path(store.path).resolve()):
+        return None
+    return (f"its folder {out} was left: it is outside this project's folder ({root}) and "
+            "was not made by this project (a copy of another project's database?)")
+
+
+def remove(store, job: dict, checkpoint_dirs: list[Path]) -> str | None:
     """The whole folder only when it is provably ours alone, else only the files a run writes;
-    never follows a link out of the folder (rmtree unlinks links, it does not enter them)."""
+    never follows a link out of the folder (rmtree unlinks links, it does not enter them).
+    Nothing when the folder is not this project's: the returned note says so."""
     out = Path(job["output_dir"])
+    note = foreign_note(store, out)
+    if note is not None:
+        return note if out.exists() or out.is_symlink() else None
     if out.is_symlink():
         out.unlink()
-        return
+        return None
     if not out.is_dir():
-        return
+        return None
     if _whole_folder_is_ours(store, job, out):
         shutil.rmtree(out)
-        return
+        return None
     names = [n for n in RUN_FILES if n != MARKER_FILE or _marker(out).get("job_id") == job["id"]]
     logs = list(out.glob("train.*.log"))
     for path in [out / n for n in names] + logs + checkpoint_dirs:
@@ -139,6 +161,7 @@ def remove(store, job: dict, checkpoint_dirs: list[Path]) -> None:
             shutil.rmtree(path)
     if not any(out.iterdir()):
         out.rmdir()
+    return None
 
 
 def _marker(out: Path) -> dict:

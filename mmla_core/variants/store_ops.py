@@ -35,9 +35,9 @@ from mmla_core.variants.plan import DatasetContext, VariantPlan, plan_variant, s
 from mmla_core.variants.recipes import VariantError, badge
 from mmla_core.variants.writer import write_variant
 
-__all__ = ["CreatedVariant", "create_variant", "delete_variant", "describe_variants",
-           "media_columns", "record_variant", "remove_variant_files",
-           "variants_dir"]
+__all__ = ["CreatedVariant", "app_made_file", "create_variant", "delete_variant",
+           "describe_variants", "in_variants_root", "media_columns", "owned_file",
+           "record_variant", "remove_variant_files", "variants_dir", "variants_root"]
 
 VARIANTS_SUFFIX = ".variants"
 SIDECAR_SUFFIXES = (".16k.wav",)  # files export_audio writes beside a variant
@@ -51,9 +51,15 @@ class CreatedVariant:
     recipe: dict
 
 
+def variants_root(store: Store) -> Path:
+    """`<db folder>/<db stem>.variants/`: this project's variants folder, the only place from
+    which deleting a variant removes files (a copied database still names the original's)."""
+    return store.path.parent / f"{store.path.stem}{VARIANTS_SUFFIX}"
+
+
 def variants_dir(store: Store, dataset_name: str) -> Path:
     """`<db folder>/<db stem>.variants/<dataset name>/`: where a dataset's variants are written."""
-    return store.path.parent / f"{store.path.stem}{VARIANTS_SUFFIX}" / safe_name(dataset_name)
+    return variants_root(store) / safe_name(dataset_name)
 
 
 def media_columns(plan: VariantPlan, parent: dict) -> dict:
@@ -145,8 +151,19 @@ def _path_or_none(row: dict) -> Path | None:
         return None
 
 
-def owned_file(row: dict) -> Path | None:
-    """The variant's own media file, if it has one inside a project variants folder."""
+def owned_file(store: Store, row: dict) -> Path | None:
+    """The variant's own media file, if it has one inside this project's variants folder."""
+    path = app_made_file(row)
+    return path if path is not None and in_variants_root(store, path) else None
+
+
+def in_variants_root(store: Store, path: Path) -> bool:
+    return path.resolve().is_relative_to(variants_root(store).resolve())
+
+
+def app_made_file(row: dict) -> Path | None:
+    """The variant's own media file, if it has one inside a variants folder (this project's or,
+    for a copied database, another's)."""
     recipe = json.loads(row.get("recipe_json") or "{}")
     root = row.get("media_root")
     if not recipe.get("owns_media") or not root or not row.get("media_path"):
@@ -168,7 +185,7 @@ def delete_variant(store: Store, variant_id: int) -> list[Path]:
     if top["parent_clip_id"] is None:
         raise ValueError(f"clip {variant_id} ({top['external_id']}) is not a variant; "
                          "only variants can be deleted here")
-    files = [f for f in (owned_file(r) for r in rows) if f is not None]
+    files = [f for f in (owned_file(store, r) for r in rows) if f is not None]
     delete_clip(store, variant_id)
     return remove_variant_files(files)
 

@@ -57,6 +57,20 @@ def test_stop_rm_and_their_refusals(project, monkeypatch, capsys):
     assert "no training job 1" in capsys.readouterr().err
 
 
+def test_rm_in_a_copied_project_leaves_the_originals_folder_and_says_so(project, tmp_path,
+                                                                       capsys):
+    assert train(project, "launch", *FLAGS, "--follow") == 0
+    folder = Path(wait_for(project, 1)["output_dir"])
+    copy = tmp_path / "copy" / "proj.sqlite"
+    copy.parent.mkdir()
+    copy.write_bytes(project.read_bytes())
+    capsys.readouterr()
+    assert train(copy, "rm", "1") == 0
+    out = capsys.readouterr().out
+    assert f"deleted training job 1; its folder {folder} was left" in out
+    assert "outside this project's folder" in out and (folder / "adapter").is_dir()
+
+
 def test_a_crashed_run_shows_its_log_tail_and_oom_advice(project, monkeypatch, capsys):
     monkeypatch.setenv("FAKE_TRAINER_MODE", "oom")
     assert train(project, "launch", *FLAGS, "--batch-size", "2", "--follow") == 1

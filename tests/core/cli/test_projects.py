@@ -72,6 +72,19 @@ def test_remove_deletes_rows_runs_and_variant_files_but_not_the_media(project):
     assert (project.root / "media" / "a.mp4").is_file()
 
 
+def test_rm_in_a_copied_project_leaves_the_originals_variant_files(project, capsys):
+    copy = project.root.parent / "elsewhere" / project.db_path.name
+    copy.parent.mkdir()
+    copy.write_bytes(project.db_path.read_bytes())
+    assert main(["--db", str(copy), "datasets", "rm", "tiny", "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "0 variant files (1 variant file left, e.g. " in out
+    assert f"{project.variant.path}: outside this project's folder" in out
+    assert project.variant.path.is_file()                      # the original's variant
+    with open_store(copy) as store:
+        assert count(store, "SELECT count(*) FROM clips") == 1  # the copy's rows went
+
+
 def test_cli_rm_asks_and_no_keeps_everything(project, monkeypatch, capsys):
     monkeypatch.setattr("builtins.input", lambda _q: "n")
     assert main(["--db", str(project.db_path), "datasets", "rm", "tiny"]) == 1

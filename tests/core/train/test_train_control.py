@@ -146,15 +146,47 @@ def test_delete_is_refused_while_running_and_removes_the_run_afterwards(project,
         assert jobs.get_job(store, job_id) is None and jobs.job_events(store, job_id) == []
 
 
-def test_delete_of_a_foreign_folder_removes_only_what_a_run_writes(project):
+def test_delete_of_a_folder_another_launch_made_removes_only_what_a_run_writes(project):
     out = project.parent / "shared_dir"
     job_id = control.launch(project, toy_config(output_dir=str(out)))
     wait_for(project, job_id)
-    (out / ".mmla-job").unlink()                 # not provably ours any more
+    marker = json.loads((out / ".mmla-job").read_text())
+    (out / ".mmla-job").write_text(json.dumps({**marker, "created": False}))  # was there before
     (out / "notes.txt").write_text("mine")
     with open_store(project) as store:
-        control.delete(store, job_id)
+        assert control.delete(store, job_id) is None
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_delete_leaves_a_folder_outside_the_project_with_no_marker_of_it(project):
+    out = project.parent / "shared_dir"
+    job_id = control.launch(project, toy_config(output_dir=str(out)))
+    wait_for(project, job_id)
+    (out / ".mmla-job").unlink()                 # nothing says this project made it
+    before = sorted(p.name for p in out.iterdir())
+    with open_store(project) as store:
+        note = control.delete(store, job_id)
+        assert jobs.get_job(store, job_id) is None
+    assert f"its folder {out} was left" in note and "outside this project's folder" in note
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_deleting_a_job_in_a_copied_project_leaves_the_originals_run_folder(project, tmp_path):
+    job_id = control.launch(project, toy_config())
+    out = Path(wait_for(project, job_id)["output_dir"])
+    before = sorted(p.name for p in out.rglob("*"))
+    copy = tmp_path / "elsewhere" / "proj.sqlite"
+    copy.parent.mkdir()
+    copy.write_bytes(project.read_bytes())
+    with open_store(copy) as store:
+        note = control.delete(store, job_id)
+        assert jobs.get_job(store, job_id) is None
+    assert str(out) in note and str(copy.parent / "proj.train") in note
+    assert sorted(p.name for p in out.rglob("*")) == before     # the original's run is whole
+    with open_store(project) as store:
+        assert jobs.get_job(store, job_id)["output_dir"] == str(out)
+        control.delete(store, job_id)           # the original's own delete still removes it
+    assert not out.exists()
 
 
 def test_refresh_marks_a_job_whose_processes_are_gone_as_failed(project):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from mmla_core.store import open_store
 from mmla_core.store.catalog import clip_media_path, get_clip, list_variants
 from mmla_core.store.labels import gold_label
 from mmla_core.variants.export_audio import export_audio_path
@@ -111,6 +112,18 @@ def test_delete_removes_row_file_labels_and_nested_variants(project):
             delete_variant(store, project.ids["a"])
     assert not swap.path.exists() and not nested.path.exists() and not wav.exists()
     assert (project.root / "media" / "a.mp4").is_file()
+
+
+def test_delete_in_a_copied_project_leaves_the_originals_variant_file(project):
+    with project.store() as store:
+        swap = create_variant(store, project.ids["a"], ["audio_swap"])
+    copy = project.root.parent / "copy" / project.db_path.name
+    copy.parent.mkdir()
+    copy.write_bytes(project.db_path.read_bytes())
+    with open_store(copy) as store:
+        assert delete_variant(store, swap.clip_id) == []
+        assert get_clip(store, swap.clip_id) is None
+    assert swap.path.is_file()
 
 
 def test_text_variants_share_the_parents_media_and_never_delete_it(project):

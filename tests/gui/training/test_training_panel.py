@@ -173,7 +173,7 @@ def test_delete_never_holds_up_the_writes_queued_behind_it(panel_on, tiny_projec
 
     def slow_delete(store, job, *args):
         removing.wait(10)  # gigabytes of checkpoints
-        real_delete(store, job, *args)
+        return real_delete(store, job, *args)
 
     monkeypatch.setattr(control, "delete", slow_delete)
     panel = panel_on(tiny_project.db_path)
@@ -192,6 +192,30 @@ def test_delete_never_holds_up_the_writes_queued_behind_it(panel_on, tiny_projec
         removing.set()
     qtbot.waitUntil(lambda: panel.jobs_table.rowCount() == 0, timeout=WAIT)
     assert panel.progress_label.text() == ""
+    with open_store(tiny_project.db_path) as store:
+        assert store.scalar("SELECT count(*) FROM training_jobs WHERE id = ?", (job_id,)) == 0
+
+
+def test_deleting_a_job_whose_folder_is_not_this_projects_says_it_was_left(
+        panel_on, tiny_project, qtbot, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    other = tmp_path / "original" / "proj.train" / "1-run"   # a copied database points here
+    (other / "adapter").mkdir(parents=True)
+    (other / "train.log").write_text("the original's run\n")
+    job_id = make_job(tiny_project.db_path, status="stopped", output_dir=str(other))
+    panel = panel_on(tiny_project.db_path)
+    messages: list[str] = []
+    panel.message.connect(messages.append)
+    qtbot.waitUntil(lambda: panel.delete_button.isEnabled(), timeout=WAIT)
+    qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+    panel.delete_box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: any(m.startswith(f"Deleted training job #{job_id}")
+                                for m in messages), timeout=WAIT)
+    assert f"its folder {other} was left" in messages[-1]
+    assert "outside this project's folder" in messages[-1]
+    assert (other / "train.log").read_text() == "the original's run\n"
+    assert (other / "adapter").is_dir()
     with open_store(tiny_project.db_path) as store:
         assert store.scalar("SELECT count(*) FROM training_jobs WHERE id = ?", (job_id,)) == 0
 
