@@ -14,6 +14,7 @@ AUTO_PLAY = "player/auto_play"
 RECENT = "project/recent"
 LAST_TRAIN = "train/last"  # + a key per project file
 DEVICE_MAP = "models/device_map"
+BROWSER_COLUMNS = "browser/column_widths"  # JSON {column key: px}: the borders a user dragged
 MAX_RECENT = 8
 # Where models load (models.placement): "" = one device, split only when a model does not fit it
 PLACEMENTS = (("One device (split only when the model does not fit)", ""),
@@ -91,3 +92,16 @@ def last_train_config(db_path: Path) -> dict | None:
 
 def remember_train_config(db_path: Path, config: dict) -> None:
     _settings().setValue(f"{LAST_TRAIN}/{_project_key(db_path)}", json.dumps(config))
+
+
+def browser_column_widths() -> dict[str, int]:
+    """The clip list's column widths this user set by dragging ({} when none, or unreadable)."""
+    try:
+        widths = json.loads(str(_settings().value(BROWSER_COLUMNS, "{}")))
+        return {str(k): int(v) for k, v in widths.items() if int(v) > 0}
+    except (ValueError, TypeError, AttributeError):
+        return {}
+
+
+def set_browser_column_width(key: str, width: int) -> None:
+    _settings().setValue(BROWSER_COLUMNS, json.dumps({**browser_column_widths(), key: width}))

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mmla_app import settings
 from mmla_app.theme import health_colour
 from mmla_core.store.browse import (
     BrowseFilter,
@@ -33,8 +34,10 @@ from mmla_core.store.browse import (
 )
 from mmla_core.variants.recipes import badge
 
-# The review columns (labels, verdict, reviewer) come before the transcript, so they stay on
-# screen in a narrow browser (1366 px wide screens); the transcript takes what is left.
+# The review columns (labels, verdict, reviewer) come first, so they stay on screen in a narrow
+# browser (about 480 px on a 1366 px wide screen). The transcript is last: it takes what the
+# others leave and, scrolled to, shows a readable stretch of text (in the middle it was cut to
+# 160 px, with Duration and Health pushed past it).
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "Id"),
     ("dataset", "Dataset"),
@@ -43,9 +46,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("labels", "Labels"),
     ("verdict", "Verdict"),
     ("reviewed_by", "Reviewed by"),
-    ("transcript", "Transcript"),
     ("duration_s", "Duration"),
     ("health", "Health"),
+    ("transcript", "Transcript"),
 )
 COLUMN_KEYS = tuple(key for key, _ in COLUMNS)
 _NUMERIC = {"id", "duration_s"}
@@ -55,7 +58,11 @@ _EXTERNAL_ID = COLUMN_KEYS.index("external_id")
 # labels or a verdict): 92 px cut 'caption prepended: 'praise'' to 'captio…'
 _OVERFLOW = tuple(COLUMN_KEYS.index(key) for key in ("labels", "verdict", "reviewed_by"))
 _SPAN_MARGIN_ROWS = 4  # spans set a little past the viewport, so a scroll step shows them
-MIN_TRANSCRIPT_WIDTH = 160
+_LABELS = COLUMN_KEYS.index("labels")
+_REVIEWED_BY = COLUMN_KEYS.index("reviewed_by")
+MIN_TRANSCRIPT_WIDTH = 320
+# Labels grow to the longest label list in view up to this (many tasks would take the browser)
+MAX_LABELS_WIDTH = 240
 _WIDTHS = {"id": 44, "dataset": 64, "split": 44, "external_id": 92, "duration_s": 60,
            "health": 84, "labels": 96, "verdict": 56, "reviewed_by": 76}
 _VERDICT_COLOURS = {"accept": "#15803d", "reject": "#b91c1c"}
@@ -320,6 +327,7 @@ class ClipTableView(QTableView):
         self._spans: dict[int, int] | None = None  # position -> columns spanned, as set now
         for signal in (model.modelReset, model.layoutChanged):
             signal.connect(self._respan_variants)
+            signal.connect(self._fit_columns)
         for signal in (model.dataChanged, self.verticalScrollBar().valueChanged):
             signal.connect(self._span_variants)
         self.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
@@ -334,28 +342,51 @@ class ClipTableView(QTableView):
             self.select_clip(row.id)
 
     def _size_columns(self) -> None:
+        """The default widths, then those this user dragged to (remembered across sessions)."""
         header = self.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._user_widths = {key: width for key, width in settings.browser_column_widths().items()
+                             if key in _WIDTHS}
+        self._sizing = True  # widths set here are not the user's
         for column, key in enumerate(COLUMN_KEYS):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            self.setColumnWidth(column, _WIDTHS.get(key, MIN_TRANSCRIPT_WIDTH))
+            width = self._user_widths.get(key, _WIDTHS.get(key, MIN_TRANSCRIPT_WIDTH))
+            self.setColumnWidth(column, width)
+        self._sizing = False
         header.sectionResized.connect(self._on_section_resized)
 
-    def _fit_transcript(self) -> None:
-        """Give the transcript what the other columns leave, never less than a readable width."""
-        others = sum(self.columnWidth(c) for c in range(len(COLUMN_KEYS)) if c != _TRANSCRIPT)
-        width = max(MIN_TRANSCRIPT_WIDTH, self.viewport().width() - others)
-        if width != self.columnWidth(_TRANSCRIPT):
-            self.setColumnWidth(_TRANSCRIPT, width)
+    def _set_width(self, column: int, width: int) -> None:
+        if width != self.columnWidth(column):
+            self._sizing = True
+            self.setColumnWidth(column, width)
+            self._sizing = False
 
-    def _on_section_resized(self, column: int, _old: int, _new: int) -> None:
-        if column != _TRANSCRIPT:
-            self._fit_transcript()
+    def _fit_columns(self, *_args) -> None:
+        """Labels as wide as the longest label list in view (up to a cap) while Verdict and
+        Reviewed by stay on screen, never narrower than the default (unless the user dragged
+        it); the transcript takes what the others leave, never less than a readable width."""
+        if "labels" not in self._user_widths:
+            wanted = min(max(self.sizeHintForColumn(_LABELS), _WIDTHS["labels"]),
+                         MAX_LABELS_WIDTH)
+            before = sum(self.columnWidth(c) for c in range(_REVIEWED_BY + 1) if c != _LABELS)
+            room = self.viewport().width() - before
+            self._set_width(_LABELS, max(_WIDTHS["labels"], min(wanted, room)))
+        others = sum(self.columnWidth(c) for c in range(len(COLUMN_KEYS)) if c != _TRANSCRIPT)
+        self._set_width(_TRANSCRIPT, max(MIN_TRANSCRIPT_WIDTH, self.viewport().width() - others))
+
+    def _on_section_resized(self, column: int, _old: int, new: int) -> None:
+        if self._sizing:
+            return
+        key = COLUMN_KEYS[column]
+        if key in _WIDTHS:  # a border the user dragged: kept, and remembered for next time
+            self._user_widths[key] = new
+            settings.set_browser_column_width(key, new)
+        self._fit_columns()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._fit_transcript()
+        self._fit_columns()
         self._span_variants()
 
     def _respan_variants(self, *_args) -> None:
