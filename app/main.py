@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from mmla_app import __version__
-from mmla_core.config import default_db_path, resources_dir
+from mmla_core.config import default_db_path, prepared_default_db_path, resources_dir
+from mmla_core.store.db import missing_folder_message
 
 APP_NAME = "MMLA Studio"
 ORGANISATION = "MMLA Studio"
@@ -46,7 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.project is not None and args.db is not None:
         parser.error("give the project either as an argument or with --db, not both")
     args.named = (args.db or args.project) is not None
-    args.db = args.db or args.project or default_db_path()
+    args.db = args.db or args.project or prepared_default_db_path()
+    if not args.db.parent.is_dir():   # a typo: refused, never made into folders + a project
+        parser.error(missing_folder_message(args.db))
     return args
 
 

@@ -25,6 +25,14 @@ def default_db_path() -> Path:
     return Path(override) if override else data_dir() / "project.sqlite"
 
 
+def prepared_default_db_path() -> Path:
+    """`default_db_path()` with its folder made: the first start creates the default project
+    there (any other project's folder must exist: opening never creates folders)."""
+    path = default_db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def resources_dir() -> Path:
     """The bundled `resources/` folder, from a checkout, a wheel or a frozen app alike.
 

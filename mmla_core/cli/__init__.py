@@ -38,7 +38,7 @@ from mmla_core.cli.common import (
     UsageError,
 )
 from mmla_core.cli.crash import report_unexpected
-from mmla_core.config import default_db_path
+from mmla_core.config import default_db_path, prepared_default_db_path
 from mmla_core.store import StoreError, open_store
 from mmla_core.store.db import describe_sqlite_error, is_storage_error
 from mmla_core.store.results import unknown_model_hint
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "own_store", False):  # `mmla new PATH` makes its own database
         return _run(args.handler, None, args)
-    db_path = args.db or default_db_path()
+    db_path = args.db or prepared_default_db_path()
     try:
         store = open_store(db_path)
     except StoreError as exc:

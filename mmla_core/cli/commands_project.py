@@ -42,8 +42,9 @@ def cmd_new(_store: Store | None, args) -> int:
     if path.exists():
         raise CliError(f"{path} already exists; open it with `mmla --db {path} ...` or "
                        f"`mmla-studio {path}`")
-    if not path.parent.is_dir():
-        raise CliError(f"{path.parent}: no such folder")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise CliError(f"{path.parent} is not a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)   # the one command that makes a project's folder
     with open_store(path) as store:
         if args.demo:
             ensure_demo(store)

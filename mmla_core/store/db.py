@@ -27,6 +27,12 @@ class StoreError(RuntimeError):
     """The database file could not be opened or is not an MMLA Studio database."""
 
 
+def missing_folder_message(path: Path) -> str:
+    """Why a project in a folder that does not exist is not opened (only creators make one)."""
+    what = "is not a folder" if path.parent.exists() else "does not exist"
+    return f"{path.parent} {what}; `mmla new {path}` creates a project there"
+
+
 class Store:
     """One connection to a project database (a single `.sqlite` file)."""
 
@@ -35,8 +41,8 @@ class Store:
         self.path = Path(path).absolute()
         self.thread_id = threading.get_ident()
         self.read_only: str | None = None  # why the project can only be read, or None
-        if not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.parent.is_dir():   # a typo must not become new folders + a project
+            raise StoreError(missing_folder_message(self.path))
         try:
             if read_only:   # a rank writing shards (eval.shards): never touch the shared file
                 raise sqlite3.OperationalError("opened read-only: this rank writes shards")

@@ -77,6 +77,23 @@ def test_smoke_test_flag_opens_the_demo_and_quits(tmp_path):
     assert (tmp_path / "project.sqlite").is_file()  # the default project, not the user's
 
 
+def test_a_project_in_a_missing_folder_is_refused_before_the_window(tmp_path, capsys,
+                                                                   monkeypatch):
+    from mmla_app.main import parse_args
+
+    typo = tmp_path / "typo" / "dir" / "x.sqlite"
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args([str(typo)])
+    assert exit_info.value.code == 2
+    assert f"{typo.parent} does not exist; `mmla new {typo}` creates a project" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
+    monkeypatch.delenv("MMLA_STUDIO_DB", raising=False)
+    monkeypatch.setenv("MMLA_STUDIO_HOME", str(tmp_path / "first" / "start"))
+    assert parse_args([]).db == tmp_path / "first" / "start" / "project.sqlite"
+    assert (tmp_path / "first" / "start").is_dir()   # the default project's folder is made
+
+
 def test_a_project_file_from_the_launcher_opens_that_project(tmp_path, capsys):
     from mmla_app.main import parse_args
 

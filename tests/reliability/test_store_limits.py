@@ -29,6 +29,7 @@ def project(tmp_path, speaker_clip):
     (folder / "manifest.csv").write_text("path,split,transcript,MELD\na.mp4,train,hi,joy\n"
                                          "b.mp4,train,yo,anger\n")
     db = tmp_path / "db" / "p.sqlite"
+    db.parent.mkdir()
     assert cli(["--db", str(db), "import", str(folder)]) == 0
     return db, folder
 

@@ -107,7 +107,24 @@ def test_new_makes_an_empty_project_and_refuses_an_existing_file(tmp_path, capsy
         assert count(store, "SELECT count(*) FROM datasets") == 0
     assert main(["new", str(path)]) == 1
     assert "already exists" in capsys.readouterr().err
-    assert main(["new", str(tmp_path / "missing" / "x.sqlite")]) == 1
+    nested = tmp_path / "missing" / "x.sqlite"
+    assert main(["new", str(nested)]) == 0          # `new` is the command that makes folders
+    assert nested.is_file()
+
+
+def test_opening_a_project_in_a_missing_folder_is_refused_and_makes_nothing(tmp_path, capsys):
+    path = tmp_path / "typo" / "dir" / "x.sqlite"
+    assert main(["--db", str(path), "ls"]) == 1
+    err = capsys.readouterr().err
+    assert f"{path.parent} does not exist; `mmla new {path}` creates a project" in err
+    assert not (tmp_path / "typo").exists()
+
+
+def test_the_default_project_is_made_with_its_folder_on_first_use(tmp_path, monkeypatch):
+    monkeypatch.delenv("MMLA_STUDIO_DB", raising=False)
+    monkeypatch.setenv("MMLA_STUDIO_HOME", str(tmp_path / "fresh" / "home"))
+    assert main(["ls"]) == 0
+    assert (tmp_path / "fresh" / "home" / "project.sqlite").is_file()
 
 
 def test_new_with_demo_imports_the_demo(tmp_path):

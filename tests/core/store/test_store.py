@@ -71,6 +71,17 @@ def test_garbage_file_is_refused_with_its_path(tmp_path):
         open_store(bad)
 
 
+def test_a_project_in_a_missing_folder_is_refused_and_no_folder_is_made(tmp_path):
+    path = tmp_path / "typo" / "dir" / "x.sqlite"
+    with pytest.raises(StoreError, match=rf"{tmp_path / 'typo' / 'dir'} does not exist; "
+                       rf"`mmla new {path}` creates a project"):
+        open_store(path)
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(StoreError, match="is not a folder"):
+        open_store(tmp_path / "file" / "x.sqlite")
+
+
 def test_store_is_bound_to_its_thread(store):
     errors = []
 
