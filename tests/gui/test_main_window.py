@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, QThread
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
+from mmla_app.curation.clip_table import COLUMN_KEYS
 from mmla_app.runtime.runner import Runner
 from mmla_app.runtime.write_queue import write_queue
 from mmla_core.store.db import open_store
@@ -54,11 +55,12 @@ def on_first_clip(window, qtbot):
 # --- browsing ------------------------------------------------------------------------------------
 
 def test_table_lists_clips_with_labels_and_health(window):
-    model = window.browser.model
-    assert [model.index(r, 3).data() for r in range(3)] == ["utt_a", "utt_b", "utt_c"]
-    assert model.index(0, 4).data() == "surprise"
-    assert model.index(0, 9).data() == "ok"
-    assert model.index(2, 9).data() == "text only"
+    model, column = window.browser.model, COLUMN_KEYS.index
+    assert [model.index(r, column("external_id")).data() for r in range(3)] == \
+        ["utt_a", "utt_b", "utt_c"]
+    assert model.index(0, column("labels")).data() == "surprise"
+    assert model.index(0, column("health")).data() == "ok"
+    assert model.index(2, column("health")).data() == "text only"
 
 
 def test_click_shows_frame_transcript_and_labels(on_first_clip, tiny_project):
