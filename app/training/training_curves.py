@@ -81,7 +81,8 @@ class TrainingCurves(QWidget):
         plot.setMinimumHeight(90)
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("left", y_label)
-        plot.getAxis("left").enableAutoSIPrefix(False)  # a loss of 0.9, not 900 (x0.001)
+        for side in ("left", "bottom"):  # a loss of 0.9, not 900 (x0.001); steps as counted
+            plot.getAxis(side).enableAutoSIPrefix(False)
         plot.setMouseEnabled(x=True, y=False)
         # a long run has tens of thousands of steps: draw ~2 points per pixel (peaks kept)
         plot.setDownsampling(auto=True, mode="peak")

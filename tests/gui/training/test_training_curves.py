@@ -53,3 +53,20 @@ def test_the_legend_covers_no_point_and_shows_whole(qtbot, size):
         assert not legend.sceneBoundingRect().intersects(view.sceneBoundingRect())
     names = [label.text for _plot, legend in legends for _sample, label in legend.items]
     assert names == ["train loss", "dev loss", "dev acc.", "test acc."]
+
+
+def test_axes_show_plain_numbers(qtbot):
+    """No SI rescaling: a loss of 0.9 read '900' under 'loss (x0.001)', an empty step axis
+    'step (x0.001)'."""
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.resize(446, 255)
+    curves.show()
+    qtbot.waitExposed(curves)
+    axes = [plot.getAxis(side) for plot in (curves.loss_plot, curves.acc_plot)
+            for side in ("left", "bottom")]
+    curves.loss_plot.setXRange(0, 0.9, padding=0)  # the empty axis, as a window showed it
+    qtbot.waitUntil(lambda: axes[1].range[1] == pytest.approx(0.9))
+    assert [axis.autoSIPrefixScale for axis in axes] == [1.0] * 4  # no job yet
+    curves.add_events([{"kind": "train", "step": s, "loss": 0.9 - 0.006 * s} for s in range(1, 9)])
+    assert [axis.autoSIPrefixScale for axis in axes] == [1.0] * 4
