@@ -7,6 +7,7 @@ never stops one. The selected job shows its loss and dev curves, progress with E
 and GPU memory, and its log tail; a failed job shows its exit code, the last log lines and, for
 a CUDA out-of-memory, what to change. Stop asks the trainer to save and exit; Resume continues
 a stopped or failed job (train/resumable.py's rule) from a checkpoint; Delete removes it.
+The job list's table is training_jobs.py's; the curves, training_curves.py's.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QGuiApplication
+from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -26,7 +27,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -37,8 +37,8 @@ from mmla_app.ops.op import run_job, submit
 from mmla_app.runtime.project import Project
 from mmla_app.training import training_poll
 from mmla_app.training.training_curves import TrainingCurves
+from mmla_app.training.training_jobs import JobTable, status_colour
 from mmla_app.training.training_progress import JobProgress, percent_text
-from mmla_app.widgets.tables import read_only_table
 from mmla_core.store.verdicts import describe_record
 from mmla_core.train import control
 from mmla_core.train.logtext import readable_log
@@ -48,9 +48,6 @@ POLL_MS = 500
 LOG_LINES = 2000  # the log view keeps the last lines; the file has them all
 HIDDEN_EVERY = 10  # a hidden tab polls every 10th tick: the list stays fresh, curves wait
 LIST_EVERY = 10  # the whole job list every 10th tick (5 s); the selected job every tick
-JOB_COLUMNS = ("#", "Name", "Status", "Progress", "Best dev")
-STATUS_COLOURS = {"running": "#3d6fb6", "stopping": "#d08a1c", "done": "#2e9d5b",
-                  "failed": "#c8453b", "stopped": "#8a8f98", "created": "#8a8f98"}
 ERROR_STYLE = "color: #c8453b;"
 RESUME_TIP = "Start the run again from the chosen checkpoint"
 
@@ -68,7 +65,6 @@ class TrainingPanel(QWidget):
         self.project = project
         self.runner = project.runner.scope("training")  # the poll; closed with the panel
         self.jobs: list[dict] = []
-        self._shown_rows: list[tuple] = []
         self.job_id: int | None = None
         self.after_id, self.log_offset = 0, -1
         self._monitored_run: tuple | None = None  # (job id, resumed_at) the monitor folded
@@ -87,8 +83,7 @@ class TrainingPanel(QWidget):
         self.new_button = QPushButton("New training…", self)
         # a signal passed as clicked= is called like a slot and raises; connect, then re-emit
         self.new_button.clicked.connect(lambda: self.new_training_requested.emit())
-        self.jobs_table = read_only_table(JOB_COLUMNS, self)
-        self.jobs_table.setMaximumHeight(140)
+        self.jobs_table = JobTable(self)
         self.jobs_table.itemSelectionChanged.connect(self._on_job_selected)
         self.title = QLabel("No training job yet: New training… (or Tools > Train LoRA…).",
                             self, wordWrap=True, objectName="clipTitle")
@@ -141,9 +136,9 @@ class TrainingPanel(QWidget):
         """The project switched files (the Project's runner follows it, dropping this one's
         results): forget its jobs; polling waits for `start()`."""
         self.timer.stop()
-        self.jobs, self.job_id, self._shown_rows = [], None, []
+        self.jobs, self.job_id = [], None
         self._deleting.clear()  # ids of the other project's jobs
-        self.jobs_table.setRowCount(0)
+        self.jobs_table.forget()
         self._show_job(None)
 
     def shutdown(self) -> None:
@@ -219,51 +214,26 @@ class TrainingPanel(QWidget):
 
     def _fill_jobs(self, jobs: list[dict]) -> None:
         self.jobs = jobs
-        rows = [_job_cells(job) for job in jobs]
-        if rows != self._shown_rows:  # unchanged: no rebuild, no repaint
-            self._shown_rows = rows
-            self._fill_table(jobs, rows)
+        self.jobs_table.fill(jobs, self.job_id)
         shown = [j for j in jobs if int(j["id"]) not in self._deleting]
         if self.current_job() is None and shown:
             self.job_id = int(shown[0]["id"])  # reattach: the newest job is shown at once
             self._reset_monitor()
             QTimer.singleShot(0, self.poll_now)
-            self._select_row(self.job_id)
+            self.jobs_table.select_job(self.job_id)
         self._update_buttons()
-
-    def _fill_table(self, jobs: list[dict], rows: list[tuple]) -> None:
-        table = self.jobs_table
-        table.blockSignals(True)
-        table.setRowCount(len(rows))
-        for r, (job, cells) in enumerate(zip(jobs, rows, strict=True)):
-            for c, value in enumerate(cells):
-                item = QTableWidgetItem(str(value))
-                item.setData(Qt.ItemDataRole.UserRole, int(job["id"]))
-                if c == 2:
-                    item.setForeground(QColor(STATUS_COLOURS.get(job["status"], "#2b2d31")))
-                table.setItem(r, c, item)
-        self._select_row(self.job_id)
-        table.blockSignals(False)
-
-    def _select_row(self, job_id: int | None) -> None:
-        for r in range(self.jobs_table.rowCount()):
-            if self.jobs_table.item(r, 0).data(Qt.ItemDataRole.UserRole) == job_id:
-                self.jobs_table.selectRow(r)
-                return
 
     def select_job(self, job_id: int) -> None:
         """Show this job (e.g. one just launched) and poll it now."""
         self.job_id = int(job_id)
         self._reset_monitor()
-        self._select_row(self.job_id)
+        self.jobs_table.select_job(self.job_id)
         self.poll_now()
 
     def _on_job_selected(self) -> None:
-        rows = {index.row() for index in self.jobs_table.selectedIndexes()}
-        if rows:
-            job_id = self.jobs_table.item(min(rows), 0).data(Qt.ItemDataRole.UserRole)
-            if job_id != self.job_id:
-                self.select_job(job_id)
+        job_id = self.jobs_table.selected_job_id()
+        if job_id is not None and job_id != self.job_id:
+            self.select_job(job_id)
 
     def current_job(self) -> dict | None:
         return next((j for j in self.jobs if int(j["id"]) == self.job_id), None)
@@ -296,7 +266,8 @@ class TrainingPanel(QWidget):
             fraction = 1.0
         self.progress_bar.setValue(round((fraction or 0.0) * 1000))
         self.progress_bar.setFormat(percent_text(fraction) or "0%")
-        self._show_row_percent(job, fraction)
+        if job is not None and fraction is not None:  # the row says what the bar says
+            self.jobs_table.show_percent(int(job["id"]), fraction)
         finished = job is not None and job["status"] not in training_poll.ACTIVE
         self.progress_label.setText(self.progress.progress_text(finished))
         if job is not None and job.get("best_eval_accuracy") is not None:  # the adapter's, as
@@ -313,16 +284,6 @@ class TrainingPanel(QWidget):
                 self.log_view.appendPlainText(readable_log(result["log"]).rstrip("\n"))
         self._fill_checkpoints(result["checkpoints"])
 
-    def _show_row_percent(self, job: dict | None, fraction: float | None) -> None:
-        """The selected job's row says the same % as the bar (the bar may have newer events
-        than the last job-list poll)."""
-        if job is None or fraction is None:
-            return
-        for r in range(self.jobs_table.rowCount()):
-            item = self.jobs_table.item(r, 3)
-            if item is not None and item.data(Qt.ItemDataRole.UserRole) == int(job["id"]):
-                item.setText(percent_text(fraction))
-
     def _show_job(self, job: dict | None) -> None:
         if job is None:
             self.title.setText("No training job yet: New training… (or Tools > Train LoRA…).")
@@ -333,7 +294,7 @@ class TrainingPanel(QWidget):
         else:
             config = job["config"]
             tasks = ", ".join(config.get("tasks", []))
-            colour = STATUS_COLOURS.get(job["status"], "#2b2d31")
+            colour = status_colour(job["status"])
             self.title.setText(f"#{job['id']} {job['name']} · <span style='color:{colour}'>"
                                f"{job['status']}</span><br><small>{config.get('model', '?')} · "
                                f"{config.get('mode', 'sft').upper()} · {tasks}<br>"
@@ -474,16 +435,6 @@ class TrainingPanel(QWidget):
             self.failure.show()
             self.message.emit(str(exc))
             self.poll_now()
-
-
-def _job_cells(job: dict) -> tuple:
-    """The job list's cells: id, name, status, share done, best dev accuracy."""
-    progress = JobProgress.for_job(job).fraction_at(int(job.get("last_step") or 0), None)
-    if job["status"] == "done":
-        progress = 1.0
-    best = job.get("best_eval_accuracy")
-    return (job["id"], job["name"], job["status"], percent_text(progress),
-            "" if best is None else f"{best:.1%}")
 
 
 def _line(*widgets) -> QHBoxLayout:

@@ -7,7 +7,12 @@ from PySide6.QtWidgets import QHeaderView, QTableWidget, QTabWidget, QVBoxLayout
 
 def read_only_table(columns, parent: QWidget) -> QTableWidget:
     """Whole-row selection, no editing, columns sized to their contents, the last one stretched."""
-    table = QTableWidget(0, len(columns), parent)
+    return make_read_only(QTableWidget(0, len(columns), parent), columns)
+
+
+def make_read_only(table: QTableWidget, columns) -> QTableWidget:
+    """`read_only_table`'s look, given to a table made elsewhere (a subclass's)."""
+    table.setColumnCount(len(columns))
     table.setHorizontalHeaderLabels(list(columns))
     table.verticalHeader().hide()
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
