@@ -104,6 +104,7 @@ def resume(db_path: str | Path, job_id: int, checkpoint: str | None = None) -> s
         refusal = resume_refusal(job)
         if refusal is not None:
             raise JobControlError(refusal)
+        _refuse_other_projects_run(store, job, "resumed")
         target = _resume_target(job, checkpoint)
         config = job_config(job)
         out = Path(job["output_dir"])
@@ -212,6 +213,7 @@ def request_stop(store: Store, job_id: int, force: bool = False) -> None:
     job = refresh(store, job_id)
     if job["status"] not in ACTIVE:
         raise JobControlError(f"training job {job_id} is not running (it is {job['status']})")
+    _refuse_other_projects_run(store, job, "stopped")
     jobs.mark_stopping(store, job_id)
     if job["output_dir"]:
         Path(job["output_dir"], STOP_FILE).write_text("stop requested\n")
@@ -220,6 +222,17 @@ def request_stop(store: Store, job_id: int, force: bool = False) -> None:
         for pid, start in read_pid_files(Path(job["output_dir"])).values():
             if start is not None and process_alive(pid, start):
                 os.kill(int(pid), signal.SIGTERM)   # the supervisor also passes it on
+
+
+def _refuse_other_projects_run(store: Store, job: dict, what: str) -> None:
+    """A copied database must not drive the original's run (write its STOP file, resume into
+    its folder): refused when the folder's marker names another project."""
+    other = job["output_dir"] and outputs.other_project(store, Path(job["output_dir"]))
+    if other:
+        raise JobControlError(
+            f"training job {job['id']} cannot be {what} from this project: its folder "
+            f"{job['output_dir']} belongs to the project {other} (this database is a copy of "
+            "it?); open that project")
 
 
 def delete(store: Store, job_id: int, remove_files: bool = True) -> str | None:

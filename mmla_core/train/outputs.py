@@ -136,6 +136,17 @@ def foreign_note(store, out: Path) -> str | None:
             "was not made by this project (a copy of another project's database?)")
 
 
+def other_project(store, out: Path) -> str | None:
+    """The database named by `out`'s marker when it is another one that still exists: the
+    folder belongs to a run of that project (this database is a copy), which this one must
+    neither resume nor stop. None without a marker (runs from before markers stay usable) or
+    when that database is gone (this one was moved or renamed from it)."""
+    db = _marker(out).get("db")
+    if not isinstance(db, str) or db == str(Path(store.path).resolve()):
+        return None
+    return db if Path(db).is_file() else None
+
+
 def remove(store, job: dict, checkpoint_dirs: list[Path]) -> str | None:
     """The whole folder only when it is provably ours alone, else only the files a run writes;
     never follows a link out of the folder (rmtree unlinks links, it does not enter them).

@@ -189,6 +189,29 @@ def test_deleting_a_job_in_a_copied_project_leaves_the_originals_run_folder(proj
     assert not out.exists()
 
 
+def test_a_copied_project_neither_resumes_nor_stops_the_originals_run(project, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setenv("FAKE_TRAINER_MODE", "wait")
+    job_id = control.launch(project, toy_config())
+    wait_for_events(project, job_id, 1)
+    copy = tmp_path / "elsewhere" / "proj.sqlite"
+    copy.parent.mkdir()
+    with open_store(project) as store:
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    copy.write_bytes(project.read_bytes())
+    out = Path(wait_for(project, job_id, ("running",))["output_dir"])
+    with open_store(copy) as store, pytest.raises(control.JobControlError,
+                                                  match=f"belongs to the project {project}"):
+        control.request_stop(store, job_id)
+    assert not (out / "STOP").exists()
+    with open_store(project) as store:
+        control.request_stop(store, job_id)      # the original's own stop still works
+    assert wait_for(project, job_id)["status"] == "stopped"
+    with pytest.raises(control.JobControlError, match="cannot be resumed from this project"):
+        control.resume(copy, job_id)
+    assert wait_for(project, job_id)["status"] == "stopped"
+
+
 def test_refresh_marks_a_job_whose_processes_are_gone_as_failed(project):
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True)
