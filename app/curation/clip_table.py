@@ -327,7 +327,7 @@ class ClipTableView(QTableView):
         self._spans: dict[int, int] | None = None  # position -> columns spanned, as set now
         for signal in (model.modelReset, model.layoutChanged):
             signal.connect(self._respan_variants)
-            signal.connect(self._fit_columns)
+            signal.connect(self._measure_labels)
         for signal in (model.dataChanged, self.verticalScrollBar().valueChanged):
             signal.connect(self._span_variants)
         self.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
@@ -348,6 +348,7 @@ class ClipTableView(QTableView):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._user_widths = {key: width for key, width in settings.browser_column_widths().items()
                              if key in _WIDTHS}
+        self._labels_wanted: int | None = None  # measured at the first fit
         self._sizing = True  # widths set here are not the user's
         for column, key in enumerate(COLUMN_KEYS):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
@@ -362,13 +363,20 @@ class ClipTableView(QTableView):
             self.setColumnWidth(column, width)
             self._sizing = False
 
-    def _fit_columns(self, *_args) -> None:
-        """Labels as wide as the longest label list in view (up to a cap) while Verdict and
-        Reviewed by stay on screen, never narrower than the default (unless the user dragged
-        it); the transcript takes what the others leave, never less than a readable width."""
+    def _measure_labels(self, *_args) -> None:
+        """Rows arrived or moved: measure again what the label lists need (at the next fit)."""
+        self._labels_wanted = None
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Labels as wide as the label lists need (up to a cap) while Verdict and Reviewed by
+        stay on screen, never narrower than the default (unless the user dragged it); the
+        transcript takes what the others leave, never less than a readable width."""
         if "labels" not in self._user_widths:
-            wanted = min(max(self.sizeHintForColumn(_LABELS), _WIDTHS["labels"]),
-                         MAX_LABELS_WIDTH)
+            if self._labels_wanted is None:  # not at every resize: Qt reads up to 1,000 rows
+                self._labels_wanted = min(max(self.sizeHintForColumn(_LABELS),  # (23 ms on
+                                              _WIDTHS["labels"]), MAX_LABELS_WIDTH)  # 61k clips)
+            wanted = self._labels_wanted
             before = sum(self.columnWidth(c) for c in range(_REVIEWED_BY + 1) if c != _LABELS)
             room = self.viewport().width() - before
             self._set_width(_LABELS, max(_WIDTHS["labels"], min(wanted, room)))
