@@ -8,13 +8,12 @@ parent's labels (LABELS). Deleting one removes its row, its labels and answers, 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from mmla_app.ops.op import Op
 from mmla_core.changes import CLIPS, LABELS, Changes
 from mmla_core.store.catalog import get_clip
 from mmla_core.variants.batch import make_variants
 from mmla_core.variants.presets import preset_specs
+from mmla_core.variants.store_ops import VariantRemoval
 from mmla_core.variants.store_ops import create_variant as store_create
 from mmla_core.variants.store_ops import delete_variant as store_delete
 
@@ -57,10 +56,11 @@ def make_dataset_variants(dataset_id: int, specs: list, seed: int, *, progress,
               Changes.of(CLIPS))
 
 
-def _write_delete(store, variant_id: int) -> list[Path]:
+def _write_delete(store, variant_id: int) -> VariantRemoval:
     return store_delete(store, variant_id)
 
 
 def delete_variant(variant_id: int) -> Op:
-    """The variant's row, labels, answers and owned file (the files removed, returned)."""
+    """The variant's row, labels, answers and owned file (a VariantRemoval: the files removed,
+    and those left outside this project's variants folder)."""
     return Op(_write_delete, (variant_id,), Changes.of(CLIPS, LABELS, clip_ids=(variant_id,)))

@@ -36,7 +36,7 @@ from mmla_core import changes as areas
 from mmla_core.store.catalog import get_clip
 from mmla_core.variants.plan import DatasetContext
 from mmla_core.variants.recipes import RECIPES, Param, recipe_title
-from mmla_core.variants.store_ops import describe_variants
+from mmla_core.variants.store_ops import VariantRemoval, describe_variants
 from mmla_core.words import count
 
 STATE_CHANNEL = "variants_state"
@@ -59,6 +59,11 @@ def load_state(store, clip_id: int) -> dict:
     return {"clip": clip, "donors": donors, "variants": describe_variants(store, clip_id),
             # a variant's family: the clip it was made from and that clip's other variants
             "parent": parent, "siblings": describe_variants(store, parent_id) if parent else []}
+
+
+def deleted_message(variant_id: int, removal: VariantRemoval) -> str:
+    left = f"; {removal.left_note()}" if removal.left else ""
+    return f"Deleted variant {variant_id} ({len(removal.removed)} file(s) removed{left})"
 
 
 class _Bridge(QObject):
@@ -370,8 +375,7 @@ class VariantsPanel(QWidget):
         variant_id = int(item.data(Qt.ItemDataRole.UserRole))
         self._set_busy(1, f"Deleting variant {variant_id}…")
         self._run(ops.delete_variant(variant_id),
-                  lambda files: self._done(clip_id, f"Deleted variant {variant_id} "
-                                           f"({len(files)} file(s) removed)"))
+                  lambda removal: self._done(clip_id, deleted_message(variant_id, removal)))
 
     def _run(self, op, on_success) -> None:
         run_job(self.project, op, initiator=self, on_success=on_success,

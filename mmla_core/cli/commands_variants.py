@@ -113,10 +113,11 @@ def cmd_ls(store: Store, args) -> int:
 
 
 def cmd_rm(store: Store, args) -> int:
-    removed = delete_variant(store, args.variant_id)
-    files = f" and {len(removed)} file(s)" if removed else ""
-    print(f"deleted variant {args.variant_id}{files}")
-    for path in removed:
+    removal = delete_variant(store, args.variant_id)
+    files = f" and {len(removal.removed)} file(s)" if removal.removed else ""
+    left = f"; {removal.left_note()}" if removal.left else ""
+    print(f"deleted variant {args.variant_id}{files}{left}")
+    for path in removal.removed:
         print(f"  removed {path}")
     return EXIT_OK
 

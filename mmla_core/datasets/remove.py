@@ -21,9 +21,9 @@ from mmla_core.store.dataset_delete import (
 )
 from mmla_core.store.db import Store
 from mmla_core.variants.store_ops import (
-    app_made_file,
-    in_variants_root,
+    left_note,
     remove_variant_files,
+    split_owned,
     variants_dir,
     variants_root,
 )
@@ -41,10 +41,8 @@ class DatasetRemoval:
 
     def summary(self) -> str:
         text = f"{self.footprint.summary()}, {count(len(self.files), 'variant file')}"
-        if self.left:
-            text += (f" ({count(len(self.left), 'variant file')} left, e.g. {self.left[0]}: "
-                     f"outside this project's folder {self.root})")
-        return text
+        left = left_note(self.left, self.root)
+        return f"{text} ({left})" if left else text
 
 
 def _dataset(store: Store, ref: str | int) -> dict:
@@ -58,9 +56,7 @@ def plan_removal(store: Store, ref: str | int) -> DatasetRemoval:
     """What deleting dataset `ref` (name or id) would remove; nothing changes yet."""
     dataset = _dataset(store, ref)
     variants = variant_clips(store, dataset["id"])
-    made = [f for f in (app_made_file(row) for row in variants) if f is not None]
-    files = [f for f in made if in_variants_root(store, f)]
-    left = [f for f in made if not in_variants_root(store, f)]
+    files, left = split_owned(store, variants)
     return DatasetRemoval(dataset_footprint(store, dataset), files, left, variants_root(store))
 
 

@@ -34,10 +34,12 @@ from mmla_core.store.db import Store
 from mmla_core.variants.plan import DatasetContext, VariantPlan, plan_variant, safe_name
 from mmla_core.variants.recipes import VariantError, badge
 from mmla_core.variants.writer import write_variant
+from mmla_core.words import count
 
-__all__ = ["CreatedVariant", "app_made_file", "create_variant", "delete_variant",
-           "describe_variants", "in_variants_root", "media_columns", "owned_file",
-           "record_variant", "remove_variant_files", "variants_dir", "variants_root"]
+__all__ = ["CreatedVariant", "VariantRemoval", "app_made_file", "create_variant", "delete_variant",
+           "describe_variants", "in_variants_root", "left_note", "media_columns",
+           "record_variant", "remove_variant_files", "split_owned", "variants_dir",
+           "variants_root"]
 
 VARIANTS_SUFFIX = ".variants"
 SIDECAR_SUFFIXES = (".16k.wav",)  # files export_audio writes beside a variant
@@ -151,12 +153,6 @@ def _path_or_none(row: dict) -> Path | None:
         return None
 
 
-def owned_file(store: Store, row: dict) -> Path | None:
-    """The variant's own media file, if it has one inside this project's variants folder."""
-    path = app_made_file(row)
-    return path if path is not None and in_variants_root(store, path) else None
-
-
 def in_variants_root(store: Store, path: Path) -> bool:
     return path.resolve().is_relative_to(variants_root(store).resolve())
 
@@ -173,10 +169,37 @@ def app_made_file(row: dict) -> Path | None:
     return _path_or_none(row)
 
 
-def delete_variant(store: Store, variant_id: int) -> list[Path]:
-    """Delete a variant (and the variants built on it): rows first, then their files.
+@dataclass(frozen=True)
+class VariantRemoval:
+    """What deleting a variant did: files removed, and files left because they lie outside this
+    project's variants folder (a copied database names the original's)."""
 
-    Returns the files removed. Refuses a clip that is not a variant.
+    removed: list[Path]
+    left: list[Path]
+    root: Path
+
+    def left_note(self) -> str:
+        return left_note(self.left, self.root)
+
+
+def left_note(left: list[Path], root: Path) -> str:
+    """'' or 'N variant files left, e.g. PATH: outside this project's folder ROOT'."""
+    if not left:
+        return ""
+    return (f"{count(len(left), 'variant file')} left, e.g. {left[0]}: outside this project's "
+            f"folder {root}")
+
+
+def split_owned(store: Store, rows: list[dict]) -> tuple[list[Path], list[Path]]:
+    """(the app-made variant files inside this project's variants folder, those outside)."""
+    made = [f for f in (app_made_file(row) for row in rows) if f is not None]
+    return ([f for f in made if in_variants_root(store, f)],
+            [f for f in made if not in_variants_root(store, f)])
+
+
+def delete_variant(store: Store, variant_id: int) -> VariantRemoval:
+    """Delete a variant (and the variants built on it): rows first, then their files (only
+    those inside this project's variants folder). Refuses a clip that is not a variant.
     """
     rows = variant_descendants(store, variant_id)
     if not rows:
@@ -185,9 +208,9 @@ def delete_variant(store: Store, variant_id: int) -> list[Path]:
     if top["parent_clip_id"] is None:
         raise ValueError(f"clip {variant_id} ({top['external_id']}) is not a variant; "
                          "only variants can be deleted here")
-    files = [f for f in (owned_file(store, r) for r in rows) if f is not None]
+    files, left = split_owned(store, rows)
     delete_clip(store, variant_id)
-    return remove_variant_files(files)
+    return VariantRemoval(remove_variant_files(files), left, variants_root(store))
 
 
 def remove_variant_files(files: list[Path]) -> list[Path]:

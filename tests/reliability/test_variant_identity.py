@@ -60,7 +60,7 @@ def test_long_clip_names_give_each_variant_its_own_file(tmp_path, speaker_clip, 
             assert made.recipe["key"][:10] in made.path.name
             assert len(made.path.name.encode("utf-8")) <= 255
         assert clip_media_path(get_clip(store, black.clip_id)) == black.path
-        removed = delete_variant(store, black.clip_id)
+        removed = delete_variant(store, black.clip_id).removed
         assert removed == [black.path] and silent.path.is_file()
         assert clip_media_path(get_clip(store, silent.clip_id)) == silent.path
     print(f"\n{len(external_id)}-character clip id: variant files "
@@ -93,6 +93,6 @@ def test_a_variant_recorded_on_another_variants_file_is_refused_and_rebuilt(tmp_
         assert clip_media_path(get_clip(store, silent.clip_id)) == silent.path
         store.conn.execute("UPDATE clips SET media_path = ? WHERE id = ?",
                            ("shared_cut_name.mp4", silent.clip_id))
-        removed = delete_variant(store, silent.clip_id)
+        removed = delete_variant(store, silent.clip_id).removed
     assert shared.is_file() and shared not in removed
     assert json.loads(row["recipe_json"])["owns_media"]

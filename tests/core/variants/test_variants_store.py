@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import soundfile
 
+from mmla_core.cli import main
 from mmla_core.store import open_store
 from mmla_core.store.catalog import clip_media_path, get_clip, list_variants
 from mmla_core.store.labels import gold_label
@@ -103,7 +105,7 @@ def test_delete_removes_row_file_labels_and_nested_variants(project):
         nested = create_variant(store, swap.clip_id, ["frames_black"])
         wav = export_audio_path(get_clip(store, swap.clip_id), swap.path)
         assert gold_label(store, swap.clip_id, project.task_id) == "surprise"
-        removed = delete_variant(store, swap.clip_id)
+        removed = delete_variant(store, swap.clip_id).removed
         assert set(removed) == {swap.path, nested.path, wav}
         assert get_clip(store, swap.clip_id) is None and get_clip(store, nested.clip_id) is None
         assert store.scalar("SELECT count(*) FROM annotations WHERE clip_id = ?",
@@ -114,16 +116,34 @@ def test_delete_removes_row_file_labels_and_nested_variants(project):
     assert (project.root / "media" / "a.mp4").is_file()
 
 
-def test_delete_in_a_copied_project_leaves_the_originals_variant_file(project):
+def test_delete_in_a_copied_project_leaves_the_originals_variant_file(project, capsys):
     with project.store() as store:
         swap = create_variant(store, project.ids["a"], ["audio_swap"])
     copy = project.root.parent / "copy" / project.db_path.name
     copy.parent.mkdir()
     copy.write_bytes(project.db_path.read_bytes())
     with open_store(copy) as store:
-        assert delete_variant(store, swap.clip_id) == []
+        removal = delete_variant(store, swap.clip_id)
+        assert removal.removed == [] and removal.left == [swap.path]
+        assert removal.left_note() == (f"1 variant file left, e.g. {swap.path}: outside this "
+                                       f"project's folder {copy.parent / 'project.variants'}")
         assert get_clip(store, swap.clip_id) is None
     assert swap.path.is_file()
+    nested = create_nested_copy(project)
+    assert main(["--db", str(nested.db), "variants", "rm", str(nested.variant)]) == 0
+    assert f"; 1 variant file left, e.g. {nested.path}: outside this project's folder" in \
+        capsys.readouterr().out
+    assert nested.path.is_file()
+
+
+def create_nested_copy(project):
+    """A second variant in the original, then a copy of the database made after it."""
+    with project.store() as store:
+        made = create_variant(store, project.ids["b"], ["audio_swap"])
+    copy = project.root.parent / "copy2" / project.db_path.name
+    copy.parent.mkdir()
+    copy.write_bytes(project.db_path.read_bytes())
+    return SimpleNamespace(db=copy, variant=made.clip_id, path=made.path)
 
 
 def test_text_variants_share_the_parents_media_and_never_delete_it(project):
