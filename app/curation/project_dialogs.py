@@ -94,16 +94,21 @@ class NewProjectDialog(QDialog):
         path = Path(text).expanduser()
         if path.exists():
             return f"{path} already exists: open it with File > Open project…"
-        if not path.parent.is_dir():
-            return f"The folder {path.parent} does not exist."
+        if path.parent.exists() and not path.parent.is_dir():
+            return f"{path.parent} is not a folder."
         return ""
 
     def _create(self) -> None:
         problem = self.problem()
+        path = Path(self.path_edit.text().strip()).expanduser()
+        if not problem:
+            try:   # like `mmla new`, the one place that makes a project's folder (opening never)
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                problem = f"Cannot make the folder {path.parent}: {exc.strerror or exc}."
         self.error.setText(problem)
         if not problem:
-            self.created.emit(Path(self.path_edit.text().strip()).expanduser(),
-                              self.demo_box.isChecked())
+            self.created.emit(path, self.demo_box.isChecked())
             self.accept()
 
 

@@ -35,6 +35,20 @@ def test_new_project_is_empty_and_joins_the_recent_list(window, qtbot, tmp_path,
     qtbot.waitUntil(lambda: window.browser.model.rowCount() == 3, timeout=WAIT)
 
 
+def test_new_project_makes_its_missing_folder_as_mmla_new_does(window, qtbot, tmp_path):
+    menu_action(window, "New project").trigger()
+    dialog = window.new_project_dialog
+    (tmp_path / "a file").write_text("not a folder")
+    dialog.path_edit.setText(str(tmp_path / "a file" / "x.sqlite"))
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    assert "is not a folder" in dialog.error.text() and dialog.isVisible()
+    new = tmp_path / "studies" / "2026" / "study.sqlite"
+    dialog.path_edit.setText(str(new))
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.db_path == new and new.exists(), timeout=WAIT)
+    assert dataset_names(new) == []
+
+
 def test_the_app_started_on_a_named_new_file_has_no_demo_unless_asked(tmp_path):
     from mmla_app.main import main
 
