@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mmla_core.datasets.eaf_import import import_eaf
 from mmla_core.datasets.folder import folder_contents, import_folder
+from mmla_core.datasets.manifest_pick import find_manifest
 from mmla_core.datasets.mmla_layout import import_mmla
 from mmla_core.datasets.mmla_pick import refuse_if_clips_too, tsv_files
 from mmla_core.datasets.report import DatasetImportError, ImportReport
@@ -56,9 +57,24 @@ def pick_kind(path: Path) -> KindPick:
     contents = folder_contents(path)
     if contents.eaf:
         return KindPick("eaf", ignored)
-    if contents.media or contents.manifest:
+    if contents.media:
         return KindPick("folder", ignored)
-    raise DatasetImportError("; ".join([contents.nothing_message(path), *ignored]))
+    manifest, not_manifests = _manifest_meant(path)
+    if manifest:
+        return KindPick("folder", ignored)
+    raise DatasetImportError("; ".join([contents.nothing_message(path), *ignored,
+                                        *not_manifests]))
+
+
+def _manifest_meant(folder: Path) -> tuple[bool, list[str]]:
+    """(whether the folder has a manifest by find_manifest's rule, the notes on the files that
+    are not one). A file named or looking like one that find_manifest refuses counts: the folder
+    importer refuses it, saying why (or --manifest FILE names another)."""
+    notes = ImportReport(folder.name)
+    try:
+        return find_manifest(folder, notes) is not None, notes.ignored
+    except DatasetImportError:
+        return True, []
 
 
 def import_path(store: Store, path: str | Path, *, kind: str | KindPick = "auto",

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mmla_core.datasets.common import MEDIA_EXTENSIONS, PendingClip, open_dataset, write_clips
-from mmla_core.datasets.entries import is_regular_file, storable
+from mmla_core.datasets.entries import storable
 from mmla_core.datasets.manifest import (
     TaskCatalog,
     read_manifest,
     read_task_sidecars,
     row_labels,
 )
-from mmla_core.datasets.manifest_pick import MANIFEST_NAMES, explicit_manifest, find_manifest
+from mmla_core.datasets.manifest_pick import explicit_manifest, find_manifest
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.paths import PathEscapeError, confine, relative_to_root
 from mmla_core.store.catalog import attach_task
@@ -67,9 +67,10 @@ def import_folder(
 
 @dataclass
 class FolderContents:
+    """Whether a manifest is there is manifest_pick.find_manifest's to say (its rule alone)."""
+
     eaf: bool = False      # an ELAN .eaf file somewhere under the folder
     media: bool = False    # a media file (MEDIA_EXTENSIONS) somewhere under it
-    manifest: bool = False  # a manifest (CSV / JSONL) at its top
 
     def nothing_message(self, folder: Path) -> str:
         kinds = ", ".join(sorted(MEDIA_EXTENSIONS))
@@ -79,8 +80,7 @@ class FolderContents:
 
 def folder_contents(root: Path) -> FolderContents:
     """What kinds of importable files the folder holds; stops at the first .eaf."""
-    found = FolderContents(manifest=any(is_regular_file(root / n) for n in MANIFEST_NAMES)
-                           or any(is_regular_file(p) for p in root.glob("*.jsonl")))
+    found = FolderContents()
     for _folder, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for filename in filenames:

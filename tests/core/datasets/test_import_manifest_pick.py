@@ -11,6 +11,7 @@ import pytest
 
 from mmla_core.cli import main as cli
 from mmla_core.datasets import DatasetImportError, import_folder
+from mmla_core.datasets.auto import detect_kind, import_path
 from mmla_core.datasets.manifest_pick import NotAManifestError
 from mmla_core.store import open_store
 from mmla_core.store.catalog import dataset_by_name, list_clips
@@ -116,3 +117,25 @@ def test_a_folder_with_only_a_non_manifest_says_so(store, tmp_path):
     write_jsonl(folder / "notes.jsonl", [{"note": "nothing here yet"}])
     with pytest.raises(DatasetImportError, match=r"nothing to import.*notes\.jsonl: not a"):
         import_folder(store, folder)
+
+
+def test_the_kind_pick_takes_a_manifest_by_the_same_rule(tmp_path):
+    """Folder or nothing: a notes.jsonl is no manifest when the kind is picked either, so the
+    refusal comes from the pick (naming it), not one step later from the folder importer."""
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    write_jsonl(folder / "notes.jsonl", [{"note": "nothing here yet"}])
+    with pytest.raises(DatasetImportError, match=r"nothing to import.*notes\.jsonl: not a"):
+        detect_kind(folder)
+    write_jsonl(folder / "texts.jsonl", [{"id": "a", "transcript": "hello"}])
+    assert detect_kind(folder) == "folder"  # a text-only manifest: clips without media
+
+
+def test_a_folder_with_only_a_file_named_manifest_picks_the_folder_importer(store, tmp_path):
+    """manifest.csv is meant as the manifest: the folder importer refuses it and says why."""
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "manifest.csv").write_text("file,text\na.mp4,hello\n")
+    assert detect_kind(folder) == "folder"
+    with pytest.raises(NotAManifestError, match=r"manifest\.csv: not a manifest"):
+        import_path(store, folder)
