@@ -3,7 +3,8 @@
 Layout and column names: reference/seeds_systems.md 1.3. Hugging Face folder names
 (`CH-SIMSv2.0`, `UR-FUNNY-v2`) map to MMLA's code names through `mmla_task_for_folder`. MOSI,
 IEMOCAP and IEMOCAP-DA ship without video, so a missing `video/` folder is normal: every row
-becomes a text-only clip and one issue says so.
+becomes a text-only clip and one issue says so. Any other TSV where the split files lie (a
+`<DS>/notes.tsv`, a `README.tsv` at the top) is not read: a note names it (not an issue).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from mmla_core.datasets.common import (
     read_text,
     write_clips,
 )
-from mmla_core.datasets.entries import csv_rows
+from mmla_core.datasets.entries import csv_rows, is_regular_file
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.paths import PathEscapeError, confine
 from mmla_core.store.catalog import attach_task, ensure_task
@@ -32,6 +33,7 @@ from mmla_core.tasks import MMLA_TASKS, Task, mmla_task_for_folder
 
 SPLITS = ("train", "dev", "test")
 VIDEO_DIR = "video"
+SPLIT_FILES_SAID = f"MMLA reads <DS>/{{{','.join(SPLITS)}}}.tsv"
 Progress = Callable[[int, int], None]
 
 
@@ -61,7 +63,29 @@ def import_mmla(
         if progress is not None:
             progress(done[0], files_total)
 
-    return [_import_dataset(store, folder, file_done, overwrite_curated) for folder in folders]
+    reports = [_import_dataset(store, folder, file_done, overwrite_curated) for folder in folders]
+    _note_unread_tsvs(Path(root), folders, reports)
+    return reports
+
+
+def unread_tsv_note(relative: str, why: str = SPLIT_FILES_SAID) -> str:
+    """The note on a TSV that MMLA's importer does not read (here, and for a clip folder)."""
+    return f"{relative}: not an MMLA split file ({why}), ignored"
+
+
+def _note_unread_tsvs(root: Path, folders: list[Path], reports: list[ImportReport]) -> None:
+    """Each TSV where MMLA's files lie (the folder's top, one level down) that is no split file
+    read is noted, in the report of the dataset folder holding it (else the first report); the
+    files of a dataset folder `only` left out are not looked at."""
+    every = dataset_folders(root)
+    left_out = set(every) - set(folders)
+    read = {path for folder in every for _, path in _split_files(folder)}
+    by_folder = dict(zip(folders, reports, strict=True))
+    for path in sorted(root.glob("*.tsv")) + sorted(root.glob("*/*.tsv")):
+        if path in read or path.parent in left_out or not is_regular_file(path):
+            continue
+        report = by_folder.get(path.parent, reports[0])
+        report.ignored.append(unread_tsv_note(path.relative_to(root).as_posix()))
 
 
 def dataset_folders(root: Path) -> list[Path]:

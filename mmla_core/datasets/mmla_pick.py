@@ -12,7 +12,8 @@ in a media folder is none of that: taken for an MMLA tree, the folder would impo
 - A folder with such TSVs that also holds clips the MMLA reading would leave out (a manifest at
   its top, media or .eaf files outside each dataset folder's `video/`) reads two ways: it is
   refused (`AmbiguousKindError`), naming both, with the `--kind` that picks one.
-- Any other TSV is not MMLA's: ignored, with a note naming it and why (`ignored_note`).
+- Any other TSV is not MMLA's: ignored, with a note naming it and why (`ignored_note`). In an
+  MMLA tree, the importer notes each TSV it leaves unread (mmla_layout, same wording).
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from pathlib import Path
 from mmla_core.datasets.common import MEDIA_EXTENSIONS
 from mmla_core.datasets.entries import head_text, is_regular_file
 from mmla_core.datasets.manifest_pick import MANIFEST_NAMES, judge
-from mmla_core.datasets.mmla_layout import SPLITS, VIDEO_DIR, column_names, dataset_folders
+from mmla_core.datasets.mmla_layout import (
+    SPLITS,
+    VIDEO_DIR,
+    column_names,
+    dataset_folders,
+    unread_tsv_note,
+)
 from mmla_core.datasets.report import DatasetImportError
 from mmla_core.tasks import MMLA_TASKS
 
@@ -65,11 +72,10 @@ class TsvFile:
 
     def ignored_note(self) -> str:
         if not self.split_named:
-            why = f"MMLA reads <DS>/{{{','.join(SPLITS)}}}.tsv"
-        else:
-            shown = ", ".join(self.columns) or "none"
-            why = f"no {_either(self.missing)} column; its columns: {shown}"
-        return f"{self.relative}: not an MMLA split file ({why}), ignored"
+            return unread_tsv_note(self.relative)
+        shown = ", ".join(self.columns) or "none"
+        return unread_tsv_note(self.relative,
+                               f"no {_either(self.missing)} column; its columns: {shown}")
 
 
 def tsv_files(root: Path) -> list[TsvFile]:

@@ -16,6 +16,7 @@ from mmla_core.store.catalog import dataset_by_name, list_clips, list_datasets
 from tests.support.mmla_tree import clip_folder, make_mmla_tree, tiny_clip
 
 MMLA_HEADER = "id\tutterance\tintent\n"
+UNREAD = "not an MMLA split file (MMLA reads <DS>/{train,dev,test}.tsv), ignored"
 
 
 @pytest.fixture()
@@ -68,12 +69,41 @@ def test_the_cli_imports_the_media_and_names_the_ignored_tsv(tmp_path, folder, c
     assert "2 added" in out and "notes/annotations.tsv: not an MMLA split file" in out
 
 
-def test_an_mmla_tree_is_still_one_and_its_own_stray_tsv_does_not_matter(store, tmp_path):
+def test_an_mmla_tree_is_still_one_and_its_own_stray_tsv_is_noted(store, tmp_path):
     tree = make_mmla_tree(tmp_path / "mmla", {"MIntRec": {"train": 2, "dev": 1}})
     (tree.root / "README.tsv").write_text("what\twhere\n")
     assert detect_kind(tree.root) == "mmla" and detect_kind(tree.folder("MIntRec")) == "mmla"
     (report,) = import_path(store, tree.root)
-    assert report.dataset == "MIntRec" and report.added == 3
+    assert report.dataset == "MIntRec" and report.added == 3 and report.issues == []
+    assert report.ignored == [f"README.tsv: {UNREAD}"]
+
+
+def test_each_tsv_in_a_dataset_folder_that_is_no_split_file_is_noted_in_its_report(
+        store, tmp_path):
+    """As in a media folder: a TSV the MMLA import leaves unread is named, in the report of
+    the dataset folder it lies in (one at the tree's top: the first report), once."""
+    tree = make_mmla_tree(tmp_path / "mmla", {"MIntRec": {"train": 2}, "MELD": {"dev": 1}},
+                          with_video=False)
+    (tree.folder("MIntRec") / "notes.tsv").write_text("id\tutterance\tintent\n")
+    (tree.folder("MELD") / "video_list.tsv").write_text("file\n")
+    (tree.root / "docs").mkdir()
+    (tree.root / "docs" / "splits.tsv").write_text("split\tcount\n")
+    meld, mintrec = import_path(store, tree.root)
+    assert (meld.dataset, mintrec.dataset) == ("MELD", "MIntRec")
+    assert meld.ignored == [f"MELD/video_list.tsv: {UNREAD}", f"docs/splits.tsv: {UNREAD}"]
+    assert mintrec.ignored == [f"MIntRec/notes.tsv: {UNREAD}"]
+    (only,) = import_path(store, tree.root, only=["MIntRec"])  # MELD's own files: not asked
+    assert only.ignored == [f"MIntRec/notes.tsv: {UNREAD}", f"docs/splits.tsv: {UNREAD}"]
+    (one,) = import_path(store, tree.folder("MIntRec"))  # the dataset folder itself
+    assert one.ignored == [f"notes.tsv: {UNREAD}"]
+
+
+def test_the_cli_names_the_unread_tsv_of_an_mmla_tree(tmp_path, capsys):
+    tree = make_mmla_tree(tmp_path / "mmla", {"MIntRec": {"train": 1}})
+    (tree.folder("MIntRec") / "notes.tsv").write_text("id\tnote\n")
+    assert run_cli(tmp_path, str(tree.root)) == 0  # a note, not an issue
+    out = capsys.readouterr().out
+    assert "1 added" in out and f"MIntRec/notes.tsv: {UNREAD}" in out
 
 
 def test_mmla_s_columns_match_as_the_importer_reads_them(tmp_path):
