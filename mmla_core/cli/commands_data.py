@@ -101,7 +101,8 @@ def _import_kind(args) -> KindPick:
     nothing importable fails, exit 1; one that reads two ways lacks --kind, a UsageError); a
     flag the kind does not take is a UsageError."""
     try:
-        pick = pick_kind(args.path) if args.kind == "auto" else KindPick(args.kind)
+        pick = (pick_kind(args.path, manifest=args.manifest) if args.kind == "auto"
+                else KindPick(args.kind))
     except AmbiguousKindError as exc:
         raise UsageError(str(exc)) from exc
     for flag, attribute, kinds in KIND_FLAGS:

@@ -36,11 +36,14 @@ def detect_kind(path: Path) -> str:
     return pick_kind(path).kind
 
 
-def pick_kind(path: Path) -> KindPick:
+def pick_kind(path: Path, *, manifest: Path | None = None) -> KindPick:
     """mmla: a folder whose TSVs look like MMLA's (mmla_pick.py; one that is also a clip folder
     is refused, AmbiguousKindError); sharegpt: .json/.jsonl; eaf: a .eaf file, or a folder
     holding .eaf files; folder: media files and/or a manifest (any other TSV ignored, noted).
-    A folder with none of these is an error, not an empty dataset."""
+    A folder with none of these is an error, not an empty dataset. A folder given with a
+    `manifest` (`--manifest FILE`) is a folder import: only that import reads one."""
+    if manifest is not None and path.is_dir():
+        return KindPick("folder")
     if path.is_file():
         kind = FILE_KINDS.get(path.suffix.lower())
         if kind is None:
@@ -59,8 +62,8 @@ def pick_kind(path: Path) -> KindPick:
         return KindPick("eaf", ignored)
     if contents.media:
         return KindPick("folder", ignored)
-    manifest, not_manifests = _manifest_meant(path)
-    if manifest:
+    has_manifest, not_manifests = _manifest_meant(path)
+    if has_manifest:
         return KindPick("folder", ignored)
     raise DatasetImportError("; ".join([contents.nothing_message(path), *ignored,
                                         *not_manifests]))
@@ -89,7 +92,7 @@ def import_path(store: Store, path: str | Path, *, kind: str | KindPick = "auto"
     `media_root`: where a sharegpt file's media are looked up (MMLA's cluster paths included)."""
     path = Path(path)
     pick = (kind if isinstance(kind, KindPick)
-            else pick_kind(path) if kind == "auto" else KindPick(kind))
+            else pick_kind(path, manifest=manifest) if kind == "auto" else KindPick(kind))
     if media_root is not None and pick.kind != "sharegpt":
         raise DatasetImportError(f"{path}: a media root applies to sharegpt (.json/.jsonl) "
                                  f"files only, not to a {pick.kind} import")

@@ -139,3 +139,17 @@ def test_a_folder_with_only_a_file_named_manifest_picks_the_folder_importer(stor
     assert detect_kind(folder) == "folder"
     with pytest.raises(NotAManifestError, match=r"manifest\.csv: not a manifest"):
         import_path(store, folder)
+
+
+def test_a_manifest_given_on_the_command_line_makes_the_folder_a_folder_import(tmp_path, capsys):
+    """`--manifest FILE` only applies to a folder import: the kind pick, which reads no
+    `--manifest`, must not refuse a folder whose only file is that (text-only) manifest."""
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "data.csv").write_text("id,transcript\nt1,only words\nt2,more words\n")
+    db = str(tmp_path / "project.sqlite")
+    code = cli(["--db", db, "import", str(folder), "--manifest", str(folder / "data.csv"),
+                "--no-probe"])
+    assert code == 0, capsys.readouterr().err
+    with open_store(db) as store:
+        assert len(list_clips(store, dataset_id=dataset_by_name(store, "texts")["id"])) == 2
