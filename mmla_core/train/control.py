@@ -28,6 +28,7 @@ from mmla_core.store.db import Store
 from mmla_core.train import outputs
 from mmla_core.train.config import TrainConfig, TrainConfigError
 from mmla_core.train.devices import resolve_device
+from mmla_core.train.merge import give_back_dropped_events
 from mmla_core.train.preflight import validate
 from mmla_core.train.processes import (
     PID_ROLES,
@@ -87,6 +88,7 @@ def _failed_if_not_started(store: Store, job_id: int):
     try:
         yield
     except Exception as exc:
+        give_back_dropped_events(store, job_id)
         jobs.update_job(store, job_id, status="failed", finished_at=utc_now(),
                         stderr_tail=f"[job control] could not start the run: "
                                     f"{type(exc).__name__}: {exc}")
@@ -263,6 +265,7 @@ def refresh(store: Store, job_id: int) -> dict:
     note = ("[job control] no process of this run is alive: it was killed or the machine "
             "restarted before the end could be recorded")
     tail = "\n".join(x for x in (log_tail(job), note) if x)
+    give_back_dropped_events(store, job_id)
     jobs.fail_unended(store, job_id, utc_now(), tail)
     return _existing_job(store, job_id)
 

@@ -21,11 +21,13 @@ from mmla_core.store.jobs import (
     event_keys,
     get_job,
     job_by_output_dir,
+    job_resumes,
     update_job,
 )
 from mmla_core.train.config import TrainConfig
 
-__all__ = ["merge_run_folder", "merge_training"]
+__all__ = ["give_back_dropped_events", "merge_run_folder", "merge_training",
+           "restore_unreplayed_events"]
 
 _JOB_FIELDS = ("status", "finished_at", "adapter_path", "best_step", "best_eval_accuracy",
                "total_steps", "exit_code")
@@ -50,11 +52,7 @@ def merge_training(store: Store, folder: Path) -> MergeReport:
         job_id = create_job(store, config.name, config.to_dict(), output_dir)
         update_job(store, job_id, log_path=str(folder / "train.log"))
     events, problems = read_jsonl(folder / "events.jsonl")
-    have = event_keys(store, job_id)
-    new = [e for e in events if (e.get("kind"), e.get("step")) not in have]
-    new = list({(e.get("kind"), e.get("step")): e for e in new}.values())
-    if new:
-        add_events(store, job_id, new)
+    new = _fold_events(store, job_id, events)
     report = MergeReport("train", job_id, len(new), len(events) - len(new), problems=problems)
     status_path = folder / "status.json"
     ended = json.loads(status_path.read_text()) if status_path.is_file() else {}
@@ -65,3 +63,41 @@ def merge_training(store: Store, folder: Path) -> MergeReport:
         raise ShardError(f"training job {job_id} was deleted while {folder} was merged")
     report.status = job["status"]
     return report
+
+
+def give_back_dropped_events(store: Store, job_id: int) -> int:
+    """Before a resumed job's end is recorded: the events its resume dropped (past the
+    checkpoint's step) come back when its trainer never started (never trimmed events.jsonl),
+    so a resume that fails to start loses nothing. Done before the end is recorded, so the
+    cached summaries of an ended job (`control._event_summary`) include them."""
+    job = get_job(store, job_id)
+    resumes = job_resumes(job) if job is not None else []
+    if job is None or not resumes:
+        return 0
+    return restore_unreplayed_events(store, job_id, job["output_dir"], resumes[-1].get("step"))
+
+
+def restore_unreplayed_events(store: Store, job_id: int, output_dir: str | Path | None,
+                              after_step: int | None) -> int:
+    """Give back the events past `after_step` that a resume dropped from the database when its
+    trainer never started: events.jsonl keeps them until the trainer trims it on its start (then
+    nothing is missing, so this adds nothing: idempotent). How many came back."""
+    path = Path(output_dir) / "events.jsonl" if output_dir else None
+    if after_step is None or path is None or not path.is_file():
+        return 0
+    try:
+        events, _ = read_jsonl(path)
+    except (OSError, ValueError):   # an unreadable file must not hide the job's real ending
+        return 0
+    later = [e for e in events if isinstance(e.get("step"), int) and e["step"] > after_step]
+    return len(_fold_events(store, job_id, later))
+
+
+def _fold_events(store: Store, job_id: int, events: list[dict]) -> list[dict]:
+    """Add the events whose (kind, step) the job lacks (the first of each); the ones added."""
+    have = event_keys(store, job_id)
+    new = [e for e in events if (e.get("kind"), e.get("step")) not in have]
+    new = list({(e.get("kind"), e.get("step")): e for e in new}.values())
+    if new:
+        add_events(store, job_id, new)
+    return new

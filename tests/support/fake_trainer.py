@@ -14,6 +14,7 @@ Plain sqlite3 (no mmla_core import) so it starts in a few tens of milliseconds.
 """
 
 import argparse
+import json
 import os
 import sqlite3
 import sys
@@ -33,6 +34,10 @@ def connect(db: str) -> sqlite3.Connection:
 
 
 def event(conn, job: int, step: int, kind: str = "train", accuracy=None) -> None:
+    """One event in the job and in events.jsonl (cwd: the output folder), as EventSink writes."""
+    with open("events.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"step": step, "epoch": step / 10, "kind": kind,
+                                 "loss": 1.0 / step, "eval_accuracy": accuracy}) + "\n")
     conn.execute("INSERT INTO training_events (job_id, step, epoch, kind, loss, eval_accuracy) "
                  "VALUES (?, ?, ?, ?, ?, ?)", (job, step, step / 10, kind, 1.0 / step, accuracy))
 
@@ -50,6 +55,16 @@ def finish(conn, job: int, out: Path, step: int, status: str) -> None:
 def stop_requested(conn, job: int, out: Path) -> bool:
     row = conn.execute("SELECT status FROM training_jobs WHERE id = ?", (job,)).fetchone()
     return (out / "STOP").exists() or row[0] == "stopping"
+
+
+def forget_after(conn, job: int, out: Path, step: int) -> None:
+    """Drop the events past `step` from events.jsonl and the job (EventSink.forget_after)."""
+    path = out / "events.jsonl"
+    if path.is_file():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        path.write_text("".join(x for x in lines if json.loads(x)["step"] <= step),
+                        encoding="utf-8")
+    conn.execute("DELETE FROM training_events WHERE job_id = ? AND step > ?", (job, step))
 
 
 def resumed_step(out: Path, resume: str | None) -> int:
@@ -91,7 +106,7 @@ def main() -> int:
               "Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 79.1 GiB")
         return 1
     start = resumed_step(out, args.resume)
-    conn.execute("DELETE FROM training_events WHERE job_id = ? AND step > ?", (args.job, start))
+    forget_after(conn, args.job, out, start)
     hold()
     steps = 3 if mode == "quick" else int(os.environ.get("FAKE_TRAINER_STEPS", "1200"))
     steps = max(steps, start + 1)
