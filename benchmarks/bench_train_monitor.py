@@ -5,7 +5,7 @@ trainer, which batches to ~2 commits/s) plus a log line each, into a project tha
 a long history (the running job's earlier events and a few finished runs). The poller, in this
 process, repeats every 500 ms for --seconds:
 
-- `control`: control.refresh + jobs.job_events(after_id) + control.log_tail (the pattern the
+- `control`: control.refresh + jobs.job_events(after_id) + logfile.log_tail (the pattern the
   brief of issue 8 names);
 - `tab`: the Training tab's whole poll (mmla_app.training.training_poll.poll: job
   list with every job's best accuracy and last step, the selected job's new events, log tail,
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from mmla_core.store import jobs, open_store
-from mmla_core.train import control, processes
+from mmla_core.train import control, logfile, processes
 from mmla_core.train.config import TrainConfig
 
 POLL_S = 0.5
@@ -98,7 +98,7 @@ def control_poller(store, job_id: int):
         if events:
             state["after"] = events[-1]["id"]
             state["events"] += len(events)
-        control.log_tail(job)
+        logfile.log_tail(job)
 
     return poll, state
 

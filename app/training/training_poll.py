@@ -14,7 +14,7 @@ import threading
 
 from mmla_core.store.db import open_store
 from mmla_core.store.jobs import job_events
-from mmla_core.train import control
+from mmla_core.train import control, logfile
 
 ACTIVE = ("created", "running", "stopping")
 
@@ -56,17 +56,17 @@ def poll(store, job_id: int | None, after_id: int, log_offset: int = -1,
     if job is None:
         return result
     result["events"] = job_events(store, job_id, after_id)
-    path = control.log_path(job)
+    path = logfile.log_path(job)
     result["log_path"] = None if path is None else str(path)
     result["log_found"] = path is not None and path.is_file()
     if path is not None:
         start = max(log_offset, 0)
-        result["log"], result["log_offset"] = control.read_log_from(
+        result["log"], result["log_offset"] = logfile.read_log_from(
             path, start, limit=LOG_FIRST_BYTES if log_offset < 0 else 1 << 20)
     result["checkpoints"] = control.checkpoints(job)
     if job["status"] == "failed":
-        result["advice"] = control.oom_advice(
-            "\n".join(filter(None, (job.get("stderr_tail"), control.log_tail(job)))),
+        result["advice"] = logfile.oom_advice(
+            "\n".join(filter(None, (job.get("stderr_tail"), logfile.log_tail(job)))),
             job["config"])
     return result
 

@@ -26,7 +26,7 @@ from mmla_core.cli.common import (
     print_table,
 )
 from mmla_core.store.jobs import job_events, job_resumes
-from mmla_core.train import control
+from mmla_core.train import control, logfile
 from mmla_core.train.config import TrainConfig, TrainConfigError, yaml_problem
 from mmla_core.train.logtext import readable_log
 from mmla_core.train.outputs import SAMPLES_FILE, read_samples
@@ -260,10 +260,10 @@ def _show(store, args) -> int:
     print("\ncheckpoints: " + (f"at step{'s' if len(steps) > 1 else ''} {', '.join(steps)}"
                               if steps else "none"))
     running = job["status"] in control.ACTIVE
-    tail = control.log_tail(job, args.lines) if running or not job["stderr_tail"] \
+    tail = logfile.log_tail(job, args.lines) if running or not job["stderr_tail"] \
         else "\n".join(job["stderr_tail"].splitlines()[-args.lines:])
-    print(f"\nlog tail ({control.log_path(job)}):\n{readable_log(tail) or '(empty)'}")
-    advice = control.oom_advice(tail, config)
+    print(f"\nlog tail ({logfile.log_path(job)}):\n{readable_log(tail) or '(empty)'}")
+    advice = logfile.oom_advice(tail, config)
     if advice:
         print(f"\n{advice}")
     return EXIT_OK
@@ -302,9 +302,9 @@ def _follow_job(store, job_id: int, log: bool) -> int:
     try:
         while True:
             job = control.refresh(store, job_id)
-            path = control.log_path(job) if log else None   # None: no run folder yet
+            path = logfile.log_path(job) if log else None   # None: no run folder yet
             if path is not None:
-                text, offset = control.read_log_from(path, offset)
+                text, offset = logfile.read_log_from(path, offset)
                 print(readable_log(text), end="", flush=True)
             else:
                 events = job_events(store, job_id, after)
@@ -323,7 +323,7 @@ def _report_end(job: dict) -> int:
     if job["status"] != "failed":
         return EXIT_OK
     print(job["stderr_tail"] or "", file=sys.stderr)
-    advice = control.oom_advice(job["stderr_tail"] or "", json.loads(job["config_json"]))
+    advice = logfile.oom_advice(job["stderr_tail"] or "", json.loads(job["config_json"]))
     if advice:
         print(advice, file=sys.stderr)
     return EXIT_FAILED

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from mmla_core.eval.shards import ShardError
 from mmla_core.store import jobs, open_store
-from mmla_core.train import control, processes
+from mmla_core.train import control, logfile, processes
 from mmla_core.train.merge import give_back_dropped_events, merge_run_folder
 
 TRAINER = (sys.executable, "-m", "mmla_core.train")  # the run's arguments follow it
@@ -150,7 +150,7 @@ def _record_end(store, job_id: int, exit_code: int) -> None:
         # A clean exit keeps what the trainer reported (a failed test evaluation), else the log.
         kept = job["stderr_tail"] if exit_code == 0 and job["stderr_tail"] else None
         return (final_status(exit_code, job["status"]), control.utc_now(),
-                kept or control.log_tail(job))
+                kept or logfile.log_tail(job))
 
     give_back_dropped_events(store, job_id)   # a resume whose trainer never started
     jobs.record_job_end(store, job_id, exit_code, ending)   # a deleted job: nothing recorded

@@ -11,7 +11,7 @@ import pytest
 
 from mmla_core.store import open_store
 from mmla_core.store.jobs import create_job, delete_job
-from mmla_core.train import control, supervise
+from mmla_core.train import control, logfile, supervise
 from mmla_core.train.config import TrainConfig, TrainConfigError
 from tests.support.train_fixtures import toy_config, toy_db, toy_project, toy_text_model
 
@@ -94,7 +94,7 @@ def test_a_manual_kill_9_gets_no_out_of_memory_advice(tmp_path, capsys):
     exit_code = supervise._run_trainer(suicide, tmp_path, 1)
     log = capsys.readouterr().out
     assert exit_code == -9 and "killed by signal 9" in log
-    assert control.oom_advice(log) is None
+    assert logfile.oom_advice(log) is None
     oom = supervise.kill_cause(2, 3)
-    assert "out-of-memory killer" in oom and "host" in control.oom_advice(oom)
+    assert "out-of-memory killer" in oom and "host" in logfile.oom_advice(oom)
     assert supervise.kill_cause(None, None).startswith("killed by signal 9")

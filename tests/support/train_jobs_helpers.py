@@ -9,7 +9,7 @@ import pytest
 from mmla_core.cli import commands_train
 from mmla_core.store import open_store
 from mmla_core.store.jobs import create_job, update_job
-from mmla_core.train import control
+from mmla_core.train import control, logfile
 from mmla_core.train.config import TrainConfig
 from tests.support.fake_supervisor import use_fake_trainer
 
@@ -62,7 +62,7 @@ def wait_for(db, job_id: int, statuses=control.FINISHED, timeout_s: float = 30.0
                 return job
             if time.monotonic() > deadline:
                 raise AssertionError(f"job {job_id} still {job['status']} after {timeout_s} s:\n"
-                                     f"{control.log_tail(job)}")
+                                     f"{logfile.log_tail(job)}")
             time.sleep(0.05)
 
 

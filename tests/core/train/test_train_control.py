@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mmla_core.store import jobs, open_store
-from mmla_core.train import control, devices, processes
+from mmla_core.train import control, devices, logfile, processes
 from mmla_core.train.config import TrainConfig, TrainConfigError
 from tests.support.train_jobs_helpers import project, toy_config, wait_for, wait_for_events
 
@@ -49,7 +49,7 @@ def test_sigkilled_trainer_is_a_failed_job_with_exit_code_and_log_tail(project, 
     assert "fake trainer: step 2" in job["stderr_tail"]
     assert "signal 9 (SIGKILL)" in job["stderr_tail"]
     assert "killed by signal 9" in job["stderr_tail"]
-    assert control.oom_advice(job["stderr_tail"]) is None   # a kill -9 is no sign of memory
+    assert logfile.oom_advice(job["stderr_tail"]) is None   # a kill -9 is no sign of memory
 
 
 def test_oom_crash_is_failed_with_advice(project, monkeypatch):
@@ -57,7 +57,7 @@ def test_oom_crash_is_failed_with_advice(project, monkeypatch):
     job_id = control.launch(project, toy_config(batch_size=4, frames=8))
     job = wait_for(project, job_id)
     assert (job["status"], job["exit_code"]) == ("failed", 1)
-    advice = control.oom_advice(job["stderr_tail"], json.loads(job["config_json"]))
+    advice = logfile.oom_advice(job["stderr_tail"], json.loads(job["config_json"]))
     assert "GPU memory" in advice and "Tried to allocate 2.00 GiB" in advice
     assert "batch size 4 -> 2" in advice and "accumulation 1 -> 2" in advice
     assert "frames 8 -> 4" in advice and "max pixels" in advice
@@ -65,8 +65,8 @@ def test_oom_crash_is_failed_with_advice(project, monkeypatch):
 
 
 def test_oom_advice_is_silent_on_other_failures():
-    assert control.oom_advice("ValueError: no labelled clips in split 'train'") is None
-    assert control.oom_advice("") is None
+    assert logfile.oom_advice("ValueError: no labelled clips in split 'train'") is None
+    assert logfile.oom_advice("") is None
 
 
 def test_run_survives_the_death_of_the_process_that_launched_it(project, monkeypatch):
@@ -281,12 +281,12 @@ def test_launch_refuses_a_non_empty_output_folder(project):
 def test_log_reading_for_the_gui(tmp_path):
     log = tmp_path / "train.log"
     log.write_text("".join(f"line {i}\n" for i in range(100)) + "progress 10%\rprogress 20%\n")
-    assert control.log_tail(log, 2) == "line 99\nprogress 20%"
-    text, offset = control.read_log_from(log, 0)
+    assert logfile.log_tail(log, 2) == "line 99\nprogress 20%"
+    text, offset = logfile.read_log_from(log, 0)
     assert text.startswith("line 0\n")
     with open(log, "a") as f:
         f.write("new line\npartial")
-    assert control.read_log_from(log, offset) == ("new line\n", offset + 9)
+    assert logfile.read_log_from(log, offset) == ("new line\n", offset + 9)
 
 
 

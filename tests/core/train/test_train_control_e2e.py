@@ -4,7 +4,7 @@ launch that is stopped mid-run saves a checkpoint and an adapter and ends 'stopp
 import pytest
 
 from mmla_core.store import open_store
-from mmla_core.train import control
+from mmla_core.train import control, logfile
 from tests.support.train_fixtures import sharpened_tiny, toy_config, toy_db, toy_project
 from tests.support.train_jobs_helpers import wait_for, wait_for_events
 
@@ -27,4 +27,4 @@ def test_real_trainer_launched_detached_then_stopped(toy_project, tmp_path):
         assert 0 < listed["last_step"] < 2000
         [adapter] = control.trained_adapters(store)
     assert adapter["job_id"] == job_id and adapter["tasks"] == config.tasks
-    assert control.oom_advice(job["stderr_tail"]) is None
+    assert logfile.oom_advice(job["stderr_tail"]) is None
