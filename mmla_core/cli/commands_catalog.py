@@ -10,7 +10,6 @@ from mmla_core.prompts import PromptError, check_template
 from mmla_core.store import Store
 from mmla_core.store.catalog import (
     clip_count,
-    curated_transcripts,
     dataset_by_name,
     ensure_builtin_tasks,
     ensure_task,
@@ -19,6 +18,7 @@ from mmla_core.store.catalog import (
     list_datasets,
     list_tasks,
 )
+from mmla_core.store.import_reads import curated_transcripts
 from mmla_core.store.label_policy import CURATED, resolve_labels
 from mmla_core.store.labels import check_answers, labels_for_clip
 from mmla_core.store.review import notes_for_clip, reviewed_by

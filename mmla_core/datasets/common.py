@@ -23,12 +23,12 @@ from mmla_core.store.catalog import (
     clip_ids_by_key,
     dataset_by_name,
     datasets_by_root,
-    imported_labels,
     upsert_clips,
     upsert_dataset,
 )
 from mmla_core.store.clip_rows import stored_transcripts
 from mmla_core.store.db import Store
+from mmla_core.store.import_reads import imported_labels
 from mmla_core.store.labels import import_labels
 from mmla_core.store.media_state import mark_media_missing
 from mmla_core.tasks import Task

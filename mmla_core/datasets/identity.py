@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from mmla_core.datasets.report import ImportReport
-from mmla_core.store.catalog import curated_transcripts, human_labels, move_clips, source_clips
+from mmla_core.store.catalog import move_clips, source_clips
 from mmla_core.store.clip_rows import variant_clip_keys
 from mmla_core.store.db import Store
+from mmla_core.store.import_reads import curated_transcripts, human_labels
 from mmla_core.store.label_policy import IMPORT_ANNOTATOR
 from mmla_core.store.labels import set_transcript
 from mmla_core.store.variant_labels import follow_parent_label

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from mmla_core.paths import PathEscapeError, check_own_media, confine
 from mmla_core.store.db import Store, inserted_id
-from mmla_core.store.label_policy import resolve_labels
 from mmla_core.tasks import MMLA_TASKS, Task, task_from_row, task_to_row
 
 CLIP_MEDIA_COLUMNS = (
@@ -206,32 +205,6 @@ def move_clips(store: Store, moves: list[tuple[int, str, str]]) -> None:
                 "UPDATE clips SET split = ? WHERE id IN (SELECT id FROM tree)", (clip_id, split))
 
 
-def curated_transcripts(store: Store, dataset_id: int) -> dict[int, tuple[str, str]]:
-    """{clip id: (transcript, annotator)} of clips whose transcript a person edited.
-
-    A transcript is curated when an edit of it is still in effect (state 'done'); the latest
-    one names the person.
-    """
-    rows = store.conn.execute(
-        "SELECT c.id, c.transcript, h.annotator FROM clips c JOIN edit_history h "
-        "ON h.id = (SELECT max(id) FROM edit_history WHERE clip_id = c.id "
-        "AND kind = 'transcript' AND state = 'done') "
-        "WHERE c.dataset_id = ?", (dataset_id,))
-    return {clip_id: (text, annotator) for clip_id, text, annotator in rows}
-
-
-def human_labels(store: Store, dataset_id: int) -> dict[tuple[int, int], list[tuple[str, str]]]:
-    """{(clip id, task id): [(annotator, label)]} of the labels persons gave in a dataset."""
-    rows = store.conn.execute(
-        "SELECT a.clip_id, a.task_id, a.annotator, a.label FROM annotations a "
-        "JOIN clips c ON c.id = a.clip_id WHERE c.dataset_id = ? AND a.annotator != 'import' "
-        "ORDER BY a.annotator", (dataset_id,))
-    result: dict[tuple[int, int], list[tuple[str, str]]] = {}
-    for clip_id, task_id, annotator, label in rows:
-        result.setdefault((clip_id, task_id), []).append((annotator, label))
-    return result
-
-
 def _initial_health(media_path: str | None) -> str:
     return "unprobed" if media_path else "text_only"
 
@@ -383,29 +356,6 @@ def health_summary(store: Store, dataset_id: int) -> dict[str, int]:
         "SELECT health, count(*) FROM clips WHERE dataset_id = ? GROUP BY health", (dataset_id,)
     )
     return dict(rows.fetchall())
-
-
-# --- bulk label reads for importers and exporters ----------------------------------------------
-
-def imported_labels(store: Store, dataset_id: int) -> dict[tuple[int, int], str]:
-    """{(clip id, task id): label} of the source labels (annotator 'import') of one dataset.
-
-    Importers compare against it so a re-import writes only labels that changed.
-    """
-    rows = store.conn.execute(
-        "SELECT a.clip_id, a.task_id, a.label FROM annotations a JOIN clips c ON c.id = a.clip_id "
-        "WHERE c.dataset_id = ? AND a.annotator = 'import'", (dataset_id,),
-    )
-    return {(clip_id, task_id): label for clip_id, task_id, label in rows}
-
-
-def gold_labels(
-    store: Store, *, dataset_id: int | None = None, task_id: int | None = None,
-    source: str = "curated",
-) -> dict[int, dict[int, str]]:
-    """{clip id: {task id: label}} from the label policy (`store.label_policy`), curated by
-    default; use `label_policy.resolve_labels` where the per-kind counts are needed too."""
-    return resolve_labels(store, source, dataset_id=dataset_id, task_id=task_id).labels
 
 
 # --- variants (conflict clips with a parent; DESIGN rule 5) ------------------------------------

@@ -212,3 +212,12 @@ def people_who_labelled(store: Store, dataset_id: int | None = None) -> list[str
     if dataset_id is not None:
         sql, params = sql + " AND c.dataset_id = ?", (*params, dataset_id)
     return sorted(name for (name,) in store.conn.execute(sql, params))
+
+
+def gold_labels(
+    store: Store, *, dataset_id: int | None = None, task_id: int | None = None,
+    source: str = "curated",
+) -> dict[int, dict[int, str]]:
+    """{clip id: {task id: label}} by `source`, curated by default; `resolve_labels` where the
+    per-kind counts are needed too."""
+    return resolve_labels(store, source, dataset_id=dataset_id, task_id=task_id).labels

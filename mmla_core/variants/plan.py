@@ -18,15 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from mmla_core.paths import PathEscapeError
-from mmla_core.store.catalog import (
-    CLIP_MEDIA_COLUMNS,
-    clip_media_path,
-    get_clip,
-    gold_labels,
-    tasks_for_dataset,
-)
+from mmla_core.store.catalog import CLIP_MEDIA_COLUMNS, clip_media_path, get_clip, tasks_for_dataset
 from mmla_core.store.clip_rows import dataset_name, original_clips
 from mmla_core.store.db import Store
+from mmla_core.store.label_policy import gold_labels
 from mmla_core.store.labels import gold_label
 from mmla_core.tasks import Task
 from mmla_core.variants.recipes import (

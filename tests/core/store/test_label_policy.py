@@ -6,7 +6,6 @@ from mmla_core.store import open_store
 from mmla_core.store.catalog import (
     attach_task,
     ensure_task,
-    gold_labels,
     list_clips,
     upsert_clips,
     upsert_dataset,
@@ -14,6 +13,7 @@ from mmla_core.store.catalog import (
 from mmla_core.store.label_policy import (
     LabelSourceError,
     describe,
+    gold_labels,
     label_of,
     parse_source,
     resolve_labels,
