@@ -16,17 +16,22 @@ WAIT = 30_000
 NAMES = ("first", "second", "third")
 
 
-def test_three_imports_back_to_back_all_land_and_each_reports(make_window, tmp_path,
-                                                              clip_files, qtbot):
+def clip_folders(tmp_path, clip_files) -> list:
+    """One folder per name in NAMES, each holding one clip."""
     folders = []
     for name in NAMES:
         folder = tmp_path / name
         folder.mkdir()
         shutil.copy(clip_files / "a.mp4", folder / f"{name}.mp4")
         folders.append(folder)
+    return folders
+
+
+def test_three_imports_back_to_back_all_land_and_each_reports(make_window, tmp_path,
+                                                              clip_files, qtbot):
+    folders = clip_folders(tmp_path, clip_files)
     window = make_window(tmp_path / "p.sqlite")
-    said: list[str] = []
-    window.statusBar().messageChanged.connect(said.append)
+    said = window.status_lines   # every line shown (tests/gui/conftest.py make_window)
     for folder in folders:  # no event loop in between: the first is still running
         window.importer.start(folder, name=folder.name)
     assert window.runner._channels["import"].running  # the second and third wait
@@ -48,12 +53,7 @@ def test_closing_the_window_while_imports_wait_asks_first(make_window, tmp_path,
     on Cancel; once they have landed it closes without asking."""
     from PySide6.QtWidgets import QMessageBox
 
-    folders = []
-    for name in NAMES:
-        folder = tmp_path / name
-        folder.mkdir()
-        shutil.copy(clip_files / "a.mp4", folder / f"{name}.mp4")
-        folders.append(folder)
+    folders = clip_folders(tmp_path, clip_files)
     window = make_window(tmp_path / "p.sqlite")
     window.show()
     for folder in folders:

@@ -11,6 +11,15 @@ from mmla_core.store.db import open_store
 from mmla_core.store.labels import set_transcript
 
 
+def clips_folder(tmp_path, clip_files, names, source: str | None = None):
+    """tmp_path/clips holding a copy of each named clip (or of `source` under each name)."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in names:
+        shutil.copy(clip_files / (source or name), folder / name)
+    return folder
+
+
 def _shown_box(window):
     boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
     return boxes[-1] if boxes else None
@@ -18,9 +27,7 @@ def _shown_box(window):
 
 def test_reimport_dialog_reports_the_kept_curated_transcript(make_window, tmp_path, clip_files,
                                                              qtbot):
-    folder = tmp_path / "clips"
-    folder.mkdir()
-    shutil.copy(clip_files / "a.mp4", folder / "a.mp4")
+    folder = clips_folder(tmp_path, clip_files, ("a.mp4",))
     (folder / "manifest.csv").write_text("path,split,transcript\na.mp4,test,what!\n")
     window = make_window(tmp_path / "p.sqlite")
     window.importer.start(folder)
@@ -64,10 +71,7 @@ def test_a_same_named_folder_from_the_dialog_becomes_a_new_dataset(make_window, 
 
 def test_reimport_dialog_reports_a_missing_media_file_and_the_clip_keeps_it(
         make_window, tmp_path, clip_files, qtbot):
-    folder = tmp_path / "clips"
-    folder.mkdir()
-    for name in ("a.mp4", "b.mp4"):
-        shutil.copy(clip_files / name, folder / name)
+    folder = clips_folder(tmp_path, clip_files, ("a.mp4", "b.mp4"))
     (folder / "manifest.csv").write_text("path,split,transcript\na.mp4,test,one\nb.mp4,test,two\n")
     window = make_window(tmp_path / "p.sqlite")
     window.importer.start(folder)
@@ -92,10 +96,7 @@ def test_the_dialog_names_the_media_files_a_manifest_leaves_out(make_window, tmp
                                                                 clip_files, qtbot):
     """As `mmla import` (tests/core/datasets/test_import_manifest_names_clips.py): the
     manifest names the clips; a.mp4, which its row for `a` no longer names, is not imported."""
-    folder = tmp_path / "clips"
-    folder.mkdir()
-    for name in ("a.mp4", "a_take2.mp4", "b.mp4"):
-        shutil.copy(clip_files / "a.mp4", folder / name)
+    folder = clips_folder(tmp_path, clip_files, ("a.mp4", "a_take2.mp4", "b.mp4"), source="a.mp4")
     (folder / "manifest.csv").write_text("external_id,path\na,a_take2.mp4\nb,b.mp4\n")
     window = make_window(tmp_path / "p.sqlite")
     window.importer.choose_and_import()  # File > Import dataset folder…
@@ -115,10 +116,7 @@ def test_the_dialog_says_a_jsonl_that_is_not_a_manifest_was_ignored(make_window,
                                                                     clip_files, qtbot):
     """As `mmla import` (tests/core/datasets/test_import_manifest_pick.py): a notes.jsonl
     beside the clips is not their manifest; both clips import and the dialog says why."""
-    folder = tmp_path / "clips"
-    folder.mkdir()
-    for name in ("a.mp4", "b.mp4"):
-        shutil.copy(clip_files / name, folder / name)
+    folder = clips_folder(tmp_path, clip_files, ("a.mp4", "b.mp4"))
     (folder / "notes.jsonl").write_text('{"note": "check the lighting"}\n')
     window = make_window(tmp_path / "p.sqlite")
     window.importer.choose_and_import()  # File > Import dataset folder…

@@ -13,25 +13,10 @@ from PySide6.QtWidgets import QMessageBox
 from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
 from mmla_app.probe.probe_panel import ProbePanel
 from mmla_app.runtime import model_jobs
-from mmla_core.demo import ensure_demo
-from mmla_core.models.registry import inspect_model
 from mmla_core.store.db import open_store
-from mmla_core.store.results import add_model
-from tests.support.fake_engine import model_folder
 
 pytestmark = pytest.mark.gui
 WAIT = 30_000
-
-
-@pytest.fixture
-def demo_with_fake_model(tmp_path, fake_engines):
-    db_path = tmp_path / "p.sqlite"
-    check = inspect_model(model_folder(tmp_path / "fake-model"))
-    with open_store(db_path) as store:
-        ensure_demo(store)
-        add_model(store, "fake-model", check.family, str(check.path),
-                  weights_hash=check.weights_hash, random_weights=True)
-    return db_path
 
 
 @pytest.fixture
