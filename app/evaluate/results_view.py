@@ -126,6 +126,8 @@ class ResultsView(QWidget):
         self.export_button.clicked.connect(self._ask_export)
         self.status = QLabel("Select one run, or several to compare (Ctrl+click).", self,
                              wordWrap=True, objectName="muted")
+        # its own line: a comparison that lands after an export must not wipe what the export said
+        self.export_status = QLabel("", self, wordWrap=True, objectName="muted")
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -134,6 +136,7 @@ class ResultsView(QWidget):
         buttons.addWidget(refresh)
         buttons.addWidget(self.export_button)
         left_layout.addLayout(buttons)
+        left_layout.addWidget(self.export_status)
         self.metrics_table = read_only_table(METRIC_COLUMNS, self)
         self.confusion_run = QComboBox(self)
         self.confusion_run.currentIndexChanged.connect(self._show_confusion)
@@ -293,7 +296,7 @@ class ResultsView(QWidget):
     def _ask_export(self) -> None:
         run_ids = self.selected_runs()
         if len(run_ids) != 1:
-            self.status.setText("Select one run to export.")
+            self.export_status.setText("Select one run to export.")
             return
         path, chosen = QFileDialog.getSaveFileName(
             self, f"Export run {run_ids[0]}", f"run{run_ids[0]}.csv", ";;".join(EXPORT_FILTERS))
@@ -301,8 +304,8 @@ class ResultsView(QWidget):
             self.export_run(run_ids[0], path, EXPORT_FILTERS.get(chosen))
 
     def export_run(self, run_id: int, path: str, fmt: str | None = None) -> None:
-        """Write the run's predictions off the GUI thread; the status line says how it went."""
-        self.status.setText(f"Exporting run {run_id}…")
+        """Write the run's predictions off the GUI thread; the line under the buttons says how it went."""
+        self.export_status.setText(f"Exporting run {run_id}…")
         self.runner.submit(export_run, run_id, path, fmt, channel="export",
                            on_success=lambda done: self._exported(run_id, path, done),
                            on_error=self._export_failed)
@@ -310,11 +313,11 @@ class ResultsView(QWidget):
     def _exported(self, run_id: int, path: str, done: tuple) -> None:
         if isValid(self):
             count, fmt = done
-            self.status.setText(f"Exported {count} predictions of run {run_id} to {path} ({fmt}).")
+            self.export_status.setText(f"Exported {count} predictions of run {run_id} to {path} ({fmt}).")
 
     def _export_failed(self, exc: Exception) -> None:
         if isValid(self):
-            self.status.setText(f"Could not export: {exc}")
+            self.export_status.setText(f"Could not export: {exc}")
 
     def _on_double_click(self, item: QTableWidgetItem) -> None:
         self.clip_requested.emit(int(item.data(Qt.ItemDataRole.UserRole)))

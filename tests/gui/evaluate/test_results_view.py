@@ -160,16 +160,19 @@ def test_export_run_writes_the_chosen_format_off_the_gui_thread(view, qtbot, two
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(
         lambda *a, **k: (str(target), "lmms-eval samples (*.jsonl)")))
     view.export_button.click()
-    qtbot.waitUntil(lambda: "Exported" in view.status.text(), timeout=WAIT)
+    qtbot.waitUntil(lambda: "Exported" in view.export_status.text(), timeout=WAIT)
     records = [json.loads(line) for line in target.read_text().splitlines()]
     with open_store(project.db_path) as store:
         answered = store.scalar("SELECT count(*) FROM predictions WHERE run_id = ? "
                                 "AND error IS NULL", (first,))
     assert len(records) == answered and {"doc_id", "target", "resps"} <= set(records[0])
-    assert "(lmms-eval)" in view.status.text()
+    assert "(lmms-eval)" in view.export_status.text()
+    # the comparison the selection started lands in its own line, whenever it finishes
+    qtbot.waitUntil(lambda: len(view.reports) == 1, timeout=WAIT)
+    assert "Exported" in view.export_status.text()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(
         lambda *a, **k: (str(tmp_path / "run.txt"), "CSV (*.csv)")))
     view.export_button.click()
-    qtbot.waitUntil(lambda: "Could not export" in view.status.text(), timeout=WAIT)
-    assert "cannot tell the format" in view.status.text()
+    qtbot.waitUntil(lambda: "Could not export" in view.export_status.text(), timeout=WAIT)
+    assert "cannot tell the format" in view.export_status.text()
     assert not (tmp_path / "run.txt").exists()
