@@ -52,7 +52,7 @@ class BrowserPanel(QWidget):
         super().__init__(parent)
         self.runner = runner
         self.annotator = ""
-        self._pending_select: int | None = None
+        self._pending_select: tuple | None = None  # (project file, clip id) asked for
         self.model = ClipTableModel(self)
         self.table = ClipTableView(self.model, self)
         self.table.clip_selected.connect(self.clip_selected)
@@ -103,8 +103,12 @@ class BrowserPanel(QWidget):
     # --- loading ------------------------------------------------------------------------------
 
     def reload(self, annotator: str, *, select_clip: int | None = None) -> None:
+        """Re-read the rows; then select `select_clip`, else the clip selected when they arrive.
+        A clip asked for stays asked until rows arrive: a newer reload replaces the older one
+        on the channel (its rows never come), and a plain one must not drop that wish."""
         self.annotator = annotator
-        self._pending_select = select_clip  # else the clip selected when the rows arrive
+        if select_clip is not None:
+            self._pending_select = (self.runner.db_path, select_clip)
         self.runner.submit(load_browser, annotator, channel=ROWS_CHANNEL,
                            on_success=self._on_loaded,
                            on_error=lambda exc: self.load_failed.emit(str(exc)))
@@ -112,7 +116,11 @@ class BrowserPanel(QWidget):
     def _on_loaded(self, result) -> None:
         rows, datasets, tasks = result
         current = self.table.current_row()  # now, not when asked: the curator may have moved
-        select = self._pending_select or (current.id if current else None)
+        asked_in, asked = self._pending_select or (None, None)
+        self._pending_select = None
+        if asked_in != self.runner.db_path:  # asked of the project the window has left
+            asked = None
+        select = asked or (current.id if current else None)
         self._refill(self.dataset_combo, [(name, name) for name in datasets])
         self._refill(self.label_combo, [(f"{task}: {label}", f"{task}\t{label}")
                                         for task, labels in tasks.items() for label in labels])

@@ -39,7 +39,9 @@ class LiveRefresh(QObject):
             for clip_id in changes.clip_ids:
                 window.edits.refresh_clip(clip_id)
         elif changes.touches(areas.DATASETS, areas.CLIPS) or labels_only:
-            window.reload_clips(current)
+            # no clip named: the browser keeps the one selected when the rows arrive (the
+            # curator may have moved on meanwhile; naming `current` pulled them back)
+            window.reload_clips()
         if changes.touches(areas.LABELS) and current is not None and (
                 not changes.clip_ids or current in changes.clip_ids):
             window.annotation.refresh()

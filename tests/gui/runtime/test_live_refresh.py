@@ -136,6 +136,35 @@ def test_a_reload_answered_after_the_curator_moved_keeps_the_clip_they_moved_to(
     assert window.current_row.id == moved_to
 
 
+def test_an_outside_change_answered_after_the_curator_moved_keeps_the_clip_they_moved_to(
+        window, qtbot):
+    """The change poll's reload (another process added clips) is asked on one clip; the
+    curator presses on to another before the rows arrive: the rows must not pull them back
+    (the next label key would land on the clip they left)."""
+    from mmla_core.changes import CLIPS, Changes
+
+    browser = window.browser
+    browser.table.select_position(0)
+    with qtbot.waitSignal(browser.loaded, timeout=SLACK_MS):
+        window.project.bus.announce(Changes.of(CLIPS), None)  # as ProjectWatcher does
+        browser.table.select_position(2)
+        moved_to = window.current_row.id
+    assert browser.table.current_row().id == moved_to
+    assert window.current_row.id == moved_to
+
+
+def test_a_clip_asked_for_survives_a_reload_that_replaces_its_own(window, qtbot, tiny_project):
+    """`reload(select_clip=...)` (a variant to play, an annotator switch) and, before its rows
+    arrive, a plain reload (an outside change): the newer request replaces the older one on the
+    rows channel, and the clip asked for is still the one shown."""
+    browser, wanted = window.browser, tiny_project.clip_ids[2]
+    browser.table.select_position(0)
+    with qtbot.waitSignal(browser.loaded, timeout=SLACK_MS):
+        browser.reload(window.annotator, select_clip=wanted)
+        browser.reload(window.annotator)
+    assert window.current_row.id == wanted
+
+
 def test_a_probe_run_by_the_cli_appears_in_the_probe_tabs_past_probes(window, qtbot,
                                                                        tiny_project):
     from tests.support.probe_helpers import write_probe
