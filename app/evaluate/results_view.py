@@ -102,6 +102,7 @@ class ResultsView(QWidget):
         self.project = project
         self.runner = project.runner.scope("results")  # reads, dropped when it closes
         self.reports: list = []
+        self._pending_select: list[int] | None = None  # runs to select when the list arrives
         self.disagreement_rows: list[dict] = []
         self._build()
         self._selection_timer = QTimer(self, singleShot=True, interval=SELECTION_DELAY_MS)
@@ -165,16 +166,20 @@ class ResultsView(QWidget):
         return self.project.db_path
 
     def reload(self, select: list[int] | None = None) -> None:
-        """Re-read the runs list; `select` these runs once it is in (e.g. a finished run)."""
+        """Re-read the runs list; `select` these runs once it is in (e.g. a finished run). The
+        runs asked for stay asked until a list arrives: a newer reload (the change poll seeing
+        that run's commit) replaces this one on the channel and must not drop them."""
         self._reopen()
-        self.runner.submit(load_runs, channel="runs",
-                           on_success=lambda runs: self._on_runs(runs, select),
+        if select is not None:
+            self._pending_select = list(select)
+        self.runner.submit(load_runs, channel="runs", on_success=self._on_runs,
                            on_error=self._failed)
         self.finetune.reload()
 
-    def _on_runs(self, runs: list[dict], select: list[int] | None = None) -> None:
+    def _on_runs(self, runs: list[dict]) -> None:
         if not isValid(self):
             return
+        select, self._pending_select = self._pending_select, None
         selected = set(self.selected_runs() if select is None else select)
         self.runs_table.blockSignals(True)
         self.runs_table.setRowCount(len(runs))
@@ -304,7 +309,8 @@ class ResultsView(QWidget):
             self.export_run(run_ids[0], path, EXPORT_FILTERS.get(chosen))
 
     def export_run(self, run_id: int, path: str, fmt: str | None = None) -> None:
-        """Write the run's predictions off the GUI thread; the line under the buttons says how it went."""
+        """Write the run's predictions off the GUI thread; the line under the buttons says how
+        it went."""
         self.export_status.setText(f"Exporting run {run_id}…")
         self.runner.submit(export_run, run_id, path, fmt, channel="export",
                            on_success=lambda done: self._exported(run_id, path, done),
@@ -313,7 +319,8 @@ class ResultsView(QWidget):
     def _exported(self, run_id: int, path: str, done: tuple) -> None:
         if isValid(self):
             count, fmt = done
-            self.export_status.setText(f"Exported {count} predictions of run {run_id} to {path} ({fmt}).")
+            self.export_status.setText(f"Exported {count} predictions of run {run_id} to {path} "
+                                       f"({fmt}).")
 
     def _export_failed(self, exc: Exception) -> None:
         if isValid(self):

@@ -89,6 +89,22 @@ def test_two_runs_side_by_side_and_double_click_opens_the_clip(view, qtbot, two_
                     timeout=WAIT)
 
 
+def test_a_finished_run_stays_selected_when_a_change_poll_reload_replaces_its_own(
+        view, qtbot, two_runs):
+    """Evaluate's end asks `reload(select=[run])`; the change poll sees the worker's commit
+    and asks a plain reload before the first one's rows arrive (the newer replaces the older
+    on the runs channel): the finished run is still selected and compared."""
+    from mmla_app.runtime.change_bus import change_bus
+    from mmla_core.changes import RUNS, Changes
+
+    _, first, _ = two_runs
+    with qtbot.waitSignal(view.compared, timeout=WAIT) as shown:
+        view.reload(select=[first])
+        change_bus().announce(Changes.of(RUNS), None)  # as ProjectWatcher does
+    assert view.selected_runs() == [first]
+    assert [report.run_id for report in shown.args[0]] == [first]
+
+
 def test_an_eval_from_the_gui_fills_the_results_view(qtbot, tiny_project, project_of,
                                                       fake_engines):
     """Evaluate window -> worker process -> database -> Results view, as a user does it."""
