@@ -44,6 +44,7 @@ ONE_ANNOTATOR_HINT = ("Agreement needs a second annotator on this dataset: label
                       "--annotator NAME`), then compare with the source labels or each other.")
 RESULT_COLUMNS = ("Kind", "Task / check", "Method", "Clips", "Kappa", "Strength", "Agreement",
                   "Disagree", "Note")
+TICK_HINT = "Tick two or more annotators."
 
 
 def _datasets(store) -> list[tuple[int, str]]:
@@ -176,14 +177,19 @@ class AgreementDialog(QDialog):
                                in names else Qt.CheckState.Unchecked)
 
     def _update_button(self, *_args) -> None:
+        """Compute is enabled with two annotators ticked; the status line says what is missing
+        (or nothing). Only its own hints are replaced: a result or a "Saved" line stays when a
+        refresh of the choices (labels changed elsewhere) lands after it."""
         enough = len(self.chosen_annotators()) >= 2
         self.compute_button.setEnabled(enough)
         if enough:
-            self.status.setText("")
+            hint = ""
         elif self.annotator_list.count() < 2:  # nothing to tick: say how to get a second
-            self.status.setText(ONE_ANNOTATOR_HINT)
+            hint = ONE_ANNOTATOR_HINT
         else:
-            self.status.setText("Tick two or more annotators.")
+            hint = TICK_HINT
+        if hint or self.status.text() in (ONE_ANNOTATOR_HINT, TICK_HINT):
+            self.status.setText(hint)
 
     # --- results ------------------------------------------------------------------------------
 

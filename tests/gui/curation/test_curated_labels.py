@@ -194,6 +194,36 @@ def test_agreement_disagreement_list_adjudicates_by_label_keys(qtbot, tiny_proje
     dialog.reject()
 
 
+def test_a_label_made_elsewhere_keeps_the_agreement_results_line(qtbot, tiny_project,
+                                                                 project_of):
+    """Labels change while the results are shown (the main window, the CLI): the dialog lists
+    the new annotator and still says how many disagreements there are (the refresh used to
+    blank the line: enough annotators were ticked, so it cleared the tick hint it thought was
+    there)."""
+    from mmla_app.curation.agreement_dialog import AgreementDialog
+    from mmla_app.runtime.change_bus import change_bus
+    from mmla_core.changes import LABELS, Changes
+
+    first = tiny_project.clip_ids[0]
+    with open_store(tiny_project.db_path) as store:
+        set_label(store, first, 1, "fear", "alice")
+        set_label(store, first, 1, "anger", "bob")
+    dialog = AgreementDialog(project_of(tiny_project.db_path, "carol"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.annotator_list.count() == 3, timeout=WAIT)
+    with qtbot.waitSignal(dialog.computed, timeout=WAIT):
+        qtbot.mouseClick(dialog.compute_button, Qt.MouseButton.LeftButton)
+    said = dialog.status.text()
+    assert said.startswith("1 disagreement(s) to adjudicate")
+    with open_store(tiny_project.db_path) as store:  # another connection
+        set_label(store, first, 1, "joy", "dave")
+    change_bus().announce(Changes.of(LABELS), None)  # as the change poll does
+    qtbot.waitUntil(lambda: dialog.annotator_list.count() == 4, timeout=WAIT)
+    assert dialog.status.text() == said
+    dialog.reject()
+
+
 def test_training_tab_names_the_labels_a_job_trained_on():
     from mmla_app.training.training_panel import _labels_line
 
