@@ -19,6 +19,7 @@ from mmla_core.store.db import open_store
 from tests.support.gui import status_said
 
 pytestmark = pytest.mark.gui
+WAIT = 15_000  # a read or write off the GUI thread, a frame decode: seconds when loaded
 
 
 def click_row(qtbot, window, row: int) -> None:
@@ -48,7 +49,7 @@ def key(qtbot, window, k, modifier=Qt.KeyboardModifier.NoModifier) -> None:
 def on_first_clip(window, qtbot):
     click_row(qtbot, window, 0)
     qtbot.waitUntil(lambda: window.player.is_ready() and window.annotation.clip_id is not None,
-                    timeout=10_000)
+                    timeout=WAIT)
     return window
 
 
@@ -73,9 +74,9 @@ def test_click_shows_frame_transcript_and_labels(on_first_clip, tiny_project):
 def test_filter_by_text_split_and_label(window, qtbot):
     browser = window.browser
     qtbot.keyClicks(browser.text_edit, "wonderful")
-    qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=3_000)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=WAIT)
     browser.text_edit.clear()
-    qtbot.waitUntil(lambda: browser.model.rowCount() == 3, timeout=3_000)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 3, timeout=WAIT)
     browser.split_combo.setCurrentIndex(browser.split_combo.findData("dev"))
     assert browser.model.rowCount() == 1
     browser.split_combo.setCurrentIndex(0)
@@ -99,7 +100,7 @@ def test_label_key_undo_redo(on_first_clip, qtbot, tiny_project):
     key(qtbot, window, Qt.Key.Key_Z,
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert db_rows(tiny_project.db_path, sql, (clip,)) == [("joy",)]
-    qtbot.waitUntil(lambda: window.browser.model.index(0, 4).data() == "joy", timeout=5_000)
+    qtbot.waitUntil(lambda: window.browser.model.index(0, 4).data() == "joy", timeout=WAIT)
 
 
 def test_checks_then_return_reviews_with_verdict_and_moves_on(on_first_clip, qtbot,
@@ -113,9 +114,9 @@ def test_checks_then_return_reviews_with_verdict_and_moves_on(on_first_clip, qtb
                    "SELECT clip_id, verdict FROM clip_reviews WHERE annotator = 'alice'")
     assert rows == [(tiny_project.clip_ids[0], "accept")]
     qtbot.waitUntil(lambda: window.current_row is not None
-                    and window.current_row.external_id == "utt_b", timeout=5_000)
+                    and window.current_row.external_id == "utt_b", timeout=WAIT)
     qtbot.waitUntil(lambda: "1 of 3 reviewed by alice" in window.status_line.count_label.text(),
-                    timeout=5_000)
+                    timeout=WAIT)
     answers = db_rows(tiny_project.db_path, "SELECT count(*) FROM check_answers "
                       "WHERE answer = 'yes' AND annotator = 'alice'")
     assert answers == [(4,)]
@@ -141,12 +142,12 @@ def test_transcript_edit_saves_and_undoes(on_first_clip, qtbot, tiny_project):
 def test_space_plays_and_pauses_and_arrows_step_frames(on_first_clip, qtbot):
     window = on_first_clip
     key(qtbot, window, Qt.Key.Key_Right)
-    qtbot.waitUntil(lambda: window.player.shown_frame_index() == 1, timeout=5_000)
+    qtbot.waitUntil(lambda: window.player.shown_frame_index() == 1, timeout=WAIT)
     key(qtbot, window, Qt.Key.Key_Left)
-    qtbot.waitUntil(lambda: window.player.shown_frame_index() == 0, timeout=5_000)
+    qtbot.waitUntil(lambda: window.player.shown_frame_index() == 0, timeout=WAIT)
     key(qtbot, window, Qt.Key.Key_Space)
     assert window.player.is_playing()
-    qtbot.waitUntil(lambda: window.player.position() > 0.2, timeout=5_000)
+    qtbot.waitUntil(lambda: window.player.position() > 0.2, timeout=WAIT)
     key(qtbot, window, Qt.Key.Key_Space)
     assert not window.player.is_playing()
 
@@ -154,8 +155,8 @@ def test_space_plays_and_pauses_and_arrows_step_frames(on_first_clip, qtbot):
 def test_waveform_seek_moves_the_player(on_first_clip, qtbot):
     window = on_first_clip
     window.waveform.seek_requested.emit(0.5)
-    qtbot.waitUntil(lambda: abs(window.player.position() - 0.5) < 0.05, timeout=5_000)
-    qtbot.waitUntil(lambda: window.player.shown_frame_index() == 12, timeout=5_000)
+    qtbot.waitUntil(lambda: abs(window.player.position() - 0.5) < 0.05, timeout=WAIT)
+    qtbot.waitUntil(lambda: window.player.shown_frame_index() == 12, timeout=WAIT)
 
 
 def test_window_grab_is_not_blank(on_first_clip, qtbot, tmp_path):
@@ -168,14 +169,14 @@ def test_window_grab_is_not_blank(on_first_clip, qtbot, tmp_path):
 def test_empty_database_without_demo(make_window, tmp_path, qtbot):
     window = make_window(tmp_path / "empty.sqlite", demo=False)
     qtbot.waitUntil(lambda: status_said(window, "no datasets"),
-                    timeout=5_000)
+                    timeout=WAIT)
     assert window.browser.model.rowCount() == 0
 
 
 def test_open_database_switches_project(window, make_project, qtbot):
     other = make_project("other")
     window.open_database(other.db_path)
-    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 3, timeout=WAIT)
     assert window.windowTitle().startswith("project.sqlite")
 
 
@@ -189,7 +190,7 @@ def test_runner_delivers_on_gui_thread_with_a_per_thread_store(tiny_project, qtb
         return store.thread_id, threading.get_ident(), store.scalar("SELECT count(*) FROM clips")
 
     runner.submit(job, on_success=lambda r: got.append((r, QThread.currentThread())))
-    qtbot.waitUntil(lambda: bool(got), timeout=5_000)
+    qtbot.waitUntil(lambda: bool(got), timeout=WAIT)
     (store_thread, worker_thread, count), delivered_on = got[0]
     assert store_thread == worker_thread != threading.get_ident()
     assert count == 3
@@ -210,8 +211,8 @@ def test_runner_channel_drops_stale_results(qtbot):
     runner.submit(slow, "third", channel="c", with_store=False, on_success=got.append)
     runner.submit(lambda: 1 / 0, channel="e", with_store=False, on_error=errors.append)
     release.set()
-    qtbot.waitUntil(lambda: got == ["third"] and len(errors) == 1, timeout=5_000)
-    qtbot.waitUntil(lambda: not runner.busy, timeout=5_000)
+    qtbot.waitUntil(lambda: got == ["third"] and len(errors) == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=WAIT)
     assert got == ["third"]  # "first" finished but was superseded; "second" never ran
     assert isinstance(errors[0], ZeroDivisionError)
 
@@ -246,7 +247,7 @@ def test_keys_pressed_before_a_clip_loads_are_kept(window, qtbot, tiny_project):
     key(qtbot, window, Qt.Key.Key_N)
     key(qtbot, window, Qt.Key.Key_Down)  # and the curator moves on at once
     qtbot.waitUntil(lambda: not window.annotation.has_unsaved()
-                    and not window.checks.has_unsaved(), timeout=10_000)
+                    and not window.checks.has_unsaved(), timeout=WAIT)
     clip = tiny_project.clip_ids[0]
     assert db_rows(tiny_project.db_path, "SELECT label FROM annotations WHERE clip_id = ? AND "
                    "annotator = 'alice'", (clip,)) == [("joy",)]
@@ -262,11 +263,11 @@ def test_keys_pressed_while_loading_undo_in_the_order_they_were_pressed(window, 
     key(qtbot, window, Qt.Key.Key_5)  # label, then a check answer, both while loading
     key(qtbot, window, Qt.Key.Key_Y)
     qtbot.waitUntil(lambda: not window.annotation.has_unsaved()
-                    and not window.checks.has_unsaved(), timeout=10_000)
+                    and not window.checks.has_unsaved(), timeout=WAIT)
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the last key: Y
     clip = tiny_project.clip_ids[1]
     qtbot.waitUntil(lambda: db_rows(tiny_project.db_path, "SELECT count(*) FROM check_answers"
-                                    " WHERE clip_id = ?", (clip,)) == [(0,)], timeout=10_000)
+                                    " WHERE clip_id = ?", (clip,)) == [(0,)], timeout=WAIT)
     assert db_rows(tiny_project.db_path, "SELECT label FROM annotations WHERE clip_id = ? AND "
                    "annotator = 'alice'", (clip,)) == [("joy",)]
 

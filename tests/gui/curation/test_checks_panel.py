@@ -17,8 +17,7 @@ from mmla_core.store.db import open_store
 from mmla_core.store.labels import set_check_answer, set_label
 
 pytestmark = pytest.mark.gui
-
-
+WAIT = 15_000  # a write on the writer thread, then a read: seconds on a loaded machine
 
 
 def answers_of(db_path, clip_id: int, annotator: str = "alice") -> dict[str, str]:
@@ -52,7 +51,7 @@ def host(qtbot, tiny_project, project_of):
 def show_clip(qtbot, panel: ChecksPanel, clip_id: int) -> None:
     panel.set_clip(clip_id)
     qtbot.waitUntil(lambda: panel.state is not None and panel.state.clip_id == clip_id,
-                    timeout=10_000)
+                    timeout=WAIT)
 
 
 def test_the_four_checks_show_what_is_played_and_start_at_the_first(host, qtbot, tiny_project):
@@ -78,7 +77,7 @@ def test_y_n_u_answer_and_advance_and_the_verdict_follows(host, qtbot, tiny_proj
         qtbot.keyClick(host, key)
     assert shown == ["black_frames", "full"] and panel.current == 2
     qtbot.waitUntil(lambda: answers_of(tiny_project.db_path, clip) == {
-        "visual_only": "yes", "audio_only": "unsure"})
+        "visual_only": "yes", "audio_only": "unsure"}, timeout=WAIT)
     assert panel.verdict_label.text() == "Open · 2 of 4"
     with qtbot.waitSignal(panel.changed, timeout=10_000):
         qtbot.keyClick(host, Qt.Key.Key_N)
@@ -89,7 +88,7 @@ def test_y_n_u_answer_and_advance_and_the_verdict_follows(host, qtbot, tiny_proj
     qtbot.mouseClick(panel.rows[2].buttons["yes"], Qt.MouseButton.LeftButton)
     assert panel.verdict_label.text() == "Accept"
     qtbot.waitUntil(lambda: answers_of(tiny_project.db_path, clip) == dict.fromkeys(
-        ("visual_only", "audio_only", "full_visual", "full_audio"), "yes"))
+        ("visual_only", "audio_only", "full_visual", "full_audio"), "yes"), timeout=WAIT)
     assert panel.rows[1].buttons["yes"].isChecked()
 
 
@@ -109,8 +108,8 @@ def test_model_answers_are_a_separate_layer_that_can_be_accepted(host, qtbot, ti
     assert panel.accept_model_button.isEnabled()
     qtbot.mouseClick(panel.accept_model_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: answers_of(tiny_project.db_path, clip) == {
-        "visual_only": "no", "audio_only": "yes", "full_visual": "yes"})
-    qtbot.waitUntil(lambda: not panel.accept_model_button.isEnabled())
+        "visual_only": "no", "audio_only": "yes", "full_visual": "yes"}, timeout=WAIT)
+    qtbot.waitUntil(lambda: not panel.accept_model_button.isEnabled(), timeout=WAIT)
 
 
 def test_custom_check_list_and_no_clip(host, qtbot, tiny_project):
@@ -123,7 +122,7 @@ def test_custom_check_list_and_no_clip(host, qtbot, tiny_project):
     assert [r.check.key for r in panel.rows] == ["lips"]
     qtbot.keyClick(host, Qt.Key.Key_Y)
     qtbot.waitUntil(lambda: answers_of(tiny_project.db_path, tiny_project.clip_ids[2]) == {
-        "lips": "yes"})
+        "lips": "yes"}, timeout=WAIT)
     assert panel.verdict_label.text() == "Accept"
     panel.set_clip(None)
     assert panel.answer_current("yes") is False and panel.empty_label.isVisible()

@@ -13,6 +13,7 @@ from mmla_core.store.labels import set_label
 from mmla_core.variants.store_ops import create_variant
 
 pytestmark = pytest.mark.gui
+WAIT = 15_000  # a write on the writer thread, then the rows re-read: seconds when loaded
 TRANSCRIPT = COLUMN_KEYS.index("transcript")
 
 
@@ -26,21 +27,21 @@ def test_the_browser_shows_the_variants_new_text(make_window, tiny_project, qtbo
         create_variant(store, tiny_project.clip_ids[0],
                        [("caption_misleading", {"caption": "fear"})])
     window = make_window(tiny_project.db_path)
-    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 4, timeout=10_000)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 4, timeout=WAIT)
     table = window.browser.table
     rect = table.visualRect(window.browser.model.index(0, TRANSCRIPT))  # the Id cell folds
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    qtbot.waitUntil(lambda: window.annotation.clip_id is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.annotation.clip_id is not None, timeout=WAIT)
     qtbot.keyClick(table, Qt.Key.Key_F2)
     editor = window.transcript.editor
     editor.selectAll()
     qtbot.keyClicks(editor, "Corrected text")
     qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: "Video_caption: fear. Corrected text" in _shown(window)[1],
-                    timeout=5_000)
+                    timeout=WAIT)
     qtbot.keyClick(table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: "Video_caption: fear. I can't believe you did that!"
-                    in _shown(window)[1], timeout=5_000)
+                    in _shown(window)[1], timeout=WAIT)
 
 
 def test_a_label_key_reaches_the_variants_copy_in_the_browser(make_window, tiny_project,
@@ -51,11 +52,11 @@ def test_a_label_key_reaches_the_variants_copy_in_the_browser(make_window, tiny_
         create_variant(store, tiny_project.clip_ids[0],
                        [("caption_misleading", {"caption": "joy"})], copy_labels=True)
     window = make_window(tiny_project.db_path)
-    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 4, timeout=10_000)
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() == 4, timeout=WAIT)
     model, table = window.browser.model, window.browser.table
     assert model.row_at(1).labels == {"MELD": "fear"}  # alice's, copied
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
                      pos=table.visualRect(model.index(0, TRANSCRIPT)).center())
-    qtbot.waitUntil(lambda: window.annotation.clip_id is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.annotation.clip_id is not None, timeout=WAIT)
     qtbot.keyClick(table, Qt.Key.Key_6)  # MELD's 6th label: anger
-    qtbot.waitUntil(lambda: model.row_at(1).labels == {"MELD": "anger"}, timeout=5_000)
+    qtbot.waitUntil(lambda: model.row_at(1).labels == {"MELD": "anger"}, timeout=WAIT)
