@@ -20,7 +20,19 @@ from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.datasets.sharegpt import import_sharegpt
 from mmla_core.store import Store
 
-KINDS = ("auto", "mmla", "folder", "sharegpt", "eaf")
+# What a path can be imported as (`mmla import --kind`, the GUI import dialogs' kind choice):
+# kind -> (its name in words, what importing as it reads)
+KIND_MEANINGS = {
+    "auto": ("Detect automatically", "picked by the path's look; a folder that reads two ways "
+             "is refused until a kind is chosen"),
+    "mmla": ("MMLA tree", "each dataset folder's train/dev/test.tsv rows, videos in <DS>/video/"),
+    "folder": ("Folder of clips", "every media file a clip, or the rows of its manifest"),
+    "sharegpt": ("sharegpt file", "a LLaMA-Factory .json / .jsonl file's records"),
+    "eaf": ("ELAN .eaf files", "one .eaf file, or a folder of them"),
+}
+KINDS = tuple(KIND_MEANINGS)
+FOLDER_IMPORT_KINDS = ("auto", "mmla", "folder", "eaf")  # the kinds a folder can be
+FILE_IMPORT_KINDS = ("auto", "sharegpt", "eaf")  # the kinds a file can be
 FILE_KINDS = {".json": "sharegpt", ".jsonl": "sharegpt", ".eaf": "eaf"}
 
 

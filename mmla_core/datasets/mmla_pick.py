@@ -11,7 +11,8 @@ in a media folder is none of that: taken for an MMLA tree, the folder would impo
   own? not guessed): alone, the folder is an MMLA tree and the importer names the missing column.
 - A folder with such TSVs that also holds clips the MMLA reading would leave out (a manifest at
   its top, media or .eaf files outside each dataset folder's `video/`) reads two ways: it is
-  refused (`AmbiguousKindError`), naming both, with the `--kind` that picks one.
+  refused (`AmbiguousKindError`), naming both, with the `--kind` that picks one (the GUI's
+  import dialog asks for the same choice with its kind selector).
 - Any other TSV is not MMLA's: ignored, with a note naming it and why (`ignored_note`). In an
   MMLA tree, the importer notes each TSV it leaves unread (mmla_layout, same wording).
 """
@@ -45,7 +46,16 @@ LISTED = 3  # files named in a refusal; the rest are not looked for
 
 
 class AmbiguousKindError(DatasetImportError):
-    """The folder is both an MMLA tree and clips of another kind: `--kind` says which is meant."""
+    """The folder is both an MMLA tree and clips of another kind: the user says which is meant
+    (`mmla import --kind`, or the GUI import dialog's kind choice). The message is the CLI's;
+    `found` says what was seen (the candidates) and `choices` each kind the folder reads as,
+    with what importing it so takes, so the GUI words its own request."""
+
+    def __init__(self, message: str, *, found: str = "",
+                 choices: tuple[tuple[str, str], ...] = ()):
+        super().__init__(message)
+        self.found = found or message
+        self.choices = choices
 
 
 @dataclass(frozen=True)
@@ -91,13 +101,15 @@ def refuse_if_clips_too(root: Path, tsvs: list[TsvFile]) -> None:
         return
     mmla = [tsv.described() for tsv in tsvs if tsv.is_mmla]
     eaf = all(name.endswith(".eaf") for name in others)
-    raise AmbiguousKindError(
-        f"{root}: both an MMLA tree (its split file{'s' if len(mmla) > 1 else ''}: "
-        f"{_listed(mmla)}) and a clip folder ({_listed(others)}, outside MMLA's "
-        f"<DS>/{VIDEO_DIR}/ folders). Say which: mmla import {root} --kind mmla (the TSVs' rows) "
-        f"or --kind {'eaf (the .eaf files' if eaf else 'folder (every media file a clip'}; the "
-        "TSVs ignored); the app's File > Import goes by the folder's look: move the files you "
-        "do not mean out of the folder")
+    found = (f"{root}: both an MMLA tree (its split file{'s' if len(mmla) > 1 else ''}: "
+             f"{_listed(mmla)}) and a clip folder ({_listed(others)}, outside MMLA's "
+             f"<DS>/{VIDEO_DIR}/ folders)")
+    choices = (("mmla", "the TSVs' rows"),
+               ("eaf", "the .eaf files; the TSVs ignored") if eaf else
+               ("folder", "every media file a clip; the TSVs ignored"))
+    said = " or ".join(f"--kind {kind} ({what})" for kind, what in choices)
+    raise AmbiguousKindError(f"{found}. Say which: mmla import {root} {said}", found=found,
+                             choices=choices)
 
 
 def clips_outside_layout(root: Path) -> list[str]:

@@ -61,6 +61,9 @@ def import_sharegpt(
 ) -> ImportReport:
     """Import one sharegpt JSON (or JSONL) file as dataset `name` (default: the file's stem)."""
     path = Path(json_path)
+    if path.is_dir():
+        raise DatasetImportError(f"{path}: a folder; a sharegpt import reads one .json or "
+                                 ".jsonl file")
     if not path.is_file():
         raise DatasetImportError(f"{path}: no such file")
     root = Path(media_root).resolve() if media_root is not None else path.resolve().parent

@@ -132,7 +132,12 @@ def test_mmla_s_split_file_among_the_clips_is_ambiguous(store, folder):
     message = str(refused.value)
     assert "train.tsv" in message and "a.mp4" in message
     assert "--kind mmla" in message and "--kind folder" in message
+    assert "File > Import" not in message  # the GUI asks with its own words (its kind choice)
     assert list_datasets(store) == []
+    # what the GUI words its request from: the candidates seen, and each kind with what it takes
+    assert refused.value.found in message and "train.tsv" in refused.value.found
+    assert "a.mp4" in refused.value.found and "--kind" not in refused.value.found
+    assert [kind for kind, _what in refused.value.choices] == ["mmla", "folder"]
 
 
 def test_a_split_file_one_column_short_among_the_clips_is_ambiguous(store, folder):
@@ -175,3 +180,25 @@ def test_the_cli_refusal_is_a_usage_error_and_kind_decides(tmp_path, folder, cap
     assert "--kind mmla" in err and "--kind folder" in err and "usage:" in err
     assert run_cli(tmp_path, str(folder), "--kind", "folder") == 0
     assert media_paths(store) == ["a.mp4", "b.mp4"]
+
+
+def test_an_mmla_tree_with_eaf_files_beside_it_reads_as_mmla_or_eaf(tmp_path):
+    tree = make_mmla_tree(tmp_path / "mmla", {"MIntRec": {"train": 1}}, with_video=False)
+    (tree.root / "session.eaf").write_text("<ANNOTATION_DOCUMENT/>")
+    with pytest.raises(AmbiguousKindError) as refused:
+        detect_kind(tree.root)
+    assert [kind for kind, _what in refused.value.choices] == ["mmla", "eaf"]
+    assert "--kind eaf (the .eaf files" in str(refused.value)
+
+
+@pytest.mark.parametrize(("kind", "said"), [
+    ("mmla", "no MMLA dataset folder"), ("eaf", "no .eaf files"),
+    ("sharegpt", "a folder; a sharegpt import reads one .json or .jsonl file")])
+def test_a_kind_the_folder_is_not_is_refused_saying_what_and_where(store, folder, kind, said):
+    import_path(store, folder, name="kept")
+    before = store.query("SELECT * FROM clips ORDER BY id")
+    with pytest.raises(DatasetImportError) as refused:
+        import_path(store, folder, kind=kind)
+    assert said in str(refused.value) and str(folder) in str(refused.value)
+    assert [d["name"] for d in list_datasets(store)] == ["kept"]
+    assert store.query("SELECT * FROM clips ORDER BY id") == before
