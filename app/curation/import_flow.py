@@ -9,6 +9,12 @@ import asked while others run waits its turn: none replaces another); progress r
 status bar's progress bar through a thread-safe signal, and each import reports when it ends.
 The op's change record brings the new dataset into the browser and its dataset filter. Bad rows
 are summarised in one dialog at the end; what imported stays imported.
+
+What the path is (`mmla import --kind`) is chosen in the import dialogs, "Detect automatically"
+by default. A dropped folder that reads two ways (an MMLA tree with clips beside it) is refused
+by the import's own detection: the folder dialog then opens on it, saying what it found, with
+its kind choice focused. A kind the path is not fails with the importer's words (what, where)
+and writes nothing.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from PySide6.QtWidgets import QMessageBox, QProgressBar
 from shiboken6 import isValid
 
 from mmla_app.curation.import_file_dialog import ImportFileDialog
-from mmla_app.curation.project_dialogs import ImportFolderDialog
+from mmla_app.curation.import_folder_dialog import ImportFolderDialog, kind_title
 from mmla_app.ops import imports as ops
 from mmla_app.ops.op import run_job
+from mmla_core.datasets.auto import KindPick
+from mmla_core.datasets.mmla_pick import AmbiguousKindError
 from mmla_core.words import count
 
 IMPORT_CHANNEL = "import"
@@ -53,36 +61,45 @@ class ImportController:
         one finishes)."""
         return max(self._unfinished - 1, 0)
 
-    def choose_and_import(self) -> None:
-        """File > Import dataset folder…: a folder and the dataset's name, then Import."""
-        dialog = self.window.import_dialog = ImportFolderDialog(self.window)
+    def choose_and_import(self, folder: Path | None = None,
+                          refusal: Exception | None = None) -> ImportFolderDialog:
+        """File > Import dataset folder…: a folder, what it is and the dataset's name, then
+        Import. `folder` and `refusal`: a folder whose import was refused, and why."""
+        folder = folder if isinstance(folder, Path) else None  # a QAction passes `checked`
+        dialog = self.window.import_dialog = ImportFolderDialog(self.window.project, self.window,
+                                                                folder)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.chosen.connect(lambda folder, name: self.start(folder, name=name or None))
+        dialog.chosen.connect(lambda folder, name, pick: self.start(
+            folder, name=name or None, kind=pick))
         dialog.open()
+        if refusal is not None:
+            dialog.show_refusal(refusal)
+        return dialog
 
     def choose_file_and_import(self, path: Path | None = None) -> None:
         """File > Import file…: the file, the dataset name and (sharegpt) the media folder."""
         path = path if isinstance(path, Path) else None  # a QAction passes `checked`
         dialog = self.window.import_file_dialog = ImportFileDialog(self.window, path)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.chosen.connect(lambda file, name, media: self.start(
-            file, name=name or None, media_root=media or None))
+        dialog.chosen.connect(lambda file, name, media, kind: self.start(
+            file, name=name or None, media_root=media or None, kind=kind))
         dialog.open()
 
-    def start(self, path: Path, *, name: str | None = None,
-              media_root: str | None = None) -> None:
-        """Import `path` after the imports already asked (each one reports when it ends)."""
+    def start(self, path: Path, *, name: str | None = None, media_root: str | None = None,
+              kind: str | KindPick = "auto") -> None:
+        """Import `path` as `kind` (`--kind`: "auto", a kind or a pick made before) after the
+        imports already asked (each one reports when it ends)."""
         if not self._unfinished:
             self.progress.setRange(0, 0)
             self.progress.setFormat(f"Importing {path.name}…")
         self.progress.show()
         self._unfinished += 1
-        op = ops.import_path(path, name=name, media_root=media_root,
+        op = ops.import_path(path, name=name, media_root=media_root, kind=kind,
                              progress=lambda done, total, phase: self.report_progress(
                                  done, total, f"{path.name}: {phase}"))
         ahead = run_job(self.window.project, op, initiator=self, channel=IMPORT_CHANNEL,
                         in_order=True, on_success=lambda reports: self._done(path, reports),
-                        on_error=lambda exc: self._failed(path, exc))
+                        on_error=lambda exc: self._failed(path, exc, kind))
         self.window.statusBar().showMessage(
             f"Importing {path} in the background…" if not ahead else
             f"{path.name} will import after the {count(ahead, 'import')} before it…")
@@ -123,10 +140,19 @@ class ImportController:
             title = f"Imported {path.name} with problems" if issues else f"Imported {path.name}"
             self._message(QMessageBox.Icon.Information, title, "\n".join(lines))
 
-    def _failed(self, path: Path, exc: Exception) -> None:
+    def _failed(self, path: Path, exc: Exception, kind: str | KindPick) -> None:
+        """A folder that reads two ways goes back to the folder dialog to be told what it is;
+        any other failure is said with the kind it was imported as."""
         still = self._one_ended()
+        if isinstance(exc, AmbiguousKindError):
+            self.window.statusBar().showMessage(
+                f"{path.name} could be imported two ways: choose what it is{still}", 10000)
+            self.choose_and_import(path, refusal=exc)
+            return
         self.window.statusBar().showMessage(f"Import of {path.name} failed{still}", 10000)
-        self._message(QMessageBox.Icon.Warning, "Import failed", f"{path}:\n{exc}")
+        kind = kind.kind if isinstance(kind, KindPick) else kind
+        as_kind = "" if kind == "auto" else f" (imported as {kind_title(kind)})"
+        self._message(QMessageBox.Icon.Warning, "Import failed", f"{path}{as_kind}:\n{exc}")
 
     def _message(self, icon, title: str, text: str) -> None:
         box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self.window)

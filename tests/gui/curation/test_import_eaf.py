@@ -56,3 +56,31 @@ def test_a_bad_eaf_file_is_reported_by_name(window, qtbot, tmp_path):
     box = next(w for w in window.findChildren(QMessageBox) if w.isVisible())
     assert f"{bad}: not imported: not a readable XML file" in box.text()
     box.close()
+
+
+def test_an_eaf_saved_as_xml_imports_when_its_kind_is_chosen(window, tiny_project, qtbot,
+                                                              tmp_path):
+    """`mmla import FILE --kind eaf` in the dialog: "What it is" says what the suffix does not;
+    the media folder (sharegpt only) follows the kind chosen."""
+    a = tiny_project.clip_ids[0]
+    with open_store(tiny_project.db_path) as store:
+        task_id = store.scalar("SELECT id FROM tasks WHERE name = 'MELD'")
+        set_label(store, a, task_id, "anger", "bob")
+        export_eaf(store, tmp_path / "eaf", dataset="tiny", split="train")
+        with store.write() as conn:
+            conn.execute("DELETE FROM annotations WHERE annotator = 'bob'")
+    saved = (tmp_path / "eaf" / "train_utt_a.eaf").rename(tmp_path / "bob.xml")
+    menu_action(window, "Import file").trigger()
+    dialog = window.import_file_dialog
+    dialog.file_edit.setText(str(saved))
+    assert not dialog.media_row.isEnabled()  # detected: not a sharegpt file
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("sharegpt"))
+    assert dialog.media_row.isEnabled()
+    dialog.kind_combo.setCurrentIndex(dialog.kind_combo.findData("eaf"))
+    assert not dialog.media_row.isEnabled()
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: status_said(window, "Imported bob.xml"), timeout=15_000)
+    write_queue().drain()
+    with open_store(tiny_project.db_path) as store:
+        assert store.scalar("SELECT label FROM annotations WHERE clip_id = ? AND "
+                            "annotator = 'bob'", (a,)) == "anger"
