@@ -177,6 +177,8 @@ def test_delete_never_holds_up_the_writes_queued_behind_it(panel_on, tiny_projec
 
     monkeypatch.setattr(control, "delete", slow_delete)
     panel = panel_on(tiny_project.db_path)
+    messages: list[str] = []
+    panel.message.connect(messages.append)
     qtbot.waitUntil(lambda: panel.delete_button.isEnabled(), timeout=WAIT)
     try:
         qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
@@ -185,11 +187,14 @@ def test_delete_never_holds_up_the_writes_queued_behind_it(panel_on, tiny_projec
         written = []
         submit_write(tiny_project.db_path, lambda store: 1, on_success=written.append)
         qtbot.waitUntil(lambda: written == [1], timeout=WAIT)  # a label keypress, say
-        panel.poll_now()
-        qtbot.wait(300)
+        with qtbot.waitSignal(panel.polled, timeout=WAIT):  # a poll answered after this one
+            panel.poll_now()
         assert panel.job_id is None  # the job being deleted is not shown again meanwhile
     finally:
         removing.set()
+    # the delete's own end clears the line (a timer poll may list no job before it lands)
+    qtbot.waitUntil(lambda: any(m.startswith(f"Deleted training job #{job_id}")
+                                for m in messages), timeout=WAIT)
     qtbot.waitUntil(lambda: panel.jobs_table.rowCount() == 0, timeout=WAIT)
     assert panel.progress_label.text() == ""
     with open_store(tiny_project.db_path) as store:
