@@ -8,7 +8,8 @@ and every dialog the menus open is opened. Reported, one JSON line each:
   - a window wider or taller than the screen's available area,
   - a visible button not wholly inside each of its ancestors (clipped), up to the window or
     the scroll area that holds it,
-  - a browser column among Labels / Verdict / Reviewed by that is not wholly on screen,
+  - a browser column before the Transcript (Id to Reviewed by) not wholly on screen, or less
+    than MIN_TRANSCRIPT_WIDTH px of the transcript in view without scrolling sideways,
   - a column of the Results window's run list that is not wholly on screen.
 Exit code 0 when nothing is reported. `--shots` also saves a PNG of every window (a grab).
 The GUI layout test runs this script at 1366x768 and 1600x1000.
@@ -135,10 +136,19 @@ def columns_off_screen(table, columns: list[int], what: str) -> list[str]:
 
 
 def browser_problems(window) -> list[str]:
-    from mmla_app.curation.clip_table import COLUMN_KEYS
+    """The clip's id, name, labels, verdict and reviewers wholly on screen, and the start of its
+    transcript (at least MIN_TRANSCRIPT_WIDTH px of it) without scrolling sideways."""
+    from mmla_app.curation.clip_columns import COLUMN_KEYS, LEAD, MIN_TRANSCRIPT_WIDTH
 
-    return columns_off_screen(window.browser.table, [
-        COLUMN_KEYS.index(k) for k in ("labels", "verdict", "reviewed_by")], "browser")
+    table = window.browser.table
+    problems = columns_off_screen(table, [COLUMN_KEYS.index(k) for k in LEAD], "browser")
+    column = COLUMN_KEYS.index("transcript")
+    left = table.horizontalHeader().sectionViewportPosition(column)
+    shown = min(left + table.columnWidth(column), table.viewport().width()) - max(left, 0)
+    if shown < MIN_TRANSCRIPT_WIDTH:
+        problems.append(f"browser column 'Transcript': {max(shown, 0)} px in view (from {left} "
+                        f"px of {table.viewport().width()}), not {MIN_TRANSCRIPT_WIDTH}")
+    return problems
 
 
 def results_problems(view) -> list[str]:

@@ -23,6 +23,16 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app import settings
+from mmla_app.curation.clip_columns import (
+    COLUMN_KEYS,
+    COLUMNS,
+    DEFAULT_WIDTHS,
+    HEADER_TIPS,
+    MAX_LABELS_WIDTH,
+    fit_widths,
+    reviewers_short,
+    verdict_mark,
+)
 from mmla_app.theme import health_colour
 from mmla_core.store.browse import (
     BrowseFilter,
@@ -34,23 +44,6 @@ from mmla_core.store.browse import (
 )
 from mmla_core.variants.recipes import badge
 
-# The review columns (labels, verdict, reviewer) come first, so they stay on screen in a narrow
-# browser (about 480 px on a 1366 px wide screen). The transcript is last: it takes what the
-# others leave and, scrolled to, shows a readable stretch of text (in the middle it was cut to
-# 160 px, with Duration and Health pushed past it).
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "Id"),
-    ("dataset", "Dataset"),
-    ("split", "Split"),
-    ("external_id", "External id"),
-    ("labels", "Labels"),
-    ("verdict", "Verdict"),
-    ("reviewed_by", "Reviewed by"),
-    ("duration_s", "Duration"),
-    ("health", "Health"),
-    ("transcript", "Transcript"),
-)
-COLUMN_KEYS = tuple(key for key, _ in COLUMNS)
 _NUMERIC = {"id", "duration_s"}
 _TRANSCRIPT = COLUMN_KEYS.index("transcript")
 _EXTERNAL_ID = COLUMN_KEYS.index("external_id")
@@ -59,12 +52,8 @@ _EXTERNAL_ID = COLUMN_KEYS.index("external_id")
 _OVERFLOW = tuple(COLUMN_KEYS.index(key) for key in ("labels", "verdict", "reviewed_by"))
 _SPAN_MARGIN_ROWS = 4  # spans set a little past the viewport, so a scroll step shows them
 _LABELS = COLUMN_KEYS.index("labels")
-_REVIEWED_BY = COLUMN_KEYS.index("reviewed_by")
-MIN_TRANSCRIPT_WIDTH = 320
-# Labels grow to the longest label list in view up to this (many tasks would take the browser)
-MAX_LABELS_WIDTH = 240
-_WIDTHS = {"id": 44, "dataset": 64, "split": 44, "external_id": 92, "duration_s": 60,
-           "health": 84, "labels": 96, "verdict": 56, "reviewed_by": 76}
+# a row update past this many rows re-measures the Labels column at the next fit instead
+_MEASURE_ROWS_MAX = 200
 _VERDICT_COLOURS = {"accept": "#15803d", "reject": "#b91c1c"}
 
 
@@ -194,8 +183,12 @@ class ClipTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section][1]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS.get(COLUMN_KEYS[section])
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
@@ -207,7 +200,7 @@ class ClipTableModel(QAbstractTableModel):
             fold = ""
             if key == "id" and row.id in self._parents:
                 fold = "▾" if row.id not in self._collapsed else "▸"
-            return _display(row, key, fold)
+            return _display(row, key, fold, self._annotator)
         return self._decoration(row, key, role)
 
     def _decoration(self, row: BrowseRow, key: str, role: int) -> Any:
@@ -216,14 +209,15 @@ class ClipTableModel(QAbstractTableModel):
                 return "\n".join(f"{task}: {label}" for task, label in row.labels.items())
             if key == "id" and row.id in self._parents:
                 return "Click ▾ / ▸ to fold or unfold this clip's variants"
-            return {"transcript": row.transcript, "health": row.health,
-                    "external_id": _external_id_tip(row)}.get(key)
+            return _tooltip(row, key)
         if role == Qt.ItemDataRole.DecorationRole and key in ("health", "external_id"):
             return self._dot(health_colour(row.health))
         if role == Qt.ItemDataRole.ForegroundRole and key == "verdict" and row.verdict:
             return QColor(_VERDICT_COLOURS[row.verdict])
         if role == Qt.ItemDataRole.TextAlignmentRole and key in _NUMERIC:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        if role == Qt.ItemDataRole.TextAlignmentRole and key == "verdict":
+            return Qt.AlignmentFlag.AlignCenter
         return None
 
     def _dot(self, colour: str) -> QIcon:
@@ -241,7 +235,7 @@ class ClipTableModel(QAbstractTableModel):
         return self._icons[colour]
 
 
-def _display(row: BrowseRow, key: str, fold: str = "") -> str:
+def _display(row: BrowseRow, key: str, fold: str = "", annotator: str = "") -> str:
     if key == "id":
         return f"{fold} {row.id}" if fold else str(row.id)
     if key == "external_id" and row.parent_clip_id:
@@ -255,6 +249,10 @@ def _display(row: BrowseRow, key: str, fold: str = "") -> str:
         return f"↳ {text}" if row.parent_clip_id else text
     if key == "labels":
         return row.label_summary
+    if key == "verdict":
+        return verdict_mark(row.verdict)
+    if key == "reviewed_by":
+        return reviewers_short(row.reviewed_by, annotator)
     value = getattr(row, key)
     return "" if value is None else str(value)
 
@@ -298,9 +296,18 @@ def _recipe_text(recipe_json: str | None) -> str:
         return ""
 
 
-def _external_id_tip(row: BrowseRow) -> str:
-    tip = f"{row.external_id}\nhealth: {row.health}"
-    return f"variant of clip {row.parent_clip_id}: {tip}" if row.parent_clip_id else tip
+def _tooltip(row: BrowseRow, key: str) -> str | None:
+    """The whole value of a cell that is cut or compact (and the columns past the transcript's
+    end, in the External id's)."""
+    if key == "external_id":
+        tip = (f"{row.external_id}\n{row.dataset} · {row.split or 'no split'} · "
+               f"{format_duration(row.duration_s)}\nhealth: {row.health}")
+        return f"variant of clip {row.parent_clip_id}: {tip}" if row.parent_clip_id else tip
+    if key == "verdict":
+        return f"Verdict: {row.verdict}" if row.verdict else None
+    if key == "reviewed_by":
+        return f"Reviewed by {row.reviewed_by}" if row.reviewed_by else None
+    return {"transcript": row.transcript, "health": row.health}.get(key)
 
 
 class ClipTableView(QTableView):
@@ -330,6 +337,7 @@ class ClipTableView(QTableView):
             signal.connect(self._measure_labels)
         for signal in (model.dataChanged, self.verticalScrollBar().valueChanged):
             signal.connect(self._span_variants)
+        model.dataChanged.connect(self._follow_labels)
         self.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
         self.clicked.connect(self._on_clicked)
 
@@ -345,52 +353,68 @@ class ClipTableView(QTableView):
         """The default widths, then those this user dragged to (remembered across sessions)."""
         header = self.horizontalHeader()
         header.setHighlightSections(False)
+        header.setMinimumSectionSize(24)  # the one-mark Verdict column
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._user_widths = {key: width for key, width in settings.browser_column_widths().items()
-                             if key in _WIDTHS}
+                             if key in DEFAULT_WIDTHS}
         self._labels_wanted: int | None = None  # measured at the first fit
-        self._sizing = True  # widths set here are not the user's
-        for column, key in enumerate(COLUMN_KEYS):
+        for column in range(len(COLUMN_KEYS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            width = self._user_widths.get(key, _WIDTHS.get(key, MIN_TRANSCRIPT_WIDTH))
-            self.setColumnWidth(column, width)
-        self._sizing = False
+        self._sizing = False  # True while widths set here (not the user's) are applied
+        self._fit_columns()
         header.sectionResized.connect(self._on_section_resized)
-
-    def _set_width(self, column: int, width: int) -> None:
-        if width != self.columnWidth(column):
-            self._sizing = True
-            self.setColumnWidth(column, width)
-            self._sizing = False
 
     def _measure_labels(self, *_args) -> None:
         """Rows arrived or moved: measure again what the label lists need (at the next fit)."""
         self._labels_wanted = None
         self._fit_columns()
 
-    def _fit_columns(self) -> None:
-        """Labels as wide as the label lists need (up to a cap) while Verdict and Reviewed by
-        stay on screen, never narrower than the default (unless the user dragged it); the
-        transcript takes what the others leave, never less than a readable width."""
-        if "labels" not in self._user_widths:
-            if self._labels_wanted is None:  # not at every resize: Qt reads up to 1,000 rows
-                self._labels_wanted = min(max(self.sizeHintForColumn(_LABELS),  # (23 ms on
-                                              _WIDTHS["labels"]), MAX_LABELS_WIDTH)  # 61k clips)
-            wanted = self._labels_wanted
-            before = sum(self.columnWidth(c) for c in range(_REVIEWED_BY + 1) if c != _LABELS)
-            room = self.viewport().width() - before
-            self._set_width(_LABELS, max(_WIDTHS["labels"], min(wanted, room)))
-        others = sum(self.columnWidth(c) for c in range(len(COLUMN_KEYS)) if c != _TRANSCRIPT)
-        self._set_width(_TRANSCRIPT, max(MIN_TRANSCRIPT_WIDTH, self.viewport().width() - others))
+    def _follow_labels(self, top_left: QModelIndex, bottom_right: QModelIndex, *_roles) -> None:
+        """A row changed (a relabel here, or `mmla label` through the change bus): Labels widens
+        at once when the new label list needs more. Only the changed rows are measured (an
+        outside label a second must stay cheap); the column narrows at the next reload."""
+        if self._labels_wanted is None or not \
+                top_left.column() <= _LABELS <= bottom_right.column():
+            return
+        rows = range(top_left.row(), bottom_right.row() + 1)
+        if len(rows) > _MEASURE_ROWS_MAX:
+            self._measure_labels()
+            return
+        needed = max(self.sizeHintForIndex(self.model().index(row, _LABELS)).width()
+                     for row in rows)
+        if needed > self._labels_wanted:
+            self._labels_wanted = min(needed, MAX_LABELS_WIDTH)
+            self._fit_columns()
+
+    def _fit_columns(self, dragged: str | None = None) -> None:
+        """Apply `fit_widths` (the transcript to the right edge, Labels as the lists need,
+        remembered widths giving way in a narrow window)."""
+        if self._labels_wanted is None:  # not at every resize: Qt reads up to 1,000 rows
+            self._labels_wanted = min(max(self.sizeHintForColumn(_LABELS),  # (23 ms on
+                                          DEFAULT_WIDTHS["labels"]), MAX_LABELS_WIDTH)  # 61k)
+        widths = fit_widths(self.viewport().width(), self._user_widths, self._labels_wanted,
+                            dragged)
+        self._sizing = True
+        try:
+            for column, key in enumerate(COLUMN_KEYS):
+                if widths[key] != self.columnWidth(column):
+                    self.setColumnWidth(column, widths[key])
+        finally:
+            self._sizing = False
 
     def _on_section_resized(self, column: int, _old: int, new: int) -> None:
+        """A border the user dragged: kept, and remembered for next time, as far as it leaves
+        the transcript its minimum (what shows after giving way is what is remembered)."""
         if self._sizing:
             return
         key = COLUMN_KEYS[column]
-        if key in _WIDTHS:  # a border the user dragged: kept, and remembered for next time
-            self._user_widths[key] = new
-            settings.set_browser_column_width(key, new)
-        self._fit_columns()
+        if key not in DEFAULT_WIDTHS:  # the transcript: it always runs to the right edge
+            self._fit_columns()
+            return
+        self._user_widths[key] = new
+        self._fit_columns(dragged=key)
+        self._user_widths[key] = self.columnWidth(column)
+        settings.set_browser_column_width(key, self._user_widths[key])
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -100,7 +100,8 @@ def test_label_key_undo_redo(on_first_clip, qtbot, tiny_project):
     key(qtbot, window, Qt.Key.Key_Z,
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert db_rows(tiny_project.db_path, sql, (clip,)) == [("joy",)]
-    qtbot.waitUntil(lambda: window.browser.model.index(0, 4).data() == "joy", timeout=WAIT)
+    labels = window.browser.model.index(0, COLUMN_KEYS.index("labels"))
+    qtbot.waitUntil(lambda: labels.data() == "joy", timeout=WAIT)
 
 
 def test_checks_then_return_reviews_with_verdict_and_moves_on(on_first_clip, qtbot,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from mmla_app.curation.clip_table import COLUMN_KEYS
 from mmla_core.store.browse import BrowseRow, nest_variants
 from mmla_core.store.db import open_store
 from mmla_core.variants.store_ops import create_variant
@@ -43,7 +44,7 @@ def test_variants_sit_under_their_parent_and_fold(with_variants, qtbot, tiny_pro
     ids = [model.row_at(r).id for r in range(model.rowCount())]
     assert ids[:3] == [first, *made]  # not appended at the bottom
     assert model.index(0, 0).data() == f"▾ {first}"
-    assert model.index(1, 3).data().startswith("↳ ")
+    assert model.index(1, COLUMN_KEYS.index("external_id")).data().startswith("↳ ")
     rect = table.visualRect(model.index(0, 0))
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert model.rowCount() == 3 and model.index(0, 0).data() == f"▸ {first}"

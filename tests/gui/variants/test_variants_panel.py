@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from mmla_app.curation.clip_table import COLUMN_KEYS
 from mmla_app.runtime.change_bus import change_bus
 from mmla_app.runtime.project import Project
 from mmla_app.variants.variants_panel import RANDOM_DONOR, VariantsPanel
@@ -172,7 +173,8 @@ def test_a_variant_made_then_deleted_in_the_panel_follows_in_the_browser(qtbot, 
         create(qtbot, panel, "frames_black")
         (made,) = variants(tiny_project.db_path, clip_a)
         qtbot.waitUntil(lambda: made["id"] in browser_ids(window), timeout=WAIT_MS)
-        cell = window.browser.model.index(browser_ids(window).index(made["id"]), 3)
+        cell = window.browser.model.index(browser_ids(window).index(made["id"]),
+                                          COLUMN_KEYS.index("external_id"))
         assert cell.data() == "↳ frames black"  # what it is, not its generated id
         assert made["external_id"] in cell.data(Qt.ItemDataRole.ToolTipRole)
         panel.variant_list.setCurrentRow(0)
