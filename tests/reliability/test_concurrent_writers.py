@@ -45,7 +45,7 @@ def label_for(qtbot, db_path, seconds: float) -> dict:
         task_id = store.scalar("SELECT id FROM tasks WHERE name = 'MELD'")
         clip_ids = [r["id"] for r in store.query("SELECT id FROM clips")]
     labels, rng = builtin_task("MELD").labels, random.Random(3)
-    outcome = {"acked": 0, "errors": [], "reads": 0, "last": {}, "changes": 0,
+    outcome = {"acked": 0, "refused": 0, "errors": [], "reads": 0, "last": {}, "changes": 0,
                "submitted": 0}
     runner = Runner(db_path)
     until = time.monotonic() + seconds
@@ -56,14 +56,16 @@ def label_for(qtbot, db_path, seconds: float) -> dict:
         outcome["last"][clip_id] = label
         submit_write(db_path, _set_label, clip_id, task_id, label,
                      on_success=lambda _: outcome.update(acked=outcome["acked"] + 1),
-                     on_error=lambda exc: outcome["errors"].append(repr(exc)))
+                     on_error=lambda exc: (outcome["errors"].append(repr(exc)),
+                                           outcome.update(refused=outcome["refused"] + 1)))
         runner.submit(_browse, channel="browse",
                       on_success=lambda _: outcome.update(reads=outcome["reads"] + 1),
                       on_error=lambda exc: outcome["errors"].append(repr(exc)))
         qtbot.wait(5)
-    write_queue().drain()
-    qtbot.waitUntil(lambda: not runner.busy, timeout=30_000)
-    qtbot.wait(50)  # deliver the last queued results
+    write_queue().drain()  # committed; each write's answer is still queued for this thread
+    qtbot.waitUntil(lambda: outcome["acked"] + outcome["refused"] == outcome["submitted"],
+                    timeout=30_000)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=30_000)  # its last result came first
     return outcome
 
 
