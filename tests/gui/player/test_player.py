@@ -121,6 +121,8 @@ def shown_colour_index(player: PlayerWidget) -> int:
 
 
 def wait_shown(qtbot, player: PlayerWidget, index: int) -> None:
+    """Frame `index` painted, and the image on screen is that frame. Call it on a paused
+    player: playing, a newer frame can be set (not painted yet) after `index` was painted."""
     qtbot.waitUntil(lambda: player.view.painted_index == index, timeout=WAIT_MS)
     assert shown_colour_index(player) == index
 
@@ -307,10 +309,10 @@ def test_loop_wraps_back_to_its_start(make_player, colour_clip, qtbot):
     qtbot.waitUntil(lambda: len(positions) > 3 and positions[-1] < max(positions) - 0.1,
                     timeout=WAIT_MS)
     assert min(positions) >= 0.4 and max(positions) < 0.8
-    wait_shown(qtbot, player, player.current_frame_index())
+    player.pause()  # a still target: while it plays, the next frame can replace the image
+    wait_shown(qtbot, player, player.current_frame_index())  # before the last one is painted
     player.set_loop(None, None)
     assert player.loop_range() is None and not player.loop_label.isVisible()
-    player.pause()
 
 
 def test_loop_wraps_keep_the_picture_in_step(make_player, colour_clip, qtbot):
@@ -428,8 +430,8 @@ def test_seek_while_playing_plays_on_from_there(make_player, colour_clip, qtbot)
     player.seek(1.5)
     assert player.is_playing() and 1.5 <= player.position() < 1.6
     qtbot.waitUntil(lambda: player.position() > 1.6, timeout=WAIT_MS)
+    player.pause()  # a still target (see test_loop_wraps_back_to_its_start)
     wait_shown(qtbot, player, player.current_frame_index())
-    player.pause()
 
 
 NULL_DEVICE_SCRIPT = textwrap.dedent("""
