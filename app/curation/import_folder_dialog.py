@@ -28,7 +28,13 @@ from shiboken6 import isValid
 
 from mmla_app.curation.project_dialogs import form_dialog, path_row
 from mmla_app.widgets.screen_fit import available_size, fit_resize
-from mmla_core.datasets.auto import FOLDER_IMPORT_KINDS, KIND_MEANINGS, KindPick, pick_kind
+from mmla_core.datasets.auto import (
+    FOLDER_IMPORT_KINDS,
+    KIND_MEANINGS,
+    KindPick,
+    kind_imported_before,
+    pick_kind,
+)
 from mmla_core.datasets.mmla_pick import AmbiguousKindError
 
 KIND_ROW = "What it is"  # the kind choice's label: the GUI's words for `--kind`
@@ -95,6 +101,23 @@ class ImportFolderDialog(QDialog):
                            else str(refusal))
         self._fit_text()
         self.kind_combo.setFocus(Qt.FocusReason.OtherFocusReason)
+        folder = self._folder()
+        if isinstance(refusal, AmbiguousKindError) and folder is not None:
+            kinds = [kind for kind, _what in refusal.choices]
+            self.runner.submit(kind_imported_before, folder, kinds, channel="before",
+                               on_success=lambda kind: self._offer_before(folder, kind))
+
+    def _offer_before(self, folder: Path, kind: str | None) -> None:
+        """A folder this project imported before as one of the kinds: that kind is chosen (the
+        person still presses Import), unless they chose one meanwhile."""
+        if (kind is None or not isValid(self) or folder != self._folder()
+                or self.kind_combo.currentData() != "auto"):
+            return
+        self.kind_combo.setCurrentIndex(self.kind_combo.findData(kind))
+        self.error.setText(f"{self.error.text()} This project imported this folder as "
+                           f"{kind_title(kind)} before: that is chosen; press Import to import "
+                           "it so again.")
+        self._fit_text()
 
     def _fit_text(self) -> None:
         """Grow to the height the wrapped refusal needs at this width (else its last lines and

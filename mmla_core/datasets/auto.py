@@ -7,18 +7,19 @@ importer for the same path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from mmla_core.datasets.eaf_import import import_eaf
 from mmla_core.datasets.folder import folder_contents, import_folder
 from mmla_core.datasets.manifest_pick import find_manifest
-from mmla_core.datasets.mmla_layout import import_mmla
+from mmla_core.datasets.mmla_layout import dataset_folders, import_mmla
 from mmla_core.datasets.mmla_pick import refuse_if_clips_too, tsv_files
 from mmla_core.datasets.report import DatasetImportError, ImportReport
 from mmla_core.datasets.sharegpt import import_sharegpt
 from mmla_core.store import Store
+from mmla_core.store.catalog import datasets_by_root
 
 # What a path can be imported as (`mmla import --kind`, the GUI import dialogs' kind choice):
 # kind -> (its name in words, what importing as it reads)
@@ -79,6 +80,20 @@ def pick_kind(path: Path, *, manifest: Path | None = None) -> KindPick:
         return KindPick("folder", ignored)
     raise DatasetImportError("; ".join([contents.nothing_message(path), *ignored,
                                         *not_manifests]))
+
+
+def kind_imported_before(store: Store, path: Path, kinds: Iterable[str]) -> str | None:
+    """The first of `kinds` this project imported `path` as before: a dataset of that kind is
+    rooted where importing `path` as it roots one (each MMLA dataset folder for mmla, the
+    folder itself otherwise). What the project holds, not a remembered setting: a folder that
+    reads two ways is offered again as what it was made of."""
+    folder = path.resolve()
+    for kind in kinds:
+        roots = ([f.resolve() for f in dataset_folders(folder)] if kind == "mmla"
+                 and folder.is_dir() else [folder])
+        if any(datasets_by_root(store, str(root), kind) for root in roots):
+            return kind
+    return None
 
 
 def _manifest_meant(folder: Path) -> tuple[bool, list[str]]:

@@ -202,3 +202,19 @@ def test_a_kind_the_folder_is_not_is_refused_saying_what_and_where(store, folder
     assert said in str(refused.value) and str(folder) in str(refused.value)
     assert [d["name"] for d in list_datasets(store)] == ["kept"]
     assert store.query("SELECT * FROM clips ORDER BY id") == before
+
+
+@pytest.mark.parametrize("kind", ["mmla", "folder"])
+def test_the_kind_a_two_way_folder_was_imported_as_is_found_again(tmp_path, kind):
+    """What the GUI offers when it asks again: the project's own datasets say it (each MMLA
+    dataset folder's root for mmla, the folder's for a clip folder)."""
+    from mmla_core.datasets.auto import kind_imported_before
+
+    tree = make_mmla_tree(tmp_path / "mmla", {"MIntRec": {"train": 1}})
+    tiny_clip(tree.root / "take1.mp4")
+    with open_store(tmp_path / f"{kind}.sqlite") as store:
+        assert kind_imported_before(store, tree.root, ["mmla", "folder"]) is None
+        import_path(store, tree.root, kind=kind)
+        assert kind_imported_before(store, tree.root, ["mmla", "folder"]) == kind
+        assert kind_imported_before(store, tree.root, ["eaf"]) is None
+        assert kind_imported_before(store, tmp_path, ["mmla", "folder"]) is None

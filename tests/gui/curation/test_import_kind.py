@@ -100,6 +100,30 @@ def test_a_dropped_two_way_folder_opens_the_dialog_on_it_with_the_choice(
     assert [d[:2] for d in imported_rows(window.db_path)["datasets"]] == [("MIntRec", "mmla")]
 
 
+def test_a_two_way_folder_imported_before_is_offered_as_what_it_was(
+        make_window, qtbot, tmp_path, two_way_folder):
+    """The project's datasets say what the folder was imported as: a re-import (here a drop)
+    asks again with that kind chosen; Import re-imports it so."""
+    window = make_window(tmp_path / "gui.sqlite")
+    dialog = open_on(window, two_way_folder)
+    choose_kind(dialog, "folder")
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: status_said(window, "Imported recordings: 4 new clips"), timeout=WAIT)
+    qtbot.waitUntil(lambda: window.importer.progress.isHidden(), timeout=WAIT)
+    first = window.import_dialog
+    window.importer.start(two_way_folder)  # dropped again
+    qtbot.waitUntil(lambda: window.import_dialog is not first
+                    and "imported this folder as Folder of clips before" in
+                    window.import_dialog.error.text(), timeout=WAIT)
+    dialog = window.import_dialog
+    assert dialog.kind_combo.currentData() == "folder" and "raw/take1.mp4" in dialog.error.text()
+    assert dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width())
+    before = imported_rows(window.db_path)
+    qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: status_said(window, "Imported recordings: 0 new clips"), timeout=WAIT)
+    assert imported_rows(window.db_path) == before  # the same dataset again, no second copy
+
+
 def test_a_kind_the_folder_is_not_says_what_and_where_and_changes_nothing(
         make_window, qtbot, tmp_path, two_way_folder):
     window = make_window(tmp_path / "gui.sqlite")
