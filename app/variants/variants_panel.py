@@ -309,7 +309,10 @@ class VariantsPanel(QWidget):
 
     def _fill_list(self, state: dict) -> None:
         """A source clip: its variants. A variant: its parent, its siblings (itself marked)
-        and its own variants, so the tab never goes empty on a variant."""
+        and its own variants, so the tab never goes empty on a variant. The row the person
+        picked stays picked through a reload (clips changed elsewhere), while it is listed."""
+        current = self.variant_list.currentItem()
+        picked = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
         self.variant_list.clear()
         clip, parent = state["clip"], state.get("parent")
         if parent is not None:
@@ -323,6 +326,10 @@ class VariantsPanel(QWidget):
         for variant in state["variants"]:
             self._add_item(variant["id"], f"{indent}#{variant['id']}  {variant['badge']}",
                            f"{variant['external_id']}\n{variant['path'] or ''}")
+        for row in range(self.variant_list.count() if picked is not None else 0):
+            if self.variant_list.item(row).data(Qt.ItemDataRole.UserRole) == picked:
+                self.variant_list.setCurrentRow(row)
+                break
 
     def _add_item(self, clip_id: int, text: str, tip: str, *, is_variant: bool = True) -> None:
         item = QListWidgetItem(text)

@@ -12,7 +12,7 @@ from mmla_app.curation.clip_table import COLUMN_KEYS
 from mmla_app.runtime.change_bus import change_bus
 from mmla_app.runtime.project import Project
 from mmla_app.variants.variants_panel import RANDOM_DONOR, VariantsPanel
-from mmla_core.changes import CLIPS, LABELS
+from mmla_core.changes import CLIPS, LABELS, Changes
 from mmla_core.media.decode import decode_frames_at, frame_times
 from mmla_core.store import open_store
 from mmla_core.store.catalog import clip_media_path, get_clip
@@ -124,6 +124,23 @@ def test_mmabench_set_play_and_delete(qtbot, panel, tiny_project):
         click(qtbot, panel.delete_button)
     assert len(variants(tiny_project.db_path, clip_a)) == 4 and not path.exists()
     assert panel.variant_list.count() == 4
+
+
+def test_a_reload_from_elsewhere_keeps_the_variant_the_person_picked(qtbot, panel,
+                                                                    tiny_project):
+    """Clips change elsewhere (an import, the CLI) while a variant is picked in the list: the
+    list reloads and the same variant stays picked, with Play and Delete still enabled."""
+    clip_a = tiny_project.clip_ids[0]
+    select(qtbot, panel, clip_a)
+    create(qtbot, panel, "frames_black")
+    create(qtbot, panel, "audio_silent")
+    assert panel.variant_list.count() == 2
+    picked = panel.variant_list.item(1).data(Qt.ItemDataRole.UserRole)
+    panel.variant_list.setCurrentRow(1)
+    with qtbot.waitSignal(panel.state_loaded, timeout=WAIT_MS):
+        change_bus().announce(Changes.of(CLIPS), None)  # as the change poll does
+    assert panel.variant_list.currentItem().data(Qt.ItemDataRole.UserRole) == picked
+    assert panel.play_button.isEnabled() and panel.delete_button.isEnabled()
 
 
 def test_a_recipe_that_cannot_apply_reports_the_clip(qtbot, panel, tiny_project):
