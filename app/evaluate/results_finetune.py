@@ -110,8 +110,14 @@ class FinetuneTab(QWidget):
                            on_error=self._failed)
 
     def _on_loaded(self, result) -> None:
+        """Fill both tables. A reload (a run landed) may add rows above the ones picked: the
+        runs and the summary line the person picked stay picked, not the row numbers."""
         if not isValid(self):
             return
+        picked_runs = self._picked_runs()
+        picked_lines = {_line_key(self.lines[index.row()])
+                        for index in self.summary.selectedIndexes()
+                        if index.row() < len(self.lines)}
         self.rows, summary = result
         self.lines = summary
         _fill(self.summary, [[line["task"], line["model"], line["split"],
@@ -121,14 +127,20 @@ class FinetuneTab(QWidget):
         flags = flag_lines(summary)
         self.flags.setText("" if not flags else "! Settings differ, not comparable as they "
                            "are:\n" + "\n".join(flags))
-        self._on_summary_selected()
         _fill(self.runs, [[r.task, r.kind, r.run_id, r.model,
                            f"#{r.job_id} {r.job_name}" if r.job_id else "", f"{r.dataset} / "
                            f"{r.split}", r.status, r.n,
                            "" if r.accuracy is None else f"{r.accuracy:.2f}",
                            "" if r.macro_f1 is None else f"{r.macro_f1:.2f}"]
                           for r in self.rows], [r.run_id for r in self.rows])
+        _select_rows(self.summary, [_line_key(line) in picked_lines for line in self.lines])
+        _select_rows(self.runs, [row.run_id in picked_runs for row in self.rows])
+        self._on_summary_selected()
         self.loaded.emit(len(self.rows))
+
+    def _picked_runs(self) -> set[int]:
+        return {self.rows[index.row()].run_id for index in self.runs.selectedIndexes()
+                if index.row() < len(self.rows)}
 
     def _flagged_line(self) -> dict | None:
         rows = {index.row() for index in self.summary.selectedIndexes()}
@@ -160,16 +172,10 @@ class FinetuneTab(QWidget):
         self.rerun_started.emit(request)
 
     def select_pair(self, run_a: int, run_b: int) -> None:
-        self.runs.clearSelection()
-        mode = self.runs.selectionMode()
-        self.runs.setSelectionMode(QTableWidget.SelectionMode.MultiSelection)
-        for r, row in enumerate(self.rows):
-            if row.run_id in (run_a, run_b):
-                self.runs.selectRow(r)
-        self.runs.setSelectionMode(mode)
+        _select_rows(self.runs, [row.run_id in (run_a, run_b) for row in self.rows])
 
     def _diff_selected(self) -> None:
-        picked = sorted({self.rows[index.row()].run_id for index in self.runs.selectedIndexes()})
+        picked = sorted(self._picked_runs())
         if len(picked) != 2:
             self.hint.setText("Select two runs to compare their configs.")
             self.diff.setRowCount(0)
@@ -189,6 +195,21 @@ class FinetuneTab(QWidget):
     def _failed(self, exc: Exception) -> None:
         if isValid(self):
             self.hint.setText(f"Could not load the comparison: {exc}")
+
+
+def _line_key(line: dict) -> tuple:
+    return line["task"], line["model"], line["split"]
+
+
+def _select_rows(table: QTableWidget, chosen: list[bool]) -> None:
+    """Select exactly the rows marked True (several at once, whatever the table's mode)."""
+    table.clearSelection()
+    mode = table.selectionMode()
+    table.setSelectionMode(QTableWidget.SelectionMode.MultiSelection)
+    for r, wanted in enumerate(chosen):
+        if wanted:
+            table.selectRow(r)
+    table.setSelectionMode(mode)
 
 
 def _text(value) -> str:

@@ -58,6 +58,29 @@ def test_results_view_lines_up_zero_shot_and_sft_with_config_diff(qtbot, tiny_pr
     view.close()
 
 
+def test_a_run_landing_while_two_are_compared_keeps_the_pair_picked(qtbot, tiny_project,
+                                                                     trained, project_of):
+    """A run finishes (an evaluation, a training's test run) while the person compares two:
+    the tab reloads, and the two runs picked, not the two rows that were picked, stay picked
+    and compared."""
+    view = ResultsView(project_of(tiny_project.db_path))
+    qtbot.addWidget(view)
+    view.show()
+    tab = view.finetune
+    qtbot.waitUntil(lambda: tab.runs.rowCount() == 2, timeout=WAIT)
+    with qtbot.waitSignal(tab.diffed, timeout=WAIT):
+        tab.select_pair(trained["zero"], trained["sft"])
+    with open_store(tiny_project.db_path) as store:  # another process
+        later = add_run(store, ["joy"] * 3, gold=GOLD)
+    with qtbot.waitSignal(tab.loaded, timeout=WAIT):
+        tab.reload()  # as a RUNS change does
+    assert tab.runs.rowCount() == 3
+    picked = {int(tab.runs.item(index.row(), 2).text()) for index in tab.runs.selectedIndexes()}
+    assert picked == {trained["zero"], trained["sft"]} and later not in picked
+    assert tab.hint.text().startswith(f"Run A = #{trained['zero']}, run B = #{trained['sft']}")
+    view.close()
+
+
 def test_adapter_picker_offers_the_trained_adapter(qtbot, tiny_project, trained, project_of):
     picker = AdapterPicker(project_of(tiny_project.db_path))
     qtbot.addWidget(picker)
