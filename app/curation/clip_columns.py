@@ -1,4 +1,4 @@
-"""The clip list's columns: their order, their compact cells and how the width is shared.
+"""The clip list's columns: their order and how the width is shared (cells: clip_cells.py).
 
 The browser is narrow (482 px of list on a 1366x768 screen, 532 px at 1600x1000). What tells a
 curator which utterance is which, and where it stands, comes first and stays in view without
@@ -34,44 +34,43 @@ LEAD = COLUMN_KEYS[:COLUMN_KEYS.index("transcript")]  # the columns kept in view
 MIN_TRANSCRIPT_WIDTH = 150
 # Labels grow to the longest label list in view up to this (many tasks would take the browser)
 MAX_LABELS_WIDTH = 240
+# External ids widen to what the ids in view need up to this: 'Ses01F_impro01_F000' (IEMOCAP)
+# whole where there is room, else cut in the middle keeping its end. Never under the default:
+# a labelled variant's recipe has only this cell ('↳ capt…'praise'')
+MAX_IDS_WIDTH = 160
 # Each column's width until a person drags its border; also the floor a remembered width gives
 # way to in a narrow window (`fit_widths`). The transcript is not here: it takes the rest.
 DEFAULT_WIDTHS = {"id": 44, "external_id": 92, "labels": 96, "verdict": 30, "reviewed_by": 52,
                   "dataset": 64, "split": 44, "duration_s": 60, "health": 84}
-VERDICT_MARKS = {"accept": "✓", "reject": "✗"}
 
 
-def verdict_mark(verdict: str | None) -> str:
-    """One mark per verdict (coloured by the model); an unknown verdict is shown as written."""
-    return "" if not verdict else VERDICT_MARKS.get(verdict, verdict)
-
-
-def reviewers_short(reviewed_by: str, annotator: str) -> str:
-    """'ana +2': the curator's own name when they reviewed the clip (what they look for), else
-    the first reviewer's, and how many others did. The whole list is in the tooltip."""
-    names = [name for name in reviewed_by.split(", ") if name]
-    if not names:
-        return ""
-    first = annotator if annotator in names else names[0]
-    return first if len(names) == 1 else f"{first} +{len(names) - 1}"
-
-
-def fit_widths(viewport: int, user: dict[str, int], labels_wanted: int,
+def fit_widths(viewport: int, user: dict[str, int], wanted: dict[str, int],
                dragged: str | None = None) -> dict[str, int]:
     """Every column's width in a list `viewport` px wide.
 
-    `user` holds the widths a person dragged (remembered across sessions); Labels, unless
-    dragged, is as wide as `labels_wanted` allows within its share; the transcript takes what
-    the columns before it leave, to the right edge, never less than MIN_TRANSCRIPT_WIDTH.
+    `user` holds the widths a person dragged (remembered across sessions); `wanted` what the
+    External ids and the label lists in view need: each, unless dragged, gets that within its
+    share; the transcript takes what the columns before it leave, to the right edge, never less
+    than MIN_TRANSCRIPT_WIDTH.
     A remembered width that would push the transcript under its minimum gives way on screen
     (`_give_way`); the setting keeps it, so a wider window shows it again.
     """
     widths = {key: user.get(key, default) for key, default in DEFAULT_WIDTHS.items()}
+    if "external_id" not in user:
+        widths["external_id"] = _auto_ids(viewport, widths, wanted["external_id"])
     if "labels" not in user:
-        widths["labels"] = _auto_labels(viewport, widths, labels_wanted)
+        widths["labels"] = _auto_labels(viewport, widths, wanted["labels"])
     _give_way(widths, viewport - MIN_TRANSCRIPT_WIDTH, dragged)
     widths["transcript"] = max(MIN_TRANSCRIPT_WIDTH, viewport - sum(widths[k] for k in LEAD))
     return widths
+
+
+def _auto_ids(viewport: int, widths: dict[str, int], wanted: int) -> int:
+    """What the ids need, up to MAX_IDS_WIDTH and as far as it leaves Labels their default and
+    the transcript its minimum; never under the default."""
+    others = sum(widths[key] for key in LEAD if key not in ("external_id", "labels"))
+    room = viewport - others - DEFAULT_WIDTHS["labels"] - MIN_TRANSCRIPT_WIDTH
+    return max(DEFAULT_WIDTHS["external_id"], min(wanted, MAX_IDS_WIDTH, room))
 
 
 def _auto_labels(viewport: int, widths: dict[str, int], wanted: int) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from mmla_app.curation.clip_table import format_duration
+from mmla_app.curation.clip_cells import format_duration
 from mmla_app.runtime.runner import Runner
 from mmla_app.theme import health_colour
 from mmla_app.widgets.elided_label import ElidedLabel

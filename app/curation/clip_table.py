@@ -7,8 +7,6 @@ through QSortFilterProxyModel, whose per-row Python callbacks take seconds at th
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -23,15 +21,15 @@ from PySide6.QtWidgets import (
 )
 
 from mmla_app import settings
+from mmla_app.curation.clip_cells import cell_text, cell_tooltip, overflow_span
 from mmla_app.curation.clip_columns import (
     COLUMN_KEYS,
     COLUMNS,
     DEFAULT_WIDTHS,
     HEADER_TIPS,
+    MAX_IDS_WIDTH,
     MAX_LABELS_WIDTH,
     fit_widths,
-    reviewers_short,
-    verdict_mark,
 )
 from mmla_app.theme import health_colour
 from mmla_core.store.browse import (
@@ -42,23 +40,15 @@ from mmla_core.store.browse import (
     next_unreviewed,
     sort_indexes,
 )
-from mmla_core.variants.recipes import badge
 
 _NUMERIC = {"id", "duration_s"}
 _TRANSCRIPT = COLUMN_KEYS.index("transcript")
 _EXTERNAL_ID = COLUMN_KEYS.index("external_id")
-# the cells a variant's recipe may run on into while they are empty (a variant rarely has
-# labels or a verdict): 92 px cut 'caption prepended: 'praise'' to 'captio…'
-_OVERFLOW = tuple(COLUMN_KEYS.index(key) for key in ("labels", "verdict", "reviewed_by"))
 _SPAN_MARGIN_ROWS = 4  # spans set a little past the viewport, so a scroll step shows them
 _LABELS = COLUMN_KEYS.index("labels")
 # a row update past this many rows re-measures the Labels column at the next fit instead
 _MEASURE_ROWS_MAX = 200
 _VERDICT_COLOURS = {"accept": "#15803d", "reject": "#b91c1c"}
-
-
-def format_duration(seconds: float | None) -> str:
-    return "—" if seconds is None else f"{seconds:.2f} s"
 
 
 class ClipTableModel(QAbstractTableModel):
@@ -200,7 +190,7 @@ class ClipTableModel(QAbstractTableModel):
             fold = ""
             if key == "id" and row.id in self._parents:
                 fold = "▾" if row.id not in self._collapsed else "▸"
-            return _display(row, key, fold, self._annotator)
+            return cell_text(row, key, fold, self._annotator)
         return self._decoration(row, key, role)
 
     def _decoration(self, row: BrowseRow, key: str, role: int) -> Any:
@@ -209,7 +199,7 @@ class ClipTableModel(QAbstractTableModel):
                 return "\n".join(f"{task}: {label}" for task, label in row.labels.items())
             if key == "id" and row.id in self._parents:
                 return "Click ▾ / ▸ to fold or unfold this clip's variants"
-            return _tooltip(row, key)
+            return cell_tooltip(row, key)
         if role == Qt.ItemDataRole.DecorationRole and key in ("health", "external_id"):
             return self._dot(health_colour(row.health))
         if role == Qt.ItemDataRole.ForegroundRole and key == "verdict" and row.verdict:
@@ -235,79 +225,14 @@ class ClipTableModel(QAbstractTableModel):
         return self._icons[colour]
 
 
-def _display(row: BrowseRow, key: str, fold: str = "", annotator: str = "") -> str:
-    if key == "id":
-        return f"{fold} {row.id}" if fold else str(row.id)
-    if key == "external_id" and row.parent_clip_id:
-        return variant_text(row)
-    if key == "duration_s":
-        return format_duration(row.duration_s)
-    if key == "health":
-        return row.health.replace("_", " ")
-    if key == "transcript":
-        text = " ".join(row.transcript.split())  # one line, even for multi-line text
-        return f"↳ {text}" if row.parent_clip_id else text
-    if key == "labels":
-        return row.label_summary
-    if key == "verdict":
-        return verdict_mark(row.verdict)
-    if key == "reviewed_by":
-        return reviewers_short(row.reviewed_by, annotator)
-    value = getattr(row, key)
-    return "" if value is None else str(value)
-
-
-def variant_text(row: BrowseRow) -> str:
-    """A variant row's External id: what it is ('↳ frames black'), not its long generated id."""
-    return f"↳ {_recipe_text(row.recipe_json) or row.external_id}"
-
-
-def overflow_span(row: BrowseRow) -> int:
-    """How many columns a row's External id cell covers: a variant's recipe runs on into the
-    empty Labels / Verdict / Reviewed by cells after it (as a spreadsheet's text does)."""
-    if not row.parent_clip_id:
-        return 1
-    span = 1
-    for column in _OVERFLOW:
-        if _display(row, COLUMN_KEYS[column]):
-            break
-        span += 1
-    return span
-
-
-class VariantElideDelegate(QStyledItemDelegate):
-    """A variant's recipe cut in the middle when even its span is too narrow (a labelled
-    variant has none): 'frames…blurred' tells two recipes apart, 'frames…' does not."""
+class MiddleElideDelegate(QStyledItemDelegate):
+    """An External id too long for its column is cut in the middle, where ids and recipes
+    are alike: 'Ses01F_i…F000' keeps the utterance's number (IEMOCAP), a variant's recipe
+    'frames…blurred' tells two recipes apart ('frames…' did not)."""
 
     def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:
         super().initStyleOption(option, index)
-        row = index.model().row_at(index.row())
-        if row is not None and row.parent_clip_id:
-            option.textElideMode = Qt.TextElideMode.ElideMiddle
-
-
-@lru_cache(maxsize=4096)
-def _recipe_text(recipe_json: str | None) -> str:
-    """What a variant is ('frames black', 'audio ← clip 17'), from its stored recipe: its
-    generated id is long and alike for every variant of a clip ('' when unreadable)."""
-    try:
-        return badge(json.loads(recipe_json or "{}"))
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return ""
-
-
-def _tooltip(row: BrowseRow, key: str) -> str | None:
-    """The whole value of a cell that is cut or compact (and the columns past the transcript's
-    end, in the External id's)."""
-    if key == "external_id":
-        tip = (f"{row.external_id}\n{row.dataset} · {row.split or 'no split'} · "
-               f"{format_duration(row.duration_s)}\nhealth: {row.health}")
-        return f"variant of clip {row.parent_clip_id}: {tip}" if row.parent_clip_id else tip
-    if key == "verdict":
-        return f"Verdict: {row.verdict}" if row.verdict else None
-    if key == "reviewed_by":
-        return f"Reviewed by {row.reviewed_by}" if row.reviewed_by else None
-    return {"transcript": row.transcript, "health": row.health}.get(key)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
 class ClipTableView(QTableView):
@@ -330,7 +255,7 @@ class ClipTableView(QTableView):
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(24)
         self._size_columns()
-        self.setItemDelegateForColumn(_EXTERNAL_ID, VariantElideDelegate(self))
+        self.setItemDelegateForColumn(_EXTERNAL_ID, MiddleElideDelegate(self))
         self._spans: dict[int, int] | None = None  # position -> columns spanned, as set now
         for signal in (model.modelReset, model.layoutChanged):
             signal.connect(self._respan_variants)
@@ -357,7 +282,7 @@ class ClipTableView(QTableView):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._user_widths = {key: width for key, width in settings.browser_column_widths().items()
                              if key in DEFAULT_WIDTHS}
-        self._labels_wanted: int | None = None  # measured at the first fit
+        self._wanted: dict[str, int] | None = None  # what the cells need: measured at a fit
         for column in range(len(COLUMN_KEYS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
         self._sizing = False  # True while widths set here (not the user's) are applied
@@ -365,16 +290,36 @@ class ClipTableView(QTableView):
         header.sectionResized.connect(self._on_section_resized)
 
     def _measure_labels(self, *_args) -> None:
-        """Rows arrived or moved: measure again what the label lists need (at the next fit)."""
-        self._labels_wanted = None
+        """Rows arrived or moved: measure again what the ids and label lists need."""
+        self._wanted = None
         self._fit_columns()
+
+    def _measure(self) -> dict[str, int]:
+        """What the External ids and the label lists from the top of the view need. Not at
+        every resize: Qt reads up to 1,000 rows for the labels (23 ms on 61k clips); the ids
+        are measured as text (2 ms), skipping variants (their recipe runs on past the cell)."""
+        labels = min(max(self.sizeHintForColumn(_LABELS), DEFAULT_WIDTHS["labels"]),
+                     MAX_LABELS_WIDTH)
+        model, first = self.model(), max(self.rowAt(0), 0)
+        ids: dict[str, int] = {}  # each id in view -> a row showing it
+        for position in range(first, min(first + 1000, model.rowCount())):
+            row = model.row_at(position)
+            if not row.parent_clip_id:
+                ids.setdefault(row.external_id, position)
+        if not ids:
+            return {"labels": labels, "external_id": DEFAULT_WIDTHS["external_id"]}
+        metrics = self.fontMetrics()
+        sample, position = next(iter(ids.items()))
+        padding = self.sizeHintForIndex(model.index(position, _EXTERNAL_ID)).width() - \
+            metrics.horizontalAdvance(sample)  # the health dot and the margins
+        widest = max(metrics.horizontalAdvance(text) for text in ids)
+        return {"labels": labels, "external_id": min(widest + padding, MAX_IDS_WIDTH)}
 
     def _follow_labels(self, top_left: QModelIndex, bottom_right: QModelIndex, *_roles) -> None:
         """A row changed (a relabel here, or `mmla label` through the change bus): Labels widens
         at once when the new label list needs more. Only the changed rows are measured (an
         outside label a second must stay cheap); the column narrows at the next reload."""
-        if self._labels_wanted is None or not \
-                top_left.column() <= _LABELS <= bottom_right.column():
+        if self._wanted is None or not top_left.column() <= _LABELS <= bottom_right.column():
             return
         rows = range(top_left.row(), bottom_right.row() + 1)
         if len(rows) > _MEASURE_ROWS_MAX:
@@ -382,18 +327,16 @@ class ClipTableView(QTableView):
             return
         needed = max(self.sizeHintForIndex(self.model().index(row, _LABELS)).width()
                      for row in rows)
-        if needed > self._labels_wanted:
-            self._labels_wanted = min(needed, MAX_LABELS_WIDTH)
+        if needed > self._wanted["labels"]:
+            self._wanted["labels"] = min(needed, MAX_LABELS_WIDTH)
             self._fit_columns()
 
     def _fit_columns(self, dragged: str | None = None) -> None:
-        """Apply `fit_widths` (the transcript to the right edge, Labels as the lists need,
-        remembered widths giving way in a narrow window)."""
-        if self._labels_wanted is None:  # not at every resize: Qt reads up to 1,000 rows
-            self._labels_wanted = min(max(self.sizeHintForColumn(_LABELS),  # (23 ms on
-                                          DEFAULT_WIDTHS["labels"]), MAX_LABELS_WIDTH)  # 61k)
-        widths = fit_widths(self.viewport().width(), self._user_widths, self._labels_wanted,
-                            dragged)
+        """Apply `fit_widths` (the transcript to the right edge, ids and Labels as the cells
+        need, remembered widths giving way in a narrow window)."""
+        if self._wanted is None:
+            self._wanted = self._measure()
+        widths = fit_widths(self.viewport().width(), self._user_widths, self._wanted, dragged)
         self._sizing = True
         try:
             for column, key in enumerate(COLUMN_KEYS):

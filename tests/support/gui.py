@@ -1,7 +1,7 @@
 """Small helpers for driving the real main window in GUI tests."""
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QStyle, QStyleOptionViewItem
 
 from mmla_core.store.db import open_store
 
@@ -35,3 +35,23 @@ def confirm_delete(qtbot, dialog) -> None:
     delete = next(b for b in dialog.confirm_box.buttons()
                   if dialog.confirm_box.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole)
     delete.click()
+
+
+def visible_text(view, position: int, column: int | None = None) -> str:
+    """A clip list cell's text as painted (the External id's unless `column`): the delegate's
+    option, cut to its text rectangle."""
+    from mmla_app.curation.clip_table import COLUMN_KEYS
+
+    column = COLUMN_KEYS.index("external_id") if column is None else column
+    index = view.model().index(position, column)
+    option = QStyleOptionViewItem()
+    option.initFrom(view)
+    option.textElideMode = view.textElideMode()  # as the view's own paint sets it
+    delegate = view.itemDelegateForColumn(column) or view.itemDelegate()
+    delegate.initStyleOption(option, index)
+    option.rect = view.visualRect(index)
+    style = view.style()
+    text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, view)
+    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
+    return option.fontMetrics.elidedText(option.text, option.textElideMode,
+                                         text_rect.width() - 2 * margin)

@@ -1,8 +1,8 @@
 """The clip list's columns at the browser widths of a 1366x768 and a 1600x1000 screen: the clip's
 id and name, its labels and the start of its transcript are in view without sideways scrolling
-(the transcript used to start 144 px past the edge at 1366x768); Labels follow the label lists,
-also after a relabel; a border the user drags is kept and remembered, and gives way, on screen,
-when the window is too narrow for it and the transcript."""
+(the transcript used to start 144 px past the edge at 1366x768); External ids and Labels follow
+what their cells hold, Labels also after a relabel; a border the user drags is kept and
+remembered, and gives way, on screen, when the window is too narrow for it and the transcript."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from mmla_app import settings
 from mmla_app.curation.clip_table import COLUMN_KEYS, ClipTableModel, ClipTableView
 from mmla_core.store.browse import BrowseRow
+from tests.support.gui import visible_text
 
 pytestmark = pytest.mark.gui
 LABELS = COLUMN_KEYS.index("labels")
@@ -81,6 +82,19 @@ def test_labels_show_whole_where_the_browser_has_room(qtbot):
     view = _view(qtbot, BROWSER_1600)
     needed = view.sizeHintForColumn(LABELS)  # 'ask for help, neutral' unelided
     assert view.columnWidth(LABELS) >= needed > 96
+
+
+def test_long_ids_keep_their_distinct_end_and_show_whole_where_there_is_room(qtbot):
+    rows = [replace(row, external_id=f"Ses01F_impro01_F00{n}")  # IEMOCAP's ids
+            for n, row in enumerate(_rows())]
+    narrow = _view(qtbot, BROWSER_1366, rows)
+    shown = [visible_text(narrow, position) for position in range(3)]
+    assert [text[-4:] for text in shown] == ["F000", "F001", "F002"]  # cut in the middle
+    assert transcript_shown(narrow) >= TRANSCRIPT_SHOWN
+    wide = _view(qtbot, BROWSER_1600, rows)
+    assert [visible_text(wide, position) for position in range(3)] == \
+        [row.external_id for row in rows]
+    assert transcript_shown(wide) >= TRANSCRIPT_SHOWN
 
 
 def test_a_relabel_to_a_long_label_widens_labels_without_a_reload(qtbot):

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
 
 from mmla_app.curation.clip_table import COLUMN_KEYS, ClipTableModel, ClipTableView
 from mmla_core.store.browse import BrowseRow
+from tests.support.gui import visible_text
 
 pytestmark = pytest.mark.gui
 EXTERNAL_ID = COLUMN_KEYS.index("external_id")
@@ -39,22 +39,6 @@ def _view(qtbot, rows, height: int = 400) -> ClipTableView:
     view.show()
     qtbot.waitExposed(view)
     return view
-
-
-def visible_text(view: ClipTableView, position: int) -> str:
-    """The External id text as painted: the delegate's option, cut to its text rectangle."""
-    index = view.model().index(position, EXTERNAL_ID)
-    option = QStyleOptionViewItem()
-    option.initFrom(view)
-    option.textElideMode = view.textElideMode()  # as the view's own paint sets it
-    delegate = view.itemDelegateForColumn(EXTERNAL_ID) or view.itemDelegate()
-    delegate.initStyleOption(option, index)
-    option.rect = view.visualRect(index)
-    style = view.style()
-    text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, view)
-    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
-    return option.fontMetrics.elidedText(option.text, option.textElideMode,
-                                         text_rect.width() - 2 * margin)
 
 
 def test_each_variant_row_shows_its_whole_recipe(qtbot):
