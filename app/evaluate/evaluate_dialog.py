@@ -133,10 +133,12 @@ class EvaluateDialog(QDialog):
             self._show(NO_MODEL_HINT)
         elif self.status.text() == NO_MODEL_HINT:
             self._show("")
+        picked = self.resume_combo.currentData()  # a reload puts the newest first: keep it
         self.resume_combo.clear()
         for run in choices["unfinished"]:
             self.resume_combo.addItem(f"#{run['id']} {run['task'] or ''} ({run['status']})",
                                       run["id"])
+        self.resume_combo.setCurrentIndex(max(self.resume_combo.findData(picked), 0))
         self._update_buttons()
 
     def _on_dataset(self, dataset_id: int) -> None:

@@ -149,6 +149,33 @@ def test_cancel_then_stop_now_keeps_the_window_up(dialog, qtbot, tiny_project, m
                     == "failed", timeout=WAIT)
 
 
+def _cancelled_run(db_path) -> int:
+    """An evaluation run cut short (Resume lists it), written by another connection."""
+    from mmla_core.store.results import finish_run, start_run
+
+    with open_store(db_path) as store:
+        run_id = start_run(store, "eval", split="train")
+        finish_run(store, run_id, "cancelled")
+    return run_id
+
+
+def test_a_run_cut_short_elsewhere_keeps_the_run_picked_for_resume(dialog, qtbot, tiny_project):
+    """Runs change elsewhere (another window's or the CLI's evaluation) while a run is picked
+    under Unfinished runs: the list reloads, and Resume still resumes the run picked, not the
+    newest one the reload put first."""
+    from mmla_app.runtime.change_bus import change_bus
+    from mmla_core.changes import RUNS, Changes
+
+    older, _newer = _cancelled_run(tiny_project.db_path), _cancelled_run(tiny_project.db_path)
+    change_bus().announce(Changes.of(RUNS), None)  # as the change poll does
+    qtbot.waitUntil(lambda: dialog.resume_combo.count() == 2, timeout=WAIT)
+    dialog.resume_combo.setCurrentIndex(dialog.resume_combo.findData(older))
+    _cancelled_run(tiny_project.db_path)
+    change_bus().announce(Changes.of(RUNS), None)
+    qtbot.waitUntil(lambda: dialog.resume_combo.count() == 3, timeout=WAIT)
+    assert dialog.resume_combo.currentData() == older
+
+
 def test_mma_bench_prompt_kinds_are_offered_and_sent(dialog):
     form = dialog.form
     form.prompt_combo.setCurrentIndex(form.prompt_combo.findData("audio_focused"))
