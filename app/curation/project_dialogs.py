@@ -136,6 +136,8 @@ class DeleteDatasetDialog(QDialog):
         self.combo = QComboBox(self)
         self.combo.currentIndexChanged.connect(self._on_pick)
         self.summary = QLabel("Reading the project…", self, wordWrap=True)
+        # its own line: the list read again after a delete rewrites the summary at once
+        self.outcome = QLabel("", self, wordWrap=True)
         self.delete_button = QPushButton("Delete…", self, enabled=False, clicked=self._confirm)
         close = QPushButton("Close", self, clicked=self.reject)
         buttons = QHBoxLayout()
@@ -145,6 +147,7 @@ class DeleteDatasetDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.combo)
         layout.addWidget(self.summary)
+        layout.addWidget(self.outcome)
         layout.addWidget(QLabel("The imported media folder itself is never touched; training "
                                 "runs are kept (Training tab > Delete…).", self,
                                 wordWrap=True, objectName="muted"))
@@ -206,7 +209,7 @@ class DeleteDatasetDialog(QDialog):
         if box is None or box.buttonRole(button) != QMessageBox.ButtonRole.DestructiveRole:
             return
         self.delete_button.setEnabled(False)
-        self.summary.setText(f"Deleting {self.plan.footprint.name}…")
+        self.outcome.setText(f"Deleting {self.plan.footprint.name}…")
         run_job(self.project, ops.delete_dataset(self.plan.footprint.dataset_id),
                 initiator=self, on_success=self._on_deleted, on_error=self._on_delete_failed)
 
@@ -214,13 +217,13 @@ class DeleteDatasetDialog(QDialog):
         if not isValid(self):  # closed meanwhile: the delete went on, the window follows
             return
         message = f"Deleted dataset {removal.footprint.name}: {removal.summary()}"
-        self.summary.setText(message)
+        self.outcome.setText(message)
         self.deleted.emit(message)
         self._list_datasets()
 
     def _on_delete_failed(self, exc: Exception) -> None:
         if isValid(self):
-            self.summary.setText(f"Delete failed: {exc}")
+            self.outcome.setText(f"Delete failed: {exc}")
 
     def done(self, result: int) -> None:
         self.runner.close()

@@ -77,6 +77,8 @@ def test_delete_dataset_says_how_much_goes_then_deletes_after_confirmation(windo
     qtbot.waitUntil(lambda: window.browser.model.rowCount() == 0, timeout=WAIT)
     assert (tiny_project.media_root / "a.mp4").is_file()  # the media folder is the user's
     qtbot.waitUntil(lambda: "no datasets" in dialog.summary.text(), timeout=WAIT)
+    # what went is still said once the list was read again (it shared the summary line)
+    assert dialog.outcome.text().startswith("Deleted dataset tiny: 3 clips")
     dialog.close()
 
 
