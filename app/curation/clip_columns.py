@@ -35,8 +35,8 @@ MIN_TRANSCRIPT_WIDTH = 150
 # Labels grow to the longest label list in view up to this (many tasks would take the browser)
 MAX_LABELS_WIDTH = 240
 # External ids widen to what the ids in view need up to this: 'Ses01F_impro01_F000' (IEMOCAP)
-# whole where there is room, else cut in the middle keeping its end. Never under the default:
-# a labelled variant's recipe has only this cell ('↳ capt…'praise'')
+# whole where there is room (a 1920 px screen), else cut in the middle keeping its end. Never
+# under the default: a labelled variant's recipe has only this cell ('↳ capt…'praise'')
 MAX_IDS_WIDTH = 160
 # Each column's width until a person drags its border; also the floor a remembered width gives
 # way to in a narrow window (`fit_widths`). The transcript is not here: it takes the rest.
@@ -56,21 +56,21 @@ def fit_widths(viewport: int, user: dict[str, int], wanted: dict[str, int],
     (`_give_way`); the setting keeps it, so a wider window shows it again.
     """
     widths = {key: user.get(key, default) for key, default in DEFAULT_WIDTHS.items()}
-    if "external_id" not in user:
-        widths["external_id"] = _auto_ids(viewport, widths, wanted["external_id"])
     if "labels" not in user:
         widths["labels"] = _auto_labels(viewport, widths, wanted["labels"])
+    if "external_id" not in user:  # after Labels: they matter more than a whole long id
+        widths["external_id"] = _auto_ids(viewport, widths, wanted["external_id"])
     _give_way(widths, viewport - MIN_TRANSCRIPT_WIDTH, dragged)
     widths["transcript"] = max(MIN_TRANSCRIPT_WIDTH, viewport - sum(widths[k] for k in LEAD))
     return widths
 
 
 def _auto_ids(viewport: int, widths: dict[str, int], wanted: int) -> int:
-    """What the ids need, up to MAX_IDS_WIDTH and as far as it leaves Labels their default and
-    the transcript its minimum; never under the default."""
-    others = sum(widths[key] for key in LEAD if key not in ("external_id", "labels"))
-    room = viewport - others - DEFAULT_WIDTHS["labels"] - MIN_TRANSCRIPT_WIDTH
-    return max(DEFAULT_WIDTHS["external_id"], min(wanted, MAX_IDS_WIDTH, room))
+    """What the ids need, up to MAX_IDS_WIDTH and into half of what the transcript has past its
+    minimum (the other half shows more transcript); never under the default."""
+    surplus = viewport - sum(widths[key] for key in LEAD) - MIN_TRANSCRIPT_WIDTH
+    grown = widths["external_id"] + max(surplus, 0) // 2
+    return max(DEFAULT_WIDTHS["external_id"], min(wanted, MAX_IDS_WIDTH, grown))
 
 
 def _auto_labels(viewport: int, widths: dict[str, int], wanted: int) -> int:
