@@ -35,6 +35,7 @@ KINDS = tuple(KIND_MEANINGS)
 FOLDER_IMPORT_KINDS = ("auto", "mmla", "folder", "eaf")  # the kinds a folder can be
 FILE_IMPORT_KINDS = ("auto", "sharegpt", "eaf")  # the kinds a file can be
 FILE_KINDS = {".json": "sharegpt", ".jsonl": "sharegpt", ".eaf": "eaf"}
+NOTHING_LISTED = 5  # problems (and notes) named when an import finds no clip at all
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,21 @@ def import_path(store: Store, path: str | Path, *, kind: str | KindPick = "auto"
         raise type(exc)("; ".join([str(exc), *pick.ignored])) from exc
     for report in reports:
         report.ignored.extend(pick.ignored)
+    if not any(report.clips for report in reports):
+        raise DatasetImportError(nothing_imported(path, pick.kind, reports))
     return reports
+
+
+def nothing_imported(path: Path, kind: str, reports: list[ImportReport]) -> str:
+    """Why an import that found no clip failed: the path, the kind it was read as and what that
+    kind reads, then each report's problems (the importers wrote nothing for them)."""
+    title, reads = KIND_MEANINGS[kind]
+    problems = [str(issue) for report in reports for issue in report.issues]
+    notes = [note for report in reports for note in report.ignored]
+    shown = problems[:NOTHING_LISTED] + notes[:NOTHING_LISTED]
+    more = len(problems) + len(notes) - len(shown)
+    return (f"{path}: no clip to import as {title} (--kind {kind}: {reads}), so nothing was "
+            "written: " + "; ".join(shown + ([f"... and {more} more"] if more else [])))
 
 
 def _import_as(store: Store, path: Path, kind: str, *, name: str | None,

@@ -114,7 +114,19 @@ FOLDER_KIND = "folder"
 
 def open_dataset(store: Store, report: ImportReport, root: Path, kind: str, *,
                  explicit_name: bool = False) -> int:
-    """The id of the dataset imported from `root`, created if new; sets `report.dataset_id`.
+    """The id of the dataset imported from `root`, created if new (`name_dataset`'s name);
+    sets `report.dataset_id`."""
+    name_dataset(store, report, root, kind, explicit_name=explicit_name)
+    dataset_id = upsert_dataset(store, report.dataset, str(root), kind)
+    report.dataset_id = dataset_id
+    return dataset_id
+
+
+def name_dataset(store: Store, report: ImportReport, root: Path, kind: str, *,
+                 explicit_name: bool = False) -> None:
+    """The name of the dataset imported from `root` into `report.dataset`, or the refusal
+    (DatasetImportError), writing nothing: an importer asks first, reads its rows, and opens
+    the dataset only when there are rows to write (asking again is harmless).
 
     A dataset's identity is its root. A name taken by a dataset with another root (a different
     folder that happens to share the name, or this one moved) never re-roots it: the import goes
@@ -139,9 +151,6 @@ def open_dataset(store: Store, report: ImportReport, root: Path, kind: str, *,
                 f"name, or `mmla datasets move {name} {root}` if it moved")
         report.renamed_from = name
         report.dataset = _name_for_root(store, name, root_text, kind)
-    dataset_id = upsert_dataset(store, report.dataset, root_text, kind)
-    report.dataset_id = dataset_id
-    return dataset_id
 
 
 def _reimport_under_its_name(store: Store, report: ImportReport, root: str) -> None:

@@ -16,7 +16,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from mmla_core.datasets.common import MEDIA_EXTENSIONS, PendingClip, open_dataset, write_clips
+from mmla_core.datasets.common import (
+    MEDIA_EXTENSIONS,
+    PendingClip,
+    name_dataset,
+    open_dataset,
+    write_clips,
+)
 from mmla_core.datasets.entries import storable
 from mmla_core.datasets.manifest import (
     TaskCatalog,
@@ -46,7 +52,8 @@ def import_folder(
     if manifest_path is None and not folder_contents(root).media:
         raise DatasetImportError("; ".join([folder_contents(root).nothing_message(root),
                                             *report.ignored]))
-    dataset_id = open_dataset(store, report, root, "folder", explicit_name=name is not None)
+    explicit = name is not None
+    name_dataset(store, report, root, "folder", explicit_name=explicit)
     media = scan_media(root, report)
     pending = list(media.values())
     task_ids: set[int] = set()
@@ -55,6 +62,10 @@ def import_folder(
         applier = ManifestApplier(store, root, manifest_path, media, report)
         pending, task_ids = applier.apply()
         unlisted = applier.unlisted()
+    if not pending:  # no clip to import: no dataset made, one imported before untouched
+        report.issue(manifest_path or root, "no clip to import")
+        return report
+    dataset_id = open_dataset(store, report, root, "folder", explicit_name=explicit)
     for task_id in sorted(task_ids):
         attach_task(store, dataset_id, task_id)
     keep_existing_keys(store, dataset_id, pending, report, root)

@@ -10,6 +10,7 @@ becomes a text-only clip and one issue says so. Any other TSV where the split fi
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 from collections.abc import Callable, Iterable
@@ -20,6 +21,7 @@ from mmla_core.datasets.common import (
     PendingClip,
     RowIssueLimiter,
     match_label,
+    name_dataset,
     open_dataset,
     read_text,
     write_clips,
@@ -111,24 +113,31 @@ def _import_dataset(store: Store, folder: Path, file_done: Callable[[], None],
     if task is None:
         report = ImportReport(folder.name)
         known = ", ".join(t.name for t in MMLA_TASKS)
-        report.issue(folder, f"not an MMLA dataset folder name (known: {known}); skipped")
+        files = ", ".join(path.name for _split, path in _split_files(folder))
+        report.issue(folder, f"{folder.name!r} is not an MMLA dataset folder name (known: "
+                     f"{known}), so its split files ({files}) were not read; skipped")
         for _ in _split_files(folder):
             file_done()
         return report
     report = ImportReport(task.name)
     try:
-        dataset_id = open_dataset(store, report, folder.resolve(), "mmla")
+        name_dataset(store, report, folder.resolve(), "mmla")
     except DatasetImportError as exc:
         report.issue(folder, f"{exc}; skipped")
         return report
-    task_id = ensure_task(store, task)
+    task_id = functools.cache(lambda: ensure_task(store, task))  # stored with the first row
     videos = VideoIndex(folder, task, report)
     pending: list[PendingClip] = []
     for split, path in _split_files(folder):
         parser = SplitParser(path, split, task, task_id, videos, report)
         pending += parser.parse()
         file_done()
-    attach_task(store, dataset_id, task_id)
+    if not pending:  # no row to import: no dataset made, a dataset imported before untouched
+        files = ", ".join(path.name for _split, path in _split_files(folder))
+        report.issue(folder, f"no row to import in {files}")
+        return report
+    dataset_id = open_dataset(store, report, folder.resolve(), "mmla")
+    attach_task(store, dataset_id, task_id())
     write_clips(store, dataset_id, pending, report, overwrite_curated=overwrite_curated)
     return report
 
@@ -186,8 +195,8 @@ class _Columns:
 class SplitParser:
     """Rows of one `<split>.tsv` into PendingClips; bad rows become issues, the rest import."""
 
-    def __init__(self, path: Path, split: str, task: Task, task_id: int, videos: VideoIndex,
-                 report: ImportReport):
+    def __init__(self, path: Path, split: str, task: Task, task_id: Callable[[], int],
+                 videos: VideoIndex, report: ImportReport):
         self.path, self.split, self.task, self.task_id = path, split, task, task_id
         self.videos, self.report = videos, report
         self.seen: dict[str, int] = {}
@@ -275,7 +284,7 @@ class SplitParser:
                 "clip imported, label skipped",
             )
             return
-        clip.labels[self.task_id] = label
+        clip.labels[self.task_id()] = label
 
 
 def column_names(header: list[str]) -> dict[str, int]:

@@ -24,7 +24,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmla_core.datasets.common import PendingClip, match_label, open_dataset, write_clips
+from mmla_core.datasets.common import (
+    PendingClip,
+    match_label,
+    name_dataset,
+    open_dataset,
+    write_clips,
+)
 from mmla_core.datasets.entries import json_line
 from mmla_core.datasets.media_map import locate
 from mmla_core.datasets.report import DatasetImportError, ImportReport
@@ -70,10 +76,10 @@ def import_sharegpt(
     if not root.is_dir():
         raise DatasetImportError(f"media root {media_root}: no such folder")
     report = ImportReport(name or path.stem)
+    name_dataset(store, report, root, "sharegpt", explicit_name=name is not None)
     raw = _load_records(path, report)
     if raw is None:
         return report
-    dataset_id = open_dataset(store, report, root, "sharegpt", explicit_name=name is not None)
     match = mmla_file(path)
     resolver = TaskResolver(store, _fixed_task(store, task, match))
     pending: list[PendingClip] = []
@@ -90,6 +96,10 @@ def import_sharegpt(
         _label(clip, record, resolver, report)
         task_ids.update(clip.labels)
         pending.append(clip)
+    if not pending:  # no record to import: no dataset made, one imported before untouched
+        report.issue(path, "no record to import")
+        return report
+    dataset_id = open_dataset(store, report, root, "sharegpt", explicit_name=name is not None)
     for task_id in sorted(task_ids):
         attach_task(store, dataset_id, task_id)
     write_clips(store, dataset_id, pending, report, overwrite_curated=overwrite_curated)

@@ -51,9 +51,10 @@ def test_a_bad_eaf_file_is_reported_by_name(window, qtbot, tmp_path):
     bad = tmp_path / "broken.eaf"
     bad.write_text("<ANNOTATION_DOCUMENT>", encoding="utf-8")
     import_by_dialog(window, qtbot, bad)
-    qtbot.waitUntil(lambda: status_said(window, "1 problem reported"),
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: status_said(window, "Import of broken.eaf failed"),
+                    timeout=30_000)  # its one file unreadable: no clip, a failure
     box = next(w for w in window.findChildren(QMessageBox) if w.isVisible())
+    assert box.windowTitle() == "Import failed"
     assert f"{bad}: not imported: not a readable XML file" in box.text()
     box.close()
 
