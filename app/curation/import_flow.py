@@ -13,16 +13,18 @@ are summarised in one dialog at the end; what imported stays imported.
 What the path is (`mmla import --kind`) is chosen in the import dialogs, "Detect automatically"
 by default. A dropped folder that reads two ways (an MMLA tree with clips beside it) is refused
 by the import's own detection: the folder dialog then opens on it, saying what it found, with
-its kind choice focused. A kind the path is not fails with the importer's words (what, where)
-and writes nothing.
+its kind choice focused. One import dialog at a time: one already open on that folder asks
+there; one open on something else is left as it is, and the folder is asked about when it
+closes (the status line says so). A kind the path is not fails with the importer's words
+(what, where) and writes nothing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QMessageBox, QProgressBar
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QDialog, QMessageBox, QProgressBar
 from shiboken6 import isValid
 
 from mmla_app.curation.import_file_dialog import ImportFileDialog
@@ -54,6 +56,7 @@ class ImportController:
         self._signal = _Progress()
         self._signal.changed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         self._unfinished = 0  # imports asked and not yet reported (running + waiting)
+        self._questions: list[tuple[Path, Exception]] = []  # two-way folders to ask about next
 
     @property
     def waiting(self) -> int:
@@ -71,6 +74,7 @@ class ImportController:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.chosen.connect(lambda folder, name, pick: self.start(
             folder, name=name or None, kind=pick))
+        dialog.finished.connect(self._ask_next)
         dialog.open()
         if refusal is not None:
             dialog.show_refusal(refusal)
@@ -83,6 +87,7 @@ class ImportController:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.chosen.connect(lambda file, name, media, kind: self.start(
             file, name=name or None, media_root=media or None, kind=kind))
+        dialog.finished.connect(self._ask_next)
         dialog.open()
 
     def start(self, path: Path, *, name: str | None = None, media_root: str | None = None,
@@ -145,14 +150,46 @@ class ImportController:
         any other failure is said with the kind it was imported as."""
         still = self._one_ended()
         if isinstance(exc, AmbiguousKindError):
-            self.window.statusBar().showMessage(
-                f"{path.name} could be imported two ways: choose what it is{still}", 10000)
-            self.choose_and_import(path, refusal=exc)
+            self._ask(path, exc, still)
             return
         self.window.statusBar().showMessage(f"Import of {path.name} failed{still}", 10000)
         kind = kind.kind if isinstance(kind, KindPick) else kind
         as_kind = "" if kind == "auto" else f" (imported as {kind_title(kind)})"
         self._message(QMessageBox.Icon.Warning, "Import failed", f"{path}{as_kind}:\n{exc}")
+
+    def _ask(self, path: Path, refusal: AmbiguousKindError, still: str) -> None:
+        """What a two-way folder is, asked in one dialog at a time: the folder dialog open on
+        this folder asks there; another import dialog open keeps its folder and this one is
+        asked when it closes (in the order refused), never in a second dialog over it."""
+        said = f"{path.name} could be imported two ways: choose what it is"
+        dialog = self._open_dialog()
+        if dialog is None:
+            self.window.statusBar().showMessage(f"{said}{still}", 10000)
+            self.choose_and_import(path, refusal=refusal)
+        elif isinstance(dialog, ImportFolderDialog) and _same(dialog.folder(), path):
+            self.window.statusBar().showMessage(f"{said}{still}", 10000)
+            dialog.show_refusal(refusal)
+        else:
+            self._questions.append((path, refusal))
+            self.window.statusBar().showMessage(
+                f"{said} once the open import dialog is closed{still}", 10000)
+
+    def _open_dialog(self) -> QDialog | None:
+        for name in ("import_dialog", "import_file_dialog"):
+            dialog = getattr(self.window, name, None)
+            if dialog is not None and isValid(dialog) and dialog.isVisible():
+                return dialog
+        return None
+
+    def _ask_next(self) -> None:
+        """An import dialog closed: the next two-way folder waiting is asked about (once the
+        closing dialog is gone)."""
+        QTimer.singleShot(0, self._ask_waiting)
+
+    def _ask_waiting(self) -> None:
+        if self._questions and self._open_dialog() is None and isValid(self.progress):
+            path, refusal = self._questions.pop(0)
+            self._ask(path, refusal, "")
 
     def _message(self, icon, title: str, text: str) -> None:
         box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self.window)
@@ -172,6 +209,10 @@ class ImportController:
             event.acceptProposedAction()
             for path in paths:
                 self.start(path)
+
+
+def _same(folder: Path | None, path: Path) -> bool:
+    return folder is not None and folder.resolve() == path.resolve()
 
 
 def _dropped_paths(event) -> list[Path]:

@@ -101,7 +101,7 @@ class ImportFolderDialog(QDialog):
                            else str(refusal))
         self._fit_text()
         self.kind_combo.setFocus(Qt.FocusReason.OtherFocusReason)
-        folder = self._folder()
+        folder = self.folder()
         if isinstance(refusal, AmbiguousKindError) and folder is not None:
             kinds = [kind for kind, _what in refusal.choices]
             self.runner.submit(kind_imported_before, folder, kinds, channel="before",
@@ -110,7 +110,7 @@ class ImportFolderDialog(QDialog):
     def _offer_before(self, folder: Path, kind: str | None) -> None:
         """A folder this project imported before as one of the kinds: that kind is chosen (the
         person still presses Import), unless they chose one meanwhile."""
-        if (kind is None or not isValid(self) or folder != self._folder()
+        if (kind is None or not isValid(self) or folder != self.folder()
                 or self.kind_combo.currentData() != "auto"):
             return
         self.kind_combo.setCurrentIndex(self.kind_combo.findData(kind))
@@ -146,13 +146,14 @@ class ImportFolderDialog(QDialog):
         """An MMLA tree keeps its datasets' own names (`mmla import --kind mmla` takes none)."""
         self.name_edit.setEnabled(self.kind_combo.currentData() != "mmla")
 
-    def _folder(self) -> Path | None:
+    def folder(self) -> Path | None:
+        """The folder named in the field, when it is one."""
         text = self.folder_edit.text().strip()
         folder = Path(text).expanduser()
         return folder if text and folder.is_dir() else None
 
     def _import(self) -> None:
-        folder = self._folder()
+        folder = self.folder()
         if folder is None:
             self.error.setText(f"Not a folder: {self.folder_edit.text().strip() or '(empty)'}")
             return
@@ -176,7 +177,7 @@ class ImportFolderDialog(QDialog):
         return True
 
     def _picked(self, folder: Path, pick: KindPick) -> None:
-        if self._looked() and folder == self._folder():  # else the user changed the folder
+        if self._looked() and folder == self.folder():  # else the user changed the folder
             self._choose(folder, pick)
 
     def _refused(self, exc: Exception) -> None:

@@ -11,19 +11,9 @@ from PySide6.QtWidgets import QMessageBox
 from mmla_core.cli import main as mmla
 from mmla_core.store.db import open_store
 from tests.support.gui import menu_action, status_said
-from tests.support.mmla_tree import make_mmla_tree, tiny_clip
 
 pytestmark = pytest.mark.gui
 WAIT = 15_000
-
-
-@pytest.fixture()
-def two_way_folder(tmp_path):
-    """An MMLA tree (MIntRec: TSVs + video/) with a clip outside its video folder."""
-    tree = make_mmla_tree(tmp_path / "recordings", {"MIntRec": {"train": 2, "dev": 1}})
-    (tree.root / "raw").mkdir()
-    tiny_clip(tree.root / "raw" / "take1.mp4")
-    return tree.root
 
 
 def imported_rows(db_path) -> dict[str, list[tuple]]:
