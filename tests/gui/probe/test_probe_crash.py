@@ -34,8 +34,12 @@ def test_worker_dying_under_a_probe_is_said_and_its_run_failed(qtbot, demo_with_
         said = panel.status.text()
         assert said.startswith("Probe failed: the model worker exited unexpectedly"), said
         assert "is marked failed" in said and "probe the clip again" in said
-        qtbot.waitUntil(lambda: any(r["status"] == "failed" for r in
-                                    _runs(demo_with_fake_model).values()), timeout=10_000)
+        # two writers fail the run: the client (with the exit code, from a thread) and the
+        # tab's orphan sweep (its choices reload after the crash; "the process ... is gone"),
+        # in either order; the client's cause replaces the sweep's guess: wait for that
+        qtbot.waitUntil(lambda: any(r["status"] == "failed" and "exit code" in (r["error"] or "")
+                                    for r in _runs(demo_with_fake_model).values()),
+                        timeout=10_000)
         (failed,) = _runs(demo_with_fake_model).values()
         assert failed["kind"] == "probe" and f"probe run {failed['id']}" in said
         assert "exit code 1" in failed["error"]
