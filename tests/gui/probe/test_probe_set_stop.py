@@ -64,6 +64,10 @@ def test_stop_now_in_the_set_dialog_kills_the_stuck_probe_and_keeps_the_finished
         _press_cancel_then_stop_now(qtbot, dialog, "row")
         qtbot.waitUntil(lambda: "probed" in dialog.status.text(), timeout=WAIT)  # the table
         said = dialog.status.text()
+        # the kill marks the stuck run failed from a thread of its own (the GUI never waits
+        # on the database), so the table can be read before that write lands
+        qtbot.waitUntil(lambda: [r["status"] for r in _runs(demo_with_fake_model)]
+                        == ["done", "failed"], timeout=WAIT)
         done, failed = _runs(demo_with_fake_model)
         assert said.startswith("Stopped: the model worker was killed. "
                                f"Probe run {failed['id']} is marked failed"), said
