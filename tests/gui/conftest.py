@@ -141,7 +141,7 @@ def make_window(qtbot):
 def window(make_window, tiny_project, qtbot):
     """The main window on the tiny project, with its clip table filled."""
     win = make_window(tiny_project.db_path)
-    qtbot.waitUntil(lambda: win.browser.model.rowCount() == len(CLIPS), timeout=10_000)
+    qtbot.waitUntil(lambda: win.browser.model.rowCount() == len(CLIPS), timeout=15_000)
     return win
 
 
