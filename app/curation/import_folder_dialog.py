@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app.curation.project_dialogs import form_dialog, path_row
-from mmla_app.widgets.screen_fit import available_size, fit_resize
 from mmla_core.datasets.auto import (
     FOLDER_IMPORT_KINDS,
     KIND_MEANINGS,
@@ -99,7 +98,6 @@ class ImportFolderDialog(QDialog):
         """Why the folder was not imported as it is; the kind choice takes the focus."""
         self.error.setText(ambiguity_words(refusal) if isinstance(refusal, AmbiguousKindError)
                            else str(refusal))
-        self._fit_text()
         self.kind_combo.setFocus(Qt.FocusReason.OtherFocusReason)
         folder = self.folder()
         if isinstance(refusal, AmbiguousKindError) and folder is not None:
@@ -117,17 +115,6 @@ class ImportFolderDialog(QDialog):
         self.error.setText(f"{self.error.text()} This project imported this folder as "
                            f"{kind_title(kind)} before: that is chosen; press Import to import "
                            "it so again.")
-        self._fit_text()
-
-    def _fit_text(self) -> None:
-        """Grow to the height the wrapped refusal needs at this width (else its last lines and
-        the rows above it are squeezed), within the screen."""
-        layout = self.layout()
-        layout.activate()
-        needed = (layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth()
-                  else layout.totalSizeHint().height())
-        self.setMinimumHeight(min(needed, available_size(self)[1]))
-        fit_resize(self, self.width(), max(self.height(), needed))
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(

@@ -32,6 +32,7 @@ from shiboken6 import isValid
 from mmla_app.ops import datasets as ops
 from mmla_app.ops.op import run_job
 from mmla_app.theme import ERROR_STYLE
+from mmla_app.widgets.wrap_fit import grow_with_text
 from mmla_core.datasets.remove import plan_removal
 from mmla_core.store.catalog import list_datasets
 
@@ -49,7 +50,8 @@ def path_row(parent: QWidget, edit: QLineEdit, browse) -> QWidget:
 
 
 def form_dialog(dialog: QDialog, form: QFormLayout, note: QLabel, action: str, on_accept):
-    """Lay out note, form, an error line and Cancel / `action`; returns (error, action button)."""
+    """Lay out note, form, an error line and Cancel / `action`; returns (error, action button).
+    The dialog grows to show a long error whole (`grow_with_text`)."""
     error = QLabel(dialog, wordWrap=True)
     error.setStyleSheet(ERROR_STYLE)
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, dialog)
@@ -60,6 +62,7 @@ def form_dialog(dialog: QDialog, form: QFormLayout, note: QLabel, action: str, o
     for item in (note, form, error, buttons):
         (layout.addLayout if isinstance(item, QFormLayout) else layout.addWidget)(item)
     dialog.resize(560, dialog.sizeHint().height())
+    grow_with_text(dialog)
     return error, button
 
 
@@ -153,6 +156,7 @@ class DeleteDatasetDialog(QDialog):
                                 wordWrap=True, objectName="muted"))
         layout.addLayout(buttons)
         self.resize(520, self.sizeHint().height())
+        grow_with_text(self)  # a long dataset name or failure is shown whole
         self._list_datasets()
 
     def _list_datasets(self) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app.runtime.project import Project
+from mmla_app.widgets.wrap_fit import grow_with_text
 from mmla_core.models.download import DownloadCancelled, download_model
 
 STEPS = 1000  # the bar's range: byte counts overflow a QProgressBar's int
@@ -81,6 +82,7 @@ class DownloadDialog(QDialog):
         layout.addLayout(buttons)
         self._progress.connect(self._on_progress)
         self.resize(520, self.sizeHint().height())
+        grow_with_text(self)  # a long status (an error, a path) is shown whole
 
     @property
     def running(self) -> bool:

@@ -28,6 +28,7 @@ from mmla_app.probe.probe_jobs import (
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.form_choices import refill_keeping
 from mmla_app.widgets.stop_button import CANCEL, StopButton
+from mmla_app.widgets.wrap_fit import grow_with_text
 from mmla_core import changes as areas
 from mmla_core.probe.sets import set_clips
 from mmla_core.words import count
@@ -76,6 +77,7 @@ class ModelChecksDialog(QDialog):
              else layout.addWidget)(part)
         layout.addStretch(1)
         self.resize(560, self.sizeHint().height())
+        grow_with_text(self)  # a long status (an error, a path) is shown whole
         self.runner.submit(load_set_choices, channel="choices", on_success=self._on_choices)
         project.bus.listen(self._on_changes)
 

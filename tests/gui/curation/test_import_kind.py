@@ -30,6 +30,12 @@ def imported_rows(db_path) -> dict[str, list[tuple]]:
         }
 
 
+def not_cut(label) -> bool:
+    """The wrapped label has the height its text needs (the dialog grows on the text's layout
+    request, before it is painted: mmla_app.widgets.wrap_fit.grow_with_text)."""
+    return label.height() >= label.heightForWidth(label.width())
+
+
 def shown_box(window):
     boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
     return boxes[-1] if boxes else None
@@ -59,7 +65,7 @@ def test_a_two_way_folder_is_refused_then_imports_as_the_kind_chosen_like_the_cl
     assert "“What it is”" in said and "Folder of clips (every media file a clip" in said
     assert "--kind" not in said  # a GUI user is not sent to a command-line flag
     assert dialog.isVisible() and dialog.focusWidget() is dialog.kind_combo
-    assert dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width())  # not cut
+    qtbot.waitUntil(lambda: not_cut(dialog.error), timeout=WAIT)  # the dialog grew to show it
     assert imported_rows(window.db_path)["datasets"] == []
     choose_kind(dialog, kind)
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
@@ -107,7 +113,7 @@ def test_a_two_way_folder_imported_before_is_offered_as_what_it_was(
                     window.import_dialog.error.text(), timeout=WAIT)
     dialog = window.import_dialog
     assert dialog.kind_combo.currentData() == "folder" and "raw/take1.mp4" in dialog.error.text()
-    assert dialog.error.height() >= dialog.error.heightForWidth(dialog.error.width())
+    qtbot.waitUntil(lambda: not_cut(dialog.error), timeout=WAIT)
     before = imported_rows(window.db_path)
     qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: status_said(window, "Imported recordings: 0 new clips"), timeout=WAIT)
