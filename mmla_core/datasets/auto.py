@@ -147,7 +147,7 @@ def nothing_imported(path: Path, kind: str, reports: list[ImportReport]) -> str:
     notes = [note for report in reports for note in report.ignored]
     shown = problems[:NOTHING_LISTED] + notes[:NOTHING_LISTED]
     more = len(problems) + len(notes) - len(shown)
-    return (f"{path}: no clip to import as {title} (--kind {kind}: {reads}), so nothing was "
+    return (f"{path}: no clip to import as {title} ({kind}: {reads}), so nothing was "
             "written: " + "; ".join(shown + ([f"... and {more} more"] if more else [])))
 
 

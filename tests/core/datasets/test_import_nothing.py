@@ -50,7 +50,7 @@ def test_a_folder_not_named_as_an_mmla_dataset_fails_saying_what_was_looked_for(
     before = every_row(db)
     assert run(db, folder, "--kind", kind) == 1  # a failed command, as for a missing path
     err = capsys.readouterr().err
-    assert f"{folder}: no clip to import as MMLA tree (--kind mmla:" in err, err
+    assert f"{folder}: no clip to import as MMLA tree (mmla:" in err, err
     assert "train/dev/test.tsv" in err and "'myclips' is not an MMLA dataset folder name" in err
     assert "MIntRec" in err and "MELD" in err and "(train.tsv) were not read" in err
     assert every_row(db) == before  # no dataset, no task, nothing
@@ -100,7 +100,7 @@ def test_a_sharegpt_file_and_a_manifest_with_no_usable_record_write_nothing(db, 
     before = every_row(db)
     with open_store(db) as store:
         with pytest.raises(DatasetImportError, match=r"talk\.json: no clip to import as "
-                           r"sharegpt file \(--kind sharegpt"):
+                           r"sharegpt file \(sharegpt:"):
             import_path(store, records)
         with pytest.raises(DatasetImportError, match=r"no clip to import as Folder of clips "
                            r".*manifest\.csv:2: row has no 'path'"):

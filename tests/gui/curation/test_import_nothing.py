@@ -30,6 +30,7 @@ def test_an_mmla_import_of_a_folder_no_mmla_dataset_is_named_fails(make_window, 
     assert f"{folder} (imported as MMLA tree):" in box.text()
     assert "no clip to import as MMLA tree" in box.text()
     assert "'myclips' is not an MMLA dataset folder name (known: MIntRec" in box.text()
+    assert "--kind" not in box.text()  # the kind in the dialog's words, no command-line flag
     assert status_said(window, "Import of myclips failed")
     qtbot.waitUntil(lambda: window.importer.progress.isHidden(), timeout=WAIT)
     assert imported_rows(window.db_path) == before  # no empty dataset left behind
