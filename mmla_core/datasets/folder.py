@@ -55,23 +55,22 @@ def import_folder(
     explicit = name is not None
     name_dataset(store, report, root, "folder", explicit_name=explicit)
     media = scan_media(root, report)
-    pending = list(media.values())
-    task_ids: set[int] = set()
-    unlisted: list[str] = []
-    if manifest_path is not None:
-        applier = ManifestApplier(store, root, manifest_path, media, report)
-        pending, task_ids = applier.apply()
-        unlisted = applier.unlisted()
+    applier = (ManifestApplier(store, root, manifest_path, media, report)
+               if manifest_path is not None else None)
+    pending, task_ids = applier.apply() if applier is not None else (list(media.values()), set())
     if not pending:  # no clip to import: no dataset made, one imported before untouched
         report.issue(manifest_path or root, "no clip to import")
         return report
     dataset_id = open_dataset(store, report, root, "folder", explicit_name=explicit)
+    if applier is not None:
+        task_ids |= applier.catalog.defined_ids()
     for task_id in sorted(task_ids):
         attach_task(store, dataset_id, task_id)
     keep_existing_keys(store, dataset_id, pending, report, root)
     write_clips(store, dataset_id, pending, report, overwrite_curated=overwrite_curated)
-    if manifest_path is not None:
-        report.not_in_manifest(manifest_path.name, unlisted,
+    if applier is not None:
+        unlisted = applier.unlisted()
+        report.not_in_manifest(applier.manifest.name, unlisted,
                                kept=set(keys_by_media_path(store, dataset_id)) & set(unlisted))
     return report
 
@@ -190,11 +189,11 @@ class ManifestApplier:
 
     def apply(self) -> tuple[list[PendingClip], set[int]]:
         """The clips the manifest's rows name (the folder's other media files are not clips:
-        `unlisted`), and the ids of the tasks they label or define."""
+        `unlisted`), and the ids of the tasks they label (`catalog.defined_ids`: those it
+        defines, stored once there are clips to import)."""
         clips = [c for c in (self._row(line, f) for line, f in self.rows) if c is not None]
         self.catalog.close(self.manifest)
-        task_ids = {task_id for clip in clips for task_id in clip.labels}
-        return clips, task_ids | set(self.catalog.ids.values())
+        return clips, {task_id for clip in clips for task_id in clip.labels}
 
     def unlisted(self) -> list[str]:
         """The media files under the folder that no manifest row names (relative paths)."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from mmla_core.datasets.common import match_label, read_text
 from mmla_core.datasets.entries import csv_rows, is_regular_file, json_line
 from mmla_core.datasets.report import ImportReport
-from mmla_core.store.catalog import ensure_task, list_tasks
+from mmla_core.store.catalog import ensure_task, known_task_id, list_tasks
 from mmla_core.store.db import Store
 from mmla_core.tasks import MMLA_TASKS, Task, TaskError, make_custom_task
 
@@ -112,6 +112,7 @@ class TaskCatalog:
         self.tasks: dict[str, Task] = {t.name: t for t in (*MMLA_TASKS, *list_tasks(store))}
         self.ids: dict[str, int] = {}
         self.unknown: dict[str, list[int]] = {}  # task name -> [first line, rows]
+        self.defined: list[Task] = []  # stored by defined_ids, once there are clips to import
         for definition in definitions:
             self._define(definition)
 
@@ -123,11 +124,12 @@ class TaskCatalog:
                 task_key=str(definition.get("task_key", "")),
                 dimension=str(definition.get("dimension", "")),
             )
-            self.ids[task.name] = ensure_task(self.store, task)
+            known_task_id(self.store, task)  # refused here if the project's differs
         except (TaskError, ValueError, TypeError) as exc:
             self.report.issue(where, f"task definition not used: {exc}")
             return
         self.tasks[task.name] = task
+        self.defined.append(task)
 
     def lookup(self, name: str) -> Task | None:
         task = self.tasks.get(name)
@@ -135,6 +137,10 @@ class TaskCatalog:
             lowered = name.lower()
             task = next((t for n, t in self.tasks.items() if n.lower() == lowered), None)
         return task
+
+    def defined_ids(self) -> set[int]:
+        """The ids of the tasks the manifest defines, each stored now if new."""
+        return {self.task_id(task) for task in self.defined}
 
     def task_id(self, task: Task) -> int:
         if task.name not in self.ids:

@@ -75,14 +75,9 @@ def list_datasets(store: Store) -> list[dict]:
 
 def ensure_task(store: Store, task: Task) -> int:
     """The id of `task`, inserting it if new. A custom task may not silently change labels."""
-    existing = store.query("SELECT * FROM tasks WHERE name = ?", (task.name,))
-    if existing:
-        stored = task_from_row(existing[0])
-        if stored.labels != task.labels:
-            raise ValueError(
-                f"task {task.name!r} already exists with labels {list(stored.labels)}"
-            )
-        return int(existing[0]["id"])
+    known = known_task_id(store, task)
+    if known is not None:
+        return known
     row = task_to_row(task)
     with store.write() as conn:
         cursor = conn.execute(
@@ -90,6 +85,18 @@ def ensure_task(store: Store, task: Task) -> int:
             tuple(row.values()),
         )
     return inserted_id(cursor)
+
+
+def known_task_id(store: Store, task: Task) -> int | None:
+    """The id of `task` when the project has it, None when it is new; ValueError when a task
+    of that name has other labels (what `ensure_task` would refuse), writing nothing."""
+    existing = store.query("SELECT * FROM tasks WHERE name = ?", (task.name,))
+    if not existing:
+        return None
+    stored = task_from_row(existing[0])
+    if stored.labels != task.labels:
+        raise ValueError(f"task {task.name!r} already exists with labels {list(stored.labels)}")
+    return int(existing[0]["id"])
 
 
 def ensure_builtin_tasks(store: Store) -> None:

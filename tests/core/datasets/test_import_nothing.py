@@ -92,11 +92,13 @@ def test_one_empty_dataset_beside_one_that_imports_is_a_partial_success(db, tmp_
 
 
 def test_a_sharegpt_file_and_a_manifest_with_no_usable_record_write_nothing(db, tmp_path):
+    """Nor the task the manifest's tasks.json defines: it is stored with the first clip."""
     records = tmp_path / "talk.json"
     records.write_text('[{"conversations": []}, 7]')
     manifest_folder = tmp_path / "clips"
     manifest_folder.mkdir()
     (manifest_folder / "manifest.csv").write_text("path,transcript\n,hello\n")  # names no clip
+    (manifest_folder / "tasks.json").write_text('[{"name": "Mood", "labels": ["up", "down"]}]')
     before = every_row(db)
     with open_store(db) as store:
         with pytest.raises(DatasetImportError, match=r"talk\.json: no clip to import as "
