@@ -74,8 +74,11 @@ class PreviousView(ClipTableView):
     def _measure(self) -> dict[str, int]:
         return measure_1000_rows(self)
 
+    def _widen_to_view(self, *_args) -> None:
+        """The previous view measured only when rows were (re)loaded or re-ordered."""
 
-class UnmeasuredView(ClipTableView):
+
+class UnmeasuredView(PreviousView):
     def _measure(self) -> dict[str, int]:
         return {"labels": DEFAULT_WIDTHS["labels"], "external_id": DEFAULT_WIDTHS["external_id"]}
 

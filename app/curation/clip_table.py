@@ -7,10 +7,11 @@ through QSortFilterProxyModel, whose per-row Python callbacks take seconds at th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QResizeEvent
+from PySide6.QtGui import QColor, QFontMetricsF, QIcon, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -44,10 +45,8 @@ from mmla_core.store.browse import (
 _NUMERIC = {"id", "duration_s"}
 _TRANSCRIPT = COLUMN_KEYS.index("transcript")
 _EXTERNAL_ID = COLUMN_KEYS.index("external_id")
-_SPAN_MARGIN_ROWS = 4  # spans set a little past the viewport, so a scroll step shows them
+_MARGIN_ROWS = 4  # spans set, widths measured, a little past the viewport: a scroll step shows them
 _LABELS = COLUMN_KEYS.index("labels")
-# a row update past this many rows re-measures the Labels column at the next fit instead
-_MEASURE_ROWS_MAX = 200
 _VERDICT_COLOURS = {"accept": "#15803d", "reject": "#b91c1c"}
 
 
@@ -262,6 +261,7 @@ class ClipTableView(QTableView):
             signal.connect(self._measure_labels)
         for signal in (model.dataChanged, self.verticalScrollBar().valueChanged):
             signal.connect(self._span_variants)
+        self.verticalScrollBar().valueChanged.connect(self._widen_to_view)
         model.dataChanged.connect(self._follow_labels)
         self.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
         self.clicked.connect(self._on_clicked)
@@ -295,40 +295,64 @@ class ClipTableView(QTableView):
         self._fit_columns()
 
     def _measure(self) -> dict[str, int]:
-        """What the External ids and the label lists from the top of the view need. Not at
-        every resize: Qt reads up to 1,000 rows for the labels (23 ms on 61k clips); the ids
-        are measured as text (2 ms), skipping variants (their recipe runs on past the cell)."""
-        labels = min(max(self.sizeHintForColumn(_LABELS), DEFAULT_WIDTHS["labels"]),
-                     MAX_LABELS_WIDTH)
-        model, first = self.model(), max(self.rowAt(0), 0)
-        ids: dict[str, int] = {}  # each id in view -> a row showing it
-        for position in range(first, min(first + 1000, model.rowCount())):
-            row = model.row_at(position)
-            if not row.parent_clip_id:
-                ids.setdefault(row.external_id, position)
-        if not ids:
-            return {"labels": labels, "external_id": DEFAULT_WIDTHS["external_id"]}
-        metrics = self.fontMetrics()
-        sample, position = next(iter(ids.items()))
-        padding = self.sizeHintForIndex(model.index(position, _EXTERNAL_ID)).width() - \
-            metrics.horizontalAdvance(sample)  # the health dot and the margins
-        widest = max(metrics.horizontalAdvance(text) for text in ids)
-        return {"labels": labels, "external_id": min(widest + padding, MAX_IDS_WIDTH)}
+        """What the External ids and the label lists in view need (a few rows past each edge:
+        Qt's `sizeHintForColumn` read 1,000 Labels cells, 40-90 ms a keystroke on 61k clips).
+        Variants' ids are skipped: their recipe runs on past the cell."""
+        model, rows = self.model(), self._rows_in_view()
+        clips = [position for position in rows if not model.row_at(position).parent_clip_id]
+        return {"labels": self._labels_wanted(rows),
+                "external_id": min(self._needed(_EXTERNAL_ID, clips) or
+                                   DEFAULT_WIDTHS["external_id"], MAX_IDS_WIDTH)}
+
+    def _labels_wanted(self, rows: Iterable[int]) -> int:
+        return min(max(self._needed(_LABELS, rows), DEFAULT_WIDTHS["labels"]), MAX_LABELS_WIDTH)
+
+    def _needed(self, column: int, rows: Iterable[int]) -> int:
+        """The width the widest cell of `column` in `rows` needs whole (0 for no rows): the
+        texts are compared by the font's metrics (cheap), and only the widest one is sized as
+        Qt's delegate does it (its margins, the health dot)."""
+        model, key = self.model(), COLUMN_KEYS[column]
+        texts: dict[str, int] = {}  # each text -> a row showing it
+        for position in rows:
+            texts.setdefault(cell_text(model.row_at(position), key), position)
+        if not texts:
+            return 0
+        metrics = QFontMetricsF(self.font())
+        widest = max(texts, key=metrics.horizontalAdvance)
+        return self.sizeHintForIndex(model.index(texts[widest], column)).width()
+
+    def _rows_in_view(self) -> range:
+        """The rows on screen and a few past each edge (a scroll step shows them). Right after
+        a reset that leaves fewer rows than the offset, no row is at the top yet: the view
+        will then show the last rows."""
+        count = self.model().rowCount()
+        shown = -(-self.viewport().height() // max(self.verticalHeader().defaultSectionSize(), 1))
+        first = self.rowAt(0)
+        if first < 0:
+            first = max(count - shown, 0)
+        return range(max(first - _MARGIN_ROWS, 0), min(first + shown + _MARGIN_ROWS, count))
 
     def _follow_labels(self, top_left: QModelIndex, bottom_right: QModelIndex, *_roles) -> None:
         """A row changed (a relabel here, or `mmla label` through the change bus): Labels widens
-        at once when the new label list needs more. Only the changed rows are measured (an
-        outside label a second must stay cheap); the column narrows at the next reload."""
+        at once when the new label list needs more. Only the changed rows in view are measured
+        (an outside label a second must stay cheap; the others are when they scroll into view);
+        the column narrows at the next reload."""
         if self._wanted is None or not top_left.column() <= _LABELS <= bottom_right.column():
             return
-        rows = range(top_left.row(), bottom_right.row() + 1)
-        if len(rows) > _MEASURE_ROWS_MAX:
-            self._measure_labels()
-            return
-        needed = max(self.sizeHintForIndex(self.model().index(row, _LABELS)).width()
-                     for row in rows)
+        view = self._rows_in_view()
+        rows = range(max(top_left.row(), view.start), min(bottom_right.row() + 1, view.stop))
+        needed = self._labels_wanted(rows) if rows else 0
         if needed > self._wanted["labels"]:
-            self._wanted["labels"] = min(needed, MAX_LABELS_WIDTH)
+            self._wanted["labels"] = needed
+            self._fit_columns()
+
+    def _widen_to_view(self, *_args) -> None:
+        """Rows scrolled into view (or a taller list): the columns widen if they need more."""
+        if self._wanted is None:
+            return
+        measured = self._measure()
+        if any(measured[key] > self._wanted[key] for key in measured):
+            self._wanted = {key: max(width, self._wanted[key]) for key, width in measured.items()}
             self._fit_columns()
 
     def _fit_columns(self, dragged: str | None = None) -> None:
@@ -361,6 +385,7 @@ class ClipTableView(QTableView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._widen_to_view()  # a taller list shows more rows
         self._fit_columns()
         self._span_variants()
 
@@ -374,12 +399,8 @@ class ClipTableView(QTableView):
         thousands of them, and a project can hold many variants. Spans are reset only when
         they differ: a reset repaints the whole view (an outside label a second on 20,000
         clips cost twice the CPU when every row update reset them)."""
-        model = self.model()
-        first = max(self.rowAt(0), 0)
-        last = self.rowAt(self.viewport().height() - 1)
-        last = model.rowCount() - 1 if last < 0 else last + _SPAN_MARGIN_ROWS
-        wanted = {}
-        for position in range(max(first - _SPAN_MARGIN_ROWS, 0), min(last + 1, model.rowCount())):
+        model, wanted = self.model(), {}
+        for position in self._rows_in_view():
             span = overflow_span(model.row_at(position))
             if span > 1:
                 wanted[position] = span
