@@ -5,8 +5,10 @@ import pytest
 from mmla_core.store import open_store
 from mmla_core.store.browse import (
     BrowseFilter,
+    BrowseRow,
     browse_rows,
     filter_rows,
+    nest_variants,
     next_unreviewed,
     sort_indexes,
 )
@@ -89,3 +91,19 @@ def test_variants_are_listed_with_their_parent(project):
     add_variant_clip(store, ids[0], "a~black", None, "Oh no", {"type": "frames_black"})
     rows = browse_rows(store, "ana")
     assert rows[-1].parent_clip_id == ids[0]
+
+
+def _row(clip_id: int, parent: int | None = None) -> BrowseRow:
+    return BrowseRow(id=clip_id, dataset="d", split="train", external_id=str(clip_id),
+                     transcript="", duration_s=None, health="ok", parent_clip_id=parent,
+                     media_path=None, media_root="")
+
+
+def test_variants_nest_under_their_parent_and_a_list_without_variants_keeps_its_order():
+    plain = [_row(n) for n in (5, 3, 9)]
+    order = [2, 0, 1]
+    nested = nest_variants(plain, order)
+    assert nested == [2, 0, 1] and nested is not order  # a copy: the model keeps its own
+    rows = [_row(1), _row(2), _row(10, parent=1), _row(11, parent=10), _row(12, parent=3)]
+    assert nest_variants(rows, [4, 1, 3, 2, 0]) == [4, 1, 0, 2, 3]  # 12's parent is not shown
+    assert nest_variants(rows, [4, 1, 3, 2, 0], {1}) == [4, 1, 0]
