@@ -28,6 +28,7 @@ from mmla_core.models.registered import load_tokenizer
 from mmla_core.models.registry import ModelLoadError
 from mmla_core.store import Store
 from mmla_core.store.catalog import dataset_by_name, task_by_name
+from mmla_core.words import count
 
 MAX_LISTED = 50  # problems printed per command; the rest are counted
 EXPORT_FORMATS = ("llamafactory", "mmla", "jsonl", "csv", "eaf")
@@ -158,6 +159,9 @@ def _probe(store: Store, dataset_id: int | None, workers: int | None) -> None:
         close()
     if checked.counts:
         print("media health: " + ", ".join(f"{k} {v}" for k, v in sorted(checked.counts.items())))
+    elif not checked.changes:  # say so: a silent exit reads as "did nothing, or failed"
+        print(f"media: {count(checked.checked, 'probed file')} re-checked, none changed; "
+              "nothing left to probe")
     if checked.changes:
         print(checked.summary())
         for change in checked.changes[:MAX_LISTED]:

@@ -30,6 +30,14 @@ def test_media_probe_and_the_old_spelling_with_a_notice(project, capsys):
     assert run(project, "probe") == 0  # every dataset, as before
 
 
+def test_media_probe_with_nothing_to_probe_says_so(project, capsys):
+    """README's `mmla media probe` on the demo project (probed when made) printed nothing."""
+    assert run(project, "media", "probe") == 0
+    assert run(project, "media", "probe", "demo") == 0
+    out = capsys.readouterr().out
+    assert out.count("probed files re-checked, none changed; nothing left to probe") == 2
+
+
 def test_probe_compare_prints_both_answers_and_the_differences(project, capsys):
     base = write_probe(project, 1, {"aligned": (0.3, 0.5)})
     tuned = write_probe(project, 1, {"aligned": (0.3, 0.5), "audio_swap": (0.7, 0.2)},
