@@ -145,13 +145,15 @@ def cmd_probe(store: Store, args) -> int:
         if dataset is None:
             raise CliError(f"no dataset named {args.dataset!r}")
         dataset_id = dataset["id"]
-    _probe(store, dataset_id, args.workers)
+    _probe(store, dataset_id, args.workers, say_when_idle=True)
     return EXIT_OK
 
 
-def _probe(store: Store, dataset_id: int | None, workers: int | None) -> None:
+def _probe(store: Store, dataset_id: int | None, workers: int | None, *,
+           say_when_idle: bool = False) -> None:
     """Re-check the probed files, probe the rest; each file changed since its probe is listed
-    (a missing file is marked so, the others probed again)."""
+    (a missing file is marked so, the others probed again). `say_when_idle`: a run that found
+    nothing to do says so (`mmla media probe`; an import's summary already says enough)."""
     update, close = progress_bar("probing media")
     try:
         checked = check_media(store, dataset_id, workers=workers, progress=update)
@@ -159,7 +161,7 @@ def _probe(store: Store, dataset_id: int | None, workers: int | None) -> None:
         close()
     if checked.counts:
         print("media health: " + ", ".join(f"{k} {v}" for k, v in sorted(checked.counts.items())))
-    elif not checked.changes:  # say so: a silent exit reads as "did nothing, or failed"
+    elif say_when_idle and not checked.changes:  # a silent exit reads as "did nothing, or failed"
         print(f"media: {count(checked.checked, 'probed file')} re-checked, none changed; "
               "nothing left to probe")
     if checked.changes:

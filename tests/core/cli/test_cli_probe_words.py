@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from mmla_core.cli import main
+from mmla_core.demo import demo_folder
 from tests.support.probe_helpers import write_probe
 
 
@@ -36,6 +37,10 @@ def test_media_probe_with_nothing_to_probe_says_so(project, capsys):
     assert run(project, "media", "probe", "demo") == 0
     out = capsys.readouterr().out
     assert out.count("probed files re-checked, none changed; nothing left to probe") == 2
+    clips = shutil.copytree(demo_folder(), project.parent / "clips")
+    assert run(project, "import", str(clips)) == 0
+    assert run(project, "import", str(clips)) == 0  # the summary says "8 unchanged": enough
+    assert "nothing left to probe" not in capsys.readouterr().out
 
 
 def test_probe_compare_prints_both_answers_and_the_differences(project, capsys):
