@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmla_core.models.registry import ModelLoadError
+from mmla_core.procs import process_owner
 from mmla_core.prompts import TEMPLATES
 from mmla_core.store.catalog import find_dataset, original_clip_ids, task_by_name
 from mmla_core.store.db import Store
@@ -34,6 +35,7 @@ from mmla_core.store.results import (
     start_run,
     update_run,
 )
+from mmla_core.store.run_owners import reopen_run
 from mmla_core.store.task_rows import task_row
 
 if TYPE_CHECKING:
@@ -401,8 +403,9 @@ def _resumed(store: Store, request: dict) -> tuple[EvalJob, list[Sample]]:
                                                 run["task_id"], settings.prompt_kind, variants,
                                                 selection)
     update_run(store, run_id, settings_json=json.dumps(stored))
-    update_run(store, run_id, status="running", error=None, finished_at=None,
-               total=len(samples))
+    # running again, and this process's in the same UPDATE: a late "failed" for the process
+    # that ran it last (its worker's client, the sweep) no longer finds it that process's
+    reopen_run(store, run_id, process_owner(), "evaluate", total=len(samples))
     job = _job(request, run_id=run_id, task_id=int(run["task_id"]), task=task,
                settings=settings, run_settings=stored, model_path=stored["model_path"],
                model_id=run["model_id"], adapter=run["adapter_path"], total=len(samples),

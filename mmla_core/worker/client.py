@@ -15,12 +15,16 @@ started and not ended (it tells each as it starts: `run_started`, `run_ended`) i
 failed with the cause and what a rerun does, in the words of `mmla_core.run_fates` (by the
 request's op): an evaluation resumes from its last saved batch, a probe or the model checks run
 anew, a probe set goes on with the clips still missing. A worker
-killed by `stop` (a window closing, Stop now) leaves its runs failed the same way.
+killed by `stop` (a window closing, Stop now) leaves its runs failed the same way. That
+write names the dead worker (its owner stamp: host, pid, start time) and lands only on a run
+still running under it (`store.run_owners.fail_with_cause`): one held up behind a database lock
+until the user resumed the run in a new worker changes nothing.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing
 import os
 import signal
@@ -36,6 +40,7 @@ from typing import Any
 
 from mmla_core.cancel import ALL_REQUESTS, CANCEL_SLOTS
 from mmla_core.eval.run_plan import DEFAULT_FACTORIES
+from mmla_core.procs import process_owner
 from mmla_core.run_fates import run_fate
 from mmla_core.store.db import open_store
 from mmla_core.store.run_owners import fail_with_cause
@@ -45,6 +50,7 @@ from mmla_core.worker.service import worker_main
 __all__ = ["WorkerClient", "crash_message"]
 
 LOG_TAIL_CHARS = 2000
+_log = logging.getLogger(__name__)
 
 
 class WorkerClient:
@@ -63,6 +69,7 @@ class WorkerClient:
                            DEFAULT_FACTORIES["inputs"],
                            "locate": None if engine_factory else DEFAULT_FACTORIES["locate"]}
         self._process: BaseProcess | None = None
+        self._owner: dict = {}  # the worker's owner stamp (procs.process_owner) on its runs
         self._conn: Connection | None = None
         self._cancel = self._ctx.Array("q", CANCEL_SLOTS)  # cancelled request ids
         self._cancels = 0
@@ -89,6 +96,7 @@ class WorkerClient:
             args=(child, self._cancel, str(self.db_path), self._factories, name))
         with _main_module_hidden():
             self._process.start()
+        self._owner = process_owner(self._process.pid)   # read while it lives: its start time
         child.close()
         self._conn = parent
         self._stopping = self._crash_reported = False
@@ -170,8 +178,8 @@ class WorkerClient:
         runs = self._open_runs()
         for run_id, op in runs.items():
             message = f"{cause}; {run_fate(op, run_id)}"
-            thread = threading.Thread(target=_mark_failed, args=(self.db_path, run_id, message),
-                                      daemon=True)
+            thread = threading.Thread(target=_mark_failed, daemon=True,
+                                      args=(self.db_path, run_id, self._owner, message))
             thread.start()
             self.crash_writes.append(thread)
         return list(runs)
@@ -354,6 +362,11 @@ def crash_message(exitcode: int | None, run_ids: list[int],
     return what
 
 
-def _mark_failed(db_path: Path, run_id: int, message: str) -> None:
+def _mark_failed(db_path: Path, run_id: int, owner: dict, message: str) -> None:
+    """Fail the run as the dead worker (`owner`) left it. A write that waited on the database
+    until the user resumed the run in a new worker changes nothing: the run is that one's now,
+    and the user was told of the crash already; the log says the write came too late."""
     with open_store(db_path) as store:
-        fail_with_cause(store, run_id, message)
+        if not fail_with_cause(store, run_id, owner, message):
+            _log.info("run %s was not marked failed for worker pid %s: it ended or another "
+                      "process took it over first", run_id, owner.get("pid"))

@@ -11,9 +11,20 @@ import pytest
 
 from mmla_core.eval.recorder import RunRecorder
 from mmla_core.procs import process_owner
-from mmla_core.store import open_store
-from mmla_core.store.results import fail_if_running, finish_run, get_run, start_run
-from mmla_core.store.run_owners import fail_orphan_runs, fail_with_cause, record_run_owner
+from mmla_core.store import open_store, run_owners
+from mmla_core.store.results import (
+    fail_if_running,
+    finish_run,
+    get_run,
+    start_run,
+    update_run,
+)
+from mmla_core.store.run_owners import (
+    fail_orphan_runs,
+    fail_with_cause,
+    record_run_owner,
+    reopen_run,
+)
 from tests.support.eval_project import make_project
 
 # A CLI process that runs the model itself: starts a probe run, says its id, then works forever.
@@ -120,8 +131,49 @@ def test_the_worker_clients_cause_replaces_the_sweeps_guess_never_another_error(
         fail_if_running(store, other, "out of memory on clip 3")
         finish_run(store, done)
         cause = "the model worker exited unexpectedly (exit code 1)"
-        assert [fail_with_cause(store, r, cause) for r in (swept, other, done)] == [
+        assert [fail_with_cause(store, r, dead, cause) for r in (swept, other, done)] == [
             True, False, False]
         assert get_run(store, swept)["error"] == cause
         assert get_run(store, other)["error"] == "out of memory on clip 3"
         assert get_run(store, done)["status"] == "done"
+
+
+def test_a_late_failure_for_the_dead_worker_never_lands_on_the_run_a_resume_took_over(db):
+    """The client's "failed" write, held up behind a database lock, arrives after the user
+    resumed the run in a new process: the run stays running, the new process's, and the write
+    says it lost. Nor does it replace the words the sweep gave when the new process died too."""
+    dead = {**process_owner(), "start": -1}   # this pid, another start time: a killed worker
+    cause = "the model worker exited unexpectedly (exit code 1)"
+    with open_store(db) as store:
+        run_id = start_run(store, "eval", settings={})
+        record_run_owner(store, run_id, dead, "evaluate")
+        reopen_run(store, run_id, process_owner(), "evaluate", total=9)   # the resume
+        assert fail_with_cause(store, run_id, dead, cause) is False
+        run = get_run(store, run_id)
+        assert (run["status"], run["error"], run["total"]) == ("running", None, 9)
+        assert owner_of(store, run_id) == process_owner()
+        reopen_run(store, run_id, {**dead, "start": -2}, "evaluate")   # its worker died too
+        assert fail_orphan_runs(store) == [run_id]
+        swept = get_run(store, run_id)["error"]
+        assert fail_with_cause(store, run_id, dead, cause) is False
+        assert get_run(store, run_id)["error"] == swept
+
+
+def test_the_sweep_never_fails_a_run_resumed_after_it_read_the_run(db, monkeypatch):
+    """The sweep reads the running runs, finds the owner gone; before its write lands the
+    user resumes the run in a new process: the run stays running, the new owner's."""
+    dead = {**process_owner(), "start": -1}
+    with open_store(db) as store:
+        run_id = start_run(store, "eval", settings={})
+        record_run_owner(store, run_id, dead, "evaluate")
+        alive = run_owners.process_alive
+
+        def resumed_while_checked(pid, start=None):
+            update_run(store, run_id, status="running", error=None)   # what a resume does
+            record_run_owner(store, run_id, process_owner(), "evaluate")
+            return alive(pid, start)
+
+        monkeypatch.setattr(run_owners, "process_alive", resumed_while_checked)
+        assert fail_orphan_runs(store) == []
+        assert get_run(store, run_id)["status"] == "running"
+        assert owner_of(store, run_id) == process_owner()

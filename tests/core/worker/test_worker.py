@@ -1,13 +1,16 @@
 """The model worker process, for real (spawned), with the fake engine: requests, progress,
 cancel, errors, and crashes reported while the caller stays up; a crashed run resumes."""
 
+import json
 import os
 import signal
 import time
 
 import pytest
 
+from mmla_core.eval.run_plan import prepare_job
 from mmla_core.eval.runs import run_evaluation
+from mmla_core.procs import process_owner
 from mmla_core.store import open_store
 from mmla_core.store.results import get_run, run_predictions
 from mmla_core.worker.client import WorkerClient, crash_message
@@ -247,3 +250,30 @@ def test_tiny_omni_on_the_demo_through_the_worker(omni_dir, demo_db, tmp_path):
     assert report.metrics.n == 3
     assert report.metrics.accuracy == sum(r["is_correct"] for r in rows if not r["variant"]) / 3
     assert [v.variant for v in report.by_variant] == ["original", "frames_black"]
+
+
+def test_a_crash_write_held_up_until_a_resume_never_fails_the_resumed_run(project, clients,
+                                                                          monkeypatch):
+    """The client marks the dead worker's run failed from a thread; that write waits behind a
+    long database lock, and the user resumes the run meanwhile: the resumed run stays running
+    under its new owner, then finishes."""
+    path, _ = project
+    monkeypatch.setenv("FAKE_ENGINE_EXIT_AFTER", "5")  # dies in the third batch of two
+    client = clients(path)
+    client.evaluate(**eval_kwargs(path))
+    deadline = time.monotonic() + TIMEOUT
+    while client.alive and time.monotonic() < deadline:   # dead, not polled: no crash seen yet
+        time.sleep(0.02)
+    monkeypatch.delenv("FAKE_ENGINE_EXIT_AFTER")
+    with open_store(path) as store, store.write():   # the long lock the crash write waits on
+        crash = next(e for e in client.poll() if e["type"] == "crashed")
+        run_id = crash["run_ids"][0]
+        prepare_job(store, {"resume": run_id})   # the resume: running again, this process's
+    for thread in client.crash_writes:
+        thread.join(TIMEOUT)
+    _, run = db_rows(path, run_id)
+    assert (run["status"], run["error"]) == ("running", None)
+    assert json.loads(run["environment_json"])["owner"] == process_owner()
+    assert run_evaluation(path, resume=run_id, **FACTORIES) == run_id
+    rows, run = db_rows(path, run_id)
+    assert run["status"] == "done" and len(rows) == 9
