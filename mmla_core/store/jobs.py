@@ -138,12 +138,17 @@ def mark_stopping(store: Store, job_id: int) -> None:
                      "('created', 'running')", (job_id,))
 
 
-def fail_unended(store: Store, job_id: int, finished_at: str, tail: str) -> None:
-    """Mark a job failed unless it has ended meanwhile (the supervisor may record it just now)."""
+def fail_unended(store: Store, seen: dict, finished_at: str, tail: str) -> bool:
+    """Mark a job failed as `seen` (its row when its processes were found gone): unless it has
+    ended meanwhile (the supervisor may record it just now) or was resumed since (a new
+    `resumed_at` and supervisor pid: a late write must not fail the run that now trains).
+    False when nothing was written."""
     with store.write() as conn:
-        conn.execute("UPDATE training_jobs SET status = 'failed', finished_at = ?, "
-                     f"stderr_tail = ? WHERE id = ? AND status IN {_UNENDED}",
-                     (finished_at, tail, job_id))
+        cursor = conn.execute(
+            "UPDATE training_jobs SET status = 'failed', finished_at = ?, stderr_tail = ? "
+            f"WHERE id = ? AND status IN {_UNENDED} AND pid IS ? AND resumed_at IS ?",
+            (finished_at, tail, seen["id"], seen["pid"], seen.get("resumed_at")))
+    return cursor.rowcount > 0
 
 
 def record_resume(store: Store, job_id: int, at: str, checkpoint: str | None,
@@ -209,13 +214,16 @@ def job_test_runs(store: Store, job_id: int) -> list[dict]:
         "'$.training_job_id') = ? ORDER BY r.id DESC", (job_id,))
 
 
-def record_job_end(store: Store, job_id: int, exit_code: int, ending) -> bool:
+def record_job_end(store: Store, job_id: int, exit_code: int, ending,
+                   resumed_at: str | None) -> bool:
     """Record how a job's process ended, reading the row in the same transaction (a stop asked
-    meanwhile is seen): `ending(job)` gives (status, finished_at, stderr_tail). False when the
-    job was deleted meanwhile (nothing recorded)."""
+    meanwhile is seen): `ending(job)` gives (status, finished_at, stderr_tail). `resumed_at`:
+    the job's as its supervisor started (None for the first run). False when the job was
+    deleted meanwhile, or resumed since (its new run is another supervisor's to record):
+    nothing recorded."""
     with store.write() as conn:
         job = get_job(store, job_id)
-        if job is None:
+        if job is None or job["resumed_at"] != resumed_at:
             return False
         status, finished_at, tail = ending(job)
         conn.execute("UPDATE training_jobs SET status = ?, exit_code = ?, finished_at = ?, "

@@ -266,7 +266,7 @@ def refresh(store: Store, job_id: int) -> dict:
             "restarted before the end could be recorded")
     tail = "\n".join(x for x in (log_tail(job), note) if x)
     give_back_dropped_events(store, job_id)
-    jobs.fail_unended(store, job_id, utc_now(), tail)
+    jobs.fail_unended(store, job, utc_now(), tail)   # unless resumed since it was read
     return _existing_job(store, job_id)
 
 

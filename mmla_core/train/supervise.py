@@ -68,7 +68,7 @@ def run(db: Path, job_id: int, resume: str | None) -> int:
         cmd = trainer_command(out / "config.yaml", db, job_id, resume)
         exit_code = _run_trainer(cmd, out, job_id)
         _merge_shards(store, out)
-        _record_end(store, job_id, exit_code)
+        _record_end(store, job_id, exit_code, job["resumed_at"])
         return 0
     finally:
         store.close()
@@ -145,15 +145,22 @@ def _forward(child: subprocess.Popen, signum: int) -> None:
         child.send_signal(signum)
 
 
-def _record_end(store, job_id: int, exit_code: int) -> None:
+def _record_end(store, job_id: int, exit_code: int, resumed_at: str | None) -> None:
+    """The job's end, as this supervisor's run (`resumed_at`: the job's when it started); a
+    job resumed since is another supervisor's now, and a deleted one is gone: nothing then."""
     def ending(job: dict) -> tuple[str, str, str]:
         # A clean exit keeps what the trainer reported (a failed test evaluation), else the log.
         kept = job["stderr_tail"] if exit_code == 0 and job["stderr_tail"] else None
         return (final_status(exit_code, job["status"]), control.utc_now(),
                 kept or logfile.log_tail(job))
 
+    job = jobs.get_job(store, job_id)
+    if job is None or job["resumed_at"] != resumed_at:   # its events are the new run's too
+        _say(f"job {job_id} was deleted or resumed meanwhile: this run's end is not recorded")
+        return
     give_back_dropped_events(store, job_id)   # a resume whose trainer never started
-    jobs.record_job_end(store, job_id, exit_code, ending)   # a deleted job: nothing recorded
+    if not jobs.record_job_end(store, job_id, exit_code, ending, resumed_at):
+        _say(f"job {job_id} was deleted or resumed meanwhile: this run's end is not recorded")
 
 
 def _say(message: str) -> None:

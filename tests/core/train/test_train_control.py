@@ -366,7 +366,7 @@ def test_the_supervisor_keeps_a_done_runs_test_evaluation_failure(project, tmp_p
         job_id = jobs.create_job(store, "t", toy_config().to_dict(), str(out))
         jobs.update_job(store, job_id, status="done",
                         stderr_tail="test evaluation failed: RuntimeError: no memory")
-        supervise._record_end(store, job_id, 0)
+        supervise._record_end(store, job_id, 0, None)
         job = jobs.get_job(store, job_id)
     assert (job["status"], job["exit_code"]) == ("done", 0)
     assert job["stderr_tail"] == "test evaluation failed: RuntimeError: no memory"
