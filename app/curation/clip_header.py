@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from mmla_app.curation.clip_cells import format_duration
 from mmla_app.runtime.runner import Runner
@@ -32,6 +33,10 @@ class ClipHeader(QWidget):
         self.title = ElidedLabel("No clip selected", objectName="clipTitle")
         self.health_badge = QLabel(objectName="healthBadge")
         self.facts = QLabel(objectName="clipSubtitle", wordWrap=True)
+        # a file name is one word that cannot wrap: the facts never ask for more width than
+        # they get (a long name would push the window past the screen); the name is elided
+        self.facts.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._facts: tuple[list[str], str, str] | None = None  # parts, media name, warning
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.health_badge)
@@ -51,12 +56,14 @@ class ClipHeader(QWidget):
             self.facts.setText("Pick a clip in the list (Up/Down), or press Shift+N for the "
                                "next unreviewed one.")
             self.health_badge.hide()
+            self._facts = None
+            self.facts.setToolTip("")
             return
         variant = f" · variant of #{row.parent_clip_id}" if row.parent_clip_id else ""
         self.title.setText(f"{row.external_id}  ·  {row.dataset} · {row.split or 'unsplit'}"
                            f" · #{row.id}{variant}")
         self._show_health(row.health)
-        self.facts.setText(format_duration(row.duration_s))
+        self._set_facts([format_duration(row.duration_s)])
         self._runner.submit(load_clip_facts, row.id, channel=FACTS_CHANNEL,
                             on_success=partial(self._on_facts, row.id))
 
@@ -68,14 +75,34 @@ class ClipHeader(QWidget):
     def _on_facts(self, clip_id: int, clip: dict | None) -> None:
         if clip is None or clip_id != self._clip_id:
             return
-        parts = [_duration_text(clip), _video_text(clip), _audio_text(clip),
-                 clip.get("media_path") or "text only"]
-        self.facts.setText("  ·  ".join(p for p in parts if p))
+        parts = [_duration_text(clip), _video_text(clip), _audio_text(clip)]
+        media = clip.get("media_path") or ""
         detail = _detail_text(clip)
-        self.facts.setToolTip(detail)
+        self.facts.setToolTip("\n".join(t for t in (media, detail) if t))
         self._show_health(clip.get("health") or "unprobed")
-        if clip.get("health") not in (None, "ok", "text_only", "unprobed") and detail:
-            self.facts.setText(self.facts.text() + f"\n⚠ {detail}")
+        warn = clip.get("health") not in (None, "ok", "text_only", "unprobed") and detail
+        self._set_facts(parts if media else [*parts, "text only"], media,
+                        f"⚠ {detail}" if warn else "")
+
+    def _set_facts(self, parts: list[str], media: str = "", warning: str = "") -> None:
+        self._facts = (parts, media, warning)
+        self._render_facts()
+
+    def _render_facts(self) -> None:
+        """The facts with the media file's name cut in the middle to the width there is."""
+        if self._facts is None:
+            return  # the no-clip hint, set as it is
+        parts, media, warning = self._facts
+        if media:
+            room = max(self.facts.width(), self.fontMetrics().horizontalAdvance("M") * 12)
+            parts = [*parts, self.facts.fontMetrics().elidedText(
+                media, Qt.TextElideMode.ElideMiddle, room)]
+        text = "  ·  ".join(p for p in parts if p)
+        self.facts.setText(f"{text}\n{warning}" if warning else text)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._render_facts()
 
 
 def _duration_text(row: dict) -> str:
