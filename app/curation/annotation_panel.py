@@ -17,6 +17,7 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -27,9 +28,11 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from mmla_app import keymap
+from mmla_app.curation.task_dialog import AddTaskDialog
 from mmla_app.ops import curation as ops
 from mmla_app.runtime.runner import Runner
 from mmla_app.widgets.panel_frame import BackgroundWrites, build_panel_frame
+from mmla_core.store.dataset_tasks import task_offer
 from mmla_core.store.review import clip_label_state
 
 NOTE_SAVE_MS = 700
@@ -166,8 +169,26 @@ class AnnotationPanel(BackgroundWrites, QWidget):
 
     def _build(self) -> None:
         self.who_label = QLabel(self, objectName="muted")
-        frame = build_panel_frame(self, "Labels", "Select a clip to label it.", self.who_label)
+        corner = QWidget(self)
+        corner_row = QHBoxLayout(corner)
+        corner_row.setContentsMargins(0, 0, 0, 0)
+        # another task for a dataset that has some; the empty state has a button of its own
+        self.more_tasks_button = QPushButton("Add task…", corner, flat=True)
+        self.more_tasks_button.setToolTip("Give this clip's dataset another task to label")
+        corner_row.addWidget(self.more_tasks_button)
+        corner_row.addWidget(self.who_label)
+        frame = build_panel_frame(self, "Labels", "Select a clip to label it.", corner)
         layout, self.empty_label, self.scroll = frame.layout, frame.empty_label, frame.scroll
+        self.empty_label.setWordWrap(True)
+        self.add_task_button = QPushButton("Add a task…", self)
+        self.add_task_button.setToolTip("One of MMLA's 12 tasks, a custom task of this "
+                                        "project, or a new one with its labels")
+        layout.insertWidget(layout.indexOf(self.empty_label) + 1, self.add_task_button)
+        for button in (self.add_task_button, self.more_tasks_button):
+            # no focus: the button hides once the task is added, and Qt would hand its focus
+            # on to the note, where the next label key would be typed as text
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(self.add_task)
         self.task_layout = frame.body
         self.note_edit = QPlainTextEdit(self)
         self.note_edit.setPlaceholderText("Note on this clip (saved as you type)")
@@ -276,12 +297,16 @@ class AnnotationPanel(BackgroundWrites, QWidget):
         others = [f"{who}: {text}" for who, text in state.notes.items() if who != self.annotator]
         self.note_edit.setToolTip("\n".join(others))
         if not self.boxes:
-            self._show_empty("This dataset has no tasks yet.")
+            self._show_empty("This dataset has no tasks yet, so there is nothing to label: "
+                             "add one (MMLA's or your own, with its labels).")
+            self.add_task_button.show()
 
     def _ensure_boxes(self, state) -> None:
         """Rebuild the task boxes only when the task list changes (clip switches stay cheap)."""
         wanted = [task_id for task_id, _ in state.tasks]
         self.empty_label.hide()
+        self.add_task_button.hide()
+        self.more_tasks_button.show()
         self.scroll.show()
         if wanted == [b.task_id for b in self.boxes]:
             return
@@ -321,8 +346,31 @@ class AnnotationPanel(BackgroundWrites, QWidget):
     def _show_empty(self, text: str) -> None:
         self.empty_label.setText(text)
         self.empty_label.show()
+        self.add_task_button.hide()  # shown by the one empty state it serves
+        self.more_tasks_button.hide()
         self.scroll.setVisible(bool(self.boxes) and self.state is not None)
         self.note_edit.setEnabled(self.clip_id is not None)
+
+    # --- tasks -------------------------------------------------------------------------------
+
+    def add_task(self) -> None:
+        """Ask which task the clip's dataset gets (what it could get is read first)."""
+        if self.clip_id is None or self._runner is None:
+            return
+        self._runner.submit(task_offer, self.clip_id, channel=f"task-offer-{id(self)}",
+                            on_success=self._ask_task, on_error=self._on_error)
+
+    def _ask_task(self, offer) -> None:
+        if not isValid(self) or offer is None:
+            return
+        dataset_id, dataset_name, offered = offer
+        dialog = AddTaskDialog(self.db_path, dataset_id, dataset_name, offered, self.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.attached.connect(lambda name: self._say(f"Task {name} added to {dataset_name}"))
+        # the label keys are the window's shortcuts: the window must be active again
+        dialog.finished.connect(lambda _result: isValid(self) and self.window().activateWindow())
+        self.task_dialog = dialog
+        dialog.open()
 
     # --- writing ------------------------------------------------------------------------------
 

@@ -8,9 +8,11 @@ The `_write_*` functions run on the writer thread with its Store; they return th
 from __future__ import annotations
 
 from mmla_app.ops.op import Op
-from mmla_core.changes import CLIPS, LABELS, Changes
+from mmla_core.changes import CLIPS, DATASETS, LABELS, Changes
 from mmla_core.store import checks, labels, review
+from mmla_core.store.dataset_tasks import attach_new_task, attach_task_named
 from mmla_core.store.edit_words import edit_description
+from mmla_core.tasks import make_custom_task
 
 
 def _labels_of(clip_id: int) -> Changes:
@@ -55,6 +57,20 @@ def _write_note(store, clip_id: int, annotator: str, text: str) -> int:
 
 def set_note(clip_id: int, annotator: str, text: str) -> Op:
     return Op(_write_note, (clip_id, annotator, text), _labels_of(clip_id))
+
+
+def _write_task_attach(store, dataset_id: int, name: str, new_labels: list[str] | None) -> str:
+    if new_labels is None:
+        attach_task_named(store, dataset_id, name)
+    else:
+        attach_new_task(store, dataset_id, make_custom_task(name, new_labels))
+    return name.strip()
+
+
+def attach_task(dataset_id: int, name: str, new_labels: list[str] | None = None) -> Op:
+    """Give a dataset a task: the task called `name`, or a new custom one with `new_labels`.
+    Every clip of the dataset shows its buttons: the label panels reload (LABELS, no clip)."""
+    return Op(_write_task_attach, (dataset_id, name, new_labels), Changes.of(DATASETS, LABELS))
 
 
 # --- alignment checks (the Checks panel) ------------------------------------------------------

@@ -42,9 +42,10 @@ class LiveRefresh(QObject):
             # no clip named: the browser keeps the one selected when the rows arrive (the
             # curator may have moved on meanwhile; naming `current` pulled them back)
             window.reload_clips()
-        if changes.touches(areas.LABELS) and current is not None and (
-                not changes.clip_ids or current in changes.clip_ids):
-            window.annotation.refresh()
+        if current is not None and (changes.touches(areas.DATASETS) or (
+                changes.touches(areas.LABELS)
+                and (not changes.clip_ids or current in changes.clip_ids))):
+            window.annotation.refresh()  # a task attached to the dataset: its buttons
             window.checks.refresh()
         if changes.touches(areas.MODELS, areas.ADAPTERS, areas.RUNS):
             window.probe.refresh_choices()  # models, adapters and the clip's past probes

@@ -14,10 +14,12 @@ from mmla_core.store.catalog import (
     ensure_builtin_tasks,
     ensure_task,
     find_clip,
+    find_dataset,
     list_clips,
     list_datasets,
     list_tasks,
 )
+from mmla_core.store.dataset_tasks import attach_new_task, attach_task_named
 from mmla_core.store.import_reads import curated_transcripts
 from mmla_core.store.label_policy import CURATED, resolve_labels
 from mmla_core.store.labels import check_answers, labels_for_clip
@@ -44,8 +46,13 @@ def register(sub) -> None:
     show.add_argument("clip", help="clip id, DATASET/EXTERNAL_ID or a unique external id")
     show.set_defaults(handler=cmd_show)
 
-    tasks = sub.add_parser("tasks", help="list tasks, or add a custom one")
+    tasks = sub.add_parser("tasks", help="list tasks, add a custom one, or attach one to a "
+                                         "dataset (its clips get that task's labels)")
     tasks.add_argument("--add", metavar="NAME", help="create a custom task with this name")
+    tasks.add_argument("--attach", metavar="NAME",
+                       help="attach this task (MMLA's or custom) to --dataset")
+    tasks.add_argument("--dataset", metavar="D",
+                       help="with --attach or --add: the dataset whose clips get the task")
     tasks.add_argument("--labels", help="comma-separated labels of the new task")
     tasks.add_argument("--key", default="", help="prompt word / label column (default: name)")
     tasks.add_argument("--template", help="prompt template with {transcript} {task} {labels}")
@@ -138,6 +145,10 @@ def _print_review(store: Store, clip: dict) -> None:
 
 
 def cmd_tasks(store: Store, args) -> int:
+    if (args.attach or args.add) and args.dataset:
+        return _attach_task(store, args)
+    if args.attach or args.dataset:
+        raise UsageError("--attach NAME and --dataset D go together (--dataset also with --add)")
     ensure_builtin_tasks(store)
     if args.add:
         task = _custom_task(args)
@@ -152,6 +163,26 @@ def cmd_tasks(store: Store, args) -> int:
         for t in list_tasks(store)
     ]
     print_table(rows, ["name", "key", "kind", "n", "labels"], widths={"labels": 80})
+    return 0
+
+
+def _attach_task(store: Store, args) -> int:
+    """`--attach NAME --dataset D`, or `--add NAME --labels ... --dataset D`."""
+    if args.attach and args.add:
+        raise UsageError("give --attach NAME or --add NAME, not both")
+    dataset = find_dataset(store, args.dataset)
+    if dataset is None:
+        raise CliError(f"no dataset {args.dataset!r} (see `mmla datasets ls`)")
+    try:
+        if args.attach:
+            _task_id, task = attach_task_named(store, dataset["id"], args.attach)
+        else:
+            task = _custom_task(args)
+            attach_new_task(store, dataset["id"], task)
+    except (TaskError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    print(f"dataset {dataset['name']!r}: task {task.name!r} attached "
+          f"({len(task.labels)} labels)")
     return 0
 
 

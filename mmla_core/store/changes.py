@@ -15,7 +15,9 @@ from mmla_core import changes as areas
 from mmla_core.store.db import Store
 
 _FINGERPRINT_SQL = {
-    areas.DATASETS: "SELECT count(*), max(id), group_concat(name || '|' || root) FROM datasets",
+    # the tasks attached too: `mmla tasks --attach` gives the clips new label buttons
+    areas.DATASETS: "SELECT count(*), max(id), group_concat(name || '|' || root), (SELECT "
+                    "count(*) FROM dataset_tasks) FROM datasets",
     areas.CLIPS: "SELECT count(*), max(id), (SELECT max(id) FROM edit_history "
                  "WHERE kind = 'transcript') FROM clips",
     # (count, latest change) per curation table in _LABEL_TABLES' order, then the undo log's
