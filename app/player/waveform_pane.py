@@ -35,6 +35,7 @@ PLAYHEAD_PEN = "#e8563f"
 SPEC_MAX_COLUMNS = 4000
 SPEC_FFT = 512
 SPEC_RANGE_DB = 80.0
+MESSAGE_MARGIN_PX = 8.0  # the message's wrap width leaves this much either side
 # with no curve the axis shows -1..1 with room past the ends: at exactly +-1 the "1.0" label sat
 # half above the pane and was cut
 EMPTY_PEAK = 1.25
@@ -57,6 +58,12 @@ def compute_spectrogram(samples: np.ndarray, rate: int) -> tuple[np.ndarray, flo
     db = 10 * np.log10(power + 1e-12)
     db = np.clip(db - db.max(), -SPEC_RANGE_DB, 0.0).astype(np.float32)
     return db, hop / rate, (SPEC_FFT - hop) / 2 / rate
+
+
+def _reason(error: str, path: Path | None) -> str:
+    """A media error without its leading "<file>: " (the header above names the file)."""
+    head, sep, tail = error.partition(": ")
+    return tail if sep and path is not None and head.endswith(path.name) else error
 
 
 def _build_job(gen: int, path: Path):
@@ -139,6 +146,7 @@ class WaveformPane(QWidget):
         self._requery = qthrottled(self._redraw, timeout=REQUERY_MS, leading=True, parent=self)
         self.viewbox.sigXRangeChanged.connect(lambda *_: self._requery())
         self.viewbox.sigResized.connect(lambda *_: self._requery())
+        self.viewbox.sigResized.connect(lambda *_: self._place_message())
 
     def _build(self) -> None:
         import pyqtgraph as pg
@@ -166,6 +174,10 @@ class WaveformPane(QWidget):
                                           pen=pg.mkPen(61, 111, 182, 160))
         self.region.setVisible(False)
         self.message = pg.TextItem("", color="#6b7079", anchor=(0.5, 0.5))
+        document = self.message.textItem.document()
+        option = document.defaultTextOption()
+        option.setAlignment(Qt.AlignmentFlag.AlignHCenter)  # wrapped lines stay centred
+        document.setDefaultTextOption(option)
         for item in (self.spectrogram, self.curve, self.region, self.playhead, self.message):
             self.viewbox.addItem(item)
         self.viewbox.clicked.connect(self._on_click)
@@ -214,7 +226,8 @@ class WaveformPane(QWidget):
             self._set_limits(max(video_s, MIN_VIEW_S) if video_s else 1.0)
             self._peak = EMPTY_PEAK
             self._apply_y_range()
-            self._show_message(f"No audio: {audio.error}" if audio.error else "No audio track")
+            self._show_message(f"No audio: {_reason(audio.error, self._path)}" if audio.error
+                               else "No audio track")
             self.loaded.emit(video_s)
             return
         self._show_message("")
@@ -248,6 +261,11 @@ class WaveformPane(QWidget):
     def _show_message(self, text: str) -> None:
         self.message.setText(text)
         self.message.setVisible(bool(text))
+        self._place_message()
+
+    def _place_message(self) -> None:
+        """Centred, wrapped to the plot's width: a long reason is never cut at both edges."""
+        self.message.setTextWidth(max(self.viewbox.width() - 2 * MESSAGE_MARGIN_PX, 60.0))
         x0, x1 = self.viewbox.viewRange()[0]
         y0, y1 = self.viewbox.viewRange()[1]
         self.message.setPos((x0 + x1) / 2, (y0 + y1) / 2)

@@ -57,7 +57,9 @@ def open_media(path: str | os.PathLike[str]) -> av.container.InputContainer:
     try:
         return av.open(str(target), metadata_errors="ignore")
     except (av.FFmpegError, OSError) as exc:
-        raise MediaError(f"{target}: cannot be opened as media ({exc})") from exc
+        # FFmpeg's reason alone: its str() repeats the path after an errno
+        reason = getattr(exc, "strerror", None) or exc
+        raise MediaError(f"{target}: cannot be opened as media ({reason})") from exc
 
 
 def _require_video(container, path) -> av.VideoStream:

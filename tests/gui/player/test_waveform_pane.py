@@ -304,3 +304,17 @@ def test_clearing_a_clip_brings_back_the_whole_empty_axis(qtbot, pane, long_clip
     pane.load_clip(None)
     labels = drawn_tick_labels(pane)
     assert 1.0 in labels and all(labels.values()), labels
+
+
+def test_an_unreadable_file_says_why_wrapped_inside_the_plot(pane, tmp_path, qtbot):
+    """Not the path twice and an errno on one line cut at both edges: the reason, wrapped."""
+    broken = tmp_path / "a_recording_with_a_rather_long_name_that_is_broken.mp4"
+    broken.write_bytes(bytes(range(256)) * 20)
+    pane.resize(360, 160)
+    load(qtbot, pane, broken)
+    text = pane.message.toPlainText()
+    assert text.startswith("No audio: cannot be opened as media (")
+    assert str(broken) not in text and "Errno" not in text
+    shown = pane.message.mapRectToScene(pane.message.boundingRect())
+    plot = pane.viewbox.sceneBoundingRect()
+    assert plot.left() <= shown.left() and shown.right() <= plot.right()
