@@ -5,6 +5,11 @@ tab): this window sends the request, gets its progress from the worker's poll an
 so it stays responsive while a model loads for minutes; a crash of the worker is shown here and
 the window stays up. The prompt template is shown and editable before running, with a live
 preview on a clip of the chosen split (`evaluate_form.EvaluateForm`).
+
+Two lines under the buttons: `status`, the run's progress and outcome (and Add model's), and
+`hint`, what the form's reads say (no model yet, an adapter's training settings, a read that
+failed). A reload (a change made elsewhere) writes only `hint`, so it never replaces a
+finished run's summary (docs/architecture.md, the change watcher's row).
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ class EvaluateDialog(QDialog):
         self.jobs = model_jobs(project.db_path)  # the project's model worker, shared with Probe
         self.client: JobHandle | None = None  # the running evaluation's request
         self.run_id: int | None = None
+        self._hint_outdated = False
         self.form = EvaluateForm(project, self)
         self.form.dataset_changed.connect(self._on_dataset)
         self.form.adapter_changed.connect(self._on_adapter)
@@ -99,10 +105,12 @@ class EvaluateDialog(QDialog):
         self.progress = QProgressBar(self)
         self.progress.hide()  # shown from the first run on: an empty bar said nothing
         self.status = QLabel(self, wordWrap=True)
+        self.hint = QLabel(self, wordWrap=True, visible=False)
         layout.addWidget(row(self.run_button, self.cancel_button, QLabel("Unfinished runs:"),
                              self.resume_combo, self.resume_button))
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.hint)
         # Cancel, then Stop now: the Probe tab's and the set windows' button (widgets)
         self.stopper = StopButton(self, self.cancel_button, self.status,
                                   handle=lambda: self.client, on_killed=self._killed,
@@ -113,7 +121,7 @@ class EvaluateDialog(QDialog):
     def _refresh_choices(self, select_model: str | None = None) -> None:
         self.runner.submit(load_choices, channel="choices",
                            on_success=lambda c: self._on_choices(c, select_model),
-                           on_error=self._failed)
+                           on_error=self._read_failed)
 
     def _on_changes(self, changes, initiator) -> None:
         """A model registered, a run ended or labels changed elsewhere (the CLI, the Probe tab,
@@ -130,9 +138,9 @@ class EvaluateDialog(QDialog):
         if select_model:
             self.form.select_model(select_model)
         if not choices["models"]:
-            self._show(NO_MODEL_HINT)
-        elif self.status.text() == NO_MODEL_HINT:
-            self._show("")
+            self._hint(NO_MODEL_HINT)
+        elif self._hint_outdated:   # the models are back, the reads work again
+            self._hint("")
         picked = self.resume_combo.currentData()  # a reload puts the newest first: keep it
         self.resume_combo.clear()
         for run in choices["unfinished"]:
@@ -143,18 +151,18 @@ class EvaluateDialog(QDialog):
 
     def _on_dataset(self, dataset_id: int) -> None:
         self.runner.submit(load_dataset_info, dataset_id, channel="dataset",
-                           on_success=self._on_dataset_info, on_error=self._failed)
+                           on_success=self._on_dataset_info, on_error=self._read_failed)
 
     def _on_adapter(self, adapter: str) -> None:
         """An adapter trained here: default to the inference settings its training used."""
         if adapter:
             self.runner.submit(load_adapter_settings, adapter, self.form.task_combo.currentData(),
                                channel="adapter", on_success=self._on_adapter_settings,
-                               on_error=self._failed)
+                               on_error=self._read_failed)
 
     def _on_adapter_settings(self, found) -> None:
         if isValid(self) and found:
-            self._show(self.form.apply_training_settings(found))
+            self._hint(self.form.apply_training_settings(found), outdated=False)
 
     def _on_dataset_info(self, info: dict) -> None:
         if isValid(self):
@@ -279,6 +287,18 @@ class EvaluateDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         if isValid(self):
             self._show(str(exc), error=True)
+
+    def _hint(self, text: str, error: bool = False, outdated: bool = True) -> None:
+        """The form's line; `outdated`: cleared by the next reload that has models."""
+        self.hint.setText(text)
+        self.hint.setStyleSheet(ERROR_STYLE if error else "")
+        self.hint.setVisible(bool(text))
+        self._hint_outdated = outdated and bool(text)
+
+    def _read_failed(self, exc: Exception) -> None:
+        """A background read of the form's choices failed: said on the form's line."""
+        if isValid(self):
+            self._hint(str(exc), error=True)
 
     def _on_quit(self) -> None:
         if isValid(self):

@@ -223,7 +223,7 @@ def test_an_adapter_defaults_to_the_settings_its_training_used(dialog, qtbot, ti
     qtbot.waitUntil(lambda: form.frames_spin.value() == 6, timeout=WAIT)
     assert form.pixels_spin.value() == 200704 and form.prompt_combo.currentData() == "sft"
     assert form.label_choice.source() == "import"
-    assert "Settings of training job" in dialog.status.text()
+    assert "Settings of training job" in dialog.hint.text()
     request = form.eval_request()
     assert request["adapter"] == adapter and request["settings"]["num_frames"] == 6
 
@@ -254,12 +254,12 @@ def test_with_no_model_yet_the_window_says_how_to_add_one_and_shows_no_empty_bar
     qtbot.addWidget(dlg)
     dlg.show()
     qtbot.waitUntil(lambda: dlg.form.task_combo.count() > 0, timeout=WAIT)
-    qtbot.waitUntil(lambda: "No model yet" in dlg.status.text(), timeout=WAIT)
-    assert "Add model" in dlg.status.text() and not dlg.run_button.isEnabled()
+    qtbot.waitUntil(lambda: "No model yet" in dlg.hint.text(), timeout=WAIT)
+    assert "Add model" in dlg.hint.text() and not dlg.run_button.isEnabled()
     assert dlg.progress.isHidden()  # no run yet: no empty bar
     dlg.add_model(str(model_folder(tmp_path / "tiny-model")))
     qtbot.waitUntil(lambda: dlg.run_button.isEnabled(), timeout=WAIT)
-    assert "No model yet" not in dlg.status.text()
+    assert "No model yet" not in dlg.hint.text() and dlg.hint.isHidden()
     dlg.reject()
 
 
@@ -268,3 +268,31 @@ def test_each_variant_choice_shows_its_whole_line_on_hover(dialog):
     item's tooltip holds the whole text."""
     items = [dialog.form.variants_list.item(i) for i in range(dialog.form.variants_list.count())]
     assert items and all(item.toolTip() == item.text() for item in items)
+
+
+def test_a_reload_never_replaces_a_finished_runs_summary(dialog, qtbot, tiny_project,
+                                                         monkeypatch):
+    """After a run the summary stays: a reload whose read fails, and the models removed
+    elsewhere ("No model yet"), say so on the form's own line, not over the summary."""
+    from mmla_app.evaluate import evaluate_dialog
+    from mmla_app.runtime.change_bus import change_bus
+    from mmla_core.changes import MODELS, Changes
+
+    with qtbot.waitSignal(dialog.run_finished, timeout=WAIT):
+        qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "ACC" in dialog.status.text(), timeout=WAIT)
+    summary = dialog.status.text()
+
+    def locked(store):
+        raise RuntimeError("database is locked")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluate_dialog, "load_choices", locked)
+        change_bus().announce(Changes.of(MODELS), None)   # as the change poll does
+        qtbot.waitUntil(lambda: "database is locked" in dialog.hint.text(), timeout=WAIT)
+    assert dialog.status.text() == summary
+    with open_store(tiny_project.db_path) as store, store.write() as conn:
+        conn.execute("DELETE FROM models")   # removed elsewhere (another connection)
+    change_bus().announce(Changes.of(MODELS), None)
+    qtbot.waitUntil(lambda: "No model yet" in dialog.hint.text(), timeout=WAIT)
+    assert dialog.status.text() == summary and not dialog.run_button.isEnabled()
