@@ -25,6 +25,7 @@ from pathlib import Path
 
 from mmla_core.store import jobs, open_store
 from mmla_core.store.db import Store
+from mmla_core.store.results import find_model
 from mmla_core.train import outputs
 from mmla_core.train.config import TrainConfig, TrainConfigError
 from mmla_core.train.devices import resolve_device
@@ -64,6 +65,7 @@ def launch(db_path: str | Path, config: TrainConfig) -> int:
         problems = validate(store, config)
         if problems:
             raise TrainConfigError(problems)
+        config = _by_registered_name(store, config)
         with store.write():   # the busy check and the insert in one transaction: no double launch
             _refuse_busy_device(store, config.device)
             job_id = jobs.create_job(store, config.name, config.to_dict(), "")
@@ -80,6 +82,17 @@ def launch(db_path: str | Path, config: TrainConfig) -> int:
             (out / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
             _spawn_supervisor(store, db_path, job_id, out, resume=None)
     return job_id
+
+
+def _by_registered_name(store: Store, config: TrainConfig) -> TrainConfig:
+    """The config with its model as the registered name a prefix or id stood for (`tiny` ->
+    `tiny-qwen2_5_omni`): the job's config.yaml is read again by the trainer, by a resume and
+    by export-config, and `tiny` stops naming one model once another `tiny-*` is registered.
+    A folder stays a folder."""
+    if os.path.exists(config.model):
+        return config
+    row = find_model(store, config.model)
+    return config if row is None else dataclasses.replace(config, model=row["name"])
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mmla_core.store import jobs, open_store
+from mmla_core.store.results import add_model
 from mmla_core.train import control, devices, logfile, processes
 from mmla_core.train.config import TrainConfig, TrainConfigError
 from tests.support.train_jobs_helpers import project, toy_config, wait_for, wait_for_events
@@ -384,3 +385,20 @@ def test_the_supervisor_runs_the_real_trainer_whatever_the_environment(monkeypat
         sys.executable, "-m", "mmla_core.train", str(tmp_path / "config.yaml"),
         "--db", str(tmp_path / "p.sqlite"), "--job", "3", "--resume", "latest"]
     assert control.SUPERVISOR == "mmla_core.train.supervise"
+
+
+def test_launch_records_the_registered_name_a_model_prefix_stood_for(project):
+    """training.md: the job's config.yaml is what resume and export-config read. `--model tiny`
+    was kept as `tiny`, which stops naming one model (the resume and the exported config fail
+    as ambiguous) once another `tiny-*` model is registered."""
+    with open_store(project) as store:
+        add_model(store, "tiny-qwen2_5_omni", "qwen2_5_omni", str(project.parent / "m"))
+    job_id = control.launch(project, toy_config(model="tiny"))
+    job = wait_for(project, job_id)
+    assert json.loads(job["config_json"])["model"] == "tiny-qwen2_5_omni"
+    saved = TrainConfig.from_yaml((Path(job["output_dir"]) / "config.yaml").read_text())
+    assert saved.model == "tiny-qwen2_5_omni" and saved.name == "toy run"
+    folder = project.parent / "tiny"   # a folder is not a prefix: it stays as given
+    folder.mkdir()
+    other = wait_for(project, control.launch(project, toy_config(model=str(folder))))
+    assert json.loads(other["config_json"])["model"] == str(folder)
