@@ -101,7 +101,8 @@ class ImportReport:
         if self.unlisted:
             notes.append(self._unlisted_note())
         if self.moved:
-            notes.append(f"  {self.moved} clips moved to another split (same clip, labels kept)")
+            notes.append(f"  {count(self.moved, 'clip')} moved to another split (same clip, labels "
+                         "kept)")
         if self.curated_kept or self.curated_overwritten:
             notes.append(f"  curated values: {self.curated_kept} kept where the source differs, "
                          f"{self.curated_overwritten} replaced by the source")
