@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -50,6 +50,10 @@ METRIC_COLUMNS = ("run", "variant", "n", "ACC", "F1", "Precision", "Recall", "WF
 DISAGREEMENT_LIMIT = 2000
 SELECTION_DELAY_MS = 150
 # the save dialog's filters, and the export format each one asks for (None: by extension)
+SELECT_HINT = "Select one run, or several to compare (Ctrl+click)."
+NO_RUNS_HINT = ("No evaluation run in this project yet: Tools > Evaluate… (Ctrl+Shift+E) runs "
+                "a model over a dataset's clips (or `mmla eval`), and each run shows here with "
+                "its metrics, confusion matrix and mistakes.")
 EXPORT_FILTERS = {"CSV (*.csv)": None, "JSON lines (*.jsonl)": None,
                   "Parquet (*.parquet)": None, "lmms-eval samples (*.jsonl)": "lmms-eval"}
 
@@ -110,6 +114,9 @@ class ResultsView(QWidget):
         self.runs_table.itemSelectionChanged.connect(self._selection_timer.start)
         self.reload()
         change_bus().listen(self._on_changes)
+        # a window of its own, not a dialog: Esc and Ctrl+W close it like one
+        for key in ("Esc", "Ctrl+W"):
+            QShortcut(QKeySequence(key), self, activated=self.close)
 
     def _on_changes(self, changes, _initiator) -> None:
         """A run or a fine-tune finished (here or in another process): show it now."""
@@ -125,8 +132,7 @@ class ResultsView(QWidget):
         self.export_button.setToolTip("The selected run's predictions with their provenance: "
                                       "CSV, JSONL, Parquet or lmms-eval's sample log")
         self.export_button.clicked.connect(self._ask_export)
-        self.status = QLabel("Select one run, or several to compare (Ctrl+click).", self,
-                             wordWrap=True, objectName="muted")
+        self.status = QLabel(SELECT_HINT, self, wordWrap=True, objectName="muted")
         # its own line: a comparison that lands after an export must not wipe what the export said
         self.export_status = QLabel("", self, wordWrap=True, objectName="muted")
         left = QWidget(self)
@@ -198,6 +204,11 @@ class ResultsView(QWidget):
                 self.runs_table.setItem(r, c, item)
         self.runs_table.blockSignals(False)
         self.select_runs(sorted(selected))
+        if not runs:
+            self.status.setText(NO_RUNS_HINT)
+        elif self.status.text() == NO_RUNS_HINT:  # the first run arrived
+            self.status.setText(SELECT_HINT)
+        self.export_button.setEnabled(bool(runs))
         self.runs_loaded.emit(len(runs))
 
     def selected_runs(self) -> list[int]:
