@@ -6,7 +6,8 @@ write to SQLite and to their folder, on a poll every POLL_MS off the GUI thread
 never stops one. The selected job shows its loss and dev curves, progress with ETA, throughput
 and GPU memory, and its log tail; a failed job shows its exit code, the last log lines and, for
 a CUDA out-of-memory, what to change. Stop asks the trainer to save and exit; Resume continues
-a stopped or failed job (train/resumable.py's rule) from a checkpoint; Delete removes it.
+a stopped or failed job (train/resumable.py's rule) from a checkpoint; Delete removes it,
+saying so on its own line (`delete_line`): a poll may meanwhile show another job's progress.
 The job list's table is training_jobs.py's; the curves, training_curves.py's.
 """
 
@@ -92,6 +93,7 @@ class TrainingPanel(QWidget):
         self.throughput = QLabel(self, wordWrap=True, objectName="muted")
         self.failure = QLabel(self, wordWrap=True)
         self.failure.setStyleSheet(ERROR_STYLE)
+        self.delete_line = QLabel(self, wordWrap=True, visible=False)  # no poll writes it
         self.failure.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.curves = TrainingCurves(self)
         self.log_view = QPlainTextEdit(self, readOnly=True)
@@ -112,7 +114,7 @@ class TrainingPanel(QWidget):
         layout.addLayout(_line(self.new_button, None))
         layout.addWidget(self.jobs_table)
         for widget in (self.title, self.progress_bar, self.progress_label, self.throughput,
-                       self.failure):
+                       self.failure, self.delete_line):
             layout.addWidget(widget)
         layout.addWidget(self.curves, 3)
         layout.addWidget(self.log_view, 1)
@@ -138,6 +140,7 @@ class TrainingPanel(QWidget):
         self.timer.stop()
         self.jobs, self.job_id = [], None
         self._deleting.clear()  # ids of the other project's jobs
+        self._show_deleting()
         self.jobs_table.forget()
         self._show_job(None)
 
@@ -386,7 +389,7 @@ class TrainingPanel(QWidget):
         # On the project's Runner (its own Store), not the writer thread: removing gigabytes of
         # checkpoints must not hold up label keypresses queued behind it.
         self._deleting.add(job_id)
-        self.progress_label.setText(f"Deleting job #{job_id} and its files…")
+        self._show_deleting()
         self.message.emit(f"Deleting training job #{job_id}…")
         run_job(self.project, training_ops.delete(job_id), initiator=self,
                 on_success=lambda note: self._deleted(job_id, note=note),
@@ -398,12 +401,23 @@ class TrainingPanel(QWidget):
             return
         self._deleting.discard(job_id)
         if exc is not None:
+            self._show_deleting(f"Job #{job_id} was not deleted: {exc}", error=True)
             self._action_failed(exc)
             return
-        if self.job_id is None:
-            self.progress_label.setText("")
-        self.message.emit(f"Deleted training job #{job_id}" + (f"; {note}." if note else "."))
+        said = f"Deleted training job #{job_id}" + (f"; {note}." if note else ".")
+        self._show_deleting(said)
+        self.message.emit(said)
         self.poll_now()
+
+    def _show_deleting(self, outcome: str = "", error: bool = False) -> None:
+        """The delete line: the jobs being deleted, else the last delete's outcome (none:
+        hidden). Its own line: a poll showing another job's progress never hides it."""
+        ids = sorted(self._deleting)
+        text = (f"Deleting {', '.join(f'job #{i}' for i in ids)} and "
+                f"{'its' if len(ids) == 1 else 'their'} files…") if ids else outcome
+        self.delete_line.setText(text)
+        self.delete_line.setStyleSheet(ERROR_STYLE if error and not ids else "")
+        self.delete_line.setVisible(bool(text))
 
     def export_config(self) -> None:
         job = self.current_job()

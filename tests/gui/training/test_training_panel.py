@@ -183,7 +183,7 @@ def test_delete_never_holds_up_the_writes_queued_behind_it(panel_on, tiny_projec
     try:
         qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
         panel.delete_box.button(QMessageBox.StandardButton.Yes).click()
-        assert "Deleting job" in panel.progress_label.text()
+        assert panel.delete_line.text() == f"Deleting job #{job_id} and its files…"
         written = []
         submit_write(tiny_project.db_path, lambda store: 1, on_success=written.append)
         qtbot.waitUntil(lambda: written == [1], timeout=WAIT)  # a label keypress, say
@@ -197,8 +197,47 @@ def test_delete_never_holds_up_the_writes_queued_behind_it(panel_on, tiny_projec
                                 for m in messages), timeout=WAIT)
     qtbot.waitUntil(lambda: panel.jobs_table.rowCount() == 0, timeout=WAIT)
     assert panel.progress_label.text() == ""
+    assert panel.delete_line.text() == f"Deleted training job #{job_id}."
     with open_store(tiny_project.db_path) as store:
         assert store.scalar("SELECT count(*) FROM training_jobs WHERE id = ?", (job_id,)) == 0
+
+
+def test_a_poll_that_shows_another_job_keeps_the_deleting_line(panel_on, tiny_project, qtbot,
+                                                                monkeypatch):
+    """Other jobs exist while a delete runs: a poll shows the newest of them (its progress
+    line), and "Deleting job #N…" stays on its own line until the delete ends."""
+    import threading
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from mmla_core.train import control
+
+    other = make_job(tiny_project.db_path, name="kept", status="stopped")
+    write_events(tiny_project.db_path, other, range(1, 11))
+    doomed = make_job(tiny_project.db_path, name="doomed", status="stopped")
+    removing, real_delete = threading.Event(), control.delete
+
+    def slow_delete(store, job, *args):
+        removing.wait(10)
+        return real_delete(store, job, *args)
+
+    monkeypatch.setattr(control, "delete", slow_delete)
+    panel = panel_on(tiny_project.db_path)
+    qtbot.waitUntil(lambda: panel.job_id == doomed and panel.delete_button.isEnabled(),
+                    timeout=WAIT)
+    try:
+        qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+        panel.delete_box.button(QMessageBox.StandardButton.Yes).click()
+        panel.poll_now()   # the list: the newest job left is shown, and polled
+        qtbot.waitUntil(lambda: panel.job_id == other and "step 10" in
+                        panel.progress_label.text(), timeout=WAIT)
+        assert panel.delete_line.text() == f"Deleting job #{doomed} and its files…"
+        assert panel.delete_line.isVisible()
+    finally:
+        removing.set()
+    qtbot.waitUntil(lambda: panel.delete_line.text() == f"Deleted training job #{doomed}.",
+                    timeout=WAIT)
+    assert panel.job_id == other
 
 
 def test_deleting_a_job_whose_folder_is_not_this_projects_says_it_was_left(
