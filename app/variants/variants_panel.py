@@ -32,12 +32,18 @@ from PySide6.QtWidgets import (
 
 from mmla_app.ops import variants as ops
 from mmla_app.ops.op import run_job
+from mmla_app.variants.variant_texts import (
+    created_text,
+    deleted_message,
+    failure_text,
+    family_text,
+    report_text,
+)
 from mmla_core import changes as areas
 from mmla_core.store.catalog import get_clip
 from mmla_core.variants.plan import DatasetContext
 from mmla_core.variants.recipes import RECIPES, Param, recipe_title
-from mmla_core.variants.store_ops import VariantRemoval, describe_variants
-from mmla_core.words import count
+from mmla_core.variants.store_ops import describe_variants
 
 STATE_CHANNEL = "variants_state"
 RANDOM_DONOR = "random, different label (seeded)"
@@ -59,11 +65,6 @@ def load_state(store, clip_id: int) -> dict:
     return {"clip": clip, "donors": donors, "variants": describe_variants(store, clip_id),
             # a variant's family: the clip it was made from and that clip's other variants
             "parent": parent, "siblings": describe_variants(store, parent_id) if parent else []}
-
-
-def deleted_message(variant_id: int, removal: VariantRemoval) -> str:
-    left = f"; {removal.left_note()}" if removal.left else ""
-    return f"Deleted variant {variant_id} ({len(removal.removed)} file(s) removed{left})"
 
 
 class _Bridge(QObject):
@@ -303,7 +304,7 @@ class VariantsPanel(QWidget):
         self.donor_combo.setCurrentIndex(max(self.donor_combo.findData(current), 0))
         self._fill_list(state)
         if self._show_count and not self._busy:
-            self.status.setText(_family_text(state))
+            self.status.setText(family_text(state))
         self._update_buttons()
         self.state_loaded.emit(len(state["variants"]))
 
@@ -345,7 +346,7 @@ class VariantsPanel(QWidget):
     def _on_error(self, exc: Exception) -> None:
         self._set_busy(-1)
         self._show_count = False
-        self.status.setText(f"Failed: {exc}")
+        self.status.setText(f"Failed: {failure_text(exc)}")
         self.job_failed.emit(str(exc))
 
     def _done(self, parent_id: int, message: str) -> None:
@@ -364,7 +365,7 @@ class VariantsPanel(QWidget):
         self._set_busy(1, "Building the variant…")
         self._run(ops.create_variant(clip_id, steps, self.seed_spin.value(),
                                      self.copy_labels_box.isChecked()),
-                  lambda made: self._done(clip_id, _created_text(made)))
+                  lambda made: self._done(clip_id, created_text(made)))
 
     def _on_mmabench(self) -> None:
         clip_id = self.clip_id
@@ -373,7 +374,7 @@ class VariantsPanel(QWidget):
         self._set_busy(1, "Building the MMA-Bench set…")
         self._run(ops.make_mmabench_set(clip_id, self.seed_spin.value(),
                                         self.copy_labels_box.isChecked()),
-                  lambda report: self._done(clip_id, _report_text(report)))
+                  lambda report: self._done(clip_id, report_text(report)))
 
     def _on_delete(self) -> None:
         item, clip_id = self.variant_list.currentItem(), self.clip_id
@@ -408,7 +409,7 @@ class VariantsPanel(QWidget):
                                        self.seed_spin.value(),
                                        progress=self._bridge.progress.emit, cancel=self._cancel)
         run_job(self.project, op, initiator=self,
-                on_success=lambda report: self._batch_done(parent_id, _report_text(report)),
+                on_success=lambda report: self._batch_done(parent_id, report_text(report)),
                 on_error=self._batch_failed)
 
     def _batch_done(self, parent_id: int, message: str) -> None:
@@ -449,15 +450,6 @@ class VariantsPanel(QWidget):
                                       and bool(item.data(Qt.ItemDataRole.UserRole + 1)))
 
 
-def _family_text(state: dict) -> str:
-    clip, parent = state["clip"], state.get("parent")
-    own = count(len(state["variants"]), "variant")
-    if parent is None:
-        return f"{own} of clip {clip['id']}"
-    return (f"Clip {clip['id']} is a variant of clip {parent['id']} "
-            f"({count(len(state['siblings']), 'variant')} of it); {own} of its own")
-
-
 def _hbox(*widgets: QWidget) -> QHBoxLayout:
     row = QHBoxLayout()
     for widget in widgets:
@@ -473,13 +465,3 @@ def _value(widget: QWidget):
     return widget.text()
 
 
-def _created_text(made) -> str:
-    what = "Created" if made.created else "Already there:"
-    return f"{what} variant {made.clip_id} ({made.recipe.get('type')})"
-
-
-def _report_text(report) -> str:
-    text = report.summary()
-    if report.failed:
-        text += "\n" + "\n".join(str(f) for f in report.failed[:5])
-    return text

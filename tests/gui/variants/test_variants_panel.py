@@ -82,7 +82,8 @@ def test_create_black_frames_from_the_button(qtbot, panel, tiny_project):
     assert json.loads(row["recipe_json"])["type"] == "frames_black"
     assert decode_frames_at(path, frame_times(path)).max() == 0
     assert list_texts(panel) == [f"#{row['id']}  frames black"]
-    assert "Created variant" in panel.status.text()
+    # the recipe as its check box names it, not its CLI name (frames_black)
+    assert panel.status.text() == f"Created variant {row['id']} (Black frames)"
 
 
 def test_donor_pick_range_and_composition_reach_the_recipe(qtbot, panel, tiny_project):
@@ -226,3 +227,14 @@ def test_the_caption_field_is_wide_enough_to_type_a_caption(qtbot, panel, width)
     room = caption.fontMetrics().horizontalAdvance("the speaker is praising the food")
     assert caption.width() >= room, (caption.width(), room)
     assert caption.mapTo(panel, caption.rect().bottomRight()).x() < panel.width()
+
+
+def test_a_failed_recipe_is_named_as_its_check_box_names_it(qtbot, panel, tiny_project):
+    select(qtbot, panel, tiny_project.clip_ids[0])
+    for name in ("audio_removed", "av_offset"):  # no audio left for the offset to move
+        panel.checks[name].setChecked(True)
+    with qtbot.waitSignal(panel.job_failed, timeout=WAIT_MS):
+        click(qtbot, panel.create_button)
+    text = panel.status.text()
+    assert text.startswith("Failed: ") and "Audio out of sync: " in text, text
+    assert "av_offset" not in text and "utt_a" in text
