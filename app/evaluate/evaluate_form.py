@@ -33,7 +33,7 @@ from mmla_app.widgets.label_choice import LabelChoice
 from mmla_app.widgets.placement_combo import placement_combo
 from mmla_core.models.prompting import plan_prompt
 from mmla_core.prompts import PromptError
-from mmla_core.variants.recipes import RECIPES
+from mmla_core.variants.recipes import RECIPES, recipe_title
 
 PRESET_ITEM = "mmabench"
 ERROR_STYLE = "color: #c8453b;"
@@ -128,11 +128,14 @@ class EvaluateForm(QWidget):
     def _variants_list(self) -> QListWidget:
         widget = QListWidget(self)
         widget.setFixedHeight(96)
-        entries = [(PRESET_ITEM, "MMA-Bench: the five conflict scenarios")]
-        entries += [(name, f"{name}: {recipe.summary}") for name, recipe in RECIPES.items()]
-        for key, text in entries:
+        entries = [(PRESET_ITEM, "MMA-Bench: the five conflict scenarios", "")]
+        # named as the Variants tab's check boxes name them; the CLI name in the tooltip
+        entries += [(name, f"{recipe_title(name)}: {recipe.summary}",
+                     f"\n(recipe {name} in the CLI: mmla eval --variants {name})")
+                    for name, recipe in RECIPES.items()]
+        for key, text, cli in entries:
             item = QListWidgetItem(text)
-            item.setToolTip(text)  # the list is narrower than its longest lines
+            item.setToolTip(text + cli)  # the list is narrower than its longest lines
             item.setData(Qt.ItemDataRole.UserRole, key)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)

@@ -267,7 +267,17 @@ def test_each_variant_choice_shows_its_whole_line_on_hover(dialog):
     """The list is narrower than its longest lines ('caption_misleading: ...' was cut): each
     item's tooltip holds the whole text."""
     items = [dialog.form.variants_list.item(i) for i in range(dialog.form.variants_list.count())]
-    assert items and all(item.toolTip() == item.text() for item in items)
+    assert items and all(item.toolTip().startswith(item.text()) for item in items)
+
+
+def test_variant_choices_are_named_as_the_variants_tab_names_them(dialog):
+    """'Audio from another clip', as the Variants tab's check box, not 'audio_swap' (its CLI
+    name, which the tooltip gives)."""
+    texts = {dialog.form.variants_list.item(i).data(Qt.ItemDataRole.UserRole):
+             dialog.form.variants_list.item(i) for i in range(dialog.form.variants_list.count())}
+    assert texts["audio_swap"].text().startswith("Audio from another clip: ")
+    assert texts["av_offset"].text().startswith("Audio out of sync: ")
+    assert "mmla eval --variants audio_swap" in texts["audio_swap"].toolTip()
 
 
 def test_a_reload_never_replaces_a_finished_runs_summary(dialog, qtbot, tiny_project,
