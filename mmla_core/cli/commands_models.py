@@ -28,7 +28,7 @@ from mmla_core.models.registry import ModelLoadError, inspect_model
 from mmla_core.models.tiny import TINY_FAMILIES, build_tiny
 from mmla_core.store import Store
 from mmla_core.store.catalog import find_clip, task_by_name
-from mmla_core.store.results import add_model, all_models, model_by_name
+from mmla_core.store.results import add_model, all_models, find_model
 from mmla_core.tasks import TaskError, builtin_task
 
 TINY_CHOICES = ("all", "qwen2_5_omni", "qwen2_vl", "qwen2_5_vl", "text_lm")
@@ -160,8 +160,9 @@ def cmd_tiny(store: Store, args) -> int:
 
 
 def _model_ref(store: Store, ref: str) -> tuple[str, str]:
-    """(path, name) of a registered model name, else the argument as a folder."""
-    row = model_by_name(store, ref)
+    """(path, name) of a registered model (its name, id or an unambiguous start of its name,
+    as every `--model` takes), else the argument as a folder."""
+    row = find_model(store, ref)
     return (row["path"], row["name"]) if row else (ref, Path(ref).name)
 
 

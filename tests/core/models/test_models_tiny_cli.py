@@ -89,6 +89,16 @@ def test_models_tiny_add_ls_and_predict(tmp_path, project, omni_dir, capsys):
     assert _count_predictions(project) == before  # predict writes nothing
 
 
+def test_predict_takes_the_start_of_a_registered_name(project, omni_dir, capsys):
+    """User guide '4. Evaluating': every --model takes an unambiguous start of a name; `mmla
+    predict --model tiny` said "tiny: no such folder"."""
+    assert _mmla(project, "models", "add", str(omni_dir), "--name", "tiny-qwen2_5_omni") == 0
+    capsys.readouterr()
+    assert _mmla(project, "predict", "demo/demo_03", "--model", "tiny", "--task", "MELD",
+                 "--max-pixels", str(models_fixtures.SMALL_PIXELS)) == 0
+    assert "model    tiny-qwen2_5_omni (qwen2_5_omni" in capsys.readouterr().out
+
+
 def test_cli_reports_bad_models_clearly(tmp_path, project, capsys):
     assert _mmla(project, "models", "add", str(tmp_path)) == 1
     assert "no config.json" in capsys.readouterr().err
