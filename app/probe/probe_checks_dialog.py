@@ -39,6 +39,10 @@ def dataset_clips(store, dataset: str) -> list[int]:
     return set_clips(store, dataset=dataset)
 
 
+NO_MODEL_TEXT = ("No model yet: Tools > Evaluate > Add model… registers one (a local folder "
+                 "of safetensors weights), then Run.")
+
+
 class ModelChecksDialog(QDialog):
     answered = Signal(int)  # the checks run's id
 
@@ -90,12 +94,13 @@ class ModelChecksDialog(QDialog):
         refill_keeping(self.dataset_combo, [(d, d) for d in choices["splits"]])
         refill_keeping(self.model_combo, choices["models"])
         if not choices["models"]:
-            self.status.setText("No model yet: Tools > Evaluate > Add model…")
+            self.status.setText(NO_MODEL_TEXT)
 
     def run(self) -> None:
         dataset, model = self.dataset_combo.currentData(), self.model_combo.currentData()
-        if not dataset or not model:
-            self.status.setText("Choose a dataset and a model first.")
+        if not dataset or not model:  # with no model at all, say again how to add one
+            self.status.setText(NO_MODEL_TEXT if self.model_combo.count() == 0
+                                else "Choose a dataset and a model first.")
             return
         if self.job.running or not self.run_button.isEnabled():
             return
