@@ -363,14 +363,3 @@ def probe_runs_by_clip(store: Store, task: str, model: str | None = None) -> lis
     if model:
         sql, params = sql + " AND (m.name = ? OR m.path = ?)", (task, model, model)
     return store.conn.execute(sql + " ORDER BY r.id", params).fetchall()
-
-
-def fail_if_running(store: Store, run_id: int, message: str) -> bool:
-    """Mark a run failed unless it already ended (its worker process died mid-run)."""
-    with store.write() as conn:
-        cursor = conn.execute(
-            "UPDATE runs SET status = 'failed', error = ?, "
-            "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND status = "
-            "'running'", (message, run_id),
-        )
-    return cursor.rowcount > 0

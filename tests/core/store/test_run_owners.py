@@ -13,7 +13,6 @@ from mmla_core.eval.recorder import RunRecorder
 from mmla_core.procs import process_owner
 from mmla_core.store import open_store, run_owners
 from mmla_core.store.results import (
-    fail_if_running,
     finish_run,
     get_run,
     start_run,
@@ -128,7 +127,7 @@ def test_the_worker_clients_cause_replaces_the_sweeps_guess_never_another_error(
         swept, other, done = (start_run(store, "probe", settings={}) for _ in range(3))
         record_run_owner(store, swept, dead, "probe")
         assert fail_orphan_runs(store) == [swept]
-        fail_if_running(store, other, "out of memory on clip 3")
+        finish_run(store, other, "failed", error="out of memory on clip 3")
         finish_run(store, done)
         cause = "the model worker exited unexpectedly (exit code 1)"
         assert [fail_with_cause(store, r, dead, cause) for r in (swept, other, done)] == [
