@@ -278,8 +278,9 @@ def refresh(store: Store, job_id: int) -> dict:
     note = ("[job control] no process of this run is alive: it was killed or the machine "
             "restarted before the end could be recorded")
     tail = "\n".join(x for x in (log_tail(job), note) if x)
-    give_back_dropped_events(store, job_id)
-    jobs.fail_unended(store, job, utc_now(), tail)   # unless resumed since it was read
+    with store.write():   # a resume since the read: neither its events nor its status touched
+        if jobs.fail_unended(store, job, utc_now(), tail):
+            give_back_dropped_events(store, job_id)
     return _existing_job(store, job_id)
 
 

@@ -154,12 +154,13 @@ def _record_end(store, job_id: int, exit_code: int, resumed_at: str | None) -> N
         return (final_status(exit_code, job["status"]), control.utc_now(),
                 kept or logfile.log_tail(job))
 
-    job = jobs.get_job(store, job_id)
-    if job is None or job["resumed_at"] != resumed_at:   # its events are the new run's too
-        _say(f"job {job_id} was deleted or resumed meanwhile: this run's end is not recorded")
-        return
-    give_back_dropped_events(store, job_id)   # a resume whose trainer never started
-    if not jobs.record_job_end(store, job_id, exit_code, ending, resumed_at):
+    with store.write():   # one transaction: a resume lands wholly before or after it
+        job = jobs.get_job(store, job_id)
+        ours = job is not None and job["resumed_at"] == resumed_at
+        if ours:   # the events a resume dropped come back when its trainer never started
+            give_back_dropped_events(store, job_id)
+            ours = jobs.record_job_end(store, job_id, exit_code, ending, resumed_at)
+    if not ours:   # deleted, or resumed since: its events and its end are the new run's
         _say(f"job {job_id} was deleted or resumed meanwhile: this run's end is not recorded")
 
 
