@@ -288,6 +288,7 @@ class TrainingPanel(QWidget):
         self._fill_checkpoints(result["checkpoints"])
 
     def _show_job(self, job: dict | None) -> None:
+        self.progress_bar.setVisible(job is not None)  # no job: no empty "0%" bar
         if job is None:
             self.title.setText("No training job yet: New training… (or Tools > Train LoRA…).")
             self.progress_bar.setValue(0)
