@@ -62,6 +62,11 @@ def load_diff(store, run_a: int, run_b: int) -> list[tuple]:
     return config_diff(store, run_a, run_b)
 
 
+NO_RUNS_TEXT = ("No zero-shot or fine-tuned run yet. MMLA's table fills in here, one line per "
+                "task and model: a zero-shot run from Tools > Evaluate…, a fine-tuned one from "
+                "Tools > Train LoRA… (or Evaluate… with its adapter).")
+
+
 def _score(row) -> str:
     if row is None or row.accuracy is None:
         return ""
@@ -125,8 +130,8 @@ class FinetuneTab(QWidget):
                                                           else "") for kind in SUMMARY_KINDS)]
                              for line in summary])
         flags = flag_lines(summary)
-        self.flags.setText("" if not flags else "! Settings differ, not comparable as they "
-                           "are:\n" + "\n".join(flags))
+        self.flags.setText(NO_RUNS_TEXT if not self.rows else "" if not flags else
+                           "! Settings differ, not comparable as they are:\n" + "\n".join(flags))
         _fill(self.runs, [[r.task, r.kind, r.run_id, r.model,
                            f"#{r.job_id} {r.job_name}" if r.job_id else "", f"{r.dataset} / "
                            f"{r.split}", r.status, r.n,

@@ -27,3 +27,13 @@ def test_no_runs_says_what_to_do_and_esc_or_ctrl_w_closes(window, qtbot, close_k
     view.activateWindow()
     qtbot.keyClick(view.runs_table, *close_key)
     qtbot.waitUntil(lambda: not view.isVisible(), timeout=5_000)
+
+
+def test_the_fine_tune_table_says_what_fills_it(window, qtbot):
+    view = _open_results(window, qtbot)
+    tab = view.finetune
+    view.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: "No zero-shot or fine-tuned run yet" in tab.flags.text(),
+                    timeout=5_000)
+    assert "Tools > Evaluate" in tab.flags.text() and "Train LoRA" in tab.flags.text()
+    view.close()
