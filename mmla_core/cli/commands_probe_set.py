@@ -27,7 +27,8 @@ from mmla_core.probe.sets import (
     set_table_csv,
 )
 from mmla_core.store import Store
-from mmla_core.store.results import probe_run_ids
+from mmla_core.store.results import find_model, probe_run_ids
+from mmla_core.words import count
 
 
 def register(sub) -> None:
@@ -109,12 +110,15 @@ def _run_missing(store: Store, clips: list[int], args) -> None:
 
 
 def cmd_probe_table(store: Store, args) -> int:
+    if args.model:  # the probes record the registered name: `--model tiny` must find them
+        found = find_model(store, args.model)
+        args.model = found["name"] if found else args.model
     clips = _set_clips(store, args)
     if clips is not None and args.run_missing:
         _run_missing(store, clips, args)
     if clips is not None:
         table = set_table(store, clips, args.task, args.model, selection_from_args(args))
-        print(f"{table.clips} clips in the set, {len(table.run_ids)} probed "
+        print(f"{count(table.clips, 'clip')} in the set, {len(table.run_ids)} probed "
               f"({table.missing} without a probe)")
         print_selection(table.labels)
     else:

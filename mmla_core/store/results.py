@@ -111,11 +111,6 @@ def all_models(store: Store) -> list[dict]:
     return store.query("SELECT * FROM models ORDER BY id")
 
 
-def model_by_name(store: Store, name: str) -> dict | None:
-    rows = store.query("SELECT name, path FROM models WHERE name = ?", (name,))
-    return rows[0] if rows else None
-
-
 def model_id_by_path(store: Store, path: str) -> int | None:
     row = store.conn.execute("SELECT id FROM models WHERE path = ?", (path,)).fetchone()
     return None if row is None else int(row[0])

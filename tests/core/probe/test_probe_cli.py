@@ -116,3 +116,20 @@ def test_probe_table_over_several_clips(models_demo_db, omni_dir, tmp_path, caps
     assert main(["--db", str(db), "probe-table", "--task", "MELD", "--clips", "1,2",
                  "--labels", "import", "--include-rejected"]) == 0
     assert "labels: import (adjudicated 0, person 0, import 2" in capsys.readouterr().out
+
+
+def test_probe_table_run_missing_finds_its_probes_by_the_start_of_a_name(models_demo_db,
+                                                                          omni_dir, tmp_path,
+                                                                          capsys):
+    """User guide '3. Probing a clip': `probe-table --model tiny --run-missing` probed the
+    clips, then looked for probes of a model named exactly 'tiny': "0 probed", "no probe runs
+    found", exit 1."""
+    db = tmp_path / "project.sqlite"
+    shutil.copy(models_demo_db, db)
+    assert main(["--db", str(db), "models", "add", str(omni_dir), "--name",
+                 "tiny-qwen2_5_omni"]) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "probe-table", "--task", "MELD", "--model", "tiny",
+                 "--clips", "1", "--run-missing", "--scenarios", "aligned", "--max-pixels",
+                 str(models_fixtures.SMALL_PIXELS), "--device", "cpu"]) == 0
+    assert "1 clip in the set, 1 probed (0 without a probe)" in capsys.readouterr().out
