@@ -215,11 +215,13 @@ def dialogs(window) -> list[tuple[str, object]]:
     from mmla_app.curation import project_dialogs
     from mmla_app.curation.agreement_dialog import AgreementDialog
     from mmla_app.curation.export_dialog import ExportDialog
+    from mmla_app.curation.task_dialog import AddTaskDialog
     from mmla_app.evaluate.download_dialog import DownloadDialog
     from mmla_app.evaluate.evaluate_dialog import EvaluateDialog
     from mmla_app.probe.probe_checks_dialog import open_model_checks
     from mmla_app.probe.probe_set_dialog import open_probe_set
     from mmla_app.settings_dialog import SettingsDialog
+    from mmla_core.tasks import MMLA_TASKS
 
     def shown(widget):
         widget.show()
@@ -236,6 +238,8 @@ def dialogs(window) -> list[tuple[str, object]]:
         ("probe_set", lambda: open_probe_set(window, window.project)),
         ("model_checks", lambda: open_model_checks(window, window.project)),
         ("agreement", lambda: shown(AgreementDialog(window.project, window))),
+        ("add_task", lambda: shown(AddTaskDialog(window.project.db_path, 1, "demo",
+                                                 list(MMLA_TASKS), window))),
         ("settings", lambda: shown(SettingsDialog(window))),
         ("download", lambda: shown(DownloadDialog(window.project, window))),
         ("help", lambda: actions.open_help(window)),
