@@ -40,6 +40,20 @@ MAX_ISSUES_SHOWN = 30
 FILE_SUFFIXES = (".json", ".jsonl", ".eaf")  # files import_path takes (folders always)
 
 
+UNUSABLE_HEALTH = ("unreadable", "missing_file")  # a clip that cannot be played at all
+HEALTHY = ("ok", "text_only", "unprobed")
+
+
+def media_health_text(reports: list) -> str:
+    """'1 unreadable, 3 duration mismatch' over the imports' probed media; '' when all is ok."""
+    merged: dict[str, int] = {}
+    for report in reports:
+        for health, n in report.media_health.items():
+            merged[health] = merged.get(health, 0) + n
+    return ", ".join(f"{n} {health.replace('_', ' ')}" for health, n in sorted(merged.items())
+                     if health not in HEALTHY and n)
+
+
 class _Progress(QObject):
     """Carries (done, total, phase) from the worker thread to the GUI thread (queued)."""
 
@@ -135,14 +149,21 @@ class ImportController:
         added = sum(r.added for r in reports)
         issues = [i for r in reports for i in r.issues]
         notes = [f"{r.dataset}: {note.strip()}" for r in reports for note in r.notes()]
+        health = media_health_text(reports)
         self.window.statusBar().showMessage(
             f"Imported {path.name}: {count(added, 'new clip')}, "
-            f"{count(len(issues), 'problem')} reported{still}", 10000)
-        if issues or notes:
+            f"{count(len(issues), 'problem')} reported{health and f'; media: {health}'}{still}",
+            10000)
+        unusable = any(r.media_health.get(h) for r in reports for h in UNUSABLE_HEALTH)
+        if issues or notes or unusable:
             lines = notes + [f"{i.location}: {i.message}" for i in issues[:MAX_ISSUES_SHOWN]]
             if len(issues) > MAX_ISSUES_SHOWN:
                 lines.append(f"… and {len(issues) - MAX_ISSUES_SHOWN} more (mmla import lists all)")
-            title = f"Imported {path.name} with problems" if issues else f"Imported {path.name}"
+            if unusable:  # the status line is gone in seconds; a file that cannot play stays
+                lines.append(f"Media: {health}. The health filter's “problem” lists these "
+                             "clips; the line above the player says what is wrong with each.")
+            title = (f"Imported {path.name} with problems" if issues or unusable
+                     else f"Imported {path.name}")
             self._message(QMessageBox.Icon.Information, title, "\n".join(lines))
 
     def _failed(self, path: Path, exc: Exception, kind: str | KindPick) -> None:

@@ -30,6 +30,7 @@ def _write_import(store, path: str, name: str | None, media_root: str | None,
     for report in (r for r in reports if r.dataset_id is not None):
         checked = check_media(store, report.dataset_id,
                               progress=lambda d, t: progress(d, t, "Probing media"))
+        report.media_health = dict(checked.counts)
         for change in checked.changes:
             report.issue(change.path, f"clip {change.external_id}: changed since its probe: "
                          f"{change.what}" + (f"; now {change.health}" if change.health else ""))

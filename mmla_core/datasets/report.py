@@ -50,6 +50,8 @@ class ImportReport:
     renamed_from: str | None = None  # the name asked for, taken by a dataset with another root
     found_as: str | None = None  # the default name, of a folder imported before as `dataset`
     issues: list[ImportIssue] = field(default_factory=list)
+    # {health: files} of the media probed after the rows (the GUI's summary says the unhealthy)
+    media_health: dict[str, int] = field(default_factory=dict)
 
     def issue(self, location: object, message: str) -> None:
         """Record a problem; a file name that is not UTF-8 is shown with `\\x..` escapes, so

@@ -141,6 +141,8 @@ def test_two_annotators_per_task_and_check_with_disagreements(store):
     expected = cohen_kappa(["joy", "anger", "sadness", "joy"], ["joy", "anger", "joy", "joy"])
     assert meld.kappa.kappa == pytest.approx(expected.kappa)
     assert rows[("task", "MIntRec")].kappa.note == NO_OVERLAP
+    # two annotators: Cohen's, even where they share no clip (the row said "fleiss")
+    assert {r.kappa.method for r in report.rows} == {"cohen"}
     assert rows[("check", "visual_only")].kappa.items == 2
     assert rows[("check", "audio_only")].kappa.items == 0
     assert {(d.clip_id, d.name) for d in report.disagreements} == {(3, "MELD"), (2, "visual_only")}
