@@ -105,10 +105,12 @@ def fleiss_from_ratings(ratings: Sequence[Sequence]) -> Kappa:
     return fleiss_kappa(table)
 
 
-def kappa_for(ratings: Sequence[Sequence]) -> Kappa:
-    """Cohen's kappa when each item has two ratings, Fleiss' kappa for three or more."""
-    raters = len(ratings[0]) if ratings else 0
-    if ratings and raters == 2:
+def kappa_for(ratings: Sequence[Sequence], raters: int | None = None) -> Kappa:
+    """Cohen's kappa when each item has two ratings, Fleiss' kappa for three or more.
+    `raters`: how many annotators were chosen, so that two with no clip in common still
+    read "cohen" (the method the user guide promises for two), not "fleiss"."""
+    raters = raters or (len(ratings[0]) if ratings else 0)
+    if raters == 2:
         return cohen_kappa([r[0] for r in ratings], [r[1] for r in ratings])
     return fleiss_from_ratings(ratings)
 
@@ -190,7 +192,7 @@ def _add(report: AgreementReport, kind: str, name: str,
     complete = {clip: by for clip, by in ratings.items() if all(a in by for a in who)}
     rows = [[by[a] for a in who] for by in complete.values()]
     differing = [(clip, by) for clip, by in complete.items() if len(set(by.values())) > 1]
-    report.rows.append(AgreementRow(kind, name, kappa_for(rows), len(differing)))
+    report.rows.append(AgreementRow(kind, name, kappa_for(rows, len(who)), len(differing)))
     report.disagreements += [
         Disagreement(cid, ext, kind, name, {a: by[a] for a in who}) for (cid, ext), by in differing
     ]
