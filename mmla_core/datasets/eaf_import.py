@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from mmla_core.datasets.common import MEDIA_EXTENSIONS, open_dataset
-from mmla_core.datasets.eaf import PROP_CLIP, PROP_SPLIT
+from mmla_core.datasets.eaf import PROP_CLIP, PROP_DATASET, PROP_SPLIT
 from mmla_core.datasets.eaf_tiers import ClipWork, TaskMatcher, classify
 from mmla_core.datasets.eaf_xml import EafDocument, EafError, read_eaf
 from mmla_core.datasets.report import DatasetImportError, ImportReport
@@ -142,7 +142,7 @@ class _EafImporter:
         file's id and the same media (or none: a text-only clip imported before); else new."""
         clip_id = self.by_media.get(str(media)) if media is not None else None
         if clip_id is not None:
-            return _Target(clip_id, int(self._stored_clip(clip_id)["dataset_id"]), False)
+            return self._clip_the_file_names(doc, self._stored_clip(clip_id))
         if media is None:
             kept = self._clip_of_missing_media(doc)
             if kept is not None:
@@ -169,6 +169,26 @@ class _EafImporter:
             self.report.issue(doc.path, f"clip id {wanted!r} (split {split!r}) is another clip "
                               f"of dataset {self.report.dataset!r}; imported as {external_id!r}")
         return self._new_clip(dataset_id, split, external_id, media, work)
+
+    def _clip_the_file_names(self, doc: EafDocument, by_media: dict) -> _Target:
+        """The clip whose media the file names, unless the file says (its `mmla:dataset` and
+        `mmla:clip`, as our export writes them) that it is another clip of that dataset: a
+        text variant's file (misleading caption, long context) names its parent's media, and
+        its transcript must not land on the parent. That clip gets the work; a project
+        without it refuses the file."""
+        named = doc.properties.get(PROP_CLIP)
+        if (not named or named == by_media["external_id"]
+                or doc.properties.get(PROP_DATASET) != by_media["dataset_name"]):
+            return _Target(by_media["id"], int(by_media["dataset_id"]), False)
+        split = doc.properties.get(PROP_SPLIT, by_media["split"])
+        other = clip_ids_by_key(self.store, int(by_media["dataset_id"])).get((split, named))
+        if other is None:
+            raise DatasetImportError(
+                f"it is clip {named!r} of dataset {by_media['dataset_name']!r} (its mmla:clip), "
+                f"which this project lacks, and its media is clip "
+                f"{by_media['external_id']!r}'s: not imported into that clip (a text "
+                "variant's file names its parent's media)")
+        return _Target(other, int(by_media["dataset_id"]), False)
 
     def _stored_clip(self, clip_id: int) -> dict:
         clip = get_clip(self.store, clip_id)
@@ -214,6 +234,11 @@ class _EafImporter:
         clip = self._stored_clip(clip_id)
         if text is None or text == clip["transcript"]:
             self.report.unchanged += 1
+            return
+        if clip.get("parent_clip_id") is not None:  # derived from its parent's, never set
+            self.report.unchanged += 1
+            self.report.issue(path, "transcript: a conflict variant's text follows its parent "
+                              f"clip's and is kept; the file says {text!r} (edit the parent's)")
             return
         if clip_id in edited_transcripts(self.store, [clip_id]):
             self.report.unchanged += 1

@@ -317,3 +317,28 @@ def test_reimport_whose_media_went_missing_goes_to_the_same_clip(fresh, good_cli
         "probes it again once it is back)" in [str(i) for i in again.issues]
     assert not any("text-only" in i.message and "missing" not in i.message
                    for i in again.issues), again.issues
+
+
+def test_a_text_variants_file_never_lands_on_its_parent(store, tmp_path):
+    """User guide 'ELAN, both directions': re-importing our own export wrote each text
+    variant's transcript (its misleading caption) over its parent's, whose media the file
+    names. The file's mmla:clip says whose it is; a project without that clip refuses it."""
+    from mmla_core.variants.store_ops import create_variant
+
+    parent_text = store.scalar("SELECT transcript FROM clips WHERE id = 1")
+    variant = create_variant(store, 1, [("caption_misleading", {"mode": "prepend",
+                                                               "caption": "anger"})]).clip_id
+    set_label(store, variant, task_by_name(store, "MELD")[0], "anger", "ana")
+    export_eaf(store, tmp_path / "eaf", dataset="demo")
+    set_label(store, variant, task_by_name(store, "MELD")[0], "fear", "bob")
+    report = import_eaf(store, tmp_path / "eaf")
+    assert store.scalar("SELECT transcript FROM clips WHERE id = 1") == parent_text
+    assert report.updated == 0 and not report.issues
+    assert store.scalar("SELECT count(*) FROM annotations WHERE clip_id = 1 AND annotator = "
+                        "'ana'") == 0  # the variant's label stayed the variant's
+    with open_store(tmp_path / "other.sqlite") as other:
+        from mmla_core.demo import ensure_demo
+        ensure_demo(other)
+        again = import_eaf(other, tmp_path / "eaf")
+        assert other.scalar("SELECT transcript FROM clips WHERE id = 1") == parent_text
+        assert again.skipped == 1 and "names its parent's media" in str(again.issues[0])
