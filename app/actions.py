@@ -110,7 +110,7 @@ def _build_file_menu(w) -> QMenu:
     menu.addSeparator()
     _add(menu, w, "&Import dataset folder…", w.importer.choose_and_import, "Ctrl+I")
     _add(menu, w, "Import &file (ELAN .eaf, sharegpt)…", w.importer.choose_file_and_import)
-    _add(menu, w, "Add the &demo clips", w.add_demo)
+    _add(menu, w, "&Add the demo clips", w.add_demo)  # D is Delete dataset…
     _add(menu, w, "Re-check &media files", w.media_check.start)
     _add(menu, w, "&Delete dataset…", lambda: open_delete_dataset(w))
     _add(menu, w, "&Export…", lambda: _open_export(w), "Ctrl+E")
