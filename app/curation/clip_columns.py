@@ -50,37 +50,40 @@ def fit_widths(viewport: int, user: dict[str, int], wanted: dict[str, int],
 
     `user` holds the widths a person dragged (remembered across sessions); `wanted` what the
     External ids and the label lists in view need: each, unless dragged, gets that within its
-    share; the transcript takes what the columns before it leave, to the right edge, never less
-    than MIN_TRANSCRIPT_WIDTH.
+    share (no label in view: Labels as narrow as its header); the transcript takes what the
+    columns before it leave, to the right edge, never less than MIN_TRANSCRIPT_WIDTH, or than
+    `wanted["transcript"]` when given (its header's width when no transcript is in view: a
+    folder of clips imported without a manifest has only its file names to tell clips apart).
     A remembered width that would push the transcript under its minimum gives way on screen
     (`_give_way`); the setting keeps it, so a wider window shows it again.
     """
     widths = {key: user.get(key, default) for key, default in DEFAULT_WIDTHS.items()}
+    least = wanted.get("transcript", MIN_TRANSCRIPT_WIDTH)  # what the transcript keeps
     if "labels" not in user:
-        widths["labels"] = _auto_labels(viewport, widths, wanted["labels"])
+        widths["labels"] = _auto_labels(viewport, widths, wanted["labels"], least)
     if "external_id" not in user:  # after Labels: they matter more than a whole long id
-        widths["external_id"] = _auto_ids(viewport, widths, wanted["external_id"])
-    _give_way(widths, viewport - MIN_TRANSCRIPT_WIDTH, dragged)
-    widths["transcript"] = max(MIN_TRANSCRIPT_WIDTH, viewport - sum(widths[k] for k in LEAD))
+        widths["external_id"] = _auto_ids(viewport, widths, wanted["external_id"], least)
+    _give_way(widths, viewport - least, dragged)
+    widths["transcript"] = max(least, viewport - sum(widths[k] for k in LEAD))
     return widths
 
 
-def _auto_ids(viewport: int, widths: dict[str, int], wanted: int) -> int:
+def _auto_ids(viewport: int, widths: dict[str, int], wanted: int, least: int) -> int:
     """What the ids need, up to MAX_IDS_WIDTH and into half of what the transcript has past its
     minimum (the other half shows more transcript); never under the default."""
-    surplus = viewport - sum(widths[key] for key in LEAD) - MIN_TRANSCRIPT_WIDTH
-    grown = widths["external_id"] + max(surplus, 0) // 2
+    surplus = viewport - sum(widths[key] for key in LEAD) - least
+    grown = widths["external_id"] + max(surplus, 0) // (2 if least >= MIN_TRANSCRIPT_WIDTH else 1)
     return max(DEFAULT_WIDTHS["external_id"], min(wanted, MAX_IDS_WIDTH, grown))
 
 
-def _auto_labels(viewport: int, widths: dict[str, int], wanted: int) -> int:
+def _auto_labels(viewport: int, widths: dict[str, int], wanted: int, least: int) -> int:
     """What the label lists need, capped: at MAX_LABELS_WIDTH, at what leaves the transcript
     its minimum, and at half the room Labels and the transcript share (the transcript is the
     curator's cue to which utterance is which); never under the default (cut with '…', whole
-    in the tooltip)."""
+    in the tooltip) unless less is wanted (no label in view: the header's width)."""
     shared = viewport - sum(widths[key] for key in LEAD if key != "labels")
-    cap = min(MAX_LABELS_WIDTH, shared - MIN_TRANSCRIPT_WIDTH, shared // 2)
-    return max(DEFAULT_WIDTHS["labels"], min(wanted, cap))
+    cap = min(MAX_LABELS_WIDTH, shared - least, shared // 2)
+    return max(min(DEFAULT_WIDTHS["labels"], wanted), min(wanted, cap))
 
 
 def _give_way(widths: dict[str, int], room: int, dragged: str | None) -> None:

@@ -30,6 +30,7 @@ from mmla_app.curation.clip_columns import (
     HEADER_TIPS,
     MAX_IDS_WIDTH,
     MAX_LABELS_WIDTH,
+    MIN_TRANSCRIPT_WIDTH,
     fit_widths,
 )
 from mmla_app.theme import health_colour
@@ -47,6 +48,7 @@ _TRANSCRIPT = COLUMN_KEYS.index("transcript")
 _EXTERNAL_ID = COLUMN_KEYS.index("external_id")
 _MARGIN_ROWS = 4  # spans set, widths measured, a little past the viewport: a scroll step shows them
 _LABELS = COLUMN_KEYS.index("labels")
+_HEADER_PADDING = 30  # a header's margins and its sort arrow
 _VERDICT_COLOURS = {"accept": "#15803d", "reject": "#b91c1c"}
 
 
@@ -300,12 +302,27 @@ class ClipTableView(QTableView):
         Variants' ids are skipped: their recipe runs on past the cell."""
         model, rows = self.model(), self._rows_in_view()
         clips = [position for position in rows if not model.row_at(position).parent_clip_id]
+        # no transcript in view (a folder imported without a manifest): the ids get its room
+        transcripts = any(model.row_at(position).transcript for position in rows)
         return {"labels": self._labels_wanted(rows),
                 "external_id": min(self._needed(_EXTERNAL_ID, clips) or
-                                   DEFAULT_WIDTHS["external_id"], MAX_IDS_WIDTH)}
+                                   DEFAULT_WIDTHS["external_id"], MAX_IDS_WIDTH),
+                "transcript": MIN_TRANSCRIPT_WIDTH if transcripts else
+                self._header_width(_TRANSCRIPT)}
 
     def _labels_wanted(self, rows: Iterable[int]) -> int:
+        """What the label lists in view need; the header's width when none has a label."""
+        model = self.model()
+        if not any(cell_text(model.row_at(position), "labels") for position in rows):
+            return self._header_width(_LABELS)
         return min(max(self._needed(_LABELS, rows), DEFAULT_WIDTHS["labels"]), MAX_LABELS_WIDTH)
+
+    def _header_width(self, column: int) -> int:
+        """A column's title whole, with room for the sort arrow."""
+        title = self.model().headerData(column, Qt.Orientation.Horizontal,
+                                        Qt.ItemDataRole.DisplayRole)
+        return self.horizontalHeader().fontMetrics().horizontalAdvance(str(title)) + \
+            _HEADER_PADDING
 
     def _needed(self, column: int, rows: Iterable[int]) -> int:
         """The width the widest cell of `column` in `rows` needs whole (0 for no rows): the
