@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mmla_core.cli.common import CliError, UsageError, print_table
+from mmla_core.cli.common import CliError, UsageError, clip_or_fail, print_table
 from mmla_core.demo import ensure_demo
 from mmla_core.prompts import PromptError, check_template
 from mmla_core.store import Store
@@ -13,7 +13,6 @@ from mmla_core.store.catalog import (
     dataset_by_name,
     ensure_builtin_tasks,
     ensure_task,
-    find_clip,
     find_dataset,
     list_clips,
     list_datasets,
@@ -101,9 +100,7 @@ def _print_clips(clips: list[dict], *, as_json: bool) -> None:
 
 
 def cmd_show(store: Store, args) -> int:
-    clip = find_clip(store, args.clip)
-    if clip is None:
-        raise CliError(f"no single clip matches {args.clip!r}; use its numeric id")
+    clip = clip_or_fail(store, args.clip)
     hidden = {"dataset_root", "recipe_json"}
     for key, value in clip.items():
         if key not in hidden and value is not None:

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from mmla_core.cli.common import (
     CliError,
     add_placement_arguments,
+    clip_or_fail,
     placement_kwargs,
     positive_float,
     positive_int,
@@ -27,7 +28,7 @@ from mmla_core.models.inputs import InferenceSettings, clip_input_from_store
 from mmla_core.models.registry import ModelLoadError, inspect_model
 from mmla_core.models.tiny import TINY_FAMILIES, build_tiny
 from mmla_core.store import Store
-from mmla_core.store.catalog import find_clip, task_by_name
+from mmla_core.store.catalog import task_by_name
 from mmla_core.store.results import add_model, all_models, find_model
 from mmla_core.tasks import TaskError, builtin_task
 
@@ -184,9 +185,7 @@ def _settings(args):
 
 
 def cmd_predict(store: Store, args) -> int:
-    clip_row = find_clip(store, args.clip)
-    if clip_row is None:
-        raise CliError(f"no single clip matches {args.clip!r}; use its numeric id")
+    clip_row = clip_or_fail(store, args.clip)
     task, settings = _task(store, args.task), _settings(args)
     path, name = _model_ref(store, args.model)
     try:

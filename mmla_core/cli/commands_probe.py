@@ -16,6 +16,7 @@ from mmla_core.cli.common import (
     UsageError,
     add_placement_arguments,
     check_prompt_kinds,
+    clip_or_fail,
     placement_kwargs,
     positive_int,
     print_table,
@@ -31,7 +32,6 @@ from mmla_core.probe.model_checks import run_model_checks
 from mmla_core.probe.reliance import cell_reliance, reliance_profile
 from mmla_core.store.catalog import (
     dataset_by_name,
-    find_clip,
     original_clip_ids,
     variant_descendants,
 )
@@ -190,10 +190,7 @@ def _probe_clip(store, clip_ref: str | None, args):
     if args.run:
         raise UsageError(f"one clip at a time: {' '.join(map(str, args.run))} left over")
     _check_probe_words(args)
-    row = find_clip(store, clip_ref)
-    if row is None:
-        raise CliError(f"no clip {clip_ref!r} (an id, DATASET/external_id, or a unique "
-                       "external id)")
+    row = clip_or_fail(store, clip_ref)
     variants = _variant_ids(store, int(row["id"]), args.variants)
     engine = probe_engine(store, args.model, args)
     try:

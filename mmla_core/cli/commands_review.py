@@ -18,6 +18,7 @@ from mmla_core.cli.common import (
     CliError,
     UsageError,
     add_selection_args,
+    clip_or_fail,
     print_selection,
     print_table,
     print_warnings,
@@ -27,7 +28,7 @@ from mmla_core.datasets.eaf import export_eaf
 from mmla_core.datasets.review_export import export_review_csv, export_review_jsonl
 from mmla_core.eval.agreement import annotators_for_dataset, dataset_agreement
 from mmla_core.store import Store, labels
-from mmla_core.store.catalog import dataset_by_name, find_clip, task_by_name
+from mmla_core.store.catalog import dataset_by_name, task_by_name
 from mmla_core.store.checks import (
     answer_check,
     clip_check_state,
@@ -146,10 +147,7 @@ def _export_commands(sub) -> None:
 # --- handlers ------------------------------------------------------------------------------------
 
 def _clip(store: Store, ref: str) -> dict:
-    clip = find_clip(store, ref)
-    if clip is None:
-        raise CliError(f"no single clip matches {ref!r}; use its numeric id")
-    return clip
+    return clip_or_fail(store, ref)
 
 
 def _writer(args) -> str:

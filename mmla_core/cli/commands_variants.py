@@ -10,12 +10,12 @@ from mmla_core.cli.common import (
     EXIT_PARTIAL,
     CliError,
     UsageError,
+    clip_or_fail,
     positive_int,
     print_table,
     progress_bar,
 )
 from mmla_core.store import Store
-from mmla_core.store.catalog import find_clip
 from mmla_core.variants.batch import BatchError, make_variants
 from mmla_core.variants.presets import preset_specs
 from mmla_core.variants.recipes import RECIPES, RecipeError, parse_spec
@@ -76,9 +76,7 @@ def cmd_make(store: Store, args) -> int:
     specs = _specs(args)
     dataset, clip_ids = args.dataset, None
     if args.clip:
-        clip = find_clip(store, args.clip)
-        if clip is None:
-            raise CliError(f"no single clip matches {args.clip!r}; use its numeric id")
+        clip = clip_or_fail(store, args.clip)
         dataset, clip_ids = int(clip["dataset_id"]), [int(clip["id"])]
     update, close = progress_bar("building variants")
     try:
@@ -96,9 +94,7 @@ def cmd_make(store: Store, args) -> int:
 
 
 def cmd_ls(store: Store, args) -> int:
-    clip = find_clip(store, args.clip)
-    if clip is None:
-        raise CliError(f"no single clip matches {args.clip!r}; use its numeric id")
+    clip = clip_or_fail(store, args.clip)
     rows = describe_variants(store, int(clip["id"]))
     if args.json:
         for row in rows:

@@ -20,6 +20,7 @@ from mmla_core.eval.arguments import selection_from_args as eval_selection_from_
 from mmla_core.models.placement import parse_max_memory, single_device
 from mmla_core.models.prompting import PROMPT_KINDS
 from mmla_core.models.registry import ModelLoadError
+from mmla_core.store.catalog import clip_miss, find_clip
 from mmla_core.store.verdicts import describe_record
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
@@ -119,3 +120,12 @@ def print_warnings(warnings: list[str]) -> None:
     """An export's warnings (a read-only project, a sample past cutoff_len), on stderr."""
     for warning in warnings:
         print(f"WARNING {warning}", file=sys.stderr)
+
+
+def clip_or_fail(store, ref: str) -> dict:
+    """The clip `ref` names (an id, DATASET/external_id or a unique external id); else a
+    CliError saying why none was found: no such dataset, no such clip, several of that id."""
+    clip = find_clip(store, ref)
+    if clip is None:
+        raise CliError(clip_miss(store, ref))
+    return clip

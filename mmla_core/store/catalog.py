@@ -275,6 +275,24 @@ def find_clip(store: Store, ref: str) -> dict | None:
     return get_clip(store, ids[0]) if len(ids) == 1 else None
 
 
+def clip_miss(store: Store, ref: str) -> str:
+    """Why `find_clip` found no clip for `ref`, for an error that says what and where."""
+    if ref.isdigit():
+        return f"no clip with id {ref} in this project"
+    dataset, _, external = ref.rpartition("/")
+    if dataset and not store.scalar("SELECT 1 FROM datasets WHERE name = ?", (dataset,)):
+        return f"no dataset {dataset!r} in this project (mmla datasets ls lists them)"
+    rows = store.query("SELECT d.name FROM clips c JOIN datasets d ON d.id = c.dataset_id "
+                       "WHERE c.external_id = ? ORDER BY d.name", (external,))
+    if dataset:
+        return f"dataset {dataset!r} has no clip {external!r} (mmla ls {dataset} lists them)"
+    if rows:
+        names = ", ".join(dict.fromkeys(r["name"] for r in rows))
+        return (f"{len(rows)} clips have the id {external!r} (datasets: {names}): write "
+                f"DATASET/{external} or the clip's numeric id")
+    return f"no clip {external!r} in this project (an id, DATASET/external_id, or an external id)"
+
+
 def list_clips(
     store: Store, *, dataset_id: int | None = None, split: str | None = None,
     text: str | None = None, limit: int | None = None, include_variants: bool = True,

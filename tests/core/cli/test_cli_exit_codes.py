@@ -94,10 +94,10 @@ def test_usage_mistakes_exit_2_with_the_commands_usage_line(project, tmp_path, c
 FAILURES = [  # (module, arguments, words of the message): the line is right, the world is not
     ("project", ["new", "PROJECT"], "already exists"),
     ("project", ["datasets", "rm", "nope", "--yes"], "nope"),
-    ("catalog", ["show", "no-such-clip"], "no single clip"),
+    ("catalog", ["show", "no-such-clip"], "no clip 'no-such-clip' in this project"),
     ("data", ["import", "MISSING"], "no such file or folder"),
     ("review", ["label", "1", "NoSuchTask", "joy", "--annotator", "a"], "no task named"),
-    ("variants", ["variants", "ls", "no-such-clip"], "no single clip"),
+    ("variants", ["variants", "ls", "no-such-clip"], "no clip 'no-such-clip' in this project"),
     ("eval", ["runs", "show", "42"], "no run 42"),
     ("models", ["predict", "1", "--model", "/nowhere", "--task", "MELD"], "/nowhere"),
     ("probe", ["probe", "show", "999"], "no probe run 999"),

@@ -59,7 +59,7 @@ def test_label_undo_redo_round_trip(db, capsys):
 @pytest.mark.parametrize(("args", "message", "code"), [
     (("label", "1", "MELD", "happy"), "not a MELD label", 2),  # not in the task's set: usage
     (("label", "1", "NOPE", "joy"), "no task named", 1),  # not in this project: failed
-    (("label", "99", "MELD", "joy"), "no single clip", 1),
+    (("label", "99", "MELD", "joy"), "no clip with id 99 in this project", 1),
     (("label", "1", "MELD"), "LABEL or --clear", 2),
     (("check", "1", "lips", "yes"), "no check 'lips'", 1),
     (("review", "1", "--verdict", "accept", "--annotator", "import"), "reserved", 2),
