@@ -17,7 +17,8 @@ from mmla_app.widgets.screen_fit import fit_resize
 WORKFLOW = (
     ("Curate", "Pick a clip in the browser (Up / Down), play it (Space), press a label's key, "
                "answer the four alignment checks (Y / N / U), then Return marks it reviewed and "
-               "moves on. Ctrl+Z undoes any edit."),
+               "moves on. Ctrl+Z undoes any edit. A dataset with no task to label yet (a folder "
+               "imported without a manifest): Add a task… in the Labels panel."),
     ("Variants", "The Variants tab builds modality-conflict versions of the clip (another "
                  "clip's audio, black frames, silence, a misleading transcript)."),
     ("Probe", "The Probe tab asks a model the clip's question on the clip and its variants and "

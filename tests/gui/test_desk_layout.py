@@ -49,6 +49,7 @@ def test_f1_opens_a_help_window_with_a_filter(window, qtbot):
     help_window = window.help_window
     text = help_window.browser.toPlainText()
     assert "How the work goes" in text and "Play / pause" in text and "Labels 1–10" in text
+    assert "Add a task… in the Labels panel" in text  # a folder imported without a manifest
     help_window.filter.setText("undo")
     assert "Ctrl+Z" in help_window.browser.toPlainText()
     assert "Play / pause" not in help_window.browser.toPlainText()
