@@ -1,11 +1,11 @@
 """Download a model from the Hugging Face Hub (the one GUI action that uses the network).
 
 A repo id field, Download, a progress bar and Cancel. `mmla_core.models.download.download_model`
-runs on a superqt thread worker; its progress callback (worker thread) reaches the bar through a
-queued signal, and Cancel sets the `threading.Event` the download checks between chunks and
-files. Finished files stay in the Hugging Face cache, so Download again resumes. On success the
-dialog emits `downloaded(path)` (the snapshot folder; the Evaluate form registers it like
-"Add model…") and closes.
+runs on a superqt thread worker; its progress callback (worker thread) reaches the bar through
+the GUI-thread relay (runtime/gui_calls: dropped once the dialog is deleted), and Cancel sets
+the `threading.Event` the download checks between chunks and files. Finished files stay in the
+Hugging Face cache, so Download again resumes. On success the dialog emits `downloaded(path)`
+(the snapshot folder; the Evaluate form registers it like "Add model…") and closes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from mmla_app.runtime.gui_calls import gui_callback
 from mmla_app.runtime.project import Project
 from mmla_app.widgets.wrap_fit import grow_with_text
 from mmla_core.models.download import DownloadCancelled, download_model
@@ -50,7 +51,6 @@ class DownloadDialog(QDialog):
     """Repo id -> the snapshot folder in the Hugging Face cache, with progress and Cancel."""
 
     downloaded = Signal(str)
-    _progress = Signal(object, object, str)  # (done, total, file): emitted on the worker thread
 
     def __init__(self, project: Project, parent: QWidget | None = None):
         super().__init__(parent)
@@ -80,7 +80,6 @@ class DownloadDialog(QDialog):
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
-        self._progress.connect(self._on_progress)
         self.resize(520, self.sizeHint().height())
         grow_with_text(self)  # a long status (an error, a path) is shown whole
 
@@ -102,7 +101,8 @@ class DownloadDialog(QDialog):
         self.download_button.setEnabled(False)
         self.repo_edit.setEnabled(False)
         self._running = True
-        self.runner.submit(_download, repo, self._report, self._cancel, with_store=False,
+        report = gui_callback(self, self._on_progress)  # called on the worker thread
+        self.runner.submit(_download, repo, report, self._cancel, with_store=False,
                            on_success=self._on_done, on_error=self._on_error)
 
     def cancel(self) -> None:
@@ -132,11 +132,6 @@ class DownloadDialog(QDialog):
         super().done(result)
 
     # --- worker callbacks ---------------------------------------------------------------------
-
-    def _report(self, done: int, total: int, name: str) -> None:
-        """Worker thread: hand the numbers to the GUI thread (a queued signal)."""
-        if isValid(self):
-            self._progress.emit(done, total, name)
 
     def _on_progress(self, done: int, total: int, name: str) -> None:
         self.progress_bar.setValue(min(STEPS, done * STEPS // total) if total else 0)

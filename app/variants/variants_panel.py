@@ -3,15 +3,16 @@
 Reads are runner jobs on the project's runner (each with its own Store on the project file);
 every write is an op (mmla_app.ops.variants) run as a runner job too, so the GUI thread never
 decodes, encodes or queries, and its change record reaches the window (the browser lists a new
-variant, drops a deleted one). A dataset batch reports progress through a signal and stops on
-Cancel. Variants made or deleted elsewhere (the CLI, another window) show here as they land.
+variant, drops a deleted one). A dataset batch reports progress through the GUI-thread relay
+(runtime/gui_calls: the batch may outlive the panel) and stops on Cancel. Variants made or
+deleted elsewhere (the CLI, another window) show here as they land.
 """
 
 from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from mmla_app.ops import variants as ops
 from mmla_app.ops.op import run_job
+from mmla_app.runtime.gui_calls import gui_callback
 from mmla_app.variants.variant_texts import (
     created_text,
     deleted_message,
@@ -67,12 +69,6 @@ def load_state(store, clip_id: int) -> dict:
             "parent": parent, "siblings": describe_variants(store, parent_id) if parent else []}
 
 
-class _Bridge(QObject):
-    """Carries progress from the batch thread to the GUI thread (a queued signal)."""
-
-    progress = Signal(int, int)
-
-
 # --- the panel -----------------------------------------------------------------------------------
 
 class VariantsPanel(QWidget):
@@ -100,8 +96,6 @@ class VariantsPanel(QWidget):
         self._show_count = True  # False while the status line shows a job's outcome
         self._batch_running = False
         self._cancel = threading.Event()
-        self._bridge = _Bridge(self)
-        self._bridge.progress.connect(self._on_batch_progress)
         self._build()
         self.set_clip(None)
         project.bus.listen(self._on_changes)
@@ -407,7 +401,8 @@ class VariantsPanel(QWidget):
         parent_id = self.clip_id or 0
         op = ops.make_dataset_variants(self.dataset_id, [[step] for step in steps],
                                        self.seed_spin.value(),
-                                       progress=self._bridge.progress.emit, cancel=self._cancel)
+                                       progress=gui_callback(self, self._on_batch_progress),
+                                       cancel=self._cancel)
         run_job(self.project, op, initiator=self,
                 on_success=lambda report: self._batch_done(parent_id, report_text(report)),
                 on_error=self._batch_failed)
