@@ -38,6 +38,7 @@ from mmla_core.store.results import list_runs, require_run, run_accuracy, run_er
 from mmla_core.store.run_owners import fail_orphan_runs
 from mmla_core.train.merge import merge_run_folder
 from mmla_core.variants.recipes import RecipeError
+from mmla_core.words import count
 from mmla_core.worker.client import WorkerClient
 
 METRIC_COLUMNS = ["run", "variant", "n", "ACC", "F1", "Precision", "Recall", "WF1", "WP", "flips",
@@ -183,8 +184,9 @@ def _summarise(store, run_id: int) -> int:
     report = run_report(store, run_id)
     if report.metrics.n:
         print_table(metrics_rows([report]), METRIC_COLUMNS)
+    errors = f", {count(report.errors, 'error')}" if report.errors else ""
     print(f"run {run_id}: {run['status']}, {report.written} of {run['total']} samples written"
-          f"{f', {report.errors} errors' if report.errors else ''}")
+          f"{errors}")
     print_selection(json.loads(run["settings_json"] or "{}").get("labels"))
     if run["status"] == "done":
         if not report.errors:
@@ -237,7 +239,7 @@ def _runs_show(store, args) -> int:
     print(f"run {run['id']} ({run['kind']}): {run['status']}  {report.title()}")
     split = "all splits" if run["split"] is None else run["split"] or "(unsplit)"
     print(f"dataset {run['dataset_name']} / {split}, {report.written} of "
-          f"{run['total']} samples written, {report.errors} errors")
+          f"{run['total']} samples written, {count(report.errors, 'error')}")
     if run["error"]:
         print(f"error: {run['error']}")
     print(f"settings: {json.dumps(report.settings.get('inference', {}), sort_keys=True)}")

@@ -108,7 +108,7 @@ def test_evaluation_records_an_error_for_the_missing_file_and_keeps_the_other_ro
                  "--dataset", "clips", "--frames", "2"])
     captured = capsys.readouterr()
     assert code == 3, captured
-    assert "2 of 2 samples written, 1 errors" in captured.out, captured.out
+    assert "2 of 2 samples written, 1 error" in captured.out, captured.out
     with open_store(db) as store:
         rows = {r["clip_id"]: r for r in run_predictions(store, 1)}
     assert set(rows) == {ids["a"], ids["b"]}

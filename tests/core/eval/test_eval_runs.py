@@ -310,13 +310,13 @@ def test_cli_errors_and_resume(project, capsys, monkeypatch):
 
 
 def test_cli_names_each_sample_that_failed_and_how_to_retry(project, capsys, monkeypatch):
-    """A clip whose media went missing: "done, 9 of 9 samples written, 1 errors", exit 3, and
+    """A clip whose media went missing: "done, 9 of 9 samples written, 1 error", exit 3, and
     nothing said which clip or why."""
     path, clip_ids = project
     monkeypatch.setenv("FAKE_INPUT_FAIL_CLIPS", str(clip_ids[1]))
     assert cli_eval(path, "--in-process") == 3
     captured = capsys.readouterr()
-    assert "1 errors" in captured.out
+    assert "samples written, 1 error\n" in captured.out  # not "1 errors"
     lines = [line for line in captured.err.splitlines() if line.startswith("  ! ")]
     assert len(lines) == 1 and f"clip {clip_ids[1]} (" in lines[0] and "moov atom" in lines[0]
     assert "retry them with: mmla eval --resume 1" in captured.err
