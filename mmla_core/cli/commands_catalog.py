@@ -47,6 +47,9 @@ def register(sub) -> None:
 
     tasks = sub.add_parser("tasks", help="list tasks, add a custom one, or attach one to a "
                                          "dataset (its clips get that task's labels)")
+    tasks.add_argument("name", nargs="?", metavar="TASK",
+                       help="show this task: every label in full, one a line (the list cuts "
+                       "long label sets)")
     tasks.add_argument("--add", metavar="NAME", help="create a custom task with this name")
     tasks.add_argument("--attach", metavar="NAME",
                        help="attach this task (MMLA's or custom) to --dataset")
@@ -142,6 +145,8 @@ def _print_review(store: Store, clip: dict) -> None:
 
 
 def cmd_tasks(store: Store, args) -> int:
+    if args.name is not None:
+        return _show_task(store, args)
     if (args.attach or args.add) and args.dataset:
         return _attach_task(store, args)
     if args.attach or args.dataset:
@@ -160,6 +165,24 @@ def cmd_tasks(store: Store, args) -> int:
         for t in list_tasks(store)
     ]
     print_table(rows, ["name", "key", "kind", "n", "labels"], widths={"labels": 80})
+    if any(len(row["labels"]) > 80 for row in rows):
+        print("(a list ending in … is cut: `mmla tasks TASK` prints every label of TASK)")
+    return 0
+
+
+def _show_task(store: Store, args) -> int:
+    """`mmla tasks TASK`: the task's exact label strings, one a line (for scripts, too)."""
+    if args.add or args.attach or args.dataset or args.labels or args.template or args.key:
+        raise UsageError("mmla tasks TASK shows one task; it takes no other option")
+    ensure_builtin_tasks(store)
+    found = next((t for t in list_tasks(store) if t.name.lower() == args.name.lower()), None)
+    if found is None:
+        names = ", ".join(t.name for t in list_tasks(store))
+        raise CliError(f"no task named {args.name!r}; the tasks: {names}")
+    kind = "MMLA" if found.builtin else "custom"
+    print(f"{found.name} (key {found.task_key}, {kind}, {len(found.labels)} labels):")
+    for label in found.labels:
+        print(f"  {label}")
     return 0
 
 

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from mmla_core.cli import main
+from mmla_core.tasks import builtin_task
 
 
 @pytest.fixture
@@ -56,6 +57,21 @@ def test_tasks_lists_mmla_and_adds_custom(db, capsys):
     assert run(db, "tasks", "--add", "Politeness", "--labels", "polite,rude") == 0
     assert run(db, "tasks", "--add", "Bad", "--labels", "a,b", "--template", "{oops}") == 2
     assert "unknown fields" in capsys.readouterr().err
+
+
+def test_tasks_task_prints_every_label_the_list_cuts(db, capsys):
+    """README / user guide 'Tasks and prompts': `mmla tasks` lists the exact labels, but it
+    cut MIntRec's 20 (and MIntRec2.0's 30) with '…'; `mmla tasks TASK` prints them all."""
+    assert run(db, "tasks") == 0
+    listed = capsys.readouterr().out
+    assert "greet, ask for help" not in listed and "`mmla tasks TASK` prints every" in listed
+    assert run(db, "tasks", "mintrec") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "MIntRec (key intent, MMLA, 20 labels):"
+    assert lines[1:] == [f"  {label}" for label in builtin_task("MIntRec").labels]
+    assert run(db, "tasks", "Nope") == 1
+    assert "no task named 'Nope'; the tasks: MIntRec," in capsys.readouterr().err
+    assert run(db, "tasks", "MELD", "--labels", "a,b") == 2
 
 
 def test_export_llamafactory_writes_mmla_prompts(demo_db, tmp_path, capsys):
