@@ -6,7 +6,8 @@ Folders (MMLA layout, clips + manifest, or ELAN .eaf files) and files (a sharegp
 The import and the media probe are one op (mmla_app.ops.imports) run on the project's runner,
 on a queue of their own (imports never wait behind clip switches; one runs at a time, and an
 import asked while others run waits its turn: none replaces another); progress reaches the
-status bar's progress bar through a thread-safe signal, and each import reports when it ends.
+status bar's progress bar through the GUI-thread relay (runtime/gui_calls), and each import
+reports when it ends.
 The op's change record brings the new dataset into the browser and its dataset filter. Bad rows
 are summarised in one dialog at the end; what imported stays imported.
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialog, QMessageBox, QProgressBar
 from shiboken6 import isValid
 
@@ -31,6 +32,7 @@ from mmla_app.curation.import_file_dialog import ImportFileDialog
 from mmla_app.curation.import_folder_dialog import ImportFolderDialog, kind_title
 from mmla_app.ops import imports as ops
 from mmla_app.ops.op import run_job
+from mmla_app.runtime.gui_calls import gui_callback
 from mmla_core.datasets.auto import KindPick
 from mmla_core.datasets.mmla_pick import AmbiguousKindError
 from mmla_core.words import count
@@ -54,12 +56,6 @@ def media_health_text(reports: list) -> str:
                      if health not in HEALTHY and n)
 
 
-class _Progress(QObject):
-    """Carries (done, total, phase) from the worker thread to the GUI thread (queued)."""
-
-    changed = Signal(int, int, str)
-
-
 class ImportController:
     def __init__(self, window):
         self.window = window
@@ -67,8 +63,8 @@ class ImportController:
         self.progress.setMaximumWidth(220)
         self.progress.setTextVisible(True)
         self.progress.hide()
-        self._signal = _Progress()
-        self._signal.changed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+        # the import's thread reports here; shown on the GUI thread while the bar exists
+        self._report = gui_callback(self.progress, self._on_progress)
         self._unfinished = 0  # imports asked and not yet reported (running + waiting)
         self._questions: list[tuple[Path, Exception]] = []  # two-way folders to ask about next
 
@@ -125,11 +121,9 @@ class ImportController:
 
     def report_progress(self, done: int, total: int, phase: str) -> None:
         """From the import's thread: the bar shows it once the GUI thread gets to it."""
-        self._signal.changed.emit(done, total, phase)
+        self._report(done, total, phase)
 
     def _on_progress(self, done: int, total: int, phase: str) -> None:
-        if not isValid(self.progress):  # queued before the window was closed and deleted
-            return
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.progress.setFormat(f"{phase} %v/%m")

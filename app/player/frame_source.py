@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -251,6 +251,7 @@ class FrameSource(QObject):
 
     # --- results on the GUI thread ----------------------------------------------------------
 
+    @Slot(int, str, object)  # emitted on the worker thread: a declared slot (runtime/gui_calls)
     def _on_worker(self, gen: int, kind: str, payload) -> None:
         if gen != self._gen:
             return  # an earlier clip's answer

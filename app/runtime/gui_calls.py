@@ -18,12 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from shiboken6 import isValid
 
 
 class _Relay(QObject):
-    """The process-wide carrier: emitted on any thread, delivered on the GUI thread."""
+    """The process-wide carrier: emitted on any thread, delivered on the GUI thread.
+
+    Its receiver is a declared `@Slot` of a QObject, so the queued delivery is Qt's own
+    meta-method call; PySide's connections to undeclared Python callables have crashed when
+    emitted from other threads (PYSIDE-3124; pymmcore-widgets added `@Slot` for it)."""
 
     posted = Signal(object, object, object)  # owner, fn, args
 
@@ -31,6 +35,7 @@ class _Relay(QObject):
         super().__init__()
         self.posted.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
+    @Slot(object, object, object)
     def _deliver(self, owner: QObject, fn: Callable, args: tuple) -> None:
         if isValid(owner):  # GUI thread: the owner cannot be deleted while this runs
             fn(*args)

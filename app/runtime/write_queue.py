@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
 from mmla_core.store.db import open_store
 
@@ -52,6 +52,7 @@ class WriteQueue(QObject):
             store = self._stores[db_path] = open_store(db_path)
         return fn(store, *args)
 
+    @Slot(object, object, object)  # emitted on the writer thread: a real, queued slot
     def _deliver(self, callbacks, result, error) -> None:
         on_success, on_error = callbacks
         if error is None and on_success is not None:
