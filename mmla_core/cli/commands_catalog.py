@@ -90,6 +90,10 @@ def cmd_ls(store: Store, args) -> int:
     clips = list_clips(store, dataset_id=dataset_id, split=args.split, text=args.grep,
                        limit=args.limit or None)
     _print_clips(clips, as_json=args.json)
+    if not clips and not args.json:  # a bare header reads as "something broke"
+        print("no clip matches (the project has clips: DATASET, --split or --grep left them "
+              "out)" if list_clips(store, limit=1) else "no clips in this project yet: "
+              "mmla import FOLDER (or mmla demo: the 8 demo clips)")
     return 0
 
 
@@ -165,7 +169,7 @@ def cmd_tasks(store: Store, args) -> int:
         for t in list_tasks(store)
     ]
     print_table(rows, ["name", "key", "kind", "n", "labels"], widths={"labels": 80})
-    if any(len(row["labels"]) > 80 for row in rows):
+    if any(len(", ".join(t.labels)) > 80 for t in list_tasks(store)):
         print("(a list ending in … is cut: `mmla tasks TASK` prints every label of TASK)")
     return 0
 

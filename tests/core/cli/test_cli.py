@@ -59,6 +59,18 @@ def test_tasks_lists_mmla_and_adds_custom(db, capsys):
     assert "unknown fields" in capsys.readouterr().err
 
 
+def test_ls_on_an_empty_project_or_with_no_match_says_so(db, capsys):
+    """README / user guide: `mmla ls` on a new project (or the default one, made on first use)
+    printed a bare header, which reads as a failure."""
+    assert run(db, "ls") == 0
+    assert "no clips in this project yet: mmla import FOLDER" in capsys.readouterr().out
+    assert run(db, "demo") == 0
+    assert run(db, "ls", "--grep", "zzz-nothing") == 0
+    assert "no clip matches (the project has clips" in capsys.readouterr().out
+    assert run(db, "ls", "--json", "--grep", "zzz-nothing") == 0
+    assert capsys.readouterr().out == ""
+
+
 def test_tasks_task_prints_every_label_the_list_cuts(db, capsys):
     """README / user guide 'Tasks and prompts': `mmla tasks` lists the exact labels, but it
     cut MIntRec's 20 (and MIntRec2.0's 30) with '…'; `mmla tasks TASK` prints them all."""
