@@ -28,6 +28,7 @@ from mmla_core.models.registered import load_tokenizer
 from mmla_core.models.registry import ModelLoadError
 from mmla_core.store import Store
 from mmla_core.store.catalog import dataset_by_name, task_by_name
+from mmla_core.store.results import find_model
 from mmla_core.words import count
 
 MAX_LISTED = 50  # problems printed per command; the rest are counted
@@ -212,7 +213,7 @@ def cmd_export(store: Store, args) -> int:
             store, args.out, dataset=args.dataset, task=args.task,
             splits=tuple((args.splits or "train,dev").split(",")), mode=args.mode or "video",
             selection=selection,
-            tokenizer=tokenizer, tokenizer_name=args.tokenizer,
+            tokenizer=tokenizer, tokenizer_name=_model_name(store, args.tokenizer),
         )
         for path in files:
             print(f"wrote {path}")
@@ -246,6 +247,13 @@ def _export_mmla(store: Store, args, selection) -> int:
         print(f"wrote {path}")
     print(files.summary())
     return _report_left_out(files.media_problems)
+
+
+def _model_name(store: Store, ref: str | None) -> str | None:
+    """The registered name `--tokenizer tiny` stands for (what the export records), else
+    the folder or hub id as given."""
+    found = find_model(store, ref) if ref else None
+    return found["name"] if found else ref
 
 
 def _tokenizer(store: Store, ref: str):

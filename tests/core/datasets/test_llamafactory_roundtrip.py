@@ -161,3 +161,8 @@ def test_cli_counts_with_a_model_tokenizer(project, tmp_path, text_dir, capsys):
     assert f"tokens (tokenizer of {text_dir})" in out and "cutoff_len 2048" in out
     assert main([*base, "--tokenizer", str(tmp_path / "no-model")]) != 0
     assert "--tokenizer" in capsys.readouterr().err
+    # the start of a registered name: the export names the model, not what was typed
+    assert main(["--db", str(db), "models", "add", str(text_dir), "--name", "tiny-text_lm"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--tokenizer", "tiny"]) == 0
+    assert "tokens (tokenizer of tiny-text_lm)" in capsys.readouterr().out
