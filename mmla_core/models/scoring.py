@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mmla_core.models.kv_names import cache_keyword, cache_of
 from mmla_core.models.no_grad import no_grad
 from mmla_core.models.prompting import end_token_id
 
@@ -160,6 +161,8 @@ def _forward_tail(model, keep: int, *, drop_last: bool = False, **inputs):
     `drop_last` leaves out the very last position (a candidate's end token predicts nothing).
     """
     base = _base(model)
+    if "past_key_values" in inputs:
+        inputs[cache_keyword(base.model)] = inputs.pop("past_key_values")
     out = base.model(**inputs)
     hidden = out.last_hidden_state
     if drop_last:
@@ -190,7 +193,7 @@ def run_prefix(model, family: str, inputs: dict, shared: list[int] | None = None
         picked = logprobs[:, :-1].gather(-1, ids[..., None]).squeeze(-1).sum(-1)
     else:
         picked = torch.zeros(logprobs.shape[0], device=logprobs.device)
-    return Prefix(out.past_key_values, logprobs[:, -1], full["attention_mask"],
+    return Prefix(cache_of(out), logprobs[:, -1], full["attention_mask"],
                   _rope_delta(model, family, logprobs.shape[0]), picked, k)
 
 
@@ -201,7 +204,7 @@ def prefix_from_generation(model, family: str, inputs: dict, generated) -> Prefi
     """
     import torch
 
-    cache = generated.past_key_values
+    cache = cache_of(generated)
     prompt_len = inputs["input_ids"].shape[1]
     extra = cache.get_seq_length() - prompt_len
     if extra > 0:
@@ -300,7 +303,7 @@ def extend_prefix(model, family: str, prefix: Prefix, ids: list[int], scored: in
     if scored:
         chosen = dists[:, -(scored + 1):-1].gather(-1, new[:, -scored:, None]).squeeze(-1)
         picked = picked + chosen.sum(-1)
-    return Prefix(out.past_key_values, dists[:, -1], mask, prefix.rope_delta, picked,
+    return Prefix(cache_of(out), dists[:, -1], mask, prefix.rope_delta, picked,
                   prefix.shared_count + scored, out.attentions if output_attentions else None)
 
 

@@ -157,3 +157,21 @@ def test_prefetching_inputs_in_a_thread_changes_nothing(omni_engine):
     plain = omni_engine.predict_batch(clips, task, SETTINGS, batch_size=1)
     ahead = threaded.predict_batch(clips, task, SETTINGS, batch_size=1)
     assert [r.logprobs for r in ahead] == [r.logprobs for r in plain]
+
+
+@pytest.mark.parametrize("family_dir", ["omni_dir", "vl_dir", "text_dir"])
+def test_scoring_and_generation_use_the_caches_current_name(request, family_dir):
+    """transformers 5.40 drops `past_key_values` (5.25 warns on each use): the scoring passes and
+    reads the cache by the name the model declares, so no deprecation is raised on our side."""
+    import warnings
+
+    from mmla_core.models.engine import Engine
+
+    engine = Engine.load(request.getfixturevalue(family_dir), device="cpu")
+    task = builtin_task("MELD")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*past_key_values.*")
+        inputs, plan, cands = _inputs(engine, synthetic_clip(), task)
+        score_candidates(engine.model, engine.info.family, inputs, plan.labels, cands)
+        engine.predict(synthetic_clip(), task, InferenceSettings(
+            max_pixels=models_fixtures.SMALL_PIXELS, answer_mode="generation", max_new_tokens=3))
