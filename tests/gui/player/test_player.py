@@ -1,131 +1,28 @@
-"""The player driven through its public API and the waveform: shown frame, clock, transport."""
+"""The player driven through its public API and the waveform: shown frame, clock, transport
+(fixtures in conftest.py; its sound in test_player_sound.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-import threading
 import time
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QImage
 
-from mmla_app.player.audio_output import NO_DEVICE_NOTICE
-from mmla_app.player.player_widget import AUDIO_ONLY_TEXT, PlayerWidget, format_clock
+from mmla_app.player.player_widget import PlayerWidget, format_clock
 from mmla_app.player.waveform_pane import WaveformPane
 from mmla_core.media.decode import FrameClock
+from tests.support.player_clips import (
+    FPS,
+    N_FRAMES,
+    WAIT_MS,
+    frame_threads,
+    index_of,
+    shown_colour_index,
+    wait_shown,
+)
 
 pytestmark = pytest.mark.gui
-
-FPS = 25
-N_FRAMES = 50  # 2 s
-RATE = 16000
-WAIT_MS = 10_000
-
-
-# --- clips ----------------------------------------------------------------------------------
-
-def colour_of(index: int) -> tuple[int, int, int]:
-    """Frame `index` is one flat colour that survives H.264: red and blue code the index."""
-    return 5 * index, 128, 250 - 5 * index
-
-
-def index_of(image: QImage) -> int:
-    """Which frame a shown image is, read back from its centre pixel."""
-    pixel = image.pixelColor(image.width() // 2, image.height() // 2)
-    return round((pixel.red() + 250 - pixel.blue()) / 10)
-
-
-@pytest.fixture(scope="module")
-def colour_clip(tmp_path_factory):
-    """2 s at 25 fps, 64x48 flat colour frames, a 440 Hz tone: which frame shows is readable."""
-    from mmla_core.media.mp4writer import write_mp4
-
-    frames = [np.full((48, 64, 3), colour_of(i), np.uint8) for i in range(N_FRAMES)]
-    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(2 * RATE) / RATE).astype(np.float32)
-    path = tmp_path_factory.mktemp("player") / "colours.mp4"
-    return write_mp4(path, frames, FPS, tone, RATE, keyframe_interval=12)
-
-
-@pytest.fixture(scope="module")
-def talking_clip(tmp_path_factory):
-    from mmla_core.media.synth import make_clip
-
-    return make_clip(tmp_path_factory.mktemp("player") / "talk.mp4", text="hello",
-                     duration_s=1.0, width=160, height=120, seed=3)
-
-
-@pytest.fixture(scope="module")
-def audio_only_clip(tmp_path_factory):
-    from mmla_core.media.synth import make_clip
-
-    return make_clip(tmp_path_factory.mktemp("player") / "voice.m4a", text="hi",
-                     duration_s=1.0, with_video=False, seed=4)
-
-
-# --- fixtures: players that are always closed, and no decoder thread left behind ---------------
-
-def sounddevice_or_skip():
-    """sounddevice, or skip: without PortAudio its import raises OSError, not ImportError."""
-    try:
-        import sounddevice
-    except (ImportError, OSError) as exc:
-        pytest.skip(f"sounddevice unusable: {exc}")
-    return sounddevice
-
-
-def frame_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "mmla-frame-source" and t.is_alive()]
-
-
-@pytest.fixture(autouse=True)
-def _silent(monkeypatch):
-    """No test plays through a developer's speakers (one test lifts this on purpose)."""
-    monkeypatch.setenv("MMLA_STUDIO_AUDIO", "off")
-
-
-@pytest.fixture
-def make_player(qtbot):
-    made: list[PlayerWidget] = []
-
-    def make(path=None) -> PlayerWidget:
-        player = PlayerWidget()
-        qtbot.addWidget(player)
-        player.resize(320, 280)
-        player.show()
-        made.append(player)
-        if path is not None:
-            load(qtbot, player, path)
-        return player
-
-    yield make
-    for player in made:
-        player.close()
-    assert not frame_threads(), "a frame decoding thread outlived its player"
-
-
-def load(qtbot, player: PlayerWidget, path) -> None:
-    player.load_clip(path)
-    qtbot.waitUntil(player.is_ready, timeout=WAIT_MS)
-    if player.current_frame_index() >= 0:
-        qtbot.waitUntil(lambda: player.view.painted_index == player.current_frame_index(),
-                        timeout=WAIT_MS)
-
-
-def shown_colour_index(player: PlayerWidget) -> int:
-    return index_of(player.view.image())
-
-
-def wait_shown(qtbot, player: PlayerWidget, index: int) -> None:
-    """Frame `index` painted, and the image on screen is that frame. Call it on a paused
-    player: playing, a newer frame can be set (not painted yet) after `index` was painted."""
-    qtbot.waitUntil(lambda: player.view.painted_index == index, timeout=WAIT_MS)
-    assert shown_colour_index(player) == index
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -356,39 +253,6 @@ def test_toggle_loop_uses_the_selection_or_the_clip(make_player, colour_clip):
     assert player.loop_range() == (0.0, 2.0)
 
 
-# --- sound: no device, audio-only clips, the null device ---------------------------------------
-
-def test_no_sound_device_plays_on_the_wall_clock_and_says_so_once(
-        make_player, colour_clip, talking_clip, qtbot, monkeypatch):
-    monkeypatch.delenv("MMLA_STUDIO_AUDIO")
-    sounddevice = sounddevice_or_skip()
-    try:
-        sounddevice.query_devices(kind="output")
-        pytest.skip("this machine has a sound device")
-    except sounddevice.PortAudioError:
-        pass
-    notices: list[str] = []
-    player = make_player()
-    player.notice.connect(notices.append)
-    load(qtbot, player, colour_clip)
-    load(qtbot, player, talking_clip)
-    assert notices == [NO_DEVICE_NOTICE]
-    assert player.clock_kind() == "wall" and player.output() is None
-    player.play()
-    qtbot.waitUntil(lambda: player.position() > 0.1, timeout=WAIT_MS)
-    player.pause()
-
-
-def test_audio_only_clip_plays_without_a_picture(make_player, audio_only_clip, qtbot):
-    player = make_player(audio_only_clip)
-    assert player.view.message() == AUDIO_ONLY_TEXT
-    assert player.current_frame_index() == -1
-    assert player.time_label.text() == "00:00.000 / 00:01.000"
-    player.play()
-    qtbot.waitUntil(lambda: player.position() > 0.1, timeout=WAIT_MS)
-    player.pause()
-
-
 def test_close_clip_stops_the_decoder(make_player, colour_clip):
     player = make_player(colour_clip)
     player.play()
@@ -440,67 +304,3 @@ def test_seek_while_playing_plays_on_from_there(make_player, colour_clip, qtbot)
     qtbot.waitUntil(lambda: player.position() > 1.6, timeout=WAIT_MS)
     player.pause()  # a still target (see test_loop_wraps_back_to_its_start)
     wait_shown(qtbot, player, player.current_frame_index())
-
-
-NULL_DEVICE_SCRIPT = textwrap.dedent("""
-    import json, os, sys
-    os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from PySide6.QtWidgets import QApplication
-    app = QApplication([])
-    from mmla_app.player.player_widget import PlayerWidget
-    from mmla_core.media.decode import FrameClock
-    import time
-
-    def wait(condition, timeout=20.0):
-        end = time.monotonic() + timeout
-        while not condition() and time.monotonic() < end:
-            app.processEvents()
-        return condition()
-
-    clip = sys.argv[1]
-    frames = FrameClock.from_path(clip)
-    player = PlayerWidget()
-    player.resize(200, 160)
-    player.show()
-    notices = []
-    player.notice.connect(notices.append)
-    player.load_clip(clip)
-    wait(player.is_ready)
-    player.play()
-    gaps = []
-    player.position_changed.connect(
-        lambda t: gaps.append(abs(player.shown_frame_index() - frames.time_to_frame(t))))
-    wait(lambda: player.position() > 0.5)
-    player.set_presentation("muted")
-    muted_at = player.position()
-    wait(lambda: player.position() > 0.8)
-    output = player.output()
-    result = {
-        "muted": output is not None and output.muted, "ran_muted": player.position() > muted_at,
-        "kind": player.clock_kind(), "notices": notices, "position": player.position(),
-        "out_rate": output.out_rate if output else None,
-        "rendered": output is not None and output.active, "worst_gap": max(gaps[5:]),
-    }
-    player.close_clip()
-    print("RESULT " + json.dumps(result))
-""")
-
-
-def test_null_sound_device_drives_the_audio_clock(colour_clip, tmp_path):
-    sounddevice_or_skip()
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / ".asoundrc").write_text("pcm.!default { type null }\n")
-    env = dict(os.environ, HOME=str(home), XDG_CACHE_HOME=str(tmp_path / "cache"))
-    env.pop("MMLA_STUDIO_AUDIO", None)
-    done = subprocess.run([sys.executable, "-c", NULL_DEVICE_SCRIPT, str(colour_clip)],
-                          env=env, capture_output=True, text=True, timeout=120)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert lines, done.stdout + done.stderr
-    result = json.loads(lines[-1].removeprefix("RESULT "))
-    assert result["kind"] == "audio"
-    assert result["notices"] == []
-    assert result["rendered"] and result["out_rate"] > 0
-    assert result["position"] > 0.8
-    assert result["worst_gap"] <= 1
-    assert result["muted"] and result["ran_muted"]  # muted sound still drives the clock
