@@ -161,8 +161,20 @@ def test_relabel_and_reject_by_keys_reach_training_export_and_evaluation(
     assert not any(name.endswith("utt_b.eaf") for name in elan)  # rejected: left out
 
 
-def test_agreement_disagreement_list_adjudicates_by_label_keys(qtbot, tiny_project):
+def _agreement_computed(qtbot, project):
+    """Tools > Agreement… for `project`'s annotator, its three annotators listed, computed."""
     from mmla_app.curation.agreement_dialog import AgreementDialog
+
+    dialog = AgreementDialog(project)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.annotator_list.count() == 3, timeout=WAIT)
+    with qtbot.waitSignal(dialog.computed, timeout=WAIT):
+        qtbot.mouseClick(dialog.compute_button, Qt.MouseButton.LeftButton)
+    return dialog
+
+
+def test_agreement_disagreement_list_adjudicates_by_label_keys(qtbot, tiny_project):
 
     meld = 1
     first, second = tiny_project.clip_ids[0], tiny_project.clip_ids[1]
@@ -170,12 +182,7 @@ def test_agreement_disagreement_list_adjudicates_by_label_keys(qtbot, tiny_proje
         for clip, (a, b) in ((first, ("fear", "anger")), (second, ("joy", "sadness"))):
             set_label(store, clip, meld, a, "alice")
             set_label(store, clip, meld, b, "bob")
-    dialog = AgreementDialog(Project(tiny_project.db_path, "carol"))
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitUntil(lambda: dialog.annotator_list.count() == 3, timeout=WAIT)
-    with qtbot.waitSignal(dialog.computed, timeout=WAIT):
-        qtbot.mouseClick(dialog.compute_button, Qt.MouseButton.LeftButton)
+    dialog = _agreement_computed(qtbot, Project(tiny_project.db_path, "carol"))
     assert dialog.disagreements.rowCount() == 2
     assert dialog.disagreements.item(0, 4).text() == "anger"  # the latest person's, for now
     dialog.disagreements.setFocus()
@@ -200,7 +207,6 @@ def test_a_label_made_elsewhere_keeps_the_agreement_results_line(qtbot, tiny_pro
     the new annotator and still says how many disagreements there are (the refresh used to
     blank the line: enough annotators were ticked, so it cleared the tick hint it thought was
     there)."""
-    from mmla_app.curation.agreement_dialog import AgreementDialog
     from mmla_app.runtime.change_bus import change_bus
     from mmla_core.changes import LABELS, Changes
 
@@ -208,12 +214,7 @@ def test_a_label_made_elsewhere_keeps_the_agreement_results_line(qtbot, tiny_pro
     with open_store(tiny_project.db_path) as store:
         set_label(store, first, 1, "fear", "alice")
         set_label(store, first, 1, "anger", "bob")
-    dialog = AgreementDialog(project_of(tiny_project.db_path, "carol"))
-    qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitUntil(lambda: dialog.annotator_list.count() == 3, timeout=WAIT)
-    with qtbot.waitSignal(dialog.computed, timeout=WAIT):
-        qtbot.mouseClick(dialog.compute_button, Qt.MouseButton.LeftButton)
+    dialog = _agreement_computed(qtbot, project_of(tiny_project.db_path, "carol"))
     said = dialog.status.text()
     assert said.startswith("1 disagreement(s) to adjudicate")
     with open_store(tiny_project.db_path) as store:  # another connection

@@ -25,6 +25,14 @@ def _shown_box(window):
     return boxes[-1] if boxes else None
 
 
+def _import_from_the_dialog(window, folder, qtbot) -> None:
+    """File > Import dataset folder…, the folder typed in, Import; until the report shows."""
+    window.importer.choose_and_import()
+    window.import_dialog.folder_edit.setText(str(folder))
+    qtbot.mouseClick(window.import_dialog.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _shown_box(window) is not None, timeout=15_000)
+
+
 def test_reimport_dialog_reports_the_kept_curated_transcript(make_window, tmp_path, clip_files,
                                                              qtbot):
     folder = clips_folder(tmp_path, clip_files, ("a.mp4",))
@@ -99,10 +107,7 @@ def test_the_dialog_names_the_media_files_a_manifest_leaves_out(make_window, tmp
     folder = clips_folder(tmp_path, clip_files, ("a.mp4", "a_take2.mp4", "b.mp4"), source="a.mp4")
     (folder / "manifest.csv").write_text("external_id,path\na,a_take2.mp4\nb,b.mp4\n")
     window = make_window(tmp_path / "p.sqlite")
-    window.importer.choose_and_import()  # File > Import dataset folder…
-    window.import_dialog.folder_edit.setText(str(folder))
-    qtbot.mouseClick(window.import_dialog.import_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: _shown_box(window) is not None, timeout=15_000)
+    _import_from_the_dialog(window, folder, qtbot)
     text = _shown_box(window).text()
     assert "clips: not in the manifest: 1 media file (a.mp4), not imported" in text, text
     qtbot.waitUntil(lambda: window.browser.model.rowCount() == 2, timeout=15_000)
@@ -119,10 +124,7 @@ def test_the_dialog_says_a_jsonl_that_is_not_a_manifest_was_ignored(make_window,
     folder = clips_folder(tmp_path, clip_files, ("a.mp4", "b.mp4"))
     (folder / "notes.jsonl").write_text('{"note": "check the lighting"}\n')
     window = make_window(tmp_path / "p.sqlite")
-    window.importer.choose_and_import()  # File > Import dataset folder…
-    window.import_dialog.folder_edit.setText(str(folder))
-    qtbot.mouseClick(window.import_dialog.import_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: _shown_box(window) is not None, timeout=15_000)
+    _import_from_the_dialog(window, folder, qtbot)
     box = _shown_box(window)
     assert box.windowTitle() == "Imported clips", box.text()  # a note, not a problem
     assert box.text() == "clips: notes.jsonl: not a manifest (no path/id column), ignored"
